@@ -1,0 +1,224 @@
+import type { PrismaClient } from './client';
+import type { Tx } from './sync-runs.store';
+
+/**
+ * Catalog rows as the write statements take them: snake_case keys that match the columns, so a
+ * batch goes to Postgres as one JSON array and is unpacked by `jsonb_to_recordset` (one statement
+ * per batch, not one per row).
+ */
+export interface ProductRow {
+  octo_id: string;
+  internal_name: string | null;
+  reference: string | null;
+  title: string | null;
+  locale: string | null;
+  time_zone: string | null;
+  availability_type: string | null;
+  default_currency: string | null;
+  pricing_per: string | null;
+  raw: unknown;
+  content_hash: string;
+}
+
+export interface OptionRow {
+  product_octo_id: string;
+  octo_id: string;
+  is_default: boolean | null;
+  internal_name: string | null;
+  reference: string | null;
+  availability_local_start_times: string[] | null;
+  cancellation_cutoff_amount: number | null;
+  cancellation_cutoff_unit: string | null;
+  min_units: number | null;
+  max_units: number | null;
+  pricing_from: unknown;
+  raw: unknown;
+  content_hash: string;
+}
+
+export interface UnitRow {
+  product_octo_id: string;
+  option_octo_id: string;
+  octo_id: string;
+  internal_name: string | null;
+  reference: string | null;
+  type: string | null;
+  min_age: number | null;
+  max_age: number | null;
+  min_quantity: number | null;
+  max_quantity: number | null;
+  pax_count: number | null;
+  pricing_from: unknown;
+  raw: unknown;
+  content_hash: string;
+}
+
+export interface OptionKey {
+  product_octo_id: string;
+  octo_id: string;
+}
+export interface UnitKey {
+  product_octo_id: string;
+  option_octo_id: string;
+  octo_id: string;
+}
+
+/** What a run writes: only rows whose content changed (or that come back), and what went away. */
+export interface CatalogChanges {
+  products: ProductRow[];
+  options: OptionRow[];
+  units: UnitRow[];
+  removedProducts: string[];
+  removedOptions: OptionKey[];
+  removedUnits: UnitKey[];
+}
+
+/** The stored state a run diffs against: content hash and whether the row is active, by key. */
+export interface Fingerprint {
+  hash: string;
+  active: boolean;
+}
+export interface CatalogFingerprints {
+  /** by product id */
+  products: Map<string, Fingerprint>;
+  /** by `catalogKey(product id, option id)` */
+  options: Map<string, Fingerprint>;
+  /** by `catalogKey(product id, option id, unit id)` */
+  units: Map<string, Fingerprint>;
+}
+
+/** Joins OCTO ids into one map key. NUL cannot appear in a JSON-decoded id we accept. */
+export function catalogKey(...ids: string[]): string {
+  return ids.join('\u0000');
+}
+
+/** Rows per write statement: large enough to amortise the round trip, small enough for memory. */
+const BATCH = 2_000;
+
+export class CatalogStore {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async loadFingerprints(integrationId: string): Promise<CatalogFingerprints> {
+    type Row = { k1: string; k2?: string; k3?: string; hash: string; active: boolean };
+    const [products, options, units] = await Promise.all([
+      this.prisma.$queryRaw<Row[]>`
+        SELECT octo_id AS k1, content_hash AS hash, active FROM products WHERE integration_id = ${integrationId}::uuid`,
+      this.prisma.$queryRaw<Row[]>`
+        SELECT p.octo_id AS k1, o.octo_id AS k2, o.content_hash AS hash, o.active
+        FROM product_options o JOIN products p ON p.id = o.product_id
+        WHERE p.integration_id = ${integrationId}::uuid`,
+      this.prisma.$queryRaw<Row[]>`
+        SELECT p.octo_id AS k1, o.octo_id AS k2, u.octo_id AS k3, u.content_hash AS hash, u.active
+        FROM units u JOIN product_options o ON o.id = u.option_id JOIN products p ON p.id = o.product_id
+        WHERE p.integration_id = ${integrationId}::uuid`,
+    ]);
+    const toMap = (rows: Row[]) =>
+      new Map(rows.map((r) => [catalogKey(...([r.k1, r.k2, r.k3].filter((k) => k !== undefined) as string[])), { hash: r.hash, active: r.active }]));
+    return { products: toMap(products), options: toMap(options), units: toMap(units) };
+  }
+
+  /** Applies a run's changes inside the run's fenced transaction. Parents are written before children. */
+  async write(tx: Tx, integrationId: string, changes: CatalogChanges): Promise<void> {
+    for (const batch of chunks(changes.products)) {
+      await tx.$executeRawUnsafe(UPSERT_PRODUCTS, integrationId, JSON.stringify(batch));
+    }
+    for (const batch of chunks(changes.options)) {
+      await tx.$executeRawUnsafe(UPSERT_OPTIONS, integrationId, JSON.stringify(batch));
+    }
+    for (const batch of chunks(changes.units)) {
+      await tx.$executeRawUnsafe(UPSERT_UNITS, integrationId, JSON.stringify(batch));
+    }
+    for (const batch of chunks(changes.removedProducts)) {
+      await tx.$executeRawUnsafe(REMOVE_PRODUCTS, integrationId, JSON.stringify(batch.map((octo_id) => ({ octo_id }))));
+    }
+    for (const batch of chunks(changes.removedOptions)) {
+      await tx.$executeRawUnsafe(REMOVE_OPTIONS, integrationId, JSON.stringify(batch));
+    }
+    for (const batch of chunks(changes.removedUnits)) {
+      await tx.$executeRawUnsafe(REMOVE_UNITS, integrationId, JSON.stringify(batch));
+    }
+  }
+
+  /** Marks every active product of an integration inactive (integration deleted, or DOWN). */
+  async deactivateAll(integrationId: string): Promise<number> {
+    return this.prisma.$executeRaw`
+      UPDATE products SET active = false, removed_at = now(), updated_at = now()
+      WHERE integration_id = ${integrationId}::uuid AND active`;
+  }
+}
+
+function* chunks<T>(items: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < items.length; i += BATCH) yield items.slice(i, i + BATCH);
+}
+
+// The statements, readable in one place. $1 is the integration id, $2 a JSON array of rows.
+// Every upsert (re)activates its row: a product that reappears in the catalog comes back.
+
+const UPSERT_PRODUCTS = `
+INSERT INTO products AS t (integration_id, octo_id, internal_name, reference, title, locale, time_zone,
+  availability_type, default_currency, pricing_per, raw, content_hash, active, removed_at, updated_at)
+SELECT $1::uuid, r.octo_id, r.internal_name, r.reference, r.title, r.locale, r.time_zone,
+  r.availability_type, r.default_currency, r.pricing_per, r.raw, r.content_hash, true, NULL, now()
+FROM jsonb_to_recordset($2::jsonb) AS r(octo_id text, internal_name text, reference text, title text,
+  locale text, time_zone text, availability_type text, default_currency text, pricing_per text,
+  raw jsonb, content_hash text)
+ON CONFLICT (integration_id, octo_id) DO UPDATE SET
+  internal_name = excluded.internal_name, reference = excluded.reference, title = excluded.title,
+  locale = excluded.locale, time_zone = excluded.time_zone, availability_type = excluded.availability_type,
+  default_currency = excluded.default_currency, pricing_per = excluded.pricing_per, raw = excluded.raw,
+  content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()`;
+
+const UPSERT_OPTIONS = `
+INSERT INTO product_options AS t (product_id, octo_id, is_default, internal_name, reference,
+  availability_local_start_times, cancellation_cutoff_amount, cancellation_cutoff_unit, min_units,
+  max_units, pricing_from, raw, content_hash, active, removed_at, updated_at)
+SELECT p.id, r.octo_id, r.is_default, r.internal_name, r.reference, r.availability_local_start_times,
+  r.cancellation_cutoff_amount, r.cancellation_cutoff_unit, r.min_units, r.max_units, r.pricing_from,
+  r.raw, r.content_hash, true, NULL, now()
+FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, octo_id text, is_default boolean,
+  internal_name text, reference text, availability_local_start_times text[],
+  cancellation_cutoff_amount integer, cancellation_cutoff_unit text, min_units integer, max_units integer,
+  pricing_from jsonb, raw jsonb, content_hash text)
+JOIN products p ON p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
+ON CONFLICT (product_id, octo_id) DO UPDATE SET
+  is_default = excluded.is_default, internal_name = excluded.internal_name, reference = excluded.reference,
+  availability_local_start_times = excluded.availability_local_start_times,
+  cancellation_cutoff_amount = excluded.cancellation_cutoff_amount,
+  cancellation_cutoff_unit = excluded.cancellation_cutoff_unit, min_units = excluded.min_units,
+  max_units = excluded.max_units, pricing_from = excluded.pricing_from, raw = excluded.raw,
+  content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()`;
+
+const UPSERT_UNITS = `
+INSERT INTO units AS t (option_id, octo_id, internal_name, reference, type, min_age, max_age,
+  min_quantity, max_quantity, pax_count, pricing_from, raw, content_hash, active, removed_at, updated_at)
+SELECT o.id, r.octo_id, r.internal_name, r.reference, r.type, r.min_age, r.max_age, r.min_quantity,
+  r.max_quantity, r.pax_count, r.pricing_from, r.raw, r.content_hash, true, NULL, now()
+FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, option_octo_id text, octo_id text,
+  internal_name text, reference text, type text, min_age integer, max_age integer, min_quantity integer,
+  max_quantity integer, pax_count integer, pricing_from jsonb, raw jsonb, content_hash text)
+JOIN products p ON p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
+JOIN product_options o ON o.product_id = p.id AND o.octo_id = r.option_octo_id
+ON CONFLICT (option_id, octo_id) DO UPDATE SET
+  internal_name = excluded.internal_name, reference = excluded.reference, type = excluded.type,
+  min_age = excluded.min_age, max_age = excluded.max_age, min_quantity = excluded.min_quantity,
+  max_quantity = excluded.max_quantity, pax_count = excluded.pax_count, pricing_from = excluded.pricing_from,
+  raw = excluded.raw, content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()`;
+
+const REMOVE_PRODUCTS = `
+UPDATE products t SET active = false, removed_at = now(), updated_at = now()
+FROM jsonb_to_recordset($2::jsonb) AS r(octo_id text)
+WHERE t.integration_id = $1::uuid AND t.octo_id = r.octo_id AND t.active`;
+
+const REMOVE_OPTIONS = `
+UPDATE product_options t SET active = false, removed_at = now(), updated_at = now()
+FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, octo_id text), products p
+WHERE p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
+  AND t.product_id = p.id AND t.octo_id = r.octo_id AND t.active`;
+
+const REMOVE_UNITS = `
+UPDATE units t SET active = false, removed_at = now(), updated_at = now()
+FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, option_octo_id text, octo_id text),
+  products p, product_options o
+WHERE p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
+  AND o.product_id = p.id AND o.octo_id = r.option_octo_id
+  AND t.option_id = o.id AND t.octo_id = r.octo_id AND t.active`;

@@ -1,0 +1,29 @@
+export { createPrisma, PrismaClient, DEFAULT_DATABASE_URL, type PrismaOptions } from './client';
+export { migrate, ensureDatabase, readMigrations, migrationChecksum, MigrationError, MIGRATIONS_DIR, type MigrateResult } from './migrate';
+export { IntegrationStore, isUuid, type Integration, type NewIntegration, type WebhookAuth } from './integrations.store';
+export {
+  SyncRunStore,
+  StaleRunError,
+  type SyncRun,
+  type RunTrigger,
+  type RunCounts,
+  type EntityCounts,
+  type ClaimResult,
+  type RunOutcome,
+  type RunFailure,
+  type Tx,
+} from './sync-runs.store';
+export {
+  CatalogStore,
+  catalogKey,
+  type ProductRow,
+  type OptionRow,
+  type UnitRow,
+  type OptionKey,
+  type UnitKey,
+  type CatalogChanges,
+  type CatalogFingerprints,
+  type Fingerprint,
+} from './catalog.store';
+export { generateWebhookSecret, hashWebhookSecret, webhookSecretMatches } from './webhook-secret';
+export { createDb, type Db, type DbOptions } from './db';

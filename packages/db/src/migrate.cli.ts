@@ -1,0 +1,21 @@
+// `npm run db:migrate`: applies pending migrations to DATABASE_URL (creating the database).
+import { asError, createLogger, env, parseEnv } from '@octo-sync/platform';
+import { z } from 'zod';
+import { migrate } from './migrate';
+import { DEFAULT_DATABASE_URL } from './client';
+
+const config = parseEnv(
+  z.object({ DATABASE_URL: env.url(DEFAULT_DATABASE_URL, ['postgresql:', 'postgres:']), LOG_LEVEL: env.logLevel() }),
+  process.env,
+);
+const log = createLogger({ name: 'db-migrate', level: config.LOG_LEVEL });
+
+migrate({ databaseUrl: config.DATABASE_URL, log: (msg, fields) => log.info(fields ?? {}, msg) })
+  .then((result) => {
+    log.info({ applied: result.applied.length, alreadyApplied: result.alreadyApplied.length }, 'database is up to date');
+  })
+  .catch((err: unknown) => {
+    const error = asError(err);
+    log.fatal({ code: (error as { code?: string }).code }, error.message);
+    process.exitCode = 1;
+  });

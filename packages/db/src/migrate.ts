@@ -1,0 +1,180 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+import { AppError } from '@octo-sync/platform';
+
+/** The migrations folder of this repository (the one Prisma's CLI uses too). */
+export const MIGRATIONS_DIR = resolve(__dirname, '../../../prisma/migrations');
+
+/** Prisma migrate's advisory lock key, so that this runner and `prisma migrate deploy` never overlap. */
+const PRISMA_ADVISORY_LOCK = 72707369;
+
+/** Prisma's own bookkeeping table, exactly as `prisma migrate` creates it on PostgreSQL. */
+const CREATE_PRISMA_MIGRATIONS = `
+CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+)`;
+
+export class MigrationError extends AppError {}
+
+export interface MigrationFile {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  alreadyApplied: string[];
+  databaseCreated: boolean;
+}
+
+export interface MigrateOptions {
+  databaseUrl: string;
+  migrationsDir?: string;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Prisma's checksum of a migration script: SHA-256, lowercase hex, of the file's UTF-8 text. */
+export function migrationChecksum(sql: string): string {
+  return createHash('sha256').update(sql, 'utf8').digest('hex');
+}
+
+/** Prisma accepts a script whose line endings git rewrote (LF <-> CRLF); so do we. */
+function matchesChecksum(sql: string, checksum: string): boolean {
+  const lf = sql.replace(/\r\n/g, '\n');
+  return [sql, lf, lf.replace(/\n/g, '\r\n')].some((variant) => migrationChecksum(variant) === checksum);
+}
+
+export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFile[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const sql = await readFile(join(dir, name, 'migration.sql'), 'utf8');
+      return { name, sql, checksum: migrationChecksum(sql) };
+    }),
+  );
+}
+
+/** Creates the database named in `databaseUrl` when it does not exist yet. Returns whether it did. */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!name) throw new MigrationError('DATABASE_URL_INVALID', 'DATABASE_URL names no database');
+  url.pathname = '/postgres';
+  const admin = new Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount) return false;
+    try {
+      await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      return true;
+    } catch (err) {
+      // Another process created it between our check and our CREATE: that is fine.
+      if ((err as { code?: string }).code === '42P04') return false;
+      throw err;
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+interface AppliedRow {
+  migration_name: string;
+  checksum: string;
+  finished_at: Date | null;
+  rolled_back_at: Date | null;
+}
+
+/**
+ * Applies pending migrations from prisma/migrations without the Prisma schema engine.
+ *
+ * It does what `prisma migrate deploy` does and records the same rows in `_prisma_migrations`
+ * (same checksums), so either tool can take over from the other: each pending migration runs in
+ * its own transaction together with its bookkeeping row; migrations already applied are verified
+ * against their checksum and an edited one stops everything with a clear error; a migration that
+ * a previous run left half-applied (Prisma's P3009) must be resolved by a person first.
+ */
+export async function migrate({ databaseUrl, migrationsDir = MIGRATIONS_DIR, log = () => {} }: MigrateOptions): Promise<MigrateResult> {
+  const databaseCreated = await ensureDatabase(databaseUrl);
+  if (databaseCreated) log('created database');
+  const migrations = await readMigrations(migrationsDir);
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [PRISMA_ADVISORY_LOCK]);
+    try {
+      await client.query(CREATE_PRISMA_MIGRATIONS);
+      const { rows } = await client.query<AppliedRow>(
+        'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at',
+      );
+      const live = rows.filter((r) => r.rolled_back_at === null);
+      const failed = live.filter((r) => r.finished_at === null);
+      if (failed.length > 0) {
+        throw new MigrationError(
+          'MIGRATION_FAILED_BEFORE',
+          `migration ${failed.map((r) => r.migration_name).join(', ')} started but did not finish; ` +
+            'fix the database by hand, then mark it with `prisma migrate resolve --applied|--rolled-back <name>`',
+        );
+      }
+      const applied = new Map(live.map((r) => [r.migration_name, r.checksum]));
+      const known = new Set(migrations.map((m) => m.name));
+      for (const name of applied.keys()) {
+        if (!known.has(name)) log('database has a migration that is not in prisma/migrations', { migration: name });
+      }
+      const edited = migrations.filter((m) => applied.has(m.name) && !matchesChecksum(m.sql, applied.get(m.name) ?? ''));
+      if (edited.length > 0) {
+        throw new MigrationError(
+          'MIGRATION_MODIFIED',
+          `migration ${edited.map((m) => m.name).join(', ')} was changed after it was applied; ` +
+            'restore the original file and put the change in a new migration',
+        );
+      }
+      const result: MigrateResult = { applied: [], alreadyApplied: [], databaseCreated };
+      for (const migration of migrations) {
+        if (applied.has(migration.name)) {
+          result.alreadyApplied.push(migration.name);
+          continue;
+        }
+        await applyOne(client, migration);
+        log('applied migration', { migration: migration.name });
+        result.applied.push(migration.name);
+      }
+      return result;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_ADVISORY_LOCK]);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function applyOne(client: Client, migration: MigrationFile): Promise<void> {
+  const id = randomUUID();
+  await client.query('BEGIN');
+  try {
+    await client.query(
+      'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+      [id, migration.checksum, migration.name],
+    );
+    // No parameters: pg then uses the simple query protocol, which runs a multi-statement script.
+    await client.query(migration.sql);
+    await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
+    await client.query('COMMIT');
+  } catch (cause) {
+    await client.query('ROLLBACK');
+    throw new MigrationError('MIGRATION_FAILED', `migration ${migration.name} failed and was rolled back: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}

@@ -1,0 +1,81 @@
+import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AppError } from '@octo-sync/platform';
+import type { JobContract, PayloadOf } from './contract';
+import type { QueueName } from './queues';
+
+export type WaitOutcome<R> =
+  | { state: 'completed'; value: R }
+  | { state: 'failed'; reason: string }
+  | { state: 'pending' };
+
+export interface ProducerOptions {
+  connection: Redis;
+  prefix: string;
+}
+
+/**
+ * The typed way to put jobs on queues (and, for callers that answer with a result, to wait for
+ * one). Payloads are validated against their contract before they reach Redis.
+ */
+export class JobProducer {
+  private readonly queues = new Map<string, Queue>();
+  private readonly events = new Map<string, QueueEvents>();
+
+  constructor(private readonly options: ProducerOptions) {}
+
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.options.connection, prefix: this.options.prefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async enqueue<C extends JobContract>(contract: C, payload: PayloadOf<C>, overrides: JobsOptions = {}): Promise<Job> {
+    const parsed = contract.payload.safeParse(payload);
+    if (!parsed.success) {
+      throw new AppError('JOB_PAYLOAD_INVALID', `invalid ${contract.name} payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    }
+    const data = parsed.data as PayloadOf<C>;
+    const jobId = contract.jobId?.(data);
+    return this.queue(contract.queue as QueueName).add(contract.name, data, {
+      ...contract.options,
+      ...(jobId === undefined ? {} : { jobId }),
+      ...overrides,
+    });
+  }
+
+  /**
+   * Waits up to `timeoutMs` for a job to finish. Never throws for a job that is merely slow or
+   * failed: the caller decides how to answer each outcome.
+   */
+  async waitFor<R>(job: Job, timeoutMs: number): Promise<WaitOutcome<R>> {
+    const events = await this.queueEvents(job.queueName as QueueName);
+    try {
+      const value = (await job.waitUntilFinished(events, timeoutMs)) as R;
+      return { state: 'completed', value };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      // BullMQ rejects with this text when the ttl passes before the job finishes.
+      if (message.includes('timed out before finishing')) return { state: 'pending' };
+      return { state: 'failed', reason: message };
+    }
+  }
+
+  private async queueEvents(name: QueueName): Promise<QueueEvents> {
+    let events = this.events.get(name);
+    if (!events) {
+      events = new QueueEvents(name, { connection: this.options.connection, prefix: this.options.prefix });
+      this.events.set(name, events);
+      await events.waitUntilReady();
+    }
+    return events;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.events.values()].map((e) => e.close()));
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The base of every error this project throws on purpose.
+ *
+ * `code` is a stable SCREAMING_SNAKE identifier that callers branch on (the gateway maps it to an
+ * HTTP status in one table, the sync-log stores it). `message` is written for the person who has
+ * to act on it and never contains a secret or a payload.
+ */
+export class AppError extends Error {
+  readonly code: string;
+  /** Extra facts for the response or the log (never secrets). */
+  readonly details: readonly string[];
+
+  constructor(code: string, message: string, options: { cause?: unknown; details?: readonly string[] } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.details = options.details ?? [];
+  }
+}
+
+/** A configuration value is missing or malformed; the process must not start. */
+export class ConfigError extends AppError {
+  constructor(problems: readonly string[]) {
+    super('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, { details: problems });
+  }
+}
+
+/** Narrow an unknown thrown value to an Error without losing it. */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
