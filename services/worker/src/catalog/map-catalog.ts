@@ -1,0 +1,114 @@
+import type { OptionRow, ProductRow, UnitRow } from '@octo-sync/db';
+import { canonicalHash, unitsOf, type OctoOption, type OctoProduct, type OctoUnit } from '@octo-sync/octo';
+
+/**
+ * The one place that knows both sides: OCTO products, options and units become the rows of
+ * `products`, `product_options` and `units`. Known fields are typed leniently (a value of the wrong
+ * type becomes NULL in its column, never an error); everything the supplier sent stays in `raw`.
+ * Each row's content hash covers exactly its `raw`, so a change anywhere in it rewrites the row.
+ */
+export interface CatalogRows {
+  products: ProductRow[];
+  options: OptionRow[];
+  units: UnitRow[];
+}
+
+const INT4_MAX = 2_147_483_647;
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function int(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= INT4_MAX ? value : null;
+}
+
+function bool(value: unknown): boolean | null {
+  return typeof value === 'boolean' ? value : null;
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function texts(value: unknown): string[] | null {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : null;
+}
+
+/** JSON columns get the value as sent, or NULL when it is absent. */
+function json(value: unknown): unknown {
+  return value === undefined ? null : value;
+}
+
+export function mapProduct(product: OctoProduct): ProductRow {
+  const { options: _options, ...raw } = product;
+  return {
+    octo_id: product.id,
+    internal_name: text(product.internalName),
+    reference: text(product.reference),
+    title: text(product.title),
+    locale: text(product.locale),
+    time_zone: text(product.timeZone),
+    availability_type: text(product.availabilityType),
+    default_currency: text(product.defaultCurrency),
+    pricing_per: text(product.pricingPer),
+    raw,
+    content_hash: canonicalHash(raw),
+  };
+}
+
+export function mapOption(productId: string, option: OctoOption): OptionRow {
+  const { units: _units, ...raw } = option;
+  const restrictions = record(option.restrictions);
+  return {
+    product_octo_id: productId,
+    octo_id: option.id,
+    is_default: bool(option.default),
+    internal_name: text(option.internalName),
+    reference: text(option.reference),
+    availability_local_start_times: texts(option.availabilityLocalStartTimes),
+    cancellation_cutoff_amount: int(option.cancellationCutoffAmount),
+    cancellation_cutoff_unit: text(option.cancellationCutoffUnit),
+    min_units: int(restrictions.minUnits),
+    max_units: int(restrictions.maxUnits),
+    pricing_from: json(option.pricingFrom),
+    raw,
+    content_hash: canonicalHash(raw),
+  };
+}
+
+export function mapUnit(productId: string, optionId: string, unit: OctoUnit): UnitRow {
+  const restrictions = record(unit.restrictions);
+  return {
+    product_octo_id: productId,
+    option_octo_id: optionId,
+    octo_id: unit.id,
+    internal_name: text(unit.internalName),
+    reference: text(unit.reference),
+    type: text(unit.type),
+    min_age: int(restrictions.minAge),
+    max_age: int(restrictions.maxAge),
+    min_quantity: int(restrictions.minQuantity),
+    max_quantity: int(restrictions.maxQuantity),
+    pax_count: int(restrictions.paxCount),
+    pricing_from: json(unit.pricingFrom),
+    raw: unit,
+    content_hash: canonicalHash(unit),
+  };
+}
+
+/** Products handled between two yields to the event loop (so BullMQ can renew the job's lock). */
+const YIELD_EVERY = 500;
+
+export async function mapCatalog(products: readonly OctoProduct[]): Promise<CatalogRows> {
+  const rows: CatalogRows = { products: [], options: [], units: [] };
+  for (const [index, product] of products.entries()) {
+    rows.products.push(mapProduct(product));
+    for (const option of product.options) {
+      rows.options.push(mapOption(product.id, option));
+      for (const unit of unitsOf(option)) rows.units.push(mapUnit(product.id, option.id, unit));
+    }
+    if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return rows;
+}

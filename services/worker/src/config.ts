@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { env, parseEnv } from '@octo-sync/platform';
+
+const DEV_SECRETS_KEY = 'dev-only-secrets-key-change-me';
+
+const schema = z.object({
+  DATABASE_URL: env.url('postgresql://postgres@127.0.0.1:5432/octo_sync', ['postgresql:', 'postgres:']),
+  REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  QUEUE_PREFIX: env.string('octo-sync'),
+  SECRETS_KEY: env.string(DEV_SECRETS_KEY),
+  LOG_LEVEL: env.logLevel(),
+  SHUTDOWN_TIMEOUT_MS: env.int(30_000, { min: 1_000 }),
+  DB_POOL_SIZE: env.int(10, { min: 1, max: 200 }),
+
+  OCTO_ALLOWED_HOSTS: env.list(),
+  ALLOW_INSECURE_OCTO_URLS: env.bool(false),
+  OCTO_CAPABILITIES: env.string('octo/pricing'),
+  OCTO_CONNECT_TIMEOUT_MS: env.int(10_000, { min: 100 }),
+  OCTO_HEADERS_TIMEOUT_MS: env.int(60_000, { min: 100 }),
+  OCTO_BODY_TIMEOUT_MS: env.int(60_000, { min: 100 }),
+  OCTO_TOTAL_TIMEOUT_MS: env.int(300_000, { min: 100 }),
+  OCTO_MAX_BODY_BYTES: env.int(64 * 1024 * 1024, { min: 1024 }),
+  OCTO_MAX_REDIRECTS: env.int(3, { min: 0, max: 10 }),
+
+  WORKER_CONCURRENCY: env.int(2, { min: 1, max: 64 }),
+  SYNC_LOCK_DURATION_MS: env.int(120_000, { min: 1_000 }),
+  SYNC_STALLED_INTERVAL_MS: env.int(30_000, { min: 500 }),
+  SYNC_WRITE_TIMEOUT_MS: env.int(600_000, { min: 1_000 }),
+  SYNC_BUSY_RETRY_MS: env.int(500, { min: 10 }),
+  SYNC_RUN_ABANDON_MS: env.int(3_600_000, { min: 10_000 }),
+  SYNC_RETRY_BASE_MS: env.int(5_000, { min: 10 }),
+  SYNC_RETRY_MAX_MS: env.int(3_600_000, { min: 10 }),
+  SYNC_MASS_REMOVAL_RATIO: z.coerce.number({ error: 'must be a number' }).min(0).max(1).default(0.5),
+  SYNC_MASS_REMOVAL_MIN: env.int(5, { min: 0 }),
+});
+
+export type WorkerConfig = z.infer<typeof schema> & { usingDevSecretsKey: boolean };
+
+/** The worker's configuration: the only place it reads the environment. */
+export function loadWorkerConfig(source: Record<string, string | undefined>): WorkerConfig {
+  const parsed = parseEnv(schema, source);
+  return { ...parsed, usingDevSecretsKey: parsed.SECRETS_KEY === DEV_SECRETS_KEY };
+}

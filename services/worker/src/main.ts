@@ -1,0 +1,18 @@
+import { createLogger, installShutdown } from '@octo-sync/platform';
+import { loadWorkerConfig } from './config';
+import { startWorkerRuntime } from './runtime';
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig(process.env);
+  const log = createLogger({ name: 'worker', level: config.LOG_LEVEL });
+  if (config.usingDevSecretsKey) log.warn('SECRETS_KEY is the development default: set it before storing real supplier credentials');
+  const runtime = await startWorkerRuntime(config, log);
+  installShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [{ name: 'worker', run: () => runtime.close() }]);
+  log.info({ concurrency: config.WORKER_CONCURRENCY, queues: runtime.workers.map((w) => w.name) }, 'worker started');
+}
+
+main().catch((err: unknown) => {
+  // Config errors name every bad variable; anything else is a start-up failure worth a stack.
+  process.stderr.write(`worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
