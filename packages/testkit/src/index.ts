@@ -2,3 +2,4 @@ export * from './supplier';
 export { createTestDatabase, prepareTemplateDatabase, uniqueDatabaseName, dropDatabase, databaseUrl, DATABASE_SERVER_URL, type TestDatabase } from './database';
 export { uniquePrefix, clearPrefix, TEST_REDIS_URL } from './redis';
 export { waitFor } from './wait';
+export { startService, type ServiceProcess } from './processes';

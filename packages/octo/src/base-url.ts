@@ -1,0 +1,33 @@
+/** The base URL rule in one sentence, for API documentation and error texts. */
+export const BASE_URL_RULE =
+  'must be an absolute https URL (http only where the deployment allows it) without credentials, query string or fragment';
+
+/** Result of {@link validateBaseUrl}. */
+export type BaseUrlResult = { ok: true; url: string } | { ok: false; reason: string };
+
+const MAX_LENGTH = 2048;
+
+/**
+ * Check a partner-supplied OCTO base URL and normalise it (trailing slashes stripped, host
+ * lower-cased). `reason` completes a sentence starting with the field name, e.g.
+ * `base_url: must use https`.
+ */
+export function validateBaseUrl(raw: string, options: { allowInsecureHttp: boolean }): BaseUrlResult {
+  if (typeof raw !== 'string' || raw.trim() === '') return { ok: false, reason: 'must be an absolute URL' };
+  if (raw.length > MAX_LENGTH) return { ok: false, reason: `must be at most ${MAX_LENGTH} characters` };
+  if (raw !== raw.trim()) return { ok: false, reason: 'must not start or end with whitespace' };
+  if (!URL.canParse(raw)) return { ok: false, reason: 'must be an absolute URL, e.g. https://octo.example.com/api' };
+  const url = new URL(raw);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return { ok: false, reason: options.allowInsecureHttp ? 'must use http or https' : 'must use https' };
+  }
+  if (url.protocol === 'http:' && !options.allowInsecureHttp) return { ok: false, reason: 'must use https' };
+  if (url.username !== '' || url.password !== '') {
+    return { ok: false, reason: 'must not contain credentials (user:password@); send the key as auth_key' };
+  }
+  if (url.hostname === '') return { ok: false, reason: 'must name a host' };
+  if (url.search !== '' || raw.includes('?')) return { ok: false, reason: 'must not contain a query string' };
+  if (url.hash !== '' || raw.includes('#')) return { ok: false, reason: 'must not contain a fragment (#...)' };
+  const normalised = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+  return { ok: true, url: normalised };
+}

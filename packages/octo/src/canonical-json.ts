@@ -1,0 +1,148 @@
+import { createHash, type Hash } from 'node:crypto';
+
+// Feeding a Hash one token at a time costs a native call each; batch into ~64 KiB pieces.
+const FLUSH_AT = 64 * 1024;
+// Containers this close to the root are streamed piece by piece; deeper values (one product,
+// one option) are small and are built as one string, which is much faster than token writes.
+const STREAM_DEPTH = 2;
+// Parsed JSON is never circular; anything this deep is (and would overflow the stack).
+const MAX_DEPTH = 2000;
+
+class HashSink {
+  private pending = '';
+  constructor(private readonly hash: Hash) {}
+  write(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= FLUSH_AT) this.flush();
+  }
+  flush(): void {
+    if (this.pending !== '') this.hash.update(this.pending, 'utf8');
+    this.pending = '';
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (value === undefined) return 'undefined';
+  return typeof value;
+}
+
+/** JSONPath-ish location for error messages, built only when something is wrong. */
+function where(stack: readonly (string | number)[]): string {
+  return stack.map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`)).join('') || '(root)';
+}
+
+function unrepresentable(value: unknown, stack: readonly (string | number)[]): TypeError {
+  return new TypeError(`canonical JSON: ${where(stack)} is ${describe(value)}, which JSON cannot represent`);
+}
+
+function tooDeep(stack: readonly (string | number)[]): TypeError {
+  return new TypeError(`canonical JSON: ${where(stack.slice(0, 8))}... nests deeper than ${MAX_DEPTH} levels (circular?)`);
+}
+
+/** Canonical text of a scalar, or undefined for arrays and objects. */
+function scalar(value: unknown, stack: readonly (string | number)[]): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw unrepresentable(value, stack);
+      // ECMAScript number serialisation, as RFC 8785 prescribes; JSON.stringify(-0) is "0".
+      return JSON.stringify(value);
+    case 'object':
+      return undefined;
+    default:
+      throw unrepresentable(value, stack);
+  }
+}
+
+function build(value: unknown, stack: (string | number)[]): string {
+  const text = scalar(value, stack);
+  if (text !== undefined) return text;
+  if (stack.length > MAX_DEPTH) throw tooDeep(stack);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      stack.push(i);
+      // Like JSON.stringify: holes and undefined in arrays become null.
+      out += (i === 0 ? '' : ',') + build(item === undefined ? null : item, stack);
+      stack.pop();
+    }
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  // Default sort compares UTF-16 code units, exactly what RFC 8785 §3.2.3 asks for.
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue; // as JSON.stringify does; parsed JSON never has these
+    stack.push(key);
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${build(item, stack)}`;
+    stack.pop();
+    first = false;
+  }
+  return `${out}}`;
+}
+
+function stream(value: unknown, sink: HashSink, stack: (string | number)[]): void {
+  if (stack.length >= STREAM_DEPTH || value === null || typeof value !== 'object') {
+    sink.write(build(value, stack));
+    return;
+  }
+  if (Array.isArray(value)) {
+    sink.write('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) sink.write(',');
+      const item: unknown = value[i];
+      stack.push(i);
+      stream(item === undefined ? null : item, sink, stack);
+      stack.pop();
+    }
+    sink.write(']');
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  let first = true;
+  sink.write('{');
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item === undefined) continue;
+    sink.write(`${first ? '' : ','}${JSON.stringify(key)}:`);
+    first = false;
+    stack.push(key);
+    stream(item, sink, stack);
+    stack.pop();
+  }
+  sink.write('}');
+}
+
+/**
+ * RFC 8785-style canonical JSON: object keys sorted by UTF-16 code units, no whitespace, strings
+ * and numbers as `JSON.stringify` writes them. Throws a TypeError on non-finite numbers,
+ * undefined at the top level, functions, symbols, bigints and cycles.
+ */
+export function canonicalJson(value: unknown): string {
+  return build(value, []);
+}
+
+/**
+ * Feed the canonical JSON of `value` into `hash` piece by piece, never building the whole text,
+ * so a 100 MB catalog is hashed in bounded extra memory. Returns the same hash for chaining.
+ */
+export function updateCanonical(hash: Hash, value: unknown): Hash {
+  const sink = new HashSink(hash);
+  stream(value, sink, []);
+  sink.flush();
+  return hash;
+}
+
+/** SHA-256 (lowercase hex) of the canonical JSON of `value`. */
+export function canonicalHash(value: unknown): string {
+  return updateCanonical(createHash('sha256'), value).digest('hex');
+}

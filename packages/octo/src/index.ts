@@ -1,0 +1,38 @@
+export {
+  SUPPLIER_ERROR_CODES,
+  SUPPLIER_ERROR_RETRYABLE,
+  SupplierError,
+  isSupplierError,
+  parseRetryAfter,
+  sanitizeExcerpt,
+  type SupplierErrorCode,
+  type SupplierErrorOptions,
+} from './errors';
+export {
+  createSupplierClient,
+  type FetchedBody,
+  type FetchOptions,
+  type OutboundConfig,
+  type SupplierClient,
+  type SupplierTarget,
+} from './outbound';
+export { BASE_URL_RULE, validateBaseUrl, type BaseUrlResult } from './base-url';
+export { classifyAddress, isPublicAddress, parseAllowedHosts, type AddressClass } from './address-policy';
+export {
+  MAX_CATALOG_PROBLEMS,
+  catalogProblems,
+  octoIncludedTaxSchema,
+  octoOptionSchema,
+  octoPricingSchema,
+  octoProductSchema,
+  octoUnitSchema,
+  parseCatalog,
+  readPricing,
+  unitsOf,
+  type OctoOption,
+  type OctoPricing,
+  type OctoProduct,
+  type OctoProductFields,
+  type OctoUnit,
+} from './catalog';
+export { canonicalHash, canonicalJson, updateCanonical } from './canonical-json';

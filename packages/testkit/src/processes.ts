@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../../..');
+const ENTRY = { gateway: 'services/gateway/src/main.ts', worker: 'services/worker/src/main.ts' } as const;
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Every JSON log line the process printed so far. */
+  lines: Array<Record<string, unknown>>;
+  /** Resolves with the first log line (past or future) that matches. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Starts the gateway or a worker as a real process and resolves once it logged that it started.
+ * Node runs the TypeScript through tsx's loader in the same process (the `tsx` command would put
+ * a second process in between, and a SIGKILL aimed at the service would miss it).
+ */
+export async function startService(kind: keyof typeof ENTRY, env: Record<string, string>, startTimeoutMs = 30_000): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[kind]], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
+  let buffer = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const text = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        line = { msg: text };
+      }
+      lines.push(line);
+      for (const waiter of waiters.filter((w) => w.match(line))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
+
+  const waitForLog: ServiceProcess['waitForLog'] = (match, timeoutMs = 15_000) => {
+    const seen = lines.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolveLine, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${kind} did not log the expected line within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
+      waiters.push({
+        match,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolveLine(line);
+        },
+      });
+      void exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`${kind} exited (code ${code}, signal ${signal}) before the expected line; stderr: ${stderr.slice(-2000)}`));
+      });
+    });
+  };
+
+  await waitForLog((line) => typeof line.msg === 'string' && line.msg.endsWith(' started'), startTimeoutMs);
+  return { child, lines, waitForLog, exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
+}

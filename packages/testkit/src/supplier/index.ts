@@ -1,0 +1,21 @@
+export {
+  startTestSupplier,
+  type Misbehaviour,
+  type RecordedRequest,
+  type TestSupplier,
+  type TestSupplierOptions,
+} from './test-supplier';
+export {
+  cloneCatalog,
+  generateCatalog,
+  reformatJson,
+  withProductRenamed,
+  withUnitPrice,
+  withoutProducts,
+  type GenerateCatalogOptions,
+  type GeneratedOption,
+  type GeneratedPricing,
+  type GeneratedProduct,
+  type GeneratedUnit,
+  type UnitRef,
+} from './generate-catalog';

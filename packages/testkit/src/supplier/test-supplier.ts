@@ -1,0 +1,332 @@
+import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * How the supplier misbehaves for the next requests (all routes), until `behave(null)` or until
+ * `times` requests have been served that way.
+ */
+export type Misbehaviour = (
+  | {
+      /** Answer this status; `body` defaults to the reason phrase as plain text. */
+      kind: 'status';
+      status: number;
+      body?: string;
+      headers?: Record<string, string>;
+    }
+  /** Wait `ms` before sending anything, then answer normally. */
+  | { kind: 'slowHeaders'; ms: number }
+  /** Send headers and the first half of the body, stall `ms`, then send the rest. */
+  | { kind: 'slowBody'; ms: number }
+  /** Declare the full Content-Length, send half of the body, then destroy the socket. */
+  | { kind: 'truncated' }
+  /** Send truncated JSON with a correct Content-Length. */
+  | { kind: 'invalidJson' }
+  /** Send `bytes` bytes of valid JSON, declared in Content-Length or chunked. */
+  | { kind: 'oversized'; bytes: number; withContentLength: boolean }
+  /** Redirect (302 by default) to `location`. */
+  | { kind: 'redirect'; location: string; status?: number }
+  /** Destroy the socket without answering. */
+  | { kind: 'hangUp' }
+) & { times?: number };
+
+/** One request the supplier received. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** `Date.now()` when it arrived. */
+  at: number;
+}
+
+/** A running local OCTO supplier. */
+export interface TestSupplier {
+  /** `http://127.0.0.1:PORT` (`https://` when started with `tls`). */
+  url: string;
+  /** `127.0.0.1:PORT`, for OCTO_ALLOWED_HOSTS. */
+  hostPort: string;
+  port: number;
+  /** Serve this catalog (as compact JSON) from `GET /products`. */
+  setCatalog(products: unknown[]): void;
+  /** Serve these exact bytes from `GET /products` (content type defaults to application/json). */
+  setRawBody(body: string | Buffer, contentType?: string): void;
+  /** Misbehave on the next requests, see {@link Misbehaviour}; `null` restores normal service. */
+  behave(b: Misbehaviour | null): void;
+  /** Every request received, oldest first. */
+  readonly requests: RecordedRequest[];
+  /** Resolve once at least `n` requests have arrived in total; reject after `timeoutMs` (5000). */
+  waitForRequests(n: number, timeoutMs?: number): Promise<void>;
+  /**
+   * The next `GET /products` waits (no headers sent) until released. Wait for it to arrive with
+   * `waitForRequests`. Releasing before it arrives cancels the hold.
+   */
+  hold(): { release(): void };
+  /** Stop listening, drop open connections, cancel timers and holds. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startTestSupplier}. */
+export interface TestSupplierOptions {
+  /** Initial catalog (default: empty array). */
+  catalog?: unknown[];
+  /** Served by `GET /supplier`. */
+  supplier?: Record<string, unknown>;
+  /** Serve https with this key and certificate instead of plain http. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+}
+
+interface Hold {
+  released: boolean;
+  wake: () => void;
+  promise: Promise<void>;
+}
+
+interface Waiter {
+  n: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+function octoError(error: string, errorMessage: string): string {
+  return JSON.stringify({ error, errorMessage });
+}
+
+/**
+ * Start a node:http OCTO supplier on 127.0.0.1 and a random port. It serves `GET /products`
+ * (any path ending in `/products`, so redirects to another prefix work), `GET /products/:id` and
+ * `GET /supplier`, records every request, and can misbehave on demand.
+ */
+export async function startTestSupplier(options: TestSupplierOptions = {}): Promise<TestSupplier> {
+  let body: Buffer = Buffer.from(JSON.stringify(options.catalog ?? []));
+  let contentType = 'application/json';
+  let products: unknown[] | undefined = options.catalog ?? [];
+  let misbehaviour: Misbehaviour | null = null;
+  let remaining = Infinity;
+  const requests: RecordedRequest[] = [];
+  const waiters = new Set<Waiter>();
+  const holds: Hold[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const sockets = new Set<Socket>();
+  let closed = false;
+
+  const later = (ms: number, fn: () => void): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  };
+
+  function takeMisbehaviour(): Misbehaviour | null {
+    if (misbehaviour === null) return null;
+    const current = misbehaviour;
+    remaining--;
+    if (remaining <= 0) misbehaviour = null;
+    return current;
+  }
+
+  function sendBody(res: ServerResponse, payload: Buffer, type: string, status = 200): void {
+    res.writeHead(status, { 'content-type': type, 'content-length': String(payload.length) });
+    res.end(payload);
+  }
+
+  function serveNormally(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (req.method !== 'GET') {
+      sendBody(res, Buffer.from(octoError('BAD_REQUEST', 'only GET is supported')), 'application/json', 405);
+      return;
+    }
+    if (path === '/supplier' || path.endsWith('/supplier')) {
+      const supplier = options.supplier ?? { id: 'test-supplier', name: 'Test Supplier', endpoint: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`, contact: {} };
+      sendBody(res, Buffer.from(JSON.stringify(supplier)), 'application/json');
+      return;
+    }
+    if (path.endsWith('/products')) {
+      sendBody(res, body, contentType);
+      return;
+    }
+    const match = /\/products\/([^/]+)$/.exec(path);
+    if (match?.[1] !== undefined) {
+      const id = decodeURIComponent(match[1]);
+      const product = products?.find((p) => typeof p === 'object' && p !== null && (p as { id?: unknown }).id === id);
+      if (product === undefined) sendBody(res, Buffer.from(octoError('INVALID_PRODUCT_ID', `unknown product ${id}`)), 'application/json', 400);
+      else sendBody(res, Buffer.from(JSON.stringify(product)), 'application/json');
+      return;
+    }
+    sendBody(res, Buffer.from(octoError('NOT_FOUND', `no route ${path}`)), 'application/json', 404);
+  }
+
+  function misbehave(b: Misbehaviour, req: IncomingMessage, res: ServerResponse, path: string): void {
+    switch (b.kind) {
+      case 'status': {
+        const text = b.body ?? STATUS_CODES[b.status] ?? 'error';
+        const type = text.trimStart().startsWith('{') ? 'application/json' : 'text/plain; charset=utf-8';
+        res.writeHead(b.status, { 'content-type': type, 'content-length': String(Buffer.byteLength(text)), ...b.headers });
+        res.end(text);
+        return;
+      }
+      case 'slowHeaders':
+        later(b.ms, () => serveNormally(req, res, path));
+        return;
+      case 'slowBody': {
+        const half = Math.max(1, Math.floor(body.length / 2));
+        res.writeHead(200, { 'content-type': contentType, 'content-length': String(body.length) });
+        res.write(body.subarray(0, half));
+        later(b.ms, () => res.end(body.subarray(half)));
+        return;
+      }
+      case 'truncated': {
+        const half = Math.max(1, Math.floor(body.length / 2));
+        res.writeHead(200, { 'content-type': contentType, 'content-length': String(body.length) });
+        res.write(body.subarray(0, half), () => req.socket.destroy());
+        return;
+      }
+      case 'invalidJson': {
+        const broken = Buffer.from('[{"id":"p1","options":[{"id":"DEFAULT","units":[{"id":"adult"');
+        sendBody(res, broken, 'application/json');
+        return;
+      }
+      case 'oversized':
+        streamOversized(res, b.bytes, b.withContentLength);
+        return;
+      case 'redirect':
+        res.writeHead(b.status ?? 302, { location: b.location, 'content-length': '0' });
+        res.end();
+        return;
+      case 'hangUp':
+        req.socket.destroy();
+        return;
+    }
+  }
+
+  /** `[` + spaces + `]`: valid JSON of exactly `bytes` bytes, written respecting backpressure. */
+  function streamOversized(res: ServerResponse, bytes: number, withContentLength: boolean): void {
+    const total = Math.max(2, bytes);
+    res.writeHead(200, { 'content-type': 'application/json', ...(withContentLength ? { 'content-length': String(total) } : {}) });
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const pump = (): void => {
+      while (!res.destroyed && sent < total) {
+        const size = Math.min(chunk.length, total - sent);
+        const piece = Buffer.from(chunk.subarray(0, size));
+        if (sent === 0) piece[0] = 0x5b; // [
+        if (sent + size === total) piece[size - 1] = 0x5d; // ]
+        sent += size;
+        if (sent === total) {
+          res.end(piece);
+          return;
+        }
+        if (!res.write(piece)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  }
+
+  const listener: RequestListener = (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    requests.push({ method: req.method ?? 'GET', path, headers: req.headers, at: Date.now() });
+    for (const waiter of waiters) {
+      if (requests.length >= waiter.n) {
+        waiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
+    const respond = (): void => {
+      if (res.destroyed || closed) return;
+      const b = takeMisbehaviour();
+      if (b === null) serveNormally(req, res, path);
+      else misbehave(b, req, res, path);
+    };
+    const hold = req.method === 'GET' && path.endsWith('/products') ? holds.shift() : undefined;
+    if (hold === undefined || hold.released) respond();
+    else void hold.promise.then(respond);
+  };
+  const server: Server = options.tls === undefined ? createServer(listener) : createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, listener);
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  // Tests provoke client aborts on purpose; a reset socket is not a server failure.
+  server.on('clientError', (_error, socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
+    hostPort: `127.0.0.1:${port}`,
+    port,
+    requests,
+    setCatalog(next) {
+      products = next;
+      body = Buffer.from(JSON.stringify(next));
+      contentType = 'application/json';
+    },
+    setRawBody(next, type = 'application/json') {
+      products = undefined;
+      body = typeof next === 'string' ? Buffer.from(next) : next;
+      contentType = type;
+    },
+    behave(b) {
+      misbehaviour = b;
+      remaining = b?.times ?? Infinity;
+    },
+    waitForRequests(n, timeoutMs = 5000) {
+      if (requests.length >= n) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const waiter: Waiter = {
+          n,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          reject: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`test supplier: expected ${n} requests within ${timeoutMs} ms, got ${requests.length}`));
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+    hold() {
+      let wake: () => void = () => undefined;
+      const promise = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      const entry: Hold = { released: false, wake, promise };
+      holds.push(entry);
+      return {
+        release() {
+          entry.released = true;
+          const index = holds.indexOf(entry);
+          if (index !== -1) holds.splice(index, 1);
+          entry.wake();
+        },
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const hold of holds.splice(0)) hold.wake();
+      for (const waiter of waiters) waiter.reject(new Error(`test supplier closed while waiting for ${waiter.n} requests (got ${requests.length})`));
+      waiters.clear();
+      const stopped = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      for (const socket of sockets) socket.destroy();
+      await stopped;
+    },
+  };
+}
