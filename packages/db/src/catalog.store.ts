@@ -139,11 +139,19 @@ export class CatalogStore {
     }
   }
 
-  /** Marks every active product of an integration inactive (integration deleted, or DOWN). */
+  /**
+   * Marks every active product of an integration inactive (its supplier is DOWN, or the
+   * integration was deleted) and forgets the last catalog hashes, so that the next sync re-applies
+   * the catalog in full and brings back the products it still lists. Returns how many it touched.
+   */
   async deactivateAll(integrationId: string): Promise<number> {
-    return this.prisma.$executeRaw`
-      UPDATE products SET active = false, removed_at = now(), updated_at = now()
-      WHERE integration_id = ${integrationId}::uuid AND active`;
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT id FROM integrations WHERE id = ${integrationId}::uuid FOR UPDATE`;
+      await tx.integration.update({ where: { id: integrationId }, data: { lastSyncHash: null, lastPayloadDigest: null } });
+      return tx.$executeRaw`
+        UPDATE products SET active = false, removed_at = now(), updated_at = now()
+        WHERE integration_id = ${integrationId}::uuid AND active`;
+    });
   }
 }
 

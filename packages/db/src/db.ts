@@ -1,6 +1,8 @@
 import { SecretBox } from '@octo-sync/platform';
 import { createPrisma, type PrismaClient } from './client';
+import { AvailabilityStore } from './availability.store';
 import { CatalogStore } from './catalog.store';
+import { HealthStore } from './health.store';
 import { IntegrationStore } from './integrations.store';
 import { SyncRunStore } from './sync-runs.store';
 
@@ -16,6 +18,8 @@ export interface Db {
   integrations: IntegrationStore;
   runs: SyncRunStore;
   catalog: CatalogStore;
+  health: HealthStore;
+  availability: AvailabilityStore;
   /** Resolves when Postgres answers; rejects otherwise (readiness checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -28,6 +32,8 @@ export function createDb({ databaseUrl, secretsKey, poolSize }: DbOptions): Db {
     integrations: new IntegrationStore(prisma, new SecretBox(secretsKey)),
     runs: new SyncRunStore(prisma),
     catalog: new CatalogStore(prisma),
+    health: new HealthStore(prisma),
+    availability: new AvailabilityStore(prisma),
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
     },

@@ -1,6 +1,16 @@
 export { createPrisma, PrismaClient, DEFAULT_DATABASE_URL, type PrismaOptions } from './client';
 export { migrate, ensureDatabase, readMigrations, migrationChecksum, MigrationError, MIGRATIONS_DIR, type MigrateResult } from './migrate';
-export { IntegrationStore, isUuid, type Integration, type NewIntegration, type WebhookAuth } from './integrations.store';
+export {
+  IntegrationStore,
+  isUuid,
+  type Integration,
+  type NewIntegration,
+  type WebhookAuth,
+  type IntegrationPatch,
+  type IntegrationQuery,
+  type SyncStatusFilter,
+  type HealthStatusFilter,
+} from './integrations.store';
 export {
   SyncRunStore,
   StaleRunError,
@@ -25,5 +35,7 @@ export {
   type CatalogFingerprints,
   type Fingerprint,
 } from './catalog.store';
+export { AvailabilityStore, slotKey, optionKey, type SlotRow, type SlotKey } from './availability.store';
+export { HealthStore, type HealthStatus, type HealthTransition } from './health.store';
 export { generateWebhookSecret, hashWebhookSecret, webhookSecretMatches } from './webhook-secret';
 export { createDb, type Db, type DbOptions } from './db';

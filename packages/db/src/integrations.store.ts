@@ -15,6 +15,29 @@ export interface NewIntegration {
   isApproved?: boolean;
 }
 
+/** The fields a partner may change on its integration. */
+export interface IntegrationPatch {
+  baseUrl?: string;
+  authType?: 'bearer' | 'api_key';
+  authKey?: string;
+  handlesTicketDelivery?: boolean;
+}
+
+export type SyncStatusFilter = 'idle' | 'syncing' | 'error';
+export type HealthStatusFilter = 'HEALTHY' | 'DEGRADED' | 'DOWN';
+
+/** Filters and page of {@link IntegrationStore.list}; deleted integrations are never listed. */
+export interface IntegrationQuery {
+  isApproved?: boolean;
+  isActive?: boolean;
+  syncStatus?: SyncStatusFilter;
+  healthStatus?: HealthStatusFilter;
+  partnerId?: string;
+  /** 1-based. */
+  page: number;
+  pageSize: number;
+}
+
 /** Why a webhook was refused. Callers answer every kind with the same 401; the kind is for logs. */
 export type WebhookAuth = { ok: true; integration: Integration } | { ok: false; why: 'unknown' | 'secret' | 'inactive' };
 
@@ -56,6 +79,97 @@ export class IntegrationStore {
   findById(id: string): Promise<Integration | null> {
     if (!isUuid(id)) return Promise.resolve(null);
     return this.prisma.integration.findUnique({ where: { id } });
+  }
+
+  /** A live (not deleted) integration by id; null for unknown, malformed and deleted ids. */
+  async findLive(id: string): Promise<Integration | null> {
+    if (!isUuid(id)) return null;
+    return this.prisma.integration.findFirst({ where: { id, deletedAt: null } });
+  }
+
+  /** The partner's one live integration, if any. */
+  findLiveByPartner(partnerId: string): Promise<Integration | null> {
+    return this.prisma.integration.findUnique({ where: { livePartnerId: partnerId } });
+  }
+
+  /**
+   * Applies a partner's changes to a live integration. A new `baseUrl` (different from the stored
+   * one) withdraws the approval: an admin must approve the new target. Returns null when the
+   * integration does not exist or is deleted.
+   */
+  async update(id: string, patch: IntegrationPatch): Promise<Integration | null> {
+    if (!isUuid(id)) return null;
+    const data: Prisma.IntegrationUpdateManyMutationInput = {};
+    if (patch.baseUrl !== undefined) data.baseUrl = patch.baseUrl;
+    if (patch.authType !== undefined) data.authType = patch.authType;
+    if (patch.authKey !== undefined) data.authKeyEncrypted = this.box.seal(patch.authKey);
+    if (patch.handlesTicketDelivery !== undefined) data.handlesTicketDelivery = patch.handlesTicketDelivery;
+    return this.prisma.$transaction(async (tx) => {
+      const [row] = await tx.$queryRaw<Array<{ base_url: string }>>`
+        SELECT base_url FROM integrations WHERE id = ${id}::uuid AND deleted_at IS NULL FOR UPDATE`;
+      if (!row) return null;
+      if (patch.baseUrl !== undefined && patch.baseUrl !== row.base_url) data.isApproved = false;
+      return tx.integration.update({ where: { id }, data });
+    });
+  }
+
+  /**
+   * Soft delete: the integration stops answering webhooks, frees the partner's "one live
+   * integration" slot and its products become inactive (one UPDATE); nothing is erased.
+   * Returns false when there was no live integration to delete.
+   */
+  async softDelete(id: string, now = new Date()): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    return this.prisma.$transaction(async (tx) => {
+      const deleted = await tx.integration.updateMany({
+        where: { id, deletedAt: null },
+        data: { deletedAt: now, livePartnerId: null },
+      });
+      if (deleted.count === 0) return false;
+      await tx.$executeRaw`
+        UPDATE products SET active = false, removed_at = ${now}, updated_at = ${now}
+        WHERE integration_id = ${id}::uuid AND active`;
+      return true;
+    });
+  }
+
+  /** Sets `isApproved` on a live integration; `changed` says whether it was different before. */
+  async setApproved(id: string, approved: boolean): Promise<{ integration: Integration; changed: boolean } | null> {
+    return this.setFlag(id, 'isApproved', approved);
+  }
+
+  /** Sets `isActive` on a live integration; `changed` says whether it was different before. */
+  async setActive(id: string, active: boolean): Promise<{ integration: Integration; changed: boolean } | null> {
+    return this.setFlag(id, 'isActive', active);
+  }
+
+  private async setFlag(id: string, flag: 'isApproved' | 'isActive', value: boolean): Promise<{ integration: Integration; changed: boolean } | null> {
+    if (!isUuid(id)) return null;
+    // Conditional update: `changed` is true for exactly one of two concurrent identical calls.
+    const updated = await this.prisma.integration.updateMany({ where: { id, deletedAt: null, [flag]: !value }, data: { [flag]: value } });
+    const integration = await this.findLive(id);
+    if (!integration) return null;
+    return { integration, changed: updated.count === 1 };
+  }
+
+  /** Live integrations, newest first, filtered and paginated. */
+  async list(query: IntegrationQuery): Promise<{ items: Integration[]; totalCount: number }> {
+    const where: Prisma.IntegrationWhereInput = { deletedAt: null };
+    if (query.isApproved !== undefined) where.isApproved = query.isApproved;
+    if (query.isActive !== undefined) where.isActive = query.isActive;
+    if (query.syncStatus !== undefined) where.syncStatus = query.syncStatus;
+    if (query.healthStatus !== undefined) where.healthStatus = query.healthStatus;
+    if (query.partnerId !== undefined) where.partnerId = query.partnerId;
+    const [items, totalCount] = await this.prisma.$transaction([
+      this.prisma.integration.findMany({
+        where,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        skip: (query.page - 1) * query.pageSize,
+        take: query.pageSize,
+      }),
+      this.prisma.integration.count({ where }),
+    ]);
+    return { items, totalCount };
   }
 
   /** The supplier credential in clear, for the outbound client only. */

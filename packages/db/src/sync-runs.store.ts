@@ -63,13 +63,21 @@ export interface RunFailure {
 export class SyncRunStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async requestRun(integrationId: string, trigger: RunTrigger, options: { force?: boolean } = {}): Promise<{ runId: string; created: boolean }> {
+  /**
+   * `joinRunning`: also join a run that is already running (for requests that any run will satisfy,
+   * such as the availability fallback), instead of queueing a follow-up behind it.
+   */
+  async requestRun(
+    integrationId: string,
+    trigger: RunTrigger,
+    options: { force?: boolean; joinRunning?: boolean } = {},
+  ): Promise<{ runId: string; created: boolean }> {
     const force = options.force ?? false;
     return this.prisma.$transaction(async (tx) => {
       // Serialises requests for one integration (not its sync writes, which hold the row lock).
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`run-request:${integrationId}`}, 0))`;
       const queued = await tx.syncRun.findFirst({
-        where: { integrationId, status: 'queued' },
+        where: { integrationId, status: { in: options.joinRunning ? ['queued', 'running'] : ['queued'] } },
         orderBy: { queuedAt: 'asc' },
         select: { id: true, force: true },
       });

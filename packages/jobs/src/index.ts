@@ -1,5 +1,16 @@
 export { defineJob, type JobContract, type PayloadOf } from './contract';
 export { catalogSyncJob } from './catalog-sync.job';
+export {
+  availabilityApplyJob,
+  slotChangeSchema,
+  SLOT_STATUSES,
+  type SlotChange,
+  type SlotResult,
+} from './availability-apply.job';
+export { testConnectionJob, testConnectionResultSchema, type TestConnectionResult } from './test-connection.job';
+export { catalogNightlyJob } from './catalog-nightly.job';
+export { healthFanoutJob, healthProbeJob } from './health-probe.job';
+export { queueOverview, type QueueOverview, type QueueCounts, type FailedJobSummary } from './overview';
 export { QUEUES, type QueueName, type JobsOf } from './queues';
 export { JobProducer, type ProducerOptions, type WaitOutcome } from './producer';
 export { startConsumer, type ConsumerOptions, type HandlerMap, type JobHandler, type JobContext } from './consumer';

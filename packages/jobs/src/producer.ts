@@ -4,6 +4,9 @@ import { AppError } from '@octo-sync/platform';
 import type { JobContract, PayloadOf } from './contract';
 import type { QueueName } from './queues';
 
+/** How far back a new event reader starts, to cover its own start-up. */
+const EVENT_REPLAY_MS = 5_000;
+
 export type WaitOutcome<R> =
   | { state: 'completed'; value: R }
   | { state: 'failed'; reason: string }
@@ -28,6 +31,8 @@ export class JobProducer {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.options.connection, prefix: this.options.prefix });
+      // Every caller waiting on a job adds a listener; hundreds at once is normal for a gateway.
+      queue.setMaxListeners(0);
       this.queues.set(name, queue);
     }
     return queue;
@@ -67,7 +72,14 @@ export class JobProducer {
   private async queueEvents(name: QueueName): Promise<QueueEvents> {
     let events = this.events.get(name);
     if (!events) {
-      events = new QueueEvents(name, { connection: this.options.connection, prefix: this.options.prefix });
+      // Read the event stream from a little before now rather than from "new events only": a job
+      // that finishes while the blocking read is still being set up would otherwise be missed.
+      events = new QueueEvents(name, {
+        connection: this.options.connection,
+        prefix: this.options.prefix,
+        lastEventId: `${Date.now() - EVENT_REPLAY_MS}-0`,
+      });
+      events.setMaxListeners(0);
       this.events.set(name, events);
       await events.waitUntilReady();
     }

@@ -1,4 +1,8 @@
+import { availabilityApplyJob } from './availability-apply.job';
 import { catalogSyncJob } from './catalog-sync.job';
+import { testConnectionJob } from './test-connection.job';
+import { catalogNightlyJob } from './catalog-nightly.job';
+import { healthFanoutJob, healthProbeJob } from './health-probe.job';
 import type { JobContract } from './contract';
 
 /**
@@ -7,6 +11,10 @@ import type { JobContract } from './contract';
  */
 export const QUEUES = {
   catalog: [catalogSyncJob],
+  availability: [availabilityApplyJob],
+  probes: [testConnectionJob],
+  schedules: [catalogNightlyJob, healthFanoutJob],
+  health: [healthProbeJob],
 } as const satisfies Record<string, readonly JobContract[]>;
 
 export type QueueName = keyof typeof QUEUES;

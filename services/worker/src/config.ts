@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { env, parseEnv } from '@octo-sync/platform';
+import { isValidCron, isValidTimeZone } from './schedules/cron';
 
 const DEV_SECRETS_KEY = 'dev-only-secrets-key-change-me';
+
+/** A cron pattern (five fields, or six with seconds first), checked with cron-parser as BullMQ will run it. */
+const cron = (fallback: string) => z.string().default(fallback).refine(isValidCron, 'must be a cron pattern of 5 fields (or 6, seconds first)');
+const timeZone = (fallback: string) => z.string().default(fallback).refine(isValidTimeZone, 'must be an IANA time zone name such as UTC or Europe/Lisbon');
 
 const schema = z.object({
   DATABASE_URL: env.url('postgresql://postgres@127.0.0.1:5432/octo_sync', ['postgresql:', 'postgres:']),
@@ -23,6 +28,16 @@ const schema = z.object({
   OCTO_MAX_REDIRECTS: env.int(3, { min: 0, max: 10 }),
 
   WORKER_CONCURRENCY: env.int(2, { min: 1, max: 64 }),
+  PROBE_CONCURRENCY: env.int(10, { min: 1, max: 256 }),
+  AVAILABILITY_CONCURRENCY: env.int(200, { min: 1, max: 2_000 }),
+  AVAILABILITY_MAX_BATCH: env.int(2_000, { min: 1, max: 20_000 }),
+  // Stalled-job recovery (every queue). A job's lock is renewed every lockDuration/2 by the
+  // worker's event loop; a job whose lock lapses is "stalled" and handed to another worker (twice
+  // at most, see the consumer). Mapping a catalog yields to the event loop every few products, but
+  // JSON.parse and hashing of a 64 MiB body (OCTO_MAX_BODY_BYTES) block it for seconds at a time;
+  // 120 s leaves a wide margin over that, so a live run is never taken over, while a crashed
+  // worker's job is picked up within lockDuration + stalledInterval (about 2.5 min). Even a
+  // wrongful takeover cannot interleave writes: runs are fenced in Postgres (sync-runs.store).
   SYNC_LOCK_DURATION_MS: env.int(120_000, { min: 1_000 }),
   SYNC_STALLED_INTERVAL_MS: env.int(30_000, { min: 500 }),
   SYNC_WRITE_TIMEOUT_MS: env.int(600_000, { min: 1_000 }),
@@ -32,6 +47,18 @@ const schema = z.object({
   SYNC_RETRY_MAX_MS: env.int(3_600_000, { min: 10 }),
   SYNC_MASS_REMOVAL_RATIO: z.coerce.number({ error: 'must be a number' }).min(0).max(1).default(0.5),
   SYNC_MASS_REMOVAL_MIN: env.int(5, { min: 0 }),
+
+  // Schedules (partner-api.md §6). Every worker registers them at start-up (idempotent upsert of
+  // fixed scheduler ids); SCHEDULES_ENABLED=false only stops this process from registering them.
+  SCHEDULES_ENABLED: env.bool(true),
+  NIGHTLY_SYNC_CRON: cron('0 3 * * *'),
+  NIGHTLY_SYNC_TZ: timeZone('UTC'),
+  NIGHTLY_SYNC_SPREAD_MS: env.int(600_000, { min: 0, max: 24 * 3_600_000 }),
+  HEALTH_PROBE_CRON: cron('*/5 * * * *'),
+  HEALTH_PROBE_TZ: timeZone('UTC'),
+  HEALTH_PROBE_TIMEOUT_MS: env.int(10_000, { min: 100, max: 120_000 }),
+  HEALTH_DOWN_AFTER: env.int(3, { min: 1, max: 1_000 }),
+  HEALTH_CONCURRENCY: env.int(10, { min: 1, max: 256 }),
 });
 
 export type WorkerConfig = z.infer<typeof schema> & { usingDevSecretsKey: boolean };

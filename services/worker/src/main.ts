@@ -8,7 +8,15 @@ async function main(): Promise<void> {
   if (config.usingDevSecretsKey) log.warn('SECRETS_KEY is the development default: set it before storing real supplier credentials');
   const runtime = await startWorkerRuntime(config, log);
   installShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [{ name: 'worker', run: () => runtime.close() }]);
-  log.info({ concurrency: config.WORKER_CONCURRENCY, queues: runtime.workers.map((w) => w.name) }, 'worker started');
+  log.info(
+    {
+      pid: process.pid,
+      concurrency: config.WORKER_CONCURRENCY,
+      queues: runtime.workers.map((w) => w.name),
+      schedules: config.SCHEDULES_ENABLED ? { nightly: config.NIGHTLY_SYNC_CRON, tz: config.NIGHTLY_SYNC_TZ, health: config.HEALTH_PROBE_CRON } : 'not registered by this process',
+    },
+    'worker started',
+  );
 }
 
 main().catch((err: unknown) => {

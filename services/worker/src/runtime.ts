@@ -1,11 +1,18 @@
 import type { Worker } from 'bullmq';
 import { createDb, type Db } from '@octo-sync/db';
-import { createRedis, startConsumer } from '@octo-sync/jobs';
+import { createRedis, JobProducer, startConsumer } from '@octo-sync/jobs';
 import { createSupplierClient, type SupplierClient } from '@octo-sync/octo';
 import type { Logger } from '@octo-sync/platform';
+import { createApplyAvailabilityHandler } from './availability/apply-availability.handler';
 import { supplierBackoff } from './catalog/retry';
 import { createSyncCatalogHandler } from './catalog/sync-catalog.handler';
+import { createTestConnectionHandler } from './probes/test-connection.handler';
 import type { WorkerConfig } from './config';
+import { createHealthFanoutHandler } from './health/health-fanout.handler';
+import { createHealthProbeHandler } from './health/health-probe.handler';
+import { checkRedisSettings } from './health/redis-settings';
+import { createNightlyHandler } from './schedules/nightly.handler';
+import { registerSchedules, scheduleDefinitions } from './schedules/register-schedules';
 
 export const USER_AGENT = 'octo-sync/0.1 (+https://github.com/octo-sync/octo-sync)';
 
@@ -37,6 +44,8 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Pro
   const db = createDb({ databaseUrl: config.DATABASE_URL, secretsKey: config.SECRETS_KEY, poolSize: config.DB_POOL_SIZE });
   const redis = createRedis(config.REDIS_URL, 'worker');
   const supplier = createSupplierFromConfig(config);
+  // Jobs this process puts on queues itself (follow-up syncs, fan-outs).
+  const producer = new JobProducer({ connection: redis, prefix: config.QUEUE_PREFIX });
   const common = {
     connection: redis,
     prefix: config.QUEUE_PREFIX,
@@ -61,22 +70,82 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Pro
     },
     { ...common, concurrency: config.WORKER_CONCURRENCY, backoffStrategy: supplierBackoff({ baseMs: config.SYNC_RETRY_BASE_MS, maxMs: config.SYNC_RETRY_MAX_MS }) },
   );
-  const workers = [catalog];
+  const probes = startConsumer(
+    'probes',
+    { 'integration.test-connection': createTestConnectionHandler({ db, supplier }) },
+    { ...common, concurrency: config.PROBE_CONCURRENCY },
+  );
+  const availability = startConsumer(
+    'availability',
+    { 'availability.apply': createApplyAvailabilityHandler({ db, producer, maxBatch: config.AVAILABILITY_MAX_BATCH }) },
+    // Many jobs in flight at once is what lets the batcher group their changes into one statement.
+    { ...common, concurrency: config.AVAILABILITY_CONCURRENCY },
+  );
+  const schedules = startConsumer(
+    'schedules',
+    {
+      'catalog.nightly': createNightlyHandler({ db, producer, spreadMs: config.NIGHTLY_SYNC_SPREAD_MS }),
+      'integration.health-fanout': createHealthFanoutHandler({ db, producer }),
+    },
+    // Fan-outs are short and one per tick; one at a time per process is plenty.
+    { ...common, concurrency: 1 },
+  );
+  const health = startConsumer(
+    'health',
+    {
+      'integration.health-probe': createHealthProbeHandler({
+        db,
+        supplier,
+        producer,
+        settings: { timeoutMs: config.HEALTH_PROBE_TIMEOUT_MS, downAfter: config.HEALTH_DOWN_AFTER },
+      }),
+    },
+    { ...common, concurrency: config.HEALTH_CONCURRENCY },
+  );
+  const workers = [catalog, probes, availability, schedules, health];
   for (const worker of workers) {
     worker.on('error', (err) => log.error({ err, queue: worker.name }, 'queue worker error'));
     worker.on('failed', (job, err) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) log.warn({ jobId: job.id, queue: worker.name, reason: err.message }, 'job failed for good');
     });
   }
+  for (const worker of [catalog, schedules]) {
+    // Long or rare jobs: which process ran what is worth a line (operations, the scale tests).
+    worker.on('active', (job) => log.info({ queue: worker.name, job: job.name, jobId: job.id }, 'job picked up'));
+  }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  await checkRedisSettings(redis, log);
+  if (config.SCHEDULES_ENABLED) {
+    const definitions = scheduleDefinitions({
+      nightlyCron: config.NIGHTLY_SYNC_CRON,
+      nightlyTz: config.NIGHTLY_SYNC_TZ,
+      healthCron: config.HEALTH_PROBE_CRON,
+      healthTz: config.HEALTH_PROBE_TZ,
+    });
+    await registerSchedules(producer.queue('schedules'), definitions, log);
+  }
 
+  const graceMs = Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2);
   return {
     db,
     supplier,
     workers,
     close: async () => {
-      await Promise.all(workers.map((w) => w.close()));
+      // Stop taking jobs and let those in flight finish for half the shutdown bound; then cancel
+      // them (their handlers see the abort signal: a sync records its attempt and goes back to the
+      // queue, a probe is not counted), so they are released to another worker well before the
+      // process is killed at SHUTDOWN_TIMEOUT_MS.
+      const cancel = setTimeout(() => {
+        log.warn({ afterMs: graceMs }, 'jobs still running at shutdown: cancelling them');
+        for (const worker of workers) worker.cancelAllJobs('worker shutting down');
+      }, graceMs);
+      try {
+        await Promise.all(workers.map((w) => w.close()));
+      } finally {
+        clearTimeout(cancel);
+      }
       await supplier.close();
+      await producer.close();
       redis.disconnect();
       await db.close();
     },

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { defineJob } from './contract';
+
+/**
+ * "Test the connection now" for one integration: the worker calls `GET {base_url}/products` with
+ * the stored credentials through the same outbound client as a sync, and returns a
+ * {@link TestConnectionResult}. The gateway waits for it, so it is short-lived: one attempt
+ * (the caller is waiting, a retry would answer too late) and a short retention.
+ */
+export const testConnectionJob = defineJob({
+  queue: 'probes',
+  name: 'integration.test-connection',
+  payload: z.object({ integrationId: z.uuid() }),
+  options: {
+    attempts: 1,
+    removeOnComplete: { age: 15 * 60, count: 1_000 },
+    removeOnFail: { age: 60 * 60, count: 1_000 },
+  },
+});
+
+/**
+ * What a connection test found, as the partner sees it (snake_case: it is the HTTP answer).
+ * `message` is written for a partner to act on and never contains a credential.
+ */
+export const testConnectionResultSchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    message: z.string(),
+    status: z.number().int(),
+    latency_ms: z.number().int().min(0),
+    product_count: z.number().int().min(0),
+  }),
+  z.object({
+    ok: z.literal(false),
+    message: z.string(),
+    code: z.string(),
+    status: z.number().int().optional(),
+    latency_ms: z.number().int().min(0),
+  }),
+]);
+
+export type TestConnectionResult = z.output<typeof testConnectionResultSchema>;

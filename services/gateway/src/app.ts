@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type RequestHandler } from 'express';
+import type { Redis } from 'ioredis';
+import type { Db } from '@octo-sync/db';
+import type { JobProducer } from '@octo-sync/jobs';
+import type { Logger } from '@octo-sync/platform';
+import './request-context';
+import { createJwtVerifier } from './auth';
+import type { GatewayConfig } from './config';
+import { ApiError, errorMiddleware, notFoundMiddleware } from './errors';
+import { integrationRoutes } from './integrations.routes';
+import { createMetrics, type GatewayMetrics } from './metrics';
+import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
+import { opsRoutes } from './ops.routes';
+import { FixedWindowLimiter } from './rate-limit';
+import { mountRoute, type AuthSteps, type RouteSpec } from './route';
+
+export interface AppDeps {
+  config: GatewayConfig;
+  db: Db;
+  producer: JobProducer;
+  /** The producer-role Redis connection: readiness and the webhook rate limit use it. */
+  redis: Redis;
+  log: Logger;
+  metrics?: GatewayMetrics;
+}
+
+export interface GatewayApp extends Express {
+  locals: Express['locals'] & { routes: readonly RouteSpec[]; openapi: () => OpenApiDocument };
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Request id, a child logger per request and one access line per answer (no bodies, no headers). */
+function requestContext(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    req.id = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    req.log = log.child({ reqId: req.id });
+    res.setHeader('x-request-id', req.id);
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      req.log.info(
+        { method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(Number(process.hrtime.bigint() - start) / 1e6) },
+        'request finished',
+      );
+    });
+    next();
+  };
+}
+
+/**
+ * The gateway's Express app, without listening: routes of spec §4, ops endpoints, the OpenAPI
+ * document, one error middleware. Every dependency is a parameter, so tests build their own.
+ */
+export function buildApp(deps: AppDeps): GatewayApp {
+  const { config, db, producer, redis, log } = deps;
+  const metrics = deps.metrics ?? createMetrics();
+  const verify = createJwtVerifier(config.jwt);
+  const limiter = new FixedWindowLimiter(redis, `${config.queuePrefix}:gateway:webhook-rate`, config.webhookRateLimit, config.webhookRateWindowMs);
+
+  const auth: AuthSteps = {
+    jwt: async (req, roles) => {
+      const principal = verify(req.get('authorization'));
+      req.principal = principal;
+      req.log = req.log.child({ sub: principal.sub, role: principal.role });
+      if (!roles.includes(principal.role)) throw new ApiError('FORBIDDEN', [`role: this endpoint is for role ${roles.join(' or ')}`]);
+    },
+    webhook: async (req, res) => {
+      const raw = req.params.id;
+      const id = typeof raw === 'string' ? raw : '';
+      const verdict = await db.integrations.verifyWebhookSecret(id, req.get('x-webhook-secret'));
+      if (!verdict.ok) {
+        // Same answer for every cause (no oracle); the cause is only for our logs.
+        req.log.info({ integrationId: id, why: verdict.why }, 'webhook refused');
+        throw new ApiError('WEBHOOK_SECRET_INVALID', ['x-webhook-secret: missing or invalid']);
+      }
+      const rate = await limiter.hit(verdict.integration.id);
+      if (!rate.allowed) {
+        req.log.warn({ integrationId: verdict.integration.id }, 'webhook rate limited');
+        throw new ApiError('RATE_LIMITED', [`x-webhook-secret: at most ${config.webhookRateLimit} webhook calls per ${config.webhookRateWindowMs / 1000} s per integration`], {
+          headers: { 'Retry-After': String(rate.retryAfterS) },
+        });
+      }
+      res.locals.webhookIntegration = verdict.integration;
+      req.log = req.log.child({ integrationId: verdict.integration.id });
+    },
+  };
+
+  let document: OpenApiDocument | undefined;
+  const openapi = () => (document ??= buildOpenApiDocument(routes));
+  // Static paths (/me, /admin...) before /{id}: Express matches in registration order.
+  const routes: RouteSpec[] = [...opsRoutes({ db, redis, metrics, openapi }), ...integrationRoutes({ config, db, producer })];
+
+  const app = express() as unknown as GatewayApp;
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(requestContext(log));
+  app.use(metrics.middleware);
+  const router = express.Router({ caseSensitive: true, strict: false });
+  for (const route of routes) mountRoute(router, route, { auth, defaultBodyLimit: config.bodyLimitBytes });
+  app.use(router);
+  app.use(notFoundMiddleware);
+  app.use(errorMiddleware);
+  app.locals.routes = routes;
+  app.locals.openapi = openapi;
+  return app;
+}

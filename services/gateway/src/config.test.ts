@@ -1,0 +1,53 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { ConfigError } from '@octo-sync/platform';
+import { DEV_JWT_SECRET, loadGatewayConfig } from './config';
+
+describe('loadGatewayConfig', () => {
+  test('defaults: HS256 with the development secret, flagged for a start-up warning', () => {
+    const config = loadGatewayConfig({});
+    expect(config).toMatchObject({
+      databaseUrl: 'postgresql://postgres@127.0.0.1:5432/octo_sync',
+      redisUrl: 'redis://127.0.0.1:6379',
+      queuePrefix: 'octo-sync',
+      port: 3000,
+      allowInsecureOctoUrls: false,
+      syncTriggerWaitMs: 20_000,
+      notifyWaitMs: 2_000,
+      webhookRateLimit: 120,
+      bodyLimitBytes: 65_536,
+      notifyBodyLimitBytes: 1_048_576,
+      devDefaults: ['JWT_SECRET', 'SECRETS_KEY'],
+    });
+    expect(config.jwt.algorithms).toEqual(['HS256']);
+    expect(config.jwt.verifyKey.type).toBe('secret');
+  });
+
+  test('one error names every bad variable and never echoes a value', () => {
+    let error: unknown;
+    try {
+      loadGatewayConfig({ PORT: 'eighty', REDIS_URL: 'http://x', JWT_SECRET: 'tooshort', ALLOW_INSECURE_OCTO_URLS: 'maybe', SYNC_TRIGGER_WAIT_MS: '-1' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['PORT', 'REDIS_URL', 'JWT_SECRET', 'ALLOW_INSECURE_OCTO_URLS', 'SYNC_TRIGGER_WAIT_MS']) expect(message).toContain(name);
+    expect(message).not.toContain('tooshort');
+  });
+
+  test('a public key selects RS256/ES256 by key type and no signing key', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(loadGatewayConfig({ JWT_PUBLIC_KEY: rsa }).jwt).toMatchObject({ algorithms: ['RS256'], signKey: undefined });
+    expect(loadGatewayConfig({ JWT_PUBLIC_KEY: ec.replace(/\n/g, '\\n') }).jwt.algorithms).toEqual(['ES256']);
+    expect(loadGatewayConfig({ JWT_PUBLIC_KEY: rsa }).devDefaults).not.toContain('JWT_SECRET');
+  });
+
+  test('mixing HS with RS algorithms, RS without a key, or a bad key stops start-up', () => {
+    expect(() => loadGatewayConfig({ JWT_ALGORITHMS: 'HS256,RS256' })).toThrow(/JWT_ALGORITHMS: must not mix/);
+    expect(() => loadGatewayConfig({ JWT_ALGORITHMS: 'RS256' })).toThrow(/JWT_PUBLIC_KEY: is required/);
+    expect(() => loadGatewayConfig({ JWT_ALGORITHMS: 'none' })).toThrow(/JWT_ALGORITHMS: unknown algorithm/);
+    expect(() => loadGatewayConfig({ JWT_PUBLIC_KEY: 'not a key' })).toThrow(/JWT_PUBLIC_KEY: is not a PEM public key/);
+    expect(DEV_JWT_SECRET.length).toBeGreaterThanOrEqual(16);
+  });
+});

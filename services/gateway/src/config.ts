@@ -1,0 +1,148 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { env, parseEnv } from '@octo-sync/platform';
+
+/** Development-only defaults: start-up logs a loud warning when either is still in use. */
+export const DEV_JWT_SECRET = 'octo-sync-dev-jwt-secret-change-me';
+// Must equal the worker's development default, or `npm start` could not decrypt what it stored.
+export const DEV_SECRETS_KEY = 'dev-only-secrets-key-change-me';
+
+const SYMMETRIC = ['HS256', 'HS384', 'HS512'] as const;
+const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
+export type JwtAlgorithm = (typeof SYMMETRIC)[number] | (typeof ASYMMETRIC)[number];
+
+const schema = z
+  .object({
+    DATABASE_URL: env.url('postgresql://postgres@127.0.0.1:5432/octo_sync', ['postgresql:', 'postgres:']),
+    REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    QUEUE_PREFIX: env.string('octo-sync'),
+    PORT: env.int(3000, { min: 0, max: 65535 }),
+    JWT_SECRET: env.string(DEV_JWT_SECRET).refine((v) => v.length >= 16, 'must be at least 16 characters'),
+    JWT_PUBLIC_KEY: env.optionalString(),
+    JWT_ALGORITHMS: env.list(),
+    JWT_ISSUER: env.optionalString(),
+    JWT_AUDIENCE: env.optionalString(),
+    JWT_CLOCK_TOLERANCE_S: env.int(5, { max: 300 }),
+    SECRETS_KEY: env.string(DEV_SECRETS_KEY),
+    ALLOW_INSECURE_OCTO_URLS: env.bool(false),
+    SYNC_TRIGGER_WAIT_MS: env.int(20_000, { max: 600_000 }),
+    TEST_CONNECTION_WAIT_MS: env.int(15_000, { min: 100, max: 120_000 }),
+    NOTIFY_WAIT_MS: env.int(2_000, { max: 60_000 }),
+    WEBHOOK_RATE_LIMIT: env.int(120, { min: 1 }),
+    WEBHOOK_RATE_WINDOW_MS: env.int(60_000, { min: 1_000 }),
+    BODY_LIMIT_BYTES: env.int(64 * 1024, { min: 1024 }),
+    NOTIFY_BODY_LIMIT_BYTES: env.int(1024 * 1024, { min: 1024 }),
+    DB_POOL_SIZE: env.int(10, { min: 1, max: 500 }),
+    LOG_LEVEL: env.logLevel(),
+    SHUTDOWN_TIMEOUT_MS: env.int(15_000, { min: 100 }),
+  })
+  .superRefine((cfg, ctx) => {
+    const known: readonly string[] = [...SYMMETRIC, ...ASYMMETRIC];
+    for (const alg of cfg.JWT_ALGORITHMS) {
+      if (!known.includes(alg)) ctx.addIssue({ code: 'custom', path: ['JWT_ALGORITHMS'], message: `unknown algorithm (allowed: ${known.join(', ')})` });
+    }
+    const symmetric = cfg.JWT_ALGORITHMS.filter((a) => (SYMMETRIC as readonly string[]).includes(a));
+    const asymmetric = cfg.JWT_ALGORITHMS.filter((a) => (ASYMMETRIC as readonly string[]).includes(a));
+    // Mixing both families is how algorithm confusion happens: one key, two meanings.
+    if (symmetric.length > 0 && asymmetric.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_ALGORITHMS'], message: 'must not mix HS* with RS*/PS*/ES* algorithms' });
+    }
+    if (asymmetric.length > 0 && cfg.JWT_PUBLIC_KEY === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: 'is required for RS*/PS*/ES* algorithms' });
+    }
+    if (cfg.JWT_PUBLIC_KEY !== undefined && symmetric.length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_ALGORITHMS'], message: 'must be RS*/PS*/ES* when JWT_PUBLIC_KEY is set' });
+    }
+    if (cfg.JWT_PUBLIC_KEY !== undefined) {
+      try {
+        createPublicKey(pem(cfg.JWT_PUBLIC_KEY));
+      } catch {
+        // Whatever crypto says about it, the value is unusable as a key (and is not echoed).
+        ctx.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: 'is not a PEM public key' });
+      }
+    }
+  });
+
+/** Accept PEM keys passed with literal `\n` (a common way to put them in one env line). */
+function pem(value: string): string {
+  return value.includes('\\n') ? value.replace(/\\n/g, '\n') : value;
+}
+
+export interface JwtSettings {
+  algorithms: JwtAlgorithm[];
+  /** Built once: jsonwebtoken verifies ~50x faster with a KeyObject than with a string secret. */
+  verifyKey: KeyObject;
+  /** Only for HS*: the key that mints development tokens. */
+  signKey: KeyObject | undefined;
+  issuer: string | undefined;
+  audience: string | undefined;
+  clockToleranceS: number;
+}
+
+export type GatewayEnv = z.output<typeof schema>;
+
+export interface GatewayConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  port: number;
+  jwt: JwtSettings;
+  secretsKey: string;
+  allowInsecureOctoUrls: boolean;
+  syncTriggerWaitMs: number;
+  testConnectionWaitMs: number;
+  notifyWaitMs: number;
+  webhookRateLimit: number;
+  webhookRateWindowMs: number;
+  bodyLimitBytes: number;
+  notifyBodyLimitBytes: number;
+  dbPoolSize: number;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+  /** Which development defaults are still in use (start-up warns about each). */
+  devDefaults: Array<'JWT_SECRET' | 'SECRETS_KEY'>;
+}
+
+/**
+ * The gateway's configuration, parsed once from an environment (`process.env` in main.ts, a
+ * literal object in tests). Throws a ConfigError naming every bad variable, never a value.
+ */
+export function loadGatewayConfig(source: Record<string, string | undefined>): GatewayConfig {
+  const e = parseEnv(schema, source);
+  const publicKey = e.JWT_PUBLIC_KEY === undefined ? undefined : createPublicKey(pem(e.JWT_PUBLIC_KEY));
+  let algorithms = e.JWT_ALGORITHMS as JwtAlgorithm[];
+  if (algorithms.length === 0) {
+    algorithms = publicKey === undefined ? ['HS256'] : publicKey.asymmetricKeyType === 'ec' ? ['ES256'] : ['RS256'];
+  }
+  const secretKey = createSecretKey(Buffer.from(e.JWT_SECRET, 'utf8'));
+  const devDefaults: GatewayConfig['devDefaults'] = [];
+  if (e.JWT_SECRET === DEV_JWT_SECRET && publicKey === undefined) devDefaults.push('JWT_SECRET');
+  if (e.SECRETS_KEY === DEV_SECRETS_KEY) devDefaults.push('SECRETS_KEY');
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    port: e.PORT,
+    jwt: {
+      algorithms,
+      verifyKey: publicKey ?? secretKey,
+      signKey: publicKey === undefined ? secretKey : undefined,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      clockToleranceS: e.JWT_CLOCK_TOLERANCE_S,
+    },
+    secretsKey: e.SECRETS_KEY,
+    allowInsecureOctoUrls: e.ALLOW_INSECURE_OCTO_URLS,
+    syncTriggerWaitMs: e.SYNC_TRIGGER_WAIT_MS,
+    testConnectionWaitMs: e.TEST_CONNECTION_WAIT_MS,
+    notifyWaitMs: e.NOTIFY_WAIT_MS,
+    webhookRateLimit: e.WEBHOOK_RATE_LIMIT,
+    webhookRateWindowMs: e.WEBHOOK_RATE_WINDOW_MS,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    notifyBodyLimitBytes: e.NOTIFY_BODY_LIMIT_BYTES,
+    dbPoolSize: e.DB_POOL_SIZE,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    devDefaults,
+  };
+}

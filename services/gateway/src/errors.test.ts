@@ -1,0 +1,49 @@
+import { AppError } from '@octo-sync/platform';
+import { envelopeFor, ERROR_STATUS, isDependencyDown } from './errors';
+
+describe('error table and envelope', () => {
+  test('every §1 reason has a status', () => {
+    const expected: Record<string, number> = {
+      VALIDATION_FAILED: 400,
+      UNAUTHENTICATED: 401,
+      FORBIDDEN: 403,
+      NOT_FOUND: 404,
+      INTEGRATION_EXISTS: 409,
+      INTEGRATION_NOT_APPROVED: 409,
+      WEBHOOK_SECRET_INVALID: 401,
+      RATE_LIMITED: 429,
+      PAYLOAD_TOO_LARGE: 413,
+      UNSUPPORTED_MEDIA_TYPE: 415,
+      INTERNAL: 500,
+      SERVICE_UNAVAILABLE: 503,
+    };
+    for (const [code, status] of Object.entries(expected)) expect([code, ERROR_STATUS[code]?.status]).toEqual([code, status]);
+  });
+
+  test('envelope shape; unknown codes become INTERNAL 500', () => {
+    expect(envelopeFor('NOT_FOUND', ['integration: not found'])).toEqual({
+      status: 404,
+      body: { success: 0, error: ['integration: not found'], message: 'Not found', code: 404, reason: 'NOT_FOUND' },
+    });
+    expect(envelopeFor('SOMETHING_NEW', [])).toEqual({
+      status: 500,
+      body: { success: 0, error: ['internal error'], message: 'Internal error', code: 500, reason: 'INTERNAL' },
+    });
+  });
+});
+
+describe('isDependencyDown', () => {
+  test('recognises refused connections, Prisma init errors and ioredis offline errors, also as causes', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    expect(isDependencyDown(refused)).toBe(true);
+    expect(isDependencyDown(new AppError('X', 'wrapped', { cause: refused }))).toBe(true);
+    expect(isDependencyDown(Object.assign(new Error('x'), { name: 'PrismaClientInitializationError' }))).toBe(true);
+    expect(isDependencyDown(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBe(true);
+    expect(isDependencyDown(new AggregateError([refused]))).toBe(true);
+  });
+
+  test('ordinary bugs are not', () => {
+    expect(isDependencyDown(new TypeError('x is undefined'))).toBe(false);
+    expect(isDependencyDown('ECONNREFUSED')).toBe(false);
+  });
+});

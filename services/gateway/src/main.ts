@@ -1,0 +1,56 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createDb } from '@octo-sync/db';
+import { createRedis, JobProducer } from '@octo-sync/jobs';
+import { ConfigError, createLogger, installShutdown } from '@octo-sync/platform';
+import { buildApp } from './app';
+import { loadGatewayConfig, type GatewayConfig } from './config';
+import { createMetrics } from './metrics';
+
+/** The gateway process: the only place that reads process.env and creates singletons. */
+async function main(): Promise<void> {
+  let config: GatewayConfig;
+  try {
+    config = loadGatewayConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`gateway: ${err.message}\n`);
+    process.exit(1);
+  }
+  const log = createLogger({ level: config.logLevel, name: 'gateway' });
+  for (const variable of config.devDefaults) {
+    log.warn({ variable }, `${variable} is not set: using the built-in DEVELOPMENT value. Anyone can ${variable === 'JWT_SECRET' ? 'mint tokens' : 'decrypt stored supplier keys'}. Set it before exposing this gateway.`);
+  }
+  if (config.allowInsecureOctoUrls) log.warn('ALLOW_INSECURE_OCTO_URLS=true: plain-http supplier base URLs are accepted');
+
+  const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize });
+  const redis = createRedis(config.redisUrl, 'producer');
+  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+  const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix });
+  const app = buildApp({ config, db, producer, redis, log, metrics: createMetrics({ defaultMetrics: true }) });
+
+  const server = app.listen(config.port);
+  await once(server, 'listening');
+  // Slightly longer than typical load-balancer idle timeouts, so they close first.
+  server.keepAliveTimeout = 65_000;
+  log.info({ port: (server.address() as AddressInfo).port }, 'gateway started');
+
+  installShutdown(log, config.shutdownTimeoutMs, [
+    {
+      name: 'http server',
+      run: () =>
+        new Promise<void>((resolve, reject) => {
+          server.close((err) => (err ? reject(err) : resolve()));
+          server.closeIdleConnections();
+        }),
+    },
+    { name: 'producer', run: () => producer.close() },
+    { name: 'redis', run: () => redis.quit() },
+    { name: 'database', run: () => db.close() },
+  ]);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`gateway: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

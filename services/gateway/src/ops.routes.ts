@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Db } from '@octo-sync/db';
+import type { GatewayMetrics } from './metrics';
+import type { OpenApiDocument } from './openapi';
+import { OPENAPI_PATH } from './paths';
+import { defineRoute, type RouteSpec } from './route';
+import { liveSchema, readySchema } from './schemas';
+
+export interface OpsRoutesDeps {
+  db: Db;
+  redis: Redis;
+  metrics: GatewayMetrics;
+  /** Built on first use: it documents every route, including this one. */
+  openapi: () => OpenApiDocument;
+  readyTimeoutMs?: number;
+}
+
+const OPS = ['Operations'];
+
+/** Resolves 'ok' or 'down' within `ms`; a dependency that hangs counts as down. */
+async function probe(what: () => Promise<unknown>, ms: number): Promise<{ state: 'ok' | 'down'; error?: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([what(), timeout]);
+    return { state: 'ok' };
+  } catch (error) {
+    return { state: 'down', error };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function opsRoutes({ db, redis, metrics, openapi, readyTimeoutMs = 2_000 }: OpsRoutesDeps): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/healthz',
+      operationId: 'live',
+      summary: 'The process is alive',
+      tags: OPS,
+      auth: 'public',
+      responses: { 200: { description: 'Alive.', schema: liveSchema } },
+      handler: async () => ({ status: 200, body: { status: 'ok' } }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/readyz',
+      operationId: 'ready',
+      summary: 'Postgres and Redis are reachable',
+      tags: OPS,
+      auth: 'public',
+      responses: {
+        200: { description: 'Ready.', schema: readySchema },
+        503: { description: 'Postgres or Redis is unreachable.', schema: readySchema },
+      },
+      handler: async ({ log }) => {
+        const [postgres, redisState] = await Promise.all([probe(() => db.ping(), readyTimeoutMs), probe(() => redis.ping(), readyTimeoutMs)]);
+        const ready = postgres.state === 'ok' && redisState.state === 'ok';
+        if (!ready) log.warn({ postgresError: postgres.error, redisError: redisState.error }, 'not ready');
+        return {
+          status: ready ? 200 : 503,
+          body: { status: ready ? 'ok' : 'unavailable', checks: { postgres: postgres.state, redis: redisState.state } },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/metrics',
+      operationId: 'metrics',
+      summary: 'Prometheus metrics (text exposition format)',
+      tags: OPS,
+      auth: 'public',
+      responses: { 200: { description: 'Metrics.', schema: z.string(), contentType: 'text/plain' } },
+      handler: async () => ({ status: 200, body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: OPENAPI_PATH,
+      operationId: 'openapi',
+      summary: 'This document (OpenAPI 3.1)',
+      tags: OPS,
+      auth: 'public',
+      responses: { 200: { description: 'The OpenAPI document.', schema: z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) }) } },
+      handler: async () => ({ status: 200, body: openapi() }),
+    }),
+  ];
+}

@@ -1,0 +1,79 @@
+import type { z } from 'zod';
+import type { Integration, SyncRun } from '@octo-sync/db';
+import type { healthSchema, integrationSchema, runSchema, syncStateSchema } from './schemas';
+
+/*
+ * Rows → the JSON of spec §3/§4. The only place that decides what leaves the gateway about an
+ * integration: no credential column is ever read here.
+ */
+
+function iso(date: Date | null): string | null {
+  return date === null ? null : date.toISOString();
+}
+
+export function presentSync(i: Integration): z.output<typeof syncStateSchema> {
+  return {
+    status: i.syncStatus,
+    last_sync_at: iso(i.lastSyncAt),
+    last_sync_hash: i.lastSyncHash,
+    last_checked_at: iso(i.lastCheckedAt),
+    error_message: i.syncErrorMessage,
+  };
+}
+
+export function presentHealth(i: Integration): z.output<typeof healthSchema> {
+  return {
+    status: i.healthStatus,
+    last_probe_at: iso(i.lastProbeAt),
+    last_success_at: iso(i.lastSuccessAt),
+    consecutive_failures: i.consecutiveFailures,
+    degraded_since: iso(i.degradedSince),
+    down_since: iso(i.downSince),
+  };
+}
+
+export function presentIntegration(i: Integration): z.output<typeof integrationSchema> {
+  return {
+    _id: i.id,
+    partner_id: i.partnerId,
+    base_url: i.baseUrl,
+    auth_type: i.authType,
+    handles_ticket_delivery: i.handlesTicketDelivery,
+    isActive: i.isActive,
+    isApproved: i.isApproved,
+    sync: presentSync(i),
+    health: presentHealth(i),
+    createdAt: i.createdAt.toISOString(),
+    updatedAt: i.updatedAt.toISOString(),
+  };
+}
+
+type Counts = NonNullable<z.output<typeof runSchema>['counts']>;
+
+function presentCounts(value: unknown): Counts | null {
+  if (value === null || typeof value !== 'object') return null;
+  const record = value as Record<string, unknown>;
+  const entity = (v: unknown) => {
+    const e = (v ?? {}) as Record<string, unknown>;
+    const n = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) ? x : 0);
+    return { created: n(e.created), updated: n(e.updated), unchanged: n(e.unchanged), removed: n(e.removed) };
+  };
+  return { products: entity(record.products), options: entity(record.options), units: entity(record.units) };
+}
+
+export function presentRun(r: SyncRun): z.output<typeof runSchema> {
+  return {
+    run_id: r.id,
+    trigger: r.trigger,
+    status: r.status,
+    queued_at: r.queuedAt.toISOString(),
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+    duration_ms: r.durationMs,
+    payload_bytes: r.payloadBytes,
+    hash: r.hash,
+    counts: presentCounts(r.counts),
+    error_code: r.errorCode,
+    error_message: r.errorMessage,
+  };
+}

@@ -1,0 +1,231 @@
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import type { Logger } from '@octo-sync/platform';
+import { ApiError } from './errors';
+import type { Principal } from './request-context';
+import { errorEnvelopeSchema, idParamsSchema, noQuerySchema } from './schemas';
+import { formatIssues, friendlyErrors } from './validation';
+
+/**
+ * Who may call a route: `public` (ops), `jwt` (any role; the handler applies owner-or-admin),
+ * `partner`, `admin`, or `webhook` (x-webhook-secret of the `{id}` integration).
+ */
+export type RouteAuth = 'public' | 'jwt' | 'partner' | 'admin' | 'webhook';
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** Response content type when not JSON. */
+  contentType?: string;
+  headers?: Record<string, { description: string; schema: { type: 'string' | 'integer' } }>;
+}
+
+/** What a handler returns; the route writes it. */
+export interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  /** Set for non-JSON answers (the body is then sent as a string). */
+  contentType?: string;
+}
+
+export interface HandlerContext<B, Q> {
+  req: Request;
+  body: B;
+  query: Q;
+  params: Record<string, string>;
+  log: Logger;
+}
+
+/**
+ * One HTTP route, declared once: Express is wired from it and the OpenAPI document is generated
+ * from it, with the same zod schemas, so the two cannot drift apart.
+ */
+export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefined, Q extends z.ZodType = z.ZodType> {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  /** OpenAPI-style path, `{id}` for parameters. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  auth: RouteAuth;
+  /** JSON body schema; routes without one accept (and ignore) any small body, no Content-Type needed. */
+  body?: B;
+  /** Body size limit in bytes (413 past it); the app-wide default otherwise. */
+  bodyLimitBytes?: number;
+  query?: Q;
+  /** Request headers to document (webhook secret, Prefer). */
+  headers?: z.ZodObject;
+  responses: Record<number, ResponseSpec>;
+  handler: (ctx: HandlerContext<B extends z.ZodType ? z.output<B> : undefined, z.output<Q>>) => Promise<Reply>;
+}
+
+/** Declares a route with its types inferred from its schemas. */
+export function defineRoute<B extends z.ZodType | undefined = undefined, Q extends z.ZodType = typeof noQuerySchema>(spec: RouteSpec<B, Q>): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+/** `/a/{id}/b` → `/a/:id/b`. */
+export function expressPath(path: string): string {
+  return path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
+}
+
+function pathParams(path: string): string[] {
+  return [...path.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1] as string);
+}
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+function hasBody(req: Request): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+}
+
+/** 413 before reading a body whose declared length is already too large. */
+function declaredLengthGuard(limit: number): RequestHandler {
+  return (req, _res, next) => {
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (Number.isFinite(length) && length > limit) {
+      next(new ApiError('PAYLOAD_TOO_LARGE', [`body: must be at most ${limit} bytes`]));
+      return;
+    }
+    next();
+  };
+}
+
+/** JSON routes: 415 for any other media type, 413 past the limit, 400 for unparseable JSON. */
+function jsonBody(limit: number): RequestHandler[] {
+  const parse = express.json({ limit, strict: true, type: JSON_TYPES });
+  const mediaType: RequestHandler = (req, _res, next) => {
+    if (hasBody(req) && !req.is(JSON_TYPES)) {
+      next(new ApiError('UNSUPPORTED_MEDIA_TYPE', ['content-type: must be application/json']));
+      return;
+    }
+    next();
+  };
+  return [declaredLengthGuard(limit), mediaType, parse];
+}
+
+/** The auth steps the app provides to routes (they need the app's verifier and database). */
+export interface AuthSteps {
+  jwt: (req: Request, roles: ReadonlyArray<Principal['role']>) => Promise<void>;
+  webhook: (req: Request, res: Response) => Promise<void>;
+}
+
+/** Wires one route into an Express router. */
+export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSteps; defaultBodyLimit: number }): void {
+  const limit = spec.bodyLimitBytes ?? deps.defaultBodyLimit;
+  const label: RequestHandler = (req, res, next) => {
+    res.locals.route = spec.path;
+    req.log = req.log.child({ route: spec.operationId });
+    next();
+  };
+  const authenticate: RequestHandler = async (req, res, next) => {
+    switch (spec.auth) {
+      case 'public':
+        break;
+      case 'jwt':
+        await deps.auth.jwt(req, ['partner', 'admin']);
+        break;
+      case 'partner':
+        await deps.auth.jwt(req, ['partner']);
+        break;
+      case 'admin':
+        await deps.auth.jwt(req, ['admin']);
+        break;
+      case 'webhook':
+        await deps.auth.webhook(req, res);
+        break;
+    }
+    next();
+  };
+  const handle: RequestHandler = async (req, res) => {
+    const problems: string[] = [];
+    let body: unknown;
+    if (spec.body && req.body === undefined) {
+      problems.push('body: must be a JSON object');
+    } else if (spec.body) {
+      const parsed = spec.body.safeParse(req.body, { error: friendlyErrors });
+      if (parsed.success) body = parsed.data;
+      else problems.push(...formatIssues(parsed.error.issues, 'body'));
+    }
+    const querySchema = spec.query ?? noQuerySchema;
+    const query = querySchema.safeParse({ ...(req.query as Record<string, unknown>) }, { error: friendlyErrors });
+    if (!query.success) problems.push(...formatIssues(query.error.issues, 'query'));
+    if (problems.length > 0 || !query.success) throw new ApiError('VALIDATION_FAILED', problems);
+    const reply = await spec.handler({ req, body, query: query.data, params: req.params as Record<string, string>, log: req.log });
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+    if (reply.contentType !== undefined) {
+      res.status(reply.status).type(reply.contentType).send(String(reply.body));
+    } else {
+      res.status(reply.status).json(reply.body);
+    }
+  };
+  const bodySteps = spec.body ? jsonBody(limit) : [declaredLengthGuard(limit)];
+  // Authentication runs before the body is read: an anonymous caller cannot make us parse 64 KiB.
+  router[spec.method](expressPath(spec.path), label, authenticate, ...bodySteps, handle);
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Invalid input: every bad field is listed in `error`.',
+  401: 'Missing or invalid credentials.',
+  403: 'Authenticated, but this role may not call this endpoint.',
+  404: 'Unknown resource (or another partner’s).',
+  409: 'The integration is not in a state that allows this.',
+  413: 'Body too large.',
+  415: 'Body is not JSON.',
+  429: 'Rate limited; see Retry-After.',
+  500: 'A bug; it has been logged.',
+  503: 'Postgres or Redis is unreachable.',
+};
+
+/** Adds one route to the OpenAPI registry, including the error answers it can give. */
+export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec): void {
+  const errorStatuses = new Set<number>([500, 503]);
+  if (spec.body || spec.query) errorStatuses.add(400);
+  if (spec.auth !== 'public') errorStatuses.add(401);
+  if (spec.auth === 'jwt' || spec.auth === 'partner' || spec.auth === 'admin') errorStatuses.add(403);
+  if (spec.body) {
+    errorStatuses.add(413);
+    errorStatuses.add(415);
+  }
+  if (spec.auth === 'webhook') errorStatuses.add(429);
+  if (spec.auth !== 'public' && spec.auth !== 'webhook') errorStatuses.add(404);
+
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, r] of Object.entries(spec.responses)) {
+    responses[status] = {
+      description: r.description,
+      ...(r.headers ? { headers: r.headers } : {}),
+      ...(r.schema
+        ? { content: { [r.contentType ?? 'application/json']: { schema: r.schema } } }
+        : Number(status) >= 400
+          ? { content: { 'application/json': { schema: errorEnvelopeSchema } } }
+          : {}),
+    };
+  }
+  for (const status of errorStatuses) {
+    if (responses[String(status)]) continue;
+    responses[String(status)] = { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/json': { schema: errorEnvelopeSchema } } };
+  }
+  const params = pathParams(spec.path);
+  const security =
+    spec.auth === 'public' ? [] : spec.auth === 'webhook' ? [{ webhookSecret: [] }] : [{ bearerAuth: [] }];
+  registry.registerPath({
+    method: spec.method,
+    path: spec.path,
+    operationId: spec.operationId,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    tags: spec.tags,
+    security,
+    request: {
+      ...(params.length > 0 ? { params: idParamsSchema.pick({ id: true }) } : {}),
+      ...(spec.query && spec.query instanceof z.ZodObject ? { query: spec.query } : {}),
+      ...(spec.headers ? { headers: spec.headers } : {}),
+      ...(spec.body ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } } : {}),
+    },
+    responses,
+  });
+}

@@ -1,0 +1,209 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createRedis, startConsumer, type catalogSyncJob, type PayloadOf } from '@octo-sync/jobs';
+import { createLogger } from '@octo-sync/platform';
+import { TEST_REDIS_URL } from '@octo-sync/testkit';
+import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
+import { openApiValidator } from './openapi-validator';
+
+let h: GatewayHarness;
+let check: ReturnType<typeof openApiValidator>;
+
+beforeAll(async () => {
+  h = await startGateway({ SYNC_TRIGGER_WAIT_MS: '5000', WEBHOOK_RATE_LIMIT: '1000' });
+  check = openApiValidator(h.app.locals.openapi());
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const TRIGGER = `${BASE}/{id}/sync/trigger`;
+const trigger = (id: string) => `${BASE}/${id}/sync/trigger`;
+const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'admin-1')}` });
+
+async function integration(partner: string, options: { isApproved?: boolean } = {}) {
+  const res = await h
+    .http()
+    .post(`${BASE}/admin/create`)
+    .set(admin())
+    .send({ partner_id: partner, ...createBody(), isApproved: options.isApproved ?? true });
+  expect(res.status).toBe(201);
+  return res.body.data as { _id: string; webhook_secret: string };
+}
+
+describe('POST /{id}/sync/trigger: webhook authentication', () => {
+  test('wrong, missing, wrongly-sized secret, unknown id, malformed id, deleted and inactive all answer the same 401', async () => {
+    const live = await integration('p-401-live');
+    const deleted = await integration('p-401-deleted');
+    const inactive = await integration('p-401-inactive');
+    await h.db.integrations.softDelete(deleted._id);
+    await h.db.integrations.setActive(inactive._id, false);
+
+    const attempts = [
+      h.http().post(trigger(live._id)).set('x-webhook-secret', 'a'.repeat(64)),
+      h.http().post(trigger(live._id)),
+      h.http().post(trigger(live._id)).set('x-webhook-secret', live.webhook_secret.slice(0, 63)),
+      h.http().post(trigger(live._id)).set('x-webhook-secret', `${live.webhook_secret}0`),
+      h.http().post(trigger(live._id)).set('x-webhook-secret', live.webhook_secret.toUpperCase()),
+      h.http().post(trigger('00000000-0000-4000-8000-000000000000')).set('x-webhook-secret', live.webhook_secret),
+      h.http().post(trigger('not-a-uuid')).set('x-webhook-secret', live.webhook_secret),
+      h.http().post(trigger(deleted._id)).set('x-webhook-secret', deleted.webhook_secret),
+      h.http().post(trigger(inactive._id)).set('x-webhook-secret', inactive.webhook_secret),
+    ];
+    const bodies = [];
+    for (const attempt of attempts) {
+      const res = await attempt;
+      expect(res.status).toBe(401);
+      check('post', TRIGGER, 401, res.body);
+      bodies.push(res.text);
+    }
+    expect(new Set(bodies).size).toBe(1);
+    expect(JSON.parse(bodies[0]!)).toEqual({
+      success: 0,
+      error: ['x-webhook-secret: missing or invalid'],
+      message: 'Unauthorized',
+      code: 401,
+      reason: 'WEBHOOK_SECRET_INVALID',
+    });
+    expect(await h.db.prisma.syncRun.count()).toBe(0);
+  });
+
+  test('an unapproved integration → 409 INTEGRATION_NOT_APPROVED and no run', async () => {
+    const unapproved = await integration('p-409', { isApproved: false });
+    const res = await h.http().post(trigger(unapproved._id)).set('x-webhook-secret', unapproved.webhook_secret);
+    expect(res.status).toBe(409);
+    expect(res.body.reason).toBe('INTEGRATION_NOT_APPROVED');
+    check('post', TRIGGER, 409, res.body);
+    expect(await h.db.runs.listRuns(unapproved._id, 5)).toEqual([]);
+  });
+});
+
+describe('POST /{id}/sync/trigger: queueing', () => {
+  test('Prefer: respond-async → 202 at once with run_id and Location; the run and its job exist; a second trigger joins the queued run', async () => {
+    const it = await integration('p-202');
+    const res = await h.http().post(trigger(it._id)).set({ 'x-webhook-secret': it.webhook_secret, Prefer: 'respond-async' });
+    expect(res.status).toBe(202);
+    check('post', TRIGGER, 202, res.body);
+    expect(res.headers.location).toBe(`${BASE}/${it._id}/sync-log`);
+    expect(res.body).toEqual({ success: 1, data: { queued: true, run_id: expect.any(String) } });
+    const runId = res.body.data.run_id as string;
+    expect(await h.db.runs.findRun(runId)).toMatchObject({ trigger: 'webhook', status: 'queued', integrationId: it._id });
+    const job = await h.producer.queue('catalog').getJob(`sync-${runId}`);
+    expect(job?.data).toEqual({ integrationId: it._id, runId });
+
+    // No body, no Content-Type, and a JSON body are all fine on this route.
+    const again = await h.http().post(trigger(it._id)).set({ 'x-webhook-secret': it.webhook_secret, Prefer: 'wait=1, respond-async' }).send({ any: 'thing' });
+    expect(again.status).toBe(202);
+    expect(again.body.data.run_id).toBe(runId);
+  });
+
+  test('the rate limit answers 429 with Retry-After once an integration exceeds it', async () => {
+    const limited = await startGateway({ WEBHOOK_RATE_LIMIT: '3' });
+    try {
+      const res = await limited.http().post(`${BASE}/admin/create`).set({ Authorization: `Bearer ${limited.token('admin', 'a')}` }).send({ partner_id: 'p-429', ...createBody() });
+      const it = res.body.data as { _id: string; webhook_secret: string };
+      const other = (await limited.http().post(`${BASE}/admin/create`).set({ Authorization: `Bearer ${limited.token('admin', 'a')}` }).send({ partner_id: 'p-429b', ...createBody() })).body.data as { _id: string; webhook_secret: string };
+      const send = (target: { _id: string; webhook_secret: string }) =>
+        limited.http().post(trigger(target._id)).set({ 'x-webhook-secret': target.webhook_secret, Prefer: 'respond-async' });
+      for (let i = 0; i < 3; i++) expect((await send(it)).status).toBe(202);
+      const refused = await send(it);
+      expect(refused.status).toBe(429);
+      expect(refused.body.reason).toBe('RATE_LIMITED');
+      check('post', TRIGGER, 429, refused.body);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+      // Per integration: another one is not affected.
+      expect((await send(other)).status).toBe(202);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('POST /{id}/sync/trigger: the gateway’s waiting logic (a test consumer plays the worker)', () => {
+  let worker: Worker | undefined;
+  let connection: Redis | undefined;
+  /** What the fake worker does with each run, keyed by integration id. */
+  const outcomes = new Map<string, 'succeeded' | 'skipped' | 'failed' | 'hang'>();
+
+  beforeAll(async () => {
+    connection = createRedis(TEST_REDIS_URL, 'worker');
+    worker = startConsumer<'catalog'>(
+      'catalog',
+      {
+        'catalog.sync': async ({ integrationId, runId }: PayloadOf<typeof catalogSyncJob>) => {
+          const outcome = outcomes.get(integrationId) ?? 'succeeded';
+          const now = new Date();
+          if (outcome === 'hang') {
+            await new Promise((resolve) => setTimeout(resolve, 1_500));
+            return { runId };
+          }
+          await h.db.prisma.syncRun.update({
+            where: { id: runId },
+            data:
+              outcome === 'failed'
+                ? { status: 'failed', startedAt: now, finishedAt: now, errorCode: 'SUPPLIER_AUTH_REJECTED', errorMessage: 'supplier answered 401 Unauthorized: check the auth_key and auth_type' }
+                : { status: outcome, startedAt: now, finishedAt: now, synced: outcome === 'succeeded' ? 42 : 0 },
+          });
+          return { runId };
+        },
+      },
+      { connection, prefix: h.prefix, log: createLogger({ level: 'silent', name: 'fake-worker' }), concurrency: 4, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+    );
+    await worker.waitUntilReady();
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await connection?.quit();
+  });
+
+  test('a run that finishes within the bound → 200 {synced, skipped: false, run_id}', async () => {
+    const it = await integration('p-wait-ok');
+    const res = await h.http().post(trigger(it._id)).set('x-webhook-secret', it.webhook_secret);
+    expect(res.status).toBe(200);
+    check('post', TRIGGER, 200, res.body);
+    expect(res.body).toEqual({ success: 1, data: { synced: 42, skipped: false, run_id: expect.any(String) } });
+  });
+
+  test('a skipped run → 200 {synced: 0, skipped: true}', async () => {
+    const it = await integration('p-wait-skip');
+    outcomes.set(it._id, 'skipped');
+    const res = await h.http().post(trigger(it._id)).set('x-webhook-secret', it.webhook_secret);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ synced: 0, skipped: true, run_id: expect.any(String) });
+  });
+
+  test('a failed run → 200 with error (the call succeeded, the supplier did not)', async () => {
+    const it = await integration('p-wait-fail');
+    outcomes.set(it._id, 'failed');
+    const res = await h.http().post(trigger(it._id)).set('x-webhook-secret', it.webhook_secret);
+    expect(res.status).toBe(200);
+    check('post', TRIGGER, 200, res.body);
+    expect(res.body.data).toEqual({ synced: 0, skipped: false, run_id: expect.any(String), error: 'supplier answered 401 Unauthorized: check the auth_key and auth_type' });
+  });
+
+  test('a run still going at the bound → 202 with Location', async () => {
+    const short = await startGateway({ SYNC_TRIGGER_WAIT_MS: '300' }, h);
+    try {
+      const it = await integration('p-wait-slow');
+      outcomes.set(it._id, 'hang');
+      const started = Date.now();
+      const res = await short.http().post(trigger(it._id)).set('x-webhook-secret', it.webhook_secret);
+      expect(res.status).toBe(202);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(res.headers.location).toBe(`${BASE}/${it._id}/sync-log`);
+      expect(res.body.data).toEqual({ queued: true, run_id: expect.any(String) });
+    } finally {
+      await short.close();
+    }
+  });
+
+  test('the admin sync route shares the flow: 200 with the run’s answer', async () => {
+    const it = await integration('p-wait-admin');
+    const res = await h.http().post(`${BASE}/admin/${it._id}/sync`).set(admin());
+    expect(res.status).toBe(200);
+    check('post', `${BASE}/admin/{id}/sync`, 200, res.body);
+    expect(res.body.data).toEqual({ synced: 42, skipped: false, run_id: expect.any(String) });
+    expect((await h.db.runs.findRun(res.body.data.run_id))?.trigger).toBe('admin');
+  });
+});

@@ -1,0 +1,48 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '@octo-sync/platform';
+
+export type RedisSettingsReport =
+  | { checked: false; reason: string }
+  | { checked: true; maxmemoryPolicy: string; aof: boolean; rdb: boolean; warnings: string[] };
+
+/**
+ * Checks, at start-up, the Redis settings a queue needs, and warns when they are wrong:
+ * - `maxmemory-policy` must be `noeviction`: any other policy lets Redis evict job keys under
+ *   memory pressure, and BullMQ then loses or corrupts jobs silently;
+ * - persistence (AOF or RDB snapshots) should be on: without it a Redis restart loses every
+ *   queued, delayed and scheduled job (the schedulers included, until a worker restarts).
+ * Managed Redis often refuses CONFIG GET; then the settings are reported as not checked (info).
+ */
+export async function checkRedisSettings(redis: Redis, log: Logger): Promise<RedisSettingsReport> {
+  let policy: string;
+  let appendonly: string;
+  let save: string;
+  try {
+    policy = await configGet(redis, 'maxmemory-policy');
+    appendonly = await configGet(redis, 'appendonly');
+    save = await configGet(redis, 'save');
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    log.info({ reason }, 'could not check Redis settings (CONFIG GET refused); make sure maxmemory-policy is noeviction and persistence is on');
+    return { checked: false, reason };
+  }
+  const aof = appendonly === 'yes';
+  const rdb = save.trim() !== '';
+  const warnings: string[] = [];
+  if (policy !== 'noeviction') {
+    warnings.push('maxmemory-policy');
+    log.warn({ maxmemoryPolicy: policy }, 'Redis maxmemory-policy is not noeviction: Redis may evict queue keys and lose jobs');
+  }
+  if (!aof && !rdb) {
+    warnings.push('persistence');
+    log.warn('Redis persistence (AOF and RDB) is off: a Redis restart loses every queued, delayed and scheduled job');
+  }
+  if (warnings.length === 0) log.info({ maxmemoryPolicy: policy, aof, rdb }, 'Redis settings checked');
+  return { checked: true, maxmemoryPolicy: policy, aof, rdb, warnings };
+}
+
+async function configGet(redis: Redis, parameter: string): Promise<string> {
+  const reply = (await redis.config('GET', parameter)) as unknown;
+  if (!Array.isArray(reply) || reply.length < 2) throw new Error(`CONFIG GET ${parameter} returned nothing`);
+  return String(reply[1]);
+}

@@ -1,0 +1,66 @@
+import type { Db } from '@octo-sync/db';
+import { catalogSyncJob, type JobContext, type JobProducer, type PayloadOf, type catalogNightlyJob } from '@octo-sync/jobs';
+import { spreadDelay, tickOf } from './cron';
+
+export interface NightlyDeps {
+  db: Db;
+  producer: JobProducer;
+  /** Window over which one tick's runs start (0: all at once). */
+  spreadMs: number;
+}
+
+export interface NightlyResult {
+  tick: string;
+  eligible: number;
+  /** Runs requested by this attempt (new or joined to a queued one). */
+  requested: number;
+  /** Integrations that already had a run requested since the tick (an earlier attempt, a webhook). */
+  covered: number;
+}
+
+/**
+ * `catalog.nightly`, one per tick: requests a `schedule` sync for every approved, active, live
+ * integration that is not DOWN, spread over the window.
+ *
+ * Safe to retry: an integration with a run queued at or after the tick's time was already
+ * requested for this tick (by an earlier attempt, or by a trigger that is just as fresh), so it is
+ * not requested again; if that run is still queued its job is enqueued again, which is a no-op
+ * when the job exists (the job id is the run id) and repairs an attempt that died between
+ * creating the run and enqueueing its job. Runs already queued from before the tick are joined
+ * (`requestRun` coalesces), and a run that is running gets at most one follow-up.
+ */
+export function createNightlyHandler({ db, producer, spreadMs }: NightlyDeps) {
+  return async (_payload: PayloadOf<typeof catalogNightlyJob>, ctx: JobContext): Promise<NightlyResult> => {
+    const tick = tickOf(ctx.job);
+    const since = new Date(tick);
+    const integrations = await db.prisma.integration.findMany({
+      where: { isApproved: true, isActive: true, deletedAt: null, healthStatus: { not: 'DOWN' } },
+      select: {
+        id: true,
+        syncRuns: { where: { queuedAt: { gte: since } }, orderBy: { queuedAt: 'desc' }, take: 1, select: { id: true, status: true } },
+      },
+      orderBy: { id: 'asc' },
+    });
+
+    let requested = 0;
+    let covered = 0;
+    for (const [index, integration] of integrations.entries()) {
+      // Shutting down: stop here; the retry (on this or another worker) picks up where this ended.
+      if (ctx.signal?.aborted) throw new Error('nightly fan-out interrupted by shutdown; it will be retried');
+      const delay = spreadDelay(index, integrations.length, spreadMs);
+      const options = delay > 0 ? { delay } : {};
+      const earlier = integration.syncRuns[0];
+      if (earlier) {
+        covered++;
+        if (earlier.status === 'queued') await producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId: earlier.id }, options);
+        continue;
+      }
+      const { runId } = await db.runs.requestRun(integration.id, 'schedule');
+      await producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId }, options);
+      requested++;
+    }
+    const result = { tick: since.toISOString(), eligible: integrations.length, requested, covered };
+    ctx.log.info({ ...result, spreadMs }, 'nightly fan-out done');
+    return result;
+  };
+}

@@ -1,0 +1,99 @@
+import { createDb, type Db } from '@octo-sync/db';
+import type { SupplierClient } from '@octo-sync/octo';
+import { createTestDatabase, generateCatalog, startTestSupplier, type TestDatabase, type TestSupplier } from '@octo-sync/testkit';
+import { loadWorkerConfig } from '../../src/config';
+import { createTestConnectionHandler } from '../../src/probes/test-connection.handler';
+import { createSupplierFromConfig } from '../../src/runtime';
+
+const AUTH_KEY = 'sk_test_connection_key_42';
+let database: TestDatabase;
+let db: Db;
+let supplier: TestSupplier;
+let client: SupplierClient;
+let strictClient: SupplierClient;
+let handler: ReturnType<typeof createTestConnectionHandler>;
+let strictHandler: ReturnType<typeof createTestConnectionHandler>;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  supplier = await startTestSupplier({ catalog: generateCatalog({ products: 3 }) as unknown[] });
+  const base = { DATABASE_URL: database.url, SECRETS_KEY: 'test-secrets-key', ALLOW_INSECURE_OCTO_URLS: 'true', OCTO_TOTAL_TIMEOUT_MS: '1500', OCTO_HEADERS_TIMEOUT_MS: '1000' };
+  db = createDb({ databaseUrl: database.url, secretsKey: 'test-secrets-key', poolSize: 2 });
+  client = createSupplierFromConfig(loadWorkerConfig({ ...base, OCTO_ALLOWED_HOSTS: supplier.hostPort }));
+  // Without the allowance, the local supplier is a loopback address: blocked, as for a partner.
+  strictClient = createSupplierFromConfig(loadWorkerConfig(base));
+  handler = createTestConnectionHandler({ db, supplier: client });
+  strictHandler = createTestConnectionHandler({ db, supplier: strictClient });
+});
+afterAll(async () => {
+  await client?.close();
+  await strictClient?.close();
+  await supplier?.close();
+  await db?.close();
+  await database?.drop();
+});
+afterEach(() => supplier.behave(null));
+
+let n = 0;
+async function integration(baseUrl = supplier.url, authType: 'bearer' | 'api_key' = 'bearer'): Promise<string> {
+  const { integration } = await db.integrations.create({ partnerId: `p-${++n}`, baseUrl, authType, authKey: AUTH_KEY, handlesTicketDelivery: false });
+  return integration.id;
+}
+
+test('success: status, latency and product count; the stored credential is sent', async () => {
+  const id = await integration();
+  const result = await handler({ integrationId: id });
+  expect(result).toEqual({ ok: true, message: 'Connection successful', status: 200, latency_ms: expect.any(Number), product_count: 3 });
+  expect(supplier.requests.at(-1)?.headers.authorization).toBe(`Bearer ${AUTH_KEY}`);
+});
+
+test('supplier 401 → ok false, SUPPLIER_AUTH_REJECTED, status 401, no credential in the message', async () => {
+  const id = await integration();
+  supplier.behave({ kind: 'status', status: 401, body: `bad key ${AUTH_KEY}` });
+  const result = await handler({ integrationId: id });
+  expect(result).toMatchObject({ ok: false, code: 'SUPPLIER_AUTH_REJECTED', status: 401 });
+  expect(result.message).toMatch(/auth_key/);
+  expect(result.message).not.toContain(AUTH_KEY);
+});
+
+test('not JSON → CATALOG_NOT_JSON; not an array → CATALOG_INVALID', async () => {
+  const id = await integration();
+  supplier.behave({ kind: 'invalidJson' });
+  expect(await handler({ integrationId: id })).toMatchObject({ ok: false, code: 'CATALOG_NOT_JSON', status: 200 });
+  supplier.behave(null);
+  supplier.setRawBody('{"products": []}');
+  try {
+    expect(await handler({ integrationId: id })).toMatchObject({ ok: false, code: 'CATALOG_INVALID', status: 200 });
+  } finally {
+    supplier.setCatalog(generateCatalog({ products: 3 }) as unknown[]);
+  }
+});
+
+test('timeout → SUPPLIER_TIMEOUT', async () => {
+  const id = await integration();
+  supplier.behave({ kind: 'slowHeaders', ms: 3_000 });
+  expect(await handler({ integrationId: id })).toMatchObject({ ok: false, code: 'SUPPLIER_TIMEOUT' });
+});
+
+test('blocked address → SUPPLIER_ADDRESS_BLOCKED', async () => {
+  const id = await integration();
+  expect(await strictHandler({ integrationId: id })).toMatchObject({ ok: false, code: 'SUPPLIER_ADDRESS_BLOCKED' });
+});
+
+test('DNS failure → SUPPLIER_DNS_FAILED', async () => {
+  const id = await integration('https://no-such-host.invalid');
+  expect(await handler({ integrationId: id })).toMatchObject({ ok: false, code: 'SUPPLIER_DNS_FAILED' });
+});
+
+test('TLS failure (https to a plain-http port) → SUPPLIER_TLS_FAILED or a connect failure, never a throw', async () => {
+  const id = await integration(supplier.url.replace('http://', 'https://'));
+  const result = await handler({ integrationId: id });
+  expect(result.ok).toBe(false);
+  expect(['SUPPLIER_TLS_FAILED', 'SUPPLIER_CONNECT_FAILED']).toContain((result as { code: string }).code);
+});
+
+test('a deleted integration → ok false INTEGRATION_NOT_FOUND', async () => {
+  const id = await integration();
+  await db.integrations.softDelete(id);
+  expect(await handler({ integrationId: id })).toMatchObject({ ok: false, code: 'INTEGRATION_NOT_FOUND' });
+});

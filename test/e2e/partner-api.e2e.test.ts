@@ -1,0 +1,141 @@
+import { signToken } from '../../services/gateway/src/auth';
+import { loadGatewayConfig } from '../../services/gateway/src/config';
+import {
+  clearPrefix,
+  createTestDatabase,
+  generateCatalog,
+  startService,
+  startTestSupplier,
+  TEST_REDIS_URL,
+  uniquePrefix,
+  waitFor,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestSupplier,
+} from '@octo-sync/testkit';
+
+const BASE = '/api/v1/partner-integrations';
+const JWT_SECRET = 'e2e-partner-api-jwt-secret-0123456789';
+
+/**
+ * The README walk-through, with the gateway and a worker as real processes: a partner goes from
+ * nothing to a synced catalog over HTTP alone, then sees failures reported in words it can act on.
+ */
+describe('partner API end to end (gateway + worker processes)', () => {
+  let database: TestDatabase;
+  let supplier: TestSupplier;
+  let gateway: ServiceProcess;
+  let worker: ServiceProcess;
+  let url: string;
+  const prefix = uniquePrefix('e2e-partner');
+  const config = loadGatewayConfig({ JWT_SECRET });
+  const partner = `Bearer ${signToken(config.jwt, { role: 'partner', sub: 'partner-e2e', ttl: '1h' })}`;
+  const admin = `Bearer ${signToken(config.jwt, { role: 'admin', sub: 'ops', ttl: '1h' })}`;
+
+  async function call(method: string, path: string, options: { auth?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    if (options.auth) headers.Authorization = options.auth;
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(`${url}${path}`, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, text, body: (text ? JSON.parse(text) : undefined) as { data: Record<string, unknown> & { runs?: Array<Record<string, unknown>> } } };
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    supplier = await startTestSupplier({ catalog: generateCatalog({ products: 4 }) as unknown[] });
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      SECRETS_KEY: 'e2e-secrets-key',
+      JWT_SECRET,
+      OCTO_ALLOWED_HOSTS: supplier.hostPort,
+      ALLOW_INSECURE_OCTO_URLS: 'true',
+      SYNC_RETRY_BASE_MS: '50',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+    };
+    [worker, gateway] = await Promise.all([startService('worker', env), startService('gateway', env)]);
+    const started = await gateway.waitForLog((line) => line.msg === 'gateway started');
+    url = `http://127.0.0.1:${String(started.port)}`;
+  });
+  afterAll(async () => {
+    for (const p of [gateway, worker]) p?.kill('SIGTERM');
+    await Promise.all([gateway, worker].filter(Boolean).map((p) => p.exited));
+    await supplier?.close();
+    await clearPrefix(prefix);
+    await database?.drop();
+  });
+
+  test('create → approve (first sync) → test connection → trigger → sync-log; failures are reported, the secret never leaks', async () => {
+    // Ready once both processes' connections are up (the gateway may log 'started' a moment before).
+    await waitFor('the gateway to be ready', async () => (await call('GET', '/readyz')).status === 200);
+
+    const created = await call('POST', BASE, {
+      auth: partner,
+      body: { base_url: `${supplier.url}/`, auth_type: 'bearer', auth_key: 'sk_e2e_key_000111', handles_ticket_delivery: false },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.data._id as string;
+    const secret = created.body.data.webhook_secret as string;
+    expect(created.body.data).toMatchObject({ base_url: supplier.url, isApproved: false });
+
+    // Not approved yet: the webhook is refused with 409.
+    const early = await call('POST', `${BASE}/${id}/sync/trigger`, { headers: { 'x-webhook-secret': secret } });
+    expect(early.status).toBe(409);
+
+    const approved = await call('POST', `${BASE}/admin/${id}/approve`, { auth: admin });
+    expect(approved.status).toBe(200);
+    // Approval queues a first sync, which the worker runs.
+    await waitFor('the first (admin) sync to succeed', async () => {
+      const log = await call('GET', `${BASE}/${id}/sync-log`, { auth: partner });
+      return log.body.data.runs?.[0]?.status === 'succeeded' ? log : undefined;
+    });
+
+    const tested = await call('POST', `${BASE}/me/test-connection`, { auth: partner });
+    expect(tested.status).toBe(200);
+    expect(tested.body.data).toEqual({ ok: true, message: 'Connection successful', status: 200, latency_ms: expect.any(Number), product_count: 4 });
+
+    // Same catalog: the webhook run is skipped.
+    const unchanged = await call('POST', `${BASE}/${id}/sync/trigger`, { headers: { 'x-webhook-secret': secret } });
+    expect(unchanged.status).toBe(200);
+    expect(unchanged.body.data).toEqual({ synced: 0, skipped: true, run_id: expect.any(String) });
+
+    // A changed catalog is written: `synced` counts the catalog's products.
+    supplier.setCatalog(generateCatalog({ products: 5 }) as unknown[]);
+    const changed = await call('POST', `${BASE}/${id}/sync/trigger`, { headers: { 'x-webhook-secret': secret } });
+    expect(changed.status).toBe(200);
+    expect(changed.body.data).toMatchObject({ skipped: false, run_id: expect.any(String) });
+    expect(changed.body.data.synced).toBeGreaterThan(0);
+
+    // Prefer: respond-async answers 202 with the sync-log as Location.
+    const async = await call('POST', `${BASE}/${id}/sync/trigger`, { headers: { 'x-webhook-secret': secret, Prefer: 'respond-async' } });
+    expect(async.status).toBe(202);
+    expect(async.headers.get('location')).toBe(`${BASE}/${id}/sync-log`);
+    await waitFor('the async run to finish', async () => {
+      const log = await call('GET', `${BASE}/${id}/sync-log`, { auth: partner });
+      return log.body.data.runs?.find((r) => r.run_id === async.body.data.run_id && r.status !== 'queued' && r.status !== 'running');
+    });
+
+    // The supplier rejects our key: test-connection says so, a trigger answers 200 with the error.
+    supplier.behave({ kind: 'status', status: 401 });
+    const rejected = await call('POST', `${BASE}/me/test-connection`, { auth: partner });
+    expect(rejected.status).toBe(200);
+    expect(rejected.body.data).toMatchObject({ ok: false, code: 'SUPPLIER_AUTH_REJECTED', status: 401 });
+    const failed = await call('POST', `${BASE}/${id}/sync/trigger`, { headers: { 'x-webhook-secret': secret } });
+    expect(failed.status).toBe(200);
+    expect(failed.body.data).toMatchObject({ synced: 0, skipped: false, error: expect.stringContaining('401') });
+    supplier.behave(null);
+
+    const log = await call('GET', `${BASE}/${id}/sync-log?limit=10`, { auth: partner });
+    expect(log.status).toBe(200);
+    const statuses = (log.body.data.runs ?? []).map((r) => r.status);
+    expect(statuses[0]).toBe('failed');
+    expect(statuses).toEqual(expect.arrayContaining(['succeeded', 'skipped', 'failed']));
+    expect(log.body.data.sync).toMatchObject({ status: 'error', error_message: expect.stringContaining('auth_key') });
+
+    for (const p of [gateway, worker]) expect(JSON.stringify(p.lines)).not.toContain(secret);
+    for (const p of [gateway, worker]) expect(JSON.stringify(p.lines)).not.toContain('sk_e2e_key_000111');
+  });
+});

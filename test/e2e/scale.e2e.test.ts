@@ -1,0 +1,216 @@
+import { createDb, type Db } from '@octo-sync/db';
+import { catalogSyncJob, createRedis, JobProducer } from '@octo-sync/jobs';
+import {
+  clearPrefix,
+  createTestDatabase,
+  generateCatalog,
+  startService,
+  startTestSupplier,
+  TEST_REDIS_URL,
+  uniquePrefix,
+  waitFor,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestSupplier,
+} from '@octo-sync/testkit';
+import type { Redis } from 'ioredis';
+
+const TICK_MS = 2_000;
+const SHUTDOWN_TIMEOUT_MS = 6_000;
+
+/**
+ * Three worker processes against one database and one queue prefix, with a nightly cron firing
+ * every two seconds: exactly one fan-out per tick, every eligible integration synced once per
+ * tick, no schedule added or tick lost when workers restart, and a worker stopped mid-job
+ * releasing it within the shutdown bound.
+ */
+describe('scaled-out workers and schedules', () => {
+  let database: TestDatabase;
+  let supplier: TestSupplier;
+  let slowSupplier: TestSupplier;
+  let db: Db;
+  let redis: Redis;
+  let producer: JobProducer;
+  let env: Record<string, string>;
+  const prefix = uniquePrefix('scale');
+  const processes: ServiceProcess[] = [];
+  const eligible: string[] = [];
+  const skipped: Record<string, string> = {};
+
+  const partner = () => `partner-${Math.random().toString(36).slice(2)}`;
+  async function integration(baseUrl: string, isApproved = true): Promise<string> {
+    const { integration: created } = await db.integrations.create({ partnerId: partner(), baseUrl, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved });
+    return created.id;
+  }
+  async function startWorker(): Promise<ServiceProcess> {
+    const worker = await startService('worker', env);
+    processes.push(worker);
+    return worker;
+  }
+
+  /** Every nightly fan-out any worker logged so far, by tick (epoch ms). */
+  function fanouts(): Map<number, Array<Record<string, unknown>>> {
+    const byTick = new Map<number, Array<Record<string, unknown>>>();
+    for (const p of processes) {
+      for (const line of p.lines) {
+        if (line.msg !== 'nightly fan-out done') continue;
+        const tick = Date.parse(String(line.tick));
+        byTick.set(tick, [...(byTick.get(tick) ?? []), line]);
+      }
+    }
+    return byTick;
+  }
+  const ticksSince = (since: number) => [...fanouts().keys()].filter((t) => t >= since).sort((a, b) => a - b);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    supplier = await startTestSupplier({ catalog: generateCatalog({ products: 5, options: 1, units: 2, seed: 1 }) });
+    slowSupplier = await startTestSupplier({ catalog: generateCatalog({ products: 5, options: 1, units: 2, seed: 2 }) });
+    db = createDb({ databaseUrl: database.url, secretsKey: 'e2e-secrets-key' });
+    redis = createRedis(TEST_REDIS_URL, 'worker');
+    producer = new JobProducer({ connection: redis, prefix });
+    env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      SECRETS_KEY: 'e2e-secrets-key',
+      OCTO_ALLOWED_HOSTS: `${supplier.hostPort},${slowSupplier.hostPort}`,
+      ALLOW_INSECURE_OCTO_URLS: 'true',
+      NIGHTLY_SYNC_CRON: '*/2 * * * * *',
+      NIGHTLY_SYNC_SPREAD_MS: '0',
+      // Probes are not under test here: once a year.
+      HEALTH_PROBE_CRON: '0 0 1 1 *',
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      SYNC_RETRY_BASE_MS: '50',
+      SYNC_BUSY_RETRY_MS: '50',
+      LOG_LEVEL: 'info',
+    };
+
+    for (let i = 0; i < 3; i++) eligible.push(await integration(supplier.url));
+    skipped.unapproved = await integration(supplier.url, false);
+    skipped.inactive = await integration(supplier.url);
+    await db.integrations.setActive(skipped.inactive, false);
+    skipped.deleted = await integration(supplier.url);
+    await db.integrations.softDelete(skipped.deleted);
+    skipped.down = await integration(supplier.url);
+    await db.prisma.integration.update({ where: { id: skipped.down }, data: { healthStatus: 'DOWN', consecutiveFailures: 3, downSince: new Date() } });
+
+    await Promise.all([startWorker(), startWorker(), startWorker()]);
+  });
+
+  afterAll(async () => {
+    for (const p of processes) p.kill('SIGKILL');
+    await Promise.all(processes.map((p) => p.exited));
+    await producer.close();
+    redis.disconnect();
+    await db.close();
+    await supplier.close();
+    await slowSupplier.close();
+    await clearPrefix(prefix);
+    await database.drop();
+  });
+
+  /** One fan-out per tick, one schedule run per eligible integration per tick, the others never. */
+  async function expectOnePerTick(ticks: number[]): Promise<void> {
+    const logged = fanouts();
+    for (const tick of ticks) {
+      expect(logged.get(tick)).toEqual([expect.objectContaining({ eligible: eligible.length, requested: eligible.length, covered: 0 })]);
+      // The tick's job was taken by one worker exactly once.
+      const started = processes.flatMap((p) => p.lines).filter((l) => l.msg === 'job picked up' && l.jobId === `repeat:catalog-nightly:${tick}`);
+      expect(started).toHaveLength(1);
+    }
+    await waitFor('the runs of these ticks to finish', async () => {
+      const open = await db.prisma.syncRun.count({ where: { trigger: 'schedule', status: { in: ['queued', 'running'] }, queuedAt: { lt: new Date(ticks.at(-1)! + TICK_MS) } } });
+      return open === 0;
+    }, { timeoutMs: 10_000 });
+    for (const tick of ticks) {
+      const runs = await db.prisma.syncRun.findMany({ where: { trigger: 'schedule', queuedAt: { gte: new Date(tick), lt: new Date(tick + TICK_MS) } } });
+      expect(runs.map((r) => r.integrationId).sort()).toEqual([...eligible].sort());
+      expect(runs.every((r) => r.status === 'succeeded' || r.status === 'skipped')).toBe(true);
+    }
+    expect(await db.prisma.syncRun.count({ where: { integrationId: { in: Object.values(skipped) } } })).toBe(0);
+  }
+
+  /** Consecutive cron ticks: none missing between the first and the last. */
+  function expectNoGap(ticks: number[]): void {
+    const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
+    expect(gaps.every((g) => g === TICK_MS)).toBe(true);
+  }
+
+  let firstTick = 0;
+
+  it('runs exactly one fan-out per tick and syncs each eligible integration once per tick', async () => {
+    const ticks = await waitFor('three complete ticks', () => {
+      const seen = ticksSince(0);
+      return seen.length >= 4 ? seen : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 100 });
+    firstTick = ticks[0]!;
+    // The last one may still be syncing; judge the first three.
+    await expectOnePerTick(ticks.slice(0, 3));
+    expectNoGap(ticks);
+    // Several processes took fan-outs: the schedule is shared, not owned by one of them.
+    const schedulers = await producer.queue('schedules').getJobSchedulers();
+    expect(schedulers.map((s) => s.key).sort()).toEqual(['catalog-nightly', 'health-probe']);
+  });
+
+  it('keeps one schedule and misses no tick while workers restart', async () => {
+    const leaving = processes[0]!;
+    leaving.kill('SIGTERM');
+    expect(await leaving.exited).toEqual({ code: 0, signal: null });
+    const joined = await startWorker();
+    expect(joined.lines.some((l) => l.msg === 'job scheduler already registered')).toBe(true);
+    const rejoinedAt = Date.now();
+    const after = await waitFor('three more ticks after the restart', () => {
+      const seen = ticksSince(rejoinedAt);
+      return seen.length >= 3 ? seen : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 100 });
+
+    const all = ticksSince(firstTick);
+    expectNoGap(all.filter((t) => t <= after.at(-1)!));
+    await expectOnePerTick(all.filter((t) => t < after.at(-1)!));
+    const queue = producer.queue('schedules');
+    expect(await queue.getJobSchedulersCount()).toBe(2);
+    const nightly = await queue.getJobScheduler('catalog-nightly');
+    expect(nightly).toMatchObject({ pattern: '*/2 * * * * *', tz: 'UTC' });
+    const pendingTicks = (await queue.getDelayed()).filter((j) => j.name === 'catalog.nightly');
+    expect(pendingTicks).toHaveLength(1);
+  });
+
+  it('stops taking work on SIGTERM and releases the job in flight to another worker within the bound', async () => {
+    // DOWN: the nightly fan-out leaves it alone, so the only run is the one under test.
+    const id = await integration(slowSupplier.url);
+    await db.prisma.integration.update({ where: { id }, data: { healthStatus: 'DOWN' } });
+    const hold = slowSupplier.hold();
+    const { runId } = await db.runs.requestRun(id, 'admin');
+    await producer.enqueue(catalogSyncJob, { integrationId: id, runId });
+    await slowSupplier.waitForRequests(1, 10_000);
+
+    const jobId = `sync-${runId}`;
+    const busy = await waitFor('the worker running the held sync', () =>
+      processes.find((p) => p.child.exitCode === null && p.lines.some((l) => l.msg === 'job picked up' && l.jobId === jobId)),
+    );
+    const killedAt = Date.now();
+    busy.kill('SIGTERM');
+    const exit = await busy.exited;
+    const tookMs = Date.now() - killedAt;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(tookMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
+
+    // It took no job after the signal, although fan-outs and syncs kept coming every two seconds.
+    const stopAt = busy.lines.findIndex((l) => l.msg === 'shutting down');
+    expect(stopAt).toBeGreaterThanOrEqual(0);
+    expect(busy.lines.slice(stopAt).filter((l) => l.msg === 'job picked up')).toEqual([]);
+    expect(busy.lines.slice(stopAt).some((l) => l.msg === 'jobs still running at shutdown: cancelling them')).toBe(true);
+
+    // Another worker finished the run (the hold caught only the first request).
+    const run = await waitFor('the released run to finish elsewhere', async () => {
+      const r = await db.runs.findRun(runId);
+      return r && (r.status === 'succeeded' || r.status === 'failed' || r.status === 'skipped') ? r : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 100 });
+    expect(run).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(await db.prisma.product.count({ where: { integrationId: id, active: true } })).toBe(5);
+    const takenOver = processes.filter((p) => p !== busy && p.lines.some((l) => l.msg === 'job picked up' && l.jobId === jobId));
+    expect(takenOver).toHaveLength(1);
+    hold.release();
+  });
+});
