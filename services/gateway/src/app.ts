@@ -8,6 +8,7 @@ import './request-context';
 import { createJwtVerifier } from './auth';
 import type { GatewayConfig } from './config';
 import { ApiError, errorMiddleware, notFoundMiddleware } from './errors';
+import { availabilityRoutes } from './availability.routes';
 import { integrationRoutes } from './integrations.routes';
 import { createMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
@@ -57,7 +58,14 @@ export function buildApp(deps: AppDeps): GatewayApp {
   const { config, db, producer, redis, log } = deps;
   const metrics = deps.metrics ?? createMetrics();
   const verify = createJwtVerifier(config.jwt);
-  const limiter = new FixedWindowLimiter(redis, `${config.queuePrefix}:gateway:webhook-rate`, config.webhookRateLimit, config.webhookRateWindowMs);
+  // Availability pushes are far more frequent than catalog triggers: each webhook route has its own budget.
+  const webhookLimits: Record<string, number> = { triggerSync: config.webhookRateLimit, notifyAvailability: config.notifyRateLimit };
+  const limiters = new Map(
+    Object.entries(webhookLimits).map(([operation, limit]) => [
+      operation,
+      new FixedWindowLimiter(redis, `${config.queuePrefix}:gateway:rate:${operation}`, limit, config.webhookRateWindowMs),
+    ]),
+  );
 
   const auth: AuthSteps = {
     jwt: async (req, roles) => {
@@ -66,7 +74,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
       req.log = req.log.child({ sub: principal.sub, role: principal.role });
       if (!roles.includes(principal.role)) throw new ApiError('FORBIDDEN', [`role: this endpoint is for role ${roles.join(' or ')}`]);
     },
-    webhook: async (req, res) => {
+    webhook: async (req, res, limitKey) => {
       const raw = req.params.id;
       const id = typeof raw === 'string' ? raw : '';
       const verdict = await db.integrations.verifyWebhookSecret(id, req.get('x-webhook-secret'));
@@ -75,10 +83,12 @@ export function buildApp(deps: AppDeps): GatewayApp {
         req.log.info({ integrationId: id, why: verdict.why }, 'webhook refused');
         throw new ApiError('WEBHOOK_SECRET_INVALID', ['x-webhook-secret: missing or invalid']);
       }
+      const limiter = limiters.get(limitKey);
+      if (!limiter) throw new Error(`no rate limit declared for webhook route ${limitKey}`);
       const rate = await limiter.hit(verdict.integration.id);
       if (!rate.allowed) {
         req.log.warn({ integrationId: verdict.integration.id }, 'webhook rate limited');
-        throw new ApiError('RATE_LIMITED', [`x-webhook-secret: at most ${config.webhookRateLimit} webhook calls per ${config.webhookRateWindowMs / 1000} s per integration`], {
+        throw new ApiError('RATE_LIMITED', [`x-webhook-secret: at most ${webhookLimits[limitKey]} calls of this webhook per ${config.webhookRateWindowMs / 1000} s per integration`], {
           headers: { 'Retry-After': String(rate.retryAfterS) },
         });
       }
@@ -90,7 +100,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
   let document: OpenApiDocument | undefined;
   const openapi = () => (document ??= buildOpenApiDocument(routes));
   // Static paths (/me, /admin...) before /{id}: Express matches in registration order.
-  const routes: RouteSpec[] = [...opsRoutes({ db, redis, metrics, openapi }), ...integrationRoutes({ config, db, producer })];
+  const routes: RouteSpec[] = [...opsRoutes({ db, redis, metrics, openapi }), ...integrationRoutes({ config, db, producer }), ...availabilityRoutes({ config, db, producer })];
 
   const app = express() as unknown as GatewayApp;
   app.disable('x-powered-by');

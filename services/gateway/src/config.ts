@@ -30,6 +30,7 @@ const schema = z
     NOTIFY_WAIT_MS: env.int(2_000, { max: 60_000 }),
     WEBHOOK_RATE_LIMIT: env.int(120, { min: 1 }),
     WEBHOOK_RATE_WINDOW_MS: env.int(60_000, { min: 1_000 }),
+    NOTIFY_RATE_LIMIT: env.int(30_000, { min: 1 }),
     BODY_LIMIT_BYTES: env.int(64 * 1024, { min: 1024 }),
     NOTIFY_BODY_LIMIT_BYTES: env.int(1024 * 1024, { min: 1024 }),
     DB_POOL_SIZE: env.int(10, { min: 1, max: 500 }),
@@ -94,6 +95,8 @@ export interface GatewayConfig {
   notifyWaitMs: number;
   webhookRateLimit: number;
   webhookRateWindowMs: number;
+  /** Availability notify calls per integration per window (suppliers push many more of these). */
+  notifyRateLimit: number;
   bodyLimitBytes: number;
   notifyBodyLimitBytes: number;
   dbPoolSize: number;
@@ -138,6 +141,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     notifyWaitMs: e.NOTIFY_WAIT_MS,
     webhookRateLimit: e.WEBHOOK_RATE_LIMIT,
     webhookRateWindowMs: e.WEBHOOK_RATE_WINDOW_MS,
+    notifyRateLimit: e.NOTIFY_RATE_LIMIT,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     notifyBodyLimitBytes: e.NOTIFY_BODY_LIMIT_BYTES,
     dbPoolSize: e.DB_POOL_SIZE,

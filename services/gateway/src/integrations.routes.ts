@@ -6,6 +6,7 @@ import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
 import { BASE_PATH } from './paths';
 import { presentHealth, presentIntegration, presentRun, presentSync } from './presenters';
+import { webhookIntegration } from './request-context';
 import { defineRoute, type RouteSpec } from './route';
 import {
   adminSyncQuerySchema,
@@ -380,9 +381,3 @@ export function integrationRoutes({ config, db, producer }: IntegrationRoutesDep
   ];
 }
 
-/** The integration a webhook's auth step verified (stored on res.locals by the app). */
-function webhookIntegration(req: Request): Integration {
-  const integration = req.res?.locals.webhookIntegration as Integration | undefined;
-  if (!integration) throw new Error('webhook route reached without webhook auth');
-  return integration;
-}

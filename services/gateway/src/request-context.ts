@@ -1,4 +1,6 @@
 import type { Logger } from '@octo-sync/platform';
+import type { Request } from 'express';
+import type { Integration } from '@octo-sync/db';
 
 /** Who is calling, from a verified JWT. */
 export interface Principal {
@@ -17,4 +19,11 @@ declare global {
       principal?: Principal;
     }
   }
+}
+
+/** The integration a webhook route's auth step verified (the app keeps it on res.locals). */
+export function webhookIntegration(req: Request): Integration {
+  const integration = req.res?.locals.webhookIntegration as Integration | undefined;
+  if (!integration) throw new Error('webhook route reached without webhook auth');
+  return integration;
 }

@@ -110,7 +110,8 @@ function jsonBody(limit: number): RequestHandler[] {
 /** The auth steps the app provides to routes (they need the app's verifier and database). */
 export interface AuthSteps {
   jwt: (req: Request, roles: ReadonlyArray<Principal['role']>) => Promise<void>;
-  webhook: (req: Request, res: Response) => Promise<void>;
+  /** `limitKey` names the rate limit the call counts against (one per webhook route). */
+  webhook: (req: Request, res: Response, limitKey: string) => Promise<void>;
 }
 
 /** Wires one route into an Express router. */
@@ -135,7 +136,7 @@ export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSt
         await deps.auth.jwt(req, ['admin']);
         break;
       case 'webhook':
-        await deps.auth.webhook(req, res);
+        await deps.auth.webhook(req, res, spec.operationId);
         break;
     }
     next();

@@ -1,0 +1,225 @@
+/**
+ * `npm run bench:sync -- --products 10000 --options 5 --units 4`
+ *
+ * Drives the real `catalog.sync` path (the worker process of `npm run start:worker`, fed through
+ * the JobProducer, fetching over HTTP from the test supplier) against its own database and Redis
+ * prefix, for four scenarios, then measures two references on the same rows: one Prisma upsert
+ * per row (naive) and COPY into unindexed staging tables (floor). Progress goes to stderr; the
+ * last line on stdout is one JSON object with every figure.
+ */
+import { randomBytes } from 'node:crypto';
+import { createDb, type Db, type RunCounts } from '@octo-sync/db';
+import { catalogSyncJob, createRedis, JobProducer } from '@octo-sync/jobs';
+import { clearPrefix, generateCatalog, startTestSupplier, type GeneratedProduct, type TestSupplier } from '@octo-sync/testkit';
+import { mapCatalog } from '@octo-sync/worker/src/catalog/map-catalog';
+import { parseArgs, note, round } from './lib/args';
+import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
+import { copyFloor, naiveUpserts } from './lib/references';
+import { PeakRss } from './lib/rss';
+import { startWorkerProcess, type WorkerProcess } from './lib/worker-process';
+
+const args = parseArgs(process.argv.slice(2), {
+  products: 10_000,
+  options: 5,
+  units: 4,
+  seed: 7,
+  /** Products whose rows (with their options and units) the naive reference upserts one by one. */
+  naiveProducts: 300,
+  database: 'octo_sync_bench',
+  /** Keep the database afterwards (to look at it); dropped by default. */
+  keep: false,
+  /** Write a V8 CPU profile of the worker to this folder (node --cpu-prof). */
+  cpuProf: '',
+});
+
+interface Scenario {
+  name: string;
+  wallSeconds: number;
+  runSeconds: number;
+  status: string;
+  rowsWritten: number;
+  counts: RunCounts | null;
+  peakRssBytes: number;
+  payloadBytes: number;
+}
+
+const AUTH_KEY = 'bench-supplier-key';
+
+async function main(): Promise<void> {
+  const prefix = `octo-bench:sync:${randomBytes(4).toString('hex')}`;
+  note(`generating ${args.products} x ${args.options} x ${args.units} catalog`);
+  const catalog: GeneratedProduct[] = generateCatalog({ products: args.products, options: args.options, units: args.units, seed: args.seed });
+  const databaseUrl = await recreateDatabase(args.database);
+  const supplier: TestSupplier = await startTestSupplier();
+  const db = createDb({ databaseUrl, secretsKey: 'bench-secrets-key', poolSize: 2 });
+  const redis = createRedis(BENCH_REDIS_URL, 'worker');
+  const producer = new JobProducer({ connection: redis, prefix });
+  let worker: WorkerProcess | undefined;
+  try {
+    const { integration } = await db.integrations.create({
+      partnerId: 'bench-partner',
+      baseUrl: supplier.url,
+      authType: 'bearer',
+      authKey: AUTH_KEY,
+      handlesTicketDelivery: false,
+      isApproved: true,
+    });
+    worker = await startWorkerProcess(
+      {
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: BENCH_REDIS_URL,
+        QUEUE_PREFIX: prefix,
+        SECRETS_KEY: 'bench-secrets-key',
+        OCTO_ALLOWED_HOSTS: supplier.hostPort,
+        ALLOW_INSECURE_OCTO_URLS: 'true',
+        OCTO_MAX_BODY_BYTES: String(256 * 1024 * 1024),
+        SCHEDULES_ENABLED: 'false',
+        WORKER_CONCURRENCY: '1',
+        LOG_LEVEL: 'info',
+      },
+      args.cpuProf === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`],
+    );
+    const rss = new PeakRss(worker.pid);
+    note(`worker pid ${worker.pid} started, RSS ${round(rss.current() / 2 ** 20, 1)} MiB`);
+
+    const scenarios: Scenario[] = [];
+    const run = async (name: string, products: GeneratedProduct[], force = false): Promise<Scenario> => {
+      supplier.setCatalog(products);
+      const payloadBytes = Buffer.byteLength(JSON.stringify(products));
+      // Let the worker's heap settle between scenarios, so each peak is its own.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      rss.reset();
+      const since = new Date();
+      const started = process.hrtime.bigint();
+      const { runId } = await db.runs.requestRun(integration.id, 'admin', { force });
+      const job = await producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId });
+      const outcome = await producer.waitFor(job, 30 * 60_000);
+      const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const peakRssBytes = rss.peak();
+      const finished = await db.runs.findRun(runId);
+      if (outcome.state !== 'completed' || finished?.status === 'failed' || finished === null) {
+        throw new Error(`scenario ${name}: run ${finished?.status ?? 'missing'} (${finished?.errorCode ?? outcome.state}: ${finished?.errorMessage ?? ''}) ${worker?.problems.join('\n') ?? ''}`);
+      }
+      const scenario: Scenario = {
+        name,
+        wallSeconds: round(wallSeconds),
+        runSeconds: round((finished.durationMs ?? 0) / 1000),
+        status: finished.status,
+        rowsWritten: await rowsWrittenSince(db, integration.id, since),
+        counts: finished.counts as RunCounts | null,
+        peakRssBytes,
+        payloadBytes,
+      };
+      note(`${name}: ${scenario.wallSeconds} s, ${scenario.rowsWritten} rows written, status ${scenario.status}, peak RSS ${round(peakRssBytes / 2 ** 20, 1)} MiB`);
+      scenarios.push(scenario);
+      return scenario;
+    };
+
+    const fresh = await run('fresh', catalog);
+    const unchanged = await run('unchanged', catalog);
+
+    // 1% of the units get a new price (every 100th unit, deterministic).
+    let unitIndex = 0;
+    let changedUnits = 0;
+    for (const product of catalog) {
+      for (const option of product.options) {
+        for (const unit of option.units) {
+          if (unitIndex++ % 100 !== 0) continue;
+          const price = unit.pricingFrom[0];
+          if (price === undefined) continue;
+          price.retail += 100;
+          price.original += 100;
+          changedUnits += 1;
+        }
+      }
+    }
+    const changed = await run('changed1pct', catalog);
+
+    // 10% of the products leave the catalog (every 10th); forced past the mass-removal guard.
+    const remaining = catalog.filter((_p, i) => i % 10 !== 9);
+    const removed = await run('removed10pct', remaining, true);
+
+    await worker.stop();
+    worker = undefined;
+
+    // References on the same rows (the catalog as fresh sync saw it, minus the price edits: same shapes).
+    note('mapping rows for the references');
+    const rows = await mapCatalog(catalog as unknown as Parameters<typeof mapCatalog>[0]);
+    const totalRows = rows.products.length + rows.options.length + rows.units.length;
+    const { integration: naiveIntegration } = await db.integrations.create({
+      partnerId: 'bench-naive',
+      baseUrl: supplier.url,
+      authType: 'bearer',
+      authKey: AUTH_KEY,
+      handlesTicketDelivery: false,
+      isApproved: true,
+    });
+    const sliceProducts = new Set(rows.products.slice(0, args.naiveProducts).map((p) => p.octo_id));
+    note(`naive: one Prisma upsert per row for ${sliceProducts.size} products`);
+    const naive = await naiveUpserts(db, naiveIntegration.id, {
+      products: rows.products.filter((p) => sliceProducts.has(p.octo_id)),
+      options: rows.options.filter((o) => sliceProducts.has(o.product_octo_id)),
+      units: rows.units.filter((u) => sliceProducts.has(u.product_octo_id)),
+    });
+    note(`naive: ${naive.rows} rows in ${round(naive.seconds)} s`);
+    note(`floor: COPY of ${totalRows} rows into unindexed staging tables`);
+    const floor = await copyFloor(databaseUrl, integration.id, rows);
+    note(`floor: ${floor.rows} rows in ${round(floor.seconds)} s`);
+
+    const freshRowsPerSecond = fresh.rowsWritten / fresh.wallSeconds;
+    const naiveRowsPerSecond = naive.rows / naive.seconds;
+    const peakRss = Math.max(...scenarios.map((s) => s.peakRssBytes));
+    const ratios = {
+      freshVsNaive: round(freshRowsPerSecond / naiveRowsPerSecond, 2),
+      freshVsCopyFloor: round(fresh.wallSeconds / floor.seconds, 2),
+      unchangedVsFresh: round(unchanged.wallSeconds / fresh.wallSeconds, 4),
+      changed1pctVsFresh: round(changed.wallSeconds / fresh.wallSeconds, 4),
+      peakRssVsPayload: round(peakRss / fresh.payloadBytes, 2),
+    };
+    const targets = {
+      freshVsNaive: ratios.freshVsNaive >= 30,
+      freshVsCopyFloor: ratios.freshVsCopyFloor <= 2.5,
+      unchangedVsFresh: ratios.unchangedVsFresh <= 0.05 && unchanged.rowsWritten === 0,
+      changed1pctVsFresh: ratios.changed1pctVsFresh <= 0.35 && changed.rowsWritten === changedUnits,
+      peakRssVsPayload: ratios.peakRssVsPayload <= 10,
+    };
+    const result = {
+      bench: 'sync',
+      catalog: { products: args.products, options: args.options, units: args.units, rows: totalRows, payloadBytes: fresh.payloadBytes },
+      scenarios: Object.fromEntries(
+        scenarios.map((s) => [s.name, { wallSeconds: s.wallSeconds, runSeconds: s.runSeconds, status: s.status, rowsWritten: s.rowsWritten, peakRssBytes: s.peakRssBytes, counts: s.counts }]),
+      ),
+      expected: { changed1pctRows: changedUnits, removed10pctProducts: catalog.length - remaining.length },
+      freshRowsPerSecond: Math.round(freshRowsPerSecond),
+      naive: { rows: naive.rows, seconds: round(naive.seconds), rowsPerSecond: Math.round(naiveRowsPerSecond) },
+      copyFloor: { rows: floor.rows, seconds: round(floor.seconds), rowsPerSecond: Math.round(floor.rows / floor.seconds) },
+      peakRssBytes: peakRss,
+      ratios,
+      targets,
+      removedCheck: removed.rowsWritten,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await worker?.stop();
+    await producer.close();
+    redis.disconnect();
+    await db.close();
+    await supplier.close();
+    await clearPrefix(prefix);
+    if (!args.keep) await dropBenchDatabase(args.database);
+  }
+}
+
+/** Catalog rows of an integration written at or after `since` (products, options and units). */
+async function rowsWrittenSince(db: Db, integrationId: string, since: Date): Promise<number> {
+  const [row] = await db.prisma.$queryRaw<Array<{ n: bigint }>>`
+    SELECT (SELECT count(*) FROM products p WHERE p.integration_id = ${integrationId}::uuid AND p.updated_at >= ${since})
+         + (SELECT count(*) FROM product_options o JOIN products p ON p.id = o.product_id WHERE p.integration_id = ${integrationId}::uuid AND o.updated_at >= ${since})
+         + (SELECT count(*) FROM units u JOIN product_options o ON o.id = u.option_id JOIN products p ON p.id = o.product_id WHERE p.integration_id = ${integrationId}::uuid AND u.updated_at >= ${since}) AS n`;
+  return Number(row?.n ?? 0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:sync failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

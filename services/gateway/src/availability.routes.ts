@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { slotKey, type Db, type Integration } from '@octo-sync/db';
+import { availabilityApplyJob, SLOT_STATUSES, type JobProducer, type SlotChange, type SlotResult } from '@octo-sync/jobs';
+import type { GatewayConfig } from './config';
+import { ApiError } from './errors';
+import { BASE_PATH } from './paths';
+import { webhookIntegration } from './request-context';
+import { defineRoute, type RouteSpec } from './route';
+import { okEnvelope, webhookHeadersSchema } from './schemas';
+import { friendlyErrors } from './validation';
+
+// ---------------------------------------------------------------------------------------------
+// The three forms a notify body may take (partner-api.md §4)
+
+const id255 = z.string().min(1).max(255);
+const count = z.number().int().min(0).max(2_147_483_647);
+const slotFields = {
+  localDateTimeStart: z.iso
+    .datetime({ offset: true, local: false })
+    .optional()
+    .openapi({ description: 'ISO 8601 with an offset, in the product’s time zone. Required for a new slot.', example: '2026-07-01T09:00:00+02:00' }),
+  status: z.enum(SLOT_STATUSES).optional(),
+  vacancies: count.nullable().optional(),
+  capacity: count.nullable().optional(),
+};
+const orderingFields = {
+  updatedAt: z.iso.datetime({ offset: true }).optional().openapi({ description: 'When the change happened at the supplier; orders changes to one slot.' }),
+  sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: 'Orders changes to one slot (preferred over updatedAt when both are sent).' }),
+};
+
+function vacanciesWithinCapacity(value: { vacancies?: number | null; capacity?: number | null }, ctx: z.RefinementCtx): void {
+  if (typeof value.vacancies === 'number' && typeof value.capacity === 'number' && value.vacancies > value.capacity) {
+    ctx.addIssue({ code: 'custom', path: ['vacancies'], message: 'must not be greater than capacity' });
+  }
+}
+
+const flatSchema = z
+  .strictObject({ productId: id255, optionId: id255, availabilityId: id255, ...slotFields, ...orderingFields })
+  .superRefine(vacanciesWithinCapacity)
+  .openapi('AvailabilityChange');
+
+const nestedSchema = z
+  .strictObject({
+    productId: id255,
+    optionId: id255,
+    // An OCTO Availability: its other fields (localDateTimeEnd, openingHours…) are accepted and ignored.
+    availability: z.looseObject({ id: id255, ...slotFields }).superRefine(vacanciesWithinCapacity),
+    ...orderingFields,
+    webhook: z.unknown().optional(),
+    supplier: z.unknown().optional(),
+  })
+  .openapi('AvailabilityUpdateEvent');
+
+export const NOTIFY_BATCH_MAX = 500;
+const batchSchema = z.strictObject({ updates: z.array(flatSchema).min(1).max(NOTIFY_BATCH_MAX) }).openapi('AvailabilityBatch');
+
+type Flat = z.output<typeof flatSchema>;
+
+/**
+ * Picks the form by its shape (a batch has `updates`, an OCTO event has `availability`) and
+ * validates it, so a bad body gets the problems of the form it meant, every one of them.
+ */
+const notifyBodySchema = z
+  .unknown()
+  .transform((body, ctx): { batch: boolean; changes: Flat[] } => {
+    const form = typeof body === 'object' && body !== null && 'updates' in body ? batchSchema : typeof body === 'object' && body !== null && 'availability' in body ? nestedSchema : flatSchema;
+    const parsed = form.safeParse(body, { error: friendlyErrors });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, message: issue.message } as z.core.$ZodRawIssue);
+      return z.NEVER;
+    }
+    const data = parsed.data;
+    if ('updates' in data) return { batch: true, changes: data.updates };
+    if ('availability' in data) {
+      const { id, localDateTimeStart, status, vacancies, capacity } = data.availability;
+      return {
+        batch: false,
+        changes: [{ productId: data.productId, optionId: data.optionId, availabilityId: id, localDateTimeStart, status, vacancies, capacity, updatedAt: data.updatedAt, sequence: data.sequence }],
+      };
+    }
+    return { batch: false, changes: [data] };
+  })
+  .openapi({ oneOf: [z.toJSONSchema(flatSchema), z.toJSONSchema(nestedSchema), z.toJSONSchema(batchSchema)] as never });
+
+const resultSchema = z
+  .union([
+    z.object({ updated: z.literal(true) }),
+    z.object({ updated: z.literal(false), stale: z.literal(true) }),
+    z.object({ updated: z.literal(false), full_sync_queued: z.literal(true) }),
+  ])
+  .openapi('AvailabilityResult');
+const notifyAnswerSchema = z.union([resultSchema, z.object({ results: z.array(resultSchema) }), z.object({ queued: z.literal(true) })]).openapi('AvailabilityAnswer');
+
+// ---------------------------------------------------------------------------------------------
+
+/** Orders changes that carry no ordering of their own: receive time in µs, unique within this process. */
+let lastReceiveKey = 0n;
+function receiveKey(): bigint {
+  const now = BigInt(Date.now()) * 1000n;
+  lastReceiveKey = now > lastReceiveKey ? now : lastReceiveKey + 1n;
+  return lastReceiveKey;
+}
+
+function toSlotChange(change: Flat, receivedKey: bigint): SlotChange {
+  const ordering: Pick<SlotChange, 'orderSource' | 'orderKey'> =
+    change.sequence !== undefined
+      ? { orderSource: 'sequence', orderKey: String(change.sequence) }
+      : change.updatedAt !== undefined
+        ? { orderSource: 'updated_at', orderKey: String(Date.parse(change.updatedAt)) }
+        : { orderSource: 'received_at', orderKey: String(receivedKey) };
+  return {
+    productId: change.productId,
+    optionId: change.optionId,
+    availabilityId: change.availabilityId,
+    localDateTimeStart: change.localDateTimeStart,
+    status: change.status,
+    vacancies: change.vacancies,
+    capacity: change.capacity,
+    ...ordering,
+  };
+}
+
+export interface AvailabilityRoutesDeps {
+  config: GatewayConfig;
+  db: Db;
+  producer: JobProducer;
+}
+
+export function availabilityRoutes({ config, db, producer }: AvailabilityRoutesDeps): RouteSpec[] {
+  /** A change without a start time is fine for a slot we have; a new slot needs one (listed like any 400). */
+  async function requireStartOfNewSlots(integration: Integration, changes: Flat[], batch: boolean): Promise<void> {
+    const missing = changes.map((c, i) => ({ c, i })).filter(({ c }) => c.localDateTimeStart === undefined);
+    if (missing.length === 0) return;
+    const keyOf = (c: Flat) => ({ integration_id: integration.id, product_octo_id: c.productId, option_octo_id: c.optionId, availability_id: c.availabilityId });
+    const existing = await db.availability.existingSlots(missing.map(({ c }) => keyOf(c)));
+    const problems = missing
+      .filter(({ c }) => !existing.has(slotKey(keyOf(c))))
+      .map(({ i }) => `${batch ? `updates.${i}.` : ''}localDateTimeStart: is required for a new slot`);
+    if (problems.length > 0) throw new ApiError('VALIDATION_FAILED', problems);
+  }
+
+  return [
+    defineRoute({
+      method: 'post',
+      path: `${BASE_PATH}/{id}/availability/notify`,
+      operationId: 'notifyAvailability',
+      summary: 'Report slot changes (partner webhook)',
+      description:
+        'One change (flat form), an OCTO `availability_update` event (nested form), or `{"updates": [...]}` with up to 500 changes answered per item. ' +
+        'A change older than the stored one for its slot (by `sequence`, else `updatedAt`, else our receive time) is ignored and answered `stale`. ' +
+        'A product or option we do not know queues one full sync instead. Waits up to NOTIFY_WAIT_MS for the changes to be applied, else answers 202: ' +
+        'every accepted change is applied.',
+      tags: ['Webhooks'],
+      auth: 'webhook',
+      headers: webhookHeadersSchema,
+      body: notifyBodySchema,
+      bodyLimitBytes: config.notifyBodyLimitBytes,
+      responses: {
+        200: { description: 'Applied (or stale, or a full sync queued), per change.', schema: okEnvelope(notifyAnswerSchema) },
+        202: { description: 'Accepted and queued; it will be applied.', schema: okEnvelope(notifyAnswerSchema) },
+        409: { description: 'Not approved (INTEGRATION_NOT_APPROVED).' },
+      },
+      handler: async ({ req, body, log }) => {
+        const integration = webhookIntegration(req);
+        if (!integration.isApproved) {
+          throw new ApiError('INTEGRATION_NOT_APPROVED', ['integration: is not approved yet; an admin must approve it before it can send availability']);
+        }
+        await requireStartOfNewSlots(integration, body.changes, body.batch);
+        const job = await producer.enqueue(availabilityApplyJob, {
+          integrationId: integration.id,
+          changes: body.changes.map((c) => toSlotChange(c, receiveKey())),
+        });
+        const outcome = await producer.waitFor<SlotResult[]>(job, config.notifyWaitMs);
+        if (outcome.state !== 'completed') {
+          if (outcome.state === 'failed') log.warn({ jobId: job.id, reason: outcome.reason }, 'availability job attempt failed; it will be retried');
+          return { status: 202, body: { success: 1, data: { queued: true } } };
+        }
+        const data = body.batch ? { results: outcome.value } : outcome.value[0];
+        return { status: 200, body: { success: 1, data } };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,154 @@
+import { createDb, type Db } from '@octo-sync/db';
+import {
+  clearPrefix,
+  createTestDatabase,
+  generateCatalog,
+  startService,
+  startTestSupplier,
+  TEST_REDIS_URL,
+  uniquePrefix,
+  waitFor,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestSupplier,
+} from '@octo-sync/testkit';
+
+const BASE = '/api/v1/partner-integrations';
+
+/** POST /{id}/availability/notify against the gateway and a worker running as real processes. */
+describe('availability notify end to end', () => {
+  let database: TestDatabase;
+  let supplier: TestSupplier;
+  let db: Db;
+  let gateway: ServiceProcess;
+  let worker: ServiceProcess;
+  let url: string;
+  let id: string;
+  let secret: string;
+  const prefix = uniquePrefix('e2e-notify');
+  const catalog = generateCatalog({ products: 3, options: 1, units: 1, seed: 9 });
+  const product = catalog[0]!;
+  const option = product.options[0]!;
+
+  async function notify(body: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${url}${BASE}/${id}/availability/notify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': secret, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as { success: number; data: unknown; error?: string[]; reason?: string } };
+  }
+  const flat = (over: Record<string, unknown> = {}) => ({
+    productId: product.id,
+    optionId: option.id,
+    availabilityId: '2026-09-01T10:00:00+01:00',
+    localDateTimeStart: '2026-09-01T10:00:00+01:00',
+    status: 'AVAILABLE',
+    vacancies: 8,
+    capacity: 10,
+    ...over,
+  });
+  const slot = (availabilityId: string) =>
+    db.prisma.availabilitySlot.findFirst({ where: { integrationId: id, productOctoId: product.id, optionOctoId: option.id, availabilityId } });
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    supplier = await startTestSupplier({ catalog: catalog as unknown[] });
+    db = createDb({ databaseUrl: database.url, secretsKey: 'e2e-notify' });
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      SECRETS_KEY: 'e2e-notify',
+      JWT_SECRET: 'e2e-notify-jwt-secret-0123456789',
+      OCTO_ALLOWED_HOSTS: supplier.hostPort,
+      ALLOW_INSECURE_OCTO_URLS: 'true',
+      SCHEDULES_ENABLED: 'false',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+    };
+    [worker, gateway] = await Promise.all([startService('worker', env), startService('gateway', env)]);
+    url = `http://127.0.0.1:${String((await gateway.waitForLog((l) => l.msg === 'gateway started')).port)}`;
+    const created = await db.integrations.create({
+      partnerId: 'notify-partner', baseUrl: supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true,
+    });
+    id = created.integration.id;
+    secret = created.webhookSecret;
+    const trigger = await fetch(`${url}${BASE}/${id}/sync/trigger`, { method: 'POST', headers: { 'x-webhook-secret': secret } });
+    expect(await trigger.json()).toMatchObject({ success: 1, data: { synced: 3, skipped: false } });
+  });
+  afterAll(async () => {
+    for (const p of [gateway, worker]) p?.kill('SIGTERM');
+    await Promise.all([gateway, worker].filter(Boolean).map((p) => p.exited));
+    await db?.close();
+    await supplier?.close();
+    await clearPrefix(prefix);
+    await database?.drop();
+  });
+
+  it('applies the flat form and answers after the change is in Postgres', async () => {
+    const res = await notify(flat({ sequence: 1 }));
+    expect(res).toEqual({ status: 200, body: { success: 1, data: { updated: true } } });
+    expect(await slot('2026-09-01T10:00:00+01:00')).toMatchObject({ vacancies: 8, capacity: 10, startsAt: new Date('2026-09-01T09:00:00.000Z') });
+  });
+
+  it('applies the nested OCTO availability_update form', async () => {
+    const res = await notify({
+      webhook: { event: 'availability_update' },
+      supplier: { id: 's1' },
+      productId: product.id,
+      optionId: option.id,
+      sequence: 2,
+      availability: { id: '2026-09-01T10:00:00+01:00', localDateTimeStart: '2026-09-01T10:00:00+01:00', localDateTimeEnd: '2026-09-01T12:00:00+01:00', status: 'LIMITED', vacancies: 2, capacity: 10, openingHours: [] },
+    });
+    expect(res.body.data).toEqual({ updated: true });
+    expect(await slot('2026-09-01T10:00:00+01:00')).toMatchObject({ status: 'LIMITED', vacancies: 2 });
+  });
+
+  it('answers a batch per item, and refuses a stale change whichever order things arrive in', async () => {
+    const res = await notify({
+      updates: [
+        flat({ availabilityId: 'b-1', localDateTimeStart: '2026-09-02T10:00:00+01:00', sequence: 10 }),
+        flat({ sequence: 1 }),
+        flat({ availabilityId: 'b-2', localDateTimeStart: '2026-09-03T10:00:00+01:00', status: 'FREESALE', vacancies: null, capacity: null }),
+        flat({ productId: 'brand-new-product', availabilityId: 'x' }),
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({
+      results: [{ updated: true }, { updated: false, stale: true }, { updated: true }, { updated: false, full_sync_queued: true }],
+    });
+    expect(await notify(flat({ availabilityId: 'b-1', sequence: 9, vacancies: 0 }))).toMatchObject({ body: { data: { updated: false, stale: true } } });
+    expect(await notify(flat({ availabilityId: 'b-1', sequence: 11, vacancies: 1 }))).toMatchObject({ body: { data: { updated: true } } });
+    expect(await slot('b-1')).toMatchObject({ vacancies: 1, orderKey: 11n });
+    await waitFor('the fallback sync to run', async () => (await db.prisma.syncRun.count({ where: { integrationId: id, trigger: 'availability_fallback' } })) === 1);
+  });
+
+  it('lists every problem of a bad body in one 400', async () => {
+    const res = await notify({ productId: '', optionId: 'o'.repeat(256), availabilityId: 'a', status: 'OPEN', vacancies: -1, capacity: 1.5, localDateTimeStart: '2026-09-01 10:00', extra: 1 });
+    expect(res.status).toBe(400);
+    expect(res.body.reason).toBe('VALIDATION_FAILED');
+    expect(res.body.error).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^productId: /),
+        expect.stringMatching(/^optionId: /),
+        expect.stringMatching(/^status: /),
+        expect.stringMatching(/^vacancies: /),
+        expect.stringMatching(/^capacity: /),
+        expect.stringMatching(/^localDateTimeStart: /),
+        'extra: is not a known field',
+      ]),
+    );
+    const over = await notify(flat({ vacancies: 11, capacity: 10, availabilityId: 'z' }));
+    expect(over.body.error).toEqual(['vacancies: must not be greater than capacity']);
+    const batch = await notify({ updates: [flat({ availabilityId: 'never-seen', localDateTimeStart: undefined })] });
+    expect(batch).toMatchObject({ status: 400, body: { error: ['updates.0.localDateTimeStart: is required for a new slot'] } });
+    expect((await notify({ updates: Array.from({ length: 501 }, () => flat()) })).status).toBe(400);
+    expect((await notify('not json', { 'content-type': 'text/plain' })).status).toBe(415);
+  });
+
+  it('refuses a wrong secret with the same 401 as any webhook', async () => {
+    const res = await notify(flat(), { 'x-webhook-secret': 'f'.repeat(64) });
+    expect(res).toMatchObject({ status: 401, body: { reason: 'WEBHOOK_SECRET_INVALID' } });
+  });
+});
