@@ -71,7 +71,7 @@ export class SyncRunStore {
     integrationId: string,
     trigger: RunTrigger,
     options: { force?: boolean; joinRunning?: boolean } = {},
-  ): Promise<{ runId: string; created: boolean }> {
+  ): Promise<{ runId: string; created: boolean; startedBefore: boolean }> {
     const force = options.force ?? false;
     return this.prisma.$transaction(async (tx) => {
       // Serialises requests for one integration (not its sync writes, which hold the row lock).
@@ -79,14 +79,14 @@ export class SyncRunStore {
       const queued = await tx.syncRun.findFirst({
         where: { integrationId, status: { in: options.joinRunning ? ['queued', 'running'] : ['queued'] } },
         orderBy: { queuedAt: 'asc' },
-        select: { id: true, force: true },
+        select: { id: true, force: true, attempts: true },
       });
       if (queued) {
         if (force && !queued.force) await tx.syncRun.update({ where: { id: queued.id }, data: { force: true } });
-        return { runId: queued.id, created: false };
+        return { runId: queued.id, created: false, startedBefore: queued.attempts > 0 };
       }
       const run = await tx.syncRun.create({ data: { integrationId, trigger, force }, select: { id: true } });
-      return { runId: run.id, created: true };
+      return { runId: run.id, created: true, startedBefore: false };
     });
   }
 

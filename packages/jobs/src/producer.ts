@@ -53,6 +53,21 @@ export class JobProducer {
   }
 
   /**
+   * Runs a delayed job now, for a caller that is waiting for it (a webhook that joined a run the
+   * nightly fan-out had spread into the future). Does nothing in any other state.
+   */
+  async promoteIfDelayed(job: Job): Promise<void> {
+    const current = await this.queue(job.queueName as QueueName).getJob(job.id ?? '');
+    if (!current || !(await current.isDelayed())) return;
+    try {
+      await current.promote();
+    } catch (err) {
+      // It left the delayed set between our two calls (a worker took it): nothing to do.
+      if (await current.isDelayed()) throw err;
+    }
+  }
+
+  /**
    * Waits up to `timeoutMs` for a job to finish. Never throws for a job that is merely slow or
    * failed: the caller decides how to answer each outcome.
    */

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
-import { catalogSyncJob, testConnectionJob, testConnectionResultSchema, type JobProducer } from '@octo-sync/jobs';
+import { catalogSyncJob, queueOverview, testConnectionJob, testConnectionResultSchema, type JobProducer } from '@octo-sync/jobs';
+import { z } from 'zod';
 import type { Db, Integration } from '@octo-sync/db';
 import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
@@ -18,6 +19,8 @@ import {
   listQuerySchema,
   okEnvelope,
   preferHeaderSchema,
+  queueOverviewQuerySchema,
+  queueOverviewSchema,
   requestSchemas,
   syncAnswerSchema,
   syncLogQuerySchema,
@@ -249,6 +252,18 @@ export function integrationRoutes({ config, db, producer }: IntegrationRoutesDep
           body: { success: 1, data: items.map(presentIntegration), pagination: { page: query.page, pageSize: query.pageSize, totalCount } },
         };
       },
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${BASE_PATH}/admin/queues`,
+      operationId: 'adminQueueOverview',
+      summary: 'Queue state for operators',
+      description: 'Per queue: job counts by state and the most recently failed jobs with their reasons (`?failed`, default 10, at most 100).',
+      tags: ADMIN,
+      auth: 'admin',
+      query: queueOverviewQuerySchema,
+      responses: { 200: { description: 'Every queue.', schema: okEnvelope(z.array(queueOverviewSchema)) } },
+      handler: async ({ query }) => ({ status: 200, body: { success: 1, data: await queueOverview(producer, query.failed) } }),
     }),
     defineRoute({
       method: 'post',

@@ -234,6 +234,27 @@ export const errorEnvelopeSchema = z
   })
   .openapi('Error');
 
+export const queueOverviewQuerySchema = z.strictObject({
+  failed: z.coerce.number().int().min(0).max(100).default(10).openapi({ description: 'How many recent failed jobs to list per queue.' }),
+});
+
+export const queueOverviewSchema = z
+  .object({
+    queue: z.string(),
+    counts: z.record(z.string(), z.number().int()),
+    failed: z.array(
+      z.object({
+        id: z.string().optional(),
+        name: z.string(),
+        failedReason: z.string(),
+        attemptsMade: z.number().int(),
+        finishedAt: z.string().nullable(),
+        data: z.unknown(),
+      }),
+    ),
+  })
+  .openapi('QueueOverview');
+
 export const liveSchema = z.object({ status: z.literal('ok') }).openapi('Live');
 export const readySchema = z
   .object({ status: z.enum(['ok', 'unavailable']), checks: z.object({ postgres: z.enum(['ok', 'down']), redis: z.enum(['ok', 'down']) }) })

@@ -40,8 +40,11 @@ export async function requestSync(deps: SyncRequestDeps, request: SyncRequest): 
     throw new ApiError('INTEGRATION_NOT_APPROVED', ['integration: is not approved yet; an admin must approve it before it can sync']);
   }
   if (!integration.isActive) throw new ApiError('INTEGRATION_INACTIVE', ['integration: is inactive; an admin must reactivate it']);
-  const { runId, created } = await deps.db.runs.requestRun(integration.id, request.trigger, { force: request.force ?? false });
+  const { runId, created, startedBefore } = await deps.db.runs.requestRun(integration.id, request.trigger, { force: request.force ?? false });
   const job = await deps.producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId });
+  // A run the nightly schedule queued for later starts now that someone is waiting for it; one
+  // that already ran and waits to retry keeps its backoff (it may honour a supplier's Retry-After).
+  if (!created && !startedBefore) await deps.producer.promoteIfDelayed(job);
   log.info({ integrationId: integration.id, runId, joined: !created, trigger: request.trigger }, 'sync requested');
 
   const queued = (): Reply => ({

@@ -242,6 +242,15 @@ describe('admin', () => {
     expect(missing.body.error).toEqual(['partner_id: is required']);
   });
 
+  test('GET /admin/queues shows every queue with its counts; partners may not see it', async () => {
+    const res = await h.http().get(`${BASE}/admin/queues?failed=5`).set(bearer(h.token('admin', 'a')));
+    expectDocumented(res, 'get', `${BASE}/admin/queues`, 200);
+    const queues = res.body.data as Array<{ queue: string; counts: Record<string, number> }>;
+    expect(queues.map((q) => q.queue).sort()).toEqual(['availability', 'catalog', 'health', 'probes', 'schedules']);
+    expect(queues.find((q) => q.queue === 'catalog')!.counts).toMatchObject({ waiting: expect.any(Number), failed: expect.any(Number) });
+    expectError(await h.http().get(`${BASE}/admin/queues`).set(bearer(h.token('partner', 'p'))), 403, 'FORBIDDEN');
+  });
+
   test('GET /admin paginates and filters', async () => {
     const made = [];
     for (let i = 0; i < 5; i++) made.push(await adminCreate(`p-list-${i}`, { isApproved: i % 2 === 0 }));

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createRedis, startConsumer, type catalogSyncJob, type PayloadOf } from '@octo-sync/jobs';
+import { catalogSyncJob, createRedis, startConsumer, type PayloadOf } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
 import { TEST_REDIS_URL } from '@octo-sync/testkit';
 import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
@@ -163,6 +163,16 @@ describe('POST /{id}/sync/trigger: the gateway’s waiting logic (a test consume
     expect(res.status).toBe(200);
     check('post', TRIGGER, 200, res.body);
     expect(res.body).toEqual({ success: 1, data: { synced: 42, skipped: false, run_id: expect.any(String) } });
+  });
+
+  test('a trigger that joins a nightly run scheduled for later starts it now', async () => {
+    const it = await integration('p-wait-nightly');
+    const { runId } = await h.db.runs.requestRun(it._id, 'schedule');
+    const delayed = await h.producer.enqueue(catalogSyncJob, { integrationId: it._id, runId }, { delay: 10 * 60_000 });
+    expect(await delayed.isDelayed()).toBe(true);
+    const res = await h.http().post(trigger(it._id)).set('x-webhook-secret', it.webhook_secret);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ synced: 42, skipped: false, run_id: runId });
   });
 
   test('a skipped run → 200 {synced: 0, skipped: true}', async () => {
