@@ -1,0 +1,46 @@
+// `npm start`: applies pending migrations, then runs the gateway and one worker until stopped.
+// Ctrl-C (SIGINT) or SIGTERM stops both cleanly; if either exits on its own, the other is stopped
+// too and the exit code says it failed. For production, run `start:gateway` and `start:worker`
+// as separate processes and scale the workers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { DEFAULT_DATABASE_URL, migrate } from '@octo-sync/db';
+
+const root = resolve(__dirname, '..');
+
+function run(entry: string): ChildProcess {
+  // Their own process group: a Ctrl-C reaches them once, from us, not a second time from the terminal
+  // (a second signal means "exit now" to a service).
+  return spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, stdio: 'inherit', env: process.env, detached: true });
+}
+
+async function main(): Promise<void> {
+  const result = await migrate({ databaseUrl: process.env.DATABASE_URL || DEFAULT_DATABASE_URL });
+  process.stdout.write(`migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied\n`);
+
+  const children = [run('services/gateway/src/main.ts'), run('services/worker/src/main.ts')];
+  let stopping = false;
+  const stopAll = (signal: NodeJS.Signals) => {
+    stopping = true;
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopAll(signal));
+
+  const exits = children.map(
+    (child) =>
+      new Promise<number>((done) =>
+        child.once('exit', (code) => {
+          // One of them stopped by itself: take the other one down as well.
+          if (!stopping) stopAll('SIGTERM');
+          done(stopping && code === 0 ? 0 : (code ?? 1));
+        }),
+      ),
+  );
+  const codes = await Promise.all(exits);
+  process.exitCode = codes.every((c) => c === 0) ? 0 : 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
