@@ -4,8 +4,23 @@ import { migrate } from '@octo-sync/db';
 
 /** The server tests run against: the local Postgres, or TEST_DATABASE_SERVER_URL. */
 export const DATABASE_SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgresql://postgres@127.0.0.1:5432';
-export const TEMPLATE_DATABASE = 'octo_sync_test_template';
 const TEST_DATABASE_PREFIX = 'octo_sync_t_';
+
+/**
+ * Every database a test run creates carries the run's id (set by the global setup and inherited by
+ * the test workers), so that two runs on one server never drop each other's databases. The id
+ * starts with the run's start time in seconds: leftovers of runs that crashed are recognised by age.
+ */
+function runId(): string {
+  return (process.env.OCTO_SYNC_TEST_RUN ??= `${Math.floor(Date.now() / 1000)}${randomBytes(3).toString('hex')}`);
+}
+
+export function templateDatabase(): string {
+  return `${TEST_DATABASE_PREFIX}${runId()}_template`;
+}
+
+/** Runs older than this are over (or crashed); their databases may go. */
+const STALE_RUN_S = 6 * 3600;
 
 export function databaseUrl(name: string): string {
   const url = new URL(DATABASE_SERVER_URL);
@@ -25,12 +40,23 @@ async function withAdmin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 
 /** Builds a freshly migrated template once per test run; every test database is a copy of it. */
 export async function prepareTemplateDatabase(): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
   await withAdmin(async (admin) => {
     const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${TEST_DATABASE_PREFIX}%`]);
-    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
-    await admin.query(`DROP DATABASE IF EXISTS "${TEMPLATE_DATABASE}" WITH (FORCE)`);
+    for (const { datname } of rows) {
+      const started = Number(/^octo_sync_t_(\d{10})/.exec(datname)?.[1] ?? 0);
+      if (now - started > STALE_RUN_S) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
   });
-  await migrate({ databaseUrl: databaseUrl(TEMPLATE_DATABASE) });
+  await migrate({ databaseUrl: databaseUrl(templateDatabase()) });
+}
+
+/** Drops the databases of this run (the global teardown; test files drop their own first). */
+export async function dropRunDatabases(): Promise<void> {
+  await withAdmin(async (admin) => {
+    const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${TEST_DATABASE_PREFIX}${runId()}%`]);
+    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  });
 }
 
 export interface TestDatabase {
@@ -41,8 +67,8 @@ export interface TestDatabase {
 
 /** A private, migrated database for one test file (a copy of the template: milliseconds). */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `${TEST_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
-  await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`));
+  const name = uniqueDatabaseName();
+  await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE "${templateDatabase()}"`));
   return {
     name,
     url: databaseUrl(name),
@@ -52,7 +78,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** A name no other database on the server has (for tests of database creation). */
 export function uniqueDatabaseName(): string {
-  return `${TEST_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
+  return `${TEST_DATABASE_PREFIX}${runId()}_${randomBytes(6).toString('hex')}`;
 }
 
 export async function dropDatabase(name: string): Promise<void> {

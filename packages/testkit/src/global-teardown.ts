@@ -1,5 +1,5 @@
-import { dropDatabase, TEMPLATE_DATABASE } from './database';
+import { dropRunDatabases } from './database';
 
 export default async function globalTeardown(): Promise<void> {
-  await dropDatabase(TEMPLATE_DATABASE);
+  await dropRunDatabases();
 }

@@ -1,5 +1,15 @@
 export * from './supplier';
-export { createTestDatabase, prepareTemplateDatabase, uniqueDatabaseName, dropDatabase, databaseUrl, DATABASE_SERVER_URL, type TestDatabase } from './database';
+export {
+  createTestDatabase,
+  prepareTemplateDatabase,
+  dropRunDatabases,
+  uniqueDatabaseName,
+  dropDatabase,
+  databaseUrl,
+  templateDatabase,
+  DATABASE_SERVER_URL,
+  type TestDatabase,
+} from './database';
 export { uniquePrefix, clearPrefix, TEST_REDIS_URL } from './redis';
 export { waitFor } from './wait';
 export { startService, type ServiceProcess } from './processes';
