@@ -14,6 +14,12 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, s
   throw new ConfigError(problems);
 }
 
+/**
+ * The development value of SECRETS_KEY. Gateway and worker must share it (one encrypts supplier
+ * keys, the other decrypts them), so it lives here, once; each process warns while it is in use.
+ */
+export const DEV_SECRETS_KEY = 'dev-only-secrets-key-change-me';
+
 /** Building blocks for the per-process schemas: each turns an env string into a typed value. */
 export const env = {
   string: (fallback: string) => z.string().min(1).default(fallback),

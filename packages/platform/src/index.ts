@@ -1,5 +1,5 @@
 export { AppError, ConfigError, asError } from './errors';
-export { parseEnv, env } from './config';
+export { parseEnv, env, DEV_SECRETS_KEY } from './config';
 export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './logger';
 export { installShutdown, type ShutdownStep } from './shutdown';
 export { SecretBox } from './secret-box';

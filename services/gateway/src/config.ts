@@ -1,11 +1,9 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { env, parseEnv } from '@octo-sync/platform';
+import { DEV_SECRETS_KEY, env, parseEnv } from '@octo-sync/platform';
 
 /** Development-only defaults: start-up logs a loud warning when either is still in use. */
 export const DEV_JWT_SECRET = 'octo-sync-dev-jwt-secret-change-me';
-// Must equal the worker's development default, or `npm start` could not decrypt what it stored.
-export const DEV_SECRETS_KEY = 'dev-only-secrets-key-change-me';
 
 const SYMMETRIC = ['HS256', 'HS384', 'HS512'] as const;
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;

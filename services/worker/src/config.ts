@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { env, parseEnv } from '@octo-sync/platform';
+import { DEV_SECRETS_KEY, env, parseEnv } from '@octo-sync/platform';
 import { isValidCron, isValidTimeZone } from './schedules/cron';
 
-const DEV_SECRETS_KEY = 'dev-only-secrets-key-change-me';
 
 /** A cron pattern (five fields, or six with seconds first), checked with cron-parser as BullMQ will run it. */
 const cron = (fallback: string) => z.string().default(fallback).refine(isValidCron, 'must be a cron pattern of 5 fields (or 6, seconds first)');

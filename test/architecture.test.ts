@@ -1,0 +1,93 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+/**
+ * The dependency rules of house-style.md, checked on every import of every source file, so that
+ * they hold by test and not by memory.
+ */
+const ROOT = resolve(__dirname, '..');
+
+interface SourceFile {
+  path: string;
+  /** `packages/<name>` or `services/<name>` */
+  workspace: string;
+  imports: string[];
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    if (name === 'node_modules' || name === 'generated') return [];
+    return statSync(full).isDirectory() ? walk(full) : full.endsWith('.ts') ? [full] : [];
+  });
+}
+
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+const files: SourceFile[] = ['packages', 'services'].flatMap((kind) =>
+  readdirSync(join(ROOT, kind)).flatMap((name) =>
+    walk(join(ROOT, kind, name, 'src')).map((path) => ({
+      path: relative(ROOT, path),
+      workspace: `${kind}/${name}`,
+      imports: [...readFileSync(path, 'utf8').matchAll(IMPORT)].map((m) => (m[1] ?? m[2] ?? m[3]) as string),
+    })),
+  ),
+);
+
+const isWorkspace = (spec: string) => spec.startsWith('@octo-sync/');
+const pkg = (spec: string) => spec.split('/').slice(0, 2).join('/');
+
+function violations(rule: (file: SourceFile, spec: string) => boolean): string[] {
+  return files.flatMap((f) => f.imports.filter((spec) => rule(f, spec)).map((spec) => `${f.path} imports ${spec}`));
+}
+
+describe('architecture: who may import what', () => {
+  it('reads every workspace', () => {
+    expect(new Set(files.map((f) => f.workspace))).toEqual(
+      new Set(['packages/platform', 'packages/jobs', 'packages/octo', 'packages/db', 'packages/testkit', 'services/gateway', 'services/worker']),
+    );
+    // The import scanner really sees imports (a rule over no imports would always pass).
+    expect(files.find((f) => f.path === 'services/worker/src/runtime.ts')?.imports).toEqual(expect.arrayContaining(['@octo-sync/db', '@octo-sync/octo', './config']));
+  });
+
+  it('services never import each other, packages never import services', () => {
+    expect(violations((_f, spec) => spec === '@octo-sync/gateway' || spec === '@octo-sync/worker' || spec.startsWith('@octo-sync/gateway/') || spec.startsWith('@octo-sync/worker/'))).toEqual([]);
+  });
+
+  it('platform imports no workspace package', () => {
+    expect(violations((f, spec) => f.workspace === 'packages/platform' && isWorkspace(spec))).toEqual([]);
+  });
+
+  it('jobs knows nothing of Prisma, the database or OCTO', () => {
+    expect(violations((f, spec) => f.workspace === 'packages/jobs' && (spec.startsWith('@prisma/') || ['@octo-sync/db', '@octo-sync/octo'].includes(pkg(spec))))).toEqual([]);
+  });
+
+  it('octo and db never import each other; the gateway does not import octo', () => {
+    expect(violations((f, spec) => f.workspace === 'packages/octo' && pkg(spec) === '@octo-sync/db')).toEqual([]);
+    expect(violations((f, spec) => f.workspace === 'packages/db' && pkg(spec) === '@octo-sync/octo')).toEqual([]);
+    expect(violations((f, spec) => f.workspace === 'services/gateway' && pkg(spec) === '@octo-sync/octo')).toEqual([]);
+  });
+
+  it('production code never imports the test kit', () => {
+    expect(violations((f, spec) => f.workspace !== 'packages/testkit' && !f.path.endsWith('.test.ts') && pkg(spec) === '@octo-sync/testkit')).toEqual([]);
+  });
+
+  it('relative imports stay inside their workspace (other workspaces go through the package name)', () => {
+    expect(
+      violations((f, spec) => {
+        if (!spec.startsWith('.')) return false;
+        const target = resolve(ROOT, dirname(f.path), spec);
+        return !target.startsWith(join(ROOT, f.workspace) + sep);
+      }),
+    ).toEqual([]);
+  });
+
+  it('only entry points read process.env (everything else receives its config)', () => {
+    const entryPoints = /(^|\/)(main|[a-z-]+\.cli)\.ts$/;
+    const offenders = files
+      .filter((f) => f.workspace !== 'packages/testkit' && !entryPoints.test(f.path) && !f.path.endsWith('.test.ts'))
+      .filter((f) => /process\.env\b/.test(readFileSync(join(ROOT, f.path), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')))
+      .map((f) => f.path);
+    expect(offenders).toEqual([]);
+  });
+});
