@@ -73,6 +73,8 @@ export interface TestSupplierOptions {
   supplier?: Record<string, unknown>;
   /** Serve https with this key and certificate instead of plain http. */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Port on 127.0.0.1 (default: a free one). */
+  port?: number;
 }
 
 interface Hold {
@@ -253,7 +255,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });
