@@ -144,7 +144,7 @@ async function main(): Promise<void> {
 
     // References on the same rows (the catalog as fresh sync saw it, minus the price edits: same shapes).
     note('mapping rows for the references');
-    const rows = await mapCatalog(catalog as unknown as Parameters<typeof mapCatalog>[0]);
+    const { rows } = await mapCatalog(catalog as unknown as Parameters<typeof mapCatalog>[0]);
     const totalRows = rows.products.length + rows.options.length + rows.units.length;
     const { integration: naiveIntegration } = await db.integrations.create({
       partnerId: 'bench-naive',

@@ -7,6 +7,9 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   connections: number;
   durationS: number;
+  body?: string;
+  /** Replace each `[<id>]` in the body with a fresh id per request (autocannon's --idReplacement). */
+  idReplacement?: boolean;
 }
 
 export interface LoadResult {
@@ -29,6 +32,8 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (target.hostname !== '127.0.0.1') throw new Error('load is only ever sent to 127.0.0.1');
   const args = [AUTOCANNON, '--json', '-c', String(options.connections), '-d', String(options.durationS), '-m', options.method ?? 'GET'];
   for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}=${v}`);
+  if (options.body !== undefined) args.push('-b', options.body);
+  if (options.idReplacement) args.push('--idReplacement');
   args.push(options.url);
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -124,6 +124,12 @@ describe('availability notify end to end', () => {
     await waitFor('the fallback sync to run', async () => (await db.prisma.syncRun.count({ where: { integrationId: id, trigger: 'availability_fallback' } })) === 1);
   });
 
+  it('with Prefer: respond-async answers 202 at once, and the change is applied all the same', async () => {
+    const res = await notify(flat({ availabilityId: 'async-1', localDateTimeStart: '2026-09-04T10:00:00+01:00', vacancies: 4 }), { prefer: 'respond-async' });
+    expect(res).toEqual({ status: 202, body: { success: 1, data: { queued: true } } });
+    await waitFor('the change to be applied', async () => (await slot('async-1'))?.vacancies === 4);
+  });
+
   it('lists every problem of a bad body in one 400', async () => {
     const res = await notify({ productId: '', optionId: 'o'.repeat(256), availabilityId: 'a', status: 'OPEN', vacancies: -1, capacity: 1.5, localDateTimeStart: '2026-09-01 10:00', extra: 1 });
     expect(res.status).toBe(400);

@@ -1,5 +1,4 @@
-import { signToken } from '../../services/gateway/src/auth';
-import { loadGatewayConfig } from '../../services/gateway/src/config';
+import jwt from 'jsonwebtoken';
 import {
   clearPrefix,
   createTestDatabase,
@@ -28,9 +27,10 @@ describe('partner API end to end (gateway + worker processes)', () => {
   let worker: ServiceProcess;
   let url: string;
   const prefix = uniquePrefix('e2e-partner');
-  const config = loadGatewayConfig({ JWT_SECRET });
-  const partner = `Bearer ${signToken(config.jwt, { role: 'partner', sub: 'partner-e2e', ttl: '1h' })}`;
-  const admin = `Bearer ${signToken(config.jwt, { role: 'admin', sub: 'ops', ttl: '1h' })}`;
+  // Tokens as an identity provider would mint them: HS256 with the gateway's JWT_SECRET.
+  const sign = (role: string, sub: string) => jwt.sign({ role }, JWT_SECRET, { algorithm: 'HS256', subject: sub, expiresIn: '1h' });
+  const partner = `Bearer ${sign('partner', 'partner-e2e')}`;
+  const admin = `Bearer ${sign('admin', 'ops')}`;
 
   async function call(method: string, path: string, options: { auth?: string; body?: unknown; headers?: Record<string, string> } = {}) {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };

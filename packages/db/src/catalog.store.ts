@@ -99,43 +99,58 @@ export class CatalogStore {
   constructor(private readonly prisma: PrismaClient) {}
 
   async loadFingerprints(integrationId: string): Promise<CatalogFingerprints> {
-    type Row = { k1: string; k2?: string; k3?: string; hash: string; active: boolean };
+    // Each list comes back as one JSON text ([[k1, (k2, (k3,)) hash, active], ...]): one value to
+    // decode natively instead of hundreds of thousands of driver rows.
+    type Entry = [string, string, boolean] | [string, string, string, boolean] | [string, string, string, string, boolean];
     const [products, options, units] = await Promise.all([
-      this.prisma.$queryRaw<Row[]>`
-        SELECT octo_id AS k1, content_hash AS hash, active FROM products WHERE integration_id = ${integrationId}::uuid`,
-      this.prisma.$queryRaw<Row[]>`
-        SELECT p.octo_id AS k1, o.octo_id AS k2, o.content_hash AS hash, o.active
+      this.prisma.$queryRaw<Array<{ list: string | null }>>`
+        SELECT json_agg(json_build_array(octo_id, content_hash, active))::text AS list
+        FROM products WHERE integration_id = ${integrationId}::uuid`,
+      this.prisma.$queryRaw<Array<{ list: string | null }>>`
+        SELECT json_agg(json_build_array(p.octo_id, o.octo_id, o.content_hash, o.active))::text AS list
         FROM product_options o JOIN products p ON p.id = o.product_id
         WHERE p.integration_id = ${integrationId}::uuid`,
-      this.prisma.$queryRaw<Row[]>`
-        SELECT p.octo_id AS k1, o.octo_id AS k2, u.octo_id AS k3, u.content_hash AS hash, u.active
+      this.prisma.$queryRaw<Array<{ list: string | null }>>`
+        SELECT json_agg(json_build_array(p.octo_id, o.octo_id, u.octo_id, u.content_hash, u.active))::text AS list
         FROM units u JOIN product_options o ON o.id = u.option_id JOIN products p ON p.id = o.product_id
         WHERE p.integration_id = ${integrationId}::uuid`,
     ]);
-    const toMap = (rows: Row[]) =>
-      new Map(rows.map((r) => [catalogKey(...([r.k1, r.k2, r.k3].filter((k) => k !== undefined) as string[])), { hash: r.hash, active: r.active }]));
+    const toMap = (result: Array<{ list: string | null }>) => {
+      const map = new Map<string, Fingerprint>();
+      const list = result[0]?.list;
+      if (list === null || list === undefined) return map;
+      for (const entry of JSON.parse(list) as Entry[]) {
+        const n = entry.length;
+        map.set(catalogKey(...(entry.slice(0, n - 2) as string[])), { hash: entry[n - 2] as string, active: entry[n - 1] as boolean });
+      }
+      return map;
+    };
     return { products: toMap(products), options: toMap(options), units: toMap(units) };
   }
 
   /** Applies a run's changes inside the run's fenced transaction. Parents are written before children. */
   async write(tx: Tx, integrationId: string, changes: CatalogChanges): Promise<void> {
-    for (const batch of chunks(changes.products)) {
-      await tx.$executeRawUnsafe(UPSERT_PRODUCTS, integrationId, JSON.stringify(batch));
-    }
-    for (const batch of chunks(changes.options)) {
-      await tx.$executeRawUnsafe(UPSERT_OPTIONS, integrationId, JSON.stringify(batch));
-    }
-    for (const batch of chunks(changes.units)) {
-      await tx.$executeRawUnsafe(UPSERT_UNITS, integrationId, JSON.stringify(batch));
-    }
-    for (const batch of chunks(changes.removedProducts)) {
-      await tx.$executeRawUnsafe(REMOVE_PRODUCTS, integrationId, JSON.stringify(batch.map((octo_id) => ({ octo_id }))));
-    }
-    for (const batch of chunks(changes.removedOptions)) {
-      await tx.$executeRawUnsafe(REMOVE_OPTIONS, integrationId, JSON.stringify(batch));
-    }
-    for (const batch of chunks(changes.removedUnits)) {
-      await tx.$executeRawUnsafe(REMOVE_UNITS, integrationId, JSON.stringify(batch));
+    const statements: Array<{ sql: string; batch: unknown[] }> = [];
+    const add = (sql: string, items: readonly unknown[]) => {
+      for (const batch of chunks(items)) statements.push({ sql, batch });
+    };
+    add(UPSERT_PRODUCTS, changes.products);
+    add(UPSERT_OPTIONS, changes.options);
+    add(UPSERT_UNITS, changes.units);
+    add(REMOVE_PRODUCTS, changes.removedProducts.map((octo_id) => ({ octo_id })));
+    add(REMOVE_OPTIONS, changes.removedOptions);
+    add(REMOVE_UNITS, changes.removedUnits);
+    // Pipelined: the next batch is serialised while Postgres runs the current one. There is one
+    // connection, so the statements still run one after the other, in this order.
+    let json = statements.length > 0 ? JSON.stringify(statements[0]!.batch) : '';
+    for (let i = 0; i < statements.length; i++) {
+      const following = statements[i + 1];
+      const [, nextJson] = await Promise.all([
+        tx.$executeRawUnsafe(statements[i]!.sql, integrationId, json),
+        // setImmediate first: the statement reaches the socket before the event loop is busy.
+        new Promise<string>((resolve) => setImmediate(() => resolve(following === undefined ? '' : JSON.stringify(following.batch)))),
+      ]);
+      json = nextJson;
     }
   }
 

@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 
 // Feeding a Hash one token at a time costs a native call each; batch into ~64 KiB pieces.
 const FLUSH_AT = 64 * 1024;
@@ -144,5 +144,70 @@ export function updateCanonical(hash: Hash, value: unknown): Hash {
 
 /** SHA-256 (lowercase hex) of the canonical JSON of `value`. */
 export function canonicalHash(value: unknown): string {
-  return updateCanonical(createHash('sha256'), value).digest('hex');
+  return sha256Hex(build(value, []));
+}
+
+/** SHA-256 (lowercase hex) of a text's UTF-8 bytes, in one native call. */
+export function sha256Hex(text: string): string {
+  return oneShotHash('sha256', text, 'hex');
+}
+
+/**
+ * The canonical JSON of an object seen two ways at once, so that a parent and its children are
+ * serialised once for both the per-row hashes and the whole-catalog hash:
+ * `own` is the object without `key` (a row's own content), and `withChild(text)` is the whole
+ * object with `text` (the already canonical JSON of the value under `key`) in its sorted place.
+ * When `key` is absent (or undefined), `withChild` ignores its argument and returns `own`.
+ */
+export interface CanonicalSplit {
+  own: string;
+  withChild(childText: string): string;
+}
+
+export function canonicalSplit(record: Record<string, unknown>, key: string): CanonicalSplit {
+  const stack: (string | number)[] = [];
+  let before = '';
+  let after = '';
+  let seen = false;
+  for (const k of Object.keys(record).sort()) {
+    const item = record[k];
+    if (item === undefined) continue;
+    if (k === key) {
+      seen = true;
+      continue;
+    }
+    stack.push(k);
+    const entry = `${JSON.stringify(k)}:${build(item, stack)}`;
+    stack.pop();
+    if (seen) after += after === '' ? entry : `,${entry}`;
+    else before += before === '' ? entry : `,${entry}`;
+  }
+  const own = `{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`;
+  if (!seen) return { own, withChild: () => own };
+  const name = JSON.stringify(key);
+  return {
+    own,
+    withChild: (childText) => `{${before}${before === '' ? '' : ','}${name}:${childText}${after === '' ? '' : ','}${after}}`,
+  };
+}
+
+/**
+ * Canonical JSON fed to a hash one already-canonical element at a time: `[` + elements joined by
+ * `,` + `]`, buffered into large pieces (one native call per ~64 KiB, not per element).
+ */
+export class CanonicalArrayHash {
+  private readonly sink: HashSink;
+  private count = 0;
+  constructor(private readonly hash: Hash = createHash('sha256')) {
+    this.sink = new HashSink(hash);
+  }
+  push(elementText: string): void {
+    this.sink.write(this.count++ === 0 ? `[${elementText}` : `,${elementText}`);
+  }
+  /** SHA-256 (lowercase hex) of the whole array's canonical JSON. */
+  digest(): string {
+    this.sink.write(this.count === 0 ? '[]' : ']');
+    this.sink.flush();
+    return this.hash.digest('hex');
+  }
 }

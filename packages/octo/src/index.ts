@@ -35,4 +35,4 @@ export {
   type OctoProductFields,
   type OctoUnit,
 } from './catalog';
-export { canonicalHash, canonicalJson, updateCanonical } from './canonical-json';
+export { CanonicalArrayHash, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { slotKey, type Db, type Integration } from '@octo-sync/db';
+import type { Job } from 'bullmq';
 import { availabilityApplyJob, SLOT_STATUSES, type JobProducer, type SlotChange, type SlotResult } from '@octo-sync/jobs';
+import { GroupCommit } from '@octo-sync/platform';
 import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
 import { BASE_PATH } from './paths';
 import { webhookIntegration } from './request-context';
 import { defineRoute, type RouteSpec } from './route';
-import { okEnvelope, webhookHeadersSchema } from './schemas';
+import { okEnvelope, preferHeaderSchema, webhookHeadersSchema } from './schemas';
+import { prefersAsync } from './sync-request';
 import { friendlyErrors } from './validation';
 
 // ---------------------------------------------------------------------------------------------
@@ -120,6 +123,28 @@ function toSlotChange(change: Flat, receivedKey: bigint): SlotChange {
   };
 }
 
+/**
+ * Puts notify calls on the queue. Calls that arrive while an enqueue is in flight share the next
+ * job (one job per integration, at most {@link NOTIFY_BATCH_MAX} changes): under load the queue
+ * sees a few large jobs instead of thousands of one-change jobs, and each call still gets its own
+ * answers back, by position. A call's changes always land in one job.
+ */
+function createNotifyEnqueuer(producer: JobProducer) {
+  type Placed = { job: Job; index: number };
+  return new GroupCommit<{ integrationId: string; change: SlotChange }, Placed>(async (items) => {
+    const groups = new Map<string, number[]>();
+    items.forEach((item, i) => groups.set(item.integrationId, [...(groups.get(item.integrationId) ?? []), i]));
+    const placed: Placed[] = new Array(items.length);
+    await Promise.all(
+      [...groups].map(async ([integrationId, positions]) => {
+        const job = await producer.enqueue(availabilityApplyJob, { integrationId, changes: positions.map((i) => items[i]!.change) });
+        positions.forEach((position, index) => (placed[position] = { job, index }));
+      }),
+    );
+    return placed;
+  }, NOTIFY_BATCH_MAX);
+}
+
 export interface AvailabilityRoutesDeps {
   config: GatewayConfig;
   db: Db;
@@ -127,6 +152,8 @@ export interface AvailabilityRoutesDeps {
 }
 
 export function availabilityRoutes({ config, db, producer }: AvailabilityRoutesDeps): RouteSpec[] {
+  const enqueuer = createNotifyEnqueuer(producer);
+
   /** A change without a start time is fine for a slot we have; a new slot needs one (listed like any 400). */
   async function requireStartOfNewSlots(integration: Integration, changes: Flat[], batch: boolean): Promise<void> {
     const missing = changes.map((c, i) => ({ c, i })).filter(({ c }) => c.localDateTimeStart === undefined);
@@ -148,11 +175,11 @@ export function availabilityRoutes({ config, db, producer }: AvailabilityRoutesD
       description:
         'One change (flat form), an OCTO `availability_update` event (nested form), or `{"updates": [...]}` with up to 500 changes answered per item. ' +
         'A change older than the stored one for its slot (by `sequence`, else `updatedAt`, else our receive time) is ignored and answered `stale`. ' +
-        'A product or option we do not know queues one full sync instead. Waits up to NOTIFY_WAIT_MS for the changes to be applied, else answers 202: ' +
+        'A product or option we do not know queues one full sync instead. Waits up to NOTIFY_WAIT_MS for the changes to be applied, else (or with `Prefer: respond-async`) answers 202: ' +
         'every accepted change is applied.',
       tags: ['Webhooks'],
       auth: 'webhook',
-      headers: webhookHeadersSchema,
+      headers: webhookHeadersSchema.extend(preferHeaderSchema.shape),
       body: notifyBodySchema,
       bodyLimitBytes: config.notifyBodyLimitBytes,
       responses: {
@@ -166,16 +193,16 @@ export function availabilityRoutes({ config, db, producer }: AvailabilityRoutesD
           throw new ApiError('INTEGRATION_NOT_APPROVED', ['integration: is not approved yet; an admin must approve it before it can send availability']);
         }
         await requireStartOfNewSlots(integration, body.changes, body.batch);
-        const job = await producer.enqueue(availabilityApplyJob, {
-          integrationId: integration.id,
-          changes: body.changes.map((c) => toSlotChange(c, receiveKey())),
-        });
+        const placed = await enqueuer.submit(body.changes.map((c) => ({ integrationId: integration.id, change: toSlotChange(c, receiveKey()) })));
+        if (prefersAsync(req.get('prefer'))) return { status: 202, body: { success: 1, data: { queued: true } } };
+        const job = placed[0]!.job;
         const outcome = await producer.waitFor<SlotResult[]>(job, config.notifyWaitMs);
         if (outcome.state !== 'completed') {
           if (outcome.state === 'failed') log.warn({ jobId: job.id, reason: outcome.reason }, 'availability job attempt failed; it will be retried');
           return { status: 202, body: { success: 1, data: { queued: true } } };
         }
-        const data = body.batch ? { results: outcome.value } : outcome.value[0];
+        const results = placed.map((p) => outcome.value[p.index]!);
+        const data = body.batch ? { results } : results[0];
         return { status: 200, body: { success: 1, data } };
       },
     }),

@@ -123,7 +123,7 @@ export const webhookHeadersSchema = z.object({
 });
 
 export const preferHeaderSchema = z.object({
-  prefer: z.string().optional().openapi({ description: '`respond-async` answers 202 at once instead of waiting for the run.', example: 'respond-async' }),
+  prefer: z.string().optional().openapi({ description: '`respond-async` answers 202 at once instead of waiting for the result.', example: 'respond-async' }),
 });
 
 // ---------------------------------------------------------------------------------------------

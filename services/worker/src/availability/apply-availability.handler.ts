@@ -1,6 +1,6 @@
 import { optionKey, slotKey, type Db, type SlotRow } from '@octo-sync/db';
 import { catalogSyncJob, type JobProducer, type PayloadOf, type SlotChange, type SlotResult, type availabilityApplyJob } from '@octo-sync/jobs';
-import { SlotBatcher } from './slot-batcher';
+import { GroupCommit } from '@octo-sync/platform';
 
 export interface AvailabilityDeps {
   db: Db;
@@ -39,7 +39,7 @@ function supersedes(a: SlotRow, b: SlotRow): boolean {
 
 /**
  * `availability.apply`: writes slot changes (partner-api.md §4, notify). Changes of many jobs are
- * written together (see {@link SlotBatcher}); within a batch only the newest change of a slot is
+ * written together, in one statement (see {@link GroupCommit}); within a batch only the newest change of a slot is
  * sent, the others are answered stale. A change for a product or option we do not know queues
  * one full sync of the integration (joining any sync already queued or running) instead.
  */
@@ -72,7 +72,7 @@ export function createApplyAvailabilityHandler({ db, producer, maxBatch }: Avail
       return newest.get(key) === i && written.has(key) ? { updated: true } : { updated: false, stale: true };
     });
   };
-  const batcher = new SlotBatcher(applyBatch, maxBatch);
+  const batcher = new GroupCommit(applyBatch, maxBatch);
 
   return async ({ integrationId, changes }: PayloadOf<typeof availabilityApplyJob>): Promise<SlotResult[]> =>
     batcher.submit(changes.map((change) => ({ integrationId, change })));

@@ -1,5 +1,5 @@
 import type { OptionRow, ProductRow, UnitRow } from '@octo-sync/db';
-import { canonicalHash, unitsOf, type OctoOption, type OctoProduct, type OctoUnit } from '@octo-sync/octo';
+import { CanonicalArrayHash, canonicalJson, canonicalSplit, sha256Hex, type OctoOption, type OctoProduct, type OctoUnit } from '@octo-sync/octo';
 
 /**
  * The one place that knows both sides: OCTO products, options and units become the rows of
@@ -11,6 +11,12 @@ export interface CatalogRows {
   products: ProductRow[];
   options: OptionRow[];
   units: UnitRow[];
+}
+
+/** The rows of a catalog and the SHA-256 of the whole catalog's canonical JSON (spec §5.5). */
+export interface MappedCatalog {
+  rows: CatalogRows;
+  hash: string;
 }
 
 const INT4_MAX = 2_147_483_647;
@@ -40,7 +46,8 @@ function json(value: unknown): unknown {
   return value === undefined ? null : value;
 }
 
-export function mapProduct(product: OctoProduct): ProductRow {
+/** `contentHash`: SHA-256 of the canonical JSON of `raw`, when the caller has it already. */
+export function mapProduct(product: OctoProduct, contentHash?: string): ProductRow {
   const { options: _options, ...raw } = product;
   return {
     octo_id: product.id,
@@ -53,11 +60,11 @@ export function mapProduct(product: OctoProduct): ProductRow {
     default_currency: text(product.defaultCurrency),
     pricing_per: text(product.pricingPer),
     raw,
-    content_hash: canonicalHash(raw),
+    content_hash: contentHash ?? sha256Hex(canonicalJson(raw)),
   };
 }
 
-export function mapOption(productId: string, option: OctoOption): OptionRow {
+export function mapOption(productId: string, option: OctoOption, contentHash?: string): OptionRow {
   const { units: _units, ...raw } = option;
   const restrictions = record(option.restrictions);
   return {
@@ -73,11 +80,11 @@ export function mapOption(productId: string, option: OctoOption): OptionRow {
     max_units: int(restrictions.maxUnits),
     pricing_from: json(option.pricingFrom),
     raw,
-    content_hash: canonicalHash(raw),
+    content_hash: contentHash ?? sha256Hex(canonicalJson(raw)),
   };
 }
 
-export function mapUnit(productId: string, optionId: string, unit: OctoUnit): UnitRow {
+export function mapUnit(productId: string, optionId: string, unit: OctoUnit, contentHash?: string): UnitRow {
   const restrictions = record(unit.restrictions);
   return {
     product_octo_id: productId,
@@ -93,22 +100,44 @@ export function mapUnit(productId: string, optionId: string, unit: OctoUnit): Un
     pax_count: int(restrictions.paxCount),
     pricing_from: json(unit.pricingFrom),
     raw: unit,
-    content_hash: canonicalHash(unit),
+    content_hash: contentHash ?? sha256Hex(canonicalJson(unit)),
   };
 }
 
 /** Products handled between two yields to the event loop (so BullMQ can renew the job's lock). */
 const YIELD_EVERY = 500;
 
-export async function mapCatalog(products: readonly OctoProduct[]): Promise<CatalogRows> {
+/**
+ * Maps a parsed catalog to rows and hashes it, in one pass: each unit, option and product is
+ * serialised to canonical JSON once, hashed as its row's content hash, and the same text is
+ * spliced into its parent's, so the whole catalog's canonical JSON (its run hash) is fed to a
+ * hash from those pieces instead of being serialised a second time.
+ */
+export async function mapCatalog(products: readonly OctoProduct[]): Promise<MappedCatalog> {
   const rows: CatalogRows = { products: [], options: [], units: [] };
+  const catalog = new CanonicalArrayHash();
   for (const [index, product] of products.entries()) {
-    rows.products.push(mapProduct(product));
+    const optionTexts: string[] = [];
     for (const option of product.options) {
-      rows.options.push(mapOption(product.id, option));
-      for (const unit of unitsOf(option)) rows.units.push(mapUnit(product.id, option.id, unit));
+      const units = option.units;
+      const split = canonicalSplit(option, 'units');
+      rows.options.push(mapOption(product.id, option, sha256Hex(split.own)));
+      let unitsText = 'null';
+      if (Array.isArray(units)) {
+        const unitTexts: string[] = [];
+        for (const unit of units) {
+          const text = canonicalJson(unit);
+          rows.units.push(mapUnit(product.id, option.id, unit, sha256Hex(text)));
+          unitTexts.push(text);
+        }
+        unitsText = `[${unitTexts.join(',')}]`;
+      }
+      optionTexts.push(split.withChild(unitsText));
     }
+    const split = canonicalSplit(product, 'options');
+    rows.products.push(mapProduct(product, sha256Hex(split.own)));
+    catalog.push(split.withChild(`[${optionTexts.join(',')}]`));
     if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
   }
-  return rows;
+  return { rows, hash: catalog.digest() };
 }

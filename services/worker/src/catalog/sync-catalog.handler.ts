@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import type { Db, Integration, RunFailure, SyncRun } from '@octo-sync/db';
 import type { JobContext, PayloadOf, catalogSyncJob } from '@octo-sync/jobs';
-import { parseCatalog, updateCanonical, type SupplierClient } from '@octo-sync/octo';
+import { parseCatalog, type SupplierClient } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { diffCatalog, isMassRemoval, type MassRemovalRule } from './diff-catalog';
 import { mapCatalog } from './map-catalog';
@@ -63,11 +62,6 @@ function ineligibility(integration: Integration, run: SyncRun): AppError | undef
   return undefined;
 }
 
-/** SHA-256 of the catalog's canonical JSON: key order and whitespace never look like a change. */
-function catalogHash(products: unknown[]): string {
-  return updateCanonical(createHash('sha256'), products).digest('hex');
-}
-
 /**
  * The `catalog.sync` job (partner-api.md §5): claim the run, fetch, skip when unchanged, validate,
  * diff against the stored fingerprints, and write only what changed, in one fenced transaction.
@@ -91,10 +85,18 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
       const refusal = ineligibility(integration, run);
       if (refusal) throw refusal;
 
-      const fetched = await supplier.fetchProducts(
-        { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) },
-        ctx.signal ? { signal: ctx.signal } : {},
-      );
+      // Only the digest and size are kept: the body itself is dropped once parsed (it is as big as
+      // the catalog, and the rest of the run needs only the parsed objects).
+      let body: Buffer | undefined;
+      const fetched = await supplier
+        .fetchProducts(
+          { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) },
+          ctx.signal ? { signal: ctx.signal } : {},
+        )
+        .then(({ body: bytes, ...rest }) => {
+          body = bytes;
+          return rest;
+        });
       payloadBytes = fetched.bytes;
       const unchanged = { payloadBytes, payloadDigest: fetched.digest, counts: null, synced: 0, wroteCatalog: false, status: 'skipped' } as const;
 
@@ -105,15 +107,16 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
         return resultOf(finished);
       }
 
-      const products = parseCatalog(fetched.body);
-      const hash = catalogHash(products);
+      const products = parseCatalog(body!);
+      body = undefined;
+      // Rows and the catalog's canonical hash in one pass (key order and whitespace never look like a change).
+      const { rows, hash } = await mapCatalog(products);
       if (hash === integration.lastSyncHash) {
         const finished = await db.runs.withFence(integration.id, fence, (tx) => db.runs.finish(tx, run, { ...unchanged, hash }), settings.writeTimeoutMs);
         log.info({ bytes: payloadBytes }, 'catalog unchanged (same content), run skipped');
         return resultOf(finished);
       }
 
-      const rows = await mapCatalog(products);
       const stored = await db.catalog.loadFingerprints(integration.id);
       const diff = diffCatalog(rows, stored);
       if (!run.force && isMassRemoval(diff, settings.massRemoval)) {

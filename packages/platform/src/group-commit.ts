@@ -1,10 +1,11 @@
 /**
- * Group commit for slot changes: every job hands its changes in and waits; whatever arrived while
- * the previous batch was being written goes to the database together, in one statement. Under a
- * trickle each job is written on its own, at once; under load the batches grow by themselves
- * (up to `maxBatch` changes), which is what keeps thousands of changes per second cheap.
+ * Group commit: callers hand items in and wait for their results; whatever arrives while the
+ * previous batch is being handled goes into the next batch, together. Under a trickle every
+ * caller's items are handled on their own, at once (no added latency); under load the batches grow
+ * by themselves, up to `maxBatch` items, which is what makes thousands of small writes per second
+ * cheap. A caller's items are never split across batches.
  */
-export class SlotBatcher<Item, Result> {
+export class GroupCommit<Item, Result> {
   private queue: Array<{ items: readonly Item[]; resolve: (results: Result[]) => void; reject: (err: unknown) => void }> = [];
   private running = false;
 
@@ -18,7 +19,7 @@ export class SlotBatcher<Item, Result> {
       this.queue.push({ items, resolve, reject });
       if (!this.running) {
         this.running = true;
-        // Let the jobs that are being fetched right now join the first batch.
+        // Let the callers that are arriving right now join the first batch.
         setImmediate(() => void this.drain());
       }
     });
@@ -41,7 +42,7 @@ export class SlotBatcher<Item, Result> {
           offset += entry.items.length;
         }
       } catch (err) {
-        // The whole statement failed: every job in it fails and BullMQ retries each one.
+        // The whole batch failed: every caller in it gets the error (and decides what to do).
         for (const entry of batch) entry.reject(err);
       }
     }
