@@ -1,5 +1,6 @@
 import { SecretBox } from '@octo-sync/platform';
-import { createPrisma, type PrismaClient } from './client';
+import type { Pool } from 'pg';
+import { createPool, createPrisma, type PrismaClient } from './client';
 import { AvailabilityStore } from './availability.store';
 import { CatalogStore } from './catalog.store';
 import { HealthStore } from './health.store';
@@ -12,9 +13,11 @@ export interface DbOptions {
   poolSize?: number;
 }
 
-/** The data-access layer of one process: one Prisma client and the stores built on it. */
+/** The data-access layer of one process: one `pg` pool, the Prisma client on it, and the stores. */
 export interface Db {
   prisma: PrismaClient;
+  /** The pool Prisma runs on, for work that needs a raw connection (COPY). */
+  pool: Pool;
   integrations: IntegrationStore;
   runs: SyncRunStore;
   catalog: CatalogStore;
@@ -26,17 +29,22 @@ export interface Db {
 }
 
 export function createDb({ databaseUrl, secretsKey, poolSize }: DbOptions): Db {
-  const prisma = createPrisma({ databaseUrl, ...(poolSize === undefined ? {} : { poolSize }) });
+  const pool = createPool({ databaseUrl, ...(poolSize === undefined ? {} : { poolSize }) });
+  const prisma = createPrisma({ databaseUrl, pool });
   return {
     prisma,
+    pool,
     integrations: new IntegrationStore(prisma, new SecretBox(secretsKey)),
-    runs: new SyncRunStore(prisma),
-    catalog: new CatalogStore(prisma),
+    runs: new SyncRunStore(prisma, pool),
+    catalog: new CatalogStore(prisma, pool),
     health: new HealthStore(prisma),
     availability: new AvailabilityStore(prisma),
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
     },
-    close: () => prisma.$disconnect(),
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end();
+    },
   };
 }

@@ -1,4 +1,4 @@
-export { createPrisma, PrismaClient, DEFAULT_DATABASE_URL, type PrismaOptions } from './client';
+export { createPrisma, createPool, PrismaClient, DEFAULT_DATABASE_URL, type PrismaOptions } from './client';
 export { migrate, ensureDatabase, readMigrations, migrationChecksum, MigrationError, MIGRATIONS_DIR, type MigrateResult } from './migrate';
 export {
   IntegrationStore,
@@ -25,6 +25,7 @@ export {
 } from './sync-runs.store';
 export {
   CatalogStore,
+  CatalogCopyWriter,
   catalogKey,
   type ProductRow,
   type OptionRow,

@@ -1,4 +1,5 @@
 import { AppError } from '@octo-sync/platform';
+import type { Pool, PoolClient } from 'pg';
 import type { PrismaClient } from './client';
 import type { Integration, Prisma, SyncRun } from './generated/prisma/client';
 
@@ -61,7 +62,11 @@ export interface RunFailure {
  *   run over is thereby refused by the database, never interleaved.
  */
 export class SyncRunStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  /** `pool`: the `pg` pool Prisma runs on, for {@link withFenceClient}. */
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly pool?: Pool,
+  ) {}
 
   /**
    * `joinRunning`: also join a run that is already running (for requests that any run will satisfy,
@@ -88,6 +93,21 @@ export class SyncRunStore {
       const run = await tx.syncRun.create({ data: { integrationId, trigger, force }, select: { id: true } });
       return { runId: run.id, created: true, startedBefore: false };
     });
+  }
+
+  /**
+   * The integration's oldest `queued` run, read without `requestRun`'s lock or transaction: a
+   * caller that would join it anyway (no `force` to record) can skip the lock, because joining
+   * needs no serialisation (only creating a run does), and a run seen queued now has not started
+   * its fetch yet. Null when none is queued: then call `requestRun`.
+   */
+  async findQueuedRun(integrationId: string): Promise<{ runId: string; force: boolean; startedBefore: boolean } | null> {
+    const queued = await this.prisma.syncRun.findFirst({
+      where: { integrationId, status: 'queued' },
+      orderBy: { queuedAt: 'asc' },
+      select: { id: true, force: true, attempts: true },
+    });
+    return queued ? { runId: queued.id, force: queued.force, startedBefore: queued.attempts > 0 } : null;
   }
 
   async claim(runId: string, abandonAfterMs: number): Promise<ClaimResult> {
@@ -137,6 +157,64 @@ export class SyncRunStore {
         return fn(tx);
       },
       { timeout: timeoutMs, maxWait: 10_000 },
+    );
+  }
+
+  /**
+   * {@link withFence} on a raw `pg` connection (for COPY), same rules: BEGIN, the integration's
+   * row lock and fence check, `fn`, COMMIT; anything thrown (or the deadline) rolls it all back.
+   * Inside it, record the run's end with {@link finishClient}.
+   */
+  async withFenceClient<T>(integrationId: string, fence: bigint, fn: (client: PoolClient) => Promise<T>, timeoutMs: number): Promise<T> {
+    if (this.pool === undefined) throw new Error('SyncRunStore was built without a pg pool');
+    const client = await this.pool.connect();
+    let discard = false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await client.query('BEGIN');
+      // The deadline bounds each statement in Postgres as well as the whole transaction here.
+      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
+      const rows = await client.query<{ sync_fence: string }>('SELECT sync_fence::text FROM integrations WHERE id = $1::uuid FOR UPDATE', [integrationId]);
+      const current = rows.rows[0]?.sync_fence;
+      if (current === undefined || BigInt(current) !== fence) throw new StaleRunError();
+      const deadline = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          discard = true;
+          reject(new Error(`catalog write transaction exceeded ${timeoutMs} ms`));
+        }, timeoutMs);
+      });
+      const result = await Promise.race([fn(client), deadline]);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      if (!discard) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          discard = true; // the connection is unusable: closing it rolls the transaction back
+        }
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      client.release(discard);
+    }
+  }
+
+  /** {@link finish} on the raw connection of {@link withFenceClient}: the same two updates. */
+  async finishClient(client: PoolClient, run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): Promise<void> {
+    const now = new Date();
+    await client.query(
+      `UPDATE integrations SET sync_status = 'idle', last_checked_at = $2, last_sync_hash = $3, last_payload_digest = $4,
+         sync_error_code = NULL, sync_error_message = NULL, last_sync_at = CASE WHEN $5 THEN $2 ELSE last_sync_at END, updated_at = $2
+       WHERE id = $1::uuid`,
+      [run.integrationId, now, outcome.hash, outcome.payloadDigest, outcome.wroteCatalog],
+    );
+    await client.query(
+      `UPDATE sync_runs SET status = $2::"RunStatus", finished_at = $3, duration_ms = $4, payload_bytes = $5, hash = $6,
+         counts = COALESCE($7::jsonb, counts), synced = $8, error_code = NULL, error_message = NULL
+       WHERE id = $1::uuid`,
+      [run.id, outcome.status, now, elapsed(run.startedAt, now), outcome.payloadBytes, outcome.hash, outcome.counts === null ? null : JSON.stringify(outcome.counts), outcome.synced],
     );
   }
 

@@ -290,8 +290,9 @@ function describeJsonFailure(text: string, error: Error): string {
  * structure with {@link catalogProblems}. Throws SupplierError `CATALOG_NOT_JSON` or
  * `CATALOG_INVALID` (with every problem in `details`); returns the parsed array itself.
  */
-export function parseCatalog(body: Buffer): OctoProduct[] {
-  let text = body.toString('utf8');
+export function parseCatalog(body: Buffer | string): OctoProduct[] {
+  // Given the text (not the bytes), the caller can drop its Buffer before JSON.parse allocates.
+  let text = typeof body === 'string' ? body : body.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let value: unknown;
   try {

@@ -325,25 +325,40 @@ export function createSupplierClient(config: OutboundConfig): SupplierClient {
 
         phase = 'body';
         const hash = createHash('sha256');
-        const chunks: Buffer[] = [];
+        // With a declared length the body is copied into one buffer as it arrives, so the chunks
+        // and their concatenation are never held at once; without one (or past it), chunks are
+        // collected and joined at the end.
+        let whole = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
+        let chunks: Buffer[] = [];
         let bytes = 0;
         try {
           for await (const chunk of body) {
             const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-            bytes += buffer.length;
-            if (bytes > config.maxBodyBytes) {
+            if (bytes + buffer.length > config.maxBodyBytes) {
               body.destroy();
-              throw tooLarge(bytes, config.maxBodyBytes, false, statusCode);
+              throw tooLarge(bytes + buffer.length, config.maxBodyBytes, false, statusCode);
             }
             hash.update(buffer);
-            chunks.push(buffer);
+            if (whole !== undefined && bytes + buffer.length > whole.length) {
+              chunks.push(whole.subarray(0, bytes));
+              whole = undefined;
+            }
+            if (whole === undefined) chunks.push(buffer);
+            else buffer.copy(whole, bytes);
+            bytes += buffer.length;
           }
         } catch (error: unknown) {
           throw fail(error);
         }
+        let received: Buffer;
+        if (whole !== undefined) received = bytes === whole.length ? whole : whole.subarray(0, bytes);
+        else {
+          received = Buffer.concat(chunks, bytes);
+          chunks = [];
+        }
         const result: FetchedBody = {
           status: statusCode,
-          body: Buffer.concat(chunks, bytes),
+          body: received,
           bytes,
           digest: hash.digest('hex'),
           latencyMs: Math.round(performance.now() - started),

@@ -38,59 +38,104 @@ function classify<R extends { content_hash: string }>(
 }
 
 /**
- * Compares a fetched catalog with the stored fingerprints. A row is written only when it is new,
- * its content hash changed, or it was inactive; an active stored row that the catalog no longer
- * has is removed. Options and units are removed only under products that are still present: a
- * product that left the catalog is deactivated as a whole and keeps its children as they were.
+ * Compares a fetched catalog with the stored fingerprints, one slice of rows at a time (a slice
+ * holds whole products). A row is written only when it is new, its content hash changed, or it
+ * was inactive; an active stored row that the catalog no longer has is removed. Options and units
+ * are removed only under products that are still present: a product that left the catalog is
+ * deactivated as a whole and keeps its children as they were. Removed products (and so the
+ * mass-removal guard) are known from the present product ids alone, before any slice.
  */
+export class CatalogDiffer {
+  readonly counts: RunCounts = { products: emptyCounts(), options: emptyCounts(), units: emptyCounts() };
+  readonly activeProductsBefore: number;
+  private readonly removedProducts: string[] = [];
+  private readonly touched = new Set<string>();
+  private readonly presentOptions = new Set<string>();
+  private readonly presentUnits = new Set<string>();
+
+  constructor(
+    private readonly stored: CatalogFingerprints,
+    private readonly presentProducts: ReadonlySet<string>,
+  ) {
+    let active = 0;
+    for (const [id, fp] of stored.products) {
+      if (!fp.active) continue;
+      active += 1;
+      if (!presentProducts.has(id)) this.removedProducts.push(id);
+    }
+    this.activeProductsBefore = active;
+    this.counts.products.removed = this.removedProducts.length;
+  }
+
+  /** The rows of one slice that must be written; counts every row of it. */
+  classify(rows: CatalogRows): CatalogRows {
+    const { stored, counts, touched } = this;
+    const products = classify(rows.products, (p) => p.octo_id, stored.products, counts.products, (p) => touched.add(p.octo_id));
+    const options = classify(
+      rows.options,
+      (o) => {
+        const key = catalogKey(o.product_octo_id, o.octo_id);
+        this.presentOptions.add(key);
+        return key;
+      },
+      stored.options,
+      counts.options,
+      (o) => touched.add(o.product_octo_id),
+    );
+    const units = classify(
+      rows.units,
+      (u) => {
+        const key = catalogKey(u.product_octo_id, u.option_octo_id, u.octo_id);
+        this.presentUnits.add(key);
+        return key;
+      },
+      stored.units,
+      counts.units,
+      (u) => touched.add(u.product_octo_id),
+    );
+    return { products, options, units };
+  }
+
+  /** What left the catalog; call after the last slice. */
+  removals(): Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'removedUnits'> {
+    const { stored, presentProducts, presentOptions, presentUnits, touched } = this;
+    const removedOptions: CatalogChanges['removedOptions'] = [];
+    for (const [key, fp] of stored.options) {
+      const [productId = '', optionId = ''] = key.split('\u0000');
+      if (fp.active && presentProducts.has(productId) && !presentOptions.has(key)) {
+        removedOptions.push({ product_octo_id: productId, octo_id: optionId });
+        touched.add(productId);
+      }
+    }
+    const removedUnits: CatalogChanges['removedUnits'] = [];
+    for (const [key, fp] of stored.units) {
+      const [productId = '', optionId = '', unitId = ''] = key.split('\u0000');
+      if (fp.active && presentOptions.has(catalogKey(productId, optionId)) && !presentUnits.has(key)) {
+        removedUnits.push({ product_octo_id: productId, option_octo_id: optionId, octo_id: unitId });
+        touched.add(productId);
+      }
+    }
+    this.counts.options.removed = removedOptions.length;
+    this.counts.units.removed = removedUnits.length;
+    return { removedProducts: this.removedProducts, removedOptions, removedUnits };
+  }
+
+  /** Catalog products with at least one row written (final after {@link removals}). */
+  get touchedProducts(): number {
+    return this.touched.size;
+  }
+}
+
+/** The whole comparison at once (see {@link CatalogDiffer}). */
 export function diffCatalog(rows: CatalogRows, stored: CatalogFingerprints): CatalogDiff {
-  const counts: RunCounts = { products: emptyCounts(), options: emptyCounts(), units: emptyCounts() };
-  const touched = new Set<string>();
-
-  const products = classify(rows.products, (p) => p.octo_id, stored.products, counts.products, (p) => touched.add(p.octo_id));
-  const options = classify(rows.options, (o) => catalogKey(o.product_octo_id, o.octo_id), stored.options, counts.options, (o) =>
-    touched.add(o.product_octo_id),
-  );
-  const units = classify(rows.units, (u) => catalogKey(u.product_octo_id, u.option_octo_id, u.octo_id), stored.units, counts.units, (u) =>
-    touched.add(u.product_octo_id),
-  );
-
-  const presentProducts = new Set(rows.products.map((p) => p.octo_id));
-  const presentOptions = new Set(rows.options.map((o) => catalogKey(o.product_octo_id, o.octo_id)));
-  const presentUnits = new Set(rows.units.map((u) => catalogKey(u.product_octo_id, u.option_octo_id, u.octo_id)));
-
-  const removedProducts: string[] = [];
-  let activeProductsBefore = 0;
-  for (const [id, fp] of stored.products) {
-    if (!fp.active) continue;
-    activeProductsBefore += 1;
-    if (!presentProducts.has(id)) removedProducts.push(id);
-  }
-  const removedOptions: CatalogChanges['removedOptions'] = [];
-  for (const [key, fp] of stored.options) {
-    const [productId = '', optionId = ''] = key.split('\u0000');
-    if (fp.active && presentProducts.has(productId) && !presentOptions.has(key)) {
-      removedOptions.push({ product_octo_id: productId, octo_id: optionId });
-      touched.add(productId);
-    }
-  }
-  const removedUnits: CatalogChanges['removedUnits'] = [];
-  for (const [key, fp] of stored.units) {
-    const [productId = '', optionId = '', unitId = ''] = key.split('\u0000');
-    if (fp.active && presentOptions.has(catalogKey(productId, optionId)) && !presentUnits.has(key)) {
-      removedUnits.push({ product_octo_id: productId, option_octo_id: optionId, octo_id: unitId });
-      touched.add(productId);
-    }
-  }
-  counts.products.removed = removedProducts.length;
-  counts.options.removed = removedOptions.length;
-  counts.units.removed = removedUnits.length;
-
+  const differ = new CatalogDiffer(stored, new Set(rows.products.map((p) => p.octo_id)));
+  const written = differ.classify(rows);
+  const removals = differ.removals();
   return {
-    changes: { products, options, units, removedProducts, removedOptions, removedUnits },
-    counts,
-    touchedProducts: touched.size,
-    activeProductsBefore,
+    changes: { ...written, ...removals },
+    counts: differ.counts,
+    touchedProducts: differ.touchedProducts,
+    activeProductsBefore: differ.activeProductsBefore,
   };
 }
 

@@ -108,26 +108,33 @@ export function mapUnit(productId: string, optionId: string, unit: OctoUnit, con
 const YIELD_EVERY = 500;
 
 /**
- * Maps a parsed catalog to rows and hashes it, in one pass: each unit, option and product is
+ * Maps products to rows and hashes them, one product at a time: each unit, option and product is
  * serialised to canonical JSON once, hashed as its row's content hash, and the same text is
  * spliced into its parent's, so the whole catalog's canonical JSON (its run hash) is fed to a
- * hash from those pieces instead of being serialised a second time.
+ * hash from those pieces instead of being serialised a second time. `keepText` also keeps each
+ * row's canonical text as `raw_json` (the writer sends it as is instead of serialising `raw` again).
  */
-export async function mapCatalog(products: readonly OctoProduct[]): Promise<MappedCatalog> {
-  const rows: CatalogRows = { products: [], options: [], units: [] };
-  const catalog = new CanonicalArrayHash();
-  for (const [index, product] of products.entries()) {
+export class CatalogMapper {
+  private readonly catalog = new CanonicalArrayHash();
+  constructor(private readonly keepText = false) {}
+
+  /** Appends the rows of `product` to `rows`. */
+  map(product: OctoProduct, rows: CatalogRows): void {
     const optionTexts: string[] = [];
     for (const option of product.options) {
       const units = option.units;
       const split = canonicalSplit(option, 'units');
-      rows.options.push(mapOption(product.id, option, sha256Hex(split.own)));
+      const optionRow = mapOption(product.id, option, sha256Hex(split.own));
+      if (this.keepText) optionRow.raw_json = split.own;
+      rows.options.push(optionRow);
       let unitsText = 'null';
       if (Array.isArray(units)) {
         const unitTexts: string[] = [];
         for (const unit of units) {
           const text = canonicalJson(unit);
-          rows.units.push(mapUnit(product.id, option.id, unit, sha256Hex(text)));
+          const unitRow = mapUnit(product.id, option.id, unit, sha256Hex(text));
+          if (this.keepText) unitRow.raw_json = text;
+          rows.units.push(unitRow);
           unitTexts.push(text);
         }
         unitsText = `[${unitTexts.join(',')}]`;
@@ -135,9 +142,25 @@ export async function mapCatalog(products: readonly OctoProduct[]): Promise<Mapp
       optionTexts.push(split.withChild(unitsText));
     }
     const split = canonicalSplit(product, 'options');
-    rows.products.push(mapProduct(product, sha256Hex(split.own)));
-    catalog.push(split.withChild(`[${optionTexts.join(',')}]`));
+    const productRow = mapProduct(product, sha256Hex(split.own));
+    if (this.keepText) productRow.raw_json = split.own;
+    rows.products.push(productRow);
+    this.catalog.push(split.withChild(`[${optionTexts.join(',')}]`));
+  }
+
+  /** SHA-256 of the canonical JSON of every product mapped so far, as one array (spec §5.5). */
+  digest(): string {
+    return this.catalog.digest();
+  }
+}
+
+/** Maps a whole parsed catalog to rows and its canonical hash (see {@link CatalogMapper}). */
+export async function mapCatalog(products: readonly OctoProduct[]): Promise<MappedCatalog> {
+  const rows: CatalogRows = { products: [], options: [], units: [] };
+  const mapper = new CatalogMapper();
+  for (const [index, product] of products.entries()) {
+    mapper.map(product, rows);
     if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
   }
-  return { rows, hash: catalog.digest() };
+  return { rows, hash: mapper.digest() };
 }

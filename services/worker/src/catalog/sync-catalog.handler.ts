@@ -1,10 +1,10 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import type { Db, Integration, RunFailure, SyncRun } from '@octo-sync/db';
 import type { JobContext, PayloadOf, catalogSyncJob } from '@octo-sync/jobs';
-import { parseCatalog, type SupplierClient } from '@octo-sync/octo';
+import { parseCatalog, type OctoProduct, type SupplierClient } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
-import { diffCatalog, isMassRemoval, type MassRemovalRule } from './diff-catalog';
-import { mapCatalog } from './map-catalog';
+import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catalog';
+import { CatalogMapper, mapCatalog, type CatalogRows } from './map-catalog';
 
 export interface SyncSettings {
   massRemoval: MassRemovalRule;
@@ -107,44 +107,90 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
         return resultOf(finished);
       }
 
-      const products = parseCatalog(body!);
-      body = undefined;
-      // Rows and the catalog's canonical hash in one pass (key order and whitespace never look like a change).
-      const { rows, hash } = await mapCatalog(products);
-      if (hash === integration.lastSyncHash) {
-        const finished = await db.runs.withFence(integration.id, fence, (tx) => db.runs.finish(tx, run, { ...unchanged, hash }), settings.writeTimeoutMs);
-        log.info({ bytes: payloadBytes }, 'catalog unchanged (same content), run skipped');
-        return resultOf(finished);
+      // The stored fingerprints are read while the body is parsed (the query is sent first).
+      const storedPromise = db.catalog.loadFingerprints(integration.id);
+      await nextTurn();
+      // The bytes are dropped before JSON.parse allocates the objects; the text right after.
+      const takeText = (): string => {
+        const text = body!.toString('utf8');
+        body = undefined;
+        return text;
+      };
+      let products: Array<OctoProduct | undefined>;
+      try {
+        products = parseCatalog(takeText());
+      } catch (error) {
+        await storedPromise.catch((ignored: unknown) => log.debug({ err: ignored }, 'fingerprints not needed after all'));
+        throw error;
       }
-
-      const stored = await db.catalog.loadFingerprints(integration.id);
-      const diff = diffCatalog(rows, stored);
-      if (!run.force && isMassRemoval(diff, settings.massRemoval)) {
+      const stored = await storedPromise;
+      const differ = new CatalogDiffer(stored, new Set(products.map((p) => p!.id)));
+      if (!run.force && isMassRemoval(differ, settings.massRemoval)) {
+        // Unchanged content is a skip, not a block (as when the hash is compared first).
+        const { hash } = await mapCatalog(products as OctoProduct[]);
+        if (hash === integration.lastSyncHash) {
+          const finished = await db.runs.withFence(integration.id, fence, (tx) => db.runs.finish(tx, run, { ...unchanged, hash }), settings.writeTimeoutMs);
+          log.info({ bytes: payloadBytes }, 'catalog unchanged (same content), run skipped');
+          return resultOf(finished);
+        }
         throw new AppError(
           'MASS_REMOVAL_BLOCKED',
-          `the catalog would deactivate ${diff.counts.products.removed} of ${diff.activeProductsBefore} active products; ` +
+          `the catalog would deactivate ${differ.counts.products.removed} of ${differ.activeProductsBefore} active products; ` +
             'nothing was written. If this is intended, an admin can force the sync',
         );
       }
 
-      const finished = await db.runs.withFence(
-        integration.id,
-        fence,
-        async (tx) => {
-          await db.catalog.write(tx, integration.id, diff.changes);
-          return db.runs.finish(tx, run, {
-            status: 'succeeded',
-            payloadBytes: fetched.bytes,
-            payloadDigest: fetched.digest,
-            hash,
-            counts: diff.counts,
-            synced: diff.touchedProducts,
-            wroteCatalog: true,
-          });
-        },
-        settings.writeTimeoutMs,
-      );
-      log.info({ bytes: payloadBytes, counts: diff.counts }, 'catalog synced');
+      // Map, diff and write slice by slice in the fenced transaction: Postgres runs slice N while
+      // slice N+1 is hashed and mapped. The catalog's hash is known only at the end: if the
+      // content turns out unchanged, the transaction is rolled back and the run skipped.
+      let hash: string;
+      try {
+        hash = await db.runs.withFenceClient(
+          integration.id,
+          fence,
+          async (client) => {
+            const writer = await db.catalog.openWriter(client, integration.id, stored);
+            const mapper = new CatalogMapper(true);
+            let pending: Promise<void> = Promise.resolve();
+            let rows: CatalogRows = { products: [], options: [], units: [] };
+            for (let i = 0; i < products.length; i++) {
+              mapper.map(products[i]!, rows);
+              products[i] = undefined; // the rows hold what is still needed
+              const last = i === products.length - 1;
+              if (rows.products.length === SLICE || last) {
+                const changed = differ.classify(rows);
+                rows = { products: [], options: [], units: [] };
+                await pending;
+                pending = writer.upsert(changed);
+              }
+              if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+            }
+            await pending;
+            const digest = mapper.digest();
+            if (digest === integration.lastSyncHash) throw new SameContent(digest);
+            await writer.remove(differ.removals());
+            await db.runs.finishClient(client, run, {
+              status: 'succeeded',
+              payloadBytes: fetched.bytes,
+              payloadDigest: fetched.digest,
+              hash: digest,
+              counts: differ.counts,
+              synced: differ.touchedProducts,
+              wroteCatalog: true,
+            });
+            return digest;
+          },
+          settings.writeTimeoutMs,
+        );
+      } catch (error) {
+        if (!(error instanceof SameContent)) throw error;
+        const finished = await db.runs.withFence(integration.id, fence, (tx) => db.runs.finish(tx, run, { ...unchanged, hash: error.hash }), settings.writeTimeoutMs);
+        log.info({ bytes: payloadBytes }, 'catalog unchanged (same content), run skipped');
+        return resultOf(finished);
+      }
+      const finished = await db.runs.findRun(run.id);
+      if (finished === null) throw new Error(`sync run ${run.id} vanished after it was finished`);
+      log.info({ bytes: payloadBytes, counts: finished.counts, hash }, 'catalog synced');
       return resultOf(finished);
     } catch (thrown) {
       const error = asError(thrown);
@@ -162,6 +208,20 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
     }
   };
 }
+
+/** Products mapped, diffed and handed to the writer together (whole products: ~26 rows each). */
+const SLICE = 1_000;
+/** Products mapped between two yields, so that the writer's statements keep Postgres busy meanwhile. */
+const YIELD_EVERY = 25;
+
+/** Thrown inside the write transaction to roll it back when the content turns out unchanged. */
+class SameContent extends Error {
+  constructor(readonly hash: string) {
+    super('catalog content unchanged');
+  }
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function resultOf(run: SyncRun): SyncResult {
   return { runId: run.id, status: run.status, synced: run.synced ?? 0, skipped: run.status === 'skipped' };
