@@ -38,8 +38,26 @@ export interface IntegrationQuery {
   pageSize: number;
 }
 
+/** What a webhook's caller is known by once its secret checked out (nothing secret in it). */
+export type WebhookIntegration = Pick<Integration, 'id' | 'partnerId' | 'isApproved' | 'isActive'>;
+
+/** Everything the webhook check reads from an integration row, and nothing else. */
+export type WebhookCredentials = WebhookIntegration &
+  Pick<Integration, 'deletedAt' | 'webhookSecretHash' | 'previousWebhookSecretHash' | 'previousWebhookSecretExpiresAt'>;
+
 /** Why a webhook was refused. Callers answer every kind with the same 401; the kind is for logs. */
-export type WebhookAuth = { ok: true; integration: Integration } | { ok: false; why: 'unknown' | 'secret' | 'inactive' };
+export type WebhookAuth = { ok: true; integration: WebhookIntegration } | { ok: false; why: 'unknown' | 'secret' | 'inactive' };
+
+const WEBHOOK_CREDENTIALS = {
+  id: true,
+  partnerId: true,
+  isApproved: true,
+  isActive: true,
+  deletedAt: true,
+  webhookSecretHash: true,
+  previousWebhookSecretHash: true,
+  previousWebhookSecretExpiresAt: true,
+} as const satisfies Prisma.IntegrationSelect;
 
 /**
  * Integrations and their secrets. The supplier credential is sealed with {@link SecretBox} before
@@ -47,10 +65,27 @@ export type WebhookAuth = { ok: true; integration: Integration } | { ok: false; 
  * stored as a digest and returned exactly once, by `create` (and by rotation).
  */
 export class IntegrationStore {
+  private readonly changeListeners = new Set<(id: string) => void>();
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly box: SecretBox,
   ) {}
+
+  /**
+   * Calls `listener` with an integration's id after every change this store commits to it
+   * (create, update, soft delete, approval, activity, secret rotation), in this process only.
+   * In-process caches (the gateway's webhook-auth cache) drop their entry there. Returns the
+   * unsubscribe function.
+   */
+  onChange(listener: (id: string) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(id: string): void {
+    for (const listener of this.changeListeners) listener(id);
+  }
 
   async create(input: NewIntegration): Promise<{ integration: Integration; webhookSecret: string }> {
     const webhookSecret = generateWebhookSecret();
@@ -67,6 +102,7 @@ export class IntegrationStore {
           webhookSecretHash: hashWebhookSecret(webhookSecret).toString('hex'),
         },
       });
+      this.changed(integration.id);
       return { integration, webhookSecret };
     } catch (err) {
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
@@ -104,13 +140,15 @@ export class IntegrationStore {
     if (patch.authType !== undefined) data.authType = patch.authType;
     if (patch.authKey !== undefined) data.authKeyEncrypted = this.box.seal(patch.authKey);
     if (patch.handlesTicketDelivery !== undefined) data.handlesTicketDelivery = patch.handlesTicketDelivery;
-    return this.prisma.$transaction(async (tx) => {
+    const updated = await this.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ base_url: string }>>`
         SELECT base_url FROM integrations WHERE id = ${id}::uuid AND deleted_at IS NULL FOR UPDATE`;
       if (!row) return null;
       if (patch.baseUrl !== undefined && patch.baseUrl !== row.base_url) data.isApproved = false;
       return tx.integration.update({ where: { id }, data });
     });
+    if (updated) this.changed(id);
+    return updated;
   }
 
   /**
@@ -120,17 +158,19 @@ export class IntegrationStore {
    */
   async softDelete(id: string, now = new Date()): Promise<boolean> {
     if (!isUuid(id)) return false;
-    return this.prisma.$transaction(async (tx) => {
-      const deleted = await tx.integration.updateMany({
+    const deleted = await this.prisma.$transaction(async (tx) => {
+      const rows = await tx.integration.updateMany({
         where: { id, deletedAt: null },
         data: { deletedAt: now, livePartnerId: null },
       });
-      if (deleted.count === 0) return false;
+      if (rows.count === 0) return false;
       await tx.$executeRaw`
         UPDATE products SET active = false, removed_at = ${now}, updated_at = ${now}
         WHERE integration_id = ${id}::uuid AND active`;
       return true;
     });
+    if (deleted) this.changed(id);
+    return deleted;
   }
 
   /** Sets `isApproved` on a live integration; `changed` says whether it was different before. */
@@ -147,6 +187,7 @@ export class IntegrationStore {
     if (!isUuid(id)) return null;
     // Conditional update: `changed` is true for exactly one of two concurrent identical calls.
     const updated = await this.prisma.integration.updateMany({ where: { id, deletedAt: null, [flag]: !value }, data: { [flag]: value } });
+    if (updated.count === 1) this.changed(id);
     const integration = await this.findLive(id);
     if (!integration) return null;
     return { integration, changed: updated.count === 1 };
@@ -183,16 +224,31 @@ export class IntegrationStore {
    * During a rotation's grace period the previous secret is accepted too.
    */
   async verifyWebhookSecret(id: string, presented: string | undefined, now = new Date()): Promise<WebhookAuth> {
-    const integration = await this.findById(id);
+    return this.checkWebhookSecret(await this.webhookCredentials(id), presented, now);
+  }
+
+  /** What {@link checkWebhookSecret} needs of integration `id` (deleted ones included); null if none. */
+  webhookCredentials(id: string): Promise<WebhookCredentials | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
+    return this.prisma.integration.findUnique({ where: { id }, select: WEBHOOK_CREDENTIALS });
+  }
+
+  /**
+   * The webhook rule on already-loaded credentials (null: no such integration), so a caller that
+   * caches {@link webhookCredentials} applies exactly the same rule. Both digests are compared
+   * (in constant time) whatever the case, so the time taken does not tell the cases apart.
+   */
+  checkWebhookSecret(credentials: WebhookCredentials | null, presented: string | undefined, now = new Date()): WebhookAuth {
     const secret = presented ?? '';
-    const current = webhookSecretMatches(secret, integration?.webhookSecretHash);
+    const current = webhookSecretMatches(secret, credentials?.webhookSecretHash);
     const previous =
-      webhookSecretMatches(secret, integration?.previousWebhookSecretHash) &&
-      (integration?.previousWebhookSecretExpiresAt?.getTime() ?? 0) > now.getTime();
-    if (!integration) return { ok: false, why: 'unknown' };
+      webhookSecretMatches(secret, credentials?.previousWebhookSecretHash) &&
+      (credentials?.previousWebhookSecretExpiresAt?.getTime() ?? 0) > now.getTime();
+    if (!credentials) return { ok: false, why: 'unknown' };
     if (!(current || previous) || presented === undefined) return { ok: false, why: 'secret' };
-    if (integration.deletedAt !== null || !integration.isActive) return { ok: false, why: 'inactive' };
-    return { ok: true, integration };
+    if (credentials.deletedAt !== null || !credentials.isActive) return { ok: false, why: 'inactive' };
+    const { id, partnerId, isApproved, isActive } = credentials;
+    return { ok: true, integration: { id, partnerId, isApproved, isActive } };
   }
 }
 

@@ -15,6 +15,7 @@ import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import { opsRoutes } from './ops.routes';
 import { FixedWindowLimiter } from './rate-limit';
 import { mountRoute, type AuthSteps, type RouteSpec } from './route';
+import { WebhookAuthCache } from './webhook-auth';
 
 export interface AppDeps {
   config: GatewayConfig;
@@ -67,6 +68,9 @@ export function buildApp(deps: AppDeps): GatewayApp {
     ]),
   );
 
+  // Shared by both webhook routes; entries are dropped at once when this process changes an integration.
+  const webhookAuth = new WebhookAuthCache(db.integrations, { ttlMs: config.webhookAuthCacheMs });
+
   const auth: AuthSteps = {
     jwt: async (req, roles) => {
       const principal = verify(req.get('authorization'));
@@ -77,7 +81,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
     webhook: async (req, res, limitKey) => {
       const raw = req.params.id;
       const id = typeof raw === 'string' ? raw : '';
-      const verdict = await db.integrations.verifyWebhookSecret(id, req.get('x-webhook-secret'));
+      const verdict = await webhookAuth.verify(id, req.get('x-webhook-secret'));
       if (!verdict.ok) {
         // Same answer for every cause (no oracle); the cause is only for our logs.
         req.log.info({ integrationId: id, why: verdict.why }, 'webhook refused');

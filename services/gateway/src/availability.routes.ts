@@ -155,7 +155,7 @@ export function availabilityRoutes({ config, db, producer }: AvailabilityRoutesD
   const enqueuer = createNotifyEnqueuer(producer);
 
   /** A change without a start time is fine for a slot we have; a new slot needs one (listed like any 400). */
-  async function requireStartOfNewSlots(integration: Integration, changes: Flat[], batch: boolean): Promise<void> {
+  async function requireStartOfNewSlots(integration: Pick<Integration, 'id'>, changes: Flat[], batch: boolean): Promise<void> {
     const missing = changes.map((c, i) => ({ c, i })).filter(({ c }) => c.localDateTimeStart === undefined);
     if (missing.length === 0) return;
     const keyOf = (c: Flat) => ({ integration_id: integration.id, product_octo_id: c.productId, option_octo_id: c.optionId, availability_id: c.availabilityId });

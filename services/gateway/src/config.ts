@@ -29,6 +29,7 @@ const schema = z
     WEBHOOK_RATE_LIMIT: env.int(120, { min: 1 }),
     WEBHOOK_RATE_WINDOW_MS: env.int(60_000, { min: 1_000 }),
     NOTIFY_RATE_LIMIT: env.int(30_000, { min: 1 }),
+    WEBHOOK_AUTH_CACHE_MS: env.int(5_000, { max: 300_000 }),
     BODY_LIMIT_BYTES: env.int(64 * 1024, { min: 1024 }),
     NOTIFY_BODY_LIMIT_BYTES: env.int(1024 * 1024, { min: 1024 }),
     DB_POOL_SIZE: env.int(10, { min: 1, max: 500 }),
@@ -95,6 +96,12 @@ export interface GatewayConfig {
   webhookRateWindowMs: number;
   /** Availability notify calls per integration per window (suppliers push many more of these). */
   notifyRateLimit: number;
+  /**
+   * How long a webhook's integration row (secret digests, deleted/active/approved) is trusted
+   * in this process; 0 looks it up on every call. Changes made through this gateway apply at
+   * once; changes made elsewhere (other replicas, SQL) within this bound.
+   */
+  webhookAuthCacheMs: number;
   bodyLimitBytes: number;
   notifyBodyLimitBytes: number;
   dbPoolSize: number;
@@ -140,6 +147,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     webhookRateLimit: e.WEBHOOK_RATE_LIMIT,
     webhookRateWindowMs: e.WEBHOOK_RATE_WINDOW_MS,
     notifyRateLimit: e.NOTIFY_RATE_LIMIT,
+    webhookAuthCacheMs: e.WEBHOOK_AUTH_CACHE_MS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     notifyBodyLimitBytes: e.NOTIFY_BODY_LIMIT_BYTES,
     dbPoolSize: e.DB_POOL_SIZE,

@@ -28,7 +28,7 @@ import {
   testConnectionSchema,
   webhookHeadersSchema,
 } from './schemas';
-import { prefersAsync, requestSync } from './sync-request';
+import { prefersAsync, requestSync, RunRequester } from './sync-request';
 
 export interface IntegrationRoutesDeps {
   config: GatewayConfig;
@@ -57,7 +57,7 @@ const syncAnswerResponses = {
 /** The partner API of spec §4 (without availability/notify and secret rotation, later issues). */
 export function integrationRoutes({ config, db, producer }: IntegrationRoutesDeps): RouteSpec[] {
   const schemas = requestSchemas({ allowInsecureOctoUrls: config.allowInsecureOctoUrls });
-  const syncDeps = { db, producer, waitMs: config.syncTriggerWaitMs };
+  const syncDeps = { db, producer, waitMs: config.syncTriggerWaitMs, runs: new RunRequester(db, producer) };
 
   /** The live integration `id`, if the caller may see it: its owner or an admin; 404 otherwise. */
   async function visible(req: Request, id: string): Promise<Integration> {

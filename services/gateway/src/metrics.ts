@@ -23,14 +23,27 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25],
     registers: [registry],
   });
+  // The labelled children, resolved once per label set (a bounded set: method x route template x
+  // status) instead of prom-client hashing the label object on every answer.
+  const series = new Map<string, { count: ReturnType<(typeof requests)['labels']>; time: ReturnType<(typeof duration)['labels']> }>();
+  const seriesFor = (method: string, route: string, status: number) => {
+    const key = `${method} ${route} ${status}`;
+    let s = series.get(key);
+    if (!s) {
+      const labels = { method, route, status: String(status) };
+      s = { count: requests.labels(labels), time: duration.labels(labels) };
+      series.set(key, s);
+    }
+    return s;
+  };
   const middleware: RequestHandler = (req, res, next) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       // The route template, never the raw path: ids would explode the label set.
       const route = typeof res.locals.route === 'string' ? res.locals.route : 'unmatched';
-      const labels = { method: req.method, route, status: String(res.statusCode) };
-      requests.inc(labels);
-      duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+      const s = seriesFor(req.method, route, res.statusCode);
+      s.count.inc();
+      s.time.observe(Number(process.hrtime.bigint() - start) / 1e9);
     });
     next();
   };

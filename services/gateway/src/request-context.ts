@@ -1,6 +1,6 @@
 import type { Logger } from '@octo-sync/platform';
 import type { Request } from 'express';
-import type { Integration } from '@octo-sync/db';
+import type { WebhookIntegration } from './webhook-auth';
 
 /** Who is calling, from a verified JWT. */
 export interface Principal {
@@ -22,8 +22,8 @@ declare global {
 }
 
 /** The integration a webhook route's auth step verified (the app keeps it on res.locals). */
-export function webhookIntegration(req: Request): Integration {
-  const integration = req.res?.locals.webhookIntegration as Integration | undefined;
+export function webhookIntegration(req: Request): WebhookIntegration {
+  const integration = req.res?.locals.webhookIntegration as WebhookIntegration | undefined;
   if (!integration) throw new Error('webhook route reached without webhook auth');
   return integration;
 }

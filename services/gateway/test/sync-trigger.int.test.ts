@@ -120,6 +120,90 @@ describe('POST /{id}/sync/trigger: queueing', () => {
   });
 });
 
+describe('POST /{id}/sync/trigger: webhook-auth cache (WEBHOOK_AUTH_CACHE_MS)', () => {
+  const send = (app: GatewayHarness, it: { _id: string; webhook_secret: string }) =>
+    app.http().post(trigger(it._id)).set({ 'x-webhook-secret': it.webhook_secret, Prefer: 'respond-async' });
+
+  test('changes made through the gateway apply to the next webhook at once, even with a long TTL', async () => {
+    const cached = await startGateway({ WEBHOOK_AUTH_CACHE_MS: '300000', WEBHOOK_RATE_LIMIT: '1000' }, h);
+    const adminOf = () => ({ Authorization: `Bearer ${cached.token('admin', 'admin-1')}` });
+    try {
+      const it = (await cached.http().post(`${BASE}/admin/create`).set(adminOf()).send({ partner_id: 'p-cache-inval', ...createBody() })).body.data as { _id: string; webhook_secret: string };
+      expect((await send(cached, it)).status).toBe(202); // now cached
+      expect((await cached.http().post(`${BASE}/admin/${it._id}/revoke`).set(adminOf())).status).toBe(200);
+      expect((await send(cached, it)).status).toBe(409);
+      expect((await cached.http().post(`${BASE}/admin/${it._id}/approve`).set(adminOf())).status).toBe(200);
+      expect((await send(cached, it)).status).toBe(202);
+      expect((await cached.http().patch(`${BASE}/admin/${it._id}`).set(adminOf()).send({ isActive: false })).status).toBe(200);
+      expect((await send(cached, it)).status).toBe(401);
+      expect((await cached.http().patch(`${BASE}/admin/${it._id}`).set(adminOf()).send({ isActive: true })).status).toBe(200);
+      expect((await send(cached, it)).status).toBe(202);
+      const partner = { Authorization: `Bearer ${cached.token('partner', 'p-cache-inval')}` };
+      expect((await cached.http().patch(`${BASE}/me`).set(partner).send({ base_url: 'https://moved.example.com' })).status).toBe(200);
+      expect((await send(cached, it)).status).toBe(409); // a new base_url withdrew the approval
+      expect((await cached.http().delete(`${BASE}/me`).set(partner)).status).toBe(200);
+      expect((await send(cached, it)).status).toBe(401);
+    } finally {
+      await cached.close();
+    }
+  });
+
+  test('a change made behind the gateway’s back (SQL, another replica) is seen only after the TTL; with 0 at once', async () => {
+    const cached = await startGateway({ WEBHOOK_AUTH_CACHE_MS: '300000', WEBHOOK_RATE_LIMIT: '1000' }, h);
+    const uncached = await startGateway({ WEBHOOK_AUTH_CACHE_MS: '0', WEBHOOK_RATE_LIMIT: '1000' }, h);
+    try {
+      const it = await integration('p-cache-ttl');
+      expect((await send(cached, it)).status).toBe(202);
+      await h.db.prisma.integration.update({ where: { id: it._id }, data: { isActive: false } });
+      // The documented staleness bound: within WEBHOOK_AUTH_CACHE_MS this replica still accepts it
+      // (the TTL bound itself is covered with a fake clock in webhook-auth.test.ts).
+      expect((await send(cached, it)).status).toBe(202);
+      expect((await send(uncached, it)).status).toBe(401);
+    } finally {
+      await uncached.close();
+      await cached.close();
+    }
+  });
+});
+
+describe('POST /{id}/sync/trigger: concurrent triggers', () => {
+  test('a burst for one integration is coalesced: one queued run, every caller gets its run_id', async () => {
+    const it = await integration('p-burst');
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => h.http().post(trigger(it._id)).set({ 'x-webhook-secret': it.webhook_secret, Prefer: 'respond-async' })),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(30).fill(202));
+    const runs = await h.db.runs.listRuns(it._id, 10);
+    expect(runs).toHaveLength(1);
+    expect(new Set(answers.map((a) => a.body.data.run_id))).toEqual(new Set([runs[0]!.id]));
+    expect(await h.producer.queue('catalog').getJob(`sync-${runs[0]!.id}`)).toBeDefined();
+  });
+
+  test('a forced admin request joining a webhook burst is not lost: the run is recorded forced', async () => {
+    const it = await integration('p-burst-force');
+    const webhook = () => h.http().post(trigger(it._id)).set({ 'x-webhook-secret': it.webhook_secret, Prefer: 'respond-async' });
+    const answers = await Promise.all([webhook(), webhook(), h.http().post(`${BASE}/admin/${it._id}/sync?force=true`).set(admin()).set('Prefer', 'respond-async'), webhook()]);
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202]);
+    const runs = await h.db.runs.listRuns(it._id, 10);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ force: true, status: 'queued' });
+  });
+
+  test('concurrent calls past the rate limit: exactly the limit is let through, the rest get 429', async () => {
+    const limited = await startGateway({ WEBHOOK_RATE_LIMIT: '5' }, h);
+    try {
+      const it = await integration('p-burst-429');
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () => limited.http().post(trigger(it._id)).set({ 'x-webhook-secret': it.webhook_secret, Prefer: 'respond-async' })),
+      );
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses).toEqual([...Array(5).fill(202), ...Array(7).fill(429)]);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('POST /{id}/sync/trigger: the gateway’s waiting logic (a test consumer plays the worker)', () => {
   let worker: Worker | undefined;
   let connection: Redis | undefined;
