@@ -1,31 +1,13 @@
-import { createDb, type Db } from '@octo-sync/db';
-import {
-  clearPrefix,
-  createTestDatabase,
-  generateCatalog,
-  startService,
-  startTestSupplier,
-  TEST_REDIS_URL,
-  uniquePrefix,
-  waitFor,
-  type ServiceProcess,
-  type TestDatabase,
-  type TestSupplier,
-} from '@octo-sync/testkit';
+import { generateCatalog, startStack, waitFor, type TestStack } from '@octo-sync/testkit';
 
 const BASE = '/api/v1/partner-integrations';
 
 /** POST /{id}/availability/notify against the gateway and a worker running as real processes. */
 describe('availability notify end to end', () => {
-  let database: TestDatabase;
-  let supplier: TestSupplier;
-  let db: Db;
-  let gateway: ServiceProcess;
-  let worker: ServiceProcess;
+  let stack: TestStack;
   let url: string;
   let id: string;
   let secret: string;
-  const prefix = uniquePrefix('e2e-notify');
   const catalog = generateCatalog({ products: 3, options: 1, units: 1, seed: 9 });
   const product = catalog[0]!;
   const option = product.options[0]!;
@@ -49,42 +31,21 @@ describe('availability notify end to end', () => {
     ...over,
   });
   const slot = (availabilityId: string) =>
-    db.prisma.availabilitySlot.findFirst({ where: { integrationId: id, productOctoId: product.id, optionOctoId: option.id, availabilityId } });
+    stack.db.prisma.availabilitySlot.findFirst({ where: { integrationId: id, productOctoId: product.id, optionOctoId: option.id, availabilityId } });
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    supplier = await startTestSupplier({ catalog: catalog as unknown[] });
-    db = createDb({ databaseUrl: database.url, secretsKey: 'e2e-notify' });
-    const env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      SECRETS_KEY: 'e2e-notify',
-      JWT_SECRET: 'e2e-notify-jwt-secret-0123456789',
-      OCTO_ALLOWED_HOSTS: supplier.hostPort,
-      ALLOW_INSECURE_OCTO_URLS: 'true',
-      SCHEDULES_ENABLED: 'false',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-    };
-    [worker, gateway] = await Promise.all([startService('worker', env), startService('gateway', env)]);
-    url = `http://127.0.0.1:${String((await gateway.waitForLog((l) => l.msg === 'gateway started')).port)}`;
-    const created = await db.integrations.create({
-      partnerId: 'notify-partner', baseUrl: supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true,
+    stack = await startStack('e2e-notify', { catalog: catalog as unknown[] });
+    const [gateway] = await Promise.all([stack.start('gateway'), stack.start('worker')]);
+    url = await stack.gatewayUrl(gateway!);
+    const created = await stack.db.integrations.create({
+      partnerId: 'notify-partner', baseUrl: stack.supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true,
     });
     id = created.integration.id;
     secret = created.webhookSecret;
     const trigger = await fetch(`${url}${BASE}/${id}/sync/trigger`, { method: 'POST', headers: { 'x-webhook-secret': secret } });
     expect(await trigger.json()).toMatchObject({ success: 1, data: { synced: 3, skipped: false } });
   });
-  afterAll(async () => {
-    for (const p of [gateway, worker]) p?.kill('SIGTERM');
-    await Promise.all([gateway, worker].filter(Boolean).map((p) => p.exited));
-    await db?.close();
-    await supplier?.close();
-    await clearPrefix(prefix);
-    await database?.drop();
-  });
+  afterAll(() => stack.close());
 
   it('applies the flat form and answers after the change is in Postgres', async () => {
     const res = await notify(flat({ sequence: 1 }));
@@ -121,7 +82,7 @@ describe('availability notify end to end', () => {
     expect(await notify(flat({ availabilityId: 'b-1', sequence: 9, vacancies: 0 }))).toMatchObject({ body: { data: { updated: false, stale: true } } });
     expect(await notify(flat({ availabilityId: 'b-1', sequence: 11, vacancies: 1 }))).toMatchObject({ body: { data: { updated: true } } });
     expect(await slot('b-1')).toMatchObject({ vacancies: 1, orderKey: 11n });
-    await waitFor('the fallback sync to run', async () => (await db.prisma.syncRun.count({ where: { integrationId: id, trigger: 'availability_fallback' } })) === 1);
+    await waitFor('the fallback sync to run', async () => (await stack.db.prisma.syncRun.count({ where: { integrationId: id, trigger: 'availability_fallback' } })) === 1);
   });
 
   it('with Prefer: respond-async answers 202 at once, and the change is applied all the same', async () => {

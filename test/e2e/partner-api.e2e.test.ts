@@ -1,34 +1,18 @@
 import jwt from 'jsonwebtoken';
-import {
-  clearPrefix,
-  createTestDatabase,
-  generateCatalog,
-  startService,
-  startTestSupplier,
-  TEST_REDIS_URL,
-  uniquePrefix,
-  waitFor,
-  type ServiceProcess,
-  type TestDatabase,
-  type TestSupplier,
-} from '@octo-sync/testkit';
+import { generateCatalog, startStack, STACK_JWT_SECRET, waitFor, type ServiceProcess, type TestStack } from '@octo-sync/testkit';
 
 const BASE = '/api/v1/partner-integrations';
-const JWT_SECRET = 'e2e-partner-api-jwt-secret-0123456789';
 
 /**
  * The README walk-through, with the gateway and a worker as real processes: a partner goes from
  * nothing to a synced catalog over HTTP alone, then sees failures reported in words it can act on.
  */
 describe('partner API end to end (gateway + worker processes)', () => {
-  let database: TestDatabase;
-  let supplier: TestSupplier;
-  let gateway: ServiceProcess;
-  let worker: ServiceProcess;
+  let stack: TestStack;
   let url: string;
-  const prefix = uniquePrefix('e2e-partner');
+  let services: ServiceProcess[];
   // Tokens as an identity provider would mint them: HS256 with the gateway's JWT_SECRET.
-  const sign = (role: string, sub: string) => jwt.sign({ role }, JWT_SECRET, { algorithm: 'HS256', subject: sub, expiresIn: '1h' });
+  const sign = (role: string, sub: string) => jwt.sign({ role }, STACK_JWT_SECRET, { algorithm: 'HS256', subject: sub, expiresIn: '1h' });
   const partner = `Bearer ${sign('partner', 'partner-e2e')}`;
   const admin = `Bearer ${sign('admin', 'ops')}`;
 
@@ -42,31 +26,11 @@ describe('partner API end to end (gateway + worker processes)', () => {
   }
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    supplier = await startTestSupplier({ catalog: generateCatalog({ products: 4 }) as unknown[] });
-    const env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      SECRETS_KEY: 'e2e-secrets-key',
-      JWT_SECRET,
-      OCTO_ALLOWED_HOSTS: supplier.hostPort,
-      ALLOW_INSECURE_OCTO_URLS: 'true',
-      SYNC_RETRY_BASE_MS: '50',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-    };
-    [worker, gateway] = await Promise.all([startService('worker', env), startService('gateway', env)]);
-    const started = await gateway.waitForLog((line) => line.msg === 'gateway started');
-    url = `http://127.0.0.1:${String(started.port)}`;
+    stack = await startStack('e2e-partner', { catalog: generateCatalog({ products: 4 }) as unknown[] });
+    services = await Promise.all([stack.start('gateway'), stack.start('worker')]);
+    url = await stack.gatewayUrl(services[0]!);
   });
-  afterAll(async () => {
-    for (const p of [gateway, worker]) p?.kill('SIGTERM');
-    await Promise.all([gateway, worker].filter(Boolean).map((p) => p.exited));
-    await supplier?.close();
-    await clearPrefix(prefix);
-    await database?.drop();
-  });
+  afterAll(() => stack.close());
 
   test('create → approve (first sync) → test connection → trigger → sync-log; failures are reported, the secret never leaks', async () => {
     // Ready once both processes' connections are up (the gateway may log 'started' a moment before).
@@ -74,12 +38,12 @@ describe('partner API end to end (gateway + worker processes)', () => {
 
     const created = await call('POST', BASE, {
       auth: partner,
-      body: { base_url: `${supplier.url}/`, auth_type: 'bearer', auth_key: 'sk_e2e_key_000111', handles_ticket_delivery: false },
+      body: { base_url: `${stack.supplier.url}/`, auth_type: 'bearer', auth_key: 'sk_e2e_key_000111', handles_ticket_delivery: false },
     });
     expect(created.status).toBe(201);
     const id = created.body.data._id as string;
     const secret = created.body.data.webhook_secret as string;
-    expect(created.body.data).toMatchObject({ base_url: supplier.url, isApproved: false });
+    expect(created.body.data).toMatchObject({ base_url: stack.supplier.url, isApproved: false });
 
     // Not approved yet: the webhook is refused with 409.
     const early = await call('POST', `${BASE}/${id}/sync/trigger`, { headers: { 'x-webhook-secret': secret } });
@@ -103,7 +67,7 @@ describe('partner API end to end (gateway + worker processes)', () => {
     expect(unchanged.body.data).toEqual({ synced: 0, skipped: true, run_id: expect.any(String) });
 
     // A changed catalog is written: `synced` counts the catalog's products.
-    supplier.setCatalog(generateCatalog({ products: 5 }) as unknown[]);
+    stack.supplier.setCatalog(generateCatalog({ products: 5 }) as unknown[]);
     const changed = await call('POST', `${BASE}/${id}/sync/trigger`, { headers: { 'x-webhook-secret': secret } });
     expect(changed.status).toBe(200);
     expect(changed.body.data).toMatchObject({ skipped: false, run_id: expect.any(String) });
@@ -119,14 +83,14 @@ describe('partner API end to end (gateway + worker processes)', () => {
     });
 
     // The supplier rejects our key: test-connection says so, a trigger answers 200 with the error.
-    supplier.behave({ kind: 'status', status: 401 });
+    stack.supplier.behave({ kind: 'status', status: 401 });
     const rejected = await call('POST', `${BASE}/me/test-connection`, { auth: partner });
     expect(rejected.status).toBe(200);
     expect(rejected.body.data).toMatchObject({ ok: false, code: 'SUPPLIER_AUTH_REJECTED', status: 401 });
     const failed = await call('POST', `${BASE}/${id}/sync/trigger`, { headers: { 'x-webhook-secret': secret } });
     expect(failed.status).toBe(200);
     expect(failed.body.data).toMatchObject({ synced: 0, skipped: false, error: expect.stringContaining('401') });
-    supplier.behave(null);
+    stack.supplier.behave(null);
 
     const log = await call('GET', `${BASE}/${id}/sync-log?limit=10`, { auth: partner });
     expect(log.status).toBe(200);
@@ -135,7 +99,7 @@ describe('partner API end to end (gateway + worker processes)', () => {
     expect(statuses).toEqual(expect.arrayContaining(['succeeded', 'skipped', 'failed']));
     expect(log.body.data.sync).toMatchObject({ status: 'error', error_message: expect.stringContaining('auth_key') });
 
-    for (const p of [gateway, worker]) expect(JSON.stringify(p.lines)).not.toContain(secret);
-    for (const p of [gateway, worker]) expect(JSON.stringify(p.lines)).not.toContain('sk_e2e_key_000111');
+    for (const p of services) expect(JSON.stringify(p.lines)).not.toContain(secret);
+    for (const p of services) expect(JSON.stringify(p.lines)).not.toContain('sk_e2e_key_000111');
   });
 });

@@ -1,74 +1,24 @@
 import { Client } from 'pg';
-import { createDb, type Db } from '@octo-sync/db';
-import { catalogSyncJob, createRedis, JobProducer } from '@octo-sync/jobs';
-import {
-  clearPrefix,
-  createTestDatabase,
-  generateCatalog,
-  startService,
-  startTestSupplier,
-  TEST_REDIS_URL,
-  uniquePrefix,
-  waitFor,
-  type ServiceProcess,
-  type TestDatabase,
-  type TestSupplier,
-} from '@octo-sync/testkit';
-import type { Redis } from 'ioredis';
+import { catalogSyncJob } from '@octo-sync/jobs';
+import { generateCatalog, startStack, waitFor, type TestStack } from '@octo-sync/testkit';
 
 /** A worker process killed in the middle of writing a catalog leaves the old one intact, and another worker finishes the run. */
 describe('worker killed mid-run (SIGKILL)', () => {
-  let database: TestDatabase;
-  let supplier: TestSupplier;
-  let db: Db;
-  let redis: Redis;
-  let producer: JobProducer;
-  let env: Record<string, string>;
-  const prefix = uniquePrefix('crash');
-  const processes: ServiceProcess[] = [];
+  let stack: TestStack;
+  // A dead worker's lock lapses quickly, so the survivor takes the job over within seconds.
+  const fastTakeover = { SYNC_LOCK_DURATION_MS: '2000', SYNC_STALLED_INTERVAL_MS: '1000' };
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    supplier = await startTestSupplier();
-    db = createDb({ databaseUrl: database.url, secretsKey: 'e2e-secrets-key' });
-    redis = createRedis(TEST_REDIS_URL, 'worker');
-    producer = new JobProducer({ connection: redis, prefix });
-    env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      SECRETS_KEY: 'e2e-secrets-key',
-      OCTO_ALLOWED_HOSTS: supplier.hostPort,
-      ALLOW_INSECURE_OCTO_URLS: 'true',
-      // A dead worker's lock lapses quickly, so the survivor takes the job over within seconds.
-      SYNC_LOCK_DURATION_MS: '2000',
-      SYNC_STALLED_INTERVAL_MS: '1000',
-      SYNC_RETRY_BASE_MS: '50',
-      LOG_LEVEL: 'info',
-    };
+    stack = await startStack('crash');
   });
-  afterAll(async () => {
-    for (const p of processes) p.kill('SIGKILL');
-    await Promise.all(processes.map((p) => p.exited));
-    await producer.close();
-    redis.disconnect();
-    await db.close();
-    await supplier.close();
-    await clearPrefix(prefix);
-    await database.drop();
-  });
+  afterAll(() => stack.close());
 
   it('keeps the previous catalog and retries the run to completion', async () => {
+    const { db, producer, supplier } = stack;
     const { integration } = await db.integrations.create({
-      partnerId: 'crash-partner',
-      baseUrl: supplier.url,
-      authType: 'bearer',
-      authKey: 'k',
-      handlesTicketDelivery: false,
-      isApproved: true,
+      partnerId: 'crash-partner', baseUrl: supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true,
     });
-    const first = await startService('worker', env);
-    processes.push(first);
+    const first = await stack.start('worker', fastTakeover);
 
     const old = generateCatalog({ products: 50, options: 2, units: 2, seed: 1 });
     supplier.setCatalog(old);
@@ -86,7 +36,7 @@ describe('worker killed mid-run (SIGKILL)', () => {
     const { runId } = await db.runs.requestRun(integration.id, 'webhook');
     await producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId });
 
-    const watcher = new Client({ connectionString: database.url });
+    const watcher = new Client({ connectionString: stack.database.url });
     await watcher.connect();
     try {
       await waitFor(
@@ -112,12 +62,15 @@ describe('worker killed mid-run (SIGKILL)', () => {
     expect(await snapshot()).toEqual(before);
     expect((await db.runs.findRun(runId))!.status).toBe('running');
 
-    const survivor = await startService('worker', env);
-    processes.push(survivor);
-    const done = await waitFor('the run to be finished by the surviving worker', async () => {
-      const run = await db.runs.findRun(runId);
-      return run && run.status !== 'running' && run.status !== 'queued' ? run : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 100 });
+    await stack.start('worker', fastTakeover);
+    const done = await waitFor(
+      'the run to be finished by the surviving worker',
+      async () => {
+        const run = await db.runs.findRun(runId);
+        return run && run.status !== 'running' && run.status !== 'queued' ? run : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
     expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
     expect(done.counts).toMatchObject({ products: { created: 2950, updated: 50 } });
     expect(await db.prisma.product.count({ where: { integrationId: integration.id, active: true } })).toBe(3000);

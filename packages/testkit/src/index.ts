@@ -13,3 +13,4 @@ export {
 export { uniquePrefix, clearPrefix, TEST_REDIS_URL } from './redis';
 export { waitFor } from './wait';
 export { startService, type ServiceProcess } from './processes';
+export { startStack, STACK_JWT_SECRET, STACK_SECRETS_KEY, type TestStack } from './stack';
