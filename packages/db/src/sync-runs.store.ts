@@ -76,7 +76,7 @@ export class SyncRunStore {
     integrationId: string,
     trigger: RunTrigger,
     options: { force?: boolean; joinRunning?: boolean } = {},
-  ): Promise<{ runId: string; created: boolean; startedBefore: boolean }> {
+  ): Promise<{ runId: string; created: boolean; startedBefore: boolean; trigger: RunTrigger }> {
     const force = options.force ?? false;
     return this.prisma.$transaction(async (tx) => {
       // Serialises requests for one integration (not its sync writes, which hold the row lock).
@@ -84,14 +84,14 @@ export class SyncRunStore {
       const queued = await tx.syncRun.findFirst({
         where: { integrationId, status: { in: options.joinRunning ? ['queued', 'running'] : ['queued'] } },
         orderBy: { queuedAt: 'asc' },
-        select: { id: true, force: true, attempts: true },
+        select: { id: true, force: true, attempts: true, trigger: true },
       });
       if (queued) {
         if (force && !queued.force) await tx.syncRun.update({ where: { id: queued.id }, data: { force: true } });
-        return { runId: queued.id, created: false, startedBefore: queued.attempts > 0 };
+        return { runId: queued.id, created: false, startedBefore: queued.attempts > 0, trigger: queued.trigger };
       }
       const run = await tx.syncRun.create({ data: { integrationId, trigger, force }, select: { id: true } });
-      return { runId: run.id, created: true, startedBefore: false };
+      return { runId: run.id, created: true, startedBefore: false, trigger };
     });
   }
 
@@ -101,13 +101,13 @@ export class SyncRunStore {
    * needs no serialisation (only creating a run does), and a run seen queued now has not started
    * its fetch yet. Null when none is queued: then call `requestRun`.
    */
-  async findQueuedRun(integrationId: string): Promise<{ runId: string; force: boolean; startedBefore: boolean } | null> {
+  async findQueuedRun(integrationId: string): Promise<{ runId: string; force: boolean; startedBefore: boolean; trigger: RunTrigger } | null> {
     const queued = await this.prisma.syncRun.findFirst({
       where: { integrationId, status: 'queued' },
       orderBy: { queuedAt: 'asc' },
-      select: { id: true, force: true, attempts: true },
+      select: { id: true, force: true, attempts: true, trigger: true },
     });
-    return queued ? { runId: queued.id, force: queued.force, startedBefore: queued.attempts > 0 } : null;
+    return queued ? { runId: queued.id, force: queued.force, startedBefore: queued.attempts > 0, trigger: queued.trigger } : null;
   }
 
   async claim(runId: string, abandonAfterMs: number): Promise<ClaimResult> {

@@ -89,12 +89,13 @@ export class RunRequester {
   private async apply(integrationId: string, trigger: RunTrigger, force: boolean, callers: number): Promise<RequestedRun[]> {
     // Fast path: a queued run to join (and no force to record on it) needs no lock; see findQueuedRun.
     const queued = await this.db.runs.findQueuedRun(integrationId);
-    const { runId, created, startedBefore } =
-      queued && (queued.force || !force) ? { ...queued, created: false } : await this.db.runs.requestRun(integrationId, trigger, { force });
+    const joined = queued && (queued.force || !force) ? { ...queued, created: false } : await this.db.runs.requestRun(integrationId, trigger, { force });
+    const { runId, created, startedBefore } = joined;
     const job = await this.producer.enqueue(catalogSyncJob, { integrationId, runId });
-    // A run the nightly schedule queued for later starts now that someone is waiting for it; one
-    // that already ran and waits to retry keeps its backoff (it may honour a supplier's Retry-After).
-    if (!created && !startedBefore) await this.producer.promoteIfDelayed(job);
+    // A run the nightly fan-out spread into the future starts now that someone is waiting for it.
+    // Only those are delayed on purpose: one that already ran and waits to retry keeps its backoff
+    // (it may honour a supplier's Retry-After), and no other trigger delays its job.
+    if (!created && !startedBefore && joined.trigger === 'schedule') await this.producer.promoteIfDelayed(job);
     return Array.from({ length: callers }, (_, i) => ({ runId, created, startedBefore, job, shared: callers, first: i === 0 }));
   }
 }
