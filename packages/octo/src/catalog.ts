@@ -232,47 +232,49 @@ function collectProblems(value: unknown): Problems {
     return problems;
   }
   const productIds = new Map<string, string>();
-  for (let p = 0; p < value.length; p++) {
-    const product: unknown = value[p];
-    const productPath = `[${p}]`;
-    if (!isRecord(product)) {
-      problems.add(productPath, `must be an object (got ${kindOf(product)})`);
+  for (let p = 0; p < value.length; p++) checkProduct(value[p], p, productIds, problems);
+  return problems;
+}
+
+/** Checks the product at index `p`; `productIds` carries the ids seen so far across the catalog. */
+function checkProduct(product: unknown, p: number, productIds: Map<string, string>, problems: Problems): void {
+  const productPath = `[${p}]`;
+  if (!isRecord(product)) {
+    problems.add(productPath, `must be an object (got ${kindOf(product)})`);
+    return;
+  }
+  checkId(product, productPath, 'product', true, productIds, problems);
+  const options = product.options;
+  if (!Array.isArray(options)) {
+    problems.add(`${productPath}.options`, `must be an array (got ${kindOf(options)})`);
+    return;
+  }
+  const optionIds = new Map<string, string>();
+  for (let o = 0; o < options.length; o++) {
+    const option: unknown = options[o];
+    const optionPath = `${productPath}.options[${o}]`;
+    if (!isRecord(option)) {
+      problems.add(optionPath, `must be an object (got ${kindOf(option)})`);
       continue;
     }
-    checkId(product, productPath, 'product', true, productIds, problems);
-    const options = product.options;
-    if (!Array.isArray(options)) {
-      problems.add(`${productPath}.options`, `must be an array (got ${kindOf(options)})`);
+    checkId(option, optionPath, 'option', false, optionIds, problems);
+    const units = option.units;
+    if (units === undefined || units === null) continue;
+    if (!Array.isArray(units)) {
+      problems.add(`${optionPath}.units`, `must be an array when present (got ${kindOf(units)})`);
       continue;
     }
-    const optionIds = new Map<string, string>();
-    for (let o = 0; o < options.length; o++) {
-      const option: unknown = options[o];
-      const optionPath = `${productPath}.options[${o}]`;
-      if (!isRecord(option)) {
-        problems.add(optionPath, `must be an object (got ${kindOf(option)})`);
+    const unitIds = new Map<string, string>();
+    for (let u = 0; u < units.length; u++) {
+      const unit: unknown = units[u];
+      const unitPath = `${optionPath}.units[${u}]`;
+      if (!isRecord(unit)) {
+        problems.add(unitPath, `must be an object (got ${kindOf(unit)})`);
         continue;
       }
-      checkId(option, optionPath, 'option', false, optionIds, problems);
-      const units = option.units;
-      if (units === undefined || units === null) continue;
-      if (!Array.isArray(units)) {
-        problems.add(`${optionPath}.units`, `must be an array when present (got ${kindOf(units)})`);
-        continue;
-      }
-      const unitIds = new Map<string, string>();
-      for (let u = 0; u < units.length; u++) {
-        const unit: unknown = units[u];
-        const unitPath = `${optionPath}.units[${u}]`;
-        if (!isRecord(unit)) {
-          problems.add(unitPath, `must be an object (got ${kindOf(unit)})`);
-          continue;
-        }
-        checkId(unit, unitPath, 'unit', false, unitIds, problems);
-      }
+      checkId(unit, unitPath, 'unit', false, unitIds, problems);
     }
   }
-  return problems;
 }
 
 function describeJsonFailure(text: string, error: Error): string {
@@ -301,11 +303,155 @@ export function parseCatalog(body: Buffer | string): OctoProduct[] {
     if (!(error instanceof Error) || error.name !== 'SyntaxError') throw error;
     throw new SupplierError('CATALOG_NOT_JSON', `supplier's GET /products answer is not JSON: ${describeJsonFailure(text, error)}`);
   }
-  const problems = collectProblems(value);
-  if (problems.count > 0) {
-    const lines = problems.lines();
-    const count = problems.count === 1 ? '1 problem' : `${problems.count} problems, first`;
-    throw new SupplierError('CATALOG_INVALID', `supplier's catalog is not usable (${count}: ${lines[0] ?? ''})`, { details: lines });
-  }
+  throwIfInvalid(collectProblems(value));
   return value as OctoProduct[];
+}
+
+function throwIfInvalid(problems: Problems): void {
+  if (problems.count === 0) return;
+  const lines = problems.lines();
+  const count = problems.count === 1 ? '1 problem' : `${problems.count} problems, first`;
+  throw new SupplierError('CATALOG_INVALID', `supplier's catalog is not usable (${count}: ${lines[0] ?? ''})`, { details: lines });
+}
+
+// Bytes the array framing looks at (plain constants: this loop runs over every byte of the body).
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const BACKSLASH = 0x5c;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+/** JSON's own whitespace (RFC 8259 §2), the only bytes JSON.parse skips between tokens. */
+function isJsonSpace(byte: number | undefined): boolean {
+  return byte === SPACE || byte === LF || byte === CR || byte === TAB;
+}
+
+/**
+ * The byte ranges of the elements of a top-level JSON array, as `[start0, end0, start1, end1, …]`
+ * (each range may carry JSON whitespace around the value), found in one pass over the bytes that
+ * tracks nesting and string/escape state. A leading UTF-8 BOM and whitespace around the array are
+ * allowed. Returns undefined when the bytes are not framed as one array (another top-level value,
+ * truncated, mismatched brackets, something after the array): only the framing is checked here,
+ * each element still has to pass JSON.parse, and `[` + elements joined by `,` + `]` is then
+ * valid JSON exactly when every element is.
+ */
+export function scanArrayElements(bytes: Buffer): number[] | undefined {
+  const n = bytes.length;
+  let i = n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < n && isJsonSpace(bytes[i])) i++;
+  if (bytes[i] !== OPEN_BRACKET) return undefined;
+  const bounds: number[] = [];
+  let start = ++i;
+  let depth = 1;
+  while (i < n) {
+    const c = bytes[i]!;
+    if (c === QUOTE) {
+      // Skip the string: jump from quote to quote (memchr, much faster than a JS loop over its
+      // bytes); a quote preceded by an odd run of backslashes is escaped and does not end it.
+      let q = i;
+      for (;;) {
+        q = bytes.indexOf(QUOTE, q + 1);
+        if (q < 0) return undefined;
+        let b = q - 1;
+        while (bytes[b] === BACKSLASH) b--;
+        if (((q - 1 - b) & 1) === 0) break;
+      }
+      i = q;
+    } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      depth++;
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) {
+      if (--depth === 0) {
+        if (c !== CLOSE_BRACKET) return undefined;
+        bounds.push(start, i);
+        break;
+      }
+    } else if (c === COMMA && depth === 1) {
+      bounds.push(start, i);
+      start = i + 1;
+    }
+    i++;
+  }
+  if (depth !== 0) return undefined;
+  for (i++; i < n; i++) if (!isJsonSpace(bytes[i])) return undefined;
+  // `[ ]` is the empty array, not one blank element (a blank element anywhere else fails JSON.parse).
+  if (bounds.length === 2) {
+    let blank = true;
+    for (let k = bounds[0]!; k < bounds[1]! && blank; k++) blank = isJsonSpace(bytes[k]);
+    if (blank) bounds.length = 0;
+  }
+  return bounds;
+}
+
+/**
+ * A `GET /products` body read one product at a time, never materialised as a whole: the body is
+ * framed by {@link scanArrayElements}, then each product's bytes go through JSON.parse on their
+ * own and are checked with the same rules as {@link parseCatalog} (duplicate product ids across
+ * the whole catalog included). Every failure is the one `parseCatalog` gives for the same body,
+ * message for message: a body that is not framed as an array, or an element that is not JSON,
+ * is handed to `parseCatalog` itself to say why (that path parses the whole body, once, to fail).
+ */
+export class CatalogReader {
+  private readonly problems = new Problems();
+  private readonly productIds = new Map<string, string>();
+  private next = 0;
+
+  private constructor(
+    private readonly body: Buffer,
+    private readonly bounds: number[],
+  ) {}
+
+  /** Frames `body`; throws `CATALOG_NOT_JSON` / `CATALOG_INVALID` when it is not an array. */
+  static open(body: Buffer): CatalogReader {
+    const bounds = scanArrayElements(body);
+    if (bounds === undefined) failAsParseCatalog(body);
+    return new CatalogReader(body, bounds);
+  }
+
+  /** Number of products (elements of the array). */
+  get length(): number {
+    return this.bounds.length / 2;
+  }
+
+  /** True once any product read so far has a structural problem (the catalog will be refused). */
+  get invalid(): boolean {
+    return this.problems.count > 0;
+  }
+
+  /**
+   * Parses and checks the next product (read them in order, each once). Returns it when the
+   * catalog has no problem so far, otherwise undefined (call {@link finish} to throw the error).
+   */
+  read(): OctoProduct | undefined {
+    const p = this.next++;
+    const start = this.bounds[2 * p];
+    const end = this.bounds[2 * p + 1];
+    if (start === undefined || end === undefined) throw new RangeError(`product ${p} read past the end of the catalog`);
+    let product: unknown;
+    try {
+      product = JSON.parse(this.body.toString('utf8', start, end));
+    } catch (error: unknown) {
+      if (!(error instanceof Error) || error.name !== 'SyntaxError') throw error;
+      failAsParseCatalog(this.body);
+    }
+    checkProduct(product, p, this.productIds, this.problems);
+    return this.problems.count === 0 ? (product as OctoProduct) : undefined;
+  }
+
+  /** Reads (checks) the products not read yet, then throws `CATALOG_INVALID` if any had a problem. */
+  finish(): void {
+    while (this.next < this.length) this.read();
+    throwIfInvalid(this.problems);
+  }
+}
+
+/** Throws what {@link parseCatalog} throws for `body` (which must be unusable). */
+function failAsParseCatalog(body: Buffer): never {
+  parseCatalog(body);
+  throw new Error('catalog framing refused a body that parseCatalog accepts');
 }

@@ -19,8 +19,10 @@ export {
 export { BASE_URL_RULE, validateBaseUrl, type BaseUrlResult } from './base-url';
 export { classifyAddress, isPublicAddress, parseAllowedHosts, type AddressClass } from './address-policy';
 export {
+  CatalogReader,
   MAX_CATALOG_PROBLEMS,
   catalogProblems,
+  scanArrayElements,
   octoIncludedTaxSchema,
   octoOptionSchema,
   octoPricingSchema,

@@ -43,33 +43,42 @@ function classify<R extends { content_hash: string }>(
  * was inactive; an active stored row that the catalog no longer has is removed. Options and units
  * are removed only under products that are still present: a product that left the catalog is
  * deactivated as a whole and keeps its children as they were. Removed products (and so the
- * mass-removal guard) are known from the present product ids alone, before any slice.
+ * mass-removal guard) are known from the present product ids alone: pass them to the constructor
+ * when known up front, or let the slices collect them and call {@link closeProducts} after the last.
  */
 export class CatalogDiffer {
   readonly counts: RunCounts = { products: emptyCounts(), options: emptyCounts(), units: emptyCounts() };
   readonly activeProductsBefore: number;
-  private readonly removedProducts: string[] = [];
+  private removedProducts: string[] | undefined;
+  private readonly presentProducts: Set<string>;
   private readonly touched = new Set<string>();
   private readonly presentOptions = new Set<string>();
   private readonly presentUnits = new Set<string>();
 
   constructor(
     private readonly stored: CatalogFingerprints,
-    private readonly presentProducts: ReadonlySet<string>,
+    presentProducts?: ReadonlySet<string>,
   ) {
     let active = 0;
-    for (const [id, fp] of stored.products) {
-      if (!fp.active) continue;
-      active += 1;
-      if (!presentProducts.has(id)) this.removedProducts.push(id);
-    }
+    for (const fp of stored.products.values()) if (fp.active) active += 1;
     this.activeProductsBefore = active;
-    this.counts.products.removed = this.removedProducts.length;
+    this.presentProducts = new Set(presentProducts);
+    if (presentProducts !== undefined) this.closeProducts();
+  }
+
+  /** Every present product has been seen: counts the removed products (what the mass-removal guard reads). */
+  closeProducts(): void {
+    if (this.removedProducts !== undefined) return;
+    const removed: string[] = [];
+    for (const [id, fp] of this.stored.products) if (fp.active && !this.presentProducts.has(id)) removed.push(id);
+    this.removedProducts = removed;
+    this.counts.products.removed = removed.length;
   }
 
   /** The rows of one slice that must be written; counts every row of it. */
   classify(rows: CatalogRows): CatalogRows {
     const { stored, counts, touched } = this;
+    if (this.removedProducts === undefined) for (const p of rows.products) this.presentProducts.add(p.octo_id);
     const products = classify(rows.products, (p) => p.octo_id, stored.products, counts.products, (p) => touched.add(p.octo_id));
     const options = classify(
       rows.options,
@@ -98,6 +107,7 @@ export class CatalogDiffer {
 
   /** What left the catalog; call after the last slice. */
   removals(): Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'removedUnits'> {
+    this.closeProducts();
     const { stored, presentProducts, presentOptions, presentUnits, touched } = this;
     const removedOptions: CatalogChanges['removedOptions'] = [];
     for (const [key, fp] of stored.options) {
@@ -117,7 +127,7 @@ export class CatalogDiffer {
     }
     this.counts.options.removed = removedOptions.length;
     this.counts.units.removed = removedUnits.length;
-    return { removedProducts: this.removedProducts, removedOptions, removedUnits };
+    return { removedProducts: this.removedProducts ?? [], removedOptions, removedUnits };
   }
 
   /** Catalog products with at least one row written (final after {@link removals}). */

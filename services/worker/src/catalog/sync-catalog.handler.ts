@@ -1,10 +1,10 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import type { Db, Integration, RunFailure, SyncRun } from '@octo-sync/db';
 import type { JobContext, PayloadOf, catalogSyncJob } from '@octo-sync/jobs';
-import { parseCatalog, type OctoProduct, type SupplierClient } from '@octo-sync/octo';
+import { CatalogReader, type SupplierClient } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catalog';
-import { CatalogMapper, mapCatalog, type CatalogRows } from './map-catalog';
+import { CatalogMapper, type CatalogRows } from './map-catalog';
 
 export interface SyncSettings {
   massRemoval: MassRemovalRule;
@@ -85,8 +85,8 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
       const refusal = ineligibility(integration, run);
       if (refusal) throw refusal;
 
-      // Only the digest and size are kept: the body itself is dropped once parsed (it is as big as
-      // the catalog, and the rest of the run needs only the parsed objects).
+      // The body is kept as bytes for the whole run and read one product at a time: the catalog is
+      // never materialised as a whole (100 MB of text and ~450 MB of objects at once).
       let body: Buffer | undefined;
       const fetched = await supplier
         .fetchProducts(
@@ -107,42 +107,25 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
         return resultOf(finished);
       }
 
-      // The stored fingerprints are read while the body is parsed (the query is sent first).
+      // The stored fingerprints are read while the body is framed (the query is sent first).
       const storedPromise = db.catalog.loadFingerprints(integration.id);
       await nextTurn();
-      // The bytes are dropped before JSON.parse allocates the objects; the text right after.
-      const takeText = (): string => {
-        const text = body!.toString('utf8');
-        body = undefined;
-        return text;
-      };
-      let products: Array<OctoProduct | undefined>;
+      let reader: CatalogReader;
       try {
-        products = parseCatalog(takeText());
+        reader = CatalogReader.open(body!);
       } catch (error) {
         await storedPromise.catch((ignored: unknown) => log.debug({ err: ignored }, 'fingerprints not needed after all'));
         throw error;
       }
+      body = undefined; // the reader holds it
       const stored = await storedPromise;
-      const differ = new CatalogDiffer(stored, new Set(products.map((p) => p!.id)));
-      if (!run.force && isMassRemoval(differ, settings.massRemoval)) {
-        // Unchanged content is a skip, not a block (as when the hash is compared first).
-        const { hash } = await mapCatalog(products as OctoProduct[]);
-        if (hash === integration.lastSyncHash) {
-          const finished = await db.runs.withFence(integration.id, fence, (tx) => db.runs.finish(tx, run, { ...unchanged, hash }), settings.writeTimeoutMs);
-          log.info({ bytes: payloadBytes }, 'catalog unchanged (same content), run skipped');
-          return resultOf(finished);
-        }
-        throw new AppError(
-          'MASS_REMOVAL_BLOCKED',
-          `the catalog would deactivate ${differ.counts.products.removed} of ${differ.activeProductsBefore} active products; ` +
-            'nothing was written. If this is intended, an admin can force the sync',
-        );
-      }
+      const differ = new CatalogDiffer(stored);
 
-      // Map, diff and write slice by slice in the fenced transaction: Postgres runs slice N while
-      // slice N+1 is hashed and mapped. The catalog's hash is known only at the end: if the
-      // content turns out unchanged, the transaction is rolled back and the run skipped.
+      // Parse, check, map, diff and write product by product in the fenced transaction: Postgres
+      // runs slice N while slice N+1 is parsed and hashed. What needs the whole catalog is decided
+      // at the end, before anything commits: a structural problem anywhere (CATALOG_INVALID /
+      // CATALOG_NOT_JSON, the same errors parseCatalog gives), unchanged content (skipped), and
+      // the mass-removal guard (which needs every product id) all roll the transaction back.
       let hash: string;
       try {
         hash = await db.runs.withFenceClient(
@@ -152,22 +135,37 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
             const writer = await db.catalog.openWriter(client, integration.id, stored);
             const mapper = new CatalogMapper(true);
             let pending: Promise<void> = Promise.resolve();
-            let rows: CatalogRows = { products: [], options: [], units: [] };
-            for (let i = 0; i < products.length; i++) {
-              mapper.map(products[i]!, rows);
-              products[i] = undefined; // the rows hold what is still needed
-              const last = i === products.length - 1;
-              if (rows.products.length === SLICE || last) {
-                const changed = differ.classify(rows);
-                rows = { products: [], options: [], units: [] };
-                await pending;
-                pending = writer.upsert(changed);
+            try {
+              let rows: CatalogRows = { products: [], options: [], units: [] };
+              for (let i = 0; i < reader.length; i++) {
+                const product = reader.read();
+                if (product === undefined) break; // the catalog will be refused: only check the rest
+                mapper.map(product, rows);
+                const last = i === reader.length - 1;
+                if (rows.products.length === SLICE || last) {
+                  const changed = differ.classify(rows);
+                  rows = { products: [], options: [], units: [] };
+                  await pending;
+                  pending = writer.upsert(changed);
+                }
+                if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
               }
-              if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+              reader.finish();
+            } catch (error) {
+              await pending.catch(() => undefined); // the rollback answers for it
+              throw error;
             }
             await pending;
+            differ.closeProducts();
             const digest = mapper.digest();
             if (digest === integration.lastSyncHash) throw new SameContent(digest);
+            if (!run.force && isMassRemoval(differ, settings.massRemoval)) {
+              throw new AppError(
+                'MASS_REMOVAL_BLOCKED',
+                `the catalog would deactivate ${differ.counts.products.removed} of ${differ.activeProductsBefore} active products; ` +
+                  'nothing was written. If this is intended, an admin can force the sync',
+              );
+            }
             await writer.remove(differ.removals());
             await db.runs.finishClient(client, run, {
               status: 'succeeded',
