@@ -102,12 +102,18 @@ export class SyncRunStore {
    * its fetch yet. Null when none is queued: then call `requestRun`.
    */
   async findQueuedRun(integrationId: string): Promise<{ runId: string; force: boolean; startedBefore: boolean; trigger: RunTrigger } | null> {
-    const queued = await this.prisma.syncRun.findFirst({
-      where: { integrationId, status: 'queued' },
-      orderBy: { queuedAt: 'asc' },
-      select: { id: true, force: true, attempts: true, trigger: true },
-    });
+    // On the webhook hot path: one plain statement on the pool, without Prisma's query planning.
+    const { rows } = await this.requirePool().query<{ id: string; force: boolean; attempts: number; trigger: RunTrigger }>(
+      `SELECT id, force, attempts, trigger FROM sync_runs WHERE integration_id = $1::uuid AND status = 'queued' ORDER BY queued_at LIMIT 1`,
+      [integrationId],
+    );
+    const queued = rows[0];
     return queued ? { runId: queued.id, force: queued.force, startedBefore: queued.attempts > 0, trigger: queued.trigger } : null;
+  }
+
+  private requirePool(): Pool {
+    if (this.pool === undefined) throw new Error('SyncRunStore was built without a pg pool');
+    return this.pool;
   }
 
   async claim(runId: string, abandonAfterMs: number): Promise<ClaimResult> {
@@ -166,8 +172,7 @@ export class SyncRunStore {
    * Inside it, record the run's end with {@link finishClient}.
    */
   async withFenceClient<T>(integrationId: string, fence: bigint, fn: (client: PoolClient) => Promise<T>, timeoutMs: number): Promise<T> {
-    if (this.pool === undefined) throw new Error('SyncRunStore was built without a pg pool');
-    const client = await this.pool.connect();
+    const client = await this.requirePool().connect();
     let discard = false;
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -43,6 +43,8 @@ export function createLogger({ level, name, destination }: LoggerOptions): Logge
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination,
+    // Asynchronous, buffered writes to stdout: a log line never waits for a write syscall on a
+    // request's path. pino flushes what is buffered when the process exits.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

@@ -42,10 +42,10 @@ function requestContext(log: Logger): RequestHandler {
     res.setHeader('x-request-id', req.id);
     const start = process.hrtime.bigint();
     res.on('finish', () => {
-      req.log.info(
-        { method: req.method, path: req.path, status: res.statusCode, durationMs: Math.round(Number(process.hrtime.bigint() - start) / 1e6) },
-        'request finished',
-      );
+      const durationMs = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
+      // A refused webhook's cause rides on its access line (one line per answer, even for floods).
+      const refused = res.locals.webhookRefused as string | undefined;
+      req.log.info({ method: req.method, path: req.path, status: res.statusCode, durationMs, ...(refused ? { refused } : {}) }, 'request finished');
     });
     next();
   };
@@ -75,7 +75,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
     jwt: async (req, roles) => {
       const principal = verify(req.get('authorization'));
       req.principal = principal;
-      req.log = req.log.child({ sub: principal.sub, role: principal.role });
+      req.log.setBindings({ sub: principal.sub, role: principal.role });
       if (!roles.includes(principal.role)) throw new ApiError('FORBIDDEN', [`role: this endpoint is for role ${roles.join(' or ')}`]);
     },
     webhook: async (req, res, limitKey) => {
@@ -84,7 +84,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
       const verdict = await webhookAuth.verify(id, req.get('x-webhook-secret'));
       if (!verdict.ok) {
         // Same answer for every cause (no oracle); the cause is only for our logs.
-        req.log.info({ integrationId: id, why: verdict.why }, 'webhook refused');
+        res.locals.webhookRefused = verdict.why;
         throw new ApiError('WEBHOOK_SECRET_INVALID', ['x-webhook-secret: missing or invalid']);
       }
       const limiter = limiters.get(limitKey);
@@ -97,14 +97,17 @@ export function buildApp(deps: AppDeps): GatewayApp {
         });
       }
       res.locals.webhookIntegration = verdict.integration;
-      req.log = req.log.child({ integrationId: verdict.integration.id });
+      req.log.setBindings({ integrationId: verdict.integration.id });
     },
   };
 
   let document: OpenApiDocument | undefined;
   const openapi = () => (document ??= buildOpenApiDocument(routes));
   // Static paths (/me, /admin...) before /{id}: Express matches in registration order.
-  const routes: RouteSpec[] = [...opsRoutes({ db, redis, metrics, openapi }), ...integrationRoutes({ config, db, producer }), ...availabilityRoutes({ config, db, producer })];
+  // The webhooks are the hot paths: their patterns come first so Express tests them first. No other
+  // route has their shape (`/{id}/sync/trigger`, `/{id}/availability/notify`), so order is free.
+  const all = [...opsRoutes({ db, redis, metrics, openapi }), ...integrationRoutes({ config, db, producer }), ...availabilityRoutes({ config, db, producer })];
+  const routes: RouteSpec[] = [...all.filter((r) => r.auth === 'webhook'), ...all.filter((r) => r.auth !== 'webhook')];
 
   const app = express() as unknown as GatewayApp;
   app.disable('x-powered-by');

@@ -26,6 +26,9 @@ export interface RequestedRun {
   first: boolean;
 }
 
+/** Run ids whose job this process remembers having enqueued. */
+const ENQUEUED_MEMORY = 1_000;
+
 /** Callers of one batch at most (they are all answered with the same run, so this only bounds a batch). */
 const RUN_REQUEST_BATCH_MAX = 10_000;
 
@@ -55,6 +58,11 @@ const RUN_REQUEST_BATCH_MAX = 10_000;
  */
 export class RunRequester {
   private readonly groups = new Map<string, { commit: GroupCommit<null, RequestedRun>; pending: number }>();
+  /**
+   * Jobs this process enqueued, by run id (the most recent {@link ENQUEUED_MEMORY}). Joining such a
+   * run needs no second enqueue: the re-add only repairs a run whose first enqueue failed.
+   */
+  private readonly enqueued = new Map<string, Job>();
 
   constructor(
     private readonly db: Db,
@@ -91,12 +99,19 @@ export class RunRequester {
     const queued = await this.db.runs.findQueuedRun(integrationId);
     const joined = queued && (queued.force || !force) ? { ...queued, created: false } : await this.db.runs.requestRun(integrationId, trigger, { force });
     const { runId, created, startedBefore } = joined;
-    const job = await this.producer.enqueue(catalogSyncJob, { integrationId, runId });
+    const job = (!created && this.enqueued.get(runId)) || (await this.enqueue(integrationId, runId));
     // A run the nightly fan-out spread into the future starts now that someone is waiting for it.
     // Only those are delayed on purpose: one that already ran and waits to retry keeps its backoff
     // (it may honour a supplier's Retry-After), and no other trigger delays its job.
     if (!created && !startedBefore && joined.trigger === 'schedule') await this.producer.promoteIfDelayed(job);
     return Array.from({ length: callers }, (_, i) => ({ runId, created, startedBefore, job, shared: callers, first: i === 0 }));
+  }
+
+  private async enqueue(integrationId: string, runId: string): Promise<Job> {
+    const job = await this.producer.enqueue(catalogSyncJob, { integrationId, runId });
+    this.enqueued.set(runId, job);
+    if (this.enqueued.size > ENQUEUED_MEMORY) this.enqueued.delete(this.enqueued.keys().next().value as string);
+    return job;
   }
 }
 
