@@ -33,8 +33,11 @@ export interface GatewayApp extends Express {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Request id, a child logger per request and one access line per answer (no bodies, no headers). */
-function requestContext(log: Logger): RequestHandler {
+/**
+ * Request id, a child logger per request, and per answer one access line (no bodies, no headers)
+ * and one metrics observation, from one `finish` listener.
+ */
+function requestContext(log: Logger, metrics: GatewayMetrics): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get('x-request-id');
     req.id = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -42,7 +45,10 @@ function requestContext(log: Logger): RequestHandler {
     res.setHeader('x-request-id', req.id);
     const start = process.hrtime.bigint();
     res.on('finish', () => {
-      const durationMs = Math.round(Number(process.hrtime.bigint() - start) / 1e6);
+      const elapsedNs = Number(process.hrtime.bigint() - start);
+      // The route template, never the raw path: ids would explode the label set.
+      metrics.observe(req.method, typeof res.locals.route === 'string' ? res.locals.route : 'unmatched', res.statusCode, elapsedNs / 1e9);
+      const durationMs = Math.round(elapsedNs / 1e6);
       // A refused webhook's cause rides on its access line (one line per answer, even for floods).
       const refused = res.locals.webhookRefused as string | undefined;
       req.log.info({ method: req.method, path: req.path, status: res.statusCode, durationMs, ...(refused ? { refused } : {}) }, 'request finished');
@@ -112,8 +118,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
   const app = express() as unknown as GatewayApp;
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use(requestContext(log));
-  app.use(metrics.middleware);
+  app.use(requestContext(log, metrics));
   const router = express.Router({ caseSensitive: true, strict: false });
   for (const route of routes) mountRoute(router, route, { auth, defaultBodyLimit: config.bodyLimitBytes });
   app.use(router);

@@ -1,10 +1,10 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import type { RequestHandler } from 'express';
 
 /** The gateway's Prometheus metrics, in a registry of their own (tests build many apps). */
 export interface GatewayMetrics {
   registry: Registry;
-  middleware: RequestHandler;
+  /** Records one answer (called once per request by the app's request context). */
+  observe(method: string, route: string, status: number, seconds: number): void;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -36,16 +36,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
     }
     return s;
   };
-  const middleware: RequestHandler = (req, res, next) => {
-    const start = process.hrtime.bigint();
-    res.on('finish', () => {
-      // The route template, never the raw path: ids would explode the label set.
-      const route = typeof res.locals.route === 'string' ? res.locals.route : 'unmatched';
-      const s = seriesFor(req.method, route, res.statusCode);
+  return {
+    registry,
+    observe: (method, route, status, seconds) => {
+      const s = seriesFor(method, route, status);
       s.count.inc();
-      s.time.observe(Number(process.hrtime.bigint() - start) / 1e9);
-    });
-    next();
+      s.time.observe(seconds);
+    },
   };
-  return { registry, middleware };
 }
