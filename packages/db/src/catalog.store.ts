@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PrismaClient } from './client';
+import type { Prisma } from './generated/prisma/client';
 
 /**
  * Catalog rows as the write statements take them: snake_case keys that match the columns, so a
@@ -168,11 +169,19 @@ export class CatalogStore {
     return this.prisma.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT id FROM integrations WHERE id = ${integrationId}::uuid FOR UPDATE`;
       await tx.integration.update({ where: { id: integrationId }, data: { lastSyncHash: null, lastPayloadDigest: null } });
-      return tx.$executeRaw`
-        UPDATE products SET active = false, removed_at = now(), updated_at = now()
-        WHERE integration_id = ${integrationId}::uuid AND active`;
+      return deactivateProducts(tx, integrationId, new Date());
     });
   }
+}
+
+/**
+ * Marks every active product of an integration inactive, at `at`: the one statement behind both
+ * "the supplier is DOWN" (above) and "the integration was deleted" (IntegrationStore.softDelete).
+ */
+export function deactivateProducts(tx: Prisma.TransactionClient, integrationId: string, at: Date): Promise<number> {
+  return tx.$executeRaw`
+    UPDATE products SET active = false, removed_at = ${at}, updated_at = ${at}
+    WHERE integration_id = ${integrationId}::uuid AND active`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { AppError, SecretBox } from '@octo-sync/platform';
+import { deactivateProducts } from './catalog.store';
 import type { PrismaClient } from './client';
 import type { Integration } from './generated/prisma/client';
 import { Prisma } from './generated/prisma/client';
@@ -164,9 +165,7 @@ export class IntegrationStore {
         data: { deletedAt: now, livePartnerId: null },
       });
       if (rows.count === 0) return false;
-      await tx.$executeRaw`
-        UPDATE products SET active = false, removed_at = ${now}, updated_at = ${now}
-        WHERE integration_id = ${id}::uuid AND active`;
+      await deactivateProducts(tx, id, now);
       return true;
     });
     if (deleted) this.changed(id);
