@@ -30,7 +30,7 @@ export interface Harness {
   createIntegration(overrides?: { isApproved?: boolean; authType?: 'bearer' | 'api_key'; baseUrl?: string }): Promise<string>;
   /** Requests a run, enqueues it and waits for it to finish; returns the run as recorded. */
   sync(integrationId: string, options?: { force?: boolean; trigger?: 'webhook' | 'admin' | 'schedule' }): Promise<SyncRun>;
-  enqueueRun(integrationId: string, options?: { force?: boolean }): Promise<{ runId: string; finished: Promise<SyncRun> }>;
+  enqueueRun(integrationId: string, options?: { force?: boolean; trigger?: 'webhook' | 'admin' | 'schedule' }): Promise<{ runId: string; finished: Promise<SyncRun> }>;
   close(): Promise<void>;
 }
 
@@ -66,7 +66,7 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
   const worker = await startWorker();
 
   const enqueueRun: Harness['enqueueRun'] = async (integrationId, options = {}) => {
-    const { runId } = await db.runs.requestRun(integrationId, 'webhook', options);
+    const { runId } = await db.runs.requestRun(integrationId, options.trigger ?? 'webhook', options);
     const job = await producer.enqueue(catalogSyncJob, { integrationId, runId });
     const finished = producer.waitFor(job, 30_000).then(async (outcome) => {
       if (outcome.state === 'pending') throw new Error(`run ${runId} did not finish in time`);
@@ -95,15 +95,7 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
       });
       return integration.id;
     },
-    sync: async (integrationId, options = {}) => {
-      if (options.trigger && options.trigger !== 'webhook') {
-        const { runId } = await db.runs.requestRun(integrationId, options.trigger, options);
-        const job = await producer.enqueue(catalogSyncJob, { integrationId, runId });
-        await producer.waitFor(job, 30_000);
-        return (await db.runs.findRun(runId))!;
-      }
-      return (await enqueueRun(integrationId, options)).finished;
-    },
+    sync: async (integrationId, options = {}) => (await enqueueRun(integrationId, options)).finished,
     enqueueRun,
     close: async () => {
       await Promise.all(workers.map((w) => w.close()));
