@@ -49,3 +49,32 @@ export class GroupCommit<Item, Result> {
     this.running = false;
   }
 }
+
+/**
+ * One {@link GroupCommit} per key (an integration, a counter…): batches form per key, each key's
+ * batches run one after the other, different keys run independently. A key's group exists only
+ * while it has callers, so keys never accumulate.
+ */
+export class KeyedGroupCommit<Item, Result> {
+  private readonly groups = new Map<string, { commit: GroupCommit<Item, Result>; pending: number }>();
+
+  constructor(
+    private readonly applyBatch: (key: string, items: readonly Item[]) => Promise<Result[]>,
+    private readonly maxBatch: number,
+  ) {}
+
+  async submit(key: string, items: readonly Item[]): Promise<Result[]> {
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { commit: new GroupCommit((batch) => this.applyBatch(key, batch), this.maxBatch), pending: 0 };
+      this.groups.set(key, group);
+    }
+    group.pending += 1;
+    try {
+      return await group.commit.submit(items);
+    } finally {
+      group.pending -= 1;
+      if (group.pending === 0 && this.groups.get(key) === group) this.groups.delete(key);
+    }
+  }
+}

@@ -3,4 +3,4 @@ export { parseEnv, env, DEV_SECRETS_KEY } from './config';
 export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './logger';
 export { installShutdown, type ShutdownStep } from './shutdown';
 export { SecretBox } from './secret-box';
-export { GroupCommit } from './group-commit';
+export { GroupCommit, KeyedGroupCommit } from './group-commit';

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { catalogSyncJob, type JobProducer } from '@octo-sync/jobs';
 import type { Db, Integration, RunTrigger } from '@octo-sync/db';
-import { GroupCommit, type Logger } from '@octo-sync/platform';
+import { KeyedGroupCommit, type Logger } from '@octo-sync/platform';
 import { ApiError } from './errors';
 import { BASE_PATH } from './paths';
 import type { Reply } from './route';
@@ -26,6 +26,13 @@ export interface RequestedRun {
   first: boolean;
 }
 
+/** What a batch of coalesced sync requests has in common. */
+interface RunRequestKey {
+  integrationId: string;
+  trigger: RunTrigger;
+  force: boolean;
+}
+
 /** Run ids whose job this process remembers having enqueued. */
 const ENQUEUED_MEMORY = 1_000;
 
@@ -40,7 +47,7 @@ const RUN_REQUEST_BATCH_MAX = 10_000;
  * triggers this turns N transactions that queue on the integration's advisory lock (and N
  * enqueues) into about one per round trip.
  *
- * Why a coalesced caller still gets a run that includes its change: {@link GroupCommit} starts a
+ * Why a coalesced caller still gets a run that includes its change: a {@link KeyedGroupCommit} starts a
  * batch only with callers that had already arrived (a caller that arrives while a batch is in
  * flight is never added to it; it goes into the next batch). So a batch's requestRun starts after
  * every one of its callers arrived, and the run it returns was either created then, or found
@@ -57,7 +64,7 @@ const RUN_REQUEST_BATCH_MAX = 10_000;
  * join one queued run, whose `force` requestRun upgrades as before.
  */
 export class RunRequester {
-  private readonly groups = new Map<string, { commit: GroupCommit<null, RequestedRun>; pending: number }>();
+  private readonly batches = new KeyedGroupCommit<RunRequestKey, RequestedRun>((_key, callers) => this.apply(callers[0]!, callers.length), RUN_REQUEST_BATCH_MAX);
   /**
    * Jobs this process enqueued, by run id (the most recent {@link ENQUEUED_MEMORY}). Joining such a
    * run needs no second enqueue: the re-add only repairs a run whose first enqueue failed.
@@ -69,32 +76,13 @@ export class RunRequester {
     private readonly producer: JobProducer,
   ) {}
 
-  request(integrationId: string, trigger: RunTrigger, force: boolean): Promise<RequestedRun> {
-    const key = `${integrationId}|${trigger}|${force ? 1 : 0}`;
-    let group = this.groups.get(key);
-    if (!group) {
-      group = { commit: new GroupCommit((items) => this.apply(integrationId, trigger, force, items.length), RUN_REQUEST_BATCH_MAX), pending: 0 };
-      this.groups.set(key, group);
-    }
-    const current = group;
-    current.pending++;
-    const settle = () => {
-      // Idle (nothing queued, nothing in flight): forget the group, so ids do not accumulate.
-      if (--current.pending === 0 && this.groups.get(key) === current) this.groups.delete(key);
-    };
-    return current.commit.submit([null]).then(
-      ([requested]) => {
-        settle();
-        return requested!;
-      },
-      (err: unknown) => {
-        settle();
-        throw err;
-      },
-    );
+  async request(integrationId: string, trigger: RunTrigger, force: boolean): Promise<RequestedRun> {
+    const [requested] = await this.batches.submit(`${integrationId}|${trigger}|${force ? 1 : 0}`, [{ integrationId, trigger, force }]);
+    return requested!;
   }
 
-  private async apply(integrationId: string, trigger: RunTrigger, force: boolean, callers: number): Promise<RequestedRun[]> {
+  /** One requestRun + enqueue for `callers` requests that share `key` (so the same arguments). */
+  private async apply({ integrationId, trigger, force }: RunRequestKey, callers: number): Promise<RequestedRun[]> {
     // Fast path: a queued run to join (and no force to record on it) needs no lock; see findQueuedRun.
     const queued = await this.db.runs.findQueuedRun(integrationId);
     const joined = queued && (queued.force || !force) ? { ...queued, created: false } : await this.db.runs.requestRun(integrationId, trigger, { force });
