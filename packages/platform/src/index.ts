@@ -4,3 +4,4 @@ export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './l
 export { installShutdown, type ShutdownStep } from './shutdown';
 export { SecretBox } from './secret-box';
 export { GroupCommit, KeyedGroupCommit } from './group-commit';
+export { isStorableText, unstorableInput, MAX_INPUT_DEPTH } from './storable-text';

@@ -1,5 +1,6 @@
 import jwt from 'jsonwebtoken';
 import type { Request } from 'express';
+import { isStorableText } from '@octo-sync/platform';
 import type { JwtSettings } from './config';
 import { ApiError } from './errors';
 import type { Principal } from './request-context';
@@ -38,8 +39,11 @@ export function createJwtVerifier(settings: JwtSettings): (authorization: string
     }
     if (typeof payload === 'string') throw unauthenticated('token is invalid');
     if (typeof payload.exp !== 'number') throw unauthenticated('token must carry an exp claim');
+    if (payload.exp - Date.now() / 1000 > settings.maxTtlS) throw unauthenticated(`token must expire within ${settings.maxTtlS} s (JWT_MAX_TTL_S)`);
     const { sub, role } = payload as { sub?: unknown; role?: unknown };
-    if (typeof sub !== 'string' || sub === '' || sub.length > 255) throw unauthenticated('token must carry a sub claim (the partner id)');
+    if (typeof sub !== 'string' || sub === '' || sub.length > 255 || !isStorableText(sub)) {
+      throw unauthenticated('token must carry a sub claim (the partner id, printable text)');
+    }
     if (role !== 'partner' && role !== 'admin') throw unauthenticated('token must carry role "partner" or "admin"');
     return { sub, role };
   };

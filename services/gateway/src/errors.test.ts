@@ -47,3 +47,13 @@ describe('isDependencyDown', () => {
     expect(isDependencyDown('ECONNREFUSED')).toBe(false);
   });
 });
+
+describe('Postgres states answer 503, bad values 400', () => {
+  const prismaError = (code: string) => ({ name: 'PrismaClientKnownRequestError', code: 'P2010', meta: { driverAdapterError: { cause: { originalCode: code } } } });
+  test.each(['57P03', '57P01', '53300', '08006', '40001', '25006'])('%s is a dependency being away', (code) => {
+    expect(isDependencyDown(prismaError(code))).toBe(true);
+  });
+  test.each(['22021', '22P05', '42P01'])('%s is not', (code) => {
+    expect(isDependencyDown(prismaError(code))).toBe(false);
+  });
+});

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { classifySqlError, sqlStateOf } from '@octo-sync/db';
 import { AppError } from '@octo-sync/platform';
 
 /** How one error code is answered: HTTP status and the envelope's short `message` label. */
@@ -72,6 +73,7 @@ const DOWN_MESSAGES = [/Connection is closed/i, /enableOfflineQueue/i, /connect 
 /** True when an error means a dependency (Postgres, Redis) is unreachable: answer 503, not 500. */
 export function isDependencyDown(error: unknown, depth = 0): boolean {
   if (depth > 5 || error === null || typeof error !== 'object') return false;
+  if (depth === 0 && classifySqlError(error) === 'unavailable') return true;
   const e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
   if (typeof e.code === 'string' && DOWN_CODES.has(e.code)) return true;
   if (typeof e.name === 'string' && DOWN_NAMES.has(e.name)) return true;
@@ -86,6 +88,11 @@ function fromBodyParser(err: unknown): ApiError | undefined {
   // The router's own client errors: a path parameter that is not valid percent-encoding.
   if ((err as { name?: unknown }).name === 'URIError' && (err as { status?: unknown }).status === 400) {
     return new ApiError('VALIDATION_FAILED', ['path: is not valid percent-encoding'], { cause: err });
+  }
+  // zlib and brotli errors (Z_DATA_ERROR, ERR__ERROR_FORMAT_…) carry a numeric errno, no type.
+  const { errno, status } = err as { errno?: unknown; status?: unknown };
+  if (typeof errno === 'number' && status === 400 && !('type' in err)) {
+    return new ApiError('VALIDATION_FAILED', ['body: could not be decompressed (it does not match its Content-Encoding)'], { cause: err });
   }
   if (!('type' in err)) return undefined;
   switch ((err as { type: unknown }).type) {
@@ -130,6 +137,12 @@ export const errorMiddleware: ErrorRequestHandler = (err: unknown, req, res, nex
   } else if (err instanceof AppError && ERROR_STATUS[err.code] !== undefined) {
     code = err.code;
     details = err.details.length > 0 ? err.details : [err.message];
+  } else if (classifySqlError(err) === 'bad-data') {
+    // Validation should have refused the value; the database is the last line, never a 500.
+    code = 'VALIDATION_FAILED';
+    details = ['body: holds a value that cannot be stored (check for control characters and oversized values)'];
+    // The error quotes the statement's parameters: log its SQLSTATE only, never the payload.
+    log?.warn({ sqlState: sqlStateOf(err) }, 'database refused a value that passed validation');
   } else if (isDependencyDown(err)) {
     code = 'SERVICE_UNAVAILABLE';
     details = ['a backing service (database or queue) is unreachable; retry shortly'];

@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import type { Logger } from '@octo-sync/platform';
+import { unstorableInput, type Logger } from '@octo-sync/platform';
 import { ApiError } from './errors';
 import type { Principal } from './request-context';
 import { errorEnvelopeSchema, idParamsSchema, noQuerySchema } from './schemas';
@@ -111,8 +111,8 @@ function jsonBody(limit: number): RequestHandler[] {
 /** The auth steps the app provides to routes (they need the app's verifier and database). */
 export interface AuthSteps {
   jwt: (req: Request, roles: ReadonlyArray<Principal['role']>) => Promise<void>;
-  /** `limitKey` names the rate limit the call counts against (one per webhook route). */
-  webhook: (req: Request, res: Response, limitKey: string) => Promise<void>;
+  /** `operation` (the route's operationId) says which webhook is called, for its budget. */
+  webhook: (req: Request, res: Response, operation: string) => Promise<void>;
 }
 
 /** Wires one route into an Express router. */
@@ -143,11 +143,13 @@ export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSt
     next();
   };
   const handle: RequestHandler = async (req, res) => {
-    const problems: string[] = [];
+    // Text Postgres cannot store is refused here, for every route and every field, with the rest.
+    const problems = [...unstorableInput(req.params, 'path'), ...unstorableInput(req.query, 'query')];
     let body: unknown;
     if (spec.body && req.body === undefined) {
       problems.push('body: must be a JSON object');
     } else if (spec.body) {
+      problems.push(...unstorableInput(req.body, 'body'));
       const parsed = spec.body.safeParse(req.body, { error: friendlyErrors });
       if (parsed.success) body = parsed.data;
       else problems.push(...formatIssues(parsed.error.issues, 'body'));

@@ -1,0 +1,61 @@
+/**
+ * What a Postgres error means for the caller, by SQLSTATE. Listed by class (the first two
+ * characters) with the few single codes that differ from their class.
+ * - `unavailable`: the database cannot serve us right now (connection lost, starting up or
+ *   shutting down, out of resources, failover to a read-only node, a lost serialisation race);
+ *   the same request later will work. HTTP answers 503, the queue retries.
+ * - `bad-data`: this request's values cannot be stored (a NUL character, a value too large);
+ *   retrying the same values can never work. Deliberately narrow: validation refuses such text
+ *   before any SQL, so other data exceptions (22P02 from a cast, 22003 out of range…) mean a bug
+ *   of ours, which must stay visible (500, a failed job that is retried) rather than be blamed on
+ *   the input and dropped.
+ */
+export type SqlFailure = 'unavailable' | 'bad-data';
+
+const BY_CODE: Readonly<Record<string, SqlFailure>> = {
+  // "invalid message format": how Postgres refuses a NUL byte inside statement text.
+  '08P01': 'bad-data',
+  '22021': 'bad-data', // character_not_in_repertoire: a NUL byte in a text parameter
+  '22P05': 'bad-data', // untranslatable_character: \u0000 inside jsonb
+  '54000': 'bad-data', // program_limit_exceeded: a value too large to store
+  // read_only_sql_transaction: we reached a standby during a failover.
+  '25006': 'unavailable',
+};
+
+const BY_CLASS: Readonly<Record<string, SqlFailure>> = {
+  '08': 'unavailable', // connection exception
+  '40': 'unavailable', // transaction rollback: serialisation failure, deadlock
+  '53': 'unavailable', // insufficient resources: too many connections, disk full, out of memory
+  '57': 'unavailable', // operator intervention: admin shutdown, crash shutdown, cannot connect now, query canceled
+  '58': 'unavailable', // system error: I/O error
+};
+
+/** The SQLSTATE classes we map all start with a digit (which also tells them from `EPIPE` and Prisma's `P2010`). */
+const SQLSTATE = /^[0-9][0-9A-Z]{4}$/;
+
+/** The SQLSTATE somewhere in an error's chain: pg's `code`, or Prisma's driver-adapter `originalCode`. */
+export function sqlStateOf(error: unknown, depth = 0): string | undefined {
+  if (depth > 6 || error === null || typeof error !== 'object') return undefined;
+  const e = error as { code?: unknown; originalCode?: unknown; meta?: { driverAdapterError?: unknown }; cause?: unknown };
+  for (const candidate of [e.originalCode, e.code]) {
+    if (typeof candidate === 'string' && SQLSTATE.test(candidate)) return candidate;
+  }
+  return sqlStateOf(e.meta?.driverAdapterError, depth + 1) ?? sqlStateOf(e.cause, depth + 1);
+}
+
+/**
+ * True for a data exception (class 22) or a program limit (class 54): the statement's values were
+ * refused, whether because the input is unstorable (`bad-data`) or because of a bug of ours. A
+ * batch that fails so can be split to find the one row that causes it.
+ */
+export function isDataException(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  return state !== undefined && (state.startsWith('22') || state.startsWith('54') || BY_CODE[state] === 'bad-data');
+}
+
+/** How to treat a failed database call; undefined when it is not a Postgres error we classify. */
+export function classifySqlError(error: unknown): SqlFailure | undefined {
+  const state = sqlStateOf(error);
+  if (state === undefined) return undefined;
+  return BY_CODE[state] ?? BY_CLASS[state.slice(0, 2)];
+}
