@@ -11,8 +11,13 @@ export interface SlotRow {
   status: string | null;
   vacancies: number | null;
   capacity: number | null;
+  /** The key within its source (a decimal string: receive keys exceed 2^53). */
   order_key: string;
-  order_source: string;
+  order_source: 'sequence' | 'updated_at' | 'received_at';
+  /** When the gateway received the change (every change has one): breaks `updated_at` ties. */
+  received_key: string;
+  /** The OCTO availability object as sent (nested form), or null. */
+  raw: unknown;
 }
 
 export interface SlotKey {
@@ -31,10 +36,11 @@ export function optionKey(row: Pick<SlotKey, 'integration_id' | 'product_octo_id
 }
 
 /**
- * Availability slots. The ordering rule lives in the database, in the one upsert statement: a
- * change is written only if the stored change of the same slot is older (same order source, lower
- * key) or was ordered by another source. Row locks taken by ON CONFLICT serialise concurrent
- * writers, so no two workers can apply changes to a slot out of order, whatever the timing.
+ * Availability slots. The ordering rule lives in the database, in the one upsert statement: each
+ * slot keeps the newest key it applied per ordering source, and a change is written only if its
+ * key is newer than that of its own source (whatever other sources applied in between). Row
+ * locks taken by ON CONFLICT serialise concurrent writers, so no two workers can apply changes
+ * to a slot out of order, whatever the timing.
  */
 export class AvailabilityStore {
   constructor(private readonly prisma: PrismaClient) {}
@@ -57,15 +63,24 @@ export class AvailabilityStore {
   }
 
   /**
-   * Applies changes in one statement and returns the keys of the slots it wrote. At most one change
-   * per slot (the caller keeps the newest); rows are written in key order so that two batches never
-   * lock the same slots in opposite orders.
+   * Applies rounds of changes, one statement per round, all or nothing, and returns per round the
+   * keys of the slots it wrote. At most one change per slot in a round (the caller orders a slot's
+   * changes across rounds); rows are written in key order so that two batches never lock the same
+   * slots in opposite orders. One round, the usual case, needs no explicit transaction.
    */
-  async apply(rows: readonly SlotRow[]): Promise<Set<string>> {
-    if (rows.length === 0) return new Set();
-    const sorted = [...rows].sort((a, b) => (slotKey(a) < slotKey(b) ? -1 : 1));
-    const written = await this.prisma.$queryRawUnsafe<SlotKey[]>(APPLY_SLOTS, JSON.stringify(sorted));
-    return new Set(written.map(slotKey));
+  async apply(rounds: ReadonlyArray<readonly SlotRow[]>): Promise<Array<Set<string>>> {
+    const write = async (db: Pick<PrismaClient, '$queryRawUnsafe'>, rows: readonly SlotRow[]) => {
+      if (rows.length === 0) return new Set<string>();
+      const sorted = [...rows].sort((a, b) => (slotKey(a) < slotKey(b) ? -1 : 1));
+      const written = await db.$queryRawUnsafe<SlotKey[]>(APPLY_SLOTS, JSON.stringify(sorted));
+      return new Set(written.map(slotKey));
+    };
+    if (rounds.length <= 1) return Promise.all(rounds.map((rows) => write(this.prisma, rows)));
+    return this.prisma.$transaction(async (tx) => {
+      const written: Array<Set<string>> = [];
+      for (const rows of rounds) written.push(await write(tx, rows));
+      return written;
+    });
   }
 }
 
@@ -82,23 +97,42 @@ JOIN availability_slots s ON s.integration_id = r.integration_id AND s.product_o
   AND s.option_octo_id = r.option_octo_id AND s.availability_id = r.availability_id`;
 
 // A start time or status left out of a change keeps the stored one; vacancies and capacity are
-// the supplier's current figures and replace the stored ones (null: unknown or unlimited).
+// the supplier's current figures and replace the stored ones (null: unknown or unlimited). `raw`
+// is the last OCTO object received (a flat change has none and keeps it); the columns are
+// authoritative. Keys per source: sequence as sent, updatedAt with the receive key as
+// tie-breaker (equal seconds apply in arrival order), receive keys alone.
 const APPLY_SLOTS = `
 INSERT INTO availability_slots AS t (integration_id, product_octo_id, option_octo_id, availability_id,
-  local_date_time_start, starts_at, status, vacancies, capacity, order_key, order_source, updated_at)
+  local_date_time_start, starts_at, status, vacancies, capacity, order_key, order_source, raw,
+  last_sequence, last_updated_at_ms, last_updated_at_received, last_received, updated_at)
 SELECT r.integration_id, r.product_octo_id, r.option_octo_id, r.availability_id, r.local_date_time_start,
-  r.starts_at, r.status, r.vacancies, r.capacity, r.order_key, r.order_source, now()
+  r.starts_at, r.status, r.vacancies, r.capacity, r.order_key, r.order_source, r.raw,
+  CASE WHEN r.order_source = 'sequence' THEN r.order_key END,
+  CASE WHEN r.order_source = 'updated_at' THEN r.order_key END,
+  CASE WHEN r.order_source = 'updated_at' THEN r.received_key END,
+  CASE WHEN r.order_source = 'received_at' THEN r.order_key END,
+  now()
 FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, product_octo_id text, option_octo_id text,
   availability_id text, local_date_time_start text, starts_at timestamptz, status text, vacancies integer,
-  capacity integer, order_key bigint, order_source text)
+  capacity integer, order_key bigint, order_source text, received_key bigint, raw jsonb)
 ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) DO UPDATE SET
   local_date_time_start = COALESCE(excluded.local_date_time_start, t.local_date_time_start),
   starts_at = COALESCE(excluded.starts_at, t.starts_at),
   status = COALESCE(excluded.status, t.status),
   vacancies = excluded.vacancies,
   capacity = excluded.capacity,
+  raw = COALESCE(excluded.raw, t.raw),
   order_key = excluded.order_key,
   order_source = excluded.order_source,
+  last_sequence = COALESCE(excluded.last_sequence, t.last_sequence),
+  last_updated_at_ms = COALESCE(excluded.last_updated_at_ms, t.last_updated_at_ms),
+  last_updated_at_received = COALESCE(excluded.last_updated_at_received, t.last_updated_at_received),
+  last_received = COALESCE(excluded.last_received, t.last_received),
   updated_at = now()
-WHERE t.order_source <> excluded.order_source OR t.order_key < excluded.order_key
+WHERE CASE excluded.order_source
+  WHEN 'sequence' THEN t.last_sequence IS NULL OR t.last_sequence < excluded.last_sequence
+  WHEN 'updated_at' THEN t.last_updated_at_ms IS NULL
+    OR (t.last_updated_at_ms, t.last_updated_at_received) < (excluded.last_updated_at_ms, excluded.last_updated_at_received)
+  ELSE t.last_received IS NULL OR t.last_received < excluded.last_received
+END
 RETURNING t.integration_id::text AS integration_id, t.product_octo_id, t.option_octo_id, t.availability_id`;

@@ -19,11 +19,20 @@ export const slotChangeSchema = z.object({
   capacity: z.number().int().min(0).nullable().optional(),
   orderSource: z.enum(['sequence', 'updated_at', 'received_at']),
   orderKey: z.string().regex(/^\d{1,19}$/),
+  /** When the gateway received it (µs × 1000 + replica tag); absent in jobs queued before it existed. */
+  receivedKey: z.string().regex(/^\d{1,19}$/).optional(),
+  /** The OCTO availability object as the supplier sent it (nested form), every field kept. */
+  raw: z.record(z.string(), z.unknown()).optional(),
 });
 export type SlotChange = z.output<typeof slotChangeSchema>;
 
 /** What happened to one change, as the notify webhook answers it. */
-export type SlotResult = { updated: true } | { updated: false; stale: true } | { updated: false; full_sync_queued: true };
+export type SlotResult =
+  | { updated: true }
+  | { updated: false; stale: true }
+  | { updated: false; full_sync_queued: true }
+  /** The database refused this change's values (validation should have caught them); the others of its batch were applied. */
+  | { updated: false; rejected: true };
 
 /** Slot changes of one notify call (1 to 500). The worker applies many jobs' changes per statement. */
 export const availabilityApplyJob = defineJob({

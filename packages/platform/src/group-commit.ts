@@ -1,12 +1,24 @@
+interface Waiting<Item, Result> {
+  items: readonly Item[];
+  /** Callers of one tenant share a tenant; batches take tenants in turn. */
+  tenant: string;
+  resolve: (results: Result[]) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
  * Group commit: callers hand items in and wait for their results; whatever arrives while the
  * previous batch is being handled goes into the next batch, together. Under a trickle every
  * caller's items are handled on their own, at once (no added latency); under load the batches grow
  * by themselves, up to `maxBatch` items, which is what makes thousands of small writes per second
  * cheap. A caller's items are never split across batches.
+ *
+ * Fairness: a batch takes the waiting callers of each tenant in turn (round robin, each tenant's
+ * callers in arrival order), so a tenant with a thousand callers waiting cannot fill every batch
+ * while another tenant's one caller waits behind them.
  */
 export class GroupCommit<Item, Result> {
-  private queue: Array<{ items: readonly Item[]; resolve: (results: Result[]) => void; reject: (err: unknown) => void }> = [];
+  private queue: Array<Waiting<Item, Result>> = [];
   private running = false;
 
   constructor(
@@ -14,9 +26,9 @@ export class GroupCommit<Item, Result> {
     private readonly maxBatch: number,
   ) {}
 
-  submit(items: readonly Item[]): Promise<Result[]> {
+  submit(items: readonly Item[], tenant = ''): Promise<Result[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ items, resolve, reject });
+      this.queue.push({ items, tenant, resolve, reject });
       if (!this.running) {
         this.running = true;
         // Let the callers that are arriving right now join the first batch.
@@ -27,13 +39,7 @@ export class GroupCommit<Item, Result> {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch: typeof this.queue = [];
-      let size = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0]!.items.length <= this.maxBatch)) {
-        const next = this.queue.shift()!;
-        batch.push(next);
-        size += next.items.length;
-      }
+      const batch = this.nextBatch();
       try {
         const results = await this.applyBatch(batch.flatMap((b) => b.items));
         let offset = 0;
@@ -47,6 +53,34 @@ export class GroupCommit<Item, Result> {
       }
     }
     this.running = false;
+  }
+
+  /** Takes callers off the queue, tenants in turn, until the next one would overflow `maxBatch`. */
+  private nextBatch(): Array<Waiting<Item, Result>> {
+    const byTenant = new Map<string, Array<Waiting<Item, Result>>>();
+    for (const waiting of this.queue) {
+      const line = byTenant.get(waiting.tenant);
+      if (line) line.push(waiting);
+      else byTenant.set(waiting.tenant, [waiting]);
+    }
+    const lines = [...byTenant.values()];
+    const batch: Array<Waiting<Item, Result>> = [];
+    let size = 0;
+    for (let round = 0, full = false; !full && lines.some((line) => line.length > round); round++) {
+      for (const line of lines) {
+        const next = line[round];
+        if (next === undefined) continue;
+        if (batch.length > 0 && size + next.items.length > this.maxBatch) {
+          full = true;
+          break;
+        }
+        batch.push(next);
+        size += next.items.length;
+      }
+    }
+    const taken = new Set(batch);
+    this.queue = this.queue.filter((waiting) => !taken.has(waiting));
+    return batch;
   }
 }
 

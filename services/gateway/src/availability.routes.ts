@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { slotKey, type Db, type Integration } from '@octo-sync/db';
 import type { Job } from 'bullmq';
@@ -27,7 +28,11 @@ const slotFields = {
   capacity: count.nullable().optional(),
 };
 const orderingFields = {
-  updatedAt: z.iso.datetime({ offset: true }).optional().openapi({ description: 'When the change happened at the supplier; orders changes to one slot.' }),
+  updatedAt: z.iso
+    .datetime({ offset: true })
+    .refine((value) => Date.parse(value) >= 0, 'must be 1970-01-01T00:00:00Z or later')
+    .optional()
+    .openapi({ description: 'When the change happened at the supplier; orders changes to one slot (ties: arrival order).' }),
   sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: 'Orders changes to one slot (preferred over updatedAt when both are sent).' }),
 };
 
@@ -46,7 +51,7 @@ const nestedSchema = z
   .strictObject({
     productId: id255,
     optionId: id255,
-    // An OCTO Availability: its other fields (localDateTimeEnd, openingHours…) are accepted and ignored.
+    // An OCTO Availability: its other fields (localDateTimeEnd, openingHours, pricing…) are kept as sent.
     availability: z.looseObject({ id: id255, ...slotFields }).superRefine(vacanciesWithinCapacity),
     ...orderingFields,
     webhook: z.unknown().optional(),
@@ -57,7 +62,8 @@ const nestedSchema = z
 export const NOTIFY_BATCH_MAX = 500;
 const batchSchema = z.strictObject({ updates: z.array(flatSchema).min(1).max(NOTIFY_BATCH_MAX) }).openapi('AvailabilityBatch');
 
-type Flat = z.output<typeof flatSchema>;
+/** One change as the routes handle it: the flat fields, plus the OCTO object when one was sent. */
+type Flat = z.output<typeof flatSchema> & { raw?: Record<string, unknown> };
 
 /**
  * Picks the form by its shape (a batch has `updates`, an OCTO event has `availability`) and
@@ -76,10 +82,8 @@ const notifyBodySchema = z
     if ('updates' in data) return { batch: true, changes: data.updates };
     if ('availability' in data) {
       const { id, localDateTimeStart, status, vacancies, capacity } = data.availability;
-      return {
-        batch: false,
-        changes: [{ productId: data.productId, optionId: data.optionId, availabilityId: id, localDateTimeStart, status, vacancies, capacity, updatedAt: data.updatedAt, sequence: data.sequence }],
-      };
+      const change = { productId: data.productId, optionId: data.optionId, availabilityId: id, localDateTimeStart, status, vacancies, capacity };
+      return { batch: false, changes: [{ ...change, updatedAt: data.updatedAt, sequence: data.sequence, raw: data.availability }] };
     }
     return { batch: false, changes: [data] };
   })
@@ -90,18 +94,26 @@ const resultSchema = z
     z.object({ updated: z.literal(true) }),
     z.object({ updated: z.literal(false), stale: z.literal(true) }),
     z.object({ updated: z.literal(false), full_sync_queued: z.literal(true) }),
+    z.object({ updated: z.literal(false), rejected: z.literal(true) }).openapi({ description: 'The database refused this change’s values; the other changes were applied.' }),
   ])
   .openapi('AvailabilityResult');
 const notifyAnswerSchema = z.union([resultSchema, z.object({ results: z.array(resultSchema) }), z.object({ queued: z.literal(true) })]).openapi('AvailabilityAnswer');
 
 // ---------------------------------------------------------------------------------------------
 
-/** Orders changes that carry no ordering of their own: receive time in µs, unique within this process. */
-let lastReceiveKey = 0n;
-function receiveKey(): bigint {
-  const now = BigInt(Date.now()) * 1000n;
-  lastReceiveKey = now > lastReceiveKey ? now : lastReceiveKey + 1n;
-  return lastReceiveKey;
+/**
+ * Receive keys: when a change reached a gateway, as microseconds since 1970 × 1000 plus this
+ * replica's tag (0–999, drawn at start). Strictly increasing within a replica, unique across
+ * replicas (unless two share a tag and a microsecond), and comparable across replicas as far as
+ * their clocks agree (the README states the bound).
+ */
+export function createReceiveClock(tag = randomInt(1000), now: () => number = Date.now): () => bigint {
+  let lastMicros = 0n;
+  return () => {
+    const micros = BigInt(Math.floor(now() * 1000));
+    lastMicros = micros > lastMicros ? micros : lastMicros + 1n;
+    return lastMicros * 1000n + BigInt(tag);
+  };
 }
 
 function toSlotChange(change: Flat, receivedKey: bigint): SlotChange {
@@ -112,6 +124,8 @@ function toSlotChange(change: Flat, receivedKey: bigint): SlotChange {
         ? { orderSource: 'updated_at', orderKey: String(Date.parse(change.updatedAt)) }
         : { orderSource: 'received_at', orderKey: String(receivedKey) };
   return {
+    receivedKey: String(receivedKey),
+    ...(change.raw === undefined ? {} : { raw: change.raw }),
     productId: change.productId,
     optionId: change.optionId,
     availabilityId: change.availabilityId,
@@ -149,10 +163,13 @@ export interface AvailabilityRoutesDeps {
   config: GatewayConfig;
   db: Db;
   producer: JobProducer;
+  /** Spends an integration's notify budget (slot changes), or throws 429 and spends nothing; resolves to a refund. */
+  spendNotifyBudget: (integrationId: string, changes: number) => Promise<() => Promise<void>>;
 }
 
-export function availabilityRoutes({ config, db, producer }: AvailabilityRoutesDeps): RouteSpec[] {
+export function availabilityRoutes({ config, db, producer, spendNotifyBudget }: AvailabilityRoutesDeps): RouteSpec[] {
   const enqueuer = createNotifyEnqueuer(producer);
+  const receiveKey = createReceiveClock();
 
   /** A change without a start time is fine for a slot we have; a new slot needs one (listed like any 400). */
   async function requireStartOfNewSlots(integration: Pick<Integration, 'id'>, changes: Flat[], batch: boolean): Promise<void> {
@@ -192,7 +209,13 @@ export function availabilityRoutes({ config, db, producer }: AvailabilityRoutesD
         if (!integration.isApproved) {
           throw new ApiError('INTEGRATION_NOT_APPROVED', ['integration: is not approved yet; an admin must approve it before it can send availability']);
         }
-        await requireStartOfNewSlots(integration, body.changes, body.batch);
+        // Spent before the lookup, so that a call over the budget costs no query; a call refused
+        // for its content gets it back (refused calls spend nothing).
+        const refund = await spendNotifyBudget(integration.id, body.changes.length);
+        await requireStartOfNewSlots(integration, body.changes, body.batch).catch(async (err: unknown) => {
+          await refund();
+          throw err;
+        });
         const placed = await enqueuer.submit(body.changes.map((c) => ({ integrationId: integration.id, change: toSlotChange(c, receiveKey()) })));
         if (prefersAsync(req.get('prefer'))) return { status: 202, body: { success: 1, data: { queued: true } } };
         const job = placed[0]!.job;

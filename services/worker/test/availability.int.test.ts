@@ -73,6 +73,53 @@ describe('availability.apply', () => {
     expect(await slot(id)).toMatchObject({ vacancies: 2 });
   });
 
+  it('ordering holds per source: an older updatedAt never applies, whatever other sources applied in between', async () => {
+    const id = 'mixed-sources';
+    const at = (iso: string, received: number) => ({ availabilityId: id, orderSource: 'updated_at' as const, orderKey: String(Date.parse(iso)), receivedKey: String(received) });
+    const received = (key: number) => ({ availabilityId: id, orderSource: 'received_at' as const, orderKey: String(key), receivedKey: String(key) });
+    expect(await apply([change({ ...at('2026-06-01T10:00:00Z', 1_000), vacancies: 10 })])).toEqual([{ updated: true }]);
+    expect(await apply([change({ ...received(2_000), vacancies: 20 })])).toEqual([{ updated: true }]);
+    expect(await apply([change({ ...at('2026-06-01T09:00:00Z', 3_000), vacancies: 9 })])).toEqual([{ updated: false, stale: true }]);
+    expect(await slot(id)).toMatchObject({ vacancies: 20, orderSource: 'received_at' });
+    // A newer change of the first source still applies after the other source's.
+    expect(await apply([change({ ...at('2026-06-01T11:00:00Z', 4_000), vacancies: 11 })])).toEqual([{ updated: true }]);
+    expect(await slot(id)).toMatchObject({ vacancies: 11, orderSource: 'updated_at' });
+  });
+
+  it('equal updatedAt (whole seconds) apply in arrival order, across calls', async () => {
+    const id = 'same-second';
+    const at = (received: number, vacancies: number) =>
+      change({ availabilityId: id, orderSource: 'updated_at', orderKey: String(Date.parse('2026-06-01T10:00:00Z')), receivedKey: String(received), vacancies });
+    expect(await apply([at(5_000, 5)])).toEqual([{ updated: true }]);
+    expect(await apply([at(6_000, 4)])).toEqual([{ updated: true }]);
+    expect(await apply([at(5_500, 7)])).toEqual([{ updated: false, stale: true }]);
+    expect(await slot(id)).toMatchObject({ vacancies: 4 });
+    // The same in one batch: the later arrival supersedes the earlier before either is written.
+    expect(await apply([at(7_000, 3), at(8_000, 2)])).toEqual([{ updated: false, stale: true }, { updated: true }]);
+    expect(await slot(id)).toMatchObject({ vacancies: 2 });
+  });
+
+  it('changes of different sources to one slot in one batch all apply, in arrival order', async () => {
+    const id = 'mixed-in-batch';
+    const results = await apply([
+      change({ availabilityId: id, orderSource: 'sequence', orderKey: '7', vacancies: 7 }),
+      change({ availabilityId: id, orderSource: 'received_at', orderKey: '9000', receivedKey: '9000', vacancies: 1 }),
+      change({ availabilityId: id, orderSource: 'sequence', orderKey: '6', vacancies: 6 }),
+    ]);
+    expect(results).toEqual([{ updated: true }, { updated: true }, { updated: false, stale: true }]);
+    expect(await slot(id)).toMatchObject({ vacancies: 1, orderSource: 'received_at', lastSequence: 7n, lastReceived: 9000n });
+  });
+
+  it('keeps the OCTO object as sent, with the fields we do not map', async () => {
+    const id = 'raw-kept';
+    const raw = { id, localDateTimeStart: '2026-07-01T09:00:00+02:00', localDateTimeEnd: '2026-07-01T11:00:00+02:00', utcCutoffAt: '2026-07-01T05:00:00Z', openingHours: [], unitPricing: [{ unitId: 'adult', retail: 4500 }] };
+    expect(await apply([change({ availabilityId: id, orderKey: '1', raw })])).toEqual([{ updated: true }]);
+    expect((await slot(id))?.raw).toEqual(raw);
+    // A flat change (no OCTO object) keeps the last object received; the columns move on.
+    expect(await apply([change({ availabilityId: id, orderKey: '2', vacancies: 1 })])).toEqual([{ updated: true }]);
+    expect(await slot(id)).toMatchObject({ vacancies: 1, raw });
+  });
+
   it('keeps the newest of several changes to one slot within one notify batch', async () => {
     const id = 'in-batch';
     const results = await apply([

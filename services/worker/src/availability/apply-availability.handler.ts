@@ -1,10 +1,11 @@
-import { optionKey, slotKey, type Db, type SlotRow } from '@octo-sync/db';
+import { classifySqlError, isDataException, optionKey, slotKey, sqlStateOf, type Db, type SlotRow } from '@octo-sync/db';
 import { catalogSyncJob, type JobProducer, type PayloadOf, type SlotChange, type SlotResult, type availabilityApplyJob } from '@octo-sync/jobs';
-import { GroupCommit } from '@octo-sync/platform';
+import { asError, GroupCommit, unstorableInput, type Logger } from '@octo-sync/platform';
 
 export interface AvailabilityDeps {
   db: Db;
   producer: JobProducer;
+  log: Logger;
   /** Most changes written in one statement. */
   maxBatch: number;
 }
@@ -27,53 +28,118 @@ function toRow({ integrationId, change }: Pending): SlotRow {
     status: change.status ?? null,
     vacancies: change.vacancies ?? null,
     capacity: change.capacity ?? null,
-    order_key: change.orderKey,
-    order_source: change.orderSource,
+    ...orderingOf(change),
+    raw: change.raw ?? null,
   };
 }
 
-/** Is `a` ordered after `b`? (Same source: by key; different sources: the later arrival wins.) */
-function supersedes(a: SlotRow, b: SlotRow): boolean {
-  return a.order_source !== b.order_source || BigInt(a.order_key) > BigInt(b.order_key);
+/**
+ * A change's keys. Jobs queued before receive keys existed (still in the durable queue after an
+ * upgrade) carry no `receivedKey`, and their received-at order key is in the old unit (µs, not
+ * µs × 1000 + replica tag, the unit the migration moved stored keys to).
+ */
+function orderingOf(change: SlotChange): Pick<SlotRow, 'order_key' | 'order_source' | 'received_key'> {
+  if (change.receivedKey !== undefined) return { order_key: change.orderKey, order_source: change.orderSource, received_key: change.receivedKey };
+  const legacyReceived = String(BigInt(change.orderKey) * 1000n);
+  if (change.orderSource === 'received_at') return { order_key: legacyReceived, order_source: 'received_at', received_key: legacyReceived };
+  return { order_key: change.orderKey, order_source: change.orderSource, received_key: '0' };
+}
+
+/** Is `a` newer than `b`, two changes of one source (the store's rule, for changes of one batch)? */
+function newerInSource(a: SlotRow, b: SlotRow): boolean {
+  const byKey = BigInt(a.order_key) - BigInt(b.order_key);
+  if (byKey !== 0n || a.order_source !== 'updated_at') return byKey > 0n;
+  return BigInt(a.received_key) > BigInt(b.received_key);
 }
 
 /**
- * `availability.apply`: writes slot changes (partner-api.md §4, notify). Changes of many jobs are
- * written together, in one statement (see {@link GroupCommit}); within a batch only the newest change of a slot is
- * sent, the others are answered stale. A change for a product or option we do not know queues
- * one full sync of the integration (joining any sync already queued or running) instead.
+ * The statements a batch needs: one statement writes a slot at most once, so each slot's changes
+ * go in arrival order, one per round. A run of changes of one source collapses to its newest
+ * (the others would be stale an instant later), so a batch is almost always a single round.
  */
-export function createApplyAvailabilityHandler({ db, producer, maxBatch }: AvailabilityDeps) {
+function planRounds(rows: readonly SlotRow[], isKnown: (row: SlotRow) => boolean): number[][] {
+  const perSlot = new Map<string, number[]>();
+  rows.forEach((row, i) => {
+    if (!isKnown(row)) return;
+    const line = perSlot.get(slotKey(row));
+    if (!line) return void perSlot.set(slotKey(row), [i]);
+    const last = line.length - 1;
+    if (rows[line[last]!]!.order_source !== row.order_source) line.push(i);
+    else if (newerInSource(row, rows[line[last]!]!)) line[last] = i;
+  });
+  const rounds: number[][] = [];
+  for (const line of perSlot.values()) line.forEach((index, round) => (rounds[round] ??= []).push(index));
+  return rounds;
+}
+
+/**
+ * `availability.apply`: writes slot changes (the ordering rule is the store's). Changes of many
+ * jobs are written together, one statement per round, all rounds in one transaction (see
+ * {@link GroupCommit}; integrations take turns filling a batch). A change for a product or option
+ * we do not know queues one full sync of the integration (joining any sync already queued or
+ * running) instead. A change whose text cannot be stored is answered `rejected` without reaching
+ * SQL (the gateway refuses such text; this is for whatever reaches the queue another way). Should
+ * the database still refuse a batch for one change's values, the batch is split until that change
+ * is alone: unstorable values are answered `rejected`; any other refusal (a bug of ours) fails
+ * that change's job, so it is retried and, failing still, kept in the failed set. Either way every
+ * other job of the batch is applied.
+ */
+export function createApplyAvailabilityHandler({ db, producer, log, maxBatch }: AvailabilityDeps) {
   const applyBatch = async (items: readonly Pending[]): Promise<SlotResult[]> => {
     const rows = items.map(toRow);
     const known = await db.availability.knownOptions(rows);
+    const isKnown = (row: SlotRow) => known.has(optionKey(row));
 
-    const newest = new Map<string, number>();
-    const unknownIntegrations = new Set<string>();
-    rows.forEach((row, i) => {
-      if (!known.has(optionKey(row))) {
-        unknownIntegrations.add(row.integration_id);
-        return;
-      }
-      const key = slotKey(row);
-      const current = newest.get(key);
-      if (current === undefined || supersedes(row, rows[current]!)) newest.set(key, i);
-    });
-
-    const written = await db.availability.apply([...newest.values()].map((i) => rows[i]!));
+    const rounds = planRounds(rows, isKnown);
+    const written = await db.availability.apply(rounds.map((round) => round.map((i) => rows[i]!)));
+    const updated = new Set(rounds.flatMap((round, r) => round.filter((i) => written[r]!.has(slotKey(rows[i]!)))));
+    const unknownIntegrations = new Set(rows.filter((row) => !isKnown(row)).map((row) => row.integration_id));
     for (const integrationId of unknownIntegrations) {
       const { runId } = await db.runs.requestRun(integrationId, 'availability_fallback', { joinRunning: true });
       await producer.enqueue(catalogSyncJob, { integrationId, runId });
     }
-
     return rows.map((row, i): SlotResult => {
-      if (unknownIntegrations.has(row.integration_id) && !known.has(optionKey(row))) return { updated: false, full_sync_queued: true };
-      const key = slotKey(row);
-      return newest.get(key) === i && written.has(key) ? { updated: true } : { updated: false, stale: true };
+      if (!isKnown(row)) return { updated: false, full_sync_queued: true };
+      return updated.has(i) ? { updated: true } : { updated: false, stale: true };
     });
   };
-  const batcher = new GroupCommit(applyBatch, maxBatch);
 
-  return async ({ integrationId, changes }: PayloadOf<typeof availabilityApplyJob>): Promise<SlotResult[]> =>
-    batcher.submit(changes.map((change) => ({ integrationId, change })));
+  const rejected = (item: Pending, reason: Record<string, unknown>): SlotResult => {
+    // Never the change itself: its fields are the partner's payload.
+    log.warn({ integrationId: item.integrationId, ...reason }, 'slot change refused; the rest of its batch is applied');
+    return { updated: false, rejected: true };
+  };
+
+  const applyIsolated = async (items: readonly Pending[]): Promise<Applied[]> => {
+    try {
+      return await applyBatch(items);
+    } catch (err) {
+      if (!isDataException(err)) throw err;
+      if (items.length === 1) return [classifySqlError(err) === 'bad-data' ? rejected(items[0]!, { sqlState: sqlStateOf(err) }) : { error: asError(err) }];
+      // Halves in arrival order, so the slot ordering of the batch is kept.
+      const middle = Math.ceil(items.length / 2);
+      return [...(await applyIsolated(items.slice(0, middle))), ...(await applyIsolated(items.slice(middle)))];
+    }
+  };
+
+  const applyStorable = async (items: readonly Pending[]): Promise<Applied[]> => {
+    const storable = items.map((item) => unstorableInput(item.change, 'change').length === 0);
+    const results = await applyIsolated(items.filter((_, i) => storable[i]));
+    let next = 0;
+    return items.map((item, i) => (storable[i] ? results[next++]! : rejected(item, { problem: 'unstorable text' })));
+  };
+  const batcher = new GroupCommit(applyStorable, maxBatch);
+
+  return async ({ integrationId, changes }: PayloadOf<typeof availabilityApplyJob>): Promise<SlotResult[]> => {
+    const results = await batcher.submit(
+      changes.map((change) => ({ integrationId, change })),
+      integrationId,
+    );
+    const failure = results.find((result): result is { error: Error } => 'error' in result);
+    if (failure) throw failure.error;
+    return results as SlotResult[];
+  };
 }
+
+/** A change's outcome, or the error the database gave for it alone (its job fails and is retried). */
+type Applied = SlotResult | { error: Error };

@@ -1,0 +1,91 @@
+import { availabilityApplyJob, type SlotChange, type SlotResult } from '@octo-sync/jobs';
+import { generateCatalog, waitFor } from '@octo-sync/testkit';
+import { startHarness, type Harness } from './harness';
+
+/**
+ * One tenant's change that the database refuses must never cost another tenant's changes, even
+ * when they are written in the same statement. (The gateway refuses such text; this is the
+ * worker's own defence, for whatever reaches the queue another way.)
+ */
+describe('availability.apply: a poisoned change fails alone', () => {
+  let h: Harness;
+  const catalog = generateCatalog({ products: 2, options: 1, units: 1, seed: 11 });
+  const product = catalog[0]!;
+  const option = product.options[0]!;
+  let good: string;
+  let hostile: string;
+
+  beforeAll(async () => {
+    // Many jobs at once, so that both tenants' changes share batches.
+    h = await startHarness({ AVAILABILITY_CONCURRENCY: '100' });
+    h.supplier.setCatalog(catalog);
+    good = await h.createIntegration();
+    hostile = await h.createIntegration();
+    await h.sync(good);
+    await h.sync(hostile);
+  });
+  afterAll(() => h.close());
+
+  const change = (availabilityId: string, orderKey: number, over: Partial<SlotChange> = {}): SlotChange => ({
+    productId: product.id,
+    optionId: option.id,
+    availabilityId,
+    localDateTimeStart: '2026-08-01T10:00:00+02:00',
+    status: 'AVAILABLE',
+    vacancies: orderKey % 50,
+    capacity: 50,
+    orderSource: 'sequence',
+    orderKey: String(orderKey),
+    ...over,
+  });
+
+  async function send(integrationId: string, changes: SlotChange[]) {
+    const job = await h.producer.enqueue(availabilityApplyJob, { integrationId, changes });
+    return { job, outcome: h.producer.waitFor<SlotResult[]>(job, 60_000) };
+  }
+
+  it('a tenant sending NUL and lone surrogates in a loop costs the other tenant nothing', async () => {
+    const poisons = ['p\u0000', '\ud800', 'x\udc00y'];
+    const hostileSends = Array.from({ length: 60 }, (_, i) =>
+      send(hostile, [change(`h-${i}`, i + 1), change(`h-${i}`, i + 2, { availabilityId: poisons[i % poisons.length]! })]),
+    );
+    const goodSends = Array.from({ length: 300 }, (_, i) => send(good, [change(`g-${i}`, i + 1)]));
+    const [goodSent, hostileSent] = await Promise.all([Promise.all(goodSends), Promise.all(hostileSends)]);
+
+    const goodOutcomes = await Promise.all(goodSent.map((s) => s.outcome));
+    expect(goodOutcomes.filter((o) => o.state !== 'completed')).toEqual([]);
+    expect(goodOutcomes.flatMap((o) => (o.state === 'completed' ? o.value : []))).toEqual(Array.from({ length: 300 }, () => ({ updated: true })));
+    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId: good } })).toBe(300);
+
+    // Only the poisoned change of each hostile call is refused; its good neighbour is applied.
+    const hostileOutcomes = await Promise.all(hostileSent.map((s) => s.outcome));
+    for (const outcome of hostileOutcomes) {
+      expect(outcome).toEqual({ state: 'completed', value: [{ updated: true }, { updated: false, rejected: true }] });
+    }
+    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId: hostile } })).toBe(60);
+    const failed = await h.producer.queue(availabilityApplyJob.queue).getJobs(['failed']);
+    expect(failed.filter((job) => (job.data as { integrationId: string }).integrationId === good)).toEqual([]);
+  });
+
+  it('a change the database refuses for a reason of ours fails its own job only; the batch around it is applied', async () => {
+    // Passes every check before SQL (the gateway caps counts; the job contract does not), then
+    // Postgres refuses it (22003, integer out of range): the worker must find that one change by
+    // splitting the batch, not fail every job that shared its statement.
+    const outOfRange = change('too-many', 1, { vacancies: 3_000_000_000, capacity: null });
+    const goodSends = Array.from({ length: 100 }, (_, i) => send(good, [change(`split-${i}`, i + 1)]));
+    const [poisoned, ...goods] = await Promise.all([send(hostile, [change('neighbour', 1), outOfRange]), ...goodSends]);
+    const outcomes = await Promise.all(goods.map((s) => s.outcome));
+    expect(outcomes.filter((o) => o.state !== 'completed')).toEqual([]);
+    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId: good, availabilityId: { startsWith: 'split-' } } })).toBe(100);
+    // Its own job fails (and is retried, and kept in the failed set if it keeps failing)…
+    const queue = h.producer.queue(availabilityApplyJob.queue);
+    const attempt = await waitFor('the poisoned job to fail an attempt', async () => {
+      const job = await queue.getJob(poisoned!.job.id!);
+      return job && job.attemptsMade >= 1 ? job : undefined;
+    });
+    expect(attempt.failedReason).toMatch(/out of range/);
+    await attempt.remove(); // no need to watch it retry
+    // …while its storable neighbour was applied.
+    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId: hostile, availabilityId: 'neighbour' } })).toBe(1);
+  });
+});
