@@ -1,9 +1,9 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Db, OptionRow, ProductRow, UnitRow } from '@octo-sync/db';
+import { connectClient, type Db, type OptionRow, type ProductRow, type UnitRow } from '@octo-sync/db';
 import type { CatalogRows } from '@octo-sync/worker/src/catalog/map-catalog';
+import { reportLostConnection } from './bench-db';
 
 /** JSON columns as Prisma takes them: SQL NULL for a missing value, the value otherwise. */
 type PrismaJson = Parameters<Db['prisma']['unit']['create']>[0]['data']['raw'];
@@ -134,8 +134,7 @@ function* lines<R>(rows: readonly R[], line: (row: R) => string): Generator<stri
  * is inside the timing (a sync has to encode its rows too); mapping and hashing are not.
  */
 export async function copyFloor(databaseUrl: string, integrationId: string, rows: CatalogRows): Promise<{ rows: number; seconds: number }> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = await connectClient(databaseUrl, reportLostConnection);
   try {
     await client.query(STAGING);
     const started = process.hrtime.bigint();

@@ -110,31 +110,58 @@ describe('scaled-out workers and schedules', () => {
     await database.drop();
   });
 
-  /** One fan-out per tick, one schedule run per eligible integration per tick, the others never. */
+  /** The schedule runs a tick's fan-out created (the run records the tick that requested it). */
+  const runsOfTick = (tick: number) => db.prisma.syncRun.findMany({ where: { trigger: 'schedule', scheduleTick: new Date(tick) } });
+
+  /**
+   * One fan-out per tick, and per tick one schedule run for every eligible integration, the others
+   * never. A fan-out that finds an integration's run of an earlier tick still queued joins it
+   * (`joined`), and one that finds a run requested since its tick counts it as `covered`; both
+   * only happen when the machine is slow, and each must be explained by such an earlier run.
+   */
   async function expectOnePerTick(ticks: number[]): Promise<void> {
+    await waitFor('the runs of these ticks to finish', async () => {
+      const open = await db.prisma.syncRun.count({ where: { trigger: 'schedule', status: { in: ['queued', 'running'] }, scheduleTick: { lte: new Date(ticks.at(-1)!) } } });
+      return open === 0;
+    }, { timeoutMs: 60_000 });
     const logged = fanouts();
     for (const tick of ticks) {
-      expect(logged.get(tick)).toEqual([expect.objectContaining({ eligible: eligible.length, requested: eligible.length, covered: 0 })]);
+      expect(logged.get(tick)).toHaveLength(1);
+      const { requested, joined, covered } = logged.get(tick)![0] as { requested: number; joined: number; covered: number };
+      expect(logged.get(tick)![0]).toMatchObject({ eligible: eligible.length });
+      expect(requested + covered).toBe(eligible.length);
       // The tick's job was taken by one worker exactly once.
       const started = processes.flatMap((p) => p.lines).filter((l) => l.msg === 'job picked up' && l.jobId === `repeat:catalog-nightly:${tick}`);
       expect(started).toHaveLength(1);
+      const runs = await runsOfTick(tick);
+      const ids = runs.map((r) => r.integrationId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(eligible).toEqual(expect.arrayContaining(ids));
+      expect(runs).toHaveLength(requested - joined);
+      const earlier = await db.prisma.syncRun.findMany({ where: { trigger: 'schedule', scheduleTick: { lt: new Date(tick) } } });
+      const queuedSince = new Set(earlier.filter((r) => r.queuedAt.getTime() >= tick).map((r) => r.integrationId));
+      const startedSince = new Set(earlier.filter((r) => (r.startedAt?.getTime() ?? 0) >= tick).map((r) => r.integrationId));
+      expect(covered).toBeLessThanOrEqual(queuedSince.size);
+      expect(joined).toBeLessThanOrEqual(startedSince.size);
     }
-    await waitFor('the runs of these ticks to finish', async () => {
-      const open = await db.prisma.syncRun.count({ where: { trigger: 'schedule', status: { in: ['queued', 'running'] }, queuedAt: { lt: new Date(ticks.at(-1)! + TICK_MS) } } });
-      return open === 0;
-    }, { timeoutMs: 10_000 });
-    for (const tick of ticks) {
-      const runs = await db.prisma.syncRun.findMany({ where: { trigger: 'schedule', queuedAt: { gte: new Date(tick), lt: new Date(tick + TICK_MS) } } });
-      expect(runs.map((r) => r.integrationId).sort()).toEqual([...eligible].sort());
-      expect(runs.every((r) => r.status === 'succeeded' || r.status === 'skipped')).toBe(true);
-    }
+    const runs = await db.prisma.syncRun.findMany({ where: { scheduleTick: { in: ticks.map((t) => new Date(t)) } } });
+    expect(runs.every((r) => r.status === 'succeeded' || r.status === 'skipped')).toBe(true);
+    // Whatever the joins, the fan-outs did create runs for every eligible integration.
+    expect(new Set(runs.map((r) => r.integrationId))).toEqual(new Set(eligible));
     expect(await db.prisma.syncRun.count({ where: { integrationId: { in: Object.values(skipped) } } })).toBe(0);
   }
 
-  /** Consecutive cron ticks: none missing between the first and the last. */
-  function expectNoGap(ticks: number[]): void {
-    const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
-    expect(gaps.every((g) => g === TICK_MS)).toBe(true);
+  /**
+   * Consecutive cron ticks: none missing between the first and the last. BullMQ schedules a
+   * tick's successor when the tick is taken, from then on: a tick taken after its successor was
+   * due legitimately skips it (a stalled machine), a tick taken in time never does.
+   */
+  async function expectNoGap(ticks: number[]): Promise<void> {
+    for (const [i, tick] of ticks.slice(0, -1).entries()) {
+      if (ticks[i + 1]! - tick === TICK_MS) continue;
+      const job = await producer.queue('schedules').getJob(`repeat:catalog-nightly:${tick}`);
+      expect({ tick, takenLate: (job?.processedOn ?? 0) >= tick + TICK_MS }).toEqual({ tick, takenLate: true });
+    }
   }
 
   let firstTick = 0;
@@ -143,11 +170,11 @@ describe('scaled-out workers and schedules', () => {
     const ticks = await waitFor('three complete ticks', () => {
       const seen = ticksSince(0);
       return seen.length >= 4 ? seen : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
+    }, { timeoutMs: 60_000, intervalMs: 100 });
     firstTick = ticks[0]!;
     // The last one may still be syncing; judge the first three.
     await expectOnePerTick(ticks.slice(0, 3));
-    expectNoGap(ticks);
+    await expectNoGap(ticks);
     // Several processes took fan-outs: the schedule is shared, not owned by one of them.
     const schedulers = await producer.queue('schedules').getJobSchedulers();
     expect(schedulers.map((s) => s.key).sort()).toEqual(['catalog-nightly', 'health-probe']);
@@ -163,17 +190,21 @@ describe('scaled-out workers and schedules', () => {
     const after = await waitFor('three more ticks after the restart', () => {
       const seen = ticksSince(rejoinedAt);
       return seen.length >= 3 ? seen : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
+    }, { timeoutMs: 60_000, intervalMs: 100 });
 
     const all = ticksSince(firstTick);
-    expectNoGap(all.filter((t) => t <= after.at(-1)!));
+    await expectNoGap(all.filter((t) => t <= after.at(-1)!));
     await expectOnePerTick(all.filter((t) => t < after.at(-1)!));
     const queue = producer.queue('schedules');
     expect(await queue.getJobSchedulersCount()).toBe(2);
     const nightly = await queue.getJobScheduler('catalog-nightly');
     expect(nightly).toMatchObject({ pattern: '*/2 * * * * *', tz: 'UTC' });
-    const pendingTicks = (await queue.getDelayed()).filter((j) => j.name === 'catalog.nightly');
-    expect(pendingTicks).toHaveLength(1);
+    // One next tick pending: delayed, or due and waiting (between a tick being taken and its
+    // successor being added there is briefly none, so wait for it rather than sample once).
+    await waitFor('exactly one pending nightly tick', async () => {
+      const pending = (await queue.getJobs(['delayed', 'waiting', 'prioritized'])).filter((j) => j.name === 'catalog.nightly');
+      return pending.length === 1;
+    }, { timeoutMs: 30_000 });
   });
 
   it('stops taking work on SIGTERM and releases the job in flight to another worker within the bound', async () => {
@@ -183,18 +214,16 @@ describe('scaled-out workers and schedules', () => {
     const hold = slowSupplier.hold();
     const { runId } = await db.runs.requestRun(id, 'admin');
     await producer.enqueue(catalogSyncJob, { integrationId: id, runId });
-    await slowSupplier.waitForRequests(1, 10_000);
+    await slowSupplier.waitForRequests(1, 30_000);
 
     const jobId = `sync-${runId}`;
     const busy = await waitFor('the worker running the held sync', () =>
       processes.find((p) => p.child.exitCode === null && p.lines.some((l) => l.msg === 'job picked up' && l.jobId === jobId)),
-    );
-    const killedAt = Date.now();
+    { timeoutMs: 30_000 });
     busy.kill('SIGTERM');
-    const exit = await busy.exited;
-    const tookMs = Date.now() - killedAt;
-    expect(exit).toEqual({ code: 0, signal: null });
-    expect(tookMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
+    // Exit code 0: the shutdown finished within SHUTDOWN_TIMEOUT_MS (past it, the process exits 1).
+    expect(await busy.exited).toEqual({ code: 0, signal: null });
+    expect(busy.lines.some((l) => l.msg === 'shutdown timed out, exiting')).toBe(false);
 
     // It took no job after the signal, although fan-outs and syncs kept coming every two seconds.
     const stopAt = busy.lines.findIndex((l) => l.msg === 'shutting down');
@@ -206,7 +235,7 @@ describe('scaled-out workers and schedules', () => {
     const run = await waitFor('the released run to finish elsewhere', async () => {
       const r = await db.runs.findRun(runId);
       return r && (r.status === 'succeeded' || r.status === 'failed' || r.status === 'skipped') ? r : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 100 });
+    }, { timeoutMs: 60_000, intervalMs: 100 });
     expect(run).toMatchObject({ status: 'succeeded', attempts: 2 });
     expect(await db.prisma.product.count({ where: { integrationId: id, active: true } })).toBe(5);
     const takenOver = processes.filter((p) => p !== busy && p.lines.some((l) => l.msg === 'job picked up' && l.jobId === jobId));

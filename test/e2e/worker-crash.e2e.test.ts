@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { catalogSyncJob } from '@octo-sync/jobs';
-import { generateCatalog, startStack, waitFor, type TestStack } from '@octo-sync/testkit';
+import { generateCatalog, startStack, waitFor, waitForFinishedRun, type TestStack } from '@octo-sync/testkit';
 
 /** A worker process killed in the middle of writing a catalog leaves the old one intact, and another worker finishes the run. */
 describe('worker killed mid-run (SIGKILL)', () => {
@@ -63,14 +63,7 @@ describe('worker killed mid-run (SIGKILL)', () => {
     expect((await db.runs.findRun(runId))!.status).toBe('running');
 
     await stack.start('worker', fastTakeover);
-    const done = await waitFor(
-      'the run to be finished by the surviving worker',
-      async () => {
-        const run = await db.runs.findRun(runId);
-        return run && run.status !== 'running' && run.status !== 'queued' ? run : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
+    const done = await waitForFinishedRun(db, runId, 'the run to be finished by the surviving worker');
     expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
     expect(done.counts).toMatchObject({ products: { created: 2950, updated: 50 } });
     expect(await db.prisma.product.count({ where: { integrationId: integration.id, active: true } })).toBe(3000);

@@ -1,8 +1,15 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { Pool } from 'pg';
+import { Client, Pool } from 'pg';
 import { PrismaClient } from './generated/prisma/client';
 
 export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/octo_sync';
+
+/**
+ * Hears the error of a connection that Postgres closed while no statement was waiting on it
+ * (restart, failover, `pg_terminate_backend`). The connection is unusable afterwards and is
+ * dropped (a pool opens a new one on demand); without a listener Node would end the process.
+ */
+export type ConnectionErrorListener = (err: Error) => void;
 
 export interface PrismaOptions {
   databaseUrl: string;
@@ -13,16 +20,38 @@ export interface PrismaOptions {
    * when given, `databaseUrl` and `poolSize` are ignored and the caller ends the pool.
    */
   pool?: Pool;
+  /** Errors of Prisma's connections; a given `pool` reports its idle ones to its own listener. */
+  onConnectionError: ConnectionErrorListener;
 }
 
-/** The one way this project builds a `pg` pool. */
-export function createPool({ databaseUrl, poolSize = 10 }: Pick<PrismaOptions, 'databaseUrl' | 'poolSize'>): Pool {
-  return new Pool({ connectionString: databaseUrl, max: poolSize });
+/** The one way this project builds a `pg` pool: it always has a listener for its idle connections' errors. */
+export function createPool({
+  databaseUrl,
+  poolSize = 10,
+  onConnectionError,
+}: Pick<PrismaOptions, 'databaseUrl' | 'poolSize' | 'onConnectionError'>): Pool {
+  const pool = new Pool({ connectionString: databaseUrl, max: poolSize });
+  pool.on('error', onConnectionError);
+  return pool;
+}
+
+/**
+ * One `pg` connection outside any pool (migrations, administration), connected, with
+ * `onConnectionError` listening. A statement in flight when the connection drops rejects as well.
+ */
+export async function connectClient(connectionString: string, onConnectionError: ConnectionErrorListener): Promise<Client> {
+  const client = new Client({ connectionString });
+  client.on('error', onConnectionError);
+  await client.connect();
+  return client;
 }
 
 /** The one way this project builds a Prisma client: Prisma 7 over the `pg` driver adapter. */
-export function createPrisma({ databaseUrl, poolSize = 10, pool }: PrismaOptions): PrismaClient {
-  const adapter = pool === undefined ? new PrismaPg({ connectionString: databaseUrl, max: poolSize }) : new PrismaPg(pool);
+export function createPrisma({ databaseUrl, poolSize = 10, pool, onConnectionError }: PrismaOptions): PrismaClient {
+  const adapter =
+    pool === undefined
+      ? new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { onConnectionError, onPoolError: onConnectionError })
+      : new PrismaPg(pool, { onConnectionError });
   return new PrismaClient({ adapter });
 }
 

@@ -1,6 +1,6 @@
-import { SecretBox } from '@octo-sync/platform';
+import { SecretBox, type Logger } from '@octo-sync/platform';
 import type { Pool } from 'pg';
-import { createPool, createPrisma, type PrismaClient } from './client';
+import { createPool, createPrisma, type ConnectionErrorListener, type PrismaClient } from './client';
 import { AvailabilityStore } from './availability.store';
 import { CatalogStore } from './catalog.store';
 import { HealthStore } from './health.store';
@@ -11,6 +11,11 @@ export interface DbOptions {
   databaseUrl: string;
   secretsKey: string;
   poolSize?: number;
+  /**
+   * Where a lost connection is reported (Postgres restarted or ended it). Without one, a Node
+   * process warning is emitted: the process never dies of it either way.
+   */
+  log?: Logger;
 }
 
 /** The data-access layer of one process: one `pg` pool, the Prisma client on it, and the stores. */
@@ -28,9 +33,11 @@ export interface Db {
   close(): Promise<void>;
 }
 
-export function createDb({ databaseUrl, secretsKey, poolSize }: DbOptions): Db {
-  const pool = createPool({ databaseUrl, ...(poolSize === undefined ? {} : { poolSize }) });
-  const prisma = createPrisma({ databaseUrl, pool });
+export function createDb({ databaseUrl, secretsKey, poolSize, log }: DbOptions): Db {
+  const onConnectionError: ConnectionErrorListener =
+    log === undefined ? (err) => process.emitWarning(err.message, { code: 'DB_CONNECTION_LOST' }) : (err) => log.warn({ err }, 'database connection lost');
+  const pool = createPool({ databaseUrl, onConnectionError, ...(poolSize === undefined ? {} : { poolSize }) });
+  const prisma = createPrisma({ databaseUrl, pool, onConnectionError });
   return {
     prisma,
     pool,

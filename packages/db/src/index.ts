@@ -1,4 +1,4 @@
-export { createPrisma, createPool, PrismaClient, DEFAULT_DATABASE_URL, type PrismaOptions } from './client';
+export { createPrisma, createPool, connectClient, PrismaClient, DEFAULT_DATABASE_URL, type PrismaOptions, type ConnectionErrorListener } from './client';
 export { migrate, ensureDatabase, readMigrations, migrationChecksum, MigrationError, MIGRATIONS_DIR, type MigrateResult } from './migrate';
 export {
   IntegrationStore,
@@ -18,6 +18,9 @@ export {
   type RunTrigger,
   type RunCounts,
   type EntityCounts,
+  type ProductCounts,
+  type RunWarning,
+  type RunWarnings,
   type ClaimResult,
   type RunOutcome,
   type RunFailure,
@@ -39,4 +42,5 @@ export {
 export { AvailabilityStore, slotKey, optionKey, type SlotRow, type SlotKey } from './availability.store';
 export { HealthStore, type HealthStatus, type HealthTransition } from './health.store';
 export { generateWebhookSecret, hashWebhookSecret, webhookSecretMatches } from './webhook-secret';
+export { classifySqlError, isDataException, sqlStateOf, type SqlFailure } from './sql-errors';
 export { createDb, type Db, type DbOptions } from './db';

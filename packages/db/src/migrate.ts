@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { AppError } from '@octo-sync/platform';
+import { connectClient, type ConnectionErrorListener } from './client';
 
 /** The migrations folder of this repository (the one Prisma's CLI uses too). */
 export const MIGRATIONS_DIR = resolve(__dirname, '../../../prisma/migrations');
@@ -37,11 +38,19 @@ export interface MigrateResult {
   databaseCreated: boolean;
 }
 
+export type MigrateLog = (message: string, fields?: Record<string, unknown>) => void;
+
 export interface MigrateOptions {
   databaseUrl: string;
   migrationsDir?: string;
-  log?: (message: string, fields?: Record<string, unknown>) => void;
+  log?: MigrateLog;
 }
+
+/** A dropped connection also rejects the statement in flight (or the next one); this only reports it. */
+const reportLostConnection =
+  (log: MigrateLog): ConnectionErrorListener =>
+  (err) =>
+    log('database connection lost', { err: err.message });
 
 /** Prisma's checksum of a migration script: SHA-256, lowercase hex, of the file's UTF-8 text. */
 export function migrationChecksum(sql: string): string {
@@ -66,13 +75,12 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
 }
 
 /** Creates the database named in `databaseUrl` when it does not exist yet. Returns whether it did. */
-export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+export async function ensureDatabase(databaseUrl: string, log: MigrateLog = () => {}): Promise<boolean> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!name) throw new MigrationError('DATABASE_URL_INVALID', 'DATABASE_URL names no database');
   url.pathname = '/postgres';
-  const admin = new Client({ connectionString: url.toString() });
-  await admin.connect();
+  const admin = await connectClient(url.toString(), reportLostConnection(log));
   try {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount) return false;
@@ -106,11 +114,10 @@ interface AppliedRow {
  * a previous run left half-applied (Prisma's P3009) must be resolved by a person first.
  */
 export async function migrate({ databaseUrl, migrationsDir = MIGRATIONS_DIR, log = () => {} }: MigrateOptions): Promise<MigrateResult> {
-  const databaseCreated = await ensureDatabase(databaseUrl);
+  const databaseCreated = await ensureDatabase(databaseUrl, log);
   if (databaseCreated) log('created database');
   const migrations = await readMigrations(migrationsDir);
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
+  const client = await connectClient(databaseUrl, reportLostConnection(log));
   try {
     await client.query('SELECT pg_advisory_lock($1)', [PRISMA_ADVISORY_LOCK]);
     try {

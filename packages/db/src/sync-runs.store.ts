@@ -1,4 +1,4 @@
-import { AppError } from '@octo-sync/platform';
+import { AppError, asError } from '@octo-sync/platform';
 import type { Pool, PoolClient } from 'pg';
 import type { PrismaClient } from './client';
 import type { Integration, Prisma, SyncRun } from './generated/prisma/client';
@@ -13,10 +13,26 @@ export interface EntityCounts {
   unchanged: number;
   removed: number;
 }
+/** Products also count those quarantined: kept as stored because they could not be stored as sent. */
+export interface ProductCounts extends EntityCounts {
+  quarantined: number;
+}
 export interface RunCounts {
-  products: EntityCounts;
+  products: ProductCounts;
   options: EntityCounts;
   units: EntityCounts;
+}
+
+/** Something a run could not take as sent, such as a quarantined product (`product_id` null: it had none). */
+export interface RunWarning {
+  product_id: string | null;
+  path: string;
+  reason: string;
+}
+/** A run's warnings as stored: the first ones, and how many more were left out. */
+export interface RunWarnings {
+  items: RunWarning[];
+  omitted: number;
 }
 
 export type ClaimResult =
@@ -36,8 +52,10 @@ export interface RunOutcome {
   status: 'succeeded' | 'skipped';
   payloadBytes: number;
   hash: string;
-  payloadDigest: string;
+  /** Null makes the next run parse the catalog even if its bytes are the same. */
+  payloadDigest: string | null;
   counts: RunCounts | null;
+  warnings: RunWarnings | null;
   synced: number;
   /** Whether catalog rows were written (only then does `last_sync_at` move). */
   wroteCatalog: boolean;
@@ -71,11 +89,12 @@ export class SyncRunStore {
   /**
    * `joinRunning`: also join a run that is already running (for requests that any run will satisfy,
    * such as the availability fallback), instead of queueing a follow-up behind it.
+   * `scheduleTick`: the scheduler tick requesting the run, recorded on a run this call creates.
    */
   async requestRun(
     integrationId: string,
     trigger: RunTrigger,
-    options: { force?: boolean; joinRunning?: boolean } = {},
+    options: { force?: boolean; joinRunning?: boolean; scheduleTick?: Date } = {},
   ): Promise<{ runId: string; created: boolean; startedBefore: boolean; trigger: RunTrigger }> {
     const force = options.force ?? false;
     return this.prisma.$transaction(async (tx) => {
@@ -90,7 +109,7 @@ export class SyncRunStore {
         if (force && !queued.force) await tx.syncRun.update({ where: { id: queued.id }, data: { force: true } });
         return { runId: queued.id, created: false, startedBefore: queued.attempts > 0, trigger: queued.trigger };
       }
-      const run = await tx.syncRun.create({ data: { integrationId, trigger, force }, select: { id: true } });
+      const run = await tx.syncRun.create({ data: { integrationId, trigger, force, scheduleTick: options.scheduleTick ?? null }, select: { id: true } });
       return { runId: run.id, created: true, startedBefore: false, trigger };
     });
   }
@@ -173,7 +192,14 @@ export class SyncRunStore {
    */
   async withFenceClient<T>(integrationId: string, fence: bigint, fn: (client: PoolClient) => Promise<T>, timeoutMs: number): Promise<T> {
     const client = await this.requirePool().connect();
-    let discard = false;
+    // Set once the connection cannot be trusted: Postgres closed it (an 'error' event, which would
+    // end the process if nobody listened), the deadline passed mid-statement, or ROLLBACK failed.
+    // Released with it, the client is closed by the pool, and closing rolls back what was open.
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
+    client.on('error', onError);
     let timer: NodeJS.Timeout | undefined;
     try {
       await client.query('BEGIN');
@@ -184,25 +210,27 @@ export class SyncRunStore {
       if (current === undefined || BigInt(current) !== fence) throw new StaleRunError();
       const deadline = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => {
-          discard = true;
-          reject(new Error(`catalog write transaction exceeded ${timeoutMs} ms`));
+          const exceeded = new Error(`catalog write transaction exceeded ${timeoutMs} ms`);
+          broken ??= exceeded;
+          reject(exceeded);
         }, timeoutMs);
       });
       const result = await Promise.race([fn(client), deadline]);
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      if (!discard) {
+      if (broken === undefined) {
         try {
           await client.query('ROLLBACK');
-        } catch {
-          discard = true; // the connection is unusable: closing it rolls the transaction back
+        } catch (rollbackError) {
+          broken = asError(rollbackError);
         }
       }
       throw err;
     } finally {
       clearTimeout(timer);
-      client.release(discard);
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
@@ -217,9 +245,19 @@ export class SyncRunStore {
     );
     await client.query(
       `UPDATE sync_runs SET status = $2::"RunStatus", finished_at = $3, duration_ms = $4, payload_bytes = $5, hash = $6,
-         counts = COALESCE($7::jsonb, counts), synced = $8, error_code = NULL, error_message = NULL
+         counts = COALESCE($7::jsonb, counts), synced = $8, error_code = NULL, error_message = NULL, warnings = $9::jsonb
        WHERE id = $1::uuid`,
-      [run.id, outcome.status, now, elapsed(run.startedAt, now), outcome.payloadBytes, outcome.hash, outcome.counts === null ? null : JSON.stringify(outcome.counts), outcome.synced],
+      [
+        run.id,
+        outcome.status,
+        now,
+        elapsed(run.startedAt, now),
+        outcome.payloadBytes,
+        outcome.hash,
+        outcome.counts === null ? null : JSON.stringify(outcome.counts),
+        outcome.synced,
+        outcome.warnings === null ? null : JSON.stringify(outcome.warnings),
+      ],
     );
   }
 
@@ -247,6 +285,7 @@ export class SyncRunStore {
         payloadBytes: outcome.payloadBytes,
         hash: outcome.hash,
         counts: outcome.counts === null ? undefined : (outcome.counts as unknown as Prisma.InputJsonValue),
+        warnings: outcome.warnings === null ? undefined : (outcome.warnings as unknown as Prisma.InputJsonValue),
         synced: outcome.synced,
         errorCode: null,
         errorMessage: null,

@@ -5,8 +5,11 @@ const FLUSH_AT = 64 * 1024;
 // Containers this close to the root are streamed piece by piece; deeper values (one product,
 // one option) are small and are built as one string, which is much faster than token writes.
 const STREAM_DEPTH = 2;
-// Parsed JSON is never circular; anything this deep is (and would overflow the stack).
-const MAX_DEPTH = 2000;
+/**
+ * Deepest nesting the canonicaliser accepts: containers more than this many levels below the value
+ * it is given make it throw (parsed JSON is never circular, but this deep it would overflow the stack).
+ */
+export const CANONICAL_MAX_DEPTH = 2000;
 
 class HashSink {
   private pending = '';
@@ -37,7 +40,7 @@ function unrepresentable(value: unknown, stack: readonly (string | number)[]): T
 }
 
 function tooDeep(stack: readonly (string | number)[]): TypeError {
-  return new TypeError(`canonical JSON: ${where(stack.slice(0, 8))}... nests deeper than ${MAX_DEPTH} levels (circular?)`);
+  return new TypeError(`canonical JSON: ${where(stack.slice(0, 8))}... nests deeper than ${CANONICAL_MAX_DEPTH} levels (circular?)`);
 }
 
 /** Canonical text of a scalar, or undefined for arrays and objects. */
@@ -62,7 +65,7 @@ function scalar(value: unknown, stack: readonly (string | number)[]): string | u
 function build(value: unknown, stack: (string | number)[]): string {
   const text = scalar(value, stack);
   if (text !== undefined) return text;
-  if (stack.length > MAX_DEPTH) throw tooDeep(stack);
+  if (stack.length > CANONICAL_MAX_DEPTH) throw tooDeep(stack);
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {

@@ -1,5 +1,8 @@
+import { CANONICAL_MAX_DEPTH, canonicalJson } from './canonical-json';
 import { SupplierError } from './errors';
-import { CatalogReader, parseCatalog, scanArrayElements } from './catalog';
+import { CatalogReader, parseCatalog, printableId, scanArrayElements, type CatalogEntry, type ProductLimits } from './catalog';
+
+const LIMITS: ProductLimits = { maxProductBytes: 1024 * 1024, maxStringBytes: 64 * 1024 };
 
 /** The elements the scanner frames, each parsed on its own. */
 function elements(text: string | Buffer): unknown[] | undefined {
@@ -11,15 +14,15 @@ function elements(text: string | Buffer): unknown[] | undefined {
   return out;
 }
 
-/** Everything a CatalogReader yields, or the error it throws. */
-function readAll(body: Buffer): unknown[] | SupplierError {
+/** Every entry a CatalogReader yields, or the error it throws. */
+function entries(body: Buffer, limits: ProductLimits = LIMITS): CatalogEntry[] | SupplierError {
   try {
-    const reader = CatalogReader.open(body);
-    const out: unknown[] = [];
+    const reader = CatalogReader.open(body, limits);
+    const out: CatalogEntry[] = [];
     for (let i = 0; i < reader.length; i++) {
-      const product = reader.read();
-      if (product === undefined) break;
-      out.push(product);
+      const entry = reader.read();
+      if (entry === undefined) break;
+      out.push(entry);
     }
     reader.finish();
     return out;
@@ -27,6 +30,12 @@ function readAll(body: Buffer): unknown[] | SupplierError {
     if (error instanceof SupplierError) return error;
     throw error;
   }
+}
+
+/** The products a CatalogReader yields (quarantined ones left out, as parseCatalog leaves out those without an id), or its error. */
+function readAll(body: Buffer): unknown[] | SupplierError {
+  const all = entries(body);
+  return all instanceof SupplierError ? all : all.flatMap((e) => (e.kind === 'product' ? [e.product] : []));
 }
 
 function parseAll(body: Buffer): unknown[] | SupplierError {
@@ -146,10 +155,117 @@ describe('CatalogReader', () => {
   });
 
   it('stops yielding at the first problem but still reports every problem', () => {
-    const reader = CatalogReader.open(Buffer.from(JSON.stringify([product('a'), product(''), product('c'), product(5)])));
-    expect(reader.read()).toEqual(product('a'));
+    const reader = CatalogReader.open(Buffer.from(JSON.stringify([product('a'), product('b', 'x'), product('c'), product('d', 5)])), LIMITS);
+    expect(reader.read()).toEqual({ kind: 'product', product: product('a') });
     expect(reader.read()).toBeUndefined();
     expect(reader.invalid).toBe(true);
-    expect(() => reader.finish()).toThrow(expect.objectContaining({ code: 'CATALOG_INVALID', details: ['[1].id: must be a non-empty string (got an empty string)', '[3].id: must be a non-empty string (got a number)'] }));
+    expect(() => reader.finish()).toThrow(
+      expect.objectContaining({ code: 'CATALOG_INVALID', details: ['[1].options: must be an array (got a string)', '[3].options: must be an array (got a number)'] }),
+    );
+  });
+});
+
+describe('CatalogReader quarantine', () => {
+  const good = { id: 'good', options: [{ id: 'o', units: [{ id: 'u' }] }] };
+
+  /** Reads a catalog of `good`, the product given as raw JSON text, and `good` again (under another id). */
+  function quarantineOf(productJson: string | Buffer, limits: ProductLimits = LIMITS) {
+    const body = Buffer.concat([Buffer.from(`[${JSON.stringify(good)},`), Buffer.from(productJson), Buffer.from(`,${JSON.stringify({ ...good, id: 'good2' })}]`)]);
+    const all = entries(body, limits);
+    if (all instanceof SupplierError) throw all;
+    expect(all.map((e) => e.kind)).toEqual(['product', 'quarantined', 'product']);
+    const entry = all[1]!;
+    if (entry.kind !== 'quarantined') throw new Error('not quarantined');
+    return entry.quarantine;
+  }
+
+  it('quarantines a NUL character in a value or a field name, with the JSON path', () => {
+    expect(quarantineOf('{"id":"p","options":[{"id":"o","units":[{"id":"u","title":"a\\u0000b"}]}]}')).toEqual({
+      productId: 'p',
+      path: '[1].options[0].units[0].title',
+      reason: 'the string contains a NUL character (U+0000), which Postgres cannot store',
+    });
+    expect(quarantineOf('{"id":"p","options":[],"x\\u0000y":1}')).toEqual({
+      productId: 'p',
+      path: '[1]["x\\u0000y"]',
+      reason: 'the field name contains a NUL character (U+0000), which Postgres cannot store',
+    });
+  });
+
+  it('quarantines an unpaired surrogate escape, and accepts a paired one', () => {
+    expect(quarantineOf('{"id":"p","options":[],"media":[{"caption":"x\\ud800"}]}')).toMatchObject({ path: '[1].media[0].caption', reason: expect.stringContaining('unpaired UTF-16 surrogate') });
+    expect(quarantineOf('{"id":"p","options":[],"note":"\\udc00 first"}')).toMatchObject({ path: '[1].note' });
+    const paired = entries(Buffer.from('[{"id":"p","options":[],"title":"\\ud83d\\ude00"}]'));
+    expect(paired).toEqual([{ kind: 'product', product: { id: 'p', options: [], title: '😀' } }]);
+  });
+
+  it('quarantines nesting deeper than the canonicaliser accepts, and keeps a product at the limit', () => {
+    const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    // `deep` is one level below the product: it can hold CANONICAL_MAX_DEPTH levels of arrays.
+    const atLimit = `{"id":"p","options":[],"deep":${nested(CANONICAL_MAX_DEPTH)}}`;
+    const accepted = entries(Buffer.from(`[${atLimit}]`));
+    expect(accepted).toEqual([{ kind: 'product', product: JSON.parse(atLimit) }]);
+    expect(() => canonicalJson(JSON.parse(atLimit))).not.toThrow();
+    const tooDeep = `{"id":"p","options":[],"deep":${nested(CANONICAL_MAX_DEPTH + 1)}}`;
+    expect(() => canonicalJson(JSON.parse(tooDeep))).toThrow(/deeper/);
+    const q = quarantineOf(tooDeep);
+    expect(q).toMatchObject({ productId: 'p', reason: `the value nests deeper than ${CANONICAL_MAX_DEPTH} levels below the product` });
+    expect(q.path).toMatch(/^\[1\]\.deep\[0\]\[0\].*\.\.\.$/);
+    expect(q.path.length).toBeLessThanOrEqual(200);
+    expect(quarantineOf(`{"id":"p","options":[],"deep":${nested(100_000)}}`).reason).toContain(String(CANONICAL_MAX_DEPTH));
+  });
+
+  it('quarantines a number that parses as Infinity', () => {
+    expect(quarantineOf('{"id":"p","options":[{"id":"o","capacity":1e400}]}')).toMatchObject({ path: '[1].options[0].capacity', reason: expect.stringContaining('Infinity') });
+  });
+
+  it('quarantines a string or a product past its limit, measured in UTF-8 bytes', () => {
+    const limits = { maxProductBytes: 4096, maxStringBytes: 100 };
+    expect(quarantineOf(JSON.stringify({ id: 'p', options: [], description: 'é'.repeat(51) }), limits)).toEqual({
+      productId: 'p',
+      path: '[1].description',
+      reason: 'the string is 102 bytes long, over the limit of 100 bytes per string',
+    });
+    expect(entries(Buffer.from(JSON.stringify([{ id: 'p', options: [], description: 'é'.repeat(50) }])), limits)).toHaveLength(1);
+    expect(quarantineOf(JSON.stringify({ id: 'p', options: [], ['k'.repeat(101)]: 1 }), limits)).toMatchObject({ reason: expect.stringMatching(/^the field name is 101 bytes/) });
+    const big = JSON.stringify({ id: 'p', options: [], items: Array.from({ length: 500 }, (_, i) => `item ${i}`) });
+    expect(quarantineOf(big, limits)).toEqual({ productId: 'p', path: '[1]', reason: `the product is ${big.length} bytes, over the limit of 4096 bytes per product` });
+  });
+
+  it('quarantines invalid UTF-8 bytes (never decoded silently), pointing at the string that holds them', () => {
+    const bytes = (before: string, bad: number[], after: string) => Buffer.concat([Buffer.from(before), Buffer.from(bad), Buffer.from(after)]);
+    expect(quarantineOf(bytes('{"id":"p","options":[{"id":"o","title":"caf', [0xe9], ' au lait \uFFFD"}]}'))).toEqual({
+      productId: 'p',
+      path: '[1].options[0].title',
+      reason: 'the string contains bytes that are not valid UTF-8',
+    });
+    // an overlong encoding and an encoded surrogate are invalid too
+    expect(quarantineOf(bytes('{"id":"p","options":[],"a":"x', [0xc0, 0xaf], '"}')).path).toBe('[1].a');
+    expect(quarantineOf(bytes('{"id":"p","options":[],"b":"x', [0xed, 0xa0, 0x80], '"}')).path).toBe('[1].b');
+    // in the id itself: the decoded id is not the supplier's, so it matches no stored product
+    expect(quarantineOf(bytes('{"id":"p', [0xff], '","options":[]}'))).toMatchObject({ productId: undefined, path: '[1].id' });
+  });
+
+  it('quarantines an object without a usable id, and still fails the catalog when its options are broken', () => {
+    expect(quarantineOf('{"options":[]}')).toEqual({ productId: undefined, path: '[1].id', reason: 'the product id must be a non-empty string (got nothing)' });
+    expect(quarantineOf('{"id":7,"options":[]}')).toMatchObject({ reason: 'the product id must be a non-empty string (got a number)' });
+    expect(quarantineOf('{"id":"","options":[]}')).toMatchObject({ reason: 'the product id must be a non-empty string (got an empty string)' });
+    expect(entries(Buffer.from('[{"options":"x"}]'))).toMatchObject({ code: 'CATALOG_INVALID', details: ['[0].options: must be an array (got a string)'] });
+    expect(parseCatalog(Buffer.from('[{"options":[]},{"id":"p","options":[]}]'))).toEqual([{ id: 'p', options: [] }]);
+  });
+
+  it('still refuses duplicate ids, also of quarantined products', () => {
+    expect(entries(Buffer.from('[{"id":"p","options":[],"t":"\\u0000"},{"id":"p","options":[]}]'))).toMatchObject({ code: 'CATALOG_INVALID', details: ['[1].id: duplicate product id "p" (first at [0])'] });
+  });
+});
+
+describe('printableId', () => {
+  it('escapes what cannot be stored and shortens long ids without splitting a surrogate pair', () => {
+    expect(printableId('prod-1')).toBe('prod-1');
+    expect(printableId('a\u0000b\ud800')).toBe('a\\u0000b\\ud800');
+    expect(printableId('x'.repeat(200))).toBe(`${'x'.repeat(77)}...`);
+    const cut = printableId(`${'x'.repeat(76)}😀tail${'y'.repeat(10)}`);
+    expect(cut).toBe(`${'x'.repeat(76)}...`);
+    expect(cut.isWellFormed()).toBe(true);
   });
 });

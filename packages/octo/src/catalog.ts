@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { z } from 'zod';
+import { CANONICAL_MAX_DEPTH } from './canonical-json';
 import { SupplierError } from './errors';
 
 /*
@@ -236,15 +238,35 @@ function collectProblems(value: unknown): Problems {
   return problems;
 }
 
-/** Checks the product at index `p`; `productIds` carries the ids seen so far across the catalog. */
-function checkProduct(product: unknown, p: number, productIds: Map<string, string>, problems: Problems): void {
+/** A product that cannot be stored as sent: the sync keeps its previous version and reports it. */
+export interface ProductQuarantine {
+  /** The product's id as sent; undefined when it has no usable id (it matches no stored product). */
+  productId: string | undefined;
+  /** Where the problem is, e.g. `[3].options[0].title` (keys escaped, safe to store and show). */
+  path: string;
+  reason: string;
+}
+
+/**
+ * Checks the product at index `p` (structural problems go to `problems`); `productIds` carries the
+ * ids seen so far across the catalog. An object without a usable `id` is not a structural problem
+ * of the catalog: it is returned as a quarantine (its options are still checked).
+ */
+function checkProduct(product: unknown, p: number, productIds: Map<string, string>, problems: Problems): ProductQuarantine | undefined {
   const productPath = `[${p}]`;
   if (!isRecord(product)) {
     problems.add(productPath, `must be an object (got ${kindOf(product)})`);
-    return;
+    return undefined;
   }
-  checkId(product, productPath, 'product', true, productIds, problems);
-  const options = product.options;
+  const id = product.id;
+  const usable = typeof id === 'string' && id !== '';
+  if (usable) checkId(product, productPath, 'product', true, productIds, problems);
+  checkOptions(product.options, productPath, problems);
+  if (usable) return undefined;
+  return { productId: undefined, path: `${productPath}.id`, reason: `the product id must be a non-empty string (got ${id === '' ? 'an empty string' : kindOf(id)})` };
+}
+
+function checkOptions(options: unknown, productPath: string, problems: Problems): void {
   if (!Array.isArray(options)) {
     problems.add(`${productPath}.options`, `must be an array (got ${kindOf(options)})`);
     return;
@@ -290,7 +312,8 @@ function describeJsonFailure(text: string, error: Error): string {
 /**
  * Parse a `GET /products` body (UTF-8, a leading BOM tolerated): JSON.parse once, then check the
  * structure with {@link catalogProblems}. Throws SupplierError `CATALOG_NOT_JSON` or
- * `CATALOG_INVALID` (with every problem in `details`); returns the parsed array itself.
+ * `CATALOG_INVALID` (with every problem in `details`); returns the parsed array itself, less the
+ * products without a usable id (which a sync quarantines, see {@link CatalogReader}).
  */
 export function parseCatalog(body: Buffer | string): OctoProduct[] {
   // Given the text (not the bytes), the caller can drop its Buffer before JSON.parse allocates.
@@ -304,7 +327,12 @@ export function parseCatalog(body: Buffer | string): OctoProduct[] {
     throw new SupplierError('CATALOG_NOT_JSON', `supplier's GET /products answer is not JSON: ${describeJsonFailure(text, error)}`);
   }
   throwIfInvalid(collectProblems(value));
-  return value as OctoProduct[];
+  const products = value as OctoProduct[];
+  return products.every(hasUsableId) ? products : products.filter(hasUsableId);
+}
+
+function hasUsableId(product: OctoProduct): boolean {
+  return typeof product.id === 'string' && product.id !== '';
 }
 
 function throwIfInvalid(problems: Problems): void {
@@ -388,6 +416,17 @@ export function scanArrayElements(bytes: Buffer): number[] | undefined {
   return bounds;
 }
 
+/** Per-product limits of what a sync stores; a product past one is quarantined. */
+export interface ProductLimits {
+  /** Largest product, in bytes as sent (its options and units included). */
+  maxProductBytes: number;
+  /** Longest string (a value or a field name), in UTF-8 bytes. */
+  maxStringBytes: number;
+}
+
+/** One product of a {@link CatalogReader}: usable as is, or quarantined. */
+export type CatalogEntry = { kind: 'product'; product: OctoProduct } | { kind: 'quarantined'; quarantine: ProductQuarantine };
+
 /**
  * A `GET /products` body read one product at a time, never materialised as a whole: the body is
  * framed by {@link scanArrayElements}, then each product's bytes go through JSON.parse on their
@@ -395,6 +434,11 @@ export function scanArrayElements(bytes: Buffer): number[] | undefined {
  * the whole catalog included). Every failure is the one `parseCatalog` gives for the same body,
  * message for message: a body that is not framed as an array, or an element that is not JSON,
  * is handed to `parseCatalog` itself to say why (that path parses the whole body, once, to fail).
+ *
+ * A product that is structurally sound but cannot be stored as sent is quarantined instead of
+ * failing the catalog: no usable id, invalid UTF-8, a NUL character or unpaired surrogate, a string
+ * or the product past its {@link ProductLimits}, a number JSON.parse turned into Infinity, or
+ * nesting more than {@link CANONICAL_MAX_DEPTH} levels below the product (which the canonical hash refuses).
  */
 export class CatalogReader {
   private readonly problems = new Problems();
@@ -404,13 +448,16 @@ export class CatalogReader {
   private constructor(
     private readonly body: Buffer,
     private readonly bounds: number[],
+    private readonly limits: ProductLimits,
+    /** Checked once for the whole body, so that only a body with bad bytes is checked per product. */
+    private readonly validUtf8: boolean,
   ) {}
 
   /** Frames `body`; throws `CATALOG_NOT_JSON` / `CATALOG_INVALID` when it is not an array. */
-  static open(body: Buffer): CatalogReader {
+  static open(body: Buffer, limits: ProductLimits): CatalogReader {
     const bounds = scanArrayElements(body);
     if (bounds === undefined) failAsParseCatalog(body);
-    return new CatalogReader(body, bounds);
+    return new CatalogReader(body, bounds, limits, isUtf8(body));
   }
 
   /** Number of products (elements of the array). */
@@ -424,23 +471,27 @@ export class CatalogReader {
   }
 
   /**
-   * Parses and checks the next product (read them in order, each once). Returns it when the
-   * catalog has no problem so far, otherwise undefined (call {@link finish} to throw the error).
+   * Parses and checks the next product (read them in order, each once). Returns it, or its
+   * quarantine, while the catalog has no structural problem so far; otherwise undefined (call
+   * {@link finish} to throw the error).
    */
-  read(): OctoProduct | undefined {
+  read(): CatalogEntry | undefined {
     const p = this.next++;
     const start = this.bounds[2 * p];
     const end = this.bounds[2 * p + 1];
     if (start === undefined || end === undefined) throw new RangeError(`product ${p} read past the end of the catalog`);
+    const bytes = this.body.subarray(start, end);
     let product: unknown;
     try {
-      product = JSON.parse(this.body.toString('utf8', start, end));
+      product = JSON.parse(bytes.toString('utf8'));
     } catch (error: unknown) {
       if (!(error instanceof Error) || error.name !== 'SyntaxError') throw error;
       failAsParseCatalog(this.body);
     }
-    checkProduct(product, p, this.productIds, this.problems);
-    return this.problems.count === 0 ? (product as OctoProduct) : undefined;
+    const withoutId = checkProduct(product, p, this.productIds, this.problems);
+    if (this.problems.count > 0) return undefined;
+    const quarantine = withoutId ?? this.unstorable(product as OctoProduct, bytes, p);
+    return quarantine === undefined ? { kind: 'product', product: product as OctoProduct } : { kind: 'quarantined', quarantine };
   }
 
   /** Reads (checks) the products not read yet, then throws `CATALOG_INVALID` if any had a problem. */
@@ -448,6 +499,132 @@ export class CatalogReader {
     while (this.next < this.length) this.read();
     throwIfInvalid(this.problems);
   }
+
+  private unstorable(product: OctoProduct, bytes: Buffer, p: number): ProductQuarantine | undefined {
+    const { maxProductBytes, maxStringBytes } = this.limits;
+    if (bytes.length > maxProductBytes) {
+      return { productId: product.id, path: `[${p}]`, reason: `the product is ${bytes.length} bytes, over the limit of ${maxProductBytes} bytes per product` };
+    }
+    // Only a \u escape can put a NUL or a lone surrogate in a parsed string (a raw control byte
+    // fails JSON.parse, and the UTF-8 decoder never yields a surrogate): most products skip both checks.
+    const escaped = bytes.includes('\\u');
+    const stack: Array<string | number> = [];
+    const reason = findUnstorable(product, stack, (text) => stringDefect(text, maxStringBytes, escaped));
+    if (reason !== undefined) return { productId: product.id, path: pathOf(p, stack), reason };
+    if (this.validUtf8 || isUtf8(bytes)) return undefined;
+    const at = invalidUtf8Path(bytes);
+    const path = at === undefined ? `[${p}]` : pathOf(p, at);
+    // Bad bytes in the id itself: the decoded id is not the one the supplier meant.
+    const productId = at?.length === 1 && at[0] === 'id' ? undefined : product.id;
+    return { productId, path, reason: 'the string contains bytes that are not valid UTF-8' };
+  }
+}
+
+/** What is wrong with one string (a value or a field name) for storage, or undefined. */
+type StringCheck = (text: string) => string | undefined;
+
+function stringDefect(text: string, maxBytes: number, escaped: boolean): string | undefined {
+  if (escaped && text.includes('\u0000')) return 'contains a NUL character (U+0000), which Postgres cannot store';
+  if (escaped && !text.isWellFormed()) return 'contains an unpaired UTF-16 surrogate, which is not Unicode text';
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit: most strings need no byte count.
+  if (text.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > maxBytes) return `is ${bytes} bytes long, over the limit of ${maxBytes} bytes per string`;
+  }
+  return undefined;
+}
+
+/**
+ * Walks `value` depth first and returns why the first unstorable part cannot be stored, leaving its
+ * location in `stack` (keys and indexes below `value`); undefined when everything can be stored.
+ */
+function findUnstorable(value: unknown, stack: Array<string | number>, check: StringCheck): string | undefined {
+  if (typeof value === 'string') {
+    const defect = check(value);
+    return defect === undefined ? undefined : `the string ${defect}`;
+  }
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'the number is too large to represent (it parses as Infinity)';
+  if (value === null || typeof value !== 'object') return undefined;
+  // The canonicaliser's own test, applied to the product as the mapper hands it over.
+  if (stack.length > CANONICAL_MAX_DEPTH) return `the value nests deeper than ${CANONICAL_MAX_DEPTH} levels below the product`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      stack.push(i);
+      const reason = findUnstorable(value[i], stack, check);
+      if (reason !== undefined) return reason;
+      stack.pop();
+    }
+    return undefined;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    stack.push(key);
+    const defect = check(key);
+    if (defect !== undefined) return `the field name ${defect}`;
+    const reason = findUnstorable(record[key], stack, check);
+    if (reason !== undefined) return reason;
+    stack.pop();
+  }
+  return undefined;
+}
+
+/** Offset of the first byte that does not start a valid UTF-8 sequence (the bytes hold one). */
+function firstInvalidUtf8(bytes: Buffer): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i]!;
+    const size = lead < 0x80 ? 1 : lead < 0xc2 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead < 0xf5 ? 4 : 0;
+    if (size === 0 || (size > 1 && !isUtf8(bytes.subarray(i, i + size)))) return i;
+    i += size;
+  }
+  return i;
+}
+
+/** Noncharacters U+FDD0..U+FDEF: valid UTF-8 that no real text needs. */
+const MARKERS = Array.from({ length: 32 }, (_, k) => String.fromCharCode(0xfdd0 + k));
+
+/**
+ * Where the first invalid UTF-8 byte of a product sits: the byte is swapped for a character the
+ * decoded product does not contain, and the string holding it is looked up. Invalid bytes can only
+ * be inside strings of a product that parsed. Undefined if the product uses every candidate.
+ */
+function invalidUtf8Path(bytes: Buffer): Array<string | number> | undefined {
+  const text = bytes.toString('utf8');
+  const marker = MARKERS.find((candidate) => !text.includes(candidate));
+  if (marker === undefined) return undefined;
+  const bad = firstInvalidUtf8(bytes);
+  const marked = Buffer.concat([bytes.subarray(0, bad), Buffer.from(marker), bytes.subarray(bad + 1)]).toString('utf8');
+  const stack: Array<string | number> = [];
+  const found = findUnstorable(JSON.parse(marked), stack, (s) => (s.includes(marker) ? 'marked' : undefined));
+  return found === undefined ? undefined : stack;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** `[p].options[0].title`; other field names JSON-quoted (`["a b"]`); at most 200 characters. */
+function pathOf(p: number, stack: ReadonlyArray<string | number>): string {
+  let path = `[${p}]`;
+  for (const part of stack) {
+    if (path.length > 200) break;
+    if (typeof part === 'number') path += `[${part}]`;
+    else path += IDENTIFIER.test(part) && part.length <= 80 ? `.${part}` : `[${JSON.stringify(shorten(part, 80))}]`;
+  }
+  return shorten(path, 200);
+}
+
+/** At most `max` characters, never cut between the two halves of a surrogate pair. */
+function shorten(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = /[\ud800-\udbff]/.test(text.charAt(max - 4)) ? max - 4 : max - 3;
+  return `${text.slice(0, cut)}...`;
+}
+
+/**
+ * A supplier's id as text that is safe to show and to store: escaped as in JSON when it holds
+ * what Postgres cannot store (NUL, unpaired surrogates), shortened to 80 characters.
+ */
+export function printableId(id: string): string {
+  return shorten(id.includes('\u0000') || !id.isWellFormed() ? JSON.stringify(id).slice(1, -1) : id, 80);
 }
 
 /** Throws what {@link parseCatalog} throws for `body` (which must be unusable). */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import { migrate } from '@octo-sync/db';
+import type { Client } from 'pg';
+import { connectClient, migrate } from '@octo-sync/db';
 
 /** The server tests run against: the local Postgres, or TEST_DATABASE_SERVER_URL. */
 export const DATABASE_SERVER_URL = process.env.TEST_DATABASE_SERVER_URL ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -29,8 +29,8 @@ export function databaseUrl(name: string): string {
 }
 
 async function withAdmin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: databaseUrl('postgres') });
-  await client.connect();
+  // A dropped connection rejects the statement in flight too; the listener only keeps the test process alive.
+  const client = await connectClient(databaseUrl('postgres'), (err) => process.emitWarning(err.message, { code: 'TEST_DB_CONNECTION_LOST' }));
   try {
     return await fn(client);
   } finally {

@@ -12,6 +12,8 @@ export interface ServiceProcess {
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Resolves with the exit code (or signal) once the process is gone. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The end of what the process wrote to stderr (where a crash's stack goes). */
+  stderrTail(): string;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -72,5 +74,5 @@ export async function startService(kind: keyof typeof ENTRY, env: Record<string,
   };
 
   await waitForLog((line) => typeof line.msg === 'string' && line.msg.endsWith(' started'), startTimeoutMs);
-  return { child, lines, waitForLog, exited, kill: (signal = 'SIGTERM') => child.kill(signal) };
+  return { child, lines, waitForLog, exited, stderrTail: () => stderr.slice(-4000), kill: (signal = 'SIGTERM') => child.kill(signal) };
 }

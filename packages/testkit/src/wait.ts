@@ -1,3 +1,5 @@
+import type { Db, SyncRun } from '@octo-sync/db';
+
 /**
  * Waits until `check` returns a value other than undefined/false, re-checking every `intervalMs`,
  * and fails with `what` after `timeoutMs`. For conditions that have no event to listen to (rows in
@@ -6,7 +8,7 @@
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 15_000, intervalMs = 25 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 30_000, intervalMs = 25 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -22,4 +24,16 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** Waits until sync run `runId` is finished (succeeded, skipped or failed) and returns it. */
+export function waitForFinishedRun(db: Db, runId: string, what = 'the run to finish'): Promise<SyncRun> {
+  return waitFor(
+    what,
+    async () => {
+      const run = await db.runs.findRun(runId);
+      return run && run.status !== 'running' && run.status !== 'queued' ? run : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
 }

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Integration, SyncRun } from '@octo-sync/db';
-import type { healthSchema, integrationSchema, runSchema, syncStateSchema } from './schemas';
+import { runWarningSchema, type healthSchema, type integrationSchema, type runSchema, type syncStateSchema } from './schemas';
 
 /*
  * Rows → the JSON of spec §3/§4. The only place that decides what leaves the gateway about an
@@ -58,7 +58,26 @@ function presentCounts(value: unknown): Counts | null {
     const n = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) ? x : 0);
     return { created: n(e.created), updated: n(e.updated), unchanged: n(e.unchanged), removed: n(e.removed) };
   };
-  return { products: entity(record.products), options: entity(record.options), units: entity(record.units) };
+  const quarantined = (record.products as Record<string, unknown> | undefined)?.quarantined;
+  return {
+    products: { ...entity(record.products), quarantined: typeof quarantined === 'number' && Number.isInteger(quarantined) ? quarantined : 0 },
+    options: entity(record.options),
+    units: entity(record.units),
+  };
+}
+
+type Warning = z.output<typeof runWarningSchema>;
+
+/** The stored `{items, omitted}` (null before any warning, or for runs older than warnings). */
+function presentWarnings(value: unknown): { warnings: Warning[]; warnings_omitted: number } {
+  const record = (value ?? {}) as Record<string, unknown>;
+  const items = Array.isArray(record.items) ? record.items : [];
+  const warnings = items.flatMap((item) => {
+    const parsed = runWarningSchema.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
+  });
+  const omitted = typeof record.omitted === 'number' && Number.isInteger(record.omitted) ? record.omitted : 0;
+  return { warnings, warnings_omitted: omitted };
 }
 
 export function presentRun(r: SyncRun): z.output<typeof runSchema> {
@@ -73,6 +92,7 @@ export function presentRun(r: SyncRun): z.output<typeof runSchema> {
     payload_bytes: r.payloadBytes,
     hash: r.hash,
     counts: presentCounts(r.counts),
+    ...presentWarnings(r.warnings),
     error_code: r.errorCode,
     error_message: r.errorMessage,
   };

@@ -10,7 +10,8 @@ let h: GatewayHarness;
 let check: ReturnType<typeof openApiValidator>;
 
 beforeAll(async () => {
-  h = await startGateway({ SYNC_TRIGGER_WAIT_MS: '5000', WEBHOOK_RATE_LIMIT: '1000' });
+  // A generous bound: the runs that must answer 200 do so as soon as they finish, however busy the machine.
+  h = await startGateway({ SYNC_TRIGGER_WAIT_MS: '45000', WEBHOOK_RATE_LIMIT: '1000' });
   check = openApiValidator(h.app.locals.openapi());
 });
 afterAll(async () => {
@@ -21,14 +22,16 @@ const TRIGGER = `${BASE}/{id}/sync/trigger`;
 const trigger = (id: string) => `${BASE}/${id}/sync/trigger`;
 const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'admin-1')}` });
 
+/**
+ * Created unapproved and approved through the store, so that no first sync is queued (an approved
+ * admin/create queues one): these tests count and inspect the runs their triggers make.
+ */
 async function integration(partner: string, options: { isApproved?: boolean } = {}) {
-  const res = await h
-    .http()
-    .post(`${BASE}/admin/create`)
-    .set(admin())
-    .send({ partner_id: partner, ...createBody(), isApproved: options.isApproved ?? true });
+  const res = await h.http().post(`${BASE}/admin/create`).set(admin()).send({ partner_id: partner, ...createBody(), isApproved: false });
   expect(res.status).toBe(201);
-  return res.body.data as { _id: string; webhook_secret: string };
+  const created = res.body.data as { _id: string; webhook_secret: string };
+  if (options.isApproved ?? true) await h.db.integrations.setApproved(created._id, true);
+  return created;
 }
 
 describe('POST /{id}/sync/trigger: webhook authentication', () => {
@@ -208,7 +211,17 @@ describe('POST /{id}/sync/trigger: the gateway’s waiting logic (a test consume
   let worker: Worker | undefined;
   let connection: Redis | undefined;
   /** What the fake worker does with each run, keyed by integration id. */
-  const outcomes = new Map<string, 'succeeded' | 'skipped' | 'failed' | 'hang'>();
+  const outcomes = new Map<string, 'succeeded' | 'skipped' | 'failed'>();
+  /** Runs the fake worker holds until the test releases them, keyed by integration id. */
+  const holds = new Map<string, { started: () => void; released: Promise<void> }>();
+  /** Holds the runs of `integrationId` in the fake worker until `release()`. */
+  function holdRuns(integrationId: string) {
+    let started!: () => void;
+    let release!: () => void;
+    const hasStarted = new Promise<void>((resolve) => (started = resolve));
+    holds.set(integrationId, { started, released: new Promise<void>((resolve) => (release = resolve)) });
+    return { hasStarted, release };
+  }
 
   beforeAll(async () => {
     connection = createRedis(TEST_REDIS_URL, 'worker');
@@ -217,11 +230,12 @@ describe('POST /{id}/sync/trigger: the gateway’s waiting logic (a test consume
       {
         'catalog.sync': async ({ integrationId, runId }: PayloadOf<typeof catalogSyncJob>) => {
           const outcome = outcomes.get(integrationId) ?? 'succeeded';
-          const now = new Date();
-          if (outcome === 'hang') {
-            await new Promise((resolve) => setTimeout(resolve, 1_500));
-            return { runId };
+          const hold = holds.get(integrationId);
+          if (hold) {
+            hold.started();
+            await hold.released;
           }
+          const now = new Date();
           await h.db.prisma.syncRun.update({
             where: { id: runId },
             data:
@@ -277,19 +291,32 @@ describe('POST /{id}/sync/trigger: the gateway’s waiting logic (a test consume
   });
 
   test('a run still going at the bound → 202 with Location', async () => {
+    const it = await integration('p-wait-slow');
     const short = await startGateway({ SYNC_TRIGGER_WAIT_MS: '300' }, h);
+    const held = holdRuns(it._id);
     try {
-      const it = await integration('p-wait-slow');
-      outcomes.set(it._id, 'hang');
-      const started = Date.now();
       const res = await short.http().post(trigger(it._id)).set('x-webhook-secret', it.webhook_secret);
       expect(res.status).toBe(202);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
       expect(res.headers.location).toBe(`${BASE}/${it._id}/sync-log`);
       expect(res.body.data).toEqual({ queued: true, run_id: expect.any(String) });
+      const job = await h.producer.queue('catalog').getJob(`sync-${res.body.data.run_id as string}`);
+      expect(await job?.isCompleted()).toBe(false);
     } finally {
+      held.release();
       await short.close();
     }
+  });
+
+  test('the gateway waits for a run in progress: released after it started, the run answers 200', async () => {
+    const it = await integration('p-wait-held');
+    const held = holdRuns(it._id);
+    // then() sends the request now; the answer is awaited once the run is known to have started.
+    const answer = h.http().post(trigger(it._id)).set('x-webhook-secret', it.webhook_secret).then((res) => res);
+    await held.hasStarted;
+    held.release();
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ synced: 42, skipped: false, run_id: expect.any(String) });
   });
 
   test('the admin sync route shares the flow: 200 with the run’s answer', async () => {

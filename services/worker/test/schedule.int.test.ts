@@ -173,7 +173,7 @@ describe('nightly sync and job schedulers', () => {
   it('shows queue state: counts by state and the last failed jobs with their reason', async () => {
     const bogus = '00000000-0000-4000-8000-000000000000';
     const job = await h.producer.enqueue(catalogSyncJob, { integrationId: bogus, runId: bogus });
-    expect(await h.producer.waitFor(job, 10_000)).toMatchObject({ state: 'failed' });
+    expect(await h.producer.waitFor(job, 30_000)).toMatchObject({ state: 'failed' });
     const overview = await queueOverview(h.producer, 5);
     expect(overview.map((q) => q.queue)).toEqual(expect.arrayContaining(['catalog', 'probes', 'schedules', 'health']));
     const catalog = overview.find((q) => q.queue === 'catalog')!;

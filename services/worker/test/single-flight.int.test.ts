@@ -100,9 +100,9 @@ describe('catalog.sync: one run at a time per integration', () => {
     const integrationId = await h.createIntegration();
     const { runId } = await h.db.runs.requestRun(integrationId, 'webhook');
     const job = await h.producer.enqueue(catalogSyncJob, { integrationId, runId });
-    await h.producer.waitFor(job, 15_000);
+    await h.producer.waitFor(job, 30_000);
     const again = await h.producer.enqueue(catalogSyncJob, { integrationId, runId }, { jobId: `replay-${runId}` });
-    await expect(h.producer.waitFor(again, 15_000)).resolves.toMatchObject({ state: 'completed' });
+    await expect(h.producer.waitFor(again, 30_000)).resolves.toMatchObject({ state: 'completed' });
     await waitFor('run to stay single', async () => (await h.db.runs.findRun(runId))?.status === 'succeeded');
     expect((await h.db.runs.findRun(runId))!.attempts).toBe(1);
   });

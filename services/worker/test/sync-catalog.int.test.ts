@@ -12,13 +12,13 @@ describe('catalog.sync: what a run writes', () => {
   });
   afterAll(() => h.close());
 
-  it('first sync creates every product, option and unit, with the headers OCTO expects', async () => {
+  it('first sync creates every product, option and unit, with the headers OCTO expects (content included)', async () => {
     h.supplier.setCatalog(catalog);
     const run = await h.sync(integrationId);
 
     expect(run).toMatchObject({ status: 'succeeded', synced: 12, attempts: 1, errorCode: null });
     expect(run.counts).toEqual({
-      products: { created: 12, updated: 0, unchanged: 0, removed: 0 },
+      products: { created: 12, updated: 0, unchanged: 0, removed: 0, quarantined: 0 },
       options: { created: 24, updated: 0, unchanged: 0, removed: 0 },
       units: { created: 72, updated: 0, unchanged: 0, removed: 0 },
     });
@@ -29,7 +29,7 @@ describe('catalog.sync: what a run writes', () => {
     expect(stored.map((p) => p.octoId)).toEqual(catalog.map((p) => p.id).sort());
     const first = catalog[0]!;
     const row = stored.find((p) => p.octoId === first.id)!;
-    expect(row).toMatchObject({ active: true, removedAt: null, internalName: first.internalName });
+    expect(row).toMatchObject({ active: true, removedAt: null, internalName: first.internalName, title: first.title as string });
     expect((row.raw as Record<string, unknown>).options).toBeUndefined();
     expect(row.options).toHaveLength(2);
     expect(row.options[0]!.units).toHaveLength(3);
@@ -46,7 +46,7 @@ describe('catalog.sync: what a run writes', () => {
     expect(request).toMatchObject({ method: 'GET', path: '/products' });
     expect(request.headers).toMatchObject({
       authorization: `Bearer ${AUTH_KEY}`,
-      'octo-capabilities': 'octo/pricing',
+      'octo-capabilities': 'octo/content, octo/pricing',
       'content-type': 'application/json',
       accept: 'application/json',
     });
@@ -80,7 +80,7 @@ describe('catalog.sync: what a run writes', () => {
     const run = await h.sync(integrationId);
     expect(run).toMatchObject({ status: 'succeeded', synced: 1 });
     expect(run.counts).toEqual({
-      products: { created: 0, updated: 0, unchanged: 12, removed: 0 },
+      products: { created: 0, updated: 0, unchanged: 12, removed: 0, quarantined: 0 },
       options: { created: 0, updated: 0, unchanged: 24, removed: 0 },
       units: { created: 0, updated: 1, unchanged: 71, removed: 0 },
     });

@@ -31,10 +31,10 @@ describe('generateCatalog', () => {
     }
   });
 
-  it('generates 10,000 x 5 x 4 quickly', () => {
-    const started = Date.now();
+  // How fast is for bench/, not for a test that may share the machine.
+  it('generates 10,000 x 5 x 4', () => {
     const catalog = generateCatalog({ products: 10_000, options: 5, units: 4, seed: 9 });
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(catalog).toHaveLength(10_000);
     expect(catalog[9999]?.options[4]?.units.map((u) => u.id)).toEqual(['adult', 'child', 'infant', 'youth']);
   });
 });

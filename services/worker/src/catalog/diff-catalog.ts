@@ -45,11 +45,16 @@ function classify<R extends { content_hash: string }>(
  * deactivated as a whole and keeps its children as they were. Removed products (and so the
  * mass-removal guard) are known from the present product ids alone: pass them to the constructor
  * when known up front, or let the slices collect them and call {@link closeProducts} after the last.
+ * A quarantined product (see {@link quarantine}) is neither present nor removed: it stays as stored.
  */
 export class CatalogDiffer {
-  readonly counts: RunCounts = { products: emptyCounts(), options: emptyCounts(), units: emptyCounts() };
+  readonly counts: RunCounts = { products: { ...emptyCounts(), quarantined: 0 }, options: emptyCounts(), units: emptyCounts() };
   readonly activeProductsBefore: number;
+  /** Products that would have been removed but were kept, because a quarantined product had no id. */
+  heldRemovals = 0;
   private removedProducts: string[] | undefined;
+  private readonly quarantined = new Set<string>();
+  private holdRemovals = false;
   private readonly presentProducts: Set<string>;
   private readonly touched = new Set<string>();
   private readonly presentOptions = new Set<string>();
@@ -66,11 +71,25 @@ export class CatalogDiffer {
     if (presentProducts !== undefined) this.closeProducts();
   }
 
+  /**
+   * A product that cannot be stored as sent keeps its stored version. Without an id it could be any
+   * stored product missing from the catalog, so then no product is removed by this run.
+   */
+  quarantine(productId: string | undefined): void {
+    this.counts.products.quarantined += 1;
+    if (productId === undefined) this.holdRemovals = true;
+    else this.quarantined.add(productId);
+  }
+
   /** Every present product has been seen: counts the removed products (what the mass-removal guard reads). */
   closeProducts(): void {
     if (this.removedProducts !== undefined) return;
     const removed: string[] = [];
-    for (const [id, fp] of this.stored.products) if (fp.active && !this.presentProducts.has(id)) removed.push(id);
+    for (const [id, fp] of this.stored.products) if (fp.active && !this.presentProducts.has(id) && !this.quarantined.has(id)) removed.push(id);
+    if (this.holdRemovals) {
+      this.heldRemovals = removed.length;
+      removed.length = 0;
+    }
     this.removedProducts = removed;
     this.counts.products.removed = removed.length;
   }

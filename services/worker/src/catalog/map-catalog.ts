@@ -1,5 +1,14 @@
 import type { OptionRow, ProductRow, UnitRow } from '@octo-sync/db';
-import { CanonicalArrayHash, canonicalJson, canonicalSplit, sha256Hex, type OctoOption, type OctoProduct, type OctoUnit } from '@octo-sync/octo';
+import {
+  CanonicalArrayHash,
+  canonicalJson,
+  canonicalSplit,
+  sha256Hex,
+  type OctoOption,
+  type OctoProduct,
+  type OctoUnit,
+  type ProductQuarantine,
+} from '@octo-sync/octo';
 
 /**
  * The one place that knows both sides: OCTO products, options and units become the rows of
@@ -13,7 +22,7 @@ export interface CatalogRows {
   units: UnitRow[];
 }
 
-/** The rows of a catalog and the SHA-256 of the whole catalog's canonical JSON (spec §5.5). */
+/** The rows of a catalog and the SHA-256 of the whole catalog's canonical JSON. */
 export interface MappedCatalog {
   rows: CatalogRows;
   hash: string;
@@ -148,7 +157,16 @@ export class CatalogMapper {
     this.catalog.push(split.withChild(`[${optionTexts.join(',')}]`));
   }
 
-  /** SHA-256 of the canonical JSON of every product mapped so far, as one array (spec §5.5). */
+  /**
+   * A quarantined product has no rows; in the catalog hash it stands as
+   * `{"quarantined":{"id":…,"path":…}}` (never a product: those have options), so that the hash
+   * still changes when it is fixed or leaves the catalog.
+   */
+  quarantine(quarantine: ProductQuarantine): void {
+    this.catalog.push(canonicalJson({ quarantined: { id: quarantine.productId ?? null, path: quarantine.path } }));
+  }
+
+  /** SHA-256 of the canonical JSON of every product mapped so far, as one array. */
   digest(): string {
     return this.catalog.digest();
   }

@@ -1,10 +1,11 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import type { Db, Integration, RunFailure, SyncRun } from '@octo-sync/db';
+import type { Db, Integration, RunFailure, RunWarning, SyncRun } from '@octo-sync/db';
 import type { JobContext, PayloadOf, catalogSyncJob } from '@octo-sync/jobs';
-import { CatalogReader, type SupplierClient } from '@octo-sync/octo';
+import { CatalogReader, type ProductLimits, type ProductQuarantine, type SupplierClient } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catalog';
 import { CatalogMapper, type CatalogRows } from './map-catalog';
+import { RunWarningList } from './run-warnings';
 
 export interface SyncSettings {
   massRemoval: MassRemovalRule;
@@ -14,6 +15,10 @@ export interface SyncSettings {
   abandonAfterMs: number;
   /** Upper bound of the catalog write transaction. */
   writeTimeoutMs: number;
+  /** A product past these is quarantined (kept as stored, listed in the run's warnings). */
+  productLimits: ProductLimits;
+  /** Warnings a run records; more are only counted. */
+  maxWarnings: number;
 }
 
 export interface SyncDeps {
@@ -98,7 +103,7 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
           return rest;
         });
       payloadBytes = fetched.bytes;
-      const unchanged = { payloadBytes, payloadDigest: fetched.digest, counts: null, synced: 0, wroteCatalog: false, status: 'skipped' } as const;
+      const unchanged = { payloadBytes, payloadDigest: fetched.digest, counts: null, warnings: null, synced: 0, wroteCatalog: false, status: 'skipped' } as const;
 
       // Identical bytes: nothing to parse, nothing to write.
       if (fetched.digest === integration.lastPayloadDigest && integration.lastSyncHash) {
@@ -107,19 +112,23 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
         return resultOf(finished);
       }
 
-      // The stored fingerprints are read while the body is framed (the query is sent first).
-      const storedPromise = db.catalog.loadFingerprints(integration.id);
+      // The stored fingerprints are read while the body is framed (the query is sent first). Their
+      // failure is kept, not thrown, until awaited: nobody listens to the query meanwhile.
+      const storedPromise = db.catalog.loadFingerprints(integration.id).catch(asError);
       await nextTurn();
       let reader: CatalogReader;
       try {
-        reader = CatalogReader.open(body!);
+        reader = CatalogReader.open(body!, settings.productLimits);
       } catch (error) {
-        await storedPromise.catch((ignored: unknown) => log.debug({ err: ignored }, 'fingerprints not needed after all'));
+        const ignored = await storedPromise;
+        if (ignored instanceof Error) log.debug({ err: ignored }, 'fingerprints not needed after all');
         throw error;
       }
       body = undefined; // the reader holds it
       const stored = await storedPromise;
+      if (stored instanceof Error) throw stored;
       const differ = new CatalogDiffer(stored);
+      const warnings = new RunWarningList(settings.maxWarnings);
 
       // Parse, check, map, diff and write product by product in the fenced transaction: Postgres
       // runs slice N while slice N+1 is parsed and hashed. What needs the whole catalog is decided
@@ -134,29 +143,38 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
           async (client) => {
             const writer = await db.catalog.openWriter(client, integration.id, stored);
             const mapper = new CatalogMapper(true);
-            let pending: Promise<void> = Promise.resolve();
+            // The slice being written: its failure is kept, not thrown, until it is awaited (a
+            // rejection nobody listens to while the next slice is mapped would end the process).
+            let pending: Promise<Error | undefined> = Promise.resolve(undefined);
+            const written = async () => {
+              const failure = await pending;
+              if (failure) throw failure;
+            };
             try {
               let rows: CatalogRows = { products: [], options: [], units: [] };
               for (let i = 0; i < reader.length; i++) {
-                const product = reader.read();
-                if (product === undefined) break; // the catalog will be refused: only check the rest
-                mapper.map(product, rows);
+                const entry = reader.read();
+                if (entry === undefined) break; // the catalog will be refused: only check the rest
+                if (entry.kind === 'product') mapper.map(entry.product, rows);
+                else quarantine(entry.quarantine, differ, mapper, warnings);
                 const last = i === reader.length - 1;
                 if (rows.products.length === SLICE || last) {
                   const changed = differ.classify(rows);
                   rows = { products: [], options: [], units: [] };
-                  await pending;
-                  pending = writer.upsert(changed);
+                  await written();
+                  pending = writer.upsert(changed).then(() => undefined, asError);
                 }
                 if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
               }
               reader.finish();
             } catch (error) {
-              await pending.catch(() => undefined); // the rollback answers for it
+              await pending; // the rollback answers for it
               throw error;
             }
-            await pending;
+            await written();
+            if (reader.length > 0 && differ.counts.products.quarantined === reader.length) throw everyProductQuarantined(warnings);
             differ.closeProducts();
+            if (differ.heldRemovals > 0) warnings.add(heldRemovalsWarning(differ.heldRemovals));
             const digest = mapper.digest();
             if (digest === integration.lastSyncHash) throw new SameContent(digest);
             if (!run.force && isMassRemoval(differ, settings.massRemoval)) {
@@ -170,9 +188,11 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
             await db.runs.finishClient(client, run, {
               status: 'succeeded',
               payloadBytes: fetched.bytes,
-              payloadDigest: fetched.digest,
+              // While products are quarantined the next run re-reads the same bytes, to report them again.
+              payloadDigest: warnings.any ? null : fetched.digest,
               hash: digest,
               counts: differ.counts,
+              warnings: warnings.stored(),
               synced: differ.touchedProducts,
               wroteCatalog: true,
             });
@@ -182,8 +202,9 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
         );
       } catch (error) {
         if (!(error instanceof SameContent)) throw error;
-        const finished = await db.runs.withFence(integration.id, fence, (tx) => db.runs.finish(tx, run, { ...unchanged, hash: error.hash }), settings.writeTimeoutMs);
-        log.info({ bytes: payloadBytes }, 'catalog unchanged (same content), run skipped');
+        const outcome = { ...unchanged, hash: error.hash, warnings: warnings.stored(), payloadDigest: warnings.any ? null : fetched.digest };
+        const finished = await db.runs.withFence(integration.id, fence, (tx) => db.runs.finish(tx, run, outcome), settings.writeTimeoutMs);
+        log.info({ bytes: payloadBytes, quarantined: differ.counts.products.quarantined }, 'catalog unchanged (same content), run skipped');
         return resultOf(finished);
       }
       const finished = await db.runs.findRun(run.id);
@@ -211,6 +232,28 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
 const SLICE = 1_000;
 /** Products mapped between two yields, so that the writer's statements keep Postgres busy meanwhile. */
 const YIELD_EVERY = 25;
+
+/** A product that cannot be stored as sent: no rows, not removed, a stand-in in the hash, a warning. */
+function quarantine(q: ProductQuarantine, differ: CatalogDiffer, mapper: CatalogMapper, warnings: RunWarningList): void {
+  differ.quarantine(q.productId);
+  mapper.quarantine(q);
+  warnings.addQuarantine(q);
+}
+
+/**
+ * Quarantine is for a bad product inside a sound catalog: when no product at all can be stored,
+ * the catalog is broken as a whole and the run fails (permanently), listing the first reasons.
+ */
+function everyProductQuarantined(warnings: RunWarningList): AppError {
+  const reasons = (warnings.stored()?.items ?? []).slice(0, 10).map((w) => `${w.path}: ${w.reason}`);
+  return new AppError('CATALOG_INVALID', 'no product of the catalog can be stored', { details: reasons });
+}
+
+/** A product without an id might be any stored product the catalog lacks, so none was removed. */
+function heldRemovalsWarning(count: number): RunWarning {
+  const missing = count === 1 ? '1 stored product is' : `${count} stored products are`;
+  return { product_id: null, path: '(root)', reason: `${missing} missing from the catalog but not deactivated: a product without an id may be one of them` };
+}
 
 /** Thrown inside the write transaction to roll it back when the content turns out unchanged. */
 class SameContent extends Error {

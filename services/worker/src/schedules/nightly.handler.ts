@@ -14,6 +14,8 @@ export interface NightlyResult {
   eligible: number;
   /** Runs requested by this attempt (new or joined to a queued one). */
   requested: number;
+  /** Of `requested`, those that joined a run still queued from before the tick: runs are backing up. */
+  joined: number;
   /** Integrations that already had a run requested since the tick (an earlier attempt, a webhook). */
   covered: number;
 }
@@ -43,6 +45,7 @@ export function createNightlyHandler({ db, producer, spreadMs }: NightlyDeps) {
     });
 
     let requested = 0;
+    let joined = 0;
     let covered = 0;
     for (const [index, integration] of integrations.entries()) {
       // Shutting down: stop here; the retry (on this or another worker) picks up where this ended.
@@ -55,11 +58,12 @@ export function createNightlyHandler({ db, producer, spreadMs }: NightlyDeps) {
         if (earlier.status === 'queued') await producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId: earlier.id }, options);
         continue;
       }
-      const { runId } = await db.runs.requestRun(integration.id, 'schedule');
+      const { runId, created } = await db.runs.requestRun(integration.id, 'schedule', { scheduleTick: since });
       await producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId }, options);
       requested++;
+      if (!created) joined++;
     }
-    const result = { tick: since.toISOString(), eligible: integrations.length, requested, covered };
+    const result = { tick: since.toISOString(), eligible: integrations.length, requested, joined, covered };
     ctx.log.info({ ...result, spreadMs }, 'nightly fan-out done');
     return result;
   };
