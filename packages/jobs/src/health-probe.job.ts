@@ -19,14 +19,17 @@ export const healthFanoutJob = defineJob({
 
 /**
  * One health probe of one integration for one tick (`tick` = the tick's scheduled time in epoch
- * ms). The job id is per integration and tick, so a retried fan-out never probes twice in a tick.
- * One attempt: a failed probe is itself the signal the state machine counts; the next tick retries.
+ * ms): it only looks and returns what it saw; the fan-out applies a tick's results together. The
+ * job id is per integration and tick, so a retried fan-out never probes twice in a tick. One
+ * attempt: a failed probe is itself the signal the state machine counts; the next tick retries.
+ * (Its former wire name, `integration.health-probe`, applied the state itself: a new name, so a
+ * worker of either version never runs the other's job.)
  */
 export const healthProbeJob = defineJob({
   queue: 'health',
-  name: 'integration.health-probe',
+  name: 'integration.health-check',
   payload: z.object({ integrationId: z.uuid(), tick: z.number().int().min(0) }),
-  jobId: (p) => `health-${p.integrationId}-${p.tick}`,
+  jobId: (p) => `health-check-${p.integrationId}-${p.tick}`,
   options: {
     attempts: 1,
     removeOnComplete: { age: 24 * 3600, count: 10_000 },

@@ -11,6 +11,7 @@ export { testConnectionJob, testConnectionResultSchema, type TestConnectionResul
 export { catalogNightlyJob } from './catalog-nightly.job';
 export { healthFanoutJob, healthProbeJob } from './health-probe.job';
 export { queueOverview, type QueueOverview, type QueueCounts, type FailedJobSummary } from './overview';
+export { announceWorker, withdrawWorker, listWorkers, workerKeys, workerPresenceSchema, type WorkerPresence } from './workers';
 export { QUEUES, type QueueName, type JobsOf } from './queues';
 export { JobProducer, type ProducerOptions, type WaitOutcome } from './producer';
 export { startConsumer, type ConsumerOptions, type HandlerMap, type JobHandler, type JobContext } from './consumer';

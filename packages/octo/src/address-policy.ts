@@ -169,3 +169,18 @@ export function parseAllowedHosts(entries: readonly string[]): { keys: Set<strin
   }
   return { keys, problems };
 }
+
+/**
+ * How an operator allows a refused supplier: the exact `OCTO_ALLOWED_HOSTS` entry (`entry`, the
+ * host as written in base_url and its port). `allowedAs` is the entry under which the resolved
+ * address is already allowed, when it is: allowing `127.0.0.1:3002` does not allow a base_url of
+ * `localhost:3002`, because a partner's DNS could point its own name at an allowed address.
+ * Cloud-metadata addresses are never worth allowing, so they get no hint.
+ */
+export function allowanceHint(entry: string, cls: AddressClass, allowedAs?: string): string {
+  if (cls === 'cloud-metadata') return 'only public addresses can be reached';
+  if (allowedAs !== undefined) {
+    return `OCTO_ALLOWED_HOSTS allows ${allowedAs}, but entries match the host exactly as written in base_url, never the address it resolves to: add ${entry} to OCTO_ALLOWED_HOSTS`;
+  }
+  return `only public addresses can be reached, unless an operator adds ${entry} to OCTO_ALLOWED_HOSTS`;
+}

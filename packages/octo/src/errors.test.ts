@@ -22,9 +22,13 @@ describe('SupplierError', () => {
     expect(isSupplierError({ code: 'SUPPLIER_TIMEOUT', retryable: true })).toBe(false);
   });
 
+  it('a redirect to a blocked address is its own permanent code', () => {
+    expect(new SupplierError('SUPPLIER_REDIRECT_BLOCKED', 'no')).toMatchObject({ code: 'SUPPLIER_REDIRECT_BLOCKED', retryable: false });
+  });
+
   it('exports every code once', () => {
     expect(new Set(SUPPLIER_ERROR_CODES).size).toBe(SUPPLIER_ERROR_CODES.length);
-    expect(SUPPLIER_ERROR_CODES).toHaveLength(14);
+    expect(SUPPLIER_ERROR_CODES).toHaveLength(15);
   });
 });
 
@@ -106,7 +110,7 @@ describe('supplierErrorFromResponse', () => {
 });
 
 describe('supplierErrorFromTransport', () => {
-  const ctx = { host: 'octo.example.com', phase: 'headers' as const, connectTimeoutMs: 1000, headersTimeoutMs: 2000, bodyTimeoutMs: 3000, totalTimeoutMs: 4000 };
+  const ctx = { host: 'octo.example.com', phase: 'headers' as const, connectTimeoutMs: 1000, headersTimeoutMs: 2000, stallTimeoutMs: 3000, totalTimeoutMs: 4000 };
 
   it.each([
     ['ENOTFOUND', 'headers', 'SUPPLIER_DNS_FAILED', true],
@@ -140,6 +144,9 @@ describe('supplierErrorFromTransport', () => {
     expect(supplierErrorFromTransport(errno('ENOTFOUND'), ctx).message).toBe('could not resolve host octo.example.com (DNS ENOTFOUND): check the base_url host name');
     expect(supplierErrorFromTransport(errno('CERT_HAS_EXPIRED'), ctx).message).toContain('the certificate has expired');
     expect(supplierErrorFromTransport(errno('UND_ERR_HEADERS_TIMEOUT'), ctx).message).toContain('within 2000 ms');
+    expect(supplierErrorFromTransport(errno('UND_ERR_BODY_TIMEOUT'), { ...ctx, phase: 'body' }).message).toBe(
+      'supplier octo.example.com stalled: it sent no bytes of the catalog for 3000 ms (stall timeout); the sync will be retried',
+    );
   });
 
   it('our own total deadline wins over whatever the abort looked like', () => {

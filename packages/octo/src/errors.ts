@@ -11,6 +11,7 @@ export const SUPPLIER_ERROR_CODES = [
   'SUPPLIER_TLS_FAILED',
   'SUPPLIER_ADDRESS_BLOCKED',
   'SUPPLIER_REDIRECT_REFUSED',
+  'SUPPLIER_REDIRECT_BLOCKED',
   'SUPPLIER_AUTH_REJECTED',
   'SUPPLIER_RATE_LIMITED',
   'SUPPLIER_SERVER_ERROR',
@@ -35,6 +36,8 @@ export const SUPPLIER_ERROR_RETRYABLE: Readonly<Record<SupplierErrorCode, boolea
   SUPPLIER_TLS_FAILED: false,
   SUPPLIER_ADDRESS_BLOCKED: false,
   SUPPLIER_REDIRECT_REFUSED: false,
+  // The base_url is fine; the supplier sends us somewhere we may not go.
+  SUPPLIER_REDIRECT_BLOCKED: false,
   SUPPLIER_AUTH_REJECTED: false,
   SUPPLIER_RATE_LIMITED: true,
   SUPPLIER_SERVER_ERROR: true,
@@ -246,7 +249,7 @@ export interface TransportContext {
   timedOut?: boolean;
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
-  bodyTimeoutMs?: number;
+  stallTimeoutMs?: number;
 }
 
 const TLS_CODES = new Set([
@@ -327,7 +330,11 @@ export function supplierErrorFromTransport(error: unknown, ctx: TransportContext
     return new SupplierError('SUPPLIER_TIMEOUT', `supplier ${host} did not send response headers${within(ctx.headersTimeoutMs)} (headers timeout)`, options);
   }
   if (code === 'UND_ERR_BODY_TIMEOUT') {
-    return new SupplierError('SUPPLIER_TIMEOUT', `supplier ${host} stopped sending the body for longer than ${ctx.bodyTimeoutMs ?? '?'} ms (body timeout)`, options);
+    return new SupplierError(
+      'SUPPLIER_TIMEOUT',
+      `supplier ${host} stalled: it sent no bytes of the catalog for ${ctx.stallTimeoutMs ?? '?'} ms (stall timeout); the sync will be retried`,
+      options,
+    );
   }
   if (isTlsCode(code)) {
     const what = TLS_DESCRIPTIONS[code] ?? 'the TLS handshake failed';

@@ -13,11 +13,12 @@ export {
   type FetchedBody,
   type FetchOptions,
   type OutboundConfig,
+  type ProbedHeaders,
   type SupplierClient,
   type SupplierTarget,
 } from './outbound';
 export { BASE_URL_RULE, validateBaseUrl, type BaseUrlResult } from './base-url';
-export { classifyAddress, isPublicAddress, parseAllowedHosts, type AddressClass } from './address-policy';
+export { allowanceHint, classifyAddress, isPublicAddress, parseAllowedHosts, type AddressClass } from './address-policy';
 export {
   CatalogReader,
   MAX_CATALOG_PROBLEMS,
@@ -29,12 +30,16 @@ export {
   octoProductSchema,
   octoUnitSchema,
   parseCatalog,
+  printableId,
   readPricing,
   unitsOf,
+  type CatalogEntry,
   type OctoOption,
   type OctoPricing,
   type OctoProduct,
   type OctoProductFields,
   type OctoUnit,
+  type ProductLimits,
+  type ProductQuarantine,
 } from './catalog';
-export { CanonicalArrayHash, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';
+export { CANONICAL_MAX_DEPTH, CanonicalArrayHash, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';

@@ -1,7 +1,8 @@
 import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
+import { allowanceHint, parseAllowedHosts } from './address-policy';
 import { SupplierError } from './errors';
-import { guardedLookup } from './outbound';
+import { createGuardedConnector, guardedLookup, type OutboundConfig } from './outbound';
 
 function resolving(addresses: LookupAddress[]): LookupFunction {
   return (_hostname, options, callback) => {
@@ -37,5 +38,60 @@ describe('guardedLookup', () => {
     const failing: LookupFunction = (_h, _o, callback) => callback(notFound, '');
     expect((await run(guardedLookup(failing), true)).error).toBe(notFound);
     expect((await run(guardedLookup(resolving([])), true)).error).toMatchObject({ code: 'ENOTFOUND' });
+  });
+});
+
+describe('refusals name the OCTO_ALLOWED_HOSTS entry to add', () => {
+  const config: OutboundConfig = {
+    allowedHosts: ['127.0.0.1:3002'],
+    allowInsecureHttp: true,
+    capabilities: 'octo/pricing',
+    userAgent: 'test',
+    connectTimeoutMs: 1000,
+    headersTimeoutMs: 1000,
+    stallTimeoutMs: 1000,
+    totalTimeoutMs: 1000,
+    maxBodyBytes: 1024,
+    maxRedirects: 0,
+    // Never reaches a socket: the guard refuses the answer first.
+    lookup: (_hostname, options, callback) => {
+      if (options.all === true) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+      else callback(null, '127.0.0.1', 4);
+    },
+  };
+  const connect = (hostname: string, port: string): Promise<Error | null> =>
+    new Promise((resolve) => {
+      const connector = createGuardedConnector(config, parseAllowedHosts(config.allowedHosts).keys);
+      connector({ hostname, host: `${hostname}:${port}`, protocol: 'http:', port, servername: '', localAddress: null, httpSocket: undefined }, (error, socket) => {
+        socket?.destroy();
+        resolve(error);
+      });
+    });
+
+  it('localhost:3002 refused while 127.0.0.1:3002 is allowed: add localhost:3002', async () => {
+    const error = await connect('localhost', '3002');
+    expect(error).toMatchObject({ code: 'SUPPLIER_ADDRESS_BLOCKED' });
+    expect(error?.message).toBe(
+      'connection to localhost refused: it resolves to 127.0.0.1, which is loopback and not allowed; OCTO_ALLOWED_HOSTS allows 127.0.0.1:3002, ' +
+        'but entries match the host exactly as written in base_url, never the address it resolves to: add localhost:3002 to OCTO_ALLOWED_HOSTS',
+    );
+  });
+
+  it('on another port the resolved address is not allowed either, and the hint names that port', async () => {
+    const error = await connect('localhost', '3003');
+    expect(error?.message).toContain('only public addresses can be reached, unless an operator adds localhost:3003 to OCTO_ALLOWED_HOSTS');
+  });
+
+  it('a literal address names itself as the entry; cloud metadata gets no hint', async () => {
+    expect((await connect('10.0.0.7', '8080'))?.message).toContain('unless an operator adds 10.0.0.7:8080 to OCTO_ALLOWED_HOSTS');
+    const metadata = await connect('169.254.169.254', '80');
+    expect(metadata?.message).toBe('connection to 169.254.169.254 refused: address is cloud-metadata and not allowed; only public addresses can be reached');
+  });
+});
+
+describe('allowanceHint', () => {
+  it('names the entry exactly as the host is written, with its port', () => {
+    expect(allowanceHint('octo.local:8443', 'private')).toBe('only public addresses can be reached, unless an operator adds octo.local:8443 to OCTO_ALLOWED_HOSTS');
+    expect(allowanceHint('localhost:3002', 'loopback', '127.0.0.1:3002')).toContain('add localhost:3002 to OCTO_ALLOWED_HOSTS');
   });
 });

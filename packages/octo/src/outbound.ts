@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { rootCertificates } from 'node:tls';
 import { ConfigError } from '@octo-sync/platform';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { classifyAddress, hostPortKey, parseAllowedHosts } from './address-policy';
+import { allowanceHint, classifyAddress, hostPortKey, parseAllowedHosts } from './address-policy';
 import { validateBaseUrl } from './base-url';
 import { SupplierError, supplierErrorFromResponse, supplierErrorFromTransport, type TransportPhase } from './errors';
 
@@ -26,8 +26,11 @@ export interface OutboundConfig {
   connectTimeoutMs: number;
   /** Longest wait for response headers after the request was sent. */
   headersTimeoutMs: number;
-  /** Longest silence between two body chunks. */
-  bodyTimeoutMs: number;
+  /**
+   * Longest silence between two body chunks: a body that stalls this long fails at once
+   * (SUPPLIER_TIMEOUT, retryable) however long the total deadline still runs.
+   */
+  stallTimeoutMs: number;
   /** Deadline for the whole exchange, redirects and body included. */
   totalTimeoutMs: number;
   /** Largest body accepted, in bytes (callers default to 64 MiB). */
@@ -69,10 +72,26 @@ export interface FetchOptions {
   totalTimeoutMs?: number;
 }
 
+/** A `GET /products` answered 2xx, of which only the status line and headers were read. */
+export interface ProbedHeaders {
+  status: number;
+  /** From sending the request to the response headers, redirects included. */
+  latencyMs: number;
+  contentType?: string;
+  /** The declared `Content-Length`, when there is one. */
+  contentLength?: number;
+}
+
 /** The outbound OCTO client: one undici Agent with the SSRF-checking connector. */
 export interface SupplierClient {
   /** GET {baseUrl}/products. Resolves on 2xx with the raw bytes; rejects with SupplierError otherwise. */
   fetchProducts(target: SupplierTarget, options?: FetchOptions): Promise<FetchedBody>;
+  /**
+   * GET {baseUrl}/products under the same rules, but the status line and headers decide: on 2xx the
+   * body is dropped unread (the connection is closed), so a probe costs a few bytes, not a catalog.
+   * Rejects with SupplierError as {@link fetchProducts} does.
+   */
+  probeProducts(target: SupplierTarget, options?: FetchOptions): Promise<ProbedHeaders>;
   /** Close the connection pool (waits for requests in flight). */
   close(): Promise<void>;
 }
@@ -84,13 +103,24 @@ function defaultPort(protocol: string): number {
   return protocol === 'https:' ? 443 : 80;
 }
 
-function blockedError(host: string, address: string, viaName: boolean): SupplierError {
+/** The address a name-based refusal resolved to, so the connector can add the port-aware hint. */
+const refusedAddresses = new WeakMap<SupplierError, string>();
+
+function blockedError(host: string, address: string, viaName: boolean, hint = 'only public addresses can be reached'): SupplierError {
   const cls = classifyAddress(address);
-  const hint = 'only public addresses can be reached';
   const message = viaName
     ? `connection to ${host} refused: it resolves to ${address}, which is ${cls} and not allowed; ${hint}`
     : `connection to ${address} refused: address is ${cls} and not allowed; ${hint}`;
-  return new SupplierError('SUPPLIER_ADDRESS_BLOCKED', message);
+  const error = new SupplierError('SUPPLIER_ADDRESS_BLOCKED', message);
+  if (viaName) refusedAddresses.set(error, address);
+  return error;
+}
+
+/** {@link blockedError} with the `OCTO_ALLOWED_HOSTS` entry that would allow `host:port`. */
+function blockedWithHint(hostname: string, port: string | number, address: string, viaName: boolean, allowed: ReadonlySet<string>): SupplierError {
+  const resolvedKey = hostPortKey(address, port);
+  const hint = allowanceHint(hostPortKey(hostname, port), classifyAddress(address), viaName && allowed.has(resolvedKey) ? resolvedKey : undefined);
+  return blockedError(hostname, address, viaName, hint);
 }
 
 /** Wrap a lookup so that a name resolving to any non-public address fails before connecting. */
@@ -155,12 +185,13 @@ export function createGuardedConnector(config: OutboundConfig, allowed: Readonly
       return;
     }
     if (isIP(options.hostname) !== 0 && classifyAddress(options.hostname) !== 'public') {
-      callback(blockedError(options.hostname, options.hostname, false), null);
+      callback(blockedWithHint(options.hostname, port, options.hostname, false, allowed), null);
       return;
     }
     strict(options, (error, socket) => {
       if (error !== null) {
-        callback(error, null);
+        const address = error instanceof SupplierError ? refusedAddresses.get(error) : undefined;
+        callback(address === undefined ? error : blockedWithHint(options.hostname, port, address, true, allowed), null);
         return;
       }
       const refused = checkConnectedSocket(socket, options.hostname);
@@ -190,6 +221,64 @@ async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): P
   return Buffer.concat(chunks, Math.min(size, cap)).subarray(0, cap);
 }
 
+/** A 2xx answer whose body has not been read yet, and what reading it needs. */
+interface OpenAnswer {
+  response: Dispatcher.ResponseData;
+  contentType: string | undefined;
+  /** `performance.now()` when the first request was sent. */
+  started: number;
+  /** Maps an error met while reading the body (deadline, stall, lost connection). */
+  fail(error: unknown): SupplierError;
+}
+
+/** A refusal met on a redirect hop: the base_url is fine, the place the supplier sent us is not. */
+function redirectRefusal(error: SupplierError, url: URL): SupplierError {
+  if (error.code !== 'SUPPLIER_ADDRESS_BLOCKED') return error;
+  return new SupplierError('SUPPLIER_REDIRECT_BLOCKED', `supplier redirected to ${url.protocol}//${url.host}, which may not be reached: ${error.message}`, {
+    cause: error,
+  });
+}
+
+/** Where a redirect answer points, within `maxRedirects`. */
+async function redirectTarget(response: Dispatcher.ResponseData, url: URL, hop: number, maxRedirects: number): Promise<URL> {
+  const { statusCode, body } = response;
+  // dump() reads a small body to the end (or drops a big one) and handles its own errors.
+  await body.dump();
+  const location = firstHeader(response.headers.location);
+  if (location === undefined || location === '') {
+    throw new SupplierError('SUPPLIER_HTTP_ERROR', `supplier answered ${statusCode} (a redirect) without a Location header`, { status: statusCode });
+  }
+  if (hop >= maxRedirects) {
+    throw new SupplierError('SUPPLIER_REDIRECT_REFUSED', `supplier redirected more than ${maxRedirects} times; point base_url at the final address`, { status: statusCode });
+  }
+  try {
+    return new URL(location, url);
+  } catch (error: unknown) {
+    throw new SupplierError('SUPPLIER_REDIRECT_REFUSED', `supplier redirected to an invalid URL`, { status: statusCode, cause: error });
+  }
+}
+
+/** The SupplierError for a non-2xx answer, quoting a short excerpt of its body. */
+async function refusalOf(response: Dispatcher.ResponseData, secrets: readonly string[], failOnDeadline: (error: unknown) => SupplierError | undefined): Promise<SupplierError> {
+  const contentType = firstHeader(response.headers['content-type']);
+  let excerpt: Buffer | undefined;
+  try {
+    excerpt = await readCapped(response.body, ERROR_BODY_BYTES);
+  } catch (error: unknown) {
+    // The status alone classifies the failure; a broken error body must not hide it.
+    const deadline = failOnDeadline(error);
+    if (deadline !== undefined) return deadline;
+    excerpt = undefined;
+  }
+  return supplierErrorFromResponse({
+    status: response.statusCode,
+    retryAfter: response.headers['retry-after'],
+    ...(excerpt === undefined ? {} : { body: excerpt }),
+    ...(contentType === undefined ? {} : { contentType }),
+    secrets,
+  });
+}
+
 /** Create the outbound supplier client. Throws ConfigError on malformed `allowedHosts`. */
 export function createSupplierClient(config: OutboundConfig): SupplierClient {
   const { keys: allowed, problems } = parseAllowedHosts(config.allowedHosts);
@@ -197,11 +286,12 @@ export function createSupplierClient(config: OutboundConfig): SupplierClient {
   const agent = new Agent({
     connect: createGuardedConnector(config, allowed),
     headersTimeout: config.headersTimeoutMs,
-    bodyTimeout: config.bodyTimeoutMs,
+    // undici's body timeout is the silence between two chunks: exactly the stall bound.
+    bodyTimeout: config.stallTimeoutMs,
   });
 
-  function isAllowedHost(url: URL): boolean {
-    return allowed.has(hostPortKey(url.hostname, url.port === '' ? defaultPort(url.protocol) : url.port));
+  function portOf(url: URL): string | number {
+    return url.port === '' ? defaultPort(url.protocol) : url.port;
   }
 
   /** Outbound rules for one hop's URL; `redirect` decides which code a refusal carries. */
@@ -215,16 +305,22 @@ export function createSupplierClient(config: OutboundConfig): SupplierClient {
       throw new SupplierError(redirect ? 'SUPPLIER_REDIRECT_REFUSED' : 'SUPPLIER_ADDRESS_BLOCKED', `${label} refused: the URL contains credentials`);
     }
     const bare = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    if (isIP(bare) !== 0 && !isAllowedHost(url) && classifyAddress(bare) !== 'public') throw blockedError(url.host, bare, false);
+    if (isIP(bare) !== 0 && !allowed.has(hostPortKey(url.hostname, portOf(url))) && classifyAddress(bare) !== 'public') {
+      throw blockedWithHint(bare, portOf(url), bare, false, allowed);
+    }
   }
 
-  async function fetchProducts(target: SupplierTarget, options: FetchOptions = {}): Promise<FetchedBody> {
+  /**
+   * One exchange with a supplier: follows redirects under the outbound rules, turns a non-2xx
+   * answer into a SupplierError, and hands the 2xx answer to `consume` (which reads or drops the
+   * body) within the same total deadline.
+   */
+  async function exchange<T>(target: SupplierTarget, options: FetchOptions, consume: (answer: OpenAnswer) => Promise<T>): Promise<T> {
     const checked = validateBaseUrl(target.baseUrl, { allowInsecureHttp: true });
     if (!checked.ok) throw new SupplierError('SUPPLIER_ADDRESS_BLOCKED', `base_url refused: it ${checked.reason}`);
     const first = new URL(`${checked.url}/products`);
     const totalTimeoutMs = options.totalTimeoutMs ?? config.totalTimeoutMs;
     const authorization = target.authType === 'bearer' ? `Bearer ${target.authKey}` : target.authKey;
-    const secrets = [target.authKey];
 
     const controller = new AbortController();
     let timedOut = false;
@@ -247,124 +343,28 @@ export function createSupplierClient(config: OutboundConfig): SupplierClient {
         totalTimeoutMs,
         connectTimeoutMs: config.connectTimeoutMs,
         headersTimeoutMs: config.headersTimeoutMs,
-        bodyTimeoutMs: config.bodyTimeoutMs,
+        stallTimeoutMs: config.stallTimeoutMs,
       });
 
     try {
       for (let hop = 0; ; hop++) {
-        checkHop(url, hop > 0);
-        const headers: Record<string, string> = {
-          'octo-capabilities': config.capabilities,
-          'content-type': 'application/json',
-          accept: 'application/json',
-          'user-agent': config.userAgent,
-        };
-        // Credentials go to the configured origin only, never to where a redirect points.
-        if (url.origin === first.origin) headers.authorization = authorization;
-
         phase = 'headers';
         let response: Dispatcher.ResponseData;
         try {
-          response = await agent.request({
-            origin: url.origin,
-            path: `${url.pathname}${url.search}`,
-            method: 'GET',
-            headers,
-            signal: controller.signal,
-          });
+          checkHop(url, hop > 0);
+          response = await agent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'GET', headers: requestHeaders(url, first, authorization), signal: controller.signal });
         } catch (error: unknown) {
-          throw fail(error);
+          throw hop > 0 ? redirectRefusal(fail(error), url) : fail(error);
         }
-        const { statusCode, body } = response;
-        const contentType = firstHeader(response.headers['content-type']);
-
-        if (REDIRECT_STATUSES.has(statusCode)) {
-          // dump() reads a small body to the end (or drops a big one) and handles its own errors.
-          await body.dump();
-          const location = firstHeader(response.headers.location);
-          if (location === undefined || location === '') {
-            throw new SupplierError('SUPPLIER_HTTP_ERROR', `supplier answered ${statusCode} (a redirect) without a Location header`, { status: statusCode });
-          }
-          if (hop >= config.maxRedirects) {
-            throw new SupplierError('SUPPLIER_REDIRECT_REFUSED', `supplier redirected more than ${config.maxRedirects} times; point base_url at the final address`, { status: statusCode });
-          }
-          let next: URL;
-          try {
-            next = new URL(location, url);
-          } catch (error: unknown) {
-            throw new SupplierError('SUPPLIER_REDIRECT_REFUSED', `supplier redirected to an invalid URL`, { status: statusCode, cause: error });
-          }
-          url = next;
+        if (REDIRECT_STATUSES.has(response.statusCode)) {
+          url = await redirectTarget(response, url, hop, config.maxRedirects);
           continue;
         }
-
-        if (statusCode < 200 || statusCode >= 300) {
-          phase = 'body';
-          let excerpt: Buffer | undefined;
-          try {
-            excerpt = await readCapped(body, ERROR_BODY_BYTES);
-          } catch (error: unknown) {
-            // The status alone classifies the failure; a broken error body must not hide it.
-            if (timedOut) throw fail(error);
-            excerpt = undefined;
-          }
-          throw supplierErrorFromResponse({
-            status: statusCode,
-            retryAfter: response.headers['retry-after'],
-            ...(excerpt === undefined ? {} : { body: excerpt }),
-            ...(contentType === undefined ? {} : { contentType }),
-            secrets,
-          });
-        }
-
-        const declared = Number(firstHeader(response.headers['content-length']) ?? NaN);
-        if (Number.isFinite(declared) && declared > config.maxBodyBytes) {
-          await body.dump();
-          throw tooLarge(declared, config.maxBodyBytes, true, statusCode);
-        }
-
         phase = 'body';
-        const hash = createHash('sha256');
-        // With a declared length the body is copied into one buffer as it arrives, so the chunks
-        // and their concatenation are never held at once; without one (or past it), chunks are
-        // collected and joined at the end.
-        let whole = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
-        let chunks: Buffer[] = [];
-        let bytes = 0;
-        try {
-          for await (const chunk of body) {
-            const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-            if (bytes + buffer.length > config.maxBodyBytes) {
-              body.destroy();
-              throw tooLarge(bytes + buffer.length, config.maxBodyBytes, false, statusCode);
-            }
-            hash.update(buffer);
-            if (whole !== undefined && bytes + buffer.length > whole.length) {
-              chunks.push(whole.subarray(0, bytes));
-              whole = undefined;
-            }
-            if (whole === undefined) chunks.push(buffer);
-            else buffer.copy(whole, bytes);
-            bytes += buffer.length;
-          }
-        } catch (error: unknown) {
-          throw fail(error);
+        if (response.statusCode < 200 || response.statusCode >= 300) {
+          throw await refusalOf(response, [target.authKey], (error) => (timedOut ? fail(error) : undefined));
         }
-        let received: Buffer;
-        if (whole !== undefined) received = bytes === whole.length ? whole : whole.subarray(0, bytes);
-        else {
-          received = Buffer.concat(chunks, bytes);
-          chunks = [];
-        }
-        const result: FetchedBody = {
-          status: statusCode,
-          body: received,
-          bytes,
-          digest: hash.digest('hex'),
-          latencyMs: Math.round(performance.now() - started),
-        };
-        if (contentType !== undefined) result.contentType = contentType;
-        return result;
+        return await consume({ response, contentType: firstHeader(response.headers['content-type']), started, fail });
       }
     } finally {
       clearTimeout(timer);
@@ -372,10 +372,82 @@ export function createSupplierClient(config: OutboundConfig): SupplierClient {
     }
   }
 
+  function requestHeaders(url: URL, first: URL, authorization: string): Record<string, string> {
+    const headers: Record<string, string> = {
+      'octo-capabilities': config.capabilities,
+      'content-type': 'application/json',
+      accept: 'application/json',
+      'user-agent': config.userAgent,
+    };
+    // Credentials go to the configured origin only, never to where a redirect points.
+    if (url.origin === first.origin) headers.authorization = authorization;
+    return headers;
+  }
+
   return {
-    fetchProducts,
+    fetchProducts: (target, options = {}) => exchange(target, options, (answer) => readCatalog(answer, config.maxBodyBytes)),
+    probeProducts: (target, options = {}) => exchange(target, options, dropBody),
     close: () => agent.close(),
   };
+}
+
+/** Status and headers only: the body is dropped unread, which closes the connection. */
+async function dropBody({ response, contentType, started }: OpenAnswer): Promise<ProbedHeaders> {
+  // Latency is to the headers: waiting for a first body chunk is not the supplier's answer time.
+  const latencyMs = Math.round(performance.now() - started);
+  // dump() with a 1-byte limit destroys a body that declares more at once (a chunked one after its
+  // first chunk) and swallows the abort that destroying it causes.
+  await response.body.dump({ limit: 1 });
+  const declared = Number(firstHeader(response.headers['content-length']) ?? NaN);
+  const probed: ProbedHeaders = { status: response.statusCode, latencyMs };
+  if (contentType !== undefined) probed.contentType = contentType;
+  if (Number.isSafeInteger(declared) && declared >= 0) probed.contentLength = declared;
+  return probed;
+}
+
+/** The whole 2xx body, hashed while it streams in, within `maxBodyBytes`. */
+async function readCatalog({ response, contentType, started, fail }: OpenAnswer, maxBodyBytes: number): Promise<FetchedBody> {
+  const { statusCode, body } = response;
+  const declared = Number(firstHeader(response.headers['content-length']) ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBodyBytes) {
+    await body.dump();
+    throw tooLarge(declared, maxBodyBytes, true, statusCode);
+  }
+  const hash = createHash('sha256');
+  // With a declared length the body is copied into one buffer as it arrives, so the chunks
+  // and their concatenation are never held at once; without one (or past it), chunks are
+  // collected and joined at the end.
+  let whole = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
+  let chunks: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const chunk of body) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      if (bytes + buffer.length > maxBodyBytes) {
+        body.destroy();
+        throw tooLarge(bytes + buffer.length, maxBodyBytes, false, statusCode);
+      }
+      hash.update(buffer);
+      if (whole !== undefined && bytes + buffer.length > whole.length) {
+        chunks.push(whole.subarray(0, bytes));
+        whole = undefined;
+      }
+      if (whole === undefined) chunks.push(buffer);
+      else buffer.copy(whole, bytes);
+      bytes += buffer.length;
+    }
+  } catch (error: unknown) {
+    throw fail(error);
+  }
+  let received: Buffer;
+  if (whole !== undefined) received = bytes === whole.length ? whole : whole.subarray(0, bytes);
+  else {
+    received = Buffer.concat(chunks, bytes);
+    chunks = [];
+  }
+  const result: FetchedBody = { status: statusCode, body: received, bytes, digest: hash.digest('hex'), latencyMs: Math.round(performance.now() - started) };
+  if (contentType !== undefined) result.contentType = contentType;
+  return result;
 }
 
 function tooLarge(bytes: number, max: number, declared: boolean, status: number): SupplierError {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { AddressInfo, LookupFunction } from 'node:net';
-import { generateCatalog, reformatJson, startTestSupplier, type TestSupplier } from '@octo-sync/testkit';
+import { generateCatalog, reformatJson, startTestSupplier, waitFor, type TestSupplier } from '@octo-sync/testkit';
 import {
   SupplierError,
   canonicalHash,
@@ -26,7 +26,7 @@ const base: OutboundConfig = {
   userAgent: 'octo-sync/0.1 (+https://github.com/octo-sync)',
   connectTimeoutMs: 2000,
   headersTimeoutMs: 2000,
-  bodyTimeoutMs: 2000,
+  stallTimeoutMs: 2000,
   totalTimeoutMs: 10_000,
   maxBodyBytes: MiB,
   maxRedirects: 3,
@@ -159,12 +159,26 @@ describe('fetchProducts against a local supplier', () => {
       expect(error.message).toContain('headers timeout');
     });
 
-    it('slow body -> SUPPLIER_TIMEOUT (body timeout)', async () => {
-      const slow = clientFor({ allowedHosts: [supplier.hostPort], bodyTimeoutMs: 200 });
+    it('a stalled body -> SUPPLIER_TIMEOUT (stall timeout), retryable', async () => {
+      const slow = clientFor({ allowedHosts: [supplier.hostPort], stallTimeoutMs: 200 });
       supplier.setCatalog(generateCatalog({ products: 5 }));
       supplier.behave({ kind: 'slowBody', ms: 30_000 });
       const error = await failure(slow.fetchProducts(target), 'SUPPLIER_TIMEOUT');
-      expect(error.message).toContain('body timeout');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain('stalled: it sent no bytes of the catalog for 200 ms (stall timeout)');
+    });
+
+    it('a body that keeps coming is read to the end, however much longer than the stall bound it takes', async () => {
+      const steady = clientFor({ allowedHosts: [supplier.hostPort], stallTimeoutMs: 1500 });
+      const catalog = generateCatalog({ products: 2 });
+      supplier.setCatalog(catalog);
+      const size = Buffer.byteLength(JSON.stringify(catalog));
+      // Chunks every 10 ms: the whole body takes far longer than 1500 ms, no gap comes close to it.
+      const chunkBytes = Math.ceil(size / 200);
+      supplier.behave({ kind: 'trickle', intervalMs: 10, chunkBytes });
+      const fetched = await steady.fetchProducts(target, { totalTimeoutMs: 60_000 });
+      expect(fetched.bytes).toBe(size);
+      expect(fetched.latencyMs).toBeGreaterThan(1500);
     });
 
     it('the total deadline covers the body too', async () => {
@@ -280,6 +294,30 @@ describe('fetchProducts against a local supplier', () => {
     });
   });
 
+  describe('probes (status and headers only)', () => {
+    it('a 2xx answer is read up to its headers; the huge body is dropped and the connection closed', async () => {
+      const size = 256 * MiB;
+      supplier.behave({ kind: 'oversized', bytes: size, withContentLength: true });
+      const probed = await client.probeProducts(target);
+      expect(probed).toMatchObject({ status: 200, contentType: 'application/json', contentLength: size });
+      const request = await waitFor('the supplier to see its answer closed', () => (supplier.requests[0]?.completed === undefined ? undefined : supplier.requests[0]));
+      expect(request.completed).toBe(false);
+      expect(request.bytesSent).toBeLessThan(size / 8);
+    });
+
+    it('a non-2xx answer fails the probe as it fails a fetch', async () => {
+      supplier.behave({ kind: 'status', status: 401 });
+      await failure(client.probeProducts(target), 'SUPPLIER_AUTH_REJECTED');
+    });
+
+    it('follows redirects and applies the same address rules', async () => {
+      const other = await supplierFor();
+      supplier.behave({ kind: 'redirect', location: `${other.url}/products` });
+      await failure(client.probeProducts(target), 'SUPPLIER_REDIRECT_BLOCKED');
+      expect(other.requests).toHaveLength(0);
+    });
+  });
+
   describe('redirects', () => {
     it('follows a redirect within the allowed host, keeping the credentials', async () => {
       supplier.behave({ kind: 'redirect', location: '/v2/products', times: 1 });
@@ -302,22 +340,25 @@ describe('fetchProducts against a local supplier', () => {
     it('refuses a redirect to a loopback port that is not allowed, without connecting', async () => {
       const other = await supplierFor();
       supplier.behave({ kind: 'redirect', location: `${other.url}/products` });
-      const error = await failure(client.fetchProducts(target), 'SUPPLIER_ADDRESS_BLOCKED');
+      const error = await failure(client.fetchProducts(target), 'SUPPLIER_REDIRECT_BLOCKED');
       expect(error.retryable).toBe(false);
-      expect(error.message).toContain('connection to 127.0.0.1 refused: address is loopback and not allowed');
+      expect(error.message).toContain(`supplier redirected to ${other.url}, which may not be reached: connection to 127.0.0.1 refused: address is loopback and not allowed`);
       expect(other.requests).toHaveLength(0);
     });
 
     it('refuses a redirect to the cloud metadata address', async () => {
       supplier.behave({ kind: 'redirect', location: 'http://169.254.169.254/latest/meta-data/' });
-      const error = await failure(client.fetchProducts(target), 'SUPPLIER_ADDRESS_BLOCKED');
+      const error = await failure(client.fetchProducts(target), 'SUPPLIER_REDIRECT_BLOCKED');
+      expect(error.message).toContain('supplier redirected to http://169.254.169.254');
       expect(error.message).toContain('169.254.169.254 refused: address is cloud-metadata');
     });
 
     it('refuses a redirect to a name that resolves to a private address', async () => {
       const dns = clientFor({ allowedHosts: [supplier.hostPort], lookup: fakeDns({ 'internal.example.test': '10.1.2.3' }) });
       supplier.behave({ kind: 'redirect', location: 'http://internal.example.test/products' });
-      const error = await failure(dns.fetchProducts(target), 'SUPPLIER_ADDRESS_BLOCKED');
+      const error = await failure(dns.fetchProducts(target), 'SUPPLIER_REDIRECT_BLOCKED');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain('supplier redirected to http://internal.example.test, which may not be reached');
       expect(error.message).toContain('internal.example.test refused: it resolves to 10.1.2.3, which is private');
     });
 
@@ -377,8 +418,10 @@ describe('outbound address rules', () => {
     expect(error.message).toMatch(/connection to localhost refused: it resolves to (127\.0\.0\.1|::1), which is loopback/);
     expect(supplier.requests).toHaveLength(0);
 
-    const byIp = clientFor({ allowedHosts: [supplier.hostPort] });
-    await failure(byIp.fetchProducts(target), 'SUPPLIER_ADDRESS_BLOCKED');
+    const byIp = clientFor({ allowedHosts: [supplier.hostPort], lookup: fakeDns({ localhost: '127.0.0.1' }) });
+    const byIpError = await failure(byIp.fetchProducts(target), 'SUPPLIER_ADDRESS_BLOCKED');
+    expect(byIpError.message).toContain(`OCTO_ALLOWED_HOSTS allows ${supplier.hostPort}, but entries match the host exactly as written in base_url`);
+    expect(byIpError.message).toContain(`add localhost:${supplier.port} to OCTO_ALLOWED_HOSTS`);
 
     const byName = clientFor({ allowedHosts: [`LOCALHOST:${supplier.port}`], lookup: fakeDns({ localhost: '127.0.0.1' }) });
     await expect(byName.fetchProducts(target)).resolves.toMatchObject({ status: 200 });

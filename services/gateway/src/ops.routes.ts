@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Db } from '@octo-sync/db';
+import { listWorkers } from '@octo-sync/jobs';
 import type { GatewayMetrics } from './metrics';
 import type { OpenApiDocument } from './openapi';
 import { OPENAPI_PATH } from './paths';
@@ -10,6 +11,8 @@ import { liveSchema, readySchema } from './schemas';
 export interface OpsRoutesDeps {
   db: Db;
   redis: Redis;
+  /** QUEUE_PREFIX, under which workers write their heartbeats. */
+  queuePrefix: string;
   metrics: GatewayMetrics;
   /** Built on first use: it documents every route, including this one. */
   openapi: () => OpenApiDocument;
@@ -34,7 +37,16 @@ async function probe(what: () => Promise<unknown>, ms: number): Promise<{ state:
   }
 }
 
-export function opsRoutes({ db, redis, metrics, openapi, readyTimeoutMs = 2_000 }: OpsRoutesDeps): RouteSpec[] {
+/** Workers with a live heartbeat, or null when they cannot be counted now (Redis away). */
+async function countWorkers(redis: Redis, prefix: string, ms: number): Promise<number | null> {
+  let count: number | null = null;
+  const read = await probe(async () => {
+    count = (await listWorkers(redis, prefix)).length;
+  }, ms);
+  return read.state === 'ok' ? count : null;
+}
+
+export function opsRoutes({ db, redis, queuePrefix, metrics, openapi, readyTimeoutMs = 2_000 }: OpsRoutesDeps): RouteSpec[] {
   return [
     defineRoute({
       method: 'get',
@@ -58,12 +70,18 @@ export function opsRoutes({ db, redis, metrics, openapi, readyTimeoutMs = 2_000 
         503: { description: 'Postgres or Redis is unreachable.', schema: readySchema },
       },
       handler: async ({ log }) => {
-        const [postgres, redisState] = await Promise.all([probe(() => db.ping(), readyTimeoutMs), probe(() => redis.ping(), readyTimeoutMs)]);
+        const [postgres, redisState, workers] = await Promise.all([
+          probe(() => db.ping(), readyTimeoutMs),
+          probe(() => redis.ping(), readyTimeoutMs),
+          countWorkers(redis, queuePrefix, readyTimeoutMs),
+        ]);
         const ready = postgres.state === 'ok' && redisState.state === 'ok';
         if (!ready) log.warn({ postgresError: postgres.error, redisError: redisState.error }, 'not ready');
+        // Informational only: the queue is durable, so a worker deploy must not pull gateways out
+        // of a load balancer.
         return {
           status: ready ? 200 : 503,
-          body: { status: ready ? 'ok' : 'unavailable', checks: { postgres: postgres.state, redis: redisState.state } },
+          body: { status: ready ? 'ok' : 'unavailable', checks: { postgres: postgres.state, redis: redisState.state }, workers },
         };
       },
     }),

@@ -31,7 +31,7 @@ afterAll(async () => {
 test('readyz answers 503 naming both dependencies; healthz stays 200', async () => {
   const ready = await request(app).get('/readyz');
   expect(ready.status).toBe(503);
-  expect(ready.body).toEqual({ status: 'unavailable', checks: { postgres: 'down', redis: 'down' } });
+  expect(ready.body).toEqual({ status: 'unavailable', checks: { postgres: 'down', redis: 'down' }, workers: null });
   expect((await request(app).get('/healthz')).status).toBe(200);
 });
 

@@ -18,10 +18,13 @@ const schema = z.object({
 
   OCTO_ALLOWED_HOSTS: env.list(),
   ALLOW_INSECURE_OCTO_URLS: env.bool(false),
-  OCTO_CAPABILITIES: env.string('octo/pricing'),
+  // Content too: with octo/pricing alone a supplier that follows the spec sends no titles or descriptions.
+  OCTO_CAPABILITIES: env.string('octo/content, octo/pricing'),
   OCTO_CONNECT_TIMEOUT_MS: env.int(10_000, { min: 100 }),
   OCTO_HEADERS_TIMEOUT_MS: env.int(60_000, { min: 100 }),
-  OCTO_BODY_TIMEOUT_MS: env.int(60_000, { min: 100 }),
+  // Silence between two body chunks that fails a fetch (a stalled or slowloris supplier); the
+  // total timeout stays the outer bound, so big catalogs that keep streaming are not cut short.
+  OCTO_STALL_TIMEOUT_MS: env.int(30_000, { min: 100 }),
   OCTO_TOTAL_TIMEOUT_MS: env.int(300_000, { min: 100 }),
   OCTO_MAX_BODY_BYTES: env.int(64 * 1024 * 1024, { min: 1024 }),
   OCTO_MAX_REDIRECTS: env.int(3, { min: 0, max: 10 }),
@@ -46,6 +49,18 @@ const schema = z.object({
   SYNC_RETRY_MAX_MS: env.int(3_600_000, { min: 10 }),
   SYNC_MASS_REMOVAL_RATIO: z.coerce.number({ error: 'must be a number' }).min(0).max(1).default(0.5),
   SYNC_MASS_REMOVAL_MIN: env.int(5, { min: 0 }),
+  // Quarantine limits: a product past one keeps its stored version and is listed in the run's
+  // warnings. Far above real products (a few KiB, long HTML descriptions tens of KiB, the largest
+  // with hundreds of priced options well under 4 MiB), yet they bound what one product costs.
+  SYNC_MAX_PRODUCT_BYTES: env.int(4 * 1024 * 1024, { min: 1024 }),
+  SYNC_MAX_STRING_BYTES: env.int(256 * 1024, { min: 256 }),
+  SYNC_MAX_WARNINGS: env.int(100, { min: 0, max: 10_000 }),
+  // Slow lane: an integration whose last run took longer than SYNC_SLOW_RUN_MS (or timed out)
+  // may hold at most SYNC_SLOW_SLOTS of this worker's sync slots (default: all but one).
+  SYNC_SLOW_RUN_MS: env.int(60_000, { min: 1 }),
+  SYNC_SLOW_RETRY_MS: env.int(5_000, { min: 10 }),
+  SYNC_SLOW_SLOTS: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be >= 1').max(64, 'must be <= 64').optional(),
+  WORKER_HEARTBEAT_MS: env.int(10_000, { min: 100, max: 600_000 }),
 
   // Schedules (partner-api.md §6). Every worker registers them at start-up (idempotent upsert of
   // fixed scheduler ids); SCHEDULES_ENABLED=false only stops this process from registering them.
@@ -58,12 +73,22 @@ const schema = z.object({
   HEALTH_PROBE_TIMEOUT_MS: env.int(10_000, { min: 100, max: 120_000 }),
   HEALTH_DOWN_AFTER: env.int(3, { min: 1, max: 1_000 }),
   HEALTH_CONCURRENCY: env.int(10, { min: 1, max: 256 }),
+  // Suspected local outage: when more than this share of a tick's probes (and more than
+  // HEALTH_OUTAGE_MIN of them) fail, nobody changes state in that tick.
+  HEALTH_OUTAGE_RATIO: z.coerce.number({ error: 'must be a number' }).min(0).max(1).default(0.5),
+  HEALTH_OUTAGE_MIN: env.int(5, { min: 0 }),
+  HEALTH_COLLECT_TIMEOUT_MS: env.int(240_000, { min: 1_000, max: 24 * 3_600_000 }),
 });
 
-export type WorkerConfig = z.infer<typeof schema> & { usingDevSecretsKey: boolean };
+export type WorkerConfig = Omit<z.infer<typeof schema>, 'SYNC_SLOW_SLOTS'> & { SYNC_SLOW_SLOTS: number; usingDevSecretsKey: boolean };
 
 /** The worker's configuration: the only place it reads the environment. */
 export function loadWorkerConfig(source: Record<string, string | undefined>): WorkerConfig {
-  const parsed = parseEnv(schema, source);
-  return { ...parsed, usingDevSecretsKey: parsed.SECRETS_KEY === DEV_SECRETS_KEY };
+  // OCTO_BODY_TIMEOUT_MS is the stall timeout's former name, still honoured.
+  const parsed = parseEnv(schema, { ...source, OCTO_STALL_TIMEOUT_MS: source.OCTO_STALL_TIMEOUT_MS || source.OCTO_BODY_TIMEOUT_MS });
+  return {
+    ...parsed,
+    SYNC_SLOW_SLOTS: parsed.SYNC_SLOW_SLOTS ?? Math.max(1, parsed.WORKER_CONCURRENCY - 1),
+    usingDevSecretsKey: parsed.SECRETS_KEY === DEV_SECRETS_KEY,
+  };
 }

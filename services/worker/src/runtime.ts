@@ -8,6 +8,8 @@ import { supplierBackoff } from './catalog/retry';
 import { createSyncCatalogHandler } from './catalog/sync-catalog.handler';
 import { createTestConnectionHandler } from './probes/test-connection.handler';
 import type { WorkerConfig } from './config';
+import { startHeartbeat } from './heartbeat';
+import { withSlowLane } from './slow-lane';
 import { createHealthFanoutHandler } from './health/health-fanout.handler';
 import { createHealthProbeHandler } from './health/health-probe.handler';
 import { checkRedisSettings } from './health/redis-settings';
@@ -20,6 +22,8 @@ export interface WorkerRuntime {
   db: Db;
   supplier: SupplierClient;
   workers: Worker[];
+  /** This process's id in the worker heartbeats. */
+  workerId: string;
   /** Stops taking jobs, lets the jobs in flight finish, then closes every connection. */
   close(): Promise<void>;
 }
@@ -32,7 +36,7 @@ export function createSupplierFromConfig(config: WorkerConfig): SupplierClient {
     userAgent: USER_AGENT,
     connectTimeoutMs: config.OCTO_CONNECT_TIMEOUT_MS,
     headersTimeoutMs: config.OCTO_HEADERS_TIMEOUT_MS,
-    bodyTimeoutMs: config.OCTO_BODY_TIMEOUT_MS,
+    stallTimeoutMs: config.OCTO_STALL_TIMEOUT_MS,
     totalTimeoutMs: config.OCTO_TOTAL_TIMEOUT_MS,
     maxBodyBytes: config.OCTO_MAX_BODY_BYTES,
     maxRedirects: config.OCTO_MAX_REDIRECTS,
@@ -41,7 +45,7 @@ export function createSupplierFromConfig(config: WorkerConfig): SupplierClient {
 
 /** Everything one worker process runs. Tests start it in-process with their own config. */
 export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Promise<WorkerRuntime> {
-  const db = createDb({ databaseUrl: config.DATABASE_URL, secretsKey: config.SECRETS_KEY, poolSize: config.DB_POOL_SIZE });
+  const db = createDb({ databaseUrl: config.DATABASE_URL, secretsKey: config.SECRETS_KEY, poolSize: config.DB_POOL_SIZE, log });
   const redis = createRedis(config.REDIS_URL, 'worker');
   const supplier = createSupplierFromConfig(config);
   // Jobs this process puts on queues itself (follow-up syncs, fan-outs).
@@ -57,16 +61,22 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Pro
   const catalog = startConsumer(
     'catalog',
     {
-      'catalog.sync': createSyncCatalogHandler({
+      'catalog.sync': withSlowLane(
+        createSyncCatalogHandler({
+          db,
+          supplier,
+          settings: {
+            massRemoval: { ratio: config.SYNC_MASS_REMOVAL_RATIO, minimum: config.SYNC_MASS_REMOVAL_MIN },
+            busyRetryMs: config.SYNC_BUSY_RETRY_MS,
+            abandonAfterMs: config.SYNC_RUN_ABANDON_MS,
+            writeTimeoutMs: config.SYNC_WRITE_TIMEOUT_MS,
+            productLimits: { maxProductBytes: config.SYNC_MAX_PRODUCT_BYTES, maxStringBytes: config.SYNC_MAX_STRING_BYTES },
+            maxWarnings: config.SYNC_MAX_WARNINGS,
+          },
+        }),
         db,
-        supplier,
-        settings: {
-          massRemoval: { ratio: config.SYNC_MASS_REMOVAL_RATIO, minimum: config.SYNC_MASS_REMOVAL_MIN },
-          busyRetryMs: config.SYNC_BUSY_RETRY_MS,
-          abandonAfterMs: config.SYNC_RUN_ABANDON_MS,
-          writeTimeoutMs: config.SYNC_WRITE_TIMEOUT_MS,
-        },
-      }),
+        { slowRunMs: config.SYNC_SLOW_RUN_MS, slots: config.SYNC_SLOW_SLOTS, retryMs: config.SYNC_SLOW_RETRY_MS },
+      ),
     },
     { ...common, concurrency: config.WORKER_CONCURRENCY, backoffStrategy: supplierBackoff({ baseMs: config.SYNC_RETRY_BASE_MS, maxMs: config.SYNC_RETRY_MAX_MS }) },
   );
@@ -77,7 +87,7 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Pro
   );
   const availability = startConsumer(
     'availability',
-    { 'availability.apply': createApplyAvailabilityHandler({ db, producer, maxBatch: config.AVAILABILITY_MAX_BATCH }) },
+    { 'availability.apply': createApplyAvailabilityHandler({ db, producer, log, maxBatch: config.AVAILABILITY_MAX_BATCH }) },
     // Many jobs in flight at once is what lets the batcher group their changes into one statement.
     { ...common, concurrency: config.AVAILABILITY_CONCURRENCY },
   );
@@ -85,20 +95,23 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Pro
     'schedules',
     {
       'catalog.nightly': createNightlyHandler({ db, producer, spreadMs: config.NIGHTLY_SYNC_SPREAD_MS }),
-      'integration.health-fanout': createHealthFanoutHandler({ db, producer }),
+      'integration.health-fanout': createHealthFanoutHandler({
+        db,
+        producer,
+        settings: {
+          downAfter: config.HEALTH_DOWN_AFTER,
+          outage: { ratio: config.HEALTH_OUTAGE_RATIO, minimum: config.HEALTH_OUTAGE_MIN },
+          collectTimeoutMs: config.HEALTH_COLLECT_TIMEOUT_MS,
+        },
+      }),
     },
-    // Fan-outs are short and one per tick; one at a time per process is plenty.
+    // One tick at a time per process: a fan-out waits for its tick's probes (run by every worker).
     { ...common, concurrency: 1 },
   );
   const health = startConsumer(
     'health',
     {
-      'integration.health-probe': createHealthProbeHandler({
-        db,
-        supplier,
-        producer,
-        settings: { timeoutMs: config.HEALTH_PROBE_TIMEOUT_MS, downAfter: config.HEALTH_DOWN_AFTER },
-      }),
+      'integration.health-check': createHealthProbeHandler({ db, supplier, settings: { timeoutMs: config.HEALTH_PROBE_TIMEOUT_MS } }),
     },
     { ...common, concurrency: config.HEALTH_CONCURRENCY },
   );
@@ -125,12 +138,17 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Pro
     await registerSchedules(producer.queue('schedules'), definitions, log);
   }
 
+  const heartbeat = await startHeartbeat(redis, config.QUEUE_PREFIX, config.WORKER_HEARTBEAT_MS, log);
+
   const graceMs = Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2);
   return {
     db,
     supplier,
     workers,
+    workerId: heartbeat.id,
     close: async () => {
+      // A closing worker takes no new jobs: it stops counting as one at once.
+      await heartbeat.stop();
       // Stop taking jobs and let those in flight finish for half the shutdown bound; then cancel
       // them (their handlers see the abort signal: a sync records its attempt and goes back to the
       // queue, a probe is not counted), so they are released to another worker well before the

@@ -54,8 +54,8 @@ describe('catalog.sync: failures', () => {
     [
       'a redirect to a private address',
       () => h.supplier.behave({ kind: 'redirect', location: 'http://169.254.169.254/latest/meta-data' }),
-      'SUPPLIER_ADDRESS_BLOCKED',
-      /169\.254\.169\.254/,
+      'SUPPLIER_REDIRECT_BLOCKED',
+      /supplier redirected to http:\/\/169\.254\.169\.254/,
     ],
   ];
 

@@ -28,6 +28,12 @@ export type Misbehaviour = (
   | { kind: 'redirect'; location: string; status?: number }
   /** Destroy the socket without answering. */
   | { kind: 'hangUp' }
+  /**
+   * Send headers (full Content-Length), then `chunkBytes` (default 1) of the body every
+   * `intervalMs` until it is all sent or the client goes away: a slowloris, or a big supplier
+   * streaming steadily.
+   */
+  | { kind: 'trickle'; intervalMs: number; chunkBytes?: number }
 ) & { times?: number };
 
 /** One request the supplier received. */
@@ -37,6 +43,10 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** `Date.now()` when it arrived. */
   at: number;
+  /** Bytes written to the socket for this answer (headers included); set when the answer closes. */
+  bytesSent?: number;
+  /** Set when the answer closes: true when it was sent in full, false when the client left first. */
+  completed?: boolean;
 }
 
 /** A running local OCTO supplier. */
@@ -54,7 +64,7 @@ export interface TestSupplier {
   behave(b: Misbehaviour | null): void;
   /** Every request received, oldest first. */
   readonly requests: RecordedRequest[];
-  /** Resolve once at least `n` requests have arrived in total; reject after `timeoutMs` (5000). */
+  /** Resolve once at least `n` requests have arrived in total; reject after `timeoutMs` (30000). */
   waitForRequests(n: number, timeoutMs?: number): Promise<void>;
   /**
    * The next `GET /products` waits (no headers sent) until released. Wait for it to arrive with
@@ -197,7 +207,24 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       case 'hangUp':
         req.socket.destroy();
         return;
+      case 'trickle':
+        trickle(res, b.intervalMs, b.chunkBytes ?? 1);
+        return;
     }
+  }
+
+  function trickle(res: ServerResponse, intervalMs: number, chunkBytes: number): void {
+    const payload = body;
+    res.writeHead(200, { 'content-type': contentType, 'content-length': String(payload.length) });
+    let sent = 0;
+    const next = (): void => {
+      if (res.destroyed || closed) return;
+      const piece = payload.subarray(sent, sent + chunkBytes);
+      sent += piece.length;
+      if (sent >= payload.length) res.end(piece);
+      else res.write(piece, () => later(intervalMs, next));
+    };
+    next();
   }
 
   /** `[` + spaces + `]`: valid JSON of exactly `bytes` bytes, written respecting backpressure. */
@@ -228,7 +255,14 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
 
   const listener: RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    requests.push({ method: req.method ?? 'GET', path, headers: req.headers, at: Date.now() });
+    const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, at: Date.now() };
+    requests.push(recorded);
+    const socket = req.socket;
+    const writtenBefore = socket.bytesWritten;
+    res.on('close', () => {
+      recorded.bytesSent = socket.bytesWritten - writtenBefore;
+      recorded.completed = res.writableFinished;
+    });
     for (const waiter of waiters) {
       if (requests.length >= waiter.n) {
         waiters.delete(waiter);
@@ -281,7 +315,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       misbehaviour = b;
       remaining = b?.times ?? Infinity;
     },
-    waitForRequests(n, timeoutMs = 5000) {
+    waitForRequests(n, timeoutMs = 30_000) {
       if (requests.length >= n) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const waiter: Waiter = {
