@@ -1,3 +1,8 @@
+import { allowanceHint, classifyAddress, hostPortKey, type AddressClass } from './address-policy';
+
+// The gateway checks base URLs with this module alone (no outbound client): what it needs is here.
+export { parseAllowedHosts } from './address-policy';
+
 /** The base URL rule in one sentence, for API documentation and error texts. */
 export const BASE_URL_RULE =
   'must be an absolute https URL (http only where the deployment allows it) without credentials, query string or fragment';
@@ -30,4 +35,21 @@ export function validateBaseUrl(raw: string, options: { allowInsecureHttp: boole
   if (url.hash !== '' || raw.includes('#')) return { ok: false, reason: 'must not contain a fragment (#...)' };
   const normalised = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
   return { ok: true, url: normalised };
+}
+
+/**
+ * A base URL whose host is written as a non-public address (an IP literal, or `localhost`) can
+ * never be fetched unless an operator allowed it: say so when it is set, not at the first sync.
+ * Names are left to the outbound client, which checks the address it actually connects to.
+ * `allowed` holds normalised `OCTO_ALLOWED_HOSTS` keys ({@link parseAllowedHosts}).
+ */
+export function unreachableLiteral(baseUrl: string, allowed: ReadonlySet<string>): string | undefined {
+  const url = new URL(baseUrl);
+  const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
+  const entry = hostPortKey(url.hostname, port);
+  if (allowed.has(entry)) return undefined;
+  const host = url.hostname.toLowerCase().replace(/\.$/, '');
+  const cls: AddressClass = host === 'localhost' || host.endsWith('.localhost') ? 'loopback' : classifyAddress(url.hostname);
+  if (cls === 'public' || cls === 'not an IP address') return undefined;
+  return `points at a ${cls} address; ${allowanceHint(entry, cls)}`;
 }

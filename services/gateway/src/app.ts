@@ -13,7 +13,7 @@ import { integrationRoutes } from './integrations.routes';
 import { createMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import { opsRoutes } from './ops.routes';
-import { FixedWindowLimiter } from './rate-limit';
+import { FailedAuthGuard, FixedWindowLimiter } from './rate-limit';
 import { mountRoute, type AuthSteps, type RouteSpec } from './route';
 import { WebhookAuthCache } from './webhook-auth';
 
@@ -65,14 +65,12 @@ export function buildApp(deps: AppDeps): GatewayApp {
   const { config, db, producer, redis, log } = deps;
   const metrics = deps.metrics ?? createMetrics();
   const verify = createJwtVerifier(config.jwt);
-  // Availability pushes are far more frequent than catalog triggers: each webhook route has its own budget.
-  const webhookLimits: Record<string, number> = { triggerSync: config.webhookRateLimit, notifyAvailability: config.notifyRateLimit };
-  const limiters = new Map(
-    Object.entries(webhookLimits).map(([operation, limit]) => [
-      operation,
-      new FixedWindowLimiter(redis, `${config.queuePrefix}:gateway:rate:${operation}`, limit, config.webhookRateWindowMs),
-    ]),
-  );
+  const limiter = (name: string, limit: number) => new FixedWindowLimiter(redis, `${config.queuePrefix}:gateway:rate:${name}`, limit, config.webhookRateWindowMs);
+  // Sync triggers are counted per call as they are authenticated; notify is counted per slot change
+  // once its body is valid (availability.routes.ts), so a refused call spends nothing.
+  const triggerBudget = limiter('triggerSync', config.webhookRateLimit);
+  const notifyBudget = limiter('notifyAvailability', config.notifyRateLimit);
+  const failedAuth = new FailedAuthGuard(limiter('failedAuth', config.authFailureLimit));
 
   // Shared by both webhook routes; entries are dropped at once when this process changes an integration.
   const webhookAuth = new WebhookAuthCache(db.integrations, { ttlMs: config.webhookAuthCacheMs });
@@ -84,27 +82,42 @@ export function buildApp(deps: AppDeps): GatewayApp {
       req.log.setBindings({ sub: principal.sub, role: principal.role });
       if (!roles.includes(principal.role)) throw new ApiError('FORBIDDEN', [`role: this endpoint is for role ${roles.join(' or ')}`]);
     },
-    webhook: async (req, res, limitKey) => {
+    webhook: async (req, res, operation) => {
       const raw = req.params.id;
       const id = typeof raw === 'string' ? raw : '';
+      const address = req.ip ?? 'unknown';
+      // An address that keeps failing may still call integrations it has reached before, but
+      // may no longer make us look up ids we have never seen live.
+      const waitS = failedAuth.blockedFor(address);
+      if (waitS !== undefined && !webhookAuth.hasSeen(id)) {
+        res.locals.webhookRefused = 'address';
+        throw new ApiError('RATE_LIMITED', [`x-webhook-secret: too many failed webhook authentications from this address; retry in ${waitS} s`], {
+          headers: { 'Retry-After': String(waitS) },
+        });
+      }
       const verdict = await webhookAuth.verify(id, req.get('x-webhook-secret'));
       if (!verdict.ok) {
+        await failedAuth.failed(address);
         // Same answer for every cause (no oracle); the cause is only for our logs.
         res.locals.webhookRefused = verdict.why;
         throw new ApiError('WEBHOOK_SECRET_INVALID', ['x-webhook-secret: missing or invalid']);
       }
-      const limiter = limiters.get(limitKey);
-      if (!limiter) throw new Error(`no rate limit declared for webhook route ${limitKey}`);
-      const rate = await limiter.hit(verdict.integration.id);
-      if (!rate.allowed) {
-        req.log.warn({ integrationId: verdict.integration.id }, 'webhook rate limited');
-        throw new ApiError('RATE_LIMITED', [`x-webhook-secret: at most ${webhookLimits[limitKey]} calls of this webhook per ${config.webhookRateWindowMs / 1000} s per integration`], {
-          headers: { 'Retry-After': String(rate.retryAfterS) },
-        });
-      }
+      if (operation === 'triggerSync') await spend(triggerBudget, verdict.integration.id, 1, 'sync triggers');
       res.locals.webhookIntegration = verdict.integration;
       req.log.setBindings({ integrationId: verdict.integration.id });
     },
+  };
+
+  /**
+   * Spends `cost` units of an integration's webhook budget, or refuses the call whole with 429;
+   * resolves to the refund, for a call that is refused later (a refused call spends nothing).
+   */
+  const spend = async (budget: FixedWindowLimiter, integrationId: string, cost: number, unit: string): Promise<() => Promise<void>> => {
+    const rate = await budget.hit(integrationId, cost);
+    if (rate.allowed) return async () => void (await budget.hit(integrationId, -cost));
+    throw new ApiError('RATE_LIMITED', [`x-webhook-secret: at most ${budget.limit} ${unit} per ${budget.windowMs / 1000} s per integration; this call needs ${cost}`], {
+      headers: { 'Retry-After': String(rate.retryAfterS) },
+    });
   };
 
   let document: OpenApiDocument | undefined;
@@ -112,11 +125,12 @@ export function buildApp(deps: AppDeps): GatewayApp {
   // Static paths (/me, /admin...) before /{id}: Express matches in registration order.
   // The webhooks are the hot paths: their patterns come first so Express tests them first. No other
   // route has their shape (`/{id}/sync/trigger`, `/{id}/availability/notify`), so order is free.
-  const all = [...opsRoutes({ db, redis, metrics, openapi }), ...integrationRoutes({ config, db, producer }), ...availabilityRoutes({ config, db, producer })];
+  const all = [...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }), ...integrationRoutes({ config, db, producer, redis }), ...availabilityRoutes({ config, db, producer, spendNotifyBudget: (integrationId, changes) => spend(notifyBudget, integrationId, changes, 'slot changes') })];
   const routes: RouteSpec[] = [...all.filter((r) => r.auth === 'webhook'), ...all.filter((r) => r.auth !== 'webhook')];
 
   const app = express() as unknown as GatewayApp;
   app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
   app.disable('etag');
   app.use(requestContext(log, metrics));
   const router = express.Router({ caseSensitive: true, strict: false });

@@ -15,7 +15,7 @@ describe('loadGatewayConfig', () => {
       notifyWaitMs: 2_000,
       webhookRateLimit: 120,
       bodyLimitBytes: 65_536,
-      notifyBodyLimitBytes: 1_048_576,
+      notifyBodyLimitBytes: 4_194_304,
       devDefaults: ['JWT_SECRET', 'SECRETS_KEY'],
     });
     expect(config.jwt.algorithms).toEqual(['HS256']);

@@ -1,5 +1,6 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { parseAllowedHosts } from '@octo-sync/octo/src/base-url';
 import { DEV_SECRETS_KEY, env, parseEnv } from '@octo-sync/platform';
 
 /** Development-only defaults: start-up logs a loud warning when either is still in use. */
@@ -21,8 +22,10 @@ const schema = z
     JWT_ISSUER: env.optionalString(),
     JWT_AUDIENCE: env.optionalString(),
     JWT_CLOCK_TOLERANCE_S: env.int(5, { max: 300 }),
+    JWT_MAX_TTL_S: env.int(86_400, { min: 60 }),
     SECRETS_KEY: env.string(DEV_SECRETS_KEY),
     ALLOW_INSECURE_OCTO_URLS: env.bool(false),
+    OCTO_ALLOWED_HOSTS: env.list(),
     SYNC_TRIGGER_WAIT_MS: env.int(20_000, { max: 600_000 }),
     TEST_CONNECTION_WAIT_MS: env.int(15_000, { min: 100, max: 120_000 }),
     NOTIFY_WAIT_MS: env.int(2_000, { max: 60_000 }),
@@ -30,13 +33,16 @@ const schema = z
     WEBHOOK_RATE_WINDOW_MS: env.int(60_000, { min: 1_000 }),
     NOTIFY_RATE_LIMIT: env.int(30_000, { min: 1 }),
     WEBHOOK_AUTH_CACHE_MS: env.int(5_000, { max: 300_000 }),
+    AUTH_FAILURE_LIMIT: env.int(60, { min: 1 }),
+    TRUST_PROXY: env.string('false'),
     BODY_LIMIT_BYTES: env.int(64 * 1024, { min: 1024 }),
-    NOTIFY_BODY_LIMIT_BYTES: env.int(1024 * 1024, { min: 1024 }),
+    NOTIFY_BODY_LIMIT_BYTES: env.int(4 * 1024 * 1024, { min: 1024 }),
     DB_POOL_SIZE: env.int(10, { min: 1, max: 500 }),
     LOG_LEVEL: env.logLevel(),
     SHUTDOWN_TIMEOUT_MS: env.int(15_000, { min: 100 }),
   })
   .superRefine((cfg, ctx) => {
+    for (const problem of parseAllowedHosts(cfg.OCTO_ALLOWED_HOSTS).problems) ctx.addIssue({ code: 'custom', path: ['OCTO_ALLOWED_HOSTS'], message: problem });
     const known: readonly string[] = [...SYMMETRIC, ...ASYMMETRIC];
     for (const alg of cfg.JWT_ALGORITHMS) {
       if (!known.includes(alg)) ctx.addIssue({ code: 'custom', path: ['JWT_ALGORITHMS'], message: `unknown algorithm (allowed: ${known.join(', ')})` });
@@ -63,6 +69,12 @@ const schema = z
     }
   });
 
+/** `TRUST_PROXY`: `true`/`false`, a hop count, or addresses and subnets as Express takes them. */
+function parseTrustProxy(value: string): boolean | number | string {
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
 /** Accept PEM keys passed with literal `\n` (a common way to put them in one env line). */
 function pem(value: string): string {
   return value.includes('\\n') ? value.replace(/\\n/g, '\n') : value;
@@ -77,6 +89,8 @@ export interface JwtSettings {
   issuer: string | undefined;
   audience: string | undefined;
   clockToleranceS: number;
+  /** Tokens whose `exp` lies further ahead than this are refused (a leaked token must not live for years). */
+  maxTtlS: number;
 }
 
 export type GatewayEnv = z.output<typeof schema>;
@@ -89,13 +103,22 @@ export interface GatewayConfig {
   jwt: JwtSettings;
   secretsKey: string;
   allowInsecureOctoUrls: boolean;
+  /** `OCTO_ALLOWED_HOSTS` as normalised `host:port` keys: base URLs written with such a host may point at private addresses. */
+  allowedHosts: ReadonlySet<string>;
   syncTriggerWaitMs: number;
   testConnectionWaitMs: number;
   notifyWaitMs: number;
   webhookRateLimit: number;
   webhookRateWindowMs: number;
-  /** Availability notify calls per integration per window (suppliers push many more of these). */
+  /** Slot changes (not calls) per integration per window that notify accepts. */
   notifyRateLimit: number;
+  /**
+   * Failed webhook authentications (wrong secret, unknown id) per client address per window;
+   * past it the address gets 429 before any lookup. Successful calls never count.
+   */
+  authFailureLimit: number;
+  /** Express `trust proxy`: which hops' `X-Forwarded-For` name the client address. */
+  trustProxy: boolean | number | string;
   /**
    * How long a webhook's integration row (secret digests, deleted/active/approved) is trusted
    * in this process; 0 looks it up on every call. Changes made through this gateway apply at
@@ -138,15 +161,19 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       clockToleranceS: e.JWT_CLOCK_TOLERANCE_S,
+      maxTtlS: e.JWT_MAX_TTL_S,
     },
     secretsKey: e.SECRETS_KEY,
     allowInsecureOctoUrls: e.ALLOW_INSECURE_OCTO_URLS,
+    allowedHosts: parseAllowedHosts(e.OCTO_ALLOWED_HOSTS).keys,
     syncTriggerWaitMs: e.SYNC_TRIGGER_WAIT_MS,
     testConnectionWaitMs: e.TEST_CONNECTION_WAIT_MS,
     notifyWaitMs: e.NOTIFY_WAIT_MS,
     webhookRateLimit: e.WEBHOOK_RATE_LIMIT,
     webhookRateWindowMs: e.WEBHOOK_RATE_WINDOW_MS,
     notifyRateLimit: e.NOTIFY_RATE_LIMIT,
+    authFailureLimit: e.AUTH_FAILURE_LIMIT,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
     webhookAuthCacheMs: e.WEBHOOK_AUTH_CACHE_MS,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     notifyBodyLimitBytes: e.NOTIFY_BODY_LIMIT_BYTES,

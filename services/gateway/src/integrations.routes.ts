@@ -1,7 +1,9 @@
 import type { Request } from 'express';
-import { catalogSyncJob, queueOverview, testConnectionJob, testConnectionResultSchema, type JobProducer } from '@octo-sync/jobs';
+import type { Redis } from 'ioredis';
+import { catalogSyncJob, listWorkers, queueOverview, testConnectionJob, testConnectionResultSchema, workerPresenceSchema, type JobProducer } from '@octo-sync/jobs';
 import { z } from 'zod';
 import type { Db, Integration } from '@octo-sync/db';
+import type { Logger } from '@octo-sync/platform';
 import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
@@ -34,6 +36,8 @@ export interface IntegrationRoutesDeps {
   config: GatewayConfig;
   db: Db;
   producer: JobProducer;
+  /** Where worker heartbeats are read (the producer-role connection). */
+  redis: Redis;
 }
 
 const PARTNER = ['Partner'];
@@ -54,10 +58,26 @@ const syncAnswerResponses = {
   409: { description: 'Not approved (INTEGRATION_NOT_APPROVED) or inactive.' },
 };
 
-/** The partner API of spec §4 (without availability/notify and secret rotation, later issues). */
-export function integrationRoutes({ config, db, producer }: IntegrationRoutesDeps): RouteSpec[] {
-  const schemas = requestSchemas({ allowInsecureOctoUrls: config.allowInsecureOctoUrls });
+/** The partner and admin routes of the integration resource, and the sync-trigger webhook. */
+export function integrationRoutes({ config, db, producer, redis }: IntegrationRoutesDeps): RouteSpec[] {
+  const schemas = requestSchemas(config);
   const syncDeps = { db, producer, waitMs: config.syncTriggerWaitMs, runs: new RunRequester(db, producer) };
+
+  /**
+   * An integration approved just now (by approval or by an approved admin create) gets its catalog
+   * at once, not at the next night. Never fails the call: the integration is already stored (an
+   * admin create's answer carries the secret, shown once), and a run that could not be queued is
+   * run by the next trigger or nightly sync.
+   */
+  async function queueFirstSync(integrationId: string, log: Logger): Promise<void> {
+    try {
+      const { runId } = await db.runs.requestRun(integrationId, 'admin');
+      await producer.enqueue(catalogSyncJob, { integrationId, runId });
+      log.info({ integrationId, runId }, 'integration approved, first sync queued');
+    } catch (err) {
+      log.error({ err, integrationId }, 'first sync could not be queued; the next trigger or nightly sync runs it');
+    }
+  }
 
   /** The live integration `id`, if the caller may see it: its owner or an admin; 404 otherwise. */
   async function visible(req: Request, id: string): Promise<Integration> {
@@ -206,7 +226,7 @@ export function integrationRoutes({ config, db, producer }: IntegrationRoutesDep
       path: `${BASE_PATH}/admin/create`,
       operationId: 'adminCreateIntegration',
       summary: 'Create an integration for a partner',
-      description: 'Approved by default. The answer carries `webhook_secret`, shown this once only.',
+      description: 'Approved by default (and then a first sync is queued, as approval does). The answer carries `webhook_secret`, shown this once only.',
       tags: ADMIN,
       auth: 'admin',
       body: schemas.adminCreateIntegration,
@@ -224,6 +244,7 @@ export function integrationRoutes({ config, db, producer }: IntegrationRoutesDep
           isApproved: body.isApproved ?? true,
         });
         log.info({ integrationId: integration.id, partnerId: integration.partnerId }, 'integration created by admin');
+        if (integration.isApproved) await queueFirstSync(integration.id, log);
         return ok({ ...presentIntegration(integration), webhook_secret: webhookSecret }, 201);
       },
     }),
@@ -258,12 +279,17 @@ export function integrationRoutes({ config, db, producer }: IntegrationRoutesDep
       path: `${BASE_PATH}/admin/queues`,
       operationId: 'adminQueueOverview',
       summary: 'Queue state for operators',
-      description: 'Per queue: job counts by state and the most recently failed jobs with their reasons (`?failed`, default 10, at most 100).',
+      description:
+        'Per queue: job counts by state and the most recently failed jobs with their reasons (`?failed`, default 10, at most 100). ' +
+        'Beside `data`, `workers` lists the worker processes with a live heartbeat.',
       tags: ADMIN,
       auth: 'admin',
       query: queueOverviewQuerySchema,
-      responses: { 200: { description: 'Every queue.', schema: okEnvelope(z.array(queueOverviewSchema)) } },
-      handler: async ({ query }) => ({ status: 200, body: { success: 1, data: await queueOverview(producer, query.failed) } }),
+      responses: { 200: { description: 'Every queue, and the live workers.', schema: okEnvelope(z.array(queueOverviewSchema)).extend({ workers: z.array(workerPresenceSchema) }) } },
+      handler: async ({ query }) => {
+        const [data, workers] = await Promise.all([queueOverview(producer, query.failed), listWorkers(redis, config.queuePrefix)]);
+        return { status: 200, body: { success: 1, data, workers } };
+      },
     }),
     defineRoute({
       method: 'post',
@@ -277,11 +303,7 @@ export function integrationRoutes({ config, db, producer }: IntegrationRoutesDep
       handler: async ({ params, log }) => {
         const result = await db.integrations.setApproved(params.id!, true);
         if (!result) throw notFound();
-        if (result.changed && result.integration.isActive) {
-          const { runId } = await db.runs.requestRun(result.integration.id, 'admin');
-          await producer.enqueue(catalogSyncJob, { integrationId: result.integration.id, runId });
-          log.info({ integrationId: result.integration.id, runId }, 'integration approved, first sync queued');
-        }
+        if (result.changed && result.integration.isActive) await queueFirstSync(result.integration.id, log);
         return ok(presentIntegration(result.integration));
       },
     }),

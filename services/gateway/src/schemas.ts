@@ -1,6 +1,8 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { testConnectionResultSchema } from '@octo-sync/jobs';
+// The one base-URL rule, shared with the outbound client (a pure module: no HTTP client comes with it).
+import { unreachableLiteral, validateBaseUrl } from '@octo-sync/octo/src/base-url';
 
 // Adds `.openapi()` to zod schemas: the schemas that validate requests are the ones documented.
 extendZodWithOpenApi(z);
@@ -11,39 +13,31 @@ extendZodWithOpenApi(z);
  */
 
 // ---------------------------------------------------------------------------------------------
-// base_url (spec §3)
+// base_url: the outbound client's own rule, plus a refusal of addresses it could never reach
 
 export const BASE_URL_MAX = 2048;
 
-/** Checks and normalises a partner's OCTO base URL; `reason` completes "base_url: ...". */
-export function normaliseBaseUrl(raw: string, allowInsecureHttp: boolean): { ok: true; url: string } | { ok: false; reason: string } {
-  const wanted = allowInsecureHttp ? 'must be an absolute http(s) URL' : 'must be an absolute https URL';
-  if (raw.trim() === '' || raw !== raw.trim()) return { ok: false, reason: wanted };
-  if (raw.length > BASE_URL_MAX) return { ok: false, reason: `must be at most ${BASE_URL_MAX} characters` };
-  if (!URL.canParse(raw)) return { ok: false, reason: wanted };
-  const url = new URL(raw);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowInsecureHttp)) return { ok: false, reason: wanted };
-  if (url.hostname === '') return { ok: false, reason: wanted };
-  if (url.username !== '' || url.password !== '') return { ok: false, reason: 'must not contain credentials (user:password@); send the key as auth_key' };
-  if (url.search !== '' || raw.includes('?')) return { ok: false, reason: 'must not contain a query string' };
-  if (url.hash !== '' || raw.includes('#')) return { ok: false, reason: 'must not contain a fragment (#...)' };
-  return { ok: true, url: `${url.origin}${url.pathname}`.replace(/\/+$/, '') };
+/** Where base URLs may point: plain http allowed or not, and the `OCTO_ALLOWED_HOSTS` keys. */
+export interface BaseUrlPolicy {
+  allowInsecureOctoUrls: boolean;
+  allowedHosts: ReadonlySet<string>;
 }
 
-function baseUrlField(allowInsecureHttp: boolean) {
+function baseUrlField({ allowInsecureOctoUrls, allowedHosts }: BaseUrlPolicy) {
   return z
     .string()
     .transform((value, ctx) => {
-      const result = normaliseBaseUrl(value, allowInsecureHttp);
-      if (result.ok) return result.url;
-      ctx.addIssue({ code: 'custom', message: result.reason });
+      const result = validateBaseUrl(value, { allowInsecureHttp: allowInsecureOctoUrls });
+      const problem = result.ok ? unreachableLiteral(result.url, allowedHosts) : result.reason;
+      if (problem === undefined && result.ok) return result.url;
+      ctx.addIssue({ code: 'custom', message: problem ?? 'is invalid' });
       return z.NEVER;
     })
     .openapi({
       type: 'string',
       format: 'uri',
       maxLength: BASE_URL_MAX,
-      description: `The supplier's OCTO API root (we call GET {base_url}/products). Absolute ${allowInsecureHttp ? 'http(s)' : 'https'} URL without credentials, query or fragment; trailing slashes are stripped.`,
+      description: `The supplier's OCTO API root (we call GET {base_url}/products). Absolute ${allowInsecureOctoUrls ? 'http(s)' : 'https'} URL without credentials, query or fragment; trailing slashes are stripped. A private or loopback address is refused unless the deployment allows that host:port.`,
       example: 'https://octo.example-partner.com',
     });
 }
@@ -57,9 +51,9 @@ export const authTypeSchema = z.enum(['bearer', 'api_key']).openapi({
 const authKeyField = z.string().min(1).max(4096).openapi({ description: 'Supplier credential. Write-only: stored encrypted, never returned.', writeOnly: true });
 const partnerIdField = z.string().min(1).max(255).openapi({ example: 'partner-123' });
 
-/** Request schemas depend on one deployment setting: whether plain-http base URLs are allowed. */
-export function requestSchemas(options: { allowInsecureOctoUrls: boolean }) {
-  const baseUrl = baseUrlField(options.allowInsecureOctoUrls);
+/** Request schemas depend on the deployment's base URL policy. */
+export function requestSchemas(policy: BaseUrlPolicy) {
+  const baseUrl = baseUrlField(policy);
   const createIntegration = z
     .strictObject({
       base_url: baseUrl,
@@ -184,6 +178,14 @@ const entityCountsSchema = z.object({
   removed: z.number().int(),
 });
 
+export const runWarningSchema = z
+  .object({
+    product_id: z.string().nullable().openapi({ description: 'The product id as sent (escaped and shortened if need be); null when it had none.' }),
+    path: z.string().openapi({ example: '[12].options[0].title' }),
+    reason: z.string().openapi({ example: 'the string contains a NUL character (U+0000), which Postgres cannot store' }),
+  })
+  .openapi('SyncRunWarning');
+
 export const runSchema = z
   .object({
     run_id: z.string(),
@@ -195,7 +197,19 @@ export const runSchema = z
     duration_ms: z.number().int().nullable(),
     payload_bytes: z.number().int().nullable(),
     hash: z.string().nullable(),
-    counts: z.object({ products: entityCountsSchema, options: entityCountsSchema, units: entityCountsSchema }).nullable(),
+    counts: z
+      .object({
+        products: entityCountsSchema.extend({
+          quarantined: z.number().int().openapi({ description: 'Products kept as stored because they could not be stored as sent (listed in `warnings`).' }),
+        }),
+        options: entityCountsSchema,
+        units: entityCountsSchema,
+      })
+      .nullable(),
+    warnings: z
+      .array(runWarningSchema)
+      .openapi({ description: 'What the run could not take as sent, such as each quarantined product (at most SYNC_MAX_WARNINGS of them).' }),
+    warnings_omitted: z.number().int().openapi({ description: 'Warnings left out of `warnings` past its cap.' }),
     error_code: z.string().nullable(),
     error_message: z.string().nullable(),
   })
@@ -257,7 +271,12 @@ export const queueOverviewSchema = z
 
 export const liveSchema = z.object({ status: z.literal('ok') }).openapi('Live');
 export const readySchema = z
-  .object({ status: z.enum(['ok', 'unavailable']), checks: z.object({ postgres: z.enum(['ok', 'down']), redis: z.enum(['ok', 'down']) }) })
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.object({ postgres: z.enum(['ok', 'down']), redis: z.enum(['ok', 'down']) }),
+    /** Workers with a live heartbeat (informational, never changes the status); null when Redis cannot tell. */
+    workers: z.number().int().min(0).nullable(),
+  })
   .openapi('Ready');
 
 /** `{success: 1, data}` around a response schema. */

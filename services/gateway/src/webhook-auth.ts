@@ -44,6 +44,9 @@ class Lru {
     this.map.set(key, entry);
     while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
   }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
   delete(key: string): void {
     this.map.delete(key);
   }
@@ -88,6 +91,11 @@ export class WebhookAuthCache {
   async verify(id: string, presented: string | undefined): Promise<WebhookAuth> {
     const credentials = await this.credentials(id);
     return this.store.checkWebhookSecret(credentials, presented, new Date(this.now()));
+  }
+
+  /** Whether `id` was a live integration when last looked up here (however long ago). */
+  hasSeen(id: string): boolean {
+    return this.known.has(id);
   }
 
   /** Drops what is known about `id` (and any lookup of it still in flight). */

@@ -1,6 +1,7 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Response } from 'supertest';
+import { catalogSyncJob } from '@octo-sync/jobs';
 import { BASE, createBody, JWT_SECRET, startGateway, type GatewayHarness } from './harness';
 import { openApiValidator } from './openapi-validator';
 
@@ -210,7 +211,7 @@ describe('owner or admin reads', () => {
     const runs = res.body.data.runs as Array<Record<string, unknown>>;
     expect(runs.map((r) => r.status)).toEqual(['failed', 'skipped', 'succeeded']);
     expect(Object.keys(runs[0]!).sort()).toEqual(
-      ['run_id', 'trigger', 'status', 'queued_at', 'started_at', 'finished_at', 'duration_ms', 'payload_bytes', 'hash', 'counts', 'error_code', 'error_message'].sort(),
+      ['run_id', 'trigger', 'status', 'queued_at', 'started_at', 'finished_at', 'duration_ms', 'payload_bytes', 'hash', 'counts', 'warnings', 'warnings_omitted', 'error_code', 'error_message'].sort(),
     );
     expect(runs[2]).toMatchObject({ trigger: 'webhook', queued_at: '2026-06-23T06:00:00.000Z', duration_ms: 100, payload_bytes: 1234, counts });
     expect(runs[0]).toMatchObject({ trigger: 'admin', started_at: null, counts: null, error_code: 'SUPPLIER_AUTH_REJECTED' });
@@ -235,8 +236,13 @@ describe('admin', () => {
     const res = await h.http().post(`${BASE}/admin/create`).set(bearer(h.token('admin', 'a'))).send({ partner_id: 'p-admin-made', ...createBody() });
     expectDocumented(res, 'post', `${BASE}/admin/create`, 201);
     expect(res.body.data).toMatchObject({ partner_id: 'p-admin-made', isApproved: true, webhook_secret: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // Approved at creation, so its first sync is queued at once, as approval does.
+    const runs = await h.db.prisma.syncRun.findMany({ where: { integrationId: res.body.data._id } });
+    expect(runs).toEqual([expect.objectContaining({ trigger: 'admin', status: 'queued' })]);
+    expect(await h.producer.queue(catalogSyncJob.queue).getJob(`sync-${runs[0]!.id}`)).toBeDefined();
     const unapproved = await adminCreate('p-admin-unapproved', { isApproved: false });
     expect(unapproved.isApproved).toBe(false);
+    expect(await h.db.prisma.syncRun.count({ where: { integrationId: unapproved._id } })).toBe(0);
     const missing = await h.http().post(`${BASE}/admin/create`).set(bearer(h.token('admin', 'a'))).send(createBody());
     expectError(missing, 400, 'VALIDATION_FAILED');
     expect(missing.body.error).toEqual(['partner_id: is required']);
@@ -433,7 +439,7 @@ describe('validation and body handling', () => {
     check('post', BASE, 400, res.body);
     expect(res.body.error).toEqual(
       expect.arrayContaining([
-        'base_url: must be an absolute https URL',
+        'base_url: must use https',
         'auth_type: must be one of "bearer", "api_key"',
         'auth_key: must not be empty',
         'handles_ticket_delivery: must be a boolean',
@@ -445,12 +451,12 @@ describe('validation and body handling', () => {
   });
 
   test.each([
-    ['http://octo.example.com', 'base_url: must be an absolute https URL'],
-    ['/relative/path', 'base_url: must be an absolute https URL'],
+    ['http://octo.example.com', 'base_url: must use https'],
+    ['/relative/path', 'base_url: must be an absolute URL, e.g. https://octo.example.com/api'],
     ['https://user:pass@octo.example.com', 'base_url: must not contain credentials (user:password@); send the key as auth_key'],
     ['https://octo.example.com/?x=1', 'base_url: must not contain a query string'],
     ['https://octo.example.com/#top', 'base_url: must not contain a fragment (#...)'],
-    [' https://octo.example.com', 'base_url: must be an absolute https URL'],
+    [' https://octo.example.com', 'base_url: must not start or end with whitespace'],
     [42, 'base_url: must be a string'],
   ])('base_url %p → %s', async (baseUrl, message) => {
     const res = await h.http().post(BASE).set(partner()).send(createBody({ base_url: baseUrl }));
@@ -459,13 +465,13 @@ describe('validation and body handling', () => {
   });
 
   test('plain http is accepted only when ALLOW_INSECURE_OCTO_URLS is set', async () => {
-    const insecure = await startGateway({ ALLOW_INSECURE_OCTO_URLS: 'true' });
+    const insecure = await startGateway({ ALLOW_INSECURE_OCTO_URLS: 'true', OCTO_ALLOWED_HOSTS: '127.0.0.1:8080' });
     try {
       const res = await insecure.http().post(BASE).set(bearer(insecure.token('partner', 'p-http'))).send(createBody({ base_url: 'http://127.0.0.1:8080///' }));
       expect(res.status).toBe(201);
       expect(res.body.data.base_url).toBe('http://127.0.0.1:8080');
       const ftp = await insecure.http().post(BASE).set(bearer(insecure.token('partner', 'p-ftp'))).send(createBody({ base_url: 'ftp://x.example.com' }));
-      expect(ftp.body.error).toEqual(['base_url: must be an absolute http(s) URL']);
+      expect(ftp.body.error).toEqual(['base_url: must use http or https']);
     } finally {
       await insecure.close();
     }
@@ -560,7 +566,7 @@ describe('operations', () => {
     expectDocumented(await h.http().get('/healthz'), 'get', '/healthz', 200);
     const ready = await h.http().get('/readyz');
     expectDocumented(ready, 'get', '/readyz', 200);
-    expect(ready.body).toEqual({ status: 'ok', checks: { postgres: 'ok', redis: 'ok' } });
+    expect(ready.body).toEqual({ status: 'ok', checks: { postgres: 'ok', redis: 'ok' }, workers: 0 });
   });
 
   test('metrics count requests by route template and status', async () => {

@@ -1,0 +1,193 @@
+import { gzipSync } from 'node:zlib';
+import jwt from 'jsonwebtoken';
+import { availabilityApplyJob } from '@octo-sync/jobs';
+import { BASE, createBody, JWT_SECRET, startGateway, type GatewayHarness } from './harness';
+
+/** Input that reached a 500, or that one tenant could use to hurt another, before the hardening. */
+let h: GatewayHarness;
+
+beforeAll(async () => {
+  h = await startGateway({ AUTH_FAILURE_LIMIT: '3', NOTIFY_RATE_LIMIT: '10' });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'admin-1')}` });
+
+async function integration(partner: string) {
+  const res = await h.http().post(`${BASE}/admin/create`).set(admin()).send({ partner_id: partner, ...createBody() });
+  expect(res.status).toBe(201);
+  return res.body.data as { _id: string; webhook_secret: string };
+}
+
+function notify(target: { _id: string; webhook_secret: string }, body: unknown) {
+  return h
+    .http()
+    .post(`${BASE}/${target._id}/availability/notify`)
+    .set({ 'x-webhook-secret': target.webhook_secret, prefer: 'respond-async' })
+    .send(body as object);
+}
+
+const flat = (over: Record<string, unknown> = {}) => ({
+  productId: 'p1',
+  optionId: 'o1',
+  availabilityId: '2026-07-01T09:00:00+02:00',
+  localDateTimeStart: '2026-07-01T09:00:00+02:00',
+  status: 'AVAILABLE',
+  ...over,
+});
+
+async function queuedChanges(): Promise<number> {
+  const jobs = await h.producer.queue(availabilityApplyJob.queue).getJobs(['waiting', 'delayed', 'prioritized']);
+  return jobs.reduce((sum, job) => sum + (job.data as { changes: unknown[] }).changes.length, 0);
+}
+
+describe('text Postgres cannot store is refused at the gateway', () => {
+  let target: { _id: string; webhook_secret: string };
+  beforeAll(async () => {
+    target = await integration('p-hostile-text');
+  });
+
+  test.each([
+    ['NUL in productId (flat)', flat({ productId: 'p\u0000' }), ['productId']],
+    ['lone high surrogate in optionId (flat)', flat({ optionId: 'o\ud800' }), ['optionId']],
+    ['lone low surrogate in availabilityId (flat)', flat({ availabilityId: '\udc00x' }), ['availabilityId']],
+    ['NUL in a batch item', { updates: [flat(), flat({ productId: '\u0000' })] }, ['updates.1.productId']],
+    ['NUL in the nested OCTO object, in a field we keep as sent', { productId: 'p1', optionId: 'o1', availability: { id: 'a1', localDateTimeStart: '2026-07-01T09:00:00+02:00', openingHours: [{ from: '\u0000' }] } }, ['availability.openingHours.0.from']],
+    ['a field name with NUL', { productId: 'p1', optionId: 'o1', availability: { id: 'a1', 'x\u0000': 1 } }, ['availability: has a field name']],
+  ])('%s: 400 naming the field, nothing queued', async (_name, body, fields) => {
+    const before = await queuedChanges();
+    const res = await notify(target, body);
+    expect(res.status).toBe(400);
+    expect(res.body.reason).toBe('VALIDATION_FAILED');
+    for (const field of fields) expect(res.body.error.some((line: string) => line.startsWith(field))).toBe(true);
+    expect(await queuedChanges()).toBe(before);
+  });
+
+  test('a well-formed surrogate pair (an emoji) is text like any other', async () => {
+    const res = await notify(target, flat({ availabilityId: 'slot-\ud83d\ude00', localDateTimeStart: '2026-07-01T09:00:00+02:00' }));
+    expect(res.status).toBe(202);
+  });
+
+  test('a body nested deeper than anything the API takes is a 400, not a stack overflow', async () => {
+    const deep = `${'['.repeat(100_000)}"x"${']'.repeat(100_000)}`;
+    const res = await h
+      .http()
+      .post(`${BASE}/${target._id}/availability/notify`)
+      .set({ 'x-webhook-secret': target.webhook_secret, 'content-type': 'application/json' })
+      .send(`{"productId":"p1","optionId":"o1","availability":{"id":"a1","extra":${deep}}}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.join('\n')).toMatch(/nests deeper than 32 levels/);
+  });
+
+  test('admin create with NUL in partner_id, and a NUL query parameter: 400', async () => {
+    const created = await h.http().post(`${BASE}/admin/create`).set(admin()).send({ partner_id: 'p\u0000x', ...createBody() });
+    expect(created.status).toBe(400);
+    expect(created.body.error).toContain('partner_id: must not contain NUL characters or unpaired surrogates');
+    const listed = await h.http().get(`${BASE}/admin?partner_id=%00`).set(admin());
+    expect(listed.status).toBe(400);
+    expect(listed.body.error).toContain('partner_id: must not contain NUL characters or unpaired surrogates');
+  });
+
+  test('a validly signed JWT whose sub holds NUL or a lone surrogate: 401', async () => {
+    for (const sub of ['partner\u0000', 'partner\ud800']) {
+      const token = jwt.sign({ role: 'partner' }, JWT_SECRET, { algorithm: 'HS256', subject: sub, expiresIn: 600 });
+      const res = await h.http().get(`${BASE}/me`).set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(401);
+      expect(res.body.reason).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  test('a JWT that lives longer than JWT_MAX_TTL_S is refused', async () => {
+    const res = await h.http().get(`${BASE}/me`).set('Authorization', `Bearer ${h.token('partner', 'p-long', '30d')}`);
+    expect(res.status).toBe(401);
+    expect(res.body.error[0]).toMatch(/JWT_MAX_TTL_S/);
+  });
+});
+
+describe('other inputs that reached a 500', () => {
+  test.each(['gzip', 'deflate', 'br'])('Content-Encoding %s with data that is not: 400', async (encoding) => {
+    const res = await h
+      .http()
+      .post(`${BASE}/admin/create`)
+      .set({ ...admin(), 'content-type': 'application/json', 'content-encoding': encoding })
+      .send('{"this": "is not compressed at all"}');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toEqual(['body: could not be decompressed (it does not match its Content-Encoding)']);
+  });
+
+  test('a valid gzip body still works', async () => {
+    const res = await h
+      .http()
+      .post(`${BASE}/admin/create`)
+      .set({ ...admin(), 'content-type': 'application/json', 'content-encoding': 'gzip' })
+      // Sent as the bytes they are (superagent would serialise a Buffer as JSON).
+      .serialize((bytes: unknown) => bytes as string)
+      .send(gzipSync(JSON.stringify({ partner_id: 'p-gzip', ...createBody() })));
+    expect(res.body.error).toBeUndefined();
+    expect(res.status).toBe(201);
+  });
+
+  test('notify with updatedAt before 1970 and no sequence: 400', async () => {
+    const target = await integration('p-hostile-1969');
+    const res = await notify(target, flat({ updatedAt: '1969-12-31T23:59:59Z' }));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toContain('updatedAt: must be 1970-01-01T00:00:00Z or later');
+  });
+});
+
+describe('budgets', () => {
+  test('notify spends its budget per slot change; a call over it is refused whole and spends nothing', async () => {
+    const target = await integration('p-budget');
+    const batch = (n: number) => ({ updates: Array.from({ length: n }, (_, i) => flat({ availabilityId: `slot-${i}` })) });
+    const before = await queuedChanges();
+    // More than the whole budget: refused; a call refused for its content (new slots without a
+    // start): 400. Neither spends anything.
+    expect((await notify(target, batch(11))).status).toBe(429);
+    const noStart = { updates: Array.from({ length: 9 }, (_, i) => flat({ availabilityId: `new-${i}`, localDateTimeStart: undefined })) };
+    expect((await notify(target, noStart)).status).toBe(400);
+    expect((await notify(target, batch(8))).status).toBe(202);
+    const refused = await notify(target, batch(5));
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    expect(refused.body.error[0]).toMatch(/at most 10 slot changes .* this call needs 5/);
+    expect(await queuedChanges()).toBe(before + 8);
+    // The refused call spent nothing: 2 more still fit.
+    expect((await notify(target, batch(2))).status).toBe(202);
+    expect((await notify(target, batch(1))).status).toBe(429);
+  });
+
+  test('failed authentications are limited per client address; integrations it reached before still work', async () => {
+    const live = await integration('p-address');
+    expect((await notify(live, flat())).status).toBe(202);
+    const unknown = () =>
+      h.http().post(`${BASE}/${crypto.randomUUID()}/sync/trigger`).set('x-webhook-secret', 'f'.repeat(64));
+    for (let i = 0; i < 3; i++) expect((await unknown()).status).toBe(401);
+    // The 4th failure is over the limit; from then on unseen ids are refused before any lookup.
+    expect((await unknown()).status).toBe(401);
+    const blocked = await unknown();
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers['retry-after']).toMatch(/^\d+$/);
+    expect((await notify(live, flat({ availabilityId: 'still-works' }))).status).toBe(202);
+  });
+});
+
+describe('base_url at a private or loopback address', () => {
+  test('refused at create and PATCH with the OCTO_ALLOWED_HOSTS entry that would allow it; allowed entries pass', async () => {
+    const g = await startGateway({ ALLOW_INSECURE_OCTO_URLS: 'true', OCTO_ALLOWED_HOSTS: '127.0.0.1:3002' }, h);
+    try {
+      const partner = { Authorization: `Bearer ${g.token('partner', 'p-literal')}` };
+      const refused = await g.http().post(BASE).set(partner).send(createBody({ base_url: 'http://localhost:3002' }));
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toEqual(['base_url: points at a loopback address; only public addresses can be reached, unless an operator adds localhost:3002 to OCTO_ALLOWED_HOSTS']);
+      const created = await g.http().post(BASE).set(partner).send(createBody({ base_url: 'http://127.0.0.1:3002/' }));
+      expect(created.status).toBe(201);
+      const patched = await g.http().patch(`${BASE}/me`).set(partner).send({ base_url: 'http://192.168.1.20:8080' });
+      expect(patched.status).toBe(400);
+      expect(patched.body.error[0]).toMatch(/^base_url: points at a private address; .* 192\.168\.1\.20:8080 to OCTO_ALLOWED_HOSTS$/);
+    } finally {
+      await g.close();
+    }
+  });
+});
