@@ -45,7 +45,7 @@ function violations(rule: (file: SourceFile, spec: string) => boolean): string[]
 describe('architecture: who may import what', () => {
   it('reads every workspace', () => {
     expect(new Set(files.map((f) => f.workspace))).toEqual(
-      new Set(['packages/platform', 'packages/jobs', 'packages/octo', 'packages/db', 'packages/testkit', 'services/gateway', 'services/worker']),
+      new Set(['packages/platform', 'packages/jobs', 'packages/octo', 'packages/db', 'packages/runs', 'packages/testkit', 'services/gateway', 'services/worker']),
     );
     // The import scanner really sees imports (a rule over no imports would always pass).
     expect(files.find((f) => f.path === 'services/worker/src/runtime.ts')?.imports).toEqual(expect.arrayContaining(['@octo-sync/db', '@octo-sync/octo', './config']));
@@ -71,6 +71,23 @@ describe('architecture: who may import what', () => {
     expect(violations((f, spec) => f.workspace === 'services/gateway' && pkg(spec) === '@octo-sync/octo' && spec !== BASE_URL_RULE)).toEqual([]);
     const pure = ['packages/octo/src/base-url.ts', 'packages/octo/src/address-policy.ts'];
     expect(violations((f, spec) => pure.includes(f.path) && !spec.startsWith('node:') && !['./address-policy'].includes(spec))).toEqual([]);
+  });
+
+  it('runs knows the database and the queues, never OCTO', () => {
+    expect(violations((f, spec) => f.workspace === 'packages/runs' && pkg(spec) === '@octo-sync/octo')).toEqual([]);
+  });
+
+  it('starting a sync has one owner: only packages/runs records a run request or enqueues its job', () => {
+    const production = files.filter((f) => !f.path.endsWith('.test.ts') && !['packages/runs', 'packages/db', 'packages/testkit'].includes(f.workspace));
+    const offenders = production.filter((f) => /\.requestRun\(|enqueue\(\s*catalogSyncJob/.test(readFileSync(join(ROOT, f.path), 'utf8'))).map((f) => f.path);
+    expect(offenders).toEqual([]);
+    // The rule sees what it looks for: the owner itself matches it.
+    expect(readFileSync(join(ROOT, 'packages/runs/src/sync-requests.ts'), 'utf8')).toMatch(/\.requestRun\(/);
+  });
+
+  it('queries belong to the stores: no Prisma client use outside packages/db', () => {
+    const production = files.filter((f) => !f.path.endsWith('.test.ts') && f.workspace !== 'packages/db' && f.workspace !== 'packages/testkit');
+    expect(production.filter((f) => /\bdb\.prisma\b|\.\$queryRaw/.test(readFileSync(join(ROOT, f.path), 'utf8'))).map((f) => f.path)).toEqual([]);
   });
 
   it('production code never imports the test kit', () => {

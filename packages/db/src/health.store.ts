@@ -1,4 +1,5 @@
 import type { PrismaClient } from './client';
+import { syncableWhere } from './sync-eligibility';
 
 export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'DOWN';
 
@@ -18,10 +19,13 @@ export interface HealthTransition {
 export class HealthStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Ids of the integrations to probe: approved, active and live (DOWN ones too: that is how they recover). */
+  /**
+   * Ids of the integrations to probe: every one a recovery run may sync, DOWN ones included (that
+   * is how they recover).
+   */
   async probeTargets(): Promise<string[]> {
     const rows = await this.prisma.integration.findMany({
-      where: { isApproved: true, isActive: true, deletedAt: null },
+      where: syncableWhere('health_recovery'),
       select: { id: true },
       orderBy: { id: 'asc' },
     });

@@ -43,4 +43,5 @@ export { AvailabilityStore, slotKey, optionKey, type SlotRow, type SlotKey } fro
 export { HealthStore, type HealthStatus, type HealthTransition } from './health.store';
 export { generateWebhookSecret, hashWebhookSecret, webhookSecretMatches } from './webhook-secret';
 export { classifySqlError, isDataException, sqlStateOf, type SqlFailure } from './sql-errors';
+export { syncRefusal, syncableWhere, type SyncRefusal, type SyncCandidate } from './sync-eligibility';
 export { createDb, type Db, type DbOptions } from './db';

@@ -1,5 +1,6 @@
 import { AppError, SecretBox } from '@octo-sync/platform';
 import { deactivateProducts } from './catalog.store';
+import { syncableWhere, type SyncCandidate } from './sync-eligibility';
 import type { PrismaClient } from './client';
 import type { Integration } from './generated/prisma/client';
 import { Prisma } from './generated/prisma/client';
@@ -193,6 +194,26 @@ export class IntegrationStore {
   }
 
   /** Live integrations, newest first, filtered and paginated. */
+  /**
+   * The integrations a scheduled sync may run for (the rule of {@link syncRefusal}), oldest id
+   * first, each with its newest run queued at or after `since` (null when there is none).
+   */
+  async scheduleCandidates(since: Date): Promise<Array<SyncCandidate & { id: string; runSince: { id: string; status: string } | null }>> {
+    const rows = await this.prisma.integration.findMany({
+      where: syncableWhere('schedule'),
+      select: {
+        id: true,
+        isApproved: true,
+        isActive: true,
+        deletedAt: true,
+        healthStatus: true,
+        syncRuns: { where: { queuedAt: { gte: since } }, orderBy: { queuedAt: 'desc' }, take: 1, select: { id: true, status: true } },
+      },
+      orderBy: { id: 'asc' },
+    });
+    return rows.map(({ syncRuns, ...candidate }) => ({ ...candidate, runSince: syncRuns[0] ?? null }));
+  }
+
   async list(query: IntegrationQuery): Promise<{ items: Integration[]; totalCount: number }> {
     const where: Prisma.IntegrationWhereInput = { deletedAt: null };
     if (query.isApproved !== undefined) where.isApproved = query.isApproved;

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Db } from '@octo-sync/db';
 import type { JobProducer } from '@octo-sync/jobs';
 import type { Logger } from '@octo-sync/platform';
+import { SyncRequests } from '@octo-sync/runs';
 import './request-context';
 import { createJwtVerifier } from './auth';
 import type { GatewayConfig } from './config';
@@ -125,7 +126,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
   // Static paths (/me, /admin...) before /{id}: Express matches in registration order.
   // The webhooks are the hot paths: their patterns come first so Express tests them first. No other
   // route has their shape (`/{id}/sync/trigger`, `/{id}/availability/notify`), so order is free.
-  const all = [...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }), ...integrationRoutes({ config, db, producer, redis }), ...availabilityRoutes({ config, db, producer, spendNotifyBudget: (integrationId, changes) => spend(notifyBudget, integrationId, changes, 'slot changes') })];
+  const all = [...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }), ...integrationRoutes({ config, db, producer, redis, requests: new SyncRequests(db, producer) }), ...availabilityRoutes({ config, db, producer, spendNotifyBudget: (integrationId, changes) => spend(notifyBudget, integrationId, changes, 'slot changes') })];
   const routes: RouteSpec[] = [...all.filter((r) => r.auth === 'webhook'), ...all.filter((r) => r.auth !== 'webhook')];
 
   const app = express() as unknown as GatewayApp;

@@ -1,9 +1,10 @@
 import type { Request } from 'express';
 import type { Redis } from 'ioredis';
-import { catalogSyncJob, listWorkers, queueOverview, testConnectionJob, testConnectionResultSchema, workerPresenceSchema, type JobProducer } from '@octo-sync/jobs';
+import { listWorkers, queueOverview, testConnectionJob, testConnectionResultSchema, workerPresenceSchema, type JobProducer } from '@octo-sync/jobs';
 import { z } from 'zod';
 import type { Db, Integration } from '@octo-sync/db';
 import type { Logger } from '@octo-sync/platform';
+import type { SyncRequests } from '@octo-sync/runs';
 import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
@@ -30,7 +31,7 @@ import {
   testConnectionSchema,
   webhookHeadersSchema,
 } from './schemas';
-import { prefersAsync, requestSync, RunRequester } from './sync-request';
+import { prefersAsync, requestSync } from './sync-request';
 
 export interface IntegrationRoutesDeps {
   config: GatewayConfig;
@@ -38,6 +39,8 @@ export interface IntegrationRoutesDeps {
   producer: JobProducer;
   /** Where worker heartbeats are read (the producer-role connection). */
   redis: Redis;
+  /** The one owner of starting a sync. */
+  requests: SyncRequests;
 }
 
 const PARTNER = ['Partner'];
@@ -59,9 +62,9 @@ const syncAnswerResponses = {
 };
 
 /** The partner and admin routes of the integration resource, and the sync-trigger webhook. */
-export function integrationRoutes({ config, db, producer, redis }: IntegrationRoutesDeps): RouteSpec[] {
+export function integrationRoutes({ config, db, producer, redis, requests }: IntegrationRoutesDeps): RouteSpec[] {
   const schemas = requestSchemas(config);
-  const syncDeps = { db, producer, waitMs: config.syncTriggerWaitMs, runs: new RunRequester(db, producer) };
+  const syncDeps = { db, producer, waitMs: config.syncTriggerWaitMs, requests };
 
   /**
    * An integration approved just now (by approval or by an approved admin create) gets its catalog
@@ -69,13 +72,12 @@ export function integrationRoutes({ config, db, producer, redis }: IntegrationRo
    * admin create's answer carries the secret, shown once), and a run that could not be queued is
    * run by the next trigger or nightly sync.
    */
-  async function queueFirstSync(integrationId: string, log: Logger): Promise<void> {
+  async function queueFirstSync(integration: Integration, log: Logger): Promise<void> {
     try {
-      const { runId } = await db.runs.requestRun(integrationId, 'admin');
-      await producer.enqueue(catalogSyncJob, { integrationId, runId });
-      log.info({ integrationId, runId }, 'integration approved, first sync queued');
+      const { runId } = await requests.request(integration, 'admin');
+      log.info({ integrationId: integration.id, runId }, 'integration approved, first sync queued');
     } catch (err) {
-      log.error({ err, integrationId }, 'first sync could not be queued; the next trigger or nightly sync runs it');
+      log.error({ err, integrationId: integration.id }, 'first sync could not be queued; the next trigger or nightly sync runs it');
     }
   }
 
@@ -244,7 +246,7 @@ export function integrationRoutes({ config, db, producer, redis }: IntegrationRo
           isApproved: body.isApproved ?? true,
         });
         log.info({ integrationId: integration.id, partnerId: integration.partnerId }, 'integration created by admin');
-        if (integration.isApproved) await queueFirstSync(integration.id, log);
+        if (integration.isApproved) await queueFirstSync(integration, log);
         return ok({ ...presentIntegration(integration), webhook_secret: webhookSecret }, 201);
       },
     }),
@@ -303,7 +305,7 @@ export function integrationRoutes({ config, db, producer, redis }: IntegrationRo
       handler: async ({ params, log }) => {
         const result = await db.integrations.setApproved(params.id!, true);
         if (!result) throw notFound();
-        if (result.changed && result.integration.isActive) await queueFirstSync(result.integration.id, log);
+        if (result.changed && result.integration.isActive) await queueFirstSync(result.integration, log);
         return ok(presentIntegration(result.integration));
       },
     }),

@@ -3,6 +3,7 @@ import { createDb, type Db } from '@octo-sync/db';
 import { createRedis, JobProducer, startConsumer } from '@octo-sync/jobs';
 import { createSupplierClient, type SupplierClient } from '@octo-sync/octo';
 import type { Logger } from '@octo-sync/platform';
+import { SyncRequests } from '@octo-sync/runs';
 import { createApplyAvailabilityHandler } from './availability/apply-availability.handler';
 import { supplierBackoff } from './catalog/retry';
 import { createSyncCatalogHandler } from './catalog/sync-catalog.handler';
@@ -50,6 +51,7 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Pro
   const supplier = createSupplierFromConfig(config);
   // Jobs this process puts on queues itself (follow-up syncs, fan-outs).
   const producer = new JobProducer({ connection: redis, prefix: config.QUEUE_PREFIX });
+  const requests = new SyncRequests(db, producer);
   const common = {
     connection: redis,
     prefix: config.QUEUE_PREFIX,
@@ -87,17 +89,18 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Pro
   );
   const availability = startConsumer(
     'availability',
-    { 'availability.apply': createApplyAvailabilityHandler({ db, producer, log, maxBatch: config.AVAILABILITY_MAX_BATCH }) },
+    { 'availability.apply': createApplyAvailabilityHandler({ db, requests, log, maxBatch: config.AVAILABILITY_MAX_BATCH }) },
     // Many jobs in flight at once is what lets the batcher group their changes into one statement.
     { ...common, concurrency: config.AVAILABILITY_CONCURRENCY },
   );
   const schedules = startConsumer(
     'schedules',
     {
-      'catalog.nightly': createNightlyHandler({ db, producer, spreadMs: config.NIGHTLY_SYNC_SPREAD_MS }),
+      'catalog.nightly': createNightlyHandler({ db, requests, spreadMs: config.NIGHTLY_SYNC_SPREAD_MS }),
       'integration.health-fanout': createHealthFanoutHandler({
         db,
         producer,
+        requests,
         settings: {
           downAfter: config.HEALTH_DOWN_AFTER,
           outage: { ratio: config.HEALTH_OUTAGE_RATIO, minimum: config.HEALTH_OUTAGE_MIN },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Integration } from '@octo-sync/db';
 import { healthFanoutJob } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
+import { SyncRequests } from '@octo-sync/runs';
 import { generateCatalog, TEST_REDIS_URL, waitFor, withoutProducts } from '@octo-sync/testkit';
 import { Redis } from 'ioredis';
 import type { HealthTickReport } from '../src/health/health-fanout.handler';
@@ -100,7 +101,7 @@ describe('integration health probes', () => {
   it('fires each transition once when steps race', async () => {
     const id = await onlyIntegration();
     await h.sync(id);
-    const deps = { db: h.db, producer: h.producer, downAfter: 3 };
+    const deps = { db: h.db, requests: new SyncRequests(h.db, h.producer), downAfter: 3 };
     const fail = () => applyProbe(deps, { integrationId: id, ok: false, code: 'SUPPLIER_SERVER_ERROR' }, log);
     await fail();
     await fail();

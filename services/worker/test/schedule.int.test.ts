@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { catalogNightlyJob, catalogSyncJob, queueOverview, type JobContext } from '@octo-sync/jobs';
 import { ConfigError, createLogger } from '@octo-sync/platform';
+import { SyncRequests } from '@octo-sync/runs';
 import { generateCatalog, waitFor } from '@octo-sync/testkit';
 import { loadWorkerConfig } from '../src/config';
 import { startWorkerRuntime } from '../src/runtime';
@@ -57,7 +58,7 @@ describe('nightly sync and job schedulers', () => {
 
   /** Runs the fan-out handler as a worker would for a job of this tick (the same job on a retry). */
   function runFanout(tick: number, spreadMs = 0): Promise<NightlyResult> {
-    const handler = createNightlyHandler({ db: h.db, producer: h.producer, spreadMs });
+    const handler = createNightlyHandler({ db: h.db, requests: new SyncRequests(h.db, h.producer), spreadMs });
     const job = { id: `repeat:${NIGHTLY_SCHEDULER_ID}:${tick}`, timestamp: tick } as Job;
     return handler({}, { job, token: undefined, signal: undefined, log } satisfies JobContext);
   }

@@ -1,10 +1,12 @@
-import { classifySqlError, isDataException, optionKey, slotKey, sqlStateOf, type Db, type SlotRow } from '@octo-sync/db';
-import { catalogSyncJob, type JobProducer, type PayloadOf, type SlotChange, type SlotResult, type availabilityApplyJob } from '@octo-sync/jobs';
+import { classifySqlError, isDataException, optionKey, slotKey, sqlStateOf, syncRefusal, type Db, type SlotRow } from '@octo-sync/db';
+import type { PayloadOf, SlotChange, SlotResult, availabilityApplyJob } from '@octo-sync/jobs';
+import type { SyncRequests } from '@octo-sync/runs';
 import { asError, GroupCommit, unstorableInput, type Logger } from '@octo-sync/platform';
 
 export interface AvailabilityDeps {
   db: Db;
-  producer: JobProducer;
+  /** Starts the full sync that a change for an unknown product or option asks for. */
+  requests: SyncRequests;
   log: Logger;
   /** Most changes written in one statement. */
   maxBatch: number;
@@ -84,7 +86,7 @@ function planRounds(rows: readonly SlotRow[], isKnown: (row: SlotRow) => boolean
  * that change's job, so it is retried and, failing still, kept in the failed set. Either way every
  * other job of the batch is applied.
  */
-export function createApplyAvailabilityHandler({ db, producer, log, maxBatch }: AvailabilityDeps) {
+export function createApplyAvailabilityHandler({ db, requests, log, maxBatch }: AvailabilityDeps) {
   const applyBatch = async (items: readonly Pending[]): Promise<SlotResult[]> => {
     const rows = items.map(toRow);
     const known = await db.availability.knownOptions(rows);
@@ -94,14 +96,21 @@ export function createApplyAvailabilityHandler({ db, producer, log, maxBatch }: 
     const written = await db.availability.apply(rounds.map((round) => round.map((i) => rows[i]!)));
     const updated = new Set(rounds.flatMap((round, r) => round.filter((i) => written[r]!.has(slotKey(rows[i]!)))));
     const unknownIntegrations = new Set(rows.filter((row) => !isKnown(row)).map((row) => row.integration_id));
-    for (const integrationId of unknownIntegrations) {
-      const { runId } = await db.runs.requestRun(integrationId, 'availability_fallback', { joinRunning: true });
-      await producer.enqueue(catalogSyncJob, { integrationId, runId });
-    }
+    for (const integrationId of unknownIntegrations) await requestFullSync(integrationId);
     return rows.map((row, i): SlotResult => {
       if (!isKnown(row)) return { updated: false, full_sync_queued: true };
       return updated.has(i) ? { updated: true } : { updated: false, stale: true };
     });
+  };
+
+  /** A product or option we do not know: one full sync (joining one queued or running) brings it. */
+  const requestFullSync = async (integrationId: string): Promise<void> => {
+    const integration = await db.integrations.findById(integrationId);
+    if (!integration || syncRefusal(integration, 'availability_fallback')) {
+      log.info({ integrationId }, 'change for an unknown product; no full sync: the integration may not sync now');
+      return;
+    }
+    await requests.request(integration, 'availability_fallback', { joinRunning: true });
   };
 
   const rejected = (item: Pending, reason: Record<string, unknown>): SlotResult => {

@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import type { Db, Integration, RunFailure, RunWarning, SyncRun } from '@octo-sync/db';
+import { syncRefusal, type Db, type RunFailure, type RunWarning, type SyncRun } from '@octo-sync/db';
 import type { JobContext, PayloadOf, catalogSyncJob } from '@octo-sync/jobs';
 import { CatalogReader, type ProductLimits, type ProductQuarantine, type SupplierClient } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
@@ -58,15 +58,6 @@ function describe(error: Error): { code: string; message: string } {
   return { code: 'INTERNAL', message: 'internal error while syncing; it will be retried' };
 }
 
-function ineligibility(integration: Integration, run: SyncRun): AppError | undefined {
-  if (integration.deletedAt !== null || !integration.isActive) return new AppError('INTEGRATION_INACTIVE', 'the integration is inactive or deleted');
-  if (!integration.isApproved) return new AppError('INTEGRATION_NOT_APPROVED', 'the integration is not approved yet');
-  if (run.trigger === 'schedule' && integration.healthStatus === 'DOWN') {
-    return new AppError('INTEGRATION_DOWN', 'scheduled syncs are paused while the supplier is DOWN');
-  }
-  return undefined;
-}
-
 /**
  * The `catalog.sync` job (partner-api.md §5): claim the run, fetch, skip when unchanged, validate,
  * diff against the stored fingerprints, and write only what changed, in one fenced transaction.
@@ -87,8 +78,9 @@ export function createSyncCatalogHandler({ db, supplier, settings }: SyncDeps) {
     const log = ctx.log.child({ runId, integrationId: integration.id, trigger: run.trigger });
     let payloadBytes: number | undefined;
     try {
-      const refusal = ineligibility(integration, run);
-      if (refusal) throw refusal;
+      // The rule was checked when the run was requested; it is checked again now that it runs.
+      const refusal = syncRefusal(integration, run.trigger);
+      if (refusal) throw new AppError(refusal.code, refusal.message);
 
       // The body is kept as bytes for the whole run and read one product at a time: the catalog is
       // never materialised as a whole (100 MB of text and ~450 MB of objects at once).

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Db } from '@octo-sync/db';
+import type { SyncRequests } from '@octo-sync/runs';
 import { healthProbeJob, type JobContext, type JobProducer, type PayloadOf, type healthFanoutJob } from '@octo-sync/jobs';
 import { tickOf } from '../schedules/cron';
 import { probeOutcomeSchema } from './health-probe.handler';
@@ -8,6 +9,8 @@ import { applyProbe, isSuspectedLocalOutage, type HealthStep, type OutageRule, t
 export interface HealthFanoutDeps {
   db: Db;
   producer: JobProducer;
+  /** Starts the recovery sync of an integration that leaves DOWN. */
+  requests: SyncRequests;
   settings: {
     /** Consecutive failures that make an integration DOWN. */
     downAfter: number;
@@ -47,7 +50,7 @@ const APPLIED = 'applied';
  * DOWN and every product inactive at once. Probe job ids are per integration and tick, so a
  * retried fan-out neither probes twice nor waits for new probes.
  */
-export function createHealthFanoutHandler({ db, producer, settings }: HealthFanoutDeps) {
+export function createHealthFanoutHandler({ db, producer, requests, settings }: HealthFanoutDeps) {
   return async (_payload: PayloadOf<typeof healthFanoutJob>, ctx: JobContext): Promise<HealthTickReport> => {
     const tick = tickOf(ctx.job);
     const tickIso = new Date(tick).toISOString();
@@ -78,7 +81,7 @@ export function createHealthFanoutHandler({ db, producer, settings }: HealthFano
     }
     const steps: HealthStep[] = [];
     for (const probe of collected) {
-      const step = await applyProbe({ db, producer, downAfter: settings.downAfter }, probe, ctx.log);
+      const step = await applyProbe({ db, requests, downAfter: settings.downAfter }, probe, ctx.log);
       if (step) steps.push(step);
     }
     report.changed = steps.filter((step) => step.previous !== step.status).length;

@@ -1,5 +1,5 @@
-import type { Db, HealthStatus } from '@octo-sync/db';
-import { catalogSyncJob, type JobProducer } from '@octo-sync/jobs';
+import { syncRefusal, type Db, type HealthStatus } from '@octo-sync/db';
+import type { SyncRequests } from '@octo-sync/runs';
 import type { Logger } from '@octo-sync/platform';
 
 /** When a tick's failures are taken to be ours (egress, DNS) rather than the suppliers'. */
@@ -29,7 +29,7 @@ export interface HealthStep {
 
 export interface ApplyDeps {
   db: Db;
-  producer: JobProducer;
+  requests: SyncRequests;
   downAfter: number;
 }
 
@@ -44,7 +44,7 @@ export function isSuspectedLocalOutage(probed: number, failed: number, rule: Out
  * re-applies everything); leaving DOWN queues a `health_recovery` sync, which restores the
  * products still in the catalog. Null for an integration deleted meanwhile.
  */
-export async function applyProbe({ db, producer, downAfter }: ApplyDeps, probe: TickProbe, log: Logger): Promise<HealthStep | null> {
+export async function applyProbe({ db, requests, downAfter }: ApplyDeps, probe: TickProbe, log: Logger): Promise<HealthStep | null> {
   const { integrationId, ok, code } = probe;
   const step = ok ? await db.health.recordSuccess(integrationId) : await db.health.recordFailure(integrationId, downAfter);
   if (!step) return null;
@@ -56,8 +56,13 @@ export async function applyProbe({ db, producer, downAfter }: ApplyDeps, probe: 
     return { ...result, deactivated };
   }
   if (step.previous === 'DOWN' && step.current === 'HEALTHY') {
-    const { runId } = await db.runs.requestRun(integrationId, 'health_recovery');
-    await producer.enqueue(catalogSyncJob, { integrationId, runId });
+    const integration = await db.integrations.findById(integrationId);
+    const refusal = integration ? syncRefusal(integration, 'health_recovery') : undefined;
+    if (!integration || refusal) {
+      stepLog.info({ reason: refusal?.code ?? 'deleted' }, 'integration recovered from DOWN; no sync: it may not sync now');
+      return result;
+    }
+    const { runId } = await requests.request(integration, 'health_recovery');
     stepLog.info({ runId }, 'integration recovered from DOWN: full sync queued');
     return { ...result, recoveryRunId: runId };
   }

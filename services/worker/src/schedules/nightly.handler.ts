@@ -1,10 +1,11 @@
 import type { Db } from '@octo-sync/db';
-import { catalogSyncJob, type JobContext, type JobProducer, type PayloadOf, type catalogNightlyJob } from '@octo-sync/jobs';
+import type { JobContext, PayloadOf, catalogNightlyJob } from '@octo-sync/jobs';
+import type { SyncRequests } from '@octo-sync/runs';
 import { spreadDelay, tickOf } from './cron';
 
 export interface NightlyDeps {
   db: Db;
-  producer: JobProducer;
+  requests: SyncRequests;
   /** Window over which one tick's runs start (0: all at once). */
   spreadMs: number;
 }
@@ -31,18 +32,10 @@ export interface NightlyResult {
  * creating the run and enqueueing its job. Runs already queued from before the tick are joined
  * (`requestRun` coalesces), and a run that is running gets at most one follow-up.
  */
-export function createNightlyHandler({ db, producer, spreadMs }: NightlyDeps) {
+export function createNightlyHandler({ db, requests, spreadMs }: NightlyDeps) {
   return async (_payload: PayloadOf<typeof catalogNightlyJob>, ctx: JobContext): Promise<NightlyResult> => {
-    const tick = tickOf(ctx.job);
-    const since = new Date(tick);
-    const integrations = await db.prisma.integration.findMany({
-      where: { isApproved: true, isActive: true, deletedAt: null, healthStatus: { not: 'DOWN' } },
-      select: {
-        id: true,
-        syncRuns: { where: { queuedAt: { gte: since } }, orderBy: { queuedAt: 'desc' }, take: 1, select: { id: true, status: true } },
-      },
-      orderBy: { id: 'asc' },
-    });
+    const since = new Date(tickOf(ctx.job));
+    const integrations = await db.integrations.scheduleCandidates(since);
 
     let requested = 0;
     let joined = 0;
@@ -50,16 +43,14 @@ export function createNightlyHandler({ db, producer, spreadMs }: NightlyDeps) {
     for (const [index, integration] of integrations.entries()) {
       // Shutting down: stop here; the retry (on this or another worker) picks up where this ended.
       if (ctx.signal?.aborted) throw new Error('nightly fan-out interrupted by shutdown; it will be retried');
-      const delay = spreadDelay(index, integrations.length, spreadMs);
-      const options = delay > 0 ? { delay } : {};
-      const earlier = integration.syncRuns[0];
+      const delayMs = spreadDelay(index, integrations.length, spreadMs);
+      const earlier = integration.runSince;
       if (earlier) {
         covered++;
-        if (earlier.status === 'queued') await producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId: earlier.id }, options);
+        if (earlier.status === 'queued') await requests.enqueue(integration.id, earlier.id, delayMs);
         continue;
       }
-      const { runId, created } = await db.runs.requestRun(integration.id, 'schedule', { scheduleTick: since });
-      await producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId }, options);
+      const { created } = await requests.request(integration, 'schedule', { scheduleTick: since, delayMs });
       requested++;
       if (!created) joined++;
     }

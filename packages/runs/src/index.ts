@@ -1,0 +1,1 @@
+export { SyncRequests, type RequestedRun, type SyncRequestOptions } from './sync-requests';

@@ -1,0 +1,107 @@
+import type { Job } from 'bullmq';
+import { syncRefusal, type Db, type RunTrigger, type SyncCandidate } from '@octo-sync/db';
+import { catalogSyncJob, type JobProducer } from '@octo-sync/jobs';
+import { AppError, KeyedGroupCommit } from '@octo-sync/platform';
+
+/** How one trigger wants its run. */
+export interface SyncRequestOptions {
+  /** Override the mass-removal guard (admins). */
+  force?: boolean;
+  /** Join a run that is already running, not only a queued one (a later change is in flight anyway). */
+  joinRunning?: boolean;
+  /** Start a new run's job no sooner than this (the nightly spread). */
+  delayMs?: number;
+  /** The nightly tick that asks (recorded on a run it creates). */
+  scheduleTick?: Date;
+}
+
+/** The run a request got: new or joined, and its job. */
+export interface RequestedRun {
+  runId: string;
+  created: boolean;
+  /** The run had started an attempt before (it is waiting to retry). */
+  startedBefore: boolean;
+  job: Job;
+  /** How many concurrent requests shared this run (see {@link SyncRequests}). */
+  shared: number;
+  /** The first of them (it logs the request for all). */
+  first: boolean;
+}
+
+interface Pending {
+  integrationId: string;
+  trigger: RunTrigger;
+  options: SyncRequestOptions;
+}
+
+/** Run ids whose job this process remembers having enqueued. */
+const ENQUEUED_MEMORY = 1_000;
+
+/** Callers of one batch at most (they are all answered with the same run, so this only bounds a batch). */
+const BATCH_MAX = 10_000;
+
+/**
+ * The one way to start a catalog sync, for every trigger (webhook, admin, approval, schedule,
+ * health recovery, availability fallback). It applies the eligibility rule ({@link syncRefusal}),
+ * records the run (a request while a run is queued joins it, so a trigger during a run yields one
+ * follow-up run), enqueues its job (one job per run), and starts a run the nightly spread delayed
+ * when someone else asks for it.
+ *
+ * Requests for one (integration, trigger, options) that arrive while one is being recorded wait
+ * for it and share the next: a {@link KeyedGroupCommit} starts a batch only with callers that had
+ * already arrived, so the run a batch gets was created, or found still queued, after every one of
+ * its callers arrived, and its fetch sees every caller's change. Under a burst of triggers N
+ * transactions on the integration's advisory lock become about one per round trip.
+ */
+export class SyncRequests {
+  private readonly batches = new KeyedGroupCommit<Pending, RequestedRun>((_key, callers) => this.record(callers[0]!, callers.length), BATCH_MAX);
+  /** Jobs this process enqueued, by run id: joining such a run needs no second enqueue. */
+  private readonly enqueued = new Map<string, Job>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly producer: JobProducer,
+  ) {}
+
+  /**
+   * Requests a sync of `integration` (its row, or the fields the rule reads) for `trigger`.
+   * Throws an AppError with the refusal's code when the rule says no.
+   */
+  async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, options: SyncRequestOptions = {}): Promise<RequestedRun> {
+    const refusal = syncRefusal(integration, trigger);
+    if (refusal) throw new AppError(refusal.code, refusal.message);
+    // Only requests with the same arguments share a run request (a forced one is never lost).
+    const key = JSON.stringify([integration.id, trigger, options.force ?? false, options.joinRunning ?? false, options.delayMs ?? 0, options.scheduleTick?.getTime() ?? null]);
+    const [requested] = await this.batches.submit(key, [{ integrationId: integration.id, trigger, options }]);
+    return requested!;
+  }
+
+  /**
+   * Enqueues the job of a run already recorded (again): a no-op when the job exists (its id is the
+   * run id), a repair when an earlier enqueue was lost.
+   */
+  async enqueue(integrationId: string, runId: string, delayMs = 0): Promise<Job> {
+    const job = await this.producer.enqueue(catalogSyncJob, { integrationId, runId }, delayMs > 0 ? { delay: delayMs } : {});
+    this.enqueued.set(runId, job);
+    if (this.enqueued.size > ENQUEUED_MEMORY) this.enqueued.delete(this.enqueued.keys().next().value as string);
+    return job;
+  }
+
+  /** One record + enqueue for `callers` requests that share their arguments. */
+  private async record({ integrationId, trigger, options }: Pending, callers: number): Promise<RequestedRun[]> {
+    const force = options.force ?? false;
+    // Fast path: a queued run to join (and no force to record on it) needs no lock.
+    const queued = options.joinRunning ? null : await this.db.runs.findQueuedRun(integrationId);
+    const joined =
+      queued && (queued.force || !force)
+        ? { ...queued, created: false }
+        : await this.db.runs.requestRun(integrationId, trigger, { force, joinRunning: options.joinRunning ?? false, ...(options.scheduleTick ? { scheduleTick: options.scheduleTick } : {}) });
+    const { runId, created, startedBefore } = joined;
+    const job = (!created && this.enqueued.get(runId)) || (await this.enqueue(integrationId, runId, created ? (options.delayMs ?? 0) : 0));
+    // A run the nightly fan-out spread into the future starts now that someone else asks for it.
+    // Only those are delayed on purpose: one waiting to retry keeps its backoff (it may honour a
+    // supplier's Retry-After).
+    if (!created && !startedBefore && joined.trigger === 'schedule' && trigger !== 'schedule') await this.producer.promoteIfDelayed(job);
+    return Array.from({ length: callers }, (_, i) => ({ runId, created, startedBefore, job, shared: callers, first: i === 0 }));
+  }
+}
