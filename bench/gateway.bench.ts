@@ -113,7 +113,10 @@ async function main(): Promise<void> {
     const authCache = new WebhookAuthCache(db.integrations, { ttlMs: config.webhookAuthCacheMs });
     const limiter = new FixedWindowLimiter(redis, `${prefix}:bench-rate`, 1_000_000_000, 60_000);
     const steps = {
-      lookupAndSecretCheckMs: await stepCost(args.steps, () => db.integrations.verifyWebhookSecret(integration.id, webhookSecret)),
+      // The uncached check: load the credentials, then the store's rule (what the gateway does on a cache miss).
+      lookupAndSecretCheckMs: await stepCost(args.steps, async () =>
+        db.integrations.checkWebhookSecret(await db.integrations.webhookCredentials(integration.id), webhookSecret),
+      ),
       requestRunMs: await stepCost(args.steps, () => db.runs.requestRun(integration.id, 'webhook')),
       // The lock-free join the coalescer tries first (a run is queued here, as in the load phase).
       findQueuedRunMs: await stepCost(args.steps, () => db.runs.findQueuedRun(integration.id)),

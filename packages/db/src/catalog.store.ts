@@ -1,126 +1,24 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Pool, PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { PrismaClient } from './client';
+import { catalogKey, type CatalogFingerprints } from './catalog-rows';
+import { CatalogCopyWriter } from './catalog-writer';
 import type { Prisma } from './generated/prisma/client';
 
 /**
- * Catalog rows as the write statements take them: snake_case keys that match the columns, so a
- * batch goes to Postgres as one JSON array and is unpacked by `jsonb_to_recordset` (one statement
- * per batch, not one per row).
+ * One integration's stored catalog: what a run diffs against ({@link loadFingerprints}), the
+ * writer of a run's changes ({@link openWriter}), and deactivating it as a whole.
  */
-export interface ProductRow {
-  octo_id: string;
-  internal_name: string | null;
-  reference: string | null;
-  title: string | null;
-  locale: string | null;
-  time_zone: string | null;
-  availability_type: string | null;
-  default_currency: string | null;
-  pricing_per: string | null;
-  raw: unknown;
-  /** `raw` as JSON text when the caller has it already (the canonical text it hashed). */
-  raw_json?: string;
-  content_hash: string;
-}
-
-export interface OptionRow {
-  product_octo_id: string;
-  octo_id: string;
-  is_default: boolean | null;
-  internal_name: string | null;
-  reference: string | null;
-  availability_local_start_times: string[] | null;
-  cancellation_cutoff_amount: number | null;
-  cancellation_cutoff_unit: string | null;
-  min_units: number | null;
-  max_units: number | null;
-  pricing_from: unknown;
-  raw: unknown;
-  /** `raw` as JSON text when the caller has it already (the canonical text it hashed). */
-  raw_json?: string;
-  content_hash: string;
-}
-
-export interface UnitRow {
-  product_octo_id: string;
-  option_octo_id: string;
-  octo_id: string;
-  internal_name: string | null;
-  reference: string | null;
-  type: string | null;
-  min_age: number | null;
-  max_age: number | null;
-  min_quantity: number | null;
-  max_quantity: number | null;
-  pax_count: number | null;
-  pricing_from: unknown;
-  raw: unknown;
-  /** `raw` as JSON text when the caller has it already (the canonical text it hashed). */
-  raw_json?: string;
-  content_hash: string;
-}
-
-export interface OptionKey {
-  product_octo_id: string;
-  octo_id: string;
-}
-export interface UnitKey {
-  product_octo_id: string;
-  option_octo_id: string;
-  octo_id: string;
-}
-
-/** What a run writes: only rows whose content changed (or that come back), and what went away. */
-export interface CatalogChanges {
-  products: ProductRow[];
-  options: OptionRow[];
-  units: UnitRow[];
-  removedProducts: string[];
-  removedOptions: OptionKey[];
-  removedUnits: UnitKey[];
-}
-
-/** The stored state a run diffs against: content hash and whether the row is active, by key. */
-export interface Fingerprint {
-  hash: string;
-  active: boolean;
-  /** The row's id (products and options: what their children's rows point at). */
-  id?: string;
-}
-export interface CatalogFingerprints {
-  /** by product id */
-  products: Map<string, Fingerprint>;
-  /** by `catalogKey(product id, option id)` */
-  options: Map<string, Fingerprint>;
-  /** by `catalogKey(product id, option id, unit id)` */
-  units: Map<string, Fingerprint>;
-}
-
-/** Joins OCTO ids into one map key. NUL cannot appear in a JSON-decoded id we accept. */
-export function catalogKey(...ids: string[]): string {
-  return ids.join('\u0000');
-}
-
-/** Rows per write statement: large enough to amortise the round trip, small enough for memory. */
-const BATCH = 2_000;
-
 export class CatalogStore {
   /** `pool`: the `pg` pool Prisma runs on (fingerprints are read on it directly). */
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly pool?: Pool,
+    private readonly pool: Pool,
   ) {}
 
   async loadFingerprints(integrationId: string): Promise<CatalogFingerprints> {
     // Each list comes back as one JSON text ([[k1, (k2, (k3,)) hash, active(, id)], ...]): one
     // value to decode natively instead of hundreds of thousands of driver rows.
-    const query = async (sql: string): Promise<string | null> => {
-      if (this.pool === undefined) return (await this.prisma.$queryRawUnsafe<Array<{ list: string | null }>>(sql, integrationId))[0]?.list ?? null;
-      return (await this.pool.query<{ list: string | null }>(sql, [integrationId])).rows[0]?.list ?? null;
-    };
+    const query = async (sql: string): Promise<string | null> => (await this.pool.query<{ list: string | null }>(sql, [integrationId])).rows[0]?.list ?? null;
     const [products, options, units] = await Promise.all([
       query(`SELECT json_agg(json_build_array(octo_id, content_hash, active, id::text))::text AS list
         FROM products WHERE integration_id = $1::uuid`),
@@ -150,14 +48,9 @@ export class CatalogStore {
     return result;
   }
 
-  /**
-   * A COPY-based writer for one run, on the raw connection of `SyncRunStore.withFenceClient`
-   * (its staging tables live until that transaction ends). `stored`: the fingerprints the run
-   * diffed against (they carry the ids of the parents it does not rewrite).
-   */
-  async openWriter(client: PoolClient, integrationId: string, stored: CatalogFingerprints): Promise<CatalogCopyWriter> {
-    await client.query(CREATE_STAGING);
-    return new CatalogCopyWriter(client, integrationId, stored);
+  /** The COPY-based writer of one run's changes (see {@link CatalogCopyWriter.open}). */
+  openWriter(client: PoolClient, integrationId: string, stored: CatalogFingerprints): Promise<CatalogCopyWriter> {
+    return CatalogCopyWriter.open(client, integrationId, stored);
   }
 
   /**
@@ -183,197 +76,3 @@ export function deactivateProducts(tx: Prisma.TransactionClient, integrationId: 
     UPDATE products SET active = false, removed_at = ${at}, updated_at = ${at}
     WHERE integration_id = ${integrationId}::uuid AND active`;
 }
-
-/**
- * Writes a run's changed rows slice by slice: each slice is COPY'd into ON COMMIT DROP staging
- * tables and upserted from there with one statement per table. Parent ids come back from
- * `RETURNING` (or from the fingerprints, for parents left as they were), so no statement joins.
- */
-export class CatalogCopyWriter {
-  /** Ids of the rows this run wrote: products by OCTO id, options by `catalogKey`. */
-  private readonly productIds = new Map<string, string>();
-  private readonly optionIds = new Map<string, string>();
-
-  constructor(
-    private readonly client: PoolClient,
-    private readonly integrationId: string,
-    private readonly stored: CatalogFingerprints,
-  ) {}
-
-  /** Upserts one slice (products first, then their options, then units). */
-  async upsert(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[] }): Promise<void> {
-    const { client } = this;
-    let staged = false;
-    if (rows.products.length > 0) {
-      await copyText(client, COPY_STAGE_PRODUCTS, encodeLines(rows.products, productLine));
-      const written = await client.query<{ id: string; octo_id: string }>(UPSERT_STAGED_PRODUCTS, [this.integrationId]);
-      for (const row of written.rows) this.productIds.set(row.octo_id, row.id);
-      staged = true;
-    }
-    if (rows.options.length > 0) {
-      const productOf = new Map<string, string>();
-      const text = encodeLines(rows.options, (o) => {
-        const productId = this.productId(o.product_octo_id);
-        productOf.set(productId, o.product_octo_id);
-        return optionLine(productId, o);
-      });
-      await copyText(client, COPY_STAGE_OPTIONS, text);
-      const written = await client.query<{ id: string; product_id: string; octo_id: string }>(UPSERT_STAGED_OPTIONS);
-      for (const row of written.rows) this.optionIds.set(catalogKey(productOf.get(row.product_id)!, row.octo_id), row.id);
-      staged = true;
-    }
-    if (rows.units.length > 0) {
-      await copyText(client, COPY_STAGE_UNITS, encodeLines(rows.units, (u) => unitLine(this.optionId(u.product_octo_id, u.option_octo_id), u)));
-      await client.query(UPSERT_STAGED_UNITS);
-      staged = true;
-    }
-    if (staged) await client.query(CLEAR_STAGING);
-  }
-
-  /** Deactivates what left the catalog. */
-  async remove(changes: Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'removedUnits'>): Promise<void> {
-    const run = async (sql: string, items: readonly unknown[]) => {
-      for (const batch of chunks(items)) await this.client.query(sql, [this.integrationId, JSON.stringify(batch)]);
-    };
-    await run(REMOVE_PRODUCTS, changes.removedProducts.map((octo_id) => ({ octo_id })));
-    await run(REMOVE_OPTIONS, changes.removedOptions);
-    await run(REMOVE_UNITS, changes.removedUnits);
-  }
-
-  private productId(octoId: string): string {
-    const id = this.productIds.get(octoId) ?? this.stored.products.get(octoId)?.id;
-    if (id === undefined) throw new Error('catalog writer: an option was written before its product');
-    return id;
-  }
-
-  private optionId(productId: string, optionId: string): string {
-    const key = catalogKey(productId, optionId);
-    const id = this.optionIds.get(key) ?? this.stored.options.get(key)?.id;
-    if (id === undefined) throw new Error('catalog writer: a unit was written before its option');
-    return id;
-  }
-}
-
-async function copyText(client: PoolClient, sql: string, text: string): Promise<void> {
-  await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
-}
-
-function encodeLines<R>(rows: readonly R[], line: (row: R) => string): string {
-  let out = '';
-  for (const row of rows) out += `${line(row)}\n`;
-  return out;
-}
-
-// COPY text format: backslash, tab, newline and carriage return escaped; NULL is \N.
-const SPECIAL = /[\\\t\n\r]/;
-function field(value: string | null): string {
-  if (value === null) return '\\N';
-  return SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : value;
-}
-const num = (value: number | null) => (value === null ? '\\N' : String(value));
-const bool = (value: boolean | null) => (value === null ? '\\N' : value ? 't' : 'f');
-const json = (value: unknown) => (value === null || value === undefined ? '\\N' : field(JSON.stringify(value)));
-const rawJson = (row: { raw: unknown; raw_json?: string }) => field(row.raw_json ?? JSON.stringify(row.raw));
-function textArray(values: string[] | null): string {
-  if (values === null) return '\\N';
-  return field(`{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`);
-}
-
-const productLine = (p: ProductRow) =>
-  `${field(p.octo_id)}\t${field(p.internal_name)}\t${field(p.reference)}\t${field(p.title)}\t${field(p.locale)}\t${field(p.time_zone)}\t` +
-  `${field(p.availability_type)}\t${field(p.default_currency)}\t${field(p.pricing_per)}\t${rawJson(p)}\t${field(p.content_hash)}`;
-const optionLine = (productId: string, o: OptionRow) =>
-  `${productId}\t${field(o.octo_id)}\t${bool(o.is_default)}\t${field(o.internal_name)}\t${field(o.reference)}\t` +
-  `${textArray(o.availability_local_start_times)}\t${num(o.cancellation_cutoff_amount)}\t${field(o.cancellation_cutoff_unit)}\t` +
-  `${num(o.min_units)}\t${num(o.max_units)}\t${json(o.pricing_from)}\t${rawJson(o)}\t${field(o.content_hash)}`;
-const unitLine = (optionId: string, u: UnitRow) =>
-  `${optionId}\t${field(u.octo_id)}\t${field(u.internal_name)}\t${field(u.reference)}\t${field(u.type)}\t${num(u.min_age)}\t` +
-  `${num(u.max_age)}\t${num(u.min_quantity)}\t${num(u.max_quantity)}\t${num(u.pax_count)}\t${json(u.pricing_from)}\t` +
-  `${rawJson(u)}\t${field(u.content_hash)}`;
-
-function* chunks<T>(items: readonly T[]): Generator<T[]> {
-  for (let i = 0; i < items.length; i += BATCH) yield items.slice(i, i + BATCH);
-}
-
-// Removals: $1 is the integration id, $2 a JSON array of the keys of the rows that left the catalog.
-
-const REMOVE_PRODUCTS = `
-UPDATE products t SET active = false, removed_at = now(), updated_at = now()
-FROM jsonb_to_recordset($2::jsonb) AS r(octo_id text)
-WHERE t.integration_id = $1::uuid AND t.octo_id = r.octo_id AND t.active`;
-
-const REMOVE_OPTIONS = `
-UPDATE product_options t SET active = false, removed_at = now(), updated_at = now()
-FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, octo_id text), products p
-WHERE p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
-  AND t.product_id = p.id AND t.octo_id = r.octo_id AND t.active`;
-
-const REMOVE_UNITS = `
-UPDATE units t SET active = false, removed_at = now(), updated_at = now()
-FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, option_octo_id text, octo_id text),
-  products p, product_options o
-WHERE p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
-  AND o.product_id = p.id AND o.octo_id = r.option_octo_id
-  AND t.option_id = o.id AND t.octo_id = r.octo_id AND t.active`;
-
-// The COPY path: staging tables (dropped with the transaction), then one upsert per table.
-
-const CREATE_STAGING = `
-CREATE TEMP TABLE catalog_stage_products (octo_id text, internal_name text, reference text, title text,
-  locale text, time_zone text, availability_type text, default_currency text, pricing_per text, raw jsonb,
-  content_hash text) ON COMMIT DROP;
-CREATE TEMP TABLE catalog_stage_options (product_id bigint, octo_id text, is_default boolean, internal_name text,
-  reference text, availability_local_start_times text[], cancellation_cutoff_amount integer,
-  cancellation_cutoff_unit text, min_units integer, max_units integer, pricing_from jsonb, raw jsonb,
-  content_hash text) ON COMMIT DROP;
-CREATE TEMP TABLE catalog_stage_units (option_id bigint, octo_id text, internal_name text, reference text,
-  type text, min_age integer, max_age integer, min_quantity integer, max_quantity integer, pax_count integer,
-  pricing_from jsonb, raw jsonb, content_hash text) ON COMMIT DROP`;
-
-const CLEAR_STAGING = 'TRUNCATE catalog_stage_products, catalog_stage_options, catalog_stage_units';
-
-const COPY_STAGE_PRODUCTS = 'COPY catalog_stage_products FROM STDIN';
-const COPY_STAGE_OPTIONS = 'COPY catalog_stage_options FROM STDIN';
-const COPY_STAGE_UNITS = 'COPY catalog_stage_units FROM STDIN';
-
-const UPSERT_STAGED_PRODUCTS = `
-INSERT INTO products AS t (integration_id, octo_id, internal_name, reference, title, locale, time_zone,
-  availability_type, default_currency, pricing_per, raw, content_hash, active, removed_at, updated_at)
-SELECT $1::uuid, r.octo_id, r.internal_name, r.reference, r.title, r.locale, r.time_zone,
-  r.availability_type, r.default_currency, r.pricing_per, r.raw, r.content_hash, true, NULL, now()
-FROM catalog_stage_products r
-ON CONFLICT (integration_id, octo_id) DO UPDATE SET
-  internal_name = excluded.internal_name, reference = excluded.reference, title = excluded.title,
-  locale = excluded.locale, time_zone = excluded.time_zone, availability_type = excluded.availability_type,
-  default_currency = excluded.default_currency, pricing_per = excluded.pricing_per, raw = excluded.raw,
-  content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()
-RETURNING t.id::text AS id, t.octo_id`;
-
-const UPSERT_STAGED_OPTIONS = `
-INSERT INTO product_options AS t (product_id, octo_id, is_default, internal_name, reference,
-  availability_local_start_times, cancellation_cutoff_amount, cancellation_cutoff_unit, min_units,
-  max_units, pricing_from, raw, content_hash, active, removed_at, updated_at)
-SELECT r.product_id, r.octo_id, r.is_default, r.internal_name, r.reference, r.availability_local_start_times,
-  r.cancellation_cutoff_amount, r.cancellation_cutoff_unit, r.min_units, r.max_units, r.pricing_from,
-  r.raw, r.content_hash, true, NULL, now()
-FROM catalog_stage_options r
-ON CONFLICT (product_id, octo_id) DO UPDATE SET
-  is_default = excluded.is_default, internal_name = excluded.internal_name, reference = excluded.reference,
-  availability_local_start_times = excluded.availability_local_start_times,
-  cancellation_cutoff_amount = excluded.cancellation_cutoff_amount,
-  cancellation_cutoff_unit = excluded.cancellation_cutoff_unit, min_units = excluded.min_units,
-  max_units = excluded.max_units, pricing_from = excluded.pricing_from, raw = excluded.raw,
-  content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()
-RETURNING t.id::text AS id, t.product_id::text AS product_id, t.octo_id`;
-
-const UPSERT_STAGED_UNITS = `
-INSERT INTO units AS t (option_id, octo_id, internal_name, reference, type, min_age, max_age,
-  min_quantity, max_quantity, pax_count, pricing_from, raw, content_hash, active, removed_at, updated_at)
-SELECT r.option_id, r.octo_id, r.internal_name, r.reference, r.type, r.min_age, r.max_age, r.min_quantity,
-  r.max_quantity, r.pax_count, r.pricing_from, r.raw, r.content_hash, true, NULL, now()
-FROM catalog_stage_units r
-ON CONFLICT (option_id, octo_id) DO UPDATE SET
-  internal_name = excluded.internal_name, reference = excluded.reference, type = excluded.type,
-  min_age = excluded.min_age, max_age = excluded.max_age, min_quantity = excluded.min_quantity,
-  max_quantity = excluded.max_quantity, pax_count = excluded.pax_count, pricing_from = excluded.pricing_from,
-  raw = excluded.raw, content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()`;

@@ -11,25 +11,16 @@ export const DEFAULT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/octo_s
  */
 export type ConnectionErrorListener = (err: Error) => void;
 
-export interface PrismaOptions {
+/** Where a process's database connections come from. */
+export interface PoolOptions {
   databaseUrl: string;
   /** Connections in this process's pool. */
   poolSize?: number;
-  /**
-   * The `pg` pool to run on (shared with raw-connection work such as the catalog COPY writer);
-   * when given, `databaseUrl` and `poolSize` are ignored and the caller ends the pool.
-   */
-  pool?: Pool;
-  /** Errors of Prisma's connections; a given `pool` reports its idle ones to its own listener. */
   onConnectionError: ConnectionErrorListener;
 }
 
 /** The one way this project builds a `pg` pool: it always has a listener for its idle connections' errors. */
-export function createPool({
-  databaseUrl,
-  poolSize = 10,
-  onConnectionError,
-}: Pick<PrismaOptions, 'databaseUrl' | 'poolSize' | 'onConnectionError'>): Pool {
+export function createPool({ databaseUrl, poolSize = 10, onConnectionError }: PoolOptions): Pool {
   const pool = new Pool({ connectionString: databaseUrl, max: poolSize });
   pool.on('error', onConnectionError);
   return pool;
@@ -46,13 +37,14 @@ export async function connectClient(connectionString: string, onConnectionError:
   return client;
 }
 
-/** The one way this project builds a Prisma client: Prisma 7 over the `pg` driver adapter. */
-export function createPrisma({ databaseUrl, poolSize = 10, pool, onConnectionError }: PrismaOptions): PrismaClient {
-  const adapter =
-    pool === undefined
-      ? new PrismaPg({ connectionString: databaseUrl, max: poolSize }, { onConnectionError, onPoolError: onConnectionError })
-      : new PrismaPg(pool, { onConnectionError });
-  return new PrismaClient({ adapter });
+/**
+ * The one way this project builds a Prisma client: Prisma 7 over the `pg` driver adapter, on the
+ * given pool (shared with raw-connection work such as the catalog COPY writer; the caller ends it).
+ * The pool reports its idle connections' errors to its own listener; `onConnectionError` hears
+ * those of the connections Prisma holds.
+ */
+export function createPrisma(pool: Pool, onConnectionError: ConnectionErrorListener): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg(pool, { onConnectionError }) });
 }
 
 export { PrismaClient };

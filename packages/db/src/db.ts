@@ -37,7 +37,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log }: DbOptions):
   const onConnectionError: ConnectionErrorListener =
     log === undefined ? (err) => process.emitWarning(err.message, { code: 'DB_CONNECTION_LOST' }) : (err) => log.warn({ err }, 'database connection lost');
   const pool = createPool({ databaseUrl, onConnectionError, ...(poolSize === undefined ? {} : { poolSize }) });
-  const prisma = createPrisma({ databaseUrl, pool, onConnectionError });
+  const prisma = createPrisma(pool, onConnectionError);
   return {
     prisma,
     pool,

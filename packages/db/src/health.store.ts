@@ -11,7 +11,8 @@ export interface HealthTransition {
 }
 
 /**
- * The integration health state machine (partner-api.md §6). Every transition is one conditional
+ * The integration health state machine (HEALTHY → DEGRADED on a failed probe → DOWN after
+ * `downAfter` failures in a row; any success → HEALTHY). Every transition is one conditional
  * `UPDATE … FROM (SELECT … FOR UPDATE) RETURNING` the previous status: the row lock orders racing
  * probes, and the second one reads what the first wrote, so a transition (entering DOWN, leaving
  * DOWN) is reported to exactly one caller.

@@ -1,8 +1,7 @@
-export { createPrisma, createPool, connectClient, PrismaClient, DEFAULT_DATABASE_URL, type PrismaOptions, type ConnectionErrorListener } from './client';
-export { migrate, ensureDatabase, readMigrations, migrationChecksum, MigrationError, MIGRATIONS_DIR, type MigrateResult } from './migrate';
+export { connectClient, DEFAULT_DATABASE_URL, type ConnectionErrorListener } from './client';
+export { migrate, readMigrations, migrationChecksum, MIGRATIONS_DIR, type MigrateResult } from './migrate';
 export {
   IntegrationStore,
-  isUuid,
   type Integration,
   type NewIntegration,
   type WebhookAuth,
@@ -12,8 +11,7 @@ export {
   type HealthStatusFilter,
 } from './integrations.store';
 export {
-  SyncRunStore,
-  StaleRunError,
+  type SyncRunStore,
   type SyncRun,
   type RunTrigger,
   type RunCounts,
@@ -24,11 +22,8 @@ export {
   type ClaimResult,
   type RunOutcome,
   type RunFailure,
-  type Tx,
 } from './sync-runs.store';
 export {
-  CatalogStore,
-  CatalogCopyWriter,
   catalogKey,
   type ProductRow,
   type OptionRow,
@@ -38,10 +33,12 @@ export {
   type CatalogChanges,
   type CatalogFingerprints,
   type Fingerprint,
-} from './catalog.store';
-export { AvailabilityStore, slotKey, optionKey, type SlotRow, type SlotKey } from './availability.store';
-export { HealthStore, type HealthStatus, type HealthTransition } from './health.store';
-export { generateWebhookSecret, hashWebhookSecret, webhookSecretMatches } from './webhook-secret';
+} from './catalog-rows';
+export type { CatalogStore } from './catalog.store';
+export type { CatalogCopyWriter } from './catalog-writer';
+export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability.store';
+export type { HealthStore, HealthStatus, HealthTransition } from './health.store';
+export { hashWebhookSecret } from './webhook-secret';
 export { classifySqlError, isDataException, sqlStateOf, type SqlFailure } from './sql-errors';
-export { syncRefusal, syncableWhere, type SyncRefusal, type SyncCandidate } from './sync-eligibility';
+export { syncRefusal, type SyncRefusal, type SyncCandidate } from './sync-eligibility';
 export { createDb, type Db, type DbOptions } from './db';

@@ -193,7 +193,6 @@ export class IntegrationStore {
     return { integration, changed: updated.count === 1 };
   }
 
-  /** Live integrations, newest first, filtered and paginated. */
   /**
    * The integrations a scheduled sync may run for (the rule of {@link syncRefusal}), oldest id
    * first, each with its newest run queued at or after `since` (null when there is none).
@@ -214,6 +213,7 @@ export class IntegrationStore {
     return rows.map(({ syncRuns, ...candidate }) => ({ ...candidate, runSince: syncRuns[0] ?? null }));
   }
 
+  /** Live integrations, newest first, filtered and paginated. */
   async list(query: IntegrationQuery): Promise<{ items: Integration[]; totalCount: number }> {
     const where: Prisma.IntegrationWhereInput = { deletedAt: null };
     if (query.isApproved !== undefined) where.isApproved = query.isApproved;
@@ -238,15 +238,6 @@ export class IntegrationStore {
     return this.box.open(integration.authKeyEncrypted);
   }
 
-  /**
-   * Checks an inbound webhook's `x-webhook-secret`. The secret is compared (in constant time) even
-   * when the integration does not exist, so the answer time does not reveal which ids are real.
-   * During a rotation's grace period the previous secret is accepted too.
-   */
-  async verifyWebhookSecret(id: string, presented: string | undefined, now = new Date()): Promise<WebhookAuth> {
-    return this.checkWebhookSecret(await this.webhookCredentials(id), presented, now);
-  }
-
   /** What {@link checkWebhookSecret} needs of integration `id` (deleted ones included); null if none. */
   webhookCredentials(id: string): Promise<WebhookCredentials | null> {
     if (!isUuid(id)) return Promise.resolve(null);
@@ -254,9 +245,10 @@ export class IntegrationStore {
   }
 
   /**
-   * The webhook rule on already-loaded credentials (null: no such integration), so a caller that
-   * caches {@link webhookCredentials} applies exactly the same rule. Both digests are compared
-   * (in constant time) whatever the case, so the time taken does not tell the cases apart.
+   * Checks an inbound webhook's `x-webhook-secret` against credentials loaded by
+   * {@link webhookCredentials} (null: no such integration), cached or not. Both digests are
+   * compared (in constant time) whatever the case, so the time taken does not reveal which ids are
+   * real. During a rotation's grace period the previous secret is accepted too.
    */
   checkWebhookSecret(credentials: WebhookCredentials | null, presented: string | undefined, now = new Date()): WebhookAuth {
     const secret = presented ?? '';
@@ -275,6 +267,6 @@ export class IntegrationStore {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Integration ids are UUIDs; anything else cannot exist (and must not reach a uuid column). */
-export function isUuid(value: string): boolean {
+function isUuid(value: string): boolean {
   return UUID.test(value);
 }

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
 
-export class MigrationError extends AppError {}
+class MigrationError extends AppError {}
 
 export interface MigrationFile {
   name: string;
@@ -75,7 +75,7 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
 }
 
 /** Creates the database named in `databaseUrl` when it does not exist yet. Returns whether it did. */
-export async function ensureDatabase(databaseUrl: string, log: MigrateLog = () => {}): Promise<boolean> {
+async function ensureDatabase(databaseUrl: string, log: MigrateLog = () => {}): Promise<boolean> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!name) throw new MigrationError('DATABASE_URL_INVALID', 'DATABASE_URL names no database');

@@ -1,11 +1,10 @@
-import { AppError, asError } from '@octo-sync/platform';
 import type { Pool, PoolClient } from 'pg';
 import type { PrismaClient } from './client';
-import type { Integration, Prisma, SyncRun } from './generated/prisma/client';
+import type { Integration, SyncRun } from './generated/prisma/client';
+import { StaleRunError, inFencedTransaction } from './run-fence';
 
 export type { SyncRun };
 export type RunTrigger = 'schedule' | 'webhook' | 'admin' | 'availability_fallback' | 'health_recovery';
-export type Tx = Prisma.TransactionClient;
 
 export interface EntityCounts {
   created: number;
@@ -41,13 +40,7 @@ export type ClaimResult =
   | { kind: 'finished'; run: SyncRun }
   | { kind: 'missing' };
 
-/** A run lost its fence: another run of the same integration started after it (see `claim`). */
-export class StaleRunError extends AppError {
-  constructor() {
-    super('STALE_RUN', 'a newer run of this integration took over; this run wrote nothing');
-  }
-}
-
+/** How a run ended well: written, or skipped because nothing changed. */
 export interface RunOutcome {
   status: 'succeeded' | 'skipped';
   payloadBytes: number;
@@ -78,12 +71,13 @@ export interface RunFailure {
  *   integration's fence; `withFence` opens the write transaction only for the holder of the
  *   current fence. A worker that stalls past its lock and wakes up after another worker took the
  *   run over is thereby refused by the database, never interleaved.
+ * - Every write of a claimed run goes through `withFence`: its catalog, `finish` and `fail`.
  */
 export class SyncRunStore {
-  /** `pool`: the `pg` pool Prisma runs on, for {@link withFenceClient}. */
+  /** `pool`: the `pg` pool Prisma runs on, for the hot-path read and the fenced writes. */
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly pool?: Pool,
+    private readonly pool: Pool,
   ) {}
 
   /**
@@ -122,17 +116,12 @@ export class SyncRunStore {
    */
   async findQueuedRun(integrationId: string): Promise<{ runId: string; force: boolean; startedBefore: boolean; trigger: RunTrigger } | null> {
     // On the webhook hot path: one plain statement on the pool, without Prisma's query planning.
-    const { rows } = await this.requirePool().query<{ id: string; force: boolean; attempts: number; trigger: RunTrigger }>(
+    const { rows } = await this.pool.query<{ id: string; force: boolean; attempts: number; trigger: RunTrigger }>(
       `SELECT id, force, attempts, trigger FROM sync_runs WHERE integration_id = $1::uuid AND status = 'queued' ORDER BY queued_at LIMIT 1`,
       [integrationId],
     );
     const queued = rows[0];
     return queued ? { runId: queued.id, force: queued.force, startedBefore: queued.attempts > 0, trigger: queued.trigger } : null;
-  }
-
-  private requirePool(): Pool {
-    if (this.pool === undefined) throw new Error('SyncRunStore was built without a pg pool');
-    return this.pool;
   }
 
   async claim(runId: string, abandonAfterMs: number): Promise<ClaimResult> {
@@ -170,127 +159,36 @@ export class SyncRunStore {
   }
 
   /**
-   * Runs `fn` in a transaction that holds the integration's row lock, after checking that `fence`
-   * is still current. Everything `fn` writes commits together or not at all.
+   * Runs `fn` in a transaction on a raw `pg` connection (for COPY) that holds the integration's
+   * row lock, after checking that `fence` is still current: everything `fn` writes commits
+   * together or not at all, and a stale fence throws `STALE_RUN`. Record the run's end inside it
+   * with {@link finish}.
    */
-  async withFence<T>(integrationId: string, fence: bigint, fn: (tx: Tx) => Promise<T>, timeoutMs: number): Promise<T> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        const rows = await tx.$queryRaw<Array<{ sync_fence: bigint }>>`
-          SELECT sync_fence FROM integrations WHERE id = ${integrationId}::uuid FOR UPDATE`;
-        if (rows[0]?.sync_fence !== fence) throw new StaleRunError();
-        return fn(tx);
-      },
-      { timeout: timeoutMs, maxWait: 10_000 },
-    );
+  withFence<T>(integrationId: string, fence: bigint, fn: (client: PoolClient) => Promise<T>, timeoutMs: number): Promise<T> {
+    return inFencedTransaction(this.pool, integrationId, fence, timeoutMs, fn);
   }
 
   /**
-   * {@link withFence} on a raw `pg` connection (for COPY), same rules: BEGIN, the integration's
-   * row lock and fence check, `fn`, COMMIT; anything thrown (or the deadline) rolls it all back.
-   * Inside it, record the run's end with {@link finishClient}.
+   * Records a finished run and the integration's sync state, on the connection of
+   * {@link withFence}; returns the run as it now stands.
    */
-  async withFenceClient<T>(integrationId: string, fence: bigint, fn: (client: PoolClient) => Promise<T>, timeoutMs: number): Promise<T> {
-    const client = await this.requirePool().connect();
-    // Set once the connection cannot be trusted: Postgres closed it (an 'error' event, which would
-    // end the process if nobody listened), the deadline passed mid-statement, or ROLLBACK failed.
-    // Released with it, the client is closed by the pool, and closing rolls back what was open.
-    let broken: Error | undefined;
-    const onError = (err: Error) => {
-      broken ??= err;
-    };
-    client.on('error', onError);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await client.query('BEGIN');
-      // The deadline bounds each statement in Postgres as well as the whole transaction here.
-      await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
-      const rows = await client.query<{ sync_fence: string }>('SELECT sync_fence::text FROM integrations WHERE id = $1::uuid FOR UPDATE', [integrationId]);
-      const current = rows.rows[0]?.sync_fence;
-      if (current === undefined || BigInt(current) !== fence) throw new StaleRunError();
-      const deadline = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => {
-          const exceeded = new Error(`catalog write transaction exceeded ${timeoutMs} ms`);
-          broken ??= exceeded;
-          reject(exceeded);
-        }, timeoutMs);
-      });
-      const result = await Promise.race([fn(client), deadline]);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      if (broken === undefined) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackError) {
-          broken = asError(rollbackError);
-        }
-      }
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      client.off('error', onError);
-      client.release(broken);
-    }
-  }
-
-  /** {@link finish} on the raw connection of {@link withFenceClient}: the same two updates. */
-  async finishClient(client: PoolClient, run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): Promise<void> {
+  async finish(client: PoolClient, run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): Promise<SyncRun> {
     const now = new Date();
-    await client.query(
-      `UPDATE integrations SET sync_status = 'idle', last_checked_at = $2, last_sync_hash = $3, last_payload_digest = $4,
-         sync_error_code = NULL, sync_error_message = NULL, last_sync_at = CASE WHEN $5 THEN $2 ELSE last_sync_at END, updated_at = $2
-       WHERE id = $1::uuid`,
-      [run.integrationId, now, outcome.hash, outcome.payloadDigest, outcome.wroteCatalog],
-    );
-    await client.query(
-      `UPDATE sync_runs SET status = $2::"RunStatus", finished_at = $3, duration_ms = $4, payload_bytes = $5, hash = $6,
-         counts = COALESCE($7::jsonb, counts), synced = $8, error_code = NULL, error_message = NULL, warnings = $9::jsonb
-       WHERE id = $1::uuid`,
-      [
-        run.id,
-        outcome.status,
-        now,
-        elapsed(run.startedAt, now),
-        outcome.payloadBytes,
-        outcome.hash,
-        outcome.counts === null ? null : JSON.stringify(outcome.counts),
-        outcome.synced,
-        outcome.warnings === null ? null : JSON.stringify(outcome.warnings),
-      ],
-    );
-  }
-
-  /** Records a finished run and the integration's sync state; call inside `withFence`. */
-  async finish(tx: Tx, run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): Promise<SyncRun> {
-    const now = new Date();
-    await tx.integration.update({
-      where: { id: run.integrationId },
-      data: {
-        syncStatus: 'idle',
-        lastCheckedAt: now,
-        lastSyncHash: outcome.hash,
-        lastPayloadDigest: outcome.payloadDigest,
-        syncErrorCode: null,
-        syncErrorMessage: null,
-        ...(outcome.wroteCatalog ? { lastSyncAt: now } : {}),
-      },
-    });
-    return tx.syncRun.update({
-      where: { id: run.id },
-      data: {
-        status: outcome.status,
-        finishedAt: now,
-        durationMs: elapsed(run.startedAt, now),
-        payloadBytes: outcome.payloadBytes,
-        hash: outcome.hash,
-        counts: outcome.counts === null ? undefined : (outcome.counts as unknown as Prisma.InputJsonValue),
-        warnings: outcome.warnings === null ? undefined : (outcome.warnings as unknown as Prisma.InputJsonValue),
-        synced: outcome.synced,
-        errorCode: null,
-        errorMessage: null,
-      },
-    });
+    await client.query(FINISH_INTEGRATION, [run.integrationId, now, outcome.hash, outcome.payloadDigest, outcome.wroteCatalog]);
+    const finished = await client.query<SyncRun>(FINISH_RUN, [
+      run.id,
+      outcome.status,
+      now,
+      elapsed(run.startedAt, now),
+      outcome.payloadBytes,
+      outcome.hash,
+      outcome.counts === null ? null : JSON.stringify(outcome.counts),
+      outcome.synced,
+      outcome.warnings === null ? null : JSON.stringify(outcome.warnings),
+    ]);
+    const row = finished.rows[0];
+    if (row === undefined) throw new Error(`sync run ${run.id} vanished while it was finished`);
+    return row;
   }
 
   /** Records a failed attempt. Returns false (and writes nothing) when the run lost its fence. */
@@ -299,39 +197,26 @@ export class SyncRunStore {
       await this.withFence(
         run.integrationId,
         fence,
-        async (tx) => {
+        async (client) => {
           const now = new Date();
-          await tx.integration.update({
-            where: { id: run.integrationId },
-            data: { syncStatus: 'error', syncErrorCode: failure.code, syncErrorMessage: failure.message },
-          });
-          await tx.syncRun.update({
-            where: { id: run.id },
-            data: {
-              status: failure.final ? 'failed' : 'queued',
-              finishedAt: failure.final ? now : null,
-              durationMs: failure.final ? elapsed(run.startedAt, now) : null,
-              errorCode: failure.code,
-              errorMessage: failure.message,
-              ...(failure.payloadBytes === undefined ? {} : { payloadBytes: failure.payloadBytes }),
-            },
-          });
+          await client.query(FAIL_INTEGRATION, [run.integrationId, now, failure.code, failure.message]);
+          await client.query(FAIL_RUN, [
+            run.id,
+            failure.final ? 'failed' : 'queued',
+            failure.final ? now : null,
+            failure.final ? elapsed(run.startedAt, now) : null,
+            failure.code,
+            failure.message,
+            failure.payloadBytes ?? null,
+          ]);
         },
-        10_000,
+        FAIL_TIMEOUT_MS,
       );
       return true;
     } catch (err) {
       if (err instanceof StaleRunError) return false;
       throw err;
     }
-  }
-
-  /** Marks a run that never got to start (its job was given up on) as failed. */
-  async abandon(runId: string, failure: Omit<RunFailure, 'final'>): Promise<void> {
-    await this.prisma.syncRun.updateMany({
-      where: { id: runId, status: { in: ['queued', 'running'] } },
-      data: { status: 'failed', finishedAt: new Date(), errorCode: failure.code, errorMessage: failure.message },
-    });
   }
 
   findRun(runId: string): Promise<SyncRun | null> {
@@ -351,3 +236,34 @@ function isFinished(run: SyncRun): boolean {
 function elapsed(startedAt: Date | null, now: Date): number | null {
   return startedAt ? now.getTime() - startedAt.getTime() : null;
 }
+
+/** Recording a failure is two small updates: this bounds the wait for the integration's row lock. */
+const FAIL_TIMEOUT_MS = 10_000;
+
+/** A `sync_runs` row in the shape Prisma gives it, so a run read back from raw SQL is the same object. */
+const SYNC_RUN_COLUMNS = `id, integration_id AS "integrationId", trigger, status, force, attempts, queued_at AS "queuedAt",
+  schedule_tick AS "scheduleTick", started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs",
+  payload_bytes AS "payloadBytes", hash, counts, warnings, synced, error_code AS "errorCode", error_message AS "errorMessage"`;
+
+// $1 integration id, $2 now, $3 catalog hash, $4 payload digest, $5 whether catalog rows were written.
+const FINISH_INTEGRATION = `
+UPDATE integrations SET sync_status = 'idle', last_checked_at = $2, last_sync_hash = $3, last_payload_digest = $4,
+  sync_error_code = NULL, sync_error_message = NULL, last_sync_at = CASE WHEN $5 THEN $2 ELSE last_sync_at END, updated_at = $2
+WHERE id = $1::uuid`;
+
+// A null `counts` keeps what the run had; $1 run id, $2 status, $3 now, then the outcome.
+const FINISH_RUN = `
+UPDATE sync_runs SET status = $2::"RunStatus", finished_at = $3, duration_ms = $4, payload_bytes = $5, hash = $6,
+  counts = COALESCE($7::jsonb, counts), synced = $8, error_code = NULL, error_message = NULL, warnings = $9::jsonb
+WHERE id = $1::uuid
+RETURNING ${SYNC_RUN_COLUMNS}`;
+
+const FAIL_INTEGRATION = `
+UPDATE integrations SET sync_status = 'error', sync_error_code = $3, sync_error_message = $4, updated_at = $2
+WHERE id = $1::uuid`;
+
+// A failure that is not final sends the run back to `queued` for the next attempt.
+const FAIL_RUN = `
+UPDATE sync_runs SET status = $2::"RunStatus", finished_at = $3, duration_ms = $4, error_code = $5, error_message = $6,
+  payload_bytes = COALESCE($7, payload_bytes)
+WHERE id = $1::uuid`;

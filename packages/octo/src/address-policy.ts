@@ -1,8 +1,9 @@
 import { BlockList, isIP, isIPv4 } from 'node:net';
 
 /**
- * What kind of address an IP is, from the point of view of the outbound SSRF rule
- * (partner-api §5.4). Only `public` may be connected to without an explicit allowance.
+ * What kind of address an IP is, from the point of view of the outbound SSRF rule (no request
+ * to a supplier may reach an internal address). Only `public` may be connected to without an
+ * explicit allowance.
  */
 export type AddressClass =
   | 'public'
@@ -129,11 +130,6 @@ export function classifyAddress(raw: string): AddressClass {
     if (list.check(address, type)) return cls;
   }
   return 'public';
-}
-
-/** True when the outbound client may connect to this IP without an explicit allowance. */
-export function isPublicAddress(address: string): boolean {
-  return classifyAddress(address) === 'public';
 }
 
 /**

@@ -3,10 +3,6 @@ import { allowanceHint, classifyAddress, hostPortKey, type AddressClass } from '
 // The gateway checks base URLs with this module alone (no outbound client): what it needs is here.
 export { parseAllowedHosts } from './address-policy';
 
-/** The base URL rule in one sentence, for API documentation and error texts. */
-export const BASE_URL_RULE =
-  'must be an absolute https URL (http only where the deployment allows it) without credentials, query string or fragment';
-
 /** Result of {@link validateBaseUrl}. */
 export type BaseUrlResult = { ok: true; url: string } | { ok: false; reason: string };
 

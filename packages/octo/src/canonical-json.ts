@@ -78,7 +78,7 @@ function build(value: unknown, stack: (string | number)[]): string {
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  // Default sort compares UTF-16 code units, exactly what RFC 8785 §3.2.3 asks for.
+  // Default sort compares UTF-16 code units: RFC 8785 sorts keys by exactly that.
   const keys = Object.keys(record).sort();
   let out = '{';
   let first = true;

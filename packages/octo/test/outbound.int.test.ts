@@ -14,7 +14,7 @@ import {
   type SupplierErrorCode,
   type SupplierTarget,
 } from '@octo-sync/octo';
-import { checkConnectedSocket, createGuardedConnector } from '../src/outbound';
+import { checkConnectedSocket, createGuardedConnector } from '../src/outbound-guard';
 
 const KEY = 'test-key-5f1c2d9a7b';
 const MiB = 1024 * 1024;
@@ -58,7 +58,7 @@ async function failure(promise: Promise<unknown>, code: SupplierErrorCode): Prom
     caught = error;
   }
   if (caught === undefined) throw new Error(`expected ${code}, but the call succeeded`);
-  if (!(caught instanceof SupplierError)) throw caught;
+  if (!(caught instanceof SupplierError)) throw new Error(`expected ${code}, got another error`, { cause: caught });
   expect(caught.code).toBe(code);
   expect(caught.message).not.toContain(KEY);
   return caught;

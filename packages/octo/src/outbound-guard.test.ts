@@ -2,7 +2,8 @@ import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { allowanceHint, parseAllowedHosts } from './address-policy';
 import { SupplierError } from './errors';
-import { createGuardedConnector, guardedLookup, type OutboundConfig } from './outbound';
+import type { OutboundConfig } from './outbound-config';
+import { createGuardedConnector, guardedLookup } from './outbound-guard';
 
 function resolving(addresses: LookupAddress[]): LookupFunction {
   return (_hostname, options, callback) => {

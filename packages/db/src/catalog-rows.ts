@@ -1,0 +1,106 @@
+/*
+ * Catalog rows as the sync writes them, with snake_case keys that match the columns, and the
+ * stored state a run diffs against.
+ */
+
+/** A `products` row (OCTO ids, not database ids: the writer resolves those). */
+export interface ProductRow {
+  octo_id: string;
+  internal_name: string | null;
+  reference: string | null;
+  title: string | null;
+  locale: string | null;
+  time_zone: string | null;
+  availability_type: string | null;
+  default_currency: string | null;
+  pricing_per: string | null;
+  raw: unknown;
+  /** `raw` as JSON text when the caller has it already (the canonical text it hashed). */
+  raw_json?: string;
+  content_hash: string;
+}
+
+/** A `product_options` row, keyed by its product's OCTO id. */
+export interface OptionRow {
+  product_octo_id: string;
+  octo_id: string;
+  is_default: boolean | null;
+  internal_name: string | null;
+  reference: string | null;
+  availability_local_start_times: string[] | null;
+  cancellation_cutoff_amount: number | null;
+  cancellation_cutoff_unit: string | null;
+  min_units: number | null;
+  max_units: number | null;
+  pricing_from: unknown;
+  raw: unknown;
+  /** `raw` as JSON text when the caller has it already (the canonical text it hashed). */
+  raw_json?: string;
+  content_hash: string;
+}
+
+/** A `units` row, keyed by its product's and option's OCTO ids. */
+export interface UnitRow {
+  product_octo_id: string;
+  option_octo_id: string;
+  octo_id: string;
+  internal_name: string | null;
+  reference: string | null;
+  type: string | null;
+  min_age: number | null;
+  max_age: number | null;
+  min_quantity: number | null;
+  max_quantity: number | null;
+  pax_count: number | null;
+  pricing_from: unknown;
+  raw: unknown;
+  /** `raw` as JSON text when the caller has it already (the canonical text it hashed). */
+  raw_json?: string;
+  content_hash: string;
+}
+
+/** An option that left the catalog. */
+export interface OptionKey {
+  product_octo_id: string;
+  octo_id: string;
+}
+
+/** A unit that left the catalog. */
+export interface UnitKey {
+  product_octo_id: string;
+  option_octo_id: string;
+  octo_id: string;
+}
+
+/** What a run writes: only rows whose content changed (or that come back), and what went away. */
+export interface CatalogChanges {
+  products: ProductRow[];
+  options: OptionRow[];
+  units: UnitRow[];
+  removedProducts: string[];
+  removedOptions: OptionKey[];
+  removedUnits: UnitKey[];
+}
+
+/** The stored state a run diffs against: content hash and whether the row is active, by key. */
+export interface Fingerprint {
+  hash: string;
+  active: boolean;
+  /** The row's id (products and options: what their children's rows point at). */
+  id?: string;
+}
+
+/** What is stored of one integration's catalog, by key. */
+export interface CatalogFingerprints {
+  /** by product id */
+  products: Map<string, Fingerprint>;
+  /** by `catalogKey(product id, option id)` */
+  options: Map<string, Fingerprint>;
+  /** by `catalogKey(product id, option id, unit id)` */
+  units: Map<string, Fingerprint>;
+}
+
+/** Joins OCTO ids into one map key. NUL cannot appear in a JSON-decoded id we accept. */
+export function catalogKey(...ids: string[]): string {
+  return ids.join('\u0000');
+}

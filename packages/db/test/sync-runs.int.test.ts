@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { createDb, type Db, type RunOutcome } from '@octo-sync/db';
+import { createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+
+/** Every write of a claimed run goes through the one fenced path: the catalog, `finish` and `fail`. */
+describe('SyncRunStore: the fenced writes of a run', () => {
+  let database: TestDatabase;
+  let db: Db;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createDb({ databaseUrl: database.url, secretsKey: 'sync-runs-test-key' });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await database?.drop();
+  });
+
+  async function claimedRun() {
+    const { integration } = await db.integrations.create({
+      partnerId: `partner-${randomUUID()}`,
+      baseUrl: 'https://octo.example.com',
+      authType: 'bearer',
+      authKey: 'key-0123456789',
+      handlesTicketDelivery: false,
+    });
+    const { runId } = await db.runs.requestRun(integration.id, 'webhook');
+    const claim = await db.runs.claim(runId, 60_000);
+    if (claim.kind !== 'claimed') throw new Error(`expected a claim, got ${claim.kind}`);
+    return claim;
+  }
+
+  const outcome: RunOutcome = {
+    status: 'succeeded',
+    payloadBytes: 1234,
+    hash: 'catalog-hash',
+    payloadDigest: 'payload-digest',
+    counts: {
+      products: { created: 1, updated: 0, unchanged: 0, removed: 0, quarantined: 1 },
+      options: { created: 1, updated: 0, unchanged: 0, removed: 0 },
+      units: { created: 2, updated: 0, unchanged: 0, removed: 0 },
+    },
+    warnings: { items: [{ product_id: null, path: '[1].id', reason: 'no id' }], omitted: 0 },
+    synced: 1,
+    wroteCatalog: true,
+  };
+
+  test('finish returns the run exactly as it is stored, and the integration is idle with the new hashes', async () => {
+    const { run, fence, integration } = await claimedRun();
+    const finished = await db.runs.withFence(integration.id, fence, (client) => db.runs.finish(client, run, outcome), 5_000);
+    expect(finished).toEqual(await db.runs.findRun(run.id));
+    expect(finished).toMatchObject({ status: 'succeeded', payloadBytes: 1234, hash: 'catalog-hash', synced: 1, counts: outcome.counts, warnings: outcome.warnings, errorCode: null });
+    expect(finished.durationMs).toEqual(expect.any(Number));
+    expect(await db.integrations.findById(integration.id)).toMatchObject({
+      syncStatus: 'idle',
+      lastSyncHash: 'catalog-hash',
+      lastPayloadDigest: 'payload-digest',
+      lastSyncAt: finished.finishedAt,
+    });
+  });
+
+  test('fail sends a retryable failure back to the queue, ends a final one, and a stale attempt writes nothing', async () => {
+    const { run: stalled, fence: stalledFence, integration } = await claimedRun();
+    const takeover = await db.runs.claim(stalled.id, 60_000);
+    if (takeover.kind !== 'claimed') throw new Error('expected the takeover to claim the run');
+
+    expect(await db.runs.fail(stalled, stalledFence, { code: 'LATE', message: 'late', final: true })).toBe(false);
+    expect(await db.runs.findRun(stalled.id)).toMatchObject({ status: 'running', errorCode: null });
+
+    expect(await db.runs.fail(takeover.run, takeover.fence, { code: 'SUPPLIER_TIMEOUT', message: 'slow', final: false, payloadBytes: 7 })).toBe(true);
+    expect(await db.runs.findRun(stalled.id)).toMatchObject({ status: 'queued', finishedAt: null, durationMs: null, errorCode: 'SUPPLIER_TIMEOUT', payloadBytes: 7 });
+    expect(await db.integrations.findById(integration.id)).toMatchObject({ syncStatus: 'error', syncErrorCode: 'SUPPLIER_TIMEOUT', syncErrorMessage: 'slow' });
+
+    expect(await db.runs.fail(takeover.run, takeover.fence, { code: 'CATALOG_INVALID', message: 'broken', final: true })).toBe(true);
+    const failed = await db.runs.findRun(stalled.id);
+    expect(failed).toMatchObject({ status: 'failed', errorCode: 'CATALOG_INVALID', errorMessage: 'broken', payloadBytes: 7 });
+    expect(failed?.finishedAt).toBeInstanceOf(Date);
+    expect(failed?.durationMs).toEqual(expect.any(Number));
+  });
+
+  test('a write that outlives its deadline is rolled back', async () => {
+    const { run, fence, integration } = await claimedRun();
+    const slow = db.runs.withFence(
+      integration.id,
+      fence,
+      async (client) => {
+        await db.runs.finish(client, run, outcome);
+        await client.query('SELECT pg_sleep(30)');
+      },
+      300,
+    );
+    await expect(slow).rejects.toThrow();
+    expect(await db.runs.findRun(run.id)).toMatchObject({ status: 'running', hash: null });
+  });
+});

@@ -1,0 +1,52 @@
+import type { LookupFunction } from 'node:net';
+
+/** Limits and rules of the outbound supplier client; callers build it from their config. */
+export interface OutboundConfig {
+  /**
+   * `host:port` entries (IPv6 as `[::1]:port`) the client may reach even though they resolve to
+   * private or loopback addresses. Matched case-insensitively against the URL's host name and
+   * effective port; the allowance is for that host and port only.
+   */
+  allowedHosts: readonly string[];
+  /** Permit `http://` (development, tests); otherwise https only, on every redirect hop too. */
+  allowInsecureHttp: boolean;
+  /** `Octo-Capabilities` header value, e.g. `octo/pricing`. */
+  capabilities: string;
+  /** `User-Agent` header value naming the project. */
+  userAgent: string;
+  connectTimeoutMs: number;
+  /** Longest wait for response headers after the request was sent. */
+  headersTimeoutMs: number;
+  /**
+   * Longest silence between two body chunks: a body that stalls this long fails at once
+   * (SUPPLIER_TIMEOUT, retryable) however long the total deadline still runs.
+   */
+  stallTimeoutMs: number;
+  /** Deadline for the whole exchange, redirects and body included. */
+  totalTimeoutMs: number;
+  /** Largest body accepted, in bytes (callers default to 64 MiB). */
+  maxBodyBytes: number;
+  /** Redirect hops followed at most (e.g. 3). */
+  maxRedirects: number;
+  /** Name resolution; `dns.lookup` unless a test supplies its own. */
+  lookup?: LookupFunction;
+  /** Extra trusted CA certificate(s) in PEM, added to Node's default roots (corporate CA, tests). */
+  tlsCa?: string | Buffer | ReadonlyArray<string | Buffer>;
+}
+
+/** Where and how to call one supplier. */
+export interface SupplierTarget {
+  /** OCTO API root, already checked by `validateBaseUrl`. */
+  baseUrl: string;
+  authType: 'bearer' | 'api_key';
+  /** The supplier credential; it never appears in an error or log. */
+  authKey: string;
+}
+
+/** Options of one fetch. */
+export interface FetchOptions {
+  /** Aborting it fails the fetch with SUPPLIER_TIMEOUT. */
+  signal?: AbortSignal;
+  /** Overrides the configured total deadline (health probes use a short one). */
+  totalTimeoutMs?: number;
+}
