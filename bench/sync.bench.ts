@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createDb, type Db, type RunCounts } from '@octo-sync/db';
 import { catalogSyncJob, createRedis, JobProducer } from '@octo-sync/jobs';
 import { clearPrefix, generateCatalog, startTestSupplier, type GeneratedProduct, type TestSupplier } from '@octo-sync/testkit';
-import { mapCatalog } from '@octo-sync/worker/src/catalog/map-catalog';
+import { CatalogMapper, type CatalogRows } from '@octo-sync/worker/src/catalog/map-catalog';
 import { parseArgs, note, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { copyFloor, naiveUpserts } from './lib/references';
@@ -144,7 +144,9 @@ async function main(): Promise<void> {
 
     // References on the same rows (the catalog as fresh sync saw it, minus the price edits: same shapes).
     note('mapping rows for the references');
-    const { rows } = await mapCatalog(catalog as unknown as Parameters<typeof mapCatalog>[0]);
+    const rows: CatalogRows = { products: [], options: [], units: [] };
+    const mapper = new CatalogMapper();
+    for (const product of catalog) mapper.map(product, rows);
     const totalRows = rows.products.length + rows.options.length + rows.units.length;
     const { integration: naiveIntegration } = await db.integrations.create({
       partnerId: 'bench-naive',

@@ -4,7 +4,8 @@ import { startStack, waitFor, type TestStack } from '@octo-sync/testkit';
 /** Every acknowledged slot change is applied, even when the worker applying them is killed. */
 describe('availability changes in flight when a worker is SIGKILLed', () => {
   let stack: TestStack;
-  const fastTakeover = { SYNC_LOCK_DURATION_MS: '2000', SYNC_STALLED_INTERVAL_MS: '1000' };
+  // A dead worker's availability jobs lapse quickly, so the next worker takes them over within seconds.
+  const fastTakeover = { JOB_LOCK_DURATION_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000' };
 
   beforeAll(async () => {
     stack = await startStack('avail-crash');

@@ -4,6 +4,9 @@ interface Waiting<Item, Result> {
   tenant: string;
   resolve: (results: Result[]) => void;
   reject: (err: unknown) => void;
+  /** Resolves when the caller has been answered, either way (what {@link GroupCommit.drain} waits on). */
+  answered: Promise<void>;
+  markAnswered: () => void;
 }
 
 /**
@@ -19,6 +22,8 @@ interface Waiting<Item, Result> {
  */
 export class GroupCommit<Item, Result> {
   private queue: Array<Waiting<Item, Result>> = [];
+  /** Callers not answered yet: those queued and those in the batch being handled. */
+  private readonly unanswered = new Set<Waiting<Item, Result>>();
   private running = false;
 
   constructor(
@@ -28,16 +33,29 @@ export class GroupCommit<Item, Result> {
 
   submit(items: readonly Item[], tenant = ''): Promise<Result[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ items, tenant, resolve, reject });
+      let markAnswered = (): void => undefined;
+      const answered = new Promise<void>((done) => (markAnswered = done));
+      const waiting = { items, tenant, resolve, reject, answered, markAnswered };
+      this.queue.push(waiting);
+      this.unanswered.add(waiting);
       if (!this.running) {
         this.running = true;
         // Let the callers that are arriving right now join the first batch.
-        setImmediate(() => void this.drain());
+        setImmediate(() => void this.run());
       }
     });
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Resolves once every caller that submitted before this call has been answered (results or
+   * error); callers arriving meanwhile are not waited for. For shutdown: nothing handed in is
+   * dropped half-way when the resources the batches use are closed next.
+   */
+  async drain(): Promise<void> {
+    await Promise.all([...this.unanswered].map((waiting) => waiting.answered));
+  }
+
+  private async run(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.nextBatch();
       try {
@@ -50,6 +68,10 @@ export class GroupCommit<Item, Result> {
       } catch (err) {
         // The whole batch failed: every caller in it gets the error (and decides what to do).
         for (const entry of batch) entry.reject(err);
+      }
+      for (const entry of batch) {
+        this.unanswered.delete(entry);
+        entry.markAnswered();
       }
     }
     this.running = false;

@@ -1,7 +1,12 @@
 import { z } from 'zod';
+import type { OutboundConfig } from '@octo-sync/octo';
 import { DEV_SECRETS_KEY, env, parseEnv } from '@octo-sync/platform';
+import type { SyncSettings } from './catalog/sync-catalog.handler';
+import type { RetrySettings } from './catalog/retry';
+import type { OutageRule } from './health/health-tick';
 import { isValidCron, isValidTimeZone } from './schedules/cron';
-
+import type { ScheduleSettings } from './schedules/register-schedules';
+import type { SlowLaneSettings } from './slow-lane';
 
 /** A cron pattern (five fields, or six with seconds first), checked with cron-parser as BullMQ will run it. */
 const cron = (fallback: string) => z.string().default(fallback).refine(isValidCron, 'must be a cron pattern of 5 fields (or 6, seconds first)');
@@ -18,7 +23,7 @@ const schema = z.object({
 
   OCTO_ALLOWED_HOSTS: env.list(),
   ALLOW_INSECURE_OCTO_URLS: env.bool(false),
-  // Content too: with octo/pricing alone a supplier that follows the spec sends no titles or descriptions.
+  // Content too: with octo/pricing alone a supplier that follows OCTO sends no titles or descriptions.
   OCTO_CAPABILITIES: env.string('octo/content, octo/pricing'),
   OCTO_CONNECT_TIMEOUT_MS: env.int(10_000, { min: 100 }),
   OCTO_HEADERS_TIMEOUT_MS: env.int(60_000, { min: 100 }),
@@ -33,7 +38,7 @@ const schema = z.object({
   PROBE_CONCURRENCY: env.int(10, { min: 1, max: 256 }),
   AVAILABILITY_CONCURRENCY: env.int(200, { min: 1, max: 2_000 }),
   AVAILABILITY_MAX_BATCH: env.int(2_000, { min: 1, max: 20_000 }),
-  // Stalled-job recovery (every queue). A job's lock is renewed every lockDuration/2 by the
+  // Stalled-job recovery of the catalog queue. A job's lock is renewed every lockDuration/2 by the
   // worker's event loop; a job whose lock lapses is "stalled" and handed to another worker (twice
   // at most, see the consumer). Mapping a catalog yields to the event loop every few products, but
   // JSON.parse and hashing of a 64 MiB body (OCTO_MAX_BODY_BYTES) block it for seconds at a time;
@@ -42,6 +47,12 @@ const schema = z.object({
   // wrongful takeover cannot interleave writes: runs are fenced in Postgres (sync-runs.store).
   SYNC_LOCK_DURATION_MS: env.int(120_000, { min: 1_000 }),
   SYNC_STALLED_INTERVAL_MS: env.int(30_000, { min: 500 }),
+  // The same for every other queue (connection tests, availability, schedules, health probes):
+  // their jobs are short or wait on I/O, so BullMQ's defaults (30 s each) hold with room to spare
+  // over the catalog's longest block of the event loop, and a crashed worker's slot changes are
+  // taken over within a minute instead of the catalog's 2.5.
+  JOB_LOCK_DURATION_MS: env.int(30_000, { min: 1_000 }),
+  JOB_STALLED_INTERVAL_MS: env.int(30_000, { min: 500 }),
   SYNC_WRITE_TIMEOUT_MS: env.int(600_000, { min: 1_000 }),
   SYNC_BUSY_RETRY_MS: env.int(500, { min: 10 }),
   SYNC_RUN_ABANDON_MS: env.int(3_600_000, { min: 10_000 }),
@@ -62,8 +73,8 @@ const schema = z.object({
   SYNC_SLOW_SLOTS: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be >= 1').max(64, 'must be <= 64').optional(),
   WORKER_HEARTBEAT_MS: env.int(10_000, { min: 100, max: 600_000 }),
 
-  // Schedules (partner-api.md §6). Every worker registers them at start-up (idempotent upsert of
-  // fixed scheduler ids); SCHEDULES_ENABLED=false only stops this process from registering them.
+  // Schedules: every worker registers them at start-up (idempotent upsert of fixed scheduler
+  // ids); SCHEDULES_ENABLED=false only stops this process from registering them.
   SCHEDULES_ENABLED: env.bool(true),
   NIGHTLY_SYNC_CRON: cron('0 3 * * *'),
   NIGHTLY_SYNC_TZ: timeZone('UTC'),
@@ -80,15 +91,139 @@ const schema = z.object({
   HEALTH_COLLECT_TIMEOUT_MS: env.int(240_000, { min: 1_000, max: 24 * 3_600_000 }),
 });
 
-export type WorkerConfig = Omit<z.infer<typeof schema>, 'SYNC_SLOW_SLOTS'> & { SYNC_SLOW_SLOTS: number; usingDevSecretsKey: boolean };
+type WorkerEnv = z.output<typeof schema>;
 
-/** The worker's configuration: the only place it reads the environment. */
+/** BullMQ's stalled-job recovery for the jobs of one queue. */
+export interface LockSettings {
+  /** How long a job's lock lasts without renewal (renewed every half of it). */
+  lockDurationMs: number;
+  /** How often the worker looks for jobs whose lock lapsed. */
+  stalledIntervalMs: number;
+}
+
+/** The `catalog` queue: consumer settings and what each `catalog.sync` run obeys. */
+export interface SyncConfig extends SyncSettings {
+  /** Sync jobs this process runs at once (`WORKER_CONCURRENCY`). */
+  concurrency: number;
+  lock: LockSettings;
+  retry: RetrySettings;
+  slowLane: SlowLaneSettings;
+}
+
+export interface HealthConfig {
+  /** Probe jobs this process runs at once. */
+  concurrency: number;
+  /** Deadline of one probe request. */
+  probeTimeoutMs: number;
+  /** Consecutive failures that make an integration DOWN. */
+  downAfter: number;
+  outage: OutageRule;
+  /** How long a tick's fan-out waits for its probes. */
+  collectTimeoutMs: number;
+}
+
+export interface SchedulesConfig extends ScheduleSettings {
+  /** Whether this process registers the schedules at start-up. */
+  enabled: boolean;
+  /** Window over which one nightly tick's runs start. */
+  nightlySpreadMs: number;
+}
+
+/** The worker's configuration, grouped by what reads it. */
+export interface WorkerConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  secretsKey: string;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+  dbPoolSize: number;
+  /** How often this process announces itself in Redis. */
+  heartbeatMs: number;
+  /** The outbound supplier client (the user agent is the worker's own). */
+  outbound: Omit<OutboundConfig, 'userAgent' | 'lookup' | 'tlsCa'>;
+  sync: SyncConfig;
+  /** Stalled-job recovery of every queue but `catalog`. */
+  jobLock: LockSettings;
+  testConnection: { concurrency: number };
+  availability: {
+    /** Jobs in flight at once: what lets the batcher group their changes into one statement. */
+    concurrency: number;
+    /** Most changes written in one statement. */
+    maxBatch: number;
+  };
+  health: HealthConfig;
+  schedules: SchedulesConfig;
+  /** `SECRETS_KEY` is still the development default (start-up warns). */
+  usingDevSecretsKey: boolean;
+}
+
+function syncConfig(e: WorkerEnv): SyncConfig {
+  return {
+    concurrency: e.WORKER_CONCURRENCY,
+    lock: { lockDurationMs: e.SYNC_LOCK_DURATION_MS, stalledIntervalMs: e.SYNC_STALLED_INTERVAL_MS },
+    retry: { baseMs: e.SYNC_RETRY_BASE_MS, maxMs: e.SYNC_RETRY_MAX_MS },
+    slowLane: { slowRunMs: e.SYNC_SLOW_RUN_MS, slots: e.SYNC_SLOW_SLOTS ?? Math.max(1, e.WORKER_CONCURRENCY - 1), retryMs: e.SYNC_SLOW_RETRY_MS },
+    massRemoval: { ratio: e.SYNC_MASS_REMOVAL_RATIO, minimum: e.SYNC_MASS_REMOVAL_MIN },
+    busyRetryMs: e.SYNC_BUSY_RETRY_MS,
+    abandonAfterMs: e.SYNC_RUN_ABANDON_MS,
+    writeTimeoutMs: e.SYNC_WRITE_TIMEOUT_MS,
+    productLimits: { maxProductBytes: e.SYNC_MAX_PRODUCT_BYTES, maxStringBytes: e.SYNC_MAX_STRING_BYTES },
+    maxWarnings: e.SYNC_MAX_WARNINGS,
+  };
+}
+
+function outboundConfig(e: WorkerEnv): WorkerConfig['outbound'] {
+  return {
+    allowedHosts: e.OCTO_ALLOWED_HOSTS,
+    allowInsecureHttp: e.ALLOW_INSECURE_OCTO_URLS,
+    capabilities: e.OCTO_CAPABILITIES,
+    connectTimeoutMs: e.OCTO_CONNECT_TIMEOUT_MS,
+    headersTimeoutMs: e.OCTO_HEADERS_TIMEOUT_MS,
+    stallTimeoutMs: e.OCTO_STALL_TIMEOUT_MS,
+    totalTimeoutMs: e.OCTO_TOTAL_TIMEOUT_MS,
+    maxBodyBytes: e.OCTO_MAX_BODY_BYTES,
+    maxRedirects: e.OCTO_MAX_REDIRECTS,
+  };
+}
+
+/**
+ * The worker's configuration, parsed once from an environment (`process.env` in main.ts, a literal
+ * object in tests): the only place it reads the environment. Throws a ConfigError naming every
+ * bad variable, never a value.
+ */
 export function loadWorkerConfig(source: Record<string, string | undefined>): WorkerConfig {
   // OCTO_BODY_TIMEOUT_MS is the stall timeout's former name, still honoured.
-  const parsed = parseEnv(schema, { ...source, OCTO_STALL_TIMEOUT_MS: source.OCTO_STALL_TIMEOUT_MS || source.OCTO_BODY_TIMEOUT_MS });
+  const e = parseEnv(schema, { ...source, OCTO_STALL_TIMEOUT_MS: source.OCTO_STALL_TIMEOUT_MS || source.OCTO_BODY_TIMEOUT_MS });
   return {
-    ...parsed,
-    SYNC_SLOW_SLOTS: parsed.SYNC_SLOW_SLOTS ?? Math.max(1, parsed.WORKER_CONCURRENCY - 1),
-    usingDevSecretsKey: parsed.SECRETS_KEY === DEV_SECRETS_KEY,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    secretsKey: e.SECRETS_KEY,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    dbPoolSize: e.DB_POOL_SIZE,
+    heartbeatMs: e.WORKER_HEARTBEAT_MS,
+    outbound: outboundConfig(e),
+    sync: syncConfig(e),
+    jobLock: { lockDurationMs: e.JOB_LOCK_DURATION_MS, stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS },
+    testConnection: { concurrency: e.PROBE_CONCURRENCY },
+    availability: { concurrency: e.AVAILABILITY_CONCURRENCY, maxBatch: e.AVAILABILITY_MAX_BATCH },
+    health: {
+      concurrency: e.HEALTH_CONCURRENCY,
+      probeTimeoutMs: e.HEALTH_PROBE_TIMEOUT_MS,
+      downAfter: e.HEALTH_DOWN_AFTER,
+      outage: { ratio: e.HEALTH_OUTAGE_RATIO, minimum: e.HEALTH_OUTAGE_MIN },
+      collectTimeoutMs: e.HEALTH_COLLECT_TIMEOUT_MS,
+    },
+    schedules: {
+      enabled: e.SCHEDULES_ENABLED,
+      nightlyCron: e.NIGHTLY_SYNC_CRON,
+      nightlyTz: e.NIGHTLY_SYNC_TZ,
+      nightlySpreadMs: e.NIGHTLY_SYNC_SPREAD_MS,
+      healthCron: e.HEALTH_PROBE_CRON,
+      healthTz: e.HEALTH_PROBE_TZ,
+    },
+    usingDevSecretsKey: e.SECRETS_KEY === DEV_SECRETS_KEY,
   };
 }

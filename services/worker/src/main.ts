@@ -4,16 +4,16 @@ import { startWorkerRuntime } from './runtime';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
-  const log = createLogger({ name: 'worker', level: config.LOG_LEVEL });
+  const log = createLogger({ name: 'worker', level: config.logLevel });
   if (config.usingDevSecretsKey) log.warn('SECRETS_KEY is the development default: set it before storing real supplier credentials');
   const runtime = await startWorkerRuntime(config, log);
-  installShutdown(log, config.SHUTDOWN_TIMEOUT_MS, [{ name: 'worker', run: () => runtime.close() }]);
+  installShutdown(log, config.shutdownTimeoutMs, [{ name: 'worker', run: () => runtime.close() }]);
   log.info(
     {
       pid: process.pid,
-      concurrency: config.WORKER_CONCURRENCY,
+      concurrency: config.sync.concurrency,
       queues: runtime.workers.map((w) => w.name),
-      schedules: config.SCHEDULES_ENABLED ? { nightly: config.NIGHTLY_SYNC_CRON, tz: config.NIGHTLY_SYNC_TZ, health: config.HEALTH_PROBE_CRON } : 'not registered by this process',
+      schedules: config.schedules.enabled ? { nightly: config.schedules.nightlyCron, tz: config.schedules.nightlyTz, health: config.schedules.healthCron } : 'not registered by this process',
     },
     'worker started',
   );

@@ -80,7 +80,7 @@ describe('availability.apply: a poisoned change fails alone', () => {
     // Its own job fails (and is retried, and kept in the failed set if it keeps failing)…
     const queue = h.producer.queue(availabilityApplyJob.queue);
     const attempt = await waitFor('the poisoned job to fail an attempt', async () => {
-      const job = await queue.getJob(poisoned!.job.id!);
+      const job = await queue.getJob(poisoned.job.id!);
       return job && job.attemptsMade >= 1 ? job : undefined;
     });
     expect(attempt.failedReason).toMatch(/out of range/);

@@ -27,6 +27,8 @@ export interface Harness {
   producer: JobProducer;
   worker: WorkerRuntime;
   startWorker(): Promise<WorkerRuntime>;
+  /** Closes one of the harness's workers (as its process's SIGTERM would); `close` skips it then. */
+  stopWorker(worker: WorkerRuntime): Promise<void>;
   createIntegration(overrides?: { isApproved?: boolean; authType?: 'bearer' | 'api_key'; baseUrl?: string }): Promise<string>;
   /** Requests a run, enqueues it and waits for it to finish; returns the run as recorded. */
   sync(integrationId: string, options?: { force?: boolean; trigger?: 'webhook' | 'admin' | 'schedule' }): Promise<SyncRun>;
@@ -53,8 +55,8 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     ...overrides,
   };
   const config = loadWorkerConfig(env);
-  const log = createLogger({ name: 'worker-test', level: config.LOG_LEVEL });
-  const db = createDb({ databaseUrl: database.url, secretsKey: config.SECRETS_KEY, poolSize: 4 });
+  const log = createLogger({ name: 'worker-test', level: config.logLevel });
+  const db = createDb({ databaseUrl: database.url, secretsKey: config.secretsKey, poolSize: 4 });
   const redis: Redis = createRedis(TEST_REDIS_URL, 'worker');
   const producer = new JobProducer({ connection: redis, prefix });
   const workers: WorkerRuntime[] = [];
@@ -84,6 +86,12 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     producer,
     worker,
     startWorker,
+    stopWorker: async (runtime) => {
+      const index = workers.indexOf(runtime);
+      if (index === -1) throw new Error('not a worker of this harness, or stopped already');
+      workers.splice(index, 1);
+      await runtime.close();
+    },
     createIntegration: async (o = {}) => {
       const { integration } = await db.integrations.create({
         partnerId: `partner-${Math.random().toString(36).slice(2)}`,

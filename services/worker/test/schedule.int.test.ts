@@ -14,20 +14,14 @@ const log = createLogger({ name: 'schedule-test', level: 'silent' });
 describe('schedule configuration', () => {
   it('has the documented defaults', () => {
     expect(loadWorkerConfig({})).toMatchObject({
-      SCHEDULES_ENABLED: true,
-      NIGHTLY_SYNC_CRON: '0 3 * * *',
-      NIGHTLY_SYNC_TZ: 'UTC',
-      NIGHTLY_SYNC_SPREAD_MS: 600_000,
-      HEALTH_PROBE_CRON: '*/5 * * * *',
-      HEALTH_DOWN_AFTER: 3,
-      HEALTH_PROBE_TIMEOUT_MS: 10_000,
+      schedules: { enabled: true, nightlyCron: '0 3 * * *', nightlyTz: 'UTC', nightlySpreadMs: 600_000, healthCron: '*/5 * * * *', healthTz: 'UTC' },
+      health: { downAfter: 3, probeTimeoutMs: 10_000 },
     });
   });
 
   it('accepts six-field patterns with seconds and real time zones', () => {
     expect(loadWorkerConfig({ NIGHTLY_SYNC_CRON: '*/2 * * * * *', NIGHTLY_SYNC_TZ: 'Europe/Lisbon', HEALTH_PROBE_CRON: '0 */10 * * * *' })).toMatchObject({
-      NIGHTLY_SYNC_CRON: '*/2 * * * * *',
-      NIGHTLY_SYNC_TZ: 'Europe/Lisbon',
+      schedules: { nightlyCron: '*/2 * * * * *', nightlyTz: 'Europe/Lisbon', healthCron: '0 */10 * * * *' },
     });
   });
 
@@ -146,7 +140,7 @@ describe('nightly sync and job schedulers', () => {
       { id: HEALTH_SCHEDULER_ID, action: 'kept' },
     ]);
     // Two more worker processes starting with schedules on.
-    const config = { ...h.config, SCHEDULES_ENABLED: true };
+    const config = { ...h.config, schedules: { ...h.config.schedules, enabled: true } };
     const more = [await startWorkerRuntime(config, log), await startWorkerRuntime(config, log)];
     try {
       const schedulers = await queue.getJobSchedulers();

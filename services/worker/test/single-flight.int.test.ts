@@ -75,7 +75,13 @@ describe('catalog.sync: one run at a time per integration', () => {
     expect(takeover.fence).toBe(stalled.fence + 1n);
 
     const write = (fence: bigint) =>
-      h.db.runs.withFence(integrationId, fence, (tx) => tx.product.create({ data: { integrationId, octoId: `from-${fence}`, raw: {}, contentHash: 'x' } }), 5_000);
+      h.db.runs.withFence(
+        integrationId,
+        fence,
+        async (client) =>
+          (await client.query(`INSERT INTO products (integration_id, octo_id, raw, content_hash) VALUES ($1::uuid, $2, '{}', 'x') RETURNING octo_id AS "octoId"`, [integrationId, `from-${fence}`])).rows[0],
+        5_000,
+      );
     await expect(write(stalled.fence)).rejects.toMatchObject({ code: 'STALE_RUN' });
     await expect(write(takeover.fence)).resolves.toMatchObject({ octoId: `from-${takeover.fence}` });
     expect(await h.db.prisma.product.count({ where: { integrationId } })).toBe(1);

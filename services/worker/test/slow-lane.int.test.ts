@@ -18,7 +18,7 @@ describe('slow suppliers never starve the others', () => {
 
   it('the healthy run completes while both slow ones are still running', async () => {
     const [slowA, slowB, healthy] = await Promise.all([startTestSupplier(), startTestSupplier(), startTestSupplier()]);
-    suppliers.push(slowA!, slowB!, healthy!);
+    suppliers.push(slowA, slowB, healthy);
     h = await startHarness({
       OCTO_ALLOWED_HOSTS: suppliers.map((s) => s.hostPort).join(','),
       WORKER_CONCURRENCY: '2',
@@ -32,16 +32,16 @@ describe('slow suppliers never starve the others', () => {
 
     // First runs: complete, but trickled (10 pieces, 5 ms apart), so both integrations are slow now.
     const size = Buffer.byteLength(JSON.stringify(catalog));
-    for (const s of [slowA!, slowB!]) s.behave({ kind: 'trickle', intervalMs: 5, chunkBytes: Math.ceil(size / 10), times: 1 });
+    for (const s of [slowA, slowB]) s.behave({ kind: 'trickle', intervalMs: 5, chunkBytes: Math.ceil(size / 10), times: 1 });
     expect((await Promise.all([h.sync(a!), h.sync(b!)])).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
 
     // Now slowloris: one byte every 50 ms of a body that takes far longer than this test.
-    for (const s of [slowA!, slowB!]) {
+    for (const s of [slowA, slowB]) {
       s.setRawBody(`[${' '.repeat(1_000_000)}]`);
       s.behave({ kind: 'trickle', intervalMs: 50 });
     }
     const runA = await h.enqueueRun(a!);
-    await slowA!.waitForRequests(2, 30_000);
+    await slowA.waitForRequests(2, 30_000);
     const runB = await h.enqueueRun(b!);
     const runOk = await h.enqueueRun(ok!);
 
@@ -49,7 +49,7 @@ describe('slow suppliers never starve the others', () => {
     expect(done.status).toBe('succeeded');
     const [stillA, stillB] = await Promise.all([h.db.runs.findRun(runA.runId), h.db.runs.findRun(runB.runId)]);
     expect([stillA?.status, stillB?.status].every((s) => s === 'queued' || s === 'running')).toBe(true);
-    expect(slowA!.requests[1]?.completed).toBeUndefined();
+    expect(slowA.requests[1]?.completed).toBeUndefined();
     runA.finished.catch(() => undefined);
     runB.finished.catch(() => undefined);
   });

@@ -74,6 +74,70 @@ function planRounds(rows: readonly SlotRow[], isKnown: (row: SlotRow) => boolean
   return rounds;
 }
 
+/** A change's outcome, or the error the database gave for it alone (its job fails and is retried). */
+type Applied = SlotResult | { error: Error };
+
+/** Writes one batch: known slots in rounds, a full sync for each integration with unknown ones. */
+async function applyBatch(deps: AvailabilityDeps, items: readonly Pending[]): Promise<SlotResult[]> {
+  const rows = items.map(toRow);
+  const known = await deps.db.availability.knownOptions(rows);
+  const isKnown = (row: SlotRow) => known.has(optionKey(row));
+
+  const rounds = planRounds(rows, isKnown);
+  const written = await deps.db.availability.apply(rounds.map((round) => round.map((i) => rows[i]!)));
+  const updated = new Set(rounds.flatMap((round, r) => round.filter((i) => written[r]!.has(slotKey(rows[i]!)))));
+  const unknownIntegrations = new Set(rows.filter((row) => !isKnown(row)).map((row) => row.integration_id));
+  for (const integrationId of unknownIntegrations) await requestFullSync(deps, integrationId);
+  return rows.map((row, i): SlotResult => {
+    if (!isKnown(row)) return { updated: false, full_sync_queued: true };
+    return updated.has(i) ? { updated: true } : { updated: false, stale: true };
+  });
+}
+
+/** A product or option we do not know: one full sync (joining one queued or running) brings it. */
+async function requestFullSync({ db, requests, log }: AvailabilityDeps, integrationId: string): Promise<void> {
+  const integration = await db.integrations.findById(integrationId);
+  if (!integration || syncRefusal(integration, 'availability_fallback')) {
+    log.info({ integrationId }, 'change for an unknown product; no full sync: the integration may not sync now');
+    return;
+  }
+  await requests.request(integration, 'availability_fallback', { joinRunning: true });
+}
+
+function rejected(log: Logger, item: Pending, reason: Record<string, unknown>): SlotResult {
+  // Never the change itself: its fields are the partner's payload.
+  log.warn({ integrationId: item.integrationId, ...reason }, 'slot change refused; the rest of its batch is applied');
+  return { updated: false, rejected: true };
+}
+
+/** {@link applyBatch}, halving a batch the database refuses for its values until the culprit is alone. */
+async function applyIsolated(deps: AvailabilityDeps, items: readonly Pending[]): Promise<Applied[]> {
+  try {
+    return await applyBatch(deps, items);
+  } catch (err) {
+    if (!isDataException(err)) throw err;
+    if (items.length === 1) return [classifySqlError(err) === 'bad-data' ? rejected(deps.log, items[0]!, { sqlState: sqlStateOf(err) }) : { error: asError(err) }];
+    // Halves in arrival order, so the slot ordering of the batch is kept.
+    const middle = Math.ceil(items.length / 2);
+    return [...(await applyIsolated(deps, items.slice(0, middle))), ...(await applyIsolated(deps, items.slice(middle)))];
+  }
+}
+
+/** Answers changes whose text cannot be stored `rejected` before SQL sees them; applies the rest. */
+async function applyStorable(deps: AvailabilityDeps, items: readonly Pending[]): Promise<Applied[]> {
+  const storable = items.map((item) => unstorableInput(item.change, 'change').length === 0);
+  const results = await applyIsolated(deps, items.filter((_, i) => storable[i]));
+  let next = 0;
+  return items.map((item, i) => (storable[i] ? results[next++]! : rejected(deps.log, item, { problem: 'unstorable text' })));
+}
+
+/** The `availability.apply` handler and the batcher behind it. */
+export interface AvailabilityApplier {
+  handle: (payload: PayloadOf<typeof availabilityApplyJob>) => Promise<SlotResult[]>;
+  /** Resolves once every change handed in so far is written (or answered). */
+  drain(): Promise<void>;
+}
+
 /**
  * `availability.apply`: writes slot changes (the ordering rule is the store's). Changes of many
  * jobs are written together, one statement per round, all rounds in one transaction (see
@@ -86,69 +150,18 @@ function planRounds(rows: readonly SlotRow[], isKnown: (row: SlotRow) => boolean
  * that change's job, so it is retried and, failing still, kept in the failed set. Either way every
  * other job of the batch is applied.
  */
-export function createApplyAvailabilityHandler({ db, requests, log, maxBatch }: AvailabilityDeps) {
-  const applyBatch = async (items: readonly Pending[]): Promise<SlotResult[]> => {
-    const rows = items.map(toRow);
-    const known = await db.availability.knownOptions(rows);
-    const isKnown = (row: SlotRow) => known.has(optionKey(row));
-
-    const rounds = planRounds(rows, isKnown);
-    const written = await db.availability.apply(rounds.map((round) => round.map((i) => rows[i]!)));
-    const updated = new Set(rounds.flatMap((round, r) => round.filter((i) => written[r]!.has(slotKey(rows[i]!)))));
-    const unknownIntegrations = new Set(rows.filter((row) => !isKnown(row)).map((row) => row.integration_id));
-    for (const integrationId of unknownIntegrations) await requestFullSync(integrationId);
-    return rows.map((row, i): SlotResult => {
-      if (!isKnown(row)) return { updated: false, full_sync_queued: true };
-      return updated.has(i) ? { updated: true } : { updated: false, stale: true };
-    });
-  };
-
-  /** A product or option we do not know: one full sync (joining one queued or running) brings it. */
-  const requestFullSync = async (integrationId: string): Promise<void> => {
-    const integration = await db.integrations.findById(integrationId);
-    if (!integration || syncRefusal(integration, 'availability_fallback')) {
-      log.info({ integrationId }, 'change for an unknown product; no full sync: the integration may not sync now');
-      return;
-    }
-    await requests.request(integration, 'availability_fallback', { joinRunning: true });
-  };
-
-  const rejected = (item: Pending, reason: Record<string, unknown>): SlotResult => {
-    // Never the change itself: its fields are the partner's payload.
-    log.warn({ integrationId: item.integrationId, ...reason }, 'slot change refused; the rest of its batch is applied');
-    return { updated: false, rejected: true };
-  };
-
-  const applyIsolated = async (items: readonly Pending[]): Promise<Applied[]> => {
-    try {
-      return await applyBatch(items);
-    } catch (err) {
-      if (!isDataException(err)) throw err;
-      if (items.length === 1) return [classifySqlError(err) === 'bad-data' ? rejected(items[0]!, { sqlState: sqlStateOf(err) }) : { error: asError(err) }];
-      // Halves in arrival order, so the slot ordering of the batch is kept.
-      const middle = Math.ceil(items.length / 2);
-      return [...(await applyIsolated(items.slice(0, middle))), ...(await applyIsolated(items.slice(middle)))];
-    }
-  };
-
-  const applyStorable = async (items: readonly Pending[]): Promise<Applied[]> => {
-    const storable = items.map((item) => unstorableInput(item.change, 'change').length === 0);
-    const results = await applyIsolated(items.filter((_, i) => storable[i]));
-    let next = 0;
-    return items.map((item, i) => (storable[i] ? results[next++]! : rejected(item, { problem: 'unstorable text' })));
-  };
-  const batcher = new GroupCommit(applyStorable, maxBatch);
-
-  return async ({ integrationId, changes }: PayloadOf<typeof availabilityApplyJob>): Promise<SlotResult[]> => {
-    const results = await batcher.submit(
-      changes.map((change) => ({ integrationId, change })),
-      integrationId,
-    );
-    const failure = results.find((result): result is { error: Error } => 'error' in result);
-    if (failure) throw failure.error;
-    return results as SlotResult[];
+export function createAvailabilityApplier(deps: AvailabilityDeps): AvailabilityApplier {
+  const batcher = new GroupCommit((items: readonly Pending[]) => applyStorable(deps, items), deps.maxBatch);
+  return {
+    handle: async ({ integrationId, changes }) => {
+      const results = await batcher.submit(
+        changes.map((change) => ({ integrationId, change })),
+        integrationId,
+      );
+      const failure = results.find((result): result is { error: Error } => 'error' in result);
+      if (failure) throw failure.error;
+      return results as SlotResult[];
+    },
+    drain: () => batcher.drain(),
   };
 }
-
-/** A change's outcome, or the error the database gave for it alone (its job fails and is retried). */
-type Applied = SlotResult | { error: Error };

@@ -1,15 +1,6 @@
 import { catalogKey, type CatalogChanges, type CatalogFingerprints, type EntityCounts, type Fingerprint, type RunCounts } from '@octo-sync/db';
 import type { CatalogRows } from './map-catalog';
 
-export interface CatalogDiff {
-  changes: CatalogChanges;
-  counts: RunCounts;
-  /** Catalog products with at least one row written (the webhook's `synced`). */
-  touchedProducts: number;
-  /** Active products stored before the run. */
-  activeProductsBefore: number;
-}
-
 function emptyCounts(): EntityCounts {
   return { created: 0, updated: 0, unchanged: 0, removed: 0 };
 }
@@ -43,32 +34,28 @@ function classify<R extends { content_hash: string }>(
  * was inactive; an active stored row that the catalog no longer has is removed. Options and units
  * are removed only under products that are still present: a product that left the catalog is
  * deactivated as a whole and keeps its children as they were. Removed products (and so the
- * mass-removal guard) are known from the present product ids alone: pass them to the constructor
- * when known up front, or let the slices collect them and call {@link closeProducts} after the last.
+ * mass-removal guard) are known from the present product ids alone: the slices collect them, and
+ * {@link closeProducts} after the last one counts the removals.
  * A quarantined product (see {@link quarantine}) is neither present nor removed: it stays as stored.
  */
 export class CatalogDiffer {
   readonly counts: RunCounts = { products: { ...emptyCounts(), quarantined: 0 }, options: emptyCounts(), units: emptyCounts() };
+  /** Active products stored before the run. */
   readonly activeProductsBefore: number;
   /** Products that would have been removed but were kept, because a quarantined product had no id. */
   heldRemovals = 0;
   private removedProducts: string[] | undefined;
   private readonly quarantined = new Set<string>();
   private holdRemovals = false;
-  private readonly presentProducts: Set<string>;
+  private readonly presentProducts = new Set<string>();
   private readonly touched = new Set<string>();
   private readonly presentOptions = new Set<string>();
   private readonly presentUnits = new Set<string>();
 
-  constructor(
-    private readonly stored: CatalogFingerprints,
-    presentProducts?: ReadonlySet<string>,
-  ) {
+  constructor(private readonly stored: CatalogFingerprints) {
     let active = 0;
     for (const fp of stored.products.values()) if (fp.active) active += 1;
     this.activeProductsBefore = active;
-    this.presentProducts = new Set(presentProducts);
-    if (presentProducts !== undefined) this.closeProducts();
   }
 
   /**
@@ -155,19 +142,6 @@ export class CatalogDiffer {
   }
 }
 
-/** The whole comparison at once (see {@link CatalogDiffer}). */
-export function diffCatalog(rows: CatalogRows, stored: CatalogFingerprints): CatalogDiff {
-  const differ = new CatalogDiffer(stored, new Set(rows.products.map((p) => p.octo_id)));
-  const written = differ.classify(rows);
-  const removals = differ.removals();
-  return {
-    changes: { ...written, ...removals },
-    counts: differ.counts,
-    touchedProducts: differ.touchedProducts,
-    activeProductsBefore: differ.activeProductsBefore,
-  };
-}
-
 export interface MassRemovalRule {
   /** Fraction of the active products above which a removal is "mass" (0.5: more than half). */
   ratio: number;
@@ -176,7 +150,7 @@ export interface MassRemovalRule {
 }
 
 /** True when a run would deactivate more than `ratio` of the active products and more than `minimum`. */
-export function isMassRemoval(diff: Pick<CatalogDiff, 'counts' | 'activeProductsBefore'>, rule: MassRemovalRule): boolean {
+export function isMassRemoval(diff: Pick<CatalogDiffer, 'counts' | 'activeProductsBefore'>, rule: MassRemovalRule): boolean {
   const removed = diff.counts.products.removed;
   return removed > rule.minimum && removed > diff.activeProductsBefore * rule.ratio;
 }

@@ -22,12 +22,6 @@ export interface CatalogRows {
   units: UnitRow[];
 }
 
-/** The rows of a catalog and the SHA-256 of the whole catalog's canonical JSON. */
-export interface MappedCatalog {
-  rows: CatalogRows;
-  hash: string;
-}
-
 const INT4_MAX = 2_147_483_647;
 
 function text(value: unknown): string | null {
@@ -47,7 +41,7 @@ function record(value: unknown): Record<string, unknown> {
 }
 
 function texts(value: unknown): string[] | null {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : null;
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : null;
 }
 
 /** JSON columns get the value as sent, or NULL when it is absent. */
@@ -56,7 +50,7 @@ function json(value: unknown): unknown {
 }
 
 /** `contentHash`: SHA-256 of the canonical JSON of `raw`, when the caller has it already. */
-export function mapProduct(product: OctoProduct, contentHash?: string): ProductRow {
+function mapProduct(product: OctoProduct, contentHash?: string): ProductRow {
   const { options: _options, ...raw } = product;
   return {
     octo_id: product.id,
@@ -73,7 +67,7 @@ export function mapProduct(product: OctoProduct, contentHash?: string): ProductR
   };
 }
 
-export function mapOption(productId: string, option: OctoOption, contentHash?: string): OptionRow {
+function mapOption(productId: string, option: OctoOption, contentHash?: string): OptionRow {
   const { units: _units, ...raw } = option;
   const restrictions = record(option.restrictions);
   return {
@@ -93,7 +87,7 @@ export function mapOption(productId: string, option: OctoOption, contentHash?: s
   };
 }
 
-export function mapUnit(productId: string, optionId: string, unit: OctoUnit, contentHash?: string): UnitRow {
+function mapUnit(productId: string, optionId: string, unit: OctoUnit, contentHash?: string): UnitRow {
   const restrictions = record(unit.restrictions);
   return {
     product_octo_id: productId,
@@ -112,9 +106,6 @@ export function mapUnit(productId: string, optionId: string, unit: OctoUnit, con
     content_hash: contentHash ?? sha256Hex(canonicalJson(unit)),
   };
 }
-
-/** Products handled between two yields to the event loop (so BullMQ can renew the job's lock). */
-const YIELD_EVERY = 500;
 
 /**
  * Maps products to rows and hashes them, one product at a time: each unit, option and product is
@@ -170,15 +161,4 @@ export class CatalogMapper {
   digest(): string {
     return this.catalog.digest();
   }
-}
-
-/** Maps a whole parsed catalog to rows and its canonical hash (see {@link CatalogMapper}). */
-export async function mapCatalog(products: readonly OctoProduct[]): Promise<MappedCatalog> {
-  const rows: CatalogRows = { products: [], options: [], units: [] };
-  const mapper = new CatalogMapper();
-  for (const [index, product] of products.entries()) {
-    mapper.map(product, rows);
-    if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
-  }
-  return { rows, hash: mapper.digest() };
 }

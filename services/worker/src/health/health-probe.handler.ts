@@ -39,7 +39,7 @@ export function createHealthProbeHandler({ db, supplier, settings }: HealthProbe
       return { probed: true, ok: true, latencyMs: answer.latencyMs };
     } catch (err) {
       // Our own shutdown cut the probe short: that says nothing about the supplier.
-      if (ctx.signal?.aborted) throw new Error('health probe interrupted by shutdown');
+      if (ctx.signal?.aborted) throw new Error('health probe interrupted by shutdown', { cause: err });
       if (!isSupplierError(err)) throw err;
       return { probed: true, ok: false, code: err.code };
     }

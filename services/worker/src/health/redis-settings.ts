@@ -42,7 +42,7 @@ export async function checkRedisSettings(redis: Redis, log: Logger): Promise<Red
 }
 
 async function configGet(redis: Redis, parameter: string): Promise<string> {
-  const reply = (await redis.config('GET', parameter)) as unknown;
+  const reply: unknown = await redis.config('GET', parameter);
   if (!Array.isArray(reply) || reply.length < 2) throw new Error(`CONFIG GET ${parameter} returned nothing`);
   return String(reply[1]);
 }

@@ -2,7 +2,7 @@ import { createDb, type Db } from '@octo-sync/db';
 import type { SupplierClient } from '@octo-sync/octo';
 import { createTestDatabase, generateCatalog, startTestSupplier, type TestDatabase, type TestSupplier } from '@octo-sync/testkit';
 import { loadWorkerConfig } from '../../src/config';
-import { createTestConnectionHandler } from '../../src/probes/test-connection.handler';
+import { createTestConnectionHandler } from '../../src/connection-test/test-connection.handler';
 import { createSupplierFromConfig } from '../../src/runtime';
 
 const AUTH_KEY = 'sk_test_connection_key_42';
@@ -16,7 +16,7 @@ let strictHandler: ReturnType<typeof createTestConnectionHandler>;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  supplier = await startTestSupplier({ catalog: generateCatalog({ products: 3 }) as unknown[] });
+  supplier = await startTestSupplier({ catalog: generateCatalog({ products: 3 }) });
   const base = { DATABASE_URL: database.url, SECRETS_KEY: 'test-secrets-key', ALLOW_INSECURE_OCTO_URLS: 'true', OCTO_TOTAL_TIMEOUT_MS: '1500', OCTO_HEADERS_TIMEOUT_MS: '1000' };
   db = createDb({ databaseUrl: database.url, secretsKey: 'test-secrets-key', poolSize: 2 });
   client = createSupplierFromConfig(loadWorkerConfig({ ...base, OCTO_ALLOWED_HOSTS: supplier.hostPort }));
@@ -65,7 +65,7 @@ test('not JSON → CATALOG_NOT_JSON; not an array → CATALOG_INVALID', async ()
   try {
     expect(await handler({ integrationId: id })).toMatchObject({ ok: false, code: 'CATALOG_INVALID', status: 200 });
   } finally {
-    supplier.setCatalog(generateCatalog({ products: 3 }) as unknown[]);
+    supplier.setCatalog(generateCatalog({ products: 3 }));
   }
 });
 
