@@ -34,9 +34,9 @@ describe('availability notify end to end', () => {
     stack.db.prisma.availabilitySlot.findFirst({ where: { integrationId: id, productOctoId: product.id, optionOctoId: option.id, availabilityId } });
 
   beforeAll(async () => {
-    stack = await startStack('e2e-notify', { catalog: catalog as unknown[] });
+    stack = await startStack('e2e-notify', { catalog });
     const [gateway] = await Promise.all([stack.start('gateway'), stack.start('worker')]);
-    url = await stack.gatewayUrl(gateway!);
+    url = await stack.gatewayUrl(gateway);
     const created = await stack.db.integrations.create({
       partnerId: 'notify-partner', baseUrl: stack.supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true,
     });

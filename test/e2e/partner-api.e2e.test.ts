@@ -26,7 +26,7 @@ describe('partner API end to end (gateway + worker processes)', () => {
   }
 
   beforeAll(async () => {
-    stack = await startStack('e2e-partner', { catalog: generateCatalog({ products: 4 }) as unknown[] });
+    stack = await startStack('e2e-partner', { catalog: generateCatalog({ products: 4 }) });
     services = await Promise.all([stack.start('gateway'), stack.start('worker')]);
     url = await stack.gatewayUrl(services[0]!);
   });
@@ -67,7 +67,7 @@ describe('partner API end to end (gateway + worker processes)', () => {
     expect(unchanged.body.data).toEqual({ synced: 0, skipped: true, run_id: expect.any(String) });
 
     // A changed catalog is written: `synced` counts the catalog's products.
-    stack.supplier.setCatalog(generateCatalog({ products: 5 }) as unknown[]);
+    stack.supplier.setCatalog(generateCatalog({ products: 5 }));
     const changed = await call('POST', `${BASE}/${id}/sync/trigger`, { headers: { 'x-webhook-secret': secret } });
     expect(changed.status).toBe(200);
     expect(changed.body.data).toMatchObject({ skipped: false, run_id: expect.any(String) });

@@ -8,7 +8,7 @@ export const DEV_JWT_SECRET = 'octo-sync-dev-jwt-secret-change-me';
 
 const SYMMETRIC = ['HS256', 'HS384', 'HS512'] as const;
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
-export type JwtAlgorithm = (typeof SYMMETRIC)[number] | (typeof ASYMMETRIC)[number];
+type JwtAlgorithm = (typeof SYMMETRIC)[number] | (typeof ASYMMETRIC)[number];
 
 const schema = z
   .object({
@@ -92,8 +92,6 @@ export interface JwtSettings {
   /** Tokens whose `exp` lies further ahead than this are refused (a leaked token must not live for years). */
   maxTtlS: number;
 }
-
-export type GatewayEnv = z.output<typeof schema>;
 
 export interface GatewayConfig {
   databaseUrl: string;

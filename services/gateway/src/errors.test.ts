@@ -2,7 +2,7 @@ import { AppError } from '@octo-sync/platform';
 import { envelopeFor, ERROR_STATUS, isDependencyDown } from './errors';
 
 describe('error table and envelope', () => {
-  test('every §1 reason has a status', () => {
+  test('every error reason has a status', () => {
     const expected: Record<string, number> = {
       VALIDATION_FAILED: 400,
       UNAUTHENTICATED: 401,

@@ -30,7 +30,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   INTERNAL: { status: 500, label: 'Internal error' },
 };
 
-/** The §1 error envelope. */
+/** The body of every error answer: `success: 0`, every problem in `error`, and a stable `reason` code. */
 export interface ErrorEnvelope {
   success: 0;
   error: string[];
@@ -82,7 +82,7 @@ export function isDependencyDown(error: unknown, depth = 0): boolean {
   return isDependencyDown(e.cause, depth + 1);
 }
 
-/** body-parser's errors carry a `type`; map them to the envelope codes of §1. */
+/** body-parser's errors carry a `type`; map them to the envelope's error codes. */
 function fromBodyParser(err: unknown): ApiError | undefined {
   if (err === null || typeof err !== 'object') return undefined;
   // The router's own client errors: a path parameter that is not valid percent-encoding.
@@ -95,7 +95,7 @@ function fromBodyParser(err: unknown): ApiError | undefined {
     return new ApiError('VALIDATION_FAILED', ['body: could not be decompressed (it does not match its Content-Encoding)'], { cause: err });
   }
   if (!('type' in err)) return undefined;
-  switch ((err as { type: unknown }).type) {
+  switch (err.type) {
     case 'entity.too.large': {
       const limit = (err as { limit?: unknown }).limit;
       return new ApiError('PAYLOAD_TOO_LARGE', [`body: must be at most ${typeof limit === 'number' ? limit : '?'} bytes`], { cause: err });
@@ -116,7 +116,7 @@ function fromBodyParser(err: unknown): ApiError | undefined {
 }
 
 /**
- * The one error middleware: every error answer of the app is written here, as the §1 envelope.
+ * The one error middleware: every error answer of the app is written here, as the error envelope.
  * Known codes get their status from {@link ERROR_STATUS}; unreachable dependencies answer 503;
  * anything else is a bug, logged with its stack and answered 500 without details.
  */

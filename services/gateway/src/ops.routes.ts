@@ -6,7 +6,7 @@ import type { GatewayMetrics } from './metrics';
 import type { OpenApiDocument } from './openapi';
 import { OPENAPI_PATH } from './paths';
 import { defineRoute, type RouteSpec } from './route';
-import { liveSchema, readySchema } from './schemas';
+import { liveSchema, readySchema } from './response-schemas';
 
 export interface OpsRoutesDeps {
   db: Db;
@@ -16,10 +16,11 @@ export interface OpsRoutesDeps {
   metrics: GatewayMetrics;
   /** Built on first use: it documents every route, including this one. */
   openapi: () => OpenApiDocument;
-  readyTimeoutMs?: number;
 }
 
 const OPS = ['Operations'];
+/** How long readiness waits for each dependency before counting it down. */
+const READY_TIMEOUT_MS = 2_000;
 
 /** Resolves 'ok' or 'down' within `ms`; a dependency that hangs counts as down. */
 async function probe(what: () => Promise<unknown>, ms: number): Promise<{ state: 'ok' | 'down'; error?: unknown }> {
@@ -46,7 +47,9 @@ async function countWorkers(redis: Redis, prefix: string, ms: number): Promise<n
   return read.state === 'ok' ? count : null;
 }
 
-export function opsRoutes({ db, redis, queuePrefix, metrics, openapi, readyTimeoutMs = 2_000 }: OpsRoutesDeps): RouteSpec[] {
+/** Liveness, readiness, metrics and the OpenAPI document: public, for probes and scrapers. */
+export function opsRoutes(deps: OpsRoutesDeps): RouteSpec[] {
+  const { metrics, openapi } = deps;
   return [
     defineRoute({
       method: 'get',
@@ -58,33 +61,7 @@ export function opsRoutes({ db, redis, queuePrefix, metrics, openapi, readyTimeo
       responses: { 200: { description: 'Alive.', schema: liveSchema } },
       handler: async () => ({ status: 200, body: { status: 'ok' } }),
     }),
-    defineRoute({
-      method: 'get',
-      path: '/readyz',
-      operationId: 'ready',
-      summary: 'Postgres and Redis are reachable',
-      tags: OPS,
-      auth: 'public',
-      responses: {
-        200: { description: 'Ready.', schema: readySchema },
-        503: { description: 'Postgres or Redis is unreachable.', schema: readySchema },
-      },
-      handler: async ({ log }) => {
-        const [postgres, redisState, workers] = await Promise.all([
-          probe(() => db.ping(), readyTimeoutMs),
-          probe(() => redis.ping(), readyTimeoutMs),
-          countWorkers(redis, queuePrefix, readyTimeoutMs),
-        ]);
-        const ready = postgres.state === 'ok' && redisState.state === 'ok';
-        if (!ready) log.warn({ postgresError: postgres.error, redisError: redisState.error }, 'not ready');
-        // Informational only: the queue is durable, so a worker deploy must not pull gateways out
-        // of a load balancer.
-        return {
-          status: ready ? 200 : 503,
-          body: { status: ready ? 'ok' : 'unavailable', checks: { postgres: postgres.state, redis: redisState.state }, workers },
-        };
-      },
-    }),
+    readyRoute(deps),
     defineRoute({
       method: 'get',
       path: '/metrics',
@@ -106,4 +83,35 @@ export function opsRoutes({ db, redis, queuePrefix, metrics, openapi, readyTimeo
       handler: async () => ({ status: 200, body: openapi() }),
     }),
   ];
+}
+
+/** 200 when Postgres and Redis answer in time, 503 otherwise; the live worker count rides along. */
+function readyRoute({ db, redis, queuePrefix }: OpsRoutesDeps): RouteSpec {
+  return defineRoute({
+    method: 'get',
+    path: '/readyz',
+    operationId: 'ready',
+    summary: 'Postgres and Redis are reachable',
+    tags: OPS,
+    auth: 'public',
+    responses: {
+      200: { description: 'Ready.', schema: readySchema },
+      503: { description: 'Postgres or Redis is unreachable.', schema: readySchema },
+    },
+    handler: async ({ log }) => {
+      const [postgres, redisState, workers] = await Promise.all([
+        probe(() => db.ping(), READY_TIMEOUT_MS),
+        probe(() => redis.ping(), READY_TIMEOUT_MS),
+        countWorkers(redis, queuePrefix, READY_TIMEOUT_MS),
+      ]);
+      const ready = postgres.state === 'ok' && redisState.state === 'ok';
+      if (!ready) log.warn({ postgresError: postgres.error, redisError: redisState.error }, 'not ready');
+      // Informational only: the queue is durable, so a worker deploy must not pull gateways out
+      // of a load balancer.
+      return {
+        status: ready ? 200 : 503,
+        body: { status: ready ? 'ok' : 'unavailable', checks: { postgres: postgres.state, redis: redisState.state }, workers },
+      };
+    },
+  });
 }

@@ -1,6 +1,6 @@
 import type { SyncRun } from '@octo-sync/db';
 import { presentRun } from './presenters';
-import { runSchema } from './schemas';
+import { runSchema } from './response-schemas';
 
 const base: SyncRun = {
   id: '3f0e1b9c-0000-4000-8000-000000000001',

@@ -1,10 +1,11 @@
 import type { z } from 'zod';
 import type { Integration, SyncRun } from '@octo-sync/db';
-import { runWarningSchema, type healthSchema, type integrationSchema, type runSchema, type syncStateSchema } from './schemas';
+import { runWarningSchema, type healthSchema, type integrationSchema, type runSchema, type syncStateSchema } from './response-schemas';
 
 /*
- * Rows → the JSON of spec §3/§4. The only place that decides what leaves the gateway about an
- * integration: no credential column is ever read here.
+ * Rows → the JSON the partner API answers with (integrations, their sync state, health and runs).
+ * The only place that decides what leaves the gateway about an integration: no credential column
+ * is ever read here.
  */
 
 function iso(date: Date | null): string | null {

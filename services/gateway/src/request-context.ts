@@ -9,7 +9,7 @@ export interface Principal {
 }
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express types its Request in a global namespace; this is how it is extended
   namespace Express {
     interface Request {
       /** Request id: the caller's `x-request-id` when it is sane, otherwise a new UUID. */

@@ -4,16 +4,17 @@ import { z } from 'zod';
 import { unstorableInput, type Logger } from '@octo-sync/platform';
 import { ApiError } from './errors';
 import type { Principal } from './request-context';
-import { errorEnvelopeSchema, idParamsSchema, noQuerySchema } from './schemas';
+import { idParamsSchema, noQuerySchema } from './request-schemas';
+import { errorEnvelopeSchema } from './response-schemas';
 import { formatIssues, friendlyErrors } from './validation';
 
 /**
  * Who may call a route: `public` (ops), `jwt` (any role; the handler applies owner-or-admin),
  * `partner`, `admin`, or `webhook` (x-webhook-secret of the `{id}` integration).
  */
-export type RouteAuth = 'public' | 'jwt' | 'partner' | 'admin' | 'webhook';
+type RouteAuth = 'public' | 'jwt' | 'partner' | 'admin' | 'webhook';
 
-export interface ResponseSpec {
+interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
   /** Response content type when not JSON. */
@@ -30,7 +31,12 @@ export interface Reply {
   contentType?: string;
 }
 
-export interface HandlerContext<B, Q> {
+/** A success answer in the partner API's envelope, `{success: 1, data}`. */
+export function ok(data: unknown, status = 200, headers?: Record<string, string>): Reply {
+  return { status, body: { success: 1, data }, ...(headers === undefined ? {} : { headers }) };
+}
+
+interface HandlerContext<B, Q> {
   req: Request;
   body: B;
   query: Q;
@@ -64,11 +70,11 @@ export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefin
 
 /** Declares a route with its types inferred from its schemas. */
 export function defineRoute<B extends z.ZodType | undefined = undefined, Q extends z.ZodType = typeof noQuerySchema>(spec: RouteSpec<B, Q>): RouteSpec {
-  return spec as unknown as RouteSpec;
+  return spec;
 }
 
 /** `/a/{id}/b` → `/a/:id/b`. */
-export function expressPath(path: string): string {
+function expressPath(path: string): string {
   return path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
 }
 

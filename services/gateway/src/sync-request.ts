@@ -3,7 +3,8 @@ import type { Db, SyncCandidate } from '@octo-sync/db';
 import type { Logger } from '@octo-sync/platform';
 import type { SyncRequests } from '@octo-sync/runs';
 import { BASE_PATH } from './paths';
-import type { Reply } from './route';
+import { okEnvelope, syncAnswerSchema } from './response-schemas';
+import { ok, type Reply } from './route';
 
 export interface SyncRequestDeps {
   db: Db;
@@ -30,6 +31,17 @@ export function prefersAsync(prefer: string | undefined): boolean {
     .some((token) => token.trim().toLowerCase().split(/\s*;\s*/)[0] === 'respond-async');
 }
 
+/** How the webhook and the admin route answer a sync request (the OpenAPI responses of both). */
+export const syncAnswerResponses = {
+  200: { description: 'The run finished (or failed: then `error` says why).', schema: okEnvelope(syncAnswerSchema) },
+  202: {
+    description: 'The run is queued or still running; follow Location (the sync-log).',
+    schema: okEnvelope(syncAnswerSchema),
+    headers: { Location: { description: 'The integration’s sync-log.', schema: { type: 'string' as const } } },
+  },
+  409: { description: 'Not approved (INTEGRATION_NOT_APPROVED) or inactive.' },
+};
+
 /**
  * Requests a catalog sync ({@link SyncRequests}: the eligibility rule, coalescing, one job per run)
  * and answers for the webhook and the admin route alike, waiting up to the bound. The answer
@@ -43,11 +55,7 @@ export async function requestSync(deps: SyncRequestDeps, request: SyncRequest): 
   if (first) log.info({ integrationId: integration.id, runId, joined: !created, shared, trigger: request.trigger }, 'sync requested');
   else log.debug({ integrationId: integration.id, runId, shared }, 'sync requested (coalesced)');
 
-  const queued = (): Reply => ({
-    status: 202,
-    body: { success: 1, data: { queued: true, run_id: runId } },
-    headers: { Location: `${BASE_PATH}/${integration.id}/sync-log` },
-  });
+  const queued = (): Reply => ok({ queued: true, run_id: runId }, 202, { Location: `${BASE_PATH}/${integration.id}/sync-log` });
   if (request.respondAsync || deps.waitMs === 0) return queued();
 
   const outcome = await deps.producer.waitFor(job, deps.waitMs);
@@ -58,12 +66,9 @@ export async function requestSync(deps: SyncRequestDeps, request: SyncRequest): 
   switch (run.status) {
     case 'succeeded':
     case 'skipped':
-      return { status: 200, body: { success: 1, data: { synced: run.synced ?? 0, skipped: run.status === 'skipped', run_id: runId } } };
+      return ok({ synced: run.synced ?? 0, skipped: run.status === 'skipped', run_id: runId });
     case 'failed':
-      return {
-        status: 200,
-        body: { success: 1, data: { synced: 0, skipped: false, run_id: runId, error: run.errorMessage ?? 'the sync failed' } },
-      };
+      return ok({ synced: 0, skipped: false, run_id: runId, error: run.errorMessage ?? 'the sync failed' });
     default:
       // A failed attempt that will be retried, or a job that finished without finishing the run.
       return queued();

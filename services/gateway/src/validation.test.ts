@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requestSchemas } from './schemas';
+import { requestSchemas } from './request-schemas';
 import { prefersAsync } from './sync-request';
 import { formatIssues, friendlyErrors } from './validation';
 

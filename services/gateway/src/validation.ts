@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 
-/** One `"<field>: <reason>"` line per problem, the way the §1 `error` array lists them. */
+/** One `"<field>: <reason>"` line per problem, as the error envelope's `error` array lists them. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], root = 'body'): string[] {
   const lines: string[] = [];
   for (const issue of issues) {

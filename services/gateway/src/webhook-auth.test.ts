@@ -16,7 +16,7 @@ function fakeStore(rows: Map<string, Credentials>) {
       store.lookups++;
       return rows.get(id) ?? null;
     },
-    checkWebhookSecret: IntegrationStore.prototype.checkWebhookSecret,
+    checkWebhookSecret: (...args: Parameters<IntegrationStore['checkWebhookSecret']>) => IntegrationStore.prototype.checkWebhookSecret.call(store, ...args),
     onChange: (listener: (id: string) => void) => {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -6,12 +6,12 @@ type Credentials = Awaited<ReturnType<IntegrationStore['webhookCredentials']>>;
 export type WebhookIntegration = Extract<WebhookAuth, { ok: true }>['integration'];
 
 /** Known ids kept at most; past it the least recently used go first. */
-export const WEBHOOK_AUTH_CACHE_MAX = 5_000;
+const WEBHOOK_AUTH_CACHE_MAX = 5_000;
 /**
  * Unknown ids kept at most, in a map of their own: a flood of made-up ids can evict only other
  * made-up ids, never a real integration's entry, and never grows memory past this bound.
  */
-export const WEBHOOK_AUTH_NEGATIVE_MAX = 1_000;
+const WEBHOOK_AUTH_NEGATIVE_MAX = 1_000;
 
 export interface WebhookAuthCacheOptions {
   /** How long a looked-up row is trusted; 0 disables the cache (one query per webhook). */
@@ -76,7 +76,6 @@ export class WebhookAuthCache {
   /** Bumped by every invalidation: a lookup that started before one does not fill the cache. */
   private generation = 0;
   private readonly now: () => number;
-  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly store: IntegrationStore,
@@ -85,7 +84,7 @@ export class WebhookAuthCache {
     this.known = new Lru(options.maxEntries ?? WEBHOOK_AUTH_CACHE_MAX);
     this.unknown = new Lru(options.maxNegativeEntries ?? WEBHOOK_AUTH_NEGATIVE_MAX);
     this.now = options.now ?? Date.now;
-    this.unsubscribe = store.onChange((id) => this.invalidate(id));
+    store.onChange((id) => this.invalidate(id));
   }
 
   async verify(id: string, presented: string | undefined): Promise<WebhookAuth> {
@@ -109,10 +108,6 @@ export class WebhookAuthCache {
   /** Entries held (tests, metrics). */
   get size(): { known: number; unknown: number } {
     return { known: this.known.size, unknown: this.unknown.size };
-  }
-
-  close(): void {
-    this.unsubscribe();
   }
 
   private credentials(id: string): Promise<Credentials> {

@@ -47,7 +47,7 @@ async function adminCreate(partner: string, overrides: Record<string, unknown> =
 }
 
 describe('partner: create, read, update, delete', () => {
-  test('POST / creates an unapproved integration, answers §3 plus the secret once, and stores auth_key encrypted', async () => {
+  test('POST / creates an unapproved integration, answers the integration plus the secret once, and stores auth_key encrypted', async () => {
     const res = await h.http().post(BASE).set(bearer(h.token('partner', 'p-create'))).send(createBody());
     expectDocumented(res, 'post', BASE, 201);
     const data = res.body.data;
@@ -190,7 +190,7 @@ describe('owner or admin reads', () => {
     }
   });
 
-  test('GET /{id}/sync-log: current state and runs newest first with the §4 fields, ?limit', async () => {
+  test('GET /{id}/sync-log: current state and runs newest first with every run field, ?limit', async () => {
     const created = await createAs('p-log');
     const counts = { products: { created: 2, updated: 0, unchanged: 0, removed: 0 }, options: { created: 3, updated: 0, unchanged: 0, removed: 0 }, units: { created: 4, updated: 0, unchanged: 0, removed: 0 } };
     const t0 = Date.parse('2026-06-23T06:00:00.000Z');

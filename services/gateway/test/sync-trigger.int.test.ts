@@ -1,4 +1,3 @@
-import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { catalogSyncJob, createRedis, startConsumer, type PayloadOf } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
@@ -208,7 +207,7 @@ describe('POST /{id}/sync/trigger: concurrent triggers', () => {
 });
 
 describe('POST /{id}/sync/trigger: the gateway’s waiting logic (a test consumer plays the worker)', () => {
-  let worker: Worker | undefined;
+  let worker: ReturnType<typeof startConsumer> | undefined;
   let connection: Redis | undefined;
   /** What the fake worker does with each run, keyed by integration id. */
   const outcomes = new Map<string, 'succeeded' | 'skipped' | 'failed'>();

@@ -1,4 +1,3 @@
-import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis, startConsumer, type PayloadOf, type TestConnectionResult, type testConnectionJob } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
@@ -47,7 +46,7 @@ test('no worker answering within TEST_CONNECTION_WAIT_MS → 503 with Retry-Afte
 });
 
 describe('the gateway’s waiting logic (a test consumer plays the worker on the probes queue)', () => {
-  let worker: Worker | undefined;
+  let worker: ReturnType<typeof startConsumer> | undefined;
   let connection: Redis | undefined;
   const answers = new Map<string, TestConnectionResult | 'throw'>();
   const seen: Array<PayloadOf<typeof testConnectionJob>> = [];

@@ -1,0 +1,156 @@
+import { randomInt } from 'node:crypto';
+import { z } from 'zod';
+import { SLOT_STATUSES, type SlotChange, type SlotResult } from '@octo-sync/jobs';
+// Puts `.openapi()` on zod before the schemas below are built.
+import './request-schemas';
+import { friendlyErrors } from './validation';
+
+/*
+ * The notify webhook's HTTP contract: the three body forms it accepts, how an accepted change
+ * becomes a job's slot change, and how the job's results become the HTTP answer.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// The three forms a notify body may take: one flat change, one OCTO availability event, a batch
+
+const id255 = z.string().min(1).max(255);
+const count = z.number().int().min(0).max(2_147_483_647);
+const slotFields = {
+  localDateTimeStart: z.iso
+    .datetime({ offset: true, local: false })
+    .optional()
+    .openapi({ description: 'ISO 8601 with an offset, in the product’s time zone. Required for a new slot.', example: '2026-07-01T09:00:00+02:00' }),
+  status: z.enum(SLOT_STATUSES).optional(),
+  vacancies: count.nullable().optional(),
+  capacity: count.nullable().optional(),
+};
+const orderingFields = {
+  updatedAt: z.iso
+    .datetime({ offset: true })
+    .refine((value) => Date.parse(value) >= 0, 'must be 1970-01-01T00:00:00Z or later')
+    .optional()
+    .openapi({ description: 'When the change happened at the supplier; orders changes to one slot (ties: arrival order).' }),
+  sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: 'Orders changes to one slot (preferred over updatedAt when both are sent).' }),
+};
+
+function vacanciesWithinCapacity(value: { vacancies?: number | null; capacity?: number | null }, ctx: z.RefinementCtx): void {
+  if (typeof value.vacancies === 'number' && typeof value.capacity === 'number' && value.vacancies > value.capacity) {
+    ctx.addIssue({ code: 'custom', path: ['vacancies'], message: 'must not be greater than capacity' });
+  }
+}
+
+const flatSchema = z
+  .strictObject({ productId: id255, optionId: id255, availabilityId: id255, ...slotFields, ...orderingFields })
+  .superRefine(vacanciesWithinCapacity)
+  .openapi('AvailabilityChange');
+
+const nestedSchema = z
+  .strictObject({
+    productId: id255,
+    optionId: id255,
+    // An OCTO Availability: its other fields (localDateTimeEnd, openingHours, pricing…) are kept as sent.
+    availability: z.looseObject({ id: id255, ...slotFields }).superRefine(vacanciesWithinCapacity),
+    ...orderingFields,
+    webhook: z.unknown().optional(),
+    supplier: z.unknown().optional(),
+  })
+  .openapi('AvailabilityUpdateEvent');
+
+/** Changes one notify call may carry (a batch's `updates`); they always travel in one job. */
+export const NOTIFY_BATCH_MAX = 500;
+const batchSchema = z.strictObject({ updates: z.array(flatSchema).min(1).max(NOTIFY_BATCH_MAX) }).openapi('AvailabilityBatch');
+
+/** One change as the routes handle it: the flat fields, plus the OCTO object when one was sent. */
+export type NotifyChange = z.output<typeof flatSchema> & { raw?: Record<string, unknown> };
+
+/**
+ * Picks the form by its shape (a batch has `updates`, an OCTO event has `availability`) and
+ * validates it, so a bad body gets the problems of the form it meant, every one of them.
+ */
+export const notifyBodySchema = z
+  .unknown()
+  .transform((body, ctx): { batch: boolean; changes: NotifyChange[] } => {
+    const form = typeof body === 'object' && body !== null && 'updates' in body ? batchSchema : typeof body === 'object' && body !== null && 'availability' in body ? nestedSchema : flatSchema;
+    const parsed = form.safeParse(body, { error: friendlyErrors });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, message: issue.message });
+      return z.NEVER;
+    }
+    const data = parsed.data;
+    if ('updates' in data) return { batch: true, changes: data.updates };
+    if ('availability' in data) {
+      const { id, localDateTimeStart, status, vacancies, capacity } = data.availability;
+      const change = { productId: data.productId, optionId: data.optionId, availabilityId: id, localDateTimeStart, status, vacancies, capacity };
+      return { batch: false, changes: [{ ...change, updatedAt: data.updatedAt, sequence: data.sequence, raw: data.availability }] };
+    }
+    return { batch: false, changes: [data] };
+  })
+  .openapi({ oneOf: [z.toJSONSchema(flatSchema), z.toJSONSchema(nestedSchema), z.toJSONSchema(batchSchema)] as never });
+
+// ---------------------------------------------------------------------------------------------
+// Accepted change → the job's slot change
+
+/**
+ * Receive keys: when a change reached a gateway, as microseconds since 1970 × 1000 plus this
+ * replica's tag (0–999, drawn at start). Strictly increasing within a replica, unique across
+ * replicas (unless two share a tag and a microsecond), and comparable across replicas as far as
+ * their clocks agree (the README states the bound).
+ */
+export function createReceiveClock(tag = randomInt(1000), now: () => number = Date.now): () => bigint {
+  let lastMicros = 0n;
+  return () => {
+    const micros = BigInt(Math.floor(now() * 1000));
+    lastMicros = micros > lastMicros ? micros : lastMicros + 1n;
+    return lastMicros * 1000n + BigInt(tag);
+  };
+}
+
+/** The job's form of a change, ordered by `sequence`, else `updatedAt`, else its receive key. */
+export function toSlotChange(change: NotifyChange, receivedKey: bigint): SlotChange {
+  const ordering: Pick<SlotChange, 'orderSource' | 'orderKey'> =
+    change.sequence !== undefined
+      ? { orderSource: 'sequence', orderKey: String(change.sequence) }
+      : change.updatedAt !== undefined
+        ? { orderSource: 'updated_at', orderKey: String(Date.parse(change.updatedAt)) }
+        : { orderSource: 'received_at', orderKey: String(receivedKey) };
+  return {
+    receivedKey: String(receivedKey),
+    ...(change.raw === undefined ? {} : { raw: change.raw }),
+    productId: change.productId,
+    optionId: change.optionId,
+    availabilityId: change.availabilityId,
+    localDateTimeStart: change.localDateTimeStart,
+    status: change.status,
+    vacancies: change.vacancies,
+    capacity: change.capacity,
+    ...ordering,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The job's results → the HTTP answer
+
+/** What happened to one change, as the webhook answers it: this schema is the HTTP contract. */
+const resultSchema = z
+  .union([
+    z.object({ updated: z.literal(true) }),
+    z.object({ updated: z.literal(false), stale: z.literal(true) }),
+    z.object({ updated: z.literal(false), full_sync_queued: z.literal(true) }),
+    z.object({ updated: z.literal(false), rejected: z.literal(true) }).openapi({ description: 'The database refused this change’s values; the other changes were applied.' }),
+  ])
+  .openapi('AvailabilityResult');
+type NotifyResult = z.output<typeof resultSchema>;
+
+export const notifyAnswerSchema = z.union([resultSchema, z.object({ results: z.array(resultSchema) }), z.object({ queued: z.literal(true) })]).openapi('AvailabilityAnswer');
+
+/**
+ * The HTTP answer for one change, from the worker's result for it. The job result is the
+ * worker-to-gateway wire contract (jobs in flight during a deploy must still be read); this answer
+ * is the partner's. Field for field the same today, each free to change without the other.
+ */
+export function presentSlotResult(result: SlotResult): NotifyResult {
+  if (result.updated) return { updated: true };
+  if ('stale' in result) return { updated: false, stale: true };
+  if ('full_sync_queued' in result) return { updated: false, full_sync_queued: true };
+  return { updated: false, rejected: true };
+}

@@ -1,0 +1,127 @@
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+// The one base-URL rule, shared with the outbound client (a pure module: no HTTP client comes with it).
+import { unreachableLiteral, validateBaseUrl } from '@octo-sync/octo/src/base-url';
+
+// Adds `.openapi()` to zod schemas: the schemas that validate requests are the ones documented.
+// Modules that call `.openapi()` at load import this one (directly or through response-schemas.ts),
+// so the extension is in place before their schemas are built.
+extendZodWithOpenApi(z);
+
+/*
+ * What the HTTP API accepts: bodies, query strings, path parameters and documented headers.
+ * Request schemas are strict (unknown fields are rejected).
+ */
+
+// ---------------------------------------------------------------------------------------------
+// base_url: the outbound client's own rule, plus a refusal of addresses it could never reach
+
+const BASE_URL_MAX = 2048;
+
+/** Where base URLs may point: plain http allowed or not, and the `OCTO_ALLOWED_HOSTS` keys. */
+interface BaseUrlPolicy {
+  allowInsecureOctoUrls: boolean;
+  allowedHosts: ReadonlySet<string>;
+}
+function baseUrlField({ allowInsecureOctoUrls, allowedHosts }: BaseUrlPolicy) {
+  return z
+    .string()
+    .transform((value, ctx) => {
+      const result = validateBaseUrl(value, { allowInsecureHttp: allowInsecureOctoUrls });
+      const problem = result.ok ? unreachableLiteral(result.url, allowedHosts) : result.reason;
+      if (problem === undefined && result.ok) return result.url;
+      ctx.addIssue({ code: 'custom', message: problem ?? 'is invalid' });
+      return z.NEVER;
+    })
+    .openapi({
+      type: 'string',
+      format: 'uri',
+      maxLength: BASE_URL_MAX,
+      description: `The supplier's OCTO API root (we call GET {base_url}/products). Absolute ${allowInsecureOctoUrls ? 'http(s)' : 'https'} URL without credentials, query or fragment; trailing slashes are stripped. A private or loopback address is refused unless the deployment allows that host:port.`,
+      example: 'https://octo.example-partner.com',
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bodies, queries, headers
+
+/** How we authenticate to the supplier; also part of every integration answer. */
+export const authTypeSchema = z.enum(['bearer', 'api_key']).openapi({
+  description: '`bearer` sends `Authorization: Bearer <auth_key>`; `api_key` sends the raw key as `Authorization: <auth_key>`.',
+});
+const authKeyField = z.string().min(1).max(4096).openapi({ description: 'Supplier credential. Write-only: stored encrypted, never returned.', writeOnly: true });
+const partnerIdField = z.string().min(1).max(255).openapi({ example: 'partner-123' });
+
+/** Request schemas depend on the deployment's base URL policy. */
+export function requestSchemas(policy: BaseUrlPolicy) {
+  const baseUrl = baseUrlField(policy);
+  const createIntegration = z
+    .strictObject({
+      base_url: baseUrl,
+      auth_type: authTypeSchema,
+      auth_key: authKeyField,
+      handles_ticket_delivery: z.boolean(),
+    })
+    .openapi('CreateIntegration');
+  const adminCreateIntegration = z
+    .strictObject({
+      partner_id: partnerIdField,
+      base_url: baseUrl,
+      auth_type: authTypeSchema,
+      auth_key: authKeyField,
+      handles_ticket_delivery: z.boolean(),
+      isApproved: z.boolean().optional().openapi({ description: 'Defaults to true.' }),
+    })
+    .openapi('AdminCreateIntegration');
+  const patchIntegration = z
+    .strictObject({
+      base_url: baseUrl.optional(),
+      auth_type: authTypeSchema.optional(),
+      auth_key: authKeyField.optional(),
+      handles_ticket_delivery: z.boolean().optional(),
+    })
+    .refine((b) => Object.values(b).some((v) => v !== undefined), {
+      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery',
+    })
+    .openapi('PatchIntegration', { description: 'Changing base_url withdraws the approval (an admin must approve the new target).' });
+  const adminPatchIntegration = z.strictObject({ isActive: z.boolean() }).openapi('AdminPatchIntegration');
+  return { createIntegration, adminCreateIntegration, patchIntegration, adminPatchIntegration };
+}
+
+const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const listQuerySchema = z.strictObject({
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ type: 'integer', minimum: 1, default: 1 }),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
+  isApproved: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'] }),
+  isActive: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'] }),
+  sync_status: z.enum(['idle', 'syncing', 'error']).optional(),
+  health_status: z.enum(['HEALTHY', 'DEGRADED', 'DOWN']).optional(),
+  partner_id: partnerIdField.optional(),
+});
+
+export const syncLogQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
+});
+
+export const adminSyncQuerySchema = z.strictObject({
+  force: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'], description: 'true overrides the mass-removal guard.' }),
+});
+
+export const queueOverviewQuerySchema = z.strictObject({
+  failed: z.coerce.number().int().min(0).max(100).default(10).openapi({ description: 'How many recent failed jobs to list per queue.' }),
+});
+
+/** Every route without query parameters still rejects unknown ones (a typo must not pass silently). */
+export const noQuerySchema = z.strictObject({});
+
+export const idParamsSchema = z.object({ id: z.string().openapi({ description: 'Integration id (`_id`).' }) });
+
+export const webhookHeadersSchema = z.object({
+  'x-webhook-secret': z.string().openapi({ description: 'The webhook secret returned at creation (64 hex characters).' }),
+});
+
+export const preferHeaderSchema = z.object({
+  prefer: z.string().optional().openapi({ description: '`respond-async` answers 202 at once instead of waiting for the result.', example: 'respond-async' }),
+});
+

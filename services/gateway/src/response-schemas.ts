@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { testConnectionResultSchema } from '@octo-sync/jobs';
+import { authTypeSchema } from './request-schemas';
+
+/*
+ * What the HTTP API answers: each schema describes exactly what the presenters and handlers write,
+ * and the OpenAPI document is generated from them.
+ */
+
+const isoTime = z.iso.datetime({ offset: false }).openapi({ example: '2026-06-23T06:00:00.000Z' });
+
+export const syncStateSchema = z
+  .object({
+    status: z.enum(['idle', 'syncing', 'error']),
+    last_sync_at: isoTime.nullable(),
+    last_sync_hash: z.string().nullable(),
+    last_checked_at: isoTime.nullable(),
+    error_message: z.string().nullable(),
+  })
+  .openapi('SyncState');
+
+export const healthSchema = z
+  .object({
+    status: z.enum(['HEALTHY', 'DEGRADED', 'DOWN']),
+    last_probe_at: isoTime.nullable(),
+    last_success_at: isoTime.nullable(),
+    consecutive_failures: z.number().int().min(0),
+    degraded_since: isoTime.nullable(),
+    down_since: isoTime.nullable(),
+  })
+  .openapi('Health');
+
+export const integrationSchema = z
+  .object({
+    _id: z.string(),
+    partner_id: z.string(),
+    base_url: z.string(),
+    auth_type: authTypeSchema,
+    handles_ticket_delivery: z.boolean(),
+    isActive: z.boolean(),
+    isApproved: z.boolean(),
+    sync: syncStateSchema,
+    health: healthSchema,
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  })
+  .openapi('Integration');
+
+export const createdIntegrationSchema = integrationSchema
+  .extend({
+    webhook_secret: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .openapi({ description: 'Shown exactly once: store it now. Send it as `x-webhook-secret`.' }),
+  })
+  .openapi('CreatedIntegration');
+
+const entityCountsSchema = z.object({
+  created: z.number().int(),
+  updated: z.number().int(),
+  unchanged: z.number().int(),
+  removed: z.number().int(),
+});
+
+export const runWarningSchema = z
+  .object({
+    product_id: z.string().nullable().openapi({ description: 'The product id as sent (escaped and shortened if need be); null when it had none.' }),
+    path: z.string().openapi({ example: '[12].options[0].title' }),
+    reason: z.string().openapi({ example: 'the string contains a NUL character (U+0000), which Postgres cannot store' }),
+  })
+  .openapi('SyncRunWarning');
+
+export const runSchema = z
+  .object({
+    run_id: z.string(),
+    trigger: z.enum(['schedule', 'webhook', 'admin', 'availability_fallback', 'health_recovery']),
+    status: z.enum(['queued', 'running', 'succeeded', 'skipped', 'failed']),
+    queued_at: isoTime,
+    started_at: isoTime.nullable(),
+    finished_at: isoTime.nullable(),
+    duration_ms: z.number().int().nullable(),
+    payload_bytes: z.number().int().nullable(),
+    hash: z.string().nullable(),
+    counts: z
+      .object({
+        products: entityCountsSchema.extend({
+          quarantined: z.number().int().openapi({ description: 'Products kept as stored because they could not be stored as sent (listed in `warnings`).' }),
+        }),
+        options: entityCountsSchema,
+        units: entityCountsSchema,
+      })
+      .nullable(),
+    warnings: z
+      .array(runWarningSchema)
+      .openapi({ description: 'What the run could not take as sent, such as each quarantined product (at most SYNC_MAX_WARNINGS of them).' }),
+    warnings_omitted: z.number().int().openapi({ description: 'Warnings left out of `warnings` past its cap.' }),
+    error_code: z.string().nullable(),
+    error_message: z.string().nullable(),
+  })
+  .openapi('SyncRun');
+
+export const syncLogSchema = z.object({ sync: syncStateSchema, runs: z.array(runSchema) }).openapi('SyncLog');
+
+export const syncAnswerSchema = z
+  .union([
+    z.object({
+      synced: z.number().int().min(0),
+      skipped: z.boolean(),
+      run_id: z.string(),
+      error: z.string().optional().openapi({ description: 'Present when the run failed (the call itself succeeded).' }),
+    }),
+    z.object({ queued: z.literal(true), run_id: z.string() }),
+  ])
+  .openapi('SyncAnswer');
+
+// Declared in the jobs package (before `extendZodWithOpenApi` ran): named through zod's own metadata.
+export const testConnectionSchema = testConnectionResultSchema.meta({ id: 'TestConnectionResult' });
+
+export const deletedSchema = z.object({ _id: z.string(), deleted: z.literal(true) }).openapi('Deleted');
+
+const paginationSchema = z
+  .object({ page: z.number().int(), pageSize: z.number().int(), totalCount: z.number().int() })
+  .openapi('Pagination');
+
+export const errorEnvelopeSchema = z
+  .object({
+    success: z.literal(0),
+    error: z.array(z.string()),
+    message: z.string(),
+    code: z.number().int(),
+    reason: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+  })
+  .openapi('Error');
+
+export const queueOverviewSchema = z
+  .object({
+    queue: z.string(),
+    counts: z.record(z.string(), z.number().int()),
+    failed: z.array(
+      z.object({
+        id: z.string().optional(),
+        name: z.string(),
+        failedReason: z.string(),
+        attemptsMade: z.number().int(),
+        finishedAt: z.string().nullable(),
+        data: z.unknown(),
+      }),
+    ),
+  })
+  .openapi('QueueOverview');
+
+export const liveSchema = z.object({ status: z.literal('ok') }).openapi('Live');
+export const readySchema = z
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.object({ postgres: z.enum(['ok', 'down']), redis: z.enum(['ok', 'down']) }),
+    /** Workers with a live heartbeat (informational, never changes the status); null when Redis cannot tell. */
+    workers: z.number().int().min(0).nullable(),
+  })
+  .openapi('Ready');
+
+/** `{success: 1, data}` around a response schema. */
+export function okEnvelope<T extends z.ZodType>(data: T) {
+  return z.object({ success: z.literal(1), data });
+}
+
+/** `{success: 1, data: [...], pagination}`. */
+export function listEnvelope<T extends z.ZodType>(item: T) {
+  return z.object({ success: z.literal(1), data: z.array(item), pagination: paginationSchema });
+}

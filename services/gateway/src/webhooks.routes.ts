@@ -1,0 +1,147 @@
+import type { z } from 'zod';
+import { slotKey, type Db, type Integration } from '@octo-sync/db';
+import { availabilityApplyJob, type JobProducer, type SlotChange, type SlotResult } from '@octo-sync/jobs';
+import { GroupCommit, type Logger } from '@octo-sync/platform';
+import type { SyncRequests } from '@octo-sync/runs';
+import type { SpendBudget } from './auth-steps';
+import type { GatewayConfig } from './config';
+import { ApiError } from './errors';
+import { createReceiveClock, NOTIFY_BATCH_MAX, notifyAnswerSchema, notifyBodySchema, presentSlotResult, toSlotChange, type NotifyChange } from './notify';
+import { BASE_PATH } from './paths';
+import { webhookIntegration } from './request-context';
+import { preferHeaderSchema, webhookHeadersSchema } from './request-schemas';
+import { okEnvelope } from './response-schemas';
+import { defineRoute, ok, type Reply, type RouteSpec } from './route';
+import { prefersAsync, requestSync, syncAnswerResponses } from './sync-request';
+import type { WebhookIntegration } from './webhook-auth';
+
+export interface WebhookRoutesDeps {
+  config: GatewayConfig;
+  db: Db;
+  producer: JobProducer;
+  /** The one owner of starting a sync. */
+  requests: SyncRequests;
+  /** Spends an integration's notify budget (slot changes), or throws 429 and spends nothing. */
+  spendNotifyBudget: SpendBudget;
+}
+
+const WEBHOOKS = ['Webhooks'];
+
+/** The partner's webhooks, authenticated by the integration's secret: sync the catalog now, and slot changes. */
+export function webhookRoutes(deps: WebhookRoutesDeps): RouteSpec[] {
+  return [triggerSyncRoute(deps), notifyRoute(deps)];
+}
+
+function triggerSyncRoute({ config, db, producer, requests }: WebhookRoutesDeps): RouteSpec {
+  const syncDeps = { db, producer, waitMs: config.syncTriggerWaitMs, requests };
+  return defineRoute({
+    method: 'post',
+    path: `${BASE_PATH}/{id}/sync/trigger`,
+    operationId: 'triggerSync',
+    summary: 'Sync the catalog now (partner webhook)',
+    description: `No body needed. Waits up to SYNC_TRIGGER_WAIT_MS (default 20 s) for the run; \`Prefer: respond-async\` answers 202 at once. Rate limited per integration (WEBHOOK_RATE_LIMIT per WEBHOOK_RATE_WINDOW_MS).`,
+    tags: WEBHOOKS,
+    auth: 'webhook',
+    headers: webhookHeadersSchema.extend(preferHeaderSchema.shape),
+    responses: syncAnswerResponses,
+    handler: async ({ req, log }) =>
+      requestSync(syncDeps, {
+        integration: webhookIntegration(req),
+        trigger: 'webhook',
+        respondAsync: prefersAsync(req.get('prefer')),
+        log,
+      }),
+  });
+}
+
+function notifyRoute(deps: WebhookRoutesDeps): RouteSpec {
+  const notify = createNotifyHandler(deps);
+  return defineRoute({
+    method: 'post',
+    path: `${BASE_PATH}/{id}/availability/notify`,
+    operationId: 'notifyAvailability',
+    summary: 'Report slot changes (partner webhook)',
+    description:
+      'One change (flat form), an OCTO `availability_update` event (nested form), or `{"updates": [...]}` with up to 500 changes answered per item. ' +
+      'A change older than the stored one for its slot (by `sequence`, else `updatedAt`, else our receive time) is ignored and answered `stale`. ' +
+      'A product or option we do not know queues one full sync instead. Waits up to NOTIFY_WAIT_MS for the changes to be applied, else (or with `Prefer: respond-async`) answers 202: ' +
+      'every accepted change is applied.',
+    tags: WEBHOOKS,
+    auth: 'webhook',
+    headers: webhookHeadersSchema.extend(preferHeaderSchema.shape),
+    body: notifyBodySchema,
+    bodyLimitBytes: deps.config.notifyBodyLimitBytes,
+    responses: {
+      200: { description: 'Applied (or stale, or a full sync queued), per change.', schema: okEnvelope(notifyAnswerSchema) },
+      202: { description: 'Accepted and queued; it will be applied.', schema: okEnvelope(notifyAnswerSchema) },
+      409: { description: 'Not approved (INTEGRATION_NOT_APPROVED).' },
+    },
+    handler: async ({ req, body, log }) => notify(webhookIntegration(req), body, prefersAsync(req.get('prefer')), log),
+  });
+}
+
+/**
+ * Queues an accepted notify call and, unless the caller prefers not to wait, answers with what
+ * the worker did to each change; 202 when that takes longer than NOTIFY_WAIT_MS.
+ */
+function createNotifyHandler({ config, db, producer, spendNotifyBudget }: WebhookRoutesDeps) {
+  const enqueuer = createNotifyEnqueuer(producer);
+  const receiveKey = createReceiveClock();
+  const queued = () => ok({ queued: true }, 202);
+  return async (integration: WebhookIntegration, body: z.output<typeof notifyBodySchema>, respondAsync: boolean, log: Logger): Promise<Reply> => {
+    if (!integration.isApproved) {
+      throw new ApiError('INTEGRATION_NOT_APPROVED', ['integration: is not approved yet; an admin must approve it before it can send availability']);
+    }
+    // Spent before the lookup, so that a call over the budget costs no query; a call refused
+    // for its content gets it back (refused calls spend nothing).
+    const refund = await spendNotifyBudget(integration.id, body.changes.length);
+    await requireStartOfNewSlots(db, integration, body.changes, body.batch).catch(async (err: unknown) => {
+      await refund();
+      throw err;
+    });
+    const placed = await enqueuer.submit(body.changes.map((c) => ({ integrationId: integration.id, change: toSlotChange(c, receiveKey()) })));
+    if (respondAsync) return queued();
+    const job = placed[0]!.job;
+    const outcome = await producer.waitFor<SlotResult[]>(job, config.notifyWaitMs);
+    if (outcome.state !== 'completed') {
+      if (outcome.state === 'failed') log.warn({ jobId: job.id, reason: outcome.reason }, 'availability job attempt failed; it will be retried');
+      return queued();
+    }
+    const results = placed.map((p) => presentSlotResult(outcome.value[p.index]!));
+    return ok(body.batch ? { results } : results[0]);
+  };
+}
+
+/** A change without a start time is fine for a slot we have; a new slot needs one (listed like any 400). */
+async function requireStartOfNewSlots(db: Db, integration: Pick<Integration, 'id'>, changes: NotifyChange[], batch: boolean): Promise<void> {
+  const missing = changes.map((c, i) => ({ c, i })).filter(({ c }) => c.localDateTimeStart === undefined);
+  if (missing.length === 0) return;
+  const keyOf = (c: NotifyChange) => ({ integration_id: integration.id, product_octo_id: c.productId, option_octo_id: c.optionId, availability_id: c.availabilityId });
+  const existing = await db.availability.existingSlots(missing.map(({ c }) => keyOf(c)));
+  const problems = missing
+    .filter(({ c }) => !existing.has(slotKey(keyOf(c))))
+    .map(({ i }) => `${batch ? `updates.${i}.` : ''}localDateTimeStart: is required for a new slot`);
+  if (problems.length > 0) throw new ApiError('VALIDATION_FAILED', problems);
+}
+
+/**
+ * Puts notify calls on the queue. Calls that arrive while an enqueue is in flight share the next
+ * job (one job per integration, at most {@link NOTIFY_BATCH_MAX} changes): under load the queue
+ * sees a few large jobs instead of thousands of one-change jobs, and each call still gets its own
+ * answers back, by position. A call's changes always land in one job.
+ */
+function createNotifyEnqueuer(producer: JobProducer) {
+  type Placed = { job: Awaited<ReturnType<JobProducer['enqueue']>>; index: number };
+  return new GroupCommit<{ integrationId: string; change: SlotChange }, Placed>(async (items) => {
+    const groups = new Map<string, number[]>();
+    items.forEach((item, i) => groups.set(item.integrationId, [...(groups.get(item.integrationId) ?? []), i]));
+    const placed = new Array<Placed>(items.length);
+    await Promise.all(
+      [...groups].map(async ([integrationId, positions]) => {
+        const job = await producer.enqueue(availabilityApplyJob, { integrationId, changes: positions.map((i) => items[i]!.change) });
+        positions.forEach((position, index) => (placed[position] = { job, index }));
+      }),
+    );
+    return placed;
+  }, NOTIFY_BATCH_MAX);
+}
