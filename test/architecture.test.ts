@@ -2,8 +2,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /**
- * The dependency rules of house-style.md, checked on every import of every source file, so that
- * they hold by test and not by memory.
+ * The dependency rules (docs/architecture.md), checked on every import of every source file, so
+ * that they hold by test and not by memory.
  */
 const ROOT = resolve(__dirname, '..');
 

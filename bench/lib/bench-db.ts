@@ -1,7 +1,7 @@
 import { connectClient, migrate } from '@octo-sync/db';
 
 /** The Postgres server the benchmarks use (the same local server the tests use by default). */
-export const BENCH_DATABASE_SERVER = process.env.BENCH_DATABASE_SERVER_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+const BENCH_DATABASE_SERVER = process.env.BENCH_DATABASE_SERVER_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Where a bench connection that Postgres closed while idle is reported (the next statement on it fails). */
@@ -9,7 +9,7 @@ export function reportLostConnection(err: Error): void {
   process.emitWarning(err.message, { code: 'BENCH_DB_CONNECTION_LOST' });
 }
 
-export function benchDatabaseUrl(name: string): string {
+function benchDatabaseUrl(name: string): string {
   const url = new URL(BENCH_DATABASE_SERVER);
   url.pathname = `/${name}`;
   return url.toString();

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 
 export interface LoadOptions {
   url: string;
@@ -21,7 +20,7 @@ export interface LoadResult {
   errors: number;
 }
 
-const AUTOCANNON = resolve(__dirname, '../../node_modules/autocannon/autocannon.js');
+const AUTOCANNON = require.resolve('autocannon/autocannon.js');
 
 /**
  * Load from a separate process (autocannon's CLI), so the load generator does not share the
