@@ -23,6 +23,8 @@ const config: Config = {
     },
   ],
   testTimeout: 60_000,
+  // Compiled bundles (npm run build, and each test run's own build under node_modules/.cache).
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };
 
 export default config;

@@ -2,23 +2,26 @@
 // Ctrl-C (SIGINT) or SIGTERM stops both cleanly; if either exits on its own, the other is stopped
 // too and the exit code says it failed. For production, run `start:gateway` and `start:worker`
 // as separate processes and scale the workers.
+//
+// Runs compiled (`npm start` builds first, into dist/): it starts the gateway and the worker
+// bundled beside it, the same files production runs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import { DEFAULT_DATABASE_URL, migrate } from '@octo-sync/db';
 
-const root = resolve(__dirname, '..');
-
-function run(entry: string): ChildProcess {
+function run(bundle: string): ChildProcess {
+  // Logs are for the person at this terminal, even when its output is piped through a pager.
+  const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || 'pretty' };
   // Their own process group: a Ctrl-C reaches them once, from us, not a second time from the terminal
   // (a second signal means "exit now" to a service).
-  return spawn(process.execPath, ['--import', 'tsx', entry], { cwd: root, stdio: 'inherit', env: process.env, detached: true });
+  return spawn(process.execPath, [join(__dirname, bundle)], { stdio: 'inherit', env, detached: true });
 }
 
 async function main(): Promise<void> {
   const result = await migrate({ databaseUrl: process.env.DATABASE_URL || DEFAULT_DATABASE_URL });
   process.stdout.write(`migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied\n`);
 
-  const children = [run('services/gateway/src/main.ts'), run('services/worker/src/main.ts')];
+  const children = [run('gateway.js'), run('worker.js')];
   let stopping = false;
   const stopAll = (signal: NodeJS.Signals) => {
     stopping = true;

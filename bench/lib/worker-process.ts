@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 
-/** The real worker (`npm run start:worker`'s entry point) as a child process of the benchmark. */
+/** The real worker (`npm run start:worker`'s compiled bundle, built by the bench script) as a child process of the benchmark. */
 export interface WorkerProcess {
   pid: number;
   /** Log lines the worker wrote at warn level or above (a failed run shows up here). */
@@ -14,9 +14,9 @@ export interface WorkerProcess {
 const ROOT = resolve(__dirname, '../..');
 
 export async function startWorkerProcess(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'services/worker/src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'dist/worker.js'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const problems: string[] = [];

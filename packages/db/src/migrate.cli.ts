@@ -5,10 +5,10 @@ import { migrate } from './migrate';
 import { DEFAULT_DATABASE_URL } from './client';
 
 const config = parseEnv(
-  z.object({ DATABASE_URL: env.url(DEFAULT_DATABASE_URL, ['postgresql:', 'postgres:']), LOG_LEVEL: env.logLevel() }),
+  z.object({ DATABASE_URL: env.url(DEFAULT_DATABASE_URL, ['postgresql:', 'postgres:']), LOG_LEVEL: env.logLevel(), LOG_FORMAT: env.logFormat() }),
   process.env,
 );
-const log = createLogger({ name: 'db-migrate', level: config.LOG_LEVEL });
+const log = createLogger({ name: 'db-migrate', level: config.LOG_LEVEL, format: config.LOG_FORMAT });
 
 migrate({ databaseUrl: config.DATABASE_URL, log: (msg, fields) => log.info(fields ?? {}, msg) })
   .then((result) => {

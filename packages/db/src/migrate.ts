@@ -1,12 +1,24 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Client } from 'pg';
 import { AppError } from '@octo-sync/platform';
 import { connectClient, type ConnectionErrorListener } from './client';
 
-/** The migrations folder of this repository (the one Prisma's CLI uses too). */
-export const MIGRATIONS_DIR = resolve(__dirname, '../../../prisma/migrations');
+/**
+ * The migrations folder of this repository (the one Prisma's CLI uses too): the nearest
+ * `prisma/migrations` above this module, whether it runs from its source or bundled into `dist/`.
+ */
+export const MIGRATIONS_DIR = findMigrationsDir(__dirname);
+
+function findMigrationsDir(from: string): string {
+  for (let dir = from; dirname(dir) !== dir; dir = dirname(dir)) {
+    const candidate = join(dir, 'prisma', 'migrations');
+    if (existsSync(candidate)) return candidate;
+  }
+  return resolve(from, '../../../prisma/migrations');
+}
 
 /** Prisma migrate's advisory lock key, so that this runner and `prisma migrate deploy` never overlap. */
 const PRISMA_ADVISORY_LOCK = 72707369;

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { defineJob } from './contract';
 
+/** The BullMQ job id of a run's job. */
+export const catalogSyncJobId = (runId: string): string => `sync-${runId}`;
+
 /** A catalog sync run. The run row (created first, in Postgres) is the unit of work; the job delivers it. */
 export const catalogSyncJob = defineJob({
   queue: 'catalog',
@@ -8,7 +11,7 @@ export const catalogSyncJob = defineJob({
   payload: z.object({ integrationId: z.uuid(), runId: z.uuid() }),
   // One job per run: triggers that arrive while a run is queued join that run (see SyncRunStore),
   // so the job id needs no other dedup rule.
-  jobId: (p) => `sync-${p.runId}`,
+  jobId: (p) => catalogSyncJobId(p.runId),
   options: {
     attempts: 5,
     // Our backoff strategy (worker settings) honours the supplier's Retry-After.

@@ -1,5 +1,6 @@
 export { defineJob, type JobContract, type PayloadOf } from './contract';
-export { catalogSyncJob } from './catalog-sync.job';
+export { catalogSyncJob, catalogSyncJobId } from './catalog-sync.job';
+export { readSyncProgress, syncProgressSchema, type SyncProgress } from './sync-progress';
 export {
   availabilityApplyJob,
   slotChangeSchema,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { SupplierError } from './errors';
+import type { FetchOptions } from './outbound-config';
 
 /*
  * What the client does with a 2xx answer to `GET /products`: read the whole catalog body (a
@@ -18,6 +19,8 @@ export interface FetchedBody {
   /** From sending the request to the last body byte, redirects included. */
   latencyMs: number;
   contentType?: string;
+  /** OCTO's response headers, when sent (required by OCTO, often missing in practice). */
+  octoHeaders: { octoCapabilities?: string; contentLanguage?: string };
 }
 
 /** A `GET /products` answered 2xx, of which only the status line and headers were read. */
@@ -60,7 +63,7 @@ export async function dropBody({ response, contentType, started }: OpenAnswer): 
 }
 
 /** The whole 2xx body, hashed while it streams in, within `maxBodyBytes`. */
-export async function readCatalog({ response, contentType, started, fail }: OpenAnswer, maxBodyBytes: number): Promise<FetchedBody> {
+export async function readCatalog({ response, contentType, started, fail }: OpenAnswer, maxBodyBytes: number, onProgress?: FetchOptions['onBodyProgress']): Promise<FetchedBody> {
   const { statusCode, body } = response;
   const declared = Number(firstHeader(response.headers['content-length']) ?? NaN);
   if (Number.isFinite(declared) && declared > maxBodyBytes) {
@@ -89,14 +92,28 @@ export async function readCatalog({ response, contentType, started, fail }: Open
       if (whole === undefined) chunks.push(buffer);
       else buffer.copy(whole, bytes);
       bytes += buffer.length;
+      onProgress?.(bytes, Number.isSafeInteger(declared) ? declared : null);
     }
   } catch (error: unknown) {
     throw fail(error);
   }
   const received = whole === undefined ? Buffer.concat(chunks, bytes) : bytes === whole.length ? whole : whole.subarray(0, bytes);
-  const result: FetchedBody = { status: statusCode, body: received, bytes, digest: hash.digest('hex'), latencyMs: Math.round(performance.now() - started) };
+  const result: FetchedBody = {
+    status: statusCode,
+    body: received,
+    bytes,
+    digest: hash.digest('hex'),
+    latencyMs: Math.round(performance.now() - started),
+    octoHeaders: octoHeadersOf(response.headers),
+  };
   if (contentType !== undefined) result.contentType = contentType;
   return result;
+}
+
+function octoHeadersOf(headers: Dispatcher.ResponseData['headers']): FetchedBody['octoHeaders'] {
+  const octoCapabilities = firstHeader(headers['octo-capabilities']);
+  const contentLanguage = firstHeader(headers['content-language']);
+  return { ...(octoCapabilities === undefined ? {} : { octoCapabilities }), ...(contentLanguage === undefined ? {} : { contentLanguage }) };
 }
 
 function tooLarge(bytes: number, max: number, declared: boolean, status: number): SupplierError {

@@ -49,4 +49,9 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Overrides the configured total deadline (health probes use a short one). */
   totalTimeoutMs?: number;
+  /**
+   * Called after each chunk of the body with the bytes received so far and the declared
+   * `Content-Length` (null without one). Runs on the read path: it must return at once.
+   */
+  onBodyProgress?: (received: number, expected: number | null) => void;
 }

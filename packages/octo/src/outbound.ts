@@ -32,7 +32,7 @@ export function createSupplierClient(config: OutboundConfig): SupplierClient {
   });
   const deps: ExchangeDeps = { dispatcher: agent, config, allowed };
   return {
-    fetchProducts: (target, options = {}) => exchange(deps, target, options, (answer) => readCatalog(answer, config.maxBodyBytes)),
+    fetchProducts: (target, options = {}) => exchange(deps, target, options, (answer) => readCatalog(answer, config.maxBodyBytes, options.onBodyProgress)),
     probeProducts: (target, options = {}) => exchange(deps, target, options, dropBody),
     close: () => agent.close(),
   };

@@ -58,4 +58,5 @@ export const env = {
       )
       .default([]),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logFormat: () => z.enum(['auto', 'json', 'pretty']).default('auto'),
 };

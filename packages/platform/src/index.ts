@@ -1,6 +1,6 @@
 export { AppError, ConfigError, asError } from './errors';
 export { parseEnv, env, DEV_SECRETS_KEY } from './config';
-export { createLogger, REDACT_PATHS, type Logger, type LoggerOptions } from './logger';
+export { createLogger, REDACT_PATHS, type LogFormat, type Logger, type LoggerOptions } from './logger';
 export { installShutdown, type ShutdownStep } from './shutdown';
 export { SecretBox } from './secret-box';
 export { GroupCommit, KeyedGroupCommit } from './group-commit';

@@ -1,6 +1,7 @@
+import { buildForTestRun } from './build';
 import { prepareTemplateDatabase } from './database';
 
-/** Jest global setup of the integration project: one migrated template database per run. */
+/** Jest global setup of the integration project: one migrated template database and one build of the services per run. */
 export default async function globalSetup(): Promise<void> {
-  await prepareTemplateDatabase();
+  await Promise.all([prepareTemplateDatabase(), buildForTestRun()]);
 }

@@ -1,5 +1,6 @@
+import { removeTestBuild } from './build';
 import { dropRunDatabases } from './database';
 
 export default async function globalTeardown(): Promise<void> {
-  await dropRunDatabases();
+  await Promise.all([dropRunDatabases(), removeTestBuild()]);
 }

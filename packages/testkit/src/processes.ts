@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
+import { compiledDir } from './build';
 
-const ROOT = resolve(__dirname, '../../..');
-const ENTRY = { gateway: 'services/gateway/src/main.ts', worker: 'services/worker/src/main.ts' } as const;
+const ENTRY = { gateway: 'gateway.js', worker: 'worker.js' } as const;
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -18,12 +18,11 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts the gateway or a worker as a real process and resolves once it logged that it started.
- * Node runs the TypeScript through tsx's loader in the same process (the `tsx` command would put
- * a second process in between, and a SIGKILL aimed at the service would miss it).
+ * Starts the gateway or a worker as a real process, from the compiled bundle that production
+ * runs (see {@link compiledDir}), and resolves once it logged that it started.
  */
 export async function startService(kind: keyof typeof ENTRY, env: Record<string, string>, startTimeoutMs = 30_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[kind]], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(compiledDir(), ENTRY[kind])], { env: { ...process.env, LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
   let buffer = '';

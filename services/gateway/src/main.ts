@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     process.stderr.write(`gateway: ${err.message}\n`);
     process.exit(1);
   }
-  const log = createLogger({ level: config.logLevel, name: 'gateway' });
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'gateway' });
   for (const variable of config.devDefaults) {
     log.warn({ variable }, `${variable} is not set: using the built-in DEVELOPMENT value. Anyone can ${variable === 'JWT_SECRET' ? 'mint tokens' : 'decrypt stored supplier keys'}. Set it before exposing this gateway.`);
   }

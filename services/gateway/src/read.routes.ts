@@ -1,4 +1,5 @@
 import type { Db } from '@octo-sync/db';
+import { readSyncProgress, type JobProducer } from '@octo-sync/jobs';
 import { integrationAccess } from './integration-access';
 import { BASE_PATH } from './paths';
 import { presentHealth, presentIntegration, presentRun, presentSync } from './presenters';
@@ -9,7 +10,7 @@ import { defineRoute, ok, type RouteSpec } from './route';
 const READS = ['Owner or admin'];
 
 /** An integration, its sync-log and its health, for its owner or an admin (404 for anyone else). */
-export function readRoutes({ db }: { db: Db }): RouteSpec[] {
+export function readRoutes({ db, producer }: { db: Db; producer: JobProducer }): RouteSpec[] {
   const access = integrationAccess(db);
   return [
     defineRoute({
@@ -34,7 +35,10 @@ export function readRoutes({ db }: { db: Db }): RouteSpec[] {
       handler: async ({ req, params, query }) => {
         const integration = await access.visible(req, params.id!);
         const runs = await db.runs.listRuns(integration.id, query.limit);
-        return ok({ sync: presentSync(integration), runs: runs.map(presentRun) });
+        // One run of an integration runs at a time: at most one progress to read.
+        const running = runs.find((run) => run.status === 'running');
+        const progress = running ? await readSyncProgress(producer, running.id) : null;
+        return ok({ sync: presentSync(integration), runs: runs.map((run) => presentRun(run, run === running ? progress : null)) });
       },
     }),
     defineRoute({

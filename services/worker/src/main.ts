@@ -4,7 +4,7 @@ import { startWorkerRuntime } from './runtime';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
-  const log = createLogger({ name: 'worker', level: config.logLevel });
+  const log = createLogger({ name: 'worker', level: config.logLevel, format: config.logFormat });
   if (config.usingDevSecretsKey) log.warn('SECRETS_KEY is the development default: set it before storing real supplier credentials');
   const runtime = await startWorkerRuntime(config, log);
   installShutdown(log, config.shutdownTimeoutMs, [{ name: 'worker', run: () => runtime.close() }]);

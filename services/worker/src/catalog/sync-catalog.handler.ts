@@ -4,6 +4,7 @@ import type { JobContext, PayloadOf, catalogSyncJob } from '@octo-sync/jobs';
 import type { SupplierClient } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { failAttempt } from './run-failure';
+import { SyncProgressReporter } from './sync-progress';
 import { openCatalog, payloadDigestOf, writeCatalog, type Fetched, type SyncAttempt, type WriteSettings } from './write-catalog';
 
 export interface SyncSettings extends WriteSettings {
@@ -11,6 +12,8 @@ export interface SyncSettings extends WriteSettings {
   busyRetryMs: number;
   /** A "running" run not finished after this long has lost its worker and job for good. */
   abandonAfterMs: number;
+  /** Shortest time between two writes of a running sync's progress to its job. */
+  progressIntervalMs: number;
 }
 
 export interface SyncDeps {
@@ -39,7 +42,8 @@ export function createSyncCatalogHandler(deps: SyncDeps) {
     if (claim.kind === 'finished') return resultOf(claim.run);
     if (claim.kind === 'busy') return postpone(deps.settings, claim.blockingRunId, ctx);
     const { run, integration, fence } = claim;
-    const attempt: SyncAttempt = { run, integration, fence, log: ctx.log.child({ runId, integrationId: integration.id, trigger: run.trigger }) };
+    const log = ctx.log.child({ runId, integrationId: integration.id, trigger: run.trigger });
+    const attempt: SyncAttempt = { run, integration, fence, log, progress: new SyncProgressReporter(ctx.job, deps.settings.progressIntervalMs, log) };
     try {
       return await syncClaimed(deps, attempt, ctx);
     } catch (thrown) {
@@ -81,7 +85,8 @@ async function fetchCatalog({ db, supplier }: SyncDeps, attempt: SyncAttempt, si
   const refusal = syncRefusal(integration, run.trigger);
   if (refusal) throw new AppError(refusal.code, refusal.message);
   const target = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) };
-  const fetched = await supplier.fetchProducts(target, signal ? { signal } : {});
+  const onBodyProgress = (received: number, expected: number | null) => attempt.progress.received(received, expected);
+  const fetched = await supplier.fetchProducts(target, signal ? { signal, onBodyProgress } : { onBodyProgress });
   attempt.payloadBytes = fetched.bytes;
   return { body: fetched.body, bytes: fetched.bytes, digest: fetched.digest };
 }

@@ -5,6 +5,7 @@ import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catal
 import { CatalogMapper, type CatalogRows } from './map-catalog';
 import type { FailedAttempt } from './run-failure';
 import { RunWarningList } from './run-warnings';
+import type { SyncProgressReporter } from './sync-progress';
 
 /** What reading, diffing and writing one catalog obeys. */
 export interface WriteSettings {
@@ -25,6 +26,7 @@ interface WriteDeps {
 /** A claimed run and what its steps share (`payloadBytes` is set once the body is fetched). */
 export interface SyncAttempt extends FailedAttempt {
   integration: Integration;
+  progress: SyncProgressReporter;
 }
 
 /** One catalog on its way through the write transaction. */
@@ -87,7 +89,7 @@ export async function writeCatalog(deps: WriteDeps, attempt: SyncAttempt, pass: 
   const { integration, fence } = attempt;
   const write = async (client: RunClient): Promise<WriteOutcome> => {
     const writer = await db.catalog.openWriter(client, integration.id, pass.stored);
-    await writeSlices(pass, writer);
+    await writeSlices(pass, writer, attempt.progress);
     return concludeWrite(deps, attempt, pass, writer, client);
   };
   try {
@@ -115,7 +117,7 @@ function rollBackUnlessWritten(outcome: WriteOutcome): WriteOutcome {
 }
 
 /** Maps, diffs and hands the rows to the writer one slice at a time; the last slice is written when this resolves. */
-async function writeSlices({ reader, differ, mapper, warnings }: CatalogPass, writer: CatalogCopyWriter): Promise<void> {
+async function writeSlices({ reader, differ, mapper, warnings }: CatalogPass, writer: CatalogCopyWriter, progress: SyncProgressReporter): Promise<void> {
   // The slice being written: its failure is kept, not thrown, until it is awaited (a rejection
   // nobody listens to while the next slice is mapped would end the process).
   let pending: Promise<Error | undefined> = Promise.resolve(undefined);
@@ -125,6 +127,7 @@ async function writeSlices({ reader, differ, mapper, warnings }: CatalogPass, wr
   };
   try {
     let rows = noRows();
+    progress.processed(0, reader.length);
     for (let i = 0; i < reader.length; i++) {
       const entry = reader.read();
       if (entry === undefined) break; // the catalog will be refused: only check the rest
@@ -135,6 +138,7 @@ async function writeSlices({ reader, differ, mapper, warnings }: CatalogPass, wr
         rows = noRows();
         await written();
         pending = writer.upsert(changed).then(() => undefined, asError);
+        progress.processed(i + 1, reader.length);
       }
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
     }

@@ -1,0 +1,56 @@
+// `npm run build`: compiles the services and the command-line tools to plain JavaScript.
+//
+// esbuild bundles each entry point with the workspace packages it imports (their TypeScript
+// sources and the generated Prisma client) into one CommonJS file: the workspaces stay source-only
+// and a process loads one file at start-up. Everything from node_modules stays an ordinary
+// require, so production installs `npm ci --omit=dev` and nothing is bundled twice.
+//
+//   node scripts/build.mjs [--outdir DIR]      (default: dist/)
+import { readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** `dist/<name>.js` for the services, `npm start`'s launcher and every `*.cli.ts` of a workspace. */
+function entryPoints() {
+  const entries = { gateway: 'services/gateway/src/main.ts', worker: 'services/worker/src/main.ts', start: 'scripts/start.ts' };
+  for (const group of ['packages', 'services']) {
+    for (const workspace of readdirSync(join(root, group))) {
+      const src = join(group, workspace, 'src');
+      const clis = readdirSync(join(root, src)).filter((file) => file.endsWith('.cli.ts'));
+      for (const file of clis) entries[file.slice(0, -'.cli.ts'.length)] = join(src, file);
+    }
+  }
+  return entries;
+}
+
+/** Workspace packages are bundled; every other bare import (npm packages, node: built-ins) stays a require. */
+const externalDependencies = {
+  name: 'external-dependencies',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@octo-sync/') ? undefined : { path: args.path, external: true }));
+  },
+};
+
+const { values } = parseArgs({ options: { outdir: { type: 'string', default: join(root, 'dist') } } });
+const outdir = resolve(values.outdir);
+await rm(outdir, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: entryPoints(),
+  outdir,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  plugins: [externalDependencies],
+  logLevel: 'warning',
+  metafile: true,
+});
+const files = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js'));
+console.log(`build: ${files.length} entry points in ${relative(process.cwd(), outdir) || '.'}`);
