@@ -22,6 +22,7 @@ import { buildApp } from '@octo-sync/gateway/src/app';
 import { loadGatewayConfig } from '@octo-sync/gateway/src/config';
 import { FixedWindowLimiter } from '@octo-sync/gateway/src/rate-limit';
 import { WebhookAuthCache } from '@octo-sync/gateway/src/webhook-auth';
+import { readSignatureHeaders, signatureMatches, signDelivery } from '@octo-sync/gateway/src/webhook-signature';
 import { parseArgs, note, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { runLoad, type LoadResult } from './lib/load';
@@ -91,10 +92,17 @@ async function main(): Promise<void> {
     servers.push(gateway.server, bare.server);
 
     const triggerUrl = `${gateway.url}/api/v1/partner-integrations/${integration.id}/sync/trigger`;
+    const key = Buffer.from(webhookSecret, 'hex');
+    const signedHeaders = (secretKey: Buffer) => {
+      const ts = String(Math.floor(Date.now() / 1000));
+      return { 'webhook-id': 'msg_bench', 'webhook-timestamp': ts, 'webhook-signature': signDelivery(secretKey, 'msg_bench', ts, Buffer.alloc(0)) };
+    };
     const scenarios = {
       bare: { url: `${bare.url}/bare`, method: 'POST' as const, headers: {} },
       triggerAsync: { url: triggerUrl, method: 'POST' as const, headers: { 'x-webhook-secret': webhookSecret, prefer: 'respond-async' } },
       rejected: { url: triggerUrl, method: 'POST' as const, headers: { 'x-webhook-secret': 'f'.repeat(64), prefer: 'respond-async' } },
+      // One signed delivery sent again and again: after the first, each call is verified and answered from the replay store.
+      signed: { url: triggerUrl, method: 'POST' as const, headers: { ...signedHeaders(key), prefer: 'respond-async' } },
     };
     const results: Record<string, LoadResult> = {};
     const only = args.only === '' ? undefined : new Set(args.only.split(','));
@@ -110,12 +118,12 @@ async function main(): Promise<void> {
 
     // Where a webhook answer's time goes, one call at a time (no concurrency).
     note('step costs');
-    const authCache = new WebhookAuthCache(db.integrations, { ttlMs: config.webhookAuthCacheMs });
+    const authCache = new WebhookAuthCache(db.webhookSecrets, { ttlMs: config.webhookAuthCacheMs });
     const limiter = new FixedWindowLimiter(redis, `${prefix}:bench-rate`, 1_000_000_000, 60_000);
     const steps = {
       // The uncached check: load the credentials, then the store's rule (what the gateway does on a cache miss).
       lookupAndSecretCheckMs: await stepCost(args.steps, async () =>
-        db.integrations.checkWebhookSecret(await db.integrations.webhookCredentials(integration.id), webhookSecret),
+        db.webhookSecrets.check(await db.webhookSecrets.credentials(integration.id), { kind: 'secret', presented: webhookSecret }),
       ),
       requestRunMs: await stepCost(args.steps, () => db.runs.requestRun(integration.id, 'webhook')),
       // The lock-free join the coalescer tries first (a run is queued here, as in the load phase).
@@ -125,8 +133,9 @@ async function main(): Promise<void> {
         return producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId });
       }),
       // What the webhook path does now: the cached check (config.webhookAuthCacheMs) and the Lua rate-limit hit.
-      cachedSecretCheckMs: await stepCost(args.steps, () => authCache.verify(integration.id, webhookSecret)),
+      cachedSecretCheckMs: await stepCost(args.steps, () => authCache.verify(integration.id, { kind: 'secret', presented: webhookSecret })),
       rateLimitMs: await stepCost(args.steps, () => limiter.hit(integration.id)),
+      ...(await verificationTimings(args.steps * 20, authCache, integration.id, key, webhookSecret)),
     };
     const enqueueOnly = round(steps.enqueueMs - steps.requestRunMs, 3);
 
@@ -134,18 +143,20 @@ async function main(): Promise<void> {
     const ratios = {
       triggerAsyncVsBare: round(results.triggerAsync!.perSecond / bareRps, 3),
       rejectedVsBare: round(results.rejected!.perSecond / bareRps, 3),
+      signedVsHeader: round(results.signed!.perSecond / results.triggerAsync!.perSecond, 3),
+      wrongSignatureVsWrongSecret: round(steps.wrongSignatureUs / steps.wrongSecretUs, 3),
     };
     const result = {
       bench: 'gateway',
       connections: args.connections,
       durationS: args.duration,
-      answersPerSecond: { bare: bareRps, triggerAsync: results.triggerAsync!.perSecond, rejected: results.rejected!.perSecond },
+      answersPerSecond: { bare: bareRps, triggerAsync: results.triggerAsync!.perSecond, rejected: results.rejected!.perSecond, signed: results.signed!.perSecond },
       latencyMs: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { p50: r.latencyP50Ms, p99: r.latencyP99Ms }])),
       statuses: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.statuses])),
       errors: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.errors])),
       stepCostMs: { ...steps, enqueueMs: enqueueOnly },
       ratios,
-      targets: { triggerAsyncVsBare: ratios.triggerAsyncVsBare >= 0.5, rejectedVsBare: ratios.rejectedVsBare >= 0.5 },
+      targets: { triggerAsyncVsBare: ratios.triggerAsyncVsBare >= 0.5, rejectedVsBare: ratios.rejectedVsBare >= 0.5, signedVsHeader: ratios.signedVsHeader >= 0.9 },
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
@@ -160,6 +171,29 @@ async function main(): Promise<void> {
     await clearPrefix(prefix);
     if (!args.keep) await dropBenchDatabase(args.database);
   }
+}
+
+/**
+ * The cached verification path, one call at a time, in microseconds: a right-length wrong secret
+ * in the header, a wrong signature (right length, wrong bytes), and the right signature.
+ */
+async function verificationTimings(n: number, cache: WebhookAuthCache, id: string, key: Buffer, secret: string) {
+  const ts = String(Math.floor(Date.now() / 1000));
+  const read = (signature: string) => {
+    const headers: Record<string, string> = { 'webhook-id': 'msg_t', 'webhook-timestamp': ts, 'webhook-signature': signature };
+    const parsed = readSignatureHeaders((name) => headers[name], Number(ts));
+    if (parsed.kind !== 'signed') throw new Error('bench delivery is not signed');
+    return parsed.delivery;
+  };
+  const right = read(signDelivery(key, 'msg_t', ts, Buffer.alloc(0)));
+  const wrong = read(signDelivery(Buffer.alloc(32, 9), 'msg_t', ts, Buffer.alloc(0)));
+  const body = Buffer.alloc(0);
+  const us = async (fn: () => Promise<unknown>) => round((await stepCost(n, fn)) * 1000, 3);
+  return {
+    wrongSecretUs: await us(() => cache.verify(id, { kind: 'secret', presented: `${secret.slice(0, 63)}${secret.endsWith('0') ? '1' : '0'}` })),
+    wrongSignatureUs: await us(() => cache.verify(id, { kind: 'signature', matches: (keys) => signatureMatches(wrong, body, keys) })),
+    rightSignatureUs: await us(() => cache.verify(id, { kind: 'signature', matches: (keys) => signatureMatches(right, body, keys) })),
+  };
 }
 
 main().catch((err: unknown) => {

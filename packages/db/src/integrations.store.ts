@@ -2,11 +2,15 @@ import { AppError, SecretBox } from '@octo-sync/platform';
 import { deactivateProducts } from './catalog.store';
 import { syncableWhere, type SyncCandidate } from './sync-eligibility';
 import type { PrismaClient } from './client';
-import type { Integration } from './generated/prisma/client';
+import type { Integration, WebhookAuthMode } from './generated/prisma/client';
 import { Prisma } from './generated/prisma/client';
-import { generateWebhookSecret, hashWebhookSecret, webhookSecretMatches } from './webhook-secret';
+import type { IntegrationChanges } from './integration-changes';
+import { recordEvents, SYSTEM_ACTOR, type NewIntegrationEvent } from './integration-events.store';
+import { isUuid } from './uuid';
+import { generateWebhookSecret } from './webhook-secret';
+import type { WebhookSecretStore } from './webhook-secrets.store';
 
-export type { Integration };
+export type { Integration, WebhookAuthMode };
 
 export interface NewIntegration {
   partnerId: string;
@@ -15,6 +19,9 @@ export interface NewIntegration {
   authKey: string;
   handlesTicketDelivery: boolean;
   isApproved?: boolean;
+  webhookAuth?: WebhookAuthMode;
+  /** Who creates it (JWT sub), for the audit trail. */
+  actor?: string;
 }
 
 /** The fields a partner may change on its integration. */
@@ -23,6 +30,7 @@ export interface IntegrationPatch {
   authType?: 'bearer' | 'api_key';
   authKey?: string;
   handlesTicketDelivery?: boolean;
+  webhookAuth?: WebhookAuthMode;
 }
 
 export type SyncStatusFilter = 'idle' | 'syncing' | 'error';
@@ -40,38 +48,18 @@ export interface IntegrationQuery {
   pageSize: number;
 }
 
-/** What a webhook's caller is known by once its secret checked out (nothing secret in it). */
-export type WebhookIntegration = Pick<Integration, 'id' | 'partnerId' | 'isApproved' | 'isActive'>;
-
-/** Everything the webhook check reads from an integration row, and nothing else. */
-export type WebhookCredentials = WebhookIntegration &
-  Pick<Integration, 'deletedAt' | 'webhookSecretHash' | 'previousWebhookSecretHash' | 'previousWebhookSecretExpiresAt'>;
-
-/** Why a webhook was refused. Callers answer every kind with the same 401; the kind is for logs. */
-export type WebhookAuth = { ok: true; integration: WebhookIntegration } | { ok: false; why: 'unknown' | 'secret' | 'inactive' };
-
-const WEBHOOK_CREDENTIALS = {
-  id: true,
-  partnerId: true,
-  isApproved: true,
-  isActive: true,
-  deletedAt: true,
-  webhookSecretHash: true,
-  previousWebhookSecretHash: true,
-  previousWebhookSecretExpiresAt: true,
-} as const satisfies Prisma.IntegrationSelect;
-
 /**
  * Integrations and their secrets. The supplier credential is sealed with {@link SecretBox} before
  * it is stored and opened only by {@link IntegrationStore.readAuthKey}; the webhook secret is
- * stored as a digest and returned exactly once, by `create` (and by rotation).
+ * stored by {@link WebhookSecretStore} and returned exactly once, by `create` (and by rotation).
+ * Every change is written to the audit trail in its own transaction, with its actor.
  */
 export class IntegrationStore {
-  private readonly changeListeners = new Set<(id: string) => void>();
-
   constructor(
     private readonly prisma: PrismaClient,
     private readonly box: SecretBox,
+    private readonly secrets: WebhookSecretStore,
+    private readonly changes: IntegrationChanges,
   ) {}
 
   /**
@@ -81,28 +69,32 @@ export class IntegrationStore {
    * unsubscribe function.
    */
   onChange(listener: (id: string) => void): () => void {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
+    return this.changes.subscribe(listener);
   }
 
   private changed(id: string): void {
-    for (const listener of this.changeListeners) listener(id);
+    this.changes.announce(id);
   }
 
   async create(input: NewIntegration): Promise<{ integration: Integration; webhookSecret: string }> {
     const webhookSecret = generateWebhookSecret();
     try {
-      const integration = await this.prisma.integration.create({
-        data: {
-          partnerId: input.partnerId,
-          livePartnerId: input.partnerId,
-          baseUrl: input.baseUrl,
-          authType: input.authType,
-          authKeyEncrypted: this.box.seal(input.authKey),
-          handlesTicketDelivery: input.handlesTicketDelivery,
-          isApproved: input.isApproved ?? false,
-          webhookSecretHash: hashWebhookSecret(webhookSecret).toString('hex'),
-        },
+      const integration = await this.prisma.$transaction(async (tx) => {
+        const created = await tx.integration.create({
+          data: {
+            partnerId: input.partnerId,
+            livePartnerId: input.partnerId,
+            baseUrl: input.baseUrl,
+            authType: input.authType,
+            authKeyEncrypted: this.box.seal(input.authKey),
+            handlesTicketDelivery: input.handlesTicketDelivery,
+            isApproved: input.isApproved ?? false,
+            ...(input.webhookAuth === undefined ? {} : { webhookAuth: input.webhookAuth }),
+            ...this.secrets.sealNew(webhookSecret),
+          },
+        });
+        await recordEvents(tx, created.id, [{ type: 'created', actor: input.actor ?? SYSTEM_ACTOR, details: { isApproved: created.isApproved } }], created.createdAt);
+        return created;
       });
       this.changed(integration.id);
       return { integration, webhookSecret };
@@ -135,18 +127,29 @@ export class IntegrationStore {
    * one) withdraws the approval: an admin must approve the new target. Returns null when the
    * integration does not exist or is deleted.
    */
-  async update(id: string, patch: IntegrationPatch): Promise<Integration | null> {
+  async update(id: string, patch: IntegrationPatch, actor = SYSTEM_ACTOR): Promise<Integration | null> {
     if (!isUuid(id)) return null;
     const data: Prisma.IntegrationUpdateManyMutationInput = {};
     if (patch.baseUrl !== undefined) data.baseUrl = patch.baseUrl;
     if (patch.authType !== undefined) data.authType = patch.authType;
     if (patch.authKey !== undefined) data.authKeyEncrypted = this.box.seal(patch.authKey);
     if (patch.handlesTicketDelivery !== undefined) data.handlesTicketDelivery = patch.handlesTicketDelivery;
+    if (patch.webhookAuth !== undefined) data.webhookAuth = patch.webhookAuth;
     const updated = await this.prisma.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<Array<{ base_url: string }>>`
-        SELECT base_url FROM integrations WHERE id = ${id}::uuid AND deleted_at IS NULL FOR UPDATE`;
+      const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean }>>`
+        SELECT base_url, webhook_auth, webhook_secret_sealed IS NOT NULL AS signing
+        FROM integrations WHERE id = ${id}::uuid AND deleted_at IS NULL FOR UPDATE`;
       if (!row) return null;
-      if (patch.baseUrl !== undefined && patch.baseUrl !== row.base_url) data.isApproved = false;
+      if (patch.webhookAuth === 'signature' && !row.signing) {
+        throw new AppError('SIGNING_UNAVAILABLE', 'webhook_auth: "signature" needs a signing key; rotate the webhook secret first');
+      }
+      const baseUrlChanged = patch.baseUrl !== undefined && patch.baseUrl !== row.base_url;
+      if (baseUrlChanged) data.isApproved = false;
+      const events: NewIntegrationEvent[] = [];
+      if (baseUrlChanged) events.push({ type: 'base_url_changed', actor });
+      if (patch.authKey !== undefined) events.push({ type: 'auth_key_changed', actor });
+      if (patch.webhookAuth !== undefined && patch.webhookAuth !== row.webhook_auth) events.push({ type: 'webhook_auth_changed', actor, details: { webhook_auth: patch.webhookAuth } });
+      await recordEvents(tx, id, events);
       return tx.integration.update({ where: { id }, data });
     });
     if (updated) this.changed(id);
@@ -158,7 +161,7 @@ export class IntegrationStore {
    * integration" slot and its products become inactive (one UPDATE); nothing is erased.
    * Returns false when there was no live integration to delete.
    */
-  async softDelete(id: string, now = new Date()): Promise<boolean> {
+  async softDelete(id: string, actor = SYSTEM_ACTOR, now = new Date()): Promise<boolean> {
     if (!isUuid(id)) return false;
     const deleted = await this.prisma.$transaction(async (tx) => {
       const rows = await tx.integration.updateMany({
@@ -167,6 +170,7 @@ export class IntegrationStore {
       });
       if (rows.count === 0) return false;
       await deactivateProducts(tx, id, now);
+      await recordEvents(tx, id, [{ type: 'deleted', actor }], now);
       return true;
     });
     if (deleted) this.changed(id);
@@ -174,19 +178,28 @@ export class IntegrationStore {
   }
 
   /** Sets `isApproved` on a live integration; `changed` says whether it was different before. */
-  async setApproved(id: string, approved: boolean): Promise<{ integration: Integration; changed: boolean } | null> {
-    return this.setFlag(id, 'isApproved', approved);
+  async setApproved(id: string, approved: boolean, actor = SYSTEM_ACTOR): Promise<{ integration: Integration; changed: boolean } | null> {
+    return this.setFlag(id, 'isApproved', approved, { type: approved ? 'approved' : 'revoked', actor });
   }
 
   /** Sets `isActive` on a live integration; `changed` says whether it was different before. */
-  async setActive(id: string, active: boolean): Promise<{ integration: Integration; changed: boolean } | null> {
-    return this.setFlag(id, 'isActive', active);
+  async setActive(id: string, active: boolean, actor = SYSTEM_ACTOR): Promise<{ integration: Integration; changed: boolean } | null> {
+    return this.setFlag(id, 'isActive', active, { type: active ? 'activated' : 'deactivated', actor });
   }
 
-  private async setFlag(id: string, flag: 'isApproved' | 'isActive', value: boolean): Promise<{ integration: Integration; changed: boolean } | null> {
+  private async setFlag(
+    id: string,
+    flag: 'isApproved' | 'isActive',
+    value: boolean,
+    event: NewIntegrationEvent,
+  ): Promise<{ integration: Integration; changed: boolean } | null> {
     if (!isUuid(id)) return null;
     // Conditional update: `changed` is true for exactly one of two concurrent identical calls.
-    const updated = await this.prisma.integration.updateMany({ where: { id, deletedAt: null, [flag]: !value }, data: { [flag]: value } });
+    const updated = await this.prisma.$transaction(async (tx) => {
+      const rows = await tx.integration.updateMany({ where: { id, deletedAt: null, [flag]: !value }, data: { [flag]: value } });
+      if (rows.count === 1) await recordEvents(tx, id, [event]);
+      return rows;
+    });
     if (updated.count === 1) this.changed(id);
     const integration = await this.findLive(id);
     if (!integration) return null;
@@ -237,36 +250,4 @@ export class IntegrationStore {
   readAuthKey(integration: Pick<Integration, 'authKeyEncrypted'>): string {
     return this.box.open(integration.authKeyEncrypted);
   }
-
-  /** What {@link checkWebhookSecret} needs of integration `id` (deleted ones included); null if none. */
-  webhookCredentials(id: string): Promise<WebhookCredentials | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
-    return this.prisma.integration.findUnique({ where: { id }, select: WEBHOOK_CREDENTIALS });
-  }
-
-  /**
-   * Checks an inbound webhook's `x-webhook-secret` against credentials loaded by
-   * {@link webhookCredentials} (null: no such integration), cached or not. Both digests are
-   * compared (in constant time) whatever the case, so the time taken does not reveal which ids are
-   * real. During a rotation's grace period the previous secret is accepted too.
-   */
-  checkWebhookSecret(credentials: WebhookCredentials | null, presented: string | undefined, now = new Date()): WebhookAuth {
-    const secret = presented ?? '';
-    const current = webhookSecretMatches(secret, credentials?.webhookSecretHash);
-    const previous =
-      webhookSecretMatches(secret, credentials?.previousWebhookSecretHash) &&
-      (credentials?.previousWebhookSecretExpiresAt?.getTime() ?? 0) > now.getTime();
-    if (!credentials) return { ok: false, why: 'unknown' };
-    if (!(current || previous) || presented === undefined) return { ok: false, why: 'secret' };
-    if (credentials.deletedAt !== null || !credentials.isActive) return { ok: false, why: 'inactive' };
-    const { id, partnerId, isApproved, isActive } = credentials;
-    return { ok: true, integration: { id, partnerId, isApproved, isActive } };
-  }
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Integration ids are UUIDs; anything else cannot exist (and must not reach a uuid column). */
-function isUuid(value: string): boolean {
-  return UUID.test(value);
 }

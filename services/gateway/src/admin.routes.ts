@@ -4,13 +4,15 @@ import { listWorkers, queueOverview, workerPresenceSchema, type JobProducer } fr
 import type { Db, Integration } from '@octo-sync/db';
 import type { Logger } from '@octo-sync/platform';
 import type { SyncRequests } from '@octo-sync/runs';
+import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
 import { integrationAccess, notFound } from './integration-access';
 import { BASE_PATH } from './paths';
-import { presentIntegration } from './presenters';
+import { presentIntegration, presentWebhookSecret } from './presenters';
 import { adminSyncQuerySchema, listQuerySchema, preferHeaderSchema, queueOverviewQuerySchema, requestSchemas } from './request-schemas';
 import { createdIntegrationSchema, integrationSchema, listEnvelope, okEnvelope, queueOverviewSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
+import { rotateSecret, rotationRoute } from './secret-rotation';
 import { prefersAsync, requestSync, syncAnswerResponses } from './sync-request';
 
 export interface AdminRoutesDeps {
@@ -34,7 +36,8 @@ export function adminRoutes(deps: AdminRoutesDeps): RouteSpec[] {
     queuesRoute(deps),
     approveRoute(deps),
     revokeRoute(deps),
-    setActiveRoute(deps, schemas.adminPatchIntegration),
+    patchRoute(deps, schemas.adminPatchIntegration),
+    rotateRoute(deps),
     syncRoute(deps),
   ];
 }
@@ -70,7 +73,7 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
       201: { description: 'Created; hand webhook_secret to the partner.', schema: okEnvelope(createdIntegrationSchema) },
       409: { description: 'INTEGRATION_EXISTS: the partner already has a live integration.' },
     },
-    handler: async ({ body, log }) => {
+    handler: async ({ req, body, log }) => {
       const { integration, webhookSecret } = await db.integrations.create({
         partnerId: body.partner_id,
         baseUrl: body.base_url,
@@ -78,10 +81,12 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
         authKey: body.auth_key,
         handlesTicketDelivery: body.handles_ticket_delivery,
         isApproved: body.isApproved ?? true,
+        ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
+        actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id, partnerId: integration.partnerId }, 'integration created by admin');
       if (integration.isApproved) await queueFirstSync(requests, integration, log);
-      return ok({ ...presentIntegration(integration), webhook_secret: webhookSecret }, 201);
+      return ok({ ...presentIntegration(integration), ...presentWebhookSecret(webhookSecret) }, 201);
     },
   });
 }
@@ -143,8 +148,8 @@ function approveRoute({ db, requests }: AdminRoutesDeps): RouteSpec {
     tags: ADMIN,
     auth: 'admin',
     responses: { 200: { description: 'The approved integration.', schema: okEnvelope(integrationSchema) } },
-    handler: async ({ params, log }) => {
-      const result = await db.integrations.setApproved(params.id!, true);
+    handler: async ({ req, params, log }) => {
+      const result = await db.integrations.setApproved(params.id!, true, principalOf(req).sub);
       if (!result) throw notFound();
       if (result.changed && result.integration.isActive) await queueFirstSync(requests, result.integration, log);
       return ok(presentIntegration(result.integration));
@@ -161,8 +166,8 @@ function revokeRoute({ db }: AdminRoutesDeps): RouteSpec {
     tags: ADMIN,
     auth: 'admin',
     responses: { 200: { description: 'The integration, no longer approved.', schema: okEnvelope(integrationSchema) } },
-    handler: async ({ params, log }) => {
-      const result = await db.integrations.setApproved(params.id!, false);
+    handler: async ({ req, params, log }) => {
+      const result = await db.integrations.setApproved(params.id!, false, principalOf(req).sub);
       if (!result) throw notFound();
       if (result.changed) log.info({ integrationId: result.integration.id }, 'integration approval revoked');
       return ok(presentIntegration(result.integration));
@@ -170,22 +175,42 @@ function revokeRoute({ db }: AdminRoutesDeps): RouteSpec {
   });
 }
 
-function setActiveRoute({ db }: AdminRoutesDeps, body: Schemas['adminPatchIntegration']): RouteSpec {
+function patchRoute({ db }: AdminRoutesDeps, body: Schemas['adminPatchIntegration']): RouteSpec {
   return defineRoute({
     method: 'patch',
     path: `${BASE_PATH}/admin/{id}`,
     operationId: 'adminUpdateIntegration',
-    summary: 'Activate or deactivate an integration',
+    summary: 'Activate or deactivate an integration, or set how its webhooks authenticate',
     tags: ADMIN,
     auth: 'admin',
     body,
-    responses: { 200: { description: 'The updated integration.', schema: okEnvelope(integrationSchema) } },
-    handler: async ({ params, body, log }) => {
-      const result = await db.integrations.setActive(params.id!, body.isActive);
-      if (!result) throw notFound();
-      if (result.changed) log.info({ integrationId: result.integration.id, isActive: body.isActive }, 'integration activity changed');
-      return ok(presentIntegration(result.integration));
+    responses: {
+      200: { description: 'The updated integration.', schema: okEnvelope(integrationSchema) },
+      409: { description: 'SIGNING_UNAVAILABLE: `signature` mode needs a signing key; rotate the secret first.' },
     },
+    handler: async ({ req, params, body, log }) => {
+      const actor = principalOf(req).sub;
+      if (body.webhook_auth !== undefined && !(await db.integrations.update(params.id!, { webhookAuth: body.webhook_auth }, actor))) throw notFound();
+      if (body.isActive !== undefined) {
+        const result = await db.integrations.setActive(params.id!, body.isActive, actor);
+        if (!result) throw notFound();
+        if (result.changed) log.info({ integrationId: result.integration.id, isActive: body.isActive }, 'integration activity changed');
+      }
+      return ok(presentIntegration(await integrationAccess(db).adminTarget(params.id!)));
+    },
+  });
+}
+
+function rotateRoute({ db }: AdminRoutesDeps): RouteSpec {
+  return defineRoute({
+    ...rotationRoute,
+    path: `${BASE_PATH}/admin/{id}/webhook-secret/rotate`,
+    operationId: 'adminRotateWebhookSecret',
+    summary: 'Rotate an integration’s webhook secret',
+    tags: ADMIN,
+    auth: 'admin',
+    handler: async ({ req, params, body, log }) =>
+      rotateSecret(db, { id: params.id!, actor: principalOf(req).sub, idempotencyKey: req.get('idempotency-key') }, body, log),
   });
 }
 
@@ -203,13 +228,11 @@ function syncRoute({ config, db, producer, requests }: AdminRoutesDeps): RouteSp
     query: adminSyncQuerySchema,
     headers: preferHeaderSchema,
     responses: syncAnswerResponses,
-    handler: async ({ req, params, query, log }) =>
-      requestSync(syncDeps, {
-        integration: await access.adminTarget(params.id!),
-        trigger: 'admin',
-        force: query.force ?? false,
-        respondAsync: prefersAsync(req.get('prefer')),
-        log,
-      }),
+    handler: async ({ req, params, query, log }) => {
+      const integration = await access.adminTarget(params.id!);
+      const force = query.force ?? false;
+      await db.events.record(integration.id, { type: 'sync_forced', actor: principalOf(req).sub, details: { force } });
+      return requestSync(syncDeps, { integration, trigger: 'admin', force, respondAsync: prefersAsync(req.get('prefer')), log });
+    },
   });
 }

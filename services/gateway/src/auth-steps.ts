@@ -1,11 +1,14 @@
+import type { Request, Response } from 'express';
 import type { Redis } from 'ioredis';
-import type { Db } from '@octo-sync/db';
+import type { Db, WebhookAuth } from '@octo-sync/db';
 import { createJwtVerifier } from './auth';
 import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
 import { FailedAuthGuard, FixedWindowLimiter } from './rate-limit';
 import type { AuthSteps } from './route';
 import { WebhookAuthCache } from './webhook-auth';
+import { ReplayStore } from './webhook-replay';
+import { readSignatureHeaders, signatureMatches, SIGNATURE_TOLERANCE_S, type SignedDelivery } from './webhook-signature';
 
 /**
  * Spends `cost` units of an integration's webhook budget, or refuses the call whole with 429;
@@ -27,11 +30,14 @@ export interface GatewayAuth {
 export function createGatewayAuth({ config, db, redis }: { config: GatewayConfig; db: Db; redis: Redis }): GatewayAuth {
   const limiter = (name: string, limit: number) => new FixedWindowLimiter(redis, `${config.queuePrefix}:gateway:rate:${name}`, limit, config.webhookRateWindowMs);
   // Shared by both webhook routes; entries are dropped at once when this process changes an integration.
-  const webhookAuth = new WebhookAuthCache(db.integrations, { ttlMs: config.webhookAuthCacheMs });
-  const failedAuth = new FailedAuthGuard(limiter('failedAuth', config.authFailureLimit));
-  const spendTrigger = budget(limiter('triggerSync', config.webhookRateLimit), 'sync triggers');
+  const webhook: WebhookDeps = {
+    cache: new WebhookAuthCache(db.webhookSecrets, { ttlMs: config.webhookAuthCacheMs }),
+    failedAuth: new FailedAuthGuard(limiter('failedAuth', config.authFailureLimit)),
+    spendTrigger: budget(limiter('triggerSync', config.webhookRateLimit), 'sync triggers'),
+    replay: new ReplayStore(redis, { prefix: config.queuePrefix, ttlMs: config.webhookReplayTtlMs, bodyMaxBytes: config.webhookReplayBodyMaxBytes }),
+  };
   return {
-    steps: { jwt: jwtStep(config), webhook: webhookStep(webhookAuth, failedAuth, spendTrigger) },
+    steps: { jwt: jwtStep(config), webhook: webhookStep(webhook), webhookSignature: signatureStep(webhook), webhookDelivery: deliveryStep(webhook) },
     spendNotifyBudget: budget(limiter('notifyAvailability', config.notifyRateLimit), 'slot changes'),
   };
 }
@@ -56,29 +62,85 @@ function jwtStep(config: GatewayConfig): AuthSteps['jwt'] {
   };
 }
 
-function webhookStep(webhookAuth: WebhookAuthCache, failedAuth: FailedAuthGuard, spendTrigger: SpendBudget): AuthSteps['webhook'] {
-  return async (req, res, operation) => {
-    const raw = req.params.id;
-    const id = typeof raw === 'string' ? raw : '';
-    const address = req.ip ?? 'unknown';
+interface WebhookDeps {
+  cache: WebhookAuthCache;
+  failedAuth: FailedAuthGuard;
+  spendTrigger: SpendBudget;
+  replay: ReplayStore;
+}
+
+const INVALID = ['x-webhook-secret: missing or invalid'];
+
+function idOf(req: Request): string {
+  const raw = req.params.id;
+  return typeof raw === 'string' ? raw : '';
+}
+
+/** Every refused webhook: counted against the caller's address, one answer whatever the cause. */
+async function refuse({ failedAuth }: WebhookDeps, req: Request, res: Response, why: string, error: ApiError): Promise<never> {
+  await failedAuth.failed(req.ip ?? 'unknown');
+  // The cause is only for our logs.
+  res.locals.webhookRefused = why;
+  throw error;
+}
+
+async function admit(deps: WebhookDeps, req: Request, res: Response, verdict: WebhookAuth): Promise<void> {
+  if (!verdict.ok) await refuse(deps, req, res, verdict.why, new ApiError('WEBHOOK_SECRET_INVALID', INVALID));
+  else {
+    res.locals.webhookIntegration = verdict.integration;
+    req.log.setBindings({ integrationId: verdict.integration.id });
+  }
+}
+
+/**
+ * Before the body is read: the failed-auth guard, then either the `x-webhook-secret` check or,
+ * for a signed delivery, its headers and timestamp (the signature needs the body: see
+ * {@link signatureStep}).
+ */
+function webhookStep(deps: WebhookDeps): AuthSteps['webhook'] {
+  return async (req, res) => {
+    const id = idOf(req);
     // An address that keeps failing may still call integrations it has reached before, but
     // may no longer make us look up ids we have never seen live.
-    const waitS = failedAuth.blockedFor(address);
-    if (waitS !== undefined && !webhookAuth.hasSeen(id)) {
+    const waitS = deps.failedAuth.blockedFor(req.ip ?? 'unknown');
+    if (waitS !== undefined && !deps.cache.hasSeen(id)) {
       res.locals.webhookRefused = 'address';
       throw new ApiError('RATE_LIMITED', [`x-webhook-secret: too many failed webhook authentications from this address; retry in ${waitS} s`], {
         headers: { 'Retry-After': String(waitS) },
       });
     }
-    const verdict = await webhookAuth.verify(id, req.get('x-webhook-secret'));
-    if (!verdict.ok) {
-      await failedAuth.failed(address);
-      // Same answer for every cause (no oracle); the cause is only for our logs.
-      res.locals.webhookRefused = verdict.why;
-      throw new ApiError('WEBHOOK_SECRET_INVALID', ['x-webhook-secret: missing or invalid']);
+    const headers = readSignatureHeaders((name) => req.get(name), Math.floor(Date.now() / 1000));
+    if (headers.kind === 'unsigned') await admit(deps, req, res, await deps.cache.verify(id, { kind: 'secret', presented: req.get('x-webhook-secret') }));
+    else if (headers.kind === 'signed') res.locals.signedDelivery = headers.delivery;
+    else if (headers.kind === 'malformed') await refuse(deps, req, res, 'signature', new ApiError('WEBHOOK_SECRET_INVALID', INVALID));
+    else {
+      const error = new ApiError('WEBHOOK_TIMESTAMP_OUT_OF_RANGE', [`webhook-timestamp: must be within ${SIGNATURE_TOLERANCE_S} s of now (Unix seconds)`]);
+      await refuse(deps, req, res, 'timestamp', error);
     }
-    if (operation === 'triggerSync') await spendTrigger(verdict.integration.id, 1);
-    res.locals.webhookIntegration = verdict.integration;
-    req.log.setBindings({ integrationId: verdict.integration.id });
+  };
+}
+
+/** A signed delivery's signature, over the exact bytes received, against the integration's keys. */
+function signatureStep(deps: WebhookDeps): AuthSteps['webhookSignature'] {
+  return async (req, res, body) => {
+    const delivery = res.locals.signedDelivery as SignedDelivery;
+    const verdict = await deps.cache.verify(idOf(req), { kind: 'signature', matches: (keys) => signatureMatches(delivery, body, keys) });
+    await admit(deps, req, res, verdict);
+  };
+}
+
+/**
+ * Answers an authenticated webhook: a signed delivery once per `webhook-id` (a repeat gets the
+ * first answer), and spends the sync-trigger budget only for calls that are processed.
+ */
+function deliveryStep({ replay, spendTrigger }: WebhookDeps): AuthSteps['webhookDelivery'] {
+  return async (req, res, route, process) => {
+    const integration = res.locals.webhookIntegration as { id: string };
+    const run = async () => {
+      if (route.operation === 'triggerSync') await spendTrigger(integration.id, 1);
+      return process();
+    };
+    const delivery = res.locals.signedDelivery as SignedDelivery | undefined;
+    return delivery === undefined ? run() : replay.deliver(integration.id, delivery.id, route.waitMs, run);
   };
 }

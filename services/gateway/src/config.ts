@@ -1,7 +1,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { parseAllowedHosts } from '@octo-sync/octo/src/base-url';
-import { DEV_SECRETS_KEY, env, parseEnv } from '@octo-sync/platform';
+import { DEV_SECRETS_KEY, env, parseEnv, type LogFormat } from '@octo-sync/platform';
 
 /** Development-only defaults: start-up logs a loud warning when either is still in use. */
 export const DEV_JWT_SECRET = 'octo-sync-dev-jwt-secret-change-me';
@@ -33,12 +33,15 @@ const schema = z
     WEBHOOK_RATE_WINDOW_MS: env.int(60_000, { min: 1_000 }),
     NOTIFY_RATE_LIMIT: env.int(30_000, { min: 1 }),
     WEBHOOK_AUTH_CACHE_MS: env.int(5_000, { max: 300_000 }),
+    WEBHOOK_REPLAY_TTL_S: env.int(86_400, { min: 60, max: 7 * 86_400 }),
+    WEBHOOK_REPLAY_BODY_MAX_BYTES: env.int(16 * 1024, { min: 256, max: 1024 * 1024 }),
     AUTH_FAILURE_LIMIT: env.int(60, { min: 1 }),
     TRUST_PROXY: env.string('false'),
     BODY_LIMIT_BYTES: env.int(64 * 1024, { min: 1024 }),
     NOTIFY_BODY_LIMIT_BYTES: env.int(4 * 1024 * 1024, { min: 1024 }),
     DB_POOL_SIZE: env.int(10, { min: 1, max: 500 }),
     LOG_LEVEL: env.logLevel(),
+    LOG_FORMAT: env.logFormat(),
     SHUTDOWN_TIMEOUT_MS: env.int(15_000, { min: 100 }),
   })
   .superRefine((cfg, ctx) => {
@@ -123,10 +126,15 @@ export interface GatewayConfig {
    * once; changes made elsewhere (other replicas, SQL) within this bound.
    */
   webhookAuthCacheMs: number;
+  /** How long the answer of a signed webhook delivery is remembered (replays get it again). */
+  webhookReplayTtlMs: number;
+  /** Remembered answers with a larger body keep only their status and a short `replayed` body. */
+  webhookReplayBodyMaxBytes: number;
   bodyLimitBytes: number;
   notifyBodyLimitBytes: number;
   dbPoolSize: number;
   logLevel: string;
+  logFormat: LogFormat;
   shutdownTimeoutMs: number;
   /** Which development defaults are still in use (start-up warns about each). */
   devDefaults: Array<'JWT_SECRET' | 'SECRETS_KEY'>;
@@ -173,10 +181,13 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     webhookAuthCacheMs: e.WEBHOOK_AUTH_CACHE_MS,
+    webhookReplayTtlMs: e.WEBHOOK_REPLAY_TTL_S * 1000,
+    webhookReplayBodyMaxBytes: e.WEBHOOK_REPLAY_BODY_MAX_BYTES,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     notifyBodyLimitBytes: e.NOTIFY_BODY_LIMIT_BYTES,
     dbPoolSize: e.DB_POOL_SIZE,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     devDefaults,
   };

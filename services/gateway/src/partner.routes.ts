@@ -6,10 +6,11 @@ import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
 import { integrationAccess, noIntegration, type IntegrationAccess } from './integration-access';
 import { BASE_PATH } from './paths';
-import { presentIntegration } from './presenters';
+import { presentIntegration, presentWebhookSecret } from './presenters';
 import { requestSchemas } from './request-schemas';
 import { createdIntegrationSchema, deletedSchema, integrationSchema, okEnvelope, testConnectionSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
+import { rotateSecret, rotationRoute } from './secret-rotation';
 
 export interface PartnerRoutesDeps {
   config: GatewayConfig;
@@ -29,6 +30,7 @@ export function partnerRoutes(deps: PartnerRoutesDeps): RouteSpec[] {
     patchMineRoute(deps, access, schemas.patchIntegration),
     deleteMineRoute(deps, access),
     testConnectionRoute(deps, access),
+    rotateMineRoute(deps, access),
   ];
 }
 
@@ -40,7 +42,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
     path: BASE_PATH,
     operationId: 'createIntegration',
     summary: 'Create the caller’s integration',
-    description: 'Starts unapproved. The answer carries `webhook_secret`, shown this once only.',
+    description: 'Starts unapproved. The answer carries `webhook_secret` (and the same key as `webhook_signing_secret`), shown this once only.',
     tags: PARTNER,
     auth: 'partner',
     body,
@@ -56,9 +58,11 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
         authKey: body.auth_key,
         handlesTicketDelivery: body.handles_ticket_delivery,
         isApproved: false,
+        ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
+        actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id }, 'integration created');
-      return ok({ ...presentIntegration(integration), webhook_secret: webhookSecret }, 201);
+      return ok({ ...presentIntegration(integration), ...presentWebhookSecret(webhookSecret) }, 201);
     },
   });
 }
@@ -82,19 +86,25 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
     path: `${BASE_PATH}/me`,
     operationId: 'updateMyIntegration',
     summary: 'Change the caller’s integration',
-    description: 'A new base_url sets isApproved to false: an admin must approve the new target.',
+    description:
+      'A new base_url sets isApproved to false: an admin must approve the new target. `webhook_auth: "signature"` needs a signing key (409 SIGNING_UNAVAILABLE until the first rotation for integrations created before signatures).',
     tags: PARTNER,
     auth: 'partner',
     body,
-    responses: { 200: { description: 'The updated integration.', schema: okEnvelope(integrationSchema) } },
+    responses: {
+      200: { description: 'The updated integration.', schema: okEnvelope(integrationSchema) },
+      409: { description: 'SIGNING_UNAVAILABLE: `signature` mode needs a signing key; rotate the secret first.' },
+    },
     handler: async ({ req, body, log }) => {
       const current = await access.mine(req);
-      const updated = await db.integrations.update(current.id, {
+      const patch = {
         ...(body.base_url === undefined ? {} : { baseUrl: body.base_url }),
         ...(body.auth_type === undefined ? {} : { authType: body.auth_type }),
         ...(body.auth_key === undefined ? {} : { authKey: body.auth_key }),
         ...(body.handles_ticket_delivery === undefined ? {} : { handlesTicketDelivery: body.handles_ticket_delivery }),
-      });
+        ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
+      };
+      const updated = await db.integrations.update(current.id, patch, principalOf(req).sub);
       if (!updated) throw noIntegration();
       log.info({ integrationId: updated.id, fields: Object.keys(body), approvalWithdrawn: current.isApproved && !updated.isApproved }, 'integration updated');
       return ok(presentIntegration(updated));
@@ -114,7 +124,7 @@ function deleteMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess): 
     responses: { 200: { description: 'Deleted.', schema: okEnvelope(deletedSchema) } },
     handler: async ({ req, log }) => {
       const current = await access.mine(req);
-      if (!(await db.integrations.softDelete(current.id))) throw noIntegration();
+      if (!(await db.integrations.softDelete(current.id, principalOf(req).sub))) throw noIntegration();
       log.info({ integrationId: current.id }, 'integration deleted');
       return ok({ _id: current.id, deleted: true });
     },
@@ -135,6 +145,21 @@ function testConnectionRoute(deps: PartnerRoutesDeps, access: IntegrationAccess)
       503: { description: 'No worker answered in time.' },
     },
     handler: async ({ req, log }) => ok(await testConnection(deps, await access.mine(req), log)),
+  });
+}
+
+function rotateMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess): RouteSpec {
+  return defineRoute({
+    ...rotationRoute,
+    path: `${BASE_PATH}/me/webhook-secret/rotate`,
+    operationId: 'rotateMyWebhookSecret',
+    summary: 'Rotate the caller’s webhook secret',
+    tags: PARTNER,
+    auth: 'partner',
+    handler: async ({ req, body, log }) => {
+      const { id } = await access.mine(req);
+      return rotateSecret(db, { id, actor: principalOf(req).sub, idempotencyKey: req.get('idempotency-key') }, body, log);
+    },
   });
 }
 

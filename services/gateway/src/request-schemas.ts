@@ -52,6 +52,11 @@ export const authTypeSchema = z.enum(['bearer', 'api_key']).openapi({
 const authKeyField = z.string().min(1).max(4096).openapi({ description: 'Supplier credential. Write-only: stored encrypted, never returned.', writeOnly: true });
 const partnerIdField = z.string().min(1).max(255).openapi({ example: 'partner-123' });
 
+/** How the integration's webhooks authenticate; also part of every integration answer. */
+export const webhookAuthSchema = z.enum(['secret_or_signature', 'signature']).openapi({
+  description: '`secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.',
+});
+
 /** Request schemas depend on the deployment's base URL policy. */
 export function requestSchemas(policy: BaseUrlPolicy) {
   const baseUrl = baseUrlField(policy);
@@ -61,6 +66,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       auth_type: authTypeSchema,
       auth_key: authKeyField,
       handles_ticket_delivery: z.boolean(),
+      webhook_auth: webhookAuthSchema.optional(),
     })
     .openapi('CreateIntegration');
   const adminCreateIntegration = z
@@ -71,6 +77,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       auth_key: authKeyField,
       handles_ticket_delivery: z.boolean(),
       isApproved: z.boolean().optional().openapi({ description: 'Defaults to true.' }),
+      webhook_auth: webhookAuthSchema.optional(),
     })
     .openapi('AdminCreateIntegration');
   const patchIntegration = z
@@ -79,12 +86,16 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       auth_type: authTypeSchema.optional(),
       auth_key: authKeyField.optional(),
       handles_ticket_delivery: z.boolean().optional(),
+      webhook_auth: webhookAuthSchema.optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery',
+      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth',
     })
     .openapi('PatchIntegration', { description: 'Changing base_url withdraws the approval (an admin must approve the new target).' });
-  const adminPatchIntegration = z.strictObject({ isActive: z.boolean() }).openapi('AdminPatchIntegration');
+  const adminPatchIntegration = z
+    .strictObject({ isActive: z.boolean().optional(), webhook_auth: webhookAuthSchema.optional() })
+    .refine((b) => b.isActive !== undefined || b.webhook_auth !== undefined, { message: 'must contain at least one of isActive, webhook_auth' })
+    .openapi('AdminPatchIntegration');
   return { createIntegration, adminCreateIntegration, patchIntegration, adminPatchIntegration };
 }
 
@@ -118,7 +129,31 @@ export const noQuerySchema = z.strictObject({});
 export const idParamsSchema = z.object({ id: z.string().openapi({ description: 'Integration id (`_id`).' }) });
 
 export const webhookHeadersSchema = z.object({
-  'x-webhook-secret': z.string().openapi({ description: 'The webhook secret returned at creation (64 hex characters).' }),
+  'x-webhook-secret': z
+    .string()
+    .optional()
+    .openapi({ description: 'The webhook secret (64 hex characters). Not needed on a signed delivery; refused alone when webhook_auth is `signature`.' }),
+  'webhook-id': z.string().max(255).optional().openapi({ description: 'Standard Webhooks: the delivery id; a repeat within 24 h of a 2xx answer gets that answer again.' }),
+  'webhook-timestamp': z.string().optional().openapi({ description: 'Standard Webhooks: Unix seconds, within 5 minutes of now.', example: '1767225600' }),
+  'webhook-signature': z.string().optional().openapi({
+    description: 'Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256>` entries over `<webhook-id>.<webhook-timestamp>.<raw body>`, keyed with the 32 bytes of the secret (`webhook_signing_secret`); any one valid entry passes.',
+  }),
+});
+
+/** Rotation: optional grace for the current secret. */
+export const rotateBodySchema = z
+  .strictObject({
+    grace_seconds: z.number().int().min(0).max(604_800).optional().openapi({ description: 'How long the current secret stays valid (default 86400; 0 ends it at once).', default: 86_400 }),
+  })
+  .openapi('RotateWebhookSecret');
+
+export const idempotencyHeaderSchema = z.object({
+  'idempotency-key': z.string().min(1).max(255).optional().openapi({ description: 'The same key within 24 h answers the same rotation again instead of rotating twice.' }),
+});
+
+export const eventsQuerySchema = z.strictObject({
+  page: listQuerySchema.shape.page,
+  pageSize: listQuerySchema.shape.pageSize,
 });
 
 export const preferHeaderSchema = z.object({

@@ -6,6 +6,7 @@ import { ApiError } from './errors';
 import type { Principal } from './request-context';
 import { idParamsSchema, noQuerySchema } from './request-schemas';
 import { errorEnvelopeSchema } from './response-schemas';
+import { signedBody } from './signed-body';
 import { formatIssues, friendlyErrors } from './validation';
 
 /**
@@ -64,6 +65,8 @@ export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefin
   query?: Q;
   /** Request headers to document (webhook secret, Prefer). */
   headers?: z.ZodObject;
+  /** Webhook routes: how long a concurrent copy of a signed delivery waits for the first copy's answer. */
+  deliveryWaitMs?: number;
   responses: Record<number, ResponseSpec>;
   handler: (ctx: HandlerContext<B extends z.ZodType ? z.output<B> : undefined, z.output<Q>>) => Promise<Reply>;
 }
@@ -117,8 +120,43 @@ function jsonBody(limit: number): RequestHandler[] {
 /** The auth steps the app provides to routes (they need the app's verifier and database). */
 export interface AuthSteps {
   jwt: (req: Request, roles: ReadonlyArray<Principal['role']>) => Promise<void>;
-  /** `operation` (the route's operationId) says which webhook is called, for its budget. */
-  webhook: (req: Request, res: Response, operation: string) => Promise<void>;
+  /**
+   * Before the body is read: the `x-webhook-secret` check, or for a signed delivery its headers
+   * (it then sets `res.locals.signedDelivery`, and the signature is checked once the body is read).
+   */
+  webhook: (req: Request, res: Response) => Promise<void>;
+  /** A signed delivery's signature over the raw body bytes. */
+  webhookSignature: (req: Request, res: Response, body: Buffer) => Promise<void>;
+  /** Answers an authenticated webhook by running `process`, or with a signed delivery's first answer. */
+  webhookDelivery: (req: Request, res: Response, route: { operation: string; waitMs: number }, process: () => Promise<Reply>) => Promise<Reply>;
+}
+
+/** The body steps of a route: a webhook route also takes signed deliveries. */
+function bodyStepsOf(spec: RouteSpec, limit: number, auth: AuthSteps): RequestHandler[] {
+  if (spec.auth !== 'webhook') return spec.body ? jsonBody(limit) : [];
+  if (!spec.body) return [signedBody(limit, false, auth.webhookSignature)];
+  const [lengthGuard, mediaType, parse] = jsonBody(limit);
+  return [lengthGuard!, mediaType!, signedBody(limit, true, auth.webhookSignature), parse!];
+}
+
+/** Validates the request against the route's schemas, then runs its handler. */
+async function runHandler(spec: RouteSpec, req: Request): Promise<Reply> {
+  // Text Postgres cannot store is refused here, for every route and every field, with the rest.
+  const problems = [...unstorableInput(req.params, 'path'), ...unstorableInput(req.query, 'query')];
+  let body: unknown;
+  if (spec.body && req.body === undefined) {
+    problems.push('body: must be a JSON object');
+  } else if (spec.body) {
+    problems.push(...unstorableInput(req.body, 'body'));
+    const parsed = spec.body.safeParse(req.body, { error: friendlyErrors });
+    if (parsed.success) body = parsed.data;
+    else problems.push(...formatIssues(parsed.error.issues, 'body'));
+  }
+  const querySchema = spec.query ?? noQuerySchema;
+  const query = querySchema.safeParse({ ...(req.query as Record<string, unknown>) }, { error: friendlyErrors });
+  if (!query.success) problems.push(...formatIssues(query.error.issues, 'query'));
+  if (problems.length > 0 || !query.success) throw new ApiError('VALIDATION_FAILED', problems);
+  return spec.handler({ req, body, query: query.data, params: req.params as Record<string, string>, log: req.log });
 }
 
 /** Wires one route into an Express router. */
@@ -141,7 +179,7 @@ export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSt
         await deps.auth.jwt(req, ['admin']);
         break;
       case 'webhook':
-        await deps.auth.webhook(req, res, spec.operationId);
+        await deps.auth.webhook(req, res);
         break;
     }
     // Routes without a JSON body accept (and ignore) a small one; JSON routes check it in jsonBody.
@@ -149,22 +187,9 @@ export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSt
     next();
   };
   const handle: RequestHandler = async (req, res) => {
-    // Text Postgres cannot store is refused here, for every route and every field, with the rest.
-    const problems = [...unstorableInput(req.params, 'path'), ...unstorableInput(req.query, 'query')];
-    let body: unknown;
-    if (spec.body && req.body === undefined) {
-      problems.push('body: must be a JSON object');
-    } else if (spec.body) {
-      problems.push(...unstorableInput(req.body, 'body'));
-      const parsed = spec.body.safeParse(req.body, { error: friendlyErrors });
-      if (parsed.success) body = parsed.data;
-      else problems.push(...formatIssues(parsed.error.issues, 'body'));
-    }
-    const querySchema = spec.query ?? noQuerySchema;
-    const query = querySchema.safeParse({ ...(req.query as Record<string, unknown>) }, { error: friendlyErrors });
-    if (!query.success) problems.push(...formatIssues(query.error.issues, 'query'));
-    if (problems.length > 0 || !query.success) throw new ApiError('VALIDATION_FAILED', problems);
-    const reply = await spec.handler({ req, body, query: query.data, params: req.params as Record<string, string>, log: req.log });
+    const run = () => runHandler(spec, req);
+    const route = { operation: spec.operationId, waitMs: spec.deliveryWaitMs ?? 0 };
+    const reply = spec.auth === 'webhook' ? await deps.auth.webhookDelivery(req, res, route, run) : await run();
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
     if (reply.contentType !== undefined) {
       res.status(reply.status).type(reply.contentType).send(String(reply.body));
@@ -172,9 +197,8 @@ export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSt
       res.status(reply.status).json(reply.body);
     }
   };
-  const bodySteps = spec.body ? jsonBody(limit) : [];
-  // Authentication runs before the body is read: an anonymous caller cannot make us parse 64 KiB.
-  router[spec.method](expressPath(spec.path), authenticate, ...bodySteps, handle);
+  // Authentication runs before the body is parsed: an anonymous caller cannot make us parse 64 KiB.
+  router[spec.method](expressPath(spec.path), authenticate, ...bodyStepsOf(spec, limit, deps.auth), handle);
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -189,6 +213,9 @@ const STATUS_TEXT: Record<number, string> = {
   500: 'A bug; it has been logged.',
   503: 'Postgres or Redis is unreachable.',
 };
+
+/** `{id}` is documented as the integration id; any other path parameter as a string. */
+const paramsSchema = (names: string[]) => idParamsSchema.pick({ id: true }).extend(Object.fromEntries(names.filter((n) => n !== 'id').map((n) => [n, z.string()])));
 
 /** Adds one route to the OpenAPI registry, including the error answers it can give. */
 export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec): void {
@@ -231,7 +258,7 @@ export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec): void 
     tags: spec.tags,
     security,
     request: {
-      ...(params.length > 0 ? { params: idParamsSchema.pick({ id: true }) } : {}),
+      ...(params.length > 0 ? { params: paramsSchema(params) } : {}),
       ...(spec.query && spec.query instanceof z.ZodObject ? { query: spec.query } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
       ...(spec.body ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } } : {}),

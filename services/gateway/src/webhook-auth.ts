@@ -1,6 +1,6 @@
-import type { IntegrationStore, WebhookAuth } from '@octo-sync/db';
+import type { WebhookAuth, WebhookCredentials, WebhookProof, WebhookSecretStore } from '@octo-sync/db';
 
-type Credentials = Awaited<ReturnType<IntegrationStore['webhookCredentials']>>;
+type Credentials = WebhookCredentials | null;
 
 /** The integration a webhook route's auth step let through (no secret material in it). */
 export type WebhookIntegration = Extract<WebhookAuth, { ok: true }>['integration'];
@@ -56,8 +56,8 @@ class Lru {
 }
 
 /**
- * The webhook secret check with the integration's credentials cached in this process, so the
- * hot webhook path does no query per call.
+ * The webhook check (secret header or signature) with the integration's credentials cached in
+ * this process, so the hot webhook path does no query per call.
  *
  * Staleness bound: a change this process makes through the store (update, soft delete,
  * approve/revoke, activate/deactivate, secret rotation: {@link IntegrationStore.onChange}) takes
@@ -65,7 +65,7 @@ class Lru {
  * seen within `ttlMs`: a deleted, deactivated or revoked integration's webhooks stop on every
  * replica within WEBHOOK_AUTH_CACHE_MS, and a rotated-out secret stops being accepted within it.
  *
- * The rule itself is the store's ({@link IntegrationStore.checkWebhookSecret}), applied to the
+ * The rule itself is the store's ({@link WebhookSecretStore.check}), applied to the
  * cached row on every call: the constant-time comparison and the single 401 for every failure
  * are unchanged. Unknown ids are cached too (briefly, in a bounded map of their own).
  */
@@ -78,7 +78,7 @@ export class WebhookAuthCache {
   private readonly now: () => number;
 
   constructor(
-    private readonly store: IntegrationStore,
+    private readonly store: WebhookSecretStore,
     private readonly options: WebhookAuthCacheOptions,
   ) {
     this.known = new Lru(options.maxEntries ?? WEBHOOK_AUTH_CACHE_MAX);
@@ -87,9 +87,9 @@ export class WebhookAuthCache {
     store.onChange((id) => this.invalidate(id));
   }
 
-  async verify(id: string, presented: string | undefined): Promise<WebhookAuth> {
+  async verify(id: string, proof: WebhookProof): Promise<WebhookAuth> {
     const credentials = await this.credentials(id);
-    return this.store.checkWebhookSecret(credentials, presented, new Date(this.now()));
+    return this.store.check(credentials, proof, new Date(this.now()));
   }
 
   /** Whether `id` was a live integration when last looked up here (however long ago). */
@@ -111,7 +111,7 @@ export class WebhookAuthCache {
   }
 
   private credentials(id: string): Promise<Credentials> {
-    if (this.options.ttlMs <= 0) return this.store.webhookCredentials(id);
+    if (this.options.ttlMs <= 0) return this.store.credentials(id);
     const now = this.now();
     const cached = this.known.get(id) ?? this.unknown.get(id);
     if (cached && cached.expiresAt > now) return Promise.resolve(cached.credentials);
@@ -119,7 +119,7 @@ export class WebhookAuthCache {
     const pending = this.inflight.get(id);
     if (pending) return pending;
     const generation = this.generation;
-    const lookup = this.store.webhookCredentials(id).then(
+    const lookup = this.store.credentials(id).then(
       (credentials) => {
         if (this.inflight.get(id) === lookup) this.inflight.delete(id);
         // An invalidation while the query ran may mean the row we read is already outdated.

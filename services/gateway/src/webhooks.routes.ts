@@ -27,6 +27,21 @@ export interface WebhookRoutesDeps {
 
 const WEBHOOKS = ['Webhooks'];
 
+const REPLAYED_HEADER = { 'Webhook-Replayed': { description: '`true` on the stored answer of a signed delivery seen before.', schema: { type: 'string' as const } } };
+const SIGNED =
+  ' Authenticated by `x-webhook-secret` or a Standard Webhooks signature (`webhook-id`, `webhook-timestamp`, `webhook-signature`); a timestamp more than 5 minutes off answers 401 WEBHOOK_TIMESTAMP_OUT_OF_RANGE. ' +
+  'A signed delivery answered 2xx is remembered for 24 h: a repeat of its `webhook-id` is not processed again and gets the same answer with `Webhook-Replayed: true`; ' +
+  'a copy that arrives while the first is processed waits for its answer up to the wait bound, else 409 WEBHOOK_IN_FLIGHT.';
+
+/** The webhook answers, each 2xx with the replay header, plus the in-flight refusal. */
+function withReplay<R extends Record<number, { description: string; headers?: Record<string, unknown> }>>(responses: R): R {
+  const out: Record<number, unknown> = {};
+  for (const [status, r] of Object.entries(responses)) {
+    out[Number(status)] = Number(status) < 300 ? { ...r, headers: { ...r.headers, ...REPLAYED_HEADER } } : r;
+  }
+  return out as R;
+}
+
 /** The partner's webhooks, authenticated by the integration's secret: sync the catalog now, and slot changes. */
 export function webhookRoutes(deps: WebhookRoutesDeps): RouteSpec[] {
   return [triggerSyncRoute(deps), notifyRoute(deps)];
@@ -39,11 +54,14 @@ function triggerSyncRoute({ config, db, producer, requests }: WebhookRoutesDeps)
     path: `${BASE_PATH}/{id}/sync/trigger`,
     operationId: 'triggerSync',
     summary: 'Sync the catalog now (partner webhook)',
-    description: `No body needed. Waits up to SYNC_TRIGGER_WAIT_MS (default 20 s) for the run; \`Prefer: respond-async\` answers 202 at once. Rate limited per integration (WEBHOOK_RATE_LIMIT per WEBHOOK_RATE_WINDOW_MS).`,
+    description:
+      `No body needed (a signed delivery signs whatever bytes it sends, often none). Waits up to SYNC_TRIGGER_WAIT_MS (default 20 s) for the run; \`Prefer: respond-async\` answers 202 at once. Rate limited per integration (WEBHOOK_RATE_LIMIT per WEBHOOK_RATE_WINDOW_MS).` +
+      SIGNED,
     tags: WEBHOOKS,
     auth: 'webhook',
     headers: webhookHeadersSchema.extend(preferHeaderSchema.shape),
-    responses: syncAnswerResponses,
+    deliveryWaitMs: config.syncTriggerWaitMs,
+    responses: withReplay({ ...syncAnswerResponses, 409: { description: 'Not approved (INTEGRATION_NOT_APPROVED) or inactive, or WEBHOOK_IN_FLIGHT.' } }),
     handler: async ({ req, log }) =>
       requestSync(syncDeps, {
         integration: webhookIntegration(req),
@@ -65,17 +83,19 @@ function notifyRoute(deps: WebhookRoutesDeps): RouteSpec {
       'One change (flat form), an OCTO `availability_update` event (nested form), or `{"updates": [...]}` with up to 500 changes answered per item. ' +
       'A change older than the stored one for its slot (by `sequence`, else `updatedAt`, else our receive time) is ignored and answered `stale`. ' +
       'A product or option we do not know queues one full sync instead. Waits up to NOTIFY_WAIT_MS for the changes to be applied, else (or with `Prefer: respond-async`) answers 202: ' +
-      'every accepted change is applied.',
+      'every accepted change is applied.' +
+      SIGNED,
     tags: WEBHOOKS,
     auth: 'webhook',
     headers: webhookHeadersSchema.extend(preferHeaderSchema.shape),
     body: notifyBodySchema,
     bodyLimitBytes: deps.config.notifyBodyLimitBytes,
-    responses: {
+    deliveryWaitMs: deps.config.notifyWaitMs,
+    responses: withReplay({
       200: { description: 'Applied (or stale, or a full sync queued), per change.', schema: okEnvelope(notifyAnswerSchema) },
       202: { description: 'Accepted and queued; it will be applied.', schema: okEnvelope(notifyAnswerSchema) },
-      409: { description: 'Not approved (INTEGRATION_NOT_APPROVED).' },
-    },
+      409: { description: 'Not approved (INTEGRATION_NOT_APPROVED), or WEBHOOK_IN_FLIGHT.' },
+    }),
     handler: async ({ req, body, log }) => notify(webhookIntegration(req), body, prefersAsync(req.get('prefer')), log),
   });
 }

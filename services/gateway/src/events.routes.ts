@@ -1,0 +1,32 @@
+import type { Db } from '@octo-sync/db';
+import { integrationAccess } from './integration-access';
+import { BASE_PATH } from './paths';
+import { presentEvent } from './presenters';
+import { eventsQuerySchema } from './request-schemas';
+import { integrationEventSchema, listEnvelope } from './response-schemas';
+import { defineRoute, type RouteSpec } from './route';
+
+/** An integration's audit trail, for its owner or an admin (404 for anyone else). */
+export function eventsRoutes({ db }: { db: Db }): RouteSpec[] {
+  const access = integrationAccess(db);
+  return [
+    defineRoute({
+      method: 'get',
+      path: `${BASE_PATH}/{id}/events`,
+      operationId: 'getIntegrationEvents',
+      summary: 'The audit trail: who changed what, when (newest first)',
+      description:
+        'Every change to the integration: created, approved, revoked, activated, deactivated, base_url_changed, auth_key_changed (never its value), ' +
+        'webhook_secret_rotated, webhook_auth_changed, sync_forced (an admin sync), deleted; `dashboard_job_action` is reserved. Never a secret. Paginated (pageSize ≤ 100).',
+      tags: ['Owner or admin'],
+      auth: 'jwt',
+      query: eventsQuerySchema,
+      responses: { 200: { description: 'A page of events.', schema: listEnvelope(integrationEventSchema) } },
+      handler: async ({ req, params, query }) => {
+        const integration = await access.visible(req, params.id!);
+        const { items, totalCount } = await db.events.list(integration.id, query.page, query.pageSize);
+        return { status: 200, body: { success: 1, data: items.map(presentEvent), pagination: { page: query.page, pageSize: query.pageSize, totalCount } } };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,149 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { hashWebhookSecret, migrate, MIGRATIONS_DIR, readMigrations } from '@octo-sync/db';
+import { SecretBox } from '@octo-sync/platform';
+import { databaseUrl, dropDatabase, uniqueDatabaseName, waitFor } from '@octo-sync/testkit';
+import { signDelivery } from '../src/webhook-signature';
+import { BASE, createBody, SECRETS_KEY, startGateway, type GatewayHarness } from './harness';
+import { openApiValidator } from './openapi-validator';
+
+let h: GatewayHarness;
+let check: ReturnType<typeof openApiValidator>;
+
+beforeAll(async () => {
+  h = await startGateway({ WEBHOOK_RATE_LIMIT: '10000' });
+  check = openApiValidator(h.app.locals.openapi());
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'ops-1')}` });
+const partner = (sub: string) => ({ Authorization: `Bearer ${h.token('partner', sub)}` });
+const trigger = (id: string) => `${BASE}/${id}/sync/trigger`;
+
+function signed(secret: string): Record<string, string> {
+  const id = `msg_${randomUUID()}`;
+  const ts = String(Math.floor(Date.now() / 1000));
+  return { 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': signDelivery(Buffer.from(secret, 'hex'), id, ts, Buffer.alloc(0)) };
+}
+
+/** Status of a respond-async trigger with the header secret, and with a signature. */
+async function passes(h: GatewayHarness, id: string, secret: string): Promise<{ header: number; signature: number }> {
+  const header = await h.http().post(trigger(id)).set({ prefer: 'respond-async', 'x-webhook-secret': secret });
+  const signature = await h.http().post(trigger(id)).set({ prefer: 'respond-async', ...signed(secret) });
+  return { header: header.status, signature: signature.status };
+}
+
+async function created(sub: string): Promise<{ _id: string; webhook_secret: string }> {
+  const res = await h.http().post(BASE).set(partner(sub)).send(createBody());
+  expect(res.status).toBe(201);
+  await h.db.integrations.setApproved(res.body.data._id as string, true);
+  return res.body.data as { _id: string; webhook_secret: string };
+}
+
+const rotate = (sub: string, body: Record<string, unknown> = {}, key?: string) =>
+  h.http().post(`${BASE}/me/webhook-secret/rotate`).set({ ...partner(sub), ...(key ? { 'idempotency-key': key } : {}) }).send(body);
+
+describe('secret rotation', () => {
+  test('old and new both pass during the grace, the old one not after it; a second rotation cuts the first off at once', async () => {
+    const it = await created('p-rot-1');
+    const first = await rotate('p-rot-1', { grace_seconds: 2 });
+    expect(first.status).toBe(200);
+    check('post', `${BASE}/me/webhook-secret/rotate`, 200, first.body);
+    const { webhook_secret: next, previous_expires_at: expiresAt } = first.body.data as { webhook_secret: string; previous_expires_at: string };
+    expect(await passes(h, it._id, it.webhook_secret)).toEqual({ header: 202, signature: 202 });
+    expect(await passes(h, it._id, next)).toEqual({ header: 202, signature: 202 });
+    await waitFor('the grace to end', () => Date.now() > Date.parse(expiresAt));
+    expect(await passes(h, it._id, it.webhook_secret)).toEqual({ header: 401, signature: 401 });
+    expect(await passes(h, it._id, next)).toEqual({ header: 202, signature: 202 });
+
+    const second = await h.http().post(`${BASE}/admin/${it._id}/webhook-secret/rotate`).set(admin()).send({ grace_seconds: 3600 });
+    const third = await h.http().post(`${BASE}/admin/${it._id}/webhook-secret/rotate`).set(admin()).send({});
+    expect([second.status, third.status]).toEqual([200, 200]);
+    expect(await passes(h, it._id, next)).toEqual({ header: 401, signature: 401 });
+    expect(await passes(h, it._id, second.body.data.webhook_secret as string)).toEqual({ header: 202, signature: 202 });
+  });
+
+  test('the same Idempotency-Key answers the same rotation; the secret in use is not cut off', async () => {
+    const it = await created('p-rot-2');
+    const a = await rotate('p-rot-2', { grace_seconds: 600 }, 'rotation-1');
+    const b = await rotate('p-rot-2', { grace_seconds: 600 }, 'rotation-1');
+    expect(b.body).toEqual(a.body);
+    expect(await passes(h, it._id, it.webhook_secret)).toEqual({ header: 202, signature: 202 });
+    const c = await rotate('p-rot-2', {}, 'rotation-2');
+    expect(c.body.data.webhook_secret).not.toBe(a.body.data.webhook_secret);
+  });
+
+  test('signature mode refuses the bare header; the audit trail lists every change, with actors, and no secret', async () => {
+    const it = await created('p-rot-3');
+    const patched = await h.http().patch(`${BASE}/me`).set(partner('p-rot-3')).send({ webhook_auth: 'signature', auth_key: 'new-key-123', base_url: 'https://other.example.com' });
+    expect(patched.body.data).toMatchObject({ webhook_auth: 'signature', signing_available: true });
+    expect(await passes(h, it._id, it.webhook_secret)).toEqual({ header: 401, signature: 409 });
+    await rotate('p-rot-3', { grace_seconds: 0 });
+    await h.http().patch(`${BASE}/admin/${it._id}`).set(admin()).send({ isActive: false });
+    const events = await h.http().get(`${BASE}/${it._id}/events?pageSize=3`).set(partner('p-rot-3'));
+    expect(events.status).toBe(200);
+    check('get', `${BASE}/{id}/events`, 200, events.body);
+    expect(events.body.pagination).toEqual({ page: 1, pageSize: 3, totalCount: 7 });
+    const all = await h.http().get(`${BASE}/${it._id}/events?pageSize=100`).set(admin());
+    expect(all.body.data.map((e: { type: string; actor: string }) => `${e.type}:${e.actor}`).reverse()).toEqual([
+      'created:p-rot-3',
+      'approved:system',
+      'base_url_changed:p-rot-3',
+      'auth_key_changed:p-rot-3',
+      'webhook_auth_changed:p-rot-3',
+      'webhook_secret_rotated:p-rot-3',
+      'deactivated:ops-1',
+    ]);
+    expect(all.text).not.toContain(it.webhook_secret);
+    expect(all.text).not.toContain('new-key-123');
+    expect((await h.http().get(`${BASE}/${it._id}/events`).set(partner('someone-else'))).status).toBe(404);
+  });
+});
+
+describe('upgrade: integrations created before signatures', () => {
+  const name = uniqueDatabaseName();
+  const url = databaseUrl(name);
+  let dir: string;
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+    await dropDatabase(name);
+  });
+
+  test('show signing_available false, refuse signatures and signature mode until their first rotation', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'octo-upgrade-'));
+    for (const m of (await readMigrations()).filter((m) => m.name < '20261201000400')) await cp(join(MIGRATIONS_DIR, m.name), join(dir, m.name), { recursive: true });
+    await migrate({ databaseUrl: url, migrationsDir: dir });
+    const secret = 'e'.repeat(64);
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client.query<{ id: string }>(
+      `INSERT INTO integrations (partner_id, live_partner_id, base_url, auth_type, auth_key_encrypted, handles_ticket_delivery, is_approved, webhook_secret_hash)
+       VALUES ('p-old', 'p-old', 'https://octo.example.com', 'bearer', $1, false, true, $2) RETURNING id`,
+      [new SecretBox(SECRETS_KEY).seal('k'), hashWebhookSecret(secret).toString('hex')],
+    );
+    await client.end();
+    expect((await migrate({ databaseUrl: url })).applied).toContain('20261201000400_webhook_signing');
+
+    const old = await startGateway({ DATABASE_URL: url, WEBHOOK_RATE_LIMIT: '10000' }, h);
+    try {
+      const id = rows[0]!.id;
+      const me = () => old.http().get(`${BASE}/me`).set({ Authorization: `Bearer ${old.token('partner', 'p-old')}` });
+      expect((await me()).body.data).toMatchObject({ webhook_auth: 'secret_or_signature', signing_available: false });
+      expect(await passes(old, id, secret)).toEqual({ header: 202, signature: 401 });
+      const refused = await old.http().patch(`${BASE}/me`).set({ Authorization: `Bearer ${old.token('partner', 'p-old')}` }).send({ webhook_auth: 'signature' });
+      expect([refused.status, refused.body.reason]).toEqual([409, 'SIGNING_UNAVAILABLE']);
+      const rotated = await old.http().post(`${BASE}/me/webhook-secret/rotate`).set({ Authorization: `Bearer ${old.token('partner', 'p-old')}` }).send({});
+      expect((await me()).body.data.signing_available).toBe(true);
+      expect(await passes(old, id, rotated.body.data.webhook_secret as string)).toEqual({ header: 202, signature: 202 });
+      // The old secret had no key: during the grace it still passes as a header, never as a signature.
+      expect(await passes(old, id, secret)).toEqual({ header: 202, signature: 401 });
+    } finally {
+      await old.close();
+    }
+  });
+});
