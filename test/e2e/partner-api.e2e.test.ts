@@ -59,7 +59,17 @@ describe('partner API end to end (gateway + worker processes)', () => {
 
     const tested = await call('POST', `${BASE}/me/test-connection`, { auth: partner });
     expect(tested.status).toBe(200);
-    expect(tested.body.data).toEqual({ ok: true, message: 'Connection successful', status: 200, latency_ms: expect.any(Number), product_count: 4 });
+    expect(tested.body.data).toEqual({
+      ok: true,
+      message: 'Connection successful',
+      status: 200,
+      latency_ms: expect.any(Number),
+      product_count: 4,
+      errors: [],
+      warnings: expect.any(Array),
+      stable: true,
+      differences: [],
+    });
 
     // Same catalog: the webhook run is skipped.
     const unchanged = await call('POST', `${BASE}/${id}/sync/trigger`, { headers: { 'x-webhook-secret': secret } });

@@ -2,9 +2,13 @@ import { SecretBox, type Logger } from '@octo-sync/platform';
 import type { Pool } from 'pg';
 import { createPool, createPrisma, type ConnectionErrorListener, type PrismaClient } from './client';
 import { AvailabilityStore } from './availability.store';
+import { CatalogReadStore } from './catalog-read.store';
 import { CatalogStore } from './catalog.store';
 import { HealthStore } from './health.store';
+import { IntegrationChanges } from './integration-changes';
+import { IntegrationEventStore } from './integration-events.store';
 import { IntegrationStore } from './integrations.store';
+import { WebhookSecretStore } from './webhook-secrets.store';
 import { SyncRunStore } from './sync-runs.store';
 
 export interface DbOptions {
@@ -24,8 +28,14 @@ export interface Db {
   /** The pool Prisma runs on, for work that needs a raw connection (COPY). */
   pool: Pool;
   integrations: IntegrationStore;
+  /** Webhook secrets: the webhook check's credentials, rotation. */
+  webhookSecrets: WebhookSecretStore;
+  /** The audit trail of every integration. */
+  events: IntegrationEventStore;
   runs: SyncRunStore;
   catalog: CatalogStore;
+  /** What the read API shows of stored catalogs and slots. */
+  catalogRead: CatalogReadStore;
   health: HealthStore;
   availability: AvailabilityStore;
   /** Resolves when Postgres answers; rejects otherwise (readiness checks). */
@@ -38,12 +48,18 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log }: DbOptions):
     log === undefined ? (err) => process.emitWarning(err.message, { code: 'DB_CONNECTION_LOST' }) : (err) => log.warn({ err }, 'database connection lost');
   const pool = createPool({ databaseUrl, onConnectionError, ...(poolSize === undefined ? {} : { poolSize }) });
   const prisma = createPrisma(pool, onConnectionError);
+  const box = new SecretBox(secretsKey);
+  const changes = new IntegrationChanges();
+  const webhookSecrets = new WebhookSecretStore(prisma, box, changes);
   return {
     prisma,
     pool,
-    integrations: new IntegrationStore(prisma, new SecretBox(secretsKey)),
+    integrations: new IntegrationStore(prisma, box, webhookSecrets, changes),
+    webhookSecrets,
+    events: new IntegrationEventStore(prisma),
     runs: new SyncRunStore(prisma, pool),
     catalog: new CatalogStore(prisma, pool),
+    catalogRead: new CatalogReadStore(pool),
     health: new HealthStore(prisma),
     availability: new AvailabilityStore(prisma),
     ping: async () => {

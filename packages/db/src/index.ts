@@ -4,7 +4,7 @@ export {
   IntegrationStore,
   type Integration,
   type NewIntegration,
-  type WebhookAuth,
+  type WebhookAuthMode,
   type IntegrationPatch,
   type IntegrationQuery,
   type SyncStatusFilter,
@@ -35,10 +35,21 @@ export {
   type Fingerprint,
 } from './catalog-rows';
 export type { CatalogStore } from './catalog.store';
+export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, Page } from './catalog-read.store';
 export type { CatalogCopyWriter } from './catalog-writer';
 export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability.store';
 export type { HealthStore, HealthStatus, HealthTransition } from './health.store';
 export { hashWebhookSecret } from './webhook-secret';
+export {
+  WebhookSecretStore,
+  type WebhookAuth,
+  type WebhookCredentials,
+  type WebhookIntegration,
+  type WebhookProof,
+  type Rotation,
+  type RotateOptions,
+} from './webhook-secrets.store';
+export { SYSTEM_ACTOR, type IntegrationEventStore, type IntegrationEvent, type IntegrationEventType, type NewIntegrationEvent } from './integration-events.store';
 export { classifySqlError, isDataException, sqlStateOf, type SqlFailure } from './sql-errors';
 export { syncRefusal, type SyncRefusal, type SyncCandidate } from './sync-eligibility';
 export { createDb, type Db, type DbOptions } from './db';

@@ -19,6 +19,21 @@ export const testConnectionJob = defineJob({
 });
 
 /**
+ * The conformance report's verdict (the same as `npm run conformance`): every error that would fail
+ * a sync, the quirks a sync tolerates, and whether two fetches give the same canonical hash (null
+ * when they could not be compared) with the paths that differ. Defaults keep the answer of a worker
+ * that predates them valid.
+ */
+function conformanceFields() {
+  return {
+    errors: z.array(z.string()).default([]),
+    warnings: z.array(z.string()).default([]),
+    stable: z.boolean().nullable().default(null),
+    differences: z.array(z.string()).default([]),
+  };
+}
+
+/**
  * What a connection test found, as the partner sees it (snake_case: it is the HTTP answer).
  * `message` is written for a partner to act on and never contains a credential.
  */
@@ -29,6 +44,7 @@ export const testConnectionResultSchema = z.discriminatedUnion('ok', [
     status: z.number().int(),
     latency_ms: z.number().int().min(0),
     product_count: z.number().int().min(0),
+    ...conformanceFields(),
   }),
   z.object({
     ok: z.literal(false),
@@ -36,6 +52,7 @@ export const testConnectionResultSchema = z.discriminatedUnion('ok', [
     code: z.string(),
     status: z.number().int().optional(),
     latency_ms: z.number().int().min(0),
+    ...conformanceFields(),
   }),
 ]);
 

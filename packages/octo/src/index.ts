@@ -6,3 +6,5 @@ export { parseCatalog, type OctoOption, type OctoProduct, type OctoUnit, type Pr
 export { CatalogReader, type CatalogEntry } from './catalog-reader';
 export { printableId, type ProductLimits } from './product-quarantine';
 export { CANONICAL_MAX_DEPTH, CanonicalArrayHash, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';
+export { checkConformance, type ConformanceReport, type ConformanceSettings } from './conformance';
+export { validateBaseUrl } from './base-url';

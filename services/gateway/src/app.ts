@@ -10,10 +10,12 @@ import { adminRoutes } from './admin.routes';
 import { createGatewayAuth } from './auth-steps';
 import type { GatewayConfig } from './config';
 import { errorMiddleware, notFoundMiddleware } from './errors';
+import { eventsRoutes } from './events.routes';
 import { createMetrics, type GatewayMetrics } from './metrics';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import { opsRoutes } from './ops.routes';
 import { partnerRoutes } from './partner.routes';
+import { productRoutes } from './products.routes';
 import { readRoutes } from './read.routes';
 import { mountRoute, type RouteSpec } from './route';
 import { webhookRoutes } from './webhooks.routes';
@@ -75,7 +77,9 @@ export function buildApp(deps: AppDeps): GatewayApp {
     ...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }),
     ...partnerRoutes({ config, db, producer }),
     ...adminRoutes({ config, db, producer, redis, requests }),
-    ...readRoutes({ db }),
+    ...readRoutes({ db, producer }),
+    ...eventsRoutes({ db }),
+    ...productRoutes({ db }),
   ];
 
   const app = express() as unknown as GatewayApp;

@@ -1,11 +1,13 @@
 import type { z } from 'zod';
-import type { Integration, SyncRun } from '@octo-sync/db';
-import { runWarningSchema, type healthSchema, type integrationSchema, type runSchema, type syncStateSchema } from './response-schemas';
+import type { Integration, IntegrationEvent, SyncRun } from '@octo-sync/db';
+import type { SyncProgress } from '@octo-sync/jobs';
+import { runWarningSchema, type healthSchema, type integrationEventSchema, type integrationSchema, type runSchema, type syncStateSchema } from './response-schemas';
+import { signingSecretOf } from './webhook-signature';
 
 /*
  * Rows → the JSON the partner API answers with (integrations, their sync state, health and runs).
  * The only place that decides what leaves the gateway about an integration: no credential column
- * is ever read here.
+ * is ever read here (only whether a sealed webhook secret exists).
  */
 
 function iso(date: Date | null): string | null {
@@ -42,6 +44,8 @@ export function presentIntegration(i: Integration): z.output<typeof integrationS
     handles_ticket_delivery: i.handlesTicketDelivery,
     isActive: i.isActive,
     isApproved: i.isApproved,
+    webhook_auth: i.webhookAuth,
+    signing_available: i.webhookSecretSealed !== null,
     sync: presentSync(i),
     health: presentHealth(i),
     createdAt: i.createdAt.toISOString(),
@@ -81,7 +85,8 @@ function presentWarnings(value: unknown): { warnings: Warning[]; warnings_omitte
   return { warnings, warnings_omitted: omitted };
 }
 
-export function presentRun(r: SyncRun): z.output<typeof runSchema> {
+/** A run; `progress` is what its job last reported, shown while it is running. */
+export function presentRun(r: SyncRun, progress: SyncProgress | null = null): z.output<typeof runSchema> {
   return {
     run_id: r.id,
     trigger: r.trigger,
@@ -96,5 +101,16 @@ export function presentRun(r: SyncRun): z.output<typeof runSchema> {
     ...presentWarnings(r.warnings),
     error_code: r.errorCode,
     error_message: r.errorMessage,
+    progress: r.status === 'running' ? progress : null,
   };
+}
+
+/** A webhook secret as it is shown (once): hex for the header, `whsec_` for signing libraries. */
+export function presentWebhookSecret(secret: string): { webhook_secret: string; webhook_signing_secret: string } {
+  return { webhook_secret: secret, webhook_signing_secret: signingSecretOf(secret) };
+}
+
+export function presentEvent(e: IntegrationEvent): z.output<typeof integrationEventSchema> {
+  const details = e.details !== null && typeof e.details === 'object' && !Array.isArray(e.details) ? (e.details as Record<string, unknown>) : null;
+  return { type: e.type, actor: e.actor, at: e.at.toISOString(), details };
 }

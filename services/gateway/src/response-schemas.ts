@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { testConnectionResultSchema } from '@octo-sync/jobs';
-import { authTypeSchema } from './request-schemas';
+import { syncProgressSchema, testConnectionResultSchema } from '@octo-sync/jobs';
+import { authTypeSchema, webhookAuthSchema } from './request-schemas';
 
 /*
  * What the HTTP API answers: each schema describes exactly what the presenters and handlers write,
@@ -39,6 +39,10 @@ export const integrationSchema = z
     handles_ticket_delivery: z.boolean(),
     isActive: z.boolean(),
     isApproved: z.boolean(),
+    webhook_auth: webhookAuthSchema,
+    signing_available: z.boolean().openapi({
+      description: 'Whether signed deliveries can be verified: false for integrations created before signatures, until their first secret rotation.',
+    }),
     sync: syncStateSchema,
     health: healthSchema,
     createdAt: isoTime,
@@ -46,14 +50,50 @@ export const integrationSchema = z
   })
   .openapi('Integration');
 
+const signingSecretField = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]+=*$/)
+  .openapi({ description: 'The same secret as Standard Webhooks libraries take it: `whsec_` and the base64 of its 32 bytes.' });
+
 export const createdIntegrationSchema = integrationSchema
   .extend({
     webhook_secret: z
       .string()
       .regex(/^[0-9a-f]{64}$/)
       .openapi({ description: 'Shown exactly once: store it now. Send it as `x-webhook-secret`.' }),
+    webhook_signing_secret: signingSecretField,
   })
   .openapi('CreatedIntegration');
+
+export const rotationSchema = z
+  .object({
+    webhook_secret: z.string().regex(/^[0-9a-f]{64}$/).openapi({ description: 'The new secret (64 hex characters).' }),
+    webhook_signing_secret: signingSecretField,
+    previous_expires_at: isoTime.nullable().openapi({ description: 'Until then the previous secret passes too; null when it ended at once.' }),
+  })
+  .openapi('WebhookSecretRotation');
+
+export const integrationEventSchema = z
+  .object({
+    type: z.enum([
+      'created',
+      'approved',
+      'revoked',
+      'activated',
+      'deactivated',
+      'base_url_changed',
+      'auth_key_changed',
+      'webhook_secret_rotated',
+      'webhook_auth_changed',
+      'sync_forced',
+      'dashboard_job_action',
+      'deleted',
+    ]),
+    actor: z.string().openapi({ description: 'The JWT `sub` of who did it (`system` for changes outside the API).' }),
+    at: isoTime,
+    details: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'Non-secret facts (the new webhook_auth, a rotation’s grace_seconds).' }),
+  })
+  .openapi('IntegrationEvent');
 
 const entityCountsSchema = z.object({
   created: z.number().int(),
@@ -96,6 +136,9 @@ export const runSchema = z
     warnings_omitted: z.number().int().openapi({ description: 'Warnings left out of `warnings` past its cap.' }),
     error_code: z.string().nullable(),
     error_message: z.string().nullable(),
+    progress: syncProgressSchema.nullable().meta({
+      description: 'While the run is `running`: the catalog bytes received (of the declared length, when the supplier sends one), then the products processed (of the catalog’s). Updated a few times a second; null otherwise.',
+    }),
   })
   .openapi('SyncRun');
 

@@ -52,7 +52,10 @@ describe('partner: create, read, update, delete', () => {
     expectDocumented(res, 'post', BASE, 201);
     const data = res.body.data;
     expect(Object.keys(data).sort()).toEqual(
-      ['_id', 'partner_id', 'base_url', 'auth_type', 'handles_ticket_delivery', 'isActive', 'isApproved', 'sync', 'health', 'createdAt', 'updatedAt', 'webhook_secret'].sort(),
+      [
+        ...['_id', 'partner_id', 'base_url', 'auth_type', 'handles_ticket_delivery', 'isActive', 'isApproved', 'sync', 'health', 'createdAt', 'updatedAt'],
+        ...['webhook_auth', 'signing_available', 'webhook_secret', 'webhook_signing_secret'],
+      ].sort(),
     );
     expect(data).toMatchObject({
       partner_id: 'p-create',
@@ -211,8 +214,10 @@ describe('owner or admin reads', () => {
     const runs = res.body.data.runs as Array<Record<string, unknown>>;
     expect(runs.map((r) => r.status)).toEqual(['failed', 'skipped', 'succeeded']);
     expect(Object.keys(runs[0]!).sort()).toEqual(
-      ['run_id', 'trigger', 'status', 'queued_at', 'started_at', 'finished_at', 'duration_ms', 'payload_bytes', 'hash', 'counts', 'warnings', 'warnings_omitted', 'error_code', 'error_message'].sort(),
+      ['run_id', 'trigger', 'status', 'queued_at', 'started_at', 'finished_at', 'duration_ms', 'payload_bytes', 'hash', 'counts', 'warnings', 'warnings_omitted', 'error_code', 'error_message', 'progress'].sort(),
     );
+    // Finished runs have no progress (only a running one does).
+    expect(runs.map((r) => r.progress)).toEqual([null, null, null]);
     expect(runs[2]).toMatchObject({ trigger: 'webhook', queued_at: '2026-06-23T06:00:00.000Z', duration_ms: 100, payload_bytes: 1234, counts });
     expect(runs[0]).toMatchObject({ trigger: 'admin', started_at: null, counts: null, error_code: 'SUPPLIER_AUTH_REJECTED' });
 
@@ -481,7 +486,7 @@ describe('validation and body handling', () => {
     await createAs('p-validate');
     const res = await h.http().patch(`${BASE}/me`).set(partner()).send({});
     expectError(res, 400, 'VALIDATION_FAILED');
-    expect(res.body.error).toEqual(['body: must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery']);
+    expect(res.body.error).toEqual(['body: must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth']);
   });
 
   test('non-JSON bodies → 415; a body-less POST to a JSON endpoint → 400', async () => {

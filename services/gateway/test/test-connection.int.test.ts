@@ -74,17 +74,18 @@ describe('the gateway’s waiting logic (a test consumer plays the worker on the
 
   test('ok: true from the worker → 200 with the result; the job payload carries only the id', async () => {
     const id = await create('p-tc-ok');
-    answers.set(id, { ok: true, message: 'Connection successful', status: 200, latency_ms: 84, product_count: 12 });
+    const verdict = { errors: [], warnings: ['the answer has no Octo-Capabilities header (required by OCTO; tolerated)'], stable: false, differences: ['[0].updatedAt: "a", then "b"'] };
+    answers.set(id, { ok: true, message: 'Connection successful', status: 200, latency_ms: 84, product_count: 12, ...verdict });
     const res = await h.http().post(PATH).set(partner('p-tc-ok'));
     expect(res.status).toBe(200);
     check('post', PATH, 200, res.body);
-    expect(res.body).toEqual({ success: 1, data: { ok: true, message: 'Connection successful', status: 200, latency_ms: 84, product_count: 12 } });
+    expect(res.body).toEqual({ success: 1, data: { ok: true, message: 'Connection successful', status: 200, latency_ms: 84, product_count: 12, ...verdict } });
     expect(seen.at(-1)).toEqual({ integrationId: id });
   });
 
   test('ok: false from the worker → 200 with the partner-facing diagnosis', async () => {
     const id = await create('p-tc-401');
-    const failure: TestConnectionResult = { ok: false, code: 'SUPPLIER_AUTH_REJECTED', status: 401, latency_ms: 12, message: 'supplier answered 401 Unauthorized: check the auth_key and auth_type' };
+    const failure: TestConnectionResult = { ok: false, code: 'SUPPLIER_AUTH_REJECTED', status: 401, latency_ms: 12, message: 'supplier answered 401 Unauthorized: check the auth_key and auth_type', errors: ['SUPPLIER_AUTH_REJECTED: supplier answered 401 Unauthorized: check the auth_key and auth_type'], warnings: [], stable: null, differences: [] };
     answers.set(id, failure);
     const res = await h.http().post(PATH).set(partner('p-tc-401'));
     expect(res.status).toBe(200);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { OutboundConfig } from '@octo-sync/octo';
-import { DEV_SECRETS_KEY, env, parseEnv } from '@octo-sync/platform';
+import { DEV_SECRETS_KEY, env, parseEnv, type LogFormat } from '@octo-sync/platform';
 import type { SyncSettings } from './catalog/sync-catalog.handler';
 import type { RetrySettings } from './catalog/retry';
 import type { OutageRule } from './health/health-tick';
@@ -18,6 +18,7 @@ const schema = z.object({
   QUEUE_PREFIX: env.string('octo-sync'),
   SECRETS_KEY: env.string(DEV_SECRETS_KEY),
   LOG_LEVEL: env.logLevel(),
+  LOG_FORMAT: env.logFormat(),
   SHUTDOWN_TIMEOUT_MS: env.int(30_000, { min: 1_000 }),
   DB_POOL_SIZE: env.int(10, { min: 1, max: 200 }),
 
@@ -55,6 +56,7 @@ const schema = z.object({
   JOB_STALLED_INTERVAL_MS: env.int(30_000, { min: 500 }),
   SYNC_WRITE_TIMEOUT_MS: env.int(600_000, { min: 1_000 }),
   SYNC_BUSY_RETRY_MS: env.int(500, { min: 10 }),
+  SYNC_PROGRESS_INTERVAL_MS: env.int(250, { min: 50 }),
   SYNC_RUN_ABANDON_MS: env.int(3_600_000, { min: 10_000 }),
   SYNC_RETRY_BASE_MS: env.int(5_000, { min: 10 }),
   SYNC_RETRY_MAX_MS: env.int(3_600_000, { min: 10 }),
@@ -66,6 +68,10 @@ const schema = z.object({
   SYNC_MAX_PRODUCT_BYTES: env.int(4 * 1024 * 1024, { min: 1024 }),
   SYNC_MAX_STRING_BYTES: env.int(256 * 1024, { min: 256 }),
   SYNC_MAX_WARNINGS: env.int(100, { min: 0, max: 10_000 }),
+  // Conformance reports (the command and POST /me/test-connection): an answer slower than this is
+  // reported, and at most this many paths where two fetches differ are listed.
+  CONFORMANCE_SLOW_MS: env.int(5_000, { min: 1 }),
+  CONFORMANCE_MAX_DIFFERENCES: env.int(20, { min: 1, max: 1_000 }),
   // Slow lane: an integration whose last run took longer than SYNC_SLOW_RUN_MS (or timed out)
   // may hold at most SYNC_SLOW_SLOTS of this worker's sync slots (default: all but one).
   SYNC_SLOW_RUN_MS: env.int(60_000, { min: 1 }),
@@ -136,6 +142,7 @@ export interface WorkerConfig {
   queuePrefix: string;
   secretsKey: string;
   logLevel: string;
+  logFormat: LogFormat;
   shutdownTimeoutMs: number;
   dbPoolSize: number;
   /** How often this process announces itself in Redis. */
@@ -145,7 +152,8 @@ export interface WorkerConfig {
   sync: SyncConfig;
   /** Stalled-job recovery of every queue but `catalog`. */
   jobLock: LockSettings;
-  testConnection: { concurrency: number };
+  /** Connection tests: jobs at once, and what their conformance report obeys. */
+  testConnection: { concurrency: number; slowMs: number; maxDifferences: number };
   availability: {
     /** Jobs in flight at once: what lets the batcher group their changes into one statement. */
     concurrency: number;
@@ -166,6 +174,7 @@ function syncConfig(e: WorkerEnv): SyncConfig {
     slowLane: { slowRunMs: e.SYNC_SLOW_RUN_MS, slots: e.SYNC_SLOW_SLOTS ?? Math.max(1, e.WORKER_CONCURRENCY - 1), retryMs: e.SYNC_SLOW_RETRY_MS },
     massRemoval: { ratio: e.SYNC_MASS_REMOVAL_RATIO, minimum: e.SYNC_MASS_REMOVAL_MIN },
     busyRetryMs: e.SYNC_BUSY_RETRY_MS,
+    progressIntervalMs: e.SYNC_PROGRESS_INTERVAL_MS,
     abandonAfterMs: e.SYNC_RUN_ABANDON_MS,
     writeTimeoutMs: e.SYNC_WRITE_TIMEOUT_MS,
     productLimits: { maxProductBytes: e.SYNC_MAX_PRODUCT_BYTES, maxStringBytes: e.SYNC_MAX_STRING_BYTES },
@@ -201,13 +210,14 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     queuePrefix: e.QUEUE_PREFIX,
     secretsKey: e.SECRETS_KEY,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,
     heartbeatMs: e.WORKER_HEARTBEAT_MS,
     outbound: outboundConfig(e),
     sync: syncConfig(e),
     jobLock: { lockDurationMs: e.JOB_LOCK_DURATION_MS, stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS },
-    testConnection: { concurrency: e.PROBE_CONCURRENCY },
+    testConnection: { concurrency: e.PROBE_CONCURRENCY, slowMs: e.CONFORMANCE_SLOW_MS, maxDifferences: e.CONFORMANCE_MAX_DIFFERENCES },
     availability: { concurrency: e.AVAILABILITY_CONCURRENCY, maxBatch: e.AVAILABILITY_MAX_BATCH },
     health: {
       concurrency: e.HEALTH_CONCURRENCY,

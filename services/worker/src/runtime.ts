@@ -9,7 +9,7 @@ import { createAvailabilityApplier, type AvailabilityApplier } from './availabil
 import { supplierBackoff } from './catalog/retry';
 import { createSyncCatalogHandler } from './catalog/sync-catalog.handler';
 import type { LockSettings, WorkerConfig } from './config';
-import { createTestConnectionHandler } from './connection-test/test-connection.handler';
+import { conformanceSettings, createTestConnectionHandler } from './connection-test/test-connection.handler';
 import { startHeartbeat, type Heartbeat } from './heartbeat';
 import { withSlowLane } from './slow-lane';
 import { createHealthFanoutHandler } from './health/health-fanout.handler';
@@ -60,7 +60,7 @@ function startCatalogConsumer(ports: Ports): Worker {
 
 function startTestConnectionConsumer(ports: Ports): Worker {
   const { db, supplier, config } = ports;
-  return startConsumer('probes', { 'integration.test-connection': createTestConnectionHandler({ db, supplier }) }, consumerOptions(ports, config.jobLock, config.testConnection.concurrency));
+  return startConsumer('probes', { 'integration.test-connection': createTestConnectionHandler({ db, supplier, settings: conformanceSettings(config) }) }, consumerOptions(ports, config.jobLock, config.testConnection.concurrency));
 }
 
 function startAvailabilityConsumer(ports: Ports, applier: AvailabilityApplier): Worker {

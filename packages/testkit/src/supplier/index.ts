@@ -19,3 +19,4 @@ export {
   type GeneratedUnit,
   type UnitRef,
 } from './generate-catalog';
+export { octotravelCatalog } from './octotravel-catalog';

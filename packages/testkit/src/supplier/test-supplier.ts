@@ -58,6 +58,8 @@ export interface TestSupplier {
   port: number;
   /** Serve this catalog (as compact JSON) from `GET /products`. */
   setCatalog(products: unknown[]): void;
+  /** Serve a different catalog on every `GET /products`: `make(n)` for the n-th one from now (1, 2, ...). */
+  setChangingCatalog(make: (n: number) => unknown[]): void;
   /** Serve these exact bytes from `GET /products` (content type defaults to application/json). */
   setRawBody(body: string | Buffer, contentType?: string): void;
   /** Misbehave on the next requests, see {@link Misbehaviour}; `null` restores normal service. */
@@ -113,6 +115,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   let contentType = 'application/json';
   let products: unknown[] | undefined = options.catalog ?? [];
   let misbehaviour: Misbehaviour | null = null;
+  let changing: { make: (n: number) => unknown[]; served: number } | undefined;
   let remaining = Infinity;
   const requests: RecordedRequest[] = [];
   const waiters = new Set<Waiter>();
@@ -153,6 +156,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       return;
     }
     if (path.endsWith('/products')) {
+      if (changing !== undefined) body = Buffer.from(JSON.stringify(changing.make(++changing.served)));
       sendBody(res, body, contentType);
       return;
     }
@@ -302,11 +306,18 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     port,
     requests,
     setCatalog(next) {
+      changing = undefined;
       products = next;
       body = Buffer.from(JSON.stringify(next));
       contentType = 'application/json';
     },
+    setChangingCatalog(make) {
+      changing = { make, served: 0 };
+      products = undefined;
+      contentType = 'application/json';
+    },
     setRawBody(next, type = 'application/json') {
+      changing = undefined;
       products = undefined;
       body = typeof next === 'string' ? Buffer.from(next) : next;
       contentType = type;

@@ -1,37 +1,49 @@
 import type { Db } from '@octo-sync/db';
 import type { PayloadOf, TestConnectionResult, testConnectionJob } from '@octo-sync/jobs';
-import { isSupplierError, parseCatalog, type SupplierClient } from '@octo-sync/octo';
+import { checkConformance, type ConformanceReport, type ConformanceSettings, type SupplierClient } from '@octo-sync/octo';
+import type { WorkerConfig } from '../config';
 
 export interface TestConnectionDeps {
   db: Db;
   supplier: SupplierClient;
+  settings: ConformanceSettings;
+}
+
+/** What a conformance check obeys in this worker: the sync's capabilities and product limits. */
+export function conformanceSettings(config: WorkerConfig): ConformanceSettings {
+  return {
+    capabilities: config.outbound.capabilities,
+    productLimits: config.sync.productLimits,
+    slowMs: config.testConnection.slowMs,
+    maxDifferences: config.testConnection.maxDifferences,
+  };
+}
+
+function answerOf(report: ConformanceReport, latencyMs: number): TestConnectionResult {
+  const verdict = { errors: report.errors, warnings: report.warnings, stable: report.stable, differences: report.differences };
+  if (report.failure === null) {
+    return { ok: true, message: 'Connection successful', status: 200, latency_ms: report.fetch_ms, product_count: report.products, ...verdict };
+  }
+  const { code, message, status } = report.failure;
+  return { ok: false, message, code, ...(status === undefined ? {} : { status }), latency_ms: latencyMs, ...verdict };
 }
 
 /**
- * `integration.test-connection`: calls `GET {base_url}/products` with the stored credentials
- * through the same outbound client (and address rules) as a sync, and reports what happened in
- * words a partner can act on. Supplier problems are results (`ok: false`), never thrown: the job
- * only fails for our own faults (for example a credential that cannot be decrypted).
+ * `integration.test-connection`: the conformance check of `npm run conformance` on the stored
+ * base URL and credentials, through the same outbound client (and address rules) as a sync: two
+ * `GET {base_url}/products`, read as a sync reads them, reported in words a partner can act on.
+ * Supplier problems are results (`ok: false`), never thrown: the job only fails for our own
+ * faults (for example a credential that cannot be decrypted).
  */
-export function createTestConnectionHandler({ db, supplier }: TestConnectionDeps) {
+export function createTestConnectionHandler({ db, supplier, settings }: TestConnectionDeps) {
   return async (payload: PayloadOf<typeof testConnectionJob>): Promise<TestConnectionResult> => {
     const integration = await db.integrations.findLive(payload.integrationId);
     if (!integration) {
-      return { ok: false, code: 'INTEGRATION_NOT_FOUND', message: 'the integration no longer exists', latency_ms: 0 };
+      return { ok: false, code: 'INTEGRATION_NOT_FOUND', message: 'the integration no longer exists', latency_ms: 0, errors: [], warnings: [], stable: null, differences: [] };
     }
     const target = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) };
     const started = performance.now();
-    const elapsed = () => Math.max(0, Math.round(performance.now() - started));
-    let status: number | undefined;
-    try {
-      const fetched = await supplier.fetchProducts(target);
-      status = fetched.status;
-      const products = parseCatalog(fetched.body);
-      return { ok: true, message: 'Connection successful', status: fetched.status, latency_ms: Math.round(fetched.latencyMs), product_count: products.length };
-    } catch (err) {
-      if (!isSupplierError(err)) throw err;
-      const httpStatus = err.status ?? status;
-      return { ok: false, message: err.message, code: err.code, ...(httpStatus === undefined ? {} : { status: httpStatus }), latency_ms: elapsed() };
-    }
+    const report = await checkConformance(supplier, target, settings);
+    return answerOf(report, Math.max(0, Math.round(performance.now() - started)));
   };
 }

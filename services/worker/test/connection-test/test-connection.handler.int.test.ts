@@ -2,7 +2,7 @@ import { createDb, type Db } from '@octo-sync/db';
 import type { SupplierClient } from '@octo-sync/octo';
 import { createTestDatabase, generateCatalog, startTestSupplier, type TestDatabase, type TestSupplier } from '@octo-sync/testkit';
 import { loadWorkerConfig } from '../../src/config';
-import { createTestConnectionHandler } from '../../src/connection-test/test-connection.handler';
+import { conformanceSettings, createTestConnectionHandler } from '../../src/connection-test/test-connection.handler';
 import { createSupplierFromConfig } from '../../src/runtime';
 
 const AUTH_KEY = 'sk_test_connection_key_42';
@@ -22,8 +22,9 @@ beforeAll(async () => {
   client = createSupplierFromConfig(loadWorkerConfig({ ...base, OCTO_ALLOWED_HOSTS: supplier.hostPort }));
   // Without the allowance, the local supplier is a loopback address: blocked, as for a partner.
   strictClient = createSupplierFromConfig(loadWorkerConfig(base));
-  handler = createTestConnectionHandler({ db, supplier: client });
-  strictHandler = createTestConnectionHandler({ db, supplier: strictClient });
+  const settings = conformanceSettings(loadWorkerConfig(base));
+  handler = createTestConnectionHandler({ db, supplier: client, settings });
+  strictHandler = createTestConnectionHandler({ db, supplier: strictClient, settings });
 });
 afterAll(async () => {
   await client?.close();
@@ -43,8 +44,43 @@ async function integration(baseUrl = supplier.url, authType: 'bearer' | 'api_key
 test('success: status, latency and product count; the stored credential is sent', async () => {
   const id = await integration();
   const result = await handler({ integrationId: id });
-  expect(result).toEqual({ ok: true, message: 'Connection successful', status: 200, latency_ms: expect.any(Number), product_count: 3 });
+  expect(result).toEqual({
+    ok: true,
+    message: 'Connection successful',
+    status: 200,
+    latency_ms: expect.any(Number),
+    product_count: 3,
+    errors: [],
+    warnings: [
+      'the answer has no Octo-Capabilities header (required by OCTO; tolerated)',
+      'the answer has no Content-Language header although octo/content was requested (required by OCTO; tolerated)',
+      '1 of 3 products send availabilityLocalStartTimes ["00:00"] (OCTO wants an empty list for OPENING_HOURS; stored as sent): "prod-00002"',
+    ],
+    stable: true,
+    differences: [],
+  });
   expect(supplier.requests.at(-1)?.headers.authorization).toBe(`Bearer ${AUTH_KEY}`);
+});
+
+test('the conformance report: a catalog that changes on every fetch is not stable, with the paths that differ', async () => {
+  const id = await integration();
+  supplier.setChangingCatalog((n) => generateCatalog({ products: 3 }).map((p, i) => (i === 1 ? { ...p, fetchedAt: n } : p)));
+  try {
+    const result = await handler({ integrationId: id });
+    expect(result).toMatchObject({ ok: true, product_count: 3, stable: false, differences: ['[1].fetchedAt: 1, then 2'] });
+  } finally {
+    supplier.setCatalog(generateCatalog({ products: 3 }));
+  }
+});
+
+test('the conformance report: a structurally broken catalog lists each error', async () => {
+  const id = await integration();
+  supplier.setCatalog([{ id: 'p1', options: [{ id: 1 }] }]);
+  try {
+    expect(await handler({ integrationId: id })).toMatchObject({ ok: false, code: 'CATALOG_INVALID', status: 200, errors: ['CATALOG_INVALID: [0].options[0].id: must be a string (got a number)'], stable: null });
+  } finally {
+    supplier.setCatalog(generateCatalog({ products: 3 }));
+  }
 });
 
 test('supplier 401 → ok false, SUPPLIER_AUTH_REJECTED, status 401, no credential in the message', async () => {

@@ -1,0 +1,146 @@
+import type { Pool } from 'pg';
+
+/** A stored unit, as the read API lists it. */
+export interface StoredUnitSummary {
+  id: string;
+  active: boolean;
+}
+
+/** A stored option with its units, as the read API lists it. */
+export interface StoredOptionSummary {
+  id: string;
+  active: boolean;
+  units: StoredUnitSummary[];
+}
+
+/** A stored product with its options and units (no raw JSON). */
+export interface StoredProductSummary {
+  id: string;
+  internal_name: string | null;
+  title: string | null;
+  active: boolean;
+  removed_at: Date | null;
+  content_hash: string;
+  updated_at: Date;
+  options: StoredOptionSummary[];
+}
+
+/** One product with `raw`: the OCTO product as last synced, its options and units put back in. */
+export interface StoredProduct extends StoredProductSummary {
+  raw: unknown;
+}
+
+/** A stored availability slot with its order source and key and the raw OCTO object. */
+export interface StoredSlot {
+  product_id: string;
+  option_id: string;
+  availability_id: string;
+  local_date_time_start: string | null;
+  starts_at: Date | null;
+  status: string | null;
+  vacancies: number | null;
+  capacity: number | null;
+  order_source: string;
+  /** Decimal string: receive keys exceed 2^53. */
+  order_key: string;
+  updated_at: Date;
+  raw: unknown;
+}
+
+/** One page of a list and the size of the whole filtered list. */
+export interface Page<T> {
+  items: T[];
+  totalCount: number;
+}
+
+/** Paging of a list: 1-based page number and page size. */
+export interface PageRequest {
+  page: number;
+  pageSize: number;
+}
+
+/** Filters of the products list: `q` matches the OCTO id or the title, case-insensitively. */
+export interface ProductFilter extends PageRequest {
+  active?: boolean;
+  q?: string;
+}
+
+/** Filters of the slots list: `from` and `to` bound the slot start, both inclusive. */
+export interface SlotFilter extends PageRequest {
+  productId?: string;
+  optionId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+// Options and units come back inside each product row as JSON, so a page costs one statement
+// however many children it has (no query per product).
+const SUMMARY_COLUMNS = `p.octo_id AS id, p.internal_name, p.title, p.active, p.removed_at, p.content_hash, p.updated_at,
+  COALESCE((SELECT json_agg(json_build_object('id', o.octo_id, 'active', o.active, 'units',
+      COALESCE((SELECT json_agg(json_build_object('id', u.octo_id, 'active', u.active) ORDER BY u.id) FROM units u WHERE u.option_id = o.id), '[]'::json))
+    ORDER BY o.id) FROM product_options o WHERE o.product_id = p.id), '[]'::json) AS options`;
+
+const PRODUCT_FILTER = `p.integration_id = $1::uuid AND ($2::boolean IS NULL OR p.active = $2)
+  AND ($3::text IS NULL OR p.octo_id ILIKE $3 ESCAPE '\\' OR p.title ILIKE $3 ESCAPE '\\')`;
+
+// The product's raw JSON without its children, with its options (and theirs, units) put back in;
+// children removed from the catalog are left out while the product itself is active.
+const RAW_PRODUCT = `p.raw || COALESCE((SELECT jsonb_build_object('options', jsonb_agg(
+    o.raw || COALESCE((SELECT jsonb_build_object('units', jsonb_agg(u.raw ORDER BY u.id)) FROM units u
+      WHERE u.option_id = o.id AND (u.active OR NOT p.active) HAVING count(*) > 0), '{}'::jsonb)
+    ORDER BY o.id)) FROM product_options o WHERE o.product_id = p.id AND (o.active OR NOT p.active) HAVING count(*) > 0), '{}'::jsonb)`;
+
+const SLOT_FILTER = `integration_id = $1::uuid AND ($2::text IS NULL OR product_octo_id = $2) AND ($3::text IS NULL OR option_octo_id = $3)
+  AND ($4::timestamptz IS NULL OR starts_at >= $4) AND ($5::timestamptz IS NULL OR starts_at <= $5)`;
+
+/** `text` as a LIKE pattern matching it anywhere, its wildcards taken literally. */
+function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * What the read API shows of a stored catalog and its slots: paged, filtered, each page in one
+ * statement plus one count, on indexed columns.
+ */
+export class CatalogReadStore {
+  constructor(private readonly pool: Pool) {}
+
+  async listProducts(integrationId: string, filter: ProductFilter): Promise<Page<StoredProductSummary>> {
+    const params = [integrationId, filter.active ?? null, filter.q === undefined ? null : containsPattern(filter.q)];
+    const offset = (filter.page - 1) * filter.pageSize;
+    const [rows, count] = await Promise.all([
+      this.pool.query<StoredProductSummary>(`SELECT ${SUMMARY_COLUMNS} FROM products p WHERE ${PRODUCT_FILTER} ORDER BY p.octo_id LIMIT $4 OFFSET $5`, [
+        ...params,
+        filter.pageSize,
+        offset,
+      ]),
+      this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM products p WHERE ${PRODUCT_FILTER}`, params),
+    ]);
+    return { items: rows.rows, totalCount: count.rows[0]?.n ?? 0 };
+  }
+
+  /** One product with its raw JSON; undefined when the integration has no product of that id. */
+  async getProduct(integrationId: string, productId: string): Promise<StoredProduct | undefined> {
+    const { rows } = await this.pool.query<StoredProduct>(
+      `SELECT ${SUMMARY_COLUMNS}, ${RAW_PRODUCT} AS raw FROM products p WHERE p.integration_id = $1::uuid AND p.octo_id = $2`,
+      [integrationId, productId],
+    );
+    return rows[0];
+  }
+
+  async listSlots(integrationId: string, filter: SlotFilter): Promise<Page<StoredSlot>> {
+    const params = [integrationId, filter.productId ?? null, filter.optionId ?? null, filter.from ?? null, filter.to ?? null];
+    const offset = (filter.page - 1) * filter.pageSize;
+    const [rows, count] = await Promise.all([
+      this.pool.query<StoredSlot>(
+        `SELECT product_octo_id AS product_id, option_octo_id AS option_id, availability_id, local_date_time_start, starts_at, status,
+           vacancies, capacity, order_source, order_key::text AS order_key, updated_at, raw
+         FROM availability_slots WHERE ${SLOT_FILTER}
+         ORDER BY starts_at NULLS LAST, product_octo_id, option_octo_id, availability_id LIMIT $6 OFFSET $7`,
+        [...params, filter.pageSize, offset],
+      ),
+      this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM availability_slots WHERE ${SLOT_FILTER}`, params),
+    ]);
+    return { items: rows.rows, totalCount: count.rows[0]?.n ?? 0 };
+  }
+}

@@ -1,0 +1,158 @@
+import type { OctoProduct } from './catalog';
+import { CatalogReader } from './catalog-reader';
+import type { FetchedBody } from './catalog-body';
+import { catalogDifferences } from './catalog-differences';
+import { canonicalHash } from './canonical-json';
+import { capabilityIds, catalogQuirks } from './conformance-quirks';
+import { isSupplierError, type SupplierError } from './errors';
+import type { SupplierClient } from './outbound';
+import type { SupplierTarget } from './outbound-config';
+import type { ProductLimits } from './product-quarantine';
+
+/** What a conformance check obeys (a sync's own settings, so that it predicts the sync). */
+export interface ConformanceSettings {
+  /** The `Octo-Capabilities` a sync requests (their content and pricing are checked). */
+  capabilities: string;
+  productLimits: ProductLimits;
+  /** An answer slower than this is reported. */
+  slowMs: number;
+  /** Differing paths listed at most. */
+  maxDifferences: number;
+}
+
+/**
+ * What a sync of this endpoint would do, for the supplier's engineer: the counts it would store,
+ * the errors that would fail it, the quirks it tolerates (`warnings`), and whether two fetches
+ * give the same canonical hash (`stable`; null when the second fetch could not be compared).
+ */
+export interface ConformanceReport {
+  ok: boolean;
+  products: number;
+  options: number;
+  units: number;
+  /** Products a sync would keep as stored because they cannot be stored as sent. */
+  quarantined: number;
+  bytes: number;
+  fetch_ms: number;
+  stable: boolean | null;
+  /** The first error that fails a sync: its stable code, its message and the supplier's HTTP status. */
+  failure: { code: string; message: string; status?: number } | null;
+  /** Where the two fetches differ, when they do. */
+  differences: string[];
+  errors: string[];
+  warnings: string[];
+}
+
+/** A catalog read as a sync reads it: storable products, and a warning per quarantined one. */
+interface ReadCatalog {
+  products: OctoProduct[];
+  quarantines: string[];
+}
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: SupplierError };
+
+/** A supplier error as an outcome; anything else is our bug and is thrown. */
+function failure(error: unknown): { ok: false; error: SupplierError } {
+  if (!isSupplierError(error)) throw error;
+  return { ok: false, error };
+}
+
+/** The report's lines for one error: one per problem of an invalid catalog. */
+function errorLines(error: SupplierError): string[] {
+  return error.details.length > 0 ? error.details.map((d) => `${error.code}: ${d}`) : [`${error.code}: ${error.message}`];
+}
+
+function fail(report: ConformanceReport, error: SupplierError, status: number | undefined, prefix = ''): void {
+  report.errors.push(...errorLines(error).map((line) => prefix + line));
+  const httpStatus = error.status ?? status;
+  report.failure ??= { code: error.code, message: error.message, ...(httpStatus === undefined ? {} : { status: httpStatus }) };
+}
+
+async function fetchOnce(client: SupplierClient, target: SupplierTarget): Promise<Outcome<FetchedBody>> {
+  try {
+    return { ok: true, value: await client.fetchProducts(target) };
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+function read(body: Buffer, limits: ProductLimits): Outcome<ReadCatalog> {
+  try {
+    const reader = CatalogReader.open(body, limits);
+    const result: ReadCatalog = { products: [], quarantines: [] };
+    for (let i = 0; i < reader.length; i++) {
+      const entry = reader.read();
+      if (entry === undefined) break;
+      if (entry.kind === 'product') result.products.push(entry.product);
+      else result.quarantines.push(`product ${JSON.stringify(entry.quarantine.productId ?? null)} at ${entry.quarantine.path} would be quarantined (kept as stored): ${entry.quarantine.reason}`);
+    }
+    reader.finish();
+    return { ok: true, value: result };
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+function headerWarnings(fetched: FetchedBody, settings: ConformanceSettings): string[] {
+  const warnings: string[] = [];
+  const { octoCapabilities, contentLanguage } = fetched.octoHeaders;
+  if (octoCapabilities === undefined) warnings.push('the answer has no Octo-Capabilities header (required by OCTO; tolerated)');
+  if (contentLanguage === undefined && capabilityIds(settings.capabilities).has('octo/content')) {
+    warnings.push('the answer has no Content-Language header although octo/content was requested (required by OCTO; tolerated)');
+  }
+  if (fetched.contentType !== undefined && !/json/i.test(fetched.contentType)) warnings.push(`the answer's Content-Type is ${JSON.stringify(fetched.contentType)}, not application/json (tolerated)`);
+  if (fetched.latencyMs > settings.slowMs) warnings.push(`GET /products took ${fetched.latencyMs} ms (over ${settings.slowMs} ms): a slow supplier gets fewer sync slots`);
+  return warnings;
+}
+
+function emptyReport(): ConformanceReport {
+  return { ok: false, products: 0, options: 0, units: 0, quarantined: 0, bytes: 0, fetch_ms: 0, stable: null, failure: null, differences: [], errors: [], warnings: [] };
+}
+
+function describe(report: ConformanceReport, fetched: FetchedBody, catalog: ReadCatalog, settings: ConformanceSettings): void {
+  const options = catalog.products.flatMap((p) => p.options);
+  report.products = catalog.products.length;
+  report.options = options.length;
+  report.units = options.reduce((n, o) => n + (Array.isArray(o.units) ? o.units.length : 0), 0);
+  report.quarantined = catalog.quarantines.length;
+  report.warnings.push(...headerWarnings(fetched, settings), ...catalog.quarantines, ...catalogQuirks(catalog.products, capabilityIds(settings.capabilities)));
+}
+
+/** Compares the second fetch with the first: `stable`, the differing paths, or why it could not. */
+async function compareSecond(client: SupplierClient, target: SupplierTarget, first: ReadCatalog, report: ConformanceReport, settings: ConformanceSettings): Promise<void> {
+  const again = await fetchOnce(client, target);
+  const second = again.ok ? read(again.value.body, settings.productLimits) : again;
+  if (!second.ok) {
+    fail(report, second.error, again.ok ? again.value.status : undefined, 'second fetch: ');
+    return;
+  }
+  report.stable = canonicalHash(first.products) === canonicalHash(second.value.products);
+  if (report.stable) return;
+  report.differences = catalogDifferences(first.products, second.value.products, settings.maxDifferences);
+  report.warnings.push('two fetches gave different catalogs: every sync would rewrite the changed products (see differences)');
+}
+
+/**
+ * Fetches `GET /products` twice through `client` (the sync's outbound client and rules) and reads
+ * each answer with the sync's own reader. Never throws for a supplier's fault: it is in the report.
+ */
+export async function checkConformance(client: SupplierClient, target: SupplierTarget, settings: ConformanceSettings): Promise<ConformanceReport> {
+  const report = emptyReport();
+  const first = await fetchOnce(client, target);
+  if (!first.ok) {
+    fail(report, first.error, undefined);
+    return report;
+  }
+  report.bytes = first.value.bytes;
+  report.fetch_ms = first.value.latencyMs;
+  const catalog = read(first.value.body, settings.productLimits);
+  if (!catalog.ok) {
+    fail(report, catalog.error, first.value.status);
+    report.warnings.push(...headerWarnings(first.value, settings));
+    return report;
+  }
+  describe(report, first.value, catalog.value, settings);
+  await compareSecond(client, target, catalog.value, report, settings);
+  report.ok = report.errors.length === 0;
+  return report;
+}

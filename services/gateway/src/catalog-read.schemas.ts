@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import type { StoredProduct, StoredProductSummary, StoredSlot } from '@octo-sync/db';
+// Loaded first: it extends zod with `.openapi()`.
+import './request-schemas';
+
+/*
+ * The read API of stored catalogs and slots: its query strings, its answers, and the presenters
+ * that turn store rows into those answers.
+ */
+
+const isoTime = z.iso.datetime({ offset: false }).openapi({ example: '2026-06-23T06:00:00.000Z' });
+const octoIdQuery = z.string().min(1).max(255);
+const instantQuery = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 instant with an offset, e.g. 2026-07-01T00:00:00Z' });
+const paging = {
+  page: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ type: 'integer', minimum: 1, default: 1 }),
+  pageSize: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
+};
+
+export const productsQuerySchema = z.strictObject({
+  ...paging,
+  active: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .openapi({ type: 'string', enum: ['true', 'false'], description: 'Only active (or only removed) products.' }),
+  q: z.string().min(1).max(255).optional().openapi({ description: 'Matches the OCTO product id or the title, case-insensitively, anywhere in it.' }),
+});
+
+export const availabilityQuerySchema = z.strictObject({
+  ...paging,
+  productId: octoIdQuery.optional(),
+  optionId: octoIdQuery.optional(),
+  from: instantQuery.transform((v) => new Date(v)).optional().openapi({ type: 'string', format: 'date-time', description: 'Slots starting at or after this instant.' }),
+  to: instantQuery.transform((v) => new Date(v)).optional().openapi({ type: 'string', format: 'date-time', description: 'Slots starting at or before this instant.' }),
+});
+
+export const storedProductSchema = z
+  .object({
+    id: z.string().openapi({ description: 'The OCTO product id.' }),
+    internal_name: z.string().nullable(),
+    title: z.string().nullable(),
+    active: z.boolean(),
+    removed_at: isoTime.nullable(),
+    content_hash: z.string(),
+    updated_at: isoTime,
+    options: z.array(z.object({ id: z.string(), active: z.boolean(), units: z.array(z.object({ id: z.string(), active: z.boolean() })) })),
+  })
+  .openapi('StoredProduct');
+
+export const storedProductWithRawSchema = storedProductSchema
+  .extend({ raw: z.record(z.string(), z.unknown()).openapi({ description: 'The OCTO product as last synced, with its options and units.' }) })
+  .openapi('StoredProductWithRaw');
+
+export const storedSlotSchema = z
+  .object({
+    productId: z.string(),
+    optionId: z.string(),
+    availabilityId: z.string(),
+    localDateTimeStart: z.string().nullable(),
+    starts_at: isoTime.nullable(),
+    status: z.string().nullable(),
+    vacancies: z.number().int().nullable(),
+    capacity: z.number().int().nullable(),
+    order: z.object({
+      source: z.enum(['sequence', 'updated_at', 'received_at']),
+      key: z.string().openapi({ description: 'The order key within its source, as a decimal string.' }),
+    }),
+    updated_at: isoTime,
+    raw: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'The OCTO availability object as last received, every field kept.' }),
+  })
+  .openapi('StoredSlot');
+
+function iso(date: Date | null): string | null {
+  return date === null ? null : date.toISOString();
+}
+
+export function presentProductSummary(p: StoredProductSummary): z.output<typeof storedProductSchema> {
+  return {
+    id: p.id,
+    internal_name: p.internal_name,
+    title: p.title,
+    active: p.active,
+    removed_at: iso(p.removed_at),
+    content_hash: p.content_hash,
+    updated_at: p.updated_at.toISOString(),
+    options: p.options,
+  };
+}
+
+export function presentProduct(p: StoredProduct): z.output<typeof storedProductWithRawSchema> {
+  return { ...presentProductSummary(p), raw: p.raw as Record<string, unknown> };
+}
+
+export function presentSlot(s: StoredSlot): z.output<typeof storedSlotSchema> {
+  return {
+    productId: s.product_id,
+    optionId: s.option_id,
+    availabilityId: s.availability_id,
+    localDateTimeStart: s.local_date_time_start,
+    starts_at: iso(s.starts_at),
+    status: s.status,
+    vacancies: s.vacancies,
+    capacity: s.capacity,
+    order: { source: s.order_source as 'sequence' | 'updated_at' | 'received_at', key: s.order_key },
+    updated_at: s.updated_at.toISOString(),
+    raw: s.raw as Record<string, unknown> | null,
+  };
+}
