@@ -1,8 +1,9 @@
 import { UnrecoverableError, Worker, type BackoffStrategy, type Job, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '@octo-sync/platform';
-import type { PayloadOf } from './contract';
+import { requestIdOf, type PayloadOf } from './contract';
+import { queueKeyPrefix } from './keyspace';
 import { QUEUES, type JobsOf, type QueueName } from './queues';
+import type { RedisConnection } from './redis';
 
 export interface JobContext {
   job: Job;
@@ -19,7 +20,8 @@ export type JobHandler<P> = (payload: P, ctx: JobContext) => Promise<unknown>;
 export type HandlerMap<Q extends QueueName> = { [J in JobsOf<Q> as J['name']]: JobHandler<PayloadOf<J>> };
 
 export interface ConsumerOptions {
-  connection: Redis;
+  connection: RedisConnection;
+  /** `QUEUE_PREFIX`: the queue's own BullMQ prefix is derived from it (see keyspace). */
   prefix: string;
   log: Logger;
   concurrency: number;
@@ -40,7 +42,7 @@ export function startConsumer<Q extends QueueName>(queue: Q, handlers: HandlerMa
 
   const workerOptions: WorkerOptions = {
     connection: options.connection,
-    prefix: options.prefix,
+    prefix: queueKeyPrefix(options.prefix, queue),
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,
     stalledInterval: options.stalledIntervalMs,
@@ -62,7 +64,8 @@ export function startConsumer<Q extends QueueName>(queue: Q, handlers: HandlerMa
         log.error({ issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 'invalid job payload');
         throw new UnrecoverableError(`invalid ${job.name} payload`);
       }
-      return handler(parsed.data, { job, token, signal, log });
+      const requestId = requestIdOf(parsed.data);
+      return handler(parsed.data, { job, token, signal, log: requestId === undefined ? log : log.child({ reqId: requestId }) });
     },
     workerOptions,
   );

@@ -1,8 +1,9 @@
 import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { AppError } from '@octo-sync/platform';
 import type { JobContract, PayloadOf } from './contract';
+import { queueKeyPrefix } from './keyspace';
 import type { QueueName } from './queues';
+import type { RedisConnection } from './redis';
 
 /** How far back a new event reader starts, to cover its own start-up. */
 const EVENT_REPLAY_MS = 5_000;
@@ -13,7 +14,8 @@ export type WaitOutcome<R> =
   | { state: 'pending' };
 
 export interface ProducerOptions {
-  connection: Redis;
+  connection: RedisConnection;
+  /** `QUEUE_PREFIX`: each queue's own BullMQ prefix is derived from it (see keyspace). */
   prefix: string;
 }
 
@@ -30,7 +32,7 @@ export class JobProducer {
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.options.connection, prefix: this.options.prefix });
+      queue = new Queue(name, { connection: this.options.connection, prefix: queueKeyPrefix(this.options.prefix, name) });
       // Every caller waiting on a job adds a listener; hundreds at once is normal for a gateway.
       queue.setMaxListeners(0);
       this.queues.set(name, queue);
@@ -91,7 +93,7 @@ export class JobProducer {
       // that finishes while the blocking read is still being set up would otherwise be missed.
       events = new QueueEvents(name, {
         connection: this.options.connection,
-        prefix: this.options.prefix,
+        prefix: queueKeyPrefix(this.options.prefix, name),
         lastEventId: `${Date.now() - EVENT_REPLAY_MS}-0`,
       });
       events.setMaxListeners(0);

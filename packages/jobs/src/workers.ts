@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { RedisConnection } from './redis';
 
 /** One worker process as it announces itself. */
 export const workerPresenceSchema = z.object({
@@ -15,20 +15,21 @@ export type WorkerPresence = z.infer<typeof workerPresenceSchema>;
 /**
  * Where worker heartbeats live: one key per worker, `<prefix>:workers:<id>`, that expires unless
  * renewed, plus the set `<prefix>:workers` of ids, so readers never SCAN the keyspace. With a
- * hash-tag prefix (`{octo-sync}`, Redis Cluster) every one of these keys shares one slot.
+ * hash-tag prefix (`{octo-sync}`, Redis Cluster) every one of these keys shares the prefix's own
+ * slot, so the MULTI and MGET below stay in one slot.
  */
 export function workerKeys(prefix: string): { index: string; worker: (id: string) => string } {
   return { index: `${prefix}:workers`, worker: (id) => `${prefix}:workers:${id}` };
 }
 
 /** Writes (or renews) a worker's heartbeat; it lapses after `ttlMs` unless written again. */
-export async function announceWorker(redis: Redis, prefix: string, presence: WorkerPresence, ttlMs: number): Promise<void> {
+export async function announceWorker(redis: RedisConnection, prefix: string, presence: WorkerPresence, ttlMs: number): Promise<void> {
   const keys = workerKeys(prefix);
   await redis.multi().set(keys.worker(presence.id), JSON.stringify(presence), 'PX', ttlMs).sadd(keys.index, presence.id).exec();
 }
 
 /** Removes a worker's heartbeat at once (a clean shutdown). */
-export async function withdrawWorker(redis: Redis, prefix: string, id: string): Promise<void> {
+export async function withdrawWorker(redis: RedisConnection, prefix: string, id: string): Promise<void> {
   const keys = workerKeys(prefix);
   await redis.multi().del(keys.worker(id)).srem(keys.index, id).exec();
 }
@@ -37,7 +38,7 @@ export async function withdrawWorker(redis: Redis, prefix: string, id: string): 
  * The workers whose heartbeat has not lapsed, oldest start first. Ids whose key expired (a worker
  * that died without withdrawing) are pruned from the index on the way.
  */
-export async function listWorkers(redis: Redis, prefix: string): Promise<WorkerPresence[]> {
+export async function listWorkers(redis: RedisConnection, prefix: string): Promise<WorkerPresence[]> {
   const keys = workerKeys(prefix);
   const ids = await redis.smembers(keys.index);
   if (ids.length === 0) return [];

@@ -50,4 +50,10 @@ describe('loadGatewayConfig', () => {
     expect(() => loadGatewayConfig({ JWT_PUBLIC_KEY: 'not a key' })).toThrow(/JWT_PUBLIC_KEY: is not a PEM public key/);
     expect(DEV_JWT_SECRET.length).toBeGreaterThanOrEqual(16);
   });
+
+  test('on a Redis Cluster, QUEUE_PREFIX must be a hash tag: refused at start-up, saying why', () => {
+    expect(() => loadGatewayConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' })).toThrow(/QUEUE_PREFIX: must be a hash tag such as \{octo-sync\}/);
+    expect(loadGatewayConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001', QUEUE_PREFIX: '{octo-sync}' })).toMatchObject({ redisClusterNodes: ['127.0.0.1:7000', '127.0.0.1:7001'], queuePrefix: '{octo-sync}' });
+    expect(loadGatewayConfig({}).redisClusterNodes).toEqual([]);
+  });
 });

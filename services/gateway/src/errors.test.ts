@@ -57,3 +57,19 @@ describe('Postgres states answer 503, bad values 400', () => {
     expect(isDependencyDown(prismaError(code))).toBe(false);
   });
 });
+
+describe('Redis Cluster failover answers 503', () => {
+  test.each([
+    ['CLUSTERDOWN The cluster is down'],
+    ['TRYAGAIN Multiple keys request during rehashing of slot'],
+    ['MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no'],
+    ['LOADING Redis is loading the dataset in memory'],
+    ['Too many Cluster redirections. Last error: Error: Connection is closed.'],
+    ['Failed to refresh slots cache.'],
+  ])('%s', (message) => {
+    expect(isDependencyDown(new Error(message))).toBe(true);
+  });
+  test('a cluster that failed every node', () => {
+    expect(isDependencyDown(Object.assign(new Error('all nodes failed'), { name: 'ClusterAllFailedError' }))).toBe(true);
+  });
+});

@@ -27,6 +27,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   SIGNING_UNAVAILABLE: { status: 409, label: 'Signing unavailable' },
   PAYLOAD_TOO_LARGE: { status: 413, label: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, label: 'Unsupported media type' },
+  CURSOR_EXPIRED: { status: 410, label: 'Cursor expired' },
   RATE_LIMITED: { status: 429, label: 'Too many requests' },
   TEST_CONNECTION_UNAVAILABLE: { status: 503, label: 'Service unavailable' },
   SERVICE_UNAVAILABLE: { status: 503, label: 'Service unavailable' },
@@ -70,8 +71,18 @@ export function envelopeFor(code: string, details: readonly string[]): { status:
 
 /** Error-ish values whose `code` somewhere in the cause chain says Postgres or Redis is away. */
 const DOWN_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
-const DOWN_NAMES = new Set(['PrismaClientInitializationError', 'MaxRetriesPerRequestError']);
-const DOWN_MESSAGES = [/Connection is closed/i, /enableOfflineQueue/i, /connect ECONNREFUSED/i, /Connection terminated/i, /timeout exceeded when trying to connect/i];
+const DOWN_NAMES = new Set(['PrismaClientInitializationError', 'MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+const DOWN_MESSAGES = [
+  /Connection is closed/i,
+  /enableOfflineQueue/i,
+  /connect ECONNREFUSED/i,
+  /Connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  // Redis Cluster during a failover: no master for a slot yet, a resharding, a replica loading.
+  /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING)\b/,
+  /Too many Cluster redirections/i,
+  /Failed to refresh slots cache/i,
+];
 
 /** True when an error means a dependency (Postgres, Redis) is unreachable: answer 503, not 500. */
 export function isDependencyDown(error: unknown, depth = 0): boolean {

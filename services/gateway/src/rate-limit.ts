@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@octo-sync/jobs';
 import { KeyedGroupCommit } from '@octo-sync/platform';
 
 export interface RateDecision {
@@ -57,8 +57,9 @@ export class FixedWindowLimiter {
   private readonly counters: KeyedGroupCommit<number, RateDecision>;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keyPrefix: string,
+    private readonly redis: RedisConnection,
+    /** The Redis key of a budget's counter (one key per script call: any slot will do). */
+    private readonly keyOf: (key: string) => string,
     readonly limit: number,
     readonly windowMs: number,
   ) {
@@ -67,7 +68,7 @@ export class FixedWindowLimiter {
 
   /** Spends `cost` units of `key`'s budget if they fit; otherwise spends nothing. */
   async hit(key: string, cost = 1): Promise<RateDecision> {
-    const [decision] = await this.counters.submit(`${this.keyPrefix}:${key}`, [cost]);
+    const [decision] = await this.counters.submit(this.keyOf(key), [cost]);
     return decision!;
   }
 

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
 import { ApiError } from './errors';
 import type { Reply } from './route';
 
@@ -42,7 +42,7 @@ interface Stored {
  */
 export class ReplayStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly options: ReplayOptions,
   ) {}
 
@@ -88,10 +88,10 @@ export class ReplayStore {
     await this.redis.eval(SETTLE_SCRIPT, 1, key, claim, value, String(this.options.ttlMs));
   }
 
-  /** One key per delivery, hash-tagged by integration; the id is hashed to bound the key's size. */
+  /** One key per delivery, in its integration's slot; the id is hashed to bound the key's size. */
   private keyOf(integrationId: string, webhookId: string): string {
     const digest = createHash('sha256').update(webhookId, 'utf8').digest('base64url').slice(0, 22);
-    return `${this.options.prefix}:webhook-replay:{${integrationId}}:${digest}`;
+    return shardedKey(this.options.prefix, 'webhook-replay', integrationId, digest);
   }
 }
 

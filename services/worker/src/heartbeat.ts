@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
-import { announceWorker, withdrawWorker, type WorkerPresence } from '@octo-sync/jobs';
+import { announceWorker, withdrawWorker, type WorkerPresence, type RedisConnection } from '@octo-sync/jobs';
 import type { Logger } from '@octo-sync/platform';
 
 /** A running heartbeat; `stop` ends it and removes the worker's key. */
@@ -21,7 +20,7 @@ const WITHDRAW_WAIT_MS = 1_000;
  * Announces this worker process in Redis every `intervalMs` (id, host, pid, start and last beat),
  * so gateways can say how many workers are alive. The first beat is written before this resolves.
  */
-export async function startHeartbeat(redis: Redis, prefix: string, intervalMs: number, log: Logger): Promise<Heartbeat> {
+export async function startHeartbeat(redis: RedisConnection, prefix: string, intervalMs: number, log: Logger): Promise<Heartbeat> {
   const startedAt = new Date().toISOString();
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const presence = (): WorkerPresence => ({ id, host: hostname(), pid: process.pid, startedAt, lastSeen: new Date().toISOString() });

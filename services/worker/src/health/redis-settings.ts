@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { serversOf, type Redis, type RedisConnection } from '@octo-sync/jobs';
 import type { Logger } from '@octo-sync/platform';
 
 export type RedisSettingsReport =
@@ -11,34 +11,44 @@ export type RedisSettingsReport =
  *   memory pressure, and BullMQ then loses or corrupts jobs silently;
  * - persistence (AOF or RDB snapshots) should be on: without it a Redis restart loses every
  *   queued, delayed and scheduled job (the schedulers included, until a worker restarts).
- * Managed Redis often refuses CONFIG GET; then the settings are reported as not checked (info).
+ * On a cluster every master is checked. Managed Redis often refuses CONFIG GET; then the settings
+ * are reported as not checked (info).
  */
-export async function checkRedisSettings(redis: Redis, log: Logger): Promise<RedisSettingsReport> {
-  let policy: string;
-  let appendonly: string;
-  let save: string;
+export async function checkRedisSettings(redis: RedisConnection, log: Logger): Promise<RedisSettingsReport> {
+  let settings: ServerSettings[];
   try {
-    policy = await configGet(redis, 'maxmemory-policy');
-    appendonly = await configGet(redis, 'appendonly');
-    save = await configGet(redis, 'save');
+    settings = await Promise.all(serversOf(redis).map(readSettings));
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     log.info({ reason }, 'could not check Redis settings (CONFIG GET refused); make sure maxmemory-policy is noeviction and persistence is on');
     return { checked: false, reason };
   }
-  const aof = appendonly === 'yes';
-  const rdb = save.trim() !== '';
+  // On a cluster every master must be right: the worst one is reported.
+  const policy = settings.find((s) => s.policy !== 'noeviction')?.policy ?? 'noeviction';
+  const aof = settings.every((s) => s.appendonly === 'yes');
+  const rdb = settings.every((s) => s.save.trim() !== '');
+  const unpersisted = settings.some((s) => s.appendonly !== 'yes' && s.save.trim() === '');
   const warnings: string[] = [];
   if (policy !== 'noeviction') {
     warnings.push('maxmemory-policy');
     log.warn({ maxmemoryPolicy: policy }, 'Redis maxmemory-policy is not noeviction: Redis may evict queue keys and lose jobs');
   }
-  if (!aof && !rdb) {
+  if (unpersisted) {
     warnings.push('persistence');
     log.warn('Redis persistence (AOF and RDB) is off: a Redis restart loses every queued, delayed and scheduled job');
   }
   if (warnings.length === 0) log.info({ maxmemoryPolicy: policy, aof, rdb }, 'Redis settings checked');
   return { checked: true, maxmemoryPolicy: policy, aof, rdb, warnings };
+}
+
+interface ServerSettings {
+  policy: string;
+  appendonly: string;
+  save: string;
+}
+
+async function readSettings(server: Redis): Promise<ServerSettings> {
+  return { policy: await configGet(server, 'maxmemory-policy'), appendonly: await configGet(server, 'appendonly'), save: await configGet(server, 'save') };
 }
 
 async function configGet(redis: Redis, parameter: string): Promise<string> {
