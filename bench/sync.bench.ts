@@ -3,7 +3,7 @@
  *
  * Drives the real `catalog.sync` path (the worker process of `npm run start:worker`, fed through
  * the JobProducer, fetching over HTTP from the test supplier) against its own database and Redis
- * prefix, for four scenarios, then measures two references on the same rows: one Prisma upsert
+ * prefix, for four scenarios (fresh and 1% changed first with the change feed off, for its cost), then measures two references on the same rows: one Prisma upsert
  * per row (naive) and COPY into unindexed staging tables (floor). Progress goes to stderr; the
  * last line on stdout is one JSON object with every figure.
  */
@@ -64,26 +64,27 @@ async function main(): Promise<void> {
       handlesTicketDelivery: false,
       isApproved: true,
     });
-    worker = await startWorkerProcess(
-      {
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: BENCH_REDIS_URL,
-        QUEUE_PREFIX: prefix,
-        SECRETS_KEY: 'bench-secrets-key',
-        OCTO_ALLOWED_HOSTS: supplier.hostPort,
-        ALLOW_INSECURE_OCTO_URLS: 'true',
-        OCTO_MAX_BODY_BYTES: String(256 * 1024 * 1024),
-        SCHEDULES_ENABLED: 'false',
-        WORKER_CONCURRENCY: '1',
-        LOG_LEVEL: 'info',
-      },
-      args.cpuProf === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`],
-    );
-    const rss = new PeakRss(worker.pid);
+    const workerEnv = (changeFeed: boolean): Record<string, string> => ({
+      CHANGE_FEED_ENABLED: String(changeFeed),
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: BENCH_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      SECRETS_KEY: 'bench-secrets-key',
+      OCTO_ALLOWED_HOSTS: supplier.hostPort,
+      ALLOW_INSECURE_OCTO_URLS: 'true',
+      OCTO_MAX_BODY_BYTES: String(256 * 1024 * 1024),
+      SCHEDULES_ENABLED: 'false',
+      WORKER_CONCURRENCY: '1',
+      LOG_LEVEL: 'info',
+      METRICS_PORT: '0',
+    });
+    const profile = args.cpuProf === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`];
+    worker = await startWorkerProcess(workerEnv(false), profile);
+    let rss = new PeakRss(worker.pid);
     note(`worker pid ${worker.pid} started, RSS ${round(rss.current() / 2 ** 20, 1)} MiB`);
 
     const scenarios: Scenario[] = [];
-    const run = async (name: string, products: GeneratedProduct[], force = false): Promise<Scenario> => {
+    const timeScenario = async (integrationId: string, into: Scenario[], name: string, products: GeneratedProduct[], force = false): Promise<Scenario> => {
       supplier.setCatalog(products);
       const payloadBytes = Buffer.byteLength(JSON.stringify(products));
       // Let the worker's heap settle between scenarios, so each peak is its own.
@@ -91,8 +92,8 @@ async function main(): Promise<void> {
       rss.reset();
       const since = new Date();
       const started = process.hrtime.bigint();
-      const { runId } = await db.runs.requestRun(integration.id, 'admin', { force });
-      const job = await producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId });
+      const { runId } = await db.runs.requestRun(integrationId, 'admin', { force });
+      const job = await producer.enqueue(catalogSyncJob, { integrationId, runId });
       const outcome = await producer.waitFor(job, 30 * 60_000);
       const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       const peakRssBytes = rss.peak();
@@ -105,34 +106,32 @@ async function main(): Promise<void> {
         wallSeconds: round(wallSeconds),
         runSeconds: round((finished.durationMs ?? 0) / 1000),
         status: finished.status,
-        rowsWritten: await rowsWrittenSince(db, integration.id, since),
+        rowsWritten: await rowsWrittenSince(db, integrationId, since),
         counts: finished.counts as RunCounts | null,
         peakRssBytes,
         payloadBytes,
       };
       note(`${name}: ${scenario.wallSeconds} s, ${scenario.rowsWritten} rows written, status ${scenario.status}, peak RSS ${round(peakRssBytes / 2 ** 20, 1)} MiB`);
-      scenarios.push(scenario);
+      into.push(scenario);
       return scenario;
     };
+    const run = (name: string, products: GeneratedProduct[], force = false) => timeScenario(integration.id, scenarios, name, products, force);
+
+    // The change feed's cost: the same fresh and 1%-changed syncs with it off, on an integration of their own.
+    const offIntegration = (await db.integrations.create({ partnerId: 'bench-no-feed', baseUrl: supplier.url, authType: 'bearer', authKey: AUTH_KEY, handlesTicketDelivery: false, isApproved: true })).integration;
+    const offCatalog: GeneratedProduct[] = JSON.parse(JSON.stringify(catalog)) as GeneratedProduct[];
+    const offScenarios: Scenario[] = [];
+    await timeScenario(offIntegration.id, offScenarios, 'freshNoFeed', offCatalog);
+    changeOnePercent(offCatalog);
+    await timeScenario(offIntegration.id, offScenarios, 'changed1pctNoFeed', offCatalog);
+    await worker.stop();
+    worker = await startWorkerProcess(workerEnv(true), profile);
+    rss = new PeakRss(worker.pid);
 
     const fresh = await run('fresh', catalog);
     const unchanged = await run('unchanged', catalog);
 
-    // 1% of the units get a new price (every 100th unit, deterministic).
-    let unitIndex = 0;
-    let changedUnits = 0;
-    for (const product of catalog) {
-      for (const option of product.options) {
-        for (const unit of option.units) {
-          if (unitIndex++ % 100 !== 0) continue;
-          const price = unit.pricingFrom[0];
-          if (price === undefined) continue;
-          price.retail += 100;
-          price.original += 100;
-          changedUnits += 1;
-        }
-      }
-    }
+    const changedUnits = changeOnePercent(catalog);
     const changed = await run('changed1pct', catalog);
 
     // 10% of the products leave the catalog (every 10th); forced past the mass-removal guard.
@@ -177,6 +176,8 @@ async function main(): Promise<void> {
       unchangedVsFresh: round(unchanged.wallSeconds / fresh.wallSeconds, 4),
       changed1pctVsFresh: round(changed.wallSeconds / fresh.wallSeconds, 4),
       peakRssVsPayload: round(peakRss / fresh.payloadBytes, 2),
+      freshFeedOnVsOff: round(fresh.wallSeconds / offScenarios[0]!.wallSeconds, 3),
+      changed1pctFeedOnVsOff: round(changed.wallSeconds / offScenarios[1]!.wallSeconds, 3),
     };
     const targets = {
       freshVsNaive: ratios.freshVsNaive >= 30,
@@ -184,12 +185,13 @@ async function main(): Promise<void> {
       unchangedVsFresh: ratios.unchangedVsFresh <= 0.05 && unchanged.rowsWritten === 0,
       changed1pctVsFresh: ratios.changed1pctVsFresh <= 0.35 && changed.rowsWritten === changedUnits,
       peakRssVsPayload: ratios.peakRssVsPayload <= 10,
+      freshFeedOnVsOff: ratios.freshFeedOnVsOff <= 1.1,
     };
     const result = {
       bench: 'sync',
       catalog: { products: args.products, options: args.options, units: args.units, rows: totalRows, payloadBytes: fresh.payloadBytes },
       scenarios: Object.fromEntries(
-        scenarios.map((s) => [s.name, { wallSeconds: s.wallSeconds, runSeconds: s.runSeconds, status: s.status, rowsWritten: s.rowsWritten, peakRssBytes: s.peakRssBytes, counts: s.counts }]),
+        [...offScenarios, ...scenarios].map((s) => [s.name, { wallSeconds: s.wallSeconds, runSeconds: s.runSeconds, status: s.status, rowsWritten: s.rowsWritten, peakRssBytes: s.peakRssBytes, counts: s.counts }]),
       ),
       expected: { changed1pctRows: changedUnits, removed10pctProducts: catalog.length - remaining.length },
       freshRowsPerSecond: Math.round(freshRowsPerSecond),
@@ -210,6 +212,25 @@ async function main(): Promise<void> {
     await clearPrefix(prefix);
     if (!args.keep) await dropBenchDatabase(args.database);
   }
+}
+
+/** 1% of the units get a new price (every 100th unit, deterministic); returns how many. */
+function changeOnePercent(catalog: GeneratedProduct[]): number {
+  let unitIndex = 0;
+  let changedUnits = 0;
+  for (const product of catalog) {
+    for (const option of product.options) {
+      for (const unit of option.units) {
+        if (unitIndex++ % 100 !== 0) continue;
+        const price = unit.pricingFrom[0];
+        if (price === undefined) continue;
+        price.retail += 100;
+        price.original += 100;
+        changedUnits += 1;
+      }
+    }
+  }
+  return changedUnits;
 }
 
 /** Catalog rows of an integration written at or after `since` (products, options and units). */

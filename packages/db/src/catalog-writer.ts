@@ -1,8 +1,7 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { catalogKey, type CatalogChanges, type CatalogFingerprints, type OptionRow, type ProductRow, type UnitRow } from './catalog-rows';
+import { CatalogChangeLog } from './catalog-change-log';
+import { copyField as field, copyText } from './copy-text';
 
 /** Rows per removal statement: large enough to amortise the round trip, small enough for memory. */
 const BATCH = 2_000;
@@ -22,16 +21,19 @@ export class CatalogCopyWriter {
     private readonly client: PoolClient,
     private readonly integrationId: string,
     private readonly stored: CatalogFingerprints,
+    private readonly changes: CatalogChangeLog | undefined,
   ) {}
 
   /**
    * A writer for one run, on the connection of `SyncRunStore.withFence` (its staging tables live
    * until that transaction ends). `stored`: the fingerprints the run diffed against (they carry
-   * the ids of the parents it does not rewrite).
+   * the ids of the parents it does not rewrite). `changeFeed`: whether the run appends its
+   * changes to the change feed (staged with the rows, published by {@link publish}).
    */
-  static async open(client: PoolClient, integrationId: string, stored: CatalogFingerprints): Promise<CatalogCopyWriter> {
+  static async open(client: PoolClient, integrationId: string, stored: CatalogFingerprints, changeFeed: boolean): Promise<CatalogCopyWriter> {
     await client.query(CREATE_STAGING);
-    return new CatalogCopyWriter(client, integrationId, stored);
+    const changes = changeFeed ? await CatalogChangeLog.open(client, integrationId, stored) : undefined;
+    return new CatalogCopyWriter(client, integrationId, stored, changes);
   }
 
   /** Upserts one slice (products first, then their options, then units). */
@@ -62,16 +64,24 @@ export class CatalogCopyWriter {
       staged = true;
     }
     if (staged) await client.query(CLEAR_STAGING);
+    await this.changes?.stage(rows);
   }
 
   /** Deactivates what left the catalog. */
   async remove(changes: Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'removedUnits'>): Promise<void> {
-    const run = async (sql: string, items: readonly unknown[]) => {
-      for (const batch of chunks(items)) await this.client.query(sql, [this.integrationId, JSON.stringify(batch)]);
+    const log = this.changes;
+    const run = async (sql: string, items: readonly unknown[], entity: 'product' | 'option' | 'unit') => {
+      const statement = log ? log.stagingRemovals(sql, entity) : sql;
+      for (const batch of chunks(items)) await this.client.query(statement, [this.integrationId, JSON.stringify(batch)]);
     };
-    await run(REMOVE_PRODUCTS, changes.removedProducts.map((octo_id) => ({ octo_id })));
-    await run(REMOVE_OPTIONS, changes.removedOptions);
-    await run(REMOVE_UNITS, changes.removedUnits);
+    await run(REMOVE_PRODUCTS, changes.removedProducts.map((octo_id) => ({ octo_id })), 'product');
+    await run(REMOVE_OPTIONS, changes.removedOptions, 'option');
+    await run(REMOVE_UNITS, changes.removedUnits, 'unit');
+  }
+
+  /** Appends the run's staged changes to the change feed: the last statement before COMMIT. */
+  async publish(): Promise<void> {
+    await this.changes?.publish();
   }
 
   private productId(octoId: string): string {
@@ -88,22 +98,12 @@ export class CatalogCopyWriter {
   }
 }
 
-async function copyText(client: PoolClient, sql: string, text: string): Promise<void> {
-  await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
-}
-
 function encodeLines<R>(rows: readonly R[], line: (row: R) => string): string {
   let out = '';
   for (const row of rows) out += `${line(row)}\n`;
   return out;
 }
 
-// COPY text format: backslash, tab, newline and carriage return escaped; NULL is \N.
-const SPECIAL = /[\\\t\n\r]/;
-function field(value: string | null): string {
-  if (value === null) return '\\N';
-  return SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : value;
-}
 const num = (value: number | null) => (value === null ? '\\N' : String(value));
 const bool = (value: boolean | null) => (value === null ? '\\N' : value ? 't' : 'f');
 const json = (value: unknown) => (value === null || value === undefined ? '\\N' : field(JSON.stringify(value)));

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { PrismaClient } from './client';
 import { catalogKey, type CatalogFingerprints } from './catalog-rows';
 import { CatalogCopyWriter } from './catalog-writer';
+import { appendChanges, prismaSql, type ChangeEventRow } from './change-outbox';
 import type { Prisma } from './generated/prisma/client';
 
 /**
@@ -9,10 +10,14 @@ import type { Prisma } from './generated/prisma/client';
  * writer of a run's changes ({@link openWriter}), and deactivating it as a whole.
  */
 export class CatalogStore {
-  /** `pool`: the `pg` pool Prisma runs on (fingerprints are read on it directly). */
+  /**
+   * `pool`: the `pg` pool Prisma runs on (fingerprints are read on it directly). `changeFeed`:
+   * whether runs append their changes to the change feed.
+   */
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
+    private readonly changeFeed: boolean,
   ) {}
 
   async loadFingerprints(integrationId: string): Promise<CatalogFingerprints> {
@@ -50,7 +55,7 @@ export class CatalogStore {
 
   /** The COPY-based writer of one run's changes (see {@link CatalogCopyWriter.open}). */
   openWriter(client: PoolClient, integrationId: string, stored: CatalogFingerprints): Promise<CatalogCopyWriter> {
-    return CatalogCopyWriter.open(client, integrationId, stored);
+    return CatalogCopyWriter.open(client, integrationId, stored, this.changeFeed);
   }
 
   /**
@@ -68,11 +73,26 @@ export class CatalogStore {
 }
 
 /**
- * Marks every active product of an integration inactive, at `at`: the one statement behind both
- * "the supplier is DOWN" (above) and "the integration was deleted" (IntegrationStore.softDelete).
+ * Marks every active product of an integration inactive, at `at`, with its `product.removed`
+ * events: the one statement behind both "the supplier is DOWN" (above) and "the integration was
+ * deleted" (IntegrationStore.softDelete).
  */
-export function deactivateProducts(tx: Prisma.TransactionClient, integrationId: string, at: Date): Promise<number> {
-  return tx.$executeRaw`
+export async function deactivateProducts(tx: Prisma.TransactionClient, integrationId: string, at: Date): Promise<number> {
+  const gone = await tx.$queryRaw<Array<{ octo_id: string; content_hash: string }>>`
     UPDATE products SET active = false, removed_at = ${at}, updated_at = ${at}
-    WHERE integration_id = ${integrationId}::uuid AND active`;
+    WHERE integration_id = ${integrationId}::uuid AND active
+    RETURNING octo_id, content_hash`;
+  const events = gone.map(
+    (p): ChangeEventRow => ({
+      integration_id: integrationId,
+      type: 'product.removed',
+      product_octo_id: p.octo_id,
+      option_octo_id: null,
+      unit_octo_id: null,
+      availability_id: null,
+      content_hash: p.content_hash,
+    }),
+  );
+  await appendChanges(prismaSql(tx), events);
+  return gone.length;
 }

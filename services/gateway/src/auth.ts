@@ -44,7 +44,7 @@ export function createJwtVerifier(settings: JwtSettings): (authorization: string
     if (typeof sub !== 'string' || sub === '' || sub.length > 255 || !isStorableText(sub)) {
       throw unauthenticated('token must carry a sub claim (the partner id, printable text)');
     }
-    if (role !== 'partner' && role !== 'admin') throw unauthenticated('token must carry role "partner" or "admin"');
+    if (role !== 'partner' && role !== 'admin' && role !== 'reader') throw unauthenticated('token must carry role "partner", "admin" or "reader"');
     return { sub, role };
   };
 }
@@ -57,7 +57,7 @@ export function principalOf(req: Request): Principal {
 
 /** Options for {@link signToken}. */
 export interface SignOptions {
-  role: 'partner' | 'admin';
+  role: Principal['role'];
   sub: string;
   /** Seconds or a vercel/ms string such as "1h". */
   ttl: string | number;

@@ -5,7 +5,8 @@ import type { WebhookIntegration } from './webhook-auth';
 /** Who is calling, from a verified JWT. */
 export interface Principal {
   sub: string;
-  role: 'partner' | 'admin';
+  /** `reader`: the change feed and nothing else. */
+  role: 'partner' | 'admin' | 'reader';
 }
 
 declare global {

@@ -3,7 +3,7 @@ import { ConfigError } from '@octo-sync/platform';
 import { signToken } from './auth';
 import { loadGatewayConfig } from './config';
 
-const USAGE = 'usage: npm run token -- --role partner|admin --sub <partner id> [--ttl 1h]';
+const USAGE = 'usage: npm run token -- --role partner|admin|reader --sub <partner id> [--ttl 1h]';
 
 /** Prints a development JWT signed with the gateway's configured key. */
 function main(): void {
@@ -16,7 +16,7 @@ function main(): void {
     return;
   }
   const role = values.role;
-  if (role !== 'partner' && role !== 'admin') throw new Error(`--role must be partner or admin\n${USAGE}`);
+  if (role !== 'partner' && role !== 'admin' && role !== 'reader') throw new Error(`--role must be partner, admin or reader\n${USAGE}`);
   if (!values.sub) throw new Error(`--sub is required\n${USAGE}`);
   const ttl = values.ttl ?? '1h';
   if (!/^\d+(ms|s|m|h|d|w|y)?$/.test(ttl)) throw new Error('--ttl must be a number of seconds or like 30m, 1h, 7d');

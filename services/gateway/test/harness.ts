@@ -26,7 +26,7 @@ export interface GatewayHarness {
   /** Every log line the app wrote, raw (to assert secrets never appear). */
   logText(): string;
   logLines(): Array<Record<string, unknown>>;
-  token(role: 'partner' | 'admin', sub: string, ttl?: string | number): string;
+  token(role: 'partner' | 'admin' | 'reader', sub: string, ttl?: string | number): string;
   http(): ReturnType<typeof request>;
   close(): Promise<void>;
 }

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import type { ChangeEvent, Db } from '@octo-sync/db';
+import { ApiError } from './errors';
+import { okEnvelope } from './response-schemas';
+import { defineRoute, ok, type RouteSpec } from './route';
+
+/** A cursor is the position of the last event read, as decimal text (positions exceed 2^53). */
+const CURSOR = /^(0|[1-9][0-9]{0,18})$/;
+
+const changesQuerySchema = z.strictObject({
+  after: z
+    .string()
+    .regex(CURSOR, 'must be a cursor returned as `next` (decimal digits)')
+    .optional()
+    .openapi({ type: 'string', description: 'The `next` of the previous page; omitted: from the oldest event kept.' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+});
+
+const changeEventSchema = z
+  .object({
+    id: z.string().openapi({ description: 'The event’s position; a cursor that resumes after it.' }),
+    type: z.string().openapi({ example: 'product.updated' }),
+    integration_id: z.string(),
+    productId: z.string(),
+    optionId: z.string().nullable(),
+    unitId: z.string().nullable(),
+    availabilityId: z.string().nullable(),
+    content_hash: z.string(),
+    at: z.string(),
+  })
+  .openapi('ChangeEvent');
+
+const changesPageSchema = z.object({ events: z.array(changeEventSchema), next: z.string() }).openapi('ChangesPage');
+
+function presentChange(event: ChangeEvent): z.infer<typeof changeEventSchema> {
+  return {
+    id: event.position,
+    type: event.type,
+    integration_id: event.integrationId,
+    productId: event.productOctoId,
+    optionId: event.optionOctoId,
+    unitId: event.unitOctoId,
+    availabilityId: event.availabilityId,
+    content_hash: event.contentHash,
+    at: event.at.toISOString(),
+  };
+}
+
+/** The change feed, for admins and readers. */
+export function changesRoutes({ db }: { db: Db }): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/api/v1/changes',
+      operationId: 'getChanges',
+      summary: 'The change feed: catalog and slot changes in commit order, after a cursor',
+      description:
+        'Events product|option|unit.created|updated|removed|restored, slot.changed, slot.closed, with the OCTO ids and the content hash. ' +
+        'Store `next` and pass it as `after`: no event is ever missed or reordered. A cursor older than the retention answers 410 CURSOR_EXPIRED.',
+      tags: ['Change feed'],
+      auth: 'feed',
+      query: changesQuerySchema,
+      responses: { 200: { description: 'A page of events (empty when nothing is new).', schema: okEnvelope(changesPageSchema) } },
+      handler: async ({ query }) => {
+        const page = await db.changes.read(query.after === undefined ? null : BigInt(query.after), query.limit);
+        if (page.kind === 'expired') {
+          throw new ApiError('CURSOR_EXPIRED', [`after: events after this cursor were pruned (retention); resume from ${page.prunedThrough} and rebuild what was missed`]);
+        }
+        return ok({ events: page.events.map(presentChange), next: page.next });
+      },
+    }),
+  ];
+}

@@ -1,0 +1,54 @@
+import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
+
+describe('GET /api/v1/changes', () => {
+  let g: GatewayHarness;
+  beforeAll(async () => {
+    g = await startGateway();
+  });
+  afterAll(() => g.close());
+
+  const changes = (token: string, query = '') => g.http().get(`/api/v1/changes${query}`).set('authorization', `Bearer ${token}`);
+
+  it('pages through the feed with a cursor, for readers and admins', async () => {
+    const partner = g.token('partner', 'partner-feed');
+    const created = await g.http().post(BASE).set('authorization', `Bearer ${partner}`).send(createBody());
+    expect(created.status).toBe(201);
+    const id = created.body.data._id as string;
+    const events = ['p1', 'p2', 'p3'].map((p) => ({ integration_id: id, type: 'product.created', product_octo_id: p, option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: `h-${p}` }));
+    await g.db.pool.query(
+      `INSERT INTO change_events (integration_id, type, product_octo_id, content_hash)
+       SELECT r.integration_id, r.type, r.product_octo_id, r.content_hash FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, type text, product_octo_id text, content_hash text)`,
+      [JSON.stringify(events)],
+    );
+    const reader = g.token('reader', 'search-index');
+    const first = await changes(reader, '?limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.data.events).toEqual([
+      expect.objectContaining({ type: 'product.created', integration_id: id, productId: 'p1', optionId: null, unitId: null, availabilityId: null, content_hash: 'h-p1' }),
+      expect.objectContaining({ productId: 'p2' }),
+    ]);
+    expect(first.body.data.next).toBe(first.body.data.events[1].id);
+    const second = await changes(g.token('admin', 'ops'), `?after=${first.body.data.next}&limit=2`);
+    expect(second.body.data.events.map((e: { productId: string }) => e.productId)).toEqual(['p3']);
+    const empty = await changes(reader, `?after=${second.body.data.next}`);
+    expect(empty.body.data).toEqual({ events: [], next: second.body.data.next });
+  });
+
+  it('is for admins and readers only, and a reader reads nothing else', async () => {
+    expect((await changes(g.token('partner', 'partner-x'))).status).toBe(403);
+    expect((await g.http().get('/api/v1/changes')).status).toBe(401);
+    const reader = g.token('reader', 'search-index');
+    expect((await g.http().get(`${BASE}/00000000-0000-4000-8000-000000000000`).set('authorization', `Bearer ${reader}`)).status).toBe(403);
+  });
+
+  it('refuses a malformed cursor and answers 410 CURSOR_EXPIRED behind the retention', async () => {
+    const reader = g.token('reader', 'search-index');
+    const bad = await changes(reader, '?after=abc&limit=5000');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toEqual(expect.arrayContaining([expect.stringMatching(/^after: /), expect.stringMatching(/^limit: /)]));
+    await g.db.pool.query(`INSERT INTO change_feed_state (id, pruned_through) VALUES (1, 2)`);
+    const expired = await changes(reader, '?after=1');
+    expect(expired.status).toBe(410);
+    expect(expired.body).toMatchObject({ success: 0, code: 410, reason: 'CURSOR_EXPIRED' });
+  });
+});
