@@ -1,3 +1,4 @@
+import { appendChanges, prismaSql, slotEvent, SLOT_CONTENT_HASH_SQL, type WrittenSlot } from './change-outbox';
 import type { PrismaClient } from './client';
 
 /** One slot change, ready for the database (snake_case: it goes through jsonb_to_recordset). */
@@ -43,7 +44,11 @@ export function optionKey(row: Pick<SlotKey, 'integration_id' | 'product_octo_id
  * to a slot out of order, whatever the timing.
  */
 export class AvailabilityStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  /** `changeFeed`: whether slot writes append their changes to the change feed. */
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly changeFeed: boolean,
+  ) {}
 
   /** Which of these (integration, product, option) exist in the stored catalog (active or not). */
   async knownOptions(rows: ReadonlyArray<Pick<SlotKey, 'integration_id' | 'product_octo_id' | 'option_octo_id'>>): Promise<Set<string>> {
@@ -63,26 +68,38 @@ export class AvailabilityStore {
   }
 
   /**
-   * Applies rounds of changes, one statement per round, all or nothing, and returns per round the
-   * keys of the slots it wrote. At most one change per slot in a round (the caller orders a slot's
-   * changes across rounds); rows are written in key order so that two batches never lock the same
-   * slots in opposite orders. One round, the usual case, needs no explicit transaction.
+   * Applies rounds of changes, one statement per round, all or nothing, with their change-feed
+   * events, and returns per round the keys of the slots it wrote. At most one change per slot in a
+   * round (the caller orders a slot's changes across rounds); rows are written in key order so that
+   * two batches never lock the same slots in opposite orders.
    */
   async apply(rounds: ReadonlyArray<readonly SlotRow[]>): Promise<Array<Set<string>>> {
     const write = async (db: Pick<PrismaClient, '$queryRawUnsafe'>, rows: readonly SlotRow[]) => {
-      if (rows.length === 0) return new Set<string>();
+      if (rows.length === 0) return [];
       const sorted = [...rows].sort((a, b) => (slotKey(a) < slotKey(b) ? -1 : 1));
-      const written = await db.$queryRawUnsafe<SlotKey[]>(APPLY_SLOTS, JSON.stringify(sorted));
-      return new Set(written.map(slotKey));
+      return db.$queryRawUnsafe<WrittenSlot[]>(APPLY_SLOTS, JSON.stringify(sorted));
     };
-    if (rounds.length <= 1) return Promise.all(rounds.map((rows) => write(this.prisma, rows)));
-    return this.prisma.$transaction(async (tx) => {
-      const written: Array<Set<string>> = [];
-      for (const rows of rounds) written.push(await write(tx, rows));
-      return written;
-    });
+    const keys = (written: WrittenSlot[][]) => written.map((slots) => new Set(slots.map(slotKey)));
+    // Without events to append, one round (the usual case) needs no explicit transaction.
+    if (!this.changeFeed && rounds.length <= 1) return keys(await Promise.all(rounds.map((rows) => write(this.prisma, rows))));
+    const written = await this.prisma.$transaction(
+      async (tx) => {
+        const done: WrittenSlot[][] = [];
+        for (const rows of rounds) done.push(await write(tx, rows));
+        if (this.changeFeed) await appendChanges(prismaSql(tx), done.flat().map(slotEvent));
+        return done;
+      },
+      { timeout: SLOT_TRANSACTION_MS },
+    );
+    return keys(written);
   }
 }
+
+/**
+ * Bounds a slot write's transaction, including its wait for the outbox lock (which a large
+ * catalog run holds while it publishes its events).
+ */
+const SLOT_TRANSACTION_MS = 60_000;
 
 const KNOWN_OPTIONS = `
 SELECT DISTINCT p.integration_id::text AS integration_id, p.octo_id AS product_octo_id, o.octo_id AS option_octo_id
@@ -100,17 +117,19 @@ JOIN availability_slots s ON s.integration_id = r.integration_id AND s.product_o
 // the supplier's current figures and replace the stored ones (null: unknown or unlimited). `raw`
 // is the last OCTO object received (a flat change has none and keeps it); the columns are
 // authoritative. Keys per source: sequence as sent, updatedAt with the receive key as
-// tie-breaker (equal seconds apply in arrival order), receive keys alone.
+// tie-breaker (equal seconds apply in arrival order), receive keys alone. Whatever its source, a
+// push received before the newest pull snapshot was answered is older than that snapshot.
 const APPLY_SLOTS = `
 INSERT INTO availability_slots AS t (integration_id, product_octo_id, option_octo_id, availability_id,
   local_date_time_start, starts_at, status, vacancies, capacity, order_key, order_source, raw,
-  last_sequence, last_updated_at_ms, last_updated_at_received, last_received, updated_at)
+  last_sequence, last_updated_at_ms, last_updated_at_received, last_received, last_push_received, updated_at)
 SELECT r.integration_id, r.product_octo_id, r.option_octo_id, r.availability_id, r.local_date_time_start,
   r.starts_at, r.status, r.vacancies, r.capacity, r.order_key, r.order_source, r.raw,
   CASE WHEN r.order_source = 'sequence' THEN r.order_key END,
   CASE WHEN r.order_source = 'updated_at' THEN r.order_key END,
   CASE WHEN r.order_source = 'updated_at' THEN r.received_key END,
   CASE WHEN r.order_source = 'received_at' THEN r.order_key END,
+  r.received_key,
   now()
 FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, product_octo_id text, option_octo_id text,
   availability_id text, local_date_time_start text, starts_at timestamptz, status text, vacancies integer,
@@ -128,11 +147,14 @@ ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) D
   last_updated_at_ms = COALESCE(excluded.last_updated_at_ms, t.last_updated_at_ms),
   last_updated_at_received = COALESCE(excluded.last_updated_at_received, t.last_updated_at_received),
   last_received = COALESCE(excluded.last_received, t.last_received),
+  last_push_received = GREATEST(excluded.last_push_received, t.last_push_received),
+  removed_at = NULL,
   updated_at = now()
-WHERE CASE excluded.order_source
+WHERE (t.last_snapshot IS NULL OR t.last_snapshot < excluded.last_push_received) AND CASE excluded.order_source
   WHEN 'sequence' THEN t.last_sequence IS NULL OR t.last_sequence < excluded.last_sequence
   WHEN 'updated_at' THEN t.last_updated_at_ms IS NULL
     OR (t.last_updated_at_ms, t.last_updated_at_received) < (excluded.last_updated_at_ms, excluded.last_updated_at_received)
   ELSE t.last_received IS NULL OR t.last_received < excluded.last_received
 END
-RETURNING t.integration_id::text AS integration_id, t.product_octo_id, t.option_octo_id, t.availability_id`;
+RETURNING t.integration_id::text AS integration_id, t.product_octo_id, t.option_octo_id, t.availability_id, t.status,
+  ${SLOT_CONTENT_HASH_SQL} AS content_hash`;

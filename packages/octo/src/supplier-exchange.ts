@@ -20,16 +20,33 @@ export interface ExchangeDeps {
   allowed: ReadonlySet<string>;
 }
 
+/** What one exchange sends: `GET /products` unless told otherwise. */
+export interface ExchangeRequest {
+  /** Appended to the base URL, e.g. `/availability`. */
+  path: string;
+  method: 'GET' | 'POST';
+  /** A JSON body (POST). */
+  body?: string;
+}
+
+const GET_PRODUCTS: ExchangeRequest = { path: '/products', method: 'GET' };
+
 /**
  * One exchange with a supplier: follows redirects under the outbound rules, turns a non-2xx
  * answer into a SupplierError, and hands the 2xx answer to `consume` (which reads or drops the
  * body) within the same total deadline.
  */
-export async function exchange<T>(deps: ExchangeDeps, target: SupplierTarget, options: FetchOptions, consume: (answer: OpenAnswer) => Promise<T>): Promise<T> {
+export async function exchange<T>(
+  deps: ExchangeDeps,
+  target: SupplierTarget,
+  options: FetchOptions,
+  consume: (answer: OpenAnswer) => Promise<T>,
+  request: ExchangeRequest = GET_PRODUCTS,
+): Promise<T> {
   const { dispatcher, config } = deps;
   const checked = validateBaseUrl(target.baseUrl, { allowInsecureHttp: true });
   if (!checked.ok) throw new SupplierError('SUPPLIER_ADDRESS_BLOCKED', `base_url refused: it ${checked.reason}`);
-  const first = new URL(`${checked.url}/products`);
+  const first = new URL(`${checked.url}${request.path}`);
   const totalTimeoutMs = options.totalTimeoutMs ?? config.totalTimeoutMs;
   const deadline = startDeadline(totalTimeoutMs, options.signal);
   const started = performance.now();
@@ -52,7 +69,8 @@ export async function exchange<T>(deps: ExchangeDeps, target: SupplierTarget, op
       try {
         checkHopUrl(url, hop > 0, config.allowInsecureHttp, deps.allowed);
         const headers = requestHeaders(config, target, url.origin === first.origin);
-        response = await dispatcher.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method: 'GET', headers, signal: deadline.signal });
+        const path = `${url.pathname}${url.search}`;
+        response = await dispatcher.request({ origin: url.origin, path, method: request.method, headers, body: request.body ?? null, signal: deadline.signal });
       } catch (error: unknown) {
         throw hop > 0 ? redirectRefusal(fail(error), url) : fail(error);
       }

@@ -1,0 +1,155 @@
+import type { Pool, PoolClient } from 'pg';
+import type { PrismaClient } from './client';
+import type { Integration } from './generated/prisma/client';
+import { appendChanges, SLOT_CONTENT_HASH_SQL, slotEvent, type WrittenSlot } from './change-outbox';
+
+/** One (product, option) a pull asks for, with the product's time zone (null: not sent). */
+export interface PullTarget {
+  productId: string;
+  optionId: string;
+  timeZone: string | null;
+}
+
+/** One slot of a pull snapshot, ready for the database. */
+export interface SnapshotSlot {
+  availability_id: string;
+  local_date_time_start: string | null;
+  starts_at: string | null;
+  status: string | null;
+  vacancies: number | null;
+  capacity: number | null;
+  raw: unknown;
+}
+
+/** The answer of one `POST /availability` for one option over a window of local dates. */
+export interface OptionSnapshot {
+  integrationId: string;
+  productId: string;
+  optionId: string;
+  /** Local dates, `YYYY-MM-DD`, both included. */
+  from: string;
+  to: string;
+  /** The receive key of the answer (µs since 1970 × 1000): it orders the snapshot against pushes. */
+  answerKey: bigint;
+  slots: readonly SnapshotSlot[];
+}
+
+/** What reconciling snapshots did to the stored slots. */
+export interface SlotCounts {
+  created: number;
+  updated: number;
+  /** Listed and stored as listed already, or refused because a newer push holds the slot. */
+  unchanged: number;
+  closed: number;
+}
+
+/** `availability_pull` settings of an integration. */
+export interface PullSettings {
+  enabled: boolean;
+  daysAhead: number;
+  intervalMinutes: number;
+}
+
+/** Reads the pull settings off an integration row. */
+export function pullSettingsOf(integration: Pick<Integration, 'availabilityPullEnabled' | 'availabilityPullDaysAhead' | 'availabilityPullIntervalMinutes'>): PullSettings {
+  return { enabled: integration.availabilityPullEnabled, daysAhead: integration.availabilityPullDaysAhead, intervalMinutes: integration.availabilityPullIntervalMinutes };
+}
+
+/**
+ * Availability pulls: what to ask for, reconciling a snapshot with the stored slots, which
+ * integrations are due, and pruning past slots. A snapshot orders against pushes on the receive
+ * time line: it applies to a slot only if no push received after its answer (nor a newer
+ * snapshot) was applied, and it writes only slots whose content differs.
+ */
+export class AvailabilityPullStore {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly pool: Pool,
+  ) {}
+
+  /** The active products and options of an integration, optionally one product or option. */
+  async targets(integrationId: string, only: { productId?: string; optionId?: string } = {}): Promise<PullTarget[]> {
+    const { rows } = await this.pool.query<PullTarget>(PULL_TARGETS, [integrationId, only.productId ?? null, only.optionId ?? null]);
+    return rows;
+  }
+
+  /**
+   * Upserts what the snapshot lists and closes the stored slots of its window it no longer lists,
+   * on `client` (the run's fenced transaction: see `SyncRunStore.withFence`).
+   */
+  async reconcile(client: PoolClient, snapshot: OptionSnapshot): Promise<SlotCounts> {
+    const key = snapshot.answerKey.toString();
+    const scope = [snapshot.integrationId, snapshot.productId, snapshot.optionId, key];
+    const written = await client.query<WrittenSlot & { created: boolean }>(UPSERT_SNAPSHOT, [...scope, JSON.stringify(snapshot.slots)]);
+    const ids = snapshot.slots.map((s) => s.availability_id);
+    const closed = await client.query<WrittenSlot>(CLOSE_UNLISTED, [...scope, snapshot.from, snapshot.to, ids]);
+    // Last in the transaction, as the outbox requires: every slot written or closed is an event.
+    await appendChanges((sql, values) => client.query(sql, values), [...written.rows, ...closed.rows].map(slotEvent));
+    const created = written.rows.filter((w) => w.created).length;
+    return { created, updated: written.rows.length - created, unchanged: snapshot.slots.length - written.rows.length, closed: closed.rows.length };
+  }
+
+  /** Integrations with pulls enabled whose last pull was requested longer ago than their interval. */
+  async due(now: Date): Promise<Integration[]> {
+    const rows = await this.pool.query<{ id: string }>(DUE_FOR_PULL, [now]);
+    if (rows.rows.length === 0) return [];
+    return this.prisma.integration.findMany({ where: { id: { in: rows.rows.map((r) => r.id) } } });
+  }
+
+  /** Deletes at most `limit` slots that started before `before`; returns how many. */
+  async prunePast(before: Date, limit: number): Promise<number> {
+    const { rowCount } = await this.pool.query(PRUNE_PAST, [before, limit]);
+    return rowCount ?? 0;
+  }
+}
+
+const PULL_TARGETS = `
+SELECT p.octo_id AS "productId", o.octo_id AS "optionId", p.time_zone AS "timeZone"
+FROM products p JOIN product_options o ON o.product_id = p.id
+WHERE p.integration_id = $1::uuid AND p.active AND o.active
+  AND ($2::text IS NULL OR p.octo_id = $2) AND ($3::text IS NULL OR o.octo_id = $3)
+ORDER BY p.octo_id, o.octo_id`;
+
+/** What a slot statement returns for its change event. */
+const WRITTEN_SLOT = `t.integration_id::text AS integration_id, t.product_octo_id, t.option_octo_id, t.availability_id, t.status, ${SLOT_CONTENT_HASH_SQL} AS content_hash`;
+
+// $1 integration, $2 product, $3 option, $4 answer key, $5 slots. A row is written only when
+// no newer push or snapshot holds it and its content differs from the stored one.
+const UPSERT_SNAPSHOT = `
+INSERT INTO availability_slots AS t (integration_id, product_octo_id, option_octo_id, availability_id,
+  local_date_time_start, starts_at, status, vacancies, capacity, raw, order_key, order_source, last_received, last_snapshot, updated_at)
+SELECT $1::uuid, $2, $3, r.availability_id, r.local_date_time_start, r.starts_at, r.status, r.vacancies, r.capacity, r.raw,
+  $4::bigint, 'received_at', $4::bigint, $4::bigint, now()
+FROM jsonb_to_recordset($5::jsonb) AS r(availability_id text, local_date_time_start text, starts_at timestamptz,
+  status text, vacancies integer, capacity integer, raw jsonb)
+ORDER BY r.availability_id
+ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) DO UPDATE SET
+  local_date_time_start = excluded.local_date_time_start, starts_at = excluded.starts_at, status = excluded.status,
+  vacancies = excluded.vacancies, capacity = excluded.capacity, raw = excluded.raw, order_key = excluded.order_key,
+  order_source = excluded.order_source, last_received = excluded.last_received, last_snapshot = excluded.last_snapshot,
+  removed_at = NULL, updated_at = now()
+WHERE (t.last_push_received IS NULL OR t.last_push_received < excluded.last_snapshot)
+  AND (t.last_snapshot IS NULL OR t.last_snapshot < excluded.last_snapshot)
+  AND (t.local_date_time_start, t.status, t.vacancies, t.capacity, t.raw, t.removed_at)
+    IS DISTINCT FROM (excluded.local_date_time_start, excluded.status, excluded.vacancies, excluded.capacity, excluded.raw, NULL::timestamptz)
+RETURNING (xmax = 0) AS created, ${WRITTEN_SLOT}`;
+
+// $5..$6 the window's local dates (the local start's date part, as the supplier wrote it), $7 listed ids.
+const CLOSE_UNLISTED = `
+UPDATE availability_slots AS t SET status = 'CLOSED', removed_at = now(), order_key = $4::bigint, order_source = 'received_at',
+  last_received = $4::bigint, last_snapshot = $4::bigint, updated_at = now()
+WHERE integration_id = $1::uuid AND product_octo_id = $2 AND option_octo_id = $3 AND removed_at IS NULL
+  AND left(local_date_time_start, 10) BETWEEN $5 AND $6 AND NOT (availability_id = ANY($7::text[]))
+  AND (last_push_received IS NULL OR last_push_received < $4::bigint)
+  AND (last_snapshot IS NULL OR last_snapshot < $4::bigint)
+RETURNING ${WRITTEN_SLOT}`;
+
+const DUE_FOR_PULL = `
+SELECT i.id FROM integrations i
+WHERE i.availability_pull_enabled AND i.is_approved AND i.is_active AND i.deleted_at IS NULL AND i.health_status <> 'DOWN'
+  AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.integration_id = i.id AND r.kind = 'availability_pull'
+    AND r.queued_at > $1::timestamptz - make_interval(mins => i.availability_pull_interval_minutes))`;
+
+const PRUNE_PAST = `
+DELETE FROM availability_slots WHERE id IN (
+  SELECT id FROM availability_slots WHERE starts_at < $1 ORDER BY starts_at LIMIT $2)`;

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { defineJob } from './contract';
+
+/** The BullMQ job id of a pull run's job. */
+export const availabilityPullJobId = (runId: string): string => `pull-${runId}`;
+
+/**
+ * One availability pull run (a `sync_runs` row of kind `availability_pull`, created first): the
+ * supplier's `POST /availability` for every active option over the integration's window, or for
+ * the product, option and dates a refresh names, reconciled with the stored slots.
+ */
+export const availabilityPullJob = defineJob({
+  queue: 'pulls',
+  name: 'availability.pull',
+  payload: z.object({
+    integrationId: z.uuid(),
+    runId: z.uuid(),
+    productId: z.string().max(255).optional(),
+    optionId: z.string().max(255).optional(),
+    from: z.iso.date().optional(),
+    to: z.iso.date().optional(),
+  }),
+  jobId: (p) => availabilityPullJobId(p.runId),
+  options: {
+    attempts: 5,
+    backoff: { type: 'supplier', delay: 5_000 },
+    removeOnComplete: { age: 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  },
+});
+
+/**
+ * The pull tick: one job per tick of the `availability-pull` Job Scheduler. It requests a pull for
+ * every integration whose interval has passed, then prunes slots past the retention period.
+ */
+export const availabilityTickJob = defineJob({
+  queue: 'schedules',
+  name: 'availability.pull-tick',
+  payload: z.object({}),
+  options: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5_000 },
+    removeOnComplete: { age: 24 * 3600, count: 1_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 1_000 },
+  },
+});

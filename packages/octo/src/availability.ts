@@ -1,0 +1,71 @@
+import { readCatalog } from './catalog-body';
+import { SupplierError } from './errors';
+import type { FetchOptions, SupplierTarget } from './outbound-config';
+import { exchange, type ExchangeDeps } from './supplier-exchange';
+
+/** The body of one OCTO `POST /availability`: one option over a range of local dates. */
+export interface AvailabilityQuery {
+  productId: string;
+  optionId: string;
+  /** `YYYY-MM-DD` in the product's time zone, both included. */
+  localDateStart: string;
+  localDateEnd: string;
+}
+
+/** One slot of an availability answer: the fields we index, and the object as sent. */
+export interface OctoSlot {
+  id: string;
+  localDateTimeStart: string | null;
+  status: string | null;
+  vacancies: number | null;
+  capacity: number | null;
+  raw: Record<string, unknown>;
+}
+
+/** A parsed `POST /availability` answer. */
+export interface FetchedAvailability {
+  slots: OctoSlot[];
+  bytes: number;
+  /** When the last byte arrived (epoch ms, fractional): the snapshot's place on the receive time line. */
+  answeredAt: number;
+}
+
+/** `POST {baseUrl}/availability` under the outbound rules, parsed leniently (unknown fields kept). */
+export async function fetchAvailability(deps: ExchangeDeps, target: SupplierTarget, query: AvailabilityQuery, options: FetchOptions = {}): Promise<FetchedAvailability> {
+  const request = { path: '/availability', method: 'POST' as const, body: JSON.stringify(query) };
+  const fetched = await exchange(deps, target, options, (answer) => readCatalog(answer, deps.config.maxBodyBytes), request);
+  const answeredAt = performance.timeOrigin + performance.now();
+  return { slots: parseAvailability(fetched.body), bytes: fetched.bytes, answeredAt };
+}
+
+/**
+ * An availability answer: an array of objects with a string `id`. Suppliers differ in the rest
+ * (FREESALE slots with null or huge numbers, SOLD_OUT with 0/0, extra fields): numbers that are
+ * not non-negative integers in range are stored as null (unknown), and every field stays in `raw`.
+ */
+export function parseAvailability(body: Buffer): OctoSlot[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch (error: unknown) {
+    throw new SupplierError('AVAILABILITY_INVALID', 'supplier answered POST /availability with a body that is not JSON', { cause: error });
+  }
+  if (!Array.isArray(json)) throw new SupplierError('AVAILABILITY_INVALID', 'supplier answered POST /availability with JSON that is not an array');
+  return json.map((entry: unknown, index) => {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || typeof (entry as { id?: unknown }).id !== 'string') {
+      throw new SupplierError('AVAILABILITY_INVALID', `availability [${index}] is not an object with a string id`);
+    }
+    const raw = entry as Record<string, unknown>;
+    return { id: raw.id as string, localDateTimeStart: text(raw.localDateTimeStart), status: text(raw.status), vacancies: count(raw.vacancies), capacity: count(raw.capacity), raw };
+  });
+}
+
+const MAX_COUNT = 2_147_483_647;
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function count(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_COUNT ? value : null;
+}

@@ -1,0 +1,43 @@
+import type { Job } from 'bullmq';
+import { syncRefusal, type Db, type RunTrigger, type SyncCandidate } from '@octo-sync/db';
+import { availabilityPullJob, type JobProducer } from '@octo-sync/jobs';
+import { AppError } from '@octo-sync/platform';
+
+/** What a refresh may narrow a pull to; left out, the integration's whole window. */
+export interface PullScope {
+  productId?: string;
+  optionId?: string;
+  /** Local dates, `YYYY-MM-DD`. */
+  from?: string;
+  to?: string;
+}
+
+/** The pull run a request got: new or joined, and its job. */
+export interface RequestedPull {
+  runId: string;
+  created: boolean;
+  job: Job;
+}
+
+/**
+ * The one way to start an availability pull (the schedule's tick, a refresh). It applies the
+ * eligibility rule of syncs, records the run (kind `availability_pull`: a request while one is
+ * queued joins it) and enqueues its job (one job per run). Pull runs and catalog runs of one
+ * integration share the claim, so they never run at once.
+ */
+export class PullRequests {
+  constructor(
+    private readonly db: Db,
+    private readonly producer: JobProducer,
+  ) {}
+
+  /** Throws an AppError with the refusal's code when the integration may not sync. */
+  async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, scope: PullScope = {}): Promise<RequestedPull> {
+    const refusal = syncRefusal(integration, trigger);
+    if (refusal) throw new AppError(refusal.code, refusal.message);
+    const { runId, created } = await this.db.runs.requestRun(integration.id, trigger, { kind: 'availability_pull' });
+    // A request that joins a queued pull gets that pull's scope (its job exists already).
+    const job = await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId, ...scope });
+    return { runId, created, job };
+  }
+}

@@ -1,0 +1,67 @@
+import type { OctoSlot } from '@octo-sync/octo';
+import type { SnapshotSlot } from '@octo-sync/db';
+
+/** A range of local dates, `YYYY-MM-DD`, both included. */
+export interface LocalWindow {
+  from: string;
+  to: string;
+}
+
+/** Today in `timeZone` (UTC when the product names none, or one Node does not know). */
+function localToday(timeZone: string | null, now: Date): string {
+  try {
+    return new Intl.DateTimeFormat('en-CA', { timeZone: timeZone ?? 'UTC', year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  } catch (error: unknown) {
+    if (error instanceof RangeError) return now.toISOString().slice(0, 10);
+    throw error;
+  }
+}
+
+/** `date` plus `days`, as a local date. */
+function addDays(date: string, days: number): string {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(year, month - 1, day + days)).toISOString().slice(0, 10);
+}
+
+/** Today to today + `daysAhead` in the product's time zone, narrowed by a refresh's dates. */
+export function pullWindow(timeZone: string | null, daysAhead: number, now: Date, narrow: { from?: string | undefined; to?: string | undefined } = {}): LocalWindow {
+  const today = localToday(timeZone, now);
+  return { from: narrow.from ?? today, to: narrow.to ?? addDays(today, daysAhead) };
+}
+
+/** A snapshot slot as the database takes it; the UTC instant comes from the local start and its offset. */
+export function toSnapshotSlot(slot: OctoSlot): SnapshotSlot {
+  const instant = slot.localDateTimeStart === null ? NaN : Date.parse(slot.localDateTimeStart);
+  return {
+    availability_id: slot.id,
+    local_date_time_start: slot.localDateTimeStart,
+    starts_at: Number.isNaN(instant) ? null : new Date(instant).toISOString(),
+    status: slot.status,
+    vacancies: slot.vacancies,
+    capacity: slot.capacity,
+    raw: slot.raw,
+  };
+}
+
+/** The receive key of an answer that arrived at `epochMs` (µs × 1000, as the gateway's keys). */
+export function answerKeyOf(epochMs: number): bigint {
+  return BigInt(Math.round(epochMs * 1000)) * 1000n;
+}
+
+/** Runs `fn` over `items`, at most `limit` at once; stops taking items after the first failure. */
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (error: unknown) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}

@@ -1,0 +1,104 @@
+import type { SyncRun } from '@octo-sync/db';
+import { availabilityApplyJob, availabilityPullJob, type SlotChange, type SlotResult } from '@octo-sync/jobs';
+import { generateCatalog, SlotCalendar } from '@octo-sync/testkit';
+import { startHarness, type Harness } from './harness';
+
+describe('availability.pull', () => {
+  let h: Harness;
+  let integrationId: string;
+  const catalog = generateCatalog({ products: 2, options: 2, units: 1, seed: 16 });
+  const product = catalog[0]!;
+  const option = product.options[0]!;
+  // Tomorrow (UTC) and the next two days: inside the window in any product time zone.
+  const start = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  const calendar = SlotCalendar.generate({ products: catalog, start, days: 3, times: ['09:00', '14:00'], offset: '+00:00' });
+  const total = catalog.length * 2 * 3 * 2;
+  const first = `${start}T09:00:00+00:00`;
+
+  async function pull(): Promise<SyncRun> {
+    const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
+    const job = await h.producer.enqueue(availabilityPullJob, { integrationId, runId });
+    const outcome = await h.producer.waitFor(job, 60_000);
+    if (outcome.state === 'pending') throw new Error(`pull ${runId} did not finish in time`);
+    return (await h.db.runs.findRun(runId))!;
+  }
+
+  async function push(change: Partial<SlotChange>): Promise<SlotResult> {
+    const full: SlotChange = { productId: product.id, optionId: option.id, availabilityId: first, localDateTimeStart: first, status: 'AVAILABLE', vacancies: 3, capacity: 20, orderSource: 'sequence', orderKey: '1', ...change };
+    const job = await h.producer.enqueue(availabilityApplyJob, { integrationId, changes: [full] });
+    const outcome = await h.producer.waitFor<SlotResult[]>(job, 15_000);
+    if (outcome.state !== 'completed') throw new Error(`apply ended ${outcome.state}`);
+    return outcome.value[0]!;
+  }
+
+  const slot = (availabilityId = first) =>
+    h.db.prisma.availabilitySlot.findUniqueOrThrow({
+      where: { integrationId_productOctoId_optionOctoId_availabilityId: { integrationId, productOctoId: product.id, optionOctoId: option.id, availabilityId } },
+    });
+
+  /** A receive key `offsetMs` from now, in the gateway's unit (µs × 1000 + replica tag). */
+  const receiveKey = (offsetMs: number) => String(BigInt(Date.now() + offsetMs) * 1_000_000n + 7n);
+
+  beforeAll(async () => {
+    h = await startHarness({ PULL_REQUESTS_PER_SUPPLIER: '3' });
+    integrationId = await h.createIntegration();
+    h.supplier.setCatalog(catalog);
+    h.supplier.setAvailability(calendar);
+    await h.sync(integrationId);
+  });
+  afterAll(() => h.close());
+
+  it('stores the snapshot with its raw objects, then writes nothing when nothing changed', async () => {
+    const fresh = await pull();
+    expect(fresh).toMatchObject({ kind: 'availability_pull', status: 'succeeded', counts: { slots: { created: total, updated: 0, unchanged: 0, closed: 0 }, options: { pulled: 4, failed: 0 } } });
+    const stored = await slot();
+    expect(stored).toMatchObject({ status: 'AVAILABLE', capacity: 20, startsAt: new Date(`${start}T09:00:00Z`), removedAt: null, orderSource: 'received_at' });
+    expect(stored.raw).toMatchObject({ id: first, x_supplier_code: expect.any(String) });
+    const again = await pull();
+    expect(again.counts).toMatchObject({ slots: { created: 0, updated: 0, unchanged: total, closed: 0 } });
+    const requests = h.supplier.requests.filter((r) => r.method === 'POST' && r.path === '/availability');
+    expect(requests).toHaveLength(8);
+  });
+
+  it('repairs a change the supplier never pushed, at the next pull', async () => {
+    calendar.update(product.id, option.id, first, { vacancies: 1, status: 'LIMITED' });
+    const run = await pull();
+    expect(run.counts).toMatchObject({ slots: { created: 0, updated: 1, unchanged: total - 1, closed: 0 } });
+    expect(await slot()).toMatchObject({ vacancies: 1, status: 'LIMITED' });
+  });
+
+  it('closes a slot the supplier no longer lists, and never deletes it', async () => {
+    const dropped = `${start}T14:00:00+00:00`;
+    calendar.remove(product.id, option.id, dropped);
+    const run = await pull();
+    expect(run.counts).toMatchObject({ slots: { closed: 1 } });
+    expect(await slot(dropped)).toMatchObject({ status: 'CLOSED', removedAt: expect.any(Date) });
+    // The change feed hears of it, as of every slot a pull writes.
+    const events = await h.db.prisma.changeEvent.findMany({ where: { availabilityId: dropped }, orderBy: { position: 'asc' } });
+    expect(events[0]?.type).toBe('slot.changed');
+    expect(events.at(-1)?.type).toBe('slot.closed');
+  });
+
+  it('keeps a push received after the pull answered, and refuses one received before it', async () => {
+    // Received "after" the next pull's answer: the pull must not overwrite it.
+    expect(await push({ orderKey: '100', vacancies: 2, receivedKey: receiveKey(3_600_000) })).toEqual({ updated: true });
+    calendar.update(product.id, option.id, first, { vacancies: 9 });
+    await pull();
+    expect(await slot()).toMatchObject({ vacancies: 2 });
+    // A push received an hour ago but applied only now is older than the snapshots since.
+    const second = calendar.list(product.id, option.id)[2]!.id;
+    const before = await slot(second);
+    expect(await push({ availabilityId: second, localDateTimeStart: second, orderKey: '200', vacancies: 0, receivedKey: receiveKey(-3_600_000) })).toMatchObject({ stale: true });
+    expect((await slot(second)).vacancies).toBe(before.vacancies);
+  });
+
+  it('fails visibly when the availability endpoint answers 500, and succeeds on the retry', async () => {
+    h.supplier.behave({ kind: 'status', status: 500, times: 1 });
+    const run = await pull();
+    expect(run).toMatchObject({ status: 'succeeded', attempts: 2 });
+    h.supplier.behave({ kind: 'status', status: 500 });
+    const failed = await pull();
+    h.supplier.behave(null);
+    expect(failed).toMatchObject({ status: 'failed', errorCode: 'SUPPLIER_SERVER_ERROR' });
+  });
+});
