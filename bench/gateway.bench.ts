@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     // Where a webhook answer's time goes, one call at a time (no concurrency).
     note('step costs');
     const authCache = new WebhookAuthCache(db.webhookSecrets, { ttlMs: config.webhookAuthCacheMs });
-    const limiter = new FixedWindowLimiter(redis, `${prefix}:bench-rate`, 1_000_000_000, 60_000);
+    const limiter = new FixedWindowLimiter(redis, (key) => `${prefix}:bench-rate:${key}`, 1_000_000_000, 60_000);
     const steps = {
       // The uncached check: load the credentials, then the store's rule (what the gateway does on a cache miss).
       lookupAndSecretCheckMs: await stepCost(args.steps, async () =>

@@ -1,9 +1,11 @@
 import { SecretBox, type Logger } from '@octo-sync/platform';
 import type { Pool } from 'pg';
 import { createPool, createPrisma, type ConnectionErrorListener, type PrismaClient } from './client';
+import { AvailabilityPullStore } from './availability-pull.store';
 import { AvailabilityStore } from './availability.store';
 import { CatalogReadStore } from './catalog-read.store';
 import { CatalogStore } from './catalog.store';
+import { ChangeFeedStore } from './change-feed.store';
 import { HealthStore } from './health.store';
 import { IntegrationChanges } from './integration-changes';
 import { IntegrationEventStore } from './integration-events.store';
@@ -15,6 +17,8 @@ export interface DbOptions {
   databaseUrl: string;
   secretsKey: string;
   poolSize?: number;
+  /** Whether catalog runs and slot writes append their changes to the change feed (default true). */
+  changeFeed?: boolean;
   /**
    * Where a lost connection is reported (Postgres restarted or ended it). Without one, a Node
    * process warning is emitted: the process never dies of it either way.
@@ -38,12 +42,16 @@ export interface Db {
   catalogRead: CatalogReadStore;
   health: HealthStore;
   availability: AvailabilityStore;
+  /** The change feed: reading and pruning (writes append to it in their own transactions). */
+  changes: ChangeFeedStore;
+  /** Availability pulls: targets, snapshot reconciliation, due integrations, retention. */
+  pulls: AvailabilityPullStore;
   /** Resolves when Postgres answers; rejects otherwise (readiness checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createDb({ databaseUrl, secretsKey, poolSize, log }: DbOptions): Db {
+export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = true }: DbOptions): Db {
   const onConnectionError: ConnectionErrorListener =
     log === undefined ? (err) => process.emitWarning(err.message, { code: 'DB_CONNECTION_LOST' }) : (err) => log.warn({ err }, 'database connection lost');
   const pool = createPool({ databaseUrl, onConnectionError, ...(poolSize === undefined ? {} : { poolSize }) });
@@ -58,10 +66,12 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log }: DbOptions):
     webhookSecrets,
     events: new IntegrationEventStore(prisma),
     runs: new SyncRunStore(prisma, pool),
-    catalog: new CatalogStore(prisma, pool),
+    catalog: new CatalogStore(prisma, pool, changeFeed),
     catalogRead: new CatalogReadStore(pool),
     health: new HealthStore(prisma),
-    availability: new AvailabilityStore(prisma),
+    availability: new AvailabilityStore(prisma, changeFeed),
+    changes: new ChangeFeedStore(pool),
+    pulls: new AvailabilityPullStore(prisma, pool),
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
     },

@@ -33,6 +33,14 @@ export class HealthStore {
     return rows.map((r) => r.id);
   }
 
+  /** How many live (not deleted) integrations are in each health state: one grouped count, for metrics. */
+  async countByStatus(): Promise<Record<HealthStatus, number>> {
+    const groups = await this.prisma.integration.groupBy({ by: ['healthStatus'], where: { deletedAt: null }, _count: { _all: true } });
+    const counts: Record<HealthStatus, number> = { HEALTHY: 0, DEGRADED: 0, DOWN: 0 };
+    for (const group of groups) counts[group.healthStatus] = group._count._all;
+    return counts;
+  }
+
   /**
    * Success: HEALTHY, no failures, `last_success_at` and `last_probe_at` now; the DEGRADED/DOWN
    * timestamps describe the episode that just ended and are cleared. Null for an unknown or

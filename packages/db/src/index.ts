@@ -14,6 +14,7 @@ export {
   type SyncRunStore,
   type SyncRun,
   type RunTrigger,
+  type RunKind,
   type RunCounts,
   type EntityCounts,
   type ProductCounts,
@@ -37,7 +38,18 @@ export {
 export type { CatalogStore } from './catalog.store';
 export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, Page } from './catalog-read.store';
 export type { CatalogCopyWriter } from './catalog-writer';
+export {
+  pullSettingsOf,
+  type AvailabilityPullStore,
+  type OptionSnapshot,
+  type PullSettings,
+  type PullTarget,
+  type SlotCounts,
+  type SnapshotSlot,
+} from './availability-pull.store';
 export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability.store';
+export type { ChangeFeedStore, ChangeEvent, ChangePage } from './change-feed.store';
+export type { ChangeType } from './change-outbox';
 export type { HealthStore, HealthStatus, HealthTransition } from './health.store';
 export { hashWebhookSecret } from './webhook-secret';
 export {

@@ -6,6 +6,7 @@ import type { Integration, WebhookAuthMode } from './generated/prisma/client';
 import { Prisma } from './generated/prisma/client';
 import type { IntegrationChanges } from './integration-changes';
 import { recordEvents, SYSTEM_ACTOR, type NewIntegrationEvent } from './integration-events.store';
+import type { PullSettings } from './availability-pull.store';
 import { isUuid } from './uuid';
 import { generateWebhookSecret } from './webhook-secret';
 import type { WebhookSecretStore } from './webhook-secrets.store';
@@ -20,6 +21,8 @@ export interface NewIntegration {
   handlesTicketDelivery: boolean;
   isApproved?: boolean;
   webhookAuth?: WebhookAuthMode;
+  /** `availability_pull` settings; each left out keeps its default. */
+  availabilityPull?: Partial<PullSettings>;
   /** Who creates it (JWT sub), for the audit trail. */
   actor?: string;
 }
@@ -31,6 +34,7 @@ export interface IntegrationPatch {
   authKey?: string;
   handlesTicketDelivery?: boolean;
   webhookAuth?: WebhookAuthMode;
+  availabilityPull?: Partial<PullSettings>;
 }
 
 export type SyncStatusFilter = 'idle' | 'syncing' | 'error';
@@ -90,6 +94,7 @@ export class IntegrationStore {
             handlesTicketDelivery: input.handlesTicketDelivery,
             isApproved: input.isApproved ?? false,
             ...(input.webhookAuth === undefined ? {} : { webhookAuth: input.webhookAuth }),
+            ...pullColumns(input.availabilityPull),
             ...this.secrets.sealNew(webhookSecret),
           },
         });
@@ -135,6 +140,7 @@ export class IntegrationStore {
     if (patch.authKey !== undefined) data.authKeyEncrypted = this.box.seal(patch.authKey);
     if (patch.handlesTicketDelivery !== undefined) data.handlesTicketDelivery = patch.handlesTicketDelivery;
     if (patch.webhookAuth !== undefined) data.webhookAuth = patch.webhookAuth;
+    Object.assign(data, pullColumns(patch.availabilityPull));
     const updated = await this.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean }>>`
         SELECT base_url, webhook_auth, webhook_secret_sealed IS NOT NULL AS signing
@@ -250,4 +256,14 @@ export class IntegrationStore {
   readAuthKey(integration: Pick<Integration, 'authKeyEncrypted'>): string {
     return this.box.open(integration.authKeyEncrypted);
   }
+}
+
+/** `availability_pull` settings as integration columns (those left out are not set). */
+function pullColumns(pull: Partial<PullSettings> | undefined): { availabilityPullEnabled?: boolean; availabilityPullDaysAhead?: number; availabilityPullIntervalMinutes?: number } {
+  if (pull === undefined) return {};
+  return {
+    ...(pull.enabled === undefined ? {} : { availabilityPullEnabled: pull.enabled }),
+    ...(pull.daysAhead === undefined ? {} : { availabilityPullDaysAhead: pull.daysAhead }),
+    ...(pull.intervalMinutes === undefined ? {} : { availabilityPullIntervalMinutes: pull.intervalMinutes }),
+  };
 }

@@ -4,7 +4,9 @@ import type { Integration, SyncRun } from './generated/prisma/client';
 import { StaleRunError, inFencedTransaction } from './run-fence';
 
 export type { SyncRun };
-export type RunTrigger = 'schedule' | 'webhook' | 'admin' | 'availability_fallback' | 'health_recovery';
+export type RunTrigger = 'schedule' | 'webhook' | 'admin' | 'availability_fallback' | 'health_recovery' | 'refresh';
+/** What a run does: read the catalog, or pull the availability snapshot. */
+export type RunKind = 'catalog' | 'availability_pull';
 
 export interface EntityCounts {
   created: number;
@@ -84,26 +86,31 @@ export class SyncRunStore {
    * `joinRunning`: also join a run that is already running (for requests that any run will satisfy,
    * such as the availability fallback), instead of queueing a follow-up behind it.
    * `scheduleTick`: the scheduler tick requesting the run, recorded on a run this call creates.
+   * `requestIds`: the gateway requests asking, recorded on the run (the first {@link RUN_REQUEST_IDS_MAX}).
    */
   async requestRun(
     integrationId: string,
     trigger: RunTrigger,
-    options: { force?: boolean; joinRunning?: boolean; scheduleTick?: Date } = {},
+    options: { force?: boolean; joinRunning?: boolean; scheduleTick?: Date; requestIds?: readonly string[]; kind?: RunKind } = {},
   ): Promise<{ runId: string; created: boolean; startedBefore: boolean; trigger: RunTrigger }> {
     const force = options.force ?? false;
+    const requestIds = options.requestIds ?? [];
+    const kind = options.kind ?? 'catalog';
     return this.prisma.$transaction(async (tx) => {
       // Serialises requests for one integration (not its sync writes, which hold the row lock).
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`run-request:${integrationId}`}, 0))`;
       const queued = await tx.syncRun.findFirst({
-        where: { integrationId, status: { in: options.joinRunning ? ['queued', 'running'] : ['queued'] } },
+        where: { integrationId, kind, status: { in: options.joinRunning ? ['queued', 'running'] : ['queued'] } },
         orderBy: { queuedAt: 'asc' },
         select: { id: true, force: true, attempts: true, trigger: true },
       });
       if (queued) {
         if (force && !queued.force) await tx.syncRun.update({ where: { id: queued.id }, data: { force: true } });
+        if (requestIds.length > 0) await tx.$executeRawUnsafe(APPEND_REQUEST_IDS, queued.id, requestIds);
         return { runId: queued.id, created: false, startedBefore: queued.attempts > 0, trigger: queued.trigger };
       }
-      const run = await tx.syncRun.create({ data: { integrationId, trigger, force, scheduleTick: options.scheduleTick ?? null }, select: { id: true } });
+      const data = { integrationId, trigger, kind, force, scheduleTick: options.scheduleTick ?? null, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX) };
+      const run = await tx.syncRun.create({ data, select: { id: true } });
       return { runId: run.id, created: true, startedBefore: false, trigger };
     });
   }
@@ -117,11 +124,16 @@ export class SyncRunStore {
   async findQueuedRun(integrationId: string): Promise<{ runId: string; force: boolean; startedBefore: boolean; trigger: RunTrigger } | null> {
     // On the webhook hot path: one plain statement on the pool, without Prisma's query planning.
     const { rows } = await this.pool.query<{ id: string; force: boolean; attempts: number; trigger: RunTrigger }>(
-      `SELECT id, force, attempts, trigger FROM sync_runs WHERE integration_id = $1::uuid AND status = 'queued' ORDER BY queued_at LIMIT 1`,
+      `SELECT id, force, attempts, trigger FROM sync_runs WHERE integration_id = $1::uuid AND status = 'queued' AND kind = 'catalog' ORDER BY queued_at LIMIT 1`,
       [integrationId],
     );
     const queued = rows[0];
     return queued ? { runId: queued.id, force: queued.force, startedBefore: queued.attempts > 0, trigger: queued.trigger } : null;
+  }
+
+  /** Records gateway requests that joined a run (a no-op once it holds {@link RUN_REQUEST_IDS_MAX}). */
+  async addRequestIds(runId: string, requestIds: readonly string[]): Promise<void> {
+    if (requestIds.length > 0) await this.pool.query(APPEND_REQUEST_IDS, [runId, requestIds]);
   }
 
   async claim(runId: string, abandonAfterMs: number): Promise<ClaimResult> {
@@ -148,7 +160,8 @@ export class SyncRunStore {
       }
       const integration = await tx.integration.update({
         where: { id: run.integrationId },
-        data: { syncFence: { increment: 1 }, syncStatus: 'syncing' },
+        // A pull shares the single flight (the fence) but is not the catalog's sync state.
+        data: { syncFence: { increment: 1 }, ...(run.kind === 'catalog' ? { syncStatus: 'syncing' as const } : {}) },
       });
       const claimed = await tx.syncRun.update({
         where: { id: runId },
@@ -191,15 +204,23 @@ export class SyncRunStore {
     return row;
   }
 
+  /** Records a finished availability pull (counts, per-option errors) on {@link withFence}'s connection; no catalog state. */
+  async finishPull(client: PoolClient, run: Pick<SyncRun, 'id' | 'startedAt'>, counts: object, warnings: RunWarnings | null): Promise<SyncRun> {
+    const now = new Date();
+    const { rows } = await client.query<SyncRun>(FINISH_RUN, [run.id, 'succeeded', now, elapsed(run.startedAt, now), null, null, JSON.stringify(counts), 0, warnings && JSON.stringify(warnings)]);
+    if (rows[0] === undefined) throw new Error(`sync run ${run.id} vanished while it was finished`);
+    return rows[0];
+  }
+
   /** Records a failed attempt. Returns false (and writes nothing) when the run lost its fence. */
-  async fail(run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, fence: bigint, failure: RunFailure): Promise<boolean> {
+  async fail(run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt' | 'kind'>, fence: bigint, failure: RunFailure): Promise<boolean> {
     try {
       await this.withFence(
         run.integrationId,
         fence,
         async (client) => {
           const now = new Date();
-          await client.query(FAIL_INTEGRATION, [run.integrationId, now, failure.code, failure.message]);
+          if (run.kind === 'catalog') await client.query(FAIL_INTEGRATION, [run.integrationId, now, failure.code, failure.message]);
           await client.query(FAIL_RUN, [
             run.id,
             failure.final ? 'failed' : 'queued',
@@ -237,13 +258,21 @@ function elapsed(startedAt: Date | null, now: Date): number | null {
   return startedAt ? now.getTime() - startedAt.getTime() : null;
 }
 
+/** How many request ids a run keeps: enough to find the webhooks behind it, bounded under a flood. */
+const RUN_REQUEST_IDS_MAX = 20;
+// $1 run id, $2 the request ids that joined it.
+const APPEND_REQUEST_IDS = `
+UPDATE sync_runs SET request_ids = (request_ids || $2::text[])[1:${RUN_REQUEST_IDS_MAX}]
+WHERE id = $1::uuid AND cardinality(request_ids) < ${RUN_REQUEST_IDS_MAX}`;
+
 /** Recording a failure is two small updates: this bounds the wait for the integration's row lock. */
 const FAIL_TIMEOUT_MS = 10_000;
 
 /** A `sync_runs` row in the shape Prisma gives it, so a run read back from raw SQL is the same object. */
 const SYNC_RUN_COLUMNS = `id, integration_id AS "integrationId", trigger, status, force, attempts, queued_at AS "queuedAt",
-  schedule_tick AS "scheduleTick", started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs",
-  payload_bytes AS "payloadBytes", hash, counts, warnings, synced, error_code AS "errorCode", error_message AS "errorMessage"`;
+  kind, schedule_tick AS "scheduleTick", started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs",
+  payload_bytes AS "payloadBytes", hash, counts, warnings, synced, error_code AS "errorCode", error_message AS "errorMessage",
+  request_ids AS "requestIds"`;
 
 // $1 integration id, $2 now, $3 catalog hash, $4 payload digest, $5 whether catalog rows were written.
 const FINISH_INTEGRATION = `

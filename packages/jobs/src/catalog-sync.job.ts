@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineJob } from './contract';
+import { defineJob, requestIdField } from './contract';
 
 /** The BullMQ job id of a run's job. */
 export const catalogSyncJobId = (runId: string): string => `sync-${runId}`;
@@ -8,7 +8,7 @@ export const catalogSyncJobId = (runId: string): string => `sync-${runId}`;
 export const catalogSyncJob = defineJob({
   queue: 'catalog',
   name: 'catalog.sync',
-  payload: z.object({ integrationId: z.uuid(), runId: z.uuid() }),
+  payload: z.object({ integrationId: z.uuid(), runId: z.uuid(), requestId: requestIdField }),
   // One job per run: triggers that arrive while a run is queued join that run (see SyncRunStore),
   // so the job id needs no other dedup rule.
   jobId: (p) => catalogSyncJobId(p.runId),

@@ -1,5 +1,5 @@
 import type { JobsOptions } from 'bullmq';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /**
  * Everything both sides of a queue must agree on for one kind of job, declared once:
@@ -21,3 +21,15 @@ export function defineJob<Q extends string, N extends string, S extends z.ZodTyp
 }
 
 export type PayloadOf<C extends JobContract> = z.output<C['payload']>;
+
+/**
+ * The gateway request (its `x-request-id`) that put a job on a queue, as an optional payload field:
+ * the consumer binds it to every log line of the job, so one id finds a webhook, its job and its run.
+ */
+export const requestIdField = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional();
+
+/** The request id a job's payload carries, if any. */
+export function requestIdOf(payload: unknown): string | undefined {
+  const id = typeof payload === 'object' && payload !== null ? (payload as { requestId?: unknown }).requestId : undefined;
+  return typeof id === 'string' ? id : undefined;
+}

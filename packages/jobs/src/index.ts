@@ -1,4 +1,4 @@
-export { defineJob, type JobContract, type PayloadOf } from './contract';
+export { defineJob, requestIdOf, type JobContract, type PayloadOf } from './contract';
 export { catalogSyncJob, catalogSyncJobId } from './catalog-sync.job';
 export { readSyncProgress, syncProgressSchema, type SyncProgress } from './sync-progress';
 export {
@@ -10,10 +10,13 @@ export {
 } from './availability-apply.job';
 export { testConnectionJob, testConnectionResultSchema, type TestConnectionResult } from './test-connection.job';
 export { catalogNightlyJob } from './catalog-nightly.job';
+export { changesPruneJob } from './changes-prune.job';
+export { availabilityPullJob, availabilityPullJobId, availabilityTickJob } from './availability-pull.job';
 export { healthFanoutJob, healthProbeJob } from './health-probe.job';
 export { queueOverview, type QueueOverview, type QueueCounts, type FailedJobSummary } from './overview';
 export { announceWorker, withdrawWorker, listWorkers, workerKeys, workerPresenceSchema, type WorkerPresence } from './workers';
 export { QUEUES, type QueueName, type JobsOf } from './queues';
 export { JobProducer, type ProducerOptions, type WaitOutcome } from './producer';
 export { startConsumer, type ConsumerOptions, type HandlerMap, type JobHandler, type JobContext } from './consumer';
-export { createRedis, type RedisRole } from './redis';
+export { createRedis, redisProblems, serversOf, type Redis, type RedisRole, type RedisConnection, type RedisTarget } from './redis';
+export { queueKeyPrefix, shardedKey } from './keyspace';

@@ -1,7 +1,9 @@
 import { availabilityApplyJob } from './availability-apply.job';
+import { availabilityPullJob, availabilityTickJob } from './availability-pull.job';
 import { catalogSyncJob } from './catalog-sync.job';
 import { testConnectionJob } from './test-connection.job';
 import { catalogNightlyJob } from './catalog-nightly.job';
+import { changesPruneJob } from './changes-prune.job';
 import { healthFanoutJob, healthProbeJob } from './health-probe.job';
 import type { JobContract } from './contract';
 
@@ -13,8 +15,9 @@ export const QUEUES = {
   catalog: [catalogSyncJob],
   availability: [availabilityApplyJob],
   probes: [testConnectionJob],
-  schedules: [catalogNightlyJob, healthFanoutJob],
+  schedules: [catalogNightlyJob, healthFanoutJob, availabilityTickJob, changesPruneJob],
   health: [healthProbeJob],
+  pulls: [availabilityPullJob],
 } as const satisfies Record<string, readonly JobContract[]>;
 
 export type QueueName = keyof typeof QUEUES;

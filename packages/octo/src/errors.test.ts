@@ -22,6 +22,6 @@ describe('SupplierError', () => {
 
   it('exports every code once', () => {
     expect(new Set(SUPPLIER_ERROR_CODES).size).toBe(SUPPLIER_ERROR_CODES.length);
-    expect(SUPPLIER_ERROR_CODES).toHaveLength(15);
+    expect(SUPPLIER_ERROR_CODES).toHaveLength(16);
   });
 });

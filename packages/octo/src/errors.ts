@@ -20,6 +20,7 @@ export const SUPPLIER_ERROR_CODES = [
   'SUPPLIER_CONNECTION_LOST',
   'CATALOG_NOT_JSON',
   'CATALOG_INVALID',
+  'AVAILABILITY_INVALID',
 ] as const;
 
 /** A stable supplier error code, see {@link SUPPLIER_ERROR_CODES}. */
@@ -46,6 +47,7 @@ const SUPPLIER_ERROR_RETRYABLE: Readonly<Record<SupplierErrorCode, boolean>> = {
   SUPPLIER_CONNECTION_LOST: true,
   CATALOG_NOT_JSON: false,
   CATALOG_INVALID: false,
+  AVAILABILITY_INVALID: false,
 };
 
 /** Options of {@link SupplierError}. */

@@ -1,6 +1,7 @@
 import { ConfigError } from '@octo-sync/platform';
 import { Agent } from 'undici';
 import { parseAllowedHosts } from './address-policy';
+import { fetchAvailability, type AvailabilityQuery, type FetchedAvailability } from './availability';
 import { dropBody, readCatalog, type FetchedBody, type ProbedHeaders } from './catalog-body';
 import type { FetchOptions, OutboundConfig, SupplierTarget } from './outbound-config';
 import { createGuardedConnector } from './outbound-guard';
@@ -16,6 +17,8 @@ export interface SupplierClient {
    * Rejects with SupplierError as {@link fetchProducts} does.
    */
   probeProducts(target: SupplierTarget, options?: FetchOptions): Promise<ProbedHeaders>;
+  /** POST {baseUrl}/availability for one option and range of local dates, parsed; rejects with SupplierError. */
+  fetchAvailability(target: SupplierTarget, query: AvailabilityQuery, options?: FetchOptions): Promise<FetchedAvailability>;
   /** Close the connection pool (waits for requests in flight). */
   close(): Promise<void>;
 }
@@ -34,6 +37,7 @@ export function createSupplierClient(config: OutboundConfig): SupplierClient {
   return {
     fetchProducts: (target, options = {}) => exchange(deps, target, options, (answer) => readCatalog(answer, config.maxBodyBytes, options.onBodyProgress)),
     probeProducts: (target, options = {}) => exchange(deps, target, options, dropBody),
+    fetchAvailability: (target, query, options = {}) => fetchAvailability(deps, target, query, options),
     close: () => agent.close(),
   };
 }

@@ -13,6 +13,8 @@ export interface SyncRequestOptions {
   delayMs?: number;
   /** The nightly tick that asks (recorded on a run it creates). */
   scheduleTick?: Date;
+  /** The gateway request that asks: recorded on the run, and carried by a job this request enqueues. */
+  requestId?: string;
 }
 
 /** The run a request got: new or joined, and its job. */
@@ -54,7 +56,7 @@ const BATCH_MAX = 10_000;
  * transactions on the integration's advisory lock become about one per round trip.
  */
 export class SyncRequests {
-  private readonly batches = new KeyedGroupCommit<Pending, RequestedRun>((_key, callers) => this.record(callers[0]!, callers.length), BATCH_MAX);
+  private readonly batches = new KeyedGroupCommit<Pending, RequestedRun>((_key, callers) => this.record(callers), BATCH_MAX);
   /** Jobs this process enqueued, by run id: joining such a run needs no second enqueue. */
   private readonly enqueued = new Map<string, Job>();
 
@@ -70,7 +72,8 @@ export class SyncRequests {
   async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, options: SyncRequestOptions = {}): Promise<RequestedRun> {
     const refusal = syncRefusal(integration, trigger);
     if (refusal) throw new AppError(refusal.code, refusal.message);
-    // Only requests with the same arguments share a run request (a forced one is never lost).
+    // Only requests with the same arguments share a run request (a forced one is never lost); the
+    // request id is not an argument: every caller's id is recorded on the run they share.
     const key = JSON.stringify([integration.id, trigger, options.force ?? false, options.joinRunning ?? false, options.delayMs ?? 0, options.scheduleTick?.getTime() ?? null]);
     const [requested] = await this.batches.submit(key, [{ integrationId: integration.id, trigger, options }]);
     return requested!;
@@ -80,28 +83,32 @@ export class SyncRequests {
    * Enqueues the job of a run already recorded (again): a no-op when the job exists (its id is the
    * run id), a repair when an earlier enqueue was lost.
    */
-  async enqueue(integrationId: string, runId: string, delayMs = 0): Promise<Job> {
-    const job = await this.producer.enqueue(catalogSyncJob, { integrationId, runId }, delayMs > 0 ? { delay: delayMs } : {});
+  async enqueue(integrationId: string, runId: string, delayMs = 0, requestId?: string): Promise<Job> {
+    const payload = { integrationId, runId, ...(requestId === undefined ? {} : { requestId }) };
+    const job = await this.producer.enqueue(catalogSyncJob, payload, delayMs > 0 ? { delay: delayMs } : {});
     this.enqueued.set(runId, job);
     if (this.enqueued.size > ENQUEUED_MEMORY) this.enqueued.delete(this.enqueued.keys().next().value as string);
     return job;
   }
 
-  /** One record + enqueue for `callers` requests that share their arguments. */
-  private async record({ integrationId, trigger, options }: Pending, callers: number): Promise<RequestedRun[]> {
+  /** One record + enqueue for `callers`, requests that share their arguments. */
+  private async record(callers: readonly Pending[]): Promise<RequestedRun[]> {
+    const { integrationId, trigger, options } = callers[0]!;
     const force = options.force ?? false;
+    const requestIds = callers.flatMap((c) => (c.options.requestId === undefined ? [] : [c.options.requestId]));
     // Fast path: a queued run to join (and no force to record on it) needs no lock.
     const queued = options.joinRunning ? null : await this.db.runs.findQueuedRun(integrationId);
-    const joined =
-      queued && (queued.force || !force)
-        ? { ...queued, created: false }
-        : await this.db.runs.requestRun(integrationId, trigger, { force, joinRunning: options.joinRunning ?? false, ...(options.scheduleTick ? { scheduleTick: options.scheduleTick } : {}) });
+    const fastJoin = queued !== null && (queued.force || !force);
+    if (fastJoin) await this.db.runs.addRequestIds(queued.runId, requestIds);
+    const joined = fastJoin
+      ? { ...queued, created: false }
+      : await this.db.runs.requestRun(integrationId, trigger, { force, joinRunning: options.joinRunning ?? false, requestIds, ...(options.scheduleTick ? { scheduleTick: options.scheduleTick } : {}) });
     const { runId, created, startedBefore } = joined;
-    const job = (!created && this.enqueued.get(runId)) || (await this.enqueue(integrationId, runId, created ? (options.delayMs ?? 0) : 0));
+    const job = (!created && this.enqueued.get(runId)) || (await this.enqueue(integrationId, runId, created ? (options.delayMs ?? 0) : 0, requestIds[0]));
     // A run the nightly fan-out spread into the future starts now that someone else asks for it.
     // Only those are delayed on purpose: one waiting to retry keeps its backoff (it may honour a
     // supplier's Retry-After).
     if (!created && !startedBefore && joined.trigger === 'schedule' && trigger !== 'schedule') await this.producer.promoteIfDelayed(job);
-    return Array.from({ length: callers }, (_, i) => ({ runId, created, startedBefore, job, shared: callers, first: i === 0 }));
+    return callers.map((_, i) => ({ runId, created, startedBefore, job, shared: callers.length, first: i === 0 }));
   }
 }

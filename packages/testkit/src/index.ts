@@ -11,6 +11,7 @@ export {
   type TestDatabase,
 } from './database';
 export { uniquePrefix, clearPrefix, TEST_REDIS_URL } from './redis';
+export { startRedisCluster, type TestRedisCluster } from './redis-cluster';
 export { waitFor, waitForFinishedRun } from './wait';
 export { startService, type ServiceProcess } from './processes';
 export { startStack, STACK_JWT_SECRET, STACK_SECRETS_KEY, type TestStack } from './stack';

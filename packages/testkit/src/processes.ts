@@ -22,7 +22,10 @@ export interface ServiceProcess {
  * runs (see {@link compiledDir}), and resolves once it logged that it started.
  */
 export async function startService(kind: keyof typeof ENTRY, env: Record<string, string>, startTimeoutMs = 30_000): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [join(compiledDir(), ENTRY[kind])], { env: { ...process.env, LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // METRICS_PORT 0: test processes never bind the fixed metrics port (several run at once); a
+  // test that scrapes one passes a free port of its own.
+  const childEnv = { ...process.env, LOG_FORMAT: 'json', METRICS_PORT: '0', ...env };
+  const child = spawn(process.execPath, [join(compiledDir(), ENTRY[kind])], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }> = [];
   let buffer = '';

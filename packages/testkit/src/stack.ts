@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import { createDb, type Db } from '@octo-sync/db';
-import { createRedis, JobProducer } from '@octo-sync/jobs';
+import { createRedis, JobProducer, type RedisConnection } from '@octo-sync/jobs';
 import { createTestDatabase, type TestDatabase } from './database';
 import { startService, type ServiceProcess } from './processes';
 import { clearPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
+import type { TestRedisCluster } from './redis-cluster';
 import { startTestSupplier, type TestSupplier } from './supplier';
 
 /**
@@ -29,17 +29,27 @@ export interface TestStack {
 export const STACK_SECRETS_KEY = 'e2e-secrets-key';
 export const STACK_JWT_SECRET = 'e2e-jwt-secret-0123456789abcdef';
 
-export async function startStack(label: string, options: { catalog?: unknown[]; env?: Record<string, string> } = {}): Promise<TestStack> {
+export interface StackOptions {
+  catalog?: unknown[];
+  env?: Record<string, string>;
+  /** Run on this Redis Cluster (with a hash-tag prefix) instead of the test Redis; its owner tears it down. */
+  redisCluster?: TestRedisCluster;
+}
+
+export async function startStack(label: string, options: StackOptions = {}): Promise<TestStack> {
   const database = await createTestDatabase();
   const supplier = await startTestSupplier(options.catalog ? { catalog: options.catalog } : {});
-  const prefix = uniquePrefix(label);
+  const cluster = options.redisCluster;
+  // A private cluster belongs to one stack: it runs under the default hash tag, as production would.
+  const prefix = cluster === undefined ? uniquePrefix(label) : '{octo-sync}';
   const db = createDb({ databaseUrl: database.url, secretsKey: STACK_SECRETS_KEY, poolSize: 4 });
-  const redis: Redis = createRedis(TEST_REDIS_URL, 'worker');
+  const redis: RedisConnection = createRedis({ url: TEST_REDIS_URL, clusterNodes: cluster?.nodes ?? [] }, 'worker');
   const producer = new JobProducer({ connection: redis, prefix });
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: prefix,
+    ...(cluster === undefined ? {} : { REDIS_CLUSTER_NODES: cluster.env }),
     SECRETS_KEY: STACK_SECRETS_KEY,
     JWT_SECRET: STACK_JWT_SECRET,
     OCTO_ALLOWED_HOSTS: supplier.hostPort,
@@ -72,7 +82,7 @@ export async function startStack(label: string, options: { catalog?: unknown[]; 
       redis.disconnect();
       await db.close();
       await supplier.close();
-      await clearPrefix(prefix);
+      if (cluster === undefined) await clearPrefix(prefix);
       await database.drop();
     },
   };

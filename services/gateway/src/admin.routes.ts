@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { listWorkers, queueOverview, workerPresenceSchema, type JobProducer } from '@octo-sync/jobs';
+import { listWorkers, queueOverview, workerPresenceSchema, type JobProducer, type RedisConnection } from '@octo-sync/jobs';
 import type { Db, Integration } from '@octo-sync/db';
 import type { Logger } from '@octo-sync/platform';
 import type { SyncRequests } from '@octo-sync/runs';
@@ -9,7 +8,7 @@ import type { GatewayConfig } from './config';
 import { integrationAccess, notFound } from './integration-access';
 import { BASE_PATH } from './paths';
 import { presentIntegration, presentWebhookSecret } from './presenters';
-import { adminSyncQuerySchema, listQuerySchema, preferHeaderSchema, queueOverviewQuerySchema, requestSchemas } from './request-schemas';
+import { adminSyncQuerySchema, listQuerySchema, preferHeaderSchema, queueOverviewQuerySchema, requestSchemas, pullPatchOf } from './request-schemas';
 import { createdIntegrationSchema, integrationSchema, listEnvelope, okEnvelope, queueOverviewSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 import { rotateSecret, rotationRoute } from './secret-rotation';
@@ -20,7 +19,7 @@ export interface AdminRoutesDeps {
   db: Db;
   producer: JobProducer;
   /** Where worker heartbeats are read (the producer-role connection). */
-  redis: Redis;
+  redis: RedisConnection;
   /** The one owner of starting a sync. */
   requests: SyncRequests;
 }
@@ -50,9 +49,9 @@ type Schemas = ReturnType<typeof requestSchemas>;
  * admin create's answer carries the secret, shown once), and a run that could not be queued is
  * run by the next trigger or nightly sync.
  */
-async function queueFirstSync(requests: SyncRequests, integration: Integration, log: Logger): Promise<void> {
+async function queueFirstSync(requests: SyncRequests, integration: Integration, log: Logger, requestId: string): Promise<void> {
   try {
-    const { runId } = await requests.request(integration, 'admin');
+    const { runId } = await requests.request(integration, 'admin', { requestId });
     log.info({ integrationId: integration.id, runId }, 'integration approved, first sync queued');
   } catch (err) {
     log.error({ err, integrationId: integration.id }, 'first sync could not be queued; the next trigger or nightly sync runs it');
@@ -82,10 +81,11 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
         handlesTicketDelivery: body.handles_ticket_delivery,
         isApproved: body.isApproved ?? true,
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
+        ...pullPatchOf(body.availability_pull),
         actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id, partnerId: integration.partnerId }, 'integration created by admin');
-      if (integration.isApproved) await queueFirstSync(requests, integration, log);
+      if (integration.isApproved) await queueFirstSync(requests, integration, log, req.id);
       return ok({ ...presentIntegration(integration), ...presentWebhookSecret(webhookSecret) }, 201);
     },
   });
@@ -151,7 +151,7 @@ function approveRoute({ db, requests }: AdminRoutesDeps): RouteSpec {
     handler: async ({ req, params, log }) => {
       const result = await db.integrations.setApproved(params.id!, true, principalOf(req).sub);
       if (!result) throw notFound();
-      if (result.changed && result.integration.isActive) await queueFirstSync(requests, result.integration, log);
+      if (result.changed && result.integration.isActive) await queueFirstSync(requests, result.integration, log, req.id);
       return ok(presentIntegration(result.integration));
     },
   });
@@ -190,7 +190,8 @@ function patchRoute({ db }: AdminRoutesDeps, body: Schemas['adminPatchIntegratio
     },
     handler: async ({ req, params, body, log }) => {
       const actor = principalOf(req).sub;
-      if (body.webhook_auth !== undefined && !(await db.integrations.update(params.id!, { webhookAuth: body.webhook_auth }, actor))) throw notFound();
+      const settings = { ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }), ...pullPatchOf(body.availability_pull) };
+      if (Object.keys(settings).length > 0 && !(await db.integrations.update(params.id!, settings, actor))) throw notFound();
       if (body.isActive !== undefined) {
         const result = await db.integrations.setActive(params.id!, body.isActive, actor);
         if (!result) throw notFound();
@@ -232,7 +233,7 @@ function syncRoute({ config, db, producer, requests }: AdminRoutesDeps): RouteSp
       const integration = await access.adminTarget(params.id!);
       const force = query.force ?? false;
       await db.events.record(integration.id, { type: 'sync_forced', actor: principalOf(req).sub, details: { force } });
-      return requestSync(syncDeps, { integration, trigger: 'admin', force, respondAsync: prefersAsync(req.get('prefer')), log });
+      return requestSync(syncDeps, { integration, trigger: 'admin', force, respondAsync: prefersAsync(req.get('prefer')), requestId: req.id, log });
     },
   });
 }

@@ -1,21 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
 import type { Db } from '@octo-sync/db';
-import type { JobProducer } from '@octo-sync/jobs';
+import type { JobProducer, RedisConnection } from '@octo-sync/jobs';
 import type { Logger } from '@octo-sync/platform';
-import { SyncRequests } from '@octo-sync/runs';
+import { PullRequests, SyncRequests } from '@octo-sync/runs';
 import './request-context';
 import { adminRoutes } from './admin.routes';
 import { createGatewayAuth } from './auth-steps';
+import { dashboardRoutes } from './dashboard';
 import type { GatewayConfig } from './config';
 import { errorMiddleware, notFoundMiddleware } from './errors';
 import { eventsRoutes } from './events.routes';
 import { createMetrics, type GatewayMetrics } from './metrics';
+import { changesRoutes } from './changes.routes';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import { opsRoutes } from './ops.routes';
 import { partnerRoutes } from './partner.routes';
 import { productRoutes } from './products.routes';
+import { refreshRoutes } from './availability-refresh.routes';
 import { readRoutes } from './read.routes';
 import { mountRoute, type RouteSpec } from './route';
 import { webhookRoutes } from './webhooks.routes';
@@ -25,7 +27,7 @@ export interface AppDeps {
   db: Db;
   producer: JobProducer;
   /** The producer-role Redis connection: readiness and the webhook rate limit use it. */
-  redis: Redis;
+  redis: RedisConnection;
   log: Logger;
   metrics?: GatewayMetrics;
 }
@@ -77,9 +79,12 @@ export function buildApp(deps: AppDeps): GatewayApp {
     ...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }),
     ...partnerRoutes({ config, db, producer }),
     ...adminRoutes({ config, db, producer, redis, requests }),
+    ...dashboardRoutes({ db, producer }),
     ...readRoutes({ db, producer }),
+    ...refreshRoutes({ db, producer, pulls: new PullRequests(db, producer), waitMs: config.syncTriggerWaitMs }),
     ...eventsRoutes({ db }),
     ...productRoutes({ db }),
+    ...changesRoutes({ db }),
   ];
 
   const app = express() as unknown as GatewayApp;

@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
-import type { Redis } from 'ioredis';
+import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
 import type { Db, WebhookAuth } from '@octo-sync/db';
 import { createJwtVerifier } from './auth';
+import { dashboardStep } from './dashboard';
 import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
 import { FailedAuthGuard, FixedWindowLimiter } from './rate-limit';
@@ -27,8 +28,9 @@ export interface GatewayAuth {
  * through Redis). Sync triggers are counted per call as they are authenticated; notify is
  * counted per slot change once its body is valid (by its route), so a refused call spends nothing.
  */
-export function createGatewayAuth({ config, db, redis }: { config: GatewayConfig; db: Db; redis: Redis }): GatewayAuth {
-  const limiter = (name: string, limit: number) => new FixedWindowLimiter(redis, `${config.queuePrefix}:gateway:rate:${name}`, limit, config.webhookRateWindowMs);
+export function createGatewayAuth({ config, db, redis }: { config: GatewayConfig; db: Db; redis: RedisConnection }): GatewayAuth {
+  // Each counter in its key's own slot (integration or client address): they spread over a cluster.
+  const limiter = (name: string, limit: number) => new FixedWindowLimiter(redis, (key) => shardedKey(config.queuePrefix, `gateway:rate:${name}`, key), limit, config.webhookRateWindowMs);
   // Shared by both webhook routes; entries are dropped at once when this process changes an integration.
   const webhook: WebhookDeps = {
     cache: new WebhookAuthCache(db.webhookSecrets, { ttlMs: config.webhookAuthCacheMs }),
@@ -37,7 +39,7 @@ export function createGatewayAuth({ config, db, redis }: { config: GatewayConfig
     replay: new ReplayStore(redis, { prefix: config.queuePrefix, ttlMs: config.webhookReplayTtlMs, bodyMaxBytes: config.webhookReplayBodyMaxBytes }),
   };
   return {
-    steps: { jwt: jwtStep(config), webhook: webhookStep(webhook), webhookSignature: signatureStep(webhook), webhookDelivery: deliveryStep(webhook) },
+    steps: { jwt: jwtStep(config), dashboard: dashboardStep(config), webhook: webhookStep(webhook), webhookSignature: signatureStep(webhook), webhookDelivery: deliveryStep(webhook) },
     spendNotifyBudget: budget(limiter('notifyAvailability', config.notifyRateLimit), 'slot changes'),
   };
 }

@@ -1,5 +1,6 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { redisProblems } from '@octo-sync/jobs';
 import { parseAllowedHosts } from '@octo-sync/octo/src/base-url';
 import { DEV_SECRETS_KEY, env, parseEnv, type LogFormat } from '@octo-sync/platform';
 
@@ -14,6 +15,7 @@ const schema = z
   .object({
     DATABASE_URL: env.url('postgresql://postgres@127.0.0.1:5432/octo_sync', ['postgresql:', 'postgres:']),
     REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    REDIS_CLUSTER_NODES: env.list(),
     QUEUE_PREFIX: env.string('octo-sync'),
     PORT: env.int(3000, { min: 0, max: 65535 }),
     JWT_SECRET: env.string(DEV_JWT_SECRET).refine((v) => v.length >= 16, 'must be at least 16 characters'),
@@ -45,6 +47,7 @@ const schema = z
     SHUTDOWN_TIMEOUT_MS: env.int(15_000, { min: 100 }),
   })
   .superRefine((cfg, ctx) => {
+    for (const [path, message] of redisProblems(cfg.REDIS_CLUSTER_NODES, cfg.QUEUE_PREFIX)) ctx.addIssue({ code: 'custom', path: [path], message });
     for (const problem of parseAllowedHosts(cfg.OCTO_ALLOWED_HOSTS).problems) ctx.addIssue({ code: 'custom', path: ['OCTO_ALLOWED_HOSTS'], message: problem });
     const known: readonly string[] = [...SYMMETRIC, ...ASYMMETRIC];
     for (const alg of cfg.JWT_ALGORITHMS) {
@@ -99,6 +102,8 @@ export interface JwtSettings {
 export interface GatewayConfig {
   databaseUrl: string;
   redisUrl: string;
+  /** `REDIS_CLUSTER_NODES`: seed nodes (`host:port`) of a Redis Cluster; empty for one Redis at `redisUrl`. */
+  redisClusterNodes: string[];
   queuePrefix: string;
   port: number;
   jwt: JwtSettings;
@@ -158,6 +163,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
     queuePrefix: e.QUEUE_PREFIX,
     port: e.PORT,
     jwt: {

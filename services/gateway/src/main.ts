@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   if (config.allowInsecureOctoUrls) log.warn('ALLOW_INSECURE_OCTO_URLS=true: plain-http supplier base URLs are accepted');
 
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log });
-  const redis = createRedis(config.redisUrl, 'producer');
+  const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'producer');
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix });
   const app = buildApp({ config, db, producer, redis, log, metrics: createMetrics({ defaultMetrics: true }) });

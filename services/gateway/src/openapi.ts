@@ -10,13 +10,19 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[]): OpenApiDocum
     type: 'http',
     scheme: 'bearer',
     bearerFormat: 'JWT',
-    description: 'Claims: sub (partner id), role (partner or admin), exp (required).',
+    description: 'Claims: sub (partner id), role (partner, admin, or reader: the change feed only), exp (required).',
   });
   registry.registerComponent('securitySchemes', 'webhookSecret', {
     type: 'apiKey',
     in: 'header',
     name: 'x-webhook-secret',
     description: 'The integration’s webhook secret (64 hex characters), compared in constant time.',
+  });
+  registry.registerComponent('securitySchemes', 'dashboardCookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'octo_sync_dashboard',
+    description: 'Set by `POST /admin/session`; accepted by the queue dashboard only.',
   });
   for (const route of routes) registerRoute(registry, route);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({

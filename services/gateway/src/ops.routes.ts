@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Db } from '@octo-sync/db';
-import { listWorkers } from '@octo-sync/jobs';
+import { listWorkers, type RedisConnection } from '@octo-sync/jobs';
 import type { GatewayMetrics } from './metrics';
 import type { OpenApiDocument } from './openapi';
 import { OPENAPI_PATH } from './paths';
@@ -10,7 +9,7 @@ import { liveSchema, readySchema } from './response-schemas';
 
 export interface OpsRoutesDeps {
   db: Db;
-  redis: Redis;
+  redis: RedisConnection;
   /** QUEUE_PREFIX, under which workers write their heartbeats. */
   queuePrefix: string;
   metrics: GatewayMetrics;
@@ -39,7 +38,7 @@ async function probe(what: () => Promise<unknown>, ms: number): Promise<{ state:
 }
 
 /** Workers with a live heartbeat, or null when they cannot be counted now (Redis away). */
-async function countWorkers(redis: Redis, prefix: string, ms: number): Promise<number | null> {
+async function countWorkers(redis: RedisConnection, prefix: string, ms: number): Promise<number | null> {
   let count: number | null = null;
   const read = await probe(async () => {
     count = (await listWorkers(redis, prefix)).length;

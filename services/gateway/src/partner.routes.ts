@@ -7,7 +7,7 @@ import { ApiError } from './errors';
 import { integrationAccess, noIntegration, type IntegrationAccess } from './integration-access';
 import { BASE_PATH } from './paths';
 import { presentIntegration, presentWebhookSecret } from './presenters';
-import { requestSchemas } from './request-schemas';
+import { requestSchemas, pullPatchOf } from './request-schemas';
 import { createdIntegrationSchema, deletedSchema, integrationSchema, okEnvelope, testConnectionSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 import { rotateSecret, rotationRoute } from './secret-rotation';
@@ -59,6 +59,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
         handlesTicketDelivery: body.handles_ticket_delivery,
         isApproved: false,
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
+        ...pullPatchOf(body.availability_pull),
         actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id }, 'integration created');
@@ -103,6 +104,7 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
         ...(body.auth_key === undefined ? {} : { authKey: body.auth_key }),
         ...(body.handles_ticket_delivery === undefined ? {} : { handlesTicketDelivery: body.handles_ticket_delivery }),
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
+        ...pullPatchOf(body.availability_pull),
       };
       const updated = await db.integrations.update(current.id, patch, principalOf(req).sub);
       if (!updated) throw noIntegration();

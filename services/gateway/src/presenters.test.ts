@@ -6,6 +6,7 @@ const base: SyncRun = {
   id: '3f0e1b9c-0000-4000-8000-000000000001',
   integrationId: '3f0e1b9c-0000-4000-8000-000000000002',
   trigger: 'webhook',
+  kind: 'catalog',
   status: 'succeeded',
   force: false,
   attempts: 1,
@@ -20,6 +21,7 @@ const base: SyncRun = {
   synced: 2,
   errorCode: null,
   errorMessage: null,
+  requestIds: ['req-1'],
 } as SyncRun;
 
 describe('presentRun', () => {

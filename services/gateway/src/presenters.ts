@@ -46,6 +46,7 @@ export function presentIntegration(i: Integration): z.output<typeof integrationS
     isApproved: i.isApproved,
     webhook_auth: i.webhookAuth,
     signing_available: i.webhookSecretSealed !== null,
+    availability_pull: { enabled: i.availabilityPullEnabled, days_ahead: i.availabilityPullDaysAhead, interval_minutes: i.availabilityPullIntervalMinutes },
     sync: presentSync(i),
     health: presentHealth(i),
     createdAt: i.createdAt.toISOString(),
@@ -55,12 +56,18 @@ export function presentIntegration(i: Integration): z.output<typeof integrationS
 
 type Counts = NonNullable<z.output<typeof runSchema>['counts']>;
 
-function presentCounts(value: unknown): Counts | null {
+const n = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) ? x : 0);
+
+function presentCounts(value: unknown, kind: SyncRun['kind']): Counts | null {
   if (value === null || typeof value !== 'object') return null;
   const record = value as Record<string, unknown>;
+  if (kind === 'availability_pull') {
+    const slots = (record.slots ?? {}) as Record<string, unknown>;
+    const options = (record.options ?? {}) as Record<string, unknown>;
+    return { slots: { created: n(slots.created), updated: n(slots.updated), unchanged: n(slots.unchanged), closed: n(slots.closed) }, options: { pulled: n(options.pulled), failed: n(options.failed) } };
+  }
   const entity = (v: unknown) => {
     const e = (v ?? {}) as Record<string, unknown>;
-    const n = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) ? x : 0);
     return { created: n(e.created), updated: n(e.updated), unchanged: n(e.unchanged), removed: n(e.removed) };
   };
   const quarantined = (record.products as Record<string, unknown> | undefined)?.quarantined;
@@ -90,6 +97,7 @@ export function presentRun(r: SyncRun, progress: SyncProgress | null = null): z.
   return {
     run_id: r.id,
     trigger: r.trigger,
+    kind: r.kind,
     status: r.status,
     queued_at: r.queuedAt.toISOString(),
     started_at: iso(r.startedAt),
@@ -97,10 +105,11 @@ export function presentRun(r: SyncRun, progress: SyncProgress | null = null): z.
     duration_ms: r.durationMs,
     payload_bytes: r.payloadBytes,
     hash: r.hash,
-    counts: presentCounts(r.counts),
+    counts: presentCounts(r.counts, r.kind),
     ...presentWarnings(r.warnings),
     error_code: r.errorCode,
     error_message: r.errorMessage,
+    request_ids: r.requestIds,
     progress: r.status === 'running' ? progress : null,
   };
 }

@@ -57,6 +57,15 @@ export const webhookAuthSchema = z.enum(['secret_or_signature', 'signature']).op
   description: '`secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.',
 });
 
+/** `availability_pull` settings; in a patch, fields left out keep their value. */
+export const availabilityPullSchema = z
+  .strictObject({
+    enabled: z.boolean().optional(),
+    days_ahead: z.number().int().min(1).max(365).optional().openapi({ default: 30 }),
+    interval_minutes: z.number().int().min(5).max(1440).optional().openapi({ default: 60 }),
+  })
+  .openapi('AvailabilityPullSettings', { description: 'The scheduled availability pull: on (default) or off, how many days ahead, how often.' });
+
 /** Request schemas depend on the deployment's base URL policy. */
 export function requestSchemas(policy: BaseUrlPolicy) {
   const baseUrl = baseUrlField(policy);
@@ -67,6 +76,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       auth_key: authKeyField,
       handles_ticket_delivery: z.boolean(),
       webhook_auth: webhookAuthSchema.optional(),
+      availability_pull: availabilityPullSchema.optional(),
     })
     .openapi('CreateIntegration');
   const adminCreateIntegration = z
@@ -78,6 +88,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       handles_ticket_delivery: z.boolean(),
       isApproved: z.boolean().optional().openapi({ description: 'Defaults to true.' }),
       webhook_auth: webhookAuthSchema.optional(),
+      availability_pull: availabilityPullSchema.optional(),
     })
     .openapi('AdminCreateIntegration');
   const patchIntegration = z
@@ -87,14 +98,17 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       auth_key: authKeyField.optional(),
       handles_ticket_delivery: z.boolean().optional(),
       webhook_auth: webhookAuthSchema.optional(),
+      availability_pull: availabilityPullSchema.optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth',
+      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull',
     })
     .openapi('PatchIntegration', { description: 'Changing base_url withdraws the approval (an admin must approve the new target).' });
   const adminPatchIntegration = z
-    .strictObject({ isActive: z.boolean().optional(), webhook_auth: webhookAuthSchema.optional() })
-    .refine((b) => b.isActive !== undefined || b.webhook_auth !== undefined, { message: 'must contain at least one of isActive, webhook_auth' })
+    .strictObject({ isActive: z.boolean().optional(), webhook_auth: webhookAuthSchema.optional(), availability_pull: availabilityPullSchema.optional() })
+    .refine((b) => b.isActive !== undefined || b.webhook_auth !== undefined || b.availability_pull !== undefined, {
+      message: 'must contain at least one of isActive, webhook_auth, availability_pull',
+    })
     .openapi('AdminPatchIntegration');
   return { createIntegration, adminCreateIntegration, patchIntegration, adminPatchIntegration };
 }
@@ -160,3 +174,25 @@ export const preferHeaderSchema = z.object({
   prefer: z.string().optional().openapi({ description: '`respond-async` answers 202 at once instead of waiting for the result.', example: 'respond-async' }),
 });
 
+/** `POST /{id}/availability/refresh`: optionally one product, one option, a range of local dates. */
+export const availabilityRefreshSchema = z
+  .strictObject({
+    productId: z.string().min(1).max(255).optional(),
+    optionId: z.string().min(1).max(255).optional(),
+    from: z.iso.date().optional().openapi({ description: 'First local date (default: today in the product’s time zone).' }),
+    to: z.iso.date().optional().openapi({ description: 'Last local date (default: from today by the integration’s days_ahead).' }),
+  })
+  .refine((b) => b.optionId === undefined || b.productId !== undefined, { message: 'optionId needs productId' })
+  .refine((b) => b.from === undefined || b.to === undefined || b.from <= b.to, { message: 'from must not be after to' })
+  .openapi('AvailabilityRefresh');
+
+/** `availability_pull` as the store takes it (snake_case → camelCase, left-out fields left out). */
+export function pullPatchOf(body: z.output<typeof availabilityPullSchema> | undefined): { availabilityPull?: { enabled?: boolean; daysAhead?: number; intervalMinutes?: number } } {
+  if (body === undefined) return {};
+  const availabilityPull = {
+    ...(body.enabled === undefined ? {} : { enabled: body.enabled }),
+    ...(body.days_ahead === undefined ? {} : { daysAhead: body.days_ahead }),
+    ...(body.interval_minutes === undefined ? {} : { intervalMinutes: body.interval_minutes }),
+  };
+  return { availabilityPull };
+}

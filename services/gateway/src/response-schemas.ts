@@ -43,6 +43,9 @@ export const integrationSchema = z
     signing_available: z.boolean().openapi({
       description: 'Whether signed deliveries can be verified: false for integrations created before signatures, until their first secret rotation.',
     }),
+    availability_pull: z
+      .object({ enabled: z.boolean(), days_ahead: z.number().int(), interval_minutes: z.number().int() })
+      .openapi({ description: 'The scheduled availability pull.' }),
     sync: syncStateSchema,
     health: healthSchema,
     createdAt: isoTime,
@@ -113,7 +116,8 @@ export const runWarningSchema = z
 export const runSchema = z
   .object({
     run_id: z.string(),
-    trigger: z.enum(['schedule', 'webhook', 'admin', 'availability_fallback', 'health_recovery']),
+    trigger: z.enum(['schedule', 'webhook', 'admin', 'availability_fallback', 'health_recovery', 'refresh']),
+    kind: z.enum(['catalog', 'availability_pull']).openapi({ description: '`catalog`: a catalog sync; `availability_pull`: an availability pull (its counts are `slots`).' }),
     status: z.enum(['queued', 'running', 'succeeded', 'skipped', 'failed']),
     queued_at: isoTime,
     started_at: isoTime.nullable(),
@@ -122,13 +126,19 @@ export const runSchema = z
     payload_bytes: z.number().int().nullable(),
     hash: z.string().nullable(),
     counts: z
-      .object({
-        products: entityCountsSchema.extend({
-          quarantined: z.number().int().openapi({ description: 'Products kept as stored because they could not be stored as sent (listed in `warnings`).' }),
+      .union([
+        z.object({
+          products: entityCountsSchema.extend({
+            quarantined: z.number().int().openapi({ description: 'Products kept as stored because they could not be stored as sent (listed in `warnings`).' }),
+          }),
+          options: entityCountsSchema,
+          units: entityCountsSchema,
         }),
-        options: entityCountsSchema,
-        units: entityCountsSchema,
-      })
+        z.object({
+          slots: z.object({ created: z.number().int(), updated: z.number().int(), unchanged: z.number().int(), closed: z.number().int() }),
+          options: z.object({ pulled: z.number().int(), failed: z.number().int() }).openapi({ description: 'Options pulled, and those whose answer failed (listed in `warnings`).' }),
+        }),
+      ])
       .nullable(),
     warnings: z
       .array(runWarningSchema)
@@ -136,6 +146,9 @@ export const runSchema = z
     warnings_omitted: z.number().int().openapi({ description: 'Warnings left out of `warnings` past its cap.' }),
     error_code: z.string().nullable(),
     error_message: z.string().nullable(),
+    request_ids: z
+      .array(z.string())
+      .openapi({ description: 'The `x-request-id` of the first 20 requests that asked for this run or joined it (triggers coalesce), so one id finds a webhook, its job and its run.' }),
     progress: syncProgressSchema.nullable().meta({
       description: 'While the run is `running`: the catalog bytes received (of the declared length, when the supplier sends one), then the products processed (of the catalog’s). Updated a few times a second; null otherwise.',
     }),

@@ -11,9 +11,10 @@ import { formatIssues, friendlyErrors } from './validation';
 
 /**
  * Who may call a route: `public` (ops), `jwt` (any role; the handler applies owner-or-admin),
- * `partner`, `admin`, or `webhook` (x-webhook-secret of the `{id}` integration).
+ * `partner`, `admin`, `feed` (admin or reader: the change feed), `dashboard` (admin, by bearer or
+ * the dashboard's cookie), or `webhook` (x-webhook-secret of the `{id}` integration).
  */
-type RouteAuth = 'public' | 'jwt' | 'partner' | 'admin' | 'webhook';
+type RouteAuth = 'public' | 'jwt' | 'partner' | 'admin' | 'feed' | 'dashboard' | 'webhook';
 
 interface ResponseSpec {
   description: string;
@@ -68,7 +69,12 @@ export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefin
   /** Webhook routes: how long a concurrent copy of a signed delivery waits for the first copy's answer. */
   deliveryWaitMs?: number;
   responses: Record<number, ResponseSpec>;
-  handler: (ctx: HandlerContext<B extends z.ZodType ? z.output<B> : undefined, z.output<Q>>) => Promise<Reply>;
+  /**
+   * A sub-application that answers `path` and everything below it, for every method, after the
+   * auth step (the queue dashboard); such a route has no `handler`.
+   */
+  mount?: RequestHandler[];
+  handler?: (ctx: HandlerContext<B extends z.ZodType ? z.output<B> : undefined, z.output<Q>>) => Promise<Reply>;
 }
 
 /** Declares a route with its types inferred from its schemas. */
@@ -125,6 +131,8 @@ export interface AuthSteps {
    * (it then sets `res.locals.signedDelivery`, and the signature is checked once the body is read).
    */
   webhook: (req: Request, res: Response) => Promise<void>;
+  /** The queue dashboard: an admin by bearer JWT or by its cookie (see dashboard.ts). */
+  dashboard: (req: Request) => Promise<void>;
   /** A signed delivery's signature over the raw body bytes. */
   webhookSignature: (req: Request, res: Response, body: Buffer) => Promise<void>;
   /** Answers an authenticated webhook by running `process`, or with a signed delivery's first answer. */
@@ -156,6 +164,7 @@ async function runHandler(spec: RouteSpec, req: Request): Promise<Reply> {
   const query = querySchema.safeParse({ ...(req.query as Record<string, unknown>) }, { error: friendlyErrors });
   if (!query.success) problems.push(...formatIssues(query.error.issues, 'query'));
   if (problems.length > 0 || !query.success) throw new ApiError('VALIDATION_FAILED', problems);
+  if (!spec.handler) throw new Error(`route ${spec.operationId} has no handler`);
   return spec.handler({ req, body, query: query.data, params: req.params as Record<string, string>, log: req.log });
 }
 
@@ -178,6 +187,12 @@ export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSt
       case 'admin':
         await deps.auth.jwt(req, ['admin']);
         break;
+      case 'feed':
+        await deps.auth.jwt(req, ['admin', 'reader']);
+        break;
+      case 'dashboard':
+        await deps.auth.dashboard(req);
+        break;
       case 'webhook':
         await deps.auth.webhook(req, res);
         break;
@@ -197,6 +212,10 @@ export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSt
       res.status(reply.status).json(reply.body);
     }
   };
+  if (spec.mount) {
+    router.use(expressPath(spec.path), authenticate, ...spec.mount);
+    return;
+  }
   // Authentication runs before the body is parsed: an anonymous caller cannot make us parse 64 KiB.
   router[spec.method](expressPath(spec.path), authenticate, ...bodyStepsOf(spec, limit, deps.auth), handle);
 }
@@ -207,6 +226,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'Authenticated, but this role may not call this endpoint.',
   404: 'Unknown resource (or another partner’s).',
   409: 'The integration is not in a state that allows this.',
+  410: 'The cursor is older than the retention: events after it were pruned.',
   413: 'Body too large.',
   415: 'Body is not JSON.',
   429: 'Rate limited; see Retry-After.',
@@ -222,13 +242,14 @@ export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec): void 
   const errorStatuses = new Set<number>([500, 503]);
   if (spec.body || spec.query) errorStatuses.add(400);
   if (spec.auth !== 'public') errorStatuses.add(401);
-  if (spec.auth === 'jwt' || spec.auth === 'partner' || spec.auth === 'admin') errorStatuses.add(403);
+  if (spec.auth === 'jwt' || spec.auth === 'partner' || spec.auth === 'admin' || spec.auth === 'feed' || spec.auth === 'dashboard') errorStatuses.add(403);
   if (spec.body) {
     errorStatuses.add(413);
     errorStatuses.add(415);
   }
   if (spec.auth === 'webhook') errorStatuses.add(429);
-  if (spec.auth !== 'public' && spec.auth !== 'webhook') errorStatuses.add(404);
+  if (spec.auth !== 'public' && spec.auth !== 'webhook' && spec.auth !== 'feed') errorStatuses.add(404);
+  if (spec.auth === 'feed') errorStatuses.add(410);
 
   const responses: RouteConfig['responses'] = {};
   for (const [status, r] of Object.entries(spec.responses)) {
@@ -247,8 +268,8 @@ export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec): void 
     responses[String(status)] = { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/json': { schema: errorEnvelopeSchema } } };
   }
   const params = pathParams(spec.path);
-  const security =
-    spec.auth === 'public' ? [] : spec.auth === 'webhook' ? [{ webhookSecret: [] }] : [{ bearerAuth: [] }];
+  const security: Array<Record<string, string[]>> =
+    spec.auth === 'public' ? [] : spec.auth === 'webhook' ? [{ webhookSecret: [] }] : spec.auth === 'dashboard' ? [{ bearerAuth: [] }, { dashboardCookie: [] }] : [{ bearerAuth: [] }];
   registry.registerPath({
     method: spec.method,
     path: spec.path,

@@ -21,6 +21,8 @@ export interface SyncRequest {
   force?: boolean;
   /** `Prefer: respond-async`: answer 202 at once. */
   respondAsync: boolean;
+  /** The HTTP request's id: recorded on the run and carried by its job. */
+  requestId: string;
   log: Logger;
 }
 
@@ -50,7 +52,7 @@ export const syncAnswerResponses = {
  */
 export async function requestSync(deps: SyncRequestDeps, request: SyncRequest): Promise<Reply> {
   const { integration, log } = request;
-  const { runId, created, job, shared, first } = await deps.requests.request(integration, request.trigger, { force: request.force ?? false });
+  const { runId, created, job, shared, first } = await deps.requests.request(integration, request.trigger, { force: request.force ?? false, requestId: request.requestId });
   // One info line per record + enqueue (`shared` callers got this run_id), not one per caller.
   if (first) log.info({ integrationId: integration.id, runId, joined: !created, shared, trigger: request.trigger }, 'sync requested');
   else log.debug({ integrationId: integration.id, runId, shared }, 'sync requested (coalesced)');

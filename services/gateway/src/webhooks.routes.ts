@@ -67,6 +67,7 @@ function triggerSyncRoute({ config, db, producer, requests }: WebhookRoutesDeps)
         integration: webhookIntegration(req),
         trigger: 'webhook',
         respondAsync: prefersAsync(req.get('prefer')),
+        requestId: req.id,
         log,
       }),
   });

@@ -53,7 +53,7 @@ describe('partner: create, read, update, delete', () => {
     const data = res.body.data;
     expect(Object.keys(data).sort()).toEqual(
       [
-        ...['_id', 'partner_id', 'base_url', 'auth_type', 'handles_ticket_delivery', 'isActive', 'isApproved', 'sync', 'health', 'createdAt', 'updatedAt'],
+        ...['_id', 'partner_id', 'base_url', 'auth_type', 'handles_ticket_delivery', 'isActive', 'isApproved', 'sync', 'health', 'createdAt', 'updatedAt', 'availability_pull'],
         ...['webhook_auth', 'signing_available', 'webhook_secret', 'webhook_signing_secret'],
       ].sort(),
     );
@@ -214,7 +214,7 @@ describe('owner or admin reads', () => {
     const runs = res.body.data.runs as Array<Record<string, unknown>>;
     expect(runs.map((r) => r.status)).toEqual(['failed', 'skipped', 'succeeded']);
     expect(Object.keys(runs[0]!).sort()).toEqual(
-      ['run_id', 'trigger', 'status', 'queued_at', 'started_at', 'finished_at', 'duration_ms', 'payload_bytes', 'hash', 'counts', 'warnings', 'warnings_omitted', 'error_code', 'error_message', 'progress'].sort(),
+      ['run_id', 'trigger', 'status', 'queued_at', 'started_at', 'finished_at', 'duration_ms', 'payload_bytes', 'hash', 'counts', 'warnings', 'warnings_omitted', 'error_code', 'error_message', 'progress', 'kind', 'request_ids'].sort(),
     );
     // Finished runs have no progress (only a running one does).
     expect(runs.map((r) => r.progress)).toEqual([null, null, null]);
@@ -257,7 +257,7 @@ describe('admin', () => {
     const res = await h.http().get(`${BASE}/admin/queues?failed=5`).set(bearer(h.token('admin', 'a')));
     expectDocumented(res, 'get', `${BASE}/admin/queues`, 200);
     const queues = res.body.data as Array<{ queue: string; counts: Record<string, number> }>;
-    expect(queues.map((q) => q.queue).sort()).toEqual(['availability', 'catalog', 'health', 'probes', 'schedules']);
+    expect(queues.map((q) => q.queue).sort()).toEqual(['availability', 'catalog', 'health', 'probes', 'pulls', 'schedules']);
     expect(queues.find((q) => q.queue === 'catalog')!.counts).toMatchObject({ waiting: expect.any(Number), failed: expect.any(Number) });
     expectError(await h.http().get(`${BASE}/admin/queues`).set(bearer(h.token('partner', 'p'))), 403, 'FORBIDDEN');
   });
@@ -310,7 +310,7 @@ describe('admin', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ trigger: 'admin', status: 'queued' });
     const job = await h.producer.queue('catalog').getJob(`sync-${runs[0]!.id}`);
-    expect(job?.data).toEqual({ integrationId: created._id, runId: runs[0]!.id });
+    expect(job?.data).toEqual({ integrationId: created._id, runId: runs[0]!.id, requestId: expect.any(String) });
 
     // Approving again changes nothing and queues nothing more.
     await h.http().post(`${BASE}/admin/${created._id}/approve`).set(admin);
@@ -486,7 +486,7 @@ describe('validation and body handling', () => {
     await createAs('p-validate');
     const res = await h.http().patch(`${BASE}/me`).set(partner()).send({});
     expectError(res, 400, 'VALIDATION_FAILED');
-    expect(res.body.error).toEqual(['body: must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth']);
+    expect(res.body.error).toEqual(['body: must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull']);
   });
 
   test('non-JSON bodies → 415; a body-less POST to a JSON endpoint → 400', async () => {
@@ -601,6 +601,9 @@ describe('operations', () => {
     };
     walk((h.app as unknown as { router: { stack: Layer[] } }).router.stack);
     expect(registered.length).toBeGreaterThanOrEqual(19);
-    expect(documented.sort()).toEqual(registered.sort());
+    // The queue dashboard is a mounted sub-app (Bull Board), not a route layer: documented all the same.
+    const dashboard = 'GET /api/v1/partner-integrations/admin/queues/ui';
+    expect(documented).toContain(dashboard);
+    expect(documented.filter((route) => route !== dashboard).sort()).toEqual(registered.sort());
   });
 });

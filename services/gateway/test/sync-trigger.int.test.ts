@@ -91,7 +91,8 @@ describe('POST /{id}/sync/trigger: queueing', () => {
     const runId = res.body.data.run_id as string;
     expect(await h.db.runs.findRun(runId)).toMatchObject({ trigger: 'webhook', status: 'queued', integrationId: it._id });
     const job = await h.producer.queue('catalog').getJob(`sync-${runId}`);
-    expect(job?.data).toEqual({ integrationId: it._id, runId });
+    // The job carries the request id of the request that created the run (its worker logs it).
+    expect(job?.data).toEqual({ integrationId: it._id, runId, requestId: res.headers['x-request-id'] });
 
     // No body, no Content-Type, and a JSON body are all fine on this route.
     const again = await h.http().post(trigger(it._id)).set({ 'x-webhook-secret': it.webhook_secret, Prefer: 'wait=1, respond-async' }).send({ any: 'thing' });

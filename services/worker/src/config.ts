@@ -1,20 +1,25 @@
 import { z } from 'zod';
 import type { OutboundConfig } from '@octo-sync/octo';
+import { redisProblems } from '@octo-sync/jobs';
 import { DEV_SECRETS_KEY, env, parseEnv, type LogFormat } from '@octo-sync/platform';
 import type { SyncSettings } from './catalog/sync-catalog.handler';
 import type { RetrySettings } from './catalog/retry';
 import type { OutageRule } from './health/health-tick';
 import { isValidCron, isValidTimeZone } from './schedules/cron';
+import type { ChangeFeedSettings } from './schedules/prune-changes.handler';
 import type { ScheduleSettings } from './schedules/register-schedules';
 import type { SlowLaneSettings } from './slow-lane';
+import type { PullSettings } from './availability/pull-availability.handler';
+import type { RetentionSettings } from './availability/pull-tick.handler';
 
 /** A cron pattern (five fields, or six with seconds first), checked with cron-parser as BullMQ will run it. */
 const cron = (fallback: string) => z.string().default(fallback).refine(isValidCron, 'must be a cron pattern of 5 fields (or 6, seconds first)');
 const timeZone = (fallback: string) => z.string().default(fallback).refine(isValidTimeZone, 'must be an IANA time zone name such as UTC or Europe/Lisbon');
 
-const schema = z.object({
+const fields = z.object({
   DATABASE_URL: env.url('postgresql://postgres@127.0.0.1:5432/octo_sync', ['postgresql:', 'postgres:']),
   REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+  REDIS_CLUSTER_NODES: env.list(),
   QUEUE_PREFIX: env.string('octo-sync'),
   SECRETS_KEY: env.string(DEV_SECRETS_KEY),
   LOG_LEVEL: env.logLevel(),
@@ -78,10 +83,17 @@ const schema = z.object({
   SYNC_SLOW_RETRY_MS: env.int(5_000, { min: 10 }),
   SYNC_SLOW_SLOTS: z.coerce.number({ error: 'must be an integer' }).int('must be an integer').min(1, 'must be >= 1').max(64, 'must be <= 64').optional(),
   WORKER_HEARTBEAT_MS: env.int(10_000, { min: 100, max: 600_000 }),
+  // Prometheus endpoint (0: off); its queue and health gauges are sampled this often, not per scrape.
+  METRICS_PORT: env.int(9464, { min: 0, max: 65_535 }),
+  METRICS_SAMPLE_MS: env.int(15_000, { min: 100, max: 3_600_000 }),
 
   // Schedules: every worker registers them at start-up (idempotent upsert of fixed scheduler
   // ids); SCHEDULES_ENABLED=false only stops this process from registering them.
   SCHEDULES_ENABLED: env.bool(true),
+  // Change feed: off only where nothing consumes it (and for bench:sync's comparison).
+  CHANGE_FEED_ENABLED: env.bool(true),
+  CHANGE_FEED_RETENTION_DAYS: env.int(7, { min: 1, max: 3_650 }),
+  CHANGE_FEED_PRUNE_BATCH: env.int(10_000, { min: 1, max: 1_000_000 }),
   NIGHTLY_SYNC_CRON: cron('0 3 * * *'),
   NIGHTLY_SYNC_TZ: timeZone('UTC'),
   NIGHTLY_SYNC_SPREAD_MS: env.int(600_000, { min: 0, max: 24 * 3_600_000 }),
@@ -94,7 +106,17 @@ const schema = z.object({
   // HEALTH_OUTAGE_MIN of them) fail, nobody changes state in that tick.
   HEALTH_OUTAGE_RATIO: z.coerce.number({ error: 'must be a number' }).min(0).max(1).default(0.5),
   HEALTH_OUTAGE_MIN: env.int(5, { min: 0 }),
+  AVAILABILITY_PULL_CRON: cron('* * * * *'),
+  PULL_CONCURRENCY: env.int(2, { min: 1, max: 64 }),
+  PULL_REQUESTS_PER_SUPPLIER: env.int(4, { min: 1, max: 64 }),
+  AVAILABILITY_RETENTION_DAYS: env.int(7, { min: 0, max: 3_650 }),
+  AVAILABILITY_PRUNE_BATCH: env.int(5_000, { min: 1, max: 100_000 }),
+  AVAILABILITY_PRUNE_MAX_BATCHES: env.int(20, { min: 1, max: 10_000 }),
   HEALTH_COLLECT_TIMEOUT_MS: env.int(240_000, { min: 1_000, max: 24 * 3_600_000 }),
+});
+
+const schema = fields.superRefine((cfg, ctx) => {
+  for (const [path, message] of redisProblems(cfg.REDIS_CLUSTER_NODES, cfg.QUEUE_PREFIX)) ctx.addIssue({ code: 'custom', path: [path], message });
 });
 
 type WorkerEnv = z.output<typeof schema>;
@@ -139,6 +161,8 @@ export interface SchedulesConfig extends ScheduleSettings {
 export interface WorkerConfig {
   databaseUrl: string;
   redisUrl: string;
+  /** `REDIS_CLUSTER_NODES`: seed nodes (`host:port`) of a Redis Cluster; empty for one Redis at `redisUrl`. */
+  redisClusterNodes: string[];
   queuePrefix: string;
   secretsKey: string;
   logLevel: string;
@@ -147,6 +171,8 @@ export interface WorkerConfig {
   dbPoolSize: number;
   /** How often this process announces itself in Redis. */
   heartbeatMs: number;
+  /** `GET /metrics` on `port` (null: off; 0: any free port, for tests); gauges sampled every `sampleMs`. */
+  metrics: { port: number | null; sampleMs: number };
   /** The outbound supplier client (the user agent is the worker's own). */
   outbound: Omit<OutboundConfig, 'userAgent' | 'lookup' | 'tlsCa'>;
   sync: SyncConfig;
@@ -161,7 +187,10 @@ export interface WorkerConfig {
     maxBatch: number;
   };
   health: HealthConfig;
+  /** Availability pulls: jobs at once per process, what each run obeys, and retention. */
+  pull: { concurrency: number; settings: PullSettings; retention: RetentionSettings };
   schedules: SchedulesConfig;
+  changeFeed: ChangeFeedSettings;
   /** `SECRETS_KEY` is still the development default (start-up warns). */
   usingDevSecretsKey: boolean;
 }
@@ -179,6 +208,20 @@ function syncConfig(e: WorkerEnv): SyncConfig {
     writeTimeoutMs: e.SYNC_WRITE_TIMEOUT_MS,
     productLimits: { maxProductBytes: e.SYNC_MAX_PRODUCT_BYTES, maxStringBytes: e.SYNC_MAX_STRING_BYTES },
     maxWarnings: e.SYNC_MAX_WARNINGS,
+  };
+}
+
+function pullConfig(e: WorkerEnv): WorkerConfig['pull'] {
+  return {
+    concurrency: e.PULL_CONCURRENCY,
+    settings: {
+      perSupplier: e.PULL_REQUESTS_PER_SUPPLIER,
+      busyRetryMs: e.SYNC_BUSY_RETRY_MS,
+      abandonAfterMs: e.SYNC_RUN_ABANDON_MS,
+      writeTimeoutMs: e.SYNC_WRITE_TIMEOUT_MS,
+      maxWarnings: e.SYNC_MAX_WARNINGS,
+    },
+    retention: { days: e.AVAILABILITY_RETENTION_DAYS, batch: e.AVAILABILITY_PRUNE_BATCH, maxBatches: e.AVAILABILITY_PRUNE_MAX_BATCHES },
   };
 }
 
@@ -207,6 +250,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
     queuePrefix: e.QUEUE_PREFIX,
     secretsKey: e.SECRETS_KEY,
     logLevel: e.LOG_LEVEL,
@@ -214,11 +258,13 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,
     heartbeatMs: e.WORKER_HEARTBEAT_MS,
+    metrics: { port: e.METRICS_PORT === 0 ? null : e.METRICS_PORT, sampleMs: e.METRICS_SAMPLE_MS },
     outbound: outboundConfig(e),
     sync: syncConfig(e),
     jobLock: { lockDurationMs: e.JOB_LOCK_DURATION_MS, stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS },
     testConnection: { concurrency: e.PROBE_CONCURRENCY, slowMs: e.CONFORMANCE_SLOW_MS, maxDifferences: e.CONFORMANCE_MAX_DIFFERENCES },
     availability: { concurrency: e.AVAILABILITY_CONCURRENCY, maxBatch: e.AVAILABILITY_MAX_BATCH },
+    pull: pullConfig(e),
     health: {
       concurrency: e.HEALTH_CONCURRENCY,
       probeTimeoutMs: e.HEALTH_PROBE_TIMEOUT_MS,
@@ -233,7 +279,9 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
       nightlySpreadMs: e.NIGHTLY_SYNC_SPREAD_MS,
       healthCron: e.HEALTH_PROBE_CRON,
       healthTz: e.HEALTH_PROBE_TZ,
+      pullCron: e.AVAILABILITY_PULL_CRON,
     },
+    changeFeed: { enabled: e.CHANGE_FEED_ENABLED, retentionDays: e.CHANGE_FEED_RETENTION_DAYS, pruneBatch: e.CHANGE_FEED_PRUNE_BATCH, pruneMaxBatches: 100 },
     usingDevSecretsKey: e.SECRETS_KEY === DEV_SECRETS_KEY,
   };
 }

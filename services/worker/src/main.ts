@@ -1,12 +1,13 @@
 import { createLogger, installShutdown } from '@octo-sync/platform';
 import { loadWorkerConfig } from './config';
+import { createWorkerMetrics } from './metrics';
 import { startWorkerRuntime } from './runtime';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
   const log = createLogger({ name: 'worker', level: config.logLevel, format: config.logFormat });
   if (config.usingDevSecretsKey) log.warn('SECRETS_KEY is the development default: set it before storing real supplier credentials');
-  const runtime = await startWorkerRuntime(config, log);
+  const runtime = await startWorkerRuntime(config, log, createWorkerMetrics({ defaultMetrics: true }));
   installShutdown(log, config.shutdownTimeoutMs, [{ name: 'worker', run: () => runtime.close() }]);
   log.info(
     {

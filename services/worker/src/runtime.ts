@@ -1,21 +1,24 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createDb, type Db } from '@octo-sync/db';
-import { createRedis, JobProducer, startConsumer, type ConsumerOptions } from '@octo-sync/jobs';
+import { createRedis, JobProducer, requestIdOf, startConsumer, type ConsumerOptions, type RedisConnection } from '@octo-sync/jobs';
 import { createSupplierClient, type SupplierClient } from '@octo-sync/octo';
 import type { Logger } from '@octo-sync/platform';
-import { SyncRequests } from '@octo-sync/runs';
+import { PullRequests, SyncRequests } from '@octo-sync/runs';
 import { createAvailabilityApplier, type AvailabilityApplier } from './availability/apply-availability.handler';
+import { createPullHandler } from './availability/pull-availability.handler';
+import { createPullTickHandler } from './availability/pull-tick.handler';
 import { supplierBackoff } from './catalog/retry';
 import { createSyncCatalogHandler } from './catalog/sync-catalog.handler';
 import type { LockSettings, WorkerConfig } from './config';
 import { conformanceSettings, createTestConnectionHandler } from './connection-test/test-connection.handler';
 import { startHeartbeat, type Heartbeat } from './heartbeat';
 import { withSlowLane } from './slow-lane';
+import { createWorkerMetrics, serveWorkerMetrics, type MetricsEndpoint, type WorkerMetrics } from './metrics';
 import { createHealthFanoutHandler } from './health/health-fanout.handler';
 import { createHealthProbeHandler } from './health/health-probe.handler';
 import { checkRedisSettings } from './health/redis-settings';
 import { createNightlyHandler } from './schedules/nightly.handler';
+import { createPruneChangesHandler } from './schedules/prune-changes.handler';
 import { registerSchedules, scheduleDefinitions } from './schedules/register-schedules';
 
 const USER_AGENT = 'octo-sync/0.1 (+https://github.com/octo-sync/octo-sync)';
@@ -26,6 +29,8 @@ export interface WorkerRuntime {
   workers: Worker[];
   /** This process's id in the worker heartbeats. */
   workerId: string;
+  /** The metrics endpoint, when `metrics.port` is set. */
+  metricsEndpoint: MetricsEndpoint | null;
   /** Stops taking jobs, lets the jobs in flight finish, then closes every connection. */
   close(): Promise<void>;
 }
@@ -39,11 +44,12 @@ interface Ports {
   config: WorkerConfig;
   log: Logger;
   db: Db;
-  redis: Redis;
+  redis: RedisConnection;
   supplier: SupplierClient;
   /** Jobs this process puts on queues itself (follow-up syncs, fan-outs). */
   producer: JobProducer;
   requests: SyncRequests;
+  metrics: WorkerMetrics;
 }
 
 function consumerOptions({ redis, config, log }: Ports, lock: LockSettings, concurrency: number): ConsumerOptions {
@@ -51,8 +57,8 @@ function consumerOptions({ redis, config, log }: Ports, lock: LockSettings, conc
 }
 
 function startCatalogConsumer(ports: Ports): Worker {
-  const { db, supplier, config } = ports;
-  const sync = withSlowLane(createSyncCatalogHandler({ db, supplier, settings: config.sync }), db, config.sync.slowLane);
+  const { db, supplier, config, metrics } = ports;
+  const sync = withSlowLane(createSyncCatalogHandler({ db, supplier, settings: config.sync, metrics }), db, config.sync.slowLane);
   // The catalog queue alone has its long lock: see SYNC_LOCK_DURATION_MS in config.ts.
   const options = { ...consumerOptions(ports, config.sync.lock, config.sync.concurrency), backoffStrategy: supplierBackoff(config.sync.retry) };
   return startConsumer('catalog', { 'catalog.sync': sync }, options);
@@ -64,8 +70,13 @@ function startTestConnectionConsumer(ports: Ports): Worker {
 }
 
 function startAvailabilityConsumer(ports: Ports, applier: AvailabilityApplier): Worker {
-  const { config } = ports;
-  return startConsumer('availability', { 'availability.apply': applier.handle }, consumerOptions(ports, config.jobLock, config.availability.concurrency));
+  const { config, metrics } = ports;
+  const apply = async (payload: Parameters<AvailabilityApplier['handle']>[0]) => {
+    const results = await applier.handle(payload);
+    metrics.availabilityApplied(results);
+    return results;
+  };
+  return startConsumer('availability', { 'availability.apply': apply }, consumerOptions(ports, config.jobLock, config.availability.concurrency));
 }
 
 function startSchedulesConsumer(ports: Ports): Worker {
@@ -73,9 +84,18 @@ function startSchedulesConsumer(ports: Ports): Worker {
   const handlers = {
     'catalog.nightly': createNightlyHandler({ db, requests, spreadMs: config.schedules.nightlySpreadMs }),
     'integration.health-fanout': createHealthFanoutHandler({ db, producer, requests, settings: config.health }),
+    'changes.prune': createPruneChangesHandler({ db, settings: config.changeFeed }),
+    'availability.pull-tick': createPullTickHandler({ db, pulls: new PullRequests(db, producer), retention: config.pull.retention }),
   };
   // One tick at a time per process: a fan-out waits for its tick's probes (run by every worker).
   return startConsumer('schedules', handlers, consumerOptions(ports, config.jobLock, 1));
+}
+
+function startPullConsumer(ports: Ports): Worker {
+  const { db, supplier, config } = ports;
+  const pull = createPullHandler({ db, supplier, settings: config.pull.settings });
+  const options = { ...consumerOptions(ports, config.jobLock, config.pull.concurrency), backoffStrategy: supplierBackoff(config.sync.retry) };
+  return startConsumer('pulls', { 'availability.pull': pull }, options);
 }
 
 function startHealthConsumer(ports: Ports): Worker {
@@ -85,25 +105,28 @@ function startHealthConsumer(ports: Ports): Worker {
 }
 
 /** Queues whose jobs are long or rare: which process ran what is worth a line (operations, the scale tests). */
-const ANNOUNCED_QUEUES = new Set(['catalog', 'schedules']);
+const ANNOUNCED_QUEUES = new Set(['catalog', 'schedules', 'pulls']);
 
 function logWorkerEvents(workers: readonly Worker[], log: Logger): void {
   for (const worker of workers) {
     worker.on('error', (err) => log.error({ err, queue: worker.name }, 'queue worker error'));
     worker.on('failed', (job, err) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) log.warn({ jobId: job.id, queue: worker.name, reason: err.message }, 'job failed for good');
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) log.warn({ jobId: job.id, queue: worker.name, reqId: requestIdOf(job.data), reason: err.message }, 'job failed for good');
     });
-    if (ANNOUNCED_QUEUES.has(worker.name)) worker.on('active', (job) => log.info({ queue: worker.name, job: job.name, jobId: job.id }, 'job picked up'));
+    if (ANNOUNCED_QUEUES.has(worker.name)) worker.on('active', (job) => log.info({ queue: worker.name, job: job.name, jobId: job.id, reqId: requestIdOf(job.data) }, 'job picked up'));
   }
 }
 
-/** Everything one worker process runs. Tests start it in-process with their own config. */
-export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Promise<WorkerRuntime> {
-  const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log });
-  const redis = createRedis(config.redisUrl, 'worker');
+/**
+ * Everything one worker process runs. Tests start it in-process with their own config; `metrics`
+ * is the process's registry (main.ts adds the default process metrics to it).
+ */
+export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metrics = createWorkerMetrics()): Promise<WorkerRuntime> {
+  const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log, changeFeed: config.changeFeed.enabled });
+  const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'worker');
   const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix });
   const requests = new SyncRequests(db, producer);
-  const ports: Ports = { config, log, db, redis, supplier: createSupplierFromConfig(config), producer, requests };
+  const ports: Ports = { config, log, db, redis, supplier: createSupplierFromConfig(config), producer, requests, metrics };
   const availability = createAvailabilityApplier({ db, requests, log, maxBatch: config.availability.maxBatch });
   const workers = [
     startCatalogConsumer(ports),
@@ -111,18 +134,24 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger): Pro
     startAvailabilityConsumer(ports, availability),
     startSchedulesConsumer(ports),
     startHealthConsumer(ports),
+    startPullConsumer(ports),
   ];
   logWorkerEvents(workers, log);
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   await checkRedisSettings(redis, log);
   if (config.schedules.enabled) await registerSchedules(producer.queue('schedules'), scheduleDefinitions(config.schedules), log);
+  const metricsEndpoint = config.metrics.port === null ? null : await serveWorkerMetrics({ metrics, producer, db, log }, config.metrics.port, config.metrics.sampleMs);
   const heartbeat = await startHeartbeat(redis, config.queuePrefix, config.heartbeatMs, log);
   return {
     db,
     supplier: ports.supplier,
     workers,
     workerId: heartbeat.id,
-    close: () => shutDown(ports, workers, heartbeat, availability),
+    metricsEndpoint,
+    close: async () => {
+      await metricsEndpoint?.close();
+      await shutDown(ports, workers, heartbeat, availability);
+    },
   };
 }
 

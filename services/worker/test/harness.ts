@@ -50,6 +50,7 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     SYNC_RETRY_BASE_MS: '20',
     SYNC_BUSY_RETRY_MS: '20',
     LOG_LEVEL: 'silent',
+    METRICS_PORT: '0',
     // No cron ticks in the middle of a test; schedule tests opt in (or enqueue fan-outs by hand).
     SCHEDULES_ENABLED: 'false',
     ...overrides,

@@ -6,7 +6,7 @@ import { generateCatalog, waitFor } from '@octo-sync/testkit';
 import { loadWorkerConfig } from '../src/config';
 import { startWorkerRuntime } from '../src/runtime';
 import { createNightlyHandler, type NightlyResult } from '../src/schedules/nightly.handler';
-import { HEALTH_SCHEDULER_ID, NIGHTLY_SCHEDULER_ID, registerSchedules, scheduleDefinitions } from '../src/schedules/register-schedules';
+import { HEALTH_SCHEDULER_ID, NIGHTLY_SCHEDULER_ID, PULL_SCHEDULER_ID, registerSchedules, scheduleDefinitions } from '../src/schedules/register-schedules';
 import { startHarness, type Harness } from './harness';
 
 const log = createLogger({ name: 'schedule-test', level: 'silent' });
@@ -45,7 +45,7 @@ describe('nightly sync and job schedulers', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ NIGHTLY_SYNC_SPREAD_MS: '0' });
+    h = await startHarness({ NIGHTLY_SYNC_SPREAD_MS: '0', AVAILABILITY_PULL_CRON: '0 4 1 1 *' });
     h.supplier.setCatalog(generateCatalog({ products: 3, options: 1, units: 1, seed: 4 }));
   });
   afterAll(() => h.close());
@@ -132,12 +132,14 @@ describe('nightly sync and job schedulers', () => {
 
   it('registers each scheduler once, however many workers upsert it', async () => {
     const queue = h.producer.queue('schedules');
-    const definitions = scheduleDefinitions({ nightlyCron: '0 3 * * *', nightlyTz: 'UTC', healthCron: '*/5 * * * *', healthTz: 'UTC' });
+    const definitions = scheduleDefinitions({ nightlyCron: '0 3 * * *', nightlyTz: 'UTC', healthCron: '*/5 * * * *', healthTz: 'UTC', pullCron: h.config.schedules.pullCron });
     const concurrent = await Promise.all([1, 2, 3].map(() => registerSchedules(queue, definitions, log)));
     expect(concurrent.flat().every((o) => o.action === 'upserted' || o.action === 'kept')).toBe(true);
     expect(await registerSchedules(queue, definitions, log)).toEqual([
       { id: NIGHTLY_SCHEDULER_ID, action: 'kept' },
       { id: HEALTH_SCHEDULER_ID, action: 'kept' },
+      { id: PULL_SCHEDULER_ID, action: 'kept' },
+      { id: 'change-feed-prune', action: 'kept' },
     ]);
     // Two more worker processes starting with schedules on.
     const config = { ...h.config, schedules: { ...h.config.schedules, enabled: true } };
@@ -147,16 +149,18 @@ describe('nightly sync and job schedulers', () => {
       expect(schedulers.map((s) => [s.key, s.name, s.pattern, s.tz]).sort()).toEqual([
         [NIGHTLY_SCHEDULER_ID, 'catalog.nightly', '0 3 * * *', 'UTC'],
         [HEALTH_SCHEDULER_ID, 'integration.health-fanout', '*/5 * * * *', 'UTC'],
+        [PULL_SCHEDULER_ID, 'availability.pull-tick', h.config.schedules.pullCron, 'UTC'],
+        ['change-feed-prune', 'changes.prune', '*/15 * * * *', 'UTC'],
       ].sort());
       const delayed = await queue.getDelayed();
-      expect(delayed.map((j) => j.name).sort()).toEqual(['catalog.nightly', 'integration.health-fanout']);
+      expect(delayed.map((j) => j.name).sort()).toEqual(['availability.pull-tick', 'catalog.nightly', 'changes.prune', 'integration.health-fanout']);
       const nightly = schedulers.find((s) => s.key === NIGHTLY_SCHEDULER_ID)!;
       expect(new Date(nightly.next!).toISOString()).toMatch(/T03:00:00\.000Z$/);
 
       // A changed schedule replaces the old one (and its pending job) rather than adding one.
-      const changed = scheduleDefinitions({ nightlyCron: '30 2 * * *', nightlyTz: 'UTC', healthCron: '*/5 * * * *', healthTz: 'UTC' });
+      const changed = scheduleDefinitions({ nightlyCron: '30 2 * * *', nightlyTz: 'UTC', healthCron: '*/5 * * * *', healthTz: 'UTC', pullCron: h.config.schedules.pullCron });
       expect((await registerSchedules(queue, changed, log))[0]).toEqual({ id: NIGHTLY_SCHEDULER_ID, action: 'upserted' });
-      expect(await queue.getJobSchedulersCount()).toBe(2);
+      expect(await queue.getJobSchedulersCount()).toBe(4);
       expect((await queue.getJobScheduler(NIGHTLY_SCHEDULER_ID))?.pattern).toBe('30 2 * * *');
       const after = await queue.getDelayed();
       expect(after.filter((j) => j.name === 'catalog.nightly')).toHaveLength(1);
@@ -176,6 +180,6 @@ describe('nightly sync and job schedulers', () => {
     expect(catalog.counts.completed).toBeGreaterThanOrEqual(9);
     expect(catalog.failed[0]).toMatchObject({ id: job.id, name: 'catalog.sync', failedReason: expect.stringContaining('does not exist'), attemptsMade: 1 });
     const schedules = overview.find((q) => q.queue === 'schedules')!;
-    expect(schedules.counts.delayed).toBe(2);
+    expect(schedules.counts.delayed).toBe(4);
   });
 });

@@ -20,3 +20,4 @@ export {
   type UnitRef,
 } from './generate-catalog';
 export { octotravelCatalog } from './octotravel-catalog';
+export { SlotCalendar, type AvailabilityBody, type CalendarOptions, type CalendarSlot } from './availability-calendar';

@@ -1,6 +1,7 @@
 import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { AvailabilityBody, SlotCalendar } from './availability-calendar';
 
 /**
  * How the supplier misbehaves for the next requests (all routes), until `behave(null)` or until
@@ -62,6 +63,8 @@ export interface TestSupplier {
   setChangingCatalog(make: (n: number) => unknown[]): void;
   /** Serve these exact bytes from `GET /products` (content type defaults to application/json). */
   setRawBody(body: string | Buffer, contentType?: string): void;
+  /** Serve `POST /availability` from this calendar (changes to it show in the next answers). */
+  setAvailability(calendar: SlotCalendar): void;
   /** Misbehave on the next requests, see {@link Misbehaviour}; `null` restores normal service. */
   behave(b: Misbehaviour | null): void;
   /** Every request received, oldest first. */
@@ -115,6 +118,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   let contentType = 'application/json';
   let products: unknown[] | undefined = options.catalog ?? [];
   let misbehaviour: Misbehaviour | null = null;
+  let calendar: SlotCalendar | undefined;
   let changing: { make: (n: number) => unknown[]; served: number } | undefined;
   let remaining = Infinity;
   const requests: RecordedRequest[] = [];
@@ -145,7 +149,26 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     res.end(payload);
   }
 
+  function serveAvailability(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      let body: AvailabilityBody;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AvailabilityBody;
+      } catch {
+        sendBody(res, Buffer.from(octoError('BAD_REQUEST', 'the body is not JSON')), 'application/json', 400);
+        return;
+      }
+      sendBody(res, Buffer.from(JSON.stringify(calendar?.answer(body) ?? [])), 'application/json');
+    });
+  }
+
   function serveNormally(req: IncomingMessage, res: ServerResponse, path: string): void {
+    if (req.method === 'POST' && path.endsWith('/availability')) {
+      serveAvailability(req, res);
+      return;
+    }
     if (req.method !== 'GET') {
       sendBody(res, Buffer.from(octoError('BAD_REQUEST', 'only GET is supported')), 'application/json', 405);
       return;
@@ -321,6 +344,9 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       products = undefined;
       body = typeof next === 'string' ? Buffer.from(next) : next;
       contentType = type;
+    },
+    setAvailability(next) {
+      calendar = next;
     },
     behave(b) {
       misbehaviour = b;

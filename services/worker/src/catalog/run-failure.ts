@@ -35,18 +35,21 @@ function describe(error: Error): { code: string; message: string } {
   return { code: 'INTERNAL', message: 'internal error while syncing; it will be retried' };
 }
 
-/** Records a failed attempt; returns what the job throws (retried unless permanent). */
-export async function failAttempt(db: Db, attempt: FailedAttempt, error: Error, ctx: JobContext): Promise<Error> {
+/**
+ * Records a failed attempt; returns what the job throws (retried unless permanent) and whether the
+ * run ended with it (`final`: no attempt is left).
+ */
+export async function failAttempt(db: Db, attempt: FailedAttempt, error: Error, ctx: JobContext): Promise<{ error: Error; final: boolean }> {
   const { log, payloadBytes } = attempt;
   if (error instanceof AppError && error.code === 'STALE_RUN') {
     // A newer attempt of this run owns the integration now; this one must not touch anything.
     log.warn('run lost its fence to a newer attempt; stopping');
-    return new UnrecoverableError(error.message);
+    return { error: new UnrecoverableError(error.message), final: false };
   }
   const retryable = isRetryable(error);
   const final = !retryable || ctx.job.attemptsMade + 1 >= (ctx.job.opts.attempts ?? 1);
   const failure: RunFailure = { ...describe(error), final, ...(payloadBytes === undefined ? {} : { payloadBytes }) };
   await db.runs.fail(attempt.run, attempt.fence, failure);
   log[retryable && !final ? 'warn' : 'error']({ code: failure.code, final, err: error instanceof AppError ? undefined : error }, 'sync run failed');
-  return retryable ? error : new UnrecoverableError(failure.message);
+  return { error: retryable ? error : new UnrecoverableError(failure.message), final };
 }

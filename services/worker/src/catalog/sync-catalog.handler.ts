@@ -3,6 +3,7 @@ import { syncRefusal, type Db, type RunOutcome, type SyncRun } from '@octo-sync/
 import type { JobContext, PayloadOf, catalogSyncJob } from '@octo-sync/jobs';
 import type { SupplierClient } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
+import type { WorkerMetrics } from '../metrics';
 import { failAttempt } from './run-failure';
 import { SyncProgressReporter } from './sync-progress';
 import { openCatalog, payloadDigestOf, writeCatalog, type Fetched, type SyncAttempt, type WriteSettings } from './write-catalog';
@@ -20,6 +21,8 @@ export interface SyncDeps {
   db: Db;
   supplier: SupplierClient;
   settings: SyncSettings;
+  /** Told of every run that ends for good. */
+  metrics: Pick<WorkerMetrics, 'runEnded'>;
 }
 
 /** What the job returns (and the gateway reads back from the run row). */
@@ -44,11 +47,16 @@ export function createSyncCatalogHandler(deps: SyncDeps) {
     const { run, integration, fence } = claim;
     const log = ctx.log.child({ runId, integrationId: integration.id, trigger: run.trigger });
     const attempt: SyncAttempt = { run, integration, fence, log, progress: new SyncProgressReporter(ctx.job, deps.settings.progressIntervalMs, log) };
+    let ended: SyncRun;
     try {
-      return await syncClaimed(deps, attempt, ctx);
+      ended = await syncClaimed(deps, attempt, ctx);
     } catch (thrown) {
-      throw await failAttempt(deps.db, attempt, asError(thrown), ctx);
+      const failed = await failAttempt(deps.db, attempt, asError(thrown), ctx);
+      if (failed.final) deps.metrics.runEnded({ trigger: run.trigger, status: 'failed', startedAt: run.startedAt });
+      throw failed.error;
     }
+    deps.metrics.runEnded(ended);
+    return resultOf(ended);
   };
 }
 
@@ -59,24 +67,24 @@ async function postpone(settings: SyncSettings, blockingRunId: string, ctx: JobC
   throw new DelayedError();
 }
 
-async function syncClaimed(deps: SyncDeps, attempt: SyncAttempt, ctx: JobContext): Promise<SyncResult> {
+async function syncClaimed(deps: SyncDeps, attempt: SyncAttempt, ctx: JobContext): Promise<SyncRun> {
   const { integration, log } = attempt;
   const fetched = await fetchCatalog(deps, attempt, ctx.signal);
   // Identical bytes: nothing to parse, nothing to write.
   if (fetched.digest === integration.lastPayloadDigest && integration.lastSyncHash) {
     const finished = await finishSkipped(deps, attempt, { payloadBytes: fetched.bytes, payloadDigest: fetched.digest, hash: integration.lastSyncHash, warnings: null });
     log.info({ bytes: fetched.bytes }, 'catalog unchanged (same bytes), run skipped');
-    return resultOf(finished);
+    return finished;
   }
   const pass = await openCatalog(deps, attempt, fetched);
   const outcome = await writeCatalog(deps, attempt, pass);
   if (outcome.kind === 'same-content') {
     const finished = await finishSkipped(deps, attempt, { payloadBytes: pass.bytes, payloadDigest: payloadDigestOf(pass), hash: outcome.hash, warnings: pass.warnings.stored() });
     log.info({ bytes: pass.bytes, quarantined: pass.differ.counts.products.quarantined }, 'catalog unchanged (same content), run skipped');
-    return resultOf(finished);
+    return finished;
   }
   log.info({ bytes: pass.bytes, counts: outcome.run.counts, hash: outcome.run.hash }, 'catalog synced');
-  return resultOf(outcome.run);
+  return outcome.run;
 }
 
 async function fetchCatalog({ db, supplier }: SyncDeps, attempt: SyncAttempt, signal: AbortSignal | undefined): Promise<Fetched> {

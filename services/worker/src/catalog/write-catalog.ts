@@ -170,6 +170,7 @@ async function concludeWrite({ db, settings }: WriteDeps, attempt: SyncAttempt, 
     synced: differ.touchedProducts,
     wroteCatalog: true,
   });
+  await writer.publish();
   return { kind: 'written', run };
 }
 

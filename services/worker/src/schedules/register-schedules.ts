@@ -1,10 +1,14 @@
 import type { Queue } from 'bullmq';
-import { catalogNightlyJob, healthFanoutJob, type JobContract } from '@octo-sync/jobs';
+import { availabilityTickJob, catalogNightlyJob, changesPruneJob, healthFanoutJob, type JobContract } from '@octo-sync/jobs';
 import type { Logger } from '@octo-sync/platform';
 
 /** Fixed scheduler ids: every worker upserts the same ones, so replicas never add a second schedule. */
 export const NIGHTLY_SCHEDULER_ID = 'catalog-nightly';
 export const HEALTH_SCHEDULER_ID = 'health-probe';
+export const PULL_SCHEDULER_ID = 'availability-pull';
+const CHANGES_PRUNE_SCHEDULER_ID = 'change-feed-prune';
+/** Retention is counted in days: pruning every quarter of an hour keeps each batch small. */
+const CHANGES_PRUNE_CRON = '*/15 * * * *';
 
 export interface ScheduleDefinition {
   id: string;
@@ -19,12 +23,16 @@ export interface ScheduleSettings {
   nightlyTz: string;
   healthCron: string;
   healthTz: string;
+  /** The availability pull tick (in UTC: it only looks for due integrations). */
+  pullCron: string;
 }
 
 export function scheduleDefinitions(settings: ScheduleSettings): ScheduleDefinition[] {
   return [
     { id: NIGHTLY_SCHEDULER_ID, pattern: settings.nightlyCron, tz: settings.nightlyTz, job: catalogNightlyJob },
     { id: HEALTH_SCHEDULER_ID, pattern: settings.healthCron, tz: settings.healthTz, job: healthFanoutJob },
+    { id: PULL_SCHEDULER_ID, pattern: settings.pullCron, tz: 'UTC', job: availabilityTickJob },
+    { id: CHANGES_PRUNE_SCHEDULER_ID, pattern: CHANGES_PRUNE_CRON, tz: 'UTC', job: changesPruneJob },
   ];
 }
 

@@ -1,0 +1,130 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Request, RequestHandler } from 'express';
+import jwt from 'jsonwebtoken';
+import { z } from 'zod';
+import type { Db } from '@octo-sync/db';
+import { QUEUES, type JobProducer, type QueueName } from '@octo-sync/jobs';
+import { createJwtVerifier, principalOf } from './auth';
+import type { GatewayConfig } from './config';
+import { ApiError } from './errors';
+import { BASE_PATH } from './paths';
+import { okEnvelope } from './response-schemas';
+import { defineRoute, ok, type AuthSteps, type RouteSpec } from './route';
+
+/** Where the queue dashboard (Bull Board) lives; its session cookie is scoped to this path. */
+const DASHBOARD_PATH = `${BASE_PATH}/admin/queues/ui`;
+const COOKIE = 'octo_sync_dashboard';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** A dashboard call that acts on one job: Bull Board's retry, remove (`clean`) and promote. */
+const JOB_ACTION = /^\/api\/queues\/([^/]+)\/([^/]+)\/(retry|clean|promote)$/;
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+function sameOrigin(req: Request): boolean {
+  return req.get('origin') === `${req.protocol}://${req.get('host') ?? ''}`;
+}
+
+/**
+ * The dashboard's auth step: an admin JWT as a bearer header, or the session cookie (accepted on
+ * this path only: no other route reads it). A cookie cannot be chosen by the page that makes a
+ * browser send it, so a state-changing call that rides on it must come from our own origin.
+ */
+export function dashboardStep(config: GatewayConfig): AuthSteps['dashboard'] {
+  const verify = createJwtVerifier(config.jwt);
+  return async (req) => {
+    const cookie = req.get('authorization') === undefined ? cookieValue(req.get('cookie'), COOKIE) : undefined;
+    const principal = verify(cookie === undefined ? req.get('authorization') : `Bearer ${cookie}`);
+    req.principal = principal;
+    req.log.setBindings({ sub: principal.sub, role: principal.role });
+    if (principal.role !== 'admin') throw new ApiError('FORBIDDEN', ['role: the queue dashboard is for role admin']);
+    if (cookie !== undefined && !SAFE_METHODS.has(req.method) && !sameOrigin(req)) {
+      throw new ApiError('FORBIDDEN', ['origin: a dashboard action sent with the session cookie must come from the dashboard itself']);
+    }
+  };
+}
+
+/**
+ * Logs every state-changing dashboard call with the admin's `sub`, and records a job action
+ * (retry, remove, promote) in the audit trail of the job's integration once it succeeded. The job
+ * is read before the action, since removing it deletes its payload.
+ */
+function auditActions(db: Db, producer: JobProducer): RequestHandler {
+  const queues = new Set<string>(Object.keys(QUEUES));
+  return async (req, res, next) => {
+    if (SAFE_METHODS.has(req.method)) return next();
+    const actor = principalOf(req).sub;
+    const [, queue, jobId, action] = JOB_ACTION.exec(req.path) ?? [];
+    req.log.info({ actor, method: req.method, action: req.path }, 'dashboard action');
+    if (queue === undefined || jobId === undefined || action === undefined || !queues.has(queue)) return next();
+    const job = await producer.queue(queue as QueueName).getJob(decodeURIComponent(jobId));
+    const integrationId = (job?.data as { integrationId?: unknown } | undefined)?.integrationId;
+    if (typeof integrationId === 'string') {
+      res.on('finish', () => {
+        if (res.statusCode >= 300) return;
+        const details = { queue, job_id: job?.id ?? jobId, job: job?.name ?? '', action: action === 'clean' ? 'remove' : action };
+        db.events.record(integrationId, { type: 'dashboard_job_action', actor, details }).catch((err: unknown) => req.log.error({ err, integrationId }, 'dashboard job action not recorded'));
+      });
+    }
+    next();
+  };
+}
+
+/** Bull Board on every queue, served below {@link DASHBOARD_PATH}. */
+function bullBoard(producer: JobProducer): RequestHandler {
+  const server = new ExpressAdapter();
+  server.setBasePath(DASHBOARD_PATH);
+  const queues = (Object.keys(QUEUES) as QueueName[]).map((name) => new BullMQAdapter(producer.queue(name)));
+  createBullBoard({ queues, serverAdapter: server, options: { uiConfig: { boardTitle: 'octo-sync queues' } } });
+  return server.getRouter() as RequestHandler;
+}
+
+const ADMIN = ['Admin'];
+
+/** The queue dashboard and the session that lets a browser open it. */
+export function dashboardRoutes({ db, producer }: { db: Db; producer: JobProducer }): RouteSpec[] {
+  const audit = auditActions(db, producer);
+  const board = bullBoard(producer);
+  return [
+    defineRoute({
+      method: 'post',
+      path: `${BASE_PATH}/admin/session`,
+      operationId: 'adminDashboardSession',
+      summary: 'Exchange an admin JWT for the queue dashboard’s cookie',
+      description:
+        'Sets an HttpOnly, SameSite=Strict cookie holding the JWT, scoped to the dashboard’s path (Secure unless the request came over plain http) and expiring with the JWT. ' +
+        'Only the dashboard’s routes accept it; every other admin route still needs the bearer header.',
+      tags: ADMIN,
+      auth: 'admin',
+      responses: { 200: { description: 'The cookie is set.', schema: okEnvelope(z.object({ path: z.string(), expires_at: z.iso.datetime() })) } },
+      handler: async ({ req, log }) => {
+        const token = (req.get('authorization') ?? '').replace(/^Bearer +/, '');
+        const exp = (jwt.decode(token) as { exp: number }).exp;
+        const maxAge = Math.max(0, Math.floor(exp - Date.now() / 1000));
+        const cookie = `${COOKIE}=${token}; Path=${DASHBOARD_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${req.secure ? '; Secure' : ''}`;
+        log.info({ actor: principalOf(req).sub, maxAge }, 'dashboard session opened');
+        return ok({ path: DASHBOARD_PATH, expires_at: new Date(exp * 1000).toISOString() }, 200, { 'Set-Cookie': cookie });
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: DASHBOARD_PATH,
+      operationId: 'adminQueueDashboard',
+      summary: 'The queue dashboard (Bull Board), for a browser',
+      description:
+        'An HTML page, and below this path its assets and its JSON API (including retrying and removing jobs, logged with the admin’s `sub` and recorded in the integration’s events). ' +
+        'Admins only: the bearer JWT, or the cookie from `POST /admin/session`; a state-changing call with the cookie must carry this origin in `Origin`.',
+      tags: ADMIN,
+      auth: 'dashboard',
+      responses: { 200: { description: 'The dashboard.', schema: z.string(), contentType: 'text/html' } },
+      mount: [audit, board],
+    }),
+  ];
+}

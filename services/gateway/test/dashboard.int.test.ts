@@ -1,0 +1,101 @@
+import { once } from 'node:events';
+import type { Worker } from 'bullmq';
+import { QUEUES, startConsumer, testConnectionJob } from '@octo-sync/jobs';
+import { createLogger } from '@octo-sync/platform';
+import { waitFor } from '@octo-sync/testkit';
+import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
+import { openApiValidator } from './openapi-validator';
+
+const UI = `${BASE}/admin/queues/ui`;
+const COOKIE = 'octo_sync_dashboard';
+
+/**
+ * The queue dashboard: admins only (bearer or the session cookie), the cookie good for the
+ * dashboard alone, cookie actions only from our own origin, and job actions in the audit trail.
+ */
+describe('queue dashboard (Bull Board) and its session', () => {
+  let h: GatewayHarness;
+  let failing: Worker;
+  let integrationId: string;
+  let failedJobId: string;
+  const admin = () => `Bearer ${h.token('admin', 'ops-dash')}`;
+
+  beforeAll(async () => {
+    h = await startGateway();
+    if (h.redis.status !== 'ready') await once(h.redis, 'ready');
+    const created = await h.http().post(`${BASE}/admin/create`).set('Authorization', admin()).send({ partner_id: 'p-dash', ...createBody(), isApproved: false });
+    integrationId = created.body.data._id as string;
+    // A connection test that fails for good (one attempt): the failed job the dashboard shows.
+    failing = startConsumer(
+      'probes',
+      {
+        'integration.test-connection': async () => {
+          throw new Error('supplier refused the test on purpose');
+        },
+      },
+      { connection: h.redis, prefix: h.prefix, log: createLogger({ name: 'dash-test', level: 'silent' }), concurrency: 1, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+    );
+    const job = await h.producer.enqueue(testConnectionJob, { integrationId });
+    expect(await h.producer.waitFor(job, 30_000)).toMatchObject({ state: 'failed' });
+    failedJobId = job.id!;
+    // Retried jobs must stay failed for the assertions below: no consumer from here on.
+    await failing.close();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  async function sessionCookie(): Promise<string> {
+    const res = await h.http().post(`${BASE}/admin/session`).set('Authorization', admin());
+    expect(res.status).toBe(200);
+    openApiValidator(h.app.locals.openapi())('post', `${BASE}/admin/session`, 200, res.body);
+    const header = ([] as string[]).concat(res.headers['set-cookie'] ?? [])[0] ?? '';
+    expect(header).toMatch(new RegExp(`^${COOKIE}=[^;]+; Path=${UI}; Max-Age=(3[0-5]\\d\\d|3600); HttpOnly; SameSite=Strict$`));
+    return header.split(';')[0]!;
+  }
+
+  test('no credential: 401 and no queue data, for the page, its JSON API and its assets', async () => {
+    for (const path of [UI, `${UI}/`, `${UI}/api/queues`, `${UI}/api/queues/probes/${failedJobId}`, `${UI}/static/favicon.ico`]) {
+      const res = await h.http().get(path);
+      expect({ path, status: res.status }).toEqual({ path, status: 401 });
+      expect(res.text).not.toContain('supplier refused');
+    }
+    const partner = await h.http().get(`${UI}/api/queues`).set('Authorization', `Bearer ${h.token('partner', 'p-dash')}`);
+    expect(partner.status).toBe(403);
+  });
+
+  test('an admin bearer sees the queues and the failed job with its reason', async () => {
+    const page = await h.http().get(`${UI}/`).set('Authorization', admin());
+    expect(page.status).toBe(200);
+    expect(page.type).toBe('text/html');
+    const api = await h.http().get(`${UI}/api/queues?activeQueue=probes&status=failed`).set('Authorization', admin());
+    expect(api.status).toBe(200);
+    const queues = api.body.queues as Array<{ name: string; jobs: Array<{ id: string; failedReason: string }> }>;
+    expect(queues.map((q) => q.name).sort()).toEqual(Object.keys(QUEUES).sort());
+    expect(queues.find((q) => q.name === 'probes')?.jobs).toEqual([expect.objectContaining({ id: failedJobId, failedReason: 'supplier refused the test on purpose' })]);
+  });
+
+  test('the cookie opens the dashboard, and nothing else', async () => {
+    const cookie = await sessionCookie();
+    expect((await h.http().get(`${UI}/api/queues`).set('Cookie', cookie)).status).toBe(200);
+    expect((await h.http().get(`${BASE}/admin/queues`).set('Cookie', cookie)).status).toBe(401);
+    expect((await h.http().post(`${BASE}/admin/${integrationId}/approve`).set('Cookie', cookie)).status).toBe(401);
+    expect((await h.http().post(`${BASE}/admin/${integrationId}/sync`).set('Cookie', cookie)).status).toBe(401);
+    expect((await h.http().post(`${BASE}/admin/${integrationId}/webhook-secret/rotate`).set('Cookie', cookie)).status).toBe(401);
+    expect((await h.http().get(`${UI}/api/queues`).set('Cookie', `${COOKIE}=not-a-jwt`)).status).toBe(401);
+  });
+
+  test('a job action with the cookie needs our Origin; it is logged and recorded with the admin’s sub', async () => {
+    const cookie = await sessionCookie();
+    const retry = `${UI}/api/queues/probes/${failedJobId}/retry`;
+    expect((await h.http().put(retry).set('Cookie', cookie)).status).toBe(403);
+    expect((await h.http().put(retry).set('Cookie', cookie).set('Origin', 'https://evil.example')).status).toBe(403);
+    expect(await h.db.events.list(integrationId, 1, 50)).toMatchObject({ items: expect.not.arrayContaining([expect.objectContaining({ type: 'dashboard_job_action' })]) });
+
+    const done = await h.http().put(retry).set('Cookie', cookie).set('Host', 'ops.example').set('Origin', 'http://ops.example');
+    expect(done.status).toBe(204);
+    const event = await waitFor('the dashboard_job_action event', async () => (await h.db.events.list(integrationId, 1, 50)).items.find((e) => e.type === 'dashboard_job_action'));
+    expect(event).toMatchObject({ actor: 'ops-dash', details: { queue: 'probes', job_id: failedJobId, action: 'retry' } });
+    expect(h.logLines()).toContainEqual(expect.objectContaining({ msg: 'dashboard action', actor: 'ops-dash' }));
+  });
+});

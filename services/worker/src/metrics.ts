@@ -1,0 +1,125 @@
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Db, RunCounts, SyncRun } from '@octo-sync/db';
+import { QUEUES, type JobProducer, type QueueName, type SlotResult } from '@octo-sync/jobs';
+import { asError, type Logger } from '@octo-sync/platform';
+
+/** The queue states an operator watches (the gauge's `state` label). */
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+const HEALTH_STATES = ['HEALTHY', 'DEGRADED', 'DOWN'] as const;
+const ROW_TABLES = ['products', 'options', 'units'] as const;
+
+/**
+ * The worker's Prometheus metrics, in a registry of their own (tests start many runtimes in one
+ * process). Handlers report what happened; the queue and health gauges are set by a sampler on an
+ * interval, so a scrape only serialises numbers already in memory.
+ */
+export interface WorkerMetrics {
+  registry: Registry;
+  /** A run ended for good: succeeded, skipped, or failed with no attempt left. */
+  runEnded(run: Pick<SyncRun, 'trigger' | 'status' | 'startedAt'> & { counts?: unknown }, endedAt?: Date): void;
+  /** What one availability job's changes came to. */
+  availabilityApplied(results: readonly SlotResult[]): void;
+  setQueueJobs(queue: QueueName, counts: Partial<Record<(typeof QUEUE_STATES)[number], number>>): void;
+  setIntegrations(byHealth: Record<(typeof HEALTH_STATES)[number], number>): void;
+}
+
+function resultOf(result: SlotResult): string {
+  if (result.updated) return 'updated';
+  if ('stale' in result) return 'stale';
+  if ('full_sync_queued' in result) return 'full_sync_queued';
+  return 'rejected';
+}
+
+function writtenRows(counts: RunCounts, table: (typeof ROW_TABLES)[number]): number {
+  const c = counts[table];
+  return c.created + c.updated + c.removed;
+}
+
+/** Builds the metrics; `defaultMetrics` adds the process metrics (once per process: main.ts). */
+export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}): WorkerMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'worker_' });
+  const registers = [registry];
+  const runs = new Counter({ name: 'octo_sync_runs_total', help: 'Catalog sync runs ended, by trigger and final status.', labelNames: ['trigger', 'status'] as const, registers });
+  const duration = new Histogram({
+    name: 'octo_sync_run_duration_seconds',
+    help: 'Time from a run’s last start to its end.',
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
+    registers,
+  });
+  const rows = new Counter({ name: 'octo_sync_rows_written_total', help: 'Catalog rows created, updated or deactivated by sync runs, by table.', labelNames: ['table'] as const, registers });
+  const changes = new Counter({ name: 'octo_sync_availability_changes_total', help: 'Slot changes applied by the worker, by result.', labelNames: ['result'] as const, registers });
+  const queueJobs = new Gauge({ name: 'octo_sync_queue_jobs', help: 'Jobs per queue and state, as last sampled.', labelNames: ['queue', 'state'] as const, registers });
+  const integrations = new Gauge({ name: 'octo_sync_integrations', help: 'Live integrations by health, as last sampled.', labelNames: ['health'] as const, registers });
+  return {
+    registry,
+    runEnded: (run, endedAt = new Date()) => {
+      runs.inc({ trigger: run.trigger, status: run.status });
+      if (run.startedAt) duration.observe((endedAt.getTime() - run.startedAt.getTime()) / 1000);
+      const counts = run.counts as RunCounts | null | undefined;
+      if (run.status === 'succeeded' && counts) for (const table of ROW_TABLES) rows.inc({ table }, writtenRows(counts, table));
+    },
+    availabilityApplied: (results) => {
+      for (const result of results) changes.inc({ result: resultOf(result) });
+    },
+    setQueueJobs: (queue, counts) => {
+      for (const state of QUEUE_STATES) queueJobs.set({ queue, state }, counts[state] ?? 0);
+    },
+    setIntegrations: (byHealth) => {
+      for (const health of HEALTH_STATES) integrations.set({ health }, byHealth[health]);
+    },
+  };
+}
+
+/** Reads the queue counts and the integrations' health into the gauges. */
+async function sample(metrics: WorkerMetrics, producer: JobProducer, db: Db): Promise<void> {
+  const queues = Object.keys(QUEUES) as QueueName[];
+  await Promise.all(queues.map(async (name) => metrics.setQueueJobs(name, await producer.queue(name).getJobCounts(...QUEUE_STATES))));
+  metrics.setIntegrations(await db.health.countByStatus());
+}
+
+/** A running metrics endpoint and its sampler. */
+export interface MetricsEndpoint {
+  /** The port it listens on. */
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `GET /metrics` on `port` and samples the gauges every `sampleMs` (once at once, so the
+ * first scrape has them). A failed sample keeps the previous values and is logged.
+ */
+export async function serveWorkerMetrics(deps: { metrics: WorkerMetrics; producer: JobProducer; db: Db; log: Logger }, port: number, sampleMs: number): Promise<MetricsEndpoint> {
+  const { metrics, producer, db, log } = deps;
+  const tick = () => sample(metrics, producer, db).catch((err: unknown) => log.warn({ err: asError(err).message }, 'metrics sample failed'));
+  await tick();
+  const timer = setInterval(() => void tick(), sampleMs);
+  timer.unref();
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (err: unknown) => {
+        log.error({ err }, 'metrics could not be rendered');
+        res.writeHead(500).end();
+      },
+    );
+  });
+  server.listen(port);
+  await once(server, 'listening');
+  const bound = (server.address() as AddressInfo).port;
+  log.info({ port: bound }, 'metrics listening');
+  return {
+    port: bound,
+    close: async () => {
+      clearInterval(timer);
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
