@@ -60,6 +60,8 @@ export interface SupplierErrorOptions {
   cause?: unknown;
   /** Every individual problem (used by CATALOG_INVALID). */
   details?: readonly string[];
+  /** The OCTO `error` code of the supplier's answer, when it sent one. */
+  octoCode?: string;
 }
 
 /**
@@ -75,12 +77,15 @@ export class SupplierError extends AppError {
   readonly status?: number;
   /** Delay the supplier asked for via `Retry-After`, in milliseconds. */
   readonly retryAfterMs?: number;
+  /** The OCTO `error` code of the supplier's answer (`INVALID_PRODUCT_ID`…), when it sent one. */
+  readonly octoCode?: string;
 
   constructor(code: SupplierErrorCode, message: string, options: SupplierErrorOptions = {}) {
     super(code, message, { cause: options.cause, details: options.details });
     this.retryable = SUPPLIER_ERROR_RETRYABLE[code];
     if (options.status !== undefined) this.status = options.status;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.octoCode !== undefined) this.octoCode = options.octoCode;
   }
 }
 

@@ -123,7 +123,7 @@ export function supplierErrorFromResponse(facts: SupplierResponseFacts): Supplie
   const codeNote = octoCode === undefined ? '' : ` (error ${octoCode})`;
   const label = statusLabel(status);
   const retryAfterMs = parseRetryAfter(facts.retryAfter, facts.now);
-  const base = { status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  const base = { status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), ...(octoCode === undefined ? {} : { octoCode }) };
 
   if ((octoCode !== undefined && AUTH_CODES.has(octoCode)) || status === 401 || status === 403) {
     return new SupplierError(

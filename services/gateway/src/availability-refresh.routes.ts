@@ -34,6 +34,7 @@ export function refreshRoutes({ db, producer, pulls, waitMs }: RefreshRoutesDeps
     tags: ['Owner or admin'],
     auth: 'jwt',
     body: availabilityRefreshSchema,
+    bodyOptional: true,
     headers: preferHeaderSchema,
     responses: {
       200: { description: 'The pull finished (or failed: see `status` and `error_message`).', schema: okEnvelope(refreshAnswerSchema) },
@@ -42,7 +43,7 @@ export function refreshRoutes({ db, producer, pulls, waitMs }: RefreshRoutesDeps
     },
     handler: async ({ req, params, body, log }) => {
       const integration = await access.visible(req, params.id!);
-      const scope = Object.fromEntries(Object.entries(body ?? {}).filter(([, v]) => v !== undefined));
+      const scope = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
       const { runId, created, job } = await pulls.request(integration, 'refresh', scope);
       log.info({ integrationId: integration.id, runId, joined: !created }, 'availability pull requested');
       const queued = (): Reply => ok({ queued: true, run_id: runId }, 202, { Location: `${BASE_PATH}/${integration.id}/sync-log` });

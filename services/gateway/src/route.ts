@@ -61,6 +61,8 @@ export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefin
   auth: RouteAuth;
   /** JSON body schema; routes without one accept (and ignore) any small body, no Content-Type needed. */
   body?: B;
+  /** The JSON body may be left out (no bytes, no Content-Type needed): it is then validated as `{}`. */
+  bodyOptional?: boolean;
   /** Body size limit in bytes (413 past it); the app-wide default otherwise. */
   bodyLimitBytes?: number;
   query?: Q;
@@ -152,11 +154,12 @@ async function runHandler(spec: RouteSpec, req: Request): Promise<Reply> {
   // Text Postgres cannot store is refused here, for every route and every field, with the rest.
   const problems = [...unstorableInput(req.params, 'path'), ...unstorableInput(req.query, 'query')];
   let body: unknown;
-  if (spec.body && req.body === undefined) {
+  const sent: unknown = req.body === undefined && spec.bodyOptional ? {} : req.body;
+  if (spec.body && sent === undefined) {
     problems.push('body: must be a JSON object');
   } else if (spec.body) {
-    problems.push(...unstorableInput(req.body, 'body'));
-    const parsed = spec.body.safeParse(req.body, { error: friendlyErrors });
+    problems.push(...unstorableInput(sent, 'body'));
+    const parsed = spec.body.safeParse(sent, { error: friendlyErrors });
     if (parsed.success) body = parsed.data;
     else problems.push(...formatIssues(parsed.error.issues, 'body'));
   }
@@ -282,7 +285,7 @@ export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec): void 
       ...(params.length > 0 ? { params: paramsSchema(params) } : {}),
       ...(spec.query && spec.query instanceof z.ZodObject ? { query: spec.query } : {}),
       ...(spec.headers ? { headers: spec.headers } : {}),
-      ...(spec.body ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } } : {}),
+      ...(spec.body ? { body: { required: spec.bodyOptional !== true, content: { 'application/json': { schema: spec.body } } } } : {}),
     },
     responses,
   });

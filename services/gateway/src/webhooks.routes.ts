@@ -9,7 +9,7 @@ import { ApiError } from './errors';
 import { createReceiveClock, NOTIFY_BATCH_MAX, notifyAnswerSchema, notifyBodySchema, presentSlotResult, toSlotChange, type NotifyChange } from './notify';
 import { BASE_PATH } from './paths';
 import { webhookIntegration } from './request-context';
-import { preferHeaderSchema, webhookHeadersSchema } from './request-schemas';
+import { preferHeaderSchema, syncTriggerSchema, webhookHeadersSchema } from './request-schemas';
 import { okEnvelope } from './response-schemas';
 import { defineRoute, ok, type Reply, type RouteSpec } from './route';
 import { prefersAsync, requestSync, syncAnswerResponses } from './sync-request';
@@ -55,17 +55,22 @@ function triggerSyncRoute({ config, db, producer, requests }: WebhookRoutesDeps)
     operationId: 'triggerSync',
     summary: 'Sync the catalog now (partner webhook)',
     description:
-      `No body needed (a signed delivery signs whatever bytes it sends, often none). Waits up to SYNC_TRIGGER_WAIT_MS (default 20 s) for the run; \`Prefer: respond-async\` answers 202 at once. Rate limited per integration (WEBHOOK_RATE_LIMIT per WEBHOOK_RATE_WINDOW_MS).` +
+      'No body needed (a signed delivery signs whatever bytes it sends, often none): a full catalog sync. With `{"productIds": [...]}`, a targeted refresh of those products only ' +
+      '(`GET /products/{id}` each; one the supplier answers 404 is deactivated, within the mass-removal guard); it joins a queued full sync, which covers it. ' +
+      `Waits up to SYNC_TRIGGER_WAIT_MS (default 20 s) for the run; \`Prefer: respond-async\` answers 202 at once. Rate limited per integration (WEBHOOK_RATE_LIMIT per WEBHOOK_RATE_WINDOW_MS).` +
       SIGNED,
     tags: WEBHOOKS,
     auth: 'webhook',
     headers: webhookHeadersSchema.extend(preferHeaderSchema.shape),
+    body: syncTriggerSchema,
+    bodyOptional: true,
     deliveryWaitMs: config.syncTriggerWaitMs,
     responses: withReplay({ ...syncAnswerResponses, 409: { description: 'Not approved (INTEGRATION_NOT_APPROVED) or inactive, or WEBHOOK_IN_FLIGHT.' } }),
-    handler: async ({ req, log }) =>
+    handler: async ({ req, body, log }) =>
       requestSync(syncDeps, {
         integration: webhookIntegration(req),
         trigger: 'webhook',
+        ...(body.productIds === undefined ? {} : { productIds: body.productIds }),
         respondAsync: prefersAsync(req.get('prefer')),
         requestId: req.id,
         log,

@@ -52,7 +52,14 @@ export class CatalogDiffer {
   private readonly presentOptions = new Set<string>();
   private readonly presentUnits = new Set<string>();
 
-  constructor(private readonly stored: CatalogFingerprints) {
+  /**
+   * `scope`: a targeted run's product ids. Only those can be removed (the run fetched nothing
+   * else); the mass-removal guard still weighs them against every active product.
+   */
+  constructor(
+    private readonly stored: CatalogFingerprints,
+    private readonly scope?: ReadonlySet<string>,
+  ) {
     let active = 0;
     for (const fp of stored.products.values()) if (fp.active) active += 1;
     this.activeProductsBefore = active;
@@ -72,7 +79,9 @@ export class CatalogDiffer {
   closeProducts(): void {
     if (this.removedProducts !== undefined) return;
     const removed: string[] = [];
-    for (const [id, fp] of this.stored.products) if (fp.active && !this.presentProducts.has(id) && !this.quarantined.has(id)) removed.push(id);
+    for (const [id, fp] of this.stored.products) {
+      if (fp.active && !this.presentProducts.has(id) && !this.quarantined.has(id) && (this.scope?.has(id) ?? true)) removed.push(id);
+    }
     if (this.holdRemovals) {
       this.heldRemovals = removed.length;
       removed.length = 0;

@@ -1,0 +1,91 @@
+import type { SyncRun } from '@octo-sync/db';
+import { catalogSyncJob } from '@octo-sync/jobs';
+import { generateCatalog, withoutProducts, withProductRenamed } from '@octo-sync/testkit';
+import { startHarness, storedCatalog, type Harness } from './harness';
+
+describe('catalog.sync: a targeted refresh of named products', () => {
+  let h: Harness;
+  let integrationId: string;
+  const catalog = generateCatalog({ products: 12, options: 2, units: 2, seed: 12 });
+  const [a, b, c] = [catalog[0]!.id, catalog[1]!.id, catalog[2]!.id];
+
+  beforeAll(async () => {
+    h = await startHarness();
+    integrationId = await h.createIntegration();
+    h.supplier.setCatalog(catalog);
+    await h.sync(integrationId);
+  });
+  afterAll(() => h.close());
+
+  async function refresh(productIds: string[]): Promise<SyncRun> {
+    const { runId } = await h.db.runs.requestRun(integrationId, 'webhook', { productIds });
+    const outcome = await h.producer.waitFor(await h.producer.enqueue(catalogSyncJob, { integrationId, runId }), 30_000);
+    if (outcome.state === 'pending') throw new Error(`run ${runId} did not finish in time`);
+    return (await h.db.runs.findRun(runId))!;
+  }
+  const names = async () => new Map((await storedCatalog(h.db, integrationId)).map((p) => [p.octoId, { name: p.internalName, active: p.active }]));
+
+  it('fetches and writes exactly the named products; the others and the catalog hash stay', async () => {
+    const before = await h.db.integrations.findById(integrationId);
+    let changed = withProductRenamed(catalog, a, 'renamed a');
+    changed = withProductRenamed(changed, b, 'renamed b');
+    changed = withProductRenamed(changed, c, 'renamed c');
+    h.supplier.setCatalog(changed);
+    const seen = h.supplier.requests.length;
+
+    const run = await refresh([a, b]);
+    expect(run).toMatchObject({ status: 'succeeded', synced: 2, productIds: [a, b] });
+    expect(run.counts).toMatchObject({ products: { updated: 2, unchanged: 0, removed: 0 } });
+    const paths = h.supplier.requests.slice(seen).map((r) => `${r.method} ${r.path}`).sort();
+    expect(paths).toEqual([`GET /products/${a}`, `GET /products/${b}`].sort());
+    const stored = await names();
+    expect(stored.get(a)?.name).toBe('renamed a');
+    expect(stored.get(b)?.name).toBe('renamed b');
+    expect(stored.get(c)?.name).not.toBe('renamed c');
+    const after = await h.db.integrations.findById(integrationId);
+    expect(after).toMatchObject({ lastSyncHash: before!.lastSyncHash, lastPayloadDigest: before!.lastPayloadDigest, lastSyncAt: before!.lastSyncAt });
+  });
+
+  it('a product the supplier no longer has is deactivated, within the mass-removal guard', async () => {
+    h.supplier.setCatalog(withoutProducts(catalog, [c]));
+    const run = await refresh([c]);
+    expect(run).toMatchObject({ status: 'succeeded' });
+    expect(run.counts).toMatchObject({ products: { removed: 1 } });
+    expect((await names()).get(c)?.active).toBe(false);
+
+    // Seven of the eleven active products gone: more than half, more than five.
+    const gone = catalog.slice(3, 10).map((p) => p.id);
+    h.supplier.setCatalog(withoutProducts(catalog, gone));
+    const blocked = await refresh(gone);
+    expect(blocked).toMatchObject({ status: 'failed', errorCode: 'MASS_REMOVAL_BLOCKED' });
+    expect([...(await names()).entries()].filter(([, p]) => !p.active).map(([id]) => id)).toEqual([c]);
+  });
+});
+
+describe('run requests: targeted and full runs coalesce', () => {
+  let h: Harness;
+  let integrationId: string;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    await h.stopWorker(h.worker);
+    integrationId = await h.createIntegration();
+  });
+  afterAll(() => h.close());
+
+  const scopeOf = async (runId: string) => (await h.db.runs.findRun(runId))!.productIds;
+
+  it('a targeted request joins a queued full run; targeted ones merge; a full one widens a queued targeted run', async () => {
+    const full = await h.db.runs.requestRun(integrationId, 'webhook');
+    expect((await h.db.runs.requestRun(integrationId, 'webhook', { productIds: ['p1'] })).runId).toBe(full.runId);
+    expect(await scopeOf(full.runId)).toEqual([]);
+    await h.db.prisma.syncRun.update({ where: { id: full.runId }, data: { status: 'succeeded' } });
+
+    const first = await h.db.runs.requestRun(integrationId, 'webhook', { productIds: ['p1', 'p2'] });
+    const second = await h.db.runs.requestRun(integrationId, 'webhook', { productIds: ['p2', 'p3'] });
+    expect(second).toMatchObject({ runId: first.runId, created: false });
+    expect(await scopeOf(first.runId)).toEqual(['p1', 'p2', 'p3']);
+    expect((await h.db.runs.requestRun(integrationId, 'webhook')).runId).toBe(first.runId);
+    expect(await scopeOf(first.runId)).toEqual([]);
+  });
+});
