@@ -22,39 +22,39 @@ export interface NightlyResult {
 }
 
 /**
+ * Integrations whose runs one statement records (each holds an advisory lock until its batch
+ * commits, and Postgres's lock table is sized for about 64 per connection).
+ */
+const FANOUT_BATCH = 1_000;
+
+/**
  * `catalog.nightly`, one per tick: requests a `schedule` sync for every approved, active, live
- * integration that is not DOWN, spread over the window.
+ * integration that is not DOWN, spread over the window, in batches of {@link FANOUT_BATCH}: one
+ * transaction and one enqueue round trip per batch (see `SyncRequests.requestScheduled`).
  *
- * Safe to retry: an integration with a run queued at or after the tick's time was already
+ * Safe to retry: an integration with a catalog run queued at or after the tick's time was already
  * requested for this tick (by an earlier attempt, or by a trigger that is just as fresh), so it is
  * not requested again; if that run is still queued its job is enqueued again, which is a no-op
  * when the job exists (the job id is the run id) and repairs an attempt that died between
- * creating the run and enqueueing its job. Runs already queued from before the tick are joined
- * (`requestRun` coalesces), and a run that is running gets at most one follow-up.
+ * creating the run and enqueueing its job. Runs already queued from before the tick are joined,
+ * and a run that is running gets at most one follow-up.
  */
 export function createNightlyHandler({ db, requests, spreadMs }: NightlyDeps) {
   return async (_payload: PayloadOf<typeof catalogNightlyJob>, ctx: JobContext): Promise<NightlyResult> => {
     const since = new Date(tickOf(ctx.job));
-    const integrations = await db.integrations.scheduleCandidates(since);
-
-    let requested = 0;
-    let joined = 0;
-    let covered = 0;
-    for (const [index, integration] of integrations.entries()) {
+    const integrations = await db.integrations.scheduleCandidates();
+    const position = new Map(integrations.map((integration, index) => [integration.id, index]));
+    const delayOf = (id: string) => spreadDelay(position.get(id) ?? 0, integrations.length, spreadMs);
+    const result = { tick: since.toISOString(), eligible: integrations.length, requested: 0, joined: 0, covered: 0 };
+    for (let from = 0; from < integrations.length; from += FANOUT_BATCH) {
       // Shutting down: stop here; the retry (on this or another worker) picks up where this ended.
       if (ctx.signal?.aborted) throw new Error('nightly fan-out interrupted by shutdown; it will be retried');
-      const delayMs = spreadDelay(index, integrations.length, spreadMs);
-      const earlier = integration.runSince;
-      if (earlier) {
-        covered++;
-        if (earlier.status === 'queued') await requests.enqueue(integration.id, earlier.id, delayMs);
-        continue;
+      for (const { outcome } of await requests.requestScheduled(integrations.slice(from, from + FANOUT_BATCH), since, delayOf)) {
+        if (outcome === 'covered') result.covered++;
+        else result.requested++;
+        if (outcome === 'joined') result.joined++;
       }
-      const { created } = await requests.request(integration, 'schedule', { scheduleTick: since, delayMs });
-      requested++;
-      if (!created) joined++;
     }
-    const result = { tick: since.toISOString(), eligible: integrations.length, requested, joined, covered };
     ctx.log.info({ ...result, spreadMs }, 'nightly fan-out done');
     return result;
   };
