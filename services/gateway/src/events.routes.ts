@@ -1,12 +1,12 @@
 import type { Db } from '@octo-sync/db';
 import { integrationAccess } from './integration-access';
 import { BASE_PATH } from './paths';
-import { presentEvent } from './presenters';
+import { presentAlert, presentEvent } from './presenters';
 import { eventsQuerySchema } from './request-schemas';
-import { integrationEventSchema, listEnvelope } from './response-schemas';
+import { alertDeliverySchema, integrationEventSchema, listEnvelope } from './response-schemas';
 import { defineRoute, type RouteSpec } from './route';
 
-/** An integration's audit trail, for its owner or an admin (404 for anyone else). */
+/** An integration's audit trail and its partner alerts, for its owner or an admin (404 for anyone else). */
 export function eventsRoutes({ db }: { db: Db }): RouteSpec[] {
   const access = integrationAccess(db);
   return [
@@ -26,6 +26,24 @@ export function eventsRoutes({ db }: { db: Db }): RouteSpec[] {
         const integration = await access.visible(req, params.id!);
         const { items, totalCount } = await db.events.list(integration.id, query.page, query.pageSize);
         return { status: 200, body: { success: 1, data: items.map(presentEvent), pagination: { page: query.page, pageSize: query.pageSize, totalCount } } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${BASE_PATH}/{id}/alerts`,
+      operationId: 'getIntegrationAlerts',
+      summary: 'The partner alerts sent to alerts_url, and how their delivery went (newest first)',
+      description:
+        'Each alert with its kind, its data, `status` (`pending` while retried, `delivered`, `failed` for good), `attempts` and the last answer. ' +
+        'At most one alert of a kind per integration per 15 minutes (by default). Paginated (pageSize ≤ 100).',
+      tags: ['Owner or admin'],
+      auth: 'jwt',
+      query: eventsQuerySchema,
+      responses: { 200: { description: 'A page of alerts.', schema: listEnvelope(alertDeliverySchema) } },
+      handler: async ({ req, params, query }) => {
+        const integration = await access.visible(req, params.id!);
+        const { items, totalCount } = await db.alerts.list(integration.id, query.page, query.pageSize);
+        return { status: 200, body: { success: 1, data: items.map(presentAlert), pagination: { page: query.page, pageSize: query.pageSize, totalCount } } };
       },
     }),
   ];

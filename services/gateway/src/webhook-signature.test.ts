@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import { readSignatureHeaders, signatureMatches, signDelivery, signingKeyOf, signingSecretOf, SIGNATURE_TOLERANCE_S, type SignatureHeaders } from './webhook-signature';
+import { readSignatureHeaders, signatureMatches, signDelivery, signingKeyOf, signingSecretOf, SIGNATURE_TOLERANCE_S, type SignatureHeaders } from '@octo-sync/platform';
 
 const HEX = '0123456789abcdef'.repeat(4);
 const KEY = Buffer.from(HEX, 'hex');

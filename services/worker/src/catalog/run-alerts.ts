@@ -1,0 +1,27 @@
+import type { Integration, RunWarnings, SyncRun } from '@octo-sync/db';
+import type { Alerts } from '../alerts/alerts';
+
+/** How many products a run's stored warnings name (listed or only counted). */
+function warningCount(run: SyncRun): number {
+  const warnings = run.warnings as RunWarnings | null;
+  return warnings === null ? 0 : warnings.items.length + warnings.omitted;
+}
+
+/**
+ * The alerts of a run that ended well: `sync.recovered` when the integration's previous run had
+ * failed for good (an error still recorded when this run's first attempt started), and
+ * `catalog.products_quarantined` when products were kept as stored.
+ */
+export async function alertRunEnded(alerts: Alerts, integration: Pick<Integration, 'id' | 'syncErrorCode'>, run: SyncRun): Promise<void> {
+  if (integration.syncErrorCode !== null && run.attempts === 1) {
+    await alerts.raise(integration.id, 'sync.recovered', { run_id: run.id, previous_error_code: integration.syncErrorCode });
+  }
+  const quarantined = warningCount(run);
+  if (quarantined > 0) await alerts.raise(integration.id, 'catalog.products_quarantined', { run_id: run.id, quarantined });
+}
+
+/** The alert of a run that failed for good: the mass-removal guard has its own kind. */
+export async function alertRunFailed(alerts: Alerts, run: Pick<SyncRun, 'id' | 'integrationId'>, failure: { code: string; message: string }): Promise<void> {
+  const kind = failure.code === 'MASS_REMOVAL_BLOCKED' ? 'catalog.mass_removal_blocked' : 'sync.failed';
+  await alerts.raise(run.integrationId, kind, { run_id: run.id, error_code: failure.code, message: failure.message });
+}
