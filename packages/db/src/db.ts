@@ -1,6 +1,7 @@
 import { SecretBox, type Logger } from '@octo-sync/platform';
 import type { Pool } from 'pg';
 import { createPool, createPrisma, type ConnectionErrorListener, type PrismaClient } from './client';
+import { AlertStore } from './alerts.store';
 import { AvailabilityPullStore } from './availability-pull.store';
 import { AvailabilityStore } from './availability.store';
 import { CatalogReadStore } from './catalog-read.store';
@@ -12,6 +13,7 @@ import { IntegrationEventStore } from './integration-events.store';
 import { IntegrationStore } from './integrations.store';
 import { WebhookSecretStore } from './webhook-secrets.store';
 import { SyncRunStore } from './sync-runs.store';
+import { ScheduledRunStore } from './scheduled-runs';
 
 export interface DbOptions {
   databaseUrl: string;
@@ -37,6 +39,8 @@ export interface Db {
   /** The audit trail of every integration. */
   events: IntegrationEventStore;
   runs: SyncRunStore;
+  /** The nightly fan-out's run requests, many per statement. */
+  scheduledRuns: ScheduledRunStore;
   catalog: CatalogStore;
   /** What the read API shows of stored catalogs and slots. */
   catalogRead: CatalogReadStore;
@@ -46,6 +50,8 @@ export interface Db {
   changes: ChangeFeedStore;
   /** Availability pulls: targets, snapshot reconciliation, due integrations, retention. */
   pulls: AvailabilityPullStore;
+  /** Partner alerts and their deliveries. */
+  alerts: AlertStore;
   /** Resolves when Postgres answers; rejects otherwise (readiness checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -66,12 +72,14 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     webhookSecrets,
     events: new IntegrationEventStore(prisma),
     runs: new SyncRunStore(prisma, pool),
+    scheduledRuns: new ScheduledRunStore(prisma),
     catalog: new CatalogStore(prisma, pool, changeFeed),
     catalogRead: new CatalogReadStore(pool),
     health: new HealthStore(prisma),
     availability: new AvailabilityStore(prisma, changeFeed),
     changes: new ChangeFeedStore(pool),
     pulls: new AvailabilityPullStore(prisma, pool),
+    alerts: new AlertStore(prisma),
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
     },

@@ -24,6 +24,9 @@ export {
   type RunOutcome,
   type RunFailure,
 } from './sync-runs.store';
+export type { ScheduledRun } from './scheduled-runs';
+export { checkPoolBudget, type PoolBudget } from './pool-budget';
+export { TARGETED_PRODUCTS_MAX } from './run-scope';
 export {
   catalogKey,
   type ProductRow,
@@ -64,4 +67,5 @@ export {
 export { SYSTEM_ACTOR, type IntegrationEventStore, type IntegrationEvent, type IntegrationEventType, type NewIntegrationEvent } from './integration-events.store';
 export { classifySqlError, isDataException, sqlStateOf, type SqlFailure } from './sql-errors';
 export { syncRefusal, type SyncRefusal, type SyncCandidate } from './sync-eligibility';
+export type { AlertStore, AlertDelivery, AlertDeliveryStatus, AlertAttempt, AlertTarget } from './alerts.store';
 export { createDb, type Db, type DbOptions } from './db';

@@ -21,6 +21,8 @@ export interface NewIntegration {
   handlesTicketDelivery: boolean;
   isApproved?: boolean;
   webhookAuth?: WebhookAuthMode;
+  /** Where partner alerts go; null or left out: none. */
+  alertsUrl?: string | null;
   /** `availability_pull` settings; each left out keeps its default. */
   availabilityPull?: Partial<PullSettings>;
   /** Who creates it (JWT sub), for the audit trail. */
@@ -34,6 +36,8 @@ export interface IntegrationPatch {
   authKey?: string;
   handlesTicketDelivery?: boolean;
   webhookAuth?: WebhookAuthMode;
+  /** null stops the alerts. */
+  alertsUrl?: string | null;
   availabilityPull?: Partial<PullSettings>;
 }
 
@@ -94,6 +98,7 @@ export class IntegrationStore {
             handlesTicketDelivery: input.handlesTicketDelivery,
             isApproved: input.isApproved ?? false,
             ...(input.webhookAuth === undefined ? {} : { webhookAuth: input.webhookAuth }),
+            alertsUrl: input.alertsUrl ?? null,
             ...pullColumns(input.availabilityPull),
             ...this.secrets.sealNew(webhookSecret),
           },
@@ -140,6 +145,7 @@ export class IntegrationStore {
     if (patch.authKey !== undefined) data.authKeyEncrypted = this.box.seal(patch.authKey);
     if (patch.handlesTicketDelivery !== undefined) data.handlesTicketDelivery = patch.handlesTicketDelivery;
     if (patch.webhookAuth !== undefined) data.webhookAuth = patch.webhookAuth;
+    if (patch.alertsUrl !== undefined) data.alertsUrl = patch.alertsUrl;
     Object.assign(data, pullColumns(patch.availabilityPull));
     const updated = await this.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean }>>`
@@ -212,24 +218,13 @@ export class IntegrationStore {
     return { integration, changed: updated.count === 1 };
   }
 
-  /**
-   * The integrations a scheduled sync may run for (the rule of {@link syncRefusal}), oldest id
-   * first, each with its newest run queued at or after `since` (null when there is none).
-   */
-  async scheduleCandidates(since: Date): Promise<Array<SyncCandidate & { id: string; runSince: { id: string; status: string } | null }>> {
-    const rows = await this.prisma.integration.findMany({
+  /** The integrations a scheduled sync may run for (the rule of {@link syncRefusal}), oldest id first. */
+  scheduleCandidates(): Promise<Array<SyncCandidate & { id: string }>> {
+    return this.prisma.integration.findMany({
       where: syncableWhere('schedule'),
-      select: {
-        id: true,
-        isApproved: true,
-        isActive: true,
-        deletedAt: true,
-        healthStatus: true,
-        syncRuns: { where: { queuedAt: { gte: since } }, orderBy: { queuedAt: 'desc' }, take: 1, select: { id: true, status: true } },
-      },
+      select: { id: true, isApproved: true, isActive: true, deletedAt: true, healthStatus: true },
       orderBy: { id: 'asc' },
     });
-    return rows.map(({ syncRuns, ...candidate }) => ({ ...candidate, runSince: syncRuns[0] ?? null }));
   }
 
   /** Live integrations, newest first, filtered and paginated. */

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PrismaClient } from './client';
 import type { Integration, SyncRun } from './generated/prisma/client';
+import { joinableRun } from './run-scope';
 import { StaleRunError, inFencedTransaction } from './run-fence';
 
 export type { SyncRun };
@@ -46,7 +47,8 @@ export type ClaimResult =
 export interface RunOutcome {
   status: 'succeeded' | 'skipped';
   payloadBytes: number;
-  hash: string;
+  /** The catalog's hash after the run (null: none yet, a targeted run before any full one). */
+  hash: string | null;
   /** Null makes the next run parse the catalog even if its bytes are the same. */
   payloadDigest: string | null;
   counts: RunCounts | null;
@@ -87,29 +89,28 @@ export class SyncRunStore {
    * such as the availability fallback), instead of queueing a follow-up behind it.
    * `scheduleTick`: the scheduler tick requesting the run, recorded on a run this call creates.
    * `requestIds`: the gateway requests asking, recorded on the run (the first {@link RUN_REQUEST_IDS_MAX}).
+   * `productIds`: a targeted refresh of these products only (see {@link joinableRun}); empty or left
+   * out, a full catalog sync.
    */
   async requestRun(
     integrationId: string,
     trigger: RunTrigger,
-    options: { force?: boolean; joinRunning?: boolean; scheduleTick?: Date; requestIds?: readonly string[]; kind?: RunKind } = {},
+    options: { force?: boolean; joinRunning?: boolean; scheduleTick?: Date; requestIds?: readonly string[]; kind?: RunKind; productIds?: readonly string[] } = {},
   ): Promise<{ runId: string; created: boolean; startedBefore: boolean; trigger: RunTrigger }> {
     const force = options.force ?? false;
     const requestIds = options.requestIds ?? [];
     const kind = options.kind ?? 'catalog';
+    const productIds = options.productIds ?? [];
     return this.prisma.$transaction(async (tx) => {
       // Serialises requests for one integration (not its sync writes, which hold the row lock).
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`run-request:${integrationId}`}, 0))`;
-      const queued = await tx.syncRun.findFirst({
-        where: { integrationId, kind, status: { in: options.joinRunning ? ['queued', 'running'] : ['queued'] } },
-        orderBy: { queuedAt: 'asc' },
-        select: { id: true, force: true, attempts: true, trigger: true },
-      });
+      const queued = await joinableRun(tx, { integrationId, kind, joinRunning: options.joinRunning ?? false, productIds });
       if (queued) {
         if (force && !queued.force) await tx.syncRun.update({ where: { id: queued.id }, data: { force: true } });
         if (requestIds.length > 0) await tx.$executeRawUnsafe(APPEND_REQUEST_IDS, queued.id, requestIds);
         return { runId: queued.id, created: false, startedBefore: queued.attempts > 0, trigger: queued.trigger };
       }
-      const data = { integrationId, trigger, kind, force, scheduleTick: options.scheduleTick ?? null, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX) };
+      const data = { integrationId, trigger, kind, force, scheduleTick: options.scheduleTick ?? null, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), productIds: [...productIds] };
       const run = await tx.syncRun.create({ data, select: { id: true } });
       return { runId: run.id, created: true, startedBefore: false, trigger };
     });
@@ -119,16 +120,16 @@ export class SyncRunStore {
    * The integration's oldest `queued` run, read without `requestRun`'s lock or transaction: a
    * caller that would join it anyway (no `force` to record) can skip the lock, because joining
    * needs no serialisation (only creating a run does), and a run seen queued now has not started
-   * its fetch yet. Null when none is queued: then call `requestRun`.
+   * its fetch yet. Null when none is queued: then call `requestRun` (also to widen a `targeted` one).
    */
-  async findQueuedRun(integrationId: string): Promise<{ runId: string; force: boolean; startedBefore: boolean; trigger: RunTrigger } | null> {
+  async findQueuedRun(integrationId: string): Promise<{ runId: string; force: boolean; startedBefore: boolean; trigger: RunTrigger; targeted: boolean } | null> {
     // On the webhook hot path: one plain statement on the pool, without Prisma's query planning.
-    const { rows } = await this.pool.query<{ id: string; force: boolean; attempts: number; trigger: RunTrigger }>(
-      `SELECT id, force, attempts, trigger FROM sync_runs WHERE integration_id = $1::uuid AND status = 'queued' AND kind = 'catalog' ORDER BY queued_at LIMIT 1`,
+    const { rows } = await this.pool.query<{ id: string; force: boolean; attempts: number; trigger: RunTrigger; targeted: boolean }>(
+      `SELECT id, force, attempts, trigger, cardinality(product_ids) > 0 AS targeted FROM sync_runs WHERE integration_id = $1::uuid AND status = 'queued' AND kind = 'catalog' ORDER BY queued_at LIMIT 1`,
       [integrationId],
     );
     const queued = rows[0];
-    return queued ? { runId: queued.id, force: queued.force, startedBefore: queued.attempts > 0, trigger: queued.trigger } : null;
+    return queued ? { runId: queued.id, force: queued.force, startedBefore: queued.attempts > 0, trigger: queued.trigger, targeted: queued.targeted } : null;
   }
 
   /** Records gateway requests that joined a run (a no-op once it holds {@link RUN_REQUEST_IDS_MAX}). */
@@ -272,7 +273,7 @@ const FAIL_TIMEOUT_MS = 10_000;
 const SYNC_RUN_COLUMNS = `id, integration_id AS "integrationId", trigger, status, force, attempts, queued_at AS "queuedAt",
   kind, schedule_tick AS "scheduleTick", started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs",
   payload_bytes AS "payloadBytes", hash, counts, warnings, synced, error_code AS "errorCode", error_message AS "errorMessage",
-  request_ids AS "requestIds"`;
+  request_ids AS "requestIds", product_ids AS "productIds"`;
 
 // $1 integration id, $2 now, $3 catalog hash, $4 payload digest, $5 whether catalog rows were written.
 const FINISH_INTEGRATION = `

@@ -10,6 +10,7 @@ export {
 } from './availability-apply.job';
 export { testConnectionJob, testConnectionResultSchema, type TestConnectionResult } from './test-connection.job';
 export { catalogNightlyJob } from './catalog-nightly.job';
+export { alertDeliverJob } from './alert-deliver.job';
 export { changesPruneJob } from './changes-prune.job';
 export { availabilityPullJob, availabilityPullJobId, availabilityTickJob } from './availability-pull.job';
 export { healthFanoutJob, healthProbeJob } from './health-probe.job';

@@ -1,3 +1,4 @@
+import { alertDeliverJob } from './alert-deliver.job';
 import { availabilityApplyJob } from './availability-apply.job';
 import { availabilityPullJob, availabilityTickJob } from './availability-pull.job';
 import { catalogSyncJob } from './catalog-sync.job';
@@ -18,6 +19,7 @@ export const QUEUES = {
   schedules: [catalogNightlyJob, healthFanoutJob, availabilityTickJob, changesPruneJob],
   health: [healthProbeJob],
   pulls: [availabilityPullJob],
+  alerts: [alertDeliverJob],
 } as const satisfies Record<string, readonly JobContract[]>;
 
 export type QueueName = keyof typeof QUEUES;

@@ -9,3 +9,4 @@ export { printableId, type ProductLimits } from './product-quarantine';
 export { CANONICAL_MAX_DEPTH, CanonicalArrayHash, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';
 export { checkConformance, type ConformanceReport, type ConformanceSettings } from './conformance';
 export { validateBaseUrl } from './base-url';
+export type { AlertPost } from './alert-post';

@@ -1,10 +1,12 @@
 import { ConfigError } from '@octo-sync/platform';
+import { postAlert, type AlertPost } from './alert-post';
 import { Agent } from 'undici';
 import { parseAllowedHosts } from './address-policy';
 import { fetchAvailability, type AvailabilityQuery, type FetchedAvailability } from './availability';
 import { dropBody, readCatalog, type FetchedBody, type ProbedHeaders } from './catalog-body';
 import type { FetchOptions, OutboundConfig, SupplierTarget } from './outbound-config';
 import { createGuardedConnector } from './outbound-guard';
+import { SupplierError } from './errors';
 import { exchange, type ExchangeDeps } from './supplier-exchange';
 
 /** The outbound OCTO client: one undici Agent with the SSRF-checking connector. */
@@ -17,10 +19,32 @@ export interface SupplierClient {
    * Rejects with SupplierError as {@link fetchProducts} does.
    */
   probeProducts(target: SupplierTarget, options?: FetchOptions): Promise<ProbedHeaders>;
+  /**
+   * GET {baseUrl}/products/{productId} under the same rules and body cap as {@link fetchProducts};
+   * null when the supplier no longer has the product (404, or OCTO's 400 `INVALID_PRODUCT_ID`).
+   */
+  fetchProduct(target: SupplierTarget, productId: string, options?: FetchOptions): Promise<FetchedBody | null>;
   /** POST {baseUrl}/availability for one option and range of local dates, parsed; rejects with SupplierError. */
   fetchAvailability(target: SupplierTarget, query: AvailabilityQuery, options?: FetchOptions): Promise<FetchedAvailability>;
+  /** POST one signed partner alert under the same rules; resolves with the answer's status (see {@link postAlert}). */
+  postAlert(post: AlertPost): Promise<number>;
   /** Close the connection pool (waits for requests in flight). */
   close(): Promise<void>;
+}
+
+async function fetchProduct(deps: ExchangeDeps, target: SupplierTarget, productId: string, options: FetchOptions): Promise<FetchedBody | null> {
+  const request = { path: `/products/${encodeURIComponent(productId)}`, method: 'GET' } as const;
+  try {
+    return await exchange(deps, target, options, (answer) => readCatalog(answer, deps.config.maxBodyBytes, options.onBodyProgress), request);
+  } catch (error) {
+    if (error instanceof SupplierError && isUnknownProduct(error)) return null;
+    throw error;
+  }
+}
+
+/** OCTO answers an unknown product id with 400 `INVALID_PRODUCT_ID`; plain HTTP servers with 404. */
+function isUnknownProduct(error: SupplierError): boolean {
+  return error.status === 404 || (error.status === 400 && error.octoCode === 'INVALID_PRODUCT_ID');
 }
 
 /** Create the outbound supplier client. Throws ConfigError on malformed `allowedHosts`. */
@@ -36,8 +60,10 @@ export function createSupplierClient(config: OutboundConfig): SupplierClient {
   const deps: ExchangeDeps = { dispatcher: agent, config, allowed };
   return {
     fetchProducts: (target, options = {}) => exchange(deps, target, options, (answer) => readCatalog(answer, config.maxBodyBytes, options.onBodyProgress)),
+    fetchProduct: (target, productId, options = {}) => fetchProduct(deps, target, productId, options),
     probeProducts: (target, options = {}) => exchange(deps, target, options, dropBody),
     fetchAvailability: (target, query, options = {}) => fetchAvailability(deps, target, query, options),
+    postAlert: (post) => postAlert(deps, post),
     close: () => agent.close(),
   };
 }

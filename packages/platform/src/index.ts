@@ -4,4 +4,5 @@ export { createLogger, REDACT_PATHS, type LogFormat, type Logger, type LoggerOpt
 export { installShutdown, type ShutdownStep } from './shutdown';
 export { SecretBox } from './secret-box';
 export { GroupCommit, KeyedGroupCommit } from './group-commit';
+export { readSignatureHeaders, signatureMatches, signDelivery, signingKeyOf, signingSecretOf, SIGNATURE_TOLERANCE_S, type SignatureHeaders, type SignedDelivery } from './webhook-signature';
 export { isStorableText, unstorableInput, MAX_INPUT_DEPTH } from './storable-text';

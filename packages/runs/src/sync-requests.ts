@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { syncRefusal, type Db, type RunTrigger, type SyncCandidate } from '@octo-sync/db';
+import { syncRefusal, type Db, type RunTrigger, type ScheduledRun, type SyncCandidate } from '@octo-sync/db';
 import { catalogSyncJob, type JobProducer } from '@octo-sync/jobs';
 import { AppError, KeyedGroupCommit } from '@octo-sync/platform';
 
@@ -15,6 +15,11 @@ export interface SyncRequestOptions {
   scheduleTick?: Date;
   /** The gateway request that asks: recorded on the run, and carried by a job this request enqueues. */
   requestId?: string;
+  /**
+   * A targeted refresh: only these products (1 to `TARGETED_PRODUCTS_MAX`), each fetched alone.
+   * It joins a queued full sync (which covers it); a queued targeted run takes the union.
+   */
+  productIds?: readonly string[];
 }
 
 /** The run a request got: new or joined, and its job. */
@@ -74,9 +79,27 @@ export class SyncRequests {
     if (refusal) throw new AppError(refusal.code, refusal.message);
     // Only requests with the same arguments share a run request (a forced one is never lost); the
     // request id is not an argument: every caller's id is recorded on the run they share.
-    const key = JSON.stringify([integration.id, trigger, options.force ?? false, options.joinRunning ?? false, options.delayMs ?? 0, options.scheduleTick?.getTime() ?? null]);
+    const scope = [...new Set(options.productIds ?? [])].sort();
+    const key = JSON.stringify([integration.id, trigger, options.force ?? false, options.joinRunning ?? false, options.delayMs ?? 0, options.scheduleTick?.getTime() ?? null, scope]);
     const [requested] = await this.batches.submit(key, [{ integrationId: integration.id, trigger, options }]);
     return requested!;
+  }
+
+  /**
+   * The nightly fan-out for one batch of integrations (those the rule refuses are left out): their
+   * `schedule` runs recorded set-based (see `ScheduledRunStore`) and their jobs enqueued in one
+   * round trip, a new run's start delayed by `delayOf(integrationId)`. A run already requested
+   * since `tick` is enqueued again only while it is queued (a no-op when its job exists, a repair
+   * when an interrupted attempt never enqueued it); a run queued from before the tick is joined.
+   */
+  async requestScheduled(integrations: ReadonlyArray<SyncCandidate & { id: string }>, tick: Date, delayOf: (integrationId: string) => number): Promise<ScheduledRun[]> {
+    const ids = integrations.filter((i) => syncRefusal(i, 'schedule') === undefined).map((i) => i.id);
+    const runs = await this.db.scheduledRuns.request(ids, tick);
+    const jobs = runs
+      .filter((run) => run.queued)
+      .map(({ integrationId, runId, outcome }) => ({ payload: { integrationId, runId }, overrides: { delay: outcome === 'joined' ? 0 : delayOf(integrationId) } }));
+    await this.producer.enqueueMany(catalogSyncJob, jobs);
+    return runs;
   }
 
   /**
@@ -96,13 +119,20 @@ export class SyncRequests {
     const { integrationId, trigger, options } = callers[0]!;
     const force = options.force ?? false;
     const requestIds = callers.flatMap((c) => (c.options.requestId === undefined ? [] : [c.options.requestId]));
-    // Fast path: a queued run to join (and no force to record on it) needs no lock.
+    // Fast path: a queued full run to join (and no force to record on it) needs no lock; a queued
+    // targeted run may need widening, which the locked path does.
     const queued = options.joinRunning ? null : await this.db.runs.findQueuedRun(integrationId);
-    const fastJoin = queued !== null && (queued.force || !force);
+    const fastJoin = queued !== null && !queued.targeted && (queued.force || !force);
     if (fastJoin) await this.db.runs.addRequestIds(queued.runId, requestIds);
     const joined = fastJoin
       ? { ...queued, created: false }
-      : await this.db.runs.requestRun(integrationId, trigger, { force, joinRunning: options.joinRunning ?? false, requestIds, ...(options.scheduleTick ? { scheduleTick: options.scheduleTick } : {}) });
+      : await this.db.runs.requestRun(integrationId, trigger, {
+          force,
+          joinRunning: options.joinRunning ?? false,
+          requestIds,
+          productIds: [...new Set(options.productIds ?? [])],
+          ...(options.scheduleTick ? { scheduleTick: options.scheduleTick } : {}),
+        });
     const { runId, created, startedBefore } = joined;
     const job = (!created && this.enqueued.get(runId)) || (await this.enqueue(integrationId, runId, created ? (options.delayMs ?? 0) : 0, requestIds[0]));
     // A run the nightly fan-out spread into the future starts now that someone else asks for it.

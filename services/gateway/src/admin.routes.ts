@@ -82,6 +82,7 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
         isApproved: body.isApproved ?? true,
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
+        ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id, partnerId: integration.partnerId }, 'integration created by admin');
@@ -190,7 +191,11 @@ function patchRoute({ db }: AdminRoutesDeps, body: Schemas['adminPatchIntegratio
     },
     handler: async ({ req, params, body, log }) => {
       const actor = principalOf(req).sub;
-      const settings = { ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }), ...pullPatchOf(body.availability_pull) };
+      const settings = {
+        ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
+        ...pullPatchOf(body.availability_pull),
+        ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
+      };
       if (Object.keys(settings).length > 0 && !(await db.integrations.update(params.id!, settings, actor))) throw notFound();
       if (body.isActive !== undefined) {
         const result = await db.integrations.setActive(params.id!, body.isActive, actor);

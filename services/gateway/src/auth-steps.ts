@@ -9,7 +9,7 @@ import { FailedAuthGuard, FixedWindowLimiter } from './rate-limit';
 import type { AuthSteps } from './route';
 import { WebhookAuthCache } from './webhook-auth';
 import { ReplayStore } from './webhook-replay';
-import { readSignatureHeaders, signatureMatches, SIGNATURE_TOLERANCE_S, type SignedDelivery } from './webhook-signature';
+import { readSignatureHeaders, signatureMatches, SIGNATURE_TOLERANCE_S, type SignedDelivery } from '@octo-sync/platform';
 
 /**
  * Spends `cost` units of an integration's webhook budget, or refuses the call whole with 429;

@@ -42,6 +42,7 @@ const schema = z
     BODY_LIMIT_BYTES: env.int(64 * 1024, { min: 1024 }),
     NOTIFY_BODY_LIMIT_BYTES: env.int(4 * 1024 * 1024, { min: 1024 }),
     DB_POOL_SIZE: env.int(10, { min: 1, max: 500 }),
+    DB_POOL_MAX_SHARE: z.coerce.number({ error: 'must be a number' }).gt(0).max(1).default(0.25),
     LOG_LEVEL: env.logLevel(),
     LOG_FORMAT: env.logFormat(),
     SHUTDOWN_TIMEOUT_MS: env.int(15_000, { min: 100 }),
@@ -138,6 +139,8 @@ export interface GatewayConfig {
   bodyLimitBytes: number;
   notifyBodyLimitBytes: number;
   dbPoolSize: number;
+  /** Start-up warns when `dbPoolSize` exceeds this share of the connections Postgres accepts. */
+  dbPoolMaxShare: number;
   logLevel: string;
   logFormat: LogFormat;
   shutdownTimeoutMs: number;
@@ -192,6 +195,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     notifyBodyLimitBytes: e.NOTIFY_BODY_LIMIT_BYTES,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbPoolMaxShare: e.DB_POOL_MAX_SHARE,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

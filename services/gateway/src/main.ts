@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createDb } from '@octo-sync/db';
+import { checkPoolBudget, createDb } from '@octo-sync/db';
 import { createRedis, JobProducer } from '@octo-sync/jobs';
 import { ConfigError, createLogger, installShutdown } from '@octo-sync/platform';
 import { buildApp } from './app';
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   if (config.allowInsecureOctoUrls) log.warn('ALLOW_INSECURE_OCTO_URLS=true: plain-http supplier base URLs are accepted');
 
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log });
+  await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log);
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'producer');
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix });

@@ -60,6 +60,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
         isApproved: false,
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
+        ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id }, 'integration created');
@@ -105,6 +106,7 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
         ...(body.handles_ticket_delivery === undefined ? {} : { handlesTicketDelivery: body.handles_ticket_delivery }),
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
+        ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
       };
       const updated = await db.integrations.update(current.id, patch, principalOf(req).sub);
       if (!updated) throw noIntegration();

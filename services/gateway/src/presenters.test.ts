@@ -22,6 +22,7 @@ const base: SyncRun = {
   errorCode: null,
   errorMessage: null,
   requestIds: ['req-1'],
+  productIds: [],
 } as SyncRun;
 
 describe('presentRun', () => {

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import type { Integration, IntegrationEvent, SyncRun } from '@octo-sync/db';
+import type { AlertDelivery, Integration, IntegrationEvent, SyncRun } from '@octo-sync/db';
 import type { SyncProgress } from '@octo-sync/jobs';
-import { runWarningSchema, type healthSchema, type integrationEventSchema, type integrationSchema, type runSchema, type syncStateSchema } from './response-schemas';
-import { signingSecretOf } from './webhook-signature';
+import { runWarningSchema, type alertDeliverySchema, type healthSchema, type integrationEventSchema, type integrationSchema, type runSchema, type syncStateSchema } from './response-schemas';
+import { signingSecretOf } from '@octo-sync/platform';
 
 /*
  * Rows → the JSON the partner API answers with (integrations, their sync state, health and runs).
@@ -47,6 +47,7 @@ export function presentIntegration(i: Integration): z.output<typeof integrationS
     webhook_auth: i.webhookAuth,
     signing_available: i.webhookSecretSealed !== null,
     availability_pull: { enabled: i.availabilityPullEnabled, days_ahead: i.availabilityPullDaysAhead, interval_minutes: i.availabilityPullIntervalMinutes },
+    alerts_url: i.alertsUrl,
     sync: presentSync(i),
     health: presentHealth(i),
     createdAt: i.createdAt.toISOString(),
@@ -110,6 +111,7 @@ export function presentRun(r: SyncRun, progress: SyncProgress | null = null): z.
     error_code: r.errorCode,
     error_message: r.errorMessage,
     request_ids: r.requestIds,
+    product_ids: r.productIds,
     progress: r.status === 'running' ? progress : null,
   };
 }
@@ -117,6 +119,21 @@ export function presentRun(r: SyncRun, progress: SyncProgress | null = null): z.
 /** A webhook secret as it is shown (once): hex for the header, `whsec_` for signing libraries. */
 export function presentWebhookSecret(secret: string): { webhook_secret: string; webhook_signing_secret: string } {
   return { webhook_secret: secret, webhook_signing_secret: signingSecretOf(secret) };
+}
+
+export function presentAlert(a: AlertDelivery): z.output<typeof alertDeliverySchema> {
+  return {
+    id: a.id,
+    type: a.kind,
+    status: a.status,
+    attempts: a.attempts,
+    last_status_code: a.lastStatusCode,
+    last_error: a.lastError,
+    data: a.data !== null && typeof a.data === 'object' && !Array.isArray(a.data) ? a.data : {},
+    created_at: a.createdAt.toISOString(),
+    last_attempt_at: iso(a.lastAttemptAt),
+    delivered_at: iso(a.deliveredAt),
+  };
 }
 
 export function presentEvent(e: IntegrationEvent): z.output<typeof integrationEventSchema> {

@@ -1,5 +1,6 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { TARGETED_PRODUCTS_MAX } from '@octo-sync/db';
 // The one base-URL rule, shared with the outbound client (a pure module: no HTTP client comes with it).
 import { unreachableLiteral, validateBaseUrl } from '@octo-sync/octo/src/base-url';
 
@@ -23,7 +24,12 @@ interface BaseUrlPolicy {
   allowInsecureOctoUrls: boolean;
   allowedHosts: ReadonlySet<string>;
 }
-function baseUrlField({ allowInsecureOctoUrls, allowedHosts }: BaseUrlPolicy) {
+/** How an outbound URL field is documented. */
+interface UrlFieldDoc {
+  description: string;
+  example: string;
+}
+function baseUrlField({ allowInsecureOctoUrls, allowedHosts }: BaseUrlPolicy, doc?: UrlFieldDoc) {
   return z
     .string()
     .transform((value, ctx) => {
@@ -37,8 +43,10 @@ function baseUrlField({ allowInsecureOctoUrls, allowedHosts }: BaseUrlPolicy) {
       type: 'string',
       format: 'uri',
       maxLength: BASE_URL_MAX,
-      description: `The supplier's OCTO API root (we call GET {base_url}/products). Absolute ${allowInsecureOctoUrls ? 'http(s)' : 'https'} URL without credentials, query or fragment; trailing slashes are stripped. A private or loopback address is refused unless the deployment allows that host:port.`,
-      example: 'https://octo.example-partner.com',
+      description:
+        doc?.description ??
+        `The supplier's OCTO API root (we call GET {base_url}/products). Absolute ${allowInsecureOctoUrls ? 'http(s)' : 'https'} URL without credentials, query or fragment; trailing slashes are stripped. A private or loopback address is refused unless the deployment allows that host:port.`,
+      example: doc?.example ?? 'https://octo.example-partner.com',
     });
 }
 
@@ -69,6 +77,10 @@ export const availabilityPullSchema = z
 /** Request schemas depend on the deployment's base URL policy. */
 export function requestSchemas(policy: BaseUrlPolicy) {
   const baseUrl = baseUrlField(policy);
+  const alertsUrl = baseUrlField(policy, {
+    description: 'Where partner alerts are POSTed, signed with the webhook secret (Standard Webhooks). The same rules as base_url; null (in a patch) stops the alerts.',
+    example: 'https://ops.example-partner.com/octo-alerts',
+  });
   const createIntegration = z
     .strictObject({
       base_url: baseUrl,
@@ -77,6 +89,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       handles_ticket_delivery: z.boolean(),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
+      alerts_url: alertsUrl.optional(),
     })
     .openapi('CreateIntegration');
   const adminCreateIntegration = z
@@ -89,6 +102,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       isApproved: z.boolean().optional().openapi({ description: 'Defaults to true.' }),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
+      alerts_url: alertsUrl.optional(),
     })
     .openapi('AdminCreateIntegration');
   const patchIntegration = z
@@ -99,15 +113,21 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       handles_ticket_delivery: z.boolean().optional(),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
+      alerts_url: alertsUrl.nullable().optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull',
+      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, alerts_url',
     })
     .openapi('PatchIntegration', { description: 'Changing base_url withdraws the approval (an admin must approve the new target).' });
   const adminPatchIntegration = z
-    .strictObject({ isActive: z.boolean().optional(), webhook_auth: webhookAuthSchema.optional(), availability_pull: availabilityPullSchema.optional() })
-    .refine((b) => b.isActive !== undefined || b.webhook_auth !== undefined || b.availability_pull !== undefined, {
-      message: 'must contain at least one of isActive, webhook_auth, availability_pull',
+    .strictObject({
+      isActive: z.boolean().optional(),
+      webhook_auth: webhookAuthSchema.optional(),
+      availability_pull: availabilityPullSchema.optional(),
+      alerts_url: alertsUrl.nullable().optional(),
+    })
+    .refine((b) => Object.values(b).some((v) => v !== undefined), {
+      message: 'must contain at least one of isActive, webhook_auth, availability_pull, alerts_url',
     })
     .openapi('AdminPatchIntegration');
   return { createIntegration, adminCreateIntegration, patchIntegration, adminPatchIntegration };
@@ -185,6 +205,21 @@ export const availabilityRefreshSchema = z
   .refine((b) => b.optionId === undefined || b.productId !== undefined, { message: 'optionId needs productId' })
   .refine((b) => b.from === undefined || b.to === undefined || b.from <= b.to, { message: 'from must not be after to' })
   .openapi('AvailabilityRefresh');
+
+/**
+ * The sync trigger's optional body. Other fields are ignored: a signed delivery may carry the
+ * sender's own event in its body, as it always could.
+ */
+export const syncTriggerSchema = z
+  .looseObject({
+    productIds: z
+      .array(z.string().min(1).max(255))
+      .min(1)
+      .max(TARGETED_PRODUCTS_MAX)
+      .optional()
+      .openapi({ description: `A targeted refresh: fetch only these products (\`GET /products/{id}\` each), 1 to ${TARGETED_PRODUCTS_MAX} ids. Left out: a full catalog sync.` }),
+  })
+  .openapi('SyncTrigger');
 
 /** `availability_pull` as the store takes it (snake_case → camelCase, left-out fields left out). */
 export function pullPatchOf(body: z.output<typeof availabilityPullSchema> | undefined): { availabilityPull?: { enabled?: boolean; daysAhead?: number; intervalMinutes?: number } } {

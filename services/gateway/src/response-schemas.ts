@@ -46,6 +46,7 @@ export const integrationSchema = z
     availability_pull: z
       .object({ enabled: z.boolean(), days_ahead: z.number().int(), interval_minutes: z.number().int() })
       .openapi({ description: 'The scheduled availability pull.' }),
+    alerts_url: z.string().nullable().openapi({ description: 'Where partner alerts go; null: none.' }),
     sync: syncStateSchema,
     health: healthSchema,
     createdAt: isoTime,
@@ -98,6 +99,21 @@ export const integrationEventSchema = z
   })
   .openapi('IntegrationEvent');
 
+export const alertDeliverySchema = z
+  .object({
+    id: z.string().openapi({ description: 'The alert id; its deliveries carry `webhook-id: msg_<id>`.' }),
+    type: z.string().openapi({ example: 'sync.failed' }),
+    status: z.enum(['pending', 'delivered', 'failed']).openapi({ description: '`pending` while it is still being retried.' }),
+    attempts: z.number().int().min(0),
+    last_status_code: z.number().int().nullable().openapi({ description: 'The HTTP status of the last answer; null when none came.' }),
+    last_error: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()),
+    created_at: isoTime,
+    last_attempt_at: isoTime.nullable(),
+    delivered_at: isoTime.nullable(),
+  })
+  .openapi('AlertDelivery');
+
 const entityCountsSchema = z.object({
   created: z.number().int(),
   updated: z.number().int(),
@@ -149,6 +165,9 @@ export const runSchema = z
     request_ids: z
       .array(z.string())
       .openapi({ description: 'The `x-request-id` of the first 20 requests that asked for this run or joined it (triggers coalesce), so one id finds a webhook, its job and its run.' }),
+    product_ids: z
+      .array(z.string())
+      .openapi({ description: 'A targeted refresh: the products it fetched (`GET /products/{id}` each); empty for a full catalog sync.' }),
     progress: syncProgressSchema.nullable().meta({
       description: 'While the run is `running`: the catalog bytes received (of the declared length, when the supplier sends one), then the products processed (of the catalog’s). Updated a few times a second; null otherwise.',
     }),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { signDelivery, signingKeyOf } from './webhook-signature';
+import { signDelivery, signingKeyOf } from '@octo-sync/platform';
 
 const USAGE =
   'usage: npm run -s sign -- --secret <64 hex or whsec_…> (--body <json> | --body-file <path>) [--id <webhook-id>] [--timestamp <unix s>]\n' +

@@ -19,6 +19,8 @@ export interface SyncRequest {
   integration: SyncCandidate & { id: string };
   trigger: 'webhook' | 'admin';
   force?: boolean;
+  /** A targeted refresh of these products only (see `SyncRequestOptions.productIds`). */
+  productIds?: readonly string[];
   /** `Prefer: respond-async`: answer 202 at once. */
   respondAsync: boolean;
   /** The HTTP request's id: recorded on the run and carried by its job. */
@@ -52,7 +54,8 @@ export const syncAnswerResponses = {
  */
 export async function requestSync(deps: SyncRequestDeps, request: SyncRequest): Promise<Reply> {
   const { integration, log } = request;
-  const { runId, created, job, shared, first } = await deps.requests.request(integration, request.trigger, { force: request.force ?? false, requestId: request.requestId });
+  const scope = request.productIds === undefined ? {} : { productIds: request.productIds };
+  const { runId, created, job, shared, first } = await deps.requests.request(integration, request.trigger, { force: request.force ?? false, requestId: request.requestId, ...scope });
   // One info line per record + enqueue (`shared` callers got this run_id), not one per caller.
   if (first) log.info({ integrationId: integration.id, runId, joined: !created, shared, trigger: request.trigger }, 'sync requested');
   else log.debug({ integrationId: integration.id, runId, shared }, 'sync requested (coalesced)');

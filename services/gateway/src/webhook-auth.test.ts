@@ -1,6 +1,6 @@
 import { hashWebhookSecret, WebhookSecretStore, type WebhookCredentials, type WebhookProof } from '@octo-sync/db';
 import { WebhookAuthCache } from './webhook-auth';
-import { readSignatureHeaders, signatureMatches, signDelivery } from './webhook-signature';
+import { readSignatureHeaders, signatureMatches, signDelivery } from '@octo-sync/platform';
 
 type Credentials = WebhookCredentials;
 

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { hashWebhookSecret, migrate, MIGRATIONS_DIR, readMigrations } from '@octo-sync/db';
-import { SecretBox } from '@octo-sync/platform';
+import { SecretBox, signDelivery } from '@octo-sync/platform';
 import { databaseUrl, dropDatabase, uniqueDatabaseName, waitFor } from '@octo-sync/testkit';
-import { signDelivery } from '../src/webhook-signature';
 import { BASE, createBody, SECRETS_KEY, startGateway, type GatewayHarness } from './harness';
 import { openApiValidator } from './openapi-validator';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { availabilityApplyJob } from '@octo-sync/jobs';
-import { signDelivery } from '../src/webhook-signature';
+import { signDelivery } from '@octo-sync/platform';
 import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
 import { openApiValidator } from './openapi-validator';
 

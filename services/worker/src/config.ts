@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { OutboundConfig } from '@octo-sync/octo';
 import { redisProblems } from '@octo-sync/jobs';
 import { DEV_SECRETS_KEY, env, parseEnv, type LogFormat } from '@octo-sync/platform';
+import type { AlertSettings } from './alerts/alerts';
 import type { SyncSettings } from './catalog/sync-catalog.handler';
 import type { RetrySettings } from './catalog/retry';
 import type { OutageRule } from './health/health-tick';
@@ -26,6 +27,7 @@ const fields = z.object({
   LOG_FORMAT: env.logFormat(),
   SHUTDOWN_TIMEOUT_MS: env.int(30_000, { min: 1_000 }),
   DB_POOL_SIZE: env.int(10, { min: 1, max: 200 }),
+  DB_POOL_MAX_SHARE: z.coerce.number({ error: 'must be a number' }).gt(0).max(1).default(0.25),
 
   OCTO_ALLOWED_HOSTS: env.list(),
   ALLOW_INSECURE_OCTO_URLS: env.bool(false),
@@ -73,6 +75,7 @@ const fields = z.object({
   SYNC_MAX_PRODUCT_BYTES: env.int(4 * 1024 * 1024, { min: 1024 }),
   SYNC_MAX_STRING_BYTES: env.int(256 * 1024, { min: 256 }),
   SYNC_MAX_WARNINGS: env.int(100, { min: 0, max: 10_000 }),
+  SYNC_TARGETED_CONCURRENCY: env.int(4, { min: 1, max: 32 }),
   // Conformance reports (the command and POST /me/test-connection): an answer slower than this is
   // reported, and at most this many paths where two fetches differ are listed.
   CONFORMANCE_SLOW_MS: env.int(5_000, { min: 1 }),
@@ -113,6 +116,13 @@ const fields = z.object({
   AVAILABILITY_PRUNE_BATCH: env.int(5_000, { min: 1, max: 100_000 }),
   AVAILABILITY_PRUNE_MAX_BATCHES: env.int(20, { min: 1, max: 10_000 }),
   HEALTH_COLLECT_TIMEOUT_MS: env.int(240_000, { min: 1_000, max: 24 * 3_600_000 }),
+  // Partner alerts: one of a kind per integration per ALERTS_THROTTLE_MS, retried for ALERTS_RETRY_FOR_MS.
+  ALERTS_CONCURRENCY: env.int(10, { min: 1, max: 256 }),
+  ALERTS_THROTTLE_MS: env.int(900_000, { min: 1 }),
+  ALERTS_RETRY_FOR_MS: env.int(24 * 3_600_000, { min: 1_000 }),
+  ALERTS_RETRY_BASE_MS: env.int(10_000, { min: 10 }),
+  ALERTS_RETRY_MAX_MS: env.int(3_600_000, { min: 10 }),
+  ALERTS_TIMEOUT_MS: env.int(10_000, { min: 100, max: 120_000 }),
 });
 
 const schema = fields.superRefine((cfg, ctx) => {
@@ -169,6 +179,8 @@ export interface WorkerConfig {
   logFormat: LogFormat;
   shutdownTimeoutMs: number;
   dbPoolSize: number;
+  /** Start-up warns when `dbPoolSize` exceeds this share of the connections Postgres accepts. */
+  dbPoolMaxShare: number;
   /** How often this process announces itself in Redis. */
   heartbeatMs: number;
   /** `GET /metrics` on `port` (null: off; 0: any free port, for tests); gauges sampled every `sampleMs`. */
@@ -191,6 +203,7 @@ export interface WorkerConfig {
   pull: { concurrency: number; settings: PullSettings; retention: RetentionSettings };
   schedules: SchedulesConfig;
   changeFeed: ChangeFeedSettings;
+  alerts: AlertSettings;
   /** `SECRETS_KEY` is still the development default (start-up warns). */
   usingDevSecretsKey: boolean;
 }
@@ -208,6 +221,7 @@ function syncConfig(e: WorkerEnv): SyncConfig {
     writeTimeoutMs: e.SYNC_WRITE_TIMEOUT_MS,
     productLimits: { maxProductBytes: e.SYNC_MAX_PRODUCT_BYTES, maxStringBytes: e.SYNC_MAX_STRING_BYTES },
     maxWarnings: e.SYNC_MAX_WARNINGS,
+    targetedConcurrency: e.SYNC_TARGETED_CONCURRENCY,
   };
 }
 
@@ -257,6 +271,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     logFormat: e.LOG_FORMAT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     dbPoolSize: e.DB_POOL_SIZE,
+    dbPoolMaxShare: e.DB_POOL_MAX_SHARE,
     heartbeatMs: e.WORKER_HEARTBEAT_MS,
     metrics: { port: e.METRICS_PORT === 0 ? null : e.METRICS_PORT, sampleMs: e.METRICS_SAMPLE_MS },
     outbound: outboundConfig(e),
@@ -265,13 +280,8 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     testConnection: { concurrency: e.PROBE_CONCURRENCY, slowMs: e.CONFORMANCE_SLOW_MS, maxDifferences: e.CONFORMANCE_MAX_DIFFERENCES },
     availability: { concurrency: e.AVAILABILITY_CONCURRENCY, maxBatch: e.AVAILABILITY_MAX_BATCH },
     pull: pullConfig(e),
-    health: {
-      concurrency: e.HEALTH_CONCURRENCY,
-      probeTimeoutMs: e.HEALTH_PROBE_TIMEOUT_MS,
-      downAfter: e.HEALTH_DOWN_AFTER,
-      outage: { ratio: e.HEALTH_OUTAGE_RATIO, minimum: e.HEALTH_OUTAGE_MIN },
-      collectTimeoutMs: e.HEALTH_COLLECT_TIMEOUT_MS,
-    },
+    health: { concurrency: e.HEALTH_CONCURRENCY, probeTimeoutMs: e.HEALTH_PROBE_TIMEOUT_MS, downAfter: e.HEALTH_DOWN_AFTER, collectTimeoutMs: e.HEALTH_COLLECT_TIMEOUT_MS,
+      outage: { ratio: e.HEALTH_OUTAGE_RATIO, minimum: e.HEALTH_OUTAGE_MIN } },
     schedules: {
       enabled: e.SCHEDULES_ENABLED,
       nightlyCron: e.NIGHTLY_SYNC_CRON,
@@ -282,6 +292,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
       pullCron: e.AVAILABILITY_PULL_CRON,
     },
     changeFeed: { enabled: e.CHANGE_FEED_ENABLED, retentionDays: e.CHANGE_FEED_RETENTION_DAYS, pruneBatch: e.CHANGE_FEED_PRUNE_BATCH, pruneMaxBatches: 100 },
+    alerts: { concurrency: e.ALERTS_CONCURRENCY, throttleMs: e.ALERTS_THROTTLE_MS, retryForMs: e.ALERTS_RETRY_FOR_MS, retry: { baseMs: e.ALERTS_RETRY_BASE_MS, maxMs: e.ALERTS_RETRY_MAX_MS }, timeoutMs: e.ALERTS_TIMEOUT_MS },
     usingDevSecretsKey: e.SECRETS_KEY === DEV_SECRETS_KEY,
   };
 }

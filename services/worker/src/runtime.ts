@@ -1,9 +1,11 @@
 import type { Worker } from 'bullmq';
-import { createDb, type Db } from '@octo-sync/db';
+import { checkPoolBudget, createDb, type Db } from '@octo-sync/db';
 import { createRedis, JobProducer, requestIdOf, startConsumer, type ConsumerOptions, type RedisConnection } from '@octo-sync/jobs';
 import { createSupplierClient, type SupplierClient } from '@octo-sync/octo';
 import type { Logger } from '@octo-sync/platform';
 import { PullRequests, SyncRequests } from '@octo-sync/runs';
+import { createAlerts, type Alerts } from './alerts/alerts';
+import { createDeliverAlertHandler } from './alerts/deliver-alert.handler';
 import { createAvailabilityApplier, type AvailabilityApplier } from './availability/apply-availability.handler';
 import { createPullHandler } from './availability/pull-availability.handler';
 import { createPullTickHandler } from './availability/pull-tick.handler';
@@ -50,6 +52,8 @@ interface Ports {
   producer: JobProducer;
   requests: SyncRequests;
   metrics: WorkerMetrics;
+  /** Raises partner alerts (throttled, delivered by the `alerts` queue). */
+  alerts: Alerts;
 }
 
 function consumerOptions({ redis, config, log }: Ports, lock: LockSettings, concurrency: number): ConsumerOptions {
@@ -57,8 +61,8 @@ function consumerOptions({ redis, config, log }: Ports, lock: LockSettings, conc
 }
 
 function startCatalogConsumer(ports: Ports): Worker {
-  const { db, supplier, config, metrics } = ports;
-  const sync = withSlowLane(createSyncCatalogHandler({ db, supplier, settings: config.sync, metrics }), db, config.sync.slowLane);
+  const { db, supplier, config, metrics, alerts } = ports;
+  const sync = withSlowLane(createSyncCatalogHandler({ db, supplier, settings: config.sync, metrics, alerts }), db, config.sync.slowLane);
   // The catalog queue alone has its long lock: see SYNC_LOCK_DURATION_MS in config.ts.
   const options = { ...consumerOptions(ports, config.sync.lock, config.sync.concurrency), backoffStrategy: supplierBackoff(config.sync.retry) };
   return startConsumer('catalog', { 'catalog.sync': sync }, options);
@@ -80,10 +84,10 @@ function startAvailabilityConsumer(ports: Ports, applier: AvailabilityApplier): 
 }
 
 function startSchedulesConsumer(ports: Ports): Worker {
-  const { db, producer, requests, config } = ports;
+  const { db, producer, requests, config, alerts } = ports;
   const handlers = {
     'catalog.nightly': createNightlyHandler({ db, requests, spreadMs: config.schedules.nightlySpreadMs }),
-    'integration.health-fanout': createHealthFanoutHandler({ db, producer, requests, settings: config.health }),
+    'integration.health-fanout': createHealthFanoutHandler({ db, producer, requests, alerts, settings: config.health }),
     'changes.prune': createPruneChangesHandler({ db, settings: config.changeFeed }),
     'availability.pull-tick': createPullTickHandler({ db, pulls: new PullRequests(db, producer), retention: config.pull.retention }),
   };
@@ -102,6 +106,13 @@ function startHealthConsumer(ports: Ports): Worker {
   const { db, supplier, config } = ports;
   const probe = createHealthProbeHandler({ db, supplier, settings: { timeoutMs: config.health.probeTimeoutMs } });
   return startConsumer('health', { 'integration.health-check': probe }, consumerOptions(ports, config.jobLock, config.health.concurrency));
+}
+
+function startAlertsConsumer(ports: Ports): Worker {
+  const { db, supplier, config } = ports;
+  const deliver = createDeliverAlertHandler({ db, supplier, settings: config.alerts });
+  const options = { ...consumerOptions(ports, config.jobLock, config.alerts.concurrency), backoffStrategy: supplierBackoff(config.alerts.retry) };
+  return startConsumer('alerts', { 'alert.deliver': deliver }, options);
 }
 
 /** Queues whose jobs are long or rare: which process ran what is worth a line (operations, the scale tests). */
@@ -123,10 +134,12 @@ function logWorkerEvents(workers: readonly Worker[], log: Logger): void {
  */
 export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metrics = createWorkerMetrics()): Promise<WorkerRuntime> {
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log, changeFeed: config.changeFeed.enabled });
+  await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log);
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'worker');
   const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix });
   const requests = new SyncRequests(db, producer);
-  const ports: Ports = { config, log, db, redis, supplier: createSupplierFromConfig(config), producer, requests, metrics };
+  const alerts = createAlerts({ db, redis, producer, prefix: config.queuePrefix, settings: config.alerts, log });
+  const ports: Ports = { config, log, db, redis, supplier: createSupplierFromConfig(config), producer, requests, metrics, alerts };
   const availability = createAvailabilityApplier({ db, requests, log, maxBatch: config.availability.maxBatch });
   const workers = [
     startCatalogConsumer(ports),
@@ -135,6 +148,7 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metr
     startSchedulesConsumer(ports),
     startHealthConsumer(ports),
     startPullConsumer(ports),
+    startAlertsConsumer(ports),
   ];
   logWorkerEvents(workers, log);
   await Promise.all(workers.map((w) => w.waitUntilReady()));

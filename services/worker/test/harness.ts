@@ -45,7 +45,6 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: prefix,
     SECRETS_KEY: 'test-secrets-key',
-    OCTO_ALLOWED_HOSTS: supplier.hostPort,
     ALLOW_INSECURE_OCTO_URLS: 'true',
     SYNC_RETRY_BASE_MS: '20',
     SYNC_BUSY_RETRY_MS: '20',
@@ -54,6 +53,8 @@ export async function startHarness(overrides: Record<string, string> = {}): Prom
     // No cron ticks in the middle of a test; schedule tests opt in (or enqueue fan-outs by hand).
     SCHEDULES_ENABLED: 'false',
     ...overrides,
+    // The test supplier is always reachable; a test may allow more hosts (a local receiver).
+    OCTO_ALLOWED_HOSTS: [supplier.hostPort, ...(overrides.OCTO_ALLOWED_HOSTS === undefined ? [] : [overrides.OCTO_ALLOWED_HOSTS])].join(','),
   };
   const config = loadWorkerConfig(env);
   const log = createLogger({ name: 'worker-test', level: config.logLevel });

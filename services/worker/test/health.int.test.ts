@@ -101,7 +101,7 @@ describe('integration health probes', () => {
   it('fires each transition once when steps race', async () => {
     const id = await onlyIntegration();
     await h.sync(id);
-    const deps = { db: h.db, requests: new SyncRequests(h.db, h.producer), downAfter: 3 };
+    const deps = { db: h.db, requests: new SyncRequests(h.db, h.producer), downAfter: 3, alerts: { raise: () => Promise.resolve() } };
     const fail = () => applyProbe(deps, { integrationId: id, ok: false, code: 'SUPPLIER_SERVER_ERROR' }, log);
     await fail();
     await fail();

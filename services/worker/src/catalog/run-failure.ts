@@ -35,11 +35,17 @@ function describe(error: Error): { code: string; message: string } {
   return { code: 'INTERNAL', message: 'internal error while syncing; it will be retried' };
 }
 
-/**
- * Records a failed attempt; returns what the job throws (retried unless permanent) and whether the
- * run ended with it (`final`: no attempt is left).
- */
-export async function failAttempt(db: Db, attempt: FailedAttempt, error: Error, ctx: JobContext): Promise<{ error: Error; final: boolean }> {
+/** What {@link failAttempt} decided: what the job throws, whether the run ended, and what was recorded. */
+export interface AttemptFailed {
+  error: Error;
+  /** No attempt is left: the run failed for good. */
+  final: boolean;
+  /** What the sync-log says; absent when nothing was recorded (a stale attempt). */
+  failure?: RunFailure;
+}
+
+/** Records a failed attempt; returns what the job throws (retried unless permanent) and whether the run ended with it. */
+export async function failAttempt(db: Db, attempt: FailedAttempt, error: Error, ctx: JobContext): Promise<AttemptFailed> {
   const { log, payloadBytes } = attempt;
   if (error instanceof AppError && error.code === 'STALE_RUN') {
     // A newer attempt of this run owns the integration now; this one must not touch anything.
@@ -51,5 +57,5 @@ export async function failAttempt(db: Db, attempt: FailedAttempt, error: Error, 
   const failure: RunFailure = { ...describe(error), final, ...(payloadBytes === undefined ? {} : { payloadBytes }) };
   await db.runs.fail(attempt.run, attempt.fence, failure);
   log[retryable && !final ? 'warn' : 'error']({ code: failure.code, final, err: error instanceof AppError ? undefined : error }, 'sync run failed');
-  return { error: retryable ? error : new UnrecoverableError(failure.message), final };
+  return { error: retryable ? error : new UnrecoverableError(failure.message), final, failure };
 }

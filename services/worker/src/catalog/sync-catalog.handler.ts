@@ -1,11 +1,14 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { syncRefusal, type Db, type RunOutcome, type SyncRun } from '@octo-sync/db';
 import type { JobContext, PayloadOf, catalogSyncJob } from '@octo-sync/jobs';
-import type { SupplierClient } from '@octo-sync/octo';
+import type { SupplierClient, SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
+import type { Alerts } from '../alerts/alerts';
 import type { WorkerMetrics } from '../metrics';
+import { alertRunEnded, alertRunFailed } from './run-alerts';
 import { failAttempt } from './run-failure';
 import { SyncProgressReporter } from './sync-progress';
+import { syncTargeted } from './targeted-sync';
 import { openCatalog, payloadDigestOf, writeCatalog, type Fetched, type SyncAttempt, type WriteSettings } from './write-catalog';
 
 export interface SyncSettings extends WriteSettings {
@@ -15,6 +18,8 @@ export interface SyncSettings extends WriteSettings {
   abandonAfterMs: number;
   /** Shortest time between two writes of a running sync's progress to its job. */
   progressIntervalMs: number;
+  /** Products a targeted run fetches at once (`GET /products/{id}`). */
+  targetedConcurrency: number;
 }
 
 export interface SyncDeps {
@@ -23,6 +28,8 @@ export interface SyncDeps {
   settings: SyncSettings;
   /** Told of every run that ends for good. */
   metrics: Pick<WorkerMetrics, 'runEnded'>;
+  /** Told of runs that fail for good, recover, or quarantine products. */
+  alerts: Alerts;
 }
 
 /** What the job returns (and the gateway reads back from the run row). */
@@ -53,9 +60,11 @@ export function createSyncCatalogHandler(deps: SyncDeps) {
     } catch (thrown) {
       const failed = await failAttempt(deps.db, attempt, asError(thrown), ctx);
       if (failed.final) deps.metrics.runEnded({ trigger: run.trigger, status: 'failed', startedAt: run.startedAt });
+      if (failed.final && failed.failure) await alertRunFailed(deps.alerts, run, failed.failure);
       throw failed.error;
     }
     deps.metrics.runEnded(ended);
+    await alertRunEnded(deps.alerts, integration, ended);
     return resultOf(ended);
   };
 }
@@ -69,7 +78,9 @@ async function postpone(settings: SyncSettings, blockingRunId: string, ctx: JobC
 
 async function syncClaimed(deps: SyncDeps, attempt: SyncAttempt, ctx: JobContext): Promise<SyncRun> {
   const { integration, log } = attempt;
-  const fetched = await fetchCatalog(deps, attempt, ctx.signal);
+  const target = supplierTarget(deps, attempt);
+  if (attempt.run.productIds.length > 0) return syncTargeted(deps, attempt, target, ctx.signal);
+  const fetched = await fetchCatalog(deps, attempt, target, ctx.signal);
   // Identical bytes: nothing to parse, nothing to write.
   if (fetched.digest === integration.lastPayloadDigest && integration.lastSyncHash) {
     const finished = await finishSkipped(deps, attempt, { payloadBytes: fetched.bytes, payloadDigest: fetched.digest, hash: integration.lastSyncHash, warnings: null });
@@ -87,12 +98,14 @@ async function syncClaimed(deps: SyncDeps, attempt: SyncAttempt, ctx: JobContext
   return outcome.run;
 }
 
-async function fetchCatalog({ db, supplier }: SyncDeps, attempt: SyncAttempt, signal: AbortSignal | undefined): Promise<Fetched> {
-  const { integration, run } = attempt;
-  // The rule was checked when the run was requested; it is checked again now that it runs.
+/** Where the run reads from, once the eligibility rule (checked when the run was requested) holds again now that it runs. */
+function supplierTarget({ db }: SyncDeps, { integration, run }: SyncAttempt): SupplierTarget {
   const refusal = syncRefusal(integration, run.trigger);
   if (refusal) throw new AppError(refusal.code, refusal.message);
-  const target = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) };
+  return { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) };
+}
+
+async function fetchCatalog({ supplier }: SyncDeps, attempt: SyncAttempt, target: SupplierTarget, signal: AbortSignal | undefined): Promise<Fetched> {
   const onBodyProgress = (received: number, expected: number | null) => attempt.progress.received(received, expected);
   const fetched = await supplier.fetchProducts(target, signal ? { signal, onBodyProgress } : { onBodyProgress });
   attempt.payloadBytes = fetched.bytes;

@@ -39,6 +39,8 @@ export interface CatalogPass {
   /** The fetched body's size and digest. */
   bytes: number;
   digest: string;
+  /** A targeted run's product ids: the catalog's hash and payload digest stay as they are. */
+  scope?: ReadonlySet<string>;
 }
 
 /** A fetched `GET /products` body. */
@@ -58,7 +60,7 @@ type RunClient = Parameters<Db['runs']['finish']>[0];
  * Frames the body for reading one product at a time (the catalog is never materialised as a
  * whole: 100 MB of text would be ~450 MB of objects) while the stored fingerprints are loaded.
  */
-export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAttempt, fetched: Fetched): Promise<CatalogPass> {
+export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAttempt, fetched: Fetched, scope?: ReadonlySet<string>): Promise<CatalogPass> {
   // The query is sent first, then the body is framed. Its failure is kept, not thrown, until
   // awaited: nobody listens to the query meanwhile.
   const storedPromise = db.catalog.loadFingerprints(attempt.integration.id).catch(asError);
@@ -74,7 +76,8 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
   const stored = await storedPromise;
   if (stored instanceof Error) throw stored;
   const warnings = new RunWarningList(settings.maxWarnings);
-  return { reader, stored, differ: new CatalogDiffer(stored), mapper: new CatalogMapper(true), warnings, bytes: fetched.bytes, digest: fetched.digest };
+  const pass = { reader, stored, differ: new CatalogDiffer(stored, scope), mapper: new CatalogMapper(true), warnings, bytes: fetched.bytes, digest: fetched.digest };
+  return scope === undefined ? pass : { ...pass, scope };
 }
 
 /**
@@ -156,19 +159,22 @@ async function concludeWrite({ db, settings }: WriteDeps, attempt: SyncAttempt, 
   if (reader.length > 0 && differ.counts.products.quarantined === reader.length) throw everyProductQuarantined(warnings);
   differ.closeProducts();
   if (differ.heldRemovals > 0) warnings.add(heldRemovalsWarning(differ.heldRemovals));
-  const hash = mapper.digest();
-  if (hash === attempt.integration.lastSyncHash) return { kind: 'same-content', hash };
+  const { integration } = attempt;
+  // A targeted run saw a few products, not the catalog: it keeps the catalog's hash and digest.
+  const digest = pass.scope ? null : mapper.digest();
+  if (digest !== null && digest === integration.lastSyncHash) return { kind: 'same-content', hash: digest };
+  const hash = digest ?? integration.lastSyncHash;
   if (!attempt.run.force && isMassRemoval(differ, settings.massRemoval)) throw massRemovalBlocked(differ);
   await writer.remove(differ.removals());
   const run = await db.runs.finish(client, attempt.run, {
     status: 'succeeded',
     payloadBytes: pass.bytes,
-    payloadDigest: payloadDigestOf(pass),
+    payloadDigest: pass.scope ? integration.lastPayloadDigest : payloadDigestOf(pass),
     hash,
     counts: differ.counts,
     warnings: warnings.stored(),
     synced: differ.touchedProducts,
-    wroteCatalog: true,
+    wroteCatalog: !pass.scope,
   });
   await writer.publish();
   return { kind: 'written', run };

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Db } from '@octo-sync/db';
 import type { SyncRequests } from '@octo-sync/runs';
+import type { Alerts } from '../alerts/alerts';
 import { healthProbeJob, type JobContext, type JobProducer, type PayloadOf, type healthFanoutJob } from '@octo-sync/jobs';
 import { tickOf } from '../schedules/cron';
 import { probeOutcomeSchema } from './health-probe.handler';
@@ -11,6 +12,8 @@ export interface HealthFanoutDeps {
   producer: JobProducer;
   /** Starts the recovery sync of an integration that leaves DOWN. */
   requests: SyncRequests;
+  /** Raises the partner alerts of health transitions. */
+  alerts: Alerts;
   settings: {
     /** Consecutive failures that make an integration DOWN. */
     downAfter: number;
@@ -50,7 +53,7 @@ const APPLIED = 'applied';
  * DOWN and every product inactive at once. Probe job ids are per integration and tick, so a
  * retried fan-out neither probes twice nor waits for new probes.
  */
-export function createHealthFanoutHandler({ db, producer, requests, settings }: HealthFanoutDeps) {
+export function createHealthFanoutHandler({ db, producer, requests, alerts, settings }: HealthFanoutDeps) {
   return async (_payload: PayloadOf<typeof healthFanoutJob>, ctx: JobContext): Promise<HealthTickReport> => {
     const tick = tickOf(ctx.job);
     const tickIso = new Date(tick).toISOString();
@@ -81,7 +84,7 @@ export function createHealthFanoutHandler({ db, producer, requests, settings }: 
     }
     const steps: HealthStep[] = [];
     for (const probe of collected) {
-      const step = await applyProbe({ db, requests, downAfter: settings.downAfter }, probe, ctx.log);
+      const step = await applyProbe({ db, requests, alerts, downAfter: settings.downAfter }, probe, ctx.log);
       if (step) steps.push(step);
     }
     report.changed = steps.filter((step) => step.previous !== step.status).length;

@@ -1,6 +1,7 @@
 import { syncRefusal, type Db, type HealthStatus } from '@octo-sync/db';
 import type { SyncRequests } from '@octo-sync/runs';
 import type { Logger } from '@octo-sync/platform';
+import type { AlertKind, Alerts } from '../alerts/alerts';
 
 /** When a tick's failures are taken to be ours (egress, DNS) rather than the suppliers'. */
 export interface OutageRule {
@@ -31,11 +32,20 @@ export interface ApplyDeps {
   db: Db;
   requests: SyncRequests;
   downAfter: number;
+  alerts: Alerts;
 }
 
 /** True when a tick's failures look like our own outage: then no integration changes state. */
 export function isSuspectedLocalOutage(probed: number, failed: number, rule: OutageRule): boolean {
   return failed > rule.minimum && failed > probed * rule.ratio;
+}
+
+/** The partner alert a health transition raises, if any. */
+function alertOf(previous: HealthStatus, current: HealthStatus): AlertKind | undefined {
+  if (previous === current) return undefined;
+  if (current === 'DOWN') return 'integration.down';
+  if (current === 'DEGRADED') return previous === 'HEALTHY' ? 'integration.degraded' : undefined;
+  return 'integration.recovered';
 }
 
 /**
@@ -44,10 +54,12 @@ export function isSuspectedLocalOutage(probed: number, failed: number, rule: Out
  * re-applies everything); leaving DOWN queues a `health_recovery` sync, which restores the
  * products still in the catalog. Null for an integration deleted meanwhile.
  */
-export async function applyProbe({ db, requests, downAfter }: ApplyDeps, probe: TickProbe, log: Logger): Promise<HealthStep | null> {
+export async function applyProbe({ db, requests, downAfter, alerts }: ApplyDeps, probe: TickProbe, log: Logger): Promise<HealthStep | null> {
   const { integrationId, ok, code } = probe;
   const step = ok ? await db.health.recordSuccess(integrationId) : await db.health.recordFailure(integrationId, downAfter);
   if (!step) return null;
+  const alert = alertOf(step.previous, step.current);
+  if (alert) await alerts.raise(integrationId, alert, { previous: step.previous, status: step.current, consecutive_failures: step.consecutiveFailures, error_code: code ?? null });
   const result: HealthStep = { integrationId, previous: step.previous, status: step.current, consecutiveFailures: step.consecutiveFailures };
   const stepLog = log.child({ integrationId, previous: step.previous, status: step.current, consecutiveFailures: step.consecutiveFailures });
   if (step.previous !== 'DOWN' && step.current === 'DOWN') {
