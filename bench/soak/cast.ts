@@ -118,7 +118,8 @@ async function createTenants(db: Db, count: number): Promise<Tenant[]> {
 
 /** Starts the cast: a private Redis, a fresh database, `tenants` suppliers and integrations, the services. */
 export async function startCast(options: { tenants: number; gateways: number; workers: number }): Promise<Cast> {
-  const databaseName = 'octo_sync_soak';
+  // One database per run, so that two soaks on one machine (CI beside a long run) never collide.
+  const databaseName = `octo_sync_soak_${process.pid}`;
   const databaseUrl = await recreateDatabase(databaseName);
   const redis = new PrivateRedis(await freePort(), await mkdtemp(join(tmpdir(), 'octo-soak-redis-')));
   await redis.start();
