@@ -22,7 +22,7 @@ const base: SyncRun = {
   errorCode: null,
   errorMessage: null,
   requestIds: ['req-1'],
-  productIds: [],
+  productIds: [] as string[],
 } as SyncRun;
 
 describe('presentRun', () => {
