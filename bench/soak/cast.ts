@@ -78,6 +78,8 @@ export interface Cast {
   env: Record<string, string>;
   gateways: Array<{ process: ServiceProcess; url: string }>;
   workers: ServiceProcess[];
+  /** Every service process started, so that none outlives the soak (two lanes may replace one slot at once). */
+  started: ServiceProcess[];
 }
 
 /** Short locks and timeouts, so that killed processes and hung suppliers resolve within a soak. */
@@ -128,12 +130,12 @@ export async function startCast(options: { tenants: number; gateways: number; wo
   const env = serviceEnv(databaseUrl, redis.url, tenants.map((t) => t.supplier.hostPort).join(','));
   const gateways = await Promise.all(Array.from({ length: options.gateways }, () => startGateway(env)));
   const workers = await Promise.all(Array.from({ length: options.workers }, () => startWorker(env)));
-  return { db, databaseName, redis, tenants, env, gateways, workers };
+  return { db, databaseName, redis, tenants, env, gateways, workers, started: [...gateways.map((g) => g.process), ...workers] };
 }
 
 /** Stops every process of the cast and removes what it created. */
 export async function stopCast(cast: Cast, keepDatabase: boolean): Promise<void> {
-  const processes = [...cast.gateways.map((g) => g.process), ...cast.workers];
+  const processes = cast.started;
   for (const p of processes) if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
   await Promise.all(processes.map((p) => p.exited));
   await cast.db.close();

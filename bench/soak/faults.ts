@@ -19,14 +19,18 @@ async function killWorker(cast: Cast, index: number): Promise<void> {
   const victim = cast.workers[index]!;
   victim.kill('SIGKILL');
   await victim.exited;
-  cast.workers[index] = await startWorker(cast.env);
+  const replacement = await startWorker(cast.env);
+  cast.started.push(replacement);
+  cast.workers[index] = replacement;
 }
 
 async function stopGateway(cast: Cast, index: number): Promise<void> {
   const victim = cast.gateways[index]!;
   victim.process.kill('SIGTERM');
   await victim.process.exited;
-  cast.gateways[index] = await startGateway(cast.env);
+  const replacement = await startGateway(cast.env);
+  cast.started.push(replacement.process);
+  cast.gateways[index] = replacement;
 }
 
 /**
