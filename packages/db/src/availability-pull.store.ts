@@ -1,7 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
+import type { SlotRow } from './availability.store';
 import type { PrismaClient } from './client';
 import type { Integration } from './generated/prisma/client';
-import { appendChanges, SLOT_CONTENT_HASH_SQL, slotEvent, type WrittenSlot } from './change-outbox';
+import { appendChanges, slotEvent, WRITTEN_SLOT_SQL, type WrittenSlot } from './change-outbox';
 
 /** One (product, option) a pull asks for, with the product's time zone (null: not sent). */
 export interface PullTarget {
@@ -10,16 +11,8 @@ export interface PullTarget {
   timeZone: string | null;
 }
 
-/** One slot of a pull snapshot, ready for the database. */
-export interface SnapshotSlot {
-  availability_id: string;
-  local_date_time_start: string | null;
-  starts_at: string | null;
-  status: string | null;
-  vacancies: number | null;
-  capacity: number | null;
-  raw: unknown;
-}
+/** One slot of a pull snapshot, ready for the database: a slot row without the push's keys. */
+export type SnapshotSlot = Pick<SlotRow, 'availability_id' | 'local_date_time_start' | 'starts_at' | 'status' | 'vacancies' | 'capacity' | 'raw'>;
 
 /** The answer of one `POST /availability` for one option over a window of local dates. */
 export interface OptionSnapshot {
@@ -110,9 +103,6 @@ WHERE p.integration_id = $1::uuid AND p.active AND o.active
   AND ($2::text IS NULL OR p.octo_id = $2) AND ($3::text IS NULL OR o.octo_id = $3)
 ORDER BY p.octo_id, o.octo_id`;
 
-/** What a slot statement returns for its change event. */
-const WRITTEN_SLOT = `t.integration_id::text AS integration_id, t.product_octo_id, t.option_octo_id, t.availability_id, t.status, ${SLOT_CONTENT_HASH_SQL} AS content_hash`;
-
 // $1 integration, $2 product, $3 option, $4 answer key, $5 slots. A row is written only when
 // no newer push or snapshot holds it and its content differs from the stored one.
 const UPSERT_SNAPSHOT = `
@@ -132,7 +122,7 @@ WHERE (t.last_push_received IS NULL OR t.last_push_received < excluded.last_snap
   AND (t.last_snapshot IS NULL OR t.last_snapshot < excluded.last_snapshot)
   AND (t.local_date_time_start, t.status, t.vacancies, t.capacity, t.raw, t.removed_at)
     IS DISTINCT FROM (excluded.local_date_time_start, excluded.status, excluded.vacancies, excluded.capacity, excluded.raw, NULL::timestamptz)
-RETURNING (xmax = 0) AS created, ${WRITTEN_SLOT}`;
+RETURNING (xmax = 0) AS created, ${WRITTEN_SLOT_SQL}`;
 
 // $5..$6 the window's local dates (the local start's date part, as the supplier wrote it), $7 listed ids.
 const CLOSE_UNLISTED = `
@@ -142,7 +132,7 @@ WHERE integration_id = $1::uuid AND product_octo_id = $2 AND option_octo_id = $3
   AND left(local_date_time_start, 10) BETWEEN $5 AND $6 AND NOT (availability_id = ANY($7::text[]))
   AND (last_push_received IS NULL OR last_push_received < $4::bigint)
   AND (last_snapshot IS NULL OR last_snapshot < $4::bigint)
-RETURNING ${WRITTEN_SLOT}`;
+RETURNING ${WRITTEN_SLOT_SQL}`;
 
 const DUE_FOR_PULL = `
 SELECT i.id FROM integrations i

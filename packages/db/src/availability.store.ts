@@ -1,4 +1,4 @@
-import { appendChanges, prismaSql, slotEvent, SLOT_CONTENT_HASH_SQL, type WrittenSlot } from './change-outbox';
+import { appendChanges, prismaSql, slotEvent, WRITTEN_SLOT_SQL, type WrittenSlot } from './change-outbox';
 import type { PrismaClient } from './client';
 
 /** One slot change, ready for the database (snake_case: it goes through jsonb_to_recordset). */
@@ -156,5 +156,4 @@ WHERE (t.last_snapshot IS NULL OR t.last_snapshot < excluded.last_push_received)
     OR (t.last_updated_at_ms, t.last_updated_at_received) < (excluded.last_updated_at_ms, excluded.last_updated_at_received)
   ELSE t.last_received IS NULL OR t.last_received < excluded.last_received
 END
-RETURNING t.integration_id::text AS integration_id, t.product_octo_id, t.option_octo_id, t.availability_id, t.status,
-  ${SLOT_CONTENT_HASH_SQL} AS content_hash`;
+RETURNING ${WRITTEN_SLOT_SQL}`;

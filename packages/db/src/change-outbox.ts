@@ -91,10 +91,14 @@ export async function publishStaged(sql: OutboxSql): Promise<void> {
  * The hash a slot event carries: what a consumer needs to tell two states of a slot apart
  * (`t` is the `availability_slots` row).
  */
-export const SLOT_CONTENT_HASH_SQL = `encode(sha256(convert_to(json_build_array(t.status, t.vacancies, t.capacity,
+const SLOT_CONTENT_HASH_SQL = `encode(sha256(convert_to(json_build_array(t.status, t.vacancies, t.capacity,
   t.local_date_time_start, (extract(epoch FROM t.starts_at) * 1000)::bigint)::text, 'UTF8')), 'hex')`;
 
-/** A written slot as the slot statements return it (see {@link SLOT_CONTENT_HASH_SQL}). */
+/** What every slot statement returns for its change event (`t` is the `availability_slots` row). */
+export const WRITTEN_SLOT_SQL = `t.integration_id::text AS integration_id, t.product_octo_id, t.option_octo_id, t.availability_id, t.status,
+  ${SLOT_CONTENT_HASH_SQL} AS content_hash`;
+
+/** A written slot as the slot statements return it ({@link WRITTEN_SLOT_SQL}). */
 export interface WrittenSlot {
   integration_id: string;
   product_octo_id: string;

@@ -2,6 +2,7 @@ import { classifySqlError, isDataException, optionKey, slotKey, sqlStateOf, sync
 import type { PayloadOf, SlotChange, SlotResult, availabilityApplyJob } from '@octo-sync/jobs';
 import type { SyncRequests } from '@octo-sync/runs';
 import { asError, GroupCommit, unstorableInput, type Logger } from '@octo-sync/platform';
+import { startsAtOf } from './slot-start';
 
 export interface AvailabilityDeps {
   db: Db;
@@ -19,14 +20,13 @@ interface Pending {
 
 function toRow({ integrationId, change }: Pending): SlotRow {
   const start = change.localDateTimeStart ?? null;
-  const instant = start === null ? Number.NaN : Date.parse(start);
   return {
     integration_id: integrationId.toLowerCase(),
     product_octo_id: change.productId,
     option_octo_id: change.optionId,
     availability_id: change.availabilityId,
     local_date_time_start: start,
-    starts_at: Number.isNaN(instant) ? null : new Date(instant).toISOString(),
+    starts_at: startsAtOf(start),
     status: change.status ?? null,
     vacancies: change.vacancies ?? null,
     capacity: change.capacity ?? null,

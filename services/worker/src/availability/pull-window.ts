@@ -1,5 +1,6 @@
 import type { OctoSlot } from '@octo-sync/octo';
 import type { SnapshotSlot } from '@octo-sync/db';
+import { startsAtOf } from './slot-start';
 
 /** A range of local dates, `YYYY-MM-DD`, both included. */
 export interface LocalWindow {
@@ -31,11 +32,10 @@ export function pullWindow(timeZone: string | null, daysAhead: number, now: Date
 
 /** A snapshot slot as the database takes it; the UTC instant comes from the local start and its offset. */
 export function toSnapshotSlot(slot: OctoSlot): SnapshotSlot {
-  const instant = slot.localDateTimeStart === null ? NaN : Date.parse(slot.localDateTimeStart);
   return {
     availability_id: slot.id,
     local_date_time_start: slot.localDateTimeStart,
-    starts_at: Number.isNaN(instant) ? null : new Date(instant).toISOString(),
+    starts_at: startsAtOf(slot.localDateTimeStart),
     status: slot.status,
     vacancies: slot.vacancies,
     capacity: slot.capacity,
