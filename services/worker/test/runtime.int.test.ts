@@ -13,7 +13,7 @@ describe('worker runtime', () => {
   it('gives the catalog queue its long lock and every other queue the job lock', () => {
     const locks = Object.fromEntries(h.worker.workers.map((w) => [w.name, [w.opts.lockDuration, w.opts.stalledInterval]]));
     const { catalog, ...others } = locks;
-    expect(catalog).toEqual([120_000, 20_000]);
+    expect(catalog).toEqual([30_000, 20_000]);
     // Every other queue, whatever queues exist: the job lock.
     expect(Object.keys(others)).toEqual(expect.arrayContaining(['probes', 'availability', 'schedules', 'health', 'pulls']));
     for (const [queue, lock] of Object.entries(others)) expect([queue, lock]).toEqual([queue, [30_000, 10_000]]);
