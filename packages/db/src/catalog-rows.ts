@@ -18,7 +18,17 @@ export interface ProductRow {
   /** `raw` as JSON text when the caller has it already (the canonical text it hashed). */
   raw_json?: string;
   content_hash: string;
+  /** SHA-256 of the product's bytes as sent (null when they are not known, e.g. a mapped object). */
+  raw_hash: string | null;
+  /** SHA-256 of the canonical JSON of the whole product, options and units included. */
+  tree_hash: string;
 }
+
+/**
+ * A product whose bytes changed while its own row did not (a change in its options or units, or
+ * only in whitespace or key order): only its fingerprints are written.
+ */
+export type ProductFingerprintRow = Pick<ProductRow, 'octo_id' | 'raw_hash' | 'tree_hash'>;
 
 /** A `product_options` row, keyed by its product's OCTO id. */
 export interface OptionRow {
@@ -75,6 +85,7 @@ export interface UnitKey {
 /** What a run writes: only rows whose content changed (or that come back), and what went away. */
 export interface CatalogChanges {
   products: ProductRow[];
+  fingerprints: ProductFingerprintRow[];
   options: OptionRow[];
   units: UnitRow[];
   removedProducts: string[];
@@ -90,10 +101,22 @@ export interface Fingerprint {
   id?: string;
 }
 
+/** A stored product's fingerprints, and its active children (what an unparsed product counts as). */
+export interface ProductFingerprint extends Fingerprint {
+  id: string;
+  /** See {@link ProductRow.raw_hash}: null for a product stored before fingerprints existed. */
+  raw: string | null;
+  tree: string | null;
+  activeOptions: number;
+  activeUnits: number;
+}
+
 /** What is stored of one integration's catalog, by key. */
 export interface CatalogFingerprints {
   /** by product id */
-  products: Map<string, Fingerprint>;
+  products: Map<string, ProductFingerprint>;
+  /** Active products with fingerprints: product id by raw hash. */
+  activeByRaw: Map<string, string>;
   /** by `catalogKey(product id, option id)` */
   options: Map<string, Fingerprint>;
   /** by `catalogKey(product id, option id, unit id)` */

@@ -20,37 +20,39 @@ export class CatalogStore {
     private readonly changeFeed: boolean,
   ) {}
 
+  /**
+   * The stored products' fingerprints (with the counts of their active children). The children's
+   * own fingerprints are loaded only for the products a run parses ({@link loadChildren}).
+   */
   async loadFingerprints(integrationId: string): Promise<CatalogFingerprints> {
-    // Each list comes back as one JSON text ([[k1, (k2, (k3,)) hash, active(, id)], ...]): one
-    // value to decode natively instead of hundreds of thousands of driver rows.
-    const query = async (sql: string): Promise<string | null> => (await this.pool.query<{ list: string | null }>(sql, [integrationId])).rows[0]?.list ?? null;
-    const [products, options, units] = await Promise.all([
-      query(`SELECT json_agg(json_build_array(octo_id, content_hash, active, id::text))::text AS list
-        FROM products WHERE integration_id = $1::uuid`),
-      query(`SELECT json_agg(json_build_array(p.octo_id, o.octo_id, o.content_hash, o.active, o.id::text))::text AS list
-        FROM product_options o JOIN products p ON p.id = o.product_id
-        WHERE p.integration_id = $1::uuid`),
-      query(`SELECT json_agg(json_build_array(p.octo_id, o.octo_id, u.octo_id, u.content_hash, u.active))::text AS list
-        FROM units u JOIN product_options o ON o.id = u.option_id JOIN products p ON p.id = o.product_id
-        WHERE p.integration_id = $1::uuid`),
-    ]);
-    const result: CatalogFingerprints = { products: new Map(), options: new Map(), units: new Map() };
-    if (products !== null) {
-      for (const [id, hash, active, rowId] of JSON.parse(products) as Array<[string, string, boolean, string]>) {
-        result.products.set(id, { hash, active, id: rowId });
-      }
-    }
-    if (options !== null) {
-      for (const [productId, id, hash, active, rowId] of JSON.parse(options) as Array<[string, string, string, boolean, string]>) {
-        result.options.set(catalogKey(productId, id), { hash, active, id: rowId });
-      }
-    }
-    if (units !== null) {
-      for (const [productId, optionId, id, hash, active] of JSON.parse(units) as Array<[string, string, string, string, boolean]>) {
-        result.units.set(catalogKey(productId, optionId, id), { hash, active });
-      }
+    const result: CatalogFingerprints = { products: new Map(), activeByRaw: new Map(), options: new Map(), units: new Map() };
+    const list = await this.list(PRODUCT_FINGERPRINTS, [integrationId]);
+    for (const [id, hash, active, rowId, raw, tree, activeOptions, activeUnits] of decode<ProductEntry>(list)) {
+      result.products.set(id, { hash, active, id: rowId, raw, tree, activeOptions, activeUnits });
+      if (active && raw !== null && tree !== null) result.activeByRaw.set(raw, id);
     }
     return result;
+  }
+
+  /** Adds the fingerprints of the options and units of `productIds` (OCTO ids) to `into`. */
+  async loadChildren(integrationId: string, productIds: readonly string[], into: CatalogFingerprints): Promise<void> {
+    if (productIds.length === 0) return;
+    const values = [integrationId, productIds];
+    const [options, units] = await Promise.all([this.list(OPTION_FINGERPRINTS, values), this.list(UNIT_FINGERPRINTS, values)]);
+    for (const [productId, id, hash, active, rowId] of decode<[string, string, string, boolean, string]>(options)) {
+      into.options.set(catalogKey(productId, id), { hash, active, id: rowId });
+    }
+    for (const [productId, optionId, id, hash, active] of decode<[string, string, string, string, boolean]>(units)) {
+      into.units.set(catalogKey(productId, optionId, id), { hash, active });
+    }
+  }
+
+  /**
+   * A list comes back as one JSON text ([[k1, (k2, (k3,)) hash, active(, …)], ...]): one value to
+   * decode natively instead of thousands of driver rows.
+   */
+  private async list(sql: string, values: unknown[]): Promise<string | null> {
+    return (await this.pool.query<{ list: string | null }>(sql, values)).rows[0]?.list ?? null;
   }
 
   /** The COPY-based writer of one run's changes (see {@link CatalogCopyWriter.open}). */
@@ -71,6 +73,34 @@ export class CatalogStore {
     });
   }
 }
+
+function decode<T>(list: string | null): T[] {
+  return list === null ? [] : (JSON.parse(list) as T[]);
+}
+
+type ProductEntry = [string, string, boolean, string, string | null, string | null, number, number];
+
+// A product's active children (active options, active units under them) are what it counts as
+// unchanged when its bytes are the stored ones, so they are counted only for products with
+// fingerprints.
+const PRODUCT_FINGERPRINTS = `
+SELECT json_agg(json_build_array(p.octo_id, p.content_hash, p.active, p.id::text, p.raw_hash, p.tree_hash,
+  CASE WHEN p.raw_hash IS NULL THEN 0 ELSE
+    (SELECT count(*) FROM product_options o WHERE o.product_id = p.id AND o.active) END,
+  CASE WHEN p.raw_hash IS NULL THEN 0 ELSE
+    (SELECT count(*) FROM product_options o JOIN units u ON u.option_id = o.id
+     WHERE o.product_id = p.id AND o.active AND u.active) END))::text AS list
+FROM products p WHERE p.integration_id = $1::uuid`;
+
+const OPTION_FINGERPRINTS = `
+SELECT json_agg(json_build_array(p.octo_id, o.octo_id, o.content_hash, o.active, o.id::text))::text AS list
+FROM product_options o JOIN products p ON p.id = o.product_id
+WHERE p.integration_id = $1::uuid AND p.octo_id = ANY($2::text[])`;
+
+const UNIT_FINGERPRINTS = `
+SELECT json_agg(json_build_array(p.octo_id, o.octo_id, u.octo_id, u.content_hash, u.active))::text AS list
+FROM units u JOIN product_options o ON o.id = u.option_id JOIN products p ON p.id = o.product_id
+WHERE p.integration_id = $1::uuid AND p.octo_id = ANY($2::text[])`;
 
 /**
  * Marks every active product of an integration inactive, at `at`, with its `product.removed`

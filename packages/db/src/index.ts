@@ -37,6 +37,7 @@ export {
   type CatalogChanges,
   type CatalogFingerprints,
   type Fingerprint,
+  type ProductFingerprintRow,
 } from './catalog-rows';
 export type { CatalogStore } from './catalog.store';
 export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, Page } from './catalog-read.store';

@@ -1,4 +1,4 @@
-import { scanArrayElements } from './array-framing';
+import { ArrayFramer, scanArrayElements } from './array-framing';
 
 /** The elements the scanner frames, each parsed on its own. */
 function elements(text: string | Buffer): unknown[] | undefined {
@@ -61,5 +61,18 @@ describe('scanArrayElements', () => {
     const bounds = scanArrayElements(Buffer.from('[1,,2,]'));
     expect(bounds).toHaveLength(8);
     expect(scanArrayElements(Buffer.from('[nope, {"a" 1}]'))).toHaveLength(4);
+  });
+
+  it('frames the same in small steps as in one go, whatever the step', () => {
+    const texts = ['[{"id":"a]","s":"[{,}]"},{"x":[[1],{"y":"\\\\"}]}, 3 ]', '[ ]', '[1,2', '[1] x', ' x', '[{"id":"p\\"}]', '[1,,2,]'];
+    for (const text of texts) {
+      for (const budget of [1, 2, 5]) {
+        const framer = new ArrayFramer(Buffer.from(text));
+        let steps = 0;
+        while (!framer.step(budget)) steps++;
+        expect({ text, budget, bounds: framer.result() }).toEqual({ text, budget, bounds: scanArrayElements(Buffer.from(text)) });
+        if (text.length > 20) expect(steps).toBeGreaterThan(3);
+      }
+    }
   });
 });

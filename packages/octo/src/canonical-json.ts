@@ -1,4 +1,4 @@
-import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
+import { hash as oneShotHash, type Hash } from 'node:crypto';
 
 // Feeding a Hash one token at a time costs a native call each; batch into ~64 KiB pieces.
 const FLUSH_AT = 64 * 1024;
@@ -192,25 +192,4 @@ export function canonicalSplit(record: Record<string, unknown>, key: string): Ca
     own,
     withChild: (childText) => `{${before}${before === '' ? '' : ','}${name}:${childText}${after === '' ? '' : ','}${after}}`,
   };
-}
-
-/**
- * Canonical JSON fed to a hash one already-canonical element at a time: `[` + elements joined by
- * `,` + `]`, buffered into large pieces (one native call per ~64 KiB, not per element).
- */
-export class CanonicalArrayHash {
-  private readonly sink: HashSink;
-  private count = 0;
-  constructor(private readonly hash: Hash = createHash('sha256')) {
-    this.sink = new HashSink(hash);
-  }
-  push(elementText: string): void {
-    this.sink.write(this.count++ === 0 ? `[${elementText}` : `,${elementText}`);
-  }
-  /** SHA-256 (lowercase hex) of the whole array's canonical JSON. */
-  digest(): string {
-    this.sink.write(this.count === 0 ? '[]' : ']');
-    this.sink.flush();
-    return this.hash.digest('hex');
-  }
 }

@@ -76,15 +76,15 @@ async function fetchOnce(client: SupplierClient, target: SupplierTarget): Promis
   }
 }
 
-function read(body: Buffer, limits: ProductLimits): Outcome<ReadCatalog> {
+async function read(body: Buffer, limits: ProductLimits): Promise<Outcome<ReadCatalog>> {
   try {
-    const reader = CatalogReader.open(body, limits);
+    const reader = await CatalogReader.open(body, limits);
     const result: ReadCatalog = { products: [], quarantines: [] };
     for (let i = 0; i < reader.length; i++) {
       const entry = reader.read();
       if (entry === undefined) break;
       if (entry.kind === 'product') result.products.push(entry.product);
-      else result.quarantines.push(`product ${JSON.stringify(entry.quarantine.productId ?? null)} at ${entry.quarantine.path} would be quarantined (kept as stored): ${entry.quarantine.reason}`);
+      else if (entry.kind === 'quarantined') result.quarantines.push(`product ${JSON.stringify(entry.quarantine.productId ?? null)} at ${entry.quarantine.path} would be quarantined (kept as stored): ${entry.quarantine.reason}`);
     }
     reader.finish();
     return { ok: true, value: result };
@@ -121,7 +121,7 @@ function describe(report: ConformanceReport, fetched: FetchedBody, catalog: Read
 /** Compares the second fetch with the first: `stable`, the differing paths, or why it could not. */
 async function compareSecond(client: SupplierClient, target: SupplierTarget, first: ReadCatalog, report: ConformanceReport, settings: ConformanceSettings): Promise<void> {
   const again = await fetchOnce(client, target);
-  const second = again.ok ? read(again.value.body, settings.productLimits) : again;
+  const second = again.ok ? await read(again.value.body, settings.productLimits) : again;
   if (!second.ok) {
     fail(report, second.error, again.ok ? again.value.status : undefined, 'second fetch: ');
     return;
@@ -145,7 +145,7 @@ export async function checkConformance(client: SupplierClient, target: SupplierT
   }
   report.bytes = first.value.bytes;
   report.fetch_ms = first.value.latencyMs;
-  const catalog = read(first.value.body, settings.productLimits);
+  const catalog = await read(first.value.body, settings.productLimits);
   if (!catalog.ok) {
     fail(report, catalog.error, first.value.status);
     report.warnings.push(...headerWarnings(first.value, settings));

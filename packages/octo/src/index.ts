@@ -4,9 +4,9 @@ export { parseAvailability, type AvailabilityQuery, type FetchedAvailability, ty
 export type { FetchOptions, OutboundConfig, SupplierTarget } from './outbound-config';
 export type { FetchedBody, ProbedHeaders } from './catalog-body';
 export { parseCatalog, type OctoOption, type OctoProduct, type OctoUnit, type ProductQuarantine } from './catalog';
-export { CatalogReader, type CatalogEntry } from './catalog-reader';
+export { CatalogReader, type CatalogEntry, type KnownBytes } from './catalog-reader';
 export { printableId, type ProductLimits } from './product-quarantine';
-export { CANONICAL_MAX_DEPTH, CanonicalArrayHash, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';
+export { CANONICAL_MAX_DEPTH, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';
 export { checkConformance, type ConformanceReport, type ConformanceSettings } from './conformance';
 export { validateBaseUrl } from './base-url';
 export type { AlertPost } from './alert-post';

@@ -1,4 +1,4 @@
-import { catalogKey, type CatalogChanges, type CatalogFingerprints, type EntityCounts, type Fingerprint, type RunCounts } from '@octo-sync/db';
+import { catalogKey, type CatalogChanges, type CatalogFingerprints, type EntityCounts, type Fingerprint, type ProductFingerprintRow, type RunCounts } from '@octo-sync/db';
 import type { CatalogRows } from './map-catalog';
 
 function emptyCounts(): EntityCounts {
@@ -6,12 +6,13 @@ function emptyCounts(): EntityCounts {
 }
 
 /** Sorts `rows` into created / updated / unchanged against what is stored, keeping only the rows to write. */
-function classify<R extends { content_hash: string }>(
+function classify<R extends { content_hash: string }, F extends Fingerprint>(
   rows: readonly R[],
   keyOf: (row: R) => string,
-  stored: Map<string, Fingerprint>,
+  stored: Map<string, F>,
   counts: EntityCounts,
   onWrite: (row: R) => void,
+  onUnchanged?: (row: R, before: F) => void,
 ): R[] {
   const write: R[] = [];
   for (const row of rows) {
@@ -20,6 +21,7 @@ function classify<R extends { content_hash: string }>(
     else if (before.hash !== row.content_hash || !before.active) counts.updated += 1;
     else {
       counts.unchanged += 1;
+      onUnchanged?.(row, before);
       continue;
     }
     write.push(row);
@@ -37,6 +39,8 @@ function classify<R extends { content_hash: string }>(
  * mass-removal guard) are known from the present product ids alone: the slices collect them, and
  * {@link closeProducts} after the last one counts the removals.
  * A quarantined product (see {@link quarantine}) is neither present nor removed: it stays as stored.
+ * A product whose bytes are the stored ones (see {@link unchanged}) is present with its stored
+ * children, which are not loaded: only the children of parsed products are compared or removed.
  */
 export class CatalogDiffer {
   readonly counts: RunCounts = { products: { ...emptyCounts(), quarantined: 0 }, options: emptyCounts(), units: emptyCounts() };
@@ -75,6 +79,17 @@ export class CatalogDiffer {
     else this.quarantined.add(productId);
   }
 
+  /** A product taken as stored without parsing it: it and its active children count as unchanged. Returns its stored tree hash. */
+  unchanged(productId: string): string {
+    const fp = this.stored.products.get(productId);
+    if (fp?.tree == null) throw new Error(`catalog differ: product ${productId} has no stored fingerprints`);
+    if (this.removedProducts === undefined) this.presentProducts.add(productId);
+    this.counts.products.unchanged += 1;
+    this.counts.options.unchanged += fp.activeOptions;
+    this.counts.units.unchanged += fp.activeUnits;
+    return fp.tree;
+  }
+
   /** Every present product has been seen: counts the removed products (what the mass-removal guard reads). */
   closeProducts(): void {
     if (this.removedProducts !== undefined) return;
@@ -90,11 +105,24 @@ export class CatalogDiffer {
     this.counts.products.removed = removed.length;
   }
 
-  /** The rows of one slice that must be written; counts every row of it. */
-  classify(rows: CatalogRows): CatalogRows {
+  /**
+   * The rows of one slice that must be written, and the fingerprints of its products whose own
+   * row is unchanged but whose bytes are new; counts every row of it.
+   */
+  classify(rows: CatalogRows): CatalogRows & { fingerprints: ProductFingerprintRow[] } {
     const { stored, counts, touched } = this;
     if (this.removedProducts === undefined) for (const p of rows.products) this.presentProducts.add(p.octo_id);
-    const products = classify(rows.products, (p) => p.octo_id, stored.products, counts.products, (p) => touched.add(p.octo_id));
+    const fingerprints: ProductFingerprintRow[] = [];
+    const products = classify(
+      rows.products,
+      (p) => p.octo_id,
+      stored.products,
+      counts.products,
+      (p) => touched.add(p.octo_id),
+      (p, before) => {
+        if (before.raw !== p.raw_hash || before.tree !== p.tree_hash) fingerprints.push({ octo_id: p.octo_id, raw_hash: p.raw_hash, tree_hash: p.tree_hash });
+      },
+    );
     const options = classify(
       rows.options,
       (o) => {
@@ -117,7 +145,7 @@ export class CatalogDiffer {
       counts.units,
       (u) => touched.add(u.product_octo_id),
     );
-    return { products, options, units };
+    return { products, options, units, fingerprints };
   }
 
   /** What left the catalog; call after the last slice. */

@@ -11,13 +11,14 @@ function mapAll(products: readonly OctoProduct[]): { rows: CatalogRows; hash: st
   return { rows, hash: mapper.digest() };
 }
 
-/** What the one-pass mapping must reproduce: the catalog hashed on its own, each row on its own. */
+/** What the one-pass mapping must reproduce: each product and each row hashed on its own, the catalog from the products' hashes. */
 function reference(products: OctoProduct[]) {
-  const catalog = updateCanonical(createHash('sha256'), products).digest('hex');
+  const treeHashes = products.map((p) => updateCanonical(createHash('sha256'), p).digest('hex'));
+  const catalog = createHash('sha256').update(treeHashes.map((h) => `${h}\n`).join('')).digest('hex');
   const productHashes = products.map(({ options: _o, ...raw }) => canonicalHash(raw));
   const optionHashes = products.flatMap((p) => p.options.map(({ units: _u, ...raw }) => canonicalHash(raw)));
   const unitHashes = products.flatMap((p) => p.options.flatMap((o) => (o.units ?? []).map((u) => canonicalHash(u))));
-  return { catalog, productHashes, optionHashes, unitHashes };
+  return { catalog, treeHashes, productHashes, optionHashes, unitHashes };
 }
 
 function expectSameAsReference(products: OctoProduct[]): void {
@@ -25,6 +26,7 @@ function expectSameAsReference(products: OctoProduct[]): void {
   const expected = reference(products);
   expect(hash).toBe(expected.catalog);
   expect(rows.products.map((r) => r.content_hash)).toEqual(expected.productHashes);
+  expect(rows.products.map((r) => r.tree_hash)).toEqual(expected.treeHashes);
   expect(rows.options.map((r) => r.content_hash)).toEqual(expected.optionHashes);
   expect(rows.units.map((r) => r.content_hash)).toEqual(expected.unitHashes);
 }

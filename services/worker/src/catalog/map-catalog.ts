@@ -1,6 +1,6 @@
 import type { OptionRow, ProductRow, UnitRow } from '@octo-sync/db';
+import { createHash } from 'node:crypto';
 import {
-  CanonicalArrayHash,
   canonicalJson,
   canonicalSplit,
   sha256Hex,
@@ -50,7 +50,7 @@ function json(value: unknown): unknown {
 }
 
 /** `contentHash`: SHA-256 of the canonical JSON of `raw`, when the caller has it already. */
-function mapProduct(product: OctoProduct, contentHash?: string): ProductRow {
+function mapProduct(product: OctoProduct, hashes: Pick<ProductRow, 'raw_hash' | 'tree_hash'>, contentHash?: string): ProductRow {
   const { options: _options, ...raw } = product;
   return {
     octo_id: product.id,
@@ -64,6 +64,7 @@ function mapProduct(product: OctoProduct, contentHash?: string): ProductRow {
     pricing_per: text(product.pricingPer),
     raw,
     content_hash: contentHash ?? sha256Hex(canonicalJson(raw)),
+    ...hashes,
   };
 }
 
@@ -110,16 +111,19 @@ function mapUnit(productId: string, optionId: string, unit: OctoUnit, contentHas
 /**
  * Maps products to rows and hashes them, one product at a time: each unit, option and product is
  * serialised to canonical JSON once, hashed as its row's content hash, and the same text is
- * spliced into its parent's, so the whole catalog's canonical JSON (its run hash) is fed to a
- * hash from those pieces instead of being serialised a second time. `keepText` also keeps each
+ * spliced into its parent's, whose hash is the product's tree hash. `keepText` also keeps each
  * row's canonical text as `raw_json` (the writer sends it as is instead of serialising `raw` again).
+ *
+ * The catalog hash is a Merkle root: SHA-256 over the products' tree hashes (lowercase hex, one
+ * per line, in catalog order), so that a product not parsed because its bytes are the stored ones
+ * contributes its stored tree hash. Whitespace and key order change no tree hash.
  */
 export class CatalogMapper {
-  private readonly catalog = new CanonicalArrayHash();
+  private readonly catalog = createHash('sha256');
   constructor(private readonly keepText = false) {}
 
-  /** Appends the rows of `product` to `rows`. */
-  map(product: OctoProduct, rows: CatalogRows): void {
+  /** Appends the rows of `product` to `rows`; `rawHash`: SHA-256 of its bytes as sent, when known. */
+  map(product: OctoProduct, rows: CatalogRows, rawHash: string | null = null): void {
     const optionTexts: string[] = [];
     for (const option of product.options) {
       const units = option.units;
@@ -142,23 +146,33 @@ export class CatalogMapper {
       optionTexts.push(split.withChild(unitsText));
     }
     const split = canonicalSplit(product, 'options');
-    const productRow = mapProduct(product, sha256Hex(split.own));
+    const treeHash = sha256Hex(split.withChild(`[${optionTexts.join(',')}]`));
+    const productRow = mapProduct(product, { raw_hash: rawHash, tree_hash: treeHash }, sha256Hex(split.own));
     if (this.keepText) productRow.raw_json = split.own;
     rows.products.push(productRow);
-    this.catalog.push(split.withChild(`[${optionTexts.join(',')}]`));
+    this.leaf(treeHash);
+  }
+
+  /** A product taken as stored (its bytes are the stored ones): its stored tree hash. */
+  unchanged(treeHash: string): void {
+    this.leaf(treeHash);
   }
 
   /**
-   * A quarantined product has no rows; in the catalog hash it stands as
-   * `{"quarantined":{"id":…,"path":…}}` (never a product: those have options), so that the hash
-   * still changes when it is fixed or leaves the catalog.
+   * A quarantined product has no rows; its leaf is the hash of
+   * `{"quarantined":{"id":…,"path":…}}` (never a product: those have options), so that the
+   * catalog hash still changes when it is fixed or leaves the catalog.
    */
   quarantine(quarantine: ProductQuarantine): void {
-    this.catalog.push(canonicalJson({ quarantined: { id: quarantine.productId ?? null, path: quarantine.path } }));
+    this.leaf(sha256Hex(canonicalJson({ quarantined: { id: quarantine.productId ?? null, path: quarantine.path } })));
   }
 
-  /** SHA-256 of the canonical JSON of every product mapped so far, as one array. */
+  /** The catalog hash of every product mapped so far. */
   digest(): string {
-    return this.catalog.digest();
+    return this.catalog.digest('hex');
+  }
+
+  private leaf(hash: string): void {
+    this.catalog.update(`${hash}\n`);
   }
 }

@@ -41,6 +41,8 @@ export interface CatalogPass {
   digest: string;
   /** A targeted run's product ids: the catalog's hash and payload digest stay as they are. */
   scope?: ReadonlySet<string>;
+  /** Loads the stored options and units of the slice's products (those it parsed) into `stored`. */
+  loadChildren: (rows: CatalogRows) => Promise<void>;
 }
 
 /** A fetched `GET /products` body. */
@@ -64,10 +66,11 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
   // The query is sent first, then the body is framed. Its failure is kept, not thrown, until
   // awaited: nobody listens to the query meanwhile.
   const storedPromise = db.catalog.loadFingerprints(attempt.integration.id).catch(asError);
-  await nextTurn();
+  // Products are read only once the fingerprints are loaded: a product with the bytes of a stored one is not parsed.
+  const fingerprints: { loaded?: CatalogFingerprints } = {};
   let reader: CatalogReader;
   try {
-    reader = CatalogReader.open(fetched.body, settings.productLimits);
+    reader = await CatalogReader.open(fetched.body, settings.productLimits, (rawHash) => fingerprints.loaded?.activeByRaw.get(rawHash));
   } catch (error) {
     const ignored = await storedPromise;
     if (ignored instanceof Error) attempt.log.debug({ err: ignored }, 'fingerprints not needed after all');
@@ -75,8 +78,13 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
   }
   const stored = await storedPromise;
   if (stored instanceof Error) throw stored;
+  fingerprints.loaded = stored;
+  const loadChildren = (rows: CatalogRows) => {
+    const parsed = rows.products.map((p) => p.octo_id).filter((id) => stored.products.has(id));
+    return db.catalog.loadChildren(attempt.integration.id, parsed, stored);
+  };
   const warnings = new RunWarningList(settings.maxWarnings);
-  const pass = { reader, stored, differ: new CatalogDiffer(stored, scope), mapper: new CatalogMapper(true), warnings, bytes: fetched.bytes, digest: fetched.digest };
+  const pass = { reader, stored, differ: new CatalogDiffer(stored, scope), mapper: new CatalogMapper(true), warnings, bytes: fetched.bytes, digest: fetched.digest, loadChildren };
   return scope === undefined ? pass : { ...pass, scope };
 }
 
@@ -120,7 +128,7 @@ function rollBackUnlessWritten(outcome: WriteOutcome): WriteOutcome {
 }
 
 /** Maps, diffs and hands the rows to the writer one slice at a time; the last slice is written when this resolves. */
-async function writeSlices({ reader, differ, mapper, warnings }: CatalogPass, writer: CatalogCopyWriter, progress: SyncProgressReporter): Promise<void> {
+async function writeSlices({ reader, differ, mapper, warnings, loadChildren }: CatalogPass, writer: CatalogCopyWriter, progress: SyncProgressReporter): Promise<void> {
   // The slice being written: its failure is kept, not thrown, until it is awaited (a rejection
   // nobody listens to while the next slice is mapped would end the process).
   let pending: Promise<Error | undefined> = Promise.resolve(undefined);
@@ -134,9 +142,11 @@ async function writeSlices({ reader, differ, mapper, warnings }: CatalogPass, wr
     for (let i = 0; i < reader.length; i++) {
       const entry = reader.read();
       if (entry === undefined) break; // the catalog will be refused: only check the rest
-      if (entry.kind === 'product') mapper.map(entry.product, rows);
+      if (entry.kind === 'product') mapper.map(entry.product, rows, entry.rawHash);
+      else if (entry.kind === 'unchanged') mapper.unchanged(differ.unchanged(entry.productId));
       else quarantine(entry.quarantine, differ, mapper, warnings);
       if (rows.products.length === SLICE || i === reader.length - 1) {
+        await loadChildren(rows); // while the previous slice is being written
         const changed = differ.classify(rows);
         rows = noRows();
         await written();
