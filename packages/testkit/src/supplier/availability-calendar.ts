@@ -29,6 +29,8 @@ export interface CalendarOptions {
   times: readonly string[];
   /** The local offset written into every start, e.g. `+02:00`. */
   offset?: string;
+  /** Weekdays without any slot (0 Sunday to 6 Saturday): the supplier omits closed days altogether. */
+  closedWeekdays?: readonly number[];
 }
 
 const optionKey = (productId: string, optionId: string): string => `${productId}\u0000${optionId}`;
@@ -45,11 +47,13 @@ export class SlotCalendar {
   static generate(options: CalendarOptions): SlotCalendar {
     const calendar = new SlotCalendar();
     const offset = options.offset ?? '+00:00';
+    const closed = new Set(options.closedWeekdays ?? []);
     let n = 0;
     for (const product of options.products) {
       for (const option of product.options) {
         for (let day = 0; day < options.days; day++) {
           const date = addDays(options.start, day);
+          if (closed.has(new Date(`${date}T00:00:00Z`).getUTCDay())) continue;
           for (const time of options.times) calendar.put(product.id, option.id, quirkySlot(`${date}T${time}:00${offset}`, n++));
         }
       }

@@ -76,6 +76,11 @@ export interface TestSupplier {
    * `waitForRequests`. Releasing before it arrives cancels the hold.
    */
   hold(): { release(): void };
+  /**
+   * As {@link hold}, for the next request of `method` whose path ends in `pathSuffix` (e.g.
+   * `POST /availability`, whose answer is then read from the calendar when released).
+   */
+  holdRoute(method: string, pathSuffix: string): { release(): void };
   /** Stop listening, drop open connections, cancel timers and holds. */
   close(): Promise<void>;
 }
@@ -93,6 +98,8 @@ export interface TestSupplierOptions {
 }
 
 interface Hold {
+  method: string;
+  pathSuffix: string;
   released: boolean;
   wake: () => void;
   promise: Promise<void>;
@@ -280,6 +287,23 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     pump();
   }
 
+  function holdNext(method: string, pathSuffix: string): { release(): void } {
+    let wake: () => void = () => undefined;
+    const promise = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const entry: Hold = { method, pathSuffix, released: false, wake, promise };
+    holds.push(entry);
+    return {
+      release() {
+        entry.released = true;
+        const index = holds.indexOf(entry);
+        if (index !== -1) holds.splice(index, 1);
+        entry.wake();
+      },
+    };
+  }
+
   const listener: RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const recorded: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, at: Date.now() };
@@ -302,7 +326,8 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       if (b === null) serveNormally(req, res, path);
       else misbehave(b, req, res, path);
     };
-    const hold = req.method === 'GET' && path.endsWith('/products') ? holds.shift() : undefined;
+    const index = holds.findIndex((h) => h.method === req.method && path.endsWith(h.pathSuffix));
+    const hold = index === -1 ? undefined : holds.splice(index, 1)[0];
     if (hold === undefined || hold.released) respond();
     else void hold.promise.then(respond);
   };
@@ -373,22 +398,8 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
         waiters.add(waiter);
       });
     },
-    hold() {
-      let wake: () => void = () => undefined;
-      const promise = new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      const entry: Hold = { released: false, wake, promise };
-      holds.push(entry);
-      return {
-        release() {
-          entry.released = true;
-          const index = holds.indexOf(entry);
-          if (index !== -1) holds.splice(index, 1);
-          entry.wake();
-        },
-      };
-    },
+    hold: () => holdNext('GET', '/products'),
+    holdRoute: holdNext,
     async close() {
       if (closed) return;
       closed = true;
