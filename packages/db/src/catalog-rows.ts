@@ -22,13 +22,16 @@ export interface ProductRow {
   raw_hash: string | null;
   /** SHA-256 of the canonical JSON of the whole product, options and units included. */
   tree_hash: string;
+  /** How many options and units the product has as sent. */
+  option_count: number;
+  unit_count: number;
 }
 
 /**
  * A product whose bytes changed while its own row did not (a change in its options or units, or
  * only in whitespace or key order): only its fingerprints are written.
  */
-export type ProductFingerprintRow = Pick<ProductRow, 'octo_id' | 'raw_hash' | 'tree_hash'>;
+export type ProductFingerprintRow = Pick<ProductRow, 'octo_id' | 'raw_hash' | 'tree_hash' | 'option_count' | 'unit_count'>;
 
 /** A `product_options` row, keyed by its product's OCTO id. */
 export interface OptionRow {
@@ -101,14 +104,13 @@ export interface Fingerprint {
   id?: string;
 }
 
-/** A stored product's fingerprints, and its active children (what an unparsed product counts as). */
+/** A stored product's fingerprints (see {@link ProductRow}): null for a product stored before they existed. */
 export interface ProductFingerprint extends Fingerprint {
   id: string;
-  /** See {@link ProductRow.raw_hash}: null for a product stored before fingerprints existed. */
   raw: string | null;
   tree: string | null;
-  activeOptions: number;
-  activeUnits: number;
+  options: number | null;
+  units: number | null;
 }
 
 /** What is stored of one integration's catalog, by key. */

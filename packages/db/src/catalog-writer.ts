@@ -117,7 +117,7 @@ function textArray(values: string[] | null): string {
 const productLine = (p: ProductRow) =>
   `${field(p.octo_id)}\t${field(p.internal_name)}\t${field(p.reference)}\t${field(p.title)}\t${field(p.locale)}\t${field(p.time_zone)}\t` +
   `${field(p.availability_type)}\t${field(p.default_currency)}\t${field(p.pricing_per)}\t${rawJson(p)}\t${field(p.content_hash)}\t` +
-  `${field(p.raw_hash)}\t${field(p.tree_hash)}`;
+  `${field(p.raw_hash)}\t${field(p.tree_hash)}\t${p.option_count}\t${p.unit_count}`;
 const optionLine = (productId: string, o: OptionRow) =>
   `${productId}\t${field(o.octo_id)}\t${bool(o.is_default)}\t${field(o.internal_name)}\t${field(o.reference)}\t` +
   `${textArray(o.availability_local_start_times)}\t${num(o.cancellation_cutoff_amount)}\t${field(o.cancellation_cutoff_unit)}\t` +
@@ -154,8 +154,8 @@ WHERE p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
 
 // A product whose own row is unchanged while its bytes changed: its fingerprints only (no event).
 const SET_FINGERPRINTS = `
-UPDATE products t SET raw_hash = r.raw_hash, tree_hash = r.tree_hash
-FROM jsonb_to_recordset($2::jsonb) AS r(octo_id text, raw_hash text, tree_hash text)
+UPDATE products t SET raw_hash = r.raw_hash, tree_hash = r.tree_hash, option_count = r.option_count, unit_count = r.unit_count
+FROM jsonb_to_recordset($2::jsonb) AS r(octo_id text, raw_hash text, tree_hash text, option_count integer, unit_count integer)
 WHERE t.integration_id = $1::uuid AND t.octo_id = r.octo_id`;
 
 // The COPY path: staging tables (dropped with the transaction), then one upsert per table.
@@ -163,7 +163,7 @@ WHERE t.integration_id = $1::uuid AND t.octo_id = r.octo_id`;
 const CREATE_STAGING = `
 CREATE TEMP TABLE catalog_stage_products (octo_id text, internal_name text, reference text, title text,
   locale text, time_zone text, availability_type text, default_currency text, pricing_per text, raw jsonb,
-  content_hash text, raw_hash text, tree_hash text) ON COMMIT DROP;
+  content_hash text, raw_hash text, tree_hash text, option_count integer, unit_count integer) ON COMMIT DROP;
 CREATE TEMP TABLE catalog_stage_options (product_id bigint, octo_id text, is_default boolean, internal_name text,
   reference text, availability_local_start_times text[], cancellation_cutoff_amount integer,
   cancellation_cutoff_unit text, min_units integer, max_units integer, pricing_from jsonb, raw jsonb,
@@ -180,16 +180,18 @@ const COPY_STAGE_UNITS = 'COPY catalog_stage_units FROM STDIN';
 
 const UPSERT_STAGED_PRODUCTS = `
 INSERT INTO products AS t (integration_id, octo_id, internal_name, reference, title, locale, time_zone,
-  availability_type, default_currency, pricing_per, raw, content_hash, raw_hash, tree_hash, active, removed_at, updated_at)
+  availability_type, default_currency, pricing_per, raw, content_hash, raw_hash, tree_hash, option_count, unit_count,
+  active, removed_at, updated_at)
 SELECT $1::uuid, r.octo_id, r.internal_name, r.reference, r.title, r.locale, r.time_zone,
-  r.availability_type, r.default_currency, r.pricing_per, r.raw, r.content_hash, r.raw_hash, r.tree_hash, true, NULL, now()
+  r.availability_type, r.default_currency, r.pricing_per, r.raw, r.content_hash, r.raw_hash, r.tree_hash,
+  r.option_count, r.unit_count, true, NULL, now()
 FROM catalog_stage_products r
 ON CONFLICT (integration_id, octo_id) DO UPDATE SET
   internal_name = excluded.internal_name, reference = excluded.reference, title = excluded.title,
   locale = excluded.locale, time_zone = excluded.time_zone, availability_type = excluded.availability_type,
   default_currency = excluded.default_currency, pricing_per = excluded.pricing_per, raw = excluded.raw,
   content_hash = excluded.content_hash, raw_hash = excluded.raw_hash, tree_hash = excluded.tree_hash,
-  active = true, removed_at = NULL, updated_at = now()
+  option_count = excluded.option_count, unit_count = excluded.unit_count, active = true, removed_at = NULL, updated_at = now()
 RETURNING t.id::text AS id, t.octo_id`;
 
 const UPSERT_STAGED_OPTIONS = `

@@ -21,15 +21,15 @@ export class CatalogStore {
   ) {}
 
   /**
-   * The stored products' fingerprints (with the counts of their active children). The children's
-   * own fingerprints are loaded only for the products a run parses ({@link loadChildren}).
+   * The stored products' fingerprints. The fingerprints of their options and units are loaded
+   * only for the products a run parses ({@link loadChildren}).
    */
   async loadFingerprints(integrationId: string): Promise<CatalogFingerprints> {
     const result: CatalogFingerprints = { products: new Map(), activeByRaw: new Map(), options: new Map(), units: new Map() };
     const list = await this.list(PRODUCT_FINGERPRINTS, [integrationId]);
-    for (const [id, hash, active, rowId, raw, tree, activeOptions, activeUnits] of decode<ProductEntry>(list)) {
-      result.products.set(id, { hash, active, id: rowId, raw, tree, activeOptions, activeUnits });
-      if (active && raw !== null && tree !== null) result.activeByRaw.set(raw, id);
+    for (const [id, hash, active, rowId, raw, tree, options, units] of decode<ProductEntry>(list)) {
+      result.products.set(id, { hash, active, id: rowId, raw, tree, options, units });
+      if (active && raw !== null && tree !== null && options !== null && units !== null) result.activeByRaw.set(raw, id);
     }
     return result;
   }
@@ -78,19 +78,11 @@ function decode<T>(list: string | null): T[] {
   return list === null ? [] : (JSON.parse(list) as T[]);
 }
 
-type ProductEntry = [string, string, boolean, string, string | null, string | null, number, number];
+type ProductEntry = [string, string, boolean, string, string | null, string | null, number | null, number | null];
 
-// A product's active children (active options, active units under them) are what it counts as
-// unchanged when its bytes are the stored ones, so they are counted only for products with
-// fingerprints.
 const PRODUCT_FINGERPRINTS = `
-SELECT json_agg(json_build_array(p.octo_id, p.content_hash, p.active, p.id::text, p.raw_hash, p.tree_hash,
-  CASE WHEN p.raw_hash IS NULL THEN 0 ELSE
-    (SELECT count(*) FROM product_options o WHERE o.product_id = p.id AND o.active) END,
-  CASE WHEN p.raw_hash IS NULL THEN 0 ELSE
-    (SELECT count(*) FROM product_options o JOIN units u ON u.option_id = o.id
-     WHERE o.product_id = p.id AND o.active AND u.active) END))::text AS list
-FROM products p WHERE p.integration_id = $1::uuid`;
+SELECT json_agg(json_build_array(octo_id, content_hash, active, id::text, raw_hash, tree_hash, option_count, unit_count))::text AS list
+FROM products WHERE integration_id = $1::uuid`;
 
 const OPTION_FINGERPRINTS = `
 SELECT json_agg(json_build_array(p.octo_id, o.octo_id, o.content_hash, o.active, o.id::text))::text AS list

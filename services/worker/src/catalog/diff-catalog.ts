@@ -82,11 +82,11 @@ export class CatalogDiffer {
   /** A product taken as stored without parsing it: it and its active children count as unchanged. Returns its stored tree hash. */
   unchanged(productId: string): string {
     const fp = this.stored.products.get(productId);
-    if (fp?.tree == null) throw new Error(`catalog differ: product ${productId} has no stored fingerprints`);
+    if (fp?.tree == null || fp.options === null || fp.units === null) throw new Error(`catalog differ: product ${productId} has no stored fingerprints`);
     if (this.removedProducts === undefined) this.presentProducts.add(productId);
     this.counts.products.unchanged += 1;
-    this.counts.options.unchanged += fp.activeOptions;
-    this.counts.units.unchanged += fp.activeUnits;
+    this.counts.options.unchanged += fp.options;
+    this.counts.units.unchanged += fp.units;
     return fp.tree;
   }
 
@@ -120,7 +120,9 @@ export class CatalogDiffer {
       counts.products,
       (p) => touched.add(p.octo_id),
       (p, before) => {
-        if (before.raw !== p.raw_hash || before.tree !== p.tree_hash) fingerprints.push({ octo_id: p.octo_id, raw_hash: p.raw_hash, tree_hash: p.tree_hash });
+        if (before.raw !== p.raw_hash || before.tree !== p.tree_hash) {
+          fingerprints.push({ octo_id: p.octo_id, raw_hash: p.raw_hash, tree_hash: p.tree_hash, option_count: p.option_count, unit_count: p.unit_count });
+        }
       },
     );
     const options = classify(

@@ -50,7 +50,7 @@ function json(value: unknown): unknown {
 }
 
 /** `contentHash`: SHA-256 of the canonical JSON of `raw`, when the caller has it already. */
-function mapProduct(product: OctoProduct, hashes: Pick<ProductRow, 'raw_hash' | 'tree_hash'>, contentHash?: string): ProductRow {
+function mapProduct(product: OctoProduct, fingerprints: Pick<ProductRow, 'raw_hash' | 'tree_hash' | 'option_count' | 'unit_count'>, contentHash?: string): ProductRow {
   const { options: _options, ...raw } = product;
   return {
     octo_id: product.id,
@@ -64,7 +64,7 @@ function mapProduct(product: OctoProduct, hashes: Pick<ProductRow, 'raw_hash' | 
     pricing_per: text(product.pricingPer),
     raw,
     content_hash: contentHash ?? sha256Hex(canonicalJson(raw)),
-    ...hashes,
+    ...fingerprints,
   };
 }
 
@@ -125,6 +125,7 @@ export class CatalogMapper {
   /** Appends the rows of `product` to `rows`; `rawHash`: SHA-256 of its bytes as sent, when known. */
   map(product: OctoProduct, rows: CatalogRows, rawHash: string | null = null): void {
     const optionTexts: string[] = [];
+    const unitsBefore = rows.units.length;
     for (const option of product.options) {
       const units = option.units;
       const split = canonicalSplit(option, 'units');
@@ -147,7 +148,8 @@ export class CatalogMapper {
     }
     const split = canonicalSplit(product, 'options');
     const treeHash = sha256Hex(split.withChild(`[${optionTexts.join(',')}]`));
-    const productRow = mapProduct(product, { raw_hash: rawHash, tree_hash: treeHash }, sha256Hex(split.own));
+    const fingerprints = { raw_hash: rawHash, tree_hash: treeHash, option_count: product.options.length, unit_count: rows.units.length - unitsBefore };
+    const productRow = mapProduct(product, fingerprints, sha256Hex(split.own));
     if (this.keepText) productRow.raw_json = split.own;
     rows.products.push(productRow);
     this.leaf(treeHash);
