@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
+import { asError } from '@octo-sync/platform';
 import { SupplierError } from './errors';
 import type { FetchOptions } from './outbound-config';
 
@@ -70,6 +71,14 @@ export async function readCatalog({ response, contentType, started, fail }: Open
     await body.dump();
     throw tooLarge(declared, maxBodyBytes, true, statusCode);
   }
+  const expected = Number.isSafeInteger(declared) ? declared : null;
+  // The hook hears of the declared length before the buffer for it exists: it may refuse it.
+  const refused = progressRefusal(onProgress, 0, expected);
+  if (refused !== undefined) {
+    // As dropBody does: closes the connection without reading the body, and swallows the abort.
+    await body.dump({ limit: 1 });
+    throw refused;
+  }
   const hash = createHash('sha256');
   // With a declared length the body is copied into one buffer as it arrives, so the chunks
   // and their concatenation are never held at once; without one (or past it), chunks are
@@ -77,6 +86,7 @@ export async function readCatalog({ response, contentType, started, fail }: Open
   let whole = Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Buffer[] = [];
   let bytes = 0;
+  let stopped: Error | undefined;
   try {
     for await (const chunk of body) {
       const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
@@ -92,11 +102,13 @@ export async function readCatalog({ response, contentType, started, fail }: Open
       if (whole === undefined) chunks.push(buffer);
       else buffer.copy(whole, bytes);
       bytes += buffer.length;
-      onProgress?.(bytes, Number.isSafeInteger(declared) ? declared : null);
+      stopped = progressRefusal(onProgress, bytes, expected);
+      if (stopped !== undefined) break; // leaving the loop destroys the stream
     }
   } catch (error: unknown) {
     throw fail(error);
   }
+  if (stopped !== undefined) throw stopped;
   const received = whole === undefined ? Buffer.concat(chunks, bytes) : bytes === whole.length ? whole : whole.subarray(0, bytes);
   const result: FetchedBody = {
     status: statusCode,
@@ -108,6 +120,16 @@ export async function readCatalog({ response, contentType, started, fail }: Open
   };
   if (contentType !== undefined) result.contentType = contentType;
   return result;
+}
+
+/** What the progress hook threw to stop the read (passed on as is, not as a transport error), if it did. */
+function progressRefusal(onProgress: FetchOptions['onBodyProgress'], received: number, expected: number | null): Error | undefined {
+  try {
+    onProgress?.(received, expected);
+    return undefined;
+  } catch (error: unknown) {
+    return asError(error);
+  }
 }
 
 function octoHeadersOf(headers: Dispatcher.ResponseData['headers']): FetchedBody['octoHeaders'] {

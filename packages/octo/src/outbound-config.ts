@@ -50,8 +50,10 @@ export interface FetchOptions {
   /** Overrides the configured total deadline (health probes use a short one). */
   totalTimeoutMs?: number;
   /**
-   * Called after each chunk of the body with the bytes received so far and the declared
-   * `Content-Length` (null without one). Runs on the read path: it must return at once.
+   * Called before the body is read (0 bytes, so a caller knows the declared size first) and after
+   * each chunk, with the bytes received so far and the declared `Content-Length` (null without
+   * one). Runs on the read path: it must return at once. It may stop the read by throwing: the
+   * body is dropped and the fetch rejects with that very error.
    */
   onBodyProgress?: (received: number, expected: number | null) => void;
 }

@@ -5,17 +5,11 @@ import { DEV_SECRETS_KEY, env, parseEnv, type LogFormat } from '@octo-sync/platf
 import type { AlertSettings } from './alerts/alerts';
 import type { SyncSettings } from './catalog/sync-catalog.handler';
 import type { RetrySettings } from './catalog/retry';
-import type { OutageRule } from './health/health-tick';
-import { isValidCron, isValidTimeZone } from './schedules/cron';
 import type { ChangeFeedSettings } from './schedules/prune-changes.handler';
-import type { ScheduleSettings } from './schedules/register-schedules';
+import { healthConfig, scheduleFields, schedulesConfig, type HealthConfig, type SchedulesConfig } from './schedule-config';
 import type { SlowLaneSettings } from './slow-lane';
 import type { PullSettings } from './availability/pull-availability.handler';
 import type { RetentionSettings } from './availability/pull-tick.handler';
-
-/** A cron pattern (five fields, or six with seconds first), checked with cron-parser as BullMQ will run it. */
-const cron = (fallback: string) => z.string().default(fallback).refine(isValidCron, 'must be a cron pattern of 5 fields (or 6, seconds first)');
-const timeZone = (fallback: string) => z.string().default(fallback).refine(isValidTimeZone, 'must be an IANA time zone name such as UTC or Europe/Lisbon');
 
 const fields = z.object({
   DATABASE_URL: env.url('postgresql://postgres@127.0.0.1:5432/octo_sync', ['postgresql:', 'postgres:']),
@@ -42,7 +36,15 @@ const fields = z.object({
   OCTO_MAX_BODY_BYTES: env.int(64 * 1024 * 1024, { min: 1024 }),
   OCTO_MAX_REDIRECTS: env.int(3, { min: 0, max: 10 }),
 
-  WORKER_CONCURRENCY: env.int(2, { min: 1, max: 64 }),
+  // bench:fleet (2,000 small suppliers, two workers): 8 syncs 32 runs/s against 26.5 for 2; memory
+  // is bounded by WORKER_MAX_INFLIGHT_BYTES below, not by this.
+  WORKER_CONCURRENCY: env.int(8, { min: 1, max: 64 }),
+  // Catalog bytes this process holds at once across its runs (see catalog/memory-admission.ts).
+  // A run's peak memory is a few times its body (bench:sync: 808 MB for 99 MB), so this bounds the
+  // memory of catalog runs whatever WORKER_CONCURRENCY is. 128 MiB is two bodies of the largest
+  // size accepted by default (OCTO_MAX_BODY_BYTES), the most the former default of two runs could
+  // hold: a higher concurrency adds no worst case. A body larger than it still runs, alone.
+  WORKER_MAX_INFLIGHT_BYTES: env.int(128 * 1024 * 1024, { min: 1024 * 1024 }),
   PROBE_CONCURRENCY: env.int(10, { min: 1, max: 256 }),
   AVAILABILITY_CONCURRENCY: env.int(200, { min: 1, max: 2_000 }),
   AVAILABILITY_MAX_BATCH: env.int(2_000, { min: 1, max: 20_000 }),
@@ -89,32 +91,16 @@ const fields = z.object({
   METRICS_PORT: env.int(9464, { min: 0, max: 65_535 }),
   METRICS_SAMPLE_MS: env.int(15_000, { min: 100, max: 3_600_000 }),
 
-  // Schedules: every worker registers them at start-up (idempotent upsert of fixed scheduler
-  // ids); SCHEDULES_ENABLED=false only stops this process from registering them.
-  SCHEDULES_ENABLED: env.bool(true),
+  ...scheduleFields,
   // Change feed: off only where nothing consumes it (and for bench:sync's comparison).
   CHANGE_FEED_ENABLED: env.bool(true),
   CHANGE_FEED_RETENTION_DAYS: env.int(7, { min: 1, max: 3_650 }),
   CHANGE_FEED_PRUNE_BATCH: env.int(10_000, { min: 1, max: 1_000_000 }),
-  NIGHTLY_SYNC_CRON: cron('0 3 * * *'),
-  NIGHTLY_SYNC_TZ: timeZone('UTC'),
-  NIGHTLY_SYNC_SPREAD_MS: env.int(600_000, { min: 0, max: 24 * 3_600_000 }),
-  HEALTH_PROBE_CRON: cron('*/5 * * * *'),
-  HEALTH_PROBE_TZ: timeZone('UTC'),
-  HEALTH_PROBE_TIMEOUT_MS: env.int(10_000, { min: 100, max: 120_000 }),
-  HEALTH_DOWN_AFTER: env.int(3, { min: 1, max: 1_000 }),
-  HEALTH_CONCURRENCY: env.int(10, { min: 1, max: 256 }),
-  // Suspected local outage: when more than this share of a tick's probes (and more than
-  // HEALTH_OUTAGE_MIN of them) fail, nobody changes state in that tick.
-  HEALTH_OUTAGE_RATIO: z.coerce.number({ error: 'must be a number' }).min(0).max(1).default(0.5),
-  HEALTH_OUTAGE_MIN: env.int(5, { min: 0 }),
-  AVAILABILITY_PULL_CRON: cron('* * * * *'),
   PULL_CONCURRENCY: env.int(2, { min: 1, max: 64 }),
   PULL_REQUESTS_PER_SUPPLIER: env.int(4, { min: 1, max: 64 }),
   AVAILABILITY_RETENTION_DAYS: env.int(7, { min: 0, max: 3_650 }),
   AVAILABILITY_PRUNE_BATCH: env.int(5_000, { min: 1, max: 100_000 }),
   AVAILABILITY_PRUNE_MAX_BATCHES: env.int(20, { min: 1, max: 10_000 }),
-  HEALTH_COLLECT_TIMEOUT_MS: env.int(240_000, { min: 1_000, max: 24 * 3_600_000 }),
   // Partner alerts: one of a kind per integration per ALERTS_THROTTLE_MS, retried for ALERTS_RETRY_FOR_MS.
   ALERTS_CONCURRENCY: env.int(10, { min: 1, max: 256 }),
   ALERTS_THROTTLE_MS: env.int(900_000, { min: 1 }),
@@ -142,28 +128,11 @@ export interface LockSettings {
 export interface SyncConfig extends SyncSettings {
   /** Sync jobs this process runs at once (`WORKER_CONCURRENCY`). */
   concurrency: number;
+  /** Catalog bytes this process's runs hold at once (`WORKER_MAX_INFLIGHT_BYTES`). */
+  maxInflightBytes: number;
   lock: LockSettings;
   retry: RetrySettings;
   slowLane: SlowLaneSettings;
-}
-
-export interface HealthConfig {
-  /** Probe jobs this process runs at once. */
-  concurrency: number;
-  /** Deadline of one probe request. */
-  probeTimeoutMs: number;
-  /** Consecutive failures that make an integration DOWN. */
-  downAfter: number;
-  outage: OutageRule;
-  /** How long a tick's fan-out waits for its probes. */
-  collectTimeoutMs: number;
-}
-
-export interface SchedulesConfig extends ScheduleSettings {
-  /** Whether this process registers the schedules at start-up. */
-  enabled: boolean;
-  /** Window over which one nightly tick's runs start. */
-  nightlySpreadMs: number;
 }
 
 /** The worker's configuration, grouped by what reads it. */
@@ -210,6 +179,7 @@ export interface WorkerConfig {
 function syncConfig(e: WorkerEnv): SyncConfig {
   return {
     concurrency: e.WORKER_CONCURRENCY,
+    maxInflightBytes: e.WORKER_MAX_INFLIGHT_BYTES,
     lock: { lockDurationMs: e.SYNC_LOCK_DURATION_MS, stalledIntervalMs: e.SYNC_STALLED_INTERVAL_MS },
     retry: { baseMs: e.SYNC_RETRY_BASE_MS, maxMs: e.SYNC_RETRY_MAX_MS },
     slowLane: { slowRunMs: e.SYNC_SLOW_RUN_MS, slots: e.SYNC_SLOW_SLOTS ?? Math.max(1, e.WORKER_CONCURRENCY - 1), retryMs: e.SYNC_SLOW_RETRY_MS },
@@ -279,17 +249,8 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     testConnection: { concurrency: e.PROBE_CONCURRENCY, slowMs: e.CONFORMANCE_SLOW_MS, maxDifferences: e.CONFORMANCE_MAX_DIFFERENCES },
     availability: { concurrency: e.AVAILABILITY_CONCURRENCY, maxBatch: e.AVAILABILITY_MAX_BATCH },
     pull: pullConfig(e),
-    health: { concurrency: e.HEALTH_CONCURRENCY, probeTimeoutMs: e.HEALTH_PROBE_TIMEOUT_MS, downAfter: e.HEALTH_DOWN_AFTER, collectTimeoutMs: e.HEALTH_COLLECT_TIMEOUT_MS,
-      outage: { ratio: e.HEALTH_OUTAGE_RATIO, minimum: e.HEALTH_OUTAGE_MIN } },
-    schedules: {
-      enabled: e.SCHEDULES_ENABLED,
-      nightlyCron: e.NIGHTLY_SYNC_CRON,
-      nightlyTz: e.NIGHTLY_SYNC_TZ,
-      nightlySpreadMs: e.NIGHTLY_SYNC_SPREAD_MS,
-      healthCron: e.HEALTH_PROBE_CRON,
-      healthTz: e.HEALTH_PROBE_TZ,
-      pullCron: e.AVAILABILITY_PULL_CRON,
-    },
+    health: healthConfig(e),
+    schedules: schedulesConfig(e),
     changeFeed: { enabled: e.CHANGE_FEED_ENABLED, retentionDays: e.CHANGE_FEED_RETENTION_DAYS, pruneBatch: e.CHANGE_FEED_PRUNE_BATCH, pruneMaxBatches: 100 },
     alerts: { concurrency: e.ALERTS_CONCURRENCY, throttleMs: e.ALERTS_THROTTLE_MS, retryForMs: e.ALERTS_RETRY_FOR_MS, retry: { baseMs: e.ALERTS_RETRY_BASE_MS, maxMs: e.ALERTS_RETRY_MAX_MS }, timeoutMs: e.ALERTS_TIMEOUT_MS },
     usingDevSecretsKey: e.SECRETS_KEY === DEV_SECRETS_KEY,

@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     {
       pid: process.pid,
       concurrency: config.sync.concurrency,
+      maxInflightBytes: config.sync.maxInflightBytes,
       queues: runtime.workers.map((w) => w.name),
       schedules: config.schedules.enabled ? { nightly: config.schedules.nightlyCron, tz: config.schedules.nightlyTz, health: config.schedules.healthCron } : 'not registered by this process',
     },

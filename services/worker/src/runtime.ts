@@ -9,6 +9,7 @@ import { createDeliverAlertHandler } from './alerts/deliver-alert.handler';
 import { createAvailabilityApplier, type AvailabilityApplier } from './availability/apply-availability.handler';
 import { createPullHandler } from './availability/pull-availability.handler';
 import { createPullTickHandler } from './availability/pull-tick.handler';
+import { MemoryAdmission } from './catalog/memory-admission';
 import { supplierBackoff } from './catalog/retry';
 import { createSyncCatalogHandler } from './catalog/sync-catalog.handler';
 import type { LockSettings, WorkerConfig } from './config';
@@ -62,7 +63,8 @@ function consumerOptions({ redis, config, log }: Ports, lock: LockSettings, conc
 
 function startCatalogConsumer(ports: Ports): Worker {
   const { db, supplier, config, metrics, alerts } = ports;
-  const sync = withSlowLane(createSyncCatalogHandler({ db, supplier, settings: config.sync, metrics, alerts }), db, config.sync.slowLane);
+  const admission = new MemoryAdmission(config.sync.maxInflightBytes);
+  const sync = withSlowLane(createSyncCatalogHandler({ db, supplier, settings: config.sync, metrics, alerts, admission }), db, config.sync.slowLane);
   // The catalog queue alone has its long lock: see SYNC_LOCK_DURATION_MS in config.ts.
   const options = { ...consumerOptions(ports, config.sync.lock, config.sync.concurrency), backoffStrategy: supplierBackoff(config.sync.retry) };
   return startConsumer('catalog', { 'catalog.sync': sync }, options);

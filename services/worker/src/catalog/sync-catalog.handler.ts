@@ -6,6 +6,7 @@ import { AppError, asError } from '@octo-sync/platform';
 import type { Alerts } from '../alerts/alerts';
 import type { WorkerMetrics } from '../metrics';
 import { alertRunEnded, alertRunFailed } from './run-alerts';
+import { readAdmitted, type BodyLease, type MemoryAdmission } from './memory-admission';
 import { failAttempt } from './run-failure';
 import { SyncProgressReporter } from './sync-progress';
 import { syncTargeted } from './targeted-sync';
@@ -30,6 +31,8 @@ export interface SyncDeps {
   metrics: Pick<WorkerMetrics, 'runEnded'>;
   /** Told of runs that fail for good, recover, or quarantine products. */
   alerts: Alerts;
+  /** The process's budget of catalog bytes in memory (`WORKER_MAX_INFLIGHT_BYTES`). */
+  admission: MemoryAdmission;
 }
 
 /** What the job returns (and the gateway reads back from the run row). */
@@ -77,10 +80,18 @@ async function postpone(settings: SyncSettings, blockingRunId: string, ctx: JobC
 }
 
 async function syncClaimed(deps: SyncDeps, attempt: SyncAttempt, ctx: JobContext): Promise<SyncRun> {
-  const { integration, log } = attempt;
   const target = supplierTarget(deps, attempt);
   if (attempt.run.productIds.length > 0) return syncTargeted(deps, attempt, target, ctx.signal);
-  const fetched = await fetchCatalog(deps, attempt, target, ctx.signal);
+  const { fetched, lease } = await fetchCatalog(deps, attempt, target, ctx.signal);
+  try {
+    return await syncFetched(deps, attempt, fetched);
+  } finally {
+    lease.release();
+  }
+}
+
+async function syncFetched(deps: SyncDeps, attempt: SyncAttempt, fetched: Fetched): Promise<SyncRun> {
+  const { integration, log } = attempt;
   // Identical bytes: nothing to parse, nothing to write.
   if (fetched.digest === integration.lastPayloadDigest && integration.lastSyncHash) {
     const finished = await finishSkipped(deps, attempt, { payloadBytes: fetched.bytes, payloadDigest: fetched.digest, hash: integration.lastSyncHash, warnings: null });
@@ -105,11 +116,20 @@ function supplierTarget({ db }: SyncDeps, { integration, run }: SyncAttempt): Su
   return { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) };
 }
 
-async function fetchCatalog({ supplier }: SyncDeps, attempt: SyncAttempt, target: SupplierTarget, signal: AbortSignal | undefined): Promise<Fetched> {
-  const onBodyProgress = (received: number, expected: number | null) => attempt.progress.received(received, expected);
-  const fetched = await supplier.fetchProducts(target, signal ? { signal, onBodyProgress } : { onBodyProgress });
-  attempt.payloadBytes = fetched.bytes;
-  return { body: fetched.body, bytes: fetched.bytes, digest: fetched.digest };
+/** The catalog body, and its share of the memory budget: the caller releases it once the body is no longer held. */
+async function fetchCatalog({ supplier, admission }: SyncDeps, attempt: SyncAttempt, target: SupplierTarget, signal: AbortSignal | undefined): Promise<{ fetched: Fetched; lease: BodyLease }> {
+  const read = (admit: (received: number, expected: number | null) => void) => {
+    const onBodyProgress = (received: number, expected: number | null) => {
+      admit(received, expected);
+      // The call before the first byte is for admission; progress starts with the bytes.
+      if (received > 0) attempt.progress.received(received, expected);
+    };
+    return supplier.fetchProducts(target, signal ? { signal, onBodyProgress } : { onBodyProgress });
+  };
+  const onWait = (needed: number) => attempt.log.info({ needed, budget: admission.budget, inUse: admission.inUse }, 'catalog body waits for room in the memory budget');
+  const { body, lease } = await readAdmitted(admission, read, signal, onWait);
+  attempt.payloadBytes = body.bytes;
+  return { fetched: { body: body.body, bytes: body.bytes, digest: body.digest }, lease };
 }
 
 /** Records a skipped run (nothing written) under the run's fence. */
