@@ -32,18 +32,20 @@ export class CatalogChangeLog {
 
   /** Stages the events of one written slice. */
   async stage(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[] }): Promise<void> {
+    if (rows.products.length + rows.options.length + rows.units.length > 0) await copyText(this.client, COPY_CHANGE_STAGE, this.lines(rows));
+  }
+
+  private *lines(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[] }): Generator<string> {
     const { stored } = this;
-    let text = '';
-    for (const p of rows.products) text += this.line(kind('product', stored.products.get(p.octo_id)), p.octo_id, null, null, p.content_hash);
+    for (const p of rows.products) yield this.line(kind('product', stored.products.get(p.octo_id)), p.octo_id, null, null, p.content_hash);
     for (const o of rows.options) {
       const before = stored.options.get(catalogKey(o.product_octo_id, o.octo_id));
-      text += this.line(kind('option', before), o.product_octo_id, o.octo_id, null, o.content_hash);
+      yield this.line(kind('option', before), o.product_octo_id, o.octo_id, null, o.content_hash);
     }
     for (const u of rows.units) {
       const before = stored.units.get(catalogKey(u.product_octo_id, u.option_octo_id, u.octo_id));
-      text += this.line(kind('unit', before), u.product_octo_id, u.option_octo_id, u.octo_id, u.content_hash);
+      yield this.line(kind('unit', before), u.product_octo_id, u.option_octo_id, u.octo_id, u.content_hash);
     }
-    if (text !== '') await copyText(this.client, COPY_CHANGE_STAGE, text);
   }
 
   /** `update` (a removal statement without RETURNING) rewritten to also stage its `<entity>.removed` events. */

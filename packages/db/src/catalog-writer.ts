@@ -49,12 +49,12 @@ export class CatalogCopyWriter {
     }
     if (rows.options.length > 0) {
       const productOf = new Map<string, string>();
-      const text = encodeLines(rows.options, (o) => {
+      const lines = encodeLines(rows.options, (o) => {
         const productId = this.productId(o.product_octo_id);
         productOf.set(productId, o.product_octo_id);
         return optionLine(productId, o);
       });
-      await copyText(client, COPY_STAGE_OPTIONS, text);
+      await copyText(client, COPY_STAGE_OPTIONS, lines);
       const written = await client.query<{ id: string; product_id: string; octo_id: string }>(UPSERT_STAGED_OPTIONS);
       for (const row of written.rows) this.optionIds.set(catalogKey(productOf.get(row.product_id)!, row.octo_id), row.id);
       staged = true;
@@ -99,10 +99,8 @@ export class CatalogCopyWriter {
   }
 }
 
-function encodeLines<R>(rows: readonly R[], line: (row: R) => string): string {
-  let out = '';
-  for (const row of rows) out += `${line(row)}\n`;
-  return out;
+function* encodeLines<R>(rows: readonly R[], line: (row: R) => string): Generator<string> {
+  for (const row of rows) yield `${line(row)}\n`;
 }
 
 const num = (value: number | null) => (value === null ? '\\N' : String(value));

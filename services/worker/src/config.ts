@@ -52,10 +52,11 @@ const fields = z.object({
   // worker's event loop; a job whose lock lapses is "stalled" and handed to another worker (twice
   // at most, see the consumer). A sync yields to the event loop every few products and never
   // blocks it for more than a fraction of a second, so 30 s leaves a wide margin, while a crashed
-  // worker's job is picked up within lockDuration + stalledInterval (45 s at most). Even a
-  // wrongful takeover cannot interleave writes: runs are fenced in Postgres (sync-runs.store).
+  // worker's job is picked up within lockDuration + stalledInterval (35 s; the stalled check is
+  // one script per interval per worker), then run again from the fetch. Even a wrongful
+  // takeover cannot interleave writes: runs are fenced in Postgres (sync-runs.store).
   SYNC_LOCK_DURATION_MS: env.int(30_000, { min: 1_000 }),
-  SYNC_STALLED_INTERVAL_MS: env.int(15_000, { min: 500 }),
+  SYNC_STALLED_INTERVAL_MS: env.int(5_000, { min: 500 }),
   // The same for every other queue (connection tests, availability, schedules, health probes):
   // their jobs are short or wait on I/O, so BullMQ's defaults (30 s each) hold with room to spare
   // over the catalog's longest block of the event loop, and a crashed worker's slot changes are
