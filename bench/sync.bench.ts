@@ -4,8 +4,9 @@
  * Drives the real `catalog.sync` path (the worker process of `npm run start:worker`, fed through
  * the JobProducer, fetching over HTTP from the test supplier) against its own database and Redis
  * prefix, for four scenarios (fresh and 1% changed first with the change feed off, for its cost), then measures two references on the same rows: one Prisma upsert
- * per row (naive) and COPY into unindexed staging tables (floor). Progress goes to stderr; the
- * last line on stdout is one JSON object with every figure.
+ * per row (naive) and COPY into unindexed staging tables (floor). Each scenario also reports the
+ * worker's event-loop delay (lib/loop-delay-probe.mjs). Progress goes to stderr; the last line on
+ * stdout is one JSON object with every figure.
  */
 import { randomBytes } from 'node:crypto';
 import { createDb, type Db, type RunCounts } from '@octo-sync/db';
@@ -16,7 +17,7 @@ import { parseArgs, note, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { copyFloor, naiveUpserts } from './lib/references';
 import { PeakRss } from './lib/rss';
-import { startWorkerProcess, type WorkerProcess } from './lib/worker-process';
+import { startWorkerProcess, type LoopDelay, type WorkerProcess } from './lib/worker-process';
 
 const args = parseArgs(process.argv.slice(2), {
   products: 10_000,
@@ -41,7 +42,12 @@ interface Scenario {
   counts: RunCounts | null;
   peakRssBytes: number;
   payloadBytes: number;
+  /** The worker's event-loop delay from the request to the run's end. */
+  loopDelay: LoopDelay;
 }
+
+/** The most event-loop delay a sync may cause, in ms: job locks are renewed from the loop, so a short lock needs a loop that never stalls long. */
+const LOOP_DELAY_TARGET = { p99: 50, max: 500 };
 
 const AUTH_KEY = 'bench-supplier-key';
 
@@ -90,6 +96,9 @@ async function main(): Promise<void> {
       // Let the worker's heap settle between scenarios, so each peak is its own.
       await new Promise((resolve) => setTimeout(resolve, 500));
       rss.reset();
+      const probe = worker;
+      if (probe === undefined) throw new Error(`scenario ${name}: no worker running`);
+      await probe.loopDelay();
       const since = new Date();
       const started = process.hrtime.bigint();
       const { runId } = await db.runs.requestRun(integrationId, 'admin', { force });
@@ -97,6 +106,7 @@ async function main(): Promise<void> {
       const outcome = await producer.waitFor(job, 30 * 60_000);
       const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       const peakRssBytes = rss.peak();
+      const loopDelay = await probe.loopDelay();
       const finished = await db.runs.findRun(runId);
       if (outcome.state !== 'completed' || finished?.status === 'failed' || finished === null) {
         throw new Error(`scenario ${name}: run ${finished?.status ?? 'missing'} (${finished?.errorCode ?? outcome.state}: ${finished?.errorMessage ?? ''}) ${worker?.problems.join('\n') ?? ''}`);
@@ -110,8 +120,12 @@ async function main(): Promise<void> {
         counts: finished.counts as RunCounts | null,
         peakRssBytes,
         payloadBytes,
+        loopDelay,
       };
-      note(`${name}: ${scenario.wallSeconds} s, ${scenario.rowsWritten} rows written, status ${scenario.status}, peak RSS ${round(peakRssBytes / 2 ** 20, 1)} MiB`);
+      note(
+        `${name}: ${scenario.wallSeconds} s, ${scenario.rowsWritten} rows written, status ${scenario.status}, peak RSS ${round(peakRssBytes / 2 ** 20, 1)} MiB, ` +
+          `event-loop delay p99 ${round(loopDelay.p99Ms, 1)} ms, max ${round(loopDelay.maxMs, 1)} ms`,
+      );
       into.push(scenario);
       return scenario;
     };
@@ -170,6 +184,8 @@ async function main(): Promise<void> {
     const freshRowsPerSecond = fresh.rowsWritten / fresh.wallSeconds;
     const naiveRowsPerSecond = naive.rows / naive.seconds;
     const peakRss = Math.max(...scenarios.map((s) => s.peakRssBytes));
+    const allScenarios = [...offScenarios, ...scenarios];
+    const worstLoopDelay = { p99: round(Math.max(...allScenarios.map((s) => s.loopDelay.p99Ms)), 1), max: round(Math.max(...allScenarios.map((s) => s.loopDelay.maxMs)), 1) };
     const ratios = {
       freshVsNaive: round(freshRowsPerSecond / naiveRowsPerSecond, 2),
       freshVsCopyFloor: round(fresh.wallSeconds / floor.seconds, 2),
@@ -186,18 +202,24 @@ async function main(): Promise<void> {
       changed1pctVsFresh: ratios.changed1pctVsFresh <= 0.35 && changed.rowsWritten === changedUnits,
       peakRssVsPayload: ratios.peakRssVsPayload <= 10,
       freshFeedOnVsOff: ratios.freshFeedOnVsOff <= 1.1,
+      eventLoopDelay: worstLoopDelay.p99 <= LOOP_DELAY_TARGET.p99 && worstLoopDelay.max <= LOOP_DELAY_TARGET.max,
     };
     const result = {
       bench: 'sync',
       catalog: { products: args.products, options: args.options, units: args.units, rows: totalRows, payloadBytes: fresh.payloadBytes },
       scenarios: Object.fromEntries(
-        [...offScenarios, ...scenarios].map((s) => [s.name, { wallSeconds: s.wallSeconds, runSeconds: s.runSeconds, status: s.status, rowsWritten: s.rowsWritten, peakRssBytes: s.peakRssBytes, counts: s.counts }]),
+        allScenarios.map((s) => [
+          s.name,
+          { wallSeconds: s.wallSeconds, runSeconds: s.runSeconds, status: s.status, rowsWritten: s.rowsWritten, peakRssBytes: s.peakRssBytes, eventLoopDelayMs: delayFigures(s.loopDelay), counts: s.counts },
+        ]),
       ),
       expected: { changed1pctRows: changedUnits, removed10pctProducts: catalog.length - remaining.length },
       freshRowsPerSecond: Math.round(freshRowsPerSecond),
       naive: { rows: naive.rows, seconds: round(naive.seconds), rowsPerSecond: Math.round(naiveRowsPerSecond) },
       copyFloor: { rows: floor.rows, seconds: round(floor.seconds), rowsPerSecond: Math.round(floor.rows / floor.seconds) },
       peakRssBytes: peakRss,
+      // Worst over every scenario; each is the delay beyond the probe's sampling interval.
+      eventLoopDelayMs: { ...worstLoopDelay, resolution: fresh.loopDelay.resolutionMs },
       ratios,
       targets,
       removedCheck: removed.rowsWritten,
@@ -231,6 +253,11 @@ function changeOnePercent(catalog: GeneratedProduct[]): number {
     }
   }
   return changedUnits;
+}
+
+/** A scenario's event-loop delay as the JSON line shows it (ms, one decimal). */
+function delayFigures(delay: LoopDelay): { p50: number; p99: number; max: number } {
+  return { p50: round(delay.p50Ms, 1), p99: round(delay.p99Ms, 1), max: round(delay.maxMs, 1) };
 }
 
 /** Catalog rows of an integration written at or after `since` (products, options and units). */
