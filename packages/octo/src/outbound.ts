@@ -21,7 +21,9 @@ export interface SupplierClient {
   probeProducts(target: SupplierTarget, options?: FetchOptions): Promise<ProbedHeaders>;
   /**
    * GET {baseUrl}/products/{productId} under the same rules and body cap as {@link fetchProducts};
-   * null when the supplier no longer has the product (404, or OCTO's 400 `INVALID_PRODUCT_ID`).
+   * null when the supplier says it no longer has the product (an OCTO error answer: 400
+   * `INVALID_PRODUCT_ID`, or 404 with an OCTO error body). A plain 404 rejects (`SUPPLIER_HTTP_ERROR`,
+   * status 404): it may as well mean the supplier does not serve single products at all.
    */
   fetchProduct(target: SupplierTarget, productId: string, options?: FetchOptions): Promise<FetchedBody | null>;
   /** POST {baseUrl}/availability for one option and range of local dates, parsed; rejects with SupplierError. */
@@ -42,9 +44,9 @@ async function fetchProduct(deps: ExchangeDeps, target: SupplierTarget, productI
   }
 }
 
-/** OCTO answers an unknown product id with 400 `INVALID_PRODUCT_ID`; plain HTTP servers with 404. */
+/** OCTO answers an unknown product id with 400 `INVALID_PRODUCT_ID`; some suppliers with a 404 that carries an OCTO error. */
 function isUnknownProduct(error: SupplierError): boolean {
-  return error.status === 404 || (error.status === 400 && error.octoCode === 'INVALID_PRODUCT_ID');
+  return (error.status === 404 && error.octoCode !== undefined) || (error.status === 400 && error.octoCode === 'INVALID_PRODUCT_ID');
 }
 
 /** Create the outbound supplier client. Throws ConfigError on malformed `allowedHosts`. */

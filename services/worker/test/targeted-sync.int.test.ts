@@ -46,6 +46,15 @@ describe('catalog.sync: a targeted refresh of named products', () => {
     expect(after).toMatchObject({ lastSyncHash: before!.lastSyncHash, lastPayloadDigest: before!.lastPayloadDigest, lastSyncAt: before!.lastSyncAt });
   });
 
+  it('a plain 404 for every named product fails the run and deactivates nothing (the supplier may not serve single products)', async () => {
+    h.supplier.behave({ kind: 'status', status: 404 });
+    const run = await refresh([a, b]);
+    h.supplier.behave(null);
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'SUPPLIER_HTTP_ERROR' });
+    expect(run.errorMessage).toContain('may not serve single products');
+    expect([...(await names()).values()].every((p) => p.active)).toBe(true);
+  });
+
   it('a product the supplier no longer has is deactivated, within the mass-removal guard', async () => {
     h.supplier.setCatalog(withoutProducts(catalog, [c]));
     const run = await refresh([c]);

@@ -1,5 +1,5 @@
 import type { Db, SyncRun } from '@octo-sync/db';
-import type { FetchedBody, SupplierClient, SupplierTarget } from '@octo-sync/octo';
+import { SupplierError, type FetchedBody, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { openCatalog, writeCatalog, type Fetched, type SyncAttempt, type WriteSettings } from './write-catalog';
 
@@ -12,9 +12,11 @@ export interface TargetedDeps {
 
 /**
  * A targeted run (a refresh of named products): `GET /products/{id}` for each, then the catalog
- * write path on those alone. A product the supplier answers 404 for is deactivated, as a full
- * sync deactivates one that left the catalog (the mass-removal guard weighs it against every
- * active product); every other product, and the catalog's hash, stay as they are.
+ * write path on those alone. A product the supplier says it no longer has is deactivated, as a
+ * full sync deactivates one that left the catalog (the mass-removal guard weighs it against every
+ * active product); every other product, and the catalog's hash, stay as they are. A plain 404
+ * (no OCTO error) counts as gone only when another named product was found: a 404 for every one
+ * more likely means the supplier does not serve `GET /products/{id}`, and the run fails instead.
  */
 export async function syncTargeted(deps: TargetedDeps, attempt: SyncAttempt, target: SupplierTarget, signal: AbortSignal | undefined): Promise<SyncRun> {
   const { run, log } = attempt;
@@ -28,21 +30,38 @@ export async function syncTargeted(deps: TargetedDeps, attempt: SyncAttempt, tar
   return outcome.run;
 }
 
-/** The named products' bodies as one catalog array (404s left out), fetched a few at a time. */
+/** The named products' bodies as one catalog array (those gone left out), fetched a few at a time. */
 async function fetchNamed({ supplier, settings }: TargetedDeps, productIds: readonly string[], target: SupplierTarget, signal: AbortSignal | undefined): Promise<Fetched> {
-  const bodies = Array.from<unknown, FetchedBody | null>({ length: productIds.length }, () => null);
+  const answers = Array.from<unknown, FetchedBody | null | SupplierError>({ length: productIds.length }, () => null);
   let next = 0;
   const fetchOne = async (): Promise<void> => {
     for (let i = next++; i < productIds.length; i = next++) {
-      const fetched = await supplier.fetchProduct(target, productIds[i]!, signal ? { signal } : {});
-      if (fetched) checkProductId(fetched.body, productIds[i]!);
-      bodies[i] = fetched;
+      const fetched = await supplier.fetchProduct(target, productIds[i]!, signal ? { signal } : {}).catch(plain404);
+      if (fetched !== null && !(fetched instanceof SupplierError)) checkProductId(fetched.body, productIds[i]!);
+      answers[i] = fetched;
     }
   };
   await Promise.all(Array.from({ length: Math.min(settings.targetedConcurrency, productIds.length) }, fetchOne));
-  const found = bodies.filter((b): b is FetchedBody => b !== null);
+  const found = answers.filter((b): b is FetchedBody => b !== null && !(b instanceof SupplierError));
+  const notFound = answers.find((b): b is SupplierError => b instanceof SupplierError);
+  if (found.length === 0 && notFound) throw noSingleProducts(notFound);
   const body = Buffer.concat([Buffer.from('['), ...found.flatMap((b, i) => (i === 0 ? [b.body] : [COMMA, b.body])), Buffer.from(']')]);
   return { body, bytes: body.length, digest: '' };
+}
+
+/** A plain 404 (no OCTO error), kept to be judged against the other answers; anything else is thrown. */
+function plain404(error: unknown): SupplierError {
+  if (error instanceof SupplierError && error.status === 404) return error;
+  throw error;
+}
+
+function noSingleProducts(cause: SupplierError): SupplierError {
+  return new SupplierError(
+    'SUPPLIER_HTTP_ERROR',
+    'GET /products/{id} answered a plain 404 (no OCTO error) for every named product: the supplier may not serve single products; ' +
+      'nothing was deactivated. Trigger a full sync instead',
+    { status: 404, cause },
+  );
 }
 
 const COMMA = Buffer.from(',');
