@@ -16,7 +16,6 @@ export type SnapshotSlot = Pick<SlotRow, 'availability_id' | 'local_date_time_st
 
 /** The answer of one `POST /availability` for one option over a window of local dates. */
 export interface OptionSnapshot {
-  integrationId: string;
   productId: string;
   optionId: string;
   /** Local dates, `YYYY-MM-DD`, both included. */
@@ -67,19 +66,19 @@ export class AvailabilityPullStore {
   }
 
   /**
-   * Upserts what the snapshot lists and closes the stored slots of its window it no longer lists,
-   * on `client` (the run's fenced transaction: see `SyncRunStore.withFence`).
+   * Upserts what each snapshot of `integrationId` lists and closes the stored slots of its window
+   * it no longer lists, on `client` (the run's fenced transaction: see `SyncRunStore.withFence`).
+   * Many options' answers (one snapshot per option) go in two statements, so a pull costs a few
+   * transactions, not one per option. Returns each snapshot's counts, in order.
    */
-  async reconcile(client: PoolClient, snapshot: OptionSnapshot): Promise<SlotCounts> {
-    const key = snapshot.answerKey.toString();
-    const scope = [snapshot.integrationId, snapshot.productId, snapshot.optionId, key];
-    const written = await client.query<WrittenSlot & { created: boolean }>(UPSERT_SNAPSHOT, [...scope, JSON.stringify(snapshot.slots)]);
-    const ids = snapshot.slots.map((s) => s.availability_id);
-    const closed = await client.query<WrittenSlot>(CLOSE_UNLISTED, [...scope, snapshot.from, snapshot.to, ids]);
+  async reconcile(client: PoolClient, integrationId: string, snapshots: readonly OptionSnapshot[]): Promise<SlotCounts[]> {
+    const listed = snapshots.map((s) => ({ ...scopeOf(s), slots: s.slots }));
+    const windows = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, listed: s.slots.map((slot) => slot.availability_id) }));
+    const written = (await client.query<WrittenSlot & { created: boolean }>(UPSERT_SNAPSHOT, [integrationId, JSON.stringify(listed)])).rows;
+    const closed = (await client.query<WrittenSlot>(CLOSE_UNLISTED, [integrationId, JSON.stringify(windows)])).rows;
     // Last in the transaction, as the outbox requires: every slot written or closed is an event.
-    await appendChanges((sql, values) => client.query(sql, values), [...written.rows, ...closed.rows].map(slotEvent));
-    const created = written.rows.filter((w) => w.created).length;
-    return { created, updated: written.rows.length - created, unchanged: snapshot.slots.length - written.rows.length, closed: closed.rows.length };
+    await appendChanges((sql, values) => client.query(sql, values), [...written, ...closed].map(slotEvent));
+    return countsPerSnapshot(snapshots, written, closed);
   }
 
   /** Integrations with pulls enabled whose last pull was requested longer ago than their interval. */
@@ -96,6 +95,20 @@ export class AvailabilityPullStore {
   }
 }
 
+const optionKey = (productId: string, optionId: string): string => `${productId}\u0000${optionId}`;
+const scopeOf = (s: OptionSnapshot) => ({ product_octo_id: s.productId, option_octo_id: s.optionId, answer_key: s.answerKey.toString() });
+
+function countsPerSnapshot(snapshots: readonly OptionSnapshot[], written: ReadonlyArray<WrittenSlot & { created: boolean }>, closed: readonly WrittenSlot[]): SlotCounts[] {
+  const counts = new Map(snapshots.map((s) => [optionKey(s.productId, s.optionId), { created: 0, updated: 0, unchanged: s.slots.length, closed: 0 }]));
+  for (const w of written) {
+    const c = counts.get(optionKey(w.product_octo_id, w.option_octo_id))!;
+    c[w.created ? 'created' : 'updated'] += 1;
+    c.unchanged -= 1;
+  }
+  for (const w of closed) counts.get(optionKey(w.product_octo_id, w.option_octo_id))!.closed += 1;
+  return snapshots.map((s) => counts.get(optionKey(s.productId, s.optionId))!);
+}
+
 const PULL_TARGETS = `
 SELECT p.octo_id AS "productId", o.octo_id AS "optionId", p.time_zone AS "timeZone"
 FROM products p JOIN product_options o ON o.product_id = p.id
@@ -103,16 +116,28 @@ WHERE p.integration_id = $1::uuid AND p.active AND o.active
   AND ($2::text IS NULL OR p.octo_id = $2) AND ($3::text IS NULL OR o.octo_id = $3)
 ORDER BY p.octo_id, o.octo_id`;
 
-// $1 integration, $2 product, $3 option, $4 answer key, $5 slots. A row is written only when
-// no newer push or snapshot holds it and its content differs from the stored one.
+// $1 integration, $2 the snapshots: [{product_octo_id, option_octo_id, answer_key, slots: [...]}].
+// A row is written only when no newer push or snapshot holds it and its content differs from the
+// stored one. The lateral join leaves out, before the insert, the listed slots stored as listed
+// already, so a pull that finds nothing new neither writes nor locks a row: per option, one range
+// scan of the unique index hashed against the listed slots (OFFSET 0 keeps the scan whole: half
+// the cost of one index probe per listed slot). The conflict clause checks again on the row as it
+// is once locked (a push may have written it meanwhile), and alone owns the ordering rule.
 const UPSERT_SNAPSHOT = `
 INSERT INTO availability_slots AS t (integration_id, product_octo_id, option_octo_id, availability_id,
   local_date_time_start, starts_at, status, vacancies, capacity, raw, order_key, order_source, last_received, last_snapshot, updated_at)
-SELECT $1::uuid, $2, $3, r.availability_id, r.local_date_time_start, r.starts_at, r.status, r.vacancies, r.capacity, r.raw,
-  $4::bigint, 'received_at', $4::bigint, $4::bigint, now()
-FROM jsonb_to_recordset($5::jsonb) AS r(availability_id text, local_date_time_start text, starts_at timestamptz,
-  status text, vacancies integer, capacity integer, raw jsonb)
-ORDER BY r.availability_id
+SELECT $1::uuid, s.product_octo_id, s.option_octo_id, r.availability_id, r.local_date_time_start, r.starts_at, r.status, r.vacancies,
+  r.capacity, r.raw, s.answer_key, 'received_at', s.answer_key, s.answer_key, now()
+FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint, slots jsonb)
+CROSS JOIN LATERAL (
+  SELECT r.*, c.id IS NULL OR (c.local_date_time_start, c.status, c.vacancies, c.capacity, c.raw, c.removed_at)
+    IS DISTINCT FROM (r.local_date_time_start, r.status, r.vacancies, r.capacity, r.raw, NULL::timestamptz) AS differs
+  FROM jsonb_to_recordset(s.slots) AS r(availability_id text, local_date_time_start text, starts_at timestamptz,
+    status text, vacancies integer, capacity integer, raw jsonb)
+  LEFT JOIN (SELECT * FROM availability_slots c WHERE c.integration_id = $1::uuid AND c.product_octo_id = s.product_octo_id
+    AND c.option_octo_id = s.option_octo_id OFFSET 0) c ON c.availability_id = r.availability_id) r
+WHERE r.differs
+ORDER BY s.product_octo_id, s.option_octo_id, r.availability_id
 ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) DO UPDATE SET
   local_date_time_start = excluded.local_date_time_start, starts_at = excluded.starts_at, status = excluded.status,
   vacancies = excluded.vacancies, capacity = excluded.capacity, raw = excluded.raw, order_key = excluded.order_key,
@@ -124,14 +149,17 @@ WHERE (t.last_push_received IS NULL OR t.last_push_received < excluded.last_snap
     IS DISTINCT FROM (excluded.local_date_time_start, excluded.status, excluded.vacancies, excluded.capacity, excluded.raw, NULL::timestamptz)
 RETURNING (xmax = 0) AS created, ${WRITTEN_SLOT_SQL}`;
 
-// $5..$6 the window's local dates (the local start's date part, as the supplier wrote it), $7 listed ids.
+// $2 each snapshot's window of local dates (the local start's date part, as the supplier wrote it),
+// answer key and listed ids: [{product_octo_id, option_octo_id, answer_key, date_from, date_to, listed}].
 const CLOSE_UNLISTED = `
-UPDATE availability_slots AS t SET status = 'CLOSED', removed_at = now(), order_key = $4::bigint, order_source = 'received_at',
-  last_received = $4::bigint, last_snapshot = $4::bigint, updated_at = now()
-WHERE integration_id = $1::uuid AND product_octo_id = $2 AND option_octo_id = $3 AND removed_at IS NULL
-  AND left(local_date_time_start, 10) BETWEEN $5 AND $6 AND NOT (availability_id = ANY($7::text[]))
-  AND (last_push_received IS NULL OR last_push_received < $4::bigint)
-  AND (last_snapshot IS NULL OR last_snapshot < $4::bigint)
+UPDATE availability_slots AS t SET status = 'CLOSED', removed_at = now(), order_key = s.answer_key, order_source = 'received_at',
+  last_received = s.answer_key, last_snapshot = s.answer_key, updated_at = now()
+FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint, date_from text, date_to text, listed text[])
+WHERE t.integration_id = $1::uuid AND t.product_octo_id = s.product_octo_id AND t.option_octo_id = s.option_octo_id
+  AND t.removed_at IS NULL AND left(t.local_date_time_start, 10) BETWEEN s.date_from AND s.date_to
+  AND NOT (t.availability_id = ANY(s.listed))
+  AND (t.last_push_received IS NULL OR t.last_push_received < s.answer_key)
+  AND (t.last_snapshot IS NULL OR t.last_snapshot < s.answer_key)
 RETURNING ${WRITTEN_SLOT_SQL}`;
 
 const DUE_FOR_PULL = `

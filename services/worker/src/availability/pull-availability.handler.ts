@@ -1,10 +1,11 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import { pullSettingsOf, syncRefusal, type Db, type Integration, type PullTarget, type RunWarning, type SlotCounts, type SyncRun } from '@octo-sync/db';
+import { pullSettingsOf, syncRefusal, type Db, type Integration, type OptionSnapshot, type PullTarget, type RunWarning, type SyncRun } from '@octo-sync/db';
 import type { JobContext, PayloadOf, availabilityPullJob } from '@octo-sync/jobs';
 import { isSupplierError, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError, type Logger } from '@octo-sync/platform';
 import { failAttempt } from '../catalog/run-failure';
-import { answerKeyOf, eachLimited, pullWindow, toSnapshotSlot } from './pull-window';
+import { answerKeyOf, eachLimited, pullWindow, toSnapshotSlot, type LocalWindow } from './pull-window';
+import { SnapshotWriter } from './snapshot-writer';
 
 export interface PullSettings {
   /** `POST /availability` requests in flight at once per supplier (per run). */
@@ -40,9 +41,10 @@ interface ClaimedPull {
 
 /**
  * `availability.pull`: claim the run (pulls and catalog syncs of one integration never run at
- * once), ask the supplier for every active option over the window, reconcile each answer under
- * the run's fence, and record counts and per-option errors. A supplier that fails as a whole
- * (5xx, timeouts) fails the attempt, which the queue retries; the run shows the error.
+ * once), ask the supplier for every active option over the window, reconcile the answers under
+ * the run's fence (in batches, while the next ones are fetched), and record counts and per-option
+ * errors. A supplier that fails as a whole (5xx, timeouts) fails the attempt, which the queue
+ * retries; the run shows the error.
  */
 export function createPullHandler(deps: PullDeps) {
   return async function pullAvailability(payload: Payload, ctx: JobContext): Promise<PullResult> {
@@ -70,28 +72,45 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   if (refusal) throw new AppError(refusal.code, refusal.message);
   const only = { ...(payload.productId === undefined ? {} : { productId: payload.productId }), ...(payload.optionId === undefined ? {} : { optionId: payload.optionId }) };
   const targets = await db.pulls.targets(integration.id, only);
-  const supplierTarget: SupplierTarget = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) };
-  const counts: SlotCounts = { created: 0, updated: 0, unchanged: 0, closed: 0 };
   const warnings: RunWarning[] = [];
+  const writer = new SnapshotWriter((batch) => db.runs.withFence(integration.id, fence, (client) => db.pulls.reconcile(client, integration.id, batch), settings.writeTimeoutMs), WRITE_BATCH_SLOTS);
+  const fetchOne = answerFetcher(deps, integration, payload, signal);
   const pullOne = async (target: PullTarget): Promise<void> => {
-    const added = await pullOption(deps, attempt, supplierTarget, target, payload, signal).catch((error: unknown) => optionFailure(error, target, warnings));
-    if (added) for (const key of Object.keys(counts) as Array<keyof SlotCounts>) counts[key] += added[key];
+    const snapshot = await fetchOne(target).catch((error: unknown) => optionFailure(error, target, warnings));
+    if (snapshot) await writer.add(snapshot);
   };
-  await eachLimited(targets, settings.perSupplier, pullOne);
+  try {
+    await eachLimited(targets, settings.perSupplier, pullOne);
+  } finally {
+    // Also when the supplier failed: the attempt's failure is recorded once its writes have ended.
+    await writer.settled();
+  }
+  const counts = writer.result();
   const stored = warnings.length === 0 ? null : { items: warnings.slice(0, settings.maxWarnings), omitted: Math.max(0, warnings.length - settings.maxWarnings) };
   const finished = await db.runs.withFence(integration.id, fence, (client) => db.runs.finishPull(client, run, { slots: counts, options: { pulled: targets.length - warnings.length, failed: warnings.length } }, stored), settings.writeTimeoutMs);
   log.info({ options: targets.length, failed: warnings.length, ...counts }, 'availability pulled');
   return { runId: finished.id, status: finished.status };
 }
 
-async function pullOption(deps: PullDeps, attempt: ClaimedPull, supplierTarget: SupplierTarget, target: PullTarget, payload: Payload, signal: AbortSignal | undefined): Promise<SlotCounts> {
-  const { db, supplier, settings } = deps;
-  const { integration, fence } = attempt;
-  const window = pullWindow(target.timeZone, pullSettingsOf(integration).daysAhead, new Date(), { from: payload.from, to: payload.to });
-  const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to };
-  const answer = await supplier.fetchAvailability(supplierTarget, query, signal ? { signal } : {});
-  const snapshot = { integrationId: integration.id, productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(answer.answeredAt), slots: answer.slots.map(toSnapshotSlot) };
-  return db.runs.withFence(integration.id, fence, (client) => db.pulls.reconcile(client, snapshot), settings.writeTimeoutMs);
+/**
+ * Slots written per transaction (about 400 bytes of JSON each): big enough that a pull of many
+ * options costs a few transactions, small enough that one write and its memory stay small.
+ */
+const WRITE_BATCH_SLOTS = 2_000;
+
+/** Fetches one option's answer over its window: one window per time zone and run, so every option of a zone asks for the same dates. */
+function answerFetcher(deps: PullDeps, integration: Integration, payload: Payload, signal: AbortSignal | undefined): (target: PullTarget) => Promise<OptionSnapshot> {
+  const supplierTarget: SupplierTarget = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: deps.db.integrations.readAuthKey(integration) };
+  const daysAhead = pullSettingsOf(integration).daysAhead;
+  const now = new Date();
+  const windows = new Map<string | null, LocalWindow>();
+  return async (target) => {
+    const window = windows.get(target.timeZone) ?? pullWindow(target.timeZone, daysAhead, now, { from: payload.from, to: payload.to });
+    windows.set(target.timeZone, window);
+    const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to };
+    const answer = await deps.supplier.fetchAvailability(supplierTarget, query, signal ? { signal } : {});
+    return { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(answer.answeredAt), slots: answer.slots.map(toSnapshotSlot) };
+  };
 }
 
 /** Failures that concern one option's answer, not the supplier as a whole (auth, address, outages). */

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { PullTarget } from '@octo-sync/db';
+import { createSupplierClient, type SupplierTarget } from '@octo-sync/octo';
+import { eachLimited, pullWindow, toSnapshotSlot } from '@octo-sync/worker/src/availability/pull-window';
+import { loadWorkerConfig } from '@octo-sync/worker/src/config';
+
+/** What the floor fetches: the worker's environment (its outbound rules and per-supplier bound), the supplier, the options. */
+export interface FloorSpec {
+  env: Record<string, string>;
+  supplier: SupplierTarget;
+  targets: PullTarget[];
+  daysAhead: number;
+}
+
+export interface FloorResult {
+  seconds: number;
+  /** CPU seconds the floor's process used while timed (fetching, parsing and mapping). */
+  cpuSeconds: number;
+  requests: number;
+  slots: number;
+  bytes: number;
+}
+
+/**
+ * The pull without its writes: every option's `POST /availability` over the same window, through
+ * the worker's outbound client with the same per-supplier bound, parsed and mapped to snapshot
+ * slots as the handler maps them, then dropped.
+ */
+async function fetchAndParse(spec: FloorSpec): Promise<FloorResult> {
+  const config = loadWorkerConfig(spec.env);
+  const client = createSupplierClient({ ...config.outbound, userAgent: 'octo-sync-bench' });
+  let slots = 0;
+  let bytes = 0;
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  try {
+    await eachLimited(spec.targets, config.pull.settings.perSupplier, async (target) => {
+      const window = pullWindow(target.timeZone, spec.daysAhead, new Date());
+      const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to };
+      const answer = await client.fetchAvailability(spec.supplier, query);
+      slots += answer.slots.map(toSnapshotSlot).length;
+      bytes += answer.bytes;
+    });
+    const cpu = process.cpuUsage(cpuBefore);
+    return { seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, requests: spec.targets.length, slots, bytes };
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Measures the floor in a process of its own, as the worker is one: in the benchmark's process it
+ * would share an event loop with the test supplier serving it.
+ */
+export function measureFloor(spec: FloorSpec): Promise<FloorResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(__filename)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`pull floor exited ${code}`));
+      resolvePromise(JSON.parse(out.trim().split('\n').pop() ?? '{}') as FloorResult);
+    });
+    child.stdin.end(JSON.stringify(spec));
+  });
+}
+
+async function childMain(): Promise<void> {
+  let input = '';
+  for await (const chunk of process.stdin) input += (chunk as Buffer).toString('utf8');
+  const result = await fetchAndParse(JSON.parse(input) as FloorSpec);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+if (require.main === module) {
+  childMain().catch((err: unknown) => {
+    process.stderr.write(`pull floor failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,265 @@
+/**
+ * `npm run bench:pull -- --products 200 --options 2 --days 30 --times 4`
+ *
+ * Drives the real availability pull: the worker process of `npm run start:worker` (the compiled
+ * bundle) handles `availability.pull` jobs requested through `PullRequests`, and fetches
+ * `POST /availability` over HTTP from the test supplier's slot calendar, on its own database and
+ * Redis prefix. The products and options asked about are seeded with one statement each (the
+ * catalog sync is bench:sync's). Scenarios, in one run: fresh (empty slot table), unchanged (the
+ * same answers: must write no row), and 1% of the slots changed. Rows written are counted from
+ * the rows' `xmin` (a new row version), so a locked or skipped row does not count. The floor,
+ * measured before and after the pulls, is the same answers fetched through the worker's outbound
+ * client and parsed, with no writes, in a child process of its own. Each scenario also reports the
+ * CPU seconds of the worker, its Postgres backends and the supplier (on a shared machine the wall
+ * time includes waiting for a core). Progress goes to stderr; the last line on stdout is one JSON
+ * object with every figure.
+ */
+import { randomBytes } from 'node:crypto';
+import { createDb, pullSettingsOf, type Db, type Integration } from '@octo-sync/db';
+import { createRedis, JobProducer } from '@octo-sync/jobs';
+import { PullRequests } from '@octo-sync/runs';
+import { clearPrefix, SlotCalendar, startTestSupplier, type CalendarOptions, type TestSupplier } from '@octo-sync/testkit';
+import { note, parseArgs, round } from './lib/args';
+import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
+import { cpuSeconds } from './lib/process-cpu';
+import { measureFloor, type FloorResult, type FloorSpec } from './lib/pull-floor';
+import { startWorkerProcess, type WorkerProcess } from './lib/worker-process';
+
+const args = parseArgs(process.argv.slice(2), {
+  products: 200,
+  options: 2,
+  days: 30,
+  /** Slots per day, spread evenly from 00:00. */
+  times: 4,
+  /** `POST /availability` requests in flight at once (the worker's PULL_REQUESTS_PER_SUPPLIER). */
+  perSupplier: 4,
+  database: 'octo_sync_bench_pull',
+  keep: false,
+  /** Write a V8 CPU profile of the worker to this folder (node --cpu-prof). */
+  cpuProf: '',
+});
+
+const AUTH_KEY = 'bench-supplier-key';
+const SECRETS_KEY = 'bench-secrets-key';
+
+interface Scenario {
+  wallSeconds: number;
+  /** CPU seconds used meanwhile by the worker, by its Postgres backends, and by this process (the test supplier). */
+  cpuSeconds: CpuUse;
+  runSeconds: number;
+  slotsPerSecond: number;
+  rowsWritten: number;
+  events: number;
+  counts: unknown;
+}
+
+interface Bench {
+  db: Db;
+  producer: JobProducer;
+  pulls: PullRequests;
+  integration: Integration;
+  worker: WorkerProcess;
+  slots: number;
+}
+
+type Catalog = CalendarOptions['products'];
+
+/** The products and options the pulls ask about (`p0001`, `p0001-o1`, ...). */
+function catalogOf(): Catalog {
+  return Array.from({ length: args.products }, (_p, i) => {
+    const id = `p${String(i + 1).padStart(4, '0')}`;
+    return { id, options: Array.from({ length: args.options }, (_o, j) => ({ id: `${id}-o${j + 1}` })) };
+  });
+}
+
+/**
+ * Stores the catalog as a sync would leave it, as far as a pull reads it (active products in UTC,
+ * so the calendar's dates are inside every product's window, and their active options): the
+ * catalog sync is not what this bench measures.
+ */
+async function seedCatalog(db: Db, integrationId: string, catalog: Catalog): Promise<void> {
+  const ids = catalog.map((p) => p.id);
+  await db.pool.query(
+    `INSERT INTO products (integration_id, octo_id, time_zone, raw, content_hash)
+     SELECT $1::uuid, id, 'UTC', jsonb_build_object('id', id), 'bench' FROM unnest($2::text[]) AS id`,
+    [integrationId, ids],
+  );
+  await db.pool.query(
+    `INSERT INTO product_options (product_id, octo_id, raw, content_hash)
+     SELECT p.id, o.option_id, jsonb_build_object('id', o.option_id), 'bench'
+     FROM jsonb_to_recordset($2::jsonb) AS o(product_id text, option_id text)
+     JOIN products p ON p.integration_id = $1::uuid AND p.octo_id = o.product_id`,
+    [integrationId, JSON.stringify(catalog.flatMap((p) => p.options.map((o) => ({ product_id: p.id, option_id: o.id }))))],
+  );
+}
+
+function calendarOf(catalog: Catalog): SlotCalendar {
+  const minutes = (i: number) => Math.floor((i * 24 * 60) / args.times);
+  const times = Array.from({ length: args.times }, (_v, i) => `${String(Math.floor(minutes(i) / 60)).padStart(2, '0')}:${String(minutes(i) % 60).padStart(2, '0')}`);
+  const start = new Date().toISOString().slice(0, 10);
+  return SlotCalendar.generate({ products: catalog, start, days: args.days, times, offset: '+00:00' });
+}
+
+/** Every 100th slot of the calendar becomes LIMITED with 1 left; returns how many. */
+function changeOnePercent(calendar: SlotCalendar, catalog: Catalog): number {
+  let n = 0;
+  let changed = 0;
+  for (const product of catalog) {
+    for (const option of product.options) {
+      for (const slot of calendar.list(product.id, option.id)) {
+        if (n++ % 100 !== 0) continue;
+        calendar.update(product.id, option.id, slot.id, { status: 'LIMITED', vacancies: 1 });
+        changed += 1;
+      }
+    }
+  }
+  return changed;
+}
+
+/** Each stored slot's row version: a row written since has a new `xmin`. */
+async function rowVersions(db: Db, integrationId: string): Promise<Map<string, string>> {
+  const { rows } = await db.pool.query<{ id: string; x: string }>('SELECT id::text AS id, xmin::text AS x FROM availability_slots WHERE integration_id = $1::uuid', [integrationId]);
+  return new Map(rows.map((r) => [r.id, r.x]));
+}
+
+async function eventCount(db: Db, integrationId: string): Promise<number> {
+  const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM change_events WHERE integration_id = $1::uuid', [integrationId]);
+  return rows[0]?.n ?? 0;
+}
+
+interface CpuUse {
+  worker: number;
+  postgres: number;
+  supplier: number;
+}
+
+/** CPU used so far by the worker, this process and each Postgres backend of the bench database (`pg:<pid>`). */
+async function cpuSample(b: Bench): Promise<Map<string, number>> {
+  const { rows } = await b.db.pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+  return new Map([['worker', cpuSeconds(b.worker.pid)], ['supplier', cpuSeconds(process.pid)], ...rows.map((r) => [`pg:${r.pid}`, cpuSeconds(r.pid)] as const)]);
+}
+
+/** What was used between two samples (a backend that ended meanwhile is not counted). */
+function cpuUsed(before: Map<string, number>, after: Map<string, number>): CpuUse {
+  const used = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  const postgres = [...after.keys()].filter((key) => key.startsWith('pg:')).reduce((sum, key) => sum + used(key), 0);
+  return { worker: round(used('worker'), 2), postgres: round(postgres, 2), supplier: round(used('supplier'), 2) };
+}
+
+/** One pull through the worker, timed from the request to the job's completion. */
+async function pull(b: Bench, name: string): Promise<Scenario> {
+  const [before, eventsBefore] = [await rowVersions(b.db, b.integration.id), await eventCount(b.db, b.integration.id)];
+  const cpuBefore = await cpuSample(b);
+  const started = process.hrtime.bigint();
+  const { runId, job } = await b.pulls.request(b.integration, 'admin');
+  const outcome = await b.producer.waitFor(job, 30 * 60_000);
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = cpuUsed(cpuBefore, await cpuSample(b));
+  const run = await b.db.runs.findRun(runId);
+  if (outcome.state !== 'completed' || run?.status !== 'succeeded') {
+    throw new Error(`pull ${name}: ${run?.status ?? outcome.state} (${run?.errorCode ?? ''}: ${run?.errorMessage ?? ''}) ${b.worker.problems.join('\n')}`);
+  }
+  const after = await rowVersions(b.db, b.integration.id);
+  const rowsWritten = [...after].filter(([id, x]) => before.get(id) !== x).length;
+  const scenario = {
+    wallSeconds: round(wallSeconds),
+    cpuSeconds: cpu,
+    runSeconds: round((run.durationMs ?? 0) / 1000),
+    slotsPerSecond: Math.round(b.slots / wallSeconds),
+    rowsWritten,
+    events: (await eventCount(b.db, b.integration.id)) - eventsBefore,
+    counts: run.counts,
+  };
+  note(`${name}: ${scenario.wallSeconds} s, ${scenario.slotsPerSecond} slots/s, ${rowsWritten} rows written, ${scenario.events} events, CPU s ${JSON.stringify(cpu)}`);
+  return scenario;
+}
+
+async function floor(b: Bench, spec: FloorSpec, label: string): Promise<FloorResult> {
+  const result = await measureFloor(spec);
+  if (result.slots !== b.slots) throw new Error(`floor ${label} parsed ${result.slots} slots, expected ${b.slots}`);
+  note(`floor ${label}: ${round(result.seconds)} s, ${Math.round(result.slots / result.seconds)} slots/s, ${result.bytes} bytes, CPU ${round(result.cpuSeconds, 2)} s`);
+  return result;
+}
+
+async function scenarios(b: Bench, spec: FloorSpec, calendar: SlotCalendar, catalog: Catalog) {
+  const floorBefore = await floor(b, spec, 'before');
+  const fresh = await pull(b, 'fresh');
+  const unchanged = await pull(b, 'unchanged');
+  const changedSlots = changeOnePercent(calendar, catalog);
+  const changed1pct = await pull(b, 'changed1pct');
+  const floorAfter = await floor(b, spec, 'after');
+  // The faster floor: a floor slowed by a busy moment would flatter the pull.
+  const floorSeconds = Math.min(floorBefore.seconds, floorAfter.seconds);
+  const ratios = {
+    unchangedVsFresh: round(unchanged.wallSeconds / fresh.wallSeconds, 3),
+    changed1pctVsFresh: round(changed1pct.wallSeconds / fresh.wallSeconds, 3),
+    freshVsFloor: round(fresh.wallSeconds / floorSeconds, 2),
+  };
+  const targets = {
+    freshWroteEverySlot: fresh.rowsWritten === b.slots,
+    unchangedVsFresh: ratios.unchangedVsFresh <= 0.2 && unchanged.rowsWritten === 0 && unchanged.events === 0,
+    changed1pctVsFresh: ratios.changed1pctVsFresh <= 0.3 && changed1pct.rowsWritten === changedSlots,
+  };
+  return {
+    scenarios: { fresh, unchanged, changed1pct },
+    expected: { changed1pctRows: changedSlots },
+    floor: { seconds: [round(floorBefore.seconds), round(floorAfter.seconds)], cpuSeconds: [round(floorBefore.cpuSeconds, 2), round(floorAfter.cpuSeconds, 2)], slotsPerSecond: Math.round(b.slots / floorSeconds), answerBytes: floorBefore.bytes },
+    ratios,
+    targets,
+  };
+}
+
+function workerEnv(databaseUrl: string, prefix: string, supplier: TestSupplier): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: BENCH_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    SECRETS_KEY,
+    OCTO_ALLOWED_HOSTS: supplier.hostPort,
+    ALLOW_INSECURE_OCTO_URLS: 'true',
+    SCHEDULES_ENABLED: 'false',
+    PULL_REQUESTS_PER_SUPPLIER: String(args.perSupplier),
+    LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
+  };
+}
+
+async function main(): Promise<void> {
+  const prefix = `octo-bench:pull:${randomBytes(4).toString('hex')}`;
+  const catalog = catalogOf();
+  const calendar = calendarOf(catalog);
+  const databaseUrl = await recreateDatabase(args.database);
+  const supplier = await startTestSupplier();
+  const db = createDb({ databaseUrl, secretsKey: SECRETS_KEY, poolSize: 2 });
+  const redis = createRedis(BENCH_REDIS_URL, 'worker');
+  const producer = new JobProducer({ connection: redis, prefix });
+  let worker: WorkerProcess | undefined;
+  try {
+    const { integration } = await db.integrations.create({ partnerId: 'bench-pull', baseUrl: supplier.url, authType: 'bearer', authKey: AUTH_KEY, handlesTicketDelivery: false, isApproved: true });
+    const env = workerEnv(databaseUrl, prefix, supplier);
+    worker = await startWorkerProcess(env, args.cpuProf === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`]);
+    await seedCatalog(db, integration.id, catalog);
+    supplier.setAvailability(calendar);
+    const slots = args.products * args.options * args.days * args.times;
+    const bench: Bench = { db, producer, pulls: new PullRequests(db, producer), integration, worker, slots };
+    note(`pulling ${slots} slots of ${args.products * args.options} options`);
+    const targets = await db.pulls.targets(integration.id);
+    const spec: FloorSpec = { env, supplier: { baseUrl: supplier.url, authType: 'bearer', authKey: AUTH_KEY }, targets, daysAhead: pullSettingsOf(integration).daysAhead };
+    const measured = await scenarios(bench, spec, calendar, catalog);
+    const shape = { products: args.products, options: args.options, days: args.days, times: args.times, slots, perSupplier: args.perSupplier };
+    process.stdout.write(`${JSON.stringify({ bench: 'pull', ...shape, ...measured })}\n`);
+  } finally {
+    await worker?.stop();
+    await producer.close();
+    redis.disconnect();
+    await db.close();
+    await supplier.close();
+    await clearPrefix(prefix);
+    if (!args.keep) await dropBenchDatabase(args.database);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:pull failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
