@@ -51,7 +51,9 @@ export function pullSettingsOf(integration: Pick<Integration, 'availabilityPullE
  * Availability pulls: what to ask for, reconciling a snapshot with the stored slots, which
  * integrations are due, and pruning past slots. A snapshot orders against pushes on the receive
  * time line: it applies to a slot only if no push received after its answer (nor a newer
- * snapshot) was applied, and it writes only slots whose content differs.
+ * snapshot) was applied, and it writes only slots whose content differs; its answer key and
+ * window are kept per option (`availability_pull_marks`) so that a push received before it and
+ * applied after it is refused for every slot of the window, written or not.
  */
 export class AvailabilityPullStore {
   constructor(
@@ -76,6 +78,7 @@ export class AvailabilityPullStore {
     const windows = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, listed: s.slots.map((slot) => slot.availability_id) }));
     const written = (await client.query<WrittenSlot & { created: boolean }>(UPSERT_SNAPSHOT, [integrationId, JSON.stringify(listed)])).rows;
     const closed = (await client.query<WrittenSlot>(CLOSE_UNLISTED, [integrationId, JSON.stringify(windows)])).rows;
+    await client.query(MARK_ANSWERED, [integrationId, JSON.stringify(windows)]);
     // Last in the transaction, as the outbox requires: every slot written or closed is an event.
     await appendChanges((sql, values) => client.query(sql, values), [...written, ...closed].map(slotEvent));
     return countsPerSnapshot(snapshots, written, closed);
@@ -161,6 +164,18 @@ WHERE t.integration_id = $1::uuid AND t.product_octo_id = s.product_octo_id AND 
   AND (t.last_push_received IS NULL OR t.last_push_received < s.answer_key)
   AND (t.last_snapshot IS NULL OR t.last_snapshot < s.answer_key)
 RETURNING ${WRITTEN_SLOT_SQL}`;
+
+// The same windows, kept per option as the newest answer: the slot upsert of a push refuses a
+// change received before it for a slot in its window (see AvailabilityStore), also where this
+// pull wrote nothing.
+const MARK_ANSWERED = `
+INSERT INTO availability_pull_marks AS t (integration_id, product_octo_id, option_octo_id, date_from, date_to, answer_key)
+SELECT $1::uuid, s.product_octo_id, s.option_octo_id, s.date_from, s.date_to, s.answer_key
+FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint, date_from text, date_to text)
+ORDER BY s.product_octo_id, s.option_octo_id
+ON CONFLICT (integration_id, product_octo_id, option_octo_id) DO UPDATE SET
+  date_from = excluded.date_from, date_to = excluded.date_to, answer_key = excluded.answer_key
+WHERE t.answer_key < excluded.answer_key`;
 
 const DUE_FOR_PULL = `
 SELECT i.id FROM integrations i

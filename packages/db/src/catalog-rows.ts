@@ -15,7 +15,7 @@ export interface ProductRow {
   default_currency: string | null;
   pricing_per: string | null;
   raw: unknown;
-  /** `raw` as JSON text when the caller has it already (the canonical text it hashed). */
+  /** `raw` as JSON text when the caller has it already (the canonical text it hashed); it then stands for `raw`, which may be null. */
   raw_json?: string;
   content_hash: string;
   /** SHA-256 of the product's bytes as sent (null when they are not known, e.g. a mapped object). */
@@ -47,7 +47,7 @@ export interface OptionRow {
   max_units: number | null;
   pricing_from: unknown;
   raw: unknown;
-  /** `raw` as JSON text when the caller has it already (the canonical text it hashed). */
+  /** `raw` as JSON text when the caller has it already (the canonical text it hashed); it then stands for `raw`, which may be null. */
   raw_json?: string;
   content_hash: string;
 }
@@ -67,7 +67,7 @@ export interface UnitRow {
   pax_count: number | null;
   pricing_from: unknown;
   raw: unknown;
-  /** `raw` as JSON text when the caller has it already (the canonical text it hashed). */
+  /** `raw` as JSON text when the caller has it already (the canonical text it hashed); it then stands for `raw`, which may be null. */
   raw_json?: string;
   content_hash: string;
 }

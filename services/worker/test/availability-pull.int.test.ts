@@ -92,6 +92,21 @@ describe('availability.pull', () => {
     expect((await slot(second)).vacancies).toBe(before.vacancies);
   });
 
+  it('refuses a push received before the newest pull answered, for a slot that pull left as it was or did not list', async () => {
+    const third = calendar.list(product.id, option.id)[3]!.id;
+    const before = await slot(third);
+    const receivedBeforePull = receiveKey(0);
+    const run = await pull();
+    expect(run.counts).toMatchObject({ slots: { created: 0, updated: 0 } });
+    expect(await push({ availabilityId: third, localDateTimeStart: third, orderKey: '300', vacancies: 0, receivedKey: receivedBeforePull })).toMatchObject({ stale: true });
+    expect((await slot(third)).vacancies).toBe(before.vacancies);
+    const unlisted = `${start}T23:00:00+00:00`;
+    expect(await push({ availabilityId: unlisted, localDateTimeStart: unlisted, orderKey: '301', receivedKey: receivedBeforePull })).toMatchObject({ stale: true });
+    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId, availabilityId: unlisted } })).toBe(0);
+    // Received after that answer: applied.
+    expect(await push({ availabilityId: third, localDateTimeStart: third, orderKey: '302', vacancies: 1, receivedKey: receiveKey(7_200_000) })).toEqual({ updated: true });
+  });
+
   it('fails visibly when the availability endpoint answers 500, and succeeds on the retry', async () => {
     h.supplier.behave({ kind: 'status', status: 500, times: 1 });
     const run = await pull();

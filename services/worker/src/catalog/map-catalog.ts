@@ -108,11 +108,17 @@ function mapUnit(productId: string, optionId: string, unit: OctoUnit, contentHas
   };
 }
 
+function replaceRawWithText(row: { raw: unknown; raw_json?: string }, text: string): void {
+  row.raw_json = text;
+  row.raw = null;
+}
+
 /**
  * Maps products to rows and hashes them, one product at a time: each unit, option and product is
  * serialised to canonical JSON once, hashed as its row's content hash, and the same text is
- * spliced into its parent's, whose hash is the product's tree hash. `keepText` also keeps each
- * row's canonical text as `raw_json` (the writer sends it as is instead of serialising `raw` again).
+ * spliced into its parent's, whose hash is the product's tree hash. `keepText` keeps each row's
+ * canonical text as `raw_json` in place of its `raw` object: the writer sends the text as is, and
+ * the parsed product can be collected while its slice waits to be written.
  *
  * The catalog hash is a Merkle root: SHA-256 over the products' tree hashes (lowercase hex, one
  * per line, in catalog order), so that a product not parsed because its bytes are the stored ones
@@ -130,7 +136,7 @@ export class CatalogMapper {
       const units = option.units;
       const split = canonicalSplit(option, 'units');
       const optionRow = mapOption(product.id, option, sha256Hex(split.own));
-      if (this.keepText) optionRow.raw_json = split.own;
+      if (this.keepText) replaceRawWithText(optionRow, split.own);
       rows.options.push(optionRow);
       let unitsText = 'null';
       if (Array.isArray(units)) {
@@ -138,7 +144,7 @@ export class CatalogMapper {
         for (const unit of units) {
           const text = canonicalJson(unit);
           const unitRow = mapUnit(product.id, option.id, unit, sha256Hex(text));
-          if (this.keepText) unitRow.raw_json = text;
+          if (this.keepText) replaceRawWithText(unitRow, text);
           rows.units.push(unitRow);
           unitTexts.push(text);
         }
@@ -150,7 +156,7 @@ export class CatalogMapper {
     const treeHash = sha256Hex(split.withChild(`[${optionTexts.join(',')}]`));
     const fingerprints = { raw_hash: rawHash, tree_hash: treeHash, option_count: product.options.length, unit_count: rows.units.length - unitsBefore };
     const productRow = mapProduct(product, fingerprints, sha256Hex(split.own));
-    if (this.keepText) productRow.raw_json = split.own;
+    if (this.keepText) replaceRawWithText(productRow, split.own);
     rows.products.push(productRow);
     this.leaf(treeHash);
   }
