@@ -11,7 +11,7 @@
  * The last line on stdout is one JSON object.
  */
 import { createDb, type Db } from '@octo-sync/db';
-import { createRedis, JobProducer, type RedisConnection } from '@octo-sync/jobs';
+import { createRedis, JobProducer } from '@octo-sync/jobs';
 import { generateCatalog, startRedisCluster, startService, startTestSupplier, waitFor, type ServiceProcess, type TestRedisCluster } from '@octo-sync/testkit';
 import { note, parseArgs } from './lib/args';
 import { dropBenchDatabase, recreateDatabase } from './lib/bench-db';
@@ -31,16 +31,6 @@ interface Sent {
   mode: 'apply' | 'async';
   status: number;
   at: number;
-}
-
-/** The cluster node (`host:port`) serving the availability queue's slot. */
-async function availabilityMaster(redis: RedisConnection): Promise<string> {
-  const slot = Number(await redis.cluster('KEYSLOT', `${PREFIX.slice(0, -1)}:availability}`));
-  const ranges = await redis.cluster('SLOTS');
-  const master = ranges.find(([from, to]) => slot >= from && slot <= to)?.[2];
-  if (!master) throw new Error(`no node serves slot ${slot}`);
-  const [host, port] = master;
-  return `${host}:${port}`;
 }
 
 /** The answer's status, or -1 when the gateway did not answer at all (not acknowledged). */
@@ -73,12 +63,13 @@ async function setUp(db: Db, supplierUrl: string): Promise<{ integrationId: stri
 }
 
 /** Runs the load, kills the master at `warmup` s, and returns every answer. */
-async function loadAndKill(cluster: TestRedisCluster, redis: RedisConnection, url: string, secret: string): Promise<{ sent: Sent[]; killedAt: number; killed: string }> {
+async function loadAndKill(cluster: TestRedisCluster, url: string, secret: string): Promise<{ sent: Sent[]; killedAt: number; killed: string }> {
   const sent: Sent[] = [];
   let stopped = false;
   const clients = Array.from({ length: args.clients }, (_, n) => client(n, url, secret, sent, () => stopped));
   await new Promise((resolve) => setTimeout(resolve, args.warmup * 1000));
-  const killed = await availabilityMaster(redis);
+  // The availability queue's keys all hash to its tag's slot.
+  const killed = await cluster.masterOf(`${PREFIX.slice(0, -1)}:availability}`);
   cluster.processOf(killed).kill('SIGKILL');
   const killedAt = Date.now();
   note(`killed master ${killed} (availability queue) after ${sent.length} answers`);
@@ -109,6 +100,14 @@ function summarise(sent: Sent[], applied: ReadonlySet<string>, killedAt: number)
     unavailableMs: failedAfterKill.length === 0 ? 0 : Math.max(...failedAfterKill.map((s) => s.at)) - killedAt,
     appliedNotAcknowledged: sent.filter((s) => (s.status < 200 || s.status >= 300) && applied.has(s.slot)).length,
   };
+}
+
+/** What killed the gateway, if it died: how it exited and the error line Node printed. */
+function crashOf(gateway: ServiceProcess): { code: number | null; signal: string | null; error: string } | null {
+  const { exitCode: code, signalCode: signal } = gateway.child;
+  if (code === null && signal === null) return null;
+  const tail = gateway.stderrTail();
+  return { code, signal, error: /^\w*Error\b.*$/m.exec(tail)?.[0] ?? tail.slice(-600) };
 }
 
 /** A warning or error line of the gateway, short: its message and its error's. */
@@ -145,7 +144,7 @@ async function main(): Promise<void> {
     processes[1]!.child.stdout?.removeAllListeners('data').resume();
     const { integrationId, secret } = await setUp(db, supplier.url);
     const url = `http://127.0.0.1:${port}/api/v1/partner-integrations/${integrationId}/availability/notify`;
-    const { sent, killedAt, killed } = await loadAndKill(cluster, redis, url, secret);
+    const { sent, killedAt, killed } = await loadAndKill(cluster, url, secret);
     const queue = producer.queue('availability');
     await waitFor('the availability queue to drain', async () => {
       const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
@@ -154,7 +153,7 @@ async function main(): Promise<void> {
     const rows = await db.prisma.availabilitySlot.findMany({ where: { integrationId }, select: { availabilityId: true } });
     const summary = summarise(sent, new Set(rows.map((r) => r.availabilityId)), killedAt);
     const gatewayErrors = [...new Set(processes[0]!.lines.filter((l) => Number(l.level) >= 40).map(errorLine))];
-    process.stdout.write(`${JSON.stringify({ bench: 'failover', clients: args.clients, nodeTimeoutMs: args.nodeTimeout, killed, ...summary, gatewayErrors, gatewayCrash: processes[0]!.child.exitCode === null ? null : processes[0]!.stderrTail().slice(-600) })}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: 'failover', clients: args.clients, nodeTimeoutMs: args.nodeTimeout, killed, ...summary, gatewayErrors, gatewayCrash: crashOf(processes[0]!) })}\n`);
   } finally {
     for (const p of processes) p.kill('SIGTERM');
     await Promise.all(processes.map((p) => p.exited));

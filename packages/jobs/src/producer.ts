@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import { AppError } from '@octo-sync/platform';
 import type { JobContract, PayloadOf } from './contract';
@@ -84,18 +85,46 @@ export class JobProducer {
   /**
    * Waits up to `timeoutMs` for a job to finish. Never throws for a job that is merely slow or
    * failed: the caller decides how to answer each outcome.
+   *
+   * Not BullMQ's `job.waitUntilFinished`: it checks whether the job already finished inside an
+   * async Promise executor, so when Redis refuses that check (a cluster master failing over) the
+   * rejection is unhandled and takes the whole process down.
    */
   async waitFor<R>(job: Job, timeoutMs: number): Promise<WaitOutcome<R>> {
-    const events = await this.queueEvents(job.queueName as QueueName);
-    try {
-      const value = (await job.waitUntilFinished(events, timeoutMs)) as R;
-      return { state: 'completed', value };
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      // BullMQ rejects with this text when the ttl passes before the job finishes.
-      if (message.includes('timed out before finishing')) return { state: 'pending' };
-      return { state: 'failed', reason: message };
-    }
+    const name = job.queueName as QueueName;
+    // BullMQ types only its queue-wide events; the per-job ones it also emits are named here.
+    const events: EventEmitter = await this.queueEvents(name);
+    const id = job.id ?? '';
+    return new Promise((resolve) => {
+      const settle = (outcome: WaitOutcome<R>) => {
+        clearTimeout(timer);
+        events.off(`completed:${id}`, onCompleted);
+        events.off(`failed:${id}`, onFailed);
+        resolve(outcome);
+      };
+      const onCompleted = ({ returnvalue }: { returnvalue: unknown }) => settle({ state: 'completed', value: returnvalue as R });
+      const onFailed = ({ failedReason }: { failedReason: string }) => settle({ state: 'failed', reason: failedReason });
+      const timer = setTimeout(() => settle({ state: 'pending' }), timeoutMs);
+      events.on(`completed:${id}`, onCompleted);
+      events.on(`failed:${id}`, onFailed);
+      // It may have finished before the listeners were on. When Redis cannot say (it is failing
+      // over), the job is still queued: answer that now rather than hold the caller.
+      this.finishedOutcome<R>(name, id).then(
+        (outcome) => outcome && settle(outcome),
+        () => settle({ state: 'pending' }),
+      );
+    });
+  }
+
+  /** The outcome of a job that has already finished, or undefined while it has not. */
+  private async finishedOutcome<R>(name: QueueName, id: string): Promise<WaitOutcome<R> | undefined> {
+    const queue = this.queue(name);
+    const state = await queue.getJobState(id);
+    if (state === 'unknown') return { state: 'failed', reason: `job ${id} no longer exists` };
+    if (state !== 'completed' && state !== 'failed') return undefined;
+    const finished = await queue.getJob(id);
+    if (!finished) return { state: 'failed', reason: `job ${id} no longer exists` };
+    return state === 'completed' ? { state, value: finished.returnvalue as R } : { state, reason: finished.failedReason };
   }
 
   private async queueEvents(name: QueueName): Promise<QueueEvents> {
