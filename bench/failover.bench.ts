@@ -25,6 +25,8 @@ const args = parseArgs(process.argv.slice(2), {
   keep: false,
 });
 const PREFIX = '{octo-sync}';
+/** How long a service may take to exit after SIGTERM before the bench reports it and SIGKILLs it. */
+const STOP_DEADLINE_MS = 60_000;
 
 interface Sent {
   slot: string;
@@ -110,6 +112,27 @@ function crashOf(gateway: ServiceProcess): { code: number | null; signal: string
   return { code, signal, error: /^\w*Error\b.*$/m.exec(tail)?.[0] ?? tail.slice(-600) };
 }
 
+/**
+ * SIGTERMs the services and names those (`gateway`, `worker`) still running a minute later, which
+ * are then SIGKILLed: a process that does not exit after a failover is a finding, not a hang.
+ */
+async function stop(processes: readonly ServiceProcess[]): Promise<string[]> {
+  const hung: string[] = [];
+  await Promise.all(
+    processes.map(async (p, i) => {
+      p.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const exited = await Promise.race([p.exited.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_DEADLINE_MS)))]);
+      clearTimeout(timer);
+      if (exited) return;
+      hung.push(i === 0 ? 'gateway' : 'worker');
+      p.kill('SIGKILL');
+      await p.exited;
+    }),
+  );
+  return hung;
+}
+
 /** A warning or error line of the gateway, short: its message and its error's. */
 function errorLine(line: Record<string, unknown>): string {
   const err = line.err as { message?: unknown } | undefined;
@@ -153,10 +176,11 @@ async function main(): Promise<void> {
     const rows = await db.prisma.availabilitySlot.findMany({ where: { integrationId }, select: { availabilityId: true } });
     const summary = summarise(sent, new Set(rows.map((r) => r.availabilityId)), killedAt);
     const gatewayErrors = [...new Set(processes[0]!.lines.filter((l) => Number(l.level) >= 40).map(errorLine))];
-    process.stdout.write(`${JSON.stringify({ bench: 'failover', clients: args.clients, nodeTimeoutMs: args.nodeTimeout, killed, ...summary, gatewayErrors, gatewayCrash: crashOf(processes[0]!) })}\n`);
+    const gatewayCrash = crashOf(processes[0]!);
+    const hungOnShutdown = await stop(processes);
+    process.stdout.write(`${JSON.stringify({ bench: 'failover', clients: args.clients, nodeTimeoutMs: args.nodeTimeout, killed, ...summary, gatewayErrors, gatewayCrash, hungOnShutdown })}\n`);
   } finally {
-    for (const p of processes) p.kill('SIGTERM');
-    await Promise.all(processes.map((p) => p.exited));
+    await stop(processes);
     await producer.close();
     redis.disconnect();
     await db.close();

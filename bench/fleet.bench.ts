@@ -23,7 +23,7 @@ import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/benc
 import { fleetFloor, type FleetMember } from './lib/fleet-floor';
 import { FleetMonitor, type FleetUsage } from './lib/fleet-monitor';
 import { serveFleet, startFleetSupplier, type FleetSupplierProcess } from './lib/fleet-supplier';
-import { startWorkerProcess, type WorkerProcess } from './lib/worker-process';
+import { benchWorkerEnv, startWorkerProcess, type WorkerProcess } from './lib/worker-process';
 
 const args = parseArgs(process.argv.slice(2), {
   integrations: 2_000,
@@ -61,19 +61,10 @@ async function seed(db: Db, supplierUrl: string, count: number): Promise<FleetMe
 }
 
 function workerEnv(databaseUrl: string, prefix: string, supplier: FleetSupplierProcess): Record<string, string> {
-  return {
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: BENCH_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    SECRETS_KEY,
-    OCTO_ALLOWED_HOSTS: supplier.hostPort,
-    ALLOW_INSECURE_OCTO_URLS: 'true',
-    SCHEDULES_ENABLED: 'false',
-    METRICS_PORT: '0',
-    LOG_LEVEL: 'info',
-    ...(args.concurrency > 0 ? { WORKER_CONCURRENCY: String(args.concurrency) } : {}),
-    ...(args.pgOptions === '' ? {} : { PGOPTIONS: args.pgOptions }),
-  };
+  return benchWorkerEnv(
+    { databaseUrl, prefix, secretsKey: SECRETS_KEY, supplierHostPort: supplier.hostPort },
+    { ...(args.concurrency > 0 ? { WORKER_CONCURRENCY: String(args.concurrency) } : {}), ...(args.pgOptions === '' ? {} : { PGOPTIONS: args.pgOptions }) },
+  );
 }
 
 /** Every integration triggered at once: the nightly fan-out with no spread. */

@@ -23,7 +23,7 @@ import { note, parseArgs, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { cpuSeconds } from './lib/process-cpu';
 import { measureFloor, type FloorResult, type FloorSpec } from './lib/pull-floor';
-import { startWorkerProcess, type WorkerProcess } from './lib/worker-process';
+import { benchWorkerEnv, startWorkerProcess, type WorkerProcess } from './lib/worker-process';
 
 const args = parseArgs(process.argv.slice(2), {
   products: 200,
@@ -210,18 +210,7 @@ async function scenarios(b: Bench, spec: FloorSpec, calendar: SlotCalendar, cata
 }
 
 function workerEnv(databaseUrl: string, prefix: string, supplier: TestSupplier): Record<string, string> {
-  return {
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: BENCH_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    SECRETS_KEY,
-    OCTO_ALLOWED_HOSTS: supplier.hostPort,
-    ALLOW_INSECURE_OCTO_URLS: 'true',
-    SCHEDULES_ENABLED: 'false',
-    PULL_REQUESTS_PER_SUPPLIER: String(args.perSupplier),
-    LOG_LEVEL: 'info',
-    METRICS_PORT: '0',
-  };
+  return benchWorkerEnv({ databaseUrl, prefix, secretsKey: SECRETS_KEY, supplierHostPort: supplier.hostPort }, { PULL_REQUESTS_PER_SUPPLIER: String(args.perSupplier) });
 }
 
 async function main(): Promise<void> {

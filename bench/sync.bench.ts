@@ -17,7 +17,7 @@ import { parseArgs, note, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { copyFloor, naiveUpserts } from './lib/references';
 import { PeakRss } from './lib/rss';
-import { startWorkerProcess, type LoopDelay, type WorkerProcess } from './lib/worker-process';
+import { benchWorkerEnv, startWorkerProcess, type LoopDelay, type WorkerProcess } from './lib/worker-process';
 
 const args = parseArgs(process.argv.slice(2), {
   products: 10_000,
@@ -70,20 +70,9 @@ async function main(): Promise<void> {
       handlesTicketDelivery: false,
       isApproved: true,
     });
-    const workerEnv = (changeFeed: boolean): Record<string, string> => ({
-      CHANGE_FEED_ENABLED: String(changeFeed),
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: BENCH_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      SECRETS_KEY: 'bench-secrets-key',
-      OCTO_ALLOWED_HOSTS: supplier.hostPort,
-      ALLOW_INSECURE_OCTO_URLS: 'true',
-      OCTO_MAX_BODY_BYTES: String(256 * 1024 * 1024),
-      SCHEDULES_ENABLED: 'false',
-      WORKER_CONCURRENCY: '1',
-      LOG_LEVEL: 'info',
-      METRICS_PORT: '0',
-    });
+    const setting = { databaseUrl, prefix, secretsKey: 'bench-secrets-key', supplierHostPort: supplier.hostPort };
+    const workerEnv = (changeFeed: boolean): Record<string, string> =>
+      benchWorkerEnv(setting, { CHANGE_FEED_ENABLED: String(changeFeed), OCTO_MAX_BODY_BYTES: String(256 * 1024 * 1024), WORKER_CONCURRENCY: '1' });
     const profile = args.cpuProf === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`];
     worker = await startWorkerProcess(workerEnv(false), profile);
     let rss = new PeakRss(worker.pid);

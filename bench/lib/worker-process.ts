@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { BENCH_REDIS_URL } from './bench-db';
 
 /** The worker's event-loop delay over a stretch of time, as loop-delay-probe.mjs reports it (ms beyond its sampling interval). */
 export interface LoopDelay {
@@ -26,6 +27,31 @@ export interface WorkerProcess {
 
 const ROOT = resolve(__dirname, '../..');
 const PROBE = pathToFileURL(resolve(__dirname, 'loop-delay-probe.mjs')).href;
+
+/** Where a bench's worker runs: its own database and queue prefix, the local supplier allowed, no schedules, logging at info. */
+export interface BenchWorkerSetting {
+  databaseUrl: string;
+  prefix: string;
+  secretsKey: string;
+  /** The supplier's `host:port` (allowed although it is loopback). */
+  supplierHostPort: string;
+}
+
+/** The environment of a bench's worker, plus `extra`. */
+export function benchWorkerEnv(setting: BenchWorkerSetting, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: setting.databaseUrl,
+    REDIS_URL: BENCH_REDIS_URL,
+    QUEUE_PREFIX: setting.prefix,
+    SECRETS_KEY: setting.secretsKey,
+    OCTO_ALLOWED_HOSTS: setting.supplierHostPort,
+    ALLOW_INSECURE_OCTO_URLS: 'true',
+    SCHEDULES_ENABLED: 'false',
+    LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
+    ...extra,
+  };
+}
 
 export async function startWorkerProcess(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<WorkerProcess> {
   // fd 3: the probe's reports, kept apart from the worker's own output.
