@@ -26,7 +26,11 @@ export interface OctoSlot {
 export interface FetchedAvailability {
   slots: OctoSlot[];
   bytes: number;
-  /** When the last byte arrived (epoch ms, fractional): the snapshot's place on the receive time line. */
+  /**
+   * When the last byte arrived (epoch ms): the snapshot's place on the receive time line. Read
+   * from the wall clock, as the gateways' receive keys are: a clock anchored at process start
+   * would drift from theirs whenever the system clock is adjusted.
+   */
   answeredAt: number;
 }
 
@@ -34,7 +38,7 @@ export interface FetchedAvailability {
 export async function fetchAvailability(deps: ExchangeDeps, target: SupplierTarget, query: AvailabilityQuery, options: FetchOptions = {}): Promise<FetchedAvailability> {
   const request = { path: '/availability', method: 'POST' as const, body: JSON.stringify(query) };
   const fetched = await exchange(deps, target, options, (answer) => readCatalog(answer, deps.config.maxBodyBytes), request);
-  const answeredAt = performance.timeOrigin + performance.now();
+  const answeredAt = Date.now();
   return { slots: parseAvailability(fetched.body), bytes: fetched.bytes, answeredAt };
 }
 
