@@ -49,9 +49,19 @@ function json(value: unknown): unknown {
   return value === undefined ? null : value;
 }
 
-/** `contentHash`: SHA-256 of the canonical JSON of `raw`, when the caller has it already. */
-function mapProduct(product: OctoProduct, fingerprints: Pick<ProductRow, 'raw_hash' | 'tree_hash' | 'option_count' | 'unit_count'>, contentHash?: string): ProductRow {
-  const { options: _options, ...raw } = product;
+/** `record` without `key` (a parent without its children, which have rows of their own). */
+function withoutKey(record: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _child, ...rest } = record;
+  return rest;
+}
+
+/**
+ * How a row stores what the supplier sent: its content hash (of `text`, the canonical JSON), and
+ * either the text itself as `raw_json` (the parsed object dropped) or the object as `raw`.
+ */
+type RawColumns = Pick<ProductRow, 'raw' | 'raw_json' | 'content_hash'>;
+
+function mapProduct(product: OctoProduct, fingerprints: Pick<ProductRow, 'raw_hash' | 'tree_hash' | 'option_count' | 'unit_count'>, stored: RawColumns): ProductRow {
   return {
     octo_id: product.id,
     internal_name: text(product.internalName),
@@ -62,14 +72,12 @@ function mapProduct(product: OctoProduct, fingerprints: Pick<ProductRow, 'raw_ha
     availability_type: text(product.availabilityType),
     default_currency: text(product.defaultCurrency),
     pricing_per: text(product.pricingPer),
-    raw,
-    content_hash: contentHash ?? sha256Hex(canonicalJson(raw)),
+    ...stored,
     ...fingerprints,
   };
 }
 
-function mapOption(productId: string, option: OctoOption, contentHash?: string): OptionRow {
-  const { units: _units, ...raw } = option;
+function mapOption(productId: string, option: OctoOption, stored: RawColumns): OptionRow {
   const restrictions = record(option.restrictions);
   return {
     product_octo_id: productId,
@@ -83,12 +91,11 @@ function mapOption(productId: string, option: OctoOption, contentHash?: string):
     min_units: int(restrictions.minUnits),
     max_units: int(restrictions.maxUnits),
     pricing_from: json(option.pricingFrom),
-    raw,
-    content_hash: contentHash ?? sha256Hex(canonicalJson(raw)),
+    ...stored,
   };
 }
 
-function mapUnit(productId: string, optionId: string, unit: OctoUnit, contentHash?: string): UnitRow {
+function mapUnit(productId: string, optionId: string, unit: OctoUnit, stored: RawColumns): UnitRow {
   const restrictions = record(unit.restrictions);
   return {
     product_octo_id: productId,
@@ -103,14 +110,8 @@ function mapUnit(productId: string, optionId: string, unit: OctoUnit, contentHas
     max_quantity: int(restrictions.maxQuantity),
     pax_count: int(restrictions.paxCount),
     pricing_from: json(unit.pricingFrom),
-    raw: unit,
-    content_hash: contentHash ?? sha256Hex(canonicalJson(unit)),
+    ...stored,
   };
-}
-
-function replaceRawWithText(row: { raw: unknown; raw_json?: string }, text: string): void {
-  row.raw_json = text;
-  row.raw = null;
 }
 
 /**
@@ -135,17 +136,13 @@ export class CatalogMapper {
     for (const option of product.options) {
       const units = option.units;
       const split = canonicalSplit(option, 'units');
-      const optionRow = mapOption(product.id, option, sha256Hex(split.own));
-      if (this.keepText) replaceRawWithText(optionRow, split.own);
-      rows.options.push(optionRow);
+      rows.options.push(mapOption(product.id, option, this.stored(split.own, () => withoutKey(option, 'units'))));
       let unitsText = 'null';
       if (Array.isArray(units)) {
         const unitTexts: string[] = [];
         for (const unit of units) {
           const text = canonicalJson(unit);
-          const unitRow = mapUnit(product.id, option.id, unit, sha256Hex(text));
-          if (this.keepText) replaceRawWithText(unitRow, text);
-          rows.units.push(unitRow);
+          rows.units.push(mapUnit(product.id, option.id, unit, this.stored(text, () => unit)));
           unitTexts.push(text);
         }
         unitsText = `[${unitTexts.join(',')}]`;
@@ -155,10 +152,13 @@ export class CatalogMapper {
     const split = canonicalSplit(product, 'options');
     const treeHash = sha256Hex(split.withChild(`[${optionTexts.join(',')}]`));
     const fingerprints = { raw_hash: rawHash, tree_hash: treeHash, option_count: product.options.length, unit_count: rows.units.length - unitsBefore };
-    const productRow = mapProduct(product, fingerprints, sha256Hex(split.own));
-    if (this.keepText) replaceRawWithText(productRow, split.own);
-    rows.products.push(productRow);
+    rows.products.push(mapProduct(product, fingerprints, this.stored(split.own, () => withoutKey(product, 'options'))));
     this.leaf(treeHash);
+  }
+
+  /** A row's content hash and raw columns from its canonical `text`; `raw` builds the object only when it is stored. */
+  private stored(text: string, raw: () => unknown): RawColumns {
+    return this.keepText ? { raw: null, raw_json: text, content_hash: sha256Hex(text) } : { raw: raw(), content_hash: sha256Hex(text) };
   }
 
   /** A product taken as stored (its bytes are the stored ones): its stored tree hash. */
