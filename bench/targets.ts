@@ -1,0 +1,110 @@
+/**
+ * Every benchmark's targets, in one place. Each bench judges its figures here (`judge`), prints
+ * the verdict in its JSON line and, with `--check`, exits non-zero on a miss (`printResult`); the
+ * README's targets table is rendered from here (`renderTargetsTable`), and
+ * `test/bench-targets.test.ts` fails when the README's table says anything else.
+ *
+ * A target is never loosened to make a run pass: a miss is reported, measured, in bench/README.md.
+ */
+
+/** How a figure is compared with its target value. */
+export type Comparison = '<=' | '>=' | '==';
+
+/** One target: the figure a bench reports under the target's name, compared with `value`. */
+export interface Target {
+  /** What the figure is, as the README's targets table shows it. */
+  readonly figure: string;
+  readonly comparison: Comparison;
+  readonly value: number | boolean;
+}
+
+/** The targets of every bench, by bench name and then by the figure's name in its JSON line. */
+export const BENCH_TARGETS = {
+  sync: {
+    freshVsNaive: { figure: 'fresh rows/s ÷ naive per-row Prisma upsert rows/s', comparison: '>=', value: 30 },
+    freshVsCopyFloor: { figure: 'fresh sync time ÷ COPY into unindexed staging tables', comparison: '<=', value: 2.5 },
+    unchangedVsFresh: { figure: 'unchanged re-sync time ÷ fresh', comparison: '<=', value: 0.05 },
+    unchangedRowsWritten: { figure: 'rows written by the unchanged re-sync (by `xmin`)', comparison: '==', value: 0 },
+    changed1pctVsFresh: { figure: '1%-of-units-changed re-sync time ÷ fresh', comparison: '<=', value: 0.15 },
+    changed1pctRowsVsChanged: { figure: 'rows written by the 1% re-sync (by `xmin`) ÷ units changed', comparison: '==', value: 1 },
+    removed10pctRowsVsRemoved: { figure: 'rows written by the 10%-removed re-sync (by `xmin`) ÷ rows removed', comparison: '==', value: 1 },
+    peakRssVsPayload: { figure: 'worker peak RSS ÷ catalog bytes', comparison: '<=', value: 4 },
+    freshFeedOnVsOff: { figure: 'fresh sync time with the change feed ÷ without', comparison: '<=', value: 1.1 },
+    eventLoopDelayP99Ms: { figure: 'worker event-loop delay p99 during a sync, worst scenario (ms)', comparison: '<=', value: 50 },
+    eventLoopDelayMaxMs: { figure: 'worker event-loop delay max during a sync, worst scenario (ms)', comparison: '<=', value: 500 },
+  },
+  gateway: {
+    triggerAsyncVsBare: { figure: 'sync trigger (`respond-async`) answers/s ÷ bare Express route', comparison: '>=', value: 0.5 },
+    rejectedVsBare: { figure: 'refused trigger (bad secret) answers/s ÷ bare Express route', comparison: '>=', value: 0.5 },
+    signedVsHeader: { figure: 'signed trigger answers/s ÷ header-secret trigger', comparison: '>=', value: 0.9 },
+  },
+  notify: {
+    sustainedAppliedPerS: { figure: 'changes applied/s, answer-after-apply, best step with no refusal', comparison: '>=', value: 2000 },
+    applyBacklogAtEnd: { figure: 'jobs still queued when an answer-after-apply load stops, worst step', comparison: '==', value: 0 },
+  },
+  pull: {
+    freshRowsVsSlots: { figure: 'rows written by the fresh pull ÷ slots answered', comparison: '==', value: 1 },
+    unchangedVsFresh: { figure: 'unchanged pull time ÷ fresh', comparison: '<=', value: 0.2 },
+    unchangedRowsWritten: { figure: 'rows and change events written by the unchanged pull', comparison: '==', value: 0 },
+    changed1pctVsFresh: { figure: '1%-of-slots-changed pull time ÷ fresh', comparison: '<=', value: 0.3 },
+    changed1pctRowsVsChanged: { figure: 'rows written by the 1% pull ÷ slots changed', comparison: '==', value: 1 },
+  },
+  fleet: {
+    runsVsFloor: { figure: 'fleet runs/s ÷ fetch-and-hash floor catalogs/s', comparison: '>=', value: 0.4 },
+    syncedOnce: { figure: 'every integration synced (one succeeded run, every product)', comparison: '==', value: true },
+  },
+  fanout: {
+    fanoutVsFloor: { figure: 'nightly fan-out time ÷ one `INSERT … SELECT` + one `addBulk`', comparison: '<=', value: 3 },
+    exactlyOnce: { figure: 'one run and one job per integration, none on a second tick', comparison: '==', value: true },
+  },
+  failover: {
+    acknowledgedLost: { figure: 'acknowledged notifies not applied after a master is killed', comparison: '==', value: 0 },
+    gatewayCrashed: { figure: 'the gateway exited during the failover', comparison: '==', value: false },
+    hungOnShutdown: { figure: 'a process outlived its shutdown after the failover', comparison: '==', value: false },
+  },
+} as const satisfies Record<string, Record<string, Target>>;
+
+/** A bench that has targets. */
+export type BenchName = keyof typeof BENCH_TARGETS;
+
+/** The figures a bench must report to be judged: one per target, by the target's name. */
+export type Figures<B extends BenchName> = { [K in keyof (typeof BENCH_TARGETS)[B]]: number | boolean };
+
+/** Whether each target was met, and the names of those that were not. */
+export interface Verdict {
+  readonly met: Record<string, boolean>;
+  readonly missed: string[];
+}
+
+/** Whether `figure` meets `target` (a figure of the wrong kind, or NaN, never does). */
+export function meets(target: Target, figure: number | boolean): boolean {
+  if (target.comparison === '==') return figure === target.value;
+  if (typeof figure !== 'number' || typeof target.value !== 'number' || Number.isNaN(figure)) return false;
+  return target.comparison === '<=' ? figure <= target.value : figure >= target.value;
+}
+
+/** Judges a bench's figures against its targets. */
+export function judge<B extends BenchName>(bench: B, figures: Figures<B>): Verdict {
+  const targets: Record<string, Target> = BENCH_TARGETS[bench];
+  const values: Record<string, number | boolean> = figures;
+  const met: Record<string, boolean> = {};
+  for (const [name, target] of Object.entries(targets)) met[name] = meets(target, values[name] ?? Number.NaN);
+  return { met, missed: Object.keys(met).filter((name) => !met[name]) };
+}
+
+function formatValue(value: number | boolean): string {
+  return typeof value === 'number' ? value.toLocaleString('en-US') : String(value);
+}
+
+const SYMBOL: Record<Comparison, string> = { '<=': '≤', '>=': '≥', '==': '=' };
+
+/** The README's targets table (markdown lines), rendered from `BENCH_TARGETS`. */
+export function renderTargetsTable(): string {
+  const lines = ['| bench | figure (name in the JSON line) | target |', '|---|---|---|'];
+  for (const [bench, targets] of Object.entries(BENCH_TARGETS)) {
+    for (const [name, target] of Object.entries<Target>(targets)) {
+      lines.push(`| \`bench:${bench}\` | ${target.figure} (\`${name}\`) | ${SYMBOL[target.comparison]} ${formatValue(target.value)} |`);
+    }
+  }
+  return lines.join('\n');
+}
