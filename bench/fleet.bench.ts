@@ -63,7 +63,7 @@ async function seed(db: Db, supplierUrl: string, count: number): Promise<FleetMe
 function workerEnv(databaseUrl: string, prefix: string, supplier: FleetSupplierProcess): Record<string, string> {
   return benchWorkerEnv(
     { databaseUrl, prefix, secretsKey: SECRETS_KEY, supplierHostPort: supplier.hostPort },
-    { ...(args.concurrency > 0 ? { WORKER_CONCURRENCY: String(args.concurrency) } : {}), ...(args.pgOptions === '' ? {} : { PGOPTIONS: args.pgOptions }) },
+    { ...(args.concurrency > 0 ? { WORKER_CONCURRENCY: String(args.concurrency), DB_POOL_SIZE: String(Math.max(10, args.concurrency + 2)) } : {}), ...(args.pgOptions === '' ? {} : { PGOPTIONS: args.pgOptions }) },
   );
 }
 

@@ -25,7 +25,7 @@ export {
   type RunFailure,
 } from './sync-runs.store';
 export type { ScheduledRun } from './scheduled-runs';
-export { checkPoolBudget, type PoolBudget } from './pool-budget';
+export { catalogPoolProblem, checkPoolBudget, type PoolBudget } from './pool-budget';
 export { TARGETED_PRODUCTS_MAX } from './run-scope';
 export {
   catalogKey,

@@ -18,6 +18,18 @@ const READ_LIMITS = `
 SELECT current_setting('max_connections')::int AS "maxConnections",
   current_setting('superuser_reserved_connections')::int + COALESCE(current_setting('reserved_connections', true), '0')::int AS reserved`;
 
+/**
+ * Why a worker's catalog concurrency does not fit its pool, or null when it does. A catalog run
+ * holds one pooled connection for its fenced transaction and, while it holds it, borrows a second
+ * one for reads: with as many runs as connections, every run can hold one and wait for another
+ * until the write timeout. Below the pool size, one connection is always left for a second
+ * borrow. Availability jobs and pulls take one connection at a time and do not count.
+ */
+export function catalogPoolProblem(settings: { workerConcurrency: number; poolSize: number }): string | null {
+  if (settings.workerConcurrency < settings.poolSize) return null;
+  return 'must be below DB_POOL_SIZE: a catalog run holds two pooled connections at once, so WORKER_CONCURRENCY >= DB_POOL_SIZE can deadlock the pool';
+}
+
 /** Reads `max_connections` and the reserved slots, and puts `poolSize` beside them. */
 async function readPoolBudget(pool: Pool, poolSize: number): Promise<PoolBudget> {
   const { rows } = await pool.query<{ maxConnections: number; reserved: number }>(READ_LIMITS);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { OutboundConfig } from '@octo-sync/octo';
+import { catalogPoolProblem } from '@octo-sync/db';
 import { redisProblems } from '@octo-sync/jobs';
 import { DEV_SECRETS_KEY, env, parseEnv, type LogFormat } from '@octo-sync/platform';
 import type { AlertSettings } from './alerts/alerts';
@@ -113,6 +114,8 @@ const fields = z.object({
 
 const schema = fields.superRefine((cfg, ctx) => {
   for (const [path, message] of redisProblems(cfg.REDIS_CLUSTER_NODES, cfg.QUEUE_PREFIX)) ctx.addIssue({ code: 'custom', path: [path], message });
+  const pool = catalogPoolProblem({ workerConcurrency: cfg.WORKER_CONCURRENCY, poolSize: cfg.DB_POOL_SIZE });
+  if (pool !== null) ctx.addIssue({ code: 'custom', path: ['WORKER_CONCURRENCY'], message: pool });
 });
 
 type WorkerEnv = z.output<typeof schema>;
