@@ -15,16 +15,26 @@ export interface ChangeEvent {
   at: Date;
 }
 
-/** A page of the feed, or the news that the cursor points before what retention kept. */
-export type ChangePage = { kind: 'page'; events: ChangeEvent[]; next: string } | { kind: 'expired'; prunedThrough: string };
+/**
+ * A page of the feed, or the news that the cursor points before what retention kept, or past the
+ * newest position the feed ever had (a cursor this feed never returned: corrupted, or from
+ * another database).
+ */
+export type ChangePage =
+  | { kind: 'page'; events: ChangeEvent[]; next: string }
+  | { kind: 'expired'; prunedThrough: string }
+  | { kind: 'ahead'; newest: string };
 
-// $1 the cursor (null: from the oldest kept), $2 the limit. One statement, so the watermark and
-// the events are read from one snapshot (a prune between two reads could skip events unseen).
+// $1 the cursor (null: from the oldest kept), $2 the limit. One statement, so the watermark, the
+// newest position and the events are read from one snapshot (a prune between two reads could
+// skip events unseen). The newest position is the last event kept, or the watermark once
+// retention removed every event.
 const READ_EVENTS = `
-SELECT s.pruned_through::text AS "prunedThrough", e.position::text AS position, e.integration_id::text AS "integrationId",
-  e.type, e.product_octo_id AS "productOctoId", e.option_octo_id AS "optionOctoId", e.unit_octo_id AS "unitOctoId",
-  e.availability_id AS "availabilityId", e.content_hash AS "contentHash", e.at
-FROM (SELECT COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) AS pruned_through) s
+SELECT s.pruned_through::text AS "prunedThrough", s.newest::text AS newest, e.position::text AS position,
+  e.integration_id::text AS "integrationId", e.type, e.product_octo_id AS "productOctoId", e.option_octo_id AS "optionOctoId",
+  e.unit_octo_id AS "unitOctoId", e.availability_id AS "availabilityId", e.content_hash AS "contentHash", e.at
+FROM (SELECT w.pruned_through, GREATEST(w.pruned_through, (SELECT max(position) FROM change_events)) AS newest
+  FROM (SELECT COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) AS pruned_through) w) s
 LEFT JOIN LATERAL (
   SELECT * FROM change_events WHERE position > GREATEST($1::bigint, s.pruned_through) ORDER BY position LIMIT $2
 ) e ON true
@@ -52,14 +62,17 @@ export class ChangeFeedStore {
 
   /**
    * Up to `limit` events after `after` (a position; null: from the oldest kept). `expired` when
-   * retention already removed events the cursor had not read.
+   * retention already removed events the cursor had not read; `ahead` when the cursor is past the
+   * newest position (equal to it is fine: nothing new yet).
    */
   async read(after: bigint | null, limit: number): Promise<ChangePage> {
-    type Row = { prunedThrough: string } & ({ [K in keyof ChangeEvent]: ChangeEvent[K] } | { [K in keyof ChangeEvent]: null });
+    type Row = { prunedThrough: string; newest: string } & ({ [K in keyof ChangeEvent]: ChangeEvent[K] } | { [K in keyof ChangeEvent]: null });
     const { rows } = await this.pool.query<Row>(READ_EVENTS, [after?.toString() ?? null, limit]);
     const prunedThrough = rows[0]?.prunedThrough ?? '0';
+    const newest = rows[0]?.newest ?? prunedThrough;
     if (after !== null && after < BigInt(prunedThrough)) return { kind: 'expired', prunedThrough };
-    const events = rows.filter((row): row is Row & ChangeEvent => row.position !== null).map(({ prunedThrough: _watermark, ...event }) => event);
+    if (after !== null && after > BigInt(newest)) return { kind: 'ahead', newest };
+    const events = rows.filter((row): row is Row & ChangeEvent => row.position !== null).map(({ prunedThrough: _watermark, newest: _newest, ...event }) => event);
     return { kind: 'page', events, next: events.at(-1)?.position ?? (after === null ? prunedThrough : after.toString()) };
   }
 

@@ -56,7 +56,8 @@ export function changesRoutes({ db }: { db: Db }): RouteSpec[] {
       summary: 'The change feed: catalog and slot changes in commit order, after a cursor',
       description:
         'Events product|option|unit.created|updated|removed|restored, slot.changed, slot.closed, with the OCTO ids and the content hash. ' +
-        'Store `next` and pass it as `after`: no event is ever missed or reordered. A cursor older than the retention answers 410 CURSOR_EXPIRED.',
+        'Store `next` and pass it as `after`: no event is ever missed or reordered. A cursor older than the retention answers 410 CURSOR_EXPIRED; ' +
+        'one past the newest position (a cursor this feed never returned) answers 400 CURSOR_AHEAD.',
       tags: ['Change feed'],
       auth: 'feed',
       query: changesQuerySchema,
@@ -65,6 +66,9 @@ export function changesRoutes({ db }: { db: Db }): RouteSpec[] {
         const page = await db.changes.read(query.after === undefined ? null : BigInt(query.after), query.limit);
         if (page.kind === 'expired') {
           throw new ApiError('CURSOR_EXPIRED', [`after: events after this cursor were pruned (retention); resume from ${page.prunedThrough} and rebuild what was missed`]);
+        }
+        if (page.kind === 'ahead') {
+          throw new ApiError('CURSOR_AHEAD', [`after: is past the newest position of the feed (${page.newest}); this feed never returned it, so resume from a stored cursor or start again without \`after\``]);
         }
         return ok({ events: page.events.map(presentChange), next: page.next });
       },

@@ -28,6 +28,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   PAYLOAD_TOO_LARGE: { status: 413, label: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, label: 'Unsupported media type' },
   CURSOR_EXPIRED: { status: 410, label: 'Cursor expired' },
+  CURSOR_AHEAD: { status: 400, label: 'Cursor ahead' },
   RATE_LIMITED: { status: 429, label: 'Too many requests' },
   TEST_CONNECTION_UNAVAILABLE: { status: 503, label: 'Service unavailable' },
   SERVICE_UNAVAILABLE: { status: 503, label: 'Service unavailable' },

@@ -51,4 +51,33 @@ describe('GET /api/v1/changes', () => {
     expect(expired.status).toBe(410);
     expect(expired.body).toMatchObject({ success: 0, code: 410, reason: 'CURSOR_EXPIRED' });
   });
+
+  it('answers 400 CURSOR_AHEAD for a cursor past the newest position, and takes the newest itself', async () => {
+    const empty = await startGateway();
+    try {
+      const reader = empty.token('reader', 'search-index');
+      const read = (query: string) => empty.http().get(`/api/v1/changes${query}`).set('authorization', `Bearer ${reader}`);
+      // An empty feed: 0 is its newest position, 1 was never returned.
+      expect((await read('?after=0')).body.data).toEqual({ events: [], next: '0' });
+      const ahead = await read('?after=1');
+      expect(ahead.status).toBe(400);
+      expect(ahead.body).toMatchObject({ success: 0, code: 400, reason: 'CURSOR_AHEAD' });
+      expect(ahead.body.error).toEqual([expect.stringMatching(/^after: is past the newest position of the feed \(0\)/)]);
+
+      const partner = empty.token('partner', 'partner-ahead');
+      const created = await empty.http().post(BASE).set('authorization', `Bearer ${partner}`).send(createBody());
+      await empty.db.pool.query(`INSERT INTO change_events (integration_id, type, product_octo_id, content_hash) VALUES ($1, 'product.created', 'p1', 'h')`, [created.body.data._id]);
+      const page = await read('');
+      const newest = BigInt(page.body.data.next as string);
+      expect((await read(`?after=${newest}`)).body.data).toEqual({ events: [], next: String(newest) });
+      expect((await read(`?after=${newest + 1n}`)).body.reason).toBe('CURSOR_AHEAD');
+      // Retention removed every event: the watermark is the newest position.
+      await empty.db.pool.query(`DELETE FROM change_events`);
+      await empty.db.pool.query(`INSERT INTO change_feed_state (id, pruned_through) VALUES (1, $1)`, [String(newest)]);
+      expect((await read(`?after=${newest}`)).status).toBe(200);
+      expect((await read(`?after=${newest + 1n}`)).status).toBe(400);
+    } finally {
+      await empty.close();
+    }
+  });
 });
