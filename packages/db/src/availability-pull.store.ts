@@ -84,7 +84,10 @@ export class AvailabilityPullStore {
     return countsPerSnapshot(snapshots, written, closed);
   }
 
-  /** Integrations with pulls enabled whose last pull was requested longer ago than their interval. */
+  /**
+   * Integrations with pulls enabled whose last whole pull was requested longer ago than their
+   * interval: a refresh narrowed to a product, option or dates does not make the rest fresh.
+   */
   async due(now: Date): Promise<Integration[]> {
     const rows = await this.pool.query<{ id: string }>(DUE_FOR_PULL, [now]);
     if (rows.rows.length === 0) return [];
@@ -180,7 +183,7 @@ WHERE t.answer_key < excluded.answer_key`;
 const DUE_FOR_PULL = `
 SELECT i.id FROM integrations i
 WHERE i.availability_pull_enabled AND i.is_approved AND i.is_active AND i.deleted_at IS NULL AND i.health_status <> 'DOWN'
-  AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.integration_id = i.id AND r.kind = 'availability_pull'
+  AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND NOT r.scoped
     AND r.queued_at > $1::timestamptz - make_interval(mins => i.availability_pull_interval_minutes))`;
 
 const PRUNE_PAST = `

@@ -21,16 +21,20 @@ async function joinScope(tx: Pick<Prisma.TransactionClient, 'syncRun'>, found: {
   return widened.count === 1;
 }
 
-/** The run a request joins, its scope widened if need be (see {@link joinScope}); null when it must create one. Call under the request lock. */
+/**
+ * The run a request joins, its scope widened if need be (see {@link joinScope}); null when it must create one. Call under the request lock.
+ * `scoped`: a pull narrowed by a refresh. A whole pull (the schedule's) joins only a whole one: a
+ * narrowed pull's job keeps its own scope, so joining it would leave the rest of the window unpulled.
+ */
 export async function joinableRun(
   tx: Pick<Prisma.TransactionClient, 'syncRun'>,
-  request: { integrationId: string; kind: RunKind; joinRunning: boolean; productIds: readonly string[] },
+  request: { integrationId: string; kind: RunKind; joinRunning: boolean; productIds: readonly string[]; scoped: boolean },
 ): Promise<{ id: string; force: boolean; attempts: number; trigger: SyncTrigger } | null> {
   const { integrationId, kind, productIds } = request;
   // A running targeted run does not cover a full request: only a queued one can be widened.
   const running = request.joinRunning ? [{ status: 'running' as const, ...(productIds.length === 0 ? { productIds: { isEmpty: true } } : {}) }] : [];
   const found = await tx.syncRun.findFirst({
-    where: { integrationId, kind, OR: [{ status: 'queued' }, ...running] },
+    where: { integrationId, kind, ...(request.scoped ? {} : { scoped: false }), OR: [{ status: 'queued' }, ...running] },
     orderBy: { queuedAt: 'asc' },
     select: { id: true, force: true, attempts: true, trigger: true, status: true, productIds: true },
   });

@@ -22,7 +22,7 @@ export interface RequestedPull {
 /**
  * The one way to start an availability pull (the schedule's tick, a refresh). It applies the
  * eligibility rule of syncs, records the run (kind `availability_pull`: a request while one is
- * queued joins it) and enqueues its job (one job per run). Pull runs and catalog runs of one
+ * queued joins it, but a whole pull never joins a narrowed one) and enqueues its job (one job per run). Pull runs and catalog runs of one
  * integration share the claim, so they never run at once.
  */
 export class PullRequests {
@@ -35,8 +35,10 @@ export class PullRequests {
   async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, scope: PullScope = {}): Promise<RequestedPull> {
     const refusal = syncRefusal(integration, trigger);
     if (refusal) throw new AppError(refusal.code, refusal.message);
-    const { runId, created } = await this.db.runs.requestRun(integration.id, trigger, { kind: 'availability_pull' });
-    // A request that joins a queued pull gets that pull's scope (its job exists already).
+    const scoped = Object.values(scope).some((value) => value !== undefined);
+    const { runId, created } = await this.db.runs.requestRun(integration.id, trigger, { kind: 'availability_pull', scoped });
+    // A request that joins a queued pull gets that pull's scope (its job exists already); a whole
+    // pull joins only a whole one (see joinableRun).
     const job = await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId, ...scope });
     return { runId, created, job };
   }
