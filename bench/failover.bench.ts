@@ -13,8 +13,9 @@
 import { createDb, type Db } from '@octo-sync/db';
 import { createRedis, JobProducer } from '@octo-sync/jobs';
 import { generateCatalog, startRedisCluster, startService, startTestSupplier, waitFor, type ServiceProcess, type TestRedisCluster } from '@octo-sync/testkit';
-import { note, parseArgs } from './lib/args';
+import { note, parseArgs, printResult } from './lib/args';
 import { dropBenchDatabase, recreateDatabase } from './lib/bench-db';
+import { judge } from './targets';
 
 const args = parseArgs(process.argv.slice(2), {
   clients: 16,
@@ -23,6 +24,8 @@ const args = parseArgs(process.argv.slice(2), {
   nodeTimeout: 5_000,
   database: 'octo_sync_bench_failover',
   keep: false,
+  /** Exit non-zero when a target (bench/targets.ts) is missed. */
+  check: false,
 });
 const PREFIX = '{octo-sync}';
 /** How long a service may take to exit after SIGTERM before the bench reports it and SIGKILLs it. */
@@ -178,7 +181,9 @@ async function main(): Promise<void> {
     const gatewayErrors = [...new Set(processes[0]!.lines.filter((l) => Number(l.level) >= 40).map(errorLine))];
     const gatewayCrash = crashOf(processes[0]!);
     const hungOnShutdown = await stop(processes);
-    process.stdout.write(`${JSON.stringify({ bench: 'failover', clients: args.clients, nodeTimeoutMs: args.nodeTimeout, killed, ...summary, gatewayErrors, gatewayCrash, hungOnShutdown })}\n`);
+    const verdict = judge('failover', { acknowledgedLost: summary.apply.lost + summary.async.lost, gatewayCrashed: gatewayCrash !== null, hungOnShutdown: hungOnShutdown.length > 0 });
+    const result = { bench: 'failover', clients: args.clients, nodeTimeoutMs: args.nodeTimeout, killed, ...summary, gatewayErrors, gatewayCrash, hungOnShutdown, targets: verdict.met, missed: verdict.missed };
+    printResult(result, verdict, args.check);
   } finally {
     await stop(processes);
     await producer.close();

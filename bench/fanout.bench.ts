@@ -15,10 +15,11 @@ import { SyncRequests } from '@octo-sync/runs';
 import { clearPrefix, uniquePrefix } from '@octo-sync/testkit';
 import { spreadDelay } from '@octo-sync/worker/src/schedules/cron';
 import { createNightlyHandler, type NightlyResult } from '@octo-sync/worker/src/schedules/nightly.handler';
-import { note, parseArgs, round } from './lib/args';
+import { note, parseArgs, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
+import { judge } from './targets';
 
-const args = parseArgs(process.argv.slice(2), { integrations: 10_000, rounds: 3, spreadMs: 600_000, database: 'octo_sync_bench_fanout', keep: false });
+const args = parseArgs(process.argv.slice(2), { integrations: 10_000, rounds: 3, spreadMs: 600_000, database: 'octo_sync_bench_fanout', keep: false, check: false });
 const log = createLogger({ name: 'bench-fanout', level: 'silent' });
 
 /** `count` integrations like one made through the store (the floor and the fan-out read the same rows). */
@@ -106,8 +107,10 @@ async function main(): Promise<void> {
     const { floors, fanouts, last, left, retry } = await measure(db, producer);
     const [floorMs, fanoutMs] = [median(floors), median(fanouts)];
     const exactlyOnce = last.requested === args.integrations && left.runs === args.integrations && left.integrationsWithRun === args.integrations && left.jobs === args.integrations && retry.result.requested === 0;
-    const out = { bench: 'fanout', integrations: args.integrations, rounds: args.rounds, floorMs: round(floorMs, 1), fanoutMs: round(fanoutMs, 1), ratio: round(fanoutMs / floorMs, 2), target: 3, retryMs: round(retry.ms, 1), retry: retry.result, ...left, spreadMs: args.spreadMs, exactlyOnce };
-    process.stdout.write(`${JSON.stringify(out)}\n`);
+    const ratio = round(fanoutMs / floorMs, 2);
+    const verdict = judge('fanout', { fanoutVsFloor: ratio, exactlyOnce });
+    const out = { bench: 'fanout', integrations: args.integrations, rounds: args.rounds, floorMs: round(floorMs, 1), fanoutMs: round(fanoutMs, 1), ratio, retryMs: round(retry.ms, 1), retry: retry.result, ...left, spreadMs: args.spreadMs, exactlyOnce, targets: verdict.met, missed: verdict.missed };
+    printResult(out, verdict, args.check);
   } finally {
     await producer.close();
     redis.disconnect();

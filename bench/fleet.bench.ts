@@ -18,12 +18,13 @@ import { createLogger } from '@octo-sync/platform';
 import { SyncRequests } from '@octo-sync/runs';
 import { clearPrefix } from '@octo-sync/testkit';
 import { createNightlyHandler } from '@octo-sync/worker/src/schedules/nightly.handler';
-import { note, parseArgs, round } from './lib/args';
+import { note, parseArgs, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { fleetFloor, type FleetMember } from './lib/fleet-floor';
 import { FleetMonitor, type FleetUsage } from './lib/fleet-monitor';
 import { serveFleet, startFleetSupplier, type FleetSupplierProcess } from './lib/fleet-supplier';
 import { benchWorkerEnv, startWorkerProcess, type WorkerProcess } from './lib/worker-process';
+import { judge } from './targets';
 
 const args = parseArgs(process.argv.slice(2), {
   integrations: 2_000,
@@ -43,6 +44,8 @@ const args = parseArgs(process.argv.slice(2), {
   cpuProf: '',
   /** Internal: this process is the fleet supplier (started by the benchmark itself). */
   serveSupplier: false,
+  /** Exit non-zero when a target (bench/targets.ts) is missed. */
+  check: false,
 });
 
 const SECRETS_KEY = 'bench-fleet-secrets-key';
@@ -165,6 +168,7 @@ async function main(): Promise<void> {
     const runsPerSecond = fleet.succeeded / fleet.spanSeconds;
     const floorPerSecond = members.length / floorSeconds;
     const syncedOnce = fleet.runs === members.length && fleet.integrationsRun === members.length && fleet.succeeded === members.length && fleet.integrationsWithProducts === members.length && fleet.products === members.length * args.products;
+    const verdict = judge('fleet', { runsVsFloor: round(runsPerSecond / floorPerSecond, 3), syncedOnce });
     const out = {
       bench: 'fleet',
       integrations: members.length,
@@ -178,7 +182,8 @@ async function main(): Promise<void> {
       runP50Seconds: round(fleet.runP50Seconds, 4),
       floor: { seconds: round(floorSeconds), perSecond: round(floorPerSecond, 1), concurrency: args.floorConcurrency },
       ratio: round(runsPerSecond / floorPerSecond, 3),
-      target: 0.4,
+      targets: verdict.met,
+      missed: verdict.missed,
       runs: { requested: fleet.requested, rows: fleet.runs, succeeded: fleet.succeeded, notSucceeded: fleet.notSucceeded, lost: members.length - fleet.succeeded, integrationsRun: fleet.integrationsRun, products: fleet.products, jobs: fleet.jobs },
       syncedOnce,
       bound: boundOf(fleet.usage),
@@ -186,7 +191,7 @@ async function main(): Promise<void> {
       workerProblems: fleet.problems,
       firstProblem: fleet.firstProblem,
     };
-    process.stdout.write(`${JSON.stringify(out)}\n`);
+    printResult(out, verdict, args.check);
   } finally {
     await floorPool.end();
     await db.close();

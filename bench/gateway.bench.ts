@@ -22,9 +22,10 @@ import { buildApp } from '@octo-sync/gateway/src/app';
 import { loadGatewayConfig } from '@octo-sync/gateway/src/config';
 import { FixedWindowLimiter } from '@octo-sync/gateway/src/rate-limit';
 import { WebhookAuthCache } from '@octo-sync/gateway/src/webhook-auth';
-import { parseArgs, note, round } from './lib/args';
+import { parseArgs, note, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { runLoad, type LoadResult } from './lib/load';
+import { judge } from './targets';
 
 const args = parseArgs(process.argv.slice(2), {
   connections: 20,
@@ -36,6 +37,8 @@ const args = parseArgs(process.argv.slice(2), {
   keep: false,
   /** Run only these scenarios (comma-separated, e.g. `triggerAsync` under `node --cpu-prof`); no JSON line then. */
   only: '',
+  /** Exit non-zero when a target (bench/targets.ts) is missed. */
+  check: false,
 });
 
 async function listen(app: express.Express): Promise<{ server: Server; url: string }> {
@@ -145,6 +148,7 @@ async function main(): Promise<void> {
       signedVsHeader: round(results.signed!.perSecond / results.triggerAsync!.perSecond, 3),
       wrongSignatureVsWrongSecret: round(steps.wrongSignatureUs / steps.wrongSecretUs, 3),
     };
+    const verdict = judge('gateway', ratios);
     const result = {
       bench: 'gateway',
       connections: args.connections,
@@ -155,9 +159,10 @@ async function main(): Promise<void> {
       errors: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.errors])),
       stepCostMs: { ...steps, enqueueMs: enqueueOnly },
       ratios,
-      targets: { triggerAsyncVsBare: ratios.triggerAsyncVsBare >= 0.5, rejectedVsBare: ratios.rejectedVsBare >= 0.5, signedVsHeader: ratios.signedVsHeader >= 0.9 },
+      targets: verdict.met,
+      missed: verdict.missed,
     };
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    printResult(result, verdict, args.check);
   } finally {
     for (const server of servers) {
       server.closeAllConnections();

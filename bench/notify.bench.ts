@@ -13,15 +13,18 @@
 import { createDb, type Db } from '@octo-sync/db';
 import { createRedis, JobProducer } from '@octo-sync/jobs';
 import { generateCatalog, startService, startTestSupplier, uniquePrefix, waitFor, clearPrefix, type ServiceProcess } from '@octo-sync/testkit';
-import { note, parseArgs, round } from './lib/args';
+import { note, parseArgs, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { runLoad } from './lib/load';
+import { judge } from './targets';
 
 const args = parseArgs(process.argv.slice(2), {
   connections: '8,32,128',
   duration: 8,
   database: 'octo_sync_bench_notify',
   keep: false,
+  /** Exit non-zero when a target (bench/targets.ts) is missed. */
+  check: false,
 });
 
 interface Step {
@@ -104,15 +107,11 @@ async function main(): Promise<void> {
       }
     }
     const applyMode = steps.filter((s) => s.mode === 'apply');
-    process.stdout.write(
-      `${JSON.stringify({
-        bench: 'notify',
-        steps,
-        // Answer-after-apply holds at most one change per connection in flight, so the backlog cannot grow.
-        sustainedAppliedPerS: Math.max(...applyMode.filter((s) => s.non2xx === 0).map((s) => s.appliedPerS)),
-        ceilingAppliedPerS: Math.max(...steps.map((s) => s.appliedPerS)),
-      })}\n`,
-    );
+    // Answer-after-apply holds at most one change per connection in flight, so the backlog cannot grow.
+    const sustainedAppliedPerS = Math.max(...applyMode.filter((s) => s.non2xx === 0).map((s) => s.appliedPerS));
+    const verdict = judge('notify', { sustainedAppliedPerS, applyBacklogAtEnd: Math.max(...applyMode.map((s) => s.backlogAtEnd)) });
+    const result = { bench: 'notify', steps, sustainedAppliedPerS, ceilingAppliedPerS: Math.max(...steps.map((s) => s.appliedPerS)), targets: verdict.met, missed: verdict.missed };
+    printResult(result, verdict, args.check);
   } finally {
     for (const p of processes) p.kill('SIGTERM');
     await Promise.all(processes.map((p) => p.exited));

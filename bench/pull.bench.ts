@@ -19,11 +19,12 @@ import { createDb, pullSettingsOf, type Db, type Integration } from '@octo-sync/
 import { createRedis, JobProducer } from '@octo-sync/jobs';
 import { PullRequests } from '@octo-sync/runs';
 import { clearPrefix, SlotCalendar, startTestSupplier, type CalendarOptions, type TestSupplier } from '@octo-sync/testkit';
-import { note, parseArgs, round } from './lib/args';
+import { note, parseArgs, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { cpuSeconds } from './lib/process-cpu';
 import { measureFloor, type FloorResult, type FloorSpec } from './lib/pull-floor';
 import { benchWorkerEnv, startWorkerProcess, type WorkerProcess } from './lib/worker-process';
+import { judge } from './targets';
 
 const args = parseArgs(process.argv.slice(2), {
   products: 200,
@@ -37,6 +38,8 @@ const args = parseArgs(process.argv.slice(2), {
   keep: false,
   /** Write a V8 CPU profile of the worker to this folder (node --cpu-prof). */
   cpuProf: '',
+  /** Exit non-zero when a target (bench/targets.ts) is missed. */
+  check: false,
 });
 
 const AUTH_KEY = 'bench-supplier-key';
@@ -195,17 +198,18 @@ async function scenarios(b: Bench, spec: FloorSpec, calendar: SlotCalendar, cata
     changed1pctVsFresh: round(changed1pct.wallSeconds / fresh.wallSeconds, 3),
     freshVsFloor: round(fresh.wallSeconds / floorSeconds, 2),
   };
-  const targets = {
-    freshWroteEverySlot: fresh.rowsWritten === b.slots,
-    unchangedVsFresh: ratios.unchangedVsFresh <= 0.2 && unchanged.rowsWritten === 0 && unchanged.events === 0,
-    changed1pctVsFresh: ratios.changed1pctVsFresh <= 0.3 && changed1pct.rowsWritten === changedSlots,
-  };
+  const verdict = judge('pull', {
+    ...ratios,
+    freshRowsVsSlots: round(fresh.rowsWritten / b.slots, 4),
+    unchangedRowsWritten: unchanged.rowsWritten + unchanged.events,
+    changed1pctRowsVsChanged: round(changed1pct.rowsWritten / changedSlots, 4),
+  });
   return {
     scenarios: { fresh, unchanged, changed1pct },
     expected: { changed1pctRows: changedSlots },
     floor: { seconds: [round(floorBefore.seconds), round(floorAfter.seconds)], cpuSeconds: [round(floorBefore.cpuSeconds, 2), round(floorAfter.cpuSeconds, 2)], slotsPerSecond: Math.round(b.slots / floorSeconds), answerBytes: floorBefore.bytes },
     ratios,
-    targets,
+    verdict,
   };
 }
 
@@ -234,9 +238,9 @@ async function main(): Promise<void> {
     note(`pulling ${slots} slots of ${args.products * args.options} options`);
     const targets = await db.pulls.targets(integration.id);
     const spec: FloorSpec = { env, supplier: { baseUrl: supplier.url, authType: 'bearer', authKey: AUTH_KEY }, targets, daysAhead: pullSettingsOf(integration).daysAhead };
-    const measured = await scenarios(bench, spec, calendar, catalog);
+    const { verdict, ...measured } = await scenarios(bench, spec, calendar, catalog);
     const shape = { products: args.products, options: args.options, days: args.days, times: args.times, slots, perSupplier: args.perSupplier };
-    process.stdout.write(`${JSON.stringify({ bench: 'pull', ...shape, ...measured })}\n`);
+    printResult({ bench: 'pull', ...shape, ...measured, targets: verdict.met, missed: verdict.missed }, verdict, args.check);
   } finally {
     await worker?.stop();
     await producer.close();

@@ -1,3 +1,5 @@
+import type { Verdict } from '../targets';
+
 /** `--name value` and `--flag` arguments, with typed defaults; unknown names are an error. */
 export function parseArgs<T extends Record<string, number | string | boolean>>(argv: readonly string[], defaults: T): T {
   const out: Record<string, number | string | boolean> = { ...defaults };
@@ -32,4 +34,15 @@ export function round(value: number, digits = 3): number {
 /** Progress goes to stderr, so stdout ends with the one JSON line. */
 export function note(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
+}
+
+/**
+ * Prints the bench's one JSON line. With `check` (`--check`), a missed target is named on stderr
+ * and the process exits non-zero.
+ */
+export function printResult(result: object, verdict: Verdict, check: boolean): void {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (!check || verdict.missed.length === 0) return;
+  note(`targets missed: ${verdict.missed.join(', ')}`);
+  process.exitCode = 1;
 }
