@@ -18,12 +18,17 @@ describe('SQLSTATE classes', () => {
     ['58030', 'unavailable'], // I/O error
     ['22021', 'bad-data'], // invalid byte sequence (NUL)
     ['22P05', 'bad-data'], // unsupported Unicode escape (\u0000 in jsonb)
-    ['22P02', undefined], // invalid text representation: validation refuses lone surrogates first, so this is a bug
-    ['22003', undefined], // numeric value out of range: a bug of ours, not the input's
+    ['22P02', 'bad-data'], // invalid text representation: the change's value, answered for it alone
+    ['22003', 'bad-data'], // numeric value out of range
+    ['22008', 'bad-data'], // datetime field overflow: a start in year 0000
+    ['22009', 'bad-data'], // invalid time zone displacement value
+    ['22007', 'bad-data'], // invalid datetime format: a start in year 10000 (+010000-…)
+    ['23514', 'bad-data'], // check violation
     ['54000', 'bad-data'], // program limit exceeded
     ['08P01', 'bad-data'], // NUL inside statement text
     ['42P01', undefined], // undefined table: a bug, not the input's fault nor a passing state
     ['23505', undefined], // unique violation: the caller decides
+    ['23503', undefined], // foreign key violation: the caller decides
   ])('%s is %s', (code, expected) => {
     expect(classifySqlError(prismaError(code))).toBe(expected);
     expect(classifySqlError(pgError(code))).toBe(expected);

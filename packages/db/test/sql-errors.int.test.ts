@@ -28,9 +28,17 @@ describe('classifySqlError on real Postgres errors', () => {
     expect(await failure(() => db.pool.query('SELECT $1::text', ['x\u0000']))).toBe('bad-data');
   });
 
-  test('a cast that fails is not blamed on the input (validation refuses lone surrogates before SQL)', async () => {
-    expect(await failure(() => db.prisma.$queryRawUnsafe('SELECT $1::jsonb', JSON.stringify({ a: '\ud800' })))).toBeUndefined();
-    expect(await failure(() => db.pool.query(`SELECT 'x'::integer`))).toBeUndefined();
+  test('a value Postgres cannot take (a failed cast, a year it cannot store) is bad data: the change is refused, never retried', async () => {
+    expect(await failure(() => db.prisma.$queryRawUnsafe('SELECT $1::jsonb', JSON.stringify({ a: '\ud800' })))).toBe('bad-data');
+    expect(await failure(() => db.pool.query(`SELECT 'x'::integer`))).toBe('bad-data');
+    expect(await failure(() => db.pool.query('SELECT $1::timestamptz', ['0000-06-01T10:00:00.000Z']))).toBe('bad-data');
+    expect(await failure(() => db.pool.query('SELECT $1::timestamptz', [new Date(Date.UTC(10000, 0, 1)).toISOString()]))).toBe('bad-data');
+    expect(await failure(() => db.pool.query('SELECT $1::integer', [3_000_000_000]))).toBe('bad-data');
+  });
+
+  test('a CHECK constraint refusing a value is bad data (23514)', async () => {
+    await db.pool.query('CREATE DOMAIN non_negative AS integer CHECK (VALUE >= 0)');
+    expect(await failure(() => db.pool.query('SELECT $1::non_negative', [-1]))).toBe('bad-data');
   });
 
   test('a backend terminated mid-statement is a dependency being away', async () => {

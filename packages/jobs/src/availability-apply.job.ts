@@ -21,8 +21,11 @@ export const slotChangeSchema = z.object({
   orderKey: z.string().regex(/^\d{1,19}$/),
   /** When the gateway received it (µs × 1000 + replica tag); absent in jobs queued before it existed. */
   receivedKey: z.string().regex(/^\d{1,19}$/).optional(),
-  /** The OCTO availability object as the supplier sent it (nested form), every field kept. */
-  raw: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The OCTO availability object as the supplier sent it (nested form), every field kept: taken
+   * as it is, not copied (a copy made by assignment loses a `__proto__` key).
+   */
+  raw: z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'must be a JSON object').optional(),
 });
 export type SlotChange = z.output<typeof slotChangeSchema>;
 
@@ -31,7 +34,7 @@ export type SlotResult =
   | { updated: true }
   | { updated: false; stale: true }
   | { updated: false; full_sync_queued: true }
-  /** The database refused this change's values (validation should have caught them); the others of its batch were applied. */
+  /** The database refused this change's values (SQLSTATE class 22 or 23514; validation should have caught them); the others of its batch were applied. */
   | { updated: false; rejected: true };
 
 /** Slot changes of one notify call (1 to 500). The worker applies many jobs' changes per statement. */

@@ -1,5 +1,5 @@
 import { availabilityApplyJob, type SlotChange, type SlotResult } from '@octo-sync/jobs';
-import { generateCatalog, waitFor } from '@octo-sync/testkit';
+import { generateCatalog } from '@octo-sync/testkit';
 import { startHarness, type Harness } from './harness';
 
 /**
@@ -68,25 +68,29 @@ describe('availability.apply: a poisoned change fails alone', () => {
     expect(failed.filter((job) => (job.data as { integrationId: string }).integrationId === good)).toEqual([]);
   });
 
-  it('a change the database refuses for a reason of ours fails its own job only; the batch around it is applied', async () => {
-    // Passes every check before SQL (the gateway caps counts; the job contract does not), then
-    // Postgres refuses it (22003, integer out of range): the worker must find that one change by
-    // splitting the batch, not fail every job that shared its statement.
-    const outOfRange = change('too-many', 1, { vacancies: 3_000_000_000, capacity: null });
+  it('a change whose values the database refuses (class 22) is answered rejected in its first attempt; the batch around it is applied', async () => {
+    // Each passes every check before SQL (the gateway bounds times and caps counts; the job
+    // contract does not), then Postgres refuses it: 22003 (integer out of range), 22008 (year 0),
+    // a start whose UTC instant is in year 10000. The worker must find each by splitting the
+    // batch within the attempt and answer it, never fail a job the queue would retry.
+    const poisons: Array<Partial<SlotChange>> = [
+      { vacancies: 3_000_000_000, capacity: null },
+      { localDateTimeStart: '0000-06-01T10:00:00+00:00' },
+      { localDateTimeStart: '9999-12-31T23:00:00-05:00' },
+    ];
     const goodSends = Array.from({ length: 100 }, (_, i) => send(good, [change(`split-${i}`, i + 1)]));
-    const [poisoned, ...goods] = await Promise.all([send(hostile, [change('neighbour', 1), outOfRange]), ...goodSends]);
+    const poisonSends = poisons.map((over, i) => send(hostile, [change(`neighbour-${i}`, 1), change(`poison-${i}`, 1, over)]));
+    const [poisoned, goods] = await Promise.all([Promise.all(poisonSends), Promise.all(goodSends)]);
     const outcomes = await Promise.all(goods.map((s) => s.outcome()));
     expect(outcomes.filter((o) => o.state !== 'completed')).toEqual([]);
     expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId: good, availabilityId: { startsWith: 'split-' } } })).toBe(100);
-    // Its own job fails (and is retried, and kept in the failed set if it keeps failing)…
-    const queue = h.producer.queue(availabilityApplyJob.queue);
-    const attempt = await waitFor('the poisoned job to fail an attempt', async () => {
-      const job = await queue.getJob(poisoned.job.id!);
-      return job && job.attemptsMade >= 1 ? job : undefined;
-    });
-    expect(attempt.failedReason).toMatch(/out of range/);
-    await attempt.remove(); // no need to watch it retry
-    // …while its storable neighbour was applied.
-    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId: hostile, availabilityId: 'neighbour' } })).toBe(1);
+    for (const sent of poisoned) {
+      expect(await sent.outcome()).toEqual({ state: 'completed', value: [{ updated: true }, { updated: false, rejected: true }] });
+      const job = await h.producer.queue(availabilityApplyJob.queue).getJob(sent.job.id!);
+      // Answered by its first attempt: no attempt failed, none is waiting to be retried.
+      expect({ attemptsMade: job!.attemptsMade, failedReason: job!.failedReason, state: await job!.getState() }).toEqual({ attemptsMade: 1, failedReason: undefined, state: 'completed' });
+    }
+    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId: hostile, availabilityId: { startsWith: 'neighbour-' } } })).toBe(poisons.length);
+    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId: hostile, availabilityId: { startsWith: 'poison-' } } })).toBe(0);
   });
 });

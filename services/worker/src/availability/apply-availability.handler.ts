@@ -74,7 +74,7 @@ function planRounds(rows: readonly SlotRow[], isKnown: (row: SlotRow) => boolean
   return rounds;
 }
 
-/** A change's outcome, or the error the database gave for it alone (its job fails and is retried). */
+/** A change's outcome, or the error the database gave for it alone that is not its values' fault (its job fails). */
 type Applied = SlotResult | { error: Error };
 
 /** Writes one batch: known slots in rounds, a full sync for each integration with unknown ones. */
@@ -145,10 +145,12 @@ export interface AvailabilityApplier {
  * we do not know queues one full sync of the integration (joining any sync already queued or
  * running) instead. A change whose text cannot be stored is answered `rejected` without reaching
  * SQL (the gateway refuses such text; this is for whatever reaches the queue another way). Should
- * the database still refuse a batch for one change's values, the batch is split until that change
- * is alone: unstorable values are answered `rejected`; any other refusal (a bug of ours) fails
- * that change's job, so it is retried and, failing still, kept in the failed set. Either way every
- * other job of the batch is applied.
+ * the database still refuse a batch for one change's values (any data exception, class 22, or a
+ * check constraint, 23514), the batch is split within the same attempt until that change is
+ * alone, and it is answered `rejected`: a value that cannot be stored never makes the queue retry
+ * a job, which would hold every tenant's changes that share its batches. Only a program limit
+ * other than a value too large (class 54, a statement of ours) fails that change's job. Either
+ * way every other job of the batch is applied.
  */
 export function createAvailabilityApplier(deps: AvailabilityDeps): AvailabilityApplier {
   const batcher = new GroupCommit((items: readonly Pending[]) => applyStorable(deps, items), deps.maxBatch);
