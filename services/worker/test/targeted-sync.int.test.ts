@@ -98,3 +98,66 @@ describe('run requests: targeted and full runs coalesce', () => {
     expect(await scopeOf(first.runId)).toEqual([]);
   });
 });
+
+describe('catalog.sync: what a targeted refresh reports', () => {
+  let h: Harness;
+  let integrationId: string;
+  const catalog = generateCatalog({ products: 6, options: 1, units: 1, seed: 24 });
+  const [a, b, c] = [catalog[0]!.id, catalog[1]!.id, catalog[2]!.id];
+
+  beforeAll(async () => {
+    // One product fetched at a time: the supplier's answers come in the order the ids are named.
+    h = await startHarness({ SYNC_TARGETED_CONCURRENCY: '1' });
+    integrationId = await h.createIntegration();
+    h.supplier.setCatalog(catalog);
+    await h.sync(integrationId);
+  });
+  afterAll(() => h.close());
+
+  async function refresh(productIds: string[]): Promise<{ run: SyncRun; skipped: boolean }> {
+    const { runId } = await h.db.runs.requestRun(integrationId, 'webhook', { productIds });
+    const outcome = await h.producer.waitFor<{ skipped: boolean }>(await h.producer.enqueue(catalogSyncJob, { integrationId, runId }), 30_000);
+    if (outcome.state !== 'completed') throw new Error(`run ${runId} ended ${outcome.state}`);
+    return { run: (await h.db.runs.findRun(runId))!, skipped: outcome.value.skipped };
+  }
+  const warnings = (run: SyncRun) => (run.warnings as { items: Array<{ product_id: string; reason: string }> } | null)?.items ?? [];
+
+  it('names each id the supplier does not know in a warning; having changed nothing, it is skipped', async () => {
+    const before = await storedCatalog(h.db, integrationId);
+    const { run, skipped } = await refresh(['unknown-1', 'unknown-2']);
+    expect(skipped).toBe(true);
+    expect(run).toMatchObject({ status: 'skipped', synced: 0, errorCode: null });
+    expect(warnings(run)).toEqual([
+      { product_id: 'unknown-1', path: 'productIds', reason: expect.stringMatching(/does not know this product.*nothing is stored under this id/) },
+      { product_id: 'unknown-2', path: 'productIds', reason: expect.stringMatching(/does not know this product.*nothing is stored under this id/) },
+    ]);
+    expect(await storedCatalog(h.db, integrationId)).toEqual(before);
+  });
+
+  it('an unchanged targeted refresh is skipped like an unchanged full sync, its counts kept and nothing written', async () => {
+    const before = await storedCatalog(h.db, integrationId);
+    const { run, skipped } = await refresh([a, b]);
+    expect(skipped).toBe(true);
+    expect(run).toMatchObject({ status: 'skipped', synced: 0, warnings: null });
+    expect(run.counts).toMatchObject({ products: { created: 0, updated: 0, unchanged: 2, removed: 0 } });
+    expect(await storedCatalog(h.db, integrationId)).toEqual(before);
+    // A full sync of the same catalog says the same.
+    expect(await h.sync(integrationId)).toMatchObject({ status: 'skipped' });
+  });
+
+  it('a plain 404 beside a product found counts as unknown and is named; a known product gone is deactivated and named', async () => {
+    h.supplier.behave({ kind: 'status', status: 404, times: 1 });
+    const plain = await refresh(['gone-plain', a]);
+    expect(plain.run).toMatchObject({ status: 'skipped' });
+    expect(warnings(plain.run)).toEqual([{ product_id: 'gone-plain', path: 'productIds', reason: expect.stringMatching(/answered a plain 404/) }]);
+
+    h.supplier.setCatalog(withoutProducts(catalog, [c]));
+    const { run, skipped } = await refresh([c, 'unknown-3']);
+    expect(skipped).toBe(false);
+    expect(run).toMatchObject({ status: 'succeeded', counts: { products: { removed: 1 } } });
+    expect(warnings(run)).toEqual([
+      { product_id: c, path: 'productIds', reason: expect.stringMatching(/does not know this product.*deactivated/) },
+      { product_id: 'unknown-3', path: 'productIds', reason: expect.stringMatching(/nothing is stored under this id/) },
+    ]);
+  });
+});

@@ -1,8 +1,14 @@
-import type { Integration, RunWarnings, SyncRun } from '@octo-sync/db';
+import type { Integration, RunCounts, RunWarnings, SyncRun } from '@octo-sync/db';
 import type { Alerts } from '../alerts/alerts';
 
-/** How many products a run's stored warnings name (listed or only counted). */
-function warningCount(run: SyncRun): number {
+/**
+ * How many products a run kept as stored: its counts say so. A skipped full sync records no
+ * counts, and then its warnings (listed or only counted) are its quarantined products; other
+ * warnings, such as a targeted refresh's unknown ids, are not quarantines.
+ */
+function quarantinedCount(run: SyncRun): number {
+  const counts = run.counts as RunCounts | null;
+  if (counts?.products !== undefined) return counts.products.quarantined;
   const warnings = run.warnings as RunWarnings | null;
   return warnings === null ? 0 : warnings.items.length + warnings.omitted;
 }
@@ -16,7 +22,7 @@ export async function alertRunEnded(alerts: Alerts, integration: Pick<Integratio
   if (integration.syncErrorCode !== null && run.attempts === 1) {
     await alerts.raise(integration.id, 'sync.recovered', { run_id: run.id, previous_error_code: integration.syncErrorCode });
   }
-  const quarantined = warningCount(run);
+  const quarantined = quarantinedCount(run);
   if (quarantined > 0) await alerts.raise(integration.id, 'catalog.products_quarantined', { run_id: run.id, quarantined });
 }
 

@@ -1,4 +1,4 @@
-import type { Db, SyncRun } from '@octo-sync/db';
+import type { CatalogFingerprints, Db, RunWarning, SyncRun } from '@octo-sync/db';
 import { SupplierError, type FetchedBody, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { openCatalog, writeCatalog, type Fetched, type SyncAttempt, type WriteSettings } from './write-catalog';
@@ -17,12 +17,14 @@ export interface TargetedDeps {
  * active product); every other product, and the catalog's hash, stay as they are. A plain 404
  * (no OCTO error) counts as gone only when another named product was found: a 404 for every one
  * more likely means the supplier does not serve `GET /products/{id}`, and the run fails instead.
+ * Each id counted as gone is named in the run's warnings; a run that changed nothing is `skipped`.
  */
 export async function syncTargeted(deps: TargetedDeps, attempt: SyncAttempt, target: SupplierTarget, signal: AbortSignal | undefined): Promise<SyncRun> {
   const { run, log } = attempt;
-  const fetched = await fetchNamed(deps, run.productIds, target, signal);
+  const { fetched, unknown } = await fetchNamed(deps, run.productIds, target, signal);
   attempt.payloadBytes = fetched.bytes;
   const pass = await openCatalog(deps, attempt, fetched, new Set(run.productIds));
+  for (const gone of unknown) pass.warnings.add(unknownProductWarning(gone, pass.stored));
   const outcome = await writeCatalog(deps, attempt, pass);
   // A targeted pass never compares the catalog's hash, so it always commits.
   if (outcome.kind !== 'written') throw new Error('a targeted run was rolled back as unchanged');
@@ -30,8 +32,14 @@ export async function syncTargeted(deps: TargetedDeps, attempt: SyncAttempt, tar
   return outcome.run;
 }
 
-/** The named products' bodies as one catalog array (those gone left out), fetched a few at a time. */
-async function fetchNamed({ supplier, settings }: TargetedDeps, productIds: readonly string[], target: SupplierTarget, signal: AbortSignal | undefined): Promise<Fetched> {
+/** A named product the supplier does not know, and whether it said so with a plain 404. */
+interface UnknownProduct {
+  productId: string;
+  plain404: boolean;
+}
+
+/** The named products' bodies as one catalog array (those gone left out, and listed), fetched a few at a time. */
+async function fetchNamed({ supplier, settings }: TargetedDeps, productIds: readonly string[], target: SupplierTarget, signal: AbortSignal | undefined): Promise<{ fetched: Fetched; unknown: UnknownProduct[] }> {
   const answers = Array.from<unknown, FetchedBody | null | SupplierError>({ length: productIds.length }, () => null);
   let next = 0;
   const fetchOne = async (): Promise<void> => {
@@ -46,7 +54,16 @@ async function fetchNamed({ supplier, settings }: TargetedDeps, productIds: read
   const notFound = answers.find((b): b is SupplierError => b instanceof SupplierError);
   if (found.length === 0 && notFound) throw noSingleProducts(notFound);
   const body = Buffer.concat([Buffer.from('['), ...found.flatMap((b, i) => (i === 0 ? [b.body] : [COMMA, b.body])), Buffer.from(']')]);
-  return { body, bytes: body.length, digest: '' };
+  const unknown = productIds.flatMap((productId, i) => (answers[i] === null ? [{ productId, plain404: false }] : answers[i] instanceof SupplierError ? [{ productId, plain404: true }] : []));
+  return { fetched: { body, bytes: body.length, digest: '' }, unknown };
+}
+
+/** The warning naming a product the supplier does not know, saying what the run does about it. */
+function unknownProductWarning({ productId, plain404 }: UnknownProduct, stored: CatalogFingerprints): RunWarning {
+  const answered = plain404 ? 'answered a plain 404 (another named product was found)' : 'answered that it does not know this product';
+  const before = stored.products.get(productId);
+  const outcome = before === undefined ? 'nothing is stored under this id' : before.active ? 'it is deactivated' : 'it was inactive already';
+  return { product_id: productId, path: 'productIds', reason: `GET /products/{id} ${answered}: the supplier does not know this product; ${outcome}` };
 }
 
 /** A plain 404 (no OCTO error), kept to be judged against the other answers; anything else is thrown. */

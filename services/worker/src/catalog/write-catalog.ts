@@ -1,4 +1,4 @@
-import type { CatalogCopyWriter, CatalogFingerprints, Db, Integration, RunWarning, SyncRun } from '@octo-sync/db';
+import type { CatalogCopyWriter, CatalogFingerprints, Db, Integration, RunCounts, RunWarning, SyncRun } from '@octo-sync/db';
 import { CatalogReader, type ProductLimits, type ProductQuarantine } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catalog';
@@ -176,8 +176,9 @@ async function concludeWrite({ db, settings }: WriteDeps, attempt: SyncAttempt, 
   const hash = digest ?? integration.lastSyncHash;
   if (!attempt.run.force && isMassRemoval(differ, settings.massRemoval)) throw massRemovalBlocked(differ);
   await writer.remove(differ.removals());
+  // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
   const run = await db.runs.finish(client, attempt.run, {
-    status: 'succeeded',
+    status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
     payloadBytes: pass.bytes,
     payloadDigest: pass.scope ? integration.lastPayloadDigest : payloadDigestOf(pass),
     hash,
@@ -188,6 +189,11 @@ async function concludeWrite({ db, settings }: WriteDeps, attempt: SyncAttempt, 
   });
   await writer.publish();
   return { kind: 'written', run };
+}
+
+/** Whether any product, option or unit was created, updated or removed (final once the removals are known). */
+function wroteRows(counts: RunCounts): boolean {
+  return [counts.products, counts.options, counts.units].some((c) => c.created + c.updated + c.removed > 0);
 }
 
 /** While products are quarantined the next run re-reads the same bytes, to report them again. */
