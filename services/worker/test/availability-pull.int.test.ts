@@ -116,4 +116,37 @@ describe('availability.pull', () => {
     h.supplier.behave(null);
     expect(failed).toMatchObject({ status: 'failed', errorCode: 'SUPPLIER_SERVER_ERROR' });
   });
+
+  it('names a product or option a refresh asks for that is not in the stored catalog, and asks the supplier nothing', async () => {
+    const refresh = async (scope: { productId: string; optionId?: string }): Promise<SyncRun> => {
+      const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
+      const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, ...scope }), 60_000);
+      if (outcome.state !== 'completed') throw new Error(`pull ${runId} ended ${outcome.state}`);
+      return (await h.db.runs.findRun(runId))!;
+    };
+    const seen = h.supplier.requests.length;
+    const noProduct = await refresh({ productId: 'unknown-product', optionId: option.id });
+    expect(noProduct).toMatchObject({ status: 'succeeded', counts: { options: { pulled: 0, failed: 0 } } });
+    expect(noProduct.warnings).toEqual({ items: [{ product_id: 'unknown-product', path: 'productId', reason: expect.stringMatching(/product "unknown-product" is not in the stored catalog/) }], omitted: 0 });
+    const noOption = await refresh({ productId: product.id, optionId: 'unknown-option' });
+    expect(noOption.warnings).toEqual({ items: [{ product_id: product.id, path: 'optionId', reason: expect.stringMatching(/option "unknown-option" of this product is not in the stored catalog/) }], omitted: 0 });
+    expect(h.supplier.requests.length).toBe(seen);
+  });
+  it('drops a pulled slot whose start cannot be stored, with a run warning, and writes the rest', async () => {
+    // Pull answers never pass the gateway: a year Postgres cannot store (0, or 10000 once in UTC)
+    // or a start past today plus 2 years is left out here, never failing or retrying the run.
+    const listed = calendar.list(product.id, option.id);
+    const unstorable = ['0000-06-01T10:00:00+00:00', '9999-12-31T23:00:00-05:00', `${new Date().getUTCFullYear() + 3}-01-01T10:00:00+00:00`];
+    const answer = [...listed, ...unstorable.map((start) => ({ ...listed[0]!, id: `bad-${start}`, localDateTimeStart: start }))];
+    h.supplier.behave({ kind: 'status', status: 200, body: JSON.stringify(answer), headers: { 'content-type': 'application/json' }, times: 1 });
+    const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
+    const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, productId: product.id, optionId: option.id }), 60_000);
+    h.supplier.behave(null);
+    expect(outcome.state).toBe('completed');
+    const run = (await h.db.runs.findRun(runId))!;
+    expect(run).toMatchObject({ status: 'succeeded', attempts: 1, counts: { options: { pulled: 1, failed: 0 } } });
+    expect(run.warnings).toEqual({ items: [{ product_id: product.id, path: `options.${option.id}.availability`, reason: expect.stringMatching(/^3 slot\(s\) dropped: localDateTimeStart outside/) }], omitted: 0 });
+    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId, availabilityId: { startsWith: 'bad-' } } })).toBe(0);
+    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId, productOctoId: product.id, optionOctoId: option.id, removedAt: null } })).toBe(listed.length);
+  });
 });

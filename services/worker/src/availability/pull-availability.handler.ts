@@ -1,10 +1,10 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { pullSettingsOf, syncRefusal, type Db, type Integration, type OptionSnapshot, type PullTarget, type RunWarning, type SyncRun } from '@octo-sync/db';
-import type { JobContext, PayloadOf, availabilityPullJob } from '@octo-sync/jobs';
+import { slotTimeBounds, type JobContext, type PayloadOf, type availabilityPullJob } from '@octo-sync/jobs';
 import { isSupplierError, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError, type Logger } from '@octo-sync/platform';
 import { failAttempt } from '../catalog/run-failure';
-import { answerKeyOf, eachLimited, pullWindow, toSnapshotSlot, type LocalWindow } from './pull-window';
+import { answerKeyOf, eachLimited, pullWindow, storableSlots, type LocalWindow } from './pull-window';
 import { SnapshotWriter } from './snapshot-writer';
 
 export interface PullSettings {
@@ -16,6 +16,8 @@ export interface PullSettings {
   writeTimeoutMs: number;
   /** Per-option errors listed in the run at most. */
   maxWarnings: number;
+  /** `AVAILABILITY_RETENTION_DAYS`: a pulled slot starting before today minus this many days is dropped. */
+  retentionDays: number;
 }
 
 export interface PullDeps {
@@ -72,9 +74,11 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   if (refusal) throw new AppError(refusal.code, refusal.message);
   const only = { ...(payload.productId === undefined ? {} : { productId: payload.productId }), ...(payload.optionId === undefined ? {} : { optionId: payload.optionId }) };
   const targets = await db.pulls.targets(integration.id, only);
+  const notStored = targets.length === 0 && only.productId !== undefined ? [await notStoredWarning(db, integration.id, only.productId, only.optionId)] : [];
   const warnings: RunWarning[] = [];
+  const dropped: RunWarning[] = [];
   const writer = new SnapshotWriter((batch) => db.runs.withFence(integration.id, fence, (client) => db.pulls.reconcile(client, integration.id, batch), settings.writeTimeoutMs), WRITE_BATCH_SLOTS);
-  const fetchOne = answerFetcher(deps, integration, payload, signal);
+  const fetchOne = answerFetcher(deps, integration, payload, signal, dropped);
   const pullOne = async (target: PullTarget): Promise<void> => {
     const snapshot = await fetchOne(target).catch((error: unknown) => optionFailure(error, target, warnings));
     if (snapshot) await writer.add(snapshot);
@@ -86,10 +90,22 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
     await writer.settled();
   }
   const counts = writer.result();
-  const stored = warnings.length === 0 ? null : { items: warnings.slice(0, settings.maxWarnings), omitted: Math.max(0, warnings.length - settings.maxWarnings) };
+  const listed = [...notStored, ...warnings];
+  const stored = listed.length === 0 ? null : { items: listed.slice(0, settings.maxWarnings), omitted: Math.max(0, listed.length - settings.maxWarnings) };
   const finished = await db.runs.withFence(integration.id, fence, (client) => db.runs.finishPull(client, run, { slots: counts, options: { pulled: targets.length - warnings.length, failed: warnings.length } }, stored), settings.writeTimeoutMs);
   log.info({ options: targets.length, failed: warnings.length, ...counts }, 'availability pulled');
   return { runId: finished.id, status: finished.status };
+}
+
+/**
+ * A refresh narrowed to a product (and option) with no active option stored pulls nothing: the
+ * run names what it could not find, the option when its product is stored, else the product.
+ */
+async function notStoredWarning(db: Db, integrationId: string, productId: string, optionId: string | undefined): Promise<RunWarning> {
+  const productStored = optionId !== undefined && (await db.pulls.targets(integrationId, { productId })).length > 0;
+  const fix = 'nothing was pulled for it (a catalog sync, or a targeted refresh of the product, brings what the supplier added)';
+  if (productStored) return { product_id: productId, path: 'optionId', reason: `option ${JSON.stringify(optionId)} of this product is not in the stored catalog, or is inactive: ${fix}` };
+  return { product_id: productId, path: 'productId', reason: `product ${JSON.stringify(productId)} is not in the stored catalog, or has no active option: ${fix}` };
 }
 
 /**
@@ -98,8 +114,12 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
  */
 const WRITE_BATCH_SLOTS = 2_000;
 
-/** Fetches one option's answer over its window: one window per time zone and run, so every option of a zone asks for the same dates. */
-function answerFetcher(deps: PullDeps, integration: Integration, payload: Payload, signal: AbortSignal | undefined): (target: PullTarget) => Promise<OptionSnapshot> {
+/**
+ * Fetches one option's answer over its window: one window per time zone and run, so every option
+ * of a zone asks for the same dates. Slots whose start cannot be stored are left out, each
+ * option's listed in `dropped` (a run warning).
+ */
+function answerFetcher(deps: PullDeps, integration: Integration, payload: Payload, signal: AbortSignal | undefined, dropped: RunWarning[]): (target: PullTarget) => Promise<OptionSnapshot> {
   const supplierTarget: SupplierTarget = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: deps.db.integrations.readAuthKey(integration) };
   const daysAhead = pullSettingsOf(integration).daysAhead;
   const now = new Date();
@@ -109,7 +129,12 @@ function answerFetcher(deps: PullDeps, integration: Integration, payload: Payloa
     windows.set(target.timeZone, window);
     const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to };
     const answer = await deps.supplier.fetchAvailability(supplierTarget, query, signal ? { signal } : {});
-    return { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(answer.answeredAt), slots: answer.slots.map(toSnapshotSlot) };
+    const storable = storableSlots(answer.slots, slotTimeBounds(Date.now(), deps.settings.retentionDays));
+    if (storable.dropped > 0) {
+      const reason = `${storable.dropped} slot(s) dropped: localDateTimeStart outside today minus AVAILABILITY_RETENTION_DAYS to today plus 2 years`;
+      dropped.push({ product_id: target.productId, path: `options.${target.optionId}.availability`, reason });
+    }
+    return { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(answer.answeredAt), slots: storable.slots };
   };
 }
 
