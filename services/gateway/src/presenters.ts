@@ -100,6 +100,7 @@ export function presentRun(r: SyncRun, progress: SyncProgress | null = null): z.
     trigger: r.trigger,
     kind: r.kind,
     status: r.status,
+    attempts: r.attempts,
     queued_at: r.queuedAt.toISOString(),
     started_at: iso(r.startedAt),
     finished_at: iso(r.finishedAt),

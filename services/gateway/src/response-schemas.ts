@@ -135,6 +135,11 @@ export const runSchema = z
     trigger: z.enum(['schedule', 'webhook', 'admin', 'availability_fallback', 'health_recovery', 'refresh']),
     kind: z.enum(['catalog', 'availability_pull']).openapi({ description: '`catalog`: a catalog sync; `availability_pull`: an availability pull (its counts are `slots`).' }),
     status: z.enum(['queued', 'running', 'succeeded', 'skipped', 'failed']),
+    attempts: z
+      .number()
+      .int()
+      .min(0)
+      .openapi({ description: 'Attempts spent so far: each time a worker claimed the run (0 while none has; waiting behind another run of the integration spends none).' }),
     queued_at: isoTime,
     started_at: isoTime.nullable(),
     finished_at: isoTime.nullable(),

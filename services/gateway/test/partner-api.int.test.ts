@@ -197,8 +197,8 @@ describe('owner or admin reads', () => {
     const created = await createAs('p-log');
     const counts = { products: { created: 2, updated: 0, unchanged: 0, removed: 0 }, options: { created: 3, updated: 0, unchanged: 0, removed: 0 }, units: { created: 4, updated: 0, unchanged: 0, removed: 0 } };
     const t0 = Date.parse('2026-06-23T06:00:00.000Z');
-    await h.db.prisma.syncRun.create({ data: { integrationId: created._id, trigger: 'webhook', status: 'succeeded', queuedAt: new Date(t0), startedAt: new Date(t0 + 10), finishedAt: new Date(t0 + 110), durationMs: 100, payloadBytes: 1234, hash: 'a'.repeat(64), counts, synced: 2 } });
-    await h.db.prisma.syncRun.create({ data: { integrationId: created._id, trigger: 'schedule', status: 'skipped', queuedAt: new Date(t0 + 1000), startedAt: new Date(t0 + 1010), finishedAt: new Date(t0 + 1020), durationMs: 10, payloadBytes: 1234, hash: 'a'.repeat(64), synced: 0 } });
+    await h.db.prisma.syncRun.create({ data: { integrationId: created._id, trigger: 'webhook', status: 'succeeded', attempts: 1, queuedAt: new Date(t0), startedAt: new Date(t0 + 10), finishedAt: new Date(t0 + 110), durationMs: 100, payloadBytes: 1234, hash: 'a'.repeat(64), counts, synced: 2 } });
+    await h.db.prisma.syncRun.create({ data: { integrationId: created._id, trigger: 'schedule', status: 'skipped', attempts: 2, queuedAt: new Date(t0 + 1000), startedAt: new Date(t0 + 1010), finishedAt: new Date(t0 + 1020), durationMs: 10, payloadBytes: 1234, hash: 'a'.repeat(64), synced: 0 } });
     await h.db.prisma.syncRun.create({ data: { integrationId: created._id, trigger: 'admin', status: 'failed', queuedAt: new Date(t0 + 2000), finishedAt: new Date(t0 + 2050), errorCode: 'SUPPLIER_AUTH_REJECTED', errorMessage: 'supplier answered 401 Unauthorized: check the auth_key and auth_type' } });
     await h.db.prisma.integration.update({ where: { id: created._id }, data: { syncStatus: 'error', syncErrorMessage: 'supplier answered 401 Unauthorized: check the auth_key and auth_type', lastSyncAt: new Date(t0 + 110), lastSyncHash: 'a'.repeat(64) } });
 
@@ -214,12 +214,14 @@ describe('owner or admin reads', () => {
     const runs = res.body.data.runs as Array<Record<string, unknown>>;
     expect(runs.map((r) => r.status)).toEqual(['failed', 'skipped', 'succeeded']);
     expect(Object.keys(runs[0]!).sort()).toEqual(
-      ['run_id', 'trigger', 'status', 'queued_at', 'started_at', 'finished_at', 'duration_ms', 'payload_bytes', 'hash', 'counts', 'warnings', 'warnings_omitted', 'error_code', 'error_message', 'progress', 'kind', 'request_ids', 'product_ids'].sort(),
+      ['run_id', 'trigger', 'status', 'queued_at', 'started_at', 'finished_at', 'duration_ms', 'payload_bytes', 'hash', 'counts', 'warnings', 'warnings_omitted', 'error_code', 'error_message', 'progress', 'kind', 'attempts', 'request_ids', 'product_ids'].sort(),
     );
     // Finished runs have no progress (only a running one does).
     expect(runs.map((r) => r.progress)).toEqual([null, null, null]);
     expect(runs[2]).toMatchObject({ trigger: 'webhook', queued_at: '2026-06-23T06:00:00.000Z', duration_ms: 100, payload_bytes: 1234, counts });
     expect(runs[0]).toMatchObject({ trigger: 'admin', started_at: null, counts: null, error_code: 'SUPPLIER_AUTH_REJECTED' });
+    // Attempts spent so far (none for the run no worker claimed).
+    expect(runs.map((r) => r.attempts)).toEqual([0, 2, 1]);
 
     const limited = await h.http().get(`${BASE}/${created._id}/sync-log?limit=1`).set(bearer(h.token('admin', 'a')));
     expect(limited.body.data.runs).toHaveLength(1);
