@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { SlotRow } from './availability.store';
 import type { PrismaClient } from './client';
 import type { Integration } from './generated/prisma/client';
-import { appendChanges, slotEvent, WRITTEN_SLOT_SQL, type WrittenSlot } from './change-outbox';
+import { appendChanges, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from './change-outbox';
 
 /** One (product, option) a pull asks for, with the product's time zone (null: not sent). */
 export interface PullTarget {
@@ -79,8 +79,8 @@ export class AvailabilityPullStore {
     const written = (await client.query<WrittenSlot & { created: boolean }>(UPSERT_SNAPSHOT, [integrationId, JSON.stringify(listed)])).rows;
     const closed = (await client.query<WrittenSlot>(CLOSE_UNLISTED, [integrationId, JSON.stringify(windows)])).rows;
     await client.query(MARK_ANSWERED, [integrationId, JSON.stringify(windows)]);
-    // Last in the transaction, as the outbox requires: every slot written or closed is an event.
-    await appendChanges((sql, values) => client.query(sql, values), [...written, ...closed].map(slotEvent));
+    // Last in the transaction, as the outbox requires: every slot whose content changed is an event.
+    await appendChanges((sql, values) => client.query(sql, values), slotEvents([...written, ...closed]));
     return countsPerSnapshot(snapshots, written, closed);
   }
 

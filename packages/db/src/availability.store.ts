@@ -1,4 +1,4 @@
-import { appendChanges, prismaSql, slotEvent, WRITTEN_SLOT_SQL, type WrittenSlot } from './change-outbox';
+import { appendChanges, prismaSql, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from './change-outbox';
 import type { PrismaClient } from './client';
 
 /** One slot change, ready for the database (snake_case: it goes through jsonb_to_recordset). */
@@ -86,7 +86,7 @@ export class AvailabilityStore {
       async (tx) => {
         const done: WrittenSlot[][] = [];
         for (const rows of rounds) done.push(await write(tx, rows));
-        if (this.changeFeed) await appendChanges(prismaSql(tx), done.flat().map(slotEvent));
+        if (this.changeFeed) await appendChanges(prismaSql(tx), slotEvents(done.flat()));
         return done;
       },
       { timeout: SLOT_TRANSACTION_MS },

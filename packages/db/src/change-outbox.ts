@@ -88,15 +88,14 @@ export async function publishStaged(sql: OutboxSql): Promise<void> {
 }
 
 /**
- * The hash a slot event carries: what a consumer needs to tell two states of a slot apart
- * (`t` is the `availability_slots` row).
+ * What every slot statement returns for its change event (`t` is the `availability_slots` row).
+ * The content hash is the slot's own column: the database function `slot_content_hash` over
+ * everything stored for the slot as the supplier said it (start, status, vacancies, capacity and
+ * raw), kept by a trigger on every write (see the migration `slot_content_hash` and
+ * docs/architecture.md); `content_changed` says whether this write changed it.
  */
-const SLOT_CONTENT_HASH_SQL = `encode(sha256(convert_to(json_build_array(t.status, t.vacancies, t.capacity,
-  t.local_date_time_start, (extract(epoch FROM t.starts_at) * 1000)::bigint)::text, 'UTF8')), 'hex')`;
-
-/** What every slot statement returns for its change event (`t` is the `availability_slots` row). */
 export const WRITTEN_SLOT_SQL = `t.integration_id::text AS integration_id, t.product_octo_id, t.option_octo_id, t.availability_id, t.status,
-  ${SLOT_CONTENT_HASH_SQL} AS content_hash`;
+  t.content_hash, t.content_changed`;
 
 /** A written slot as the slot statements return it ({@link WRITTEN_SLOT_SQL}). */
 export interface WrittenSlot {
@@ -106,11 +105,16 @@ export interface WrittenSlot {
   availability_id: string;
   status: string | null;
   content_hash: string;
+  content_changed: boolean;
 }
 
-/** The event of one written slot: `slot.closed` when it is now CLOSED, `slot.changed` otherwise. */
-export function slotEvent(slot: WrittenSlot): ChangeEventRow {
-  return {
+/**
+ * The events of written slots: one per slot whose content this write changed (`slot.closed` when
+ * it is now CLOSED, `slot.changed` otherwise); a write that only moved the slot's order keys (an
+ * identical re-send) is no change to consumers.
+ */
+export function slotEvents(written: readonly WrittenSlot[]): ChangeEventRow[] {
+  return written.filter((slot) => slot.content_changed).map((slot) => ({
     integration_id: slot.integration_id,
     type: slot.status === 'CLOSED' ? 'slot.closed' : 'slot.changed',
     product_octo_id: slot.product_octo_id,
@@ -118,5 +122,5 @@ export function slotEvent(slot: WrittenSlot): ChangeEventRow {
     unit_octo_id: null,
     availability_id: slot.availability_id,
     content_hash: slot.content_hash,
-  };
+  }));
 }

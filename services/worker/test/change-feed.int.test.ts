@@ -110,9 +110,7 @@ async function storedState(h: Harness): Promise<Map<string, { removed: boolean; 
     SELECT concat_ws('|', 'unit', p.integration_id, p.octo_id, o.octo_id, u.octo_id, ''), NOT u.active, u.content_hash
     FROM units u JOIN product_options o ON o.id = u.option_id JOIN products p ON p.id = o.product_id
     UNION ALL
-    SELECT concat_ws('|', 'slot', t.integration_id, t.product_octo_id, t.option_octo_id, '', t.availability_id), t.status = 'CLOSED',
-      encode(sha256(convert_to(json_build_array(t.status, t.vacancies, t.capacity, t.local_date_time_start,
-        (extract(epoch FROM t.starts_at) * 1000)::bigint)::text, 'UTF8')), 'hex')
+    SELECT concat_ws('|', 'slot', t.integration_id, t.product_octo_id, t.option_octo_id, '', t.availability_id), t.status = 'CLOSED', t.content_hash
     FROM availability_slots t`);
   return new Map(rows.map((r) => [r.key, { removed: r.removed, hash: r.hash }]));
 }
