@@ -20,6 +20,8 @@ export interface OpsRoutesDeps {
 const OPS = ['Operations'];
 /** How long readiness waits for each dependency before counting it down. */
 const READY_TIMEOUT_MS = 2_000;
+/** Seconds a probe or client should wait before asking again after a 503 (as API 503s say). */
+const READY_RETRY_AFTER_S = '5';
 
 /** Resolves 'ok' or 'down' within `ms`; a dependency that hangs counts as down. */
 async function probe(what: () => Promise<unknown>, ms: number): Promise<{ state: 'ok' | 'down'; error?: unknown }> {
@@ -95,7 +97,11 @@ function readyRoute({ db, redis, queuePrefix }: OpsRoutesDeps): RouteSpec {
     auth: 'public',
     responses: {
       200: { description: 'Ready.', schema: readySchema },
-      503: { description: 'Postgres or Redis is unreachable.', schema: readySchema },
+      503: {
+        description: 'Postgres or Redis is unreachable; `Retry-After` says when to ask again.',
+        schema: readySchema,
+        headers: { 'Retry-After': { description: 'Seconds to wait before asking again.', schema: { type: 'integer' } } },
+      },
     },
     handler: async ({ log }) => {
       const [postgres, redisState, workers] = await Promise.all([
@@ -110,6 +116,7 @@ function readyRoute({ db, redis, queuePrefix }: OpsRoutesDeps): RouteSpec {
       return {
         status: ready ? 200 : 503,
         body: { status: ready ? 'ok' : 'unavailable', checks: { postgres: postgres.state, redis: redisState.state }, workers },
+        ...(ready ? {} : { headers: { 'Retry-After': READY_RETRY_AFTER_S } }),
       };
     },
   });

@@ -28,10 +28,11 @@ afterAll(async () => {
   await db.close();
 });
 
-test('readyz answers 503 naming both dependencies; healthz stays 200', async () => {
+test('readyz answers 503 naming both dependencies, with Retry-After; healthz stays 200', async () => {
   const ready = await request(app).get('/readyz');
   expect(ready.status).toBe(503);
   expect(ready.body).toEqual({ status: 'unavailable', checks: { postgres: 'down', redis: 'down' }, workers: null });
+  expect(ready.headers['retry-after']).toBe('5');
   expect((await request(app).get('/healthz')).status).toBe(200);
 });
 
