@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 
@@ -57,6 +58,12 @@ export const env = {
           .filter(Boolean),
       )
       .default([]),
+  /** An address to listen on: an IPv4 or IPv6 literal, or a host name the resolver knows. */
+  host: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .refine((value) => isIP(value) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value), 'must be an IP address or a host name'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   logFormat: () => z.enum(['auto', 'json', 'pretty']).default('auto'),
 };

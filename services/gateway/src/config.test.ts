@@ -56,4 +56,12 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001', QUEUE_PREFIX: '{octo-sync}' })).toMatchObject({ redisClusterNodes: ['127.0.0.1:7000', '127.0.0.1:7001'], queuePrefix: '{octo-sync}' });
     expect(loadGatewayConfig({}).redisClusterNodes).toEqual([]);
   });
+
+  test('HOST: every interface by default, an address or host name when set, anything else refused', () => {
+    expect(loadGatewayConfig({}).host).toBe('0.0.0.0');
+    expect(loadGatewayConfig({ HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(loadGatewayConfig({ HOST: '::1' }).host).toBe('::1');
+    expect(loadGatewayConfig({ HOST: 'gateway.internal' }).host).toBe('gateway.internal');
+    expect(() => loadGatewayConfig({ HOST: 'http://127.0.0.1:3000' })).toThrow(/HOST: must be an IP address or a host name/);
+  });
 });

@@ -18,6 +18,7 @@ const schema = z
     REDIS_CLUSTER_NODES: env.list(),
     QUEUE_PREFIX: env.string('octo-sync'),
     PORT: env.int(3000, { min: 0, max: 65535 }),
+    HOST: env.host('0.0.0.0'),
     JWT_SECRET: env.string(DEV_JWT_SECRET).refine((v) => v.length >= 16, 'must be at least 16 characters'),
     JWT_PUBLIC_KEY: env.optionalString(),
     JWT_ALGORITHMS: env.list(),
@@ -34,6 +35,10 @@ const schema = z
     WEBHOOK_RATE_LIMIT: env.int(120, { min: 1 }),
     WEBHOOK_RATE_WINDOW_MS: env.int(60_000, { min: 1_000 }),
     NOTIFY_RATE_LIMIT: env.int(30_000, { min: 1 }),
+    // At least one full notify batch (500 changes), so that every valid call can fit.
+    NOTIFY_BURST: env.int(2_000, { min: 500 }),
+    // The worker's variable, read here too: notify refuses a slot start the worker would prune.
+    AVAILABILITY_RETENTION_DAYS: env.int(7, { min: 0, max: 3_650 }),
     WEBHOOK_AUTH_CACHE_MS: env.int(5_000, { max: 300_000 }),
     WEBHOOK_REPLAY_TTL_S: env.int(86_400, { min: 60, max: 7 * 86_400 }),
     WEBHOOK_REPLAY_BODY_MAX_BYTES: env.int(16 * 1024, { min: 256, max: 1024 * 1024 }),
@@ -107,6 +112,8 @@ export interface GatewayConfig {
   redisClusterNodes: string[];
   queuePrefix: string;
   port: number;
+  /** `HOST`: the address the HTTP server listens on (`0.0.0.0`: every IPv4 interface, the container convention). */
+  host: string;
   jwt: JwtSettings;
   secretsKey: string;
   allowInsecureOctoUrls: boolean;
@@ -117,8 +124,15 @@ export interface GatewayConfig {
   notifyWaitMs: number;
   webhookRateLimit: number;
   webhookRateWindowMs: number;
-  /** Slot changes (not calls) per integration per window that notify accepts. */
+  /**
+   * Slot changes (not calls) per integration per window that notify accepts, refilled
+   * continuously (a token bucket: `notifyRateLimit / webhookRateWindowMs` per millisecond).
+   */
   notifyRateLimit: number;
+  /** The token bucket's size: slot changes an integration may send at once after a quiet spell. */
+  notifyBurst: number;
+  /** `AVAILABILITY_RETENTION_DAYS` (the worker's too): notify refuses slot starts older than this many days before today. */
+  availabilityRetentionDays: number;
   /**
    * Failed webhook authentications (wrong secret, unknown id) per client address per window;
    * past it the address gets 429 before any lookup. Successful calls never count.
@@ -169,6 +183,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     redisClusterNodes: e.REDIS_CLUSTER_NODES,
     queuePrefix: e.QUEUE_PREFIX,
     port: e.PORT,
+    host: e.HOST,
     jwt: {
       algorithms,
       verifyKey: publicKey ?? secretKey,
@@ -187,6 +202,8 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     webhookRateLimit: e.WEBHOOK_RATE_LIMIT,
     webhookRateWindowMs: e.WEBHOOK_RATE_WINDOW_MS,
     notifyRateLimit: e.NOTIFY_RATE_LIMIT,
+    notifyBurst: e.NOTIFY_BURST,
+    availabilityRetentionDays: e.AVAILABILITY_RETENTION_DAYS,
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     webhookAuthCacheMs: e.WEBHOOK_AUTH_CACHE_MS,

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { checkPoolBudget, createDb } from '@octo-sync/db';
-import { createRedis, JobProducer } from '@octo-sync/jobs';
+import { checkPoolBudget, checkPostgres, createDb } from '@octo-sync/db';
+import { closeRedis, createRedis, JobProducer, RedisReachability } from '@octo-sync/jobs';
 import { ConfigError, createLogger, installShutdown } from '@octo-sync/platform';
 import { buildApp } from './app';
 import { loadGatewayConfig, type GatewayConfig } from './config';
@@ -24,17 +24,22 @@ async function main(): Promise<void> {
   if (config.allowInsecureOctoUrls) log.warn('ALLOW_INSECURE_OCTO_URLS=true: plain-http supplier base URLs are accepted');
 
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log });
-  await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log);
+  if (await checkPostgres(db.pool, config.databaseUrl, log)) await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log);
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'producer');
-  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
-  const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix });
-  const app = buildApp({ config, db, producer, redis, log, metrics: createMetrics({ defaultMetrics: true }) });
+  // Connection errors are logged once per outage; the HTTP routes answer 503 meanwhile.
+  const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log);
+  const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report });
+  // Its own connection: the gateways tell each other of webhook credential changes (pub/sub).
+  const subscriber = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'producer');
+  subscriber.on('error', (err: Error) => reachability.report(err, 'redis subscriber connection error'));
+  const app = buildApp({ config, db, producer, redis, subscriber, log, metrics: createMetrics({ defaultMetrics: true }) });
 
-  const server = app.listen(config.port);
+  const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   // Slightly longer than typical load-balancer idle timeouts, so they close first.
   server.keepAliveTimeout = 65_000;
-  log.info({ port: (server.address() as AddressInfo).port }, 'gateway started');
+  const { address, port } = server.address() as AddressInfo;
+  log.info({ host: address, port }, 'gateway started');
 
   installShutdown(log, config.shutdownTimeoutMs, [
     {
@@ -46,7 +51,13 @@ async function main(): Promise<void> {
         }),
     },
     { name: 'producer', run: () => producer.close() },
-    { name: 'redis', run: () => redis.quit() },
+    {
+      name: 'redis',
+      run: () => {
+        reachability.stop();
+        return Promise.all([closeRedis(redis), closeRedis(subscriber)]).then(() => undefined);
+      },
+    },
     { name: 'database', run: () => db.close() },
   ]);
 }

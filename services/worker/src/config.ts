@@ -91,6 +91,8 @@ const fields = z.object({
   WORKER_HEARTBEAT_MS: env.int(10_000, { min: 100, max: 600_000 }),
   // Prometheus endpoint (0: off); its queue and health gauges are sampled this often, not per scrape.
   METRICS_PORT: env.int(9464, { min: 0, max: 65_535 }),
+  // The endpoint is unauthenticated: deployments keep it off public interfaces (README).
+  METRICS_HOST: env.host('0.0.0.0'),
   METRICS_SAMPLE_MS: env.int(15_000, { min: 100, max: 3_600_000 }),
 
   ...scheduleFields,
@@ -155,8 +157,8 @@ export interface WorkerConfig {
   dbPoolMaxShare: number;
   /** How often this process announces itself in Redis. */
   heartbeatMs: number;
-  /** `GET /metrics` on `port` (null: off; 0: any free port, for tests); gauges sampled every `sampleMs`. */
-  metrics: { port: number | null; sampleMs: number };
+  /** `GET /metrics` on `host`:`port` (port null: off; 0: any free port, for tests); gauges sampled every `sampleMs`. */
+  metrics: { host: string; port: number | null; sampleMs: number };
   /** The outbound supplier client (the user agent is the worker's own). */
   outbound: Omit<OutboundConfig, 'userAgent' | 'lookup' | 'tlsCa'>;
   sync: SyncConfig;
@@ -207,6 +209,7 @@ function pullConfig(e: WorkerEnv): WorkerConfig['pull'] {
       abandonAfterMs: e.SYNC_RUN_ABANDON_MS,
       writeTimeoutMs: e.SYNC_WRITE_TIMEOUT_MS,
       maxWarnings: e.SYNC_MAX_WARNINGS,
+      retentionDays: e.AVAILABILITY_RETENTION_DAYS,
     },
     retention: { days: e.AVAILABILITY_RETENTION_DAYS, batch: e.AVAILABILITY_PRUNE_BATCH, maxBatches: e.AVAILABILITY_PRUNE_MAX_BATCHES },
   };
@@ -246,7 +249,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     dbPoolSize: e.DB_POOL_SIZE,
     dbPoolMaxShare: e.DB_POOL_MAX_SHARE,
     heartbeatMs: e.WORKER_HEARTBEAT_MS,
-    metrics: { port: e.METRICS_PORT === 0 ? null : e.METRICS_PORT, sampleMs: e.METRICS_SAMPLE_MS },
+    metrics: { host: e.METRICS_HOST, port: e.METRICS_PORT === 0 ? null : e.METRICS_PORT, sampleMs: e.METRICS_SAMPLE_MS },
     outbound: outboundConfig(e),
     sync: syncConfig(e),
     jobLock: { lockDurationMs: e.JOB_LOCK_DURATION_MS, stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS },

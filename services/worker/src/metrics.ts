@@ -83,20 +83,24 @@ async function sample(metrics: WorkerMetrics, producer: JobProducer, db: Db): Pr
 
 /** A running metrics endpoint and its sampler. */
 export interface MetricsEndpoint {
-  /** The port it listens on. */
+  /** The address and port it listens on. */
+  host: string;
   port: number;
   close(): Promise<void>;
 }
 
 /**
- * Serves `GET /metrics` on `port` and samples the gauges every `sampleMs` (once at once, so the
+ * Serves `GET /metrics` on `host`:`port` and samples the gauges every `sampleMs` (once at once, so the
  * first scrape has them). A failed sample keeps the previous values and is logged.
  */
-export async function serveWorkerMetrics(deps: { metrics: WorkerMetrics; producer: JobProducer; db: Db; log: Logger }, port: number, sampleMs: number): Promise<MetricsEndpoint> {
+export async function serveWorkerMetrics(
+  deps: { metrics: WorkerMetrics; producer: JobProducer; db: Db; log: Logger },
+  listen: { host: string; port: number; sampleMs: number },
+): Promise<MetricsEndpoint> {
   const { metrics, producer, db, log } = deps;
   const tick = () => sample(metrics, producer, db).catch((err: unknown) => log.warn({ err: asError(err).message }, 'metrics sample failed'));
   await tick();
-  const timer = setInterval(() => void tick(), sampleMs);
+  const timer = setInterval(() => void tick(), listen.sampleMs);
   timer.unref();
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
@@ -111,12 +115,13 @@ export async function serveWorkerMetrics(deps: { metrics: WorkerMetrics; produce
       },
     );
   });
-  server.listen(port);
+  server.listen(listen.port, listen.host);
   await once(server, 'listening');
-  const bound = (server.address() as AddressInfo).port;
-  log.info({ port: bound }, 'metrics listening');
+  const { address, port } = server.address() as AddressInfo;
+  log.info({ host: address, port }, 'metrics listening');
   return {
-    port: bound,
+    host: address,
+    port,
     close: async () => {
       clearInterval(timer);
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));

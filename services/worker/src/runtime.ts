@@ -1,8 +1,8 @@
 import type { Worker } from 'bullmq';
-import { checkPoolBudget, createDb, type Db } from '@octo-sync/db';
-import { createRedis, JobProducer, requestIdOf, startConsumer, type ConsumerOptions, type RedisConnection } from '@octo-sync/jobs';
+import { checkPoolBudget, checkPostgres, createDb, type Db } from '@octo-sync/db';
+import { createRedis, JobProducer, RedisReachability, requestIdOf, startConsumer, type ConsumerOptions, type RedisConnection } from '@octo-sync/jobs';
 import { createSupplierClient, type SupplierClient } from '@octo-sync/octo';
-import type { Logger } from '@octo-sync/platform';
+import { AppError, type Logger } from '@octo-sync/platform';
 import { PullRequests, SyncRequests } from '@octo-sync/runs';
 import { createAlerts, type Alerts } from './alerts/alerts';
 import { createDeliverAlertHandler } from './alerts/deliver-alert.handler';
@@ -16,6 +16,7 @@ import type { LockSettings, WorkerConfig } from './config';
 import { conformanceSettings, createTestConnectionHandler } from './connection-test/test-connection.handler';
 import { startHeartbeat, type Heartbeat } from './heartbeat';
 import { withSlowLane } from './slow-lane';
+import { abandonStalledRuns } from './stalled-runs';
 import { createWorkerMetrics, serveWorkerMetrics, type MetricsEndpoint, type WorkerMetrics } from './metrics';
 import { createHealthFanoutHandler } from './health/health-fanout.handler';
 import { createHealthProbeHandler } from './health/health-probe.handler';
@@ -48,6 +49,8 @@ interface Ports {
   log: Logger;
   db: Db;
   redis: RedisConnection;
+  /** Whether Redis answers: every connection's errors go through it (an outage is logged once). */
+  reachability: RedisReachability;
   supplier: SupplierClient;
   /** Jobs this process puts on queues itself (follow-up syncs, fan-outs). */
   producer: JobProducer;
@@ -67,7 +70,9 @@ function startCatalogConsumer(ports: Ports): Worker {
   const sync = withSlowLane(createSyncCatalogHandler({ db, supplier, settings: config.sync, metrics, alerts, admission }), db, config.sync.slowLane);
   // The catalog queue alone has its long lock: see SYNC_LOCK_DURATION_MS in config.ts.
   const options = { ...consumerOptions(ports, config.sync.lock, config.sync.concurrency), backoffStrategy: supplierBackoff(config.sync.retry) };
-  return startConsumer('catalog', { 'catalog.sync': sync }, options);
+  const worker = startConsumer('catalog', { 'catalog.sync': sync }, options);
+  abandonStalledRuns(worker, db, ports.log);
+  return worker;
 }
 
 function startTestConnectionConsumer(ports: Ports): Worker {
@@ -101,7 +106,9 @@ function startPullConsumer(ports: Ports): Worker {
   const { db, supplier, config } = ports;
   const pull = createPullHandler({ db, supplier, settings: config.pull.settings });
   const options = { ...consumerOptions(ports, config.jobLock, config.pull.concurrency), backoffStrategy: supplierBackoff(config.sync.retry) };
-  return startConsumer('pulls', { 'availability.pull': pull }, options);
+  const worker = startConsumer('pulls', { 'availability.pull': pull }, options);
+  abandonStalledRuns(worker, db, ports.log);
+  return worker;
 }
 
 function startHealthConsumer(ports: Ports): Worker {
@@ -120,9 +127,9 @@ function startAlertsConsumer(ports: Ports): Worker {
 /** Queues whose jobs are long or rare: which process ran what is worth a line (operations, the scale tests). */
 const ANNOUNCED_QUEUES = new Set(['catalog', 'schedules', 'pulls']);
 
-function logWorkerEvents(workers: readonly Worker[], log: Logger): void {
+function logWorkerEvents(workers: readonly Worker[], log: Logger, reachability: RedisReachability): void {
   for (const worker of workers) {
-    worker.on('error', (err) => log.error({ err, queue: worker.name }, 'queue worker error'));
+    worker.on('error', (err) => reachability.report(err, 'queue worker error', { queue: worker.name }));
     worker.on('failed', (job, err) => {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) log.warn({ jobId: job.id, queue: worker.name, reqId: requestIdOf(job.data), reason: err.message }, 'job failed for good');
     });
@@ -130,18 +137,50 @@ function logWorkerEvents(workers: readonly Worker[], log: Logger): void {
   }
 }
 
+/** Start-up was given up because the process is stopping (a signal came while Redis was not there). */
+export class StartAbandonedError extends AppError {
+  constructor() {
+    super('START_ABANDONED', 'the worker stopped before it started');
+  }
+}
+
+/** Resolves as `work` does, or rejects with {@link StartAbandonedError} as soon as `signal` aborts. */
+function unlessAbandoned<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const abandon = () => reject(new StartAbandonedError());
+    if (signal.aborted) abandon();
+    signal.addEventListener('abort', abandon, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abandon));
+  });
+}
+
+/** Closes what a start that was given up had opened; no job ran (no worker had reached Redis). */
+async function closeAbandoned(ports: Ports, workers: readonly Worker[]): Promise<void> {
+  // Forced: a graceful close waits for Redis, which is the very thing missing.
+  await Promise.all(workers.map((w) => w.close(true)));
+  await ports.producer.close();
+  ports.reachability.stop();
+  ports.redis.disconnect();
+  await ports.supplier.close();
+  await ports.db.close();
+}
+
 /**
  * Everything one worker process runs. Tests start it in-process with their own config; `metrics`
- * is the process's registry (main.ts adds the default process metrics to it).
+ * is the process's registry (main.ts adds the default process metrics to it). When `signal`
+ * aborts while the workers still wait for Redis, what was opened is closed and the start
+ * rejects with {@link StartAbandonedError}.
  */
-export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metrics = createWorkerMetrics()): Promise<WorkerRuntime> {
+export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metrics = createWorkerMetrics(), signal?: AbortSignal): Promise<WorkerRuntime> {
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log, changeFeed: config.changeFeed.enabled });
-  await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log);
+  if (await checkPostgres(db.pool, config.databaseUrl, log)) await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log);
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'worker');
-  const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix });
+  const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log);
+  const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report });
   const requests = new SyncRequests(db, producer);
   const alerts = createAlerts({ db, redis, producer, prefix: config.queuePrefix, settings: config.alerts, log });
-  const ports: Ports = { config, log, db, redis, supplier: createSupplierFromConfig(config), producer, requests, metrics, alerts };
+  const ports: Ports = { config, log, db, redis, reachability, supplier: createSupplierFromConfig(config), producer, requests, metrics, alerts };
   const availability = createAvailabilityApplier({ db, requests, log, maxBatch: config.availability.maxBatch });
   const workers = [
     startCatalogConsumer(ports),
@@ -152,11 +191,17 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metr
     startPullConsumer(ports),
     startAlertsConsumer(ports),
   ];
-  logWorkerEvents(workers, log);
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  logWorkerEvents(workers, log, reachability);
+  try {
+    await unlessAbandoned(Promise.all(workers.map((w) => w.waitUntilReady())), signal);
+  } catch (err) {
+    if (err instanceof StartAbandonedError) await closeAbandoned(ports, workers);
+    throw err;
+  }
   await checkRedisSettings(redis, log);
   if (config.schedules.enabled) await registerSchedules(producer.queue('schedules'), scheduleDefinitions(config.schedules), log);
-  const metricsEndpoint = config.metrics.port === null ? null : await serveWorkerMetrics({ metrics, producer, db, log }, config.metrics.port, config.metrics.sampleMs);
+  const { host, port, sampleMs } = config.metrics;
+  const metricsEndpoint = port === null ? null : await serveWorkerMetrics({ metrics, producer, db, log }, { host, port, sampleMs });
   const heartbeat = await startHeartbeat(redis, config.queuePrefix, config.heartbeatMs, log);
   return {
     db,
@@ -179,13 +224,17 @@ async function shutDown(ports: Ports, workers: readonly Worker[], heartbeat: Hea
   // them (their handlers see the abort signal: a sync records its attempt and goes back to the
   // queue, a probe is not counted), so they are released to another worker well before the
   // process is killed at SHUTDOWN_TIMEOUT_MS.
+  // With Redis unreachable nothing can finish (a finished job is recorded in Redis) and a graceful
+  // close would wait for it: cancel at once; the jobs' locks lapse and they run again elsewhere.
+  const force = ports.reachability.down;
+  if (force) for (const worker of workers) worker.cancelAllJobs('worker shutting down while redis is unreachable');
   const graceMs = Math.floor(config.shutdownTimeoutMs / 2);
   const cancel = setTimeout(() => {
     log.warn({ afterMs: graceMs }, 'jobs still running at shutdown: cancelling them');
     for (const worker of workers) worker.cancelAllJobs('worker shutting down');
   }, graceMs);
   try {
-    await Promise.all(workers.map((w) => w.close()));
+    await Promise.all(workers.map((w) => w.close(force)));
   } finally {
     clearTimeout(cancel);
   }
@@ -194,6 +243,7 @@ async function shutDown(ports: Ports, workers: readonly Worker[], heartbeat: Hea
   await availability.drain();
   await ports.supplier.close();
   await ports.producer.close();
+  ports.reachability.stop();
   ports.redis.disconnect();
   await ports.db.close();
 }
