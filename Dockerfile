@@ -3,7 +3,9 @@
 #   docker run IMAGE node dist/worker.js     a worker
 #   docker run IMAGE node dist/migrate.js    apply pending migrations, then exit
 # The final stage holds the compiled bundles, the production dependencies and the migrations:
-# no TypeScript, no compiler, no dev dependency.
+# no TypeScript, no compiler, no dev dependency. Each dist/<name>.js turns source maps on and loads
+# <name>.bundle.js, whose map lies beside it: stack traces name the TypeScript file and line (the
+# maps carry names and lines only, no sources).
 
 # 1. Build: every dependency (esbuild, the Prisma CLI that generates the client on install).
 FROM node:24-bookworm-slim AS build

@@ -5,9 +5,14 @@
 // and a process loads one file at start-up. Everything from node_modules stays an ordinary
 // require, so production installs `npm ci --omit=dev` and nothing is bundled twice.
 //
+// Stack traces name the TypeScript sources: each bundle is `<name>.bundle.js` with its source map,
+// and `<name>.js` turns Node's source-map support on and then loads it. A bundle cannot do that
+// for itself: Node maps only the files it loads after support is on. So every way of starting a
+// process (`node dist/worker.js`, npm scripts, the Dockerfile, docker compose) gets mapped traces.
+//
 //   node scripts/build.mjs [--outdir DIR]      (default: dist/)
 import { readdirSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -36,21 +41,30 @@ const externalDependencies = {
   },
 };
 
+/** `<name>.js`: source maps on, then the bundle (see the top of this file). */
+function launcher(name) {
+  return `'use strict';\n// Written by scripts/build.mjs: source-mapped stack traces, then the bundle.\nprocess.setSourceMapsEnabled(true);\nrequire('./${name}.bundle.js');\n`;
+}
+
 const { values } = parseArgs({ options: { outdir: { type: 'string', default: join(root, 'dist') } } });
 const outdir = resolve(values.outdir);
 await rm(outdir, { recursive: true, force: true });
+const entries = entryPoints();
 const result = await build({
   absWorkingDir: root,
-  entryPoints: entryPoints(),
+  entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [`${name}.bundle`, file])),
   outdir,
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
   sourcemap: true,
+  // Stack traces need only names and lines; the image ships no TypeScript, inside maps or out.
+  sourcesContent: false,
   plugins: [externalDependencies],
   logLevel: 'warning',
   metafile: true,
 });
+await Promise.all(Object.keys(entries).map((name) => writeFile(join(outdir, `${name}.js`), launcher(name))));
 const files = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js'));
 console.log(`build: ${files.length} entry points in ${relative(process.cwd(), outdir) || '.'}`);
