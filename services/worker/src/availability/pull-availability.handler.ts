@@ -90,7 +90,7 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
     await writer.settled();
   }
   const counts = writer.result();
-  const listed = [...notStored, ...warnings];
+  const listed = [...notStored, ...warnings, ...dropped];
   const stored = listed.length === 0 ? null : { items: listed.slice(0, settings.maxWarnings), omitted: Math.max(0, listed.length - settings.maxWarnings) };
   const finished = await db.runs.withFence(integration.id, fence, (client) => db.runs.finishPull(client, run, { slots: counts, options: { pulled: targets.length - warnings.length, failed: warnings.length } }, stored), settings.writeTimeoutMs);
   log.info({ options: targets.length, failed: warnings.length, ...counts }, 'availability pulled');

@@ -1,3 +1,4 @@
+import { startWithin, type SlotTimeBounds } from '@octo-sync/jobs';
 import type { OctoSlot } from '@octo-sync/octo';
 import type { SnapshotSlot } from '@octo-sync/db';
 import { startsAtOf } from './slot-start';
@@ -41,6 +42,17 @@ export function toSnapshotSlot(slot: OctoSlot): SnapshotSlot {
     capacity: slot.capacity,
     raw: slot.raw,
   };
+}
+
+/**
+ * An answer's slots as the database takes them, less those whose start lies outside `bounds`
+ * (the times a slot can carry: Postgres cannot store some, the prune would delete others at once).
+ * Pull answers never pass the gateway's validation, so the same rule is applied here; a start
+ * that does not parse is kept, as text with no instant.
+ */
+export function storableSlots(slots: readonly OctoSlot[], bounds: SlotTimeBounds): { slots: SnapshotSlot[]; dropped: number } {
+  const kept = slots.filter((slot) => slot.localDateTimeStart === null || Number.isNaN(Date.parse(slot.localDateTimeStart)) || startWithin(bounds, slot.localDateTimeStart));
+  return { slots: kept.map(toSnapshotSlot), dropped: slots.length - kept.length };
 }
 
 /** The receive key of an answer that arrived at `epochMs` (µs × 1000, as the gateway's keys). */
