@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { PrismaClient } from './client';
 import type { Integration, SyncRun } from './generated/prisma/client';
+import { abandonRun, RUN_ABANDONED } from './run-abandon';
 import { joinableRun } from './run-scope';
 import { StaleRunError, inFencedTransaction } from './run-fence';
 
@@ -159,7 +160,7 @@ export class SyncRunStore {
         // Their worker and job are gone (nothing renewed them for abandonAfterMs): close them.
         await tx.syncRun.updateMany({
           where: { id: { in: others.map((o) => o.id) } },
-          data: { status: 'failed', finishedAt: new Date(), errorCode: 'RUN_ABANDONED', errorMessage: 'the run stopped without finishing and was abandoned' },
+          data: { status: 'failed', finishedAt: new Date(), ...RUN_ABANDONED },
         });
       }
       const integration = await tx.integration.update({
@@ -244,6 +245,11 @@ export class SyncRunStore {
     }
   }
 
+  /** Records a run whose job the queue gave up on (it stalled too often) as abandoned: see {@link abandonRun}. */
+  abandon(runId: string): Promise<boolean> {
+    return abandonRun(this.prisma, runId);
+  }
+
   findRun(runId: string): Promise<SyncRun | null> {
     return this.prisma.syncRun.findUnique({ where: { id: runId } });
   }
@@ -276,7 +282,7 @@ const FAIL_TIMEOUT_MS = 10_000;
 const SYNC_RUN_COLUMNS = `id, integration_id AS "integrationId", trigger, status, force, attempts, queued_at AS "queuedAt",
   kind, schedule_tick AS "scheduleTick", started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs",
   payload_bytes AS "payloadBytes", hash, counts, warnings, synced, error_code AS "errorCode", error_message AS "errorMessage",
-  request_ids AS "requestIds", product_ids AS "productIds"`;
+  request_ids AS "requestIds", product_ids AS "productIds", scoped`;
 
 // $1 integration id, $2 now, $3 catalog hash, $4 payload digest, $5 whether catalog rows were written.
 const FINISH_INTEGRATION = `

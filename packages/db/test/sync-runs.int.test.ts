@@ -91,4 +91,14 @@ describe('SyncRunStore: the fenced writes of a run', () => {
     await expect(slow).rejects.toThrow();
     expect(await db.runs.findRun(run.id)).toMatchObject({ status: 'running', hash: null });
   });
+
+  test('abandoning a run its queue gave up on closes it, and its attempt can no longer write', async () => {
+    const { run, fence, integration } = await claimedRun();
+    expect(await db.runs.abandon(run.id)).toBe(true);
+    expect(await db.runs.findRun(run.id)).toMatchObject({ status: 'failed', errorCode: 'RUN_ABANDONED', finishedAt: expect.any(Date), durationMs: expect.any(Number) });
+    expect(await db.integrations.findById(integration.id)).toMatchObject({ syncStatus: 'error', syncErrorCode: 'RUN_ABANDONED', syncFence: fence + 1n });
+    await expect(db.runs.withFence(integration.id, fence, (client) => db.runs.finish(client, run, outcome), 5_000)).rejects.toMatchObject({ code: 'STALE_RUN' });
+    // Finished already: nothing to record.
+    expect(await db.runs.abandon(run.id)).toBe(false);
+  });
 });

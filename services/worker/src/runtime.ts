@@ -176,7 +176,7 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metr
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log, changeFeed: config.changeFeed.enabled });
   if (await checkPostgres(db.pool, config.databaseUrl, log)) await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log);
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'worker');
-  const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log);
+  const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log, config.redisDownReminderMs);
   const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report });
   const requests = new SyncRequests(db, producer);
   const alerts = createAlerts({ db, redis, producer, prefix: config.queuePrefix, settings: config.alerts, log });
