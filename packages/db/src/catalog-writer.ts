@@ -9,7 +9,9 @@ const BATCH = 2_000;
 /**
  * Writes a run's changed rows slice by slice: each slice is COPY'd into ON COMMIT DROP staging
  * tables and upserted from there with one statement per table. Parent ids come back from
- * `RETURNING` (or from the fingerprints, for parents left as they were), so no statement joins.
+ * `RETURNING` (or from the fingerprints, for parents left as they were), so no statement joins
+ * the catalog tables. A product's fingerprints live in `product_fingerprints`, so that a change in
+ * its options or units, which changes them, does not rewrite the product's row.
  * Removals go as JSON arrays of keys, unpacked by `jsonb_to_recordset`, {@link BATCH} per statement.
  */
 export class CatalogCopyWriter {
@@ -36,10 +38,14 @@ export class CatalogCopyWriter {
     return new CatalogCopyWriter(client, integrationId, stored, changes);
   }
 
-  /** Upserts one slice (products first, then their options, then units), and the fingerprints of products whose own row is unchanged. */
+  /**
+   * Upserts one slice (products first, with their fingerprints, then their options, then units),
+   * and the fingerprints alone of products whose own row is unchanged: their row is not rewritten.
+   */
   async upsert(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[]; fingerprints?: readonly ProductFingerprintRow[] }): Promise<void> {
     const { client } = this;
-    for (const batch of chunks(rows.fingerprints ?? [])) await client.query(SET_FINGERPRINTS, [this.integrationId, JSON.stringify(batch)]);
+    const fingerprints = (rows.fingerprints ?? []).map(({ octo_id, ...rest }) => ({ product_id: this.productId(octo_id), ...rest }));
+    for (const batch of chunks(fingerprints)) await client.query(UPSERT_FINGERPRINTS, [JSON.stringify(batch)]);
     let staged = false;
     if (rows.products.length > 0) {
       await copyText(client, COPY_STAGE_PRODUCTS, encodeLines(rows.products, productLine));
@@ -150,11 +156,14 @@ WHERE p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
   AND o.product_id = p.id AND o.octo_id = r.option_octo_id
   AND t.option_id = o.id AND t.octo_id = r.octo_id AND t.active`;
 
-// A product whose own row is unchanged while its bytes changed: its fingerprints only (no event).
-const SET_FINGERPRINTS = `
-UPDATE products t SET raw_hash = r.raw_hash, tree_hash = r.tree_hash, option_count = r.option_count, unit_count = r.unit_count
-FROM jsonb_to_recordset($2::jsonb) AS r(octo_id text, raw_hash text, tree_hash text, option_count integer, unit_count integer)
-WHERE t.integration_id = $1::uuid AND t.octo_id = r.octo_id`;
+// A product whose own row is unchanged while its bytes changed: its fingerprints only (no event,
+// and not its products row). $1: a JSON array of fingerprints by product id (the stored ids).
+const UPSERT_FINGERPRINTS = `
+INSERT INTO product_fingerprints AS t (product_id, raw_hash, tree_hash, option_count, unit_count)
+SELECT r.product_id, r.raw_hash, r.tree_hash, r.option_count, r.unit_count
+FROM jsonb_to_recordset($1::jsonb) AS r(product_id bigint, raw_hash text, tree_hash text, option_count integer, unit_count integer)
+ON CONFLICT (product_id) DO UPDATE SET
+  raw_hash = excluded.raw_hash, tree_hash = excluded.tree_hash, option_count = excluded.option_count, unit_count = excluded.unit_count`;
 
 // The COPY path: staging tables (dropped with the transaction), then one upsert per table.
 
@@ -176,21 +185,28 @@ const COPY_STAGE_PRODUCTS = 'COPY catalog_stage_products FROM STDIN';
 const COPY_STAGE_OPTIONS = 'COPY catalog_stage_options FROM STDIN';
 const COPY_STAGE_UNITS = 'COPY catalog_stage_units FROM STDIN';
 
+// The products, then their fingerprints (matched to the staged rows by OCTO id), in one statement.
 const UPSERT_STAGED_PRODUCTS = `
-INSERT INTO products AS t (integration_id, octo_id, internal_name, reference, title, locale, time_zone,
-  availability_type, default_currency, pricing_per, raw, content_hash, raw_hash, tree_hash, option_count, unit_count,
-  active, removed_at, updated_at)
-SELECT $1::uuid, r.octo_id, r.internal_name, r.reference, r.title, r.locale, r.time_zone,
-  r.availability_type, r.default_currency, r.pricing_per, r.raw, r.content_hash, r.raw_hash, r.tree_hash,
-  r.option_count, r.unit_count, true, NULL, now()
-FROM catalog_stage_products r
-ON CONFLICT (integration_id, octo_id) DO UPDATE SET
-  internal_name = excluded.internal_name, reference = excluded.reference, title = excluded.title,
-  locale = excluded.locale, time_zone = excluded.time_zone, availability_type = excluded.availability_type,
-  default_currency = excluded.default_currency, pricing_per = excluded.pricing_per, raw = excluded.raw,
-  content_hash = excluded.content_hash, raw_hash = excluded.raw_hash, tree_hash = excluded.tree_hash,
-  option_count = excluded.option_count, unit_count = excluded.unit_count, active = true, removed_at = NULL, updated_at = now()
-RETURNING t.id::text AS id, t.octo_id`;
+WITH written AS (
+  INSERT INTO products AS t (integration_id, octo_id, internal_name, reference, title, locale, time_zone,
+    availability_type, default_currency, pricing_per, raw, content_hash, active, removed_at, updated_at)
+  SELECT $1::uuid, r.octo_id, r.internal_name, r.reference, r.title, r.locale, r.time_zone,
+    r.availability_type, r.default_currency, r.pricing_per, r.raw, r.content_hash, true, NULL, now()
+  FROM catalog_stage_products r
+  ON CONFLICT (integration_id, octo_id) DO UPDATE SET
+    internal_name = excluded.internal_name, reference = excluded.reference, title = excluded.title,
+    locale = excluded.locale, time_zone = excluded.time_zone, availability_type = excluded.availability_type,
+    default_currency = excluded.default_currency, pricing_per = excluded.pricing_per, raw = excluded.raw,
+    content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()
+  RETURNING t.id, t.octo_id
+), fingerprints AS (
+  INSERT INTO product_fingerprints AS f (product_id, raw_hash, tree_hash, option_count, unit_count)
+  SELECT w.id, r.raw_hash, r.tree_hash, r.option_count, r.unit_count
+  FROM written w JOIN catalog_stage_products r ON r.octo_id = w.octo_id
+  ON CONFLICT (product_id) DO UPDATE SET
+    raw_hash = excluded.raw_hash, tree_hash = excluded.tree_hash, option_count = excluded.option_count, unit_count = excluded.unit_count
+)
+SELECT id::text AS id, octo_id FROM written`;
 
 const UPSERT_STAGED_OPTIONS = `
 INSERT INTO product_options AS t (product_id, octo_id, is_default, internal_name, reference,

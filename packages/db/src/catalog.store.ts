@@ -81,8 +81,8 @@ function decode<T>(list: string | null): T[] {
 type ProductEntry = [string, string, boolean, string, string | null, string | null, number | null, number | null];
 
 const PRODUCT_FINGERPRINTS = `
-SELECT json_agg(json_build_array(octo_id, content_hash, active, id::text, raw_hash, tree_hash, option_count, unit_count))::text AS list
-FROM products WHERE integration_id = $1::uuid`;
+SELECT json_agg(json_build_array(p.octo_id, p.content_hash, p.active, p.id::text, f.raw_hash, f.tree_hash, f.option_count, f.unit_count))::text AS list
+FROM products p LEFT JOIN product_fingerprints f ON f.product_id = p.id WHERE p.integration_id = $1::uuid`;
 
 const OPTION_FINGERPRINTS = `
 SELECT json_agg(json_build_array(p.octo_id, o.octo_id, o.content_hash, o.active, o.id::text))::text AS list

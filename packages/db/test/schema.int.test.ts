@@ -34,7 +34,7 @@ describe('schema.prisma agrees with prisma/migrations', () => {
     type Field = { name: string; kind: string; dbName?: string };
     const runtime = (db.prisma as unknown as { _runtimeDataModel: { models: Record<string, { dbName: string | null; fields: Field[] }> } })._runtimeDataModel;
     const models = Object.entries(runtime.models).map(([name, m]) => ({ name, dbName: m.dbName, fields: m.fields }));
-    expect(models.length).toBe(11);
+    expect(models.length).toBe(12);
     expect(new Set(models.map((m) => m.dbName ?? m.name))).toEqual(new Set(actual.keys()));
     for (const model of models) {
       const expected = new Set(model.fields.filter((f) => f.kind !== 'object').map((f) => f.dbName ?? f.name));

@@ -129,11 +129,23 @@ export async function storedCatalog(db: Db, integrationId: string) {
   return products;
 }
 
-/** Rows of products, options and units written at or after `since`. */
-export async function rowsWrittenSince(db: Db, integrationId: string, since: Date): Promise<number> {
-  const [row] = await db.prisma.$queryRaw<Array<{ n: bigint }>>`
-    SELECT (SELECT count(*) FROM products p WHERE p.integration_id = ${integrationId}::uuid AND p.updated_at >= ${since})
-         + (SELECT count(*) FROM product_options o JOIN products p ON p.id = o.product_id WHERE p.integration_id = ${integrationId}::uuid AND o.updated_at >= ${since})
-         + (SELECT count(*) FROM units u JOIN product_options o ON o.id = u.option_id JOIN products p ON p.id = o.product_id WHERE p.integration_id = ${integrationId}::uuid AND u.updated_at >= ${since}) AS n`;
-  return Number(row?.n ?? 0);
+/**
+ * The version (`xmin`) of each product, option and unit row of an integration, by table and id.
+ * A row written since has a new one, whatever columns the write set (`updated_at` included or not).
+ */
+export async function catalogRowVersions(db: Db, integrationId: string): Promise<Map<string, string>> {
+  const { rows } = await db.pool.query<{ k: string; x: string }>(
+    `SELECT 'p' || p.id AS k, p.xmin::text AS x FROM products p WHERE p.integration_id = $1::uuid
+     UNION ALL SELECT 'o' || o.id, o.xmin::text FROM product_options o JOIN products p ON p.id = o.product_id WHERE p.integration_id = $1::uuid
+     UNION ALL SELECT 'u' || u.id, u.xmin::text FROM units u JOIN product_options o ON o.id = u.option_id JOIN products p ON p.id = o.product_id WHERE p.integration_id = $1::uuid`,
+    [integrationId],
+  );
+  return new Map(rows.map((r) => [r.k, r.x]));
+}
+
+/** Rows of products, options and units created or rewritten since `before` ({@link catalogRowVersions}). */
+export async function rowsWrittenSince(db: Db, integrationId: string, before: ReadonlyMap<string, string>): Promise<number> {
+  let written = 0;
+  for (const [key, version] of await catalogRowVersions(db, integrationId)) if (before.get(key) !== version) written += 1;
+  return written;
 }

@@ -1,5 +1,5 @@
 import { generateCatalog, withUnitPrice, type GeneratedProduct } from '@octo-sync/testkit';
-import { rowsWrittenSince, startHarness, type Harness } from './harness';
+import { catalogRowVersions, rowsWrittenSince, startHarness, type Harness } from './harness';
 
 /** A copy of `catalog` whose product `index` keeps only its first option, and that option all but its first unit. */
 function trimmed(catalog: GeneratedProduct[], index: number): GeneratedProduct[] {
@@ -25,7 +25,9 @@ describe('catalog.sync: products whose bytes are the stored ones', () => {
   afterAll(() => h.close());
 
   const fingerprints = async (integrationId: string) =>
-    h.db.prisma.product.findMany({ where: { integrationId }, select: { octoId: true, rawHash: true, treeHash: true, contentHash: true }, orderBy: { octoId: 'asc' } });
+    (
+      await h.db.prisma.product.findMany({ where: { integrationId }, select: { octoId: true, contentHash: true, fingerprint: true }, orderBy: { octoId: 'asc' } })
+    ).map(({ octoId, contentHash, fingerprint }) => ({ octoId, contentHash, rawHash: fingerprint?.rawHash ?? null, treeHash: fingerprint?.treeHash ?? null }));
 
   it('counts and hashes exactly as a full parse does, keeping children removed under an unparsed product', async () => {
     const integrationId = await h.createIntegration();
@@ -38,14 +40,14 @@ describe('catalog.sync: products whose bytes are the stored ones', () => {
     // Product 2 is now unparsed (same bytes); product 5 changes.
     const final = priceChanged(trimmed(catalog, 2), 5, 4_321);
     h.supplier.setCatalog(final);
-    const since = new Date();
+    const versions = await catalogRowVersions(h.db, integrationId);
     const run = await h.sync(integrationId);
     expect(run.counts).toEqual({
       products: { created: 0, updated: 0, unchanged: 10, removed: 0, quarantined: 0 },
       options: { created: 0, updated: 0, unchanged: 19, removed: 0 },
       units: { created: 0, updated: 1, unchanged: 55, removed: 0 },
     });
-    expect(await rowsWrittenSince(h.db, integrationId, since)).toBe(1);
+    expect(await rowsWrittenSince(h.db, integrationId, versions)).toBe(1);
 
     // The same catalog synced fresh into another integration: the same catalog hash and fingerprints.
     const fresh = await h.createIntegration();
@@ -64,12 +66,12 @@ describe('catalog.sync: products whose bytes are the stored ones', () => {
     await h.db.prisma.product.updateMany({ where: { integrationId, octoId: marked }, data: { contentHash: 'not-parsed' } });
     // Products stored before fingerprints existed are parsed, and get them, without a row written.
     const legacy = catalog[3]!.id;
-    await h.db.prisma.product.updateMany({ where: { integrationId, octoId: legacy }, data: { rawHash: null, treeHash: null } });
+    await h.db.prisma.productFingerprint.deleteMany({ where: { product: { integrationId, octoId: legacy } } });
     h.supplier.setCatalog(priceChanged(catalog, 7, 1_234));
-    const since = new Date();
+    const versions = await catalogRowVersions(h.db, integrationId);
     const run = await h.sync(integrationId);
     expect(run.counts).toMatchObject({ products: { updated: 0, unchanged: 10 }, units: { updated: 1 } });
-    expect(await rowsWrittenSince(h.db, integrationId, since)).toBe(1);
+    expect(await rowsWrittenSince(h.db, integrationId, versions)).toBe(1);
     const rows = await fingerprints(integrationId);
     expect(rows.find((r) => r.octoId === marked)!.contentHash).toBe('not-parsed');
     expect(rows.every((r) => r.rawHash !== null && r.treeHash !== null)).toBe(true);

@@ -1,5 +1,5 @@
 import { generateCatalog, reformatJson, withoutProducts, withProductRenamed, withUnitPrice } from '@octo-sync/testkit';
-import { AUTH_KEY, rowsWrittenSince, startHarness, storedCatalog, type Harness } from './harness';
+import { AUTH_KEY, catalogRowVersions, rowsWrittenSince, startHarness, storedCatalog, type Harness } from './harness';
 
 describe('catalog.sync: what a run writes', () => {
   let h: Harness;
@@ -55,28 +55,29 @@ describe('catalog.sync: what a run writes', () => {
 
   it('an unchanged catalog is skipped: no catalog row written, last_sync_at kept, last_checked_at moved', async () => {
     const before = await h.db.integrations.findById(integrationId);
+    const versions = await catalogRowVersions(h.db, integrationId);
     const since = new Date();
     const run = await h.sync(integrationId);
     expect(run).toMatchObject({ status: 'skipped', synced: 0, hash: before!.lastSyncHash });
-    expect(await rowsWrittenSince(h.db, integrationId, since)).toBe(0);
+    expect(await rowsWrittenSince(h.db, integrationId, versions)).toBe(0);
     const after = await h.db.integrations.findById(integrationId);
     expect(after!.lastSyncAt).toEqual(before!.lastSyncAt);
     expect(after!.lastCheckedAt!.getTime()).toBeGreaterThanOrEqual(since.getTime());
   });
 
   it('the same catalog with reordered keys and new whitespace is skipped too', async () => {
-    const since = new Date();
+    const versions = await catalogRowVersions(h.db, integrationId);
     h.supplier.setRawBody(reformatJson(catalog, 3));
     const run = await h.sync(integrationId);
     expect(run).toMatchObject({ status: 'skipped', synced: 0 });
-    expect(await rowsWrittenSince(h.db, integrationId, since)).toBe(0);
+    expect(await rowsWrittenSince(h.db, integrationId, versions)).toBe(0);
   });
 
   it('one changed price writes only that unit, and the counts say so', async () => {
     const p = catalog[3]!;
     const changed = withUnitPrice(catalog, { productId: p.id, optionId: p.options[1]!.id, unitId: p.options[1]!.units[2]!.id }, 98_765);
     h.supplier.setCatalog(changed);
-    const since = new Date();
+    const versions = await catalogRowVersions(h.db, integrationId);
     const run = await h.sync(integrationId);
     expect(run).toMatchObject({ status: 'succeeded', synced: 1 });
     expect(run.counts).toEqual({
@@ -84,7 +85,7 @@ describe('catalog.sync: what a run writes', () => {
       options: { created: 0, updated: 0, unchanged: 24, removed: 0 },
       units: { created: 0, updated: 1, unchanged: 71, removed: 0 },
     });
-    expect(await rowsWrittenSince(h.db, integrationId, since)).toBe(1);
+    expect(await rowsWrittenSince(h.db, integrationId, versions)).toBe(1);
     const stored = await storedCatalog(h.db, integrationId);
     const unit = stored.find((x) => x.octoId === p.id)!.options.find((o) => o.octoId === p.options[1]!.id)!.units.find((u) => u.octoId === p.options[1]!.units[2]!.id)!;
     expect((unit.pricingFrom as Array<{ retail: number }>)[0]!.retail).toBe(98_765);
@@ -161,5 +162,27 @@ describe('catalog.sync: what a run writes', () => {
     const id = await h.createIntegration({ authType: 'api_key' });
     await h.sync(id);
     expect(h.supplier.requests.at(-1)!.headers.authorization).toBe(AUTH_KEY);
+  });
+
+  it("a change in a unit alone does not rewrite its product's row: only the product's fingerprints move", async () => {
+    const id = await h.createIntegration();
+    const own = generateCatalog({ products: 3, options: 2, units: 2, seed: 23 });
+    h.supplier.setCatalog(own);
+    await h.sync(id);
+    const p = own[1]!;
+    const product = async () => {
+      const { rows } = await h.db.pool.query<{ version: string; tree: string | null }>(
+        'SELECT p.xmin::text AS version, f.tree_hash AS tree FROM products p LEFT JOIN product_fingerprints f ON f.product_id = p.id WHERE p.integration_id = $1::uuid AND p.octo_id = $2',
+        [id, p.id],
+      );
+      return rows[0]!;
+    };
+    const before = await product();
+    h.supplier.setCatalog(withUnitPrice(own, { productId: p.id, optionId: p.options[0]!.id, unitId: p.options[0]!.units[1]!.id }, 12_345));
+    const run = await h.sync(id);
+    expect(run.counts).toMatchObject({ products: { updated: 0, unchanged: 3 }, units: { updated: 1 } });
+    const after = await product();
+    expect(after.version).toBe(before.version);
+    expect(after.tree).not.toBe(before.tree);
   });
 });
