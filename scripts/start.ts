@@ -7,7 +7,7 @@
 // bundled beside it, the same files production runs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { DEFAULT_DATABASE_URL, migrate } from '@octo-sync/db';
+import { DEFAULT_DATABASE_URL, describePostgresFailure, migrate } from '@octo-sync/db';
 
 function run(bundle: string): ChildProcess {
   // Logs are for the person at this terminal, even when its output is piped through a pager.
@@ -17,8 +17,18 @@ function run(bundle: string): ChildProcess {
   return spawn(process.execPath, [join(__dirname, bundle)], { stdio: 'inherit', env, detached: true });
 }
 
+const databaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
+
+/** Why the start failed, for the person at the terminal: which service, where, and what to do. */
+function explain(err: unknown): string {
+  const failure = describePostgresFailure(err, databaseUrl);
+  const reason = err instanceof Error ? err.message : String(err);
+  if (failure === undefined) return `start failed: ${reason}\n`;
+  return `start failed: ${failure.problem} at ${failure.url} (${failure.variable}): ${reason}\n  ${failure.hint}\n`;
+}
+
 async function main(): Promise<void> {
-  const result = await migrate({ databaseUrl: process.env.DATABASE_URL || DEFAULT_DATABASE_URL });
+  const result = await migrate({ databaseUrl });
   process.stdout.write(`migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied\n`);
 
   const children = [run('gateway.js'), run('worker.js')];
@@ -44,6 +54,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(explain(err));
   process.exitCode = 1;
 });

@@ -2,6 +2,7 @@
 import { asError, createLogger, env, parseEnv } from '@octo-sync/platform';
 import { z } from 'zod';
 import { migrate } from './migrate';
+import { describePostgresFailure } from './reachability';
 import { DEFAULT_DATABASE_URL } from './client';
 
 const config = parseEnv(
@@ -16,6 +17,13 @@ migrate({ databaseUrl: config.DATABASE_URL, log: (msg, fields) => log.info(field
   })
   .catch((err: unknown) => {
     const error = asError(err);
-    log.fatal({ code: (error as { code?: string }).code }, error.message);
+    const failure = describePostgresFailure(error, config.DATABASE_URL);
+    // Which server, where (never the credentials) and what to do, when that is the trouble.
+    if (failure === undefined) {
+      log.fatal({ code: (error as { code?: string }).code }, error.message);
+    } else {
+      const { problem, ...fields } = failure;
+      log.fatal({ ...fields, err: error.message }, problem);
+    }
     process.exitCode = 1;
   });

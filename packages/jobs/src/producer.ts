@@ -18,6 +18,11 @@ export interface ProducerOptions {
   connection: RedisConnection;
   /** `QUEUE_PREFIX`: each queue's own BullMQ prefix is derived from it (see keyspace). */
   prefix: string;
+  /**
+   * Hears the `error` events of every queue and event reader this producer opens (a lost
+   * connection among them). Without one, BullMQ prints each to stderr.
+   */
+  onError?: (err: Error, message: string) => void;
 }
 
 /**
@@ -36,6 +41,7 @@ export class JobProducer {
       queue = new Queue(name, { connection: this.options.connection, prefix: queueKeyPrefix(this.options.prefix, name) });
       // Every caller waiting on a job adds a listener; hundreds at once is normal for a gateway.
       queue.setMaxListeners(0);
+      this.listen(queue, 'queue error');
       this.queues.set(name, queue);
     }
     return queue;
@@ -138,10 +144,16 @@ export class JobProducer {
         lastEventId: `${Date.now() - EVENT_REPLAY_MS}-0`,
       });
       events.setMaxListeners(0);
+      this.listen(events, 'queue events error');
       this.events.set(name, events);
       await events.waitUntilReady();
     }
     return events;
+  }
+
+  private listen(emitter: Pick<EventEmitter, 'on'>, message: string): void {
+    const { onError } = this.options;
+    if (onError) emitter.on('error', (err: Error) => onError(err, message));
   }
 
   async close(): Promise<void> {

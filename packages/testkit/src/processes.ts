@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { compiledDir } from './build';
 
-const ENTRY = { gateway: 'gateway.js', worker: 'worker.js' } as const;
+/** The compiled entry points a test can run: the two services, `npm start`'s launcher and `npm run db:migrate`. */
+const ENTRY = { gateway: 'gateway.js', worker: 'worker.js', start: 'start.js', migrate: 'migrate.js' } as const;
+
+export type ServiceKind = keyof typeof ENTRY;
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -21,7 +24,17 @@ export interface ServiceProcess {
  * Starts the gateway or a worker as a real process, from the compiled bundle that production
  * runs (see {@link compiledDir}), and resolves once it logged that it started.
  */
-export async function startService(kind: keyof typeof ENTRY, env: Record<string, string>, startTimeoutMs = 30_000): Promise<ServiceProcess> {
+export async function startService(kind: 'gateway' | 'worker', env: Record<string, string>, startTimeoutMs = 30_000): Promise<ServiceProcess> {
+  const service = spawnService(kind, env);
+  await service.waitForLog((line) => typeof line.msg === 'string' && line.msg.endsWith(' started'), startTimeoutMs);
+  return service;
+}
+
+/**
+ * Runs a compiled entry point as a real process without waiting for anything: for a process
+ * that is not expected to start (a dependency is missing) or that is not a service.
+ */
+export function spawnService(kind: ServiceKind, env: Record<string, string>): ServiceProcess {
   // METRICS_PORT 0: test processes never bind the fixed metrics port (several run at once); a
   // test that scrapes one passes a free port of its own.
   const childEnv = { ...process.env, LOG_FORMAT: 'json', METRICS_PORT: '0', ...env };
@@ -75,6 +88,5 @@ export async function startService(kind: keyof typeof ENTRY, env: Record<string,
     });
   };
 
-  await waitForLog((line) => typeof line.msg === 'string' && line.msg.endsWith(' started'), startTimeoutMs);
   return { child, lines, waitForLog, exited, stderrTail: () => stderr.slice(-4000), kill: (signal = 'SIGTERM') => child.kill(signal) };
 }

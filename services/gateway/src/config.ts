@@ -16,6 +16,7 @@ const schema = z
     DATABASE_URL: env.url('postgresql://postgres@127.0.0.1:5432/octo_sync', ['postgresql:', 'postgres:']),
     REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
     REDIS_CLUSTER_NODES: env.list(),
+    REDIS_DOWN_REMINDER_MS: env.int(60_000, { min: 100 }),
     QUEUE_PREFIX: env.string('octo-sync'),
     PORT: env.int(3000, { min: 0, max: 65535 }),
     HOST: env.host('0.0.0.0'),
@@ -110,6 +111,8 @@ export interface GatewayConfig {
   redisUrl: string;
   /** `REDIS_CLUSTER_NODES`: seed nodes (`host:port`) of a Redis Cluster; empty for one Redis at `redisUrl`. */
   redisClusterNodes: string[];
+  /** `REDIS_DOWN_REMINDER_MS`: how often an unreachable Redis is logged again while the outage lasts. */
+  redisDownReminderMs: number;
   queuePrefix: string;
   port: number;
   /** `HOST`: the address the HTTP server listens on (`0.0.0.0`: every IPv4 interface, the container convention). */
@@ -181,6 +184,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    redisDownReminderMs: e.REDIS_DOWN_REMINDER_MS,
     queuePrefix: e.QUEUE_PREFIX,
     port: e.PORT,
     host: e.HOST,

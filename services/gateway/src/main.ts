@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   if (await checkPostgres(db.pool, config.databaseUrl, log)) await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log);
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'producer');
   // Connection errors are logged once per outage; the HTTP routes answer 503 meanwhile.
-  const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log);
+  const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log, config.redisDownReminderMs);
   const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report });
   // Its own connection: the gateways tell each other of webhook credential changes (pub/sub).
   const subscriber = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'producer');

@@ -16,6 +16,7 @@ const fields = z.object({
   DATABASE_URL: env.url('postgresql://postgres@127.0.0.1:5432/octo_sync', ['postgresql:', 'postgres:']),
   REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
   REDIS_CLUSTER_NODES: env.list(),
+  REDIS_DOWN_REMINDER_MS: env.int(60_000, { min: 100 }),
   QUEUE_PREFIX: env.string('octo-sync'),
   SECRETS_KEY: env.string(DEV_SECRETS_KEY),
   LOG_LEVEL: env.logLevel(),
@@ -147,6 +148,8 @@ export interface WorkerConfig {
   redisUrl: string;
   /** `REDIS_CLUSTER_NODES`: seed nodes (`host:port`) of a Redis Cluster; empty for one Redis at `redisUrl`. */
   redisClusterNodes: string[];
+  /** `REDIS_DOWN_REMINDER_MS`: how often an unreachable Redis is logged again while the outage lasts. */
+  redisDownReminderMs: number;
   queuePrefix: string;
   secretsKey: string;
   logLevel: string;
@@ -241,6 +244,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    redisDownReminderMs: e.REDIS_DOWN_REMINDER_MS,
     queuePrefix: e.QUEUE_PREFIX,
     secretsKey: e.SECRETS_KEY,
     logLevel: e.LOG_LEVEL,

@@ -1,14 +1,32 @@
 import { createLogger, installShutdown } from '@octo-sync/platform';
 import { loadWorkerConfig } from './config';
 import { createWorkerMetrics } from './metrics';
-import { startWorkerRuntime } from './runtime';
+import { StartAbandonedError, startWorkerRuntime, type WorkerRuntime } from './runtime';
+
+/** The runtime once started, or undefined when a signal stopped the process before it started. */
+async function whenStarted(starting: Promise<WorkerRuntime>): Promise<WorkerRuntime | undefined> {
+  try {
+    return await starting;
+  } catch (err) {
+    if (err instanceof StartAbandonedError) return undefined;
+    throw err;
+  }
+}
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig(process.env);
   const log = createLogger({ name: 'worker', level: config.logLevel, format: config.logFormat });
   if (config.usingDevSecretsKey) log.warn('SECRETS_KEY is the development default: set it before storing real supplier credentials');
-  const runtime = await startWorkerRuntime(config, log, createWorkerMetrics({ defaultMetrics: true }));
-  installShutdown(log, config.shutdownTimeoutMs, [{ name: 'worker', run: () => runtime.close() }]);
+  // A signal while the workers still wait for Redis gives the start up rather than waiting for it.
+  const abandon = new AbortController();
+  const starting = startWorkerRuntime(config, log, createWorkerMetrics({ defaultMetrics: true }), abandon.signal);
+  const stop = async () => {
+    abandon.abort();
+    await (await whenStarted(starting))?.close();
+  };
+  installShutdown(log, config.shutdownTimeoutMs, [{ name: 'worker', run: stop }]);
+  const runtime = await whenStarted(starting);
+  if (runtime === undefined) return;
   log.info(
     {
       pid: process.pid,
