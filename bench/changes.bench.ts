@@ -14,7 +14,7 @@
  */
 import jwt from 'jsonwebtoken';
 import { createDb } from '@octo-sync/db';
-import { clearPrefix, generateCatalog, startService, startTestSupplier, uniquePrefix, type ServiceProcess } from '@octo-sync/testkit';
+import { clearPrefix, generateCatalog, slotStart, startService, startTestSupplier, uniquePrefix, type ServiceProcess } from '@octo-sync/testkit';
 import { note, parseArgs, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 
@@ -66,7 +66,7 @@ async function measureDelay(base: string, token: string, notifyUrl: string, secr
   const answered = new Map<string, number>();
   for (let i = 0; i < args.notifies; i++) {
     const availabilityId = `slot-${i}`;
-    const body = JSON.stringify({ productId: 'p', optionId: 'DEFAULT', availabilityId, localDateTimeStart: '2026-10-01T10:00:00+02:00', status: 'AVAILABLE', vacancies: 5, capacity: 9 });
+    const body = JSON.stringify({ productId: 'p', optionId: 'DEFAULT', availabilityId, localDateTimeStart: slotStart(30, '10:00', '+02:00'), status: 'AVAILABLE', vacancies: 5, capacity: 9 });
     const res = await fetch(notifyUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': secret }, body });
     if (res.status !== 200) throw new Error(`notify answered ${res.status}`);
     answered.set(availabilityId, performance.now());

@@ -12,7 +12,7 @@
  */
 import { createDb, type Db } from '@octo-sync/db';
 import { createRedis, JobProducer } from '@octo-sync/jobs';
-import { generateCatalog, startRedisCluster, startService, startTestSupplier, waitFor, type ServiceProcess, type TestRedisCluster } from '@octo-sync/testkit';
+import { generateCatalog, slotStart, startRedisCluster, startService, startTestSupplier, waitFor, type ServiceProcess, type TestRedisCluster } from '@octo-sync/testkit';
 import { note, parseArgs, printResult } from './lib/args';
 import { dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { judge } from './targets';
@@ -54,7 +54,7 @@ async function client(n: number, url: string, secret: string, sent: Sent[], stop
   for (let i = 0; !stop(); i++) {
     const mode = (n + i) % 2 === 0 ? 'apply' : 'async';
     const slot = `c${n}-${i}`;
-    const body = JSON.stringify({ productId: 'p', optionId: 'DEFAULT', availabilityId: slot, localDateTimeStart: '2026-10-01T10:00:00+02:00', status: 'AVAILABLE', vacancies: 5, capacity: 9 });
+    const body = JSON.stringify({ productId: 'p', optionId: 'DEFAULT', availabilityId: slot, localDateTimeStart: slotStart(30, '10:00', '+02:00'), status: 'AVAILABLE', vacancies: 5, capacity: 9 });
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-webhook-secret': secret, ...(mode === 'async' ? { prefer: 'respond-async' } : {}) };
     sent.push({ slot, mode, status: await post(url, headers, body), at: Date.now() });
   }

@@ -12,7 +12,7 @@
  */
 import { createDb, type Db } from '@octo-sync/db';
 import { createRedis, JobProducer } from '@octo-sync/jobs';
-import { generateCatalog, startService, startTestSupplier, uniquePrefix, waitFor, clearPrefix, type ServiceProcess } from '@octo-sync/testkit';
+import { generateCatalog, slotStart, startService, startTestSupplier, uniquePrefix, waitFor, clearPrefix, type ServiceProcess } from '@octo-sync/testkit';
 import { note, parseArgs, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { runLoad } from './lib/load';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     await db.prisma.productOption.create({ data: { productId: product.id, octoId: 'DEFAULT', raw: {}, contentHash: 'x' } });
     const url = `http://127.0.0.1:${port}/api/v1/partner-integrations/${integration.id}/availability/notify`;
     const body = JSON.stringify({
-      productId: 'p', optionId: 'DEFAULT', availabilityId: '[<id>]', localDateTimeStart: '2026-10-01T10:00:00+02:00', status: 'AVAILABLE', vacancies: 5, capacity: 9,
+      productId: 'p', optionId: 'DEFAULT', availabilityId: '[<id>]', localDateTimeStart: slotStart(30, '10:00', '+02:00'), status: 'AVAILABLE', vacancies: 5, capacity: 9,
     });
     const rows = () => db.prisma.availabilitySlot.count({ where: { integrationId: integration.id } });
 

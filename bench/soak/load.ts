@@ -1,3 +1,4 @@
+import { slotStart } from '@octo-sync/testkit';
 import type { Cast, Tenant } from './cast';
 import { flatBody, nestedBody, type Model, type SentChange } from './model';
 import type { Rng } from './rng';
@@ -83,7 +84,7 @@ function hostileOp(rng: Rng, http: Http, tenant: Tenant): Operation {
   const form = rng.weighted({ badJson: 1, wrongSecret: 1, hugeId: 1, oversizedBatch: 1, badSignature: 1, nestedDeep: 1 });
   const bodies: Record<string, string> = {
     badJson: '{"productId": ',
-    hugeId: JSON.stringify({ productId: 'p'.repeat(100_000), optionId: 'o', availabilityId: 'a', localDateTimeStart: '2026-10-01T10:00:00+02:00', status: 'AVAILABLE', vacancies: 1, capacity: 1 }),
+    hugeId: JSON.stringify({ productId: 'p'.repeat(100_000), optionId: 'o', availabilityId: 'a', localDateTimeStart: slotStart(30, '10:00', '+02:00'), status: 'AVAILABLE', vacancies: 1, capacity: 1 }),
     oversizedBatch: JSON.stringify({ updates: Array.from({ length: 501 }, () => ({ productId: 'p' })) }),
     nestedDeep: `${'['.repeat(5000)}${']'.repeat(5000)}`,
   };

@@ -1,4 +1,4 @@
-import { generateCatalog, reformatJson, withoutProducts, withProductRenamed, withUnitPrice, type GeneratedProduct } from '@octo-sync/testkit';
+import { generateCatalog, reformatJson, slotStart, withoutProducts, withProductRenamed, withUnitPrice, type GeneratedProduct } from '@octo-sync/testkit';
 import type { Rng } from './rng';
 import type { Tenant } from './cast';
 
@@ -88,7 +88,7 @@ export function flatBody(change: SentChange, anchor: { productId: string; option
   return {
     ...anchor,
     availabilityId: change.slot,
-    localDateTimeStart: '2026-10-01T10:00:00+02:00',
+    localDateTimeStart: slotStart(30, '10:00', '+02:00'),
     status: 'AVAILABLE',
     vacancies: change.vacancies,
     capacity: 10_000_000,
@@ -102,7 +102,7 @@ export function nestedBody(change: SentChange, anchor: { productId: string; opti
     webhook: { event: 'availability_update' },
     ...anchor,
     ...orderField(change),
-    availability: { id: change.slot, localDateTimeStart: '2026-10-01T10:00:00+02:00', status: 'AVAILABLE', vacancies: change.vacancies, capacity: 10_000_000 },
+    availability: { id: change.slot, localDateTimeStart: slotStart(30, '10:00', '+02:00'), status: 'AVAILABLE', vacancies: change.vacancies, capacity: 10_000_000 },
   };
 }
 

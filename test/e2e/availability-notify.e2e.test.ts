@@ -1,4 +1,4 @@
-import { generateCatalog, startStack, waitFor, type TestStack } from '@octo-sync/testkit';
+import { generateCatalog, slotStart, startStack, waitFor, type TestStack } from '@octo-sync/testkit';
 
 const BASE = '/api/v1/partner-integrations';
 
@@ -11,6 +11,8 @@ describe('availability notify end to end', () => {
   const catalog = generateCatalog({ products: 3, options: 1, units: 1, seed: 9 });
   const product = catalog[0]!;
   const option = product.options[0]!;
+  // Slot starts from the clock: notify refuses starts too far in the past or the future.
+  const first = slotStart(30, '10:00', '+01:00');
 
   async function notify(body: unknown, headers: Record<string, string> = {}) {
     const res = await fetch(`${url}${BASE}/${id}/availability/notify`, {
@@ -23,8 +25,8 @@ describe('availability notify end to end', () => {
   const flat = (over: Record<string, unknown> = {}) => ({
     productId: product.id,
     optionId: option.id,
-    availabilityId: '2026-09-01T10:00:00+01:00',
-    localDateTimeStart: '2026-09-01T10:00:00+01:00',
+    availabilityId: first,
+    localDateTimeStart: first,
     status: 'AVAILABLE',
     vacancies: 8,
     capacity: 10,
@@ -50,7 +52,7 @@ describe('availability notify end to end', () => {
   it('applies the flat form and answers after the change is in Postgres', async () => {
     const res = await notify(flat({ sequence: 1 }));
     expect(res).toEqual({ status: 200, body: { success: 1, data: { updated: true } } });
-    expect(await slot('2026-09-01T10:00:00+01:00')).toMatchObject({ vacancies: 8, capacity: 10, startsAt: new Date('2026-09-01T09:00:00.000Z') });
+    expect(await slot(first)).toMatchObject({ vacancies: 8, capacity: 10, startsAt: new Date(slotStart(30, '09:00')) });
   });
 
   it('applies the nested OCTO availability_update form', async () => {
@@ -60,18 +62,18 @@ describe('availability notify end to end', () => {
       productId: product.id,
       optionId: option.id,
       sequence: 2,
-      availability: { id: '2026-09-01T10:00:00+01:00', localDateTimeStart: '2026-09-01T10:00:00+01:00', localDateTimeEnd: '2026-09-01T12:00:00+01:00', status: 'LIMITED', vacancies: 2, capacity: 10, openingHours: [] },
+      availability: { id: first, localDateTimeStart: first, localDateTimeEnd: slotStart(30, '12:00', '+01:00'), status: 'LIMITED', vacancies: 2, capacity: 10, openingHours: [] },
     });
     expect(res.body.data).toEqual({ updated: true });
-    expect(await slot('2026-09-01T10:00:00+01:00')).toMatchObject({ status: 'LIMITED', vacancies: 2 });
+    expect(await slot(first)).toMatchObject({ status: 'LIMITED', vacancies: 2 });
   });
 
   it('answers a batch per item, and refuses a stale change whichever order things arrive in', async () => {
     const res = await notify({
       updates: [
-        flat({ availabilityId: 'b-1', localDateTimeStart: '2026-09-02T10:00:00+01:00', sequence: 10 }),
+        flat({ availabilityId: 'b-1', localDateTimeStart: slotStart(31, '10:00', '+01:00'), sequence: 10 }),
         flat({ sequence: 1 }),
-        flat({ availabilityId: 'b-2', localDateTimeStart: '2026-09-03T10:00:00+01:00', status: 'FREESALE', vacancies: null, capacity: null }),
+        flat({ availabilityId: 'b-2', localDateTimeStart: slotStart(32, '10:00', '+01:00'), status: 'FREESALE', vacancies: null, capacity: null }),
         flat({ productId: 'brand-new-product', availabilityId: 'x' }),
       ],
     });
@@ -86,7 +88,7 @@ describe('availability notify end to end', () => {
   });
 
   it('with Prefer: respond-async answers 202 at once, and the change is applied all the same', async () => {
-    const res = await notify(flat({ availabilityId: 'async-1', localDateTimeStart: '2026-09-04T10:00:00+01:00', vacancies: 4 }), { prefer: 'respond-async' });
+    const res = await notify(flat({ availabilityId: 'async-1', localDateTimeStart: slotStart(33, '10:00', '+01:00'), vacancies: 4 }), { prefer: 'respond-async' });
     expect(res).toEqual({ status: 202, body: { success: 1, data: { queued: true } } });
     await waitFor('the change to be applied', async () => (await slot('async-1'))?.vacancies === 4);
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { parse } from 'yaml';
 import { catalogSyncJobId } from '@octo-sync/jobs';
-import { generateCatalog, startStack, STACK_JWT_SECRET, waitFor, type ServiceProcess, type TestStack } from '@octo-sync/testkit';
+import { generateCatalog, slotStart, startStack, STACK_JWT_SECRET, waitFor, type ServiceProcess, type TestStack } from '@octo-sync/testkit';
 
 const BASE = '/api/v1/partner-integrations';
 const ROOT = join(__dirname, '../..');
@@ -125,7 +125,7 @@ describe('operations end to end (gateway + worker processes)', () => {
     const created = await call('POST', `${BASE}/admin/create`, { Authorization: admin }, { partner_id: 'p-ops-slots', base_url: `${stack.supplier.url}/`, auth_type: 'bearer', auth_key: 'k-ops-2', handles_ticket_delivery: false, isApproved: false });
     const id = created.body.data._id as string;
     await stack.db.integrations.setApproved(id, true);
-    const change = { productId: 'prod-00001', optionId: 'DEFAULT', availabilityId: 'slot-1', localDateTimeStart: '2026-07-01T09:00:00+02:00', status: 'AVAILABLE', vacancies: 3, capacity: 10, sequence: 5 };
+    const change = { productId: 'prod-00001', optionId: 'DEFAULT', availabilityId: 'slot-1', localDateTimeStart: slotStart(30, '09:00', '+02:00'), status: 'AVAILABLE', vacancies: 3, capacity: 10, sequence: 5 };
     const answer = (await call('POST', `${BASE}/${id}/availability/notify`, { 'x-webhook-secret': created.body.data.webhook_secret as string }, change)).body.data;
     // Whatever the result (this integration has no catalog yet), it is the one counted.
     const result = ['updated', 'stale', 'full_sync_queued'].find((key) => key !== 'updated' ? answer[key] === true : answer.updated === true);

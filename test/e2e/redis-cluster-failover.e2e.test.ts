@@ -1,4 +1,4 @@
-import { startRedisCluster, startStack, waitFor, type ServiceProcess, type TestRedisCluster, type TestStack } from '@octo-sync/testkit';
+import { slotStart, startRedisCluster, startStack, waitFor, type ServiceProcess, type TestRedisCluster, type TestStack } from '@octo-sync/testkit';
 
 /** Every key of the availability queue hashes to this tag's slot. */
 const QUEUE_KEY = '{octo-sync:availability}';
@@ -40,7 +40,7 @@ describe('a Redis Cluster failover under notify load', () => {
 
   /** A status, or -1 when the gateway did not answer at all. */
   async function notify(availabilityId: string): Promise<number> {
-    const body = JSON.stringify({ productId: 'p', optionId: 'DEFAULT', availabilityId, localDateTimeStart: '2026-10-01T10:00:00+02:00', status: 'AVAILABLE', vacancies: 5, capacity: 9 });
+    const body = JSON.stringify({ productId: 'p', optionId: 'DEFAULT', availabilityId, localDateTimeStart: slotStart(30, '10:00', '+02:00'), status: 'AVAILABLE', vacancies: 5, capacity: 9 });
     try {
       const res = await fetch(notifyUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': secret }, body });
       await res.arrayBuffer();

@@ -1,6 +1,7 @@
 import { createRedis, QUEUES, serversOf, type RedisConnection } from '@octo-sync/jobs';
 import {
   generateCatalog,
+  slotStart,
   startRedisCluster,
   startStack,
   startTestSupplier,
@@ -82,7 +83,7 @@ describe('on a Redis Cluster', () => {
     expect(await synced.json()).toMatchObject({ success: 1, data: { synced: catalog.length, skipped: false } });
 
     const product = catalog[0]!;
-    const change = { productId: product.id, optionId: product.options[0]!.id, availabilityId: 'slot-1', localDateTimeStart: '2026-09-01T10:00:00+01:00', status: 'AVAILABLE', vacancies: 3, capacity: 9, sequence: 1 };
+    const change = { productId: product.id, optionId: product.options[0]!.id, availabilityId: 'slot-1', localDateTimeStart: slotStart(30, '10:00', '+01:00'), status: 'AVAILABLE', vacancies: 3, capacity: 9, sequence: 1 };
     const notified = await fetch(`${url}${BASE}/${manual.id}/availability/notify`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-webhook-secret': manual.secret },

@@ -13,6 +13,7 @@ export {
 export { uniquePrefix, clearPrefix, TEST_REDIS_URL } from './redis';
 export { startRedisCluster, type TestRedisCluster } from './redis-cluster';
 export { waitFor, waitForFinishedRun } from './wait';
+export { slotStart } from './slot-start';
 export { spawnService, startService, type ServiceKind, type ServiceProcess } from './processes';
 export { compiledDir } from './build';
 export { startStack, STACK_JWT_SECRET, STACK_SECRETS_KEY, type TestStack } from './stack';

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { SLOT_STATUSES, type SlotChange, type SlotResult } from '@octo-sync/jobs';
+import { SLOT_STATUSES, startWithin, updatedAtWithin, type SlotChange, type SlotResult, type SlotTimeBounds } from '@octo-sync/jobs';
 // Puts `.openapi()` on zod before the schemas below are built.
 import './request-schemas';
 import { friendlyErrors } from './validation';
@@ -15,23 +15,43 @@ import { friendlyErrors } from './validation';
 
 const id255 = z.string().min(1).max(255);
 const count = z.number().int().min(0).max(2_147_483_647);
-const slotFields = {
-  localDateTimeStart: z.iso
-    .datetime({ offset: true, local: false })
-    .optional()
-    .openapi({ description: 'ISO 8601 with an offset, in the product’s time zone. Required for a new slot.', example: '2026-07-01T09:00:00+02:00' }),
-  status: z.enum(SLOT_STATUSES).optional(),
-  vacancies: count.nullable().optional(),
-  capacity: count.nullable().optional(),
-};
-const orderingFields = {
-  updatedAt: z.iso
-    .datetime({ offset: true })
-    .refine((value) => Date.parse(value) >= 0, 'must be 1970-01-01T00:00:00Z or later')
-    .optional()
-    .openapi({ description: 'When the change happened at the supplier; orders changes to one slot (ties: arrival order).' }),
-  sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: 'Orders changes to one slot (preferred over updatedAt when both are sent).' }),
-};
+
+/** Today's bounds, read once per field checked: the schemas are built once, the clock moves. */
+type BoundsNow = () => SlotTimeBounds;
+
+const day = (instant: number) => new Date(instant).toISOString().slice(0, 10);
+
+function slotFields(bounds: BoundsNow) {
+  return {
+    localDateTimeStart: z.iso
+      .datetime({ offset: true, local: false })
+      .superRefine((value, ctx) => {
+        const b = bounds();
+        if (!startWithin(b, value)) ctx.addIssue({ code: 'custom', message: `must be from ${day(b.earliestStart)} to ${day(b.latestStart)} (AVAILABILITY_RETENTION_DAYS before today to 2 years ahead)` });
+      })
+      .optional()
+      .openapi({ description: 'ISO 8601 with an offset, in the product’s time zone, from today minus AVAILABILITY_RETENTION_DAYS to today plus 2 years. Required for a new slot.', example: '2026-07-01T09:00:00+02:00' }),
+    status: z.enum(SLOT_STATUSES).optional(),
+    vacancies: count.nullable().optional(),
+    capacity: count.nullable().optional(),
+  };
+}
+
+function orderingFields(bounds: BoundsNow) {
+  return {
+    updatedAt: z.iso
+      .datetime({ offset: true })
+      .superRefine((value, ctx) => {
+        const b = bounds();
+        if (updatedAtWithin(b, value)) return;
+        const message = Date.parse(value) < b.earliestUpdatedAt ? 'must be 1970-01-01T00:00:00Z or later' : `must be no later than 24 h past the gateway’s clock (${new Date(b.latestUpdatedAt).toISOString()})`;
+        ctx.addIssue({ code: 'custom', message });
+      })
+      .optional()
+      .openapi({ description: 'When the change happened at the supplier, from 1970 to 24 h past the gateway’s clock; orders changes to one slot (ties: arrival order).' }),
+    sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: 'Orders changes to one slot (preferred over updatedAt when both are sent).' }),
+  };
+}
 
 function vacanciesWithinCapacity(value: { vacancies?: number | null; capacity?: number | null }, ctx: z.RefinementCtx): void {
   if (typeof value.vacancies === 'number' && typeof value.capacity === 'number' && value.vacancies > value.capacity) {
@@ -39,53 +59,71 @@ function vacanciesWithinCapacity(value: { vacancies?: number | null; capacity?: 
   }
 }
 
-const flatSchema = z
-  .strictObject({ productId: id255, optionId: id255, availabilityId: id255, ...slotFields, ...orderingFields })
-  .superRefine(vacanciesWithinCapacity)
-  .openapi('AvailabilityChange');
+function flatSchemaOf(bounds: BoundsNow) {
+  return z
+    .strictObject({ productId: id255, optionId: id255, availabilityId: id255, ...slotFields(bounds), ...orderingFields(bounds) })
+    .superRefine(vacanciesWithinCapacity)
+    .openapi('AvailabilityChange');
+}
 
-const nestedSchema = z
-  .strictObject({
-    productId: id255,
-    optionId: id255,
-    // An OCTO Availability: its other fields (localDateTimeEnd, openingHours, pricing…) are kept as sent.
-    availability: z.looseObject({ id: id255, ...slotFields }).superRefine(vacanciesWithinCapacity),
-    ...orderingFields,
-    webhook: z.unknown().optional(),
-    supplier: z.unknown().optional(),
-  })
-  .openapi('AvailabilityUpdateEvent');
+function nestedSchemaOf(bounds: BoundsNow) {
+  return z
+    .strictObject({
+      productId: id255,
+      optionId: id255,
+      // An OCTO Availability: its other fields (localDateTimeEnd, openingHours, pricing…) are kept as sent.
+      availability: z.looseObject({ id: id255, ...slotFields(bounds) }).superRefine(vacanciesWithinCapacity),
+      ...orderingFields(bounds),
+      webhook: z.unknown().optional(),
+      supplier: z.unknown().optional(),
+    })
+    .openapi('AvailabilityUpdateEvent');
+}
 
 /** Changes one notify call may carry (a batch's `updates`); they always travel in one job. */
 export const NOTIFY_BATCH_MAX = 500;
-const batchSchema = z.strictObject({ updates: z.array(flatSchema).min(1).max(NOTIFY_BATCH_MAX) }).openapi('AvailabilityBatch');
 
 /** One change as the routes handle it: the flat fields, plus the OCTO object when one was sent. */
-export type NotifyChange = z.output<typeof flatSchema> & { raw?: Record<string, unknown> };
+export type NotifyChange = z.output<ReturnType<typeof flatSchemaOf>> & { raw?: Record<string, unknown> };
+
+/** A notify body once validated: its changes, and whether it was a batch (answered per item). */
+export interface NotifyBody {
+  batch: boolean;
+  changes: NotifyChange[];
+}
 
 /**
- * Picks the form by its shape (a batch has `updates`, an OCTO event has `availability`) and
- * validates it, so a bad body gets the problems of the form it meant, every one of them.
+ * The notify body's schema. It picks the form by its shape (a batch has `updates`, an OCTO event
+ * has `availability`) and validates it, so a bad body gets the problems of the form it meant,
+ * every one of them. Times are checked against `bounds()` (the jobs package's `slotTimeBounds`)
+ * at each validation, so the schema is built once and follows the clock.
  */
-export const notifyBodySchema = z
-  .unknown()
-  .transform((body, ctx): { batch: boolean; changes: NotifyChange[] } => {
-    const form = typeof body === 'object' && body !== null && 'updates' in body ? batchSchema : typeof body === 'object' && body !== null && 'availability' in body ? nestedSchema : flatSchema;
-    const parsed = form.safeParse(body, { error: friendlyErrors });
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, message: issue.message });
-      return z.NEVER;
-    }
-    const data = parsed.data;
-    if ('updates' in data) return { batch: true, changes: data.updates };
-    if ('availability' in data) {
-      const { id, localDateTimeStart, status, vacancies, capacity } = data.availability;
-      const change = { productId: data.productId, optionId: data.optionId, availabilityId: id, localDateTimeStart, status, vacancies, capacity };
-      return { batch: false, changes: [{ ...change, updatedAt: data.updatedAt, sequence: data.sequence, raw: data.availability }] };
-    }
-    return { batch: false, changes: [data] };
-  })
-  .openapi({ oneOf: [z.toJSONSchema(flatSchema), z.toJSONSchema(nestedSchema), z.toJSONSchema(batchSchema)] as never });
+export function createNotifyBodySchema(bounds: BoundsNow) {
+  const flatSchema = flatSchemaOf(bounds);
+  const nestedSchema = nestedSchemaOf(bounds);
+  const batchSchema = z.strictObject({ updates: z.array(flatSchema).min(1).max(NOTIFY_BATCH_MAX) }).openapi('AvailabilityBatch');
+  return z
+    .unknown()
+    .transform((body, ctx): NotifyBody => {
+      const form = typeof body === 'object' && body !== null && 'updates' in body ? batchSchema : typeof body === 'object' && body !== null && 'availability' in body ? nestedSchema : flatSchema;
+      const parsed = form.safeParse(body, { error: friendlyErrors });
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, message: issue.message });
+        return z.NEVER;
+      }
+      const data = parsed.data;
+      if ('updates' in data) return { batch: true, changes: data.updates };
+      if ('availability' in data) {
+        const { id, localDateTimeStart, status, vacancies, capacity } = data.availability;
+        const change = { productId: data.productId, optionId: data.optionId, availabilityId: id, localDateTimeStart, status, vacancies, capacity };
+        // The object as parsed, not zod's copy: that one loses a `__proto__` key (its assignment sets the prototype).
+        const raw = (body as { availability: Record<string, unknown> }).availability;
+        return { batch: false, changes: [{ ...change, updatedAt: data.updatedAt, sequence: data.sequence, raw }] };
+      }
+      return { batch: false, changes: [data] };
+    })
+    .openapi({ oneOf: [z.toJSONSchema(flatSchema), z.toJSONSchema(nestedSchema), z.toJSONSchema(batchSchema)] as never });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Accepted change → the job's slot change

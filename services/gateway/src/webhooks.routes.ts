@@ -1,12 +1,11 @@
-import type { z } from 'zod';
 import { slotKey, type Db, type Integration } from '@octo-sync/db';
-import { availabilityApplyJob, type JobProducer, type SlotChange, type SlotResult } from '@octo-sync/jobs';
+import { availabilityApplyJob, slotTimeBounds, type JobProducer, type SlotChange, type SlotResult } from '@octo-sync/jobs';
 import { GroupCommit, type Logger } from '@octo-sync/platform';
 import type { SyncRequests } from '@octo-sync/runs';
 import type { SpendBudget } from './auth-steps';
 import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
-import { createReceiveClock, NOTIFY_BATCH_MAX, notifyAnswerSchema, notifyBodySchema, presentSlotResult, toSlotChange, type NotifyChange } from './notify';
+import { createNotifyBodySchema, createReceiveClock, NOTIFY_BATCH_MAX, notifyAnswerSchema, presentSlotResult, toSlotChange, type NotifyBody, type NotifyChange } from './notify';
 import { BASE_PATH } from './paths';
 import { webhookIntegration } from './request-context';
 import { preferHeaderSchema, syncTriggerSchema, webhookHeadersSchema } from './request-schemas';
@@ -80,6 +79,7 @@ function triggerSyncRoute({ config, db, producer, requests }: WebhookRoutesDeps)
 
 function notifyRoute(deps: WebhookRoutesDeps): RouteSpec {
   const notify = createNotifyHandler(deps);
+  const retentionDays = deps.config.availabilityRetentionDays;
   return defineRoute({
     method: 'post',
     path: `${BASE_PATH}/{id}/availability/notify`,
@@ -88,13 +88,14 @@ function notifyRoute(deps: WebhookRoutesDeps): RouteSpec {
     description:
       'One change (flat form), an OCTO `availability_update` event (nested form), or `{"updates": [...]}` with up to 500 changes answered per item. ' +
       'A change older than the stored one for its slot (by `sequence`, else `updatedAt`, else our receive time) is ignored and answered `stale`. ' +
+      'A slot start before today minus AVAILABILITY_RETENTION_DAYS or past today plus 2 years, or an `updatedAt` more than 24 h past the gateway’s clock, is refused (400). ' +
       'A product or option we do not know queues one full sync instead. Waits up to NOTIFY_WAIT_MS for the changes to be applied, else (or with `Prefer: respond-async`) answers 202: ' +
       'every accepted change is applied.' +
       SIGNED,
     tags: WEBHOOKS,
     auth: 'webhook',
     headers: webhookHeadersSchema.extend(preferHeaderSchema.shape),
-    body: notifyBodySchema,
+    body: createNotifyBodySchema(() => slotTimeBounds(Date.now(), retentionDays)),
     bodyLimitBytes: deps.config.notifyBodyLimitBytes,
     deliveryWaitMs: deps.config.notifyWaitMs,
     responses: withReplay({
@@ -114,7 +115,7 @@ function createNotifyHandler({ config, db, producer, spendNotifyBudget }: Webhoo
   const enqueuer = createNotifyEnqueuer(producer);
   const receiveKey = createReceiveClock();
   const queued = () => ok({ queued: true }, 202);
-  return async (integration: WebhookIntegration, body: z.output<typeof notifyBodySchema>, respondAsync: boolean, log: Logger): Promise<Reply> => {
+  return async (integration: WebhookIntegration, body: NotifyBody, respondAsync: boolean, log: Logger): Promise<Reply> => {
     if (!integration.isApproved) {
       throw new ApiError('INTEGRATION_NOT_APPROVED', ['integration: is not approved yet; an admin must approve it before it can send availability']);
     }

@@ -1,13 +1,14 @@
 import { gzipSync } from 'node:zlib';
 import jwt from 'jsonwebtoken';
 import { availabilityApplyJob } from '@octo-sync/jobs';
+import { slotStart } from '@octo-sync/testkit';
 import { BASE, createBody, JWT_SECRET, startGateway, type GatewayHarness } from './harness';
 
 /** Input that reached a 500, or that one tenant could use to hurt another, before the hardening. */
 let h: GatewayHarness;
 
 beforeAll(async () => {
-  h = await startGateway({ AUTH_FAILURE_LIMIT: '3', NOTIFY_RATE_LIMIT: '10' });
+  h = await startGateway();
 });
 afterAll(async () => {
   await h?.close();
@@ -29,11 +30,14 @@ function notify(target: { _id: string; webhook_secret: string }, body: unknown) 
     .send(body as object);
 }
 
+/** A slot start notify accepts (its bounds follow the clock). */
+const START = slotStart(30, '09:00', '+02:00');
+
 const flat = (over: Record<string, unknown> = {}) => ({
   productId: 'p1',
   optionId: 'o1',
-  availabilityId: '2026-07-01T09:00:00+02:00',
-  localDateTimeStart: '2026-07-01T09:00:00+02:00',
+  availabilityId: START,
+  localDateTimeStart: START,
   status: 'AVAILABLE',
   ...over,
 });
@@ -54,7 +58,7 @@ describe('text Postgres cannot store is refused at the gateway', () => {
     ['lone high surrogate in optionId (flat)', flat({ optionId: 'o\ud800' }), ['optionId']],
     ['lone low surrogate in availabilityId (flat)', flat({ availabilityId: '\udc00x' }), ['availabilityId']],
     ['NUL in a batch item', { updates: [flat(), flat({ productId: '\u0000' })] }, ['updates.1.productId']],
-    ['NUL in the nested OCTO object, in a field we keep as sent', { productId: 'p1', optionId: 'o1', availability: { id: 'a1', localDateTimeStart: '2026-07-01T09:00:00+02:00', openingHours: [{ from: '\u0000' }] } }, ['availability.openingHours.0.from']],
+    ['NUL in the nested OCTO object, in a field we keep as sent', { productId: 'p1', optionId: 'o1', availability: { id: 'a1', localDateTimeStart: START, openingHours: [{ from: '\u0000' }] } }, ['availability.openingHours.0.from']],
     ['a field name with NUL', { productId: 'p1', optionId: 'o1', availability: { id: 'a1', 'x\u0000': 1 } }, ['availability: has a field name']],
   ])('%s: 400 naming the field, nothing queued', async (_name, body, fields) => {
     const before = await queuedChanges();
@@ -66,7 +70,7 @@ describe('text Postgres cannot store is refused at the gateway', () => {
   });
 
   test('a well-formed surrogate pair (an emoji) is text like any other', async () => {
-    const res = await notify(target, flat({ availabilityId: 'slot-\ud83d\ude00', localDateTimeStart: '2026-07-01T09:00:00+02:00' }));
+    const res = await notify(target, flat({ availabilityId: 'slot-\ud83d\ude00', localDateTimeStart: START }));
     expect(res.status).toBe(202);
   });
 
@@ -135,41 +139,46 @@ describe('other inputs that reached a 500', () => {
     expect(res.status).toBe(400);
     expect(res.body.error).toContain('updatedAt: must be 1970-01-01T00:00:00Z or later');
   });
-});
 
-describe('budgets', () => {
-  test('notify spends its budget per slot change; a call over it is refused whole and spends nothing', async () => {
-    const target = await integration('p-budget');
-    const batch = (n: number) => ({ updates: Array.from({ length: n }, (_, i) => flat({ availabilityId: `slot-${i}` })) });
-    const before = await queuedChanges();
-    // More than the whole budget: refused; a call refused for its content (new slots without a
-    // start): 400. Neither spends anything.
-    expect((await notify(target, batch(11))).status).toBe(429);
-    const noStart = { updates: Array.from({ length: 9 }, (_, i) => flat({ availabilityId: `new-${i}`, localDateTimeStart: undefined })) };
-    expect((await notify(target, noStart)).status).toBe(400);
-    expect((await notify(target, batch(8))).status).toBe(202);
-    const refused = await notify(target, batch(5));
-    expect(refused.status).toBe(429);
-    expect(refused.headers['retry-after']).toMatch(/^\d+$/);
-    expect(refused.body.error[0]).toMatch(/at most 10 slot changes .* this call needs 5/);
-    expect(await queuedChanges()).toBe(before + 8);
-    // The refused call spent nothing: 2 more still fit.
-    expect((await notify(target, batch(2))).status).toBe(202);
-    expect((await notify(target, batch(1))).status).toBe(429);
+  test('notify with a time Postgres cannot store, or that would freeze its slot: 400 naming each, nothing queued', async () => {
+    // Year 0 and year 10000 (in UTC) were answered 202, then refused by Postgres and retried for
+    // minutes; a year-9999 updatedAt froze its slot's order. Every one is now refused here.
+    const target = await integration('p-hostile-times');
+    const queued = await h.producer.queue(availabilityApplyJob.queue).count();
+    const year = new Date().getUTCFullYear();
+    const res = await notify(target, {
+      updates: [
+        flat({ availabilityId: 'y0', localDateTimeStart: '0000-06-01T10:00:00+00:00' }),
+        flat({ availabilityId: 'y10000', localDateTimeStart: '9999-12-31T23:00:00-05:00' }),
+        flat({ availabilityId: 'far', localDateTimeStart: `${year + 3}-01-01T10:00:00+00:00` }),
+        flat({ availabilityId: 'past', localDateTimeStart: slotStart(-30) }),
+        flat({ availabilityId: 'frozen', updatedAt: '9999-12-31T23:59:59Z' }),
+        flat({ availabilityId: 'ahead', updatedAt: new Date(Date.now() + 25 * 3_600_000).toISOString() }),
+        flat({ availabilityId: 'fine', updatedAt: new Date(Date.now() + 3_600_000).toISOString() }),
+      ],
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toEqual([
+      ...[0, 1, 2, 3].map((i) => expect.stringMatching(new RegExp(`^updates\\.${i}\\.localDateTimeStart: must be from \\d{4}-\\d\\d-\\d\\d to \\d{4}-\\d\\d-\\d\\d \\(AVAILABILITY_RETENTION_DAYS before today to 2 years ahead\\)$`))),
+      ...[4, 5].map((i) => expect.stringMatching(new RegExp(`^updates\\.${i}\\.updatedAt: must be no later than 24 h past the gateway’s clock`))),
+    ]);
+    expect(await h.producer.queue(availabilityApplyJob.queue).count()).toBe(queued);
+    // The nested form names the field where it was sent.
+    const nested = await notify(target, { productId: 'p1', optionId: 'o1', availability: { id: 'a1', localDateTimeStart: '0000-06-01T10:00:00+00:00' } });
+    expect(nested.body.error).toEqual([expect.stringMatching(/^availability\.localDateTimeStart: must be from /)]);
   });
 
-  test('failed authentications are limited per client address; integrations it reached before still work', async () => {
-    const live = await integration('p-address');
-    expect((await notify(live, flat())).status).toBe(202);
-    const unknown = () =>
-      h.http().post(`${BASE}/${crypto.randomUUID()}/sync/trigger`).set('x-webhook-secret', 'f'.repeat(64));
-    for (let i = 0; i < 3; i++) expect((await unknown()).status).toBe(401);
-    // The 4th failure is over the limit; from then on unseen ids are refused before any lookup.
-    expect((await unknown()).status).toBe(401);
-    const blocked = await unknown();
-    expect(blocked.status).toBe(429);
-    expect(blocked.headers['retry-after']).toMatch(/^\d+$/);
-    expect((await notify(live, flat({ availabilityId: 'still-works' }))).status).toBe(202);
+  test('notify takes AVAILABILITY_RETENTION_DAYS for its earliest start', async () => {
+    const target = await integration('p-retention');
+    const monthAgo = flat({ availabilityId: 'month-ago', localDateTimeStart: slotStart(-30) });
+    expect((await notify(target, monthAgo)).status).toBe(400);
+    const g = await startGateway({ AVAILABILITY_RETENTION_DAYS: '60', NOTIFY_RATE_LIMIT: '10' }, h);
+    try {
+      const res = await g.http().post(`${BASE}/${target._id}/availability/notify`).set({ 'x-webhook-secret': target.webhook_secret, prefer: 'respond-async' }).send(monthAgo);
+      expect(res.status).toBe(202);
+    } finally {
+      await g.close();
+    }
   });
 });
 

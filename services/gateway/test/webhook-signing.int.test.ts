@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { availabilityApplyJob } from '@octo-sync/jobs';
 import { signDelivery } from '@octo-sync/platform';
+import { slotStart } from '@octo-sync/testkit';
 import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
 import { openApiValidator } from './openapi-validator';
 
@@ -112,7 +113,7 @@ describe('replay safety', () => {
 
   test('a notify delivered 20 times at once queues its change once; a refused delivery is not remembered', async () => {
     const it = await integration('p-replay-2');
-    const body = JSON.stringify({ productId: 'p1', optionId: 'o1', availabilityId: 'a1', localDateTimeStart: '2026-06-01T09:00:00+02:00', status: 'SOLD_OUT' });
+    const body = JSON.stringify({ productId: 'p1', optionId: 'o1', availabilityId: 'a1', localDateTimeStart: slotStart(30, '09:00', '+02:00'), status: 'SOLD_OUT' });
     const headers = signed(it.webhook_secret, body);
     const queue = h.producer.queue(availabilityApplyJob.queue);
     const jobsOf = async () => (await queue.getJobs(['waiting', 'delayed', 'prioritized', 'active'])).filter((j) => (j.data as { integrationId: string }).integrationId === it._id);
