@@ -1,3 +1,4 @@
+import { inexactNumbers } from '@octo-sync/platform';
 import { readCatalog } from './catalog-body';
 import { SupplierError } from './errors';
 import type { FetchOptions, SupplierTarget } from './outbound-config';
@@ -22,9 +23,20 @@ export interface OctoSlot {
   raw: Record<string, unknown>;
 }
 
+/**
+ * A slot the answer lists but that cannot be taken as sent: its object holds numbers JavaScript
+ * would change (`paths`, within the slot: `pricing.retail`). It is neither stored nor closed.
+ */
+export interface HeldSlot {
+  id: string;
+  paths: string[];
+}
+
 /** A parsed `POST /availability` answer. */
 export interface FetchedAvailability {
   slots: OctoSlot[];
+  /** Listed slots whose raw could not be kept exactly (see {@link HeldSlot}). */
+  held: HeldSlot[];
   bytes: number;
   /**
    * When the last byte arrived (epoch ms): the snapshot's place on the receive time line. Read
@@ -39,18 +51,31 @@ export async function fetchAvailability(deps: ExchangeDeps, target: SupplierTarg
   const request = { path: '/availability', method: 'POST' as const, body: JSON.stringify(query) };
   const fetched = await exchange(deps, target, options, (answer) => readCatalog(answer, deps.config.maxBodyBytes), request);
   const answeredAt = Date.now();
-  return { slots: parseAvailability(fetched.body), bytes: fetched.bytes, answeredAt };
+  return { ...parseAvailability(fetched.body), bytes: fetched.bytes, answeredAt };
 }
 
 /**
  * An availability answer: an array of objects with a string `id`. Suppliers differ in the rest
  * (FREESALE slots with null or huge numbers, SOLD_OUT with 0/0, extra fields): numbers that are
  * not non-negative integers in range are stored as null (unknown), and every field stays in `raw`.
+ * `raw` is kept as sent: a slot holding a number that parsing would change (beyond a double's
+ * range or precision) is held back, not taken changed.
  */
-export function parseAvailability(body: Buffer): OctoSlot[] {
+export function parseAvailability(body: Buffer): Pick<FetchedAvailability, 'slots' | 'held'> {
+  const json = body.toString('utf8');
+  const slots = parseSlots(json);
+  const inexact = new Map<number, string[]>();
+  for (const [index, ...path] of inexactNumbers(json)) {
+    if (typeof index === 'number') inexact.set(index, [...(inexact.get(index) ?? []), path.join('.')]);
+  }
+  if (inexact.size === 0) return { slots, held: [] };
+  return { slots: slots.filter((_, i) => !inexact.has(i)), held: [...inexact].map(([i, paths]) => ({ id: slots[i]!.id, paths })) };
+}
+
+function parseSlots(body: string): OctoSlot[] {
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
+    json = JSON.parse(body);
   } catch (error: unknown) {
     throw new SupplierError('AVAILABILITY_INVALID', 'supplier answered POST /availability with a body that is not JSON', { cause: error });
   }

@@ -7,3 +7,4 @@ export { SecretBox } from './secret-box';
 export { GroupCommit, KeyedGroupCommit } from './group-commit';
 export { readSignatureHeaders, signatureMatches, signDelivery, signingKeyOf, signingSecretOf, SIGNATURE_TOLERANCE_S, type SignatureHeaders, type SignedDelivery } from './webhook-signature';
 export { isStorableText, unstorableInput, MAX_INPUT_DEPTH } from './storable-text';
+export { inexactNumbers, keepsExactly, type JsonPathSegment } from './exact-numbers';

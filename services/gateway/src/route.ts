@@ -3,6 +3,7 @@ import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openap
 import { z } from 'zod';
 import { unstorableInput, type Logger } from '@octo-sync/platform';
 import { ApiError } from './errors';
+import { inexactNumberProblems, noteInexactNumbers } from './exact-numbers';
 import type { Principal } from './request-context';
 import { idParamsSchema, noQuerySchema } from './request-schemas';
 import { errorEnvelopeSchema } from './response-schemas';
@@ -114,7 +115,7 @@ function declaredLengthGuard(limit: number): RequestHandler {
 
 /** JSON routes: 415 for any other media type, 413 past the limit, 400 for unparseable JSON. */
 function jsonBody(limit: number): RequestHandler[] {
-  const parse = express.json({ limit, strict: true, type: JSON_TYPES });
+  const parse = express.json({ limit, strict: true, type: JSON_TYPES, verify: (req, _res, bytes, encoding) => noteInexactNumbers(req, bytes.toString(encoding as BufferEncoding)) });
   const mediaType: RequestHandler = (req, _res, next) => {
     if (hasBody(req) && !req.is(JSON_TYPES)) {
       next(new ApiError('UNSUPPORTED_MEDIA_TYPE', ['content-type: must be application/json']));
@@ -158,7 +159,7 @@ async function runHandler(spec: RouteSpec, req: Request): Promise<Reply> {
   if (spec.body && sent === undefined) {
     problems.push('body: must be a JSON object');
   } else if (spec.body) {
-    problems.push(...unstorableInput(sent, 'body'));
+    problems.push(...unstorableInput(sent, 'body'), ...inexactNumberProblems(req));
     const parsed = spec.body.safeParse(sent, { error: friendlyErrors });
     if (parsed.success) body = parsed.data;
     else problems.push(...formatIssues(parsed.error.issues, 'body'));

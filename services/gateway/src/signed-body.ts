@@ -1,14 +1,19 @@
 import express, { type RequestHandler } from 'express';
 import { ApiError } from './errors';
+import { noteInexactNumbers } from './exact-numbers';
 import type { AuthSteps } from './route';
 
 const NO_BYTES = Buffer.alloc(0);
 
-/** A body that is JSON in the sense of the JSON routes (an object or array at the top), else 400. */
-function parseJsonBytes(bytes: Buffer): unknown {
+/** A body that is JSON in the sense of the JSON routes (an object or array at the top), else 400; its inexact numbers are noted for `req`. */
+function parseJsonBytes(req: object, bytes: Buffer): unknown {
   const text = bytes.toString('utf8');
   try {
-    if (/^[\s]*[{[]/.test(text)) return JSON.parse(text) as unknown;
+    if (/^[\s]*[{[]/.test(text)) {
+      const parsed = JSON.parse(text) as unknown;
+      noteInexactNumbers(req, text);
+      return parsed;
+    }
   } catch (cause) {
     throw new ApiError('VALIDATION_FAILED', ['body: is not valid JSON (a JSON object is expected)'], { cause });
   }
@@ -35,7 +40,7 @@ export function signedBody(limit: number, json: boolean, verify: AuthSteps['webh
     }
     const bytes = Buffer.isBuffer(req.body) ? req.body : NO_BYTES;
     await verify(req, res, bytes);
-    req.body = json && bytes.length > 0 ? parseJsonBytes(bytes) : undefined;
+    req.body = json && bytes.length > 0 ? parseJsonBytes(req, bytes) : undefined;
     next();
   };
 }
