@@ -45,17 +45,35 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the queue dashboard brow
     return waitFor('the run to fail', async () => (await stack.db.runs.listRuns(created.data._id, 1))[0]?.errorMessage ?? undefined);
   }
 
-  test('an admin logs in and sees the queues and the failed job’s reason; without the cookie, no queue', async () => {
+  test('an admin logs in and sees the queues and the failed job’s reason, under its CSP with no violation; without the cookie, no queue', async () => {
     const reason = await failedSync();
     const context = await browser.newContext();
     const page = await context.newPage();
+    // Chromium reports every resource, script or style the CSP refuses on the console.
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    page.on('pageerror', (error) => violations.push(`page error: ${error.message}`));
     await page.goto(`${url}/healthz`);
     const session = await page.evaluate(async ([path, authorization]) => (await fetch(path!, { method: 'POST', headers: { Authorization: authorization! } })).status, [`${BASE}/admin/session`, admin]);
     expect(session).toBe(200);
 
-    await page.goto(`${url}${UI}/queue/catalog?status=failed`);
+    const opened = await page.goto(`${url}${UI}/queue/catalog?status=failed`);
+    const headers = opened?.headers() ?? {};
+    expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(headers['content-security-policy']).toContain("default-src 'none'");
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['x-powered-by']).toBeUndefined();
     await page.getByText(reason.slice(0, 40)).first().waitFor({ timeout: 30_000 });
     for (const queue of ['catalog', 'availability', 'probes']) await page.getByText(queue, { exact: true }).first().waitFor();
+    // The job's details open (more of the page's scripts and styles load on demand).
+    await page.getByText(reason.slice(0, 40)).first().click();
+    await page.waitForLoadState('networkidle');
+    // The one refusal on purpose: the page's Google Fonts stylesheet (no outside host).
+    expect(violations.filter((text) => !text.includes('https://fonts.googleapis.com/'))).toEqual([]);
+    expect(violations.length).toBeLessThanOrEqual(1);
     const screenshot = join(tmpdir(), `octo-sync-dashboard-${process.pid}.png`);
     await page.screenshot({ path: screenshot, fullPage: true });
     process.stderr.write(`dashboard screenshot: ${screenshot}\n`);

@@ -20,6 +20,7 @@ import { productRoutes } from './products.routes';
 import { refreshRoutes } from './availability-refresh.routes';
 import { readRoutes } from './read.routes';
 import { mountRoute, type RouteSpec } from './route';
+import { answerHeaders, withoutPoweredBy } from './security-headers';
 import { webhookRoutes } from './webhooks.routes';
 
 export interface AppDeps {
@@ -87,10 +88,10 @@ export function buildApp(deps: AppDeps): GatewayApp {
     ...changesRoutes({ db }),
   ];
 
-  const app = express() as unknown as GatewayApp;
-  app.disable('x-powered-by');
+  const app = withoutPoweredBy(express() as unknown as GatewayApp);
   app.set('trust proxy', config.trustProxy);
   app.disable('etag');
+  app.use(answerHeaders);
   app.use(requestContext(log, metrics));
   const router = express.Router({ caseSensitive: true, strict: false });
   for (const route of routes) mountRoute(router, route, { auth: auth.steps, defaultBodyLimit: config.bodyLimitBytes });

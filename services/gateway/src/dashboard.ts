@@ -1,24 +1,47 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Request, RequestHandler } from 'express';
+import type { Express, Request, RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import type { Db } from '@octo-sync/db';
 import { QUEUES, type JobProducer, type QueueName } from '@octo-sync/jobs';
 import { createJwtVerifier, principalOf } from './auth';
 import type { GatewayConfig } from './config';
+import { dashboardActions } from './dashboard-actions';
 import { ApiError } from './errors';
 import { BASE_PATH } from './paths';
 import { okEnvelope } from './response-schemas';
 import { defineRoute, ok, type AuthSteps, type RouteSpec } from './route';
+import { pageHeaders, withoutPoweredBy, type PageSources } from './security-headers';
 
 /** Where the queue dashboard (Bull Board) lives; its session cookie is scoped to this path. */
 const DASHBOARD_PATH = `${BASE_PATH}/admin/queues/ui`;
 const COOKIE = 'octo_sync_dashboard';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** A dashboard call that acts on one job: Bull Board's retry, remove (`clean`) and promote. */
-const JOB_ACTION = /^\/api\/queues\/([^/]+)\/([^/]+)\/(retry|clean|promote)$/;
+/**
+ * What Bull Board's page loads, and nothing more (the dashboard browser test fails on any other
+ * CSP violation, so an upgrade that changes the page shows up there): its scripts, styles,
+ * images and JSON from our origin, its `<base href>`, and by hash the few inline styles of
+ * @bull-board/ui 9.10.1 (the loading placeholder's `<style>` and five `style` attributes, and the
+ * Redis logo's SVG `<style>`). No inline script, no eval. The Google Fonts stylesheet the page
+ * links stays refused on purpose (no outside host; system fonts instead).
+ */
+const DASHBOARD_SOURCES: PageSources = {
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'sha256-dv714QSXJBurriRZTklJT4phtgwCe+o7Frxoi2awcdg='", "'sha256-r2N1TB/gHbBtBZFKg7ejmq1acVSREzucTAEw6ga4hoU='"],
+  'style-src-attr': [
+    "'unsafe-hashes'",
+    "'sha256-of39ksKG33VNCYo5/quRg1dhdo2AWSv8WJi2LNKOSTU='",
+    "'sha256-dg51HqBfD6n0yW6arUPC/pQLVghRZbOuP0gPg9FhCTw='",
+    "'sha256-XtkH5bXSf2qTXVOXBZrUBgydsBjBOqKXas4aSqlrDYQ='",
+    "'sha256-4qiUsLv1mhPpLyv14EyMNeEfESFsI8tYHvGHgST5oO4='",
+    "'sha256-z865ZzzyqKnk/u5EJq1ujBhzC4S9g1xzvJyr7y3Ut8s='",
+  ],
+  'img-src': ["'self'"],
+  'connect-src': ["'self'"],
+  'base-uri': ["'self'"],
+};
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
@@ -51,46 +74,21 @@ export function dashboardStep(config: GatewayConfig): AuthSteps['dashboard'] {
   };
 }
 
-/**
- * Logs every state-changing dashboard call with the admin's `sub`, and records a job action
- * (retry, remove, promote) in the audit trail of the job's integration once it succeeded. The job
- * is read before the action, since removing it deletes its payload.
- */
-function auditActions(db: Db, producer: JobProducer): RequestHandler {
-  const queues = new Set<string>(Object.keys(QUEUES));
-  return async (req, res, next) => {
-    if (SAFE_METHODS.has(req.method)) return next();
-    const actor = principalOf(req).sub;
-    const [, queue, jobId, action] = JOB_ACTION.exec(req.path) ?? [];
-    req.log.info({ actor, method: req.method, action: req.path }, 'dashboard action');
-    if (queue === undefined || jobId === undefined || action === undefined || !queues.has(queue)) return next();
-    const job = await producer.queue(queue as QueueName).getJob(decodeURIComponent(jobId));
-    const integrationId = (job?.data as { integrationId?: unknown } | undefined)?.integrationId;
-    if (typeof integrationId === 'string') {
-      res.on('finish', () => {
-        if (res.statusCode >= 300) return;
-        const details = { queue, job_id: job?.id ?? jobId, job: job?.name ?? '', action: action === 'clean' ? 'remove' : action };
-        db.events.record(integrationId, { type: 'dashboard_job_action', actor, details }).catch((err: unknown) => req.log.error({ err, integrationId }, 'dashboard job action not recorded'));
-      });
-    }
-    next();
-  };
-}
-
 /** Bull Board on every queue, served below {@link DASHBOARD_PATH}. */
 function bullBoard(producer: JobProducer): RequestHandler {
   const server = new ExpressAdapter();
   server.setBasePath(DASHBOARD_PATH);
   const queues = (Object.keys(QUEUES) as QueueName[]).map((name) => new BullMQAdapter(producer.queue(name)));
   createBullBoard({ queues, serverAdapter: server, options: { uiConfig: { boardTitle: 'octo-sync queues' } } });
-  return server.getRouter() as RequestHandler;
+  return withoutPoweredBy(server.getRouter() as Express);
 }
 
 const ADMIN = ['Admin'];
 
 /** The queue dashboard and the session that lets a browser open it. */
 export function dashboardRoutes({ db, producer }: { db: Db; producer: JobProducer }): RouteSpec[] {
-  const audit = auditActions(db, producer);
+  const page = pageHeaders(DASHBOARD_SOURCES);
+  const actions = dashboardActions({ db, producer });
   const board = bullBoard(producer);
   return [
     defineRoute({
@@ -119,12 +117,13 @@ export function dashboardRoutes({ db, producer }: { db: Db; producer: JobProduce
       operationId: 'adminQueueDashboard',
       summary: 'The queue dashboard (Bull Board), for a browser',
       description:
-        'An HTML page, and below this path its assets and its JSON API (including retrying and removing jobs, logged with the admin’s `sub` and recorded in the integration’s events). ' +
+        'An HTML page, and below this path its assets and its JSON API. Of its actions only retrying, removing and promoting one job are offered, each recorded in the integration’s events ' +
+        '(`dashboard_job_action`, with the admin’s `sub`) before it is answered; obliterate, empty, clean, pause, resume, add and edit answer 403. ' +
         'Admins only: the bearer JWT, or the cookie from `POST /admin/session`; a state-changing call with the cookie must carry this origin in `Origin`.',
       tags: ADMIN,
       auth: 'dashboard',
       responses: { 200: { description: 'The dashboard.', schema: z.string(), contentType: 'text/html' } },
-      mount: [audit, board],
+      mount: [page, actions, board],
     }),
   ];
 }

@@ -24,6 +24,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   INTEGRATION_NOT_APPROVED: { status: 409, label: 'Integration not approved' },
   INTEGRATION_INACTIVE: { status: 409, label: 'Integration inactive' },
   WEBHOOK_IN_FLIGHT: { status: 409, label: 'Webhook in flight' },
+  JOB_STATE_CONFLICT: { status: 409, label: 'Job state conflict' },
   SIGNING_UNAVAILABLE: { status: 409, label: 'Signing unavailable' },
   PAYLOAD_TOO_LARGE: { status: 413, label: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, label: 'Unsupported media type' },

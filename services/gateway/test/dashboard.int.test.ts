@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import type { Worker } from 'bullmq';
 import { QUEUES, startConsumer, testConnectionJob } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
-import { waitFor } from '@octo-sync/testkit';
 import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
 import { openApiValidator } from './openapi-validator';
 
@@ -94,8 +93,48 @@ describe('queue dashboard (Bull Board) and its session', () => {
 
     const done = await h.http().put(retry).set('Cookie', cookie).set('Host', 'ops.example').set('Origin', 'http://ops.example');
     expect(done.status).toBe(204);
-    const event = await waitFor('the dashboard_job_action event', async () => (await h.db.events.list(integrationId, 1, 50)).items.find((e) => e.type === 'dashboard_job_action'));
-    expect(event).toMatchObject({ actor: 'ops-dash', details: { queue: 'probes', job_id: failedJobId, action: 'retry' } });
+    // Recorded before the answer: no waiting.
+    const events = (await h.db.events.list(integrationId, 1, 50)).items.filter((e) => e.type === 'dashboard_job_action');
+    expect(events).toEqual([expect.objectContaining({ actor: 'ops-dash', details: { queue: 'probes', job_id: failedJobId, job: 'integration.test-connection', action: 'retry' } })]);
+    expect(await h.producer.queue('probes').getJobState(failedJobId)).toBe('waiting');
     expect(h.logLines()).toContainEqual(expect.objectContaining({ msg: 'dashboard action', actor: 'ops-dash' }));
+  });
+
+  test.each([
+    ['put', 'obliterate', '/api/queues/probes/obliterate'],
+    ['put', 'empty', '/api/queues/probes/empty'],
+    ['put', 'clean (remove every job in a state)', '/api/queues/probes/clean/failed'],
+    ['put', 'pause', '/api/queues/probes/pause'],
+    ['put', 'pause', '/api/queues/pause'],
+    ['put', 'resume', '/api/queues/probes/resume'],
+    ['post', 'add', '/api/queues/probes/add'],
+    ['patch', 'edit', '/api/queues/probes/{job}/update-data'],
+    ['patch', 'edit', '/api/queues/probes/{job}/delay'],
+    ['put', 'retry every job in a state', '/api/queues/probes/retry/failed'],
+    ['post', 'POST /api/metrics/history/purge', '/api/metrics/history/purge'],
+  ] as const)('%s %s is refused with 403 naming it, and changes nothing', async (method, action, path) => {
+    const probes = h.producer.queue('probes');
+    const counts = () => probes.getJobCounts('waiting', 'active', 'failed', 'delayed', 'completed');
+    const before = await counts();
+    const target = `${UI}${path.replace('{job}', failedJobId)}`;
+    const res = await h.http()[method](target).set('Authorization', admin()).send({ name: 'x', data: {}, delay: 1 });
+    expect(res.status).toBe(403);
+    expect(res.body).toMatchObject({ reason: 'FORBIDDEN', error: [`action: ${action} is not offered by the queue dashboard (only retry, remove and promote of one job)`] });
+    expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(await probes.isPaused()).toBe(false);
+    expect(await probes.getJob(failedJobId)).toBeDefined();
+    expect(await counts()).toEqual(before);
+  });
+
+  test('an action whose record cannot be written is not answered as done', async () => {
+    const created = await h.http().post(`${BASE}/admin/create`).set('Authorization', admin()).send({ partner_id: 'p-dash-gone', ...createBody(), isApproved: false });
+    const goneId = created.body.data._id as string;
+    const job = await h.producer.enqueue(testConnectionJob, { integrationId: goneId });
+    // The integration's row (and so its trail) disappears under the dashboard.
+    await h.db.pool.query('DELETE FROM integrations WHERE id = $1', [goneId]);
+    const res = await h.http().put(`${UI}/api/queues/probes/${job.id!}/clean`).set('Authorization', admin());
+    expect(res.status).toBe(500);
+    expect(res.body.error).toEqual(["audit: the remove was performed but could not be recorded in the integration's events; it has been logged"]);
+    expect(h.logLines()).toContainEqual(expect.objectContaining({ msg: 'dashboard action performed but not recorded', action: 'remove' }));
   });
 });

@@ -1,0 +1,57 @@
+import { BASE, startGateway, type GatewayHarness } from './harness';
+
+const UI = `${BASE}/admin/queues/ui`;
+
+/**
+ * Security headers have one owner (src/security-headers.ts): every answer, whoever writes it (our
+ * routes, the error middleware, Bull Board's own Express app), says `nosniff` and not which
+ * framework serves it; the dashboard's answers add its CSP and refuse to be framed.
+ */
+describe('security headers on every answer', () => {
+  let h: GatewayHarness;
+  const admin = () => `Bearer ${h.token('admin', 'ops-headers')}`;
+
+  beforeAll(async () => {
+    h = await startGateway();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const answers: Array<[string, () => Promise<{ status: number; headers: Record<string, string> }>]> = [
+    ['liveness', () => h.http().get('/healthz')],
+    ['metrics', () => h.http().get('/metrics')],
+    ['an unknown path (404)', () => h.http().get('/no-such-path')],
+    ['an API call without credentials (401)', () => h.http().get(`${BASE}/admin/queues`)],
+    ['invalid JSON (400)', () => h.http().post(BASE).set('Authorization', `Bearer ${h.token('partner', 'p-headers')}`).set('content-type', 'application/json').send('{')],
+    ['the dashboard without credentials (401)', () => h.http().get(`${UI}/`)],
+    ['the dashboard page', () => h.http().get(`${UI}/`).set('Authorization', admin())],
+    ['a dashboard asset', () => h.http().get(`${UI}/static/favicon.ico`).set('Authorization', admin())],
+    ['the dashboard’s JSON', () => h.http().get(`${UI}/api/queues`).set('Authorization', admin())],
+  ];
+
+  test.each(answers)('%s: nosniff, no X-Powered-By', async (_, call) => {
+    const res = await call();
+    expect(res.status).toBeGreaterThanOrEqual(200);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+
+  test('the dashboard’s answers carry its CSP (nothing framed, nothing from elsewhere, no inline script) and X-Frame-Options DENY', async () => {
+    for (const path of [`${UI}/`, `${UI}/api/queues`]) {
+      const res = await h.http().get(path).set('Authorization', admin());
+      expect(res.status).toBe(200);
+      const csp = String(res.headers['content-security-policy']);
+      expect(csp).toMatch(/^default-src 'none'; /);
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("script-src 'self';");
+      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
+      expect(res.headers['x-frame-options']).toBe('DENY');
+    }
+  });
+
+  test('API answers are not pages: no CSP', async () => {
+    const res = await h.http().get('/healthz');
+    expect(res.headers['content-security-policy']).toBeUndefined();
+  });
+});
