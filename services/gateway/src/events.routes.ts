@@ -17,7 +17,7 @@ export function eventsRoutes({ db }: { db: Db }): RouteSpec[] {
       summary: 'The audit trail: who changed what, when (newest first)',
       description:
         'Every change to the integration: created, approved, revoked, activated, deactivated, base_url_changed, auth_key_changed (never its value), ' +
-        'webhook_secret_rotated, webhook_auth_changed, sync_forced (an admin sync), deleted; `dashboard_job_action` is reserved. Never a secret. Paginated (pageSize ≤ 100).',
+        'webhook_secret_rotated, webhook_auth_changed, sync_forced (an admin sync), deleted, dashboard_job_action (a job retried, removed or promoted from the queue dashboard). Never a secret. Paginated (pageSize ≤ 100).',
       tags: ['Owner or admin'],
       auth: 'jwt',
       query: eventsQuerySchema,
