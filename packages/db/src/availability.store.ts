@@ -1,5 +1,6 @@
 import { appendChanges, prismaSql, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from './change-outbox';
 import type { PrismaClient } from './client';
+import { answeredSince, PUSH_IS_NEWER, slotLockOrder } from './slot-order';
 
 /** One slot change, ready for the database (snake_case: it goes through jsonb_to_recordset). */
 export interface SlotRow {
@@ -37,11 +38,11 @@ export function optionKey(row: Pick<SlotKey, 'integration_id' | 'product_octo_id
 }
 
 /**
- * Availability slots. The ordering rule lives in the database, in the one upsert statement: each
- * slot keeps the newest key it applied per ordering source, and a change is written only if its
- * key is newer than that of its own source (whatever other sources applied in between). Row
- * locks taken by ON CONFLICT serialise concurrent writers, so no two workers can apply changes
- * to a slot out of order, whatever the timing.
+ * Availability slots. The ordering rule lives in the database, in the one upsert statement (its
+ * condition is `slot-order.ts`'s): each slot keeps the newest key it applied per ordering source,
+ * and a change is written only if its key is newer than that of its own source (whatever other
+ * sources applied in between). Row locks taken by ON CONFLICT serialise concurrent writers, so no
+ * two workers can apply changes to a slot out of order, whatever the timing.
  */
 export class AvailabilityStore {
   /** `changeFeed`: whether slot writes append their changes to the change feed. */
@@ -70,14 +71,13 @@ export class AvailabilityStore {
   /**
    * Applies rounds of changes, one statement per round, all or nothing, with their change-feed
    * events, and returns per round the keys of the slots it wrote. At most one change per slot in a
-   * round (the caller orders a slot's changes across rounds); rows are written in key order so that
-   * two batches never lock the same slots in opposite orders.
+   * round (the caller orders a slot's changes across rounds); the statement writes them in the
+   * slots' lock order (`slotLockOrder`), so no two writers lock the same slots in opposite orders.
    */
   async apply(rounds: ReadonlyArray<readonly SlotRow[]>): Promise<Array<Set<string>>> {
     const write = async (db: Pick<PrismaClient, '$queryRawUnsafe'>, rows: readonly SlotRow[]) => {
       if (rows.length === 0) return [];
-      const sorted = [...rows].sort((a, b) => (slotKey(a) < slotKey(b) ? -1 : 1));
-      return db.$queryRawUnsafe<WrittenSlot[]>(APPLY_SLOTS, JSON.stringify(sorted));
+      return db.$queryRawUnsafe<WrittenSlot[]>(APPLY_SLOTS, JSON.stringify(rows));
     };
     const keys = (written: WrittenSlot[][]) => written.map((slots) => new Set(slots.map(slotKey)));
     // Without events to append, one round (the usual case) needs no explicit transaction.
@@ -113,25 +113,10 @@ FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, product_octo_id tex
 JOIN availability_slots s ON s.integration_id = r.integration_id AND s.product_octo_id = r.product_octo_id
   AND s.option_octo_id = r.option_octo_id AND s.availability_id = r.availability_id`;
 
-/**
- * Whether a pull answered after `receivedKey` for the slot's option, with the slot's local date
- * (`localStart`'s date part) in its window: the push is then older than what the supplier last
- * said, even where that pull wrote nothing. Checked on the change (a new slot, or one whose
- * change carries its start) and again on the stored row.
- */
-function answeredSince(slot: 'r' | 't', localStart: string, receivedKey: string): string {
-  return `EXISTS (SELECT 1 FROM availability_pull_marks m WHERE m.integration_id = ${slot}.integration_id
-    AND m.product_octo_id = ${slot}.product_octo_id AND m.option_octo_id = ${slot}.option_octo_id
-    AND m.answer_key > ${receivedKey} AND left(${localStart}, 10) BETWEEN m.date_from AND m.date_to)`;
-}
-
 // A start time or status left out of a change keeps the stored one; vacancies and capacity are
 // the supplier's current figures and replace the stored ones (null: unknown or unlimited). `raw`
 // is the last OCTO object received (a flat change has none and keeps it); the columns are
-// authoritative. Keys per source: sequence as sent, updatedAt with the receive key as
-// tie-breaker (equal seconds apply in arrival order), receive keys alone. Whatever its source, a
-// push received before the newest pull snapshot was answered is older than that snapshot: the
-// slot's own `last_snapshot`, or its option's pull mark when the slot is in that pull's window.
+// authoritative. Which change is newer, and the order rows are written (locked) in: slot-order.ts.
 const APPLY_SLOTS = `
 INSERT INTO availability_slots AS t (integration_id, product_octo_id, option_octo_id, availability_id,
   local_date_time_start, starts_at, status, vacancies, capacity, order_key, order_source, raw,
@@ -148,6 +133,7 @@ FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, product_octo_id tex
   availability_id text, local_date_time_start text, starts_at timestamptz, status text, vacancies integer,
   capacity integer, order_key bigint, order_source text, received_key bigint, raw jsonb)
 WHERE NOT ${answeredSince('r', 'r.local_date_time_start', 'r.received_key')}
+ORDER BY ${slotLockOrder('r')}
 ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) DO UPDATE SET
   local_date_time_start = COALESCE(excluded.local_date_time_start, t.local_date_time_start),
   starts_at = COALESCE(excluded.starts_at, t.starts_at),
@@ -164,11 +150,5 @@ ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) D
   last_push_received = GREATEST(excluded.last_push_received, t.last_push_received),
   removed_at = NULL,
   updated_at = now()
-WHERE (t.last_snapshot IS NULL OR t.last_snapshot < excluded.last_push_received)
-  AND NOT ${answeredSince('t', 't.local_date_time_start', 'excluded.last_push_received')} AND CASE excluded.order_source
-  WHEN 'sequence' THEN t.last_sequence IS NULL OR t.last_sequence < excluded.last_sequence
-  WHEN 'updated_at' THEN t.last_updated_at_ms IS NULL
-    OR (t.last_updated_at_ms, t.last_updated_at_received) < (excluded.last_updated_at_ms, excluded.last_updated_at_received)
-  ELSE t.last_received IS NULL OR t.last_received < excluded.last_received
-END
+WHERE ${PUSH_IS_NEWER}
 RETURNING ${WRITTEN_SLOT_SQL}`;

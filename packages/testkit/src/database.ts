@@ -65,10 +65,28 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** Options of {@link createTestDatabase}. */
+export interface TestDatabaseOptions {
+  /**
+   * An ICU locale (`en-US`) for the database's default collation, to test what the server's
+   * collation must not change (ids compared or ordered in SQL). Such a database is created from
+   * `template0` and migrated on its own: seconds, not milliseconds.
+   */
+  icuLocale?: string;
+}
+
 /** A private, migrated database for one test file (a copy of the template: milliseconds). */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const name = uniqueDatabaseName();
-  await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE "${templateDatabase()}"`));
+  if (options.icuLocale === undefined) {
+    await withAdmin((admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE "${templateDatabase()}"`));
+  } else {
+    if (!/^[A-Za-z0-9-]+$/.test(options.icuLocale)) throw new Error(`not an ICU locale name: ${options.icuLocale}`);
+    // The libc locale stays C.UTF-8 (every server has it); the default collation is ICU's.
+    const create = `CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale}'`;
+    await withAdmin((admin) => admin.query(create));
+    await migrate({ databaseUrl: databaseUrl(name) });
+  }
   return {
     name,
     url: databaseUrl(name),

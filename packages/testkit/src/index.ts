@@ -9,6 +9,7 @@ export {
   templateDatabase,
   DATABASE_SERVER_URL,
   type TestDatabase,
+  type TestDatabaseOptions,
 } from './database';
 export { uniquePrefix, clearPrefix, TEST_REDIS_URL } from './redis';
 export { startRedisCluster, type TestRedisCluster } from './redis-cluster';

@@ -1,4 +1,4 @@
-import { classifySqlError, isDataException, optionKey, slotKey, sqlStateOf, syncRefusal, type Db, type SlotRow } from '@octo-sync/db';
+import { classifySqlError, isDataException, newerInSource, optionKey, slotKey, sqlStateOf, syncRefusal, type Db, type SlotRow } from '@octo-sync/db';
 import type { PayloadOf, SlotChange, SlotResult, availabilityApplyJob } from '@octo-sync/jobs';
 import type { SyncRequests } from '@octo-sync/runs';
 import { asError, GroupCommit, unstorableInput, type Logger } from '@octo-sync/platform';
@@ -45,13 +45,6 @@ function orderingOf(change: SlotChange): Pick<SlotRow, 'order_key' | 'order_sour
   const legacyReceived = String(BigInt(change.orderKey) * 1000n);
   if (change.orderSource === 'received_at') return { order_key: legacyReceived, order_source: 'received_at', received_key: legacyReceived };
   return { order_key: change.orderKey, order_source: change.orderSource, received_key: '0' };
-}
-
-/** Is `a` newer than `b`, two changes of one source (the store's rule, for changes of one batch)? */
-function newerInSource(a: SlotRow, b: SlotRow): boolean {
-  const byKey = BigInt(a.order_key) - BigInt(b.order_key);
-  if (byKey !== 0n || a.order_source !== 'updated_at') return byKey > 0n;
-  return BigInt(a.received_key) > BigInt(b.received_key);
 }
 
 /**

@@ -1,0 +1,69 @@
+/*
+ * How every writer of availability slots agrees, in one place (docs/architecture.md names it):
+ *
+ * - The lock order. Every statement that writes slot rows writes, and so locks, them in
+ *   {@link slotLockOrder}: integration, then product, option and availability ids in byte order
+ *   (`COLLATE "C"`), whatever the database's collation, and a transaction locks its slots in one
+ *   such statement (a pull's upserts and closes together). Two writers therefore never hold
+ *   slots the other waits for: pushes and pulls cannot deadlock on a database whose collation
+ *   orders ids otherwise (`en_US`: 'a' < 'B'; bytes: 'B' < 'a').
+ * - The ordering rule. A push is written only if it is newer than the slot's last change of its
+ *   own source ({@link PUSH_IS_NEWER}, and {@link newerInSource} for two changes of one batch)
+ *   and was received after the newest pull answer for the slot; a pull answer only if it was
+ *   answered after every push and snapshot the slot applied ({@link snapshotIsNewer}).
+ */
+
+/** The `ORDER BY` list that is the slots' lock order, for rows aliased `alias`. */
+export function slotLockOrder(alias: string): string {
+  return `${alias}.integration_id, ${alias}.product_octo_id COLLATE "C", ${alias}.option_octo_id COLLATE "C", ${alias}.availability_id COLLATE "C"`;
+}
+
+/**
+ * Whether a pull answered after `receivedKey` for the slot's option, with the slot's local date
+ * (`localStart`'s date part) in its window: the push is then older than what the supplier last
+ * said, even where that pull wrote nothing. Checked on the change (a new slot, or one whose
+ * change carries its start) and again on the stored row.
+ */
+export function answeredSince(slot: string, localStart: string, receivedKey: string): string {
+  return `EXISTS (SELECT 1 FROM availability_pull_marks m WHERE m.integration_id = ${slot}.integration_id
+    AND m.product_octo_id = ${slot}.product_octo_id AND m.option_octo_id = ${slot}.option_octo_id
+    AND m.answer_key > ${receivedKey} AND left(${localStart}, 10) BETWEEN m.date_from AND m.date_to)`;
+}
+
+/**
+ * Whether push `excluded` may overwrite stored slot `t` (the push upsert's conflict condition).
+ * Keys per source: sequence as sent, updatedAt with the receive key as tie-breaker (equal seconds
+ * apply in arrival order), receive keys alone. Whatever its source, a push received before the
+ * newest pull snapshot was answered is older than that snapshot: the slot's own `last_snapshot`,
+ * or its option's pull mark when the slot is in that pull's window.
+ */
+export const PUSH_IS_NEWER = `(t.last_snapshot IS NULL OR t.last_snapshot < excluded.last_push_received)
+  AND NOT ${answeredSince('t', 't.local_date_time_start', 'excluded.last_push_received')} AND CASE excluded.order_source
+  WHEN 'sequence' THEN t.last_sequence IS NULL OR t.last_sequence < excluded.last_sequence
+  WHEN 'updated_at' THEN t.last_updated_at_ms IS NULL
+    OR (t.last_updated_at_ms, t.last_updated_at_received) < (excluded.last_updated_at_ms, excluded.last_updated_at_received)
+  ELSE t.last_received IS NULL OR t.last_received < excluded.last_received
+END`;
+
+/** Whether a pull answered at `answerKey` is newer than every push and snapshot stored slot `slot` applied. */
+export function snapshotIsNewer(slot: string, answerKey: string): string {
+  return `(${slot}.last_push_received IS NULL OR ${slot}.last_push_received < ${answerKey})
+  AND (${slot}.last_snapshot IS NULL OR ${slot}.last_snapshot < ${answerKey})`;
+}
+
+/** A push's keys as {@link newerInSource} compares them (decimal strings: they exceed 2^53). */
+export interface PushKeys {
+  order_key: string;
+  order_source: string;
+  received_key: string;
+}
+
+/**
+ * {@link PUSH_IS_NEWER}'s rule within one source, for two changes of one batch: whether `a` is
+ * newer than `b` (a batch keeps only the newest of a run of one source's changes to a slot).
+ */
+export function newerInSource(a: PushKeys, b: PushKeys): boolean {
+  const byKey = BigInt(a.order_key) - BigInt(b.order_key);
+  if (byKey !== 0n || a.order_source !== 'updated_at') return byKey > 0n;
+  return BigInt(a.received_key) > BigInt(b.received_key);
+}
