@@ -60,10 +60,10 @@ describe('nightly sync and job schedulers', () => {
   const allFinished = async (ids: string[]) =>
     (await h.db.prisma.syncRun.count({ where: { integrationId: { in: ids }, status: { in: ['queued', 'running'] } } })) === 0;
 
+  // The integrations every test below sees: three to sync, four the fan-out skips.
   let eligible: string[] = [];
   let skipped: string[] = [];
-
-  it('syncs approved, active, live integrations that are not DOWN, once per fan-out', async () => {
+  beforeAll(async () => {
     const a = await h.createIntegration();
     const b = await h.createIntegration();
     const degraded = await h.createIntegration();
@@ -77,7 +77,9 @@ describe('nightly sync and job schedulers', () => {
     await h.db.prisma.integration.update({ where: { id: down }, data: { healthStatus: 'DOWN', consecutiveFailures: 3, downSince: new Date() } });
     eligible = [a, b, degraded];
     skipped = [unapproved, inactive, deleted, down];
+  });
 
+  it('syncs approved, active, live integrations that are not DOWN, once per fan-out', async () => {
     // Through the queue, as a scheduler tick would deliver it.
     const job = await h.producer.enqueue(catalogNightlyJob, {});
     const outcome = await h.producer.waitFor<NightlyResult>(job, 15_000);
@@ -88,17 +90,19 @@ describe('nightly sync and job schedulers', () => {
   });
 
   it('requests nothing twice when the fan-out of a tick is retried', async () => {
+    const runsBefore = await Promise.all(eligible.map(async (id) => (await scheduleRuns(id)).length));
+    const runsNow = () => Promise.all(eligible.map(async (id) => (await scheduleRuns(id)).length));
     const tick = Date.now();
     const first = await runFanout(tick);
     expect(first).toMatchObject({ eligible: 3, requested: 3, covered: 0 });
     const retry = await runFanout(tick);
     expect(retry).toMatchObject({ eligible: 3, requested: 0, covered: 3 });
     await waitFor('the scheduled runs to finish', () => allFinished(eligible));
-    for (const id of eligible) expect(await scheduleRuns(id)).toHaveLength(2);
+    expect(await runsNow()).toEqual(runsBefore.map((n) => n + 1));
     // A later tick is a new night.
     expect(await runFanout(Date.now() + 1)).toMatchObject({ requested: 3, covered: 0 });
     await waitFor('the scheduled runs to finish', () => allFinished(eligible));
-    for (const id of eligible) expect(await scheduleRuns(id)).toHaveLength(3);
+    expect(await runsNow()).toEqual(runsBefore.map((n) => n + 2));
   });
 
   it('re-enqueues a run an interrupted fan-out created but never enqueued', async () => {
