@@ -53,7 +53,7 @@ export {
   type SnapshotSlot,
 } from './availability-pull.store';
 export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability.store';
-export { newerInSource, slotLockOrder, type PushKeys } from './slot-order';
+export { newerInSource } from './slot-order';
 export type { ChangeFeedStore, ChangeEvent, ChangePage } from './change-feed.store';
 export type { ChangeType } from './change-outbox';
 export type { HealthStore, HealthStatus, HealthTransition } from './health.store';

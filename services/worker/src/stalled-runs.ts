@@ -10,7 +10,7 @@ const runPayload = z.object({ runId: z.uuid() });
  * Whether BullMQ failed `job` itself, without our handler: the job stalled more often than
  * `maxStalledCount` allows, so BullMQ marked it to fail at its next pick-up (its deferred failure).
  */
-export function stalledOut(job: Job): boolean {
+function stalledOut(job: Job): boolean {
   return typeof job.deferredFailure === 'string' && job.deferredFailure !== '';
 }
 
