@@ -117,7 +117,8 @@ const WRITE_BATCH_SLOTS = 2_000;
 /**
  * Fetches one option's answer over its window: one window per time zone and run, so every option
  * of a zone asks for the same dates. Slots whose start cannot be stored are left out, each
- * option's listed in `dropped` (a run warning).
+ * option's listed in `dropped` (a run warning); so are slots whose raw cannot be kept as sent,
+ * each named, and kept listed (held) so that the stored slot is not closed.
  */
 function answerFetcher(deps: PullDeps, integration: Integration, payload: Payload, signal: AbortSignal | undefined, dropped: RunWarning[]): (target: PullTarget) => Promise<OptionSnapshot> {
   const supplierTarget: SupplierTarget = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: deps.db.integrations.readAuthKey(integration) };
@@ -134,7 +135,11 @@ function answerFetcher(deps: PullDeps, integration: Integration, payload: Payloa
       const reason = `${storable.dropped} slot(s) dropped: localDateTimeStart outside today minus AVAILABILITY_RETENTION_DAYS to today plus 2 years`;
       dropped.push({ product_id: target.productId, path: `options.${target.optionId}.availability`, reason });
     }
-    return { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(answer.answeredAt), slots: storable.slots };
+    for (const slot of answer.held) {
+      const reason = `slot not taken, the stored one left as it was: ${slot.paths.join(', ')} cannot be kept exactly (beyond the range or precision of a double)`;
+      dropped.push({ product_id: target.productId, path: `options.${target.optionId}.availability.${slot.id}`, reason });
+    }
+    return { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(answer.answeredAt), slots: storable.slots, held: answer.held.map((slot) => slot.id) };
   };
 }
 
