@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineJob } from './contract';
+import { defineJob, requestIdField } from './contract';
 
 /** The BullMQ job id of a pull run's job. */
 export const availabilityPullJobId = (runId: string): string => `pull-${runId}`;
@@ -19,6 +19,8 @@ export const availabilityPullJob = defineJob({
     optionId: z.string().max(255).optional(),
     from: z.iso.date().optional(),
     to: z.iso.date().optional(),
+    /** The gateway request that created the run (a refresh): every log line of the job carries it. */
+    requestId: requestIdField,
   }),
   jobId: (p) => availabilityPullJobId(p.runId),
   options: {

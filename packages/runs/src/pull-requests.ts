@@ -31,15 +31,19 @@ export class PullRequests {
     private readonly producer: JobProducer,
   ) {}
 
-  /** Throws an AppError with the refusal's code when the integration may not sync. */
-  async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, scope: PullScope = {}): Promise<RequestedPull> {
+  /**
+   * Throws an AppError with the refusal's code when the integration may not sync. `requestId`: the
+   * gateway request that asks, recorded on the run (new or joined) and carried by a job it enqueues.
+   */
+  async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, scope: PullScope = {}, requestId?: string): Promise<RequestedPull> {
     const refusal = syncRefusal(integration, trigger);
     if (refusal) throw new AppError(refusal.code, refusal.message);
     const scoped = Object.values(scope).some((value) => value !== undefined);
-    const { runId, created } = await this.db.runs.requestRun(integration.id, trigger, { kind: 'availability_pull', scoped });
+    const requestIds = requestId === undefined ? [] : [requestId];
+    const { runId, created } = await this.db.runs.requestRun(integration.id, trigger, { kind: 'availability_pull', scoped, requestIds });
     // A request that joins a queued pull gets that pull's scope (its job exists already); a whole
     // pull joins only a whole one (see joinableRun).
-    const job = await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId, ...scope });
+    const job = await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId, ...scope, ...(requestId === undefined ? {} : { requestId }) });
     return { runId, created, job };
   }
 }

@@ -44,7 +44,7 @@ export function refreshRoutes({ db, producer, pulls, waitMs }: RefreshRoutesDeps
     handler: async ({ req, params, body, log }) => {
       const integration = await access.visible(req, params.id!);
       const scope = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
-      const { runId, created, job } = await pulls.request(integration, 'refresh', scope);
+      const { runId, created, job } = await pulls.request(integration, 'refresh', scope, req.id);
       log.info({ integrationId: integration.id, runId, joined: !created }, 'availability pull requested');
       const queued = (): Reply => ok({ queued: true, run_id: runId }, 202, { Location: `${BASE_PATH}/${integration.id}/sync-log` });
       if (prefersAsync(req.get('prefer')) || waitMs === 0) return queued();

@@ -70,3 +70,27 @@ describe('POST /{id}/availability/refresh', () => {
     expect(invalid.status).toBe(400);
   });
 });
+
+describe('refresh runs record the request ids that asked for them', () => {
+  test('an availability refresh: its run has the request id, one joining it adds its own, and the job carries the first', async () => {
+    const it = await integration('p-refresh-ids');
+    const refresh = (requestId: string) => h.http().post(`${BASE}/${it._id}/availability/refresh`).set({ ...admin(), Prefer: 'respond-async', 'x-request-id': requestId }).send({});
+    const first = await refresh('refresh-req-1');
+    expect(first.status).toBe(202);
+    const runId = first.body.data.run_id as string;
+    expect((await refresh('refresh-req-2')).body.data.run_id).toBe(runId);
+    expect(await h.db.runs.findRun(runId)).toMatchObject({ kind: 'availability_pull', requestIds: ['refresh-req-1', 'refresh-req-2'] });
+    expect((await h.producer.queue('pulls').getJob(`pull-${runId}`))?.data).toMatchObject({ runId, requestId: 'refresh-req-1' });
+    const log = await h.http().get(`${BASE}/${it._id}/sync-log`).set(admin());
+    expect(log.body.data.runs[0]).toMatchObject({ run_id: runId, request_ids: ['refresh-req-1', 'refresh-req-2'], attempts: 0 });
+  });
+
+  test('a targeted catalog refresh: its run has the request ids of the triggers that made and joined it', async () => {
+    const it = await integration('p-targeted-ids');
+    const trigger = (requestId: string, productIds: string[]) =>
+      h.http().post(`${BASE}/${it._id}/sync/trigger`).set({ 'x-webhook-secret': it.webhook_secret, Prefer: 'respond-async', 'x-request-id': requestId }).send({ productIds });
+    const runId = (await trigger('targeted-req-1', ['p1'])).body.data.run_id as string;
+    expect((await trigger('targeted-req-2', ['p2'])).body.data.run_id).toBe(runId);
+    expect(await h.db.runs.findRun(runId)).toMatchObject({ productIds: ['p1', 'p2'], requestIds: ['targeted-req-1', 'targeted-req-2'] });
+  });
+});
