@@ -27,7 +27,7 @@ const REFUSED: ReadonlyArray<readonly [RegExp, string]> = [
 ];
 
 /** The name of a refused dashboard call, as the 403 and the log line say it. */
-export function refusedAction(method: string, path: string): string {
+function refusedAction(method: string, path: string): string {
   return REFUSED.find(([pattern]) => pattern.test(path))?.[1] ?? `${method} ${path}`;
 }
 

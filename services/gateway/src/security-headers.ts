@@ -31,7 +31,7 @@ export type PageSources = Readonly<Partial<Record<'script-src' | 'style-src' | '
  * A page's Content-Security-Policy: `default-src 'none'` plus the page's own sources; never framed
  * (`frame-ancestors 'none'`), no form posts, no plugins.
  */
-export function contentSecurityPolicy(sources: PageSources): string {
+function contentSecurityPolicy(sources: PageSources): string {
   const directives: Array<[string, readonly string[]]> = [
     ['default-src', ["'none'"]],
     ...Object.entries(sources).map(([name, list]): [string, readonly string[]] => [name, list ?? []]),

@@ -126,6 +126,21 @@ describe('queue dashboard (Bull Board) and its session', () => {
     expect(await counts()).toEqual(before);
   });
 
+  test('promote: a delayed job runs now, recorded; promoting it again is a 409 that records nothing', async () => {
+    const job = await h.producer.enqueue(testConnectionJob, { integrationId }, { delay: 3_600_000 });
+    const promote = `${UI}/api/queues/probes/${job.id!}/promote`;
+    expect((await h.http().put(promote).set('Authorization', admin())).status).toBe(204);
+    expect(await h.producer.queue('probes').getJobState(job.id!)).toBe('waiting');
+    const recorded = (await h.db.events.list(integrationId, 1, 50)).items.filter((e) => e.type === 'dashboard_job_action' && (e.details as { job_id?: string }).job_id === job.id);
+    expect(recorded).toEqual([expect.objectContaining({ actor: 'ops-dash', details: { queue: 'probes', job_id: job.id, job: 'integration.test-connection', action: 'promote' } })]);
+
+    const again = await h.http().put(promote).set('Authorization', admin());
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ reason: 'JOB_STATE_CONFLICT', error: ['job: only a delayed job can be promoted (it is waiting)'] });
+    expect((await h.db.events.list(integrationId, 1, 50)).items.filter((e) => (e.details as { job_id?: string } | null)?.job_id === job.id)).toHaveLength(1);
+    await h.producer.queue('probes').remove(job.id!);
+  });
+
   test('an action whose record cannot be written is not answered as done', async () => {
     const created = await h.http().post(`${BASE}/admin/create`).set('Authorization', admin()).send({ partner_id: 'p-dash-gone', ...createBody(), isApproved: false });
     const goneId = created.body.data._id as string;
