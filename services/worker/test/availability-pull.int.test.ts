@@ -149,4 +149,26 @@ describe('availability.pull', () => {
     expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId, availabilityId: { startsWith: 'bad-' } } })).toBe(0);
     expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId, productOctoId: product.id, optionOctoId: option.id, removedAt: null } })).toBe(listed.length);
   });
+
+  it('leaves a pulled slot whose raw holds a number a double would change as stored (not closed), with a run warning naming it', async () => {
+    const listed = calendar.list(product.id, option.id);
+    const [held, other] = [listed[0]!, listed[1]!];
+    const before = await slot(held.id);
+    // A changed slot whose pricing JSON.parse would turn into Infinity (stored as null), and a
+    // price change on another slot, which is taken as usual.
+    const answer = JSON.stringify(listed.map((s) => (s.id === held.id ? { ...s, vacancies: 0, status: 'SOLD_OUT' } : s.id === other.id ? { ...s, pricing: { retail: 4500 } } : s)))
+      .replace(`{"id":${JSON.stringify(held.id)},`, `{"id":${JSON.stringify(held.id)},"pricing":{"retail":1e400},`);
+    h.supplier.behave({ kind: 'status', status: 200, body: answer, headers: { 'content-type': 'application/json' }, times: 1 });
+    const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
+    const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, productId: product.id, optionId: option.id }), 60_000);
+    h.supplier.behave(null);
+    expect(outcome.state).toBe('completed');
+    const run = (await h.db.runs.findRun(runId))!;
+    expect(run).toMatchObject({ status: 'succeeded', counts: { slots: { updated: 1, closed: 0 } } });
+    expect(run.warnings).toEqual({ items: [{ product_id: product.id, path: `options.${option.id}.availability.${held.id}`, reason: expect.stringMatching(/pricing\.retail cannot be kept exactly/) }], omitted: 0 });
+    const after = await slot(held.id);
+    expect(after).toMatchObject({ status: before.status, vacancies: before.vacancies, removedAt: null, contentHash: before.contentHash });
+    expect(after.raw).toEqual(before.raw);
+    expect((await slot(other.id)).raw).toMatchObject({ pricing: { retail: 4500 } });
+  });
 });
