@@ -2,15 +2,14 @@ import type { OctoProduct } from './catalog';
 
 /*
  * Quirks of real suppliers that a sync tolerates, found in a catalog so that the supplier's
- * engineer can see them: none fails a sync, each is worth fixing.
+ * engineer can see them: none fails a sync, each is worth fixing. Only what a `GET /products`
+ * answer can show: availability quirks (such as numbers on FREESALE slots) are not in it.
  */
 
 /** Content fields of the earlier OCTO content shape. */
 const OLD_CONTENT_FIELDS = ['subtitle', 'country', 'location', 'highlights', 'inclusions', 'exclusions', 'coverImageUrl', 'galleryImages'];
 /** Ids named per warning; the rest are counted. */
 const NAMED_IDS = 5;
-/** Nesting walked when looking for availability objects inside products. */
-const WALK_DEPTH = 32;
 
 interface Quirk {
   what: string;
@@ -26,24 +25,11 @@ function children(product: OctoProduct): Array<Record<string, unknown>> {
   return [...options, ...options.flatMap((o) => (Array.isArray(o.units) ? o.units.filter(isRecord) : []))];
 }
 
-/** An object anywhere in `value` with status FREESALE and a number in `vacancies`. */
-function hasNumericFreesale(value: unknown, depth = 0): boolean {
-  if (depth > WALK_DEPTH || value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some((item) => hasNumericFreesale(item, depth + 1));
-  const record = value as Record<string, unknown>;
-  if (record.status === 'FREESALE' && typeof record.vacancies === 'number') return true;
-  return Object.values(record).some((item) => hasNumericFreesale(item, depth + 1));
-}
-
 function quirks(capabilities: ReadonlySet<string>): Quirk[] {
   const list: Quirk[] = [
     {
       what: 'send availabilityLocalStartTimes ["00:00"] (OCTO wants an empty list for OPENING_HOURS; stored as sent)',
       matches: (p) => p.options.some((o) => isRecord(o) && Array.isArray(o.availabilityLocalStartTimes) && o.availabilityLocalStartTimes.length === 1 && o.availabilityLocalStartTimes[0] === '00:00'),
-    },
-    {
-      what: 'send numeric vacancies with status FREESALE (OCTO wants null; kept as sent)',
-      matches: (p) => hasNumericFreesale(p),
     },
     {
       what: `use old-style content fields (${OLD_CONTENT_FIELDS.join(', ')}; kept in the raw JSON, not mapped)`,
