@@ -30,7 +30,8 @@ export function refreshRoutes({ db, producer, pulls, waitMs }: RefreshRoutesDeps
     operationId: 'refreshAvailability',
     summary: 'Pull availability now (its owner or an admin)',
     description:
-      'Runs an availability pull: every active option over the integration’s window, or the product, option and local dates named. Answers the finished run (200) within the wait bound, else (or with `Prefer: respond-async`) 202 and Location.',
+      'Runs an availability pull: every active option over the integration’s window, or the product, option and local dates named (one not in the stored catalog is named in the run’s warnings). ' +
+      'Answers the finished run (200) within the wait bound, else (or with `Prefer: respond-async`) 202 and Location.',
     tags: ['Owner or admin'],
     auth: 'jwt',
     body: availabilityRefreshSchema,

@@ -55,7 +55,8 @@ function triggerSyncRoute({ config, db, producer, requests }: WebhookRoutesDeps)
     summary: 'Sync the catalog now (partner webhook)',
     description:
       'No body needed (a signed delivery signs whatever bytes it sends, often none): a full catalog sync. With `{"productIds": [...]}`, a targeted refresh of those products only ' +
-      '(`GET /products/{id}` each; one the supplier answers 404 is deactivated, within the mass-removal guard); it joins a queued full sync, which covers it. ' +
+      '(`GET /products/{id}` each; one the supplier answers 404 is deactivated, within the mass-removal guard, and each unknown id is named in the run’s warnings; ' +
+      'a refresh that changed nothing answers `skipped: true`); it joins a queued full sync, which covers it. ' +
       `Waits up to SYNC_TRIGGER_WAIT_MS (default 20 s) for the run; \`Prefer: respond-async\` answers 202 at once. Rate limited per integration (WEBHOOK_RATE_LIMIT per WEBHOOK_RATE_WINDOW_MS).` +
       SIGNED,
     tags: WEBHOOKS,
