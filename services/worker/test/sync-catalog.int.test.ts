@@ -3,16 +3,23 @@ import { AUTH_KEY, catalogRowVersions, rowsWrittenSince, startHarness, storedCat
 
 describe('catalog.sync: what a run writes', () => {
   let h: Harness;
-  let integrationId: string;
   const catalog = generateCatalog({ products: 12, options: 2, units: 3, seed: 7 });
 
   beforeAll(async () => {
     h = await startHarness();
-    integrationId = await h.createIntegration();
   });
   afterAll(() => h.close());
 
+  /** A new integration that has synced `catalog` once: each test starts from there, whatever ran before it. */
+  async function synced(): Promise<string> {
+    const id = await h.createIntegration();
+    h.supplier.setCatalog(catalog);
+    await h.sync(id);
+    return id;
+  }
+
   it('first sync creates every product, option and unit, with the headers OCTO expects (content included)', async () => {
+    const integrationId = await h.createIntegration();
     h.supplier.setCatalog(catalog);
     const run = await h.sync(integrationId);
 
@@ -54,6 +61,7 @@ describe('catalog.sync: what a run writes', () => {
   });
 
   it('an unchanged catalog is skipped: no catalog row written, last_sync_at kept, last_checked_at moved', async () => {
+    const integrationId = await synced();
     const before = await h.db.integrations.findById(integrationId);
     const versions = await catalogRowVersions(h.db, integrationId);
     const since = new Date();
@@ -66,6 +74,7 @@ describe('catalog.sync: what a run writes', () => {
   });
 
   it('the same catalog with reordered keys and new whitespace is skipped too', async () => {
+    const integrationId = await synced();
     const versions = await catalogRowVersions(h.db, integrationId);
     h.supplier.setRawBody(reformatJson(catalog, 3));
     const run = await h.sync(integrationId);
@@ -74,6 +83,7 @@ describe('catalog.sync: what a run writes', () => {
   });
 
   it('one changed price writes only that unit, and the counts say so', async () => {
+    const integrationId = await synced();
     const p = catalog[3]!;
     const changed = withUnitPrice(catalog, { productId: p.id, optionId: p.options[1]!.id, unitId: p.options[1]!.units[2]!.id }, 98_765);
     h.supplier.setCatalog(changed);
@@ -89,10 +99,10 @@ describe('catalog.sync: what a run writes', () => {
     const stored = await storedCatalog(h.db, integrationId);
     const unit = stored.find((x) => x.octoId === p.id)!.options.find((o) => o.octoId === p.options[1]!.id)!.units.find((u) => u.octoId === p.options[1]!.units[2]!.id)!;
     expect((unit.pricingFrom as Array<{ retail: number }>)[0]!.retail).toBe(98_765);
-    catalog.splice(0, catalog.length, ...changed);
   });
 
   it('renaming a product updates it in place (matched by OCTO id, never duplicated)', async () => {
+    const integrationId = await synced();
     const renamed = withProductRenamed(catalog, catalog[0]!.id, 'A brand new internal name');
     h.supplier.setCatalog(renamed);
     const run = await h.sync(integrationId);
@@ -100,10 +110,10 @@ describe('catalog.sync: what a run writes', () => {
     const stored = await storedCatalog(h.db, integrationId);
     expect(stored).toHaveLength(12);
     expect(stored.find((p) => p.octoId === catalog[0]!.id)!.internalName).toBe('A brand new internal name');
-    catalog.splice(0, catalog.length, ...renamed);
   });
 
   it('a product missing from the catalog becomes inactive, and comes back when it reappears', async () => {
+    const integrationId = await synced();
     const gone = catalog[5]!.id;
     h.supplier.setCatalog(withoutProducts(catalog, [gone]));
     const removal = await h.sync(integrationId);
@@ -122,6 +132,7 @@ describe('catalog.sync: what a run writes', () => {
   });
 
   it('options and units that disappear from a product that stays are removed', async () => {
+    const integrationId = await synced();
     const trimmed = structuredClone(catalog);
     const product = trimmed[2]!;
     product.options = product.options.slice(0, 1);
@@ -139,6 +150,7 @@ describe('catalog.sync: what a run writes', () => {
   });
 
   it('the mass-removal guard fails a truncated catalog and writes nothing, unless forced', async () => {
+    const integrationId = await synced();
     const before = await storedCatalog(h.db, integrationId);
     const truncated = catalog.slice(0, 3);
     h.supplier.setCatalog(truncated);
