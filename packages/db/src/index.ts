@@ -26,7 +26,7 @@ export {
 } from './sync-runs.store';
 export type { ScheduledRun } from './scheduled-runs';
 export { catalogPoolProblem, checkPoolBudget, type PoolBudget } from './pool-budget';
-export { checkPostgres, describePostgresFailure, type PostgresFailure } from './reachability';
+export { checkPostgres, describePostgresFailure } from './reachability';
 export { TARGETED_PRODUCTS_MAX } from './run-scope';
 export {
   catalogKey,

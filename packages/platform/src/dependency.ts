@@ -5,7 +5,7 @@
  */
 
 /** The command that brings up the local Postgres and Redis the defaults point at. */
-export const LOCAL_DEPENDENCIES_COMMAND = 'docker compose up -d postgres redis';
+const LOCAL_DEPENDENCIES_COMMAND = 'docker compose up -d postgres redis';
 
 /** Network-level failures: nothing answered at that address (as opposed to an answer refusing us). */
 const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
@@ -22,10 +22,12 @@ export interface DependencyTarget {
   hint: string;
 }
 
-/** `url` with its user name and password removed (an unparsable value is not echoed at all). */
+/** `url` with its user name and password removed (a value that is not a server's URL is not echoed at all). */
 export function withoutCredentials(url: string): string {
   try {
     const parsed = new URL(url);
+    // `user:password@host` alone parses as a scheme and a path, which would echo the password.
+    if (parsed.host === '') return '(not a URL)';
     parsed.username = '';
     parsed.password = '';
     return parsed.toString();
