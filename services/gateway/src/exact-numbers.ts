@@ -1,4 +1,5 @@
 import { inexactNumbers } from '@octo-sync/platform';
+import { ApiError } from './errors';
 
 /*
  * Bodies are kept as sent (`raw` above all), and `JSON.parse` cannot keep every number: the body
@@ -8,6 +9,18 @@ import { inexactNumbers } from '@octo-sync/platform';
  */
 
 const noted = new WeakMap<object, string[]>();
+
+/**
+ * A JSON body's text in the charset body-parser decodes it with (`utf-8`, `utf-16`…), for
+ * {@link noteInexactNumbers}; a charset we cannot read the same way is refused (415).
+ */
+export function jsonBodyText(bytes: Buffer, charset: string): string {
+  try {
+    return new TextDecoder(charset).decode(bytes);
+  } catch (cause) {
+    throw new ApiError('UNSUPPORTED_MEDIA_TYPE', ['content-type: must be application/json in UTF-8 or UTF-16'], { cause });
+  }
+}
 
 /** Notes, for `req`, the numbers of its JSON body text that would not be kept exactly. */
 export function noteInexactNumbers(req: object, text: string): void {

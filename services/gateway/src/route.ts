@@ -3,7 +3,7 @@ import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openap
 import { z } from 'zod';
 import { unstorableInput, type Logger } from '@octo-sync/platform';
 import { ApiError } from './errors';
-import { inexactNumberProblems, noteInexactNumbers } from './exact-numbers';
+import { inexactNumberProblems, jsonBodyText, noteInexactNumbers } from './exact-numbers';
 import type { Principal } from './request-context';
 import { idParamsSchema, noQuerySchema } from './request-schemas';
 import { errorEnvelopeSchema } from './response-schemas';
@@ -115,7 +115,7 @@ function declaredLengthGuard(limit: number): RequestHandler {
 
 /** JSON routes: 415 for any other media type, 413 past the limit, 400 for unparseable JSON. */
 function jsonBody(limit: number): RequestHandler[] {
-  const parse = express.json({ limit, strict: true, type: JSON_TYPES, verify: (req, _res, bytes, encoding) => noteInexactNumbers(req, bytes.toString(encoding as BufferEncoding)) });
+  const parse = express.json({ limit, strict: true, type: JSON_TYPES, verify: (req, _res, bytes, charset) => noteInexactNumbers(req, jsonBodyText(bytes, charset)) });
   const mediaType: RequestHandler = (req, _res, next) => {
     if (hasBody(req) && !req.is(JSON_TYPES)) {
       next(new ApiError('UNSUPPORTED_MEDIA_TYPE', ['content-type: must be application/json']));

@@ -200,3 +200,35 @@ describe('base_url at a private or loopback address', () => {
     }
   });
 });
+
+describe('numbers a double would change are refused in any charset the JSON parser reads', () => {
+  let target: { _id: string; webhook_secret: string };
+  beforeAll(async () => {
+    target = await integration('p-hostile-numbers');
+  });
+  const send = (bytes: Buffer, charset: string) =>
+    h
+      .http()
+      .post(`${BASE}/${target._id}/availability/notify`)
+      .set({ 'x-webhook-secret': target.webhook_secret, prefer: 'respond-async', 'content-type': `application/json; charset=${charset}` })
+      // These exact bytes (superagent would serialise a Buffer as JSON).
+      .serialize(() => bytes as unknown as string)
+      .send({});
+  const lossy = `{"productId": "p1", "optionId": "o1", "availability": {"id": "a1", "localDateTimeStart": "${START}", "pricing": {"retail": 1e400}}}`;
+
+  test('UTF-8 and UTF-16 bodies: 400 naming the path, nothing queued', async () => {
+    const before = await queuedChanges();
+    for (const [bytes, charset] of [[Buffer.from(lossy, 'utf8'), 'utf-8'], [Buffer.from(lossy, 'utf16le'), 'utf-16le']] as const) {
+      const res = await send(bytes, charset);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toEqual([expect.stringMatching(/^availability\.pricing\.retail: is a number that cannot be kept exactly/)]);
+    }
+    expect(await queuedChanges()).toBe(before);
+  });
+
+  test('a charset we cannot read as the parser does is a 415, not a 500', async () => {
+    const res = await send(Buffer.from(lossy, 'utf8'), 'utf-32');
+    expect(res.status).toBe(415);
+    expect(res.body.reason).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+});
