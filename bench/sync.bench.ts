@@ -42,6 +42,8 @@ interface Scenario {
   runSeconds: number;
   status: string;
   rowsWritten: number;
+  /** `product_fingerprints` rows written (not catalog rows: one narrow row per product whose bytes changed). */
+  fingerprintRowsWritten: number;
   counts: RunCounts | null;
   peakRssBytes: number;
   payloadBytes: number;
@@ -105,14 +107,14 @@ async function main(): Promise<void> {
         wallSeconds: round(wallSeconds),
         runSeconds: round((finished.durationMs ?? 0) / 1000),
         status: finished.status,
-        rowsWritten: rowsWrittenSince(versions, await catalogRowVersions(db, integrationId)),
+        ...rowsWrittenSince(versions, await catalogRowVersions(db, integrationId)),
         counts: finished.counts as RunCounts | null,
         peakRssBytes,
         payloadBytes,
         loopDelay,
       };
       note(
-        `${name}: ${scenario.wallSeconds} s, ${scenario.rowsWritten} rows written, status ${scenario.status}, peak RSS ${round(peakRssBytes / 2 ** 20, 1)} MiB, ` +
+        `${name}: ${scenario.wallSeconds} s, ${scenario.rowsWritten} rows written (+${scenario.fingerprintRowsWritten} fingerprint rows), status ${scenario.status}, peak RSS ${round(peakRssBytes / 2 ** 20, 1)} MiB, ` +
           `event-loop delay p99 ${round(loopDelay.p99Ms, 1)} ms, max ${round(loopDelay.maxMs, 1)} ms`,
       );
       into.push(scenario);
@@ -200,7 +202,7 @@ async function main(): Promise<void> {
       scenarios: Object.fromEntries(
         allScenarios.map((s) => [
           s.name,
-          { wallSeconds: s.wallSeconds, runSeconds: s.runSeconds, status: s.status, rowsWritten: s.rowsWritten, peakRssBytes: s.peakRssBytes, eventLoopDelayMs: delayFigures(s.loopDelay), counts: s.counts },
+          { wallSeconds: s.wallSeconds, runSeconds: s.runSeconds, status: s.status, rowsWritten: s.rowsWritten, fingerprintRowsWritten: s.fingerprintRowsWritten, peakRssBytes: s.peakRssBytes, eventLoopDelayMs: delayFigures(s.loopDelay), counts: s.counts },
         ]),
       ),
       expected: { changed1pctRows: changedUnits, removed10pctProducts: removedProducts },
@@ -250,21 +252,29 @@ function delayFigures(delay: LoopDelay): { p50: number; p99: number; max: number
   return { p50: round(delay.p50Ms, 1), p99: round(delay.p99Ms, 1), max: round(delay.maxMs, 1) };
 }
 
-/** The version (`xmin`) of each catalog row of an integration, by table and id: a row written since has a new one. */
+/** The version (`xmin`) of each catalog row of an integration and of its products' fingerprints, by table and id: a row written since has a new one. */
 async function catalogRowVersions(db: Db, integrationId: string): Promise<Map<string, string>> {
   const { rows } = await db.pool.query<{ k: string; x: string }>(
     `SELECT 'p' || p.id AS k, p.xmin::text AS x FROM products p WHERE p.integration_id = $1::uuid
      UNION ALL SELECT 'o' || o.id, o.xmin::text FROM product_options o JOIN products p ON p.id = o.product_id WHERE p.integration_id = $1::uuid
-     UNION ALL SELECT 'u' || u.id, u.xmin::text FROM units u JOIN product_options o ON o.id = u.option_id JOIN products p ON p.id = o.product_id WHERE p.integration_id = $1::uuid`,
+     UNION ALL SELECT 'u' || u.id, u.xmin::text FROM units u JOIN product_options o ON o.id = u.option_id JOIN products p ON p.id = o.product_id WHERE p.integration_id = $1::uuid
+     UNION ALL SELECT 'f' || f.product_id, f.xmin::text FROM product_fingerprints f JOIN products p ON p.id = f.product_id WHERE p.integration_id = $1::uuid`,
     [integrationId],
   );
   return new Map(rows.map((r) => [r.k, r.x]));
 }
 
-/** Rows created or rewritten between two {@link catalogRowVersions} (a row locked but not written keeps its `xmin`). */
-function rowsWrittenSince(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): number {
-  let written = 0;
-  for (const [key, version] of after) if (before.get(key) !== version) written += 1;
+/**
+ * Catalog rows (products, options, units) and fingerprint rows created or rewritten between two
+ * {@link catalogRowVersions} (a row locked but not written keeps its `xmin`).
+ */
+function rowsWrittenSince(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): { rowsWritten: number; fingerprintRowsWritten: number } {
+  const written = { rowsWritten: 0, fingerprintRowsWritten: 0 };
+  for (const [key, version] of after) {
+    if (before.get(key) === version) continue;
+    if (key.startsWith('f')) written.fingerprintRowsWritten += 1;
+    else written.rowsWritten += 1;
+  }
   return written;
 }
 
