@@ -207,17 +207,41 @@ describe('availability pull end to end', () => {
     const seen = stack.supplier.requests.length;
     const trigger = await fetch(`${url}${BASE}/${id}/sync/trigger`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-webhook-secret': secret, prefer: 'respond-async' },
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': secret, prefer: 'respond-async', 'x-request-id': 'e2e-targeted-1' },
       body: JSON.stringify({ productIds: [p0] }),
     });
     expect(trigger.status).toBe(202);
     const run = await finished(((await trigger.json()) as { data: { run_id: string } }).data.run_id);
-    expect(run).toMatchObject({ kind: 'catalog', status: 'succeeded', product_ids: [p0] });
+    expect(run).toMatchObject({ kind: 'catalog', status: 'succeeded', product_ids: [p0], attempts: 1, request_ids: ['e2e-targeted-1'] });
     expect(stack.supplier.requests.slice(seen).map((r) => `${r.method} ${r.path}`)).toEqual([`GET /products/${p0}`]);
     const after = await products();
     expect(after.get(p0)).toMatchObject({ internal_name: 'renamed p0' });
     expect(after.get(p0)!.content_hash).not.toBe(before.get(p0)!.content_hash);
     expect(after.get(p0)!.updated_at).not.toBe(before.get(p0)!.updated_at);
     for (const other of [p1, p2]) expect(after.get(other)).toEqual(before.get(other));
+  });
+
+  it('an unchanged targeted refresh answers skipped: true; refreshes name ids not known and record their request ids', async () => {
+    const trigger = await fetch(`${url}${BASE}/${id}/sync/trigger`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-webhook-secret': secret, 'x-request-id': 'e2e-unchanged-1' },
+      body: JSON.stringify({ productIds: [p2, 'no-such-product'] }),
+    });
+    const answer = ((await trigger.json()) as { data: { run_id: string } }).data;
+    expect(answer).toEqual({ synced: 0, skipped: true, run_id: expect.any(String) });
+    expect(await logged(answer.run_id)).toMatchObject({
+      status: 'skipped',
+      attempts: 1,
+      request_ids: ['e2e-unchanged-1'],
+      warnings: [{ product_id: 'no-such-product', path: 'productIds', reason: expect.stringMatching(/does not know this product/) }],
+    });
+
+    const pull = await call<{ run_id: string }>('POST', '/availability/refresh', { body: { productId: 'no-such-product' }, headers: { prefer: 'respond-async', 'x-request-id': 'e2e-pull-1' } });
+    expect(await finished(pull.data.run_id)).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      request_ids: ['e2e-pull-1'],
+      warnings: [{ product_id: 'no-such-product', path: 'productId', reason: expect.stringMatching(/not in the stored catalog/) }],
+    });
   });
 });
