@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { checkPoolBudget, checkPostgres, createDb } from '@octo-sync/db';
-import { closeRedis, createRedis, JobProducer, RedisReachability } from '@octo-sync/jobs';
-import { ConfigError, createLogger, installShutdown } from '@octo-sync/platform';
+import { closeRedis, createRedis, JobProducer, ReceiveTagLease, RedisReachability } from '@octo-sync/jobs';
+import { ConfigError, createLogger, exitOnSignalDuringStartUp, installShutdown } from '@octo-sync/platform';
 import { buildApp } from './app';
 import { loadGatewayConfig, type GatewayConfig } from './config';
 import { createMetrics } from './metrics';
@@ -18,6 +18,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat, name: 'gateway' });
+  // Start-up may wait for Redis or Postgres; nothing is accepted yet, so a signal meanwhile just exits.
+  const started = exitOnSignalDuringStartUp(log);
   for (const variable of config.devDefaults) {
     log.warn({ variable }, `${variable} is not set: using the built-in DEVELOPMENT value. Anyone can ${variable === 'JWT_SECRET' ? 'mint tokens' : 'decrypt stored supplier keys'}. Set it before exposing this gateway.`);
   }
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
   installShutdown(log, config.shutdownTimeoutMs, [
     {
       name: 'http server',
+  started();
       run: () =>
         new Promise<void>((resolve, reject) => {
           server.close((err) => (err ? reject(err) : resolve()));
