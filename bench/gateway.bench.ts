@@ -83,7 +83,8 @@ async function main(): Promise<void> {
       handlesTicketDelivery: false,
       isApproved: true,
     });
-    const gateway = await listen(buildApp({ config, db, producer, redis, log }));
+    // One gateway: any constant receive tag is unique (main.ts leases one from Redis).
+    const gateway = await listen(buildApp({ config, db, producer, redis, receiveTag: () => 0, log }));
     const bareApp = express();
     bareApp.disable('x-powered-by');
     bareApp.disable('etag');

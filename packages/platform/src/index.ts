@@ -1,7 +1,7 @@
 export { AppError, ConfigError, asError } from './errors';
 export { parseEnv, env, DEV_SECRETS_KEY } from './config';
 export { createLogger, REDACT_PATHS, type LogFormat, type Logger, type LoggerOptions } from './logger';
-export { installShutdown, type ShutdownStep } from './shutdown';
+export { exitOnSignalDuringStartUp, installShutdown, type ShutdownStep } from './shutdown';
 export { connectionFailureCode, dependencyTarget, type DependencyTarget } from './dependency';
 export { SecretBox } from './secret-box';
 export { GroupCommit, KeyedGroupCommit } from './group-commit';

@@ -1,5 +1,24 @@
 import type { Logger } from 'pino';
 
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Until the returned function is called, SIGINT or SIGTERM ends the process at once (exit code 0,
+ * `stopped during start-up`): a process that has accepted no work yet may be waiting on a
+ * dependency that is down, and a signal then must neither wait for it nor be left to the default
+ * action. Call the returned function right before {@link installShutdown}.
+ */
+export function exitOnSignalDuringStartUp(log: Logger): () => void {
+  const exit = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'stopped during start-up');
+    process.exit(0);
+  };
+  for (const signal of SIGNALS) process.on(signal, exit);
+  return () => {
+    for (const signal of SIGNALS) process.off(signal, exit);
+  };
+}
+
 export interface ShutdownStep {
   name: string;
   run: () => Promise<unknown>;
@@ -44,7 +63,7 @@ export function installShutdown(log: Logger, timeoutMs: number, steps: readonly 
     return stopping;
   };
 
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const signal of SIGNALS) {
     process.on(signal, () => {
       if (stopping) {
         log.warn({ signal }, 'second signal, exiting now');

@@ -29,6 +29,8 @@ export interface AppDeps {
   producer: JobProducer;
   /** The producer-role Redis connection: readiness and the webhook rate limit use it. */
   redis: RedisConnection;
+  /** This gateway's receive tag, unique among live gateways (`ReceiveTagLease.tag` in main); throws when none is held. */
+  receiveTag: () => number;
   log: Logger;
   metrics?: GatewayMetrics;
 }
@@ -76,7 +78,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
   const openapi = () => (document ??= buildOpenApiDocument(routes));
   // Express tries routes in this order: hot webhooks first (no other route has their shape), static paths (/me, /admin…) before /{id}.
   const routes: RouteSpec[] = [
-    ...webhookRoutes({ config, db, producer, requests, spendNotifyBudget: auth.spendNotifyBudget }),
+    ...webhookRoutes({ config, db, producer, requests, spendNotifyBudget: auth.spendNotifyBudget, receiveTag: deps.receiveTag }),
     ...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }),
     ...partnerRoutes({ config, db, producer }),
     ...adminRoutes({ config, db, producer, redis, requests }),

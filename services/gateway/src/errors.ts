@@ -33,6 +33,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   RATE_LIMITED: { status: 429, label: 'Too many requests' },
   TEST_CONNECTION_UNAVAILABLE: { status: 503, label: 'Service unavailable' },
   SERVICE_UNAVAILABLE: { status: 503, label: 'Service unavailable' },
+  RECEIVE_TAG_UNAVAILABLE: { status: 503, label: 'Service unavailable' },
   INTERNAL: { status: 500, label: 'Internal error' },
 };
 

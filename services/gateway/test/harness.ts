@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { createDb, type Db } from '@octo-sync/db';
-import { createRedis, JobProducer } from '@octo-sync/jobs';
+import { createRedis, JobProducer, ReceiveTagLease } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
 import { clearPrefix, createTestDatabase, TEST_REDIS_URL, uniquePrefix, type TestDatabase } from '@octo-sync/testkit';
 import { buildApp, type GatewayApp } from '../src/app';
@@ -59,7 +59,10 @@ export async function startGateway(overrides: Record<string, string> = {}, share
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: 4 });
   const redis = createRedis(config.redisUrl, 'producer');
   const producer = new JobProducer({ connection: redis, prefix });
-  const app = buildApp({ config, db, producer, redis, log });
+  // Leased as main.ts does: gateways sharing a prefix hold different tags.
+  const receiveTags = new ReceiveTagLease(redis, prefix, log);
+  await receiveTags.firstAttempt;
+  const app = buildApp({ config, db, producer, redis, receiveTag: () => receiveTags.tag(), log });
   return {
     app,
     config,
@@ -78,6 +81,7 @@ export async function startGateway(overrides: Record<string, string> = {}, share
     token: (role, sub, ttl = '1h') => signToken(config.jwt, { role, sub, ttl }),
     http: () => request(app),
     close: async () => {
+      await receiveTags.release();
       await producer.close();
       await redis.quit();
       await db.close();

@@ -20,7 +20,8 @@ const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secret
 const redis = createRedis(config.redisUrl, 'producer');
 redis.on('error', () => undefined); // connection refusals are the point of this test
 const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix });
-const app = buildApp({ config, db, producer, redis, log: createLogger({ level: 'silent', name: 'down' }) });
+// One gateway, and Redis is away: any constant tag is unique (main.ts leases one from Redis).
+const app = buildApp({ config, db, producer, redis, receiveTag: () => 0, log: createLogger({ level: 'silent', name: 'down' }) });
 
 afterAll(async () => {
   await producer.close();
