@@ -25,7 +25,9 @@ const changeEventSchema = z
     optionId: z.string().nullable(),
     unitId: z.string().nullable(),
     availabilityId: z.string().nullable(),
-    content_hash: z.string(),
+    content_hash: z.string().openapi({
+      description: 'The stored row’s content hash; for a slot, of everything kept for it (start, status, vacancies, capacity, raw): a slot event comes only when it changes.',
+    }),
     at: z.string(),
   })
   .openapi('ChangeEvent');
