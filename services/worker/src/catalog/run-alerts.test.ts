@@ -1,8 +1,8 @@
-import type { RunCounts, SyncRun } from '@octo-sync/db';
+import type { SyncRun } from '@octo-sync/db';
 import type { AlertKind, Alerts } from '../alerts/alerts';
 import { alertRunEnded } from './run-alerts';
 
-const counts = (quarantined: number): RunCounts => ({
+const counts = (quarantined: number) => ({
   products: { created: 0, updated: 0, unchanged: 2, removed: 0, quarantined },
   options: { created: 0, updated: 0, unchanged: 2, removed: 0 },
   units: { created: 0, updated: 0, unchanged: 2, removed: 0 },
