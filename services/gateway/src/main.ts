@@ -34,7 +34,10 @@ async function main(): Promise<void> {
   // Its own connection: the gateways tell each other of webhook credential changes (pub/sub).
   const subscriber = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'producer');
   subscriber.on('error', (err: Error) => reachability.report(err, 'redis subscriber connection error'));
-  const app = buildApp({ config, db, producer, redis, subscriber, log, metrics: createMetrics({ defaultMetrics: true }) });
+  // The tag that makes this gateway's receive keys unique; start-up waits for the first try only (Redis may be down).
+  const receiveTags = new ReceiveTagLease(redis, config.queuePrefix, log);
+  await receiveTags.firstAttempt;
+  const app = buildApp({ config, db, producer, redis, subscriber, receiveTag: () => receiveTags.tag(), log, metrics: createMetrics({ defaultMetrics: true }) });
 
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
@@ -43,10 +46,10 @@ async function main(): Promise<void> {
   const { address, port } = server.address() as AddressInfo;
   log.info({ host: address, port }, 'gateway started');
 
+  started();
   installShutdown(log, config.shutdownTimeoutMs, [
     {
       name: 'http server',
-  started();
       run: () =>
         new Promise<void>((resolve, reject) => {
           server.close((err) => (err ? reject(err) : resolve()));
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
         }),
     },
     { name: 'producer', run: () => producer.close() },
+    { name: 'receive tag', run: () => receiveTags.release() },
     {
       name: 'redis',
       run: () => {

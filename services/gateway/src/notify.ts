@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { SLOT_STATUSES, startWithin, updatedAtWithin, type SlotChange, type SlotResult, type SlotTimeBounds } from '@octo-sync/jobs';
 // Puts `.openapi()` on zod before the schemas below are built.
@@ -130,16 +129,18 @@ export function createNotifyBodySchema(bounds: BoundsNow) {
 
 /**
  * Receive keys: when a change reached a gateway, as microseconds since 1970 × 1000 plus this
- * replica's tag (0–999, drawn at start). Strictly increasing within a replica, unique across
- * replicas (unless two share a tag and a microsecond), and comparable across replicas as far as
- * their clocks agree (the README states the bound).
+ * gateway's receive tag (0–999, leased from Redis so that no two live gateways hold the same one:
+ * see the jobs package's `ReceiveTagLease`). Strictly increasing within a gateway, unique across
+ * gateways by construction, and comparable across gateways as far as their clocks agree (the
+ * README states the bound). `tag()` throws when no tag is held (the change is then refused, 503).
  */
-export function createReceiveClock(tag = randomInt(1000), now: () => number = Date.now): () => bigint {
+export function createReceiveClock(tag: () => number, now: () => number = Date.now): () => bigint {
   let lastMicros = 0n;
   return () => {
+    const replica = BigInt(tag());
     const micros = BigInt(Math.floor(now() * 1000));
     lastMicros = micros > lastMicros ? micros : lastMicros + 1n;
-    return lastMicros * 1000n + BigInt(tag);
+    return lastMicros * 1000n + replica;
   };
 }
 

@@ -22,6 +22,8 @@ export interface WebhookRoutesDeps {
   requests: SyncRequests;
   /** Spends an integration's notify budget (slot changes), or throws 429 and spends nothing. */
   spendNotifyBudget: SpendBudget;
+  /** This gateway's receive tag (leased, unique among live gateways); throws when none is held. */
+  receiveTag: () => number;
 }
 
 const WEBHOOKS = ['Webhooks'];
@@ -112,14 +114,16 @@ function notifyRoute(deps: WebhookRoutesDeps): RouteSpec {
  * Queues an accepted notify call and, unless the caller prefers not to wait, answers with what
  * the worker did to each change; 202 when that takes longer than NOTIFY_WAIT_MS.
  */
-function createNotifyHandler({ config, db, producer, spendNotifyBudget }: WebhookRoutesDeps) {
+function createNotifyHandler({ config, db, producer, spendNotifyBudget, receiveTag }: WebhookRoutesDeps) {
   const enqueuer = createNotifyEnqueuer(producer);
-  const receiveKey = createReceiveClock();
+  const receiveKey = createReceiveClock(receiveTag);
   const queued = () => ok({ queued: true }, 202);
   return async (integration: WebhookIntegration, body: NotifyBody, respondAsync: boolean, log: Logger): Promise<Reply> => {
     if (!integration.isApproved) {
       throw new ApiError('INTEGRATION_NOT_APPROVED', ['integration: is not approved yet; an admin must approve it before it can send availability']);
     }
+    // Stamped first: without a receive tag (Redis away) the call is refused before it spends anything.
+    const received = body.changes.map(() => receiveKey());
     // Spent before the lookup, so that a call over the budget costs no query; a call refused
     // for its content gets it back (refused calls spend nothing).
     const refund = await spendNotifyBudget(integration.id, body.changes.length);
@@ -127,7 +131,7 @@ function createNotifyHandler({ config, db, producer, spendNotifyBudget }: Webhoo
       await refund();
       throw err;
     });
-    const placed = await enqueuer.submit(body.changes.map((c) => ({ integrationId: integration.id, change: toSlotChange(c, receiveKey()) })));
+    const placed = await enqueuer.submit(body.changes.map((c, i) => ({ integrationId: integration.id, change: toSlotChange(c, received[i]!) })));
     if (respondAsync) return queued();
     const job = placed[0]!.job;
     const outcome = await producer.waitFor<SlotResult[]>(job, config.notifyWaitMs);

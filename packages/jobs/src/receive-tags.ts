@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { AppError, type Logger } from '@octo-sync/platform';
+import { shardedKey } from './keyspace';
+import type { RedisConnection } from './redis';
+
+/** Tags the gateways of one deployment can hold at once: a receive key's last three digits. */
+export const RECEIVE_TAGS = 1000;
+
+/** How long a lease lives unless renewed (renewed every third of it). */
+const DEFAULT_TTL_MS = 30_000;
+/** How soon a gateway holding no tag tries again. */
+const RETRY_MS = 500;
+
+/** No receive tag is held (all taken at start-up, or the lease lapsed): this gateway cannot stamp a change. */
+export class ReceiveTagUnavailableError extends AppError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('RECEIVE_TAG_UNAVAILABLE', message, options);
+  }
+}
+
+// Renews the lease when this owner holds it, takes it back when it lapsed and nobody took it:
+// 1; another gateway holds it: 0. One key, so it runs on a Redis Cluster too.
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0`;
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** One key per tag, each in its own slot on a cluster (single-key commands only). */
+function tagKey(prefix: string, tag: number): string {
+  return shardedKey(prefix, 'gateway:receive-tag', String(tag));
+}
+
+interface Granted {
+  tag: number;
+  /** performance.now() when the SET that granted it was sent. */
+  at: number;
+}
+
+/** Tries every tag once, from the shared counter's next value, until one is free. */
+async function takeTag(redis: RedisConnection, prefix: string, owner: string, ttlMs: number): Promise<Granted> {
+  const start = (await redis.incr(shardedKey(prefix, 'gateway:receive-tag', 'next'))) % RECEIVE_TAGS;
+  for (let i = 0; i < RECEIVE_TAGS; i++) {
+    const tag = (start + i) % RECEIVE_TAGS;
+    const at = performance.now();
+    if ((await redis.set(tagKey(prefix, tag), owner, 'PX', ttlMs, 'NX')) === 'OK') return { tag, at };
+  }
+  throw new ReceiveTagUnavailableError(`all ${RECEIVE_TAGS} receive tags are held by live gateways`);
+}
+
+/**
+ * The replica tag of this gateway's receive keys, leased from Redis so that no two live gateways
+ * hold the same one: a key per tag, taken with SET NX (the search starts at a shared counter, so
+ * gateways starting together rarely try the same tag), renewed every third of its lifetime, and
+ * read through {@link tag}, which throws until a tag is held and once the lease has lapsed (Redis
+ * unreachable for a whole lifetime, or this process stalled that long), so a tag another gateway
+ * may hold by then is never stamped. A renewal that finds its tag taken leases another one.
+ */
+export class ReceiveTagLease {
+  private readonly owner = randomUUID();
+  private current: number | undefined;
+  /** Until when (performance.now()) the tag is surely held: when the granting command was sent, plus the lifetime. */
+  private validUntil = -Infinity;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private renewing: Promise<void> = Promise.resolve();
+  /** Settles once the first attempt to lease a tag has ended, held or not (start-up waits for it; Redis may be down). */
+  readonly firstAttempt: Promise<void>;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    private readonly prefix: string,
+    private readonly log: Logger,
+    private readonly ttlMs = DEFAULT_TTL_MS,
+  ) {
+    this.firstAttempt = connected(redis, ttlMs).then(() => this.renewOnce());
+  }
+
+  /** This gateway's tag (0–999) while the lease holds; else throws {@link ReceiveTagUnavailableError}. */
+  tag(): number {
+    if (this.current === undefined || performance.now() >= this.validUntil) {
+      throw new ReceiveTagUnavailableError('this gateway holds no receive tag (Redis unreachable); retry shortly');
+    }
+    return this.current;
+  }
+
+  /** Stops renewing and frees the tag (a clean shutdown). */
+  async release(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.firstAttempt;
+    await this.renewing;
+    if (this.current !== undefined) await this.redis.eval(RELEASE, 1, tagKey(this.prefix, this.current), this.owner);
+  }
+
+  /**
+   * One renewal (or lease), never two at once; then the next one: a third of the lifetime later
+   * while a tag is held, sooner while none is. A failure is logged and the next one tries again.
+   */
+  private renewOnce(): Promise<void> {
+    this.renewing = this.renewing.then(async () => {
+      try {
+        await this.renewOrTake();
+      } catch (err) {
+        this.log.warn({ err: err instanceof Error ? err.message : String(err), receiveTag: this.current }, 'receive tag lease failed; retrying');
+      }
+      if (this.stopped) return;
+      const holding = performance.now() < this.validUntil;
+      this.timer = setTimeout(() => void this.renewOnce(), Math.max(1, Math.floor(holding ? this.ttlMs / 3 : Math.min(this.ttlMs / 3, RETRY_MS))));
+      this.timer.unref();
+    });
+    return this.renewing;
+  }
+
+  private async renewOrTake(): Promise<void> {
+    const at = performance.now();
+    if (this.current !== undefined && (await this.redis.eval(RENEW, 1, tagKey(this.prefix, this.current), this.owner, String(this.ttlMs))) === 1) {
+      this.validUntil = at + this.ttlMs;
+      return;
+    }
+    const lost = this.current;
+    const granted = await takeTag(this.redis, this.prefix, this.owner, this.ttlMs);
+    this.current = granted.tag;
+    this.validUntil = granted.at + this.ttlMs;
+    if (lost === undefined) this.log.info({ receiveTag: granted.tag }, 'receive tag leased');
+    else this.log.warn({ lostTag: lost, receiveTag: granted.tag }, 'receive tag taken by another gateway after a lapse; leased another');
+  }
+}
+
+/** Resolves once `redis` is ready, or after `boundMs` (the lease then retries on its own). */
+function connected(redis: RedisConnection, boundMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(bound);
+      redis.off('ready', done);
+      resolve();
+    };
+    const bound = setTimeout(done, boundMs);
+    bound.unref();
+    redis.once('ready', done);
+  });
+}
