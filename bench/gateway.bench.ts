@@ -72,6 +72,7 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.logLevel, name: 'gateway-bench', destination: pino.destination({ dest: '/dev/null', sync: false }) });
   const db: Db = createDb({ databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize });
   const redis = createRedis(config.redisUrl, 'producer');
+  const subscriber = createRedis(config.redisUrl, 'producer');
   const producer = new JobProducer({ connection: redis, prefix });
   const servers: Server[] = [];
   try {
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
       isApproved: true,
     });
     // One gateway: any constant receive tag is unique (main.ts leases one from Redis).
-    const gateway = await listen(buildApp({ config, db, producer, redis, receiveTag: () => 0, log }));
+    const gateway = await listen(buildApp({ config, db, producer, redis, subscriber, receiveTag: () => 0, log }));
     const bareApp = express();
     bareApp.disable('x-powered-by');
     bareApp.disable('etag');
@@ -172,6 +173,7 @@ async function main(): Promise<void> {
     await producer.queue('catalog').obliterate({ force: true });
     await producer.close();
     redis.disconnect();
+    subscriber.disconnect();
     await db.close();
     await clearPrefix(prefix);
     if (!args.keep) await dropBenchDatabase(args.database);

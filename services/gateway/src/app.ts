@@ -29,6 +29,11 @@ export interface AppDeps {
   producer: JobProducer;
   /** The producer-role Redis connection: readiness and the webhook rate limit use it. */
   redis: RedisConnection;
+  /**
+   * A Redis connection of its own for pub/sub (a subscribed connection can do nothing else): the
+   * gateways tell each other of webhook credential changes on it. The caller closes it.
+   */
+  subscriber: RedisConnection;
   /** This gateway's receive tag, unique among live gateways (`ReceiveTagLease.tag` in main); throws when none is held. */
   receiveTag: () => number;
   log: Logger;
@@ -72,7 +77,7 @@ function requestContext(log: Logger, metrics: GatewayMetrics): RequestHandler {
 export function buildApp(deps: AppDeps): GatewayApp {
   const { config, db, producer, redis, log } = deps;
   const metrics = deps.metrics ?? createMetrics();
-  const auth = createGatewayAuth({ config, db, redis });
+  const auth = createGatewayAuth({ config, db, redis, subscriber: deps.subscriber, log });
   const requests = new SyncRequests(db, producer);
   let document: OpenApiDocument | undefined;
   const openapi = () => (document ??= buildOpenApiDocument(routes));

@@ -1,11 +1,13 @@
 import type { Request, Response } from 'express';
 import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
 import type { Db, WebhookAuth } from '@octo-sync/db';
+import type { Logger } from '@octo-sync/platform';
 import { createJwtVerifier } from './auth';
 import { dashboardStep } from './dashboard';
 import type { GatewayConfig } from './config';
+import { CredentialChangeFeed, credentialChannel } from './credential-changes';
 import { ApiError } from './errors';
-import { FailedAuthGuard, FixedWindowLimiter } from './rate-limit';
+import { FailedAuthGuard, FixedWindowLimiter, TokenBucketLimiter, type Budget } from './rate-limit';
 import type { AuthSteps } from './route';
 import { WebhookAuthCache } from './webhook-auth';
 import { ReplayStore } from './webhook-replay';
@@ -23,32 +25,54 @@ export interface GatewayAuth {
   spendNotifyBudget: SpendBudget;
 }
 
+/** What the auth steps are built from; `subscriber` is a Redis connection of its own (pub/sub). */
+export interface GatewayAuthDeps {
+  config: GatewayConfig;
+  db: Db;
+  redis: RedisConnection;
+  subscriber: RedisConnection;
+  log: Logger;
+}
+
 /**
  * The JWT and webhook auth steps, with the budgets webhooks spend (shared by every replica
  * through Redis). Sync triggers are counted per call as they are authenticated; notify is
  * counted per slot change once its body is valid (by its route), so a refused call spends nothing.
  */
-export function createGatewayAuth({ config, db, redis }: { config: GatewayConfig; db: Db; redis: RedisConnection }): GatewayAuth {
+export function createGatewayAuth({ config, db, redis, subscriber, log }: GatewayAuthDeps): GatewayAuth {
   // Each counter in its key's own slot (integration or client address): they spread over a cluster.
-  const limiter = (name: string, limit: number) => new FixedWindowLimiter(redis, (key) => shardedKey(config.queuePrefix, `gateway:rate:${name}`, key), limit, config.webhookRateWindowMs);
-  // Shared by both webhook routes; entries are dropped at once when this process changes an integration.
+  const keys = (name: string) => (key: string) => shardedKey(config.queuePrefix, `gateway:rate:${name}`, key);
+  const limiter = (name: string, limit: number) => new FixedWindowLimiter(redis, keys(name), limit, config.webhookRateWindowMs);
   const webhook: WebhookDeps = {
-    cache: new WebhookAuthCache(db.webhookSecrets, { ttlMs: config.webhookAuthCacheMs }),
-    failedAuth: new FailedAuthGuard(limiter('failedAuth', config.authFailureLimit)),
+    cache: webhookAuthCache({ config, db, redis, subscriber, log }),
+    failedAuth: new FailedAuthGuard(limiter('failedAuth', config.authFailureLimit), (err) => log.warn({ err }, 'could not count failed webhook authentications')),
     spendTrigger: budget(limiter('triggerSync', config.webhookRateLimit), 'sync triggers'),
     replay: new ReplayStore(redis, { prefix: config.queuePrefix, ttlMs: config.webhookReplayTtlMs, bodyMaxBytes: config.webhookReplayBodyMaxBytes }),
   };
+  const notifyBucket = new TokenBucketLimiter(redis, keys('notifyBucket'), config.notifyBurst, config.notifyRateLimit, config.webhookRateWindowMs);
   return {
     steps: { jwt: jwtStep(config), dashboard: dashboardStep(config), webhook: webhookStep(webhook), webhookSignature: signatureStep(webhook), webhookDelivery: deliveryStep(webhook) },
-    spendNotifyBudget: budget(limiter('notifyAvailability', config.notifyRateLimit), 'slot changes'),
+    spendNotifyBudget: budget(notifyBucket, 'slot changes'),
   };
 }
 
-function budget(limiter: FixedWindowLimiter, unit: string): SpendBudget {
+/**
+ * Shared by both webhook routes. An entry is dropped at once when this process changes its
+ * integration, and when another replica announces a change; every replica hears of this one's.
+ */
+function webhookAuthCache({ config, db, redis, subscriber, log }: GatewayAuthDeps): WebhookAuthCache {
+  const cache = new WebhookAuthCache(db.webhookSecrets, { ttlMs: config.webhookAuthCacheMs });
+  const feed = new CredentialChangeFeed({ publisher: redis, subscriber, channel: credentialChannel(config.queuePrefix), log });
+  feed.listen({ changed: (id) => cache.invalidate(id), resync: () => cache.clear() });
+  db.webhookSecrets.onChange((id) => feed.publish(id));
+  return cache;
+}
+
+function budget(limiter: Budget, unit: string): SpendBudget {
   return async (integrationId, cost) => {
-    const rate = await limiter.hit(integrationId, cost);
-    if (rate.allowed) return async () => void (await limiter.hit(integrationId, -cost));
-    throw new ApiError('RATE_LIMITED', [`x-webhook-secret: at most ${limiter.limit} ${unit} per ${limiter.windowMs / 1000} s per integration; this call needs ${cost}`], {
+    const rate = await limiter.take(integrationId, cost);
+    if (rate.allowed) return () => limiter.refund(integrationId, cost);
+    throw new ApiError('RATE_LIMITED', [`x-webhook-secret: at most ${limiter.description} ${unit} per integration; this call needs ${cost}`], {
       headers: { 'Retry-After': String(rate.retryAfterS) },
     });
   };
@@ -78,20 +102,23 @@ function idOf(req: Request): string {
   return typeof raw === 'string' ? raw : '';
 }
 
+function addressOf(req: Request): string {
+  return req.ip ?? 'unknown';
+}
+
 /** Every refused webhook: counted against the caller's address, one answer whatever the cause. */
-async function refuse({ failedAuth }: WebhookDeps, req: Request, res: Response, why: string, error: ApiError): Promise<never> {
-  await failedAuth.failed(req.ip ?? 'unknown');
+function refuse({ failedAuth }: WebhookDeps, req: Request, res: Response, why: string, error: ApiError): never {
+  failedAuth.failed(addressOf(req));
   // The cause is only for our logs.
   res.locals.webhookRefused = why;
   throw error;
 }
 
-async function admit(deps: WebhookDeps, req: Request, res: Response, verdict: WebhookAuth): Promise<void> {
-  if (!verdict.ok) await refuse(deps, req, res, verdict.why, new ApiError('WEBHOOK_SECRET_INVALID', INVALID));
-  else {
-    res.locals.webhookIntegration = verdict.integration;
-    req.log.setBindings({ integrationId: verdict.integration.id });
-  }
+function admit(deps: WebhookDeps, req: Request, res: Response, verdict: WebhookAuth): void {
+  if (!verdict.ok) refuse(deps, req, res, verdict.why, new ApiError('WEBHOOK_SECRET_INVALID', INVALID));
+  deps.failedAuth.succeeded(addressOf(req), verdict.integration.id);
+  res.locals.webhookIntegration = verdict.integration;
+  req.log.setBindings({ integrationId: verdict.integration.id });
 }
 
 /**
@@ -102,22 +129,22 @@ async function admit(deps: WebhookDeps, req: Request, res: Response, verdict: We
 function webhookStep(deps: WebhookDeps): AuthSteps['webhook'] {
   return async (req, res) => {
     const id = idOf(req);
-    // An address that keeps failing may still call integrations it has reached before, but
-    // may no longer make us look up ids we have never seen live.
-    const waitS = deps.failedAuth.blockedFor(req.ip ?? 'unknown');
-    if (waitS !== undefined && !deps.cache.hasSeen(id)) {
+    // An address that keeps failing may still call the integrations it has itself reached
+    // before, and nothing else: no lookup, no secret check.
+    const waitS = deps.failedAuth.blockedFor(addressOf(req), id);
+    if (waitS !== undefined) {
       res.locals.webhookRefused = 'address';
       throw new ApiError('RATE_LIMITED', [`x-webhook-secret: too many failed webhook authentications from this address; retry in ${waitS} s`], {
         headers: { 'Retry-After': String(waitS) },
       });
     }
     const headers = readSignatureHeaders((name) => req.get(name), Math.floor(Date.now() / 1000));
-    if (headers.kind === 'unsigned') await admit(deps, req, res, await deps.cache.verify(id, { kind: 'secret', presented: req.get('x-webhook-secret') }));
+    if (headers.kind === 'unsigned') admit(deps, req, res, await deps.cache.verify(id, { kind: 'secret', presented: req.get('x-webhook-secret') }));
     else if (headers.kind === 'signed') res.locals.signedDelivery = headers.delivery;
-    else if (headers.kind === 'malformed') await refuse(deps, req, res, 'signature', new ApiError('WEBHOOK_SECRET_INVALID', INVALID));
+    else if (headers.kind === 'malformed') refuse(deps, req, res, 'signature', new ApiError('WEBHOOK_SECRET_INVALID', INVALID));
     else {
       const error = new ApiError('WEBHOOK_TIMESTAMP_OUT_OF_RANGE', [`webhook-timestamp: must be within ${SIGNATURE_TOLERANCE_S} s of now (Unix seconds)`]);
-      await refuse(deps, req, res, 'timestamp', error);
+      refuse(deps, req, res, 'timestamp', error);
     }
   };
 }
@@ -127,7 +154,7 @@ function signatureStep(deps: WebhookDeps): AuthSteps['webhookSignature'] {
   return async (req, res, body) => {
     const delivery = res.locals.signedDelivery as SignedDelivery;
     const verdict = await deps.cache.verify(idOf(req), { kind: 'signature', matches: (keys) => signatureMatches(delivery, body, keys) });
-    await admit(deps, req, res, verdict);
+    admit(deps, req, res, verdict);
   };
 }
 

@@ -2,11 +2,40 @@ import { createHash } from 'node:crypto';
 import type { RedisConnection } from '@octo-sync/jobs';
 import { KeyedGroupCommit } from '@octo-sync/platform';
 
+/** What a budget answers for one request. */
 export interface RateDecision {
   allowed: boolean;
-  /** Seconds until the current window ends (for Retry-After). */
+  /** Seconds until the request would fit (a refused one), for Retry-After; at least 1. */
   retryAfterS: number;
-  remaining: number;
+}
+
+/** A budget in Redis that spends units per key: a request that does not fit is refused whole and spends nothing. */
+export interface Budget {
+  /** Spends `cost` units of `key`'s budget if they all fit; otherwise spends nothing. */
+  take(key: string, cost: number): Promise<RateDecision>;
+  /** Gives back `cost` units taken earlier (a call refused after it spent). */
+  refund(key: string, cost: number): Promise<void>;
+  /** How the budget reads in a 429's message (`at most …`). */
+  readonly description: string;
+}
+
+/** A Lua script sent by its SHA1, and in full once a Redis does not know it yet. */
+class LuaScript {
+  private readonly sha: string;
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** Runs the script on one key (one slot: fine on a cluster); each answer element as a number. */
+  async run(redis: RedisConnection, key: string, args: ReadonlyArray<string | number>): Promise<number[]> {
+    try {
+      return ((await redis.evalsha(this.sha, 1, key, ...args)) as number[]).map(Number);
+    } catch (err) {
+      // First use on this Redis (or after SCRIPT FLUSH / a restart): send the script itself once.
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return ((await redis.eval(this.source, 1, key, ...args)) as number[]).map(Number);
+    }
+  }
 }
 
 /**
@@ -16,7 +45,7 @@ export interface RateDecision {
  * TTL); the first element of the answer is the time left in it. One command, so it is atomic
  * across every gateway replica.
  */
-const TAKE_SCRIPT = `local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+const TAKE_SCRIPT = new LuaScript(`local count = tonumber(redis.call('GET', KEYS[1]) or '0')
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl <= 0 then
   -- No window yet, or one in its last millisecond (PTTL 0): a new window starts now.
@@ -37,11 +66,10 @@ for i = 3, #ARGV do
   end
 end
 if count ~= start then redis.call('SET', KEYS[1], count, 'PX', ttl) end
-return out`;
-const TAKE_SHA = createHash('sha1').update(TAKE_SCRIPT).digest('hex');
+return out`);
 
 /**
- * A fixed-window budget in Redis: at most `limit` units (calls, slot changes) per key per
+ * A fixed-window budget in Redis: at most `limit` units (calls, failures) per key per
  * `windowMs`, shared by every gateway replica. Each key's window opens at its first hit (not at a
  * wall-clock boundary, so keys do not all reset at once). A request that would exceed it is
  * refused whole and spends nothing. Coarse at window edges (up to 2x in a burst across two
@@ -53,8 +81,9 @@ const TAKE_SHA = createHash('sha1').update(TAKE_SCRIPT).digest('hex');
  * limit stays exact across replicas. (One Lua command instead of a MULTI also avoids building an
  * ioredis Pipeline per request, which copies every script BullMQ defined on the shared connection.)
  */
-export class FixedWindowLimiter {
+export class FixedWindowLimiter implements Budget {
   private readonly counters: KeyedGroupCommit<number, RateDecision>;
+  readonly description: string;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -63,7 +92,16 @@ export class FixedWindowLimiter {
     readonly limit: number,
     readonly windowMs: number,
   ) {
-    this.counters = new KeyedGroupCommit((redisKey, requests) => this.take(redisKey, requests), Number.MAX_SAFE_INTEGER);
+    this.counters = new KeyedGroupCommit((redisKey, requests) => this.evaluate(redisKey, requests), Number.MAX_SAFE_INTEGER);
+    this.description = `${limit} per ${windowMs / 1000} s`;
+  }
+
+  take(key: string, cost: number): Promise<RateDecision> {
+    return this.hit(key, cost);
+  }
+
+  async refund(key: string, cost: number): Promise<void> {
+    await this.hit(key, -cost);
   }
 
   /** Spends `cost` units of `key`'s budget if they fit; otherwise spends nothing. */
@@ -73,53 +111,175 @@ export class FixedWindowLimiter {
   }
 
   /** One script call for a batch of requests on one key's counter. */
-  private async take(redisKey: string, costs: readonly number[]): Promise<RateDecision[]> {
-    const [leftMs, ...counts] = await this.evaluate(redisKey, costs);
+  private async evaluate(redisKey: string, costs: readonly number[]): Promise<RateDecision[]> {
+    const [leftMs, ...counts] = await TAKE_SCRIPT.run(this.redis, redisKey, [this.limit, this.windowMs, ...costs]);
     const retryAfterS = Math.max(1, Math.ceil(leftMs! / 1000));
-    return counts.map((count) => ({ allowed: count >= 0, retryAfterS, remaining: count >= 0 ? this.limit - count : 0 }));
+    return counts.map((count) => ({ allowed: count >= 0, retryAfterS }));
+  }
+}
+
+/**
+ * A token bucket kept as its "theoretical arrival time" (GCRA): the Redis clock's time, in µs,
+ * at which the bucket is full again. A cost of n moves it n intervals later; it fits when the
+ * bucket would then still hold no more than `burst` intervals of debt, and otherwise the answer
+ * is the µs until it would fit (0: taken). A negative cost is a refund (never past a full bucket).
+ * ARGV: burst (units), interval (µs per unit), then the costs, decided in order.
+ * The time is Redis's own (`TIME`), so every gateway replica agrees on it whatever its clock.
+ */
+const BUCKET_SCRIPT = new LuaScript(`local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local burst = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local tat = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local start = tat
+local out = {}
+for i = 3, #ARGV do
+  local cost = tonumber(ARGV[i])
+  local after = tat + cost * interval
+  if cost < 0 then
+    tat = math.max(now, after)
+    out[#out + 1] = 0
+  elseif after - now <= burst * interval then
+    tat = after
+    out[#out + 1] = 0
+  else
+    out[#out + 1] = math.ceil(after - now - burst * interval)
+  end
+end
+if tat ~= start then
+  if tat > now then
+    redis.call('SET', KEYS[1], string.format('%.0f', math.ceil(tat)), 'PX', math.ceil((tat - now) / 1000))
+  else
+    redis.call('DEL', KEYS[1])
+  end
+end
+return out`);
+
+/**
+ * A token bucket in Redis, refilled continuously: at most `burst` units at once, then `limit`
+ * per `windowMs`, spread evenly. A request that does not fit is refused whole, spends nothing,
+ * and is told how long until all of it fits. Shared by every gateway replica (one atomic script,
+ * on Redis's clock); concurrent requests on one key are sent together, as {@link FixedWindowLimiter} does.
+ * An idle key expires once its bucket is full again.
+ */
+export class TokenBucketLimiter implements Budget {
+  private readonly buckets: KeyedGroupCommit<number, RateDecision>;
+  /** µs for one unit to refill. */
+  private readonly intervalUs: number;
+  readonly description: string;
+
+  constructor(
+    private readonly redis: RedisConnection,
+    /** The Redis key of a budget's bucket. */
+    private readonly keyOf: (key: string) => string,
+    readonly burst: number,
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {
+    this.buckets = new KeyedGroupCommit((redisKey, requests) => this.evaluate(redisKey, requests), Number.MAX_SAFE_INTEGER);
+    this.intervalUs = (windowMs * 1000) / limit;
+    this.description = `${burst} at once, then ${limit} per ${windowMs / 1000} s`;
   }
 
-  private async evaluate(redisKey: string, costs: readonly number[]): Promise<number[]> {
-    const args = [redisKey, this.limit, this.windowMs, ...costs] as const;
-    try {
-      return ((await this.redis.evalsha(TAKE_SHA, 1, ...args)) as number[]).map(Number);
-    } catch (err) {
-      // First use on this Redis (or after SCRIPT FLUSH / a restart): send the script itself once.
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return ((await this.redis.eval(TAKE_SCRIPT, 1, ...args)) as number[]).map(Number);
-    }
+  async take(key: string, cost: number): Promise<RateDecision> {
+    const [decision] = await this.buckets.submit(this.keyOf(key), [cost]);
+    return decision!;
+  }
+
+  async refund(key: string, cost: number): Promise<void> {
+    await this.buckets.submit(this.keyOf(key), [-cost]);
+  }
+
+  private async evaluate(redisKey: string, costs: readonly number[]): Promise<RateDecision[]> {
+    const waits = await BUCKET_SCRIPT.run(this.redis, redisKey, [this.burst, this.intervalUs, ...costs]);
+    return waits.map((waitUs) => ({ allowed: waitUs === 0, retryAfterS: Math.max(1, Math.ceil(waitUs / 1e6)) }));
   }
 }
 
 /** Client addresses remembered as blocked at most (a flood from many addresses cannot grow memory). */
 const BLOCKED_ADDRESSES_MAX = 10_000;
+/** (address, integration) pairs remembered as having authenticated, at most; the oldest go first. */
+const REACHED_PAIRS_MAX = 20_000;
 
 /**
- * Failed webhook authentications (wrong secret, unknown or made-up id) per client address. Every
- * failure is counted in Redis (shared by the replicas); once an address is over the limit, this
- * process remembers it until its window ends, so checking costs no round trip on the hot path.
- * Successful calls never count: a reservation platform sending for many suppliers from a few
- * addresses is only limited by its failures.
+ * Failed webhook authentications (wrong secret, unknown or made-up id) per client address. Each
+ * failure is counted in this process and sent to Redis (shared by the replicas) in the
+ * background, many failures of one address in one call while the previous call is in flight: a
+ * refused webhook waits for no round trip. Once Redis says an address is over the limit, this
+ * process remembers it until its window ends, so checking costs no round trip either. (So the
+ * block starts up to one round trip after the failure that crossed the limit.)
+ *
+ * A blocked address may still call the integrations it has itself authenticated to on this
+ * gateway (address and id together): a reservation platform sending for many suppliers from a
+ * few addresses is not cut off by one bad sender among them, and an attacker gains nothing from
+ * ids that others use. Successful calls never count.
  */
 export class FailedAuthGuard {
   private readonly blockedUntil = new Map<string, number>();
+  private readonly reached = new Set<string>();
+  private pending = new Map<string, number>();
+  private flushing: Promise<void> | undefined;
 
-  constructor(private readonly failures: FixedWindowLimiter) {}
+  constructor(
+    private readonly failures: FixedWindowLimiter,
+    /** Where a failed count is reported (it is dropped: the limit is a guard, not a ledger). */
+    private readonly onError: (err: unknown) => void,
+  ) {}
 
-  /** Seconds until `address` may fail again, or undefined when it is not blocked. */
-  blockedFor(address: string, now = Date.now()): number | undefined {
+  /** Seconds until `address` may call `id` again, or undefined when it may now. */
+  blockedFor(address: string, id: string, now = Date.now()): number | undefined {
     const until = this.blockedUntil.get(address);
     if (until === undefined) return undefined;
-    if (until > now) return Math.max(1, Math.ceil((until - now) / 1000));
-    this.blockedUntil.delete(address);
-    return undefined;
+    if (until <= now) {
+      this.blockedUntil.delete(address);
+      return undefined;
+    }
+    return this.reached.has(pairOf(address, id)) ? undefined : Math.max(1, Math.ceil((until - now) / 1000));
   }
 
-  /** Counts one failure of `address`. */
-  async failed(address: string, now = Date.now()): Promise<void> {
-    const decision = await this.failures.hit(address, 1);
-    if (decision.allowed) return;
-    if (this.blockedUntil.size >= BLOCKED_ADDRESSES_MAX) this.blockedUntil.delete(this.blockedUntil.keys().next().value as string);
-    this.blockedUntil.set(address, now + decision.retryAfterS * 1000);
+  /** Remembers that `address` authenticated to `id`. */
+  succeeded(address: string, id: string): void {
+    const pair = pairOf(address, id);
+    if (this.reached.has(pair)) return;
+    if (this.reached.size >= REACHED_PAIRS_MAX) this.reached.delete(this.reached.values().next().value as string);
+    this.reached.add(pair);
   }
+
+  /** Counts one failure of `address` (sent to Redis in the background). */
+  failed(address: string): void {
+    this.pending.set(address, (this.pending.get(address) ?? 0) + 1);
+    this.flushing ??= this.flush();
+  }
+
+  /** Resolves once every failure counted so far has been sent and answered (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.size > 0) {
+        const batch = this.pending;
+        this.pending = new Map();
+        await Promise.all([...batch].map(([address, count]) => this.send(address, count)));
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private async send(address: string, count: number): Promise<void> {
+    try {
+      const decision = await this.failures.hit(address, count);
+      if (decision.allowed) return;
+      if (this.blockedUntil.size >= BLOCKED_ADDRESSES_MAX) this.blockedUntil.delete(this.blockedUntil.keys().next().value as string);
+      this.blockedUntil.set(address, Date.now() + decision.retryAfterS * 1000);
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+}
+
+function pairOf(address: string, id: string): string {
+  return `${address} ${id}`;
 }

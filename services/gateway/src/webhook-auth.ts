@@ -44,11 +44,11 @@ class Lru {
     this.map.set(key, entry);
     while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
   }
-  has(key: string): boolean {
-    return this.map.has(key);
-  }
   delete(key: string): void {
     this.map.delete(key);
+  }
+  clear(): void {
+    this.map.clear();
   }
   get size(): number {
     return this.map.size;
@@ -61,9 +61,10 @@ class Lru {
  *
  * Staleness bound: a change this process makes through the store (update, soft delete,
  * approve/revoke, activate/deactivate, secret rotation: {@link IntegrationStore.onChange}) takes
- * effect here at once. A change made elsewhere (another gateway replica, a direct SQL update) is
- * seen within `ttlMs`: a deleted, deactivated or revoked integration's webhooks stop on every
- * replica within WEBHOOK_AUTH_CACHE_MS, and a rotated-out secret stops being accepted within it.
+ * effect here at once, and on the other gateway replicas as soon as they hear of it
+ * ({@link CredentialChangeFeed}: the app calls {@link invalidate}). A change made anywhere else (a
+ * direct SQL update), or announced while a replica's subscription was down, is seen within
+ * `ttlMs`: the bound no change can outlive.
  *
  * The rule itself is the store's ({@link WebhookSecretStore.check}), applied to the
  * cached row on every call: the constant-time comparison and the single 401 for every failure
@@ -92,17 +93,20 @@ export class WebhookAuthCache {
     return this.store.check(credentials, proof, new Date(this.now()));
   }
 
-  /** Whether `id` was a live integration when last looked up here (however long ago). */
-  hasSeen(id: string): boolean {
-    return this.known.has(id);
-  }
-
   /** Drops what is known about `id` (and any lookup of it still in flight). */
   invalidate(id: string): void {
     this.generation++;
     this.known.delete(id);
     this.unknown.delete(id);
     this.inflight.delete(id);
+  }
+
+  /** Drops everything (changes may have been missed: see {@link CredentialChangeFeed}). */
+  clear(): void {
+    this.generation++;
+    this.known.clear();
+    this.unknown.clear();
+    this.inflight.clear();
   }
 
   /** Entries held (tests, metrics). */

@@ -20,6 +20,8 @@ export interface GatewayHarness {
   env: Record<string, string>;
   db: Db;
   redis: Redis;
+  /** The app's pub/sub connection (webhook credential changes from other replicas). */
+  subscriber: Redis;
   producer: JobProducer;
   prefix: string;
   database: TestDatabase;
@@ -58,17 +60,19 @@ export async function startGateway(overrides: Record<string, string> = {}, share
   const log = createLogger({ level: config.logLevel, name: 'gateway-test', destination: sink });
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: 4 });
   const redis = createRedis(config.redisUrl, 'producer');
+  const subscriber = createRedis(config.redisUrl, 'producer');
   const producer = new JobProducer({ connection: redis, prefix });
   // Leased as main.ts does: gateways sharing a prefix hold different tags.
   const receiveTags = new ReceiveTagLease(redis, prefix, log);
   await receiveTags.firstAttempt;
-  const app = buildApp({ config, db, producer, redis, receiveTag: () => receiveTags.tag(), log });
+  const app = buildApp({ config, db, producer, redis, subscriber, receiveTag: () => receiveTags.tag(), log });
   return {
     app,
     config,
     env,
     db,
     redis,
+    subscriber,
     producer,
     prefix,
     database,
@@ -84,6 +88,7 @@ export async function startGateway(overrides: Record<string, string> = {}, share
       await receiveTags.release();
       await producer.close();
       await redis.quit();
+      await subscriber.quit();
       await db.close();
       if (shareWith) return;
       await clearPrefix(prefix);

@@ -19,13 +19,16 @@ const config = loadGatewayConfig({
 const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: 1 });
 const redis = createRedis(config.redisUrl, 'producer');
 redis.on('error', () => undefined); // connection refusals are the point of this test
+const subscriber = createRedis(config.redisUrl, 'producer');
+subscriber.on('error', () => undefined);
 const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix });
 // One gateway, and Redis is away: any constant tag is unique (main.ts leases one from Redis).
-const app = buildApp({ config, db, producer, redis, receiveTag: () => 0, log: createLogger({ level: 'silent', name: 'down' }) });
+const app = buildApp({ config, db, producer, redis, subscriber, receiveTag: () => 0, log: createLogger({ level: 'silent', name: 'down' }) });
 
 afterAll(async () => {
   await producer.close();
   redis.disconnect();
+  subscriber.disconnect();
   await db.close();
 });
 

@@ -104,6 +104,53 @@ describe('secret rotation', () => {
   });
 });
 
+describe('rotation across gateway replicas', () => {
+  test('a secret rotated on one gateway passes on another at once, however long that one caches', async () => {
+    const other = await startGateway({ WEBHOOK_AUTH_CACHE_MS: '300000', WEBHOOK_RATE_LIMIT: '10000' }, h);
+    /** How many changes of `id` a gateway has heard of from the others. */
+    const heard = (g: GatewayHarness, id: string) => g.logLines().filter((line) => line.msg === 'webhook credentials changed on another gateway' && line.integrationId === id).length;
+    try {
+      await waitFor('the other gateway to subscribe', () => other.logLines().some((line) => line.msg === 'subscribed to webhook credential changes'));
+      const it = await created('p-rot-replicas');
+      // Now cached on the other gateway, for 5 minutes.
+      expect(await passes(other, it._id, it.webhook_secret)).toEqual({ header: 202, signature: 202 });
+      const before = heard(other, it._id);
+      const rotated = await rotate('p-rot-replicas', { grace_seconds: 0 });
+      expect(rotated.status).toBe(200);
+      await waitFor('the other gateway to hear of the rotation', () => heard(other, it._id) > before);
+      expect(await passes(other, it._id, rotated.body.data.webhook_secret as string)).toEqual({ header: 202, signature: 202 });
+      expect(await passes(other, it._id, it.webhook_secret)).toEqual({ header: 401, signature: 401 });
+      // And the other way round: a deactivation there stops webhooks here.
+      expect((await passes(h, it._id, rotated.body.data.webhook_secret as string)).header).toBe(202);
+      const seen = heard(h, it._id);
+      await other.http().patch(`${BASE}/admin/${it._id}`).set({ Authorization: `Bearer ${other.token('admin', 'ops-2')}` }).send({ isActive: false });
+      await waitFor('this gateway to hear of the deactivation', () => heard(h, it._id) > seen);
+      expect((await passes(h, it._id, rotated.body.data.webhook_secret as string)).header).toBe(401);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('after its subscription drops and comes back, a gateway forgets what it cached (changes may have been missed)', async () => {
+    const other = await startGateway({ WEBHOOK_AUTH_CACHE_MS: '300000', WEBHOOK_RATE_LIMIT: '10000' }, h);
+    const subscribed = () => other.logLines().filter((line) => line.msg === 'subscribed to webhook credential changes').length;
+    try {
+      await waitFor('the other gateway to subscribe', () => subscribed() === 1);
+      const it = await created('p-rot-resync');
+      expect(await passes(other, it._id, it.webhook_secret)).toEqual({ header: 202, signature: 202 });
+      // A change the other gateway cannot hear of: made while its subscriber is away.
+      other.subscriber.disconnect();
+      await waitFor('the subscriber to be gone', () => other.subscriber.status === 'end');
+      const rotated = await rotate('p-rot-resync', { grace_seconds: 0 });
+      await other.subscriber.connect();
+      await waitFor('the other gateway to subscribe again', () => subscribed() === 2);
+      expect(await passes(other, it._id, rotated.body.data.webhook_secret as string)).toEqual({ header: 202, signature: 202 });
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 describe('upgrade: integrations created before signatures', () => {
   const name = uniqueDatabaseName();
   const url = databaseUrl(name);
