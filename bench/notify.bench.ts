@@ -8,7 +8,9 @@
  * `Prefer: respond-async` (202 once queued). Every request reports a new slot, so the rows in
  * `availability_slots` count the changes applied. Per step: acknowledged changes/s, answer
  * latency p50/p99, applied changes/s from the first request until the last change was in
- * Postgres, and the backlog left when the load stopped. The last line on stdout is one JSON object.
+ * Postgres, and the backlog left when the load stopped. Then the poison phase (bench/lib/notify-poison.ts):
+ * a neighbour's p50 alone and while another tenant floods unstorable times (`poisonNeighbourP50Ratio`).
+ * The last line on stdout is one JSON object.
  */
 import { createDb, type Db } from '@octo-sync/db';
 import { createRedis, JobProducer } from '@octo-sync/jobs';
@@ -16,6 +18,7 @@ import { generateCatalog, slotStart, startService, startTestSupplier, uniquePref
 import { note, parseArgs, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { runLoad } from './lib/load';
+import { measurePoison } from './lib/notify-poison';
 import { judge } from './targets';
 
 const args = parseArgs(process.argv.slice(2), {
@@ -58,7 +61,8 @@ async function main(): Promise<void> {
   };
   const db: Db = createDb({ databaseUrl, secretsKey: env.SECRETS_KEY, poolSize: 2 });
   const redis = createRedis(BENCH_REDIS_URL, 'producer');
-  const queue = new JobProducer({ connection: redis, prefix }).queue('availability');
+  const producer = new JobProducer({ connection: redis, prefix });
+  const queue = producer.queue('availability');
   const processes: ServiceProcess[] = [];
   try {
     // Logging at info, as in production; once started, their output is drained without parsing
@@ -109,8 +113,11 @@ async function main(): Promise<void> {
     const applyMode = steps.filter((s) => s.mode === 'apply');
     // Answer-after-apply holds at most one change per connection in flight, so the backlog cannot grow.
     const sustainedAppliedPerS = Math.max(...applyMode.filter((s) => s.non2xx === 0).map((s) => s.appliedPerS));
-    const verdict = judge('notify', { sustainedAppliedPerS, applyBacklogAtEnd: Math.max(...applyMode.map((s) => s.backlogAtEnd)) });
-    const result = { bench: 'notify', steps, sustainedAppliedPerS, ceilingAppliedPerS: Math.max(...steps.map((s) => s.appliedPerS)), targets: verdict.met, missed: verdict.missed };
+    const poison = await measurePoison({ db, producer, supplierUrl: supplier.url, gatewayBase: `http://127.0.0.1:${port}`, durationS: args.duration });
+    note(`poison: ${JSON.stringify(poison)}`);
+    const poisonNeighbourP50Ratio = round(poison.neighbourP50Ms.flood / Math.max(1, poison.neighbourP50Ms.baseline), 2);
+    const verdict = judge('notify', { sustainedAppliedPerS, applyBacklogAtEnd: Math.max(...applyMode.map((s) => s.backlogAtEnd)), poisonNeighbourP50Ratio });
+    const result = { bench: 'notify', steps, sustainedAppliedPerS, ceilingAppliedPerS: Math.max(...steps.map((s) => s.appliedPerS)), poison, poisonNeighbourP50Ratio, targets: verdict.met, missed: verdict.missed };
     printResult(result, verdict, args.check);
   } finally {
     for (const p of processes) p.kill('SIGTERM');

@@ -9,6 +9,8 @@ export interface LoadOptions {
   body?: string;
   /** Replace each `[<id>]` in the body with a fresh id per request (autocannon's --idReplacement). */
   idReplacement?: boolean;
+  /** Requests per second over all connections (autocannon's --overallRate); as fast as answered when absent. */
+  overallRate?: number;
 }
 
 export interface LoadResult {
@@ -33,6 +35,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}=${v}`);
   if (options.body !== undefined) args.push('-b', options.body);
   if (options.idReplacement) args.push('--idReplacement');
+  if (options.overallRate !== undefined) args.push('--overallRate', String(options.overallRate));
   args.push(options.url);
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

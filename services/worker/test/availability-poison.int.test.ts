@@ -69,14 +69,16 @@ describe('availability.apply: a poisoned change fails alone', () => {
   });
 
   it('a change whose values the database refuses (class 22) is answered rejected in its first attempt; the batch around it is applied', async () => {
-    // Each passes every check before SQL (the gateway bounds times and caps counts; the job
-    // contract does not), then Postgres refuses it: 22003 (integer out of range), 22008 (year 0),
-    // a start whose UTC instant is in year 10000. The worker must find each by splitting the
-    // batch within the attempt and answer it, never fail a job the queue would retry.
+    // Each passes the job contract (the gateway bounds times and caps counts; the contract does
+    // not): a count past integer, a start in year 0 or (in UTC) year 10000, which the worker knows
+    // to refuse before SQL, and an order key past bigint, which only Postgres refuses (22003):
+    // the worker must find that one by splitting the batch within the attempt, and answer every
+    // one of them, never fail a job the queue would retry.
     const poisons: Array<Partial<SlotChange>> = [
       { vacancies: 3_000_000_000, capacity: null },
       { localDateTimeStart: '0000-06-01T10:00:00+00:00' },
       { localDateTimeStart: '9999-12-31T23:00:00-05:00' },
+      { orderKey: '9999999999999999999' },
     ];
     const goodSends = Array.from({ length: 100 }, (_, i) => send(good, [change(`split-${i}`, i + 1)]));
     const poisonSends = poisons.map((over, i) => send(hostile, [change(`neighbour-${i}`, 1), change(`poison-${i}`, 1, over)]));

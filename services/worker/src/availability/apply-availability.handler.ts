@@ -116,12 +116,27 @@ async function applyIsolated(deps: AvailabilityDeps, items: readonly Pending[]):
   }
 }
 
-/** Answers changes whose text cannot be stored `rejected` before SQL sees them; applies the rest. */
+const INT4_MAX = 2_147_483_647;
+
+/**
+ * What Postgres is known to refuse in a change the job contract lets through: text it cannot
+ * store, a start whose UTC instant lies outside years 1–9999, a count past `integer`. Found here,
+ * each costs nothing; found by the database, each costs a split of its whole batch.
+ */
+function unstorableProblem(change: SlotChange): string | undefined {
+  if (unstorableInput(change, 'change').length > 0) return 'unstorable text';
+  const startsAt = startsAtOf(change.localDateTimeStart ?? null);
+  if (startsAt !== null && !/^(?!0000)\d{4}-/.test(startsAt)) return 'unstorable start';
+  if ((change.vacancies ?? 0) > INT4_MAX || (change.capacity ?? 0) > INT4_MAX) return 'unstorable count';
+  return undefined;
+}
+
+/** Answers changes known to be unstorable `rejected` before SQL sees them; applies the rest. */
 async function applyStorable(deps: AvailabilityDeps, items: readonly Pending[]): Promise<Applied[]> {
-  const storable = items.map((item) => unstorableInput(item.change, 'change').length === 0);
-  const results = await applyIsolated(deps, items.filter((_, i) => storable[i]));
+  const problems = items.map((item) => unstorableProblem(item.change));
+  const results = await applyIsolated(deps, items.filter((_, i) => problems[i] === undefined));
   let next = 0;
-  return items.map((item, i) => (storable[i] ? results[next++]! : rejected(deps.log, item, { problem: 'unstorable text' })));
+  return items.map((item, i) => (problems[i] === undefined ? results[next++]! : rejected(deps.log, item, { problem: problems[i] })));
 }
 
 /** The `availability.apply` handler and the batcher behind it. */
@@ -136,8 +151,9 @@ export interface AvailabilityApplier {
  * jobs are written together, one statement per round, all rounds in one transaction (see
  * {@link GroupCommit}; integrations take turns filling a batch). A change for a product or option
  * we do not know queues one full sync of the integration (joining any sync already queued or
- * running) instead. A change whose text cannot be stored is answered `rejected` without reaching
- * SQL (the gateway refuses such text; this is for whatever reaches the queue another way). Should
+ * running) instead. A change known to be unstorable (text, a start outside years 1–9999, a count
+ * past `integer`) is answered `rejected` without reaching SQL (the gateway refuses such values;
+ * this is for whatever reaches the queue another way). Should
  * the database still refuse a batch for one change's values (any data exception, class 22, or a
  * check constraint, 23514), the batch is split within the same attempt until that change is
  * alone, and it is answered `rejected`: a value that cannot be stored never makes the queue retry

@@ -1,0 +1,77 @@
+import type { Db } from '@octo-sync/db';
+import { availabilityApplyJob, type JobProducer, type SlotChange } from '@octo-sync/jobs';
+import { slotStart } from '@octo-sync/testkit';
+import { runLoad } from './load';
+
+/** What the poison phase of bench:notify measured. */
+export interface PoisonFigures {
+  /** The neighbour's answer-after-apply p50, alone and during the flood (ms). */
+  neighbourP50Ms: { baseline: number; flood: number };
+  /** Poisoned notifies the gateway refused (400) during the flood. */
+  refusedAtGateway: number;
+  /** Poisoned jobs put straight on the queue during the flood, and failed or retried ones after it. */
+  poisonedJobs: number;
+  failedOrRetried: number;
+}
+
+interface Tenant {
+  id: string;
+  secret: string;
+}
+
+const WINDOW = (seed: number) => ({ productId: 'p', optionId: 'DEFAULT', localDateTimeStart: slotStart(30 + (seed % 300), '10:00', '+02:00'), status: 'AVAILABLE' as const, vacancies: 5, capacity: 9 });
+
+/** A second tenant of the bench's catalog shape (one product, one option). */
+async function createTenant(db: Db, supplierUrl: string, name: string): Promise<Tenant> {
+  const { integration, webhookSecret } = await db.integrations.create({ partnerId: name, baseUrl: supplierUrl, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true });
+  const product = await db.prisma.product.create({ data: { integrationId: integration.id, octoId: 'p', raw: {}, contentHash: 'x' } });
+  await db.prisma.productOption.create({ data: { productId: product.id, octoId: 'DEFAULT', raw: {}, contentHash: 'x' } });
+  return { id: integration.id, secret: webhookSecret };
+}
+
+/**
+ * The attacker's reproduction as a measurement (issue 24): a neighbour tenant's notify p50 alone,
+ * then while a hostile tenant floods every class of unstorable time, at a fixed rate (50 calls
+ * and 50 jobs a second, each call with three changes), both through the gateway (year 0 and year-10000 starts, a year-9999 `updatedAt`: refused with 400)
+ * and straight onto the queue (changes Postgres refuses with class 22: answered `rejected` within
+ * their first attempt). Before the fix these were 202s, and the worker retried the shared batches
+ * for minutes: the neighbour's p50 went from 17 ms to 2 s.
+ */
+export async function measurePoison(deps: { db: Db; producer: JobProducer; supplierUrl: string; gatewayBase: string; durationS: number }): Promise<PoisonFigures> {
+  const neighbour = await createTenant(deps.db, deps.supplierUrl, 'bench-neighbour');
+  const hostile = await createTenant(deps.db, deps.supplierUrl, 'bench-hostile');
+  const notifyUrl = (t: Tenant) => `${deps.gatewayBase}/api/v1/partner-integrations/${t.id}/availability/notify`;
+  const neighbourLoad = () =>
+    runLoad({ url: notifyUrl(neighbour), method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': neighbour.secret }, body: JSON.stringify({ availabilityId: '[<id>]', ...WINDOW(0) }), idReplacement: true, connections: 8, durationS: deps.durationS });
+  const baseline = await neighbourLoad();
+
+  const poisonBody = JSON.stringify({
+    updates: [
+      { availabilityId: 'y0-[<id>]', ...WINDOW(1), localDateTimeStart: '0000-06-01T10:00:00+00:00' },
+      { availabilityId: 'y10000-[<id>]', ...WINDOW(2), localDateTimeStart: '9999-12-31T23:00:00-05:00' },
+      { availabilityId: 'frozen-[<id>]', ...WINDOW(3), updatedAt: '9999-12-31T23:59:59Z' },
+    ],
+  });
+  const change = (availabilityId: string, over: Partial<SlotChange>): SlotChange => ({ availabilityId, ...WINDOW(4), orderSource: 'sequence', orderKey: '1', ...over });
+  const unseen: Array<Partial<SlotChange>> = [{ vacancies: 3_000_000_000, capacity: null }, { localDateTimeStart: '0000-06-01T10:00:00+00:00' }, { localDateTimeStart: '9999-12-31T23:00:00-05:00' }, { orderKey: '9999999999999999999' }];
+  const jobs: string[] = [];
+  // 50 poisoned jobs a second, each beside a storable change, for as long as the neighbour's load.
+  const enqueue = setInterval(() => {
+    const n = jobs.length;
+    void deps.producer
+      .enqueue(availabilityApplyJob, { integrationId: hostile.id, changes: [change(`ok-${n}`, {}), change(`bad-${n}`, unseen[n % unseen.length]!)] })
+      .then((job) => jobs.push(job.id!));
+  }, 20);
+  const [flood, refused] = await Promise.all([
+    neighbourLoad(),
+    runLoad({ url: notifyUrl(hostile), method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': hostile.secret }, body: poisonBody, idReplacement: true, connections: 2, overallRate: 50, durationS: deps.durationS }),
+  ]).finally(() => clearInterval(enqueue));
+  const queue = deps.producer.queue(availabilityApplyJob.queue);
+  const counts = await queue.getJobCounts('failed', 'delayed');
+  return {
+    neighbourP50Ms: { baseline: baseline.latencyP50Ms, flood: flood.latencyP50Ms },
+    refusedAtGateway: refused.statuses['400'] ?? 0,
+    poisonedJobs: jobs.length,
+    failedOrRetried: (counts.failed ?? 0) + (counts.delayed ?? 0),
+  };
+}
