@@ -11,6 +11,8 @@ export const RECEIVE_TAGS = 1000;
 const DEFAULT_TTL_MS = 30_000;
 /** How soon a gateway holding no tag tries again. */
 const RETRY_MS = 500;
+/** How long the first lease waits for a connection still being made (start-up; Redis may be down). */
+const CONNECT_WAIT_MS = 2_000;
 
 /** No receive tag is held (all taken at start-up, or the lease lapsed): this gateway cannot stamp a change. */
 export class ReceiveTagUnavailableError extends AppError {
@@ -75,7 +77,7 @@ export class ReceiveTagLease {
     private readonly log: Logger,
     private readonly ttlMs = DEFAULT_TTL_MS,
   ) {
-    this.firstAttempt = connected(redis, ttlMs).then(() => this.renewOnce());
+    this.firstAttempt = connected(redis, Math.min(ttlMs, CONNECT_WAIT_MS)).then(() => this.renewOnce());
   }
 
   /** This gateway's tag (0–999) while the lease holds; else throws {@link ReceiveTagUnavailableError}. */
