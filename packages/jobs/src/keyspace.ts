@@ -10,7 +10,8 @@
  *   masters;
  * - per-integration keys (rate limits, replay ids) take the integration as their tag,
  *   `octo-sync:webhook-replay:{<id>}:…`, so they spread over every master too;
- * - the few deployment-wide keys (worker heartbeats) stay under the prefix's own tag.
+ * - the few deployment-wide keys (worker heartbeats, gateways' receive tags) stay under the
+ *   prefix's own tag.
  * Without braces (a single Redis) queues keep the prefix as it is.
  */
 

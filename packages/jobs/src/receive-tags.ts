@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { AppError, type Logger } from '@octo-sync/platform';
-import { shardedKey } from './keyspace';
 import type { RedisConnection } from './redis';
 
 /** Tags the gateways of one deployment can hold at once: a receive key's last three digits. */
@@ -30,9 +29,13 @@ return 0`;
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-/** One key per tag, each in its own slot on a cluster (single-key commands only). */
-function tagKey(prefix: string, tag: number): string {
-  return shardedKey(prefix, 'gateway:receive-tag', String(tag));
+/**
+ * One key per tag, plus the counter searches start from: deployment-wide keys, so under the
+ * prefix's own tag as worker heartbeats are (`{octo-sync}:…` on a cluster). Every command here
+ * touches one key, so the slot they share is only a matter of keeping the keyspace's layout.
+ */
+function tagKey(prefix: string, tag: number | 'next'): string {
+  return `${prefix}:gateway:receive-tag:${tag}`;
 }
 
 interface Granted {
@@ -43,7 +46,7 @@ interface Granted {
 
 /** Tries every tag once, from the shared counter's next value, until one is free. */
 async function takeTag(redis: RedisConnection, prefix: string, owner: string, ttlMs: number): Promise<Granted> {
-  const start = (await redis.incr(shardedKey(prefix, 'gateway:receive-tag', 'next'))) % RECEIVE_TAGS;
+  const start = (await redis.incr(tagKey(prefix, 'next'))) % RECEIVE_TAGS;
   for (let i = 0; i < RECEIVE_TAGS; i++) {
     const tag = (start + i) % RECEIVE_TAGS;
     const at = performance.now();

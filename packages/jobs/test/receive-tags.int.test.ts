@@ -1,4 +1,4 @@
-import { createRedis, RECEIVE_TAGS, ReceiveTagLease, shardedKey } from '@octo-sync/jobs';
+import { createRedis, RECEIVE_TAGS, ReceiveTagLease } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
 import { clearPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from '@octo-sync/testkit';
 
@@ -14,7 +14,7 @@ describe('ReceiveTagLease', () => {
     await made.firstAttempt;
     return made;
   };
-  const tagKey = (tag: number) => shardedKey(prefix, 'gateway:receive-tag', String(tag));
+  const tagKey = (tag: number | 'next') => `${prefix}:gateway:receive-tag:${tag}`;
   afterAll(async () => {
     await Promise.all(leases.map((l) => l.release()));
     await clearPrefix(prefix);
@@ -23,7 +23,7 @@ describe('ReceiveTagLease', () => {
 
   it('gives gateways starting at once different tags, even past a counter wrap', async () => {
     // The old tag was randomInt(1000): 40 gateways shared one more often than not (1 - e^(-0.78)).
-    await redis.set(shardedKey(prefix, 'gateway:receive-tag', 'next'), String(RECEIVE_TAGS - 20));
+    await redis.set(tagKey('next'), String(RECEIVE_TAGS - 20));
     const tags = (await Promise.all(Array.from({ length: 40 }, () => lease()))).map((l) => l.tag());
     expect(new Set(tags).size).toBe(40);
     for (const tag of tags) expect(tag).toBeGreaterThanOrEqual(0);
@@ -32,13 +32,13 @@ describe('ReceiveTagLease', () => {
 
   it('never takes a tag a live gateway holds: a taken tag is skipped, a released one reused', async () => {
     const first = await lease();
-    await redis.set(shardedKey(prefix, 'gateway:receive-tag', 'next'), String(first.tag() - 1));
+    await redis.set(tagKey('next'), String(first.tag() - 1));
     const second = await lease();
     expect(second.tag()).not.toBe(first.tag());
     const freed = first.tag();
     await first.release();
     expect(await redis.exists(tagKey(freed))).toBe(0);
-    await redis.set(shardedKey(prefix, 'gateway:receive-tag', 'next'), String(freed - 1));
+    await redis.set(tagKey('next'), String(freed - 1));
     expect((await lease()).tag()).toBe(freed);
   });
 
