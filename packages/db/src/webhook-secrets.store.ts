@@ -5,7 +5,7 @@ import type { Integration, Prisma } from './generated/prisma/client';
 import type { IntegrationChanges } from './integration-changes';
 import { recordEvents } from './integration-events.store';
 import { isUuid } from './uuid';
-import { generateWebhookSecret, hashWebhookSecret, webhookSecretMatches } from './webhook-secret';
+import { generateWebhookSecret, hashWebhookSecret, webhookDigestMatches } from './webhook-secret';
 
 /** What a webhook's caller is known by once it authenticated (nothing secret in it). */
 export type WebhookIntegration = Pick<Integration, 'id' | 'partnerId' | 'isApproved' | 'isActive'>;
@@ -111,9 +111,9 @@ export class WebhookSecretStore {
     const previous = credentials?.previous && credentials.previous.expiresAt.getTime() > now.getTime() ? credentials.previous : undefined;
     let proven: boolean;
     if (proof.kind === 'secret') {
-      const secret = proof.presented ?? '';
-      const current = webhookSecretMatches(secret, credentials?.current.digest);
-      proven = (webhookSecretMatches(secret, previous?.digest) || current) && proof.presented !== undefined;
+      const presented = hashWebhookSecret(proof.presented ?? '');
+      const current = webhookDigestMatches(presented, credentials?.current.digest);
+      proven = (webhookDigestMatches(presented, previous?.digest) || current) && proof.presented !== undefined;
     } else {
       proven = proof.matches([credentials?.current.key ?? STAND_IN_KEYS[0], previous?.key ?? STAND_IN_KEYS[1]]);
     }

@@ -139,7 +139,10 @@ function webhookStep(deps: WebhookDeps): AuthSteps['webhook'] {
       });
     }
     const headers = readSignatureHeaders((name) => req.get(name), Math.floor(Date.now() / 1000));
-    if (headers.kind === 'unsigned') admit(deps, req, res, await deps.cache.verify(id, { kind: 'secret', presented: req.get('x-webhook-secret') }));
+    if (headers.kind === 'unsigned') {
+      const proof = { kind: 'secret', presented: req.get('x-webhook-secret') } as const;
+      admit(deps, req, res, deps.cache.verifyCached(id, proof) ?? (await deps.cache.verify(id, proof)));
+    }
     else if (headers.kind === 'signed') res.locals.signedDelivery = headers.delivery;
     else if (headers.kind === 'malformed') refuse(deps, req, res, 'signature', new ApiError('WEBHOOK_SECRET_INVALID', INVALID));
     else {
@@ -153,8 +156,8 @@ function webhookStep(deps: WebhookDeps): AuthSteps['webhook'] {
 function signatureStep(deps: WebhookDeps): AuthSteps['webhookSignature'] {
   return async (req, res, body) => {
     const delivery = res.locals.signedDelivery as SignedDelivery;
-    const verdict = await deps.cache.verify(idOf(req), { kind: 'signature', matches: (keys) => signatureMatches(delivery, body, keys) });
-    admit(deps, req, res, verdict);
+    const proof = { kind: 'signature', matches: (keys: readonly Buffer[]) => signatureMatches(delivery, body, keys) } as const;
+    admit(deps, req, res, deps.cache.verifyCached(idOf(req), proof) ?? (await deps.cache.verify(idOf(req), proof)));
   };
 }
 

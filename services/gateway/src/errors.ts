@@ -46,13 +46,23 @@ export interface ErrorEnvelope {
   reason: string;
 }
 
-/** An error meant for the HTTP caller: `details` become the envelope's `error` array. */
+/**
+ * An error meant for the HTTP caller: `details` become the envelope's `error` array. A refusal
+ * (4xx) is an expected answer, never logged with a stack, so none is captured for it: on a
+ * refused webhook flood, capturing stacks was a measurable share of the work.
+ */
 export class ApiError extends AppError {
   /** Extra response headers (Retry-After, WWW-Authenticate). */
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: keyof typeof ERROR_STATUS, details: readonly string[], options: { cause?: unknown; headers?: Record<string, string> } = {}) {
-    super(code, details.join('; ') || code, { details, cause: options.cause });
+    const stackFrames = Error.stackTraceLimit;
+    if (ERROR_STATUS[code]!.status < 500) Error.stackTraceLimit = 0;
+    try {
+      super(code, details.join('; ') || code, { details, cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = stackFrames;
+    }
     this.headers = options.headers ?? {};
   }
 }

@@ -2,7 +2,7 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { unstorableInput, type Logger } from '@octo-sync/platform';
-import { ApiError } from './errors';
+import { ApiError, errorMiddleware } from './errors';
 import { inexactNumberProblems, jsonBodyText, noteInexactNumbers } from './exact-numbers';
 import type { Principal } from './request-context';
 import { idParamsSchema, noQuerySchema } from './request-schemas';
@@ -176,7 +176,7 @@ async function runHandler(spec: RouteSpec, req: Request): Promise<Reply> {
 export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSteps; defaultBodyLimit: number }): void {
   const limit = spec.bodyLimitBytes ?? deps.defaultBodyLimit;
   // Label and authenticate in one step (every Express layer costs a `next()` on the hot path).
-  const authenticate: RequestHandler = async (req, res, next) => {
+  const check = async (req: Request, res: Response): Promise<void> => {
     res.locals.route = spec.path;
     req.log.setBindings({ route: spec.operationId });
     switch (spec.auth) {
@@ -203,7 +203,14 @@ export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSt
     }
     // Routes without a JSON body accept (and ignore) a small one; JSON routes check it in jsonBody.
     if (!spec.body) checkDeclaredLength(req, limit);
-    next();
+  };
+  // A refusal is answered here by the one error middleware, directly: handed to `next`, it
+  // would first be offered to every later route of the router (a path match each, ~90 routes).
+  const authenticate: RequestHandler = (req, res, next) => {
+    check(req, res).then(
+      () => next(),
+      (err: unknown) => errorMiddleware(err, req, res, next),
+    );
   };
   const handle: RequestHandler = async (req, res) => {
     const run = () => runHandler(spec, req);

@@ -73,6 +73,24 @@ describe('WebhookAuthCache', () => {
     expect(store.lookups).toBe(2);
   });
 
+  test('verifyCached answers from the cache at once, and nothing before a lookup, after the TTL, after a clear, or with the cache off', async () => {
+    const { cache, advance } = setup(5_000);
+    expect(cache.verifyCached(ID, proof(SECRET))).toBeUndefined();
+    await cache.verify(ID, proof(SECRET));
+    await cache.verify(UNKNOWN, proof(SECRET));
+    expect(cache.verifyCached(ID, proof(SECRET))).toEqual(await cache.verify(ID, proof(SECRET)));
+    expect(cache.verifyCached(ID, proof('b'.repeat(64)))).toEqual({ ok: false, why: 'secret' });
+    expect(cache.verifyCached(UNKNOWN, proof(SECRET))).toEqual({ ok: false, why: 'unknown' });
+    cache.clear();
+    expect(cache.verifyCached(ID, proof(SECRET))).toBeUndefined();
+    await cache.verify(ID, proof(SECRET));
+    advance(5_000);
+    expect(cache.verifyCached(ID, proof(SECRET))).toBeUndefined();
+    const off = setup(0).cache;
+    await off.verify(ID, proof(SECRET));
+    expect(off.verifyCached(ID, proof(SECRET))).toBeUndefined();
+  });
+
   test('a change announced by the store (made through this process) applies at once', async () => {
     const { rows, store, cache } = setup(60_000);
     expect((await cache.verify(ID, proof(SECRET))).ok).toBe(true);

@@ -88,6 +88,17 @@ export class WebhookAuthCache {
     store.onChange((id) => this.invalidate(id));
   }
 
+  /**
+   * The verdict from cached credentials, at once (no promise: most webhooks, refused floods
+   * included, are answered from the cache); undefined when `id` is not cached, so {@link verify}.
+   */
+  verifyCached(id: string, proof: WebhookProof): WebhookAuth | undefined {
+    if (this.options.ttlMs <= 0) return undefined;
+    const now = this.now();
+    const cached = this.known.get(id) ?? this.unknown.get(id);
+    return cached && cached.expiresAt > now ? this.store.check(cached.credentials, proof, new Date(now)) : undefined;
+  }
+
   async verify(id: string, proof: WebhookProof): Promise<WebhookAuth> {
     const credentials = await this.credentials(id);
     return this.store.check(credentials, proof, new Date(this.now()));
