@@ -138,7 +138,8 @@ export interface GatewayConfig {
   availabilityRetentionDays: number;
   /**
    * Failed webhook authentications (wrong secret, unknown id) per client address per window;
-   * past it the address gets 429 before any lookup. Successful calls never count.
+   * past it the address gets 429 before any lookup, except for the integrations it has itself
+   * authenticated to on this gateway. Successful calls never count.
    */
   authFailureLimit: number;
   /** Express `trust proxy`: which hops' `X-Forwarded-For` name the client address. */
