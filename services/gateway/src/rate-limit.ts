@@ -251,11 +251,6 @@ export class FailedAuthGuard {
     this.flushing ??= this.flush();
   }
 
-  /** Resolves once every failure counted so far has been sent and answered (tests, shutdown). */
-  async settled(): Promise<void> {
-    while (this.flushing) await this.flushing;
-  }
-
   private async flush(): Promise<void> {
     try {
       while (this.pending.size > 0) {
