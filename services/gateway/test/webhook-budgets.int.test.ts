@@ -8,9 +8,9 @@ import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
 let h: GatewayHarness;
 
 beforeAll(async () => {
-  // Notify: 500 at once, then one change a minute (nothing refills within a test). Failed
+  // Notify: 500 at once, then one change an hour (nothing refills within a test). Failed
   // authentications: 3 per window per address, told apart by X-Forwarded-For.
-  h = await startGateway({ NOTIFY_BURST: '500', NOTIFY_RATE_LIMIT: '1', WEBHOOK_RATE_WINDOW_MS: '60000', AUTH_FAILURE_LIMIT: '3', TRUST_PROXY: 'true' });
+  h = await startGateway({ NOTIFY_BURST: '500', NOTIFY_RATE_LIMIT: '1', WEBHOOK_RATE_WINDOW_MS: '3600000', AUTH_FAILURE_LIMIT: '3', TRUST_PROXY: 'true' });
 });
 afterAll(async () => {
   await h?.close();
@@ -47,18 +47,18 @@ describe('notify budget (NOTIFY_BURST, then NOTIFY_RATE_LIMIT per window)', () =
     expect((await notify(target, batch(300, 'a'))).status).toBe(202);
     const refused = await notify(target, batch(201, 'b'));
     expect(refused.status).toBe(429);
-    expect(refused.body.error[0]).toMatch(/at most 500 at once, then 1 per 60 s slot changes per integration; this call needs 201/);
-    // One change short, refilled at one a minute.
+    expect(refused.body.error[0]).toMatch(/at most 500 at once, then 1 per 3600 s slot changes per integration; this call needs 201/);
+    // One change short, refilled at one an hour.
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(3600);
     expect(await queuedChanges()).toBe(before + 300);
     // The refused call spent nothing: the other 200 still fit, then nothing does.
     expect((await notify(target, batch(200, 'c'))).status).toBe(202);
     const two = await notify(target, batch(2, 'd'));
     expect(two.status).toBe(429);
-    // Two changes short: more than one minute, at most two.
-    expect(Number(two.headers['retry-after'])).toBeGreaterThan(60);
-    expect(Number(two.headers['retry-after'])).toBeLessThanOrEqual(120);
+    // Two changes short: more than one hour, at most two.
+    expect(Number(two.headers['retry-after'])).toBeGreaterThan(3600);
+    expect(Number(two.headers['retry-after'])).toBeLessThanOrEqual(7200);
     expect(await queuedChanges()).toBe(before + 500);
   });
 
@@ -113,7 +113,7 @@ describe('TokenBucketLimiter on Redis time', () => {
   });
 
   test('a refund gives back what a later refusal took, never past a full bucket', async () => {
-    const bucket = new TokenBucketLimiter(redis, keyOf, 500, 1, 60_000);
+    const bucket = new TokenBucketLimiter(redis, keyOf, 500, 1, 3_600_000);
     const key = randomUUID();
     await bucket.refund(key, 100);
     expect((await bucket.take(key, 501)).allowed).toBe(false);
@@ -121,10 +121,10 @@ describe('TokenBucketLimiter on Redis time', () => {
     await bucket.refund(key, 400);
     expect((await bucket.take(key, 500)).allowed).toBe(true);
     const refused = await bucket.take(key, 3);
-    // Three units at one a minute.
+    // Three units at one an hour.
     expect(refused).toEqual({ allowed: false, retryAfterS: expect.any(Number) });
-    expect(refused.retryAfterS).toBeGreaterThan(120);
-    expect(refused.retryAfterS).toBeLessThanOrEqual(180);
+    expect(refused.retryAfterS).toBeGreaterThan(2 * 3600);
+    expect(refused.retryAfterS).toBeLessThanOrEqual(3 * 3600);
   });
 });
 
