@@ -1,19 +1,19 @@
 import { SecretBox, type Logger } from '@octo-sync/platform';
 import type { Pool } from 'pg';
 import { createPool, createPrisma, type ConnectionErrorListener, type PrismaClient } from './client';
-import { AlertStore } from './alerts.store';
-import { AvailabilityPullStore } from './availability-pull.store';
-import { AvailabilityStore } from './availability.store';
-import { CatalogReadStore } from './catalog-read.store';
-import { CatalogStore } from './catalog.store';
-import { ChangeFeedStore } from './change-feed.store';
-import { HealthStore } from './health.store';
-import { IntegrationChanges } from './integration-changes';
-import { IntegrationEventStore } from './integration-events.store';
-import { IntegrationStore } from './integrations.store';
-import { WebhookSecretStore } from './webhook-secrets.store';
-import { SyncRunStore } from './sync-runs.store';
-import { ScheduledRunStore } from './scheduled-runs';
+import { AlertStore } from './integrations/alerts.store';
+import { AvailabilityPullStore } from './availability/availability-pull.store';
+import { AvailabilityStore } from './availability/availability.store';
+import { CatalogReadStore } from './catalog/catalog-read.store';
+import { CatalogStore } from './catalog/catalog.store';
+import { ChangeFeedStore } from './feed/change-feed.store';
+import { HealthStore } from './integrations/health.store';
+import { IntegrationChanges } from './integrations/integration-changes';
+import { IntegrationEventStore } from './integrations/integration-events.store';
+import { IntegrationStore } from './integrations/integrations.store';
+import { WebhookSecretStore } from './integrations/webhook-secrets.store';
+import { SyncRunStore } from './runs/sync-runs.store';
+import { ScheduledRunStore } from './runs/scheduled-runs';
 
 export interface DbOptions {
   databaseUrl: string;

@@ -9,7 +9,7 @@ export {
   type IntegrationQuery,
   type SyncStatusFilter,
   type HealthStatusFilter,
-} from './integrations.store';
+} from './integrations/integrations.store';
 export {
   type SyncRunStore,
   type SyncRun,
@@ -23,11 +23,11 @@ export {
   type ClaimResult,
   type RunOutcome,
   type RunFailure,
-} from './sync-runs.store';
-export type { ScheduledRun } from './scheduled-runs';
+} from './runs/sync-runs.store';
+export type { ScheduledRun } from './runs/scheduled-runs';
 export { catalogPoolProblem, checkPoolBudget, type PoolBudget } from './pool-budget';
 export { checkPostgres, describePostgresFailure } from './reachability';
-export { TARGETED_PRODUCTS_MAX } from './run-scope';
+export { TARGETED_PRODUCTS_MAX } from './runs/run-scope';
 export {
   catalogKey,
   type ProductRow,
@@ -39,10 +39,10 @@ export {
   type CatalogFingerprints,
   type Fingerprint,
   type ProductFingerprintRow,
-} from './catalog-rows';
-export type { CatalogStore } from './catalog.store';
-export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, Page } from './catalog-read.store';
-export type { CatalogCopyWriter } from './catalog-writer';
+} from './catalog/catalog-rows';
+export type { CatalogStore } from './catalog/catalog.store';
+export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, Page } from './catalog/catalog-read.store';
+export type { CatalogCopyWriter } from './catalog/catalog-writer';
 export {
   pullSettingsOf,
   type AvailabilityPullStore,
@@ -51,13 +51,13 @@ export {
   type PullTarget,
   type SlotCounts,
   type SnapshotSlot,
-} from './availability-pull.store';
-export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability.store';
-export { newerInSource } from './slot-order';
-export type { ChangeFeedStore, ChangeEvent, ChangePage } from './change-feed.store';
-export type { ChangeType } from './change-outbox';
-export type { HealthStore, HealthStatus, HealthTransition } from './health.store';
-export { hashWebhookSecret } from './webhook-secret';
+} from './availability/availability-pull.store';
+export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability/availability.store';
+export { newerInSource } from './availability/slot-order';
+export type { ChangeFeedStore, ChangeEvent, ChangePage } from './feed/change-feed.store';
+export type { ChangeType } from './feed/change-outbox';
+export type { HealthStore, HealthStatus, HealthTransition } from './integrations/health.store';
+export { hashWebhookSecret } from './integrations/webhook-secret';
 export {
   WebhookSecretStore,
   type WebhookAuth,
@@ -66,9 +66,9 @@ export {
   type WebhookProof,
   type Rotation,
   type RotateOptions,
-} from './webhook-secrets.store';
-export { SYSTEM_ACTOR, type IntegrationEventStore, type IntegrationEvent, type IntegrationEventType, type NewIntegrationEvent } from './integration-events.store';
+} from './integrations/webhook-secrets.store';
+export { SYSTEM_ACTOR, type IntegrationEventStore, type IntegrationEvent, type IntegrationEventType, type NewIntegrationEvent } from './integrations/integration-events.store';
 export { classifySqlError, isDataException, sqlStateOf, type SqlFailure } from './sql-errors';
-export { syncRefusal, type SyncRefusal, type SyncCandidate } from './sync-eligibility';
-export type { AlertStore, AlertDelivery, AlertDeliveryStatus, AlertAttempt, AlertTarget } from './alerts.store';
+export { syncRefusal, type SyncRefusal, type SyncCandidate } from './runs/sync-eligibility';
+export type { AlertStore, AlertDelivery, AlertDeliveryStatus, AlertAttempt, AlertTarget } from './integrations/alerts.store';
 export { createDb, type Db, type DbOptions } from './db';

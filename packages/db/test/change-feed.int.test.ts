@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { createDb, type Db } from '@octo-sync/db';
-import { appendChanges, type ChangeEventRow } from '@octo-sync/db/src/change-outbox';
+import { appendChanges, type ChangeEventRow } from '@octo-sync/db/src/feed/change-outbox';
 import { createTestDatabase, waitFor, type TestDatabase } from '@octo-sync/testkit';
 
 const event = (integrationId: string, product: string): ChangeEventRow => ({

@@ -1,6 +1,6 @@
-import type { PrismaClient } from './client';
-import type { AlertDelivery, AlertDeliveryStatus, Prisma } from './generated/prisma/client';
-import { isUuid } from './uuid';
+import type { PrismaClient } from '../client';
+import type { AlertDelivery, AlertDeliveryStatus, Prisma } from '../generated/prisma/client';
+import { isUuid } from '../uuid';
 
 export type { AlertDelivery, AlertDeliveryStatus };
 

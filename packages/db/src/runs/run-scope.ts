@@ -1,4 +1,4 @@
-import type { Prisma, RunKind, SyncTrigger } from './generated/prisma/client';
+import type { Prisma, RunKind, SyncTrigger } from '../generated/prisma/client';
 
 /** The most products one targeted run refreshes; a queued one that would grow past it becomes a full sync. */
 export const TARGETED_PRODUCTS_MAX = 100;

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { catalogKey, type CatalogChanges, type CatalogFingerprints, type OptionRow, type ProductFingerprintRow, type ProductRow, type UnitRow } from './catalog-rows';
 import { CatalogChangeLog } from './catalog-change-log';
-import { copyField as field, copyText } from './copy-text';
+import { copyField as field, copyText } from '../copy-text';
 
 /** Rows per removal statement: large enough to amortise the round trip, small enough for memory. */
 const BATCH = 2_000;

@@ -1,6 +1,6 @@
-import type { PrismaClient } from './client';
-import type { IntegrationEvent, IntegrationEventType } from './generated/prisma/client';
-import type { Prisma } from './generated/prisma/client';
+import type { PrismaClient } from '../client';
+import type { IntegrationEvent, IntegrationEventType } from '../generated/prisma/client';
+import type { Prisma } from '../generated/prisma/client';
 
 export type { IntegrationEvent, IntegrationEventType };
 

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { catalogKey, type CatalogFingerprints, type Fingerprint, type OptionRow, type ProductRow, type UnitRow } from './catalog-rows';
-import { copyField as field, copyText } from './copy-text';
-import { COPY_CHANGE_STAGE, CREATE_CHANGE_STAGE, publishStaged, type ChangeType } from './change-outbox';
+import { copyField as field, copyText } from '../copy-text';
+import { COPY_CHANGE_STAGE, CREATE_CHANGE_STAGE, publishStaged, type ChangeType } from '../feed/change-outbox';
 
 type Entity = 'product' | 'option' | 'unit';
 

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import type { PrismaClient } from './client';
-import type { Integration, SyncRun } from './generated/prisma/client';
+import type { PrismaClient } from '../client';
+import type { Integration, SyncRun } from '../generated/prisma/client';
 import { abandonRun, RUN_ABANDONED } from './run-abandon';
 import { joinableRun } from './run-scope';
 import { StaleRunError, inFencedTransaction } from './run-fence';

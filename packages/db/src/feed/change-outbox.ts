@@ -1,4 +1,4 @@
-import type { Prisma } from './generated/prisma/client';
+import type { Prisma } from '../generated/prisma/client';
 
 /*
  * The change feed's outbox: how a writing transaction appends its events. Positions are taken

@@ -1,4 +1,4 @@
-import type { PrismaClient } from './client';
+import type { PrismaClient } from '../client';
 
 /** What one integration of a nightly tick got from {@link requestScheduledRuns}. */
 export interface ScheduledRun {

@@ -1,13 +1,13 @@
 import { AppError, SecretBox } from '@octo-sync/platform';
-import { deactivateProducts } from './catalog.store';
-import { syncableWhere, type SyncCandidate } from './sync-eligibility';
-import type { PrismaClient } from './client';
-import type { Integration, WebhookAuthMode } from './generated/prisma/client';
-import { Prisma } from './generated/prisma/client';
+import { deactivateProducts } from '../catalog/catalog.store';
+import { syncableWhere, type SyncCandidate } from '../runs/sync-eligibility';
+import type { PrismaClient } from '../client';
+import type { Integration, WebhookAuthMode } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
 import type { IntegrationChanges } from './integration-changes';
 import { recordEvents, SYSTEM_ACTOR, type NewIntegrationEvent } from './integration-events.store';
-import type { PullSettings } from './availability-pull.store';
-import { isUuid } from './uuid';
+import type { PullSettings } from '../availability/availability-pull.store';
+import { isUuid } from '../uuid';
 import { generateWebhookSecret } from './webhook-secret';
 import type { WebhookSecretStore } from './webhook-secrets.store';
 

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { SecretBox } from '@octo-sync/platform';
-import type { PrismaClient } from './client';
-import type { Integration, Prisma } from './generated/prisma/client';
+import type { PrismaClient } from '../client';
+import type { Integration, Prisma } from '../generated/prisma/client';
 import type { IntegrationChanges } from './integration-changes';
 import { recordEvents } from './integration-events.store';
-import { isUuid } from './uuid';
+import { isUuid } from '../uuid';
 import { generateWebhookSecret, hashWebhookSecret, webhookDigestMatches } from './webhook-secret';
 
 /** What a webhook's caller is known by once it authenticated (nothing secret in it). */

@@ -1,4 +1,4 @@
-import type { PrismaClient } from './client';
+import type { PrismaClient } from '../client';
 
 /** How an abandoned run is recorded, whoever finds it abandoned. */
 export const RUN_ABANDONED = { errorCode: 'RUN_ABANDONED', errorMessage: 'the run stopped without finishing and was abandoned' } as const;

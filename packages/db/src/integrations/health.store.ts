@@ -1,5 +1,5 @@
-import type { PrismaClient } from './client';
-import { syncableWhere } from './sync-eligibility';
+import type { PrismaClient } from '../client';
+import { syncableWhere } from '../runs/sync-eligibility';
 
 export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'DOWN';
 

@@ -1,5 +1,5 @@
-import { appendChanges, prismaSql, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from './change-outbox';
-import type { PrismaClient } from './client';
+import { appendChanges, prismaSql, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from '../feed/change-outbox';
+import type { PrismaClient } from '../client';
 import { answeredSince, PUSH_IS_NEWER, slotLockOrder } from './slot-order';
 
 /** One slot change, ready for the database (snake_case: it goes through jsonb_to_recordset). */

@@ -1,9 +1,9 @@
 import type { Pool, PoolClient } from 'pg';
-import type { PrismaClient } from './client';
+import type { PrismaClient } from '../client';
 import { catalogKey, type CatalogFingerprints } from './catalog-rows';
 import { CatalogCopyWriter } from './catalog-writer';
-import { appendChanges, prismaSql, type ChangeEventRow } from './change-outbox';
-import type { Prisma } from './generated/prisma/client';
+import { appendChanges, prismaSql, type ChangeEventRow } from '../feed/change-outbox';
+import type { Prisma } from '../generated/prisma/client';
 
 /**
  * One integration's stored catalog: what a run diffs against ({@link loadFingerprints}), the

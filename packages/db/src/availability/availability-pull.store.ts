@@ -1,8 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 import type { SlotRow } from './availability.store';
-import type { PrismaClient } from './client';
-import type { Integration } from './generated/prisma/client';
-import { appendChanges, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from './change-outbox';
+import type { PrismaClient } from '../client';
+import type { Integration } from '../generated/prisma/client';
+import { appendChanges, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from '../feed/change-outbox';
 import { slotLockOrder, snapshotIsNewer } from './slot-order';
 
 /** One (product, option) a pull asks for, with the product's time zone (null: not sent). */

@@ -1,5 +1,5 @@
-import type { Prisma } from './generated/prisma/client';
-import type { Integration } from './integrations.store';
+import type { Prisma } from '../generated/prisma/client';
+import type { Integration } from '../integrations/integrations.store';
 import type { RunTrigger } from './sync-runs.store';
 
 /** Why an integration may not sync now; its `code` is stable, its `message` says what to do. */
