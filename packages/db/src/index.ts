@@ -1,5 +1,6 @@
 export { connectClient, DEFAULT_DATABASE_URL, type ConnectionErrorListener } from './client';
 export { migrate, readMigrations, migrationChecksum, MIGRATIONS_DIR, type MigrateResult } from './migrate';
+export { NO_TRANSACTION_MARKER, isNonTransactional, splitStatements } from './migration-statements';
 export {
   IntegrationStore,
   type Integration,

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Client } from 'pg';
 import { AppError } from '@octo-sync/platform';
 import { connectClient, type ConnectionErrorListener } from './client';
+import { isNonTransactional, splitStatements } from './migration-statements';
 
 /**
  * The migrations folder of this repository (the one Prisma's CLI uses too): the nearest
@@ -124,6 +125,13 @@ interface AppliedRow {
  * its own transaction together with its bookkeeping row; migrations already applied are verified
  * against their checksum and an edited one stops everything with a clear error; a migration that
  * a previous run left half-applied (Prisma's P3009) must be resolved by a person first.
+ *
+ * A migration whose first line is `-- octo-sync: no-transaction` runs outside any transaction,
+ * one statement at a time (so it may `CREATE INDEX CONCURRENTLY`). Its bookkeeping row is written
+ * before its first statement and finished after its last; a failure leaves it recorded as failed
+ * (with the error in `logs`), and the next run retries it from its first statement once no
+ * invalid index is left in the database, marking the failed row rolled back as
+ * `prisma migrate resolve --rolled-back` would. Such a migration must therefore be idempotent.
  */
 export async function migrate({ databaseUrl, migrationsDir = MIGRATIONS_DIR, log = () => {} }: MigrateOptions): Promise<MigrateResult> {
   const databaseCreated = await ensureDatabase(databaseUrl, log);
@@ -137,15 +145,7 @@ export async function migrate({ databaseUrl, migrationsDir = MIGRATIONS_DIR, log
       const { rows } = await client.query<AppliedRow>(
         'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at',
       );
-      const live = rows.filter((r) => r.rolled_back_at === null);
-      const failed = live.filter((r) => r.finished_at === null);
-      if (failed.length > 0) {
-        throw new MigrationError(
-          'MIGRATION_FAILED_BEFORE',
-          `migration ${failed.map((r) => r.migration_name).join(', ')} started but did not finish; ` +
-            'fix the database by hand, then mark it with `prisma migrate resolve --applied|--rolled-back <name>`',
-        );
-      }
+      const live = await retireRetryableFailures(client, rows, migrations, log);
       const applied = new Map(live.map((r) => [r.migration_name, r.checksum]));
       const known = new Set(migrations.map((m) => m.name));
       for (const name of applied.keys()) {
@@ -179,6 +179,10 @@ export async function migrate({ databaseUrl, migrationsDir = MIGRATIONS_DIR, log
 }
 
 async function applyOne(client: Client, migration: MigrationFile): Promise<void> {
+  if (isNonTransactional(migration.sql)) {
+    await applyWithoutTransaction(client, migration);
+    return;
+  }
   const id = randomUUID();
   await client.query('BEGIN');
   try {
@@ -196,4 +200,75 @@ async function applyOne(client: Client, migration: MigrationFile): Promise<void>
       cause,
     });
   }
+}
+
+/**
+ * Runs a non-transactional migration statement by statement (a multi-statement string is an
+ * implicit transaction, where `CONCURRENTLY` is refused), counting steps as Prisma does.
+ */
+async function applyWithoutTransaction(client: Client, migration: MigrationFile): Promise<void> {
+  const id = randomUUID();
+  await client.query(
+    'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES ($1, $2, $3, now(), 0)',
+    [id, migration.checksum, migration.name],
+  );
+  let steps = 0;
+  try {
+    for (const statement of splitStatements(migration.sql)) {
+      await client.query(statement);
+      steps += 1;
+    }
+  } catch (cause) {
+    const message = (cause as Error).message;
+    await client.query('UPDATE "_prisma_migrations" SET logs = $2, applied_steps_count = $3 WHERE id = $1', [id, message, steps]);
+    throw new MigrationError(
+      'MIGRATION_FAILED',
+      `migration ${migration.name} (no transaction) failed after ${steps} statement(s) and is recorded as failed; ` +
+        `the next run retries it from its first statement: ${message}`,
+      { cause },
+    );
+  }
+  await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = $2 WHERE id = $1', [id, steps]);
+}
+
+/**
+ * The bookkeeping rows still in force. A failed non-transactional migration (still in the folder)
+ * is marked rolled back so that it runs again, provided no invalid index is left (a failed
+ * `CREATE INDEX CONCURRENTLY` leaves one, and `IF NOT EXISTS` would then skip it silently). Any
+ * other unfinished row is Prisma's P3009 and stops the run.
+ */
+async function retireRetryableFailures(client: Client, rows: AppliedRow[], migrations: MigrationFile[], log: MigrateLog): Promise<AppliedRow[]> {
+  const retryable = new Set(migrations.filter((m) => isNonTransactional(m.sql)).map((m) => m.name));
+  const live = rows.filter((r) => r.rolled_back_at === null);
+  const failed = live.filter((r) => r.finished_at === null);
+  const blocking = failed.filter((r) => !retryable.has(r.migration_name));
+  if (blocking.length > 0) {
+    throw new MigrationError(
+      'MIGRATION_FAILED_BEFORE',
+      `migration ${blocking.map((r) => r.migration_name).join(', ')} started but did not finish; ` +
+        'fix the database by hand, then mark it with `prisma migrate resolve --applied|--rolled-back <name>`',
+    );
+  }
+  if (failed.length === 0) return live;
+  await refuseInvalidIndexes(client);
+  const names = failed.map((r) => r.migration_name);
+  await client.query(
+    'UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = ANY($1::text[]) AND finished_at IS NULL AND rolled_back_at IS NULL',
+    [names],
+  );
+  log('retrying non-transactional migrations that failed before', { migrations: names });
+  return live.filter((r) => r.finished_at !== null);
+}
+
+async function refuseInvalidIndexes(client: Client): Promise<void> {
+  const { rows } = await client.query<{ name: string }>(
+    'SELECT i.indexrelid::regclass::text AS name FROM pg_index i WHERE NOT i.indisvalid ORDER BY 1',
+  );
+  if (rows.length === 0) return;
+  const names = rows.map((r) => r.name);
+  throw new MigrationError(
+    'MIGRATION_INVALID_INDEX',
+    `invalid index ${names.join(', ')} left by a failed CREATE INDEX CONCURRENTLY; ` +
+      `drop each first (${names.map((n) => `DROP INDEX CONCURRENTLY IF EXISTS ${n};`).join(' ')}), then run the migrations again`,
+  );
 }
