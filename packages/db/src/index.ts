@@ -69,7 +69,7 @@ export {
   type RotateOptions,
 } from './integrations/webhook-secrets.store';
 export { SYSTEM_ACTOR, type IntegrationEventStore, type IntegrationEvent, type IntegrationEventType, type NewIntegrationEvent } from './integrations/integration-events.store';
-export { classifySqlError, isDataException, sqlStateOf, type SqlFailure } from './sql-errors';
+export { classifySqlError, isDataException, isRefusedValue, sqlStateOf, type SqlFailure } from './sql-errors';
 export { syncRefusal, type SyncRefusal, type SyncCandidate } from './runs/sync-eligibility';
 export type { AlertStore, AlertDelivery, AlertDeliveryStatus, AlertAttempt, AlertTarget } from './integrations/alerts.store';
 export { createDb, type Db, type DbOptions } from './db';

@@ -4,29 +4,26 @@
  * - `unavailable`: the database cannot serve us right now (connection lost, starting up or
  *   shutting down, out of resources, failover to a read-only node, a lost serialisation race);
  *   the same request later will work. HTTP answers 503, the queue retries.
- * - `bad-data`: this request's values cannot be stored: any data exception (class 22: a NUL
- *   character, a date Postgres cannot represent, a number out of range, a failed cast), a check
- *   constraint (23514), a value too large (54000); retrying the same values can never work. Such
- *   a value is the change's fault, answered for it alone (HTTP 400, a notify change `rejected`),
- *   never retried: validation should refuse it first, and a value it let through (a bound we had
- *   not thought of, or a bug of ours) shows as a logged warning with its SQLSTATE, never as a queue
- *   retrying a batch shared with other tenants.
+ * - `bad-data`: this request's values cannot be stored (a NUL character, a value too large);
+ *   retrying the same values can never work. Deliberately narrow, because HTTP answers it 400
+ *   and blames the body: validation refuses such text before any SQL, so other data exceptions
+ *   (22P02 from a cast, 22003 out of range…) raised by a request mean a bug of ours, which must
+ *   stay visible (a 500) rather than be blamed on the input. The worker's apply path, whose
+ *   statement values are the changes' own, asks {@link isRefusedValue} instead.
  */
 export type SqlFailure = 'unavailable' | 'bad-data';
 
 const BY_CODE: Readonly<Record<string, SqlFailure>> = {
   // "invalid message format": how Postgres refuses a NUL byte inside statement text.
   '08P01': 'bad-data',
+  '22021': 'bad-data', // character_not_in_repertoire: a NUL byte in a text parameter
+  '22P05': 'bad-data', // untranslatable_character: \u0000 inside jsonb
   '54000': 'bad-data', // program_limit_exceeded: a value too large to store
-  '23514': 'bad-data', // check_violation: a value a table's CHECK constraint refuses
   // read_only_sql_transaction: we reached a standby during a failover.
   '25006': 'unavailable',
 };
 
 const BY_CLASS: Readonly<Record<string, SqlFailure>> = {
-  // data exception: a NUL byte in text (22021) or jsonb (22P05), a year Postgres cannot store
-  // (22008, 22007), an integer out of range (22003), a failed cast (22P02)…
-  '22': 'bad-data',
   '08': 'unavailable', // connection exception
   '40': 'unavailable', // transaction rollback: serialisation failure, deadlock
   '53': 'unavailable', // insufficient resources: too many connections, disk full, out of memory
@@ -53,7 +50,20 @@ export function sqlStateOf(error: unknown, depth = 0): string | undefined {
  */
 export function isDataException(error: unknown): boolean {
   const state = sqlStateOf(error);
-  return state !== undefined && (state.startsWith('54') || classifySqlError(error) === 'bad-data');
+  return state !== undefined && (state.startsWith('54') || isRefusedValue(error));
+}
+
+/**
+ * True when Postgres refused a value that a statement wrote for one change alone: any data
+ * exception (class 22: a NUL character, a date it cannot represent, a number out of range, a
+ * failed cast), a check constraint (23514), or another `bad-data` code. For the worker's apply
+ * path, where such a value is that change's fault: answered `rejected` within the attempt, never
+ * retried. Not for HTTP, where class 22 from our own SQL is a bug ({@link classifySqlError}).
+ */
+export function isRefusedValue(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  if (state === undefined) return false;
+  return state.startsWith('22') || state === '23514' || classifySqlError(error) === 'bad-data';
 }
 
 /** How to treat a failed database call; undefined when it is not a Postgres error we classify. */

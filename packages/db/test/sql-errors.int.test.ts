@@ -1,4 +1,4 @@
-import { createDb, classifySqlError, type Db } from '@octo-sync/db';
+import { createDb, classifySqlError, isRefusedValue, type Db } from '@octo-sync/db';
 import { createTestDatabase, waitFor, type TestDatabase } from '@octo-sync/testkit';
 
 /** The classification against the errors a real Postgres gives, through Prisma and through pg. */
@@ -28,17 +28,35 @@ describe('classifySqlError on real Postgres errors', () => {
     expect(await failure(() => db.pool.query('SELECT $1::text', ['x\u0000']))).toBe('bad-data');
   });
 
-  test('a value Postgres cannot take (a failed cast, a year it cannot store) is bad data: the change is refused, never retried', async () => {
-    expect(await failure(() => db.prisma.$queryRawUnsafe('SELECT $1::jsonb', JSON.stringify({ a: '\ud800' })))).toBe('bad-data');
-    expect(await failure(() => db.pool.query(`SELECT 'x'::integer`))).toBe('bad-data');
-    expect(await failure(() => db.pool.query('SELECT $1::timestamptz', ['0000-06-01T10:00:00.000Z']))).toBe('bad-data');
-    expect(await failure(() => db.pool.query('SELECT $1::timestamptz', [new Date(Date.UTC(10000, 0, 1)).toISOString()]))).toBe('bad-data');
-    expect(await failure(() => db.pool.query('SELECT $1::integer', [3_000_000_000]))).toBe('bad-data');
+  const refused = async (run: () => Promise<unknown>) => {
+    try {
+      await run();
+    } catch (err) {
+      return isRefusedValue(err);
+    }
+    throw new Error('expected the statement to fail');
+  };
+
+  const uncastable: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
+    ['a lone surrogate in jsonb', () => db.prisma.$queryRawUnsafe('SELECT $1::jsonb', JSON.stringify({ a: '\ud800' }))],
+    ['a failed cast', () => db.pool.query(`SELECT 'x'::integer`)],
+    ['year 0000', () => db.pool.query('SELECT $1::timestamptz', ['0000-06-01T10:00:00.000Z'])],
+    ['year 10000', () => db.pool.query('SELECT $1::timestamptz', [new Date(Date.UTC(10000, 0, 1)).toISOString()])],
+    ['an integer out of range', () => db.pool.query('SELECT $1::integer', [3_000_000_000])],
+  ];
+
+  test.each(uncastable)('for HTTP, %s from our own SQL is a bug (a 500), not the body\'s fault', async (_, run) => {
+    expect(await failure(run)).toBeUndefined();
   });
 
-  test('a CHECK constraint refusing a value is bad data (23514)', async () => {
+  test.each(uncastable)('for the apply path, %s is the change\'s value refused: rejected, never retried', async (_, run) => {
+    expect(await refused(run)).toBe(true);
+  });
+
+  test('a CHECK constraint refusing a value: refused for the apply path, a bug for HTTP (23514)', async () => {
     await db.pool.query('CREATE DOMAIN non_negative AS integer CHECK (VALUE >= 0)');
-    expect(await failure(() => db.pool.query('SELECT $1::non_negative', [-1]))).toBe('bad-data');
+    expect(await refused(() => db.pool.query('SELECT $1::non_negative', [-1]))).toBe(true);
+    expect(await failure(() => db.pool.query('SELECT $1::non_negative', [-1]))).toBeUndefined();
   });
 
   test('a backend terminated mid-statement is a dependency being away', async () => {

@@ -1,4 +1,4 @@
-import { classifySqlError, isDataException, newerInSource, optionKey, slotKey, sqlStateOf, syncRefusal, type Db, type SlotRow } from '@octo-sync/db';
+import { isDataException, isRefusedValue, newerInSource, optionKey, slotKey, sqlStateOf, syncRefusal, type Db, type SlotRow } from '@octo-sync/db';
 import type { PayloadOf, SlotChange, SlotResult, availabilityApplyJob } from '@octo-sync/jobs';
 import type { SyncRequests } from '@octo-sync/runs';
 import { asError, GroupCommit, unstorableInput, type Logger } from '@octo-sync/platform';
@@ -109,7 +109,7 @@ async function applyIsolated(deps: AvailabilityDeps, items: readonly Pending[]):
     return await applyBatch(deps, items);
   } catch (err) {
     if (!isDataException(err)) throw err;
-    if (items.length === 1) return [classifySqlError(err) === 'bad-data' ? rejected(deps.log, items[0]!, { sqlState: sqlStateOf(err) }) : { error: asError(err) }];
+    if (items.length === 1) return [isRefusedValue(err) ? rejected(deps.log, items[0]!, { sqlState: sqlStateOf(err) }) : { error: asError(err) }];
     // Halves in arrival order, so the slot ordering of the batch is kept.
     const middle = Math.ceil(items.length / 2);
     return [...(await applyIsolated(deps, items.slice(0, middle))), ...(await applyIsolated(deps, items.slice(middle)))];
