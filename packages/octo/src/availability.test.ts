@@ -17,4 +17,13 @@ describe('parseAvailability', () => {
       { id: 'c', paths: ['n'] },
     ]);
   });
+
+  it('holds back every slot with an inexact number, however many (the gateway lists at most 50 paths; a pull lists all)', () => {
+    const inexact = Array.from({ length: 60 }, (_, i) => `{"id": "x${i}", "pricing": {"retail": 1e400}}`);
+    const body = `[${[...inexact, '{"id": "ok", "vacancies": 2}'].join(', ')}]`;
+    const { slots, held } = parseAvailability(Buffer.from(body));
+    expect(slots.map((s) => s.id)).toEqual(['ok']);
+    expect(held).toHaveLength(60);
+    expect(held.at(-1)).toEqual({ id: 'x59', paths: ['pricing.retail'] });
+  });
 });

@@ -65,7 +65,8 @@ export function parseAvailability(body: Buffer): Pick<FetchedAvailability, 'slot
   const json = body.toString('utf8');
   const slots = parseSlots(json);
   const inexact = new Map<number, string[]>();
-  for (const [index, ...path] of inexactNumbers(json)) {
+  // Every inexact number, not the first 50: a slot past them would be stored changed.
+  for (const [index, ...path] of inexactNumbers(json, Infinity)) {
     if (typeof index === 'number') inexact.set(index, [...(inexact.get(index) ?? []), path.join('.')]);
   }
   if (inexact.size === 0) return { slots, held: [] };

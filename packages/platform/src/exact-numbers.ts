@@ -9,7 +9,7 @@
 /** One path segment: an object key or an array index. */
 export type JsonPathSegment = string | number;
 
-/** Paths listed at most per text (a hostile body could hold thousands). */
+/** Paths listed at most per text by default (a hostile request body could hold thousands). */
 const MAX_PATHS = 50;
 
 /** String literals (skipped whole: digits inside them are text) and number literals. */
@@ -67,16 +67,18 @@ function pathsAt(text: string, offsets: readonly number[]): JsonPathSegment[][] 
 
 /**
  * The paths (keys and indices from the top) of the number literals of a JSON text that
- * `JSON.parse` would not keep exactly (see {@link keepsExactly}), in document order, at most 50.
+ * `JSON.parse` would not keep exactly (see {@link keepsExactly}), in document order, at most
+ * `limit` (50 by default: enough to name a request's problems; a caller that must find every
+ * such number, as a pull holding back each slot that has one, passes `Infinity`).
  * Call it on text that parsed: it reads literals, not grammar. Costs one regular-expression scan;
  * the structure is walked only when a number is inexact.
  */
-export function inexactNumbers(text: string): JsonPathSegment[][] {
+export function inexactNumbers(text: string, limit = MAX_PATHS): JsonPathSegment[][] {
   const offsets: number[] = [];
   for (const match of text.matchAll(STRING_OR_NUMBER)) {
     if (match[0].startsWith('"') || keepsExactly(match[0])) continue;
     offsets.push(match.index);
-    if (offsets.length === MAX_PATHS) break;
+    if (offsets.length >= limit) break;
   }
   return offsets.length === 0 ? [] : pathsAt(text, offsets);
 }
