@@ -8,7 +8,7 @@ export {
   type SlotChange,
   type SlotResult,
 } from './availability-apply.job';
-export { slotTimeBounds, startWithin, updatedAtWithin, UPDATED_AT_AHEAD_MS, type SlotTimeBounds } from './slot-times';
+export { latestUpdatedAt, slotTimeBounds, startWithin, updatedAtWithin, UPDATED_AT_AHEAD_MS, type SlotTimeBounds } from './slot-times';
 export { testConnectionJob, testConnectionResultSchema, type TestConnectionResult } from './test-connection.job';
 export { catalogNightlyJob } from './catalog-nightly.job';
 export { alertDeliverJob } from './alert-deliver.job';

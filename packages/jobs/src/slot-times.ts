@@ -6,6 +6,11 @@ const DAY_MS = 86_400_000;
  */
 export const UPDATED_AT_AHEAD_MS = DAY_MS;
 
+/** The latest `updatedAt` (epoch ms) accepted at `now`: an order key past it would freeze its slot. */
+export function latestUpdatedAt(now: number): number {
+  return now + UPDATED_AT_AHEAD_MS;
+}
+
 /** How far ahead a slot may start: two years past today. */
 const START_AHEAD_YEARS = 2;
 
@@ -22,7 +27,8 @@ export interface SlotTimeBounds {
  * minus `retentionDays` to today plus 2 years, an `updatedAt` from 1970 to 24 h past `now`.
  * "Today" is a local date in the product's time zone, which the gateway does not know, so the
  * start bounds are UTC days widened by one day each side: every zone's today is inside them.
- * The gateway refuses a change outside them (400) and the worker drops a pulled slot outside them:
+ * The gateway refuses a change outside them (400) and the worker drops a pulled slot outside them
+ * (and answers `rejected` a queued change whose `updated_at` order key is past {@link latestUpdatedAt}):
  * Postgres cannot store years 0 or 10000, and a far-future `updatedAt` would freeze its slot.
  */
 export function slotTimeBounds(now: number, retentionDays: number): SlotTimeBounds {
@@ -33,7 +39,7 @@ export function slotTimeBounds(now: number, retentionDays: number): SlotTimeBoun
     earliestStart: today - (retentionDays + 1) * DAY_MS,
     latestStart: ahead.getTime() + 2 * DAY_MS - 1,
     earliestUpdatedAt: 0,
-    latestUpdatedAt: now + UPDATED_AT_AHEAD_MS,
+    latestUpdatedAt: latestUpdatedAt(now),
   };
 }
 

@@ -70,14 +70,16 @@ describe('availability.apply: a poisoned change fails alone', () => {
 
   it('a change whose values the database refuses (class 22) is answered rejected in its first attempt; the batch around it is applied', async () => {
     // Each passes the job contract (the gateway bounds times and caps counts; the contract does
-    // not): a count past integer, a start in year 0 or (in UTC) year 10000, which the worker knows
-    // to refuse before SQL, and an order key past bigint, which only Postgres refuses (22003):
+    // not): a count past integer, a start in year 0 or (in UTC) year 10000, an updatedAt order key
+    // in year 9999 (it would freeze its slot: a job queued before the gateway bounded updatedAt),
+    // which the worker knows to refuse before SQL, and an order key past bigint, which only Postgres refuses (22003):
     // the worker must find that one by splitting the batch within the attempt, and answer every
     // one of them, never fail a job the queue would retry.
     const poisons: Array<Partial<SlotChange>> = [
       { vacancies: 3_000_000_000, capacity: null },
       { localDateTimeStart: '0000-06-01T10:00:00+00:00' },
       { localDateTimeStart: '9999-12-31T23:00:00-05:00' },
+      { orderSource: 'updated_at', orderKey: String(Date.UTC(9999, 11, 31)) },
       { orderKey: '9999999999999999999' },
     ];
     const goodSends = Array.from({ length: 100 }, (_, i) => send(good, [change(`split-${i}`, i + 1)]));

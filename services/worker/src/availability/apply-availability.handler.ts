@@ -1,5 +1,5 @@
 import { isDataException, isRefusedValue, newerInSource, optionKey, slotKey, sqlStateOf, syncRefusal, type Db, type SlotRow } from '@octo-sync/db';
-import type { PayloadOf, SlotChange, SlotResult, availabilityApplyJob } from '@octo-sync/jobs';
+import { latestUpdatedAt, type PayloadOf, type SlotChange, type SlotResult, type availabilityApplyJob } from '@octo-sync/jobs';
 import type { SyncRequests } from '@octo-sync/runs';
 import { asError, GroupCommit, unstorableInput, type Logger } from '@octo-sync/platform';
 import { startsAtOf } from './slot-start';
@@ -121,10 +121,13 @@ const INT4_MAX = 2_147_483_647;
 /**
  * What Postgres is known to refuse in a change the job contract lets through: text it cannot
  * store, a start whose UTC instant lies outside years 1–9999, a count past `integer`. Found here,
- * each costs nothing; found by the database, each costs a split of its whole batch.
+ * each costs nothing; found by the database, each costs a split of its whole batch. Also an
+ * `updated_at` order key past {@link latestUpdatedAt}: stored, it would freeze its slot (a job
+ * queued before the gateway bounded `updatedAt`, or a failed one retried from the dashboard).
  */
-function unstorableProblem(change: SlotChange): string | undefined {
+function unstorableProblem(change: SlotChange, now: number): string | undefined {
   if (unstorableInput(change, 'change').length > 0) return 'unstorable text';
+  if (change.orderSource === 'updated_at' && BigInt(change.orderKey) > BigInt(latestUpdatedAt(now))) return 'updatedAt too far ahead';
   const startsAt = startsAtOf(change.localDateTimeStart ?? null);
   if (startsAt !== null && !/^(?!0000)\d{4}-/.test(startsAt)) return 'unstorable start';
   if ((change.vacancies ?? 0) > INT4_MAX || (change.capacity ?? 0) > INT4_MAX) return 'unstorable count';
@@ -133,7 +136,8 @@ function unstorableProblem(change: SlotChange): string | undefined {
 
 /** Answers changes known to be unstorable `rejected` before SQL sees them; applies the rest. */
 async function applyStorable(deps: AvailabilityDeps, items: readonly Pending[]): Promise<Applied[]> {
-  const problems = items.map((item) => unstorableProblem(item.change));
+  const now = Date.now();
+  const problems = items.map((item) => unstorableProblem(item.change, now));
   const results = await applyIsolated(deps, items.filter((_, i) => problems[i] === undefined));
   let next = 0;
   return items.map((item, i) => (problems[i] === undefined ? results[next++]! : rejected(deps.log, item, { problem: problems[i] })));
@@ -152,7 +156,7 @@ export interface AvailabilityApplier {
  * {@link GroupCommit}; integrations take turns filling a batch). A change for a product or option
  * we do not know queues one full sync of the integration (joining any sync already queued or
  * running) instead. A change known to be unstorable (text, a start outside years 1–9999, a count
- * past `integer`) is answered `rejected` without reaching SQL (the gateway refuses such values;
+ * past `integer`, an `updatedAt` order key more than a day ahead) is answered `rejected` without reaching SQL (the gateway refuses such values;
  * this is for whatever reaches the queue another way). Should
  * the database still refuse a batch for one change's values (any data exception, class 22, or a
  * check constraint, 23514), the batch is split within the same attempt until that change is
