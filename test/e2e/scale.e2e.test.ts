@@ -174,7 +174,7 @@ describe('scaled-out workers and schedules', () => {
     await expectNoGap(ticks);
     // Several processes took fan-outs: the schedule is shared, not owned by one of them.
     const schedulers = await producer.queue('schedules').getJobSchedulers();
-    expect(schedulers.map((s) => s.key).sort()).toEqual(['availability-pull', 'catalog-nightly', 'change-feed-prune', 'health-probe']);
+    expect(schedulers.map((s) => s.key).sort()).toEqual(['availability-pull', 'catalog-nightly', 'change-feed-prune', 'health-probe', 'history-prune']);
   });
 
   it('keeps one schedule and misses no tick while workers restart', async () => {
@@ -194,7 +194,7 @@ describe('scaled-out workers and schedules', () => {
     await expectNoGap(all.filter((t) => t <= after.at(-1)!));
     await expectOnePerTick(all.filter((t) => t < after.at(-1)!));
     const queue = producer.queue('schedules');
-    expect(await queue.getJobSchedulersCount()).toBe(4);
+    expect(await queue.getJobSchedulersCount()).toBe(5);
     const nightly = await queue.getJobScheduler('catalog-nightly');
     expect(nightly).toMatchObject({ pattern: '*/2 * * * * *', tz: 'UTC' });
     // One next tick pending: delayed, or due and waiting (between a tick being taken and its

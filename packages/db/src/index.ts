@@ -1,5 +1,6 @@
 export { connectClient, DEFAULT_DATABASE_URL, type ConnectionErrorListener } from './client';
 export { migrate, readMigrations, migrationChecksum, MIGRATIONS_DIR, type MigrateResult } from './migrate';
+export type { SyncRunRetention, PruneBudget } from './runs/sync-run-retention';
 export { NO_TRANSACTION_MARKER, isNonTransactional, splitStatements } from './migration-statements';
 export {
   IntegrationStore,
@@ -26,7 +27,8 @@ export {
   type RunFailure,
 } from './runs/sync-runs.store';
 export type { ScheduledRun } from './runs/scheduled-runs';
-export { catalogPoolProblem, checkPoolBudget, type PoolBudget } from './pool-budget';
+export { checkPoolBudget, poolContention, type PoolBudget } from './pool-budget';
+export { NestedCheckoutError } from './checkout-guard';
 export { checkPostgres, describePostgresFailure } from './reachability';
 export { TARGETED_PRODUCTS_MAX } from './runs/run-scope';
 export {

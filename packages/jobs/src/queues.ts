@@ -5,6 +5,7 @@ import { catalogSyncJob } from './catalog-sync.job';
 import { testConnectionJob } from './test-connection.job';
 import { catalogNightlyJob } from './catalog-nightly.job';
 import { changesPruneJob } from './changes-prune.job';
+import { historyPruneJob } from './history-prune.job';
 import { healthFanoutJob, healthProbeJob } from './health-probe.job';
 import type { JobContract } from './contract';
 
@@ -16,7 +17,7 @@ export const QUEUES = {
   catalog: [catalogSyncJob],
   availability: [availabilityApplyJob],
   probes: [testConnectionJob],
-  schedules: [catalogNightlyJob, healthFanoutJob, availabilityTickJob, changesPruneJob],
+  schedules: [catalogNightlyJob, healthFanoutJob, availabilityTickJob, changesPruneJob, historyPruneJob],
   health: [healthProbeJob],
   pulls: [availabilityPullJob],
   alerts: [alertDeliverJob],

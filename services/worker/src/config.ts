@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { OutboundConfig } from '@octo-sync/octo';
-import { catalogPoolProblem } from '@octo-sync/db';
 import { redisProblems } from '@octo-sync/jobs';
 import { DEV_SECRETS_KEY, env, parseEnv, type LogFormat } from '@octo-sync/platform';
 import type { AlertSettings } from './alerts/alerts';
 import type { SyncSettings } from './catalog/sync-catalog.handler';
 import type { RetrySettings } from './catalog/retry';
 import type { ChangeFeedSettings } from './schedules/prune-changes.handler';
+import type { HistoryRetentionSettings } from './schedules/prune-history.handler';
 import { healthConfig, scheduleFields, schedulesConfig, type HealthConfig, type SchedulesConfig } from './schedule-config';
 import type { SlowLaneSettings } from './slow-lane';
 import type { PullSettings } from './availability/pull-availability.handler';
@@ -113,12 +113,17 @@ const fields = z.object({
   ALERTS_RETRY_BASE_MS: env.int(10_000, { min: 10 }),
   ALERTS_RETRY_MAX_MS: env.int(3_600_000, { min: 10 }),
   ALERTS_TIMEOUT_MS: env.int(10_000, { min: 100, max: 120_000 }),
+  // history.prune: run history, alert deliveries and the audit trail (README, Configuration).
+  SYNC_RUN_RETENTION_DAYS: env.int(30, { min: 1, max: 3_650 }),
+  PULL_RUN_RETENTION_DAYS: env.int(3, { min: 1, max: 3_650 }),
+  SYNC_RUN_KEEP_NEWEST: env.int(20, { min: 1, max: 10_000 }),
+  ALERT_DELIVERY_RETENTION_DAYS: env.int(90, { min: 1, max: 3_650 }),
+  INTEGRATION_EVENT_RETENTION_DAYS: env.int(365, { min: 1, max: 36_500 }),
+  HISTORY_PRUNE_BATCH: env.int(5_000, { min: 1, max: 100_000 }),
 });
 
 const schema = fields.superRefine((cfg, ctx) => {
   for (const [path, message] of redisProblems(cfg.REDIS_CLUSTER_NODES, cfg.QUEUE_PREFIX)) ctx.addIssue({ code: 'custom', path: [path], message });
-  const pool = catalogPoolProblem({ workerConcurrency: cfg.WORKER_CONCURRENCY, poolSize: cfg.DB_POOL_SIZE });
-  if (pool !== null) ctx.addIssue({ code: 'custom', path: ['WORKER_CONCURRENCY'], message: pool });
 });
 
 type WorkerEnv = z.output<typeof schema>;
@@ -180,6 +185,7 @@ export interface WorkerConfig {
   pull: { concurrency: number; settings: PullSettings; retention: RetentionSettings };
   schedules: SchedulesConfig;
   changeFeed: ChangeFeedSettings;
+  history: HistoryRetentionSettings;
   alerts: AlertSettings;
   /** `SECRETS_KEY` is still the development default (start-up warns). */
   usingDevSecretsKey: boolean;
@@ -215,6 +221,18 @@ function pullConfig(e: WorkerEnv): WorkerConfig['pull'] {
       retentionDays: e.AVAILABILITY_RETENTION_DAYS,
     },
     retention: { days: e.AVAILABILITY_RETENTION_DAYS, batch: e.AVAILABILITY_PRUNE_BATCH, maxBatches: e.AVAILABILITY_PRUNE_MAX_BATCHES },
+  };
+}
+
+function historyConfig(e: WorkerEnv): HistoryRetentionSettings {
+  return {
+    syncRunDays: e.SYNC_RUN_RETENTION_DAYS,
+    pullRunDays: e.PULL_RUN_RETENTION_DAYS,
+    keepNewestRuns: e.SYNC_RUN_KEEP_NEWEST,
+    alertDeliveryDays: e.ALERT_DELIVERY_RETENTION_DAYS,
+    integrationEventDays: e.INTEGRATION_EVENT_RETENTION_DAYS,
+    batch: e.HISTORY_PRUNE_BATCH,
+    maxBatches: 20,
   };
 }
 
@@ -263,6 +281,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     health: healthConfig(e),
     schedules: schedulesConfig(e),
     changeFeed: { enabled: e.CHANGE_FEED_ENABLED, retentionDays: e.CHANGE_FEED_RETENTION_DAYS, pruneBatch: e.CHANGE_FEED_PRUNE_BATCH, pruneMaxBatches: 100 },
+    history: historyConfig(e),
     alerts: { concurrency: e.ALERTS_CONCURRENCY, throttleMs: e.ALERTS_THROTTLE_MS, retryForMs: e.ALERTS_RETRY_FOR_MS, retry: { baseMs: e.ALERTS_RETRY_BASE_MS, maxMs: e.ALERTS_RETRY_MAX_MS }, timeoutMs: e.ALERTS_TIMEOUT_MS },
     usingDevSecretsKey: e.SECRETS_KEY === DEV_SECRETS_KEY,
   };

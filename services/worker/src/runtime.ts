@@ -23,6 +23,7 @@ import { createHealthProbeHandler } from './health/health-probe.handler';
 import { checkRedisSettings } from './health/redis-settings';
 import { createNightlyHandler } from './schedules/nightly.handler';
 import { createPruneChangesHandler } from './schedules/prune-changes.handler';
+import { createPruneHistoryHandler } from './schedules/prune-history.handler';
 import { registerSchedules, scheduleDefinitions } from './schedules/register-schedules';
 
 const USER_AGENT = 'octo-sync/0.1 (+https://github.com/octo-sync/octo-sync)';
@@ -96,6 +97,7 @@ function startSchedulesConsumer(ports: Ports): Worker {
     'catalog.nightly': createNightlyHandler({ db, requests, spreadMs: config.schedules.nightlySpreadMs }),
     'integration.health-fanout': createHealthFanoutHandler({ db, producer, requests, alerts, settings: config.health }),
     'changes.prune': createPruneChangesHandler({ db, settings: config.changeFeed }),
+    'history.prune': createPruneHistoryHandler({ db, settings: config.history }),
     'availability.pull-tick': createPullTickHandler({ db, pulls: new PullRequests(db, producer), retention: config.pull.retention }),
   };
   // One tick at a time per process: a fan-out waits for its tick's probes (run by every worker).
@@ -174,7 +176,7 @@ async function closeAbandoned(ports: Ports, workers: readonly Worker[]): Promise
  */
 export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metrics = createWorkerMetrics(), signal?: AbortSignal): Promise<WorkerRuntime> {
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log, changeFeed: config.changeFeed.enabled });
-  if (await checkPostgres(db.pool, config.databaseUrl, log)) await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log);
+  if (await checkPostgres(db.pool, config.databaseUrl, log)) await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare, runs: config.sync.concurrency + config.pull.concurrency }, log);
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'worker');
   const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log, config.redisDownReminderMs);
   const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report });

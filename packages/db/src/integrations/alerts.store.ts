@@ -1,6 +1,8 @@
 import type { PrismaClient } from '../client';
 import type { AlertDelivery, AlertDeliveryStatus, Prisma } from '../generated/prisma/client';
+import type { PruneBudget } from '../runs/sync-run-retention';
 import { isUuid } from '../uuid';
+import { pruneAlertDeliveries } from './integration-retention';
 
 export type { AlertDelivery, AlertDeliveryStatus };
 
@@ -60,5 +62,10 @@ export class AlertStore {
       this.prisma.alertDelivery.count({ where }),
     ]);
     return { items, totalCount };
+  }
+
+  /** Retention: deletes settled deliveries created before `before`, in bounded batches. */
+  prune(before: Date, budget: PruneBudget): Promise<number> {
+    return pruneAlertDeliveries(this.prisma, before, budget);
   }
 }

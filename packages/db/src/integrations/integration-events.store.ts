@@ -1,6 +1,8 @@
 import type { PrismaClient } from '../client';
 import type { IntegrationEvent, IntegrationEventType } from '../generated/prisma/client';
 import type { Prisma } from '../generated/prisma/client';
+import type { PruneBudget } from '../runs/sync-run-retention';
+import { pruneIntegrationEvents } from './integration-retention';
 
 export type { IntegrationEvent, IntegrationEventType };
 
@@ -44,5 +46,10 @@ export class IntegrationEventStore {
   /** Records one entry outside another change (an admin's forced sync). */
   async record(integrationId: string, event: NewIntegrationEvent): Promise<void> {
     await recordEvents(this.prisma, integrationId, [event]);
+  }
+
+  /** Retention: deletes entries written before `before`, in bounded batches. */
+  prune(before: Date, budget: PruneBudget): Promise<number> {
+    return pruneIntegrationEvents(this.prisma, before, budget);
   }
 }

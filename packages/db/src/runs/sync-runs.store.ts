@@ -3,6 +3,7 @@ import type { PrismaClient } from '../client';
 import type { Integration, SyncRun } from '../generated/prisma/client';
 import { abandonRun, RUN_ABANDONED } from './run-abandon';
 import { joinableRun } from './run-scope';
+import { pruneSyncRuns, type PruneBudget, type SyncRunRetention } from './sync-run-retention';
 import { StaleRunError, inFencedTransaction } from './run-fence';
 
 export type { SyncRun };
@@ -257,6 +258,11 @@ export class SyncRunStore {
   /** The most recent runs of an integration, newest first. */
   listRuns(integrationId: string, limit: number): Promise<SyncRun[]> {
     return this.prisma.syncRun.findMany({ where: { integrationId }, orderBy: { queuedAt: 'desc' }, take: limit });
+  }
+
+  /** Retention: deletes finished runs of one kind past it, keeping each integration's newest ({@link pruneSyncRuns}). */
+  prune(retention: SyncRunRetention, budget: PruneBudget): Promise<number> {
+    return pruneSyncRuns(this.prisma, retention, budget);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { availabilityTickJob, catalogNightlyJob, changesPruneJob, healthFanoutJob, type JobContract } from '@octo-sync/jobs';
+import { availabilityTickJob, catalogNightlyJob, changesPruneJob, healthFanoutJob, historyPruneJob, type JobContract } from '@octo-sync/jobs';
 import type { Logger } from '@octo-sync/platform';
 
 /** Fixed scheduler ids: every worker upserts the same ones, so replicas never add a second schedule. */
@@ -9,6 +9,9 @@ export const PULL_SCHEDULER_ID = 'availability-pull';
 const CHANGES_PRUNE_SCHEDULER_ID = 'change-feed-prune';
 /** Retention is counted in days: pruning every quarter of an hour keeps each batch small. */
 const CHANGES_PRUNE_CRON = '*/15 * * * *';
+const HISTORY_PRUNE_SCHEDULER_ID = 'history-prune';
+/** Run history, alert deliveries and the audit trail: hourly, off the quarter-hours the feed prune takes. */
+const HISTORY_PRUNE_CRON = '7 * * * *';
 
 export interface ScheduleDefinition {
   id: string;
@@ -33,6 +36,7 @@ export function scheduleDefinitions(settings: ScheduleSettings): ScheduleDefinit
     { id: HEALTH_SCHEDULER_ID, pattern: settings.healthCron, tz: settings.healthTz, job: healthFanoutJob },
     { id: PULL_SCHEDULER_ID, pattern: settings.pullCron, tz: 'UTC', job: availabilityTickJob },
     { id: CHANGES_PRUNE_SCHEDULER_ID, pattern: CHANGES_PRUNE_CRON, tz: 'UTC', job: changesPruneJob },
+    { id: HISTORY_PRUNE_SCHEDULER_ID, pattern: HISTORY_PRUNE_CRON, tz: 'UTC', job: historyPruneJob },
   ];
 }
 
