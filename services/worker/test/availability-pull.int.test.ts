@@ -79,6 +79,31 @@ describe('availability.pull', () => {
     expect(events.at(-1)?.type).toBe('slot.closed');
   });
 
+  it('closing a slot whose status was already CLOSED is a slot.closed event too', async () => {
+    const other = product.options[1]!;
+    const listedClosed = `${start}T09:00:00+00:00`;
+    calendar.update(product.id, other.id, listedClosed, { status: 'CLOSED', vacancies: 0 });
+    await pull();
+    const where = { integrationId, productOctoId: product.id, optionOctoId: other.id, availabilityId: listedClosed };
+    expect(await h.db.prisma.availabilitySlot.findFirst({ where })).toMatchObject({ status: 'CLOSED', removedAt: null });
+    const closedEvents = async () => {
+      const [row] = await h.db.prisma.$queryRawUnsafe<Array<{ n: number }>>(
+        `SELECT count(*)::int AS n FROM change_events WHERE integration_id = $1::uuid AND product_octo_id = $2 AND option_octo_id = $3 AND availability_id = $4 AND type = 'slot.closed'`,
+        integrationId,
+        product.id,
+        other.id,
+        listedClosed,
+      );
+      return row!.n;
+    };
+    const before = await closedEvents();
+    // Its status and content stay as they were: only removed_at is set.
+    calendar.remove(product.id, other.id, listedClosed);
+    expect((await pull()).counts).toMatchObject({ slots: { closed: 1 } });
+    expect(await h.db.prisma.availabilitySlot.findFirst({ where })).toMatchObject({ status: 'CLOSED', removedAt: expect.any(Date) });
+    expect(await closedEvents()).toBe(before + 1);
+  });
+
   it('keeps a push received after the pull answered, and refuses one received before it', async () => {
     // Received "after" the next pull's answer: the pull must not overwrite it.
     expect(await push({ orderKey: '100', vacancies: 2, receivedKey: receiveKey(3_600_000) })).toEqual({ updated: true });

@@ -92,7 +92,7 @@ export async function publishStaged(sql: OutboxSql): Promise<void> {
  * The content hash is the slot's own column: the database function `slot_content_hash` over
  * everything stored for the slot as the supplier said it (start, status, vacancies, capacity and
  * raw), kept by a trigger on every write (see the migration `slot_content_hash` and
- * docs/architecture.md); `content_changed` says whether this write changed it.
+ * docs/architecture.md); `content_changed` says whether this write changed it or closed or reopened the slot.
  */
 export const WRITTEN_SLOT_SQL = `t.integration_id::text AS integration_id, t.product_octo_id, t.option_octo_id, t.availability_id, t.status,
   t.content_hash, t.content_changed`;
