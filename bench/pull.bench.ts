@@ -1,18 +1,22 @@
 /**
- * `npm run bench:pull -- --products 200 --options 2 --days 30 --times 4`
+ * `npm run bench:pull -- --products 200 --options 2 --days 30 --times 4 --history 10`
  *
  * Drives the real availability pull: the worker process of `npm run start:worker` (the compiled
  * bundle) handles `availability.pull` jobs requested through `PullRequests`, and fetches
  * `POST /availability` over HTTP from the test supplier's slot calendar, on its own database and
  * Redis prefix. The products and options asked about are seeded with one statement each (the
  * catalog sync is bench:sync's). Scenarios, in one run: fresh (empty slot table), unchanged (the
- * same answers: must write no row), and 1% of the slots changed. Rows written are counted from
- * the rows' `xmin` (a new row version), so a locked or skipped row does not count. The floor,
- * measured before and after the pulls, is the same answers fetched through the worker's outbound
- * client and parsed, with no writes, in a child process of its own. Each scenario also reports the
- * CPU seconds of the worker, its Postgres backends and the supplier (on a shared machine the wall
- * time includes waiting for a core). Progress goes to stderr; the last line on stdout is one JSON
- * object with every figure.
+ * same answers: must write no row), and 1% of the slots changed (best of two, each a different
+ * 1%); then `--history` times as many slots as the window holds are stored outside the window
+ * (the days before today and after the window) and two more 1%-changed pulls run: a pull must
+ * cost its window, not the history (`ratios.historyVsNoHistory`). Rows written are counted from
+ * the rows' `xmin` (a new row version), so a locked or skipped row does not count. Two floors,
+ * each measured before and after the pulls, fetch the same answers through the worker's outbound
+ * client, with no writes, in a child process of their own: `hash` (fetched and hashed: what an
+ * unchanged answer must cost at least) and `parse` (also parsed and mapped). Each scenario also
+ * reports the CPU seconds of the worker, its Postgres backends and the supplier (on a shared
+ * machine the wall time includes waiting for a core). Progress goes to stderr; the last line on
+ * stdout is one JSON object with every figure.
  */
 import { randomBytes } from 'node:crypto';
 import { createDb, pullSettingsOf, type Db, type Integration } from '@octo-sync/db';
@@ -23,6 +27,7 @@ import { note, parseArgs, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { cpuSeconds } from './lib/process-cpu';
 import { measureFloor, type FloorResult, type FloorSpec } from './lib/pull-floor';
+import { settleTable, storeHistory } from './lib/pull-history';
 import { benchWorkerEnv, startWorkerProcess, type WorkerProcess } from './lib/worker-process';
 import { judge } from './targets';
 
@@ -32,6 +37,8 @@ const args = parseArgs(process.argv.slice(2), {
   days: 30,
   /** Slots per day, spread evenly from 00:00. */
   times: 4,
+  /** Slots stored outside the pull window, as a multiple of the slots inside it. */
+  history: 10,
   /** `POST /availability` requests in flight at once (the worker's PULL_REQUESTS_PER_SUPPLIER). */
   perSupplier: 4,
   database: 'octo_sync_bench_pull',
@@ -96,22 +103,26 @@ async function seedCatalog(db: Db, integrationId: string, catalog: Catalog): Pro
   );
 }
 
-function calendarOf(catalog: Catalog): SlotCalendar {
+/** The calendar's times of day, `HH:MM`, spread evenly from 00:00. */
+function timesOfDay(): string[] {
   const minutes = (i: number) => Math.floor((i * 24 * 60) / args.times);
-  const times = Array.from({ length: args.times }, (_v, i) => `${String(Math.floor(minutes(i) / 60)).padStart(2, '0')}:${String(minutes(i) % 60).padStart(2, '0')}`);
-  const start = new Date().toISOString().slice(0, 10);
-  return SlotCalendar.generate({ products: catalog, start, days: args.days, times, offset: '+00:00' });
+  return Array.from({ length: args.times }, (_v, i) => `${String(Math.floor(minutes(i) / 60)).padStart(2, '0')}:${String(minutes(i) % 60).padStart(2, '0')}`);
 }
 
-/** Every 100th slot of the calendar becomes LIMITED with 1 left; returns how many. */
-function changeOnePercent(calendar: SlotCalendar, catalog: Catalog): number {
+function calendarOf(catalog: Catalog): SlotCalendar {
+  const start = new Date().toISOString().slice(0, 10);
+  return SlotCalendar.generate({ products: catalog, start, days: args.days, times: timesOfDay(), offset: '+00:00' });
+}
+
+/** Every 100th slot of the calendar, from the `offset`th, gets `vacancies` left (LIMITED); returns how many. */
+function changeOnePercent(calendar: SlotCalendar, catalog: Catalog, offset: number, vacancies: number): number {
   let n = 0;
   let changed = 0;
   for (const product of catalog) {
     for (const option of product.options) {
       for (const slot of calendar.list(product.id, option.id)) {
-        if (n++ % 100 !== 0) continue;
-        calendar.update(product.id, option.id, slot.id, { status: 'LIMITED', vacancies: 1 });
+        if (n++ % 100 !== offset) continue;
+        calendar.update(product.id, option.id, slot.id, { status: 'LIMITED', vacancies });
         changed += 1;
       }
     }
@@ -179,35 +190,64 @@ async function pull(b: Bench, name: string): Promise<Scenario> {
 
 async function floor(b: Bench, spec: FloorSpec, label: string): Promise<FloorResult> {
   const result = await measureFloor(spec);
-  if (result.slots !== b.slots) throw new Error(`floor ${label} parsed ${result.slots} slots, expected ${b.slots}`);
-  note(`floor ${label}: ${round(result.seconds)} s, ${Math.round(result.slots / result.seconds)} slots/s, ${result.bytes} bytes, CPU ${round(result.cpuSeconds, 2)} s`);
+  if (spec.mode === 'parse' && result.slots !== b.slots) throw new Error(`floor ${label} parsed ${result.slots} slots, expected ${b.slots}`);
+  if (result.digests !== spec.targets.length) throw new Error(`floor ${label} saw ${result.digests} distinct answers, expected ${spec.targets.length}`);
+  note(`floor ${spec.mode} ${label}: ${round(result.seconds)} s, ${Math.round(b.slots / result.seconds)} slots/s, ${result.bytes} bytes, CPU ${round(result.cpuSeconds, 2)} s`);
   return result;
 }
 
-async function scenarios(b: Bench, spec: FloorSpec, calendar: SlotCalendar, catalog: Catalog) {
-  const floorBefore = await floor(b, spec, 'before');
+/** Both floors, `hash` and `parse`. */
+async function floors(b: Bench, spec: Omit<FloorSpec, 'mode'>, label: string): Promise<Record<FloorSpec['mode'], FloorResult>> {
+  return { hash: await floor(b, { ...spec, mode: 'hash' }, label), parse: await floor(b, { ...spec, mode: 'parse' }, label) };
+}
+
+/** The faster of two runs of a scenario (a run slowed by a busy moment would flatter the ratio it is divided into, or spoil the one it divides). */
+const faster = (a: Scenario, b: Scenario): Scenario => (a.wallSeconds <= b.wallSeconds ? a : b);
+
+/** Two 1%-changed pulls, each of a different 1% (`first` and `first + 50` of every 100 slots). */
+async function changedPulls(b: Bench, calendar: SlotCalendar, catalog: Catalog, first: number, name: string): Promise<{ best: Scenario; changedSlots: number }> {
+  const changedSlots = changeOnePercent(calendar, catalog, first, 1);
+  const one = await pull(b, `${name} (a)`);
+  changeOnePercent(calendar, catalog, first + 50, 1);
+  const two = await pull(b, `${name} (b)`);
+  return { best: faster(one, two), changedSlots };
+}
+
+async function scenarios(b: Bench, spec: Omit<FloorSpec, 'mode'>, calendar: SlotCalendar, catalog: Catalog) {
+  const floorBefore = await floors(b, spec, 'before');
   const fresh = await pull(b, 'fresh');
+  await settleTable(b.db);
   const unchanged = await pull(b, 'unchanged');
-  const changedSlots = changeOnePercent(calendar, catalog);
-  const changed1pct = await pull(b, 'changed1pct');
-  const floorAfter = await floor(b, spec, 'after');
+  const changed = await changedPulls(b, calendar, catalog, 0, 'changed1pct');
+  const historySlots = await storeHistory(b.db, b.integration.id, { times: timesOfDay(), days: args.days * args.history, pastDays: 6, daysAhead: spec.daysAhead });
+  note(`stored ${historySlots} slots outside the window`);
+  const unchangedWithHistory = await pull(b, 'unchangedWithHistory');
+  const withHistory = await changedPulls(b, calendar, catalog, 25, 'changed1pctWithHistory');
+  const floorAfter = await floors(b, spec, 'after');
   // The faster floor: a floor slowed by a busy moment would flatter the pull.
-  const floorSeconds = Math.min(floorBefore.seconds, floorAfter.seconds);
+  const floorSeconds = (mode: FloorSpec['mode']) => Math.min(floorBefore[mode].seconds, floorAfter[mode].seconds);
   const ratios = {
     unchangedVsFresh: round(unchanged.wallSeconds / fresh.wallSeconds, 3),
-    changed1pctVsFresh: round(changed1pct.wallSeconds / fresh.wallSeconds, 3),
-    freshVsFloor: round(fresh.wallSeconds / floorSeconds, 2),
+    changed1pctVsFresh: round(changed.best.wallSeconds / fresh.wallSeconds, 3),
+    freshVsFloor: round(fresh.wallSeconds / floorSeconds('parse'), 2),
+    unchangedVsFloor: round(unchanged.wallSeconds / floorSeconds('hash'), 2),
+    historyVsNoHistory: round(withHistory.best.wallSeconds / changed.best.wallSeconds, 2),
   };
   const verdict = judge('pull', {
     ...ratios,
     freshRowsVsSlots: round(fresh.rowsWritten / b.slots, 4),
     unchangedRowsWritten: unchanged.rowsWritten + unchanged.events,
-    changed1pctRowsVsChanged: round(changed1pct.rowsWritten / changedSlots, 4),
+    changed1pctRowsVsChanged: round(changed.best.rowsWritten / changed.changedSlots, 4),
+  });
+  const floorFigures = (mode: FloorSpec['mode']) => ({
+    seconds: [round(floorBefore[mode].seconds), round(floorAfter[mode].seconds)],
+    cpuSeconds: [round(floorBefore[mode].cpuSeconds, 2), round(floorAfter[mode].cpuSeconds, 2)],
+    slotsPerSecond: Math.round(b.slots / floorSeconds(mode)),
   });
   return {
-    scenarios: { fresh, unchanged, changed1pct },
-    expected: { changed1pctRows: changedSlots },
-    floor: { seconds: [round(floorBefore.seconds), round(floorAfter.seconds)], cpuSeconds: [round(floorBefore.cpuSeconds, 2), round(floorAfter.cpuSeconds, 2)], slotsPerSecond: Math.round(b.slots / floorSeconds), answerBytes: floorBefore.bytes },
+    scenarios: { fresh, unchanged, changed1pct: changed.best, unchangedWithHistory, changed1pctWithHistory: withHistory.best },
+    expected: { changed1pctRows: changed.changedSlots, historySlots },
+    floor: { hash: floorFigures('hash'), parse: floorFigures('parse'), answerBytes: floorBefore.hash.bytes },
     ratios,
     verdict,
   };
@@ -237,7 +277,7 @@ async function main(): Promise<void> {
     const bench: Bench = { db, producer, pulls: new PullRequests(db, producer), integration, worker, slots };
     note(`pulling ${slots} slots of ${args.products * args.options} options`);
     const targets = await db.pulls.targets(integration.id);
-    const spec: FloorSpec = { env, supplier: { baseUrl: supplier.url, authType: 'bearer', authKey: AUTH_KEY }, targets, daysAhead: pullSettingsOf(integration).daysAhead };
+    const spec: Omit<FloorSpec, 'mode'> = { env, supplier: { baseUrl: supplier.url, authType: 'bearer', authKey: AUTH_KEY }, targets, daysAhead: pullSettingsOf(integration).daysAhead };
     const { verdict, ...measured } = await scenarios(bench, spec, calendar, catalog);
     const shape = { products: args.products, options: args.options, days: args.days, times: args.times, slots, perSupplier: args.perSupplier };
     printResult({ bench: 'pull', ...shape, ...measured, targets: verdict.met, missed: verdict.missed }, verdict, args.check);

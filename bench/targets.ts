@@ -49,6 +49,8 @@ export const BENCH_TARGETS = {
     unchangedRowsWritten: { figure: 'rows and change events written by the unchanged pull', comparison: '==', value: 0 },
     changed1pctVsFresh: { figure: '1%-of-slots-changed pull time ÷ fresh', comparison: '<=', value: 0.3 },
     changed1pctRowsVsChanged: { figure: 'rows written by the 1% pull ÷ slots changed', comparison: '==', value: 1 },
+    unchangedVsFloor: { figure: 'unchanged pull time ÷ the same answers fetched and hashed', comparison: '<=', value: 1.1 },
+    historyVsNoHistory: { figure: '1% pull time with 10× the window’s slots stored outside it ÷ without them', comparison: '<=', value: 1.2 },
   },
   fleet: {
     runsVsFloor: { figure: 'fleet runs/s ÷ fetch-and-hash floor catalogs/s', comparison: '>=', value: 0.4 },

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { PullTarget } from '@octo-sync/db';
-import { createSupplierClient, type SupplierTarget } from '@octo-sync/octo';
+import { createSupplierClient, parseAvailability, type SupplierTarget } from '@octo-sync/octo';
 import { eachLimited, pullWindow, toSnapshotSlot } from '@octo-sync/worker/src/availability/pull-window';
 import { loadWorkerConfig } from '@octo-sync/worker/src/config';
 
@@ -11,27 +11,37 @@ export interface FloorSpec {
   supplier: SupplierTarget;
   targets: PullTarget[];
   daysAhead: number;
+  /**
+   * `hash`: each answer fetched and hashed (the client hashes while the body streams in), what a
+   * pull of an unchanged answer must at least do; `parse`: also parsed and mapped to snapshot
+   * slots as the handler maps them, what a pull of a changed answer must at least do.
+   */
+  mode: 'hash' | 'parse';
 }
 
 export interface FloorResult {
   seconds: number;
-  /** CPU seconds the floor's process used while timed (fetching, parsing and mapping). */
+  /** CPU seconds the floor's process used while timed (fetching, hashing, and parsing and mapping in mode `parse`). */
   cpuSeconds: number;
   requests: number;
+  /** Slots parsed (mode `parse`; 0 in mode `hash`). */
   slots: number;
+  /** Distinct answer digests seen (one per answer unless two options answer the same bytes). */
+  digests: number;
   bytes: number;
 }
 
 /**
  * The pull without its writes: every option's `POST /availability` over the same window, through
- * the worker's outbound client with the same per-supplier bound, parsed and mapped to snapshot
- * slots as the handler maps them, then dropped.
+ * the worker's outbound client with the same per-supplier bound, hashed, and in mode `parse`
+ * parsed and mapped to snapshot slots as the handler maps them, then dropped.
  */
 async function fetchAndParse(spec: FloorSpec): Promise<FloorResult> {
   const config = loadWorkerConfig(spec.env);
   const client = createSupplierClient({ ...config.outbound, userAgent: 'octo-sync-bench' });
   let slots = 0;
   let bytes = 0;
+  const digests = new Set<string>();
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   try {
@@ -39,11 +49,12 @@ async function fetchAndParse(spec: FloorSpec): Promise<FloorResult> {
       const window = pullWindow(target.timeZone, spec.daysAhead, new Date());
       const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to };
       const answer = await client.fetchAvailability(spec.supplier, query);
-      slots += answer.slots.map(toSnapshotSlot).length;
+      digests.add(answer.digest);
+      if (spec.mode === 'parse') slots += parseAvailability(answer.body).slots.map(toSnapshotSlot).length;
       bytes += answer.bytes;
     });
     const cpu = process.cpuUsage(cpuBefore);
-    return { seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, requests: spec.targets.length, slots, bytes };
+    return { seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, requests: spec.targets.length, slots, digests: digests.size, bytes };
   } finally {
     await client.close();
   }

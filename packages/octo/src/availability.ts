@@ -32,11 +32,14 @@ export interface HeldSlot {
   paths: string[];
 }
 
-/** A parsed `POST /availability` answer. */
+/**
+ * A `POST /availability` answer as received: its bytes and their digest, so that an answer the
+ * same as the last one need not be parsed (see {@link parseAvailability}).
+ */
 export interface FetchedAvailability {
-  slots: OctoSlot[];
-  /** Listed slots whose raw could not be kept exactly (see {@link HeldSlot}). */
-  held: HeldSlot[];
+  body: Buffer;
+  /** SHA-256 (hex) of `body`, hashed as it streamed in. */
+  digest: string;
   bytes: number;
   /**
    * When the last byte arrived (epoch ms): the snapshot's place on the receive time line. Read
@@ -46,22 +49,29 @@ export interface FetchedAvailability {
   answeredAt: number;
 }
 
-/** `POST {baseUrl}/availability` under the outbound rules, parsed leniently (unknown fields kept). */
+/** A parsed availability answer. */
+export interface ParsedAvailability {
+  slots: OctoSlot[];
+  /** Listed slots whose raw could not be kept exactly (see {@link HeldSlot}). */
+  held: HeldSlot[];
+}
+
+/** `POST {baseUrl}/availability` under the outbound rules; the body is kept as received, unparsed. */
 export async function fetchAvailability(deps: ExchangeDeps, target: SupplierTarget, query: AvailabilityQuery, options: FetchOptions = {}): Promise<FetchedAvailability> {
   const request = { path: '/availability', method: 'POST' as const, body: JSON.stringify(query) };
   const fetched = await exchange(deps, target, options, (answer) => readCatalog(answer, deps.config.maxBodyBytes), request);
   const answeredAt = Date.now();
-  return { ...parseAvailability(fetched.body), bytes: fetched.bytes, answeredAt };
+  return { body: fetched.body, digest: fetched.digest, bytes: fetched.bytes, answeredAt };
 }
 
 /**
- * An availability answer: an array of objects with a string `id`. Suppliers differ in the rest
+ * Parses an availability answer (leniently, unknown fields kept): an array of objects with a string `id`. Suppliers differ in the rest
  * (FREESALE slots with null or huge numbers, SOLD_OUT with 0/0, extra fields): numbers that are
  * not non-negative integers in range are stored as null (unknown), and every field stays in `raw`.
  * `raw` is kept as sent: a slot holding a number that parsing would change (beyond a double's
  * range or precision) is held back, not taken changed.
  */
-export function parseAvailability(body: Buffer): Pick<FetchedAvailability, 'slots' | 'held'> {
+export function parseAvailability(body: Buffer): ParsedAvailability {
   const json = body.toString('utf8');
   const slots = parseSlots(json);
   const inexact = new Map<number, string[]>();

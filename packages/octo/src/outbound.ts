@@ -26,7 +26,7 @@ export interface SupplierClient {
    * status 404): it may as well mean the supplier does not serve single products at all.
    */
   fetchProduct(target: SupplierTarget, productId: string, options?: FetchOptions): Promise<FetchedBody | null>;
-  /** POST {baseUrl}/availability for one option and range of local dates, parsed; rejects with SupplierError. */
+  /** POST {baseUrl}/availability for one option and range of local dates, unparsed (`parseAvailability`); rejects with SupplierError. */
   fetchAvailability(target: SupplierTarget, query: AvailabilityQuery, options?: FetchOptions): Promise<FetchedAvailability>;
   /** POST one signed partner alert under the same rules; resolves with the answer's status (see {@link postAlert}). */
   postAlert(post: AlertPost): Promise<number>;

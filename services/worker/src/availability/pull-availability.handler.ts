@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { pullSettingsOf, syncRefusal, type Db, type Integration, type OptionSnapshot, type PullTarget, type RunWarning, type SyncRun } from '@octo-sync/db';
 import { slotTimeBounds, type JobContext, type PayloadOf, type availabilityPullJob } from '@octo-sync/jobs';
-import { isSupplierError, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
+import { isSupplierError, parseAvailability, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError, type Logger } from '@octo-sync/platform';
 import { failAttempt } from '../catalog/run-failure';
 import { answerKeyOf, eachLimited, pullWindow, storableSlots, type LocalWindow } from './pull-window';
@@ -129,7 +129,8 @@ function answerFetcher(deps: PullDeps, integration: Integration, payload: Payloa
     const window = windows.get(target.timeZone) ?? pullWindow(target.timeZone, daysAhead, now, { from: payload.from, to: payload.to });
     windows.set(target.timeZone, window);
     const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to };
-    const answer = await deps.supplier.fetchAvailability(supplierTarget, query, signal ? { signal } : {});
+    const fetched = await deps.supplier.fetchAvailability(supplierTarget, query, signal ? { signal } : {});
+    const answer = { ...parseAvailability(fetched.body), answeredAt: fetched.answeredAt };
     const storable = storableSlots(answer.slots, slotTimeBounds(Date.now(), deps.settings.retentionDays));
     if (storable.dropped > 0) {
       const reason = `${storable.dropped} slot(s) dropped: localDateTimeStart outside today minus AVAILABILITY_RETENTION_DAYS to today plus 2 years`;
