@@ -8,6 +8,8 @@ import { startHarness, type Harness } from './harness';
 describe('scheduled pulls beside narrowed refreshes', () => {
   let h: Harness;
   let pulls: PullRequests;
+  /** The harness's running worker (tests stop it to keep runs queued, then start another). */
+  let worker: Harness['worker'];
   const catalog = generateCatalog({ products: 2, options: 2, units: 1, seed: 24 });
   const start = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
   const calendar = SlotCalendar.generate({ products: catalog, start, days: 2, times: ['09:00'], offset: '+00:00' });
@@ -18,6 +20,7 @@ describe('scheduled pulls beside narrowed refreshes', () => {
     h.supplier.setCatalog(catalog);
     h.supplier.setAvailability(calendar);
     pulls = new PullRequests(h.db, h.producer);
+    worker = h.worker;
   });
   afterAll(() => h.close());
 
@@ -59,7 +62,7 @@ describe('scheduled pulls beside narrowed refreshes', () => {
   it('a scheduled pull never joins a narrowed one queued before it, and joins a whole one', async () => {
     const integration = await syncedIntegration();
     // No worker: every run stays queued while the requests arrive.
-    await h.stopWorker(h.worker);
+    await h.stopWorker(worker);
     const refresh = await pulls.request(integration, 'refresh', narrowed);
     const scheduled = await pulls.request(integration, 'schedule');
     expect(scheduled.created).toBe(true);
@@ -68,8 +71,34 @@ describe('scheduled pulls beside narrowed refreshes', () => {
     const again = await pulls.request(integration, 'schedule');
     expect(again).toMatchObject({ created: false, runId: scheduled.runId });
 
-    await h.startWorker();
+    worker = await h.startWorker();
     expect(await finished(refresh)).toMatchObject({ status: 'succeeded', scoped: true, counts: { options: { pulled: 2 } } });
     expect(await finished(scheduled)).toMatchObject({ status: 'succeeded', scoped: false, counts: { options: { pulled: 4 } } });
+  });
+
+  it('a narrowed refresh joins a queued whole pull or one of its own scope, never one narrowed differently', async () => {
+    const integration = await syncedIntegration();
+    const other = { productId: catalog[1]!.id };
+    // No worker: every run stays queued while the requests arrive.
+    await h.stopWorker(worker);
+    const forA = await pulls.request(integration, 'refresh', narrowed);
+    const forB = await pulls.request(integration, 'refresh', other);
+    expect(forB.created).toBe(true);
+    expect(forB.runId).not.toBe(forA.runId);
+    expect(forB.job.data).toMatchObject(other);
+    expect(await pulls.request(integration, 'refresh', narrowed)).toMatchObject({ created: false, runId: forA.runId });
+    const whole = await pulls.request(integration, 'schedule');
+    expect(whole.created).toBe(true);
+
+    worker = await h.startWorker();
+    expect(await finished(forA)).toMatchObject({ status: 'succeeded', counts: { options: { pulled: 2 } } });
+    expect(await finished(forB)).toMatchObject({ status: 'succeeded', counts: { options: { pulled: 2 } } });
+    expect(await finished(whole)).toMatchObject({ status: 'succeeded', counts: { options: { pulled: 4 } } });
+    // With only a whole pull queued, a narrowed refresh joins it.
+    await h.stopWorker(worker);
+    const queuedWhole = await pulls.request(integration, 'schedule');
+    expect(await pulls.request(integration, 'refresh', other)).toMatchObject({ created: false, runId: queuedWhole.runId });
+    worker = await h.startWorker();
+    expect(await finished(queuedWhole)).toMatchObject({ status: 'succeeded', scoped: false });
   });
 });

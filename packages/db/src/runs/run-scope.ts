@@ -23,18 +23,21 @@ async function joinScope(tx: Pick<Prisma.TransactionClient, 'syncRun'>, found: {
 
 /**
  * The run a request joins, its scope widened if need be (see {@link joinScope}); null when it must create one. Call under the request lock.
- * `scoped`: a pull narrowed by a refresh. A whole pull (the schedule's) joins only a whole one: a
- * narrowed pull's job keeps its own scope, so joining it would leave the rest of the window unpulled.
+ * `pullScope`: the key of a pull narrowed by a refresh. A narrowed pull's job keeps its own scope,
+ * so a request joins one only when it asks for exactly that scope: a whole pull (the schedule's)
+ * joins only a whole one, and a narrowed request a whole one or one of its own scope (joining
+ * another scope would leave what it asked for unpulled).
  */
 export async function joinableRun(
   tx: Pick<Prisma.TransactionClient, 'syncRun'>,
-  request: { integrationId: string; kind: RunKind; joinRunning: boolean; productIds: readonly string[]; scoped: boolean },
+  request: { integrationId: string; kind: RunKind; joinRunning: boolean; productIds: readonly string[]; pullScope: string | null },
 ): Promise<{ id: string; force: boolean; attempts: number; trigger: SyncTrigger } | null> {
-  const { integrationId, kind, productIds } = request;
+  const { integrationId, kind, productIds, pullScope } = request;
   // A running targeted run does not cover a full request: only a queued one can be widened.
   const running = request.joinRunning ? [{ status: 'running' as const, ...(productIds.length === 0 ? { productIds: { isEmpty: true } } : {}) }] : [];
+  const scopes = pullScope === null ? [{ scoped: false }] : [{ scoped: false }, { scoped: true, pullScope }];
   const found = await tx.syncRun.findFirst({
-    where: { integrationId, kind, ...(request.scoped ? {} : { scoped: false }), OR: [{ status: 'queued' }, ...running] },
+    where: { integrationId, kind, AND: [{ OR: scopes }, { OR: [{ status: 'queued' }, ...running] }] },
     orderBy: { queuedAt: 'asc' },
     select: { id: true, force: true, attempts: true, trigger: true, status: true, productIds: true },
   });

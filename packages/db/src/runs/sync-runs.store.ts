@@ -93,29 +93,30 @@ export class SyncRunStore {
    * `requestIds`: the gateway requests asking, recorded on the run (the first {@link RUN_REQUEST_IDS_MAX}).
    * `productIds`: a targeted refresh of these products only (see {@link joinableRun}); empty or left
    * out, a full catalog sync.
-   * `scoped`: an availability pull narrowed by a refresh (its scope travels in its job); a whole
-   * pull never joins one, and only whole pulls make an integration due later (`AvailabilityPullStore.due`).
+   * `pullScope`: the key of an availability pull narrowed by a refresh (the scope itself travels in
+   * its job; the run is `scoped`): only a request of exactly that scope joins it (see
+   * {@link joinableRun}), and only whole pulls make an integration due later (`AvailabilityPullStore.due`).
    */
   async requestRun(
     integrationId: string,
     trigger: RunTrigger,
-    options: { force?: boolean; joinRunning?: boolean; scheduleTick?: Date; requestIds?: readonly string[]; kind?: RunKind; productIds?: readonly string[]; scoped?: boolean } = {},
+    options: { force?: boolean; joinRunning?: boolean; scheduleTick?: Date; requestIds?: readonly string[]; kind?: RunKind; productIds?: readonly string[]; pullScope?: string } = {},
   ): Promise<{ runId: string; created: boolean; startedBefore: boolean; trigger: RunTrigger }> {
     const force = options.force ?? false;
     const requestIds = options.requestIds ?? [];
     const kind = options.kind ?? 'catalog';
     const productIds = options.productIds ?? [];
-    const scoped = options.scoped ?? false;
+    const pullScope = options.pullScope ?? null;
     return this.prisma.$transaction(async (tx) => {
       // Serialises requests for one integration (not its sync writes, which hold the row lock).
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`run-request:${integrationId}`}, 0))`;
-      const queued = await joinableRun(tx, { integrationId, kind, joinRunning: options.joinRunning ?? false, productIds, scoped });
+      const queued = await joinableRun(tx, { integrationId, kind, joinRunning: options.joinRunning ?? false, productIds, pullScope });
       if (queued) {
         if (force && !queued.force) await tx.syncRun.update({ where: { id: queued.id }, data: { force: true } });
         if (requestIds.length > 0) await tx.$executeRawUnsafe(APPEND_REQUEST_IDS, queued.id, requestIds);
         return { runId: queued.id, created: false, startedBefore: queued.attempts > 0, trigger: queued.trigger };
       }
-      const data = { integrationId, trigger, kind, force, scheduleTick: options.scheduleTick ?? null, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), productIds: [...productIds], scoped };
+      const data = { integrationId, trigger, kind, force, scheduleTick: options.scheduleTick ?? null, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), productIds: [...productIds], scoped: pullScope !== null, pullScope };
       const run = await tx.syncRun.create({ data, select: { id: true } });
       return { runId: run.id, created: true, startedBefore: false, trigger };
     });
