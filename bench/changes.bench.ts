@@ -96,9 +96,11 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     const token = jwt.sign({ role: 'reader', sub: 'bench-changes' }, JWT_SECRET, { algorithm: 'HS256', expiresIn: '2h' });
     const { integration, webhookSecret } = await db.integrations.create({ partnerId: 'bench', baseUrl: supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true });
+    // As one writing transaction would append them: one unsequenced header, its events numbered from 0.
     await db.pool.query(
-      `INSERT INTO change_events (integration_id, type, product_octo_id, content_hash)
-       SELECT $1::uuid, 'product.updated', 'p-' || (g % 10000), md5(g::text) FROM generate_series(1, $2::int) AS g`,
+      `WITH h AS (INSERT INTO change_transactions (ticket, event_count) VALUES (nextval('change_transactions_id_seq'), $2) RETURNING id)
+       INSERT INTO change_events (txn_id, idx, integration_id, type, product_octo_id, content_hash)
+       SELECT h.id, g - 1, $1::uuid, 'product.updated', 'p-' || (g % 10000), md5(g::text) FROM h, generate_series(1, $2::int) AS g`,
       [integration.id, args.events],
     );
     note(`${args.events} events in the outbox; reading them`);
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
     note(`read ${read.events} events in ${round(read.ms, 0)} ms`);
     const product = await db.prisma.product.create({ data: { integrationId: integration.id, octoId: 'p', raw: {}, contentHash: 'x' } });
     await db.prisma.productOption.create({ data: { productId: product.id, octoId: 'DEFAULT', raw: {}, contentHash: 'x' } });
-    const tail = await db.pool.query<{ max: string }>('SELECT max(position)::text AS max FROM change_events');
+    const tail = await db.pool.query<{ max: string }>('SELECT sequenced_through::text AS max FROM change_feed_sequencer WHERE id = 1');
     const notifyUrl = `${base}/api/v1/partner-integrations/${integration.id}/availability/notify`;
     const delays = await measureDelay(base, token, notifyUrl, webhookSecret, tail.rows[0]!.max);
     process.stdout.write(

@@ -29,8 +29,11 @@ describe('slot content end to end: raw as sent, one content hash', () => {
     `"availability": {"id": ${JSON.stringify(slotId)}, "localDateTimeStart": "${start}", "status": "AVAILABLE", "vacancies": 4, "capacity": 10, ${availability}}}`;
   const storedRaw = async (slotId: string) =>
     (await stack.db.pool.query<{ raw: string }>(`SELECT raw::text AS raw FROM availability_slots WHERE integration_id = $1 AND availability_id = $2`, [id, slotId])).rows[0]?.raw;
-  const slotEvents = async (slotId: string) =>
-    (await stack.db.pool.query<{ type: string; content_hash: string }>(`SELECT type, content_hash FROM change_events WHERE integration_id = $1 AND availability_id = $2 ORDER BY position`, [id, slotId])).rows;
+  const slotEvents = async (slotId: string) => {
+    const page = await stack.db.changes.read(null, 10_000);
+    if (page.kind !== 'page') throw new Error(`change feed: ${page.kind}`);
+    return page.events.filter((e) => e.integrationId === id && e.availabilityId === slotId).map((e) => ({ type: e.type, content_hash: e.contentHash }));
+  };
 
   beforeAll(async () => {
     stack = await startStack('e2e-slot-content', { catalog });

@@ -58,7 +58,7 @@ export {
 export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability/availability.store';
 export { newerInSource } from './availability/slot-order';
 export type { ChangeFeedStore, ChangeEvent, ChangePage } from './feed/change-feed.store';
-export type { ChangeType } from './feed/change-outbox';
+export { appendChanges, type ChangeEventRow, type ChangeType } from './feed/change-outbox';
 export type { HealthStore, HealthStatus, HealthTransition } from './integrations/health.store';
 export { hashWebhookSecret } from './integrations/webhook-secret';
 export {

@@ -7,7 +7,7 @@ import { readDatabaseShape } from './database-shape';
 import { describePrismaSchema } from './prisma-schema';
 
 /** Indexes the migrations create that Prisma cannot declare (partial, on expressions, with a collation). */
-const MIGRATION_ONLY_INDEXES: readonly string[] = [];
+const MIGRATION_ONLY_INDEXES: readonly string[] = ['change_transactions_unsequenced_ticket', 'change_transactions_unsequenced_xact', 'availability_slots_option_local_date_idx'];
 
 /**
  * The migrations and prisma/schema.prisma must describe the same database: the same tables and

@@ -1,3 +1,4 @@
+import { appendChanges, type ChangeEventRow } from '@octo-sync/db';
 import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
 
 describe('GET /api/v1/changes', () => {
@@ -14,12 +15,8 @@ describe('GET /api/v1/changes', () => {
     const created = await g.http().post(BASE).set('authorization', `Bearer ${partner}`).send(createBody());
     expect(created.status).toBe(201);
     const id = created.body.data._id as string;
-    const events = ['p1', 'p2', 'p3'].map((p) => ({ integration_id: id, type: 'product.created', product_octo_id: p, option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: `h-${p}` }));
-    await g.db.pool.query(
-      `INSERT INTO change_events (integration_id, type, product_octo_id, content_hash)
-       SELECT r.integration_id, r.type, r.product_octo_id, r.content_hash FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, type text, product_octo_id text, content_hash text)`,
-      [JSON.stringify(events)],
-    );
+    const events = ['p1', 'p2', 'p3'].map((p): ChangeEventRow => ({ integration_id: id, type: 'product.created', product_octo_id: p, option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: `h-${p}` }));
+    await appendChanges((text, values) => g.db.pool.query(text, values), events);
     const reader = g.token('reader', 'search-index');
     const first = await changes(reader, '?limit=2');
     expect(first.status).toBe(200);
@@ -66,7 +63,8 @@ describe('GET /api/v1/changes', () => {
 
       const partner = empty.token('partner', 'partner-ahead');
       const created = await empty.http().post(BASE).set('authorization', `Bearer ${partner}`).send(createBody());
-      await empty.db.pool.query(`INSERT INTO change_events (integration_id, type, product_octo_id, content_hash) VALUES ($1, 'product.created', 'p1', 'h')`, [created.body.data._id]);
+      const event: ChangeEventRow = { integration_id: created.body.data._id, type: 'product.created', product_octo_id: 'p1', option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: 'h' };
+      await appendChanges((text, values) => empty.db.pool.query(text, values), [event]);
       const page = await read('');
       const newest = BigInt(page.body.data.next as string);
       expect((await read(`?after=${newest}`)).body.data).toEqual({ events: [], next: String(newest) });

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { ChangeType } from './change-outbox';
+import { SEQUENCE_BATCH, sequenceChanges } from './change-sequencer';
 
 /** One event of the change feed as read back. */
 export interface ChangeEvent {
@@ -27,35 +28,51 @@ export type ChangePage =
 
 // $1 the cursor (null: from the oldest kept), $2 the limit. One statement, so the watermark, the
 // newest position and the events are read from one snapshot (a prune between two reads could
-// skip events unseen). The newest position is the last event kept, or the watermark once
-// retention removed every event.
+// skip events unseen). Only sequenced headers have positions; a header's events follow its first
+// position in index order. The newest position is the last one the sequencer gave, or the
+// watermark if that is later.
 const READ_EVENTS = `
 SELECT s.pruned_through::text AS "prunedThrough", s.newest::text AS newest, e.position::text AS position,
   e.integration_id::text AS "integrationId", e.type, e.product_octo_id AS "productOctoId", e.option_octo_id AS "optionOctoId",
   e.unit_octo_id AS "unitOctoId", e.availability_id AS "availabilityId", e.content_hash AS "contentHash", e.at
-FROM (SELECT w.pruned_through, GREATEST(w.pruned_through, (SELECT max(position) FROM change_events)) AS newest
+FROM (SELECT w.pruned_through, GREATEST(w.pruned_through, COALESCE((SELECT sequenced_through FROM change_feed_sequencer WHERE id = 1), 0)) AS newest
   FROM (SELECT COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) AS pruned_through) w) s
 LEFT JOIN LATERAL (
-  SELECT * FROM change_events WHERE position > GREATEST($1::bigint, s.pruned_through) ORDER BY position LIMIT $2
+  SELECT t.first_position + ev.idx AS position, ev.integration_id, ev.type, ev.product_octo_id, ev.option_octo_id, ev.unit_octo_id,
+    ev.availability_id, ev.content_hash, ev.at
+  FROM change_transactions t JOIN change_events ev ON ev.txn_id = t.id
+  WHERE t.last_position > GREATEST($1::bigint, s.pruned_through) AND ev.idx > GREATEST($1::bigint, s.pruned_through) - t.first_position
+  ORDER BY t.last_position, ev.idx LIMIT $2
 ) e ON true
 ORDER BY e.position`;
 
-// $1 cutoff, $2 batch size. The oldest events first; the watermark moves in the same statement.
+// $1 cutoff, $2 batch size. The oldest events first, by position; the watermark moves in the same
+// statement.
 const PRUNE_BATCH = `
 WITH doomed AS (
-  SELECT position FROM change_events WHERE at < $1 ORDER BY position LIMIT $2
+  SELECT ev.txn_id, ev.idx, t.first_position + ev.idx AS position
+  FROM change_transactions t JOIN change_events ev ON ev.txn_id = t.id
+  WHERE t.last_position IS NOT NULL AND ev.at < $1 ORDER BY t.last_position, ev.idx LIMIT $2
 ), gone AS (
-  DELETE FROM change_events e USING doomed d WHERE e.position = d.position RETURNING e.position
+  DELETE FROM change_events e USING doomed d WHERE e.txn_id = d.txn_id AND e.idx = d.idx RETURNING d.position
 ), mark AS (
   INSERT INTO change_feed_state AS s (id, pruned_through) SELECT 1, max(position) FROM gone HAVING count(*) > 0
   ON CONFLICT (id) DO UPDATE SET pruned_through = GREATEST(s.pruned_through, excluded.pruned_through)
 )
 SELECT count(*)::int AS deleted FROM gone`;
 
+// Headers wholly behind the watermark, with any event of theirs a reader can no longer reach.
+const DROP_BEHIND = `
+WITH h AS (
+  DELETE FROM change_transactions WHERE last_position <= (SELECT pruned_through FROM change_feed_state WHERE id = 1) RETURNING id
+)
+DELETE FROM change_events e USING h WHERE e.txn_id = h.id`;
+
 /**
- * Reading and pruning the change feed. Positions are assigned in commit order (see
- * change-outbox.ts), so "every event after my cursor" is a plain index range that never skips
- * an event committed later.
+ * Reading and pruning the change feed. Positions are given by the sequencer (change-sequencer.ts)
+ * to committed transactions only, each range past every earlier one, so "every event after my
+ * cursor" never skips an event committed later: a reader runs the sequencer before it reads, so it
+ * sees every event committed before its read.
  */
 export class ChangeFeedStore {
   constructor(private readonly pool: Pool) {}
@@ -66,6 +83,7 @@ export class ChangeFeedStore {
    * newest position (equal to it is fine: nothing new yet).
    */
   async read(after: bigint | null, limit: number): Promise<ChangePage> {
+    await sequenceChanges(this.pool);
     type Row = { prunedThrough: string; newest: string } & ({ [K in keyof ChangeEvent]: ChangeEvent[K] } | { [K in keyof ChangeEvent]: null });
     const { rows } = await this.pool.query<Row>(READ_EVENTS, [after?.toString() ?? null, limit]);
     const prunedThrough = rows[0]?.prunedThrough ?? '0';
@@ -81,12 +99,15 @@ export class ChangeFeedStore {
    * `maxBatches` statements ran; returns how many it deleted.
    */
   async prune(before: Date, batch: number, maxBatches: number): Promise<number> {
+    // Each tick also numbers what no reader asked for, so a quiet feed's backlog stays one tick long.
+    while ((await sequenceChanges(this.pool)) === SEQUENCE_BATCH);
     let total = 0;
     for (let i = 0; i < maxBatches; i++) {
       const deleted = (await this.pool.query<{ deleted: number }>(PRUNE_BATCH, [before, batch])).rows[0]?.deleted ?? 0;
       total += deleted;
       if (deleted < batch) break;
     }
+    if (total > 0) await this.pool.query(DROP_BEHIND);
     return total;
   }
 }

@@ -1,11 +1,13 @@
 import type { Prisma } from '../generated/prisma/client';
 
 /*
- * The change feed's outbox: how a writing transaction appends its events. Positions are taken
- * under one transaction-scoped advisory lock, as the transaction's last statement before COMMIT.
- * Postgres releases that lock only after the commit is visible, so the next appender's positions
- * are higher than every committed one and a reader never sees position N while a lower one is
- * still to appear: the position order is the commit order.
+ * The change feed's outbox: how a writing transaction appends its events, without any lock
+ * shared with other writers. A transaction's events hang off its own header row in
+ * `change_transactions` (one per transaction, found by its transaction id; its events are
+ * numbered 0..n-1 in append order), and every append draws the header a fresh ticket from a
+ * sequence. Appends come after every row the transaction writes, so of two transactions that write
+ * one row, the one that committed first drew the lower ticket (the second waited for its row lock).
+ * Positions are given later, per header, by the sequencer (change-sequencer.ts).
  */
 
 /** What a change event says happened. */
@@ -23,7 +25,11 @@ export type ChangeType =
   | 'unit.removed'
   | 'unit.restored'
   | 'slot.changed'
-  | 'slot.closed';
+  | 'slot.closed'
+  /** Reserved for the stable-key work of this round: a product's supplier id changed, its `key` did not. */
+  | 'product.remapped'
+  /** Reserved for this round's supplier-drift detection: the supplier's catalog differs from what it said. */
+  | 'supplier.drift';
 
 /** One event as appended (snake_case: it goes through `jsonb_to_recordset`). */
 export interface ChangeEventRow {
@@ -34,6 +40,10 @@ export interface ChangeEventRow {
   unit_octo_id: string | null;
   availability_id: string | null;
   content_hash: string;
+  /** A stable key of the entity, surviving a supplier's re-key (reserved; NULL for now). */
+  key?: string | null;
+  /** The locale of a localized catalog event (reserved; NULL for now). */
+  locale?: string | null;
 }
 
 /** The smallest connection the outbox needs: a pg client or a Prisma transaction, adapted. */
@@ -44,29 +54,36 @@ export function prismaSql(tx: Pick<Prisma.TransactionClient, '$executeRawUnsafe'
   return (sql, values) => tx.$executeRawUnsafe(sql, ...values);
 }
 
-/** Serialises appenders from their first position to their COMMIT. */
-const OUTBOX_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('octo-sync:change-outbox', 0))`;
+/** Columns an event is written with beside its header and index; `at` comes from its default. */
+const EVENT_COLUMNS = 'integration_id, type, product_octo_id, option_octo_id, unit_octo_id, availability_id, content_hash, key, locale';
 
-/** Columns an event is written with; `position` and `at` come from their defaults. */
-const EVENT_COLUMNS = 'integration_id, type, product_octo_id, option_octo_id, unit_octo_id, availability_id, content_hash';
+/**
+ * Creates this transaction's header, or adds `$n` events to it; either way with a fresh ticket.
+ * Returns the header and the index of the first of the `$n` events.
+ */
+const OPEN_HEADER = `
+INSERT INTO change_transactions AS h (xact, ticket, event_count)
+SELECT pg_current_xact_id()::text::bigint, nextval('change_transactions_id_seq'), k.n FROM (SELECT $n AS n) k WHERE k.n > 0
+ON CONFLICT (xact) WHERE first_position IS NULL
+DO UPDATE SET ticket = excluded.ticket, event_count = h.event_count + excluded.event_count
+RETURNING h.id AS txn_id, h.event_count - $n AS base`;
 
 const APPEND_EVENTS = `
-INSERT INTO change_events (${EVENT_COLUMNS})
-SELECT r.integration_id, r.type, r.product_octo_id, r.option_octo_id, r.unit_octo_id, r.availability_id, r.content_hash
-FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (integration_id uuid, type text, product_octo_id text,
-  option_octo_id text, unit_octo_id text, availability_id text, content_hash text))
-  WITH ORDINALITY AS r(integration_id, type, product_octo_id, option_octo_id, unit_octo_id, availability_id, content_hash, n)
-ORDER BY r.n`;
+WITH h AS (${OPEN_HEADER.replace(/\$n/g, 'jsonb_array_length($1::jsonb)')})
+INSERT INTO change_events (txn_id, idx, ${EVENT_COLUMNS})
+SELECT h.txn_id, h.base + r.n - 1, ${EVENT_COLUMNS}
+FROM h, ROWS FROM (jsonb_to_recordset($1::jsonb) AS (integration_id uuid, type text, product_octo_id text,
+  option_octo_id text, unit_octo_id text, availability_id text, content_hash text, key text, locale text))
+  WITH ORDINALITY AS r(${EVENT_COLUMNS}, n)`;
 
 /**
  * Appends `events`, in order, to the change feed. Call it last in the writing transaction, after
- * every row lock the transaction takes (it holds the outbox lock until COMMIT, and a transaction
- * that waited for a row lock while holding it could deadlock with one that holds the row).
- * Every slot write (pushes and pulls) and the small catalog writes call this one function.
+ * every row it writes: the ticket it draws must come after them (see above). It takes no lock
+ * beyond its own header row. Every slot write (pushes and pulls) and the small catalog writes
+ * call this one function.
  */
 export async function appendChanges(sql: OutboxSql, events: readonly ChangeEventRow[]): Promise<void> {
   if (events.length === 0) return;
-  await sql(OUTBOX_LOCK_SQL, []);
   await sql(APPEND_EVENTS, [JSON.stringify(events)]);
 }
 
@@ -76,15 +93,20 @@ export async function appendChanges(sql: OutboxSql, events: readonly ChangeEvent
  */
 export const CREATE_CHANGE_STAGE = `
 CREATE TEMP TABLE change_stage (n bigserial, integration_id uuid, type text, product_octo_id text,
-  option_octo_id text, unit_octo_id text, availability_id text, content_hash text) ON COMMIT DROP`;
+  option_octo_id text, unit_octo_id text, availability_id text, content_hash text, key text, locale text) ON COMMIT DROP`;
 
 /** COPY target for staged events (the catalog change log's lines). */
-export const COPY_CHANGE_STAGE = `COPY change_stage (${EVENT_COLUMNS}) FROM STDIN`;
+export const COPY_CHANGE_STAGE = `COPY change_stage (integration_id, type, product_octo_id, option_octo_id, unit_octo_id, availability_id, content_hash) FROM STDIN`;
+
+const PUBLISH_STAGED = `
+WITH h AS (${OPEN_HEADER.replace(/\$n/g, '(SELECT count(*)::int FROM change_stage)')})
+INSERT INTO change_events (txn_id, idx, ${EVENT_COLUMNS})
+SELECT h.txn_id, h.base + (row_number() OVER (ORDER BY s.n))::int - 1, ${EVENT_COLUMNS.replace(/(\w+)/g, 's.$1')}
+FROM h, change_stage s`;
 
 /** Moves every staged event into the change feed, in staging order (same rule as {@link appendChanges}). */
 export async function publishStaged(sql: OutboxSql): Promise<void> {
-  await sql(OUTBOX_LOCK_SQL, []);
-  await sql(`INSERT INTO change_events (${EVENT_COLUMNS}) SELECT ${EVENT_COLUMNS} FROM change_stage ORDER BY n`, []);
+  await sql(PUBLISH_STAGED, []);
 }
 
 /**

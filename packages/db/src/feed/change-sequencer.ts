@@ -1,0 +1,57 @@
+import type { Pool } from 'pg';
+
+/*
+ * The change feed's sequencer: the one place positions are given (docs/architecture.md, "The
+ * change feed's position rule"). Sequencers run one at a time, each in one short transaction:
+ * it locks the sequencer row, then, in a statement whose snapshot is taken after the lock (so
+ * after the previous sequencer committed), gives every committed unsequenced header a range of
+ * positions just past `sequenced_through`, in ticket order, and moves `sequenced_through` to the
+ * last. A writer it cannot see commits after its snapshot and is numbered by a later sequencer,
+ * past every position given here. Writers never wait for it: it updates only committed headers.
+ */
+
+// Locks the sequencer row (creating it if a database lost it); waits while another sequencer runs.
+const LOCK = `
+INSERT INTO change_feed_sequencer AS s (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = s.id
+RETURNING s.sequenced_through::text AS through`;
+
+// $1 the newest position given so far, $2 the most headers to number.
+const NUMBER = `
+WITH pending AS (
+  SELECT id, event_count, sum(event_count) OVER (ORDER BY ticket) AS upto
+  FROM (SELECT id, ticket, event_count FROM change_transactions WHERE first_position IS NULL ORDER BY ticket LIMIT $2) p
+), numbered AS (
+  UPDATE change_transactions t SET first_position = $1::bigint + p.upto - p.event_count + 1, last_position = $1::bigint + p.upto
+  FROM pending p WHERE t.id = p.id
+  RETURNING t.last_position
+)
+UPDATE change_feed_sequencer SET sequenced_through = (SELECT max(last_position) FROM numbered)
+WHERE id = 1 AND EXISTS (SELECT 1 FROM numbered)
+RETURNING (SELECT count(*)::int FROM numbered) AS headers`;
+
+const ANY_PENDING = `SELECT EXISTS (SELECT 1 FROM change_transactions WHERE first_position IS NULL) AS pending`;
+
+/** The most transaction headers one sequencer transaction numbers (the rest wait for the next). */
+export const SEQUENCE_BATCH = 10_000;
+
+/**
+ * Numbers every committed unsequenced writing transaction (up to `batch` of them, lowest tickets
+ * first); returns how many it numbered. Safe to call from any process at any time: sequencers
+ * queue on one row lock, and each is one short transaction of SQL only.
+ */
+export async function sequenceChanges(pool: Pool, batch = SEQUENCE_BATCH): Promise<number> {
+  if (!(await pool.query<{ pending: boolean }>(ANY_PENDING)).rows[0]?.pending) return 0;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const through = (await client.query<{ through: string }>(LOCK)).rows[0]?.through ?? '0';
+    const headers = (await client.query<{ headers: number }>(NUMBER, [through, batch])).rows[0]?.headers ?? 0;
+    await client.query('COMMIT');
+    return headers;
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  } finally {
+    client.release();
+  }
+}
