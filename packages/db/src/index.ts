@@ -29,7 +29,7 @@ export {
 export type { ScheduledRun } from './runs/scheduled-runs';
 export { checkPoolBudget, poolContention, type PoolBudget } from './pool-budget';
 export { NestedCheckoutError } from './checkout-guard';
-export { checkPostgres, describePostgresFailure } from './reachability';
+export { checkPostgres, describePostgresFailure, whenPostgresAnswers, type PostgresWait } from './reachability';
 export { TARGETED_PRODUCTS_MAX } from './runs/run-scope';
 export {
   catalogKey,

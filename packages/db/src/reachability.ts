@@ -44,3 +44,41 @@ export async function checkPostgres(pool: Pool, databaseUrl: string, log: Logger
     return false;
   }
 }
+
+/** A start-up step waiting for Postgres: see {@link whenPostgresAnswers}. */
+export interface PostgresWait {
+  /** Settles after the first try (and, when Postgres answered it, after the step). */
+  readonly firstAttempt: Promise<void>;
+  /** Gives up waiting (at shutdown); a step already running finishes. */
+  stop(): void;
+}
+
+/**
+ * At start-up: runs `step` (a check that needs Postgres, such as the pool budget) once Postgres
+ * answers. The first try says why when it does not ({@link checkPostgres}); then it tries again,
+ * quietly, every `retryMs` in the background, so a process started while Postgres was down still
+ * runs the step when it comes back. `step` must not throw (its failure is logged if it does).
+ */
+export function whenPostgresAnswers(pool: Pool, databaseUrl: string, log: Logger, step: () => Promise<unknown>, retryMs = 5_000): PostgresWait {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const answers = (first: boolean) => (first ? checkPostgres(pool, databaseUrl, log) : pool.query('SELECT 1').then(() => true, () => false));
+  const attempt = async (first: boolean): Promise<void> => {
+    const up = await answers(first);
+    if (stopped) return;
+    if (up) {
+      if (!first) log.info('postgres answers now: running the start-up checks that waited for it');
+      await step();
+      return;
+    }
+    timer = setTimeout(() => void attempt(false).catch((err: unknown) => log.warn({ err }, 'start-up check failed')), retryMs);
+    timer.unref();
+  };
+  return {
+    firstAttempt: attempt(true),
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

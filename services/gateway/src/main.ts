@@ -1,11 +1,19 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { checkPoolBudget, checkPostgres, createDb } from '@octo-sync/db';
+import { checkPoolBudget, createDb, whenPostgresAnswers, type Db, type PostgresWait } from '@octo-sync/db';
 import { closeRedis, createRedis, JobProducer, ReceiveTagLease, RedisReachability } from '@octo-sync/jobs';
-import { ConfigError, createLogger, exitOnSignalDuringStartUp, installShutdown } from '@octo-sync/platform';
+import { ConfigError, createLogger, exitOnSignalDuringStartUp, installShutdown, type Logger } from '@octo-sync/platform';
 import { buildApp } from './app';
 import { loadGatewayConfig, type GatewayConfig } from './config';
 import { createMetrics } from './metrics';
+
+/** The database, its pool budget checked once Postgres answers (it may be down at start-up). */
+async function openDatabase(config: GatewayConfig, log: Logger): Promise<{ db: Db; poolCheck: PostgresWait }> {
+  const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log });
+  const poolCheck = whenPostgresAnswers(db.pool, config.databaseUrl, log, () => checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log));
+  await poolCheck.firstAttempt;
+  return { db, poolCheck };
+}
 
 /** The gateway process: the only place that reads process.env and creates singletons. */
 async function main(): Promise<void> {
@@ -25,8 +33,7 @@ async function main(): Promise<void> {
   }
   if (config.allowInsecureOctoUrls) log.warn('ALLOW_INSECURE_OCTO_URLS=true: plain-http supplier base URLs are accepted');
 
-  const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log });
-  if (await checkPostgres(db.pool, config.databaseUrl, log)) await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare }, log);
+  const { db, poolCheck } = await openDatabase(config, log);
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'producer');
   // Connection errors are logged once per outage; the HTTP routes answer 503 meanwhile.
   const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log, config.redisDownReminderMs);
@@ -65,6 +72,7 @@ async function main(): Promise<void> {
         return Promise.all([closeRedis(redis), closeRedis(subscriber)]).then(() => undefined);
       },
     },
+    { name: 'pool budget check', run: async () => poolCheck.stop() },
     { name: 'database', run: () => db.close() },
   ]);
 }

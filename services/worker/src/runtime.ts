@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import { checkPoolBudget, checkPostgres, createDb, type Db } from '@octo-sync/db';
+import { checkPoolBudget, createDb, whenPostgresAnswers, type Db } from '@octo-sync/db';
 import { createRedis, JobProducer, RedisReachability, requestIdOf, startConsumer, type ConsumerOptions, type RedisConnection } from '@octo-sync/jobs';
 import { createSupplierClient, type SupplierClient } from '@octo-sync/octo';
 import { AppError, type Logger } from '@octo-sync/platform';
@@ -176,7 +176,10 @@ async function closeAbandoned(ports: Ports, workers: readonly Worker[]): Promise
  */
 export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metrics = createWorkerMetrics(), signal?: AbortSignal): Promise<WorkerRuntime> {
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log, changeFeed: config.changeFeed.enabled });
-  if (await checkPostgres(db.pool, config.databaseUrl, log)) await checkPoolBudget(db.pool, { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare, runs: config.sync.concurrency + config.pull.concurrency }, log);
+  // Postgres may be down at start-up: the budget is then checked once it answers.
+  const budget = { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare, runs: config.sync.concurrency + config.pull.concurrency };
+  const poolCheck = whenPostgresAnswers(db.pool, config.databaseUrl, log, () => checkPoolBudget(db.pool, budget, log));
+  await poolCheck.firstAttempt;
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'worker');
   const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log, config.redisDownReminderMs);
   const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report });
@@ -197,6 +200,7 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metr
   try {
     await unlessAbandoned(Promise.all(workers.map((w) => w.waitUntilReady())), signal);
   } catch (err) {
+    poolCheck.stop();
     if (err instanceof StartAbandonedError) await closeAbandoned(ports, workers);
     throw err;
   }
@@ -212,6 +216,7 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metr
     workerId: heartbeat.id,
     metricsEndpoint,
     close: async () => {
+      poolCheck.stop();
       await metricsEndpoint?.close();
       await shutDown(ports, workers, heartbeat, availability);
     },
