@@ -62,6 +62,10 @@ async function takeTag(redis: RedisConnection, prefix: string, owner: string, tt
  * read through {@link tag}, which throws until a tag is held and once the lease has lapsed (Redis
  * unreachable for a whole lifetime, or this process stalled that long), so a tag another gateway
  * may hold by then is never stamped. A renewal that finds its tag taken leases another one.
+ * Uniqueness across gateways holds within the clock-skew bound the README states, not beyond it:
+ * a tag that lapses and is taken by another gateway whose clock is behind this one's can stamp a
+ * key this gateway already stamped (same microsecond, same tag) when the skew is larger than the
+ * time between this gateway's last stamp and the other's first.
  */
 export class ReceiveTagLease {
   private readonly owner = randomUUID();

@@ -131,8 +131,9 @@ export function createNotifyBodySchema(bounds: BoundsNow) {
  * Receive keys: when a change reached a gateway, as microseconds since 1970 × 1000 plus this
  * gateway's receive tag (0–999, leased from Redis so that no two live gateways hold the same one:
  * see the jobs package's `ReceiveTagLease`). Strictly increasing within a gateway, unique across
- * gateways by construction, and comparable across gateways as far as their clocks agree (the
- * README states the bound). `tag()` throws when no tag is held (the change is then refused, 503).
+ * gateways as far as their clocks agree within the bound the README states (a tag that lapses and
+ * is taken by a gateway whose clock is further behind can repeat a key), and comparable across
+ * gateways to that same bound. `tag()` throws when no tag is held (the change is then refused, 503).
  */
 export function createReceiveClock(tag: () => number, now: () => number = Date.now): () => bigint {
   let lastMicros = 0n;
