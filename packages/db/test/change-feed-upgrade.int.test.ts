@@ -1,0 +1,72 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { appendChanges, createDb, migrate, MIGRATIONS_DIR, readMigrations, type Db } from '@octo-sync/db';
+import { databaseUrl, dropDatabase, uniqueDatabaseName } from '@octo-sync/testkit';
+
+const SEQUENCER = '_change_feed_sequencer';
+
+/**
+ * A database whose feed was written under the commit lock (positions in `change_events`, a pruned
+ * prefix, a position lost to a rollback) is upgraded: every kept event keeps its position and
+ * order, the watermark and the newest position answer as before, and new events come after.
+ */
+describe('migration: the change feed keeps its positions when it gets a sequencer', () => {
+  const name = uniqueDatabaseName();
+  const url = databaseUrl(name);
+  let dir: string;
+  let db: Db | undefined;
+  afterAll(async () => {
+    await db?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    await dropDatabase(name);
+  });
+
+  it('reads the old events at their positions, then new ones past them', async () => {
+    const upgrade = (await readMigrations()).find((m) => m.name.endsWith(SEQUENCER));
+    expect(upgrade).toBeDefined();
+    dir = await mkdtemp(join(tmpdir(), 'octo-sequencer-'));
+    for (const m of (await readMigrations()).filter((m) => m.name < upgrade!.name)) await cp(join(MIGRATIONS_DIR, m.name), join(dir, m.name), { recursive: true });
+    await migrate({ databaseUrl: url, migrationsDir: dir });
+
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    const integrationId = '00000000-0000-4000-8000-000000000021';
+    const old = (product: string) =>
+      client.query(`INSERT INTO change_events (integration_id, type, product_octo_id, content_hash) VALUES ($1, 'product.updated', $2, $3)`, [integrationId, product, `h-${product}`]);
+    try {
+      for (const p of ['o1', 'o2', 'o3', 'o4']) await old(p);
+      await client.query('BEGIN');
+      await old('rolled-back');
+      await client.query('ROLLBACK');
+      await old('o6');
+      // Retention already removed the first event.
+      await client.query(`DELETE FROM change_events WHERE position = 1`);
+      await client.query(`INSERT INTO change_feed_state (id, pruned_through) VALUES (1, 1)`);
+    } finally {
+      await client.end();
+    }
+
+    expect((await migrate({ databaseUrl: url })).applied).toContain(upgrade!.name);
+    db = createDb({ databaseUrl: url, secretsKey: 'sequencer-upgrade-key' });
+    const kept = await db.changes.read(1n, 100);
+    if (kept.kind !== 'page') throw new Error(kept.kind);
+    expect(kept.events.map((e) => [e.position, e.productOctoId])).toEqual([['2', 'o2'], ['3', 'o3'], ['4', 'o4'], ['6', 'o6']]);
+    expect(await db.changes.read(0n, 10)).toEqual({ kind: 'expired', prunedThrough: '1' });
+    expect(await db.changes.read(7n, 10)).toEqual({ kind: 'ahead', newest: '6' });
+    expect(await db.changes.read(4n, 1)).toMatchObject({ kind: 'page', events: [{ position: '6' }], next: '6' });
+
+    await appendChanges((text, values) => db!.pool.query(text, values), ['n1', 'n2'].map((p) => ({
+      integration_id: integrationId, type: 'product.updated', product_octo_id: p, option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: `h-${p}`,
+    })));
+    const next = await db.changes.read(6n, 10);
+    expect(next.kind === 'page' && next.events.map((e) => [e.position, e.productOctoId])).toEqual([['7', 'n1'], ['8', 'n2']]);
+    // Pruning reaches the old events and the new ones alike.
+    await db.pool.query(`UPDATE change_events SET at = now() - interval '30 days' WHERE product_octo_id IN ('o2', 'o3', 'o4', 'o6', 'n1')`);
+    expect(await db.changes.prune(new Date(Date.now() - 7 * 86_400_000), 100, 1)).toBe(5);
+    expect(await db.changes.read(6n, 10)).toEqual({ kind: 'expired', prunedThrough: '7' });
+    const rest = await db.changes.read(7n, 10);
+    expect(rest.kind === 'page' && rest.events.map((e) => e.productOctoId)).toEqual(['n2']);
+  });
+});
