@@ -96,8 +96,8 @@ export class AvailabilityStore {
 }
 
 /**
- * Bounds a slot write's transaction, including its wait for the outbox lock (which a large
- * catalog run holds while it publishes its events).
+ * Bounds a slot write's transaction, including its waits for the row locks of slots another
+ * write holds (appending its change events waits for no other writer).
  */
 const SLOT_TRANSACTION_MS = 60_000;
 
