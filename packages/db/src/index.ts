@@ -9,6 +9,7 @@ export {
   type WebhookAuthMode,
   type IntegrationPatch,
   type IntegrationQuery,
+  type IntegrationListKey,
   type SyncStatusFilter,
   type HealthStatusFilter,
 } from './integrations/integrations.store';
@@ -44,14 +45,17 @@ export {
   type ProductFingerprintRow,
 } from './catalog/catalog-rows';
 export type { CatalogStore } from './catalog/catalog.store';
-export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, Page } from './catalog/catalog-read.store';
+export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, ProductListKey, SlotListKey } from './catalog/catalog-read.store';
+export { COUNT_CAP, type ListPage, type ListRequest } from './paging';
 export type { CatalogCopyWriter } from './catalog/catalog-writer';
 export {
   pullSettingsOf,
+  type AnswerDigests,
   type AvailabilityPullStore,
   type OptionSnapshot,
   type PullSettings,
   type PullTarget,
+  type SameAnswer,
   type SlotCounts,
   type SnapshotSlot,
 } from './availability/availability-pull.store';
@@ -70,8 +74,8 @@ export {
   type Rotation,
   type RotateOptions,
 } from './integrations/webhook-secrets.store';
-export { SYSTEM_ACTOR, type IntegrationEventStore, type IntegrationEvent, type IntegrationEventType, type NewIntegrationEvent } from './integrations/integration-events.store';
+export { SYSTEM_ACTOR, type IntegrationEventStore, type IntegrationEventListKey, type IntegrationEvent, type IntegrationEventType, type NewIntegrationEvent } from './integrations/integration-events.store';
 export { classifySqlError, isDataException, isRefusedValue, sqlStateOf, type SqlFailure } from './sql-errors';
 export { syncRefusal, type SyncRefusal, type SyncCandidate } from './runs/sync-eligibility';
-export type { AlertStore, AlertDelivery, AlertDeliveryStatus, AlertAttempt, AlertTarget } from './integrations/alerts.store';
+export type { AlertStore, AlertListKey, AlertDelivery, AlertDeliveryStatus, AlertAttempt, AlertTarget } from './integrations/alerts.store';
 export { createDb, type Db, type DbOptions } from './db';

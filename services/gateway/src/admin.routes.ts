@@ -6,6 +6,7 @@ import type { SyncRequests } from '@octo-sync/runs';
 import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
 import { integrationAccess, notFound } from './integration-access';
+import { listReply } from './list-paging';
 import { BASE_PATH } from './paths';
 import { presentIntegration, presentWebhookSecret } from './presenters';
 import { adminSyncQuerySchema, listQuerySchema, preferHeaderSchema, queueOverviewQuerySchema, requestSchemas, pullPatchOf } from './request-schemas';
@@ -104,17 +105,17 @@ function listRoute({ db }: AdminRoutesDeps): RouteSpec {
     query: listQuerySchema,
     responses: { 200: { description: 'A page of integrations.', schema: listEnvelope(integrationSchema) } },
     handler: async ({ query }) => {
-      const { items, totalCount } = await db.integrations.list({
+      const page = await db.integrations.list({
         page: query.page,
         pageSize: query.pageSize,
+        after: query.after,
         ...(query.isApproved === undefined ? {} : { isApproved: query.isApproved }),
         ...(query.isActive === undefined ? {} : { isActive: query.isActive }),
         ...(query.sync_status === undefined ? {} : { syncStatus: query.sync_status }),
         ...(query.health_status === undefined ? {} : { healthStatus: query.health_status }),
         ...(query.partner_id === undefined ? {} : { partnerId: query.partner_id }),
       });
-      const pagination = { page: query.page, pageSize: query.pageSize, totalCount };
-      return { status: 200, body: { success: 1, data: items.map(presentIntegration), pagination } };
+      return listReply(page.items.map(presentIntegration), query, page);
     },
   });
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import type { StoredProduct, StoredProductSummary, StoredSlot } from '@octo-sync/db';
+import type { ProductListKey, SlotListKey, StoredProduct, StoredProductSummary, StoredSlot } from '@octo-sync/db';
 // Loaded first: it extends zod with `.openapi()`.
 import './request-schemas';
+import { afterQuery, keysetNotWithPage } from './list-paging';
 
 /*
  * The read API of stored catalogs and slots: its query strings, its answers, and the presenters
@@ -16,23 +17,29 @@ const paging = {
   pageSize: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
 };
 
-export const productsQuerySchema = z.strictObject({
-  ...paging,
-  active: z
-    .enum(['true', 'false'])
-    .transform((v) => v === 'true')
-    .optional()
-    .openapi({ type: 'string', enum: ['true', 'false'], description: 'Only active (or only removed) products.' }),
-  q: z.string().min(1).max(255).optional().openapi({ description: 'Matches the OCTO product id or the title, case-insensitively, anywhere in it.' }),
-});
+export const productsQuerySchema = z
+  .strictObject({
+    ...paging,
+    after: afterQuery<ProductListKey>(['text']),
+    active: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional()
+      .openapi({ type: 'string', enum: ['true', 'false'], description: 'Only active (or only removed) products.' }),
+    q: z.string().min(1).max(255).optional().openapi({ description: 'Matches the OCTO product id or the title, case-insensitively, anywhere in it.' }),
+  })
+  .superRefine(keysetNotWithPage);
 
-export const availabilityQuerySchema = z.strictObject({
-  ...paging,
-  productId: octoIdQuery.optional(),
-  optionId: octoIdQuery.optional(),
-  from: instantQuery.transform((v) => new Date(v)).optional().openapi({ type: 'string', format: 'date-time', description: 'Slots starting at or after this instant.' }),
-  to: instantQuery.transform((v) => new Date(v)).optional().openapi({ type: 'string', format: 'date-time', description: 'Slots starting at or before this instant.' }),
-});
+export const availabilityQuerySchema = z
+  .strictObject({
+    ...paging,
+    after: afterQuery<SlotListKey>(['instant?', 'text', 'text', 'text']),
+    productId: octoIdQuery.optional(),
+    optionId: octoIdQuery.optional(),
+    from: instantQuery.transform((v) => new Date(v)).optional().openapi({ type: 'string', format: 'date-time', description: 'Slots starting at or after this instant.' }),
+    to: instantQuery.transform((v) => new Date(v)).optional().openapi({ type: 'string', format: 'date-time', description: 'Slots starting at or before this instant.' }),
+  })
+  .superRefine(keysetNotWithPage);
 
 export const storedProductSchema = z
   .object({
@@ -66,6 +73,10 @@ export const storedSlotSchema = z
       key: z.string().openapi({ description: 'The order key within its source, as a decimal string.' }),
     }),
     updated_at: isoTime,
+    confirmed_at: isoTime.openapi({
+      description:
+        'When the supplier last confirmed the slot as stored: the later of its last write (`updated_at`) and the newest pull answer covering its local date (an unchanged pull moves it without rewriting the slot).',
+    }),
     raw: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'The OCTO availability object as last received, every field kept.' }),
   })
   .openapi('StoredSlot');
@@ -103,6 +114,7 @@ export function presentSlot(s: StoredSlot): z.output<typeof storedSlotSchema> {
     capacity: s.capacity,
     order: { source: s.order_source as 'sequence' | 'updated_at' | 'received_at', key: s.order_key },
     updated_at: s.updated_at.toISOString(),
+    confirmed_at: s.confirmed_at.toISOString(),
     raw: s.raw as Record<string, unknown> | null,
   };
 }

@@ -1,8 +1,9 @@
 import type { Db } from '@octo-sync/db';
 import { integrationAccess } from './integration-access';
+import { listReply } from './list-paging';
 import { BASE_PATH } from './paths';
 import { presentAlert, presentEvent } from './presenters';
-import { eventsQuerySchema } from './request-schemas';
+import { alertsQuerySchema, eventsQuerySchema } from './request-schemas';
 import { alertDeliverySchema, integrationEventSchema, listEnvelope } from './response-schemas';
 import { defineRoute, type RouteSpec } from './route';
 
@@ -24,8 +25,8 @@ export function eventsRoutes({ db }: { db: Db }): RouteSpec[] {
       responses: { 200: { description: 'A page of events.', schema: listEnvelope(integrationEventSchema) } },
       handler: async ({ req, params, query }) => {
         const integration = await access.visible(req, params.id!);
-        const { items, totalCount } = await db.events.list(integration.id, query.page, query.pageSize);
-        return { status: 200, body: { success: 1, data: items.map(presentEvent), pagination: { page: query.page, pageSize: query.pageSize, totalCount } } };
+        const page = await db.events.list(integration.id, query.page, query.pageSize, query.after);
+        return listReply(page.items.map(presentEvent), query, page);
       },
     }),
     defineRoute({
@@ -38,12 +39,12 @@ export function eventsRoutes({ db }: { db: Db }): RouteSpec[] {
         'At most one alert of a kind per integration per 15 minutes (by default). Paginated (pageSize ≤ 100).',
       tags: ['Owner or admin'],
       auth: 'jwt',
-      query: eventsQuerySchema,
+      query: alertsQuerySchema,
       responses: { 200: { description: 'A page of alerts.', schema: listEnvelope(alertDeliverySchema) } },
       handler: async ({ req, params, query }) => {
         const integration = await access.visible(req, params.id!);
-        const { items, totalCount } = await db.alerts.list(integration.id, query.page, query.pageSize);
-        return { status: 200, body: { success: 1, data: items.map(presentAlert), pagination: { page: query.page, pageSize: query.pageSize, totalCount } } };
+        const page = await db.alerts.list(integration.id, query.page, query.pageSize, query.after);
+        return listReply(page.items.map(presentAlert), query, page);
       },
     }),
   ];

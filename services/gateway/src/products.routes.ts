@@ -11,15 +11,12 @@ import {
   storedSlotSchema,
 } from './catalog-read.schemas';
 import { integrationAccess } from './integration-access';
+import { listReply } from './list-paging';
 import { BASE_PATH } from './paths';
 import { listEnvelope, okEnvelope } from './response-schemas';
-import { defineRoute, ok, type Reply, type RouteSpec } from './route';
+import { defineRoute, ok, type RouteSpec } from './route';
 
 const READS = ['Owner or admin'];
-
-function page<T>(items: T[], query: { page: number; pageSize: number }, totalCount: number): Reply {
-  return { status: 200, body: { success: 1, data: items, pagination: { page: query.page, pageSize: query.pageSize, totalCount } } };
-}
 
 /** What we stored of an integration's catalog and slots, for its owner or an admin (404 for anyone else). */
 export function productRoutes({ db }: { db: Db }): RouteSpec[] {
@@ -36,8 +33,8 @@ export function productRoutes({ db }: { db: Db }): RouteSpec[] {
       responses: { 200: { description: 'A page of stored products, ordered by OCTO id.', schema: listEnvelope(storedProductSchema) } },
       handler: async ({ req, params, query }) => {
         const integration = await access.visible(req, params.id!);
-        const { items, totalCount } = await db.catalogRead.listProducts(integration.id, query);
-        return page(items.map(presentProductSummary), query, totalCount);
+        const page = await db.catalogRead.listProducts(integration.id, query);
+        return listReply(page.items.map(presentProductSummary), query, page);
       },
     }),
     defineRoute({
@@ -67,8 +64,8 @@ export function productRoutes({ db }: { db: Db }): RouteSpec[] {
       responses: { 200: { description: 'A page of stored slots.', schema: listEnvelope(storedSlotSchema) } },
       handler: async ({ req, params, query }) => {
         const integration = await access.visible(req, params.id!);
-        const { items, totalCount } = await db.catalogRead.listSlots(integration.id, query);
-        return page(items.map(presentSlot), query, totalCount);
+        const page = await db.catalogRead.listSlots(integration.id, query);
+        return listReply(page.items.map(presentSlot), query, page);
       },
     }),
   ];

@@ -1,8 +1,9 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { TARGETED_PRODUCTS_MAX } from '@octo-sync/db';
+import { TARGETED_PRODUCTS_MAX, type AlertListKey, type IntegrationEventListKey, type IntegrationListKey } from '@octo-sync/db';
 // The one base-URL rule, shared with the outbound client (a pure module: no HTTP client comes with it).
 import { unreachableLiteral, validateBaseUrl } from '@octo-sync/octo/src/base-url';
+import { afterQuery, keysetNotWithPage } from './list-paging';
 
 // Adds `.openapi()` to zod schemas: the schemas that validate requests are the ones documented.
 // Modules that call `.openapi()` at load import this one (directly or through response-schemas.ts),
@@ -135,15 +136,18 @@ export function requestSchemas(policy: BaseUrlPolicy) {
 
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
-export const listQuerySchema = z.strictObject({
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ type: 'integer', minimum: 1, default: 1 }),
-  pageSize: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
-  isApproved: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'] }),
-  isActive: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'] }),
-  sync_status: z.enum(['idle', 'syncing', 'error']).optional(),
-  health_status: z.enum(['HEALTHY', 'DEGRADED', 'DOWN']).optional(),
-  partner_id: partnerIdField.optional(),
-});
+export const listQuerySchema = z
+  .strictObject({
+    page: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ type: 'integer', minimum: 1, default: 1 }),
+    pageSize: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
+    after: afterQuery<IntegrationListKey>(['instant', 'uuid']),
+    isApproved: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'] }),
+    isActive: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'] }),
+    sync_status: z.enum(['idle', 'syncing', 'error']).optional(),
+    health_status: z.enum(['HEALTHY', 'DEGRADED', 'DOWN']).optional(),
+    partner_id: partnerIdField.optional(),
+  })
+  .superRefine(keysetNotWithPage);
 
 export const syncLogQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
@@ -185,10 +189,21 @@ export const idempotencyHeaderSchema = z.object({
   'idempotency-key': z.string().min(1).max(255).optional().openapi({ description: 'The same key within 24 h answers the same rotation again instead of rotating twice.' }),
 });
 
-export const eventsQuerySchema = z.strictObject({
-  page: listQuerySchema.shape.page,
-  pageSize: listQuerySchema.shape.pageSize,
-});
+export const eventsQuerySchema = z
+  .strictObject({
+    page: listQuerySchema.shape.page,
+    pageSize: listQuerySchema.shape.pageSize,
+    after: afterQuery<IntegrationEventListKey>(['instant', 'int']),
+  })
+  .superRefine(keysetNotWithPage);
+
+export const alertsQuerySchema = z
+  .strictObject({
+    page: listQuerySchema.shape.page,
+    pageSize: listQuerySchema.shape.pageSize,
+    after: afterQuery<AlertListKey>(['instant', 'uuid']),
+  })
+  .superRefine(keysetNotWithPage);
 
 export const preferHeaderSchema = z.object({
   prefer: z.string().optional().openapi({ description: '`respond-async` answers 202 at once instead of waiting for the result.', example: 'respond-async' }),

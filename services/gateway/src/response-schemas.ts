@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COUNT_CAP } from '@octo-sync/db';
 import { syncProgressSchema, testConnectionResultSchema } from '@octo-sync/jobs';
 import { authTypeSchema, webhookAuthSchema } from './request-schemas';
 
@@ -199,7 +200,13 @@ export const testConnectionSchema = testConnectionResultSchema.meta({ id: 'TestC
 export const deletedSchema = z.object({ _id: z.string(), deleted: z.literal(true) }).openapi('Deleted');
 
 const paginationSchema = z
-  .object({ page: z.number().int(), pageSize: z.number().int(), totalCount: z.number().int() })
+  .object({
+    page: z.number().int(),
+    pageSize: z.number().int(),
+    totalCount: z.number().int().openapi({ description: `Rows in the whole filtered list, exact up to ${COUNT_CAP}; past it ${COUNT_CAP}, a lower bound (see totalCountCapped).` }),
+    totalCountCapped: z.literal(true).optional().openapi({ description: `Present only when the list holds more than ${COUNT_CAP} rows: totalCount is then a lower bound.` }),
+    next: z.string().nullable().openapi({ description: 'Opaque cursor: pass it as `after` for the rows after this page (keyset paging); null on the last page.' }),
+  })
   .openapi('Pagination');
 
 export const errorEnvelopeSchema = z

@@ -272,7 +272,7 @@ describe('admin', () => {
 
     const page = await h.http().get(`${BASE}/admin?page=2&pageSize=2`).set(admin);
     expectDocumented(page, 'get', `${BASE}/admin`, 200);
-    expect(page.body.pagination).toEqual({ page: 2, pageSize: 2, totalCount: expect.any(Number) });
+    expect(page.body.pagination).toEqual({ page: 2, pageSize: 2, totalCount: expect.any(Number), next: expect.any(String) });
     expect(page.body.data).toHaveLength(2);
     const all = await h.http().get(`${BASE}/admin?pageSize=100`).set(admin);
     expect(all.body.pagination.totalCount).toBe(all.body.data.length);

@@ -94,7 +94,7 @@ describe('GET /{id}/products', () => {
     const res = await h.http().get(`${path}?page=2&pageSize=100`).set(bearer('partner', 'p-read-owner'));
     expect(res.status).toBe(200);
     check('get', `${BASE}/{id}/products`, 200, res.body);
-    expect(res.body.pagination).toEqual({ page: 2, pageSize: 100, totalCount: PRODUCTS });
+    expect(res.body.pagination).toEqual({ page: 2, pageSize: 100, totalCount: PRODUCTS, next: expect.any(String) });
     expect(res.body.data).toHaveLength(100);
     expect(res.body.data[0]).toEqual({
       id: 'p00101',
@@ -138,7 +138,10 @@ describe('GET /{id}/products', () => {
     // Logged so the measurement can be read from the test output.
     console.info(`products page of 100: ${statements.length} queries, ${Math.round(performance.now() - started)} ms`);
     // The statements themselves, not pool checkouts: a checkout can carry any number of them.
-    expect(statements).toEqual([expect.stringMatching(/^SELECT [\s\S]* FROM products p WHERE [\s\S]* LIMIT \$4 OFFSET \$5$/), expect.stringMatching(/^SELECT count\(\*\)::int AS n FROM products p WHERE /)]);
+    expect(statements).toEqual([
+      expect.stringMatching(/^SELECT [\s\S]* FROM products p WHERE [\s\S]* LIMIT \$5 OFFSET \$6$/),
+      expect.stringMatching(/^SELECT count\(\*\)::int AS n FROM \(SELECT 1 FROM products p WHERE [\s\S]* LIMIT \$4\) capped$/),
+    ]);
   });
 
   it('hides an integration from another partner (404) and shows it to an admin', async () => {
@@ -152,7 +155,7 @@ describe('GET /{id}/products', () => {
     expect(admin.status).toBe(200);
     expect(admin.body.pagination.totalCount).toBe(PRODUCTS);
     const empty = await h.http().get(`${BASE}/${other}/products`).set(bearer('partner', 'p-read-other'));
-    expect(empty.body).toEqual({ success: 1, data: [], pagination: { page: 1, pageSize: 20, totalCount: 0 } });
+    expect(empty.body).toEqual({ success: 1, data: [], pagination: { page: 1, pageSize: 20, totalCount: 0, next: null } });
     expect((await h.http().get(path)).status).toBe(401);
   });
 });
@@ -189,7 +192,7 @@ describe('GET /{id}/availability', () => {
     const res = await get('pageSize=2');
     expect(res.status).toBe(200);
     check('get', `${BASE}/{id}/availability`, 200, res.body);
-    expect(res.body.pagination).toEqual({ page: 1, pageSize: 2, totalCount: 5 });
+    expect(res.body.pagination).toEqual({ page: 1, pageSize: 2, totalCount: 5, next: expect.any(String) });
     expect(res.body.data[0]).toEqual({
       productId: 'p00001',
       optionId: 'DEFAULT',
@@ -201,8 +204,31 @@ describe('GET /{id}/availability', () => {
       capacity: 10,
       order: { source: 'sequence', key: '1001' },
       updated_at: expect.any(String),
+      confirmed_at: res.body.data[0].updated_at,
       raw: { id: 'slot-1', utcCutoffAt: '2026-07-01T06:00:00Z' },
     });
+  });
+
+  it('confirmed_at: the later of the slot’s last write and the newest pull answer covering its local date', async () => {
+    const answered = new Date(Date.now() + 3_600_000);
+    // A pull answered an hour from now over 1 to 2 July (local dates): it confirms slot-1 and slot-2, not slot-3.
+    await h.db.pool.query(
+      `INSERT INTO availability_pull_marks (integration_id, product_octo_id, option_octo_id, date_from, date_to, answer_key)
+       VALUES ($1::uuid, 'p00001', 'DEFAULT', '2026-07-01', '2026-07-02', $2::bigint)`,
+      [mine, (BigInt(answered.getTime()) * 1_000_000n).toString()],
+    );
+    try {
+      const res = await get('pageSize=3');
+      check('get', `${BASE}/{id}/availability`, 200, res.body);
+      const slots = res.body.data as Array<{ availabilityId: string; updated_at: string; confirmed_at: string }>;
+      expect(slots.map((s) => [s.availabilityId, s.confirmed_at])).toEqual([
+        ['slot-1', answered.toISOString()],
+        ['slot-2', answered.toISOString()],
+        ['slot-3', slots[2]!.updated_at],
+      ]);
+    } finally {
+      await h.db.pool.query('DELETE FROM availability_pull_marks WHERE integration_id = $1::uuid', [mine]);
+    }
   });
 
   it('filters on product, option and the start instant (both ends inclusive)', async () => {

@@ -1,4 +1,6 @@
 import type { Pool } from 'pg';
+import { COUNT_CAP, offsetOf, toListPage, type ListPage, type ListRequest } from '../paging';
+import { confirmedAt } from '../availability/slot-order';
 
 /** A stored unit, as the read API lists it. */
 export interface StoredUnitSummary {
@@ -44,29 +46,28 @@ export interface StoredSlot {
   /** Decimal string: receive keys exceed 2^53. */
   order_key: string;
   updated_at: Date;
+  /** The later of the slot's last write and the newest pull answer covering its date (`confirmedAt`, slot-order.ts). */
+  confirmed_at: Date;
   raw: unknown;
 }
 
-/** One page of a list and the size of the whole filtered list. */
-export interface Page<T> {
-  items: T[];
-  totalCount: number;
-}
+/** Paging of a list: a 1-based page number and page size, or `after` (keyset paging). */
+export type PageRequest<K> = ListRequest<K>;
 
-/** Paging of a list: 1-based page number and page size. */
-export interface PageRequest {
-  page: number;
-  pageSize: number;
-}
+/** The products list's sort key: the OCTO product id. */
+export type ProductListKey = readonly [productId: string];
+
+/** The slots list's sort key: start (ISO 8601, null last), product, option and availability ids. */
+export type SlotListKey = readonly [startsAt: string | null, productId: string, optionId: string, availabilityId: string];
 
 /** Filters of the products list: `q` matches the OCTO id or the title, case-insensitively. */
-export interface ProductFilter extends PageRequest {
+export interface ProductFilter extends PageRequest<ProductListKey> {
   active?: boolean;
   q?: string;
 }
 
 /** Filters of the slots list: `from` and `to` bound the slot start, both inclusive. */
-export interface SlotFilter extends PageRequest {
+export interface SlotFilter extends PageRequest<SlotListKey> {
   productId?: string;
   optionId?: string;
   from?: Date;
@@ -93,30 +94,40 @@ const RAW_PRODUCT = `p.raw || COALESCE((SELECT jsonb_build_object('options', jso
 const SLOT_FILTER = `integration_id = $1::uuid AND ($2::text IS NULL OR product_octo_id = $2) AND ($3::text IS NULL OR option_octo_id = $3)
   AND ($4::timestamptz IS NULL OR starts_at >= $4) AND ($5::timestamptz IS NULL OR starts_at <= $5)`;
 
+// Keyset paging in the slots' order (starts_at NULLS LAST, then the ids): the rows after the key
+// ($6: whether there is one, $7..$10: the key).
+const SLOT_AFTER = `(NOT $6::boolean OR CASE WHEN $7::timestamptz IS NULL
+    THEN starts_at IS NULL AND (product_octo_id, option_octo_id, availability_id) > ($8::text, $9::text, $10::text)
+    ELSE starts_at > $7 OR starts_at IS NULL OR (starts_at = $7 AND (product_octo_id, option_octo_id, availability_id) > ($8::text, $9::text, $10::text))
+  END)`;
+
+/** Counts the rows a filter selects, up to one past the cap (the cap's parameter is `$n`). */
+function cappedCount(from: string, where: string, n: number): string {
+  return `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${from} WHERE ${where} LIMIT $${n}) capped`;
+}
+
 /** `text` as a LIKE pattern matching it anywhere, its wildcards taken literally. */
 function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /**
- * What the read API shows of a stored catalog and its slots: paged, filtered, each page in one
- * statement plus one count, on indexed columns.
+ * What the read API shows of a stored catalog and its slots: paged (by page or keyset), filtered,
+ * each page in one statement plus one count capped at {@link COUNT_CAP}, on indexed columns.
  */
 export class CatalogReadStore {
   constructor(private readonly pool: Pool) {}
 
-  async listProducts(integrationId: string, filter: ProductFilter): Promise<Page<StoredProductSummary>> {
+  async listProducts(integrationId: string, filter: ProductFilter): Promise<ListPage<StoredProductSummary, ProductListKey>> {
     const params = [integrationId, filter.active ?? null, filter.q === undefined ? null : containsPattern(filter.q)];
-    const offset = (filter.page - 1) * filter.pageSize;
     const [rows, count] = await Promise.all([
-      this.pool.query<StoredProductSummary>(`SELECT ${SUMMARY_COLUMNS} FROM products p WHERE ${PRODUCT_FILTER} ORDER BY p.octo_id LIMIT $4 OFFSET $5`, [
-        ...params,
-        filter.pageSize,
-        offset,
-      ]),
-      this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM products p WHERE ${PRODUCT_FILTER}`, params),
+      this.pool.query<StoredProductSummary>(
+        `SELECT ${SUMMARY_COLUMNS} FROM products p WHERE ${PRODUCT_FILTER} AND ($4::text IS NULL OR p.octo_id > $4) ORDER BY p.octo_id LIMIT $5 OFFSET $6`,
+        [...params, filter.after?.[0] ?? null, filter.pageSize + 1, offsetOf(filter)],
+      ),
+      this.pool.query<{ n: number }>(cappedCount('products p', PRODUCT_FILTER, 4), [...params, COUNT_CAP + 1]),
     ]);
-    return { items: rows.rows, totalCount: count.rows[0]?.n ?? 0 };
+    return toListPage(rows.rows, filter.pageSize, count.rows[0]?.n ?? 0, (r): ProductListKey => [r.id]);
   }
 
   /** One product with its raw JSON; undefined when the integration has no product of that id. */
@@ -128,19 +139,24 @@ export class CatalogReadStore {
     return rows[0];
   }
 
-  async listSlots(integrationId: string, filter: SlotFilter): Promise<Page<StoredSlot>> {
+  async listSlots(integrationId: string, filter: SlotFilter): Promise<ListPage<StoredSlot, SlotListKey>> {
     const params = [integrationId, filter.productId ?? null, filter.optionId ?? null, filter.from ?? null, filter.to ?? null];
-    const offset = (filter.page - 1) * filter.pageSize;
+    const after = filter.after ?? [null, '', '', ''];
     const [rows, count] = await Promise.all([
       this.pool.query<StoredSlot>(
         `SELECT product_octo_id AS product_id, option_octo_id AS option_id, availability_id, local_date_time_start, starts_at, status,
-           vacancies, capacity, order_source, order_key::text AS order_key, updated_at, raw
-         FROM availability_slots WHERE ${SLOT_FILTER}
-         ORDER BY starts_at NULLS LAST, product_octo_id, option_octo_id, availability_id LIMIT $6 OFFSET $7`,
-        [...params, filter.pageSize, offset],
+           vacancies, capacity, order_source, order_key::text AS order_key, updated_at, ${confirmedAt('availability_slots')} AS confirmed_at, raw
+         FROM availability_slots WHERE ${SLOT_FILTER} AND ${SLOT_AFTER}
+         ORDER BY starts_at NULLS LAST, product_octo_id, option_octo_id, availability_id LIMIT $11 OFFSET $12`,
+        [...params, filter.after !== undefined, ...after, filter.pageSize + 1, offsetOf(filter)],
       ),
-      this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM availability_slots WHERE ${SLOT_FILTER}`, params),
+      this.pool.query<{ n: number }>(cappedCount('availability_slots', SLOT_FILTER, 6), [...params, COUNT_CAP + 1]),
     ]);
-    return { items: rows.rows, totalCount: count.rows[0]?.n ?? 0 };
+    return toListPage(rows.rows, filter.pageSize, count.rows[0]?.n ?? 0, (r): SlotListKey => [
+      r.starts_at === null ? null : r.starts_at.toISOString(),
+      r.product_id,
+      r.option_id,
+      r.availability_id,
+    ]);
   }
 }

@@ -1,10 +1,14 @@
 import type { PrismaClient } from '../client';
 import type { AlertDelivery, AlertDeliveryStatus, Prisma } from '../generated/prisma/client';
+import { COUNT_CAP, offsetOf, toListPage, type ListPage } from '../paging';
 import type { PruneBudget } from '../runs/sync-run-retention';
 import { isUuid } from '../uuid';
 import { pruneAlertDeliveries } from './integration-retention';
 
 export type { AlertDelivery, AlertDeliveryStatus };
+
+/** The alerts list's sort key, newest first: `created_at` (ISO 8601) and the delivery's id. */
+export type AlertListKey = readonly [createdAt: string, id: string];
 
 /** A delivery about to be made: where it goes and the key that signs it. */
 export interface AlertTarget {
@@ -54,14 +58,15 @@ export class AlertStore {
     });
   }
 
-  /** An integration's alerts, newest first, one page (1-based). */
-  async list(integrationId: string, page: number, pageSize: number): Promise<{ items: AlertDelivery[]; totalCount: number }> {
+  /** An integration's alerts, newest first, one page (1-based), or the page after `after` (keyset). */
+  async list(integrationId: string, page: number, pageSize: number, after?: AlertListKey): Promise<ListPage<AlertDelivery, AlertListKey>> {
     const where = { integrationId };
-    const [items, totalCount] = await this.prisma.$transaction([
-      this.prisma.alertDelivery.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: (page - 1) * pageSize, take: pageSize }),
-      this.prisma.alertDelivery.count({ where }),
+    const seek = after ? { ...where, OR: [{ createdAt: { lt: new Date(after[0]) } }, { createdAt: new Date(after[0]), id: { lt: after[1] } }] } : where;
+    const [rows, counted] = await this.prisma.$transaction([
+      this.prisma.alertDelivery.findMany({ where: seek, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: offsetOf({ page, pageSize, after }), take: pageSize + 1 }),
+      this.prisma.alertDelivery.count({ where, take: COUNT_CAP + 1 }),
     ]);
-    return { items, totalCount };
+    return toListPage(rows, pageSize, counted, (r): AlertListKey => [r.createdAt.toISOString(), r.id]);
   }
 
   /** Retention: deletes settled deliveries created before `before`, in bounded batches. */

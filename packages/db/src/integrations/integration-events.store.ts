@@ -1,10 +1,14 @@
 import type { PrismaClient } from '../client';
 import type { IntegrationEvent, IntegrationEventType } from '../generated/prisma/client';
 import type { Prisma } from '../generated/prisma/client';
+import { COUNT_CAP, offsetOf, toListPage, type ListPage } from '../paging';
 import type { PruneBudget } from '../runs/sync-run-retention';
 import { pruneIntegrationEvents } from './integration-retention';
 
 export type { IntegrationEvent, IntegrationEventType };
+
+/** The audit trail's sort key, newest first: `at` (ISO 8601) and the entry's id (decimal). */
+export type IntegrationEventListKey = readonly [at: string, id: string];
 
 /** The actor of a change made outside any API call (tests, scripts, the worker). */
 export const SYSTEM_ACTOR = 'system';
@@ -33,14 +37,15 @@ export async function recordEvents(tx: EventWriter, integrationId: string, event
 export class IntegrationEventStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Newest first, one page (1-based). */
-  async list(integrationId: string, page: number, pageSize: number): Promise<{ items: IntegrationEvent[]; totalCount: number }> {
+  /** Newest first, one page (1-based), or the page after `after` (keyset). */
+  async list(integrationId: string, page: number, pageSize: number, after?: IntegrationEventListKey): Promise<ListPage<IntegrationEvent, IntegrationEventListKey>> {
     const where = { integrationId };
-    const [items, totalCount] = await this.prisma.$transaction([
-      this.prisma.integrationEvent.findMany({ where, orderBy: [{ at: 'desc' }, { id: 'desc' }], skip: (page - 1) * pageSize, take: pageSize }),
-      this.prisma.integrationEvent.count({ where }),
+    const seek = after ? { ...where, OR: [{ at: { lt: new Date(after[0]) } }, { at: new Date(after[0]), id: { lt: BigInt(after[1]) } }] } : where;
+    const [rows, counted] = await this.prisma.$transaction([
+      this.prisma.integrationEvent.findMany({ where: seek, orderBy: [{ at: 'desc' }, { id: 'desc' }], skip: offsetOf({ page, pageSize, after }), take: pageSize + 1 }),
+      this.prisma.integrationEvent.count({ where, take: COUNT_CAP + 1 }),
     ]);
-    return { items, totalCount };
+    return toListPage(rows, pageSize, counted, (r): IntegrationEventListKey => [r.at.toISOString(), r.id.toString()]);
   }
 
   /** Records one entry outside another change (an admin's forced sync). */

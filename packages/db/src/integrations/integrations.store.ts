@@ -7,6 +7,7 @@ import { Prisma } from '../generated/prisma/client';
 import type { IntegrationChanges } from './integration-changes';
 import { recordEvents, SYSTEM_ACTOR, type NewIntegrationEvent } from './integration-events.store';
 import type { PullSettings } from '../availability/availability-pull.store';
+import { COUNT_CAP, offsetOf, toListPage, type ListPage } from '../paging';
 import { isUuid } from '../uuid';
 import { generateWebhookSecret } from './webhook-secret';
 import type { WebhookSecretStore } from './webhook-secrets.store';
@@ -54,7 +55,12 @@ export interface IntegrationQuery {
   /** 1-based. */
   page: number;
   pageSize: number;
+  /** Keyset paging: the key of the last integration seen (its `next`). */
+  after?: IntegrationListKey | undefined;
 }
+
+/** The integrations list's sort key, newest first: `createdAt` (ISO 8601) and id. */
+export type IntegrationListKey = readonly [createdAt: string, id: string];
 
 /**
  * Integrations and their secrets. The supplier credential is sealed with {@link SecretBox} before
@@ -228,23 +234,20 @@ export class IntegrationStore {
   }
 
   /** Live integrations, newest first, filtered and paginated. */
-  async list(query: IntegrationQuery): Promise<{ items: Integration[]; totalCount: number }> {
+  async list(query: IntegrationQuery): Promise<ListPage<Integration, IntegrationListKey>> {
     const where: Prisma.IntegrationWhereInput = { deletedAt: null };
     if (query.isApproved !== undefined) where.isApproved = query.isApproved;
     if (query.isActive !== undefined) where.isActive = query.isActive;
     if (query.syncStatus !== undefined) where.syncStatus = query.syncStatus;
     if (query.healthStatus !== undefined) where.healthStatus = query.healthStatus;
     if (query.partnerId !== undefined) where.partnerId = query.partnerId;
-    const [items, totalCount] = await this.prisma.$transaction([
-      this.prisma.integration.findMany({
-        where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        skip: (query.page - 1) * query.pageSize,
-        take: query.pageSize,
-      }),
-      this.prisma.integration.count({ where }),
+    const after = query.after && { createdAt: new Date(query.after[0]), id: query.after[1] };
+    const seek: Prisma.IntegrationWhereInput = after ? { AND: [where, { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }] } : where;
+    const [rows, counted] = await this.prisma.$transaction([
+      this.prisma.integration.findMany({ where: seek, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: offsetOf(query), take: query.pageSize + 1 }),
+      this.prisma.integration.count({ where, take: COUNT_CAP + 1 }),
     ]);
-    return { items, totalCount };
+    return toListPage(rows, query.pageSize, counted, (r): IntegrationListKey => [r.createdAt.toISOString(), r.id]);
   }
 
   /** The supplier credential in clear, for the outbound client only. */
