@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import type { Db } from '@octo-sync/db';
 import { availabilityApplyJob, type JobProducer, type SlotChange } from '@octo-sync/jobs';
 import { slotStart } from '@octo-sync/testkit';
@@ -9,7 +10,7 @@ export interface PoisonFigures {
   neighbourP50Ms: { baseline: number; flood: number };
   /** Poisoned notifies the gateway refused (400) during the flood. */
   refusedAtGateway: number;
-  /** Poisoned jobs put straight on the queue during the flood, and failed or retried ones after it. */
+  /** Poisoned jobs put straight on the queue during the flood, and those failed, retried or unfinished a minute after it. */
   poisonedJobs: number;
   failedOrRetried: number;
 }
@@ -27,6 +28,45 @@ async function createTenant(db: Db, supplierUrl: string, name: string): Promise<
   const product = await db.prisma.product.create({ data: { integrationId: integration.id, octoId: 'p', raw: {}, contentHash: 'x' } });
   await db.prisma.productOption.create({ data: { productId: product.id, octoId: 'DEFAULT', raw: {}, contentHash: 'x' } });
   return { id: integration.id, secret: webhookSecret };
+}
+
+/** How long the poisoned jobs may take to finish once the flood ends. */
+const SETTLE_MS = 60_000;
+
+/**
+ * Poisoned jobs that did not complete in their first attempt: failed, retried, or still unfinished
+ * {@link SETTLE_MS} after the flood (waiting behind retries counts against the fix too).
+ */
+async function failedOrRetried(producer: JobProducer, jobs: readonly Job[]): Promise<number> {
+  const queue = producer.queue(availabilityApplyJob.queue);
+  const outcomes = await Promise.all(jobs.map((job) => producer.waitFor(job, SETTLE_MS)));
+  let count = 0;
+  for (const [i, outcome] of outcomes.entries()) {
+    const attempts = outcome.state === 'completed' ? ((await queue.getJob(jobs[i]!.id!))?.attemptsMade ?? 1) : Infinity;
+    if (attempts > 1) count++;
+  }
+  return count;
+}
+
+/**
+ * Puts a poisoned job on the queue every 20 ms until stopped; `stop` (the same promise each call)
+ * resolves once every enqueue has settled, rejecting if one failed.
+ */
+function floodQueue(enqueue: (n: number) => Promise<Job>): { stop: () => Promise<Job[]> } {
+  const jobs: Job[] = [];
+  const errors: unknown[] = [];
+  const pending: Array<Promise<void>> = [];
+  let sent = 0;
+  // Numbered when sent, not when an earlier enqueue has answered: each job's ids are its own.
+  const timer = setInterval(() => pending.push(enqueue(sent++).then((job) => void jobs.push(job), (err: unknown) => void errors.push(err))), 20);
+  const finish = async (): Promise<Job[]> => {
+    clearInterval(timer);
+    await Promise.all(pending);
+    if (errors.length > 0) throw new AggregateError(errors, `${errors.length} poisoned enqueues failed`);
+    return jobs;
+  };
+  let stopping: Promise<Job[]> | undefined;
+  return { stop: () => (stopping ??= finish()) };
 }
 
 /**
@@ -54,24 +94,19 @@ export async function measurePoison(deps: { db: Db; producer: JobProducer; suppl
   });
   const change = (availabilityId: string, over: Partial<SlotChange>): SlotChange => ({ availabilityId, ...WINDOW(4), orderSource: 'sequence', orderKey: '1', ...over });
   const unseen: Array<Partial<SlotChange>> = [{ vacancies: 3_000_000_000, capacity: null }, { localDateTimeStart: '0000-06-01T10:00:00+00:00' }, { localDateTimeStart: '9999-12-31T23:00:00-05:00' }, { orderKey: '9999999999999999999' }];
-  const jobs: string[] = [];
   // 50 poisoned jobs a second, each beside a storable change, for as long as the neighbour's load.
-  const enqueue = setInterval(() => {
-    const n = jobs.length;
-    void deps.producer
-      .enqueue(availabilityApplyJob, { integrationId: hostile.id, changes: [change(`ok-${n}`, {}), change(`bad-${n}`, unseen[n % unseen.length]!)] })
-      .then((job) => jobs.push(job.id!));
-  }, 20);
-  const [flood, refused] = await Promise.all([
+  const queued = floodQueue((n) => deps.producer.enqueue(availabilityApplyJob, { integrationId: hostile.id, changes: [change(`ok-${n}`, {}), change(`bad-${n}`, unseen[n % unseen.length]!)] }));
+  const loads = Promise.all([
     neighbourLoad(),
     runLoad({ url: notifyUrl(hostile), method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': hostile.secret }, body: poisonBody, idReplacement: true, connections: 2, overallRate: 50, durationS: deps.durationS }),
-  ]).finally(() => clearInterval(enqueue));
-  const queue = deps.producer.queue(availabilityApplyJob.queue);
-  const counts = await queue.getJobCounts('failed', 'delayed');
+  ]);
+  // Stopped however the loads end; a failed enqueue fails the measurement (never left unhandled).
+  const [flood, refused] = await loads.finally(() => queued.stop());
+  const jobs = await queued.stop();
   return {
     neighbourP50Ms: { baseline: baseline.latencyP50Ms, flood: flood.latencyP50Ms },
     refusedAtGateway: refused.statuses['400'] ?? 0,
     poisonedJobs: jobs.length,
-    failedOrRetried: (counts.failed ?? 0) + (counts.delayed ?? 0),
+    failedOrRetried: await failedOrRetried(deps.producer, jobs),
   };
 }
