@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { PrismaClient } from '../client';
 import type { Integration, SyncRun } from '../generated/prisma/client';
 import { abandonRun, RUN_ABANDONED } from './run-abandon';
-import { joinableRun } from './run-scope';
+import { addRequestIds, findQueuedRun, requestRun, type QueuedRun, type RequestedRun, type RunRequestOptions } from './run-requests';
 import { pruneSyncRuns, type PruneBudget, type SyncRunRetention } from './sync-run-retention';
 import { StaleRunError, inFencedTransaction } from './run-fence';
 
@@ -86,61 +86,19 @@ export class SyncRunStore {
     private readonly pool: Pool,
   ) {}
 
-  /**
-   * `joinRunning`: also join a run that is already running (for requests that any run will satisfy,
-   * such as the availability fallback), instead of queueing a follow-up behind it.
-   * `scheduleTick`: the scheduler tick requesting the run, recorded on a run this call creates.
-   * `requestIds`: the gateway requests asking, recorded on the run (the first {@link RUN_REQUEST_IDS_MAX}).
-   * `productIds`: a targeted refresh of these products only (see {@link joinableRun}); empty or left
-   * out, a full catalog sync.
-   * `pullScope`: the key of an availability pull narrowed by a refresh (the scope itself travels in
-   * its job; the run is `scoped`): only a request of exactly that scope joins it (see
-   * {@link joinableRun}), and only whole pulls make an integration due later (`AvailabilityPullStore.due`).
-   */
-  async requestRun(
-    integrationId: string,
-    trigger: RunTrigger,
-    options: { force?: boolean; joinRunning?: boolean; scheduleTick?: Date; requestIds?: readonly string[]; kind?: RunKind; productIds?: readonly string[]; pullScope?: string } = {},
-  ): Promise<{ runId: string; created: boolean; startedBefore: boolean; trigger: RunTrigger }> {
-    const force = options.force ?? false;
-    const requestIds = options.requestIds ?? [];
-    const kind = options.kind ?? 'catalog';
-    const productIds = options.productIds ?? [];
-    const pullScope = options.pullScope ?? null;
-    return this.prisma.$transaction(async (tx) => {
-      // Serialises requests for one integration (not its sync writes, which hold the row lock).
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`run-request:${integrationId}`}, 0))`;
-      const queued = await joinableRun(tx, { integrationId, kind, joinRunning: options.joinRunning ?? false, productIds, pullScope });
-      if (queued) {
-        if (force && !queued.force) await tx.syncRun.update({ where: { id: queued.id }, data: { force: true } });
-        if (requestIds.length > 0) await tx.$executeRawUnsafe(APPEND_REQUEST_IDS, queued.id, requestIds);
-        return { runId: queued.id, created: false, startedBefore: queued.attempts > 0, trigger: queued.trigger };
-      }
-      const data = { integrationId, trigger, kind, force, scheduleTick: options.scheduleTick ?? null, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), productIds: [...productIds], scoped: pullScope !== null, pullScope };
-      const run = await tx.syncRun.create({ data, select: { id: true } });
-      return { runId: run.id, created: true, startedBefore: false, trigger };
-    });
+  /** Records a request for a run, joining a queued one when it covers it: see {@link requestRun}. */
+  requestRun(integrationId: string, trigger: RunTrigger, options: RunRequestOptions = {}): Promise<RequestedRun> {
+    return requestRun(this.prisma, integrationId, trigger, options);
   }
 
-  /**
-   * The integration's oldest `queued` run, read without `requestRun`'s lock or transaction: a
-   * caller that would join it anyway (no `force` to record) can skip the lock, because joining
-   * needs no serialisation (only creating a run does), and a run seen queued now has not started
-   * its fetch yet. Null when none is queued: then call `requestRun` (also to widen a `targeted` one).
-   */
-  async findQueuedRun(integrationId: string): Promise<{ runId: string; force: boolean; startedBefore: boolean; trigger: RunTrigger; targeted: boolean } | null> {
-    // On the webhook hot path: one plain statement on the pool, without Prisma's query planning.
-    const { rows } = await this.pool.query<{ id: string; force: boolean; attempts: number; trigger: RunTrigger; targeted: boolean }>(
-      `SELECT id, force, attempts, trigger, cardinality(product_ids) > 0 AS targeted FROM sync_runs WHERE integration_id = $1::uuid AND status = 'queued' AND kind = 'catalog' ORDER BY queued_at LIMIT 1`,
-      [integrationId],
-    );
-    const queued = rows[0];
-    return queued ? { runId: queued.id, force: queued.force, startedBefore: queued.attempts > 0, trigger: queued.trigger, targeted: queued.targeted } : null;
+  /** The integration's oldest queued catalog run, read without a lock: see {@link findQueuedRun}. */
+  findQueuedRun(integrationId: string): Promise<QueuedRun | null> {
+    return findQueuedRun(this.pool, integrationId);
   }
 
-  /** Records gateway requests that joined a run (a no-op once it holds {@link RUN_REQUEST_IDS_MAX}). */
-  async addRequestIds(runId: string, requestIds: readonly string[]): Promise<void> {
-    if (requestIds.length > 0) await this.pool.query(APPEND_REQUEST_IDS, [runId, requestIds]);
+  /** Records gateway requests that joined a run: see {@link addRequestIds}. */
+  addRequestIds(runId: string, requestIds: readonly string[]): Promise<void> {
+    return addRequestIds(this.pool, runId, requestIds);
   }
 
   async claim(runId: string, abandonAfterMs: number): Promise<ClaimResult> {
@@ -274,13 +232,6 @@ function isFinished(run: SyncRun): boolean {
 function elapsed(startedAt: Date | null, now: Date): number | null {
   return startedAt ? now.getTime() - startedAt.getTime() : null;
 }
-
-/** How many request ids a run keeps: enough to find the webhooks behind it, bounded under a flood. */
-const RUN_REQUEST_IDS_MAX = 20;
-// $1 run id, $2 the request ids that joined it.
-const APPEND_REQUEST_IDS = `
-UPDATE sync_runs SET request_ids = (request_ids || $2::text[])[1:${RUN_REQUEST_IDS_MAX}]
-WHERE id = $1::uuid AND cardinality(request_ids) < ${RUN_REQUEST_IDS_MAX}`;
 
 /** Recording a failure is two small updates: this bounds the wait for the integration's row lock. */
 const FAIL_TIMEOUT_MS = 10_000;
