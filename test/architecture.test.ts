@@ -113,3 +113,13 @@ describe('architecture: who may import what', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('architecture: file size', () => {
+  it('no source file of a package or service passes 300 lines (unit tests and the test kit aside)', () => {
+    const long = files
+      .filter((f) => f.workspace !== 'packages/testkit' && !f.path.endsWith('.test.ts'))
+      .map((f) => ({ path: f.path, lines: readFileSync(join(ROOT, f.path), 'utf8').split('\n').length - 1 }))
+      .filter((f) => f.lines > 300);
+    expect(long).toEqual([]);
+  });
+});
