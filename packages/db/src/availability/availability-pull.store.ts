@@ -2,8 +2,8 @@ import type { Pool, PoolClient } from 'pg';
 import type { SlotRow } from './availability.store';
 import type { PrismaClient } from '../client';
 import type { Integration } from '../generated/prisma/client';
-import { appendChanges, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from '../feed/change-outbox';
-import { slotLockOrder, snapshotIsNewer } from './slot-order';
+import { appendChanges, slotEvents, type WrittenSlot } from '../feed/change-outbox';
+import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, RECONCILE_SNAPSHOT } from './pull-statements';
 
 /** One (product, option) a pull asks for, with the product's time zone (null: not sent). */
 export interface PullTarget {
@@ -27,6 +27,38 @@ export interface OptionSnapshot {
   slots: readonly SnapshotSlot[];
   /** Ids the answer listed but the pull does not take (their raw cannot be kept as sent): neither written nor closed. */
   held?: readonly string[];
+  /**
+   * SHA-256 (hex) of the answer's bytes, kept with the pull mark so that the next answer with the
+   * same bytes writes the mark only (see {@link SameAnswer}). Absent when such an answer must be
+   * reconciled anyway: it held back or dropped slots (each pull reports them), or listed a slot
+   * outside its window or without a start (the window check cannot see a write to those).
+   */
+  digest?: string;
+}
+
+/**
+ * An answer whose bytes are those of its option's pull mark, over the same window: left unparsed.
+ * It confirms the window by moving the mark, writing no slot, if no slot of the window was written
+ * since the mark and none left it; else it must be parsed and reconciled as an {@link OptionSnapshot}.
+ */
+export interface SameAnswer {
+  productId: string;
+  optionId: string;
+  from: string;
+  to: string;
+  answerKey: bigint;
+  digest: string;
+}
+
+/** The digests of an integration's pull marks: tells an answer the same as the last one before it is parsed. */
+export class AnswerDigests {
+  constructor(private readonly marks: ReadonlyMap<string, { from: string; to: string; digest: string }>) {}
+
+  /** Whether `answer` has the bytes of its option's mark over the same window (the database checks again, with the window's slots). */
+  same(answer: Pick<SameAnswer, 'productId' | 'optionId' | 'from' | 'to' | 'digest'>): boolean {
+    const mark = this.marks.get(optionKey(answer.productId, answer.optionId));
+    return mark !== undefined && mark.digest === answer.digest && mark.from === answer.from && mark.to === answer.to;
+  }
 }
 
 /** What reconciling snapshots did to the stored slots. */
@@ -70,6 +102,26 @@ export class AvailabilityPullStore {
     return rows;
   }
 
+  /** The digests of the pull marks of `integrationId` (options whose last answer can be confirmed by its bytes). */
+  async answerDigests(integrationId: string): Promise<AnswerDigests> {
+    const { rows } = await this.pool.query<{ productId: string; optionId: string; from: string; to: string; digest: string }>(ANSWER_DIGESTS, [integrationId]);
+    return new AnswerDigests(new Map(rows.map((r) => [optionKey(r.productId, r.optionId), r])));
+  }
+
+  /**
+   * Confirms answers the same as their option's pull mark by moving the mark to their answer key,
+   * on `client` (the run's fenced transaction), where the window is still as that mark left it: no
+   * slot of it written since (by a push or another pull) and as many stored in it. Locks and writes
+   * pull marks only, never a slot (so it cannot take locks out of the slots' lock order). Returns,
+   * per answer in order, the slots it listed (now counted unchanged), or null where the answer must
+   * be reconciled in full, in a transaction of its own.
+   */
+  async confirm(client: PoolClient, integrationId: string, answers: readonly SameAnswer[]): Promise<Array<number | null>> {
+    const rows = (await client.query<{ product_octo_id: string; option_octo_id: string; slot_count: number }>(CONFIRM_SAME, [integrationId, JSON.stringify(answers.map((a) => ({ ...scopeOf(a), date_from: a.from, date_to: a.to, digest: a.digest })))])).rows;
+    const confirmed = new Map(rows.map((r) => [optionKey(r.product_octo_id, r.option_octo_id), r.slot_count]));
+    return answers.map((a) => confirmed.get(optionKey(a.productId, a.optionId)) ?? null);
+  }
+
   /**
    * Upserts what each snapshot of `integrationId` lists and closes the stored slots of its window
    * it no longer lists, on `client` (the run's fenced transaction: see `SyncRunStore.withFence`).
@@ -83,7 +135,8 @@ export class AvailabilityPullStore {
     const rows = (await client.query<ReconciledSlot>(RECONCILE_SNAPSHOT, [integrationId, JSON.stringify(answers)])).rows;
     const written = rows.filter((row) => !row.closed);
     const closed = rows.filter((row) => row.closed);
-    await client.query(MARK_ANSWERED, [integrationId, JSON.stringify(windows)]);
+    const marks = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, digest: s.digest ?? null, slot_count: s.slots.length }));
+    await client.query(MARK_ANSWERED, [integrationId, JSON.stringify(marks)]);
     // Last in the transaction, as the outbox requires: every slot whose content changed is an event.
     await appendChanges((sql, values) => client.query(sql, values), slotEvents([...written, ...closed]));
     return countsPerSnapshot(snapshots, written, closed);
@@ -110,7 +163,7 @@ export class AvailabilityPullStore {
 type ReconciledSlot = WrittenSlot & { created: boolean; closed: boolean };
 
 const optionKey = (productId: string, optionId: string): string => `${productId}\u0000${optionId}`;
-const scopeOf = (s: OptionSnapshot) => ({ product_octo_id: s.productId, option_octo_id: s.optionId, answer_key: s.answerKey.toString() });
+const scopeOf = (s: Pick<OptionSnapshot, 'productId' | 'optionId' | 'answerKey'>) => ({ product_octo_id: s.productId, option_octo_id: s.optionId, answer_key: s.answerKey.toString() });
 
 function countsPerSnapshot(snapshots: readonly OptionSnapshot[], written: ReadonlyArray<WrittenSlot & { created: boolean }>, closed: readonly WrittenSlot[]): SlotCounts[] {
   const counts = new Map(snapshots.map((s) => [optionKey(s.productId, s.optionId), { created: 0, updated: 0, unchanged: s.slots.length, closed: 0 }]));
@@ -129,72 +182,6 @@ FROM products p JOIN product_options o ON o.product_id = p.id
 WHERE p.integration_id = $1::uuid AND p.active AND o.active
   AND ($2::text IS NULL OR p.octo_id = $2) AND ($3::text IS NULL OR o.octo_id = $3)
 ORDER BY p.octo_id, o.octo_id`;
-
-// $1 integration, $2 the snapshots: [{product_octo_id, option_octo_id, answer_key, date_from, date_to,
-// listed, slots: [...]}]; a window is of local dates (the local start's date part, as the supplier
-// wrote it). One statement writes both kinds of row, so they are locked in the one lock order
-// (slot-order.ts), never the listed ones first and the closed ones after:
-// - listed slots, written only when no newer push or snapshot holds them and their content differs
-//   from the stored one. The first branch leaves out, before the insert, the listed slots stored as
-//   listed already, so a pull that finds nothing new neither writes nor locks a row: per option,
-//   one range scan of the unique index hashed against the listed slots (OFFSET 0 keeps the scan
-//   whole: half the cost of one index probe per listed slot);
-// - open stored slots of the window the answer no longer lists, closed (removed_at set) with their
-//   content kept as it is once locked. They exist (pruning takes slots older than any window).
-// The conflict clause checks again on the row as it is once locked (a push may have written it).
-const RECONCILE_SNAPSHOT = `
-WITH s AS (
-  SELECT * FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint,
-    date_from text, date_to text, listed text[], slots jsonb)
-), w AS (
-  SELECT $1::uuid AS integration_id, s.product_octo_id, s.option_octo_id, r.availability_id, r.local_date_time_start, r.starts_at,
-    r.status, r.vacancies, r.capacity, r.raw, s.answer_key, NULL::timestamptz AS removed_at
-  FROM s CROSS JOIN LATERAL (
-    SELECT r.*, c.id IS NULL OR (c.local_date_time_start, c.status, c.vacancies, c.capacity, c.raw, c.removed_at)
-      IS DISTINCT FROM (r.local_date_time_start, r.status, r.vacancies, r.capacity, r.raw, NULL::timestamptz) AS differs
-    FROM jsonb_to_recordset(s.slots) AS r(availability_id text, local_date_time_start text, starts_at timestamptz,
-      status text, vacancies integer, capacity integer, raw jsonb)
-    LEFT JOIN (SELECT * FROM availability_slots c WHERE c.integration_id = $1::uuid AND c.product_octo_id = s.product_octo_id
-      AND c.option_octo_id = s.option_octo_id OFFSET 0) c ON c.availability_id = r.availability_id) r
-  WHERE r.differs
-  UNION ALL
-  SELECT c.integration_id, c.product_octo_id, c.option_octo_id, c.availability_id, c.local_date_time_start, c.starts_at,
-    'CLOSED', c.vacancies, c.capacity, c.raw, s.answer_key, now()
-  FROM s JOIN availability_slots c ON c.integration_id = $1::uuid AND c.product_octo_id = s.product_octo_id AND c.option_octo_id = s.option_octo_id
-  WHERE c.removed_at IS NULL AND left(c.local_date_time_start, 10) BETWEEN s.date_from AND s.date_to
-    AND NOT (c.availability_id = ANY(s.listed)) AND ${snapshotIsNewer('c', 's.answer_key')}
-)
-INSERT INTO availability_slots AS t (integration_id, product_octo_id, option_octo_id, availability_id, local_date_time_start,
-  starts_at, status, vacancies, capacity, raw, order_key, order_source, last_received, last_snapshot, removed_at, updated_at)
-SELECT w.integration_id, w.product_octo_id, w.option_octo_id, w.availability_id, w.local_date_time_start, w.starts_at, w.status,
-  w.vacancies, w.capacity, w.raw, w.answer_key, 'received_at', w.answer_key, w.answer_key, w.removed_at, now()
-FROM w
-ORDER BY ${slotLockOrder('w')}
-ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) DO UPDATE SET
-  local_date_time_start = CASE WHEN excluded.removed_at IS NULL THEN excluded.local_date_time_start ELSE t.local_date_time_start END,
-  starts_at = CASE WHEN excluded.removed_at IS NULL THEN excluded.starts_at ELSE t.starts_at END,
-  vacancies = CASE WHEN excluded.removed_at IS NULL THEN excluded.vacancies ELSE t.vacancies END,
-  capacity = CASE WHEN excluded.removed_at IS NULL THEN excluded.capacity ELSE t.capacity END,
-  raw = CASE WHEN excluded.removed_at IS NULL THEN excluded.raw ELSE t.raw END,
-  status = excluded.status, order_key = excluded.order_key, order_source = excluded.order_source,
-  last_received = excluded.last_received, last_snapshot = excluded.last_snapshot, removed_at = excluded.removed_at, updated_at = now()
-WHERE ${snapshotIsNewer('t', 'excluded.last_snapshot')} AND CASE WHEN excluded.removed_at IS NULL
-  THEN (t.local_date_time_start, t.status, t.vacancies, t.capacity, t.raw, t.removed_at)
-    IS DISTINCT FROM (excluded.local_date_time_start, excluded.status, excluded.vacancies, excluded.capacity, excluded.raw, NULL::timestamptz)
-  ELSE t.removed_at IS NULL AND t.local_date_time_start IS NOT DISTINCT FROM excluded.local_date_time_start END
-RETURNING (xmax = 0) AS created, t.removed_at IS NOT NULL AS closed, ${WRITTEN_SLOT_SQL}`;
-
-// The same windows, kept per option as the newest answer: the slot upsert of a push refuses a
-// change received before it for a slot in its window (see AvailabilityStore), also where this
-// pull wrote nothing.
-const MARK_ANSWERED = `
-INSERT INTO availability_pull_marks AS t (integration_id, product_octo_id, option_octo_id, date_from, date_to, answer_key)
-SELECT $1::uuid, s.product_octo_id, s.option_octo_id, s.date_from, s.date_to, s.answer_key
-FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint, date_from text, date_to text)
-ORDER BY s.product_octo_id COLLATE "C", s.option_octo_id COLLATE "C"
-ON CONFLICT (integration_id, product_octo_id, option_octo_id) DO UPDATE SET
-  date_from = excluded.date_from, date_to = excluded.date_to, answer_key = excluded.answer_key
-WHERE t.answer_key < excluded.answer_key`;
 
 const DUE_FOR_PULL = `
 SELECT i.id FROM integrations i

@@ -19,6 +19,17 @@ export function slotLockOrder(alias: string): string {
 }
 
 /**
+ * Whether the slot whose local start is `localStart` lies in the window `from`..`to` (local dates,
+ * `YYYY-MM-DD`, both included): its local date is the date part of its start as the supplier
+ * wrote it, and a slot without a start is in no window. Every statement that bounds slots by a
+ * pull's window uses this expression, on which `availability_slots_option_local_date_idx` is built
+ * (any other spelling would miss the index and read the option's whole history).
+ */
+export function inWindow(localStart: string, from: string, to: string): string {
+  return `left(${localStart}, 10) BETWEEN ${from} AND ${to}`;
+}
+
+/**
  * Whether a pull answered after `receivedKey` for the slot's option, with the slot's local date
  * (`localStart`'s date part) in its window: the push is then older than what the supplier last
  * said, even where that pull wrote nothing. Checked on the change (a new slot, or one whose
@@ -27,7 +38,19 @@ export function slotLockOrder(alias: string): string {
 export function answeredSince(slot: string, localStart: string, receivedKey: string): string {
   return `EXISTS (SELECT 1 FROM availability_pull_marks m WHERE m.integration_id = ${slot}.integration_id
     AND m.product_octo_id = ${slot}.product_octo_id AND m.option_octo_id = ${slot}.option_octo_id
-    AND m.answer_key > ${receivedKey} AND left(${localStart}, 10) BETWEEN m.date_from AND m.date_to)`;
+    AND m.answer_key > ${receivedKey} AND ${inWindow(localStart, 'm.date_from', 'm.date_to')})`;
+}
+
+/**
+ * When the supplier last confirmed the slot `slot` as stored: the later of its last write
+ * (`updated_at`) and the answer time of its option's pull mark when the slot's local date is in
+ * that mark's window (an answer that lists a slot as stored, or leaves it closed, confirms it
+ * without writing it). Derived when read, so an unchanged pull writes no slot row.
+ */
+export function confirmedAt(slot: string): string {
+  return `GREATEST(${slot}.updated_at, (SELECT to_timestamp(m.answer_key::float8 / 1e9) FROM availability_pull_marks m
+    WHERE m.integration_id = ${slot}.integration_id AND m.product_octo_id = ${slot}.product_octo_id
+      AND m.option_octo_id = ${slot}.option_octo_id AND ${inWindow(`${slot}.local_date_time_start`, 'm.date_from', 'm.date_to')}))`;
 }
 
 /**

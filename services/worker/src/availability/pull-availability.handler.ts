@@ -1,11 +1,12 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import { pullSettingsOf, syncRefusal, type Db, type Integration, type OptionSnapshot, type PullTarget, type RunWarning, type SyncRun } from '@octo-sync/db';
+import { pullSettingsOf, syncRefusal, type AnswerDigests, type Db, type Integration, type OptionSnapshot, type PullTarget, type RunWarning, type SyncRun } from '@octo-sync/db';
 import { slotTimeBounds, type JobContext, type PayloadOf, type availabilityPullJob } from '@octo-sync/jobs';
-import { isSupplierError, parseAvailability, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
+import { isSupplierError, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError, type Logger } from '@octo-sync/platform';
 import { failAttempt } from '../catalog/run-failure';
-import { answerKeyOf, eachLimited, pullWindow, storableSlots, type LocalWindow } from './pull-window';
-import { SnapshotWriter } from './snapshot-writer';
+import { snapshotOf, type AnswerScope, type UnparsedAnswer } from './pull-answer';
+import { answerKeyOf, eachLimited, pullWindow, type LocalWindow } from './pull-window';
+import { SnapshotWriter, type PullWrites } from './snapshot-writer';
 
 export interface PullSettings {
   /** `POST /availability` requests in flight at once per supplier (per run). */
@@ -73,15 +74,19 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   const refusal = syncRefusal(integration, run.trigger);
   if (refusal) throw new AppError(refusal.code, refusal.message);
   const only = { ...(payload.productId === undefined ? {} : { productId: payload.productId }), ...(payload.optionId === undefined ? {} : { optionId: payload.optionId }) };
-  const targets = await db.pulls.targets(integration.id, only);
+  const [targets, digests] = await Promise.all([db.pulls.targets(integration.id, only), db.pulls.answerDigests(integration.id)]);
   const notStored = targets.length === 0 && only.productId !== undefined ? [await notStoredWarning(db, integration.id, only.productId, only.optionId)] : [];
   const warnings: RunWarning[] = [];
   const dropped: RunWarning[] = [];
-  const writer = new SnapshotWriter((batch) => db.runs.withFence(integration.id, fence, (client) => db.pulls.reconcile(client, integration.id, batch), settings.writeTimeoutMs), WRITE_BATCH_SLOTS);
-  const fetchOne = answerFetcher(deps, integration, payload, signal, dropped);
+  const writes: PullWrites = {
+    reconcile: (batch) => db.runs.withFence(integration.id, fence, (client) => db.pulls.reconcile(client, integration.id, batch), settings.writeTimeoutMs),
+    confirm: (answers) => db.runs.withFence(integration.id, fence, (client) => db.pulls.confirm(client, integration.id, answers), settings.writeTimeoutMs),
+  };
+  const writer = new SnapshotWriter(writes, WRITE_BATCH_SLOTS);
+  const fetchOne = answerFetcher({ ...deps, digests, dropped, warnings }, integration, payload, signal);
   const pullOne = async (target: PullTarget): Promise<void> => {
-    const snapshot = await fetchOne(target).catch((error: unknown) => optionFailure(error, target, warnings));
-    if (snapshot) await writer.add(snapshot);
+    const answer = await fetchOne(target).catch((error: unknown) => optionFailure(error, target, warnings));
+    if (answer) await writer.add(answer);
   };
   try {
     await eachLimited(targets, settings.perSupplier, pullOne);
@@ -114,13 +119,22 @@ async function notStoredWarning(db: Db, integrationId: string, productId: string
  */
 const WRITE_BATCH_SLOTS = 2_000;
 
+/** What fetching answers needs beyond the handler's own dependencies. */
+interface FetchDeps extends PullDeps {
+  /** The options' last answers: one with the same bytes is left unparsed. */
+  digests: AnswerDigests;
+  /** Run warnings: slots dropped or held (`dropped`), options that failed (`warnings`). */
+  dropped: RunWarning[];
+  warnings: RunWarning[];
+}
+
 /**
  * Fetches one option's answer over its window: one window per time zone and run, so every option
- * of a zone asks for the same dates. Slots whose start cannot be stored are left out, each
- * option's listed in `dropped` (a run warning); so are slots whose raw cannot be kept as sent,
- * each named, and kept listed (held) so that the stored slot is not closed.
+ * of a zone asks for the same dates. An answer with the bytes of the option's last answer over
+ * the same window is left unparsed (the writer confirms it by its pull mark, or parses it when the
+ * window changed since); any other is parsed into a snapshot (`snapshotOf`).
  */
-function answerFetcher(deps: PullDeps, integration: Integration, payload: Payload, signal: AbortSignal | undefined, dropped: RunWarning[]): (target: PullTarget) => Promise<OptionSnapshot> {
+function answerFetcher(deps: FetchDeps, integration: Integration, payload: Payload, signal: AbortSignal | undefined): (target: PullTarget) => Promise<OptionSnapshot | UnparsedAnswer> {
   const supplierTarget: SupplierTarget = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: deps.db.integrations.readAuthKey(integration) };
   const daysAhead = pullSettingsOf(integration).daysAhead;
   const now = new Date();
@@ -130,17 +144,17 @@ function answerFetcher(deps: PullDeps, integration: Integration, payload: Payloa
     windows.set(target.timeZone, window);
     const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to };
     const fetched = await deps.supplier.fetchAvailability(supplierTarget, query, signal ? { signal } : {});
-    const answer = { ...parseAvailability(fetched.body), answeredAt: fetched.answeredAt };
-    const storable = storableSlots(answer.slots, slotTimeBounds(Date.now(), deps.settings.retentionDays));
-    if (storable.dropped > 0) {
-      const reason = `${storable.dropped} slot(s) dropped: localDateTimeStart outside today minus AVAILABILITY_RETENTION_DAYS to today plus 2 years`;
-      dropped.push({ product_id: target.productId, path: `options.${target.optionId}.availability`, reason });
-    }
-    for (const slot of answer.held) {
-      const reason = `slot not taken, the stored one left as it was: ${slot.paths.join(', ')} cannot be kept exactly (beyond the range or precision of a double)`;
-      dropped.push({ product_id: target.productId, path: `options.${target.optionId}.availability.${slot.id}`, reason });
-    }
-    return { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(answer.answeredAt), slots: storable.slots, held: answer.held.map((slot) => slot.id) };
+    const scope: AnswerScope = { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(fetched.answeredAt) };
+    const parse = () => snapshotOf(scope, fetched, slotTimeBounds(Date.now(), deps.settings.retentionDays), deps.dropped);
+    if (!deps.digests.same({ ...scope, digest: fetched.digest })) return parse();
+    const reparse = (): OptionSnapshot | undefined => {
+      try {
+        return parse();
+      } catch (error: unknown) {
+        return optionFailure(error, target, deps.warnings);
+      }
+    };
+    return { same: { ...scope, digest: fetched.digest }, bytes: fetched.bytes, parse: reparse };
   };
 }
 

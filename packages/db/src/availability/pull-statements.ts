@@ -1,0 +1,116 @@
+import { WRITTEN_SLOT_SQL } from '../feed/change-outbox';
+import { inWindow, slotLockOrder, snapshotIsNewer } from './slot-order';
+
+/*
+ * The statements of an availability pull (AvailabilityPullStore calls them): reconciling answers
+ * with the stored slots of their windows, the pull marks that order them against pushes, and
+ * confirming an answer the same as the last by its mark alone. Which slots a window holds, and
+ * the order slots are locked in, are slot-order.ts's: these statements include them.
+ */
+
+// $1 integration, $2 the snapshots: [{product_octo_id, option_octo_id, answer_key, date_from, date_to,
+// listed, slots: [...]}]; a window is of local dates (slot-order.ts's inWindow). One statement
+// writes both kinds of row, so they are locked in the one lock order (slot-order.ts), never the
+// listed ones first and the closed ones after. It reads only the option's slots of the window
+// (availability_slots_option_local_date_idx), however many the option stores outside it:
+// - listed slots, written only when no newer push or snapshot holds them and their content hash
+//   (slot_content_hash, the function the slots' trigger stores: one owner of what content is)
+//   differs from the stored one, or they were closed. The first branch leaves out, before the
+//   insert, the listed slots stored in the window as listed already, so a pull that finds nothing
+//   new neither writes nor locks such a row: per option, one range scan of the window hashed
+//   against the listed slots (OFFSET 0 keeps the scan whole: half the cost of one index probe per
+//   listed slot). A listed slot stored outside the window (its start moved, or the supplier listed
+//   a date not asked) or without a start is not found there: the upsert's conflict clause compares
+//   it with the stored row, which it locks, and writes it only if it differs;
+// - open stored slots of the window the answer no longer lists, closed (removed_at set) with their
+//   content kept as it is once locked. An undated slot is in no window: a pull never closes it.
+// Both branches read each option's window in a LATERAL subquery that OFFSET 0 keeps apart, so the
+// window is one range scan of the index per option, never a join over every slot of the integration.
+// The conflict clause checks again on the row as it is once locked (a push may have written it);
+// `excluded.content_hash` is the proposed row's, set by the slots' BEFORE INSERT trigger.
+export const RECONCILE_SNAPSHOT = `
+WITH s AS (
+  SELECT * FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint,
+    date_from text, date_to text, listed text[], slots jsonb)
+), w AS (
+  SELECT $1::uuid AS integration_id, s.product_octo_id, s.option_octo_id, r.availability_id, r.local_date_time_start, r.starts_at,
+    r.status, r.vacancies, r.capacity, r.raw, s.answer_key, NULL::timestamptz AS removed_at
+  FROM s CROSS JOIN LATERAL (
+    SELECT r.*, c.availability_id IS NULL OR c.removed_at IS NOT NULL
+      OR c.content_hash IS DISTINCT FROM slot_content_hash(r.local_date_time_start, r.status, r.vacancies, r.capacity, r.raw) AS differs
+    FROM jsonb_to_recordset(s.slots) AS r(availability_id text, local_date_time_start text, starts_at timestamptz,
+      status text, vacancies integer, capacity integer, raw jsonb)
+    LEFT JOIN (SELECT c.availability_id, c.content_hash, c.removed_at FROM availability_slots c
+      WHERE c.integration_id = $1::uuid AND c.product_octo_id = s.product_octo_id AND c.option_octo_id = s.option_octo_id
+        AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')} OFFSET 0) c ON c.availability_id = r.availability_id) r
+  WHERE r.differs
+  UNION ALL
+  SELECT c.integration_id, c.product_octo_id, c.option_octo_id, c.availability_id, c.local_date_time_start, c.starts_at,
+    'CLOSED', c.vacancies, c.capacity, c.raw, s.answer_key, now()
+  FROM s CROSS JOIN LATERAL (SELECT * FROM availability_slots c WHERE c.integration_id = $1::uuid AND c.product_octo_id = s.product_octo_id
+    AND c.option_octo_id = s.option_octo_id AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')} OFFSET 0) c
+  WHERE c.removed_at IS NULL AND NOT (c.availability_id = ANY(s.listed)) AND ${snapshotIsNewer('c', 's.answer_key')}
+)
+INSERT INTO availability_slots AS t (integration_id, product_octo_id, option_octo_id, availability_id, local_date_time_start,
+  starts_at, status, vacancies, capacity, raw, order_key, order_source, last_received, last_snapshot, removed_at, updated_at)
+SELECT w.integration_id, w.product_octo_id, w.option_octo_id, w.availability_id, w.local_date_time_start, w.starts_at, w.status,
+  w.vacancies, w.capacity, w.raw, w.answer_key, 'received_at', w.answer_key, w.answer_key, w.removed_at, now()
+FROM w
+ORDER BY ${slotLockOrder('w')}
+ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) DO UPDATE SET
+  local_date_time_start = CASE WHEN excluded.removed_at IS NULL THEN excluded.local_date_time_start ELSE t.local_date_time_start END,
+  starts_at = CASE WHEN excluded.removed_at IS NULL THEN excluded.starts_at ELSE t.starts_at END,
+  vacancies = CASE WHEN excluded.removed_at IS NULL THEN excluded.vacancies ELSE t.vacancies END,
+  capacity = CASE WHEN excluded.removed_at IS NULL THEN excluded.capacity ELSE t.capacity END,
+  raw = CASE WHEN excluded.removed_at IS NULL THEN excluded.raw ELSE t.raw END,
+  status = excluded.status, order_key = excluded.order_key, order_source = excluded.order_source,
+  last_received = excluded.last_received, last_snapshot = excluded.last_snapshot, removed_at = excluded.removed_at, updated_at = now()
+WHERE ${snapshotIsNewer('t', 'excluded.last_snapshot')} AND CASE WHEN excluded.removed_at IS NULL
+  THEN t.removed_at IS NOT NULL OR t.content_hash IS DISTINCT FROM excluded.content_hash
+  ELSE t.removed_at IS NULL AND t.local_date_time_start IS NOT DISTINCT FROM excluded.local_date_time_start END
+RETURNING (xmax = 0) AS created, t.removed_at IS NOT NULL AS closed, ${WRITTEN_SLOT_SQL}`;
+
+// The same windows, kept per option as the newest answer: the slot upsert of a push refuses a
+// change received before it for a slot in its window (see AvailabilityStore), also where this
+// pull wrote nothing. With the answer's digest (currency: none is asked today), what it listed,
+// and the window's stored slots once written: what CONFIRM_SAME checks. Answers of an option are
+// written in answer order (one run of an integration writes at a time, under its fence), so an
+// older answer never writes after a mark.
+export const MARK_ANSWERED = `
+INSERT INTO availability_pull_marks AS t (integration_id, product_octo_id, option_octo_id, date_from, date_to, answer_key,
+  currency, digest, slot_count, window_slots)
+SELECT $1::uuid, s.product_octo_id, s.option_octo_id, s.date_from, s.date_to, s.answer_key, s.currency, s.digest, s.slot_count,
+  CASE WHEN s.digest IS NOT NULL THEN (SELECT count(*) FROM availability_slots c WHERE c.integration_id = $1::uuid
+    AND c.product_octo_id = s.product_octo_id AND c.option_octo_id = s.option_octo_id
+    AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')}) END
+FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint, date_from text, date_to text,
+  currency text, digest text, slot_count integer)
+ORDER BY s.product_octo_id COLLATE "C", s.option_octo_id COLLATE "C"
+ON CONFLICT (integration_id, product_octo_id, option_octo_id) DO UPDATE SET
+  date_from = excluded.date_from, date_to = excluded.date_to, answer_key = excluded.answer_key, currency = excluded.currency,
+  digest = excluded.digest, slot_count = excluded.slot_count, window_slots = excluded.window_slots
+WHERE t.answer_key < excluded.answer_key`;
+
+// $2: [{product_octo_id, option_octo_id, answer_key, date_from, date_to, digest, currency?}]. An
+// answer with the bytes, window and currency (none asked today: NULL) of its option's mark moves
+// the mark, and so confirms every slot of the window, if nothing changed the window since the
+// mark: no slot of it carries a push or snapshot key newer than the mark's (a push applied, another
+// pull's write or close), and it stores as many slots as then (none left it: a push moving a start
+// out of the window). One range scan of the window per answer, its rows only read (the scan names
+// the answer's `s` columns, equal to the mark's, so that it runs after the join: on the mark
+// alone it would run for every mark of the integration).
+export const CONFIRM_SAME = `
+UPDATE availability_pull_marks AS m SET answer_key = s.answer_key
+FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint, date_from text, date_to text,
+  digest text, currency text)
+WHERE m.integration_id = $1::uuid AND m.product_octo_id = s.product_octo_id AND m.option_octo_id = s.option_octo_id
+  AND m.digest = s.digest AND m.date_from = s.date_from AND m.date_to = s.date_to AND m.currency IS NOT DISTINCT FROM s.currency
+  AND m.answer_key < s.answer_key
+  AND (SELECT count(*) = m.window_slots AND count(*) FILTER (WHERE c.last_push_received > m.answer_key OR c.last_snapshot > m.answer_key) = 0
+    FROM availability_slots c WHERE c.integration_id = m.integration_id AND c.product_octo_id = s.product_octo_id
+      AND c.option_octo_id = s.option_octo_id AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')})
+RETURNING m.product_octo_id, m.option_octo_id, m.slot_count`;
+
+export const ANSWER_DIGESTS = `
+SELECT product_octo_id AS "productId", option_octo_id AS "optionId", date_from AS "from", date_to AS "to", digest
+FROM availability_pull_marks WHERE integration_id = $1::uuid AND digest IS NOT NULL`;

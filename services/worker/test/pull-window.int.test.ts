@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import type { SyncRun } from '@octo-sync/db';
+import { availabilityApplyJob, availabilityPullJob, slotTimeBounds, type SlotChange } from '@octo-sync/jobs';
+import { generateCatalog, SlotCalendar } from '@octo-sync/testkit';
+import { snapshotOf } from '../src/availability/pull-answer';
+import { pullWindow } from '../src/availability/pull-window';
+import { startHarness, type Harness } from './harness';
+
+/**
+ * A pull costs its window, not the history: it reads and closes only the option's slots whose
+ * local date is in its window, writes only slots whose content hash or listing changed, and an
+ * answer with the bytes of the last one (nothing written in the window since) moves the pull mark
+ * alone; `confirmed_at` moves with it.
+ */
+describe('a pull reads and writes its window only', () => {
+  let h: Harness;
+  let integrationId: string;
+  const catalog = generateCatalog({ products: 1, options: 2, units: 1, seed: 21 });
+  const product = catalog[0]!;
+  const [option, neighbour] = [product.options[0]!, product.options[1]!];
+  const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+  // Tomorrow and the next two days (UTC): inside the window in any product time zone.
+  const calendar = SlotCalendar.generate({ products: catalog, start: day(1), days: 3, times: ['09:00', '14:00'], offset: '+00:00' });
+  const inWindow = calendar.list(product.id, option.id).length;
+  /** Ten times the window's slots, stored outside it: the past six days and from 40 days ahead. */
+  const history = [...Array.from({ length: 6 }, (_v, i) => day(-1 - i)), ...Array.from({ length: 24 }, (_v, i) => day(40 + i))].flatMap((d) => [`${d}T09:00:00+00:00`, `${d}T14:00:00+00:00`]);
+
+  async function pull(scope: { productId?: string; optionId?: string } = {}): Promise<SyncRun> {
+    const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
+    const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, ...scope }), 60_000);
+    if (outcome.state !== 'completed') throw new Error(`pull ${runId} ended ${outcome.state}`);
+    return (await h.db.runs.findRun(runId))!;
+  }
+
+  /** Each stored slot's row version (`xmin`) by availability id, of `optionId`. */
+  async function versions(optionId = option.id): Promise<Map<string, string>> {
+    const { rows } = await h.db.pool.query<{ id: string; x: string }>(
+      'SELECT availability_id AS id, xmin::text AS x FROM availability_slots WHERE integration_id = $1::uuid AND option_octo_id = $2',
+      [integrationId, optionId],
+    );
+    return new Map(rows.map((r) => [r.id, r.x]));
+  }
+  const written = (before: Map<string, string>, after: Map<string, string>) => [...after].filter(([id, x]) => before.get(id) !== x).map(([id]) => id);
+
+  /** Stores open slots of `option` at `starts`, as a push received long ago would have left them. */
+  async function store(starts: readonly string[]): Promise<void> {
+    await h.db.pool.query(
+      `INSERT INTO availability_slots (integration_id, product_octo_id, option_octo_id, availability_id, local_date_time_start, starts_at,
+         status, vacancies, capacity, raw, order_key, order_source, last_received, last_push_received)
+       SELECT $1::uuid, $2, $3, s, s, s::timestamptz, 'AVAILABLE', 4, 4, jsonb_build_object('id', s), 1, 'received_at', 1, 1 FROM unnest($4::text[]) s`,
+      [integrationId, product.id, option.id, starts],
+    );
+  }
+
+  const mark = async () =>
+    (await h.db.pool.query<{ answer_key: string; digest: string | null; x: string }>(
+      'SELECT answer_key::text, digest, xmin::text AS x FROM availability_pull_marks WHERE integration_id = $1::uuid AND option_octo_id = $2',
+      [integrationId, option.id],
+    )).rows[0]!;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    integrationId = await h.createIntegration();
+    h.supplier.setCatalog(catalog);
+    h.supplier.setAvailability(calendar);
+    await h.sync(integrationId);
+    expect((await pull()).counts).toMatchObject({ slots: { created: inWindow * 2 } });
+    await store(history);
+  });
+  afterAll(() => h.close());
+
+  it('reconciles an answer reading the window’s slots only, however many the option stores outside it', async () => {
+    const product_ = (await h.db.pulls.targets(integrationId, { optionId: option.id }))[0]!;
+    const window = pullWindow(product_.timeZone, 30, new Date());
+    const body = Buffer.from(JSON.stringify(calendar.list(product.id, option.id)));
+    const snapshot = snapshotOf({ productId: product.id, optionId: option.id, ...window, answerKey: BigInt(Date.now()) * 1_000_000n }, { body, digest: 'd' }, slotTimeBounds(Date.now(), 7), []);
+    const client = await h.db.pool.connect();
+    // The backend's counts of rows read and written in the slot table, as Postgres counts them while
+    // they happen; they include its earlier transactions not reported yet, but none is reported
+    // within a transaction, so two readings in one transaction differ by its own work.
+    const touched = async () => {
+      const { rows } = await client.query<{ read: string; written: string }>(
+        `SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) AS read, n_tup_ins + n_tup_upd AS written FROM pg_stat_xact_user_tables WHERE relname = 'availability_slots'`,
+      );
+      return { read: Number(rows[0]!.read), written: Number(rows[0]!.written) };
+    };
+    try {
+      await client.query('BEGIN');
+      const before = await touched();
+      await h.db.pulls.reconcile(client, integrationId, [snapshot]);
+      const after = await touched();
+      // The window is read three times at most (listed, unlisted, counted for the mark), the history never.
+      expect(after.read - before.read).toBeLessThanOrEqual(3 * inWindow);
+      expect(after.written - before.written).toBe(0);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
+  it('closes only the window’s unlisted slots and leaves every slot outside it as it was', async () => {
+    const ghost = `${day(2)}T11:00:00+00:00`;
+    await store([ghost]);
+    const before = await versions();
+    const run = await pull();
+    expect(run.counts).toMatchObject({ slots: { created: 0, updated: 0, closed: 1, unchanged: inWindow * 2 } });
+    expect(written(before, await versions())).toEqual([ghost]);
+    const closed = await h.db.prisma.availabilitySlot.count({ where: { integrationId, removedAt: { not: null } } });
+    expect(closed).toBe(1);
+  });
+
+  it('an unchanged answer writes no slot row, only its pull mark, and confirmed_at moves', async () => {
+    const before = [await versions(), await versions(neighbour.id)];
+    const markBefore = await mark();
+    const answer = JSON.stringify(calendar.answer({ productId: product.id, optionId: option.id, localDateStart: '0000-01-01', localDateEnd: '9999-12-31' }));
+    expect(markBefore.digest).toBe(createHash('sha256').update(answer).digest('hex'));
+    const confirmedBefore = (await h.db.catalogRead.listSlots(integrationId, { optionId: option.id, pageSize: 100, page: 1 })).items;
+    const events = await h.db.prisma.changeEvent.count({ where: { integrationId } });
+    const run = await pull();
+    expect(run.counts).toMatchObject({ slots: { created: 0, updated: 0, closed: 0, unchanged: inWindow * 2 } });
+    expect([await versions(), await versions(neighbour.id)]).toEqual(before);
+    const markAfter = await mark();
+    expect(markAfter.x).not.toBe(markBefore.x);
+    expect(BigInt(markAfter.answer_key)).toBeGreaterThan(BigInt(markBefore.answer_key));
+    expect(await h.db.prisma.changeEvent.count({ where: { integrationId } })).toBe(events);
+    const confirmedAfter = (await h.db.catalogRead.listSlots(integrationId, { optionId: option.id, pageSize: 100, page: 1 })).items;
+    const listed = new Set(calendar.list(product.id, option.id).map((s) => s.id));
+    for (const slot of confirmedAfter.filter((s) => listed.has(s.availability_id))) {
+      const was = confirmedBefore.find((s) => s.availability_id === slot.availability_id)!;
+      expect(slot.updated_at).toEqual(was.updated_at);
+      expect(slot.confirmed_at.getTime()).toBeGreaterThan(was.confirmed_at.getTime());
+    }
+    // The history is in no window: its confirmation is its last write.
+    const past = confirmedAfter.find((s) => s.availability_id === history[0]);
+    expect(past?.confirmed_at).toEqual(past?.updated_at);
+  });
+
+  it('a changed price writes exactly that slot', async () => {
+    const target = calendar.list(product.id, option.id)[1]!;
+    calendar.update(product.id, option.id, target.id, { pricing: { retail: 4500, currency: 'EUR' } });
+    const before = await versions();
+    const run = await pull();
+    expect(run.counts).toMatchObject({ slots: { created: 0, updated: 1, closed: 0 } });
+    expect(written(before, await versions())).toEqual([target.id]);
+    const stored = await h.db.prisma.availabilitySlot.findFirstOrThrow({ where: { integrationId, availabilityId: target.id, optionOctoId: option.id } });
+    expect(stored.raw).toMatchObject({ pricing: { retail: 4500 } });
+  });
+
+  it('a push into the window since the last answer makes the same answer reconcile in full, and the pull wins where it is newer', async () => {
+    const target = calendar.list(product.id, option.id)[2]!;
+    const change: SlotChange = { productId: product.id, optionId: option.id, availabilityId: target.id, localDateTimeStart: target.id, status: 'LIMITED', vacancies: 1, capacity: 20, orderSource: 'sequence', orderKey: '1' };
+    const job = await h.producer.enqueue(availabilityApplyJob, { integrationId, changes: [{ ...change, receivedKey: (BigInt(Date.now()) * 1_000_000n).toString() }] });
+    expect((await h.producer.waitFor(job, 15_000)).state).toBe('completed');
+    expect(await h.db.prisma.availabilitySlot.findFirstOrThrow({ where: { integrationId, availabilityId: target.id, optionOctoId: option.id } })).toMatchObject({ vacancies: 1 });
+    // The supplier answers the same bytes as before the push, after it: the slot goes back to what it says.
+    const run = await pull();
+    expect(run.counts).toMatchObject({ slots: { updated: 1 } });
+    expect(await h.db.prisma.availabilitySlot.findFirstOrThrow({ where: { integrationId, availabilityId: target.id, optionOctoId: option.id } })).toMatchObject({ vacancies: target.vacancies, status: target.status });
+  });
+
+  it('a listed slot stored outside the window is rewritten only when it changed, and an undated slot is never closed', async () => {
+    const listed = calendar.list(product.id, option.id);
+    const beyond = { ...listed[0]!, id: 'beyond', localDateTimeStart: `${day(50)}T10:00:00+00:00` };
+    const undated = { ...listed[0]!, id: 'undated', localDateTimeStart: null };
+    const answer = (slots: unknown[]) => h.supplier.behave({ kind: 'status', status: 200, body: JSON.stringify(slots), headers: { 'content-type': 'application/json' }, times: 1 });
+    answer([...listed, beyond, undated]);
+    expect((await pull({ productId: product.id, optionId: option.id })).counts).toMatchObject({ slots: { created: 2 } });
+    expect((await mark()).digest).toBeNull();
+    const before = await versions();
+    answer([...listed, beyond]);
+    const run = await pull({ productId: product.id, optionId: option.id });
+    h.supplier.behave(null);
+    expect(run.counts).toMatchObject({ slots: { created: 0, updated: 0, closed: 0 } });
+    expect(written(before, await versions())).toEqual([]);
+    expect(await h.db.prisma.availabilitySlot.findFirstOrThrow({ where: { integrationId, availabilityId: 'undated' } })).toMatchObject({ removedAt: null, localDateTimeStart: null });
+  });
+
+  it('a push moving a slot out of the window since the last answer makes the same answer reconcile in full', async () => {
+    await pull();
+    expect((await mark()).digest).not.toBeNull();
+    const target = calendar.list(product.id, option.id)[3]!;
+    const moved = `${day(60)}T09:00:00+00:00`;
+    const change: SlotChange = { productId: product.id, optionId: option.id, availabilityId: target.id, localDateTimeStart: moved, status: target.status, vacancies: target.vacancies, capacity: target.capacity, orderSource: 'sequence', orderKey: '2' };
+    const job = await h.producer.enqueue(availabilityApplyJob, { integrationId, changes: [{ ...change, receivedKey: (BigInt(Date.now()) * 1_000_000n).toString() }] });
+    expect((await h.producer.waitFor(job, 15_000)).state).toBe('completed');
+    const stored = () => h.db.prisma.availabilitySlot.findFirstOrThrow({ where: { integrationId, availabilityId: target.id, optionOctoId: option.id } });
+    expect(await stored()).toMatchObject({ localDateTimeStart: moved });
+    // No slot of the window carries a newer key, but the window holds one slot fewer than the mark counted.
+    expect((await pull()).counts).toMatchObject({ slots: { updated: 1 } });
+    expect(await stored()).toMatchObject({ localDateTimeStart: target.localDateTimeStart });
+  });
+});
