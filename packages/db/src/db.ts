@@ -1,5 +1,6 @@
 import { SecretBox, type Logger } from '@octo-sync/platform';
 import type { Pool } from 'pg';
+import { guardPool, guardTransactions } from './checkout-guard';
 import { createPool, createPrisma, type ConnectionErrorListener, type PrismaClient } from './client';
 import { AlertStore } from './integrations/alerts.store';
 import { AvailabilityPullStore } from './availability/availability-pull.store';
@@ -62,6 +63,9 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     log === undefined ? (err) => process.emitWarning(err.message, { code: 'DB_CONNECTION_LOST' }) : (err) => log.warn({ err }, 'database connection lost');
   const pool = createPool({ databaseUrl, onConnectionError, ...(poolSize === undefined ? {} : { poolSize }) });
   const prisma = createPrisma(pool, onConnectionError);
+  // A transaction never waits for a second pooled connection (docs/architecture.md): refused at once.
+  guardPool(pool);
+  guardTransactions(prisma);
   const box = new SecretBox(secretsKey);
   const changes = new IntegrationChanges();
   const webhookSecrets = new WebhookSecretStore(prisma, box, changes);

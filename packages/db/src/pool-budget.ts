@@ -19,15 +19,16 @@ SELECT current_setting('max_connections')::int AS "maxConnections",
   current_setting('superuser_reserved_connections')::int + COALESCE(current_setting('reserved_connections', true), '0')::int AS reserved`;
 
 /**
- * Why a worker's catalog concurrency does not fit its pool, or null when it does. A catalog run
- * holds one pooled connection for its fenced transaction and, while it holds it, borrows a second
- * one for reads: with as many runs as connections, every run can hold one and wait for another
- * until the write timeout. Below the pool size, one connection is always left for a second
- * borrow. Availability jobs and pulls take one connection at a time and do not count.
+ * Why this process's runs may wait for a pooled connection, or null when they never do. No code
+ * path waits for a second connection while it holds one (see `holdingConnection`), so no setting
+ * deadlocks the pool. Each catalog run and each pull holds at most one connection at a time: with
+ * more of them than connections, a run waits for one that a committing run frees (and the
+ * availability writes, health probes and schedules wait behind them). Availability jobs do not
+ * count: their changes are batched into a few statements, whatever `AVAILABILITY_CONCURRENCY` is.
  */
-export function catalogPoolProblem(settings: { workerConcurrency: number; poolSize: number }): string | null {
-  if (settings.workerConcurrency < settings.poolSize) return null;
-  return 'must be below DB_POOL_SIZE: a catalog run holds two pooled connections at once, so WORKER_CONCURRENCY >= DB_POOL_SIZE can deadlock the pool';
+export function poolContention(settings: { runs: number; poolSize: number }): string | null {
+  if (settings.runs <= settings.poolSize) return null;
+  return 'WORKER_CONCURRENCY + PULL_CONCURRENCY is above DB_POOL_SIZE: runs will wait for a pooled connection (slower, never deadlocked)';
 }
 
 /** Reads `max_connections` and the reserved slots, and puts `poolSize` beside them. */
@@ -41,10 +42,13 @@ async function readPoolBudget(pool: Pool, poolSize: number): Promise<PoolBudget>
 /**
  * At start-up: warns when this process's pool alone could take more than `maxShare` of the
  * connections Postgres accepts, since every gateway and worker holds up to its own pool (the sum
- * of `DB_POOL_SIZE` over all processes must stay below `usable`). Never fails the start: Postgres
+ * of `DB_POOL_SIZE` over all processes must stay below `usable`), and when `runs` (the runs that
+ * may each hold a connection at once) exceed the pool ({@link poolContention}). Never fails the start: Postgres
  * may be down for now, which readiness already reports; then it says so and returns null.
  */
-export async function checkPoolBudget(pool: Pool, settings: { poolSize: number; maxShare: number }, log: Logger): Promise<PoolBudget | null> {
+export async function checkPoolBudget(pool: Pool, settings: { poolSize: number; maxShare: number; runs?: number }, log: Logger): Promise<PoolBudget | null> {
+  const contention = settings.runs === undefined ? null : poolContention({ runs: settings.runs, poolSize: settings.poolSize });
+  if (contention !== null) log.warn({ runs: settings.runs, poolSize: settings.poolSize }, contention);
   let budget: PoolBudget;
   try {
     budget = await readPoolBudget(pool, settings.poolSize);

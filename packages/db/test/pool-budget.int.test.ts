@@ -45,6 +45,15 @@ describe('checkPoolBudget: the pool beside max_connections', () => {
     ]);
   });
 
+  it('warns, without failing, when the runs that each hold a connection outnumber the pool, and not at its size', async () => {
+    const quiet = capturingLogger();
+    await checkPoolBudget(db.pool, { poolSize: 10, maxShare: 0.25, runs: 10 }, quiet.log);
+    expect(quiet.lines).toEqual([]);
+    const { log, lines } = capturingLogger();
+    expect(await checkPoolBudget(db.pool, { poolSize: 10, maxShare: 0.25, runs: 11 }, log)).not.toBeNull();
+    expect(lines).toEqual([expect.objectContaining({ level: 'warn', msg: expect.stringContaining('PULL_CONCURRENCY'), runs: 11, poolSize: 10 })]);
+  });
+
   it('says so, and does not fail the start, when Postgres cannot be asked', async () => {
     // A database that does not exist: the server refuses the connection.
     const unreachable = createDb({ databaseUrl: databaseUrl(uniqueDatabaseName()), secretsKey: 'pool-budget-test-key', poolSize: 1 });

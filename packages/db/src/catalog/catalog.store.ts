@@ -26,33 +26,30 @@ export class CatalogStore {
    */
   async loadFingerprints(integrationId: string): Promise<CatalogFingerprints> {
     const result: CatalogFingerprints = { products: new Map(), activeByRaw: new Map(), options: new Map(), units: new Map() };
-    const list = await this.list(PRODUCT_FINGERPRINTS, [integrationId]);
-    for (const [id, hash, active, rowId, raw, tree, options, units] of decode<ProductEntry>(list)) {
+    const products = await list(this.pool, PRODUCT_FINGERPRINTS, [integrationId]);
+    for (const [id, hash, active, rowId, raw, tree, options, units] of decode<ProductEntry>(products)) {
       result.products.set(id, { hash, active, id: rowId, raw, tree, options, units });
       if (active && raw !== null && tree !== null && options !== null && units !== null) result.activeByRaw.set(raw, id);
     }
     return result;
   }
 
-  /** Adds the fingerprints of the options and units of `productIds` (OCTO ids) to `into`. */
-  async loadChildren(integrationId: string, productIds: readonly string[], into: CatalogFingerprints): Promise<void> {
+  /**
+   * Adds the fingerprints of the options and units of `productIds` (OCTO ids) to `into`, read on
+   * `client`: a run reads them in its fenced transaction, on the connection it holds, never on a
+   * second one from the pool (which, with every connection held by a run, would never come).
+   */
+  async loadChildren(client: Queryable, integrationId: string, productIds: readonly string[], into: CatalogFingerprints): Promise<void> {
     if (productIds.length === 0) return;
     const values = [integrationId, productIds];
-    const [options, units] = await Promise.all([this.list(OPTION_FINGERPRINTS, values), this.list(UNIT_FINGERPRINTS, values)]);
+    const options = await list(client, OPTION_FINGERPRINTS, values);
+    const units = await list(client, UNIT_FINGERPRINTS, values);
     for (const [productId, id, hash, active, rowId] of decode<[string, string, string, boolean, string]>(options)) {
       into.options.set(catalogKey(productId, id), { hash, active, id: rowId });
     }
     for (const [productId, optionId, id, hash, active] of decode<[string, string, string, string, boolean]>(units)) {
       into.units.set(catalogKey(productId, optionId, id), { hash, active });
     }
-  }
-
-  /**
-   * A list comes back as one JSON text ([[k1, (k2, (k3,)) hash, active(, …)], ...]): one value to
-   * decode natively instead of thousands of driver rows.
-   */
-  private async list(sql: string, values: unknown[]): Promise<string | null> {
-    return (await this.pool.query<{ list: string | null }>(sql, values)).rows[0]?.list ?? null;
   }
 
   /** The COPY-based writer of one run's changes (see {@link CatalogCopyWriter.open}). */
@@ -72,6 +69,18 @@ export class CatalogStore {
       return deactivateProducts(tx, integrationId, new Date());
     });
   }
+}
+
+/** What a read needs of a connection: the pool, or a client a transaction holds. */
+type Queryable = Pick<PoolClient, 'query'>;
+
+/**
+ * A list comes back as one JSON text ([[k1, (k2, (k3,)) hash, active(, …)], ...]): one value to
+ * decode natively instead of thousands of driver rows.
+ */
+async function list(on: Queryable, sql: string, values: unknown[]): Promise<string | null> {
+  const { rows } = await on.query<{ list: string | null }>(sql, values);
+  return rows[0]?.list ?? null;
 }
 
 function decode<T>(list: string | null): T[] {

@@ -1,5 +1,6 @@
 import { AppError, asError } from '@octo-sync/platform';
 import type { Pool, PoolClient } from 'pg';
+import { holdingConnection } from '../checkout-guard';
 
 /** A run lost its fence: another run of the same integration started after it (see `SyncRunStore.claim`). */
 export class StaleRunError extends AppError {
@@ -12,6 +13,7 @@ export class StaleRunError extends AppError {
  * The one way a run writes: on a raw connection of `pool` (the catalog writer needs one for COPY),
  * BEGIN, the integration's row lock and the check that `fence` is still current, `fn`, COMMIT.
  * Anything thrown, a stale fence ({@link StaleRunError}) or the deadline rolls it all back.
+ * `fn` uses `client` only: it never asks the pool for another connection (see `holdingConnection`).
  */
 export async function inFencedTransaction<T>(pool: Pool, integrationId: string, fence: bigint, timeoutMs: number, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -38,7 +40,7 @@ export async function inFencedTransaction<T>(pool: Pool, integrationId: string, 
         reject(exceeded);
       }, timeoutMs);
     });
-    const result = await Promise.race([fn(client), deadline]);
+    const result = await Promise.race([holdingConnection(() => fn(client)), deadline]);
     await client.query('COMMIT');
     return result;
   } catch (err) {

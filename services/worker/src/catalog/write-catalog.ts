@@ -41,8 +41,11 @@ export interface CatalogPass {
   digest: string;
   /** A targeted run's product ids: the catalog's hash and payload digest stay as they are. */
   scope?: ReadonlySet<string>;
-  /** Loads the stored options and units of the slice's products (those it parsed) into `stored`. */
-  loadChildren: (rows: CatalogRows) => Promise<void>;
+  /**
+   * Loads the stored options and units of the slice's products (those it parsed) into `stored`,
+   * on the fenced transaction's connection: a run never waits for a second pooled one.
+   */
+  loadChildren: (client: RunClient, rows: CatalogRows) => Promise<void>;
 }
 
 /** A fetched `GET /products` body. */
@@ -79,9 +82,9 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
   const stored = await storedPromise;
   if (stored instanceof Error) throw stored;
   fingerprints.loaded = stored;
-  const loadChildren = (rows: CatalogRows) => {
+  const loadChildren = (client: RunClient, rows: CatalogRows) => {
     const parsed = rows.products.map((p) => p.octo_id).filter((id) => stored.products.has(id));
-    return db.catalog.loadChildren(attempt.integration.id, parsed, stored);
+    return db.catalog.loadChildren(client, attempt.integration.id, parsed, stored);
   };
   const warnings = new RunWarningList(settings.maxWarnings);
   const pass = { reader, stored, differ: new CatalogDiffer(stored, scope), mapper: new CatalogMapper(true), warnings, bytes: fetched.bytes, digest: fetched.digest, loadChildren };
@@ -100,7 +103,7 @@ export async function writeCatalog(deps: WriteDeps, attempt: SyncAttempt, pass: 
   const { integration, fence } = attempt;
   const write = async (client: RunClient): Promise<WriteOutcome> => {
     const writer = await db.catalog.openWriter(client, integration.id, pass.stored);
-    await writeSlices(pass, writer, attempt.progress);
+    await writeSlices(pass, client, writer, attempt.progress);
     return concludeWrite(deps, attempt, pass, writer, client);
   };
   try {
@@ -128,7 +131,7 @@ function rollBackUnlessWritten(outcome: WriteOutcome): WriteOutcome {
 }
 
 /** Maps, diffs and hands the rows to the writer one slice at a time; the last slice is written when this resolves. */
-async function writeSlices({ reader, differ, mapper, warnings, loadChildren }: CatalogPass, writer: CatalogCopyWriter, progress: SyncProgressReporter): Promise<void> {
+async function writeSlices({ reader, differ, mapper, warnings, loadChildren }: CatalogPass, client: RunClient, writer: CatalogCopyWriter, progress: SyncProgressReporter): Promise<void> {
   // The slice being written: its failure is kept, not thrown, until it is awaited (a rejection
   // nobody listens to while the next slice is mapped would end the process).
   let pending: Promise<Error | undefined> = Promise.resolve(undefined);
@@ -146,7 +149,7 @@ async function writeSlices({ reader, differ, mapper, warnings, loadChildren }: C
       else if (entry.kind === 'unchanged') mapper.unchanged(differ.unchanged(entry.productId));
       else quarantine(entry.quarantine, differ, mapper, warnings);
       if (rows.products.length === SLICE || i === reader.length - 1) {
-        await loadChildren(rows); // while the previous slice is being written
+        await loadChildren(client, rows); // queued behind the previous slice's statements
         const changed = differ.classify(rows);
         rows = noRows();
         await written();
