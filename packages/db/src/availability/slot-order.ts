@@ -11,6 +11,9 @@
  *   own source ({@link PUSH_IS_NEWER}, and {@link newerInSource} for two changes of one batch)
  *   and was received after the newest pull answer for the slot; a pull answer only if it was
  *   answered after every push and snapshot the slot applied ({@link snapshotIsNewer}).
+ * - The window. Which slots a pull answer covers: those whose local date is in its window
+ *   ({@link inWindow}), the one expression an index serves; a pull reads no other slot of its
+ *   option, and {@link confirmedAt} derives from the same windows when a slot was last confirmed.
  */
 
 /** The `ORDER BY` list that is the slots' lock order, for rows aliased `alias`. */
