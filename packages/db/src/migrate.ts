@@ -204,7 +204,8 @@ async function applyOne(client: Client, migration: MigrationFile): Promise<void>
 
 /**
  * Runs a non-transactional migration statement by statement (a multi-statement string is an
- * implicit transaction, where `CONCURRENTLY` is refused), counting steps as Prisma does.
+ * implicit transaction, where `CONCURRENTLY` is refused). Its row counts steps as Prisma does (the
+ * whole script is one step: 1 once finished, 0 while failed); `logs` says how far a failure got.
  */
 async function applyWithoutTransaction(client: Client, migration: MigrationFile): Promise<void> {
   const id = randomUUID();
@@ -220,7 +221,7 @@ async function applyWithoutTransaction(client: Client, migration: MigrationFile)
     }
   } catch (cause) {
     const message = (cause as Error).message;
-    await client.query('UPDATE "_prisma_migrations" SET logs = $2, applied_steps_count = $3 WHERE id = $1', [id, message, steps]);
+    await client.query('UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1', [id, `failed after ${steps} statement(s): ${message}`]);
     throw new MigrationError(
       'MIGRATION_FAILED',
       `migration ${migration.name} (no transaction) failed after ${steps} statement(s) and is recorded as failed; ` +
@@ -228,7 +229,7 @@ async function applyWithoutTransaction(client: Client, migration: MigrationFile)
       { cause },
     );
   }
-  await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = $2 WHERE id = $1', [id, steps]);
+  await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
 }
 
 /**
