@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { compiledDir, createTestDatabase, spawnService, TEST_REDIS_URL, uniquePrefix, clearPrefix, waitFor, type ServiceKind, type ServiceProcess, type TestDatabase } from '@octo-sync/testkit';
+import { compiledDir, createTestDatabase, freePort, spawnService, TEST_REDIS_URL, uniquePrefix, clearPrefix, waitFor, type ServiceKind, type ServiceProcess, type TestDatabase } from '@octo-sync/testkit';
 
 /**
  * A newcomer without Postgres or Redis, through the compiled processes: each says once, in one
@@ -13,15 +12,6 @@ const PASSWORD = 'hunter2-never-printed';
 const HINT = 'docker compose up -d postgres redis';
 /** How long a process gets to exit after SIGTERM: generous (a shared machine), never a timing claim. */
 const EXIT_DEADLINE_MS = 60_000;
-
-/** A loopback port nothing listens on: one the kernel handed out, released again. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function exitOf(service: ServiceProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   let timer: NodeJS.Timeout | undefined;
@@ -77,7 +67,7 @@ describe('a newcomer without Postgres or Redis (compiled processes)', () => {
 
   describe.each(['gateway', 'worker'] as const)('the %s', (kind) => {
     test('with Redis at a closed port: one line naming REDIS_URL, reminders instead of dumps, and the first SIGTERM stops it', async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const service = run(kind, { REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${port}`, REDIS_DOWN_REMINDER_MS: '1000' });
       const line = await service.waitForLog(withMsg('redis unreachable: retrying in the background'), 30_000);
       expect(line).toMatchObject({ level: 'warn', service: 'redis', variable: 'REDIS_URL', url: `redis://127.0.0.1:${port}`, code: 'ECONNREFUSED' });
@@ -94,7 +84,7 @@ describe('a newcomer without Postgres or Redis (compiled processes)', () => {
     });
 
     test('with Postgres at a closed port: one line naming DATABASE_URL, and the first SIGTERM stops it', async () => {
-      const port = await closedPort();
+      const port = await freePort();
       const service = run(kind, { DATABASE_URL: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/octo_sync` });
       const line = await service.waitForLog(withMsg('postgres unreachable'), 30_000);
       expect(line).toMatchObject({ level: 'warn', service: 'postgres', variable: 'DATABASE_URL', url: `postgresql://127.0.0.1:${port}/octo_sync`, code: 'ECONNREFUSED' });
@@ -108,7 +98,7 @@ describe('a newcomer without Postgres or Redis (compiled processes)', () => {
   });
 
   test('the worker says when Redis is back, starts, says when it is gone again, and still stops on the first SIGTERM', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const worker = run('worker', { REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${port}` });
     await worker.waitForLog(withMsg('redis unreachable: retrying in the background'), 30_000);
     const redis = await startRedis(port);
@@ -126,7 +116,7 @@ describe('a newcomer without Postgres or Redis (compiled processes)', () => {
   });
 
   test('npm start (dist/start.js) with Postgres at a closed port names DATABASE_URL and how to get one', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const launcher = run('start', { DATABASE_URL: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/octo_sync` });
     expect(await exitOf(launcher)).toEqual({ code: 1, signal: null });
     const said = launcher.stderrTail();
@@ -136,7 +126,7 @@ describe('a newcomer without Postgres or Redis (compiled processes)', () => {
   });
 
   test('npm run db:migrate (dist/migrate.js) with Postgres at a closed port names DATABASE_URL and how to get one', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const migrate = run('migrate', { DATABASE_URL: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/octo_sync` });
     expect(await exitOf(migrate)).toEqual({ code: 1, signal: null });
     const line = migrate.lines.find(withMsg('postgres unreachable'));
@@ -146,7 +136,7 @@ describe('a newcomer without Postgres or Redis (compiled processes)', () => {
   });
 
   test('npm start (dist/start.js) with Redis at a closed port: both services say so once, and the first SIGTERM stops all three', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const launcher = run('start', { REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:${port}`, REDIS_DOWN_REMINDER_MS: '1000' });
     await launcher.waitForLog(withMsg('redis still unreachable', 'gateway'), 60_000);
     await launcher.waitForLog(withMsg('redis still unreachable', 'worker'), 60_000);

@@ -1,31 +1,7 @@
-import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
 import jwt from 'jsonwebtoken';
-import { compiledDir, generateCatalog, startStack, STACK_JWT_SECRET, waitFor, type ServiceProcess, type TestStack } from '@octo-sync/testkit';
+import { compiledDir, freePort, generateCatalog, startStack, STACK_JWT_SECRET, tryConnect, waitFor, type ServiceProcess, type TestStack } from '@octo-sync/testkit';
 
 const BASE = '/api/v1/partner-integrations';
-
-/** A port nobody listens on now (the worker's metrics port must be known before it starts). */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** 'connected', or the error code of a TCP connection to `host:port` (ECONNREFUSED when nothing listens there). */
-async function tryConnect(host: string, port: number): Promise<string> {
-  const socket = connect(port, host);
-  try {
-    await once(socket, 'connect');
-    return 'connected';
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code ?? 'error';
-  } finally {
-    socket.destroy();
-  }
-}
 
 /** The address and port a process logged with its `msg` line. */
 async function listening(service: ServiceProcess, msg: string): Promise<{ host: unknown; port: number }> {

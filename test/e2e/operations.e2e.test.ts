@@ -1,23 +1,12 @@
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { parse } from 'yaml';
 import { catalogSyncJobId } from '@octo-sync/jobs';
-import { generateCatalog, slotStart, startStack, STACK_JWT_SECRET, waitFor, type ServiceProcess, type TestStack } from '@octo-sync/testkit';
+import { freePort, generateCatalog, slotStart, startStack, STACK_JWT_SECRET, waitFor, type ServiceProcess, type TestStack } from '@octo-sync/testkit';
 
 const BASE = '/api/v1/partner-integrations';
 const ROOT = join(__dirname, '../..');
-
-/** A port nobody listens on now (the worker's metrics port must be known before it starts). */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** `name{labels} value` lines of a Prometheus text exposition, keyed by name and labels. */
 function samples(text: string): Map<string, number> {

@@ -1,20 +1,6 @@
-import { Writable } from 'node:stream';
 import { Client } from 'pg';
 import { createDb, whenPostgresAnswers, type Db } from '@octo-sync/db';
-import { createLogger } from '@octo-sync/platform';
-import { DATABASE_SERVER_URL, databaseUrl, dropDatabase, templateDatabase, uniqueDatabaseName, waitFor } from '@octo-sync/testkit';
-
-/** A logger whose lines the test reads back. */
-function capturingLogger(): { log: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: createLogger({ name: 'reachability-test', level: 'info', destination }), lines };
-}
+import { capturingLogger, DATABASE_SERVER_URL, databaseUrl, dropDatabase, templateDatabase, uniqueDatabaseName, waitFor } from '@octo-sync/testkit';
 
 /** A start-up check that needs Postgres (the pool budget) runs once Postgres answers, not only when it did at start-up. */
 describe('whenPostgresAnswers', () => {
@@ -29,7 +15,7 @@ describe('whenPostgresAnswers', () => {
   });
 
   it('runs the step once a database that was missing at start-up exists', async () => {
-    const { log, lines } = capturingLogger();
+    const { log, lines } = capturingLogger('reachability-test');
     const ran: string[] = [];
     const wait = whenPostgresAnswers(db.pool, databaseUrl(name), log, async () => void ran.push((await db.pool.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db), 50);
     try {
@@ -51,7 +37,7 @@ describe('whenPostgresAnswers', () => {
   });
 
   it('runs the step at once when Postgres answers the first try, and never again', async () => {
-    const { log } = capturingLogger();
+    const { log } = capturingLogger('reachability-test');
     let runs = 0;
     const wait = whenPostgresAnswers(db.pool, databaseUrl(name), log, async () => void runs++, 50);
     await wait.firstAttempt;

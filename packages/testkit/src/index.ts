@@ -16,5 +16,7 @@ export { startRedisCluster, type TestRedisCluster } from './redis-cluster';
 export { waitFor, waitForFinishedRun } from './wait';
 export { slotStart } from './slot-start';
 export { spawnService, startService, type ServiceKind, type ServiceProcess } from './processes';
+export { freePort, tryConnect } from './ports';
+export { capturingLogger } from './logs';
 export { compiledDir } from './build';
 export { startStack, STACK_JWT_SECRET, STACK_SECRETS_KEY, type TestStack } from './stack';
