@@ -40,8 +40,11 @@ FROM (SELECT w.pruned_through, GREATEST(w.pruned_through, COALESCE((SELECT seque
 LEFT JOIN LATERAL (
   SELECT t.first_position + ev.idx AS position, ev.integration_id, ev.type, ev.product_octo_id, ev.option_octo_id, ev.unit_octo_id,
     ev.availability_id, ev.content_hash, ev.at
-  FROM change_transactions t JOIN change_events ev ON ev.txn_id = t.id
-  WHERE t.last_position > GREATEST($1::bigint, s.pruned_through) AND ev.idx > GREATEST($1::bigint, s.pruned_through) - t.first_position
+  FROM (SELECT id, first_position, last_position FROM change_transactions
+    WHERE last_position > GREATEST($1::bigint, s.pruned_through) ORDER BY last_position) t
+  CROSS JOIN LATERAL (
+    SELECT * FROM change_events e WHERE e.txn_id = t.id AND e.idx > GREATEST($1::bigint, s.pruned_through) - t.first_position ORDER BY e.idx LIMIT $2
+  ) ev
   ORDER BY t.last_position, ev.idx LIMIT $2
 ) e ON true
 ORDER BY e.position`;
@@ -51,8 +54,10 @@ ORDER BY e.position`;
 const PRUNE_BATCH = `
 WITH doomed AS (
   SELECT ev.txn_id, ev.idx, t.first_position + ev.idx AS position
-  FROM change_transactions t JOIN change_events ev ON ev.txn_id = t.id
-  WHERE t.last_position IS NOT NULL AND ev.at < $1 ORDER BY t.last_position, ev.idx LIMIT $2
+  FROM (SELECT id, first_position, last_position FROM change_transactions
+    WHERE last_position > COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) ORDER BY last_position) t
+  CROSS JOIN LATERAL (SELECT e.txn_id, e.idx FROM change_events e WHERE e.txn_id = t.id AND e.at < $1 ORDER BY e.idx LIMIT $2) ev
+  ORDER BY t.last_position, ev.idx LIMIT $2
 ), gone AS (
   DELETE FROM change_events e USING doomed d WHERE e.txn_id = d.txn_id AND e.idx = d.idx RETURNING d.position
 ), mark AS (
