@@ -10,10 +10,11 @@ export interface PullWrites {
 }
 
 /**
- * What an unparsed answer weighs in a batch, in bytes per slot of a parsed one: it costs the
- * database one window scan and the worker only its bytes held, not a parsed slot each.
+ * What an unparsed answer weighs in a batch: its bytes, counted as slots of about this size (the
+ * JSON of a slot), so that a batch holds about as many bytes of either kind and the last batch of
+ * an unchanged pull, written after its last answer arrived, stays short.
  */
-const UNPARSED_BYTES_PER_SLOT = 4_000;
+const UNPARSED_BYTES_PER_SLOT = 400;
 
 const isUnparsed = (answer: OptionSnapshot | UnparsedAnswer): answer is UnparsedAnswer => 'same' in answer;
 
