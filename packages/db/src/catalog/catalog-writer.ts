@@ -2,13 +2,19 @@ import type { PoolClient } from 'pg';
 import { catalogKey, type CatalogChanges, type CatalogFingerprints, type OptionRow, type ProductFingerprintRow, type ProductRow, type UnitRow } from './catalog-rows';
 import { CatalogChangeLog } from './catalog-change-log';
 import { copyField as field, copyText } from '../copy-text';
+import { CLEAR_STAGING, COPY_STAGE_OPTIONS, COPY_STAGE_PRODUCTS, COPY_STAGE_UNITS, CREATE_STAGING, JSON_SOURCES, STAGED_SOURCES, upsertOptions, upsertProducts, upsertUnits } from './catalog-upserts';
 
 /** Rows per removal statement: large enough to amortise the round trip, small enough for memory. */
 const BATCH = 2_000;
+/**
+ * Most rows of a slice sent as one `jsonb` parameter: a small run (20 products are ~180 rows) then
+ * writes without a staging table; a larger slice is COPY'd into staging tables, created once per run.
+ */
+const JSON_ROWS_MAX = 2_000;
 
 /**
- * Writes a run's changed rows slice by slice: each slice is COPY'd into ON COMMIT DROP staging
- * tables and upserted from there with one statement per table. Parent ids come back from
+ * Writes a run's changed rows slice by slice, one upsert per table: a small slice's rows go as one
+ * `jsonb` parameter, a large one's are COPY'd into ON COMMIT DROP staging tables first. Parent ids come back from
  * `RETURNING` (or from the fingerprints, for parents left as they were), so no statement joins
  * the catalog tables. A product's fingerprints live in `product_fingerprints`, so that a change in
  * its options or units, which changes them, does not rewrite the product's row.
@@ -18,6 +24,8 @@ export class CatalogCopyWriter {
   /** Ids of the rows this run wrote: products by OCTO id, options by `catalogKey`. */
   private readonly productIds = new Map<string, string>();
   private readonly optionIds = new Map<string, string>();
+  /** Whether this run's staging tables exist (created by its first large slice). */
+  private staging = false;
 
   private constructor(
     private readonly client: PoolClient,
@@ -27,13 +35,12 @@ export class CatalogCopyWriter {
   ) {}
 
   /**
-   * A writer for one run, on the connection of `SyncRunStore.withFence` (its staging tables live
-   * until that transaction ends). `stored`: the fingerprints the run diffed against (they carry
+   * A writer for one run, on the connection of `SyncRunStore.withFence` (its staging tables, if
+   * any, live until that transaction ends). `stored`: the fingerprints the run diffed against (they carry
    * the ids of the parents it does not rewrite). `changeFeed`: whether the run appends its
    * changes to the change feed (staged with the rows, published by {@link publish}).
    */
   static async open(client: PoolClient, integrationId: string, stored: CatalogFingerprints, changeFeed: boolean): Promise<CatalogCopyWriter> {
-    await client.query(CREATE_STAGING);
     const changes = changeFeed ? await CatalogChangeLog.open(client, integrationId, stored) : undefined;
     return new CatalogCopyWriter(client, integrationId, stored, changes);
   }
@@ -43,15 +50,42 @@ export class CatalogCopyWriter {
    * and the fingerprints alone of products whose own row is unchanged: their row is not rewritten.
    */
   async upsert(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[]; fingerprints?: readonly ProductFingerprintRow[] }): Promise<void> {
-    const { client } = this;
     const fingerprints = (rows.fingerprints ?? []).map(({ octo_id, ...rest }) => ({ product_id: this.productId(octo_id), ...rest }));
-    for (const batch of chunks(fingerprints)) await client.query(UPSERT_FINGERPRINTS, [JSON.stringify(batch)]);
-    let staged = false;
+    for (const batch of chunks(fingerprints)) await this.client.query(UPSERT_FINGERPRINTS, [JSON.stringify(batch)]);
+    if (rows.products.length + rows.options.length + rows.units.length <= JSON_ROWS_MAX) await this.upsertJson(rows);
+    else await this.upsertStaged(rows);
+    await this.changes?.stage(rows);
+  }
+
+  /** A small slice: each table's rows as one JSON array. */
+  private async upsertJson(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[] }): Promise<void> {
+    const { client } = this;
+    if (rows.products.length > 0) {
+      const written = await client.query<{ id: string; octo_id: string }>(upsertProducts(JSON_SOURCES.products), [this.integrationId, jsonRows(rows.products, productRecord)]);
+      for (const row of written.rows) this.productIds.set(row.octo_id, row.id);
+    }
+    if (rows.options.length > 0) {
+      const productOf = new Map<string, string>();
+      const records = jsonRows(rows.options, (o) => {
+        const productId = this.productId(o.product_octo_id);
+        productOf.set(productId, o.product_octo_id);
+        return optionRecord(productId, o);
+      });
+      const written = await client.query<{ id: string; product_id: string; octo_id: string }>(upsertOptions(JSON_SOURCES.options), [records]);
+      for (const row of written.rows) this.optionIds.set(catalogKey(productOf.get(row.product_id)!, row.octo_id), row.id);
+    }
+    if (rows.units.length > 0) await client.query(upsertUnits(JSON_SOURCES.units), [jsonRows(rows.units, (u) => unitRecord(this.optionId(u.product_octo_id, u.option_octo_id), u))]);
+  }
+
+  /** A large slice: COPY into the staging tables, then one upsert per table from them. */
+  private async upsertStaged(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[] }): Promise<void> {
+    const { client } = this;
+    if (!this.staging) await client.query(CREATE_STAGING);
+    this.staging = true;
     if (rows.products.length > 0) {
       await copyText(client, COPY_STAGE_PRODUCTS, encodeLines(rows.products, productLine));
-      const written = await client.query<{ id: string; octo_id: string }>(UPSERT_STAGED_PRODUCTS, [this.integrationId]);
+      const written = await client.query<{ id: string; octo_id: string }>(upsertProducts(STAGED_SOURCES.products), [this.integrationId]);
       for (const row of written.rows) this.productIds.set(row.octo_id, row.id);
-      staged = true;
     }
     if (rows.options.length > 0) {
       const productOf = new Map<string, string>();
@@ -61,17 +95,14 @@ export class CatalogCopyWriter {
         return optionLine(productId, o);
       });
       await copyText(client, COPY_STAGE_OPTIONS, lines);
-      const written = await client.query<{ id: string; product_id: string; octo_id: string }>(UPSERT_STAGED_OPTIONS);
+      const written = await client.query<{ id: string; product_id: string; octo_id: string }>(upsertOptions(STAGED_SOURCES.options));
       for (const row of written.rows) this.optionIds.set(catalogKey(productOf.get(row.product_id)!, row.octo_id), row.id);
-      staged = true;
     }
     if (rows.units.length > 0) {
       await copyText(client, COPY_STAGE_UNITS, encodeLines(rows.units, (u) => unitLine(this.optionId(u.product_octo_id, u.option_octo_id), u)));
-      await client.query(UPSERT_STAGED_UNITS);
-      staged = true;
+      await client.query(upsertUnits(STAGED_SOURCES.units));
     }
-    if (staged) await client.query(CLEAR_STAGING);
-    await this.changes?.stage(rows);
+    await client.query(CLEAR_STAGING);
   }
 
   /** Deactivates what left the catalog. */
@@ -104,6 +135,15 @@ export class CatalogCopyWriter {
     return id;
   }
 }
+
+/** A JSON array of records, each with its `raw` spliced in as the JSON text the caller has. */
+function jsonRows<R extends { raw: unknown; raw_json?: string }>(rows: readonly R[], record: (row: R) => Record<string, unknown>): string {
+  return `[${rows.map((row) => `${JSON.stringify(record(row)).slice(0, -1)},"raw":${row.raw_json ?? JSON.stringify(row.raw) ?? 'null'}}`).join(',')}]`;
+}
+
+const productRecord = ({ raw: _raw, raw_json: _json, ...columns }: ProductRow): Record<string, unknown> => columns;
+const optionRecord = (productId: string, { raw: _raw, raw_json: _json, product_octo_id: _product, ...columns }: OptionRow): Record<string, unknown> => ({ product_id: productId, ...columns });
+const unitRecord = (optionId: string, { raw: _raw, raw_json: _json, product_octo_id: _product, option_octo_id: _option, ...columns }: UnitRow): Record<string, unknown> => ({ option_id: optionId, ...columns });
 
 function* encodeLines<R>(rows: readonly R[], line: (row: R) => string): Generator<string> {
   for (const row of rows) yield `${line(row)}\n`;
@@ -164,75 +204,3 @@ SELECT r.product_id, r.raw_hash, r.tree_hash, r.option_count, r.unit_count
 FROM jsonb_to_recordset($1::jsonb) AS r(product_id bigint, raw_hash text, tree_hash text, option_count integer, unit_count integer)
 ON CONFLICT (product_id) DO UPDATE SET
   raw_hash = excluded.raw_hash, tree_hash = excluded.tree_hash, option_count = excluded.option_count, unit_count = excluded.unit_count`;
-
-// The COPY path: staging tables (dropped with the transaction), then one upsert per table.
-
-const CREATE_STAGING = `
-CREATE TEMP TABLE catalog_stage_products (octo_id text, internal_name text, reference text, title text,
-  locale text, time_zone text, availability_type text, default_currency text, pricing_per text, raw jsonb,
-  content_hash text, raw_hash text, tree_hash text, option_count integer, unit_count integer) ON COMMIT DROP;
-CREATE TEMP TABLE catalog_stage_options (product_id bigint, octo_id text, is_default boolean, internal_name text,
-  reference text, availability_local_start_times text[], cancellation_cutoff_amount integer,
-  cancellation_cutoff_unit text, min_units integer, max_units integer, pricing_from jsonb, raw jsonb,
-  content_hash text) ON COMMIT DROP;
-CREATE TEMP TABLE catalog_stage_units (option_id bigint, octo_id text, internal_name text, reference text,
-  type text, min_age integer, max_age integer, min_quantity integer, max_quantity integer, pax_count integer,
-  pricing_from jsonb, raw jsonb, content_hash text) ON COMMIT DROP`;
-
-const CLEAR_STAGING = 'TRUNCATE catalog_stage_products, catalog_stage_options, catalog_stage_units';
-
-const COPY_STAGE_PRODUCTS = 'COPY catalog_stage_products FROM STDIN';
-const COPY_STAGE_OPTIONS = 'COPY catalog_stage_options FROM STDIN';
-const COPY_STAGE_UNITS = 'COPY catalog_stage_units FROM STDIN';
-
-// The products, then their fingerprints (matched to the staged rows by OCTO id), in one statement.
-const UPSERT_STAGED_PRODUCTS = `
-WITH written AS (
-  INSERT INTO products AS t (integration_id, octo_id, internal_name, reference, title, locale, time_zone,
-    availability_type, default_currency, pricing_per, raw, content_hash, active, removed_at, updated_at)
-  SELECT $1::uuid, r.octo_id, r.internal_name, r.reference, r.title, r.locale, r.time_zone,
-    r.availability_type, r.default_currency, r.pricing_per, r.raw, r.content_hash, true, NULL, now()
-  FROM catalog_stage_products r
-  ON CONFLICT (integration_id, octo_id) DO UPDATE SET
-    internal_name = excluded.internal_name, reference = excluded.reference, title = excluded.title,
-    locale = excluded.locale, time_zone = excluded.time_zone, availability_type = excluded.availability_type,
-    default_currency = excluded.default_currency, pricing_per = excluded.pricing_per, raw = excluded.raw,
-    content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()
-  RETURNING t.id, t.octo_id
-), fingerprints AS (
-  INSERT INTO product_fingerprints AS f (product_id, raw_hash, tree_hash, option_count, unit_count)
-  SELECT w.id, r.raw_hash, r.tree_hash, r.option_count, r.unit_count
-  FROM written w JOIN catalog_stage_products r ON r.octo_id = w.octo_id
-  ON CONFLICT (product_id) DO UPDATE SET
-    raw_hash = excluded.raw_hash, tree_hash = excluded.tree_hash, option_count = excluded.option_count, unit_count = excluded.unit_count
-)
-SELECT id::text AS id, octo_id FROM written`;
-
-const UPSERT_STAGED_OPTIONS = `
-INSERT INTO product_options AS t (product_id, octo_id, is_default, internal_name, reference,
-  availability_local_start_times, cancellation_cutoff_amount, cancellation_cutoff_unit, min_units,
-  max_units, pricing_from, raw, content_hash, active, removed_at, updated_at)
-SELECT r.product_id, r.octo_id, r.is_default, r.internal_name, r.reference, r.availability_local_start_times,
-  r.cancellation_cutoff_amount, r.cancellation_cutoff_unit, r.min_units, r.max_units, r.pricing_from,
-  r.raw, r.content_hash, true, NULL, now()
-FROM catalog_stage_options r
-ON CONFLICT (product_id, octo_id) DO UPDATE SET
-  is_default = excluded.is_default, internal_name = excluded.internal_name, reference = excluded.reference,
-  availability_local_start_times = excluded.availability_local_start_times,
-  cancellation_cutoff_amount = excluded.cancellation_cutoff_amount,
-  cancellation_cutoff_unit = excluded.cancellation_cutoff_unit, min_units = excluded.min_units,
-  max_units = excluded.max_units, pricing_from = excluded.pricing_from, raw = excluded.raw,
-  content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()
-RETURNING t.id::text AS id, t.product_id::text AS product_id, t.octo_id`;
-
-const UPSERT_STAGED_UNITS = `
-INSERT INTO units AS t (option_id, octo_id, internal_name, reference, type, min_age, max_age,
-  min_quantity, max_quantity, pax_count, pricing_from, raw, content_hash, active, removed_at, updated_at)
-SELECT r.option_id, r.octo_id, r.internal_name, r.reference, r.type, r.min_age, r.max_age, r.min_quantity,
-  r.max_quantity, r.pax_count, r.pricing_from, r.raw, r.content_hash, true, NULL, now()
-FROM catalog_stage_units r
-ON CONFLICT (option_id, octo_id) DO UPDATE SET
-  internal_name = excluded.internal_name, reference = excluded.reference, type = excluded.type,
-  min_age = excluded.min_age, max_age = excluded.max_age, min_quantity = excluded.min_quantity,
-  max_quantity = excluded.max_quantity, pax_count = excluded.pax_count, pricing_from = excluded.pricing_from,
-  raw = excluded.raw, content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()`;
