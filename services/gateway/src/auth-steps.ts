@@ -7,7 +7,8 @@ import { dashboardStep } from './dashboard';
 import type { GatewayConfig } from './config';
 import { CredentialChangeFeed, credentialChannel } from './credential-changes';
 import { ApiError } from './errors';
-import { FailedAuthGuard, FixedWindowLimiter, TokenBucketLimiter, type Budget } from './rate-limit';
+import { FailedAuthGuard, FailureCounter } from './failed-auth';
+import { FixedWindowLimiter, TokenBucketLimiter, type Budget } from './rate-limit';
 import type { AuthSteps } from './route';
 import { WebhookAuthCache } from './webhook-auth';
 import { ReplayStore } from './webhook-replay';
@@ -45,7 +46,9 @@ export function createGatewayAuth({ config, db, redis, subscriber, log }: Gatewa
   const limiter = (name: string, limit: number) => new FixedWindowLimiter(redis, keys(name), limit, config.webhookRateWindowMs);
   const webhook: WebhookDeps = {
     cache: webhookAuthCache({ config, db, redis, subscriber, log }),
-    failedAuth: new FailedAuthGuard(limiter('failedAuth', config.authFailureLimit), (err) => log.warn({ err }, 'could not count failed webhook authentications')),
+    failedAuth: new FailedAuthGuard(new FailureCounter(redis, keys('failedAuth'), config.webhookRateWindowMs), config.authFailureLimit, (err) =>
+      log.warn({ err }, 'could not count failed webhook authentications'),
+    ),
     spendTrigger: budget(limiter('triggerSync', config.webhookRateLimit), 'sync triggers'),
     replay: new ReplayStore(redis, { prefix: config.queuePrefix, ttlMs: config.webhookReplayTtlMs, bodyMaxBytes: config.webhookReplayBodyMaxBytes }),
   };

@@ -20,7 +20,7 @@ export interface Budget {
 }
 
 /** A Lua script sent by its SHA1, and in full once a Redis does not know it yet. */
-class LuaScript {
+export class LuaScript {
   private readonly sha: string;
   constructor(private readonly source: string) {
     this.sha = createHash('sha1').update(source).digest('hex');
@@ -194,87 +194,4 @@ export class TokenBucketLimiter implements Budget {
     const waits = await BUCKET_SCRIPT.run(this.redis, redisKey, [this.burst, this.intervalUs, ...costs]);
     return waits.map((waitUs) => ({ allowed: waitUs === 0, retryAfterS: Math.max(1, Math.ceil(waitUs / 1e6)) }));
   }
-}
-
-/** Client addresses remembered as blocked at most (a flood from many addresses cannot grow memory). */
-const BLOCKED_ADDRESSES_MAX = 10_000;
-/** (address, integration) pairs remembered as having authenticated, at most; the oldest go first. */
-const REACHED_PAIRS_MAX = 20_000;
-
-/**
- * Failed webhook authentications (wrong secret, unknown or made-up id) per client address. Each
- * failure is counted in this process and sent to Redis (shared by the replicas) in the
- * background, many failures of one address in one call while the previous call is in flight: a
- * refused webhook waits for no round trip. Once Redis says an address is over the limit, this
- * process remembers it until its window ends, so checking costs no round trip either. (So the
- * block starts up to one round trip after the failure that crossed the limit.)
- *
- * A blocked address may still call the integrations it has itself authenticated to on this
- * gateway (address and id together): a reservation platform sending for many suppliers from a
- * few addresses is not cut off by one bad sender among them, and an attacker gains nothing from
- * ids that others use. Successful calls never count.
- */
-export class FailedAuthGuard {
-  private readonly blockedUntil = new Map<string, number>();
-  private readonly reached = new Set<string>();
-  private pending = new Map<string, number>();
-  private flushing: Promise<void> | undefined;
-
-  constructor(
-    private readonly failures: FixedWindowLimiter,
-    /** Where a failed count is reported (it is dropped: the limit is a guard, not a ledger). */
-    private readonly onError: (err: unknown) => void,
-  ) {}
-
-  /** Seconds until `address` may call `id` again, or undefined when it may now. */
-  blockedFor(address: string, id: string, now = Date.now()): number | undefined {
-    const until = this.blockedUntil.get(address);
-    if (until === undefined) return undefined;
-    if (until <= now) {
-      this.blockedUntil.delete(address);
-      return undefined;
-    }
-    return this.reached.has(pairOf(address, id)) ? undefined : Math.max(1, Math.ceil((until - now) / 1000));
-  }
-
-  /** Remembers that `address` authenticated to `id`. */
-  succeeded(address: string, id: string): void {
-    const pair = pairOf(address, id);
-    if (this.reached.has(pair)) return;
-    if (this.reached.size >= REACHED_PAIRS_MAX) this.reached.delete(this.reached.values().next().value as string);
-    this.reached.add(pair);
-  }
-
-  /** Counts one failure of `address` (sent to Redis in the background). */
-  failed(address: string): void {
-    this.pending.set(address, (this.pending.get(address) ?? 0) + 1);
-    this.flushing ??= this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    try {
-      while (this.pending.size > 0) {
-        const batch = this.pending;
-        this.pending = new Map();
-        await Promise.all([...batch].map(([address, count]) => this.send(address, count)));
-      }
-    } finally {
-      this.flushing = undefined;
-    }
-  }
-
-  private async send(address: string, count: number): Promise<void> {
-    try {
-      const decision = await this.failures.hit(address, count);
-      if (decision.allowed) return;
-      if (this.blockedUntil.size >= BLOCKED_ADDRESSES_MAX) this.blockedUntil.delete(this.blockedUntil.keys().next().value as string);
-      this.blockedUntil.set(address, Date.now() + decision.retryAfterS * 1000);
-    } catch (err) {
-      this.onError(err);
-    }
-  }
-}
-
-function pairOf(address: string, id: string): string {
-  return `${address} ${id}`;
 }

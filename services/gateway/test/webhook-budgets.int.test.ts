@@ -158,3 +158,40 @@ describe('failed authentications per client address (AUTH_FAILURE_LIMIT)', () =>
     await waitFor('the three failures to reach Redis', async () => (await h.redis.get(counter)) === '3');
   });
 });
+
+describe('failed authentications across gateways', () => {
+  let other: GatewayHarness;
+  beforeAll(async () => {
+    // A second gateway on the same Redis and database, with the same limit.
+    other = await startGateway(h.env, h);
+  });
+  afterAll(async () => {
+    await other?.close();
+  });
+
+  const wrongSecret = (on: GatewayHarness, address: string) =>
+    on.http().post(`${BASE}/${randomUUID()}/sync/trigger`).set({ 'x-webhook-secret': 'f'.repeat(64), prefer: 'respond-async', 'x-forwarded-for': address });
+
+  test('a burst larger than what is left of the limit is counted whole, so another gateway blocks the address at its first failure', async () => {
+    const address = '192.0.2.91';
+    const limit = h.config.authFailureLimit;
+    const burst = await Promise.all(Array.from({ length: limit + 2 }, () => wrongSecret(h, address)));
+    expect(burst.map((a) => a.status)).toEqual(Array.from({ length: limit + 2 }, () => 401));
+    const counter = shardedKey(h.prefix, 'gateway:rate:failedAuth', address);
+    await waitFor('the whole burst to reach Redis', async () => Number(await h.redis.get(counter)) === limit + 2);
+
+    // The other gateway has seen nothing from this address yet; one failure of its own tells it the shared count.
+    expect((await wrongSecret(other, address)).status).toBe(401);
+    const target = await integration('p-across-gateways');
+    // A valid secret with an empty body: 400 while the address may call, 429 once blocked (neither counts a failure).
+    const probe = () =>
+      other.http().post(`${BASE}/${target._id}/availability/notify`).set({ 'x-webhook-secret': target.webhook_secret, 'x-forwarded-for': address }).send({});
+    const blocked = await waitFor('the other gateway to block the address', async () => {
+      const res = await probe();
+      expect([400, 429]).toContain(res.status);
+      return res.status === 429 ? res : undefined;
+    });
+    expect(blocked.body.error[0]).toMatch(/too many failed webhook authentications from this address/);
+    expect(Number(await h.redis.get(counter))).toBe(limit + 3);
+  });
+});
