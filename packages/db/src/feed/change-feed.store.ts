@@ -29,7 +29,8 @@ export type ChangePage =
 // $1 the cursor (null: from the oldest kept), $2 the limit. One statement, so the watermark, the
 // newest position and the events are read from one snapshot (a prune between two reads could
 // skip events unseen). Only sequenced headers have positions; a header's events follow its first
-// position in index order. The newest position is the last one the sequencer gave, or the
+// position in index order, so a page needs at most the next $2 indexes of each header (a bounded
+// range, whatever plan the statistics of a fresh table lead to). The newest position is the last one the sequencer gave, or the
 // watermark if that is later.
 const READ_EVENTS = `
 SELECT s.pruned_through::text AS "prunedThrough", s.newest::text AS newest, e.position::text AS position,
@@ -43,7 +44,9 @@ LEFT JOIN LATERAL (
   FROM (SELECT id, first_position, last_position FROM change_transactions
     WHERE last_position > GREATEST($1::bigint, s.pruned_through) ORDER BY last_position) t
   CROSS JOIN LATERAL (
-    SELECT * FROM change_events e WHERE e.txn_id = t.id AND e.idx > GREATEST($1::bigint, s.pruned_through) - t.first_position ORDER BY e.idx LIMIT $2
+    SELECT * FROM change_events e, LATERAL (SELECT GREATEST(GREATEST($1::bigint, s.pruned_through) - t.first_position + 1, 0) AS lo) r
+    WHERE e.txn_id = t.id AND e.idx BETWEEN r.lo AND r.lo + $2 - 1
+    ORDER BY e.idx
   ) ev
   ORDER BY t.last_position, ev.idx LIMIT $2
 ) e ON true
