@@ -138,7 +138,7 @@ async function main(): Promise<void> {
       }),
       // What the webhook path does now: the cached check (config.webhookAuthCacheMs) and the Lua rate-limit hit.
       cachedSecretCheckMs: await stepCost(args.steps, () => authCache.verify(integration.id, { kind: 'secret', presented: webhookSecret })),
-      rateLimitMs: await stepCost(args.steps, () => limiter.hit(integration.id)),
+      rateLimitMs: await stepCost(args.steps, () => limiter.take(integration.id, 1)),
       ...(await verificationTimings(args.steps * 20, authCache, integration.id, key, webhookSecret)),
     };
     const enqueueOnly = round(steps.enqueueMs - steps.requestRunMs, 3);

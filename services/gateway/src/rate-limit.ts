@@ -89,25 +89,20 @@ export class FixedWindowLimiter implements Budget {
     private readonly redis: RedisConnection,
     /** The Redis key of a budget's counter (one key per script call: any slot will do). */
     private readonly keyOf: (key: string) => string,
-    readonly limit: number,
-    readonly windowMs: number,
+    private readonly limit: number,
+    private readonly windowMs: number,
   ) {
     this.counters = new KeyedGroupCommit((redisKey, requests) => this.evaluate(redisKey, requests), Number.MAX_SAFE_INTEGER);
     this.description = `${limit} per ${windowMs / 1000} s`;
   }
 
-  take(key: string, cost: number): Promise<RateDecision> {
-    return this.hit(key, cost);
+  async take(key: string, cost: number): Promise<RateDecision> {
+    const [decision] = await this.counters.submit(this.keyOf(key), [cost]);
+    return decision!;
   }
 
   async refund(key: string, cost: number): Promise<void> {
-    await this.hit(key, -cost);
-  }
-
-  /** Spends `cost` units of `key`'s budget if they fit; otherwise spends nothing. */
-  async hit(key: string, cost = 1): Promise<RateDecision> {
-    const [decision] = await this.counters.submit(this.keyOf(key), [cost]);
-    return decision!;
+    await this.counters.submit(this.keyOf(key), [-cost]);
   }
 
   /** One script call for a batch of requests on one key's counter. */
@@ -172,9 +167,9 @@ export class TokenBucketLimiter implements Budget {
     private readonly redis: RedisConnection,
     /** The Redis key of a budget's bucket. */
     private readonly keyOf: (key: string) => string,
-    readonly burst: number,
-    readonly limit: number,
-    readonly windowMs: number,
+    private readonly burst: number,
+    limit: number,
+    windowMs: number,
   ) {
     this.buckets = new KeyedGroupCommit((redisKey, requests) => this.evaluate(redisKey, requests), Number.MAX_SAFE_INTEGER);
     this.intervalUs = (windowMs * 1000) / limit;
