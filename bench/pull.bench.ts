@@ -13,8 +13,9 @@
  * times and the fastest is kept (the machine is shared). Rows written are counted from
  * the rows' `xmin` (a new row version), so a locked or skipped row does not count. Two floors,
  * each measured before and after the pulls, fetch the same answers through the worker's outbound
- * client, with no writes, in a child process of their own (the second of two passes timed): `hash` (fetched and hashed: what an
- * unchanged answer must cost at least) and `parse` (also parsed and mapped). Each scenario also
+ * client, with no writes, in a child process of their own (the second of two passes timed):
+ * `hash` (fetched and hashed: what an unchanged answer must cost at least) and `parse` (also
+ * parsed and mapped). Each scenario also
  * reports the CPU seconds of the worker, its Postgres backends and the supplier (on a shared
  * machine the wall time includes waiting for a core). Progress goes to stderr; the last line on
  * stdout is one JSON object with every figure.

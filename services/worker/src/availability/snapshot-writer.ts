@@ -10,11 +10,13 @@ export interface PullWrites {
 }
 
 /**
- * What an unparsed answer weighs in a batch: its bytes, counted as slots of about this size (the
- * JSON of a slot), so that a batch holds about as many bytes of either kind and the last batch of
- * an unchanged pull, written after its last answer arrived, stays short.
+ * What an unparsed answer weighs in a batch: its bytes, counted as slots of this many bytes (five
+ * times a slot's JSON: it is neither parsed nor written, only its window counted). A batch then
+ * holds at most about 4 MB of answers, and is big enough that the fetch lanes rarely wait for the
+ * confirmation before it (a transaction's round trips), small enough that the last one, written
+ * after the last answer arrived, stays short.
  */
-const UNPARSED_BYTES_PER_SLOT = 400;
+const UNPARSED_BYTES_PER_SLOT = 2_000;
 
 const isUnparsed = (answer: OptionSnapshot | UnparsedAnswer): answer is UnparsedAnswer => 'same' in answer;
 
