@@ -33,19 +33,47 @@ function refusedAction(method: string, path: string): string {
 
 type Job = NonNullable<Awaited<ReturnType<ReturnType<JobProducer['queue']>['getJob']>>>;
 
-/** Runs one allowed action on a job, answering 409 when its state does not allow it. */
-async function perform(job: Job, action: JobAction): Promise<void> {
+/** Why each action may not apply, as the 409 says it. */
+const NOT_ALLOWED: Record<JobAction, string> = {
+  retry: 'only a failed or completed job can be retried',
+  promote: 'only a delayed job can be promoted',
+  remove: 'a job being processed cannot be removed',
+};
+
+/**
+ * The state a retry or a promote needs, checked before the action is recorded: 409 when it plainly
+ * does not apply. (A job may still change state before the action runs: {@link perform} answers
+ * that.) A remove reads nothing: BullMQ refuses a locked (active) job in the same script.
+ */
+async function checkState(job: Job, action: JobAction): Promise<string | undefined> {
+  if (action === 'remove') return undefined;
   const state = await job.getState();
-  const conflict = (why: string) => new ApiError('JOB_STATE_CONFLICT', [`job: ${why} (it is ${state})`]);
-  if (action === 'retry') {
-    if (state !== 'failed' && state !== 'completed') throw conflict('only a failed or completed job can be retried');
-    await job.retry(state);
-  } else if (action === 'promote') {
-    if (state !== 'delayed') throw conflict('only a delayed job can be promoted');
-    await job.promote();
-  } else {
-    if (state === 'active') throw conflict('a job being processed cannot be removed');
-    await job.remove();
+  const allowed = action === 'retry' ? state === 'failed' || state === 'completed' : state === 'delayed';
+  if (!allowed) throw new ApiError('JOB_STATE_CONFLICT', [`job: ${NOT_ALLOWED[action]} (it is ${state})`]);
+  return state;
+}
+
+/** BullMQ's script codes for a job that is not where the action expected it (locked, moved, gone). */
+const STATE_CODES = new Set([-1, -2, -3, -4, -6]);
+
+/** Whether `err` is BullMQ refusing an action because the job changed state under it. */
+function isStateRefusal(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  // `remove` refuses a locked (active) job with a plain Error, no code.
+  return (typeof code === 'number' && STATE_CODES.has(code)) || /could not be removed because it is locked/.test(err.message);
+}
+
+/** Runs one allowed action on a job; 409 when BullMQ refuses it because the job's state changed meanwhile. */
+async function perform(job: Job, action: JobAction, state: string | undefined): Promise<void> {
+  try {
+    if (action === 'retry') await job.retry(state === 'completed' ? 'completed' : 'failed');
+    else if (action === 'promote') await job.promote();
+    else await job.remove();
+  } catch (err) {
+    if (!isStateRefusal(err)) throw err;
+    const now = await job.getState();
+    throw new ApiError('JOB_STATE_CONFLICT', [`job: ${NOT_ALLOWED[action]} (it is ${now})`], { cause: err });
   }
 }
 
@@ -63,8 +91,11 @@ async function jobOf(producer: JobProducer, queue: string, rawId: string): Promi
 }
 
 /**
- * Performs the action, then records it in the audit trail of the job's integration (read before
- * the action: removing a job deletes its payload); answers 204 once the record is written.
+ * Records the action in the audit trail of the job's integration (read first: removing a job
+ * deletes its payload), then performs it; answers 204 once it is done. The entry says what was
+ * asked: if performing then fails (409 when the job changed state in between), the entry stands
+ * for an action that was not performed, and the log says so. An entry that cannot be written
+ * stops the action (500, nothing done).
  */
 async function runJobAction(deps: { db: Db; producer: JobProducer }, req: Request, res: Response, match: RegExpExecArray): Promise<void> {
   const [, queue = '', jobId = '', verb] = match;
@@ -72,18 +103,24 @@ async function runJobAction(deps: { db: Db; producer: JobProducer }, req: Reques
   const actor = principalOf(req).sub;
   const job = await jobOf(deps.producer, queue, jobId);
   const integrationId = (job.data as { integrationId?: unknown }).integrationId;
-  await perform(job, action);
+  const state = await checkState(job, action);
   const details = { queue, job_id: job.id ?? jobId, job: job.name, action };
-  req.log.info({ actor, integrationId, ...details }, 'dashboard action');
-  // Jobs of no integration (the nightly fan-out, pruning) have no trail: the log line is their record.
+  // Jobs of no integration (the nightly fan-out, pruning) have no trail: the log lines are their record.
   if (typeof integrationId === 'string') {
     try {
       await deps.db.events.record(integrationId, { type: 'dashboard_job_action', actor, details });
     } catch (err) {
-      req.log.error({ err, integrationId, ...details }, 'dashboard action performed but not recorded');
-      throw new ApiError('INTERNAL', [`audit: the ${action} was performed but could not be recorded in the integration's events; it has been logged`], { cause: err });
+      req.log.error({ err, integrationId, ...details }, 'dashboard action not recorded, so not performed');
+      throw new ApiError('INTERNAL', [`audit: the ${action} could not be recorded in the integration's events, so it was not performed`], { cause: err });
     }
   }
+  try {
+    await perform(job, action, state);
+  } catch (err) {
+    req.log.warn({ err, actor, integrationId, ...details }, 'dashboard action recorded but not performed');
+    throw err;
+  }
+  req.log.info({ actor, integrationId, ...details }, 'dashboard action');
   res.status(204).end();
 }
 

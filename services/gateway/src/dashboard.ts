@@ -118,7 +118,7 @@ export function dashboardRoutes({ db, producer }: { db: Db; producer: JobProduce
       summary: 'The queue dashboard (Bull Board), for a browser',
       description:
         'An HTML page, and below this path its assets and its JSON API. Of its actions only retrying, removing and promoting one job are offered, each recorded in the integration’s events ' +
-        '(`dashboard_job_action`, with the admin’s `sub`) before it is answered; obliterate, empty, clean, pause, resume, add and edit answer 403. ' +
+        '(`dashboard_job_action`, with the admin’s `sub`) before it is performed (an entry whose action then failed with 409 or 500 stands for an action not performed); obliterate, empty, clean, pause, resume, add and edit answer 403. ' +
         'Admins only: the bearer JWT, or the cookie from `POST /admin/session`; a state-changing call with the cookie must carry this origin in `Origin`.',
       tags: ADMIN,
       auth: 'dashboard',

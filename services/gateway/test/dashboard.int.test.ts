@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Worker } from 'bullmq';
 import { QUEUES, startConsumer, testConnectionJob } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
+import { waitFor } from '@octo-sync/testkit';
 import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
 import { openApiValidator } from './openapi-validator';
 
@@ -141,7 +142,7 @@ describe('queue dashboard (Bull Board) and its session', () => {
     await h.producer.queue('probes').remove(job.id!);
   });
 
-  test('an action whose record cannot be written is not answered as done', async () => {
+  test('an action whose record cannot be written is not performed', async () => {
     const created = await h.http().post(`${BASE}/admin/create`).set('Authorization', admin()).send({ partner_id: 'p-dash-gone', ...createBody(), isApproved: false });
     const goneId = created.body.data._id as string;
     const job = await h.producer.enqueue(testConnectionJob, { integrationId: goneId });
@@ -149,7 +150,36 @@ describe('queue dashboard (Bull Board) and its session', () => {
     await h.db.pool.query('DELETE FROM integrations WHERE id = $1', [goneId]);
     const res = await h.http().put(`${UI}/api/queues/probes/${job.id!}/clean`).set('Authorization', admin());
     expect(res.status).toBe(500);
-    expect(res.body.error).toEqual(["audit: the remove was performed but could not be recorded in the integration's events; it has been logged"]);
-    expect(h.logLines()).toContainEqual(expect.objectContaining({ msg: 'dashboard action performed but not recorded', action: 'remove' }));
+    expect(res.body.error).toEqual(["audit: the remove could not be recorded in the integration's events, so it was not performed"]);
+    expect(await h.producer.queue('probes').getJobState(job.id!)).toBe('waiting');
+    expect(h.logLines()).toContainEqual(expect.objectContaining({ msg: 'dashboard action not recorded, so not performed', action: 'remove' }));
+    await h.producer.queue('probes').remove(job.id!);
+  });
+
+  test('removing a job a live worker holds is a 409, not a 500; the entry recorded first stands for an action not performed', async () => {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Holds every job it takes (whatever is waiting in the queue by now) until the test ends.
+    const holding = startConsumer(
+      'probes',
+      { 'integration.test-connection': () => released },
+      { connection: h.redis, prefix: h.prefix, log: createLogger({ name: 'dash-test', level: 'silent' }), concurrency: 10, lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+    );
+    try {
+      const job = await h.producer.enqueue(testConnectionJob, { integrationId });
+      await waitFor('the worker to take the job', async () => (await h.producer.queue('probes').getJobState(job.id!)) === 'active');
+      const res = await h.http().put(`${UI}/api/queues/probes/${job.id!}/clean`).set('Authorization', admin());
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({ reason: 'JOB_STATE_CONFLICT', error: ['job: a job being processed cannot be removed (it is active)'] });
+      expect(await h.producer.queue('probes').getJobState(job.id!)).toBe('active');
+      const recorded = (await h.db.events.list(integrationId, 1, 50)).items.filter((e) => (e.details as { job_id?: string } | null)?.job_id === job.id);
+      expect(recorded).toEqual([expect.objectContaining({ actor: 'ops-dash', details: { queue: 'probes', job_id: job.id, job: 'integration.test-connection', action: 'remove' } })]);
+      expect(h.logLines()).toContainEqual(expect.objectContaining({ msg: 'dashboard action recorded but not performed', action: 'remove', job_id: job.id }));
+    } finally {
+      release();
+      await holding.close();
+    }
   });
 });
