@@ -103,11 +103,11 @@ export class ChangeFeedStore {
   }
 
   /**
-   * Deletes events older than `before`, at most `batch` per statement, until none is left or
-   * `maxBatches` statements ran; returns how many it deleted.
+   * Numbers every pending transaction first (so a feed nobody reads has a backlog of at most one
+   * tick), then deletes events older than `before`, oldest position first, at most `batch` per
+   * statement, until none is left or `maxBatches` statements ran; returns how many it deleted.
    */
   async prune(before: Date, batch: number, maxBatches: number): Promise<number> {
-    // Each tick also numbers what no reader asked for, so a quiet feed's backlog stays one tick long.
     while ((await sequenceChanges(this.pool)) === SEQUENCE_BATCH);
     let total = 0;
     for (let i = 0; i < maxBatches; i++) {
