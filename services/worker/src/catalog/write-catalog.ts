@@ -43,9 +43,10 @@ export interface CatalogPass {
   scope?: ReadonlySet<string>;
   /**
    * Loads the stored options and units of the slice's products (those it parsed) into `stored`,
-   * on the fenced transaction's connection: a run never waits for a second pooled one.
+   * on the fenced transaction's connection (or on the pool before it opens): a run never waits for
+   * a second pooled connection while it holds one.
    */
-  loadChildren: (client: RunClient, rows: CatalogRows) => Promise<void>;
+  loadChildren: (client: RunReader, rows: CatalogRows) => Promise<void>;
 }
 
 /** A fetched `GET /products` body. */
@@ -60,6 +61,10 @@ export type WriteOutcome = { kind: 'written'; run: SyncRun } | { kind: 'same-con
 
 /** The connection of a fenced write transaction. */
 type RunClient = Parameters<Db['runs']['finish']>[0];
+/** A slice's changed rows, as the writer takes them. */
+type SliceChanges = Parameters<CatalogCopyWriter['upsert']>[0];
+/** What reads a run's stored options and units: its transaction's connection, or the pool before it opens. */
+type RunReader = Pick<RunClient, 'query'>;
 
 /**
  * Frames the body for reading one product at a time (the catalog is never materialised as a
@@ -82,7 +87,7 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
   const stored = await storedPromise;
   if (stored instanceof Error) throw stored;
   fingerprints.loaded = stored;
-  const loadChildren = (client: RunClient, rows: CatalogRows) => {
+  const loadChildren = (client: RunReader, rows: CatalogRows) => {
     const parsed = rows.products.map((p) => p.octo_id).filter((id) => stored.products.has(id));
     return db.catalog.loadChildren(client, attempt.integration.id, parsed, stored);
   };
@@ -92,19 +97,25 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
 }
 
 /**
- * Parses, checks, maps, diffs and writes product by product in the fenced transaction (Postgres
- * runs slice N while slice N+1 is parsed and hashed), then decides what needs the whole catalog
- * before anything commits: a structural problem anywhere (CATALOG_INVALID / CATALOG_NOT_JSON,
- * the same errors parseCatalog gives) and the mass-removal guard (which needs every product id)
- * fail the run; unchanged content rolls the writes back and skips it.
+ * Parses, checks, maps, diffs and writes product by product, then decides what needs the whole
+ * catalog before anything commits: a structural problem anywhere (CATALOG_INVALID /
+ * CATALOG_NOT_JSON, the same errors parseCatalog gives) and the mass-removal guard (which needs
+ * every product id) fail the run; unchanged content skips it. A catalog of one slice is read and
+ * decided before its fenced transaction opens, which then holds only its SQL (upsert, removals,
+ * the run's end, publish); a larger one is written in the transaction slice by slice (Postgres
+ * runs slice N while slice N+1 is parsed and hashed), and unchanged content rolls it back.
  */
 export async function writeCatalog(deps: WriteDeps, attempt: SyncAttempt, pass: CatalogPass): Promise<WriteOutcome> {
   const { db, settings } = deps;
   const { integration, fence } = attempt;
+  const small = pass.reader.length <= SLICE ? await readWhole(pass, db.pool, attempt.progress) : undefined;
+  const early = small === undefined ? undefined : decide(deps, attempt, pass);
+  if (early?.kind === 'same-content') return early;
   const write = async (client: RunClient): Promise<WriteOutcome> => {
     const writer = await db.catalog.openWriter(client, integration.id, pass.stored);
-    await writeSlices(pass, client, writer, attempt.progress);
-    return concludeWrite(deps, attempt, pass, writer, client);
+    if (small !== undefined) await writer.upsert(small);
+    else await writeSlices(pass, client, writer, attempt.progress);
+    return concludeWrite(deps, attempt, pass, writer, client, early ?? decide(deps, attempt, pass));
   };
   try {
     return await db.runs.withFence(integration.id, fence, async (client) => rollBackUnlessWritten(await write(client)), settings.writeTimeoutMs);
@@ -131,7 +142,8 @@ function rollBackUnlessWritten(outcome: WriteOutcome): WriteOutcome {
 }
 
 /** Maps, diffs and hands the rows to the writer one slice at a time; the last slice is written when this resolves. */
-async function writeSlices({ reader, differ, mapper, warnings, loadChildren }: CatalogPass, client: RunClient, writer: CatalogCopyWriter, progress: SyncProgressReporter): Promise<void> {
+async function writeSlices(pass: CatalogPass, client: RunClient, writer: CatalogCopyWriter, progress: SyncProgressReporter): Promise<void> {
+  const { reader, differ, loadChildren } = pass;
   // The slice being written: its failure is kept, not thrown, until it is awaited (a rejection
   // nobody listens to while the next slice is mapped would end the process).
   let pending: Promise<Error | undefined> = Promise.resolve(undefined);
@@ -143,11 +155,7 @@ async function writeSlices({ reader, differ, mapper, warnings, loadChildren }: C
     let rows = noRows();
     progress.processed(0, reader.length);
     for (let i = 0; i < reader.length; i++) {
-      const entry = reader.read();
-      if (entry === undefined) break; // the catalog will be refused: only check the rest
-      if (entry.kind === 'product') mapper.map(entry.product, rows, entry.rawHash);
-      else if (entry.kind === 'unchanged') mapper.unchanged(differ.unchanged(entry.productId));
-      else quarantine(entry.quarantine, differ, mapper, warnings);
+      if (!mapNext(pass, rows)) break; // the catalog will be refused: only check the rest
       if (rows.products.length === SLICE || i === reader.length - 1) {
         await loadChildren(client, rows); // queued behind the previous slice's statements
         const changed = differ.classify(rows);
@@ -166,8 +174,39 @@ async function writeSlices({ reader, differ, mapper, warnings, loadChildren }: C
   await written();
 }
 
-/** Every slice is written: the decisions that need the whole catalog, then removals and the run's end. */
-async function concludeWrite({ db, settings }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass, writer: CatalogCopyWriter, client: RunClient): Promise<WriteOutcome> {
+/**
+ * A catalog of one slice, read whole before its transaction opens: parsed, mapped, its stored
+ * options and units read on the pool (no connection is held yet), diffed. Returns its changed rows.
+ */
+async function readWhole(pass: CatalogPass, pool: RunReader, progress: SyncProgressReporter): Promise<SliceChanges> {
+  const { reader, differ } = pass;
+  const rows = noRows();
+  progress.processed(0, reader.length);
+  for (let i = 0; i < reader.length; i++) {
+    if (!mapNext(pass, rows)) break; // the catalog will be refused: only check the rest
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+  }
+  reader.finish();
+  await pass.loadChildren(pool, rows);
+  progress.processed(reader.length, reader.length);
+  return differ.classify(rows);
+}
+
+/** Reads, checks and maps the next product into `rows`; false once the catalog is known to be refused. */
+function mapNext({ reader, differ, mapper, warnings }: CatalogPass, rows: CatalogRows): boolean {
+  const entry = reader.read();
+  if (entry === undefined) return false;
+  if (entry.kind === 'product') mapper.map(entry.product, rows, entry.rawHash);
+  else if (entry.kind === 'unchanged') mapper.unchanged(differ.unchanged(entry.productId));
+  else quarantine(entry.quarantine, differ, mapper, warnings);
+  return true;
+}
+
+/** What the whole catalog decides: the content is the stored one, or the run writes with this hash. */
+type Decision = { kind: 'same-content'; hash: string } | { kind: 'write'; hash: string | null };
+
+/** Every product is read: the decisions that need the whole catalog (they throw when the run must fail). */
+function decide({ settings }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass): Decision {
   const { reader, differ, mapper, warnings } = pass;
   if (reader.length > 0 && differ.counts.products.quarantined === reader.length) throw everyProductQuarantined(warnings);
   differ.closeProducts();
@@ -176,15 +215,22 @@ async function concludeWrite({ db, settings }: WriteDeps, attempt: SyncAttempt, 
   // A targeted run saw a few products, not the catalog: it keeps the catalog's hash and digest.
   const digest = pass.scope ? null : mapper.digest();
   if (digest !== null && digest === integration.lastSyncHash) return { kind: 'same-content', hash: digest };
-  const hash = digest ?? integration.lastSyncHash;
   if (!attempt.run.force && isMassRemoval(differ, settings.massRemoval)) throw massRemovalBlocked(differ);
+  return { kind: 'write', hash: digest ?? integration.lastSyncHash };
+}
+
+/** Every slice is written and the catalog decided: removals, the run's end, and its events. */
+async function concludeWrite({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass, writer: CatalogCopyWriter, client: RunClient, decision: Decision): Promise<WriteOutcome> {
+  if (decision.kind === 'same-content') return decision;
+  const { differ, warnings } = pass;
+  const { integration } = attempt;
   await writer.remove(differ.removals());
   // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
   const run = await db.runs.finish(client, attempt.run, {
     status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
     payloadBytes: pass.bytes,
     payloadDigest: pass.scope ? integration.lastPayloadDigest : payloadDigestOf(pass),
-    hash,
+    hash: decision.hash,
     counts: differ.counts,
     warnings: warnings.stored(),
     synced: differ.touchedProducts,
