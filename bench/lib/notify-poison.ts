@@ -1,8 +1,10 @@
-import type { Job } from 'bullmq';
 import type { Db } from '@octo-sync/db';
 import { availabilityApplyJob, type JobProducer, type SlotChange } from '@octo-sync/jobs';
 import { slotStart } from '@octo-sync/testkit';
 import { runLoad } from './load';
+
+/** A queued job, as the producer hands it back (bullmq is the jobs package's dependency, not the benches'). */
+type Job = Awaited<ReturnType<JobProducer['enqueue']>>;
 
 /** What the poison phase of bench:notify measured. */
 export interface PoisonFigures {

@@ -16,7 +16,7 @@ function dayOffset(days: number): string {
 }
 
 /** The dates of {@link HistorySpec}: the past ones, then the ones after the window. */
-export function historyDates(spec: HistorySpec): string[] {
+function historyDates(spec: HistorySpec): string[] {
   const past = Array.from({ length: spec.pastDays }, (_v, i) => dayOffset(-1 - i));
   const ahead = Array.from({ length: spec.days - spec.pastDays }, (_v, i) => dayOffset(spec.daysAhead + 2 + i));
   return [...past, ...ahead];

@@ -16,7 +16,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** The cursor of a sort key. */
-export function encodeCursor(key: readonly (string | null)[]): string {
+function encodeCursor(key: readonly (string | null)[]): string {
   return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 }
 
@@ -37,7 +37,7 @@ function validPart(value: unknown, part: KeyPart): boolean {
 }
 
 /** The sort key a cursor carries, or undefined when it is not a cursor of a list of this shape. */
-export function decodeCursor(cursor: string, shape: readonly KeyPart[]): (string | null)[] | undefined {
+function decodeCursor(cursor: string, shape: readonly KeyPart[]): (string | null)[] | undefined {
   if (!BASE64URL.test(cursor)) return undefined;
   let key: unknown;
   try {

@@ -52,7 +52,7 @@ const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
  * rule `inWindow` reads it): the check that confirms a later answer with the same bytes sees only
  * the window's stored slots, so a write to a slot outside it (or without a start) would go unseen.
  */
-export function confirmable(slots: readonly SnapshotSlot[], window: LocalWindow): boolean {
+function confirmable(slots: readonly SnapshotSlot[], window: LocalWindow): boolean {
   return slots.every((slot) => {
     const date = slot.local_date_time_start?.slice(0, 10);
     return date !== undefined && LOCAL_DATE.test(date) && date >= window.from && date <= window.to;
