@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     const floorPerSecond = members.length / floorSeconds;
     const syncedOnce = fleet.runs === members.length && fleet.integrationsRun === members.length && fleet.succeeded === members.length && fleet.integrationsWithProducts === members.length && fleet.products === members.length * args.products;
     const advisoryLockWaits = fleet.usage.postgres.waits['Lock:advisory'] ?? 0;
-    const verdict = judge('fleet', { runsVsFloor: round(runsPerSecond / floorPerSecond, 3), syncedOnce, advisoryLockWaits });
+    const verdict = judge('fleet', { runsVsFloor: round(runsPerSecond / floorPerSecond, 3), syncedOnce, advisoryLockWaits, idleInTransaction: fleet.usage.postgres.idleInTransactionMean });
     const out = {
       bench: 'fleet',
       integrations: members.length,

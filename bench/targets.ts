@@ -56,6 +56,7 @@ export const BENCH_TARGETS = {
     runsVsFloor: { figure: 'fleet runs/s ÷ fetch-and-hash floor catalogs/s', comparison: '>=', value: 0.4 },
     syncedOnce: { figure: 'every integration synced (one succeeded run, every product)', comparison: '==', value: true },
     advisoryLockWaits: { figure: 'share of sampled Postgres backends waiting on `Lock:advisory` (`usage.postgres.waits`)', comparison: '<=', value: 0.05 },
+    idleInTransaction: { figure: 'mean Postgres sessions idle in transaction (`usage.postgres.idleInTransactionMean`)', comparison: '<=', value: 1 },
   },
   fanout: {
     fanoutVsFloor: { figure: 'nightly fan-out time ÷ one `INSERT … SELECT` + one `addBulk`', comparison: '<=', value: 3 },
