@@ -1,3 +1,5 @@
--- AlterTable: whether an availability pull run is narrowed by a refresh (a product, an option or
--- dates). Only whole pulls make an integration "not due", and a whole pull never joins a narrowed one.
-ALTER TABLE "sync_runs" ADD COLUMN "scoped" BOOLEAN NOT NULL DEFAULT false;
+-- The scope a refresh narrowed an availability pull to (product, option, dates), as one short
+-- canonical key; NULL for a whole pull and for catalog runs. A narrowed request joins a queued
+-- whole pull or a queued pull of exactly its scope, never one narrowed differently (which would
+-- leave what it asked for unpulled). Only whole pulls (NULL) make an integration "not due".
+ALTER TABLE "sync_runs" ADD COLUMN "pull_scope" TEXT;

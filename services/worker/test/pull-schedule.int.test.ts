@@ -46,12 +46,12 @@ describe('scheduled pulls beside narrowed refreshes', () => {
   it('a narrowed refresh leaves the integration due, and the tick pulls every option', async () => {
     const integration = await syncedIntegration();
     const refresh = await finished(await pulls.request(integration, 'refresh', narrowed));
-    expect(refresh).toMatchObject({ status: 'succeeded', scoped: true, counts: { options: { pulled: 2 } } });
+    expect(refresh).toMatchObject({ status: 'succeeded', pullScope: expect.any(String), counts: { options: { pulled: 2 } } });
     expect((await h.db.pulls.due(new Date())).map((i) => i.id)).toContain(integration.id);
 
     expect(await tick()).toMatchObject({ requested: 1 });
     const [scheduled] = await h.db.runs.listRuns(integration.id, 1);
-    expect(scheduled).toMatchObject({ kind: 'availability_pull', trigger: 'schedule', scoped: false });
+    expect(scheduled).toMatchObject({ kind: 'availability_pull', trigger: 'schedule', pullScope: null });
     const job = await h.producer.queue('pulls').getJob(`pull-${scheduled!.id}`);
     expect(job?.data).toEqual({ integrationId: integration.id, runId: scheduled!.id });
     expect(await finished({ runId: scheduled!.id, job: job! })).toMatchObject({ status: 'succeeded', counts: { options: { pulled: 4 } } });
@@ -72,8 +72,8 @@ describe('scheduled pulls beside narrowed refreshes', () => {
     expect(again).toMatchObject({ created: false, runId: scheduled.runId });
 
     worker = await h.startWorker();
-    expect(await finished(refresh)).toMatchObject({ status: 'succeeded', scoped: true, counts: { options: { pulled: 2 } } });
-    expect(await finished(scheduled)).toMatchObject({ status: 'succeeded', scoped: false, counts: { options: { pulled: 4 } } });
+    expect(await finished(refresh)).toMatchObject({ status: 'succeeded', pullScope: expect.any(String), counts: { options: { pulled: 2 } } });
+    expect(await finished(scheduled)).toMatchObject({ status: 'succeeded', pullScope: null, counts: { options: { pulled: 4 } } });
   });
 
   it('a narrowed refresh joins a queued whole pull or one of its own scope, never one narrowed differently', async () => {
@@ -99,6 +99,6 @@ describe('scheduled pulls beside narrowed refreshes', () => {
     const queuedWhole = await pulls.request(integration, 'schedule');
     expect(await pulls.request(integration, 'refresh', other)).toMatchObject({ created: false, runId: queuedWhole.runId });
     worker = await h.startWorker();
-    expect(await finished(queuedWhole)).toMatchObject({ status: 'succeeded', scoped: false });
+    expect(await finished(queuedWhole)).toMatchObject({ status: 'succeeded', pullScope: null });
   });
 });

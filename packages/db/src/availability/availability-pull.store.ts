@@ -186,7 +186,7 @@ ORDER BY p.octo_id, o.octo_id`;
 const DUE_FOR_PULL = `
 SELECT i.id FROM integrations i
 WHERE i.availability_pull_enabled AND i.is_approved AND i.is_active AND i.deleted_at IS NULL AND i.health_status <> 'DOWN'
-  AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND NOT r.scoped
+  AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND r.pull_scope IS NULL
     AND r.queued_at > $1::timestamptz - make_interval(mins => i.availability_pull_interval_minutes))`;
 
 const PRUNE_PAST = `

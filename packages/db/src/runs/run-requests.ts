@@ -23,7 +23,7 @@ WHERE id = $1::uuid AND cardinality(request_ids) < ${RUN_REQUEST_IDS_MAX}`;
  * `productIds`: a targeted refresh of these products only (see {@link joinableRun}); empty or left
  * out, a full catalog sync.
  * `pullScope`: the key of an availability pull narrowed by a refresh (the scope itself travels in
- * its job; the run is `scoped`): only a request of exactly that scope joins it (see
+ * its job; the run's `pull_scope`): only a request of exactly that scope joins it (see
  * {@link joinableRun}), and only whole pulls make an integration due later (`AvailabilityPullStore.due`).
  */
 export interface RunRequestOptions {
@@ -73,7 +73,7 @@ export async function requestRun(prisma: PrismaClient, integrationId: string, tr
       if (requestIds.length > 0) await tx.$executeRawUnsafe(APPEND_REQUEST_IDS, queued.id, requestIds);
       return { runId: queued.id, created: false, startedBefore: queued.attempts > 0, trigger: queued.trigger };
     }
-    const data = { integrationId, trigger, kind, force, scheduleTick: options.scheduleTick ?? null, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), productIds: [...productIds], scoped: pullScope !== null, pullScope };
+    const data = { integrationId, trigger, kind, force, scheduleTick: options.scheduleTick ?? null, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), productIds: [...productIds], pullScope };
     const run = await tx.syncRun.create({ data, select: { id: true } });
     return { runId: run.id, created: true, startedBefore: false, trigger };
   });

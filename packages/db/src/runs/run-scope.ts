@@ -35,7 +35,7 @@ export async function joinableRun(
   const { integrationId, kind, productIds, pullScope } = request;
   // A running targeted run does not cover a full request: only a queued one can be widened.
   const running = request.joinRunning ? [{ status: 'running' as const, ...(productIds.length === 0 ? { productIds: { isEmpty: true } } : {}) }] : [];
-  const scopes = pullScope === null ? [{ scoped: false }] : [{ scoped: false }, { scoped: true, pullScope }];
+  const scopes = pullScope === null ? [{ pullScope: null }] : [{ pullScope: null }, { pullScope }];
   const found = await tx.syncRun.findFirst({
     where: { integrationId, kind, AND: [{ OR: scopes }, { OR: [{ status: 'queued' }, ...running] }] },
     orderBy: { queuedAt: 'asc' },

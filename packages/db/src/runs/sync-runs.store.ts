@@ -240,7 +240,7 @@ const FAIL_TIMEOUT_MS = 10_000;
 const SYNC_RUN_COLUMNS = `id, integration_id AS "integrationId", trigger, status, force, attempts, queued_at AS "queuedAt",
   kind, schedule_tick AS "scheduleTick", started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs",
   payload_bytes AS "payloadBytes", hash, counts, warnings, synced, error_code AS "errorCode", error_message AS "errorMessage",
-  request_ids AS "requestIds", product_ids AS "productIds", scoped, pull_scope AS "pullScope"`;
+  request_ids AS "requestIds", product_ids AS "productIds", pull_scope AS "pullScope"`;
 
 // $1 integration id, $2 now, $3 catalog hash, $4 payload digest, $5 whether catalog rows were written.
 const FINISH_INTEGRATION = `

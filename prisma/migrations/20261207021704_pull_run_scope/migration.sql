@@ -1,6 +1,0 @@
--- The scope a refresh narrowed an availability pull to (product, option, dates), as one short
--- canonical key; NULL for a whole pull and for catalog runs. A narrowed request joins a queued
--- whole pull or a queued pull of exactly its scope, never one narrowed differently (which would
--- leave what it asked for unpulled). Pulls narrowed before this column existed have NULL: nothing
--- joins them.
-ALTER TABLE "sync_runs" ADD COLUMN "pull_scope" TEXT;
