@@ -32,7 +32,8 @@ function validPart(value: unknown, part: KeyPart): boolean {
     case 'int':
       return /^\d{1,18}$/.test(value);
     case 'text':
-      return value.length > 0 && value.length <= 255;
+      // Any string: the store holds ids of any length, "" included, and key parts are bound parameters.
+      return true;
   }
 }
 
@@ -52,9 +53,10 @@ function decodeCursor(cursor: string, shape: readonly KeyPart[]): (string | null
 
 /** The `after` query parameter of a list whose sort key has this shape; it parses to the key. */
 export function afterQuery<K extends readonly (string | null)[]>(shape: readonly KeyPart[]) {
+  // No length cap of its own: a cursor is as long as the ids in its key, and the request line is
+  // bounded by the HTTP server's header limit (Node's 16 KiB by default, 431 past it).
   return z
     .string()
-    .max(2_048)
     .transform((cursor, ctx) => {
       const key = decodeCursor(cursor, shape);
       if (key === undefined) {

@@ -122,6 +122,42 @@ describe('keyset paging (after=) returns every row once, in order, while rows ar
   });
 });
 
+describe('keyset paging walks past every id the store holds (ids of any length, the empty one too)', () => {
+  const long = (c: string) => c.repeat(1_000);
+
+  it('GET /{id}/products with a 1,000-character id and an escaped one at page boundaries', async () => {
+    const id = await create('p-keyset-long-products');
+    // Ids 4th and 8th in order end the first two pages of 4; the escaped one (\u0001 is 6 characters in JSON) makes a cursor over 2,048 characters.
+    const ids = ['b1', 'b2', 'b3', `b4${long('x')}`, 'b5', 'b6', 'b7', `b8${'\u0001'.repeat(400)}`, 'b9'];
+    await sql(`INSERT INTO products (integration_id, octo_id, raw, content_hash) SELECT $1::uuid, id, '{}', 'h' FROM unnest($2::text[]) id`, [id, ids]);
+    const walked = await walk(`${BASE}/${id}/products`, `${BASE}/{id}/products`, bearer('partner', 'p-keyset-long-products'), async () => {});
+    expect(walked.map((r) => r.id)).toEqual(ids);
+  });
+
+  it('GET /{id}/availability with empty and 1,000-character ids at page boundaries', async () => {
+    const id = await create('p-keyset-long-slots');
+    const slot = (product: string, option: string, availability: string, hour: number) => [product, option, availability, `2026-08-01T${String(hour).padStart(2, '0')}:00:00.000Z`];
+    const rows = [
+      slot('P', 'O', 'a1', 1),
+      slot('P', 'O', 'a2', 2),
+      slot('P', 'O', 'a3', 3),
+      slot('P', '', '', 4),
+      slot('P', 'O', 'a5', 5),
+      slot('P', 'O', 'a6', 6),
+      slot('P', 'O', 'a7', 7),
+      slot(long('p'), long('o'), long('a'), 8),
+      slot('P', 'O', 'a9', 9),
+    ];
+    await sql(
+      `INSERT INTO availability_slots (integration_id, product_octo_id, option_octo_id, availability_id, starts_at, status, vacancies, capacity, order_key, order_source, raw)
+       SELECT $1::uuid, r[1], r[2], r[3], r[4]::timestamptz, 'AVAILABLE', 1, 1, 1, 'sequence', '{}' FROM jsonb_array_elements($2::jsonb) e, LATERAL (SELECT ARRAY(SELECT jsonb_array_elements_text(e)) r) x`,
+      [id, JSON.stringify(rows)],
+    );
+    const walked = await walk(`${BASE}/${id}/availability`, `${BASE}/{id}/availability`, bearer('partner', 'p-keyset-long-slots'), async () => {});
+    expect(walked.map((r) => r.availabilityId)).toEqual(rows.map((r) => r[2]));
+  });
+});
+
 describe('cursors are checked', () => {
   it('answers 400 naming after for a malformed cursor, a cursor of another list and after with page > 1', async () => {
     const auth = bearer('partner', OWNER);
