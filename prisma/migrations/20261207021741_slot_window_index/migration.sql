@@ -1,7 +1,7 @@
 -- octo-sync: no-transaction
 -- A pull reads and closes the slots of one option over a window of local dates (the local
 -- start's date part as the supplier wrote it, `left(local_date_time_start, 10)`: the expression
--- `slotLocalDate` in packages/db/src/availability/slot-order.ts, which every statement that bounds
+-- of `inWindow` in packages/db/src/availability/slot-order.ts, which every statement that bounds
 -- slots by a window uses, so this index serves them). Without it, the only index on the option is
 -- the unique key, and a pull read every stored slot of the option, history included.
 -- Undated slots (no local start) have a NULL key here and are in no window.
