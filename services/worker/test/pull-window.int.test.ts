@@ -25,7 +25,7 @@ describe('a pull reads and writes its window only', () => {
   /** Ten times the window's slots, stored outside it: the past six days and from 40 days ahead. */
   const history = [...Array.from({ length: 6 }, (_v, i) => day(-1 - i)), ...Array.from({ length: 24 }, (_v, i) => day(40 + i))].flatMap((d) => [`${d}T09:00:00+00:00`, `${d}T14:00:00+00:00`]);
 
-  async function pull(scope: { productId?: string; optionId?: string } = {}): Promise<SyncRun> {
+  async function pull(scope: { productId?: string; optionId?: string; from?: string; to?: string } = {}): Promise<SyncRun> {
     const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
     const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, ...scope }), 60_000);
     if (outcome.state !== 'completed') throw new Error(`pull ${runId} ended ${outcome.state}`);
@@ -53,8 +53,8 @@ describe('a pull reads and writes its window only', () => {
   }
 
   const mark = async () =>
-    (await h.db.pool.query<{ answer_key: string; digest: string | null; x: string }>(
-      'SELECT answer_key::text, digest, xmin::text AS x FROM availability_pull_marks WHERE integration_id = $1::uuid AND option_octo_id = $2',
+    (await h.db.pool.query<{ answer_key: string; digest: string | null; x: string; date_from: string; date_to: string }>(
+      'SELECT answer_key::text, digest, xmin::text AS x, date_from, date_to FROM availability_pull_marks WHERE integration_id = $1::uuid AND option_octo_id = $2',
       [integrationId, option.id],
     )).rows[0]!;
 
@@ -188,5 +188,23 @@ describe('a pull reads and writes its window only', () => {
     // No slot of the window carries a newer key, but the window holds one slot fewer than the mark counted.
     expect((await pull()).counts).toMatchObject({ slots: { updated: 1 } });
     expect(await stored()).toMatchObject({ localDateTimeStart: target.localDateTimeStart });
+  });
+
+  it('a narrowed refresh keeps the whole window’s mark: slots outside the narrow window stay confirmed, the narrow answer still applies', async () => {
+    await pull();
+    const wide = await mark();
+    const listed = calendar.list(product.id, option.id);
+    const outside = listed.find((s) => s.localDateTimeStart.startsWith(day(1)))!;
+    const target = listed.find((s) => s.localDateTimeStart.startsWith(day(3)))!;
+    const confirmation = async (id: string) =>
+      (await h.db.catalogRead.listSlots(integrationId, { optionId: option.id, pageSize: 100, page: 1 })).items.find((s) => s.availability_id === id)!;
+    const before = await confirmation(outside.id);
+    expect(before.confirmed_at.getTime()).toBeGreaterThan(before.updated_at.getTime());
+    calendar.update(product.id, option.id, target.id, { pricing: { retail: 5100, currency: 'EUR' } });
+    const run = await pull({ productId: product.id, optionId: option.id, from: day(3), to: day(3) });
+    expect(run.counts).toMatchObject({ slots: { updated: 1 } });
+    expect(await h.db.prisma.availabilitySlot.findFirstOrThrow({ where: { integrationId, availabilityId: target.id, optionOctoId: option.id } })).toMatchObject({ raw: { pricing: { retail: 5100 } } });
+    expect(await mark()).toMatchObject({ date_from: wide.date_from, date_to: wide.date_to, answer_key: wide.answer_key });
+    expect(await confirmation(outside.id)).toEqual(before);
   });
 });

@@ -89,7 +89,11 @@ ORDER BY s.product_octo_id COLLATE "C", s.option_octo_id COLLATE "C"
 ON CONFLICT (integration_id, product_octo_id, option_octo_id) DO UPDATE SET
   date_from = excluded.date_from, date_to = excluded.date_to, answer_key = excluded.answer_key, currency = excluded.currency,
   digest = excluded.digest, slot_count = excluded.slot_count, window_slots = excluded.window_slots
-WHERE t.answer_key < excluded.answer_key`;
+WHERE t.answer_key < excluded.answer_key
+  -- A narrower window (a targeted refresh) keeps the wider mark: replacing it would leave the
+  -- option's slots outside the narrow window without their confirmation and push protection.
+  AND NOT (excluded.date_from >= t.date_from AND excluded.date_to <= t.date_to
+    AND (excluded.date_from, excluded.date_to) <> (t.date_from, t.date_to))`;
 
 // $2: [{product_octo_id, option_octo_id, answer_key, date_from, date_to, digest, currency?}]. An
 // answer with the bytes, window and currency (none asked today: NULL) of its option's mark moves
