@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { TARGETED_PRODUCTS_MAX, type AlertListKey, type IntegrationEventListKey, type IntegrationListKey } from '@octo-sync/db';
 // The one base-URL rule, shared with the outbound client (a pure module: no HTTP client comes with it).
 import { unreachableLiteral, validateBaseUrl } from '@octo-sync/octo/src/base-url';
-import { afterQuery, keysetNotWithPage } from './list-paging';
+import { afterQuery, keysetNotWithPage, type KeyPart } from './list-paging';
 
 // Adds `.openapi()` to zod schemas: the schemas that validate requests are the ones documented.
 // Modules that call `.openapi()` at load import this one (directly or through response-schemas.ts),
@@ -189,21 +189,20 @@ export const idempotencyHeaderSchema = z.object({
   'idempotency-key': z.string().min(1).max(255).optional().openapi({ description: 'The same key within 24 h answers the same rotation again instead of rotating twice.' }),
 });
 
-export const eventsQuerySchema = z
-  .strictObject({
-    page: listQuerySchema.shape.page,
-    pageSize: listQuerySchema.shape.pageSize,
-    after: afterQuery<IntegrationEventListKey>(['instant', 'int']),
-  })
-  .superRefine(keysetNotWithPage);
+/** The query of a list with no filter: `page`, `pageSize` and `after` of a sort key of this shape. */
+function pagingOnlyQuery<K extends readonly (string | null)[]>(shape: readonly KeyPart[]) {
+  return z
+    .strictObject({
+      page: listQuerySchema.shape.page,
+      pageSize: listQuerySchema.shape.pageSize,
+      after: afterQuery<K>(shape),
+    })
+    .superRefine(keysetNotWithPage);
+}
 
-export const alertsQuerySchema = z
-  .strictObject({
-    page: listQuerySchema.shape.page,
-    pageSize: listQuerySchema.shape.pageSize,
-    after: afterQuery<AlertListKey>(['instant', 'uuid']),
-  })
-  .superRefine(keysetNotWithPage);
+export const eventsQuerySchema = pagingOnlyQuery<IntegrationEventListKey>(['instant', 'int']);
+
+export const alertsQuerySchema = pagingOnlyQuery<AlertListKey>(['instant', 'uuid']);
 
 export const preferHeaderSchema = z.object({
   prefer: z.string().optional().openapi({ description: '`respond-async` answers 202 at once instead of waiting for the result.', example: 'respond-async' }),
