@@ -31,15 +31,17 @@ export interface OptionSnapshot {
    * SHA-256 (hex) of the answer's bytes, kept with the pull mark so that the next answer with the
    * same bytes writes the mark only (see {@link SameAnswer}). Absent when such an answer must be
    * reconciled anyway: it held back or dropped slots (each pull reports them), or listed a slot
-   * outside its window or without a start (the window check cannot see a write to those).
+   * outside its window or without a start (the window's stored slots, which the confirmation
+   * compares with what the answer listed, cannot include those).
    */
   digest?: string;
 }
 
 /**
  * An answer whose bytes are those of its option's pull mark, over the same window: left unparsed.
- * It confirms the window by moving the mark, writing no slot, if no slot of the window was written
- * since the mark and none left it; else it must be parsed and reconciled as an {@link OptionSnapshot}.
+ * It confirms the window by moving the mark, writing no slot, if the window's open stored slots are
+ * exactly those the mark's answer listed, with the same content; else it must be parsed and
+ * reconciled as an {@link OptionSnapshot}.
  */
 export interface SameAnswer {
   productId: string;
@@ -110,8 +112,8 @@ export class AvailabilityPullStore {
 
   /**
    * Confirms answers the same as their option's pull mark by moving the mark to their answer key,
-   * on `client` (the run's fenced transaction), where the window is still as that mark left it: no
-   * slot of it written since (by a push or another pull) and as many stored in it. Locks and writes
+   * on `client` (the run's fenced transaction), where the window's open stored slots are exactly
+   * what that mark's answer listed (same ids, same content hashes), whoever wrote them. Locks and writes
    * pull marks only, never a slot (so it cannot take locks out of the slots' lock order). Returns,
    * per answer in order, the slots it listed (now counted unchanged), or null where the answer must
    * be reconciled in full, in a transaction of its own.
@@ -131,12 +133,12 @@ export class AvailabilityPullStore {
    */
   async reconcile(client: PoolClient, integrationId: string, snapshots: readonly OptionSnapshot[]): Promise<SlotCounts[]> {
     const windows = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, listed: [...s.slots.map((slot) => slot.availability_id), ...(s.held ?? [])] }));
-    const answers = snapshots.map((s, i) => ({ ...windows[i]!, slots: s.slots }));
-    const rows = (await client.query<ReconciledSlot>(RECONCILE_SNAPSHOT, [integrationId, JSON.stringify(answers)])).rows;
+    // The marks read the same answers (their window digest is the listed slots'): one parameter for both statements.
+    const answers = JSON.stringify(snapshots.map((s, i) => ({ ...windows[i]!, slots: s.slots, digest: s.digest ?? null, slot_count: s.slots.length })));
+    const rows = (await client.query<ReconciledSlot>(RECONCILE_SNAPSHOT, [integrationId, answers])).rows;
     const written = rows.filter((row) => !row.closed);
     const closed = rows.filter((row) => row.closed);
-    const marks = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, digest: s.digest ?? null, slot_count: s.slots.length }));
-    await client.query(MARK_ANSWERED, [integrationId, JSON.stringify(marks)]);
+    await client.query(MARK_ANSWERED, [integrationId, answers]);
     // Last in the transaction, as the outbox requires: every slot whose content changed is an event.
     await appendChanges((sql, values) => client.query(sql, values), slotEvents([...written, ...closed]));
     return countsPerSnapshot(snapshots, written, closed);

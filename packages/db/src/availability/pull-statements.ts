@@ -8,6 +8,20 @@ import { inWindow, slotLockOrder, snapshotIsNewer } from './slot-order';
  * the order slots are locked in, are slot-order.ts's: these statements include them.
  */
 
+// A listed slot as an answer carries it, and the columns slot_content_hash reads of it (in the
+// order the slots' trigger passes them): the reconcile and the mark read an answer alike.
+const SNAPSHOT_SLOT = `availability_id text, local_date_time_start text, starts_at timestamptz, status text, vacancies integer,
+  capacity integer, raw jsonb`;
+const SLOT_CONTENT = 'r.local_date_time_start, r.status, r.vacancies, r.capacity, r.raw';
+
+// A window's state as one value, aggregated over its open slots (`id`, `hash`: each slot's id and
+// content hash): SHA-256 of their [id, hash] pairs sorted by id in byte order, so the answer's
+// slots and the stored ones give the same value in whatever order they are read; json keeps any
+// id unambiguous. An empty window has a digest too.
+function windowDigest(id: string, hash: string): string {
+  return `encode(sha256(convert_to(coalesce(json_agg(json_build_array(${id}, ${hash}) ORDER BY ${id} COLLATE "C")::text, '[]'), 'UTF8')), 'hex')`;
+}
+
 // $1 integration, $2 the snapshots: [{product_octo_id, option_octo_id, answer_key, date_from, date_to,
 // listed, slots: [...]}]; a window is of local dates (slot-order.ts's inWindow). One statement
 // writes both kinds of row, so they are locked in the one lock order (slot-order.ts), never the
@@ -37,9 +51,8 @@ WITH s AS (
     r.status, r.vacancies, r.capacity, r.raw, s.answer_key, NULL::timestamptz AS removed_at
   FROM s CROSS JOIN LATERAL (
     SELECT r.*, c.availability_id IS NULL OR c.removed_at IS NOT NULL
-      OR c.content_hash IS DISTINCT FROM slot_content_hash(r.local_date_time_start, r.status, r.vacancies, r.capacity, r.raw) AS differs
-    FROM jsonb_to_recordset(s.slots) AS r(availability_id text, local_date_time_start text, starts_at timestamptz,
-      status text, vacancies integer, capacity integer, raw jsonb)
+      OR c.content_hash IS DISTINCT FROM slot_content_hash(${SLOT_CONTENT}) AS differs
+    FROM jsonb_to_recordset(s.slots) AS r(${SNAPSHOT_SLOT})
     LEFT JOIN (SELECT c.availability_id, c.content_hash, c.removed_at FROM availability_slots c
       WHERE c.integration_id = $1::uuid AND c.product_octo_id = s.product_octo_id AND c.option_octo_id = s.option_octo_id
         AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')} OFFSET 0) c ON c.availability_id = r.availability_id) r
@@ -73,22 +86,24 @@ RETURNING (xmax = 0) AS created, t.removed_at IS NOT NULL AS closed, ${WRITTEN_S
 // The same windows, kept per option as the newest answer: the slot upsert of a push refuses a
 // change received before it for a slot in its window (see AvailabilityStore), also where this
 // pull wrote nothing. With the answer's digest (currency: none is asked today), what it listed,
-// and the window's stored slots once written: what CONFIRM_SAME checks. Answers of an option are
-// written in answer order (one run of an integration writes at a time, under its fence), so an
-// older answer never writes after a mark.
+// and the window as the answer says it is (window_digest: its listed slots' ids and content
+// hashes, windowDigest below), computed from the answer, never read from the stored slots: a push
+// that commits between this pull's statements, or after a confirmation whose snapshot it missed,
+// is then a difference the next CONFIRM_SAME sees. $2: RECONCILE_SNAPSHOT's answers, each with
+// its digest and slot_count. Answers of an option are written in answer order (one run of an
+// integration writes at a time, under its fence), so an older answer never writes after a mark.
 export const MARK_ANSWERED = `
 INSERT INTO availability_pull_marks AS t (integration_id, product_octo_id, option_octo_id, date_from, date_to, answer_key,
-  currency, digest, slot_count, window_slots)
+  currency, digest, slot_count, window_digest)
 SELECT $1::uuid, s.product_octo_id, s.option_octo_id, s.date_from, s.date_to, s.answer_key, s.currency, s.digest, s.slot_count,
-  CASE WHEN s.digest IS NOT NULL THEN (SELECT count(*) FROM availability_slots c WHERE c.integration_id = $1::uuid
-    AND c.product_octo_id = s.product_octo_id AND c.option_octo_id = s.option_octo_id
-    AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')}) END
+  CASE WHEN s.digest IS NOT NULL THEN (SELECT ${windowDigest('r.availability_id', `slot_content_hash(${SLOT_CONTENT})`)}
+    FROM jsonb_to_recordset(s.slots) AS r(${SNAPSHOT_SLOT})) END
 FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint, date_from text, date_to text,
-  currency text, digest text, slot_count integer)
+  currency text, digest text, slot_count integer, slots jsonb)
 ORDER BY s.product_octo_id COLLATE "C", s.option_octo_id COLLATE "C"
 ON CONFLICT (integration_id, product_octo_id, option_octo_id) DO UPDATE SET
   date_from = excluded.date_from, date_to = excluded.date_to, answer_key = excluded.answer_key, currency = excluded.currency,
-  digest = excluded.digest, slot_count = excluded.slot_count, window_slots = excluded.window_slots
+  digest = excluded.digest, slot_count = excluded.slot_count, window_digest = excluded.window_digest
 WHERE t.answer_key < excluded.answer_key
   -- A narrower window (a targeted refresh) keeps the wider mark: replacing it would leave the
   -- option's slots outside the narrow window without their confirmation and push protection.
@@ -97,12 +112,16 @@ WHERE t.answer_key < excluded.answer_key
 
 // $2: [{product_octo_id, option_octo_id, answer_key, date_from, date_to, digest, currency?}]. An
 // answer with the bytes, window and currency (none asked today: NULL) of its option's mark moves
-// the mark, and so confirms every slot of the window, if nothing changed the window since the
-// mark: no slot of it carries a push or snapshot key newer than the mark's (a push applied, another
-// pull's write or close), and it stores as many slots as then (none left it: a push moving a start
-// out of the window). One range scan of the window per answer, its rows only read (the scan names
-// the answer's `s` columns, equal to the mark's, so that it runs after the join: on the mark
-// alone it would run for every mark of the integration).
+// the mark, and so confirms every slot of the window, if the window's open stored slots are
+// exactly what the mark's answer said: the same ids with the same content hashes (window_digest,
+// windowDigest over the stored content_hash). Then a full reconcile would write and close
+// nothing, whoever wrote the slots since (a push, another pull): keys are not compared, and a
+// push that slipped in under an older mark (its statement snapshot taken before a mark moved past
+// its receive key, or its commit between a pull's reconcile and its mark) makes the window differ,
+// so the next answer is reconciled in full and the pull wins, as the ordering rule says. One range
+// scan of the window per answer, its rows only read (the scan names the answer's `s` columns,
+// equal to the mark's, so that it runs after the join: on the mark alone it would run for every
+// mark of the integration).
 export const CONFIRM_SAME = `
 UPDATE availability_pull_marks AS m SET answer_key = s.answer_key
 FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint, date_from text, date_to text,
@@ -110,9 +129,9 @@ FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id tex
 WHERE m.integration_id = $1::uuid AND m.product_octo_id = s.product_octo_id AND m.option_octo_id = s.option_octo_id
   AND m.digest = s.digest AND m.date_from = s.date_from AND m.date_to = s.date_to AND m.currency IS NOT DISTINCT FROM s.currency
   AND m.answer_key < s.answer_key
-  AND (SELECT count(*) = m.window_slots AND count(*) FILTER (WHERE c.last_push_received > m.answer_key OR c.last_snapshot > m.answer_key) = 0
+  AND m.window_digest = (SELECT ${windowDigest('c.availability_id', 'c.content_hash')}
     FROM availability_slots c WHERE c.integration_id = m.integration_id AND c.product_octo_id = s.product_octo_id
-      AND c.option_octo_id = s.option_octo_id AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')})
+      AND c.option_octo_id = s.option_octo_id AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')} AND c.removed_at IS NULL)
 RETURNING m.product_octo_id, m.option_octo_id, m.slot_count`;
 
 export const ANSWER_DIGESTS = `

@@ -36,7 +36,9 @@ export function inWindow(localStart: string, from: string, to: string): string {
  * Whether a pull answered after `receivedKey` for the slot's option, with the slot's local date
  * (`localStart`'s date part) in its window: the push is then older than what the supplier last
  * said, even where that pull wrote nothing. Checked on the change (a new slot, or one whose
- * change carries its start) and again on the stored row.
+ * change carries its start) and again on the stored row, both in the push statement's snapshot:
+ * a mark moved after it was taken is not seen, and the push may still apply. The pull's window
+ * digest (pull-statements.ts, CONFIRM_SAME) makes the next answer reconcile such a slot.
  */
 export function answeredSince(slot: string, localStart: string, receivedKey: string): string {
   return `EXISTS (SELECT 1 FROM availability_pull_marks m WHERE m.integration_id = ${slot}.integration_id

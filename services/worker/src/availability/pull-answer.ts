@@ -49,8 +49,9 @@ const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * Whether every slot lies in the window (its local start's date part, as the database's window
- * rule `inWindow` reads it): the check that confirms a later answer with the same bytes sees only
- * the window's stored slots, so a write to a slot outside it (or without a start) would go unseen.
+ * rule `inWindow` reads it): the check that confirms a later answer with the same bytes compares
+ * the window's stored slots with what the answer listed, so a slot outside it (or without a
+ * start) could never match, and a write to it would go unseen.
  */
 function confirmable(slots: readonly SnapshotSlot[], window: LocalWindow): boolean {
   return slots.every((slot) => {
