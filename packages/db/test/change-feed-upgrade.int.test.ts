@@ -44,6 +44,7 @@ describe('migration: the change feed keeps its positions when it gets a sequence
       // Retention already removed the first event.
       await client.query(`DELETE FROM change_events WHERE position = 1`);
       await client.query(`INSERT INTO change_feed_state (id, pruned_through) VALUES (1, 1)`);
+      await client.query(`UPDATE change_events SET at = now() - interval '30 days' WHERE product_octo_id <> 'o6'`);
     } finally {
       await client.end();
     }
@@ -57,14 +58,21 @@ describe('migration: the change feed keeps its positions when it gets a sequence
     expect(await db.changes.read(7n, 10)).toEqual({ kind: 'ahead', newest: '6' });
     expect(await db.changes.read(4n, 1)).toMatchObject({ kind: 'page', events: [{ position: '6' }], next: '6' });
 
-    await appendChanges((text, values) => db!.pool.query(text, values), ['n1', 'n2'].map((p) => ({
-      integration_id: integrationId, type: 'product.updated', product_octo_id: p, option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: `h-${p}`,
-    })));
+    for (const p of ['n1', 'n2']) {
+      await appendChanges((text, values) => db!.pool.query(text, values), [{
+        integration_id: integrationId, type: 'product.updated', product_octo_id: p, option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: `h-${p}`,
+      }]);
+    }
     const next = await db.changes.read(6n, 10);
     expect(next.kind === 'page' && next.events.map((e) => [e.position, e.productOctoId])).toEqual([['7', 'n1'], ['8', 'n2']]);
-    // Pruning reaches the old events and the new ones alike.
-    await db.pool.query(`UPDATE change_events SET at = now() - interval '30 days' WHERE product_octo_id IN ('o2', 'o3', 'o4', 'o6', 'n1')`);
-    expect(await db.changes.prune(new Date(Date.now() - 7 * 86_400_000), 100, 1)).toBe(5);
+    // An old event's header took its time (o2..o4: 30 days; o6: the upgrade's day), so retention
+    // prunes through o4 and stops at o6; once o6 and n1 are old too, it reaches them alike.
+    const prune = () => db!.changes.prune(new Date(Date.now() - 7 * 86_400_000), 100, 1);
+    expect(await prune()).toBe(3);
+    expect(await db.changes.read(3n, 10)).toEqual({ kind: 'expired', prunedThrough: '4' });
+    await db.pool.query(`UPDATE change_transactions SET at = now() - interval '30 days'
+      WHERE id IN (SELECT txn_id FROM change_events WHERE product_octo_id IN ('o6', 'n1'))`);
+    expect(await prune()).toBe(2);
     expect(await db.changes.read(6n, 10)).toEqual({ kind: 'expired', prunedThrough: '7' });
     const rest = await db.changes.read(7n, 10);
     expect(rest.kind === 'page' && rest.events.map((e) => e.productOctoId)).toEqual(['n2']);

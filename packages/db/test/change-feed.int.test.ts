@@ -65,9 +65,12 @@ describe('change feed: positions past every committed one, and retention', () =>
 
   it('prunes old events in bounded batches and answers expired for a cursor behind the watermark', async () => {
     const integrationId = randomUUID();
-    await appendChanges((text, values) => db.pool.query(text, values), ['c1', 'c2', 'c3', 'c4', 'c5'].map((p) => event(integrationId, p)));
-    await db.pool.query(`UPDATE change_events SET at = now() - interval '10 days' WHERE product_octo_id IN ('a1', 'a2', 'b1', 'c1', 'c2')`);
+    await appendChanges((text, values) => db.pool.query(text, values), ['c1', 'c2'].map((p) => event(integrationId, p)));
+    await appendChanges((text, values) => db.pool.query(text, values), ['c3', 'c4', 'c5'].map((p) => event(integrationId, p)));
     const all = await db.changes.read(null, 100);
+    // Retention goes by when a transaction was numbered: the first three are ten days old.
+    await db.pool.query(`UPDATE change_transactions SET at = now() - interval '10 days'
+      WHERE id IN (SELECT txn_id FROM change_events WHERE product_octo_id IN ('a1', 'b1', 'c1'))`);
     if (all.kind !== 'page') throw new Error('expired');
     const positionOf = (p: string) => all.events.find((e) => e.productOctoId === p)!.position;
 

@@ -52,29 +52,41 @@ LEFT JOIN LATERAL (
 ) e ON true
 ORDER BY e.position`;
 
-// $1 cutoff, $2 batch size. The oldest events first, by position; the watermark moves in the same
-// statement.
+// $1 cutoff, $2 batch size. Retention prunes the leading run of old headers in position order:
+// `run` walks from the watermark (its seed row) one header at a time, each found by one probe of
+// the unique index on `last_position`, and ends at the first header that is not old (its `at`,
+// when it was numbered, not before $1) or once it holds $2 events. So a tick reads the old prefix
+// and one header more, never the retained feed behind it, and the watermark never passes a header
+// still inside retention. (The events' own `at` is their transaction's start: a long transaction
+// numbered after younger ones has older events, and would be pruned ahead of them.) Each header
+// gives `take` events from index `lo` (past the watermark if it cut the header), found as bounded
+// index ranges (ORDER BY keeps each a per-header probe) and deleted by ctid, with the headers this
+// batch finished; the watermark moves to the last deleted position in the same statement.
 const PRUNE_BATCH = `
-WITH doomed AS (
-  SELECT ev.txn_id, ev.idx, t.first_position + ev.idx AS position
-  FROM (SELECT id, first_position, last_position FROM change_transactions
-    WHERE last_position > COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) ORDER BY last_position) t
-  CROSS JOIN LATERAL (SELECT e.txn_id, e.idx FROM change_events e WHERE e.txn_id = t.id AND e.at < $1 ORDER BY e.idx LIMIT $2) ev
-  ORDER BY t.last_position, ev.idx LIMIT $2
+WITH RECURSIVE run AS (
+  SELECT NULL::tid AS header, NULL::bigint AS id, NULL::bigint AS first_position, w.through AS last_position,
+    0::bigint AS lo, 0::bigint AS take, 0::bigint AS done
+  FROM (SELECT COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) AS through) w
+  UNION ALL
+  SELECT h.ctid, h.id, h.first_position, h.last_position, h.lo, k.take, r.done + k.take
+  FROM run r
+  CROSS JOIN LATERAL (SELECT ctid, id, first_position, last_position, at, GREATEST(r.last_position - first_position + 1, 0) AS lo
+    FROM change_transactions WHERE last_position > r.last_position ORDER BY last_position LIMIT 1) h
+  CROSS JOIN LATERAL (SELECT LEAST(h.last_position - h.first_position + 1 - h.lo, $2 - r.done) AS take) k
+  WHERE h.at < $1 AND r.done < $2
+), doomed AS (
+  SELECT ev.ctid FROM run r
+  CROSS JOIN LATERAL (SELECT ctid FROM change_events WHERE txn_id = r.id AND idx BETWEEN r.lo AND r.lo + r.take - 1 ORDER BY idx) ev
 ), gone AS (
-  DELETE FROM change_events e USING doomed d WHERE e.txn_id = d.txn_id AND e.idx = d.idx RETURNING d.position
+  DELETE FROM change_events WHERE ctid = ANY (ARRAY(SELECT ctid FROM doomed)) RETURNING txn_id, idx
+), finished AS (
+  DELETE FROM change_transactions WHERE ctid = ANY (ARRAY(SELECT header FROM run WHERE lo + take = last_position - first_position + 1))
 ), mark AS (
-  INSERT INTO change_feed_state AS s (id, pruned_through) SELECT 1, max(position) FROM gone HAVING count(*) > 0
+  INSERT INTO change_feed_state AS s (id, pruned_through)
+  SELECT 1, max(r.first_position + g.idx) FROM gone g JOIN run r ON r.id = g.txn_id HAVING count(*) > 0
   ON CONFLICT (id) DO UPDATE SET pruned_through = GREATEST(s.pruned_through, excluded.pruned_through)
 )
 SELECT count(*)::int AS deleted FROM gone`;
-
-// Headers wholly behind the watermark, with any event of theirs a reader can no longer reach.
-const DROP_BEHIND = `
-WITH h AS (
-  DELETE FROM change_transactions WHERE last_position <= (SELECT pruned_through FROM change_feed_state WHERE id = 1) RETURNING id
-)
-DELETE FROM change_events e USING h WHERE e.txn_id = h.id`;
 
 /**
  * Reading and pruning the change feed. Positions are given by the sequencer (change-sequencer.ts)
@@ -104,8 +116,9 @@ export class ChangeFeedStore {
 
   /**
    * Numbers every pending transaction first (so a feed nobody reads has a backlog of at most one
-   * tick), then deletes events older than `before`, oldest position first, at most `batch` per
-   * statement, until none is left or `maxBatches` statements ran; returns how many it deleted.
+   * tick), then deletes the events of transactions numbered before `before`, oldest position first
+   * and only up to the first transaction numbered since, at most `batch` per statement, until none
+   * is left or `maxBatches` statements ran; returns how many it deleted.
    */
   async prune(before: Date, batch: number, maxBatches: number): Promise<number> {
     while ((await sequenceChanges(this.pool)) === SEQUENCE_BATCH);
@@ -115,7 +128,6 @@ export class ChangeFeedStore {
       total += deleted;
       if (deleted < batch) break;
     }
-    if (total > 0) await this.pool.query(DROP_BEHIND);
     return total;
   }
 }

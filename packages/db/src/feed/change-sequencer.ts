@@ -15,13 +15,16 @@ const LOCK = `
 INSERT INTO change_feed_sequencer AS s (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = s.id
 RETURNING s.sequenced_through::text AS through`;
 
-// $1 the newest position given so far, $2 the most headers to number.
+// $1 the newest position given so far, $2 the most headers to number. Each header records when
+// it was numbered: this statement starts after the previous sequencer committed, so `at` follows
+// position order (retention's clock, change-feed.store.ts).
 const NUMBER = `
 WITH pending AS (
   SELECT id, event_count, sum(event_count) OVER (ORDER BY ticket) AS upto
   FROM (SELECT id, ticket, event_count FROM change_transactions WHERE first_position IS NULL ORDER BY ticket LIMIT $2) p
 ), numbered AS (
-  UPDATE change_transactions t SET first_position = $1::bigint + p.upto - p.event_count + 1, last_position = $1::bigint + p.upto
+  UPDATE change_transactions t
+  SET first_position = $1::bigint + p.upto - p.event_count + 1, last_position = $1::bigint + p.upto, at = statement_timestamp()
   FROM pending p WHERE t.id = p.id
   RETURNING t.last_position
 )
