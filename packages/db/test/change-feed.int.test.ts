@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { createDb, type Db } from '@octo-sync/db';
 import { appendChanges, type ChangeEventRow } from '@octo-sync/db/src/feed/change-outbox';
-import { createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+import { sequenceChanges } from '@octo-sync/db/src/feed/change-sequencer';
+import { createTestDatabase, waitFor, type TestDatabase } from '@octo-sync/testkit';
 
 const event = (integrationId: string, product: string): ChangeEventRow => ({
   integration_id: integrationId,
@@ -81,5 +82,29 @@ describe('change feed: positions past every committed one, and retention', () =>
     expect(resumed.kind === 'page' && resumed.events.map((e) => e.productOctoId)).toEqual(['c3', 'c4', 'c5']);
     const fresh = await db.changes.read(null, 10);
     expect(fresh.kind === 'page' && fresh.events.map((e) => e.productOctoId)).toEqual(['c3', 'c4', 'c5']);
+  });
+
+  it('a sequencer that waited for another numbers past it, whatever the sessions\' default isolation', async () => {
+    await appendChanges((text, values) => db.pool.query(text, values), [event(randomUUID(), 'late')]);
+    // Another sequencer holds the row (and moves it on commit) while this one waits for it.
+    const holder = await connect();
+    await holder.query('BEGIN');
+    await holder.query('UPDATE change_feed_sequencer SET sequenced_through = sequenced_through WHERE id = 1');
+    const repeatable = new Pool({ connectionString: database.url, max: 2, options: '-c default_transaction_isolation=repeatable\\ read' });
+    try {
+      const numbering = sequenceChanges(repeatable);
+      await waitFor('the sequencer to wait for the row', async () => {
+        // Not from the holder: a transaction sees pg_stat_activity as it was when it first looked.
+        const { rows } = await db.pool.query<{ waiting: number }>(
+          `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return rows[0]!.waiting > 0;
+      });
+      await holder.query('COMMIT');
+      // Under repeatable read it would keep the snapshot it took before waiting: a serialization failure.
+      expect(await numbering).toBe(1);
+    } finally {
+      await repeatable.end();
+    }
   });
 });

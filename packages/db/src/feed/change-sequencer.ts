@@ -2,11 +2,11 @@ import type { Pool } from 'pg';
 
 /*
  * The change feed's sequencer: the one place positions are given (docs/architecture.md, "The
- * change feed's position rule"). Sequencers run one at a time, each in one short transaction:
- * it locks the sequencer row, then, in a statement whose snapshot is taken after the lock (so
- * after the previous sequencer committed), gives every committed unsequenced header a range of
- * positions just past `sequenced_through`, in ticket order, and moves `sequenced_through` to the
- * last. A writer it cannot see commits after its snapshot and is numbered by a later sequencer,
+ * change feed's position rule"). Sequencers run one at a time, each in one short read-committed
+ * transaction: it locks the sequencer row, then, in a statement whose snapshot is taken after the
+ * lock (so after the previous sequencer committed), gives every committed unsequenced header a
+ * range of positions just past `sequenced_through`, in ticket order, and moves `sequenced_through`
+ * to the last. A writer it cannot see commits after its snapshot and is numbered by a later sequencer,
  * past every position given here. Writers never wait for it: it updates only committed headers.
  */
 
@@ -46,7 +46,11 @@ export async function sequenceChanges(pool: Pool, batch = SEQUENCE_BATCH): Promi
   if (!(await pool.query<{ pending: boolean }>(ANY_PENDING)).rows[0]?.pending) return 0;
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    // Read committed whatever the session's default: the numbering statement must take a snapshot
+    // after the lock was granted. Under repeatable read the whole transaction would keep the lock
+    // statement's snapshot, taken before it waited (Postgres then fails the lock with a
+    // serialization error whenever another sequencer ran meanwhile).
+    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
     const through = (await client.query<{ through: string }>(LOCK)).rows[0]?.through ?? '0';
     const headers = (await client.query<{ headers: number }>(NUMBER, [through, batch])).rows[0]?.headers ?? 0;
     await client.query('COMMIT');
