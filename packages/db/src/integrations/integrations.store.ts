@@ -187,8 +187,9 @@ export class IntegrationStore {
         data: { deletedAt: now, livePartnerId: null },
       });
       if (rows.count === 0) return false;
-      await deactivateProducts(tx, id, now);
       await recordEvents(tx, id, [{ type: 'deleted', actor }], now);
+      // Last: it appends the products' events to the change feed, which comes after every row write.
+      await deactivateProducts(tx, id, now);
       return true;
     });
     if (deleted) this.changed(id);
