@@ -55,9 +55,10 @@ export function changesRoutes({ db }: { db: Db }): RouteSpec[] {
       method: 'get',
       path: '/api/v1/changes',
       operationId: 'getChanges',
-      summary: 'The change feed: catalog and slot changes in commit order, after a cursor',
+      summary: 'The change feed: catalog and slot changes after a cursor, in position order (per entity, in commit order)',
       description:
         'Events product|option|unit.created|updated|removed|restored, slot.changed, slot.closed, with the OCTO ids and the content hash. ' +
+        'Positions are dense and a transaction\'s events consecutive; the events of one product, option, unit or slot come in the order its writes committed. ' +
         'Store `next` and pass it as `after`: no event is ever missed or reordered. A cursor older than the retention answers 410 CURSOR_EXPIRED; ' +
         'one past the newest position (a cursor this feed never returned) answers 400 CURSOR_AHEAD.',
       tags: ['Change feed'],
