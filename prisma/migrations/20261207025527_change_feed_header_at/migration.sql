@@ -10,3 +10,7 @@ ALTER TABLE "change_transactions" ADD COLUMN "at" TIMESTAMPTZ(3);
 UPDATE "change_transactions" t
 SET "at" = COALESCE((SELECT max(e."at") FROM "change_events" e WHERE e."txn_id" = t."id"), now())
 WHERE t."first_position" IS NOT NULL;
+
+-- Every numbered header has its time: a sequencer that would number one without it (a worker of
+-- the previous release) fails instead of leaving a header that no retention tick would ever pass.
+ALTER TABLE "change_transactions" ADD CONSTRAINT "change_transactions_numbered_at" CHECK ("first_position" IS NULL OR "at" IS NOT NULL);
