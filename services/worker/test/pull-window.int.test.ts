@@ -223,7 +223,7 @@ describe('a pull reads and writes its window only', () => {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM availability_slots WHERE integration_id = $1::uuid AND option_octo_id = $2 AND availability_id = $3 FOR UPDATE', [integrationId, option.id, target.id]);
       push = h.db.availability.apply([[{ integration_id: integrationId, product_octo_id: product.id, option_octo_id: option.id, availability_id: target.id, local_date_time_start: null, starts_at: null, status: 'LIMITED', vacancies: 1, capacity: 20, order_key: '100', order_source: 'sequence', received_key: (BigInt(before.answer_key) + 1n).toString(), raw: null }]]);
-      await waitForLockWait();
+      await waitForLockWait('%INSERT INTO availability_slots%');
       expect((await pull()).counts).toMatchObject({ slots: { created: 0, updated: 0, closed: 0 } });
       expect(BigInt((await mark()).answer_key)).toBeGreaterThan(BigInt(before.answer_key) + 1n);
     } finally {
@@ -240,15 +240,49 @@ describe('a pull reads and writes its window only', () => {
     expect(await stored()).toMatchObject({ vacancies: target.vacancies, status: target.status });
   });
 
-  /** Resolves once a statement on the slots waits for a row lock in this test's database (deadline 30 s). */
-  async function waitForLockWait(): Promise<void> {
+  it('a push that commits between a pull’s reconcile and its mark is not confirmed by the same bytes: the next answer reconciles it', async () => {
+    await pull();
+    const before = await mark();
+    const [changed, pushed] = [calendar.list(product.id, option.id)[1]!, calendar.list(product.id, option.id)[5]!];
+    calendar.update(product.id, option.id, changed.id, { pricing: { retail: 4700, currency: 'EUR' } });
+    // The reconcile takes its snapshot, then waits for the changed slot's row lock; meanwhile a push
+    // received before the pull's answer (the mark still at the last one: it passes) changes a listed
+    // slot the reconcile does not write, and commits. The reconcile does not see it; the mark's
+    // statement, later in the pull's transaction, does. (A push inserting a new slot cannot commit
+    // there: its foreign key check waits for the fence's lock on the integration row.)
+    const holder = await h.db.pool.connect();
+    let pulled: Promise<SyncRun> | undefined;
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM availability_slots WHERE integration_id = $1::uuid AND option_octo_id = $2 AND availability_id = $3 FOR UPDATE', [integrationId, option.id, changed.id]);
+      pulled = pull();
+      await waitForLockWait('%WITH s AS%jsonb_to_recordset%');
+      await h.db.availability.apply([[{ integration_id: integrationId, product_octo_id: product.id, option_octo_id: option.id, availability_id: pushed.id, local_date_time_start: null, starts_at: null, status: 'LIMITED', vacancies: 2, capacity: 20, order_key: '1000', order_source: 'sequence', received_key: (BigInt(before.answer_key) + 1n).toString(), raw: null }]]);
+    } finally {
+      await holder.query('COMMIT');
+      holder.release();
+    }
+    expect((await pulled).counts).toMatchObject({ slots: { updated: 1, closed: 0 } });
+    const stored = () => h.db.prisma.availabilitySlot.findFirstOrThrow({ where: { integrationId, availabilityId: pushed.id, optionOctoId: option.id } });
+    expect(await stored()).toMatchObject({ vacancies: 2, status: 'LIMITED' });
+    // The push was received before that answer, which said otherwise: the same bytes again put it back.
+    expect((await pull()).counts).toMatchObject({ slots: { updated: 1 } });
+    expect(await stored()).toMatchObject({ vacancies: pushed.vacancies, status: pushed.status });
+  });
+
+  /**
+   * Resolves once a statement whose text is like `pattern` waits for a lock in this test's database
+   * (deadline 30 s). pg_stat_activity keeps only the first 1 KiB of a statement: match its start.
+   */
+  async function waitForLockWait(pattern: string): Promise<void> {
     const deadline = Date.now() + 30_000;
     for (;;) {
       const { rows } = await h.db.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO availability_slots%'`,
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`,
+        [pattern],
       );
       if (rows[0]!.n > 0) return;
-      if (Date.now() > deadline) throw new Error('the push never waited for the slot lock');
+      if (Date.now() > deadline) throw new Error(`no statement like ${pattern} waited for a lock`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
