@@ -81,6 +81,12 @@ describe('change feed: retention prunes the old prefix only', () => {
     expect(await products(6n)).toEqual([]);
   });
 
+  it('refuses a numbered header without its time, which no walk would ever pass', async () => {
+    await append(['numbered']);
+    await products(null);
+    await expect(db.pool.query('UPDATE change_transactions SET at = NULL')).rejects.toMatchObject({ code: '23514' });
+  });
+
   it('reads only the old prefix of a long retained feed', async () => {
     const old = Array.from({ length: 20 }, (_, i) => `old${i}`);
     for (const p of old) await append([p]);
