@@ -45,6 +45,12 @@ describe('supplierErrorFromResponse', () => {
     expect(error).toMatchObject({ code, retryable, status });
   });
 
+  it('names the call that was answered, and points at base_url only when GET /products was not found', () => {
+    expect(supplierErrorFromResponse({ status: 404 }).message).toBe('supplier answered 404 Not Found to GET /products: check the base_url (it must be the OCTO API root that serves GET /products)');
+    expect(supplierErrorFromResponse({ status: 404, request: 'POST /availability' }).message).toBe('supplier answered 404 Not Found to POST /availability');
+    expect(supplierErrorFromResponse({ status: 400, request: 'GET /products/p1' }).message).toBe('supplier answered 400 Bad Request to GET /products/p1');
+  });
+
   it('401 says what to check', () => {
     expect(supplierErrorFromResponse({ status: 401 }).message).toBe('supplier answered 401 Unauthorized: check the auth_key and auth_type');
   });

@@ -41,6 +41,8 @@ export function parseRetryAfter(value: string | readonly string[] | undefined, n
 /** What we learned from a supplier's non-2xx answer. */
 export interface SupplierResponseFacts {
   status: number;
+  /** The call that was answered, as the message names it (default `GET /products`). */
+  request?: string;
   /** `Retry-After` header value, if any. */
   retryAfter?: string | readonly string[];
   /** The first bytes of the body (callers cap how much they read). */
@@ -139,6 +141,8 @@ export function supplierErrorFromResponse(facts: SupplierResponseFacts): Supplie
   if (status >= 500) {
     return new SupplierError('SUPPLIER_SERVER_ERROR', `supplier answered ${label}${codeNote}: its server failed; the sync will be retried${said}`, base);
   }
-  const hint = status === 404 || status === 405 ? ': check the base_url (it must be the OCTO API root that serves GET /products)' : '';
-  return new SupplierError('SUPPLIER_HTTP_ERROR', `supplier answered ${label}${codeNote} to GET /products${hint}${said}`, base);
+  const request = facts.request ?? 'GET /products';
+  const rootMissed = (status === 404 || status === 405) && request === 'GET /products';
+  const hint = rootMissed ? ': check the base_url (it must be the OCTO API root that serves GET /products)' : '';
+  return new SupplierError('SUPPLIER_HTTP_ERROR', `supplier answered ${label}${codeNote} to ${request}${hint}${said}`, base);
 }

@@ -80,7 +80,7 @@ export async function exchange<T>(
       }
       phase = 'body';
       if (response.statusCode < 200 || response.statusCode >= 300) {
-        throw await refusalOf(response, [target.authKey], (error) => (deadline.timedOut ? fail(error) : undefined));
+        throw await refusalOf(response, `${request.method} ${request.path}`, [target.authKey], (error) => (deadline.timedOut ? fail(error) : undefined));
       }
       return await consume({ response, contentType: firstHeader(response.headers['content-type']), started, fail });
     }
@@ -171,7 +171,7 @@ async function redirectTarget(response: Dispatcher.ResponseData, url: URL, hop: 
 }
 
 /** The SupplierError for a non-2xx answer, quoting a short excerpt of its body. */
-async function refusalOf(response: Dispatcher.ResponseData, secrets: readonly string[], failOnDeadline: (error: unknown) => SupplierError | undefined): Promise<SupplierError> {
+async function refusalOf(response: Dispatcher.ResponseData, request: string, secrets: readonly string[], failOnDeadline: (error: unknown) => SupplierError | undefined): Promise<SupplierError> {
   const contentType = firstHeader(response.headers['content-type']);
   let excerpt: Buffer | undefined;
   try {
@@ -184,6 +184,7 @@ async function refusalOf(response: Dispatcher.ResponseData, secrets: readonly st
   }
   return supplierErrorFromResponse({
     status: response.statusCode,
+    request,
     retryAfter: response.headers['retry-after'],
     ...(excerpt === undefined ? {} : { body: excerpt }),
     ...(contentType === undefined ? {} : { contentType }),

@@ -268,6 +268,13 @@ describe('fetchProducts against a local supplier', () => {
       expect(error.message).toBe('supplier answered 401 Unauthorized: check the auth_key and auth_type; supplier said: "Unauthorized"');
     });
 
+    it('a refusal names the call it answered: a 4xx to POST /availability does not blame GET /products', async () => {
+      supplier.behave({ kind: 'status', status: 404, body: 'Not Found' });
+      const query = { productId: 'p1', optionId: 'DEFAULT', localDateStart: '2026-12-08', localDateEnd: '2026-12-09' };
+      const error = await failure(client.fetchAvailability(target, query), 'SUPPLIER_HTTP_ERROR');
+      expect(error.message).toBe('supplier answered 404 Not Found to POST /availability; supplier said: "Not Found"');
+    });
+
     it('429 with Retry-After seconds, 503 with Retry-After date', async () => {
       supplier.behave({ kind: 'status', status: 429, headers: { 'retry-after': '30' }, times: 1 });
       expect((await failure(client.fetchProducts(target), 'SUPPLIER_RATE_LIMITED')).retryAfterMs).toBe(30_000);
