@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { createDb, type Db, type OptionRow, type ProductRow, type UnitRow } from '@octo-sync/db';
-import { createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+import { claimedTestRun, createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
 import type { PoolClient } from 'pg';
 
 /**
@@ -21,13 +20,7 @@ describe('CatalogCopyWriter: small slices without a staging table', () => {
     await database?.drop();
   });
 
-  async function claimedRun() {
-    const { integration } = await db.integrations.create({ partnerId: `partner-${randomUUID()}`, baseUrl: 'https://octo.example.com', authType: 'bearer', authKey: 'key-0123456789', handlesTicketDelivery: false });
-    const { runId } = await db.runs.requestRun(integration.id, 'webhook');
-    const claim = await db.runs.claim(runId, 60_000);
-    if (claim.kind !== 'claimed') throw new Error(`expected a claim, got ${claim.kind}`);
-    return claim;
-  }
+  const claimedRun = () => claimedTestRun(db);
 
   const product = (id: string, units: number): ProductRow => ({
     octo_id: id, internal_name: `Tour "x"\t\\`, reference: null, title: 'Süd – 東京', locale: 'en', time_zone: 'Europe/Paris', availability_type: 'START_TIME',

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { createDb, NestedCheckoutError, type Db } from '@octo-sync/db';
-import { createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+import { claimedTestRun, createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
 
 /**
  * A transaction never waits for a second pooled connection: asking for one while holding one is
@@ -18,19 +17,7 @@ describe('the checkout guard', () => {
     await database?.drop();
   });
 
-  async function claimedRun() {
-    const { integration } = await db.integrations.create({
-      partnerId: `partner-${randomUUID()}`,
-      baseUrl: 'https://octo.example.com',
-      authType: 'bearer',
-      authKey: 'key-0123456789',
-      handlesTicketDelivery: false,
-    });
-    const { runId } = await db.runs.requestRun(integration.id, 'webhook');
-    const claim = await db.runs.claim(runId, 60_000);
-    if (claim.kind !== 'claimed') throw new Error(`expected a claim, got ${claim.kind}`);
-    return claim;
-  }
+  const claimedRun = () => claimedTestRun(db);
 
   test('a fenced transaction that asks the pool (or Prisma) for another connection fails with NESTED_CHECKOUT and rolls back', async () => {
     const { integration, fence, run } = await claimedRun();

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { createDb, sqlStateOf, type Db, type OptionSnapshot, type SlotRow } from '@octo-sync/db';
-import { createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+import { createTestIntegration, createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
 
 /**
  * Pushes and pulls lock slot rows in one order whatever the database's collation. The server here
@@ -34,8 +33,7 @@ describe('slot lock order on a database with an en-US collation', () => {
   beforeAll(async () => {
     database = await createTestDatabase({ icuLocale: 'en-US' });
     db = createDb({ databaseUrl: database.url, secretsKey: 'slot-lock-order-test', poolSize: 6 });
-    const { integration } = await db.integrations.create({ partnerId: `partner-${randomUUID()}`, baseUrl: 'https://octo.example.com', authType: 'bearer', authKey: 'key-0123456789', handlesTicketDelivery: false });
-    integrationId = integration.id;
+    integrationId = await createTestIntegration(db);
     await db.pool.query(`
       CREATE TABLE lock_trace (n bigserial PRIMARY KEY, tx bigint NOT NULL, slot text[] NOT NULL);
       CREATE FUNCTION trace_slot_lock() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { createDb, type Db, type RunOutcome } from '@octo-sync/db';
-import { createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+import { claimedTestRun, createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
 
 /** Every write of a claimed run goes through the one fenced path: the catalog, `finish` and `fail`. */
 describe('SyncRunStore: the fenced writes of a run', () => {
@@ -15,19 +14,7 @@ describe('SyncRunStore: the fenced writes of a run', () => {
     await database?.drop();
   });
 
-  async function claimedRun() {
-    const { integration } = await db.integrations.create({
-      partnerId: `partner-${randomUUID()}`,
-      baseUrl: 'https://octo.example.com',
-      authType: 'bearer',
-      authKey: 'key-0123456789',
-      handlesTicketDelivery: false,
-    });
-    const { runId } = await db.runs.requestRun(integration.id, 'webhook');
-    const claim = await db.runs.claim(runId, 60_000);
-    if (claim.kind !== 'claimed') throw new Error(`expected a claim, got ${claim.kind}`);
-    return claim;
-  }
+  const claimedRun = () => claimedTestRun(db);
 
   const outcome: RunOutcome = {
     status: 'succeeded',

@@ -15,6 +15,7 @@ export { uniquePrefix, clearPrefix, TEST_REDIS_URL } from './redis';
 export { startRedisCluster, type TestRedisCluster } from './redis-cluster';
 export { waitFor, waitForFinishedRun } from './wait';
 export { slotStart } from './slot-start';
+export { createTestIntegration, claimedTestRun } from './runs';
 export { spawnService, startService, type ServiceKind, type ServiceProcess } from './processes';
 export { freePort, tryConnect } from './ports';
 export { capturingLogger } from './logs';

@@ -3,7 +3,7 @@ import type { Job } from 'bullmq';
 import { createDb, type Db } from '@octo-sync/db';
 import type { JobContext } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
-import { createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+import { createTestIntegration, createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
 import { loadWorkerConfig } from '../src/config';
 import { createPruneHistoryHandler, type HistoryRetentionSettings } from '../src/schedules/prune-history.handler';
 
@@ -36,16 +36,7 @@ describe('history.prune: retention of runs, alert deliveries and the audit trail
     await database?.drop();
   });
 
-  async function integration(): Promise<string> {
-    const { integration } = await db.integrations.create({
-      partnerId: `partner-${randomUUID()}`,
-      baseUrl: 'https://octo.example.com',
-      authType: 'bearer',
-      authKey: 'key-0123456789',
-      handlesTicketDelivery: false,
-    });
-    return integration.id;
-  }
+  const integration = () => createTestIntegration(db);
 
   /** Finished runs, one a day, the newest `fromDays` ago. Returns their ids, newest first. */
   async function finishedRuns(integrationId: string, kind: 'catalog' | 'availability_pull', fromDays: number, count: number): Promise<string[]> {
