@@ -1,9 +1,6 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from 'pg';
-import { appendChanges, createDb, migrate, MIGRATIONS_DIR, readMigrations, type Db } from '@octo-sync/db';
-import { databaseUrl, dropDatabase, uniqueDatabaseName } from '@octo-sync/testkit';
+import { appendChanges, createDb, migrate, type Db } from '@octo-sync/db';
+import { databaseUrl, dropDatabase, migrateBefore, uniqueDatabaseName } from '@octo-sync/testkit';
 
 const SEQUENCER = '_change_feed_sequencer';
 
@@ -15,20 +12,14 @@ const SEQUENCER = '_change_feed_sequencer';
 describe('migration: the change feed keeps its positions when it gets a sequencer', () => {
   const name = uniqueDatabaseName();
   const url = databaseUrl(name);
-  let dir: string;
   let db: Db | undefined;
   afterAll(async () => {
     await db?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
     await dropDatabase(name);
   });
 
   it('reads the old events at their positions, then new ones past them', async () => {
-    const upgrade = (await readMigrations()).find((m) => m.name.endsWith(SEQUENCER));
-    expect(upgrade).toBeDefined();
-    dir = await mkdtemp(join(tmpdir(), 'octo-sequencer-'));
-    for (const m of (await readMigrations()).filter((m) => m.name < upgrade!.name)) await cp(join(MIGRATIONS_DIR, m.name), join(dir, m.name), { recursive: true });
-    await migrate({ databaseUrl: url, migrationsDir: dir });
+    const upgrade = await migrateBefore(url, SEQUENCER);
 
     const client = new Client({ connectionString: url });
     await client.connect();
@@ -49,7 +40,7 @@ describe('migration: the change feed keeps its positions when it gets a sequence
       await client.end();
     }
 
-    expect((await migrate({ databaseUrl: url })).applied).toContain(upgrade!.name);
+    expect((await migrate({ databaseUrl: url })).applied).toContain(upgrade);
     db = createDb({ databaseUrl: url, secretsKey: 'sequencer-upgrade-key' });
     const kept = await db.changes.read(1n, 100);
     if (kept.kind !== 'page') throw new Error(kept.kind);

@@ -1,9 +1,6 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from 'pg';
-import { createDb, migrate, MIGRATIONS_DIR, readMigrations, type Db, type SlotRow } from '@octo-sync/db';
-import { databaseUrl, dropDatabase, uniqueDatabaseName } from '@octo-sync/testkit';
+import { createDb, migrate, type Db, type SlotRow } from '@octo-sync/db';
+import { databaseUrl, dropDatabase, migrateBefore, uniqueDatabaseName } from '@octo-sync/testkit';
 
 const HOUR_MS = 3_600_000;
 const REPAIR = '_unfreeze_updated_at_keys';
@@ -15,11 +12,9 @@ const REPAIR = '_unfreeze_updated_at_keys';
 describe('migration: frozen updatedAt keys are repaired', () => {
   const name = uniqueDatabaseName();
   const url = databaseUrl(name);
-  let dir: string;
   let db: Db | undefined;
   afterAll(async () => {
     await db?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
     await dropDatabase(name);
   });
 
@@ -40,11 +35,7 @@ describe('migration: frozen updatedAt keys are repaired', () => {
   });
 
   it('forgets keys more than 24 h past now and keeps the others; the next change applies', async () => {
-    const repair = (await readMigrations()).find((m) => m.name.endsWith(REPAIR));
-    expect(repair).toBeDefined();
-    dir = await mkdtemp(join(tmpdir(), 'octo-unfreeze-'));
-    for (const m of (await readMigrations()).filter((m) => m.name < repair!.name)) await cp(join(MIGRATIONS_DIR, m.name), join(dir, m.name), { recursive: true });
-    await migrate({ databaseUrl: url, migrationsDir: dir });
+    const repair = await migrateBefore(url, REPAIR);
 
     // The slots as the old gateway let them be written: one frozen in 9999, one a day and a half
     // ahead, one an hour ahead (a supplier's clock a little fast), one in the past.
@@ -62,7 +53,7 @@ describe('migration: frozen updatedAt keys are repaired', () => {
     const keys = { frozen: Date.parse('9999-12-31T23:59:59Z'), dayAndHalf: now + 36 * HOUR_MS, hour: now + HOUR_MS, past: now - HOUR_MS };
     await db.availability.apply([Object.entries(keys).map(([id, ms]) => ({ ...slot(id, ms), integration_id: integrationId }))]);
 
-    expect((await migrate({ databaseUrl: url })).applied).toContain(repair!.name);
+    expect((await migrate({ databaseUrl: url })).applied).toContain(repair);
 
     const stored = await db.prisma.availabilitySlot.findMany({ where: { integrationId }, orderBy: { availabilityId: 'asc' } });
     expect(Object.fromEntries(stored.map((s) => [s.availabilityId, s.lastUpdatedAtMs === null ? null : Number(s.lastUpdatedAtMs)]))).toEqual({

@@ -16,6 +16,7 @@ export { startRedisCluster, type TestRedisCluster } from './redis-cluster';
 export { waitFor, waitForFinishedRun } from './wait';
 export { slotStart } from './slot-start';
 export { createTestIntegration, claimedTestRun } from './runs';
+export { migrateBefore } from './migrations';
 export { spawnService, startService, type ServiceKind, type ServiceProcess } from './processes';
 export { freePort, tryConnect } from './ports';
 export { capturingLogger } from './logs';

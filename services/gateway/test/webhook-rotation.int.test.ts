@@ -1,11 +1,8 @@
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { hashWebhookSecret, migrate, MIGRATIONS_DIR, readMigrations } from '@octo-sync/db';
+import { hashWebhookSecret, migrate } from '@octo-sync/db';
 import { SecretBox, signDelivery } from '@octo-sync/platform';
-import { databaseUrl, dropDatabase, uniqueDatabaseName, waitFor } from '@octo-sync/testkit';
+import { databaseUrl, dropDatabase, migrateBefore, uniqueDatabaseName, waitFor } from '@octo-sync/testkit';
 import { BASE, createBody, SECRETS_KEY, startGateway, type GatewayHarness } from './harness';
 import { openApiValidator } from './openapi-validator';
 
@@ -154,16 +151,12 @@ describe('rotation across gateway replicas', () => {
 describe('upgrade: integrations created before signatures', () => {
   const name = uniqueDatabaseName();
   const url = databaseUrl(name);
-  let dir: string;
   afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
     await dropDatabase(name);
   });
 
   test('show signing_available false, refuse signatures and signature mode until their first rotation', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'octo-upgrade-'));
-    for (const m of (await readMigrations()).filter((m) => m.name < '20261201000400')) await cp(join(MIGRATIONS_DIR, m.name), join(dir, m.name), { recursive: true });
-    await migrate({ databaseUrl: url, migrationsDir: dir });
+    await migrateBefore(url, '20261201000400');
     const secret = 'e'.repeat(64);
     const client = new Client({ connectionString: url });
     await client.connect();
