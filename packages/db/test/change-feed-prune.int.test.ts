@@ -2,22 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { createDb, type Db } from '@octo-sync/db';
 import { ChangeFeedStore } from '@octo-sync/db/src/feed/change-feed.store';
-import { appendChanges, type ChangeEventRow } from '@octo-sync/db/src/feed/change-outbox';
+import { appendChanges } from '@octo-sync/db/src/feed/change-outbox';
 import { sequenceChanges } from '@octo-sync/db/src/feed/change-sequencer';
 import { createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+import { productEvent } from './feed-events';
 
 const DAY_MS = 86_400_000;
 const cutoff = () => new Date(Date.now() - 7 * DAY_MS);
 
-const event = (integrationId: string, product: string): ChangeEventRow => ({
-  integration_id: integrationId,
-  type: 'product.updated',
-  product_octo_id: product,
-  option_octo_id: null,
-  unit_octo_id: null,
-  availability_id: null,
-  content_hash: `hash-${product}`,
-});
 
 /** Rows a table's scans returned, as the statistics collector counts them. */
 type Reads = Record<'change_transactions' | 'change_events', number>;
@@ -31,7 +23,7 @@ describe('change feed: retention prunes the old prefix only', () => {
   let database: TestDatabase;
   let db: Db;
   const integrationId = randomUUID();
-  const append = (products: readonly string[]) => appendChanges((text, values) => db.pool.query(text, values), products.map((p) => event(integrationId, p)));
+  const append = (products: readonly string[]) => appendChanges((text, values) => db.pool.query(text, values), products.map((p) => productEvent(integrationId, p)));
   const products = async (after: bigint | null) => {
     const page = await db.changes.read(after, 10_000);
     if (page.kind !== 'page') throw new Error(page.kind);

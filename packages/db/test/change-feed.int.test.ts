@@ -1,19 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { createDb, type Db } from '@octo-sync/db';
-import { appendChanges, type ChangeEventRow } from '@octo-sync/db/src/feed/change-outbox';
+import { appendChanges } from '@octo-sync/db/src/feed/change-outbox';
 import { sequenceChanges } from '@octo-sync/db/src/feed/change-sequencer';
 import { createTestDatabase, waitFor, type TestDatabase } from '@octo-sync/testkit';
+import { productEvent } from './feed-events';
 
-const event = (integrationId: string, product: string): ChangeEventRow => ({
-  integration_id: integrationId,
-  type: 'product.updated',
-  product_octo_id: product,
-  option_octo_id: null,
-  unit_octo_id: null,
-  availability_id: null,
-  content_hash: `hash-${product}`,
-});
 
 describe('change feed: positions past every committed one, and retention', () => {
   let database: TestDatabase;
@@ -40,10 +32,10 @@ describe('change feed: positions past every committed one, and retention', () =>
     const [first, second] = [await connect(), await connect()];
     const sql = (client: Client) => (text: string, values: unknown[]) => client.query(text, values);
     await first.query('BEGIN');
-    await appendChanges(sql(first), [event(integrationId, 'a1'), event(integrationId, 'a2')]);
+    await appendChanges(sql(first), [productEvent(integrationId, 'a1'), productEvent(integrationId, 'a2')]);
     await second.query('BEGIN');
     // With a commit lock, this append would wait for the first writer's COMMIT.
-    await appendChanges(sql(second), [event(integrationId, 'b1')]);
+    await appendChanges(sql(second), [productEvent(integrationId, 'b1')]);
     await second.query('COMMIT');
     const before = await db.changes.read(null, 10);
     if (before.kind !== 'page') throw new Error(before.kind);
@@ -59,15 +51,15 @@ describe('change feed: positions past every committed one, and retention', () =>
     expect(rest.kind === 'page' && rest.events.map((e) => e.productOctoId)).toEqual(['a1', 'a2']);
     // A rolled-back writer leaves no event and no gap.
     await second.query('BEGIN');
-    await appendChanges(sql(second), [event(integrationId, 'x1')]);
+    await appendChanges(sql(second), [productEvent(integrationId, 'x1')]);
     await second.query('ROLLBACK');
     expect(await db.changes.read(BigInt(page.next), 10)).toEqual({ kind: 'page', events: [], next: page.next });
   });
 
   it('prunes old events in bounded batches and answers expired for a cursor behind the watermark', async () => {
     const integrationId = randomUUID();
-    await appendChanges((text, values) => db.pool.query(text, values), ['c1', 'c2'].map((p) => event(integrationId, p)));
-    await appendChanges((text, values) => db.pool.query(text, values), ['c3', 'c4', 'c5'].map((p) => event(integrationId, p)));
+    await appendChanges((text, values) => db.pool.query(text, values), ['c1', 'c2'].map((p) => productEvent(integrationId, p)));
+    await appendChanges((text, values) => db.pool.query(text, values), ['c3', 'c4', 'c5'].map((p) => productEvent(integrationId, p)));
     const all = await db.changes.read(null, 100);
     // Retention goes by when a transaction was numbered: the first three are ten days old.
     await db.pool.query(`UPDATE change_transactions SET at = now() - interval '10 days'
@@ -85,7 +77,7 @@ describe('change feed: positions past every committed one, and retention', () =>
   });
 
   it('a sequencer that waited for another numbers past it, whatever the sessions\' default isolation', async () => {
-    await appendChanges((text, values) => db.pool.query(text, values), [event(randomUUID(), 'late')]);
+    await appendChanges((text, values) => db.pool.query(text, values), [productEvent(randomUUID(), 'late')]);
     // Another sequencer holds the row (and moves it on commit) while this one waits for it.
     const holder = await connect();
     await holder.query('BEGIN');
