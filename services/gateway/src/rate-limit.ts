@@ -69,44 +69,57 @@ if count ~= start then redis.call('SET', KEYS[1], count, 'PX', ttl) end
 return out`);
 
 /**
+ * A budget kept by one Lua script per Redis key. Requests on one key that arrive while a round trip
+ * for that key is in flight are sent together when it returns (a {@link KeyedGroupCommit} per
+ * key): the script decides them in arrival order, exactly as if each had been sent alone. Nothing
+ * is decided locally: the budget stays exact across replicas. (One Lua command instead of a MULTI
+ * also avoids building an ioredis Pipeline per request, which copies every script BullMQ defined
+ * on the shared connection.)
+ */
+abstract class ScriptedBudget implements Budget {
+  private readonly batches = new KeyedGroupCommit<number, RateDecision>((redisKey, costs) => this.evaluate(redisKey, costs), Number.MAX_SAFE_INTEGER);
+  abstract readonly description: string;
+
+  constructor(
+    protected readonly redis: RedisConnection,
+    /** The Redis key of a budget's state (one key per script call: any slot will do). */
+    private readonly keyOf: (key: string) => string,
+  ) {}
+
+  async take(key: string, cost: number): Promise<RateDecision> {
+    const [decision] = await this.batches.submit(this.keyOf(key), [cost]);
+    return decision!;
+  }
+
+  async refund(key: string, cost: number): Promise<void> {
+    await this.batches.submit(this.keyOf(key), [-cost]);
+  }
+
+  /** One script call deciding a batch of costs on one key, in order. */
+  protected abstract evaluate(redisKey: string, costs: readonly number[]): Promise<RateDecision[]>;
+}
+
+/**
  * A fixed-window budget in Redis: at most `limit` units (calls, failures) per key per
  * `windowMs`, shared by every gateway replica. Each key's window opens at its first hit (not at a
  * wall-clock boundary, so keys do not all reset at once). A request that would exceed it is
  * refused whole and spends nothing. Coarse at window edges (up to 2x in a burst across two
  * windows), which is fine for protecting the queue from a looping webhook sender.
- *
- * Requests on one key's counter that arrive while a round trip for that counter is in flight
- * are sent together when it returns (a {@link KeyedGroupCommit} per counter): the script decides
- * them in arrival order, exactly as if each had been sent alone. Nothing is decided locally: the
- * limit stays exact across replicas. (One Lua command instead of a MULTI also avoids building an
- * ioredis Pipeline per request, which copies every script BullMQ defined on the shared connection.)
  */
-export class FixedWindowLimiter implements Budget {
-  private readonly counters: KeyedGroupCommit<number, RateDecision>;
+export class FixedWindowLimiter extends ScriptedBudget {
   readonly description: string;
 
   constructor(
-    private readonly redis: RedisConnection,
-    /** The Redis key of a budget's counter (one key per script call: any slot will do). */
-    private readonly keyOf: (key: string) => string,
+    redis: RedisConnection,
+    keyOf: (key: string) => string,
     private readonly limit: number,
     private readonly windowMs: number,
   ) {
-    this.counters = new KeyedGroupCommit((redisKey, requests) => this.evaluate(redisKey, requests), Number.MAX_SAFE_INTEGER);
+    super(redis, keyOf);
     this.description = `${limit} per ${windowMs / 1000} s`;
   }
 
-  async take(key: string, cost: number): Promise<RateDecision> {
-    const [decision] = await this.counters.submit(this.keyOf(key), [cost]);
-    return decision!;
-  }
-
-  async refund(key: string, cost: number): Promise<void> {
-    await this.counters.submit(this.keyOf(key), [-cost]);
-  }
-
-  /** One script call for a batch of requests on one key's counter. */
-  private async evaluate(redisKey: string, costs: readonly number[]): Promise<RateDecision[]> {
+  protected async evaluate(redisKey: string, costs: readonly number[]): Promise<RateDecision[]> {
     const [leftMs, ...counts] = await TAKE_SCRIPT.run(this.redis, redisKey, [this.limit, this.windowMs, ...costs]);
     const retryAfterS = Math.max(1, Math.ceil(leftMs! / 1000));
     return counts.map((count) => ({ allowed: count >= 0, retryAfterS }));
@@ -154,38 +167,27 @@ return out`);
  * A token bucket in Redis, refilled continuously: at most `burst` units at once, then `limit`
  * per `windowMs`, spread evenly. A request that does not fit is refused whole, spends nothing,
  * and is told how long until all of it fits. Shared by every gateway replica (one atomic script,
- * on Redis's clock); concurrent requests on one key are sent together, as {@link FixedWindowLimiter} does.
+ * on Redis's clock); concurrent requests on one key are sent together ({@link ScriptedBudget}).
  * An idle key expires once its bucket is full again.
  */
-export class TokenBucketLimiter implements Budget {
-  private readonly buckets: KeyedGroupCommit<number, RateDecision>;
+export class TokenBucketLimiter extends ScriptedBudget {
   /** µs for one unit to refill. */
   private readonly intervalUs: number;
   readonly description: string;
 
   constructor(
-    private readonly redis: RedisConnection,
-    /** The Redis key of a budget's bucket. */
-    private readonly keyOf: (key: string) => string,
+    redis: RedisConnection,
+    keyOf: (key: string) => string,
     private readonly burst: number,
     limit: number,
     windowMs: number,
   ) {
-    this.buckets = new KeyedGroupCommit((redisKey, requests) => this.evaluate(redisKey, requests), Number.MAX_SAFE_INTEGER);
+    super(redis, keyOf);
     this.intervalUs = (windowMs * 1000) / limit;
     this.description = `${burst} at once, then ${limit} per ${windowMs / 1000} s`;
   }
 
-  async take(key: string, cost: number): Promise<RateDecision> {
-    const [decision] = await this.buckets.submit(this.keyOf(key), [cost]);
-    return decision!;
-  }
-
-  async refund(key: string, cost: number): Promise<void> {
-    await this.buckets.submit(this.keyOf(key), [-cost]);
-  }
-
-  private async evaluate(redisKey: string, costs: readonly number[]): Promise<RateDecision[]> {
+  protected async evaluate(redisKey: string, costs: readonly number[]): Promise<RateDecision[]> {
     const waits = await BUCKET_SCRIPT.run(this.redis, redisKey, [this.burst, this.intervalUs, ...costs]);
     return waits.map((waitUs) => ({ allowed: waitUs === 0, retryAfterS: Math.max(1, Math.ceil(waitUs / 1e6)) }));
   }
