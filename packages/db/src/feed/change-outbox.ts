@@ -88,25 +88,32 @@ export async function appendChanges(sql: OutboxSql, events: readonly ChangeEvent
 }
 
 /**
- * A temporary staging table for the events of a bulk write (dropped with the transaction):
- * a catalog run stages its events slice by slice, then {@link publishStaged} moves them at once.
+ * `source` (a statement, data-modifying or not, whose rows have the event columns' names) turned
+ * into one statement that also appends those rows to the change feed, in no particular order
+ * among them (each must be a different entity): how a bulk write appends the events of rows it
+ * writes in SQL (a catalog run's removals) without a round trip through the application or a
+ * staging table. Same header and ticket rule as {@link appendChanges}.
  */
-export const CREATE_CHANGE_STAGE = `
-CREATE TEMP TABLE change_stage (n bigserial, integration_id uuid, type text, product_octo_id text,
-  option_octo_id text, unit_octo_id text, availability_id text, content_hash text, key text, locale text) ON COMMIT DROP`;
-
-/** COPY target for staged events (the catalog change log's lines). */
-export const COPY_CHANGE_STAGE = `COPY change_stage (integration_id, type, product_octo_id, option_octo_id, unit_octo_id, availability_id, content_hash) FROM STDIN`;
-
-const PUBLISH_STAGED = `
-WITH h AS (${OPEN_HEADER.replace(/\$n/g, '(SELECT count(*)::int FROM change_stage)')})
+export function appendingFrom(source: string): string {
+  return `
+WITH src AS (${source}), h AS (${OPEN_HEADER.replace(/\$n/g, '(SELECT count(*)::int FROM src)')})
 INSERT INTO change_events (txn_id, idx, ${EVENT_COLUMNS})
-SELECT h.txn_id, h.base + (row_number() OVER (ORDER BY s.n))::int - 1, ${EVENT_COLUMNS.replace(/(\w+)/g, 's.$1')}
-FROM h, change_stage s`;
+SELECT h.txn_id, h.base + (row_number() OVER ())::int - 1, ${EVENT_COLUMNS.replace(/(\w+)/g, 'src.$1')}
+FROM h, src`;
+}
 
-/** Moves every staged event into the change feed, in staging order (same rule as {@link appendChanges}). */
-export async function publishStaged(sql: OutboxSql): Promise<void> {
-  await sql(PUBLISH_STAGED, []);
+// Draws this transaction's header (if it appended anything) a fresh ticket.
+const SEAL = `
+UPDATE change_transactions SET ticket = nextval('change_transactions_id_seq')
+WHERE xact = pg_current_xact_id()::text::bigint AND first_position IS NULL`;
+
+/**
+ * Draws a fresh ticket for the events this transaction appended so far, without appending any:
+ * a bulk write that appended slice by slice calls it last, after every row it wrote (the ticket
+ * rule above), so its appends need not each come after all its writes.
+ */
+export async function sealChanges(sql: OutboxSql): Promise<void> {
+  await sql(SEAL, []);
 }
 
 /**
