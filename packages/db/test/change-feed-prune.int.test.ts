@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { createDb, type Db } from '@octo-sync/db';
+import { createPrisma } from '@octo-sync/db/src/client';
 import { ChangeFeedStore } from '@octo-sync/db/src/feed/change-feed.store';
 import { appendChanges } from '@octo-sync/db/src/feed/change-outbox';
 import { sequenceChanges } from '@octo-sync/db/src/feed/change-sequencer';
@@ -88,7 +89,7 @@ describe('change feed: retention prunes the old prefix only', () => {
         INSERT INTO change_transactions (ticket, event_count) SELECT nextval('change_transactions_id_seq'), 1 FROM generate_series(1, 50000) RETURNING id)
       INSERT INTO change_events (txn_id, idx, integration_id, type, product_octo_id, content_hash)
       SELECT id, 0, $1, 'product.updated', 'young', 'h' FROM h`, [integrationId]);
-    while ((await sequenceChanges(db.pool)) > 0);
+    while ((await sequenceChanges(db.prisma)) > 0);
     expect((await products(null)).slice(0, 21)).toEqual([...old, 'young']);
     await ageHeaders(old);
     // Backends flush their statistics when they exit: only the prune's reads are counted below.
@@ -98,7 +99,7 @@ describe('change feed: retention prunes the old prefix only', () => {
     const pool = new Pool({ connectionString: database.url, max: 1 });
     try {
       const before = await reads(pool);
-      expect(await new ChangeFeedStore(pool).prune(cutoff(), 1_000, 10)).toBe(20);
+      expect(await new ChangeFeedStore(createPrisma(pool, (err) => { throw err; })).prune(cutoff(), 1_000, 10)).toBe(20);
       const after = await reads(pool);
       expect(after.change_transactions - before.change_transactions).toBeLessThan(100);
       expect(after.change_events - before.change_events).toBeLessThan(100);

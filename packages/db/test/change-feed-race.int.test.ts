@@ -180,7 +180,7 @@ describe('change feed: many concurrent writers and a racing consumer', () => {
       }
     };
     const sequencer = async () => {
-      while (writing > 0) await sequenceChanges(db.pool, 3);
+      while (writing > 0) await sequenceChanges(db.prisma, 3);
     };
     await Promise.all([...Array.from({ length: WRITERS }, (_, n) => writer(n, committed)), consume(), sequencer()]);
 

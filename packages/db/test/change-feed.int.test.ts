@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { createDb, type Db } from '@octo-sync/db';
 import { appendChanges } from '@octo-sync/db/src/feed/change-outbox';
+import { createPrisma } from '@octo-sync/db/src/client';
 import { sequenceChanges } from '@octo-sync/db/src/feed/change-sequencer';
 import { createTestDatabase, waitFor, type TestDatabase } from '@octo-sync/testkit';
 import { productEvent } from './feed-events';
@@ -84,7 +85,7 @@ describe('change feed: positions past every committed one, and retention', () =>
     await holder.query('UPDATE change_feed_sequencer SET sequenced_through = sequenced_through WHERE id = 1');
     const repeatable = new Pool({ connectionString: database.url, max: 2, options: '-c default_transaction_isolation=repeatable\\ read' });
     try {
-      const numbering = sequenceChanges(repeatable);
+      const numbering = sequenceChanges(createPrisma(repeatable, (err) => { throw err; }));
       await waitFor('the sequencer to wait for the row', async () => {
         // Not from the holder: a transaction sees pg_stat_activity as it was when it first looked.
         const { rows } = await db.pool.query<{ waiting: number }>(

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { PrismaClient } from '../generated/prisma/client';
 import type { ChangeType } from './change-outbox';
 import { SEQUENCE_BATCH, sequenceChanges } from './change-sequencer';
 
@@ -95,7 +95,7 @@ SELECT count(*)::int AS deleted FROM gone`;
  * sees every event committed before its read.
  */
 export class ChangeFeedStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly prisma: PrismaClient) {}
 
   /**
    * Up to `limit` events after `after` (a position; null: from the oldest kept). `expired` when
@@ -103,9 +103,9 @@ export class ChangeFeedStore {
    * newest position (equal to it is fine: nothing new yet).
    */
   async read(after: bigint | null, limit: number): Promise<ChangePage> {
-    await sequenceChanges(this.pool);
+    await sequenceChanges(this.prisma);
     type Row = { prunedThrough: string; newest: string } & ({ [K in keyof ChangeEvent]: ChangeEvent[K] } | { [K in keyof ChangeEvent]: null });
-    const { rows } = await this.pool.query<Row>(READ_EVENTS, [after?.toString() ?? null, limit]);
+    const rows = await this.prisma.$queryRawUnsafe<Row[]>(READ_EVENTS, after?.toString() ?? null, limit);
     const prunedThrough = rows[0]?.prunedThrough ?? '0';
     const newest = rows[0]?.newest ?? prunedThrough;
     if (after !== null && after < BigInt(prunedThrough)) return { kind: 'expired', prunedThrough };
@@ -121,10 +121,10 @@ export class ChangeFeedStore {
    * is left or `maxBatches` statements ran; returns how many it deleted.
    */
   async prune(before: Date, batch: number, maxBatches: number): Promise<number> {
-    while ((await sequenceChanges(this.pool)) === SEQUENCE_BATCH);
+    while ((await sequenceChanges(this.prisma)) === SEQUENCE_BATCH);
     let total = 0;
     for (let i = 0; i < maxBatches; i++) {
-      const deleted = (await this.pool.query<{ deleted: number }>(PRUNE_BATCH, [before, batch])).rows[0]?.deleted ?? 0;
+      const deleted = (await this.prisma.$queryRawUnsafe<Array<{ deleted: number }>>(PRUNE_BATCH, before, batch))[0]?.deleted ?? 0;
       total += deleted;
       if (deleted < batch) break;
     }

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
 
 /*
  * The change feed's sequencer: the one place positions are given (docs/architecture.md, "The
@@ -34,6 +34,9 @@ RETURNING (SELECT count(*)::int FROM numbered) AS headers`;
 
 const ANY_PENDING = `SELECT EXISTS (SELECT 1 FROM change_transactions WHERE first_position IS NULL) AS pending`;
 
+/** How long a sequencer may wait for a connection, and then run (mostly waiting for the one before it). */
+const SEQUENCER_WAIT_MS = 60_000;
+
 /** The most transaction headers one sequencer transaction numbers (the rest wait for the next). */
 export const SEQUENCE_BATCH = 10_000;
 
@@ -42,23 +45,18 @@ export const SEQUENCE_BATCH = 10_000;
  * first); returns how many it numbered. Safe to call from any process at any time: sequencers
  * queue on one row lock, and each is one short transaction of SQL only.
  */
-export async function sequenceChanges(pool: Pool, batch = SEQUENCE_BATCH): Promise<number> {
-  if (!(await pool.query<{ pending: boolean }>(ANY_PENDING)).rows[0]?.pending) return 0;
-  const client = await pool.connect();
-  try {
-    // Read committed whatever the session's default: the numbering statement must take a snapshot
-    // after the lock was granted. Under repeatable read the whole transaction would keep the lock
-    // statement's snapshot, taken before it waited (Postgres then fails the lock with a
-    // serialization error whenever another sequencer ran meanwhile).
-    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-    const through = (await client.query<{ through: string }>(LOCK)).rows[0]?.through ?? '0';
-    const headers = (await client.query<{ headers: number }>(NUMBER, [through, batch])).rows[0]?.headers ?? 0;
-    await client.query('COMMIT');
-    return headers;
-  } catch (err) {
-    await client.query('ROLLBACK');
-    throw err;
-  } finally {
-    client.release();
-  }
+export async function sequenceChanges(prisma: PrismaClient, batch = SEQUENCE_BATCH): Promise<number> {
+  if (!(await prisma.$queryRawUnsafe<Array<{ pending: boolean }>>(ANY_PENDING))[0]?.pending) return 0;
+  // Read committed whatever the session's default: the numbering statement must take a snapshot
+  // after the lock was granted. Under repeatable read the whole transaction would keep the lock
+  // statement's snapshot, taken before it waited (Postgres then fails the lock with a
+  // serialization error whenever another sequencer ran meanwhile). The timeout covers a wait for
+  // the sequencer before it (each is short, but a busy machine queues several).
+  return prisma.$transaction(
+    async (tx) => {
+      const through = (await tx.$queryRawUnsafe<Array<{ through: string }>>(LOCK))[0]?.through ?? '0';
+      return (await tx.$queryRawUnsafe<Array<{ headers: number }>>(NUMBER, through, batch))[0]?.headers ?? 0;
+    },
+    { isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted, maxWait: SEQUENCER_WAIT_MS, timeout: SEQUENCER_WAIT_MS },
+  );
 }
