@@ -66,5 +66,23 @@ const result = await build({
   metafile: true,
 });
 await Promise.all(Object.keys(entries).map((name) => writeFile(join(outdir, `${name}.js`), launcher(name))));
-const files = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js'));
+// The partner portal's and operator console's pages (services/gateway/web): ES modules for the
+// browser, which cannot require, so npm packages (preact, openapi-fetch) are bundled into them.
+// The gateway serves dist/web/{portal,console}.js and app.css; the CSS is its own entry.
+const web = await build({
+  absWorkingDir: root,
+  entryPoints: { portal: 'services/gateway/web/portal/main.tsx', console: 'services/gateway/web/console/main.tsx', app: 'services/gateway/web/app.css' },
+  outdir: join(outdir, 'web'),
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  sourcemap: true,
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  logLevel: 'warning',
+  metafile: true,
+});
+const files = [result, web].flatMap((built) => Object.keys(built.metafile.outputs).filter((file) => file.endsWith('.js')));
 console.log(`build: ${files.length} entry points in ${relative(process.cwd(), outdir) || '.'}`);
