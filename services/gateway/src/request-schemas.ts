@@ -164,7 +164,7 @@ export const queueOverviewQuerySchema = z.strictObject({
 /** Every route without query parameters still rejects unknown ones (a typo must not pass silently). */
 export const noQuerySchema = z.strictObject({});
 
-export const idParamsSchema = z.object({ id: z.string().openapi({ description: 'Integration id (`_id`).' }) });
+export const idParamsSchema = z.object({ id: z.string().openapi({ format: 'uuid', description: 'Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths).' }) });
 
 export const webhookHeadersSchema = z.object({
   'x-webhook-secret': z

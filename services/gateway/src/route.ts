@@ -1,12 +1,10 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { unstorableInput, type Logger } from '@octo-sync/platform';
 import { ApiError, errorMiddleware } from './errors';
 import { inexactNumberProblems, jsonBodyText, noteInexactNumbers } from './exact-numbers';
 import type { Principal } from './request-context';
-import { idParamsSchema, noQuerySchema } from './request-schemas';
-import { errorEnvelopeSchema } from './response-schemas';
+import { noQuerySchema } from './request-schemas';
 import { signedBody } from './signed-body';
 import { formatIssues, friendlyErrors } from './validation';
 
@@ -88,10 +86,6 @@ export function defineRoute<B extends z.ZodType | undefined = undefined, Q exten
 /** `/a/{id}/b` → `/a/:id/b`. */
 function expressPath(path: string): string {
   return path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
-}
-
-function pathParams(path: string): string[] {
-  return [...path.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1] as string);
 }
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
@@ -229,72 +223,4 @@ export function mountRoute(router: Router, spec: RouteSpec, deps: { auth: AuthSt
   }
   // Authentication runs before the body is parsed: an anonymous caller cannot make us parse 64 KiB.
   router[spec.method](expressPath(spec.path), authenticate, ...bodyStepsOf(spec, limit, deps.auth), handle);
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Invalid input: every bad field is listed in `error`.',
-  401: 'Missing or invalid credentials.',
-  403: 'Authenticated, but this role may not call this endpoint.',
-  404: 'Unknown resource (or another partner’s).',
-  409: 'The integration is not in a state that allows this.',
-  410: 'The cursor is older than the retention: events after it were pruned.',
-  413: 'Body too large.',
-  415: 'Body is not JSON.',
-  429: 'Rate limited; see Retry-After.',
-  500: 'A bug; it has been logged.',
-  503: 'Postgres or Redis is unreachable.',
-};
-
-/** `{id}` is documented as the integration id; any other path parameter as a string. */
-const paramsSchema = (names: string[]) => idParamsSchema.pick({ id: true }).extend(Object.fromEntries(names.filter((n) => n !== 'id').map((n) => [n, z.string()])));
-
-/** Adds one route to the OpenAPI registry, including the error answers it can give. */
-export function registerRoute(registry: OpenAPIRegistry, spec: RouteSpec): void {
-  const errorStatuses = new Set<number>([500, 503]);
-  if (spec.body || spec.query) errorStatuses.add(400);
-  if (spec.auth !== 'public') errorStatuses.add(401);
-  if (spec.auth === 'jwt' || spec.auth === 'partner' || spec.auth === 'admin' || spec.auth === 'feed' || spec.auth === 'dashboard') errorStatuses.add(403);
-  if (spec.body) {
-    errorStatuses.add(413);
-    errorStatuses.add(415);
-  }
-  if (spec.auth === 'webhook') errorStatuses.add(429);
-  if (spec.auth !== 'public' && spec.auth !== 'webhook' && spec.auth !== 'feed') errorStatuses.add(404);
-  if (spec.auth === 'feed') errorStatuses.add(410);
-
-  const responses: RouteConfig['responses'] = {};
-  for (const [status, r] of Object.entries(spec.responses)) {
-    responses[status] = {
-      description: r.description,
-      ...(r.headers ? { headers: r.headers } : {}),
-      ...(r.schema
-        ? { content: { [r.contentType ?? 'application/json']: { schema: r.schema } } }
-        : Number(status) >= 400
-          ? { content: { 'application/json': { schema: errorEnvelopeSchema } } }
-          : {}),
-    };
-  }
-  for (const status of errorStatuses) {
-    if (responses[String(status)]) continue;
-    responses[String(status)] = { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/json': { schema: errorEnvelopeSchema } } };
-  }
-  const params = pathParams(spec.path);
-  const security: Array<Record<string, string[]>> =
-    spec.auth === 'public' ? [] : spec.auth === 'webhook' ? [{ webhookSecret: [] }] : spec.auth === 'dashboard' ? [{ bearerAuth: [] }, { dashboardCookie: [] }] : [{ bearerAuth: [] }];
-  registry.registerPath({
-    method: spec.method,
-    path: spec.path,
-    operationId: spec.operationId,
-    summary: spec.summary,
-    ...(spec.description ? { description: spec.description } : {}),
-    tags: spec.tags,
-    security,
-    request: {
-      ...(params.length > 0 ? { params: paramsSchema(params) } : {}),
-      ...(spec.query && spec.query instanceof z.ZodObject ? { query: spec.query } : {}),
-      ...(spec.headers ? { headers: spec.headers } : {}),
-      ...(spec.body ? { body: { required: spec.bodyOptional !== true, content: { 'application/json': { schema: spec.body } } } } : {}),
-    },
-    responses,
-  });
 }
