@@ -15,6 +15,7 @@ import { createMetrics, type GatewayMetrics } from './metrics';
 import { changesRoutes } from './changes.routes';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import { opsRoutes } from './ops.routes';
+import { pagesRouter } from './pages/pages';
 import { partnerRoutes } from './partner.routes';
 import { productRoutes } from './products.routes';
 import { refreshRoutes } from './availability-refresh.routes';
@@ -72,7 +73,7 @@ function requestContext(log: Logger, metrics: GatewayMetrics): RequestHandler {
 
 /**
  * The gateway's Express app, without listening: the partner API, ops endpoints, the OpenAPI
- * document, one error middleware. Every dependency is a parameter, so tests build their own.
+ * document, the portal and console pages, one error middleware. Every dependency is a parameter, so tests build their own.
  */
 export function buildApp(deps: AppDeps): GatewayApp {
   const { config, db, producer, redis, log } = deps;
@@ -103,6 +104,8 @@ export function buildApp(deps: AppDeps): GatewayApp {
   const router = express.Router({ caseSensitive: true, strict: false });
   for (const route of routes) mountRoute(router, route, { auth: auth.steps, defaultBodyLimit: config.bodyLimitBytes });
   app.use(router);
+  // After the API: its calls never walk the pages' routes.
+  app.use(pagesRouter({ config, redis, routes, auth: auth.steps }));
   app.use(notFoundMiddleware);
   app.use(errorMiddleware);
   app.locals.routes = routes;

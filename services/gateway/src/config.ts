@@ -1,4 +1,5 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { redisProblems } from '@octo-sync/jobs';
 import { parseAllowedHosts } from '@octo-sync/octo/src/base-url';
@@ -52,6 +53,8 @@ const schema = z
     LOG_LEVEL: env.logLevel(),
     LOG_FORMAT: env.logFormat(),
     SHUTDOWN_TIMEOUT_MS: env.int(15_000, { min: 100 }),
+    PAGE_SESSION_IDLE_S: env.int(1_800, { min: 60, max: 86_400 }),
+    PAGES_DIR: env.optionalString(),
   })
   .superRefine((cfg, ctx) => {
     for (const [path, message] of redisProblems(cfg.REDIS_CLUSTER_NODES, cfg.QUEUE_PREFIX)) ctx.addIssue({ code: 'custom', path: [path], message });
@@ -162,6 +165,10 @@ export interface GatewayConfig {
   logLevel: string;
   logFormat: LogFormat;
   shutdownTimeoutMs: number;
+  /** `PAGE_SESSION_IDLE_S`: a portal or console session ends after this long without a call (and always when its JWT expires). */
+  pageSessionIdleS: number;
+  /** `PAGES_DIR`: the built scripts and styles of the portal and console; default `web/` beside the gateway's bundle (`dist/web/`). */
+  pagesDir: string;
   /** Which development defaults are still in use (start-up warns about each). */
   devDefaults: Array<'JWT_SECRET' | 'SECRETS_KEY'>;
 }
@@ -221,6 +228,9 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    pageSessionIdleS: e.PAGE_SESSION_IDLE_S,
+    // The bundle is dist/gateway.bundle.js, so its folder is dist/ and the web build is dist/web/.
+    pagesDir: resolve(e.PAGES_DIR ?? resolve(__dirname, 'web')),
     devDefaults,
   };
 }

@@ -1,7 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Express, Request, RequestHandler } from 'express';
+import type { Express, RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import type { Db } from '@octo-sync/db';
@@ -11,6 +11,7 @@ import type { GatewayConfig } from './config';
 import { dashboardActions } from './dashboard-actions';
 import { ApiError } from './errors';
 import { BASE_PATH } from './paths';
+import { cookieValue, sameOrigin } from './pages/browser-requests';
 import { okEnvelope } from './response-schemas';
 import { defineRoute, ok, type AuthSteps, type RouteSpec } from './route';
 import { pageHeaders, withoutPoweredBy, type PageSources } from './security-headers';
@@ -42,18 +43,6 @@ const DASHBOARD_SOURCES: PageSources = {
   'connect-src': ["'self'"],
   'base-uri': ["'self'"],
 };
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=');
-  }
-  return undefined;
-}
-
-function sameOrigin(req: Request): boolean {
-  return req.get('origin') === `${req.protocol}://${req.get('host') ?? ''}`;
-}
 
 /**
  * The dashboard's auth step: an admin JWT as a bearer header, or the session cookie (accepted on

@@ -13,7 +13,7 @@ import { formatIssues, friendlyErrors } from './validation';
  * `partner`, `admin`, `feed` (admin or reader: the change feed), `dashboard` (admin, by bearer or
  * the dashboard's cookie), or `webhook` (x-webhook-secret of the `{id}` integration).
  */
-type RouteAuth = 'public' | 'jwt' | 'partner' | 'admin' | 'feed' | 'dashboard' | 'webhook';
+export type RouteAuth = 'public' | 'jwt' | 'partner' | 'admin' | 'feed' | 'dashboard' | 'webhook';
 
 interface ResponseSpec {
   description: string;
