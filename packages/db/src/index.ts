@@ -47,7 +47,9 @@ export {
 export type { CatalogStore } from './catalog/catalog.store';
 export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, ProductListKey, SlotListKey } from './catalog/catalog-read.store';
 export { COUNT_CAP, type ListPage, type ListRequest } from './paging';
-export type { CatalogCopyWriter } from './catalog/catalog-writer';
+export type { CatalogRunWriter } from './catalog/catalog-writer';
+export type { SliceRows } from './catalog/catalog-encode';
+export type { RunTx } from './runs/run-fence';
 export {
   pullSettingsOf,
   type AnswerDigests,

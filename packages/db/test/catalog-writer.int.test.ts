@@ -1,26 +1,23 @@
-import { createDb, type Db, type OptionRow, type ProductRow, type UnitRow } from '@octo-sync/db';
+import { createDb, type Db, type OptionRow, type ProductRow, type RunTx, type SliceRows, type UnitRow } from '@octo-sync/db';
 import { claimedTestRun, createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
-import type { PoolClient } from 'pg';
 
 /**
- * A small slice's rows go as one `jsonb` parameter (no staging table: no catalog churn, and it
- * works through transaction-mode PgBouncer); a large one is COPY'd into staging tables. Both store
- * the same rows.
+ * A small run's rows go as `jsonb` parameters; a large one's are COPY'd into a leased lane of
+ * `catalog_stage` before its fenced transaction opens, which merges only the rows of its own run
+ * and fence after checking their count and digest. Neither creates a table (no catalog churn, and
+ * it works through transaction-mode PgBouncer), and both store the same rows.
  */
-describe('CatalogCopyWriter: small slices without a staging table', () => {
+describe('CatalogRunWriter', () => {
   let database: TestDatabase;
   let db: Db;
   beforeAll(async () => {
     database = await createTestDatabase();
-    // Without the change feed, whose own staging is not this writer's.
-    db = createDb({ databaseUrl: database.url, secretsKey: 'catalog-writer-test-key', poolSize: 2, changeFeed: false });
+    db = createDb({ databaseUrl: database.url, secretsKey: 'catalog-writer-test-key', poolSize: 2 });
   });
   afterAll(async () => {
     await db?.close();
     await database?.drop();
   });
-
-  const claimedRun = () => claimedTestRun(db);
 
   const product = (id: string, units: number): ProductRow => ({
     octo_id: id, internal_name: `Tour "x"\t\\`, reference: null, title: 'Süd – 東京', locale: 'en', time_zone: 'Europe/Paris', availability_type: 'START_TIME',
@@ -35,19 +32,32 @@ describe('CatalogCopyWriter: small slices without a staging table', () => {
     product_octo_id: productId, option_octo_id: 'DEFAULT', octo_id: `unit-${i}`, internal_name: null, reference: null, type: 'ADULT', min_age: 18, max_age: null,
     min_quantity: null, max_quantity: 9, pax_count: 1, pricing_from: null, raw: { id: `unit-${i}` }, content_hash: `hu-${i}`,
   });
+  const slice = (productId: string, units: number): SliceRows => ({ products: [product(productId, units)], options: [option(productId)], units: Array.from({ length: units }, (_, i) => unit(productId, i)) });
 
-  /** Temporary tables this session holds. */
-  const tempTables = async (client: PoolClient) =>
-    Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_class WHERE relnamespace = pg_my_temp_schema()`)).rows[0]!.n);
+  /** Tables this database has: a write must not add any. */
+  const tableCount = async (tx: RunTx) => Number((await tx.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_class WHERE relkind IN ('r', 'p')`)).rows[0]!.n);
+  const leasedLanes = async () => Number((await db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM catalog_stage_lanes WHERE run_id IS NOT NULL')).rows[0]!.n);
+  const stagedRows = async () => Number((await db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM catalog_stage')).rows[0]!.n);
 
-  async function write(productId: string, units: number): Promise<number> {
-    const { integration, fence } = await claimedRun();
+  /** Writes one product with `units` units as a run would; `meanwhile` runs once the rows are staged, before the transaction. */
+  async function write(productId: string, units: number, meanwhile: (lane: number | undefined) => Promise<void> = async () => {}): Promise<{ tablesBefore: number; tablesAfter: number; lane: number | undefined }> {
+    const { integration, fence, run } = await claimedTestRun(db);
     const stored = await db.catalog.loadFingerprints(integration.id);
-    return db.runs.withFence(integration.id, fence, async (client) => {
-      const writer = await db.catalog.openWriter(client, integration.id, stored);
-      await writer.upsert({ products: [product(productId, units)], options: [option(productId)], units: Array.from({ length: units }, (_, i) => unit(productId, i)) });
-      return tempTables(client);
-    }, 30_000);
+    const writer = db.catalog.openWriter({ id: run.id, fence, integrationId: integration.id }, stored);
+    try {
+      await writer.add(slice(productId, units));
+      await writer.seal({ removedProducts: [], removedOptions: [], removedUnits: [] });
+      const { rows } = await db.pool.query<{ lane: number }>('SELECT lane FROM catalog_stage_lanes WHERE run_id = $1::uuid', [run.id]);
+      await meanwhile(rows[0]?.lane);
+      return await db.runs.withFence(integration.id, fence, async (tx) => {
+        const tablesBefore = await tableCount(tx);
+        await writer.merge(tx);
+        await writer.publish(tx);
+        return { tablesBefore, tablesAfter: await tableCount(tx), lane: rows[0]?.lane };
+      }, 30_000);
+    } finally {
+      await writer.release();
+    }
   }
 
   const storedRows = async (productId: string) => {
@@ -60,15 +70,47 @@ describe('CatalogCopyWriter: small slices without a staging table', () => {
     );
     return rows;
   };
+  const eventCount = async (productId: string) => Number((await db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM change_events WHERE product_octo_id = $1', [productId])).rows[0]!.n);
 
-  test('a small slice creates no temporary table, a large one its staging tables, and both store the same rows', async () => {
-    expect(await write('small', 3)).toBe(0);
-    expect(await write('large', 2_500)).toBe(3);
-    const small = await storedRows('small');
-    expect(small).toHaveLength(3);
-    expect(small[0]).toMatchObject({ internal_name: 'Tour "x"\t\\', title: 'Süd – 東京', raw: '{"n": 1.50, "id": "small", "deep": {"a": [1, "x"]}}', availability_local_start_times: ['09:00', 'a"b'], max_units: null, unit_raw: { id: 'unit-0' }, min_age: 18 });
-    const large = await storedRows('large');
+  test('a small run stages nothing, a large one uses a lane it empties and frees; neither creates a table, and both store the same rows and events', async () => {
+    const small = await write('small', 3);
+    expect(small).toMatchObject({ lane: undefined, tablesAfter: small.tablesBefore });
+    const large = await write('large', 2_500);
+    expect(large.lane).toEqual(expect.any(Number));
+    expect(large.tablesAfter).toBe(large.tablesBefore);
+    expect(await leasedLanes()).toBe(0);
+    expect(await stagedRows()).toBe(0);
+    const smallRows = await storedRows('small');
+    expect(smallRows).toHaveLength(3);
+    expect(smallRows[0]).toMatchObject({ internal_name: 'Tour "x"\t\\', title: 'Süd – 東京', raw: '{"n": 1.50, "id": "small", "deep": {"a": [1, "x"]}}', availability_local_start_times: ['09:00', 'a"b'], max_units: null, unit_raw: { id: 'unit-0' }, min_age: 18 });
     const normalise = (rows: Array<Record<string, unknown>>) => rows.map((r) => ({ ...r, raw: String(r.raw).replaceAll('large', 'small'), content_hash: 'x', raw_hash: 'x', tree_hash: 'x' }));
-    expect(normalise(large)).toEqual(normalise(small));
+    expect(normalise(await storedRows('large'))).toEqual(normalise(smallRows));
+    expect(await eventCount('small')).toBe(1 + 1 + 3);
+    expect(await eventCount('large')).toBe(1 + 1 + 2_500);
+  });
+
+  test('rows a stalled attempt COPYs late into the lane, under an older fence, are never merged', async () => {
+    const late = async (lane: number | undefined) => {
+      // What a worker that lost its fence would add: its own run id, an older fence, other rows.
+      await db.pool.query(
+        `INSERT INTO catalog_stage (lane, run_id, fence, kind, product_id, product_octo_id, octo_id, content_hash, tree_hash, option_count, unit_count, raw)
+         SELECT $1, run_id, fence - 1, 'p', NULL, 'stalled-' || g, 'stalled-' || g, 'h', 't', 0, 0, '{}'::jsonb
+         FROM catalog_stage_lanes, generate_series(1, 5) g WHERE lane = $1`,
+        [lane],
+      );
+    };
+    await write('takeover', 2_100, late);
+    expect(await storedRows('takeover')).toHaveLength(3);
+    expect((await db.pool.query(`SELECT 1 FROM products WHERE octo_id LIKE 'stalled-%'`)).rowCount).toBe(0);
+    expect(await stagedRows()).toBe(0);
+  });
+
+  test('a lane that lost staged rows fails the merge with STAGING_MISMATCH, and nothing is written', async () => {
+    const lose = async (lane: number | undefined) => {
+      await db.pool.query(`DELETE FROM catalog_stage WHERE lane = $1 AND octo_id = 'unit-7'`, [lane]);
+    };
+    await expect(write('lost', 2_100, lose)).rejects.toMatchObject({ code: 'STAGING_MISMATCH' });
+    expect(await storedRows('lost')).toHaveLength(0);
+    expect(await leasedLanes()).toBe(0);
   });
 });

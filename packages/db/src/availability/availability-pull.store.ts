@@ -1,6 +1,7 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { SlotRow } from './availability.store';
 import type { PrismaClient } from '../client';
+import type { RunTx } from '../runs/run-fence';
 import type { Integration } from '../generated/prisma/client';
 import { appendChanges, slotEvents, type WrittenSlot } from '../feed/change-outbox';
 import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, RECONCILE_SNAPSHOT } from './pull-statements';
@@ -118,7 +119,7 @@ export class AvailabilityPullStore {
    * per answer in order, the slots it listed (now counted unchanged), or null where the answer must
    * be reconciled in full, in a transaction of its own.
    */
-  async confirm(client: PoolClient, integrationId: string, answers: readonly SameAnswer[]): Promise<Array<number | null>> {
+  async confirm(client: RunTx, integrationId: string, answers: readonly SameAnswer[]): Promise<Array<number | null>> {
     const rows = (await client.query<{ product_octo_id: string; option_octo_id: string; slot_count: number }>(CONFIRM_SAME, [integrationId, JSON.stringify(answers.map((a) => ({ ...scopeOf(a), date_from: a.from, date_to: a.to, digest: a.digest })))])).rows;
     const confirmed = new Map(rows.map((r) => [optionKey(r.product_octo_id, r.option_octo_id), r.slot_count]));
     return answers.map((a) => confirmed.get(optionKey(a.productId, a.optionId)) ?? null);
@@ -131,7 +132,7 @@ export class AvailabilityPullStore {
    * transactions, not one per option, and each locks its slots in the one lock order
    * (`slot-order.ts`). Returns each snapshot's counts, in order.
    */
-  async reconcile(client: PoolClient, integrationId: string, snapshots: readonly OptionSnapshot[]): Promise<SlotCounts[]> {
+  async reconcile(client: RunTx, integrationId: string, snapshots: readonly OptionSnapshot[]): Promise<SlotCounts[]> {
     const windows = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, listed: [...s.slots.map((slot) => slot.availability_id), ...(s.held ?? [])] }));
     // The marks read the same answers (their window digest is the listed slots'): one parameter for both statements.
     const answers = JSON.stringify(snapshots.map((s, i) => ({ ...windows[i]!, slots: s.slots, digest: s.digest ?? null, slot_count: s.slots.length })));

@@ -1,69 +1,57 @@
-import type { PoolClient } from 'pg';
-import { catalogKey, type CatalogFingerprints, type Fingerprint, type OptionRow, type ProductRow, type UnitRow } from './catalog-rows';
-import { appendChanges, appendingFrom, sealChanges, type ChangeEventRow, type ChangeType, type OutboxSql } from '../feed/change-outbox';
+import { catalogKey, type CatalogFingerprints, type Fingerprint } from './catalog-rows';
+import type { SliceRows } from './catalog-encode';
+import { appendChanges, type ChangeEventRow, type ChangeType, type OutboxSql } from '../feed/change-outbox';
 
-type Entity = 'product' | 'option' | 'unit';
+/** A catalog entity, as its events name it. */
+export type Entity = 'product' | 'option' | 'unit';
 
-/** What the removal statements of each entity return for their events (`t`: the row, `r`: its key). */
-const REMOVED_KEYS: Record<Entity, string> = {
-  product: 't.octo_id AS product_octo_id, NULL::text AS option_octo_id, NULL::text AS unit_octo_id',
-  option: 'r.product_octo_id, t.octo_id AS option_octo_id, NULL::text AS unit_octo_id',
-  unit: 'r.product_octo_id, r.option_octo_id, t.octo_id AS unit_octo_id',
-};
+/** What a removal statement returns of each row it deactivated (see `REMOVED_KEYS` in catalog-writer.ts). */
+export interface RemovedRow {
+  product_octo_id: string;
+  option_octo_id: string | null;
+  unit_octo_id: string | null;
+  content_hash: string;
+}
+
+/** Events per append statement: each is one `jsonb` parameter. */
+const EVENTS_PER_APPEND = 10_000;
 
 /**
- * The change-feed side of a catalog run: each slice's events are appended as one `jsonb`
- * parameter (no round trip per row, no staging table), removals append theirs in their own
- * statement, and {@link publish} draws the run's ticket just before COMMIT, after every row it
- * wrote. Whether a written row is created, updated or restored is read from the fingerprints the
- * run diffed against.
+ * The change-feed side of a catalog run: the events of its written rows, decided as each slice is
+ * added (created, updated or restored, read from the fingerprints the run diffed against), the
+ * `<entity>.removed` events its removal statements return, and {@link publish}, the last
+ * statements before COMMIT, which append them all in that order.
  */
 export class CatalogChangeLog {
-  private readonly sql: OutboxSql;
+  private readonly events: ChangeEventRow[] = [];
 
-  private constructor(
-    client: PoolClient,
+  constructor(
     private readonly integrationId: string,
     private readonly stored: CatalogFingerprints,
-  ) {
-    this.sql = (text, values) => client.query(text, values);
-  }
+  ) {}
 
-  static open(client: PoolClient, integrationId: string, stored: CatalogFingerprints): Promise<CatalogChangeLog> {
-    return Promise.resolve(new CatalogChangeLog(client, integrationId, stored));
-  }
-
-  /** Appends the events of one written slice. */
-  async stage(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[] }): Promise<void> {
-    await appendChanges(this.sql, [...this.events(rows)]);
-  }
-
-  private *events(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[] }): Generator<ChangeEventRow> {
+  /** The events of one slice's written rows. */
+  add(rows: SliceRows): void {
     const { stored } = this;
-    for (const p of rows.products) yield this.event(kind('product', stored.products.get(p.octo_id)), p.octo_id, null, null, p.content_hash);
-    for (const o of rows.options) {
-      const before = stored.options.get(catalogKey(o.product_octo_id, o.octo_id));
-      yield this.event(kind('option', before), o.product_octo_id, o.octo_id, null, o.content_hash);
-    }
+    for (const p of rows.products) this.push(kind('product', stored.products.get(p.octo_id)), p.octo_id, null, null, p.content_hash);
+    for (const o of rows.options) this.push(kind('option', stored.options.get(catalogKey(o.product_octo_id, o.octo_id))), o.product_octo_id, o.octo_id, null, o.content_hash);
     for (const u of rows.units) {
-      const before = stored.units.get(catalogKey(u.product_octo_id, u.option_octo_id, u.octo_id));
-      yield this.event(kind('unit', before), u.product_octo_id, u.option_octo_id, u.octo_id, u.content_hash);
+      this.push(kind('unit', stored.units.get(catalogKey(u.product_octo_id, u.option_octo_id, u.octo_id))), u.product_octo_id, u.option_octo_id, u.octo_id, u.content_hash);
     }
   }
 
-  /** `update` (a removal statement without RETURNING, `$1` the integration) rewritten to also append its `<entity>.removed` events. */
-  stagingRemovals(update: string, entity: Entity): string {
-    return appendingFrom(`${update}
-  RETURNING $1::uuid AS integration_id, '${entity}.removed'::text AS type, ${REMOVED_KEYS[entity]}, NULL::text AS availability_id,
-    t.content_hash, NULL::text AS key, NULL::text AS locale`);
+  /** The events of the rows a removal statement deactivated. */
+  removed(entity: Entity, rows: readonly RemovedRow[]): void {
+    for (const r of rows) this.push(`${entity}.removed`, r.product_octo_id, r.option_octo_id, r.unit_octo_id, r.content_hash);
   }
 
-  publish(): Promise<void> {
-    return sealChanges(this.sql);
+  /** Appends every event to the change feed, in order: the transaction's last statements. */
+  async publish(sql: OutboxSql): Promise<void> {
+    for (let i = 0; i < this.events.length; i += EVENTS_PER_APPEND) await appendChanges(sql, this.events.slice(i, i + EVENTS_PER_APPEND));
   }
 
-  private event(type: ChangeType, product: string, option: string | null, unit: string | null, hash: string): ChangeEventRow {
-    return { integration_id: this.integrationId, type, product_octo_id: product, option_octo_id: option, unit_octo_id: unit, availability_id: null, content_hash: hash };
+  private push(type: ChangeType, product: string, option: string | null, unit: string | null, hash: string): void {
+    this.events.push({ integration_id: this.integrationId, type, product_octo_id: product, option_octo_id: option, unit_octo_id: unit, availability_id: null, content_hash: hash });
   }
 }
 

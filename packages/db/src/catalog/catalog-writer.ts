@@ -1,206 +1,171 @@
-import type { PoolClient } from 'pg';
-import { catalogKey, type CatalogChanges, type CatalogFingerprints, type OptionRow, type ProductFingerprintRow, type ProductRow, type UnitRow } from './catalog-rows';
-import { CatalogChangeLog } from './catalog-change-log';
-import { copyField as field, copyText } from '../copy-text';
-import { CLEAR_STAGING, COPY_STAGE_OPTIONS, COPY_STAGE_PRODUCTS, COPY_STAGE_UNITS, CREATE_STAGING, JSON_SOURCES, STAGED_SOURCES, upsertOptions, upsertProducts, upsertUnits } from './catalog-upserts';
+import { asError } from '@octo-sync/platform';
+import type { Pool } from 'pg';
+import type { PrismaClient } from '../client';
+import type { RunTx } from '../runs/run-fence';
+import type { CatalogChanges, CatalogFingerprints } from './catalog-rows';
+import { CatalogChangeLog, type Entity, type RemovedRow } from './catalog-change-log';
+import { RowEncoder, type SliceRows } from './catalog-encode';
+import { CatalogStage, type StagingRun } from './catalog-stage';
+import { jsonSource, UPSERT, type RowKind } from './catalog-upserts';
 
 /** Rows per removal statement: large enough to amortise the round trip, small enough for memory. */
 const BATCH = 2_000;
 /**
- * Most rows of a slice sent as one `jsonb` parameter: a small run (20 products are ~180 rows) then
- * writes without a staging table; a larger slice is COPY'd into staging tables, created once per run.
+ * Most rows a run sends as `jsonb` parameters: a small run (20 products are ~180 rows) then
+ * stages nothing; a larger one COPYs its rows into a lane of `catalog_stage` as it reads them.
  */
 const JSON_ROWS_MAX = 2_000;
 
+/** The order the merge runs the kinds in: parents before their children. */
+const KINDS: readonly RowKind[] = ['products', 'fingerprints', 'options', 'units'];
+
+/** What left the catalog. */
+type Removals = Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'removedUnits'>;
+
+/** A run, as its writer knows it. */
+export interface WriterRun extends StagingRun {
+  integrationId: string;
+}
+
 /**
- * Writes a run's changed rows slice by slice, one upsert per table: a small slice's rows go as one
- * `jsonb` parameter, a large one's are COPY'd into ON COMMIT DROP staging tables first. Parent ids come back from
- * `RETURNING` (or from the fingerprints, for parents left as they were), so no statement joins
- * the catalog tables. A product's fingerprints live in `product_fingerprints`, so that a change in
- * its options or units, which changes them, does not rewrite the product's row.
- * Removals go as JSON arrays of keys, unpacked by `jsonb_to_recordset`, {@link BATCH} per statement.
+ * Writes one run's changed rows, in two steps, so that the run's fenced transaction holds only
+ * SQL. Before it opens: {@link add} takes each slice's rows as the run reads them (kept in memory
+ * while the run is small, COPY'd into a leased lane of `catalog_stage` once it is not, the COPY of
+ * one slice running while the next is read) and {@link seal} encodes what the transaction will
+ * send. In it: {@link merge} (the lane's check, one set-based upsert per table, the removals) and
+ * {@link publish} (the change-feed events, last). {@link release} frees the lane, whatever happened.
  */
-export class CatalogCopyWriter {
-  /** Ids of the rows this run wrote: products by OCTO id, options by `catalogKey`. */
-  private readonly productIds = new Map<string, string>();
-  private readonly optionIds = new Map<string, string>();
-  /** Whether this run's staging tables exist (created by its first large slice). */
-  private staging = false;
+export class CatalogRunWriter {
+  private kept: SliceRows[] = [];
+  private keptRows = 0;
+  private readonly counts: Record<RowKind, number> = { products: 0, fingerprints: 0, options: 0, units: 0 };
+  private stage: CatalogStage | undefined;
+  /** The COPY in flight: its failure is kept, not thrown, until awaited (nobody listens meanwhile). */
+  private copying: Promise<Error | undefined> = Promise.resolve(undefined);
+  private readonly encoder: RowEncoder;
+  private readonly changes: CatalogChangeLog | undefined;
+  private sealed: { json: Partial<Record<RowKind, string>>; removals: Array<{ entity: Entity; json: string }> } | undefined;
 
-  private constructor(
-    private readonly client: PoolClient,
-    private readonly integrationId: string,
-    private readonly stored: CatalogFingerprints,
-    private readonly changes: CatalogChangeLog | undefined,
-  ) {}
-
-  /**
-   * A writer for one run, on the connection of `SyncRunStore.withFence` (its staging tables, if
-   * any, live until that transaction ends). `stored`: the fingerprints the run diffed against (they carry
-   * the ids of the parents it does not rewrite). `changeFeed`: whether the run appends its
-   * changes to the change feed (staged with the rows, published by {@link publish}).
-   */
-  static async open(client: PoolClient, integrationId: string, stored: CatalogFingerprints, changeFeed: boolean): Promise<CatalogCopyWriter> {
-    const changes = changeFeed ? await CatalogChangeLog.open(client, integrationId, stored) : undefined;
-    return new CatalogCopyWriter(client, integrationId, stored, changes);
+  /** `stored`: the fingerprints the run diffed against. `changeFeed`: whether the run appends its changes to the change feed. */
+  constructor(
+    private readonly db: { prisma: PrismaClient; pool: Pool },
+    private readonly run: WriterRun,
+    stored: CatalogFingerprints,
+    changeFeed: boolean,
+  ) {
+    this.encoder = new RowEncoder(stored);
+    this.changes = changeFeed ? new CatalogChangeLog(run.integrationId, stored) : undefined;
   }
 
-  /**
-   * Upserts one slice (products first, with their fingerprints, then their options, then units),
-   * and the fingerprints alone of products whose own row is unchanged: their row is not rewritten.
-   */
-  async upsert(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[]; fingerprints?: readonly ProductFingerprintRow[] }): Promise<void> {
-    const fingerprints = (rows.fingerprints ?? []).map(({ octo_id, ...rest }) => ({ product_id: this.productId(octo_id), ...rest }));
-    for (const batch of chunks(fingerprints)) await this.client.query(UPSERT_FINGERPRINTS, [JSON.stringify(batch)]);
-    if (rows.products.length + rows.options.length + rows.units.length <= JSON_ROWS_MAX) await this.upsertJson(rows);
-    else await this.upsertStaged(rows);
-    await this.changes?.stage(rows);
+  /** Takes one slice's changed rows. Resolves once the previous slice's COPY (if any) is done and this one's has started. */
+  async add(rows: SliceRows): Promise<void> {
+    const sizes: Record<RowKind, number> = { products: rows.products.length, fingerprints: rows.fingerprints?.length ?? 0, options: rows.options.length, units: rows.units.length };
+    for (const kind of KINDS) this.counts[kind] += sizes[kind];
+    this.changes?.add(rows);
+    const size = KINDS.reduce((sum, kind) => sum + sizes[kind], 0);
+    if (size === 0) return;
+    this.kept.push(rows);
+    this.keptRows += size;
+    if (this.stage === undefined && this.keptRows <= JSON_ROWS_MAX) return;
+    await this.copied();
+    this.stage ??= await CatalogStage.lease(this.db, this.run);
+    const slices = this.kept;
+    this.kept = [];
+    this.keptRows = 0;
+    this.copying = this.stage.copy(this.encoder, slices).then(() => undefined, asError);
   }
 
-  /** A small slice: each table's rows as one JSON array. */
-  private async upsertJson(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[] }): Promise<void> {
-    const { client } = this;
-    if (rows.products.length > 0) {
-      const written = await client.query<{ id: string; octo_id: string }>(upsertProducts(JSON_SOURCES.products), [this.integrationId, jsonRows(rows.products, productRecord)]);
-      for (const row of written.rows) this.productIds.set(row.octo_id, row.id);
+  /** Every slice is added and the removals known: waits for the last COPY and encodes the rest before the transaction opens. */
+  async seal(removals: Removals): Promise<void> {
+    await this.copied();
+    const json: Partial<Record<RowKind, string>> = {};
+    if (this.stage === undefined) {
+      const all = joinSlices(this.kept);
+      for (const kind of KINDS) if (this.counts[kind] > 0) json[kind] = this.encoder.json(kind, all);
     }
-    if (rows.options.length > 0) {
-      const productOf = new Map<string, string>();
-      const records = jsonRows(rows.options, (o) => {
-        const productId = this.productId(o.product_octo_id);
-        productOf.set(productId, o.product_octo_id);
-        return optionRecord(productId, o);
-      });
-      const written = await client.query<{ id: string; product_id: string; octo_id: string }>(upsertOptions(JSON_SOURCES.options), [records]);
-      for (const row of written.rows) this.optionIds.set(catalogKey(productOf.get(row.product_id)!, row.octo_id), row.id);
-    }
-    if (rows.units.length > 0) await client.query(upsertUnits(JSON_SOURCES.units), [jsonRows(rows.units, (u) => unitRecord(this.optionId(u.product_octo_id, u.option_octo_id), u))]);
-  }
-
-  /** A large slice: COPY into the staging tables, then one upsert per table from them. */
-  private async upsertStaged(rows: { products: readonly ProductRow[]; options: readonly OptionRow[]; units: readonly UnitRow[] }): Promise<void> {
-    const { client } = this;
-    if (!this.staging) await client.query(CREATE_STAGING);
-    this.staging = true;
-    if (rows.products.length > 0) {
-      await copyText(client, COPY_STAGE_PRODUCTS, encodeLines(rows.products, productLine));
-      const written = await client.query<{ id: string; octo_id: string }>(upsertProducts(STAGED_SOURCES.products), [this.integrationId]);
-      for (const row of written.rows) this.productIds.set(row.octo_id, row.id);
-    }
-    if (rows.options.length > 0) {
-      const productOf = new Map<string, string>();
-      const lines = encodeLines(rows.options, (o) => {
-        const productId = this.productId(o.product_octo_id);
-        productOf.set(productId, o.product_octo_id);
-        return optionLine(productId, o);
-      });
-      await copyText(client, COPY_STAGE_OPTIONS, lines);
-      const written = await client.query<{ id: string; product_id: string; octo_id: string }>(upsertOptions(STAGED_SOURCES.options));
-      for (const row of written.rows) this.optionIds.set(catalogKey(productOf.get(row.product_id)!, row.octo_id), row.id);
-    }
-    if (rows.units.length > 0) {
-      await copyText(client, COPY_STAGE_UNITS, encodeLines(rows.units, (u) => unitLine(this.optionId(u.product_octo_id, u.option_octo_id), u)));
-      await client.query(upsertUnits(STAGED_SOURCES.units));
-    }
-    await client.query(CLEAR_STAGING);
-  }
-
-  /** Deactivates what left the catalog. */
-  async remove(changes: Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'removedUnits'>): Promise<void> {
-    const log = this.changes;
-    const run = async (sql: string, items: readonly unknown[], entity: 'product' | 'option' | 'unit') => {
-      const statement = log ? log.stagingRemovals(sql, entity) : sql;
-      for (const batch of chunks(items)) await this.client.query(statement, [this.integrationId, JSON.stringify(batch)]);
+    const batches = (entity: Entity, items: readonly unknown[]) => chunks(items).map((batch) => ({ entity, json: JSON.stringify(batch) }));
+    this.sealed = {
+      json,
+      removals: [
+        ...batches('product', removals.removedProducts.map((octo_id) => ({ octo_id }))),
+        ...batches('option', removals.removedOptions),
+        ...batches('unit', removals.removedUnits),
+      ],
     };
-    await run(REMOVE_PRODUCTS, changes.removedProducts.map((octo_id) => ({ octo_id })), 'product');
-    await run(REMOVE_OPTIONS, changes.removedOptions, 'option');
-    await run(REMOVE_UNITS, changes.removedUnits, 'unit');
   }
 
-  /** Appends the run's staged changes to the change feed: the last statement before COMMIT. */
-  async publish(): Promise<void> {
-    await this.changes?.publish();
+  /** In the fenced transaction: the staged rows' check, the upserts (parents first) and the removals. */
+  async merge(tx: RunTx): Promise<void> {
+    const sealed = this.sealed;
+    if (sealed === undefined) throw new Error('catalog writer: merge before seal');
+    const { integrationId } = this.run;
+    if (this.stage !== undefined) await this.stage.check(tx);
+    const source = this.stage?.source;
+    for (const kind of KINDS) {
+      if (this.counts[kind] === 0) continue;
+      await tx.query(UPSERT[kind](source?.rows ?? jsonSource), [integrationId, ...(source?.params ?? [sealed.json[kind]])]);
+    }
+    for (const { entity, json } of sealed.removals) {
+      const { rows } = await tx.query<RemovedRow>(`${REMOVE[entity]}\nRETURNING ${REMOVED_KEYS[entity]}`, [integrationId, json]);
+      this.changes?.removed(entity, rows);
+    }
   }
 
-  private productId(octoId: string): string {
-    const id = this.productIds.get(octoId) ?? this.stored.products.get(octoId)?.id;
-    if (id === undefined) throw new Error('catalog writer: an option was written before its product');
-    return id;
+  /** Appends the run's changes to the change feed: the last statements before COMMIT. */
+  async publish(tx: RunTx): Promise<void> {
+    await this.changes?.publish((sql, values) => tx.query(sql, values));
   }
 
-  private optionId(productId: string, optionId: string): string {
-    const key = catalogKey(productId, optionId);
-    const id = this.optionIds.get(key) ?? this.stored.options.get(key)?.id;
-    if (id === undefined) throw new Error('catalog writer: a unit was written before its option');
-    return id;
+  /** Waits for the COPY in flight and frees the lane, if the run leased one. Call it once the run is done, whatever happened. */
+  async release(): Promise<void> {
+    await this.copying;
+    await this.stage?.release();
+  }
+
+  private async copied(): Promise<void> {
+    const failure = await this.copying;
+    if (failure) throw failure;
   }
 }
 
-/** A JSON array of records, each with its `raw` spliced in as the JSON text the caller has. */
-function jsonRows<R extends { raw: unknown; raw_json?: string }>(rows: readonly R[], record: (row: R) => Record<string, unknown>): string {
-  return `[${rows.map((row) => `${JSON.stringify(record(row)).slice(0, -1)},"raw":${row.raw_json ?? JSON.stringify(row.raw) ?? 'null'}}`).join(',')}]`;
+function joinSlices(slices: readonly SliceRows[]): SliceRows {
+  return {
+    products: slices.flatMap((s) => s.products),
+    options: slices.flatMap((s) => s.options),
+    units: slices.flatMap((s) => s.units),
+    fingerprints: slices.flatMap((s) => s.fingerprints ?? []),
+  };
 }
 
-const productRecord = ({ raw: _raw, raw_json: _json, ...columns }: ProductRow): Record<string, unknown> => columns;
-const optionRecord = (productId: string, { raw: _raw, raw_json: _json, product_octo_id: _product, ...columns }: OptionRow): Record<string, unknown> => ({ product_id: productId, ...columns });
-const unitRecord = (optionId: string, { raw: _raw, raw_json: _json, product_octo_id: _product, option_octo_id: _option, ...columns }: UnitRow): Record<string, unknown> => ({ option_id: optionId, ...columns });
-
-function* encodeLines<R>(rows: readonly R[], line: (row: R) => string): Generator<string> {
-  for (const row of rows) yield `${line(row)}\n`;
-}
-
-const num = (value: number | null) => (value === null ? '\\N' : String(value));
-const bool = (value: boolean | null) => (value === null ? '\\N' : value ? 't' : 'f');
-const json = (value: unknown) => (value === null || value === undefined ? '\\N' : field(JSON.stringify(value)));
-const rawJson = (row: { raw: unknown; raw_json?: string }) => field(row.raw_json ?? JSON.stringify(row.raw));
-function textArray(values: string[] | null): string {
-  if (values === null) return '\\N';
-  return field(`{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`);
-}
-
-const productLine = (p: ProductRow) =>
-  `${field(p.octo_id)}\t${field(p.internal_name)}\t${field(p.reference)}\t${field(p.title)}\t${field(p.locale)}\t${field(p.time_zone)}\t` +
-  `${field(p.availability_type)}\t${field(p.default_currency)}\t${field(p.pricing_per)}\t${rawJson(p)}\t${field(p.content_hash)}\t` +
-  `${field(p.raw_hash)}\t${field(p.tree_hash)}\t${p.option_count}\t${p.unit_count}`;
-const optionLine = (productId: string, o: OptionRow) =>
-  `${productId}\t${field(o.octo_id)}\t${bool(o.is_default)}\t${field(o.internal_name)}\t${field(o.reference)}\t` +
-  `${textArray(o.availability_local_start_times)}\t${num(o.cancellation_cutoff_amount)}\t${field(o.cancellation_cutoff_unit)}\t` +
-  `${num(o.min_units)}\t${num(o.max_units)}\t${json(o.pricing_from)}\t${rawJson(o)}\t${field(o.content_hash)}`;
-const unitLine = (optionId: string, u: UnitRow) =>
-  `${optionId}\t${field(u.octo_id)}\t${field(u.internal_name)}\t${field(u.reference)}\t${field(u.type)}\t${num(u.min_age)}\t` +
-  `${num(u.max_age)}\t${num(u.min_quantity)}\t${num(u.max_quantity)}\t${num(u.pax_count)}\t${json(u.pricing_from)}\t` +
-  `${rawJson(u)}\t${field(u.content_hash)}`;
-
-function* chunks<T>(items: readonly T[]): Generator<T[]> {
-  for (let i = 0; i < items.length; i += BATCH) yield items.slice(i, i + BATCH);
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += BATCH) out.push(items.slice(i, i + BATCH));
+  return out;
 }
 
 // Removals: $1 is the integration id, $2 a JSON array of the keys of the rows that left the catalog.
-
-const REMOVE_PRODUCTS = `
+const REMOVE: Record<Entity, string> = {
+  product: `
 UPDATE products t SET active = false, removed_at = now(), updated_at = now()
 FROM jsonb_to_recordset($2::jsonb) AS r(octo_id text)
-WHERE t.integration_id = $1::uuid AND t.octo_id = r.octo_id AND t.active`;
-
-const REMOVE_OPTIONS = `
+WHERE t.integration_id = $1::uuid AND t.octo_id = r.octo_id AND t.active`,
+  option: `
 UPDATE product_options t SET active = false, removed_at = now(), updated_at = now()
 FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, octo_id text), products p
 WHERE p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
-  AND t.product_id = p.id AND t.octo_id = r.octo_id AND t.active`;
-
-const REMOVE_UNITS = `
+  AND t.product_id = p.id AND t.octo_id = r.octo_id AND t.active`,
+  unit: `
 UPDATE units t SET active = false, removed_at = now(), updated_at = now()
 FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, option_octo_id text, octo_id text),
   products p, product_options o
 WHERE p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
   AND o.product_id = p.id AND o.octo_id = r.option_octo_id
-  AND t.option_id = o.id AND t.octo_id = r.octo_id AND t.active`;
+  AND t.option_id = o.id AND t.octo_id = r.octo_id AND t.active`,
+};
 
-// A product whose own row is unchanged while its bytes changed: its fingerprints only (no event,
-// and not its products row). $1: a JSON array of fingerprints by product id (the stored ids).
-const UPSERT_FINGERPRINTS = `
-INSERT INTO product_fingerprints AS t (product_id, raw_hash, tree_hash, option_count, unit_count)
-SELECT r.product_id, r.raw_hash, r.tree_hash, r.option_count, r.unit_count
-FROM jsonb_to_recordset($1::jsonb) AS r(product_id bigint, raw_hash text, tree_hash text, option_count integer, unit_count integer)
-ON CONFLICT (product_id) DO UPDATE SET
-  raw_hash = excluded.raw_hash, tree_hash = excluded.tree_hash, option_count = excluded.option_count, unit_count = excluded.unit_count`;
+/** What the removal statements of each entity return for their events (`t`: the row, `r`: its key). */
+const REMOVED_KEYS: Record<Entity, string> = {
+  product: 't.octo_id AS product_octo_id, NULL::text AS option_octo_id, NULL::text AS unit_octo_id, t.content_hash',
+  option: 'r.product_octo_id, t.octo_id AS option_octo_id, NULL::text AS unit_octo_id, t.content_hash',
+  unit: 'r.product_octo_id, r.option_octo_id, t.octo_id AS unit_octo_id, t.content_hash',
+};

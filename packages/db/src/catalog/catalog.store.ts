@@ -1,7 +1,7 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
 import { catalogKey, type CatalogFingerprints } from './catalog-rows';
-import { CatalogCopyWriter } from './catalog-writer';
+import { CatalogRunWriter, type WriterRun } from './catalog-writer';
 import { appendChanges, prismaSql, type ChangeEventRow } from '../feed/change-outbox';
 import type { Prisma } from '../generated/prisma/client';
 
@@ -11,7 +11,7 @@ import type { Prisma } from '../generated/prisma/client';
  */
 export class CatalogStore {
   /**
-   * `pool`: the `pg` pool Prisma runs on (fingerprints are read on it directly). `changeFeed`:
+   * `pool`: the `pg` pool Prisma runs on (fingerprints are read and rows staged on it directly). `changeFeed`:
    * whether runs append their changes to the change feed.
    */
   constructor(
@@ -35,15 +35,13 @@ export class CatalogStore {
   }
 
   /**
-   * Adds the fingerprints of the options and units of `productIds` (OCTO ids) to `into`, read on
-   * `client`: a run reads them in its fenced transaction, on the connection it holds, never on a
-   * second one from the pool (which, with every connection held by a run, would never come).
+   * Adds the fingerprints of the options and units of `productIds` (OCTO ids) to `into`. A run
+   * reads them slice by slice as it parses, before its fenced transaction opens.
    */
-  async loadChildren(client: Queryable, integrationId: string, productIds: readonly string[], into: CatalogFingerprints): Promise<void> {
+  async loadChildren(integrationId: string, productIds: readonly string[], into: CatalogFingerprints): Promise<void> {
     if (productIds.length === 0) return;
     const values = [integrationId, productIds];
-    const options = await list(client, OPTION_FINGERPRINTS, values);
-    const units = await list(client, UNIT_FINGERPRINTS, values);
+    const [options, units] = await Promise.all([list(this.pool, OPTION_FINGERPRINTS, values), list(this.pool, UNIT_FINGERPRINTS, values)]);
     for (const [productId, id, hash, active, rowId] of decode<[string, string, string, boolean, string]>(options)) {
       into.options.set(catalogKey(productId, id), { hash, active, id: rowId });
     }
@@ -52,9 +50,9 @@ export class CatalogStore {
     }
   }
 
-  /** The COPY-based writer of one run's changes (see {@link CatalogCopyWriter.open}). */
-  openWriter(client: PoolClient, integrationId: string, stored: CatalogFingerprints): Promise<CatalogCopyWriter> {
-    return CatalogCopyWriter.open(client, integrationId, stored, this.changeFeed);
+  /** The writer of one run's changes, diffed against `stored` (see {@link CatalogRunWriter}). */
+  openWriter(run: WriterRun, stored: CatalogFingerprints): CatalogRunWriter {
+    return new CatalogRunWriter({ prisma: this.prisma, pool: this.pool }, run, stored, this.changeFeed);
   }
 
   /**
@@ -71,14 +69,11 @@ export class CatalogStore {
   }
 }
 
-/** What a read needs of a connection: the pool, or a client a transaction holds. */
-type Queryable = Pick<PoolClient, 'query'>;
-
 /**
  * A list comes back as one JSON text ([[k1, (k2, (k3,)) hash, active(, …)], ...]): one value to
  * decode natively instead of thousands of driver rows.
  */
-async function list(on: Queryable, sql: string, values: unknown[]): Promise<string | null> {
+async function list(on: Pool, sql: string, values: unknown[]): Promise<string | null> {
   const { rows } = await on.query<{ list: string | null }>(sql, values);
   return rows[0]?.list ?? null;
 }

@@ -1,6 +1,6 @@
-import { AppError, asError } from '@octo-sync/platform';
-import type { Pool, PoolClient } from 'pg';
-import { holdingConnection } from '../checkout-guard';
+import { AppError } from '@octo-sync/platform';
+import type { PrismaClient } from '../client';
+import type { Prisma } from '../generated/prisma/client';
 
 /** A run lost its fence: another run of the same integration started after it (see `SyncRunStore.claim`). */
 export class StaleRunError extends AppError {
@@ -10,51 +10,44 @@ export class StaleRunError extends AppError {
 }
 
 /**
- * The one way a run writes: on a raw connection of `pool` (the catalog writer needs one for COPY),
- * BEGIN, the integration's row lock and the check that `fence` is still current, `fn`, COMMIT.
- * Anything thrown, a stale fence ({@link StaleRunError}) or the deadline rolls it all back.
- * `fn` uses `client` only: it never asks the pool for another connection (see `holdingConnection`).
+ * The SQL of a run's fenced transaction: typed raw statements on the one connection the
+ * transaction holds (a Prisma interactive transaction underneath). It offers nothing but SQL: no
+ * COPY (large runs stage their rows before the transaction opens) and no second connection.
  */
-export async function inFencedTransaction<T>(pool: Pool, integrationId: string, fence: bigint, timeoutMs: number, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  // Set once the connection cannot be trusted: Postgres closed it (an 'error' event, which would
-  // end the process if nobody listened), the deadline passed mid-statement, or ROLLBACK failed.
-  // Released with it, the client is closed by the pool, and closing rolls back what was open.
-  let broken: Error | undefined;
-  const onError = (err: Error) => {
-    broken ??= err;
+export interface RunTx {
+  query<R>(sql: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
+}
+
+// The deadline bounds each statement in Postgres (statement_timeout, local to the transaction) as
+// well as the whole transaction (Prisma's timeout); the row lock is the fence check's.
+const FENCE = `SELECT set_config('statement_timeout', $2, true) AS timeout, sync_fence::text AS sync_fence
+FROM integrations WHERE id = $1::uuid FOR UPDATE`;
+
+/**
+ * The one way a run writes: a Prisma interactive transaction that first takes the integration's
+ * row lock and checks that `fence` is still current, then runs `fn`, and commits. Anything thrown,
+ * a stale fence ({@link StaleRunError}) or the deadline (`timeoutMs`, for each statement and for
+ * the whole) rolls it all back. The transaction waits up to `timeoutMs` for a pooled connection.
+ * `fn` holds only SQL: it never asks the pool for another connection (`guardTransactions` makes
+ * every interactive transaction a holder, see `holdingConnection`).
+ */
+export function inFencedTransaction<T>(prisma: PrismaClient, integrationId: string, fence: bigint, timeoutMs: number, fn: (tx: RunTx) => Promise<T>): Promise<T> {
+  return prisma.$transaction(
+    async (client) => {
+      const tx = runTx(client);
+      const { rows } = await tx.query<{ sync_fence: string }>(FENCE, [integrationId, String(timeoutMs)]);
+      const current = rows[0]?.sync_fence;
+      if (current === undefined || BigInt(current) !== fence) throw new StaleRunError();
+      return fn(tx);
+    },
+    { timeout: timeoutMs, maxWait: timeoutMs },
+  );
+}
+
+function runTx(client: Prisma.TransactionClient): RunTx {
+  return {
+    async query<R>(sql: string, values: readonly unknown[] = []) {
+      return { rows: await client.$queryRawUnsafe<R[]>(sql, ...values) };
+    },
   };
-  client.on('error', onError);
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await client.query('BEGIN');
-    // The deadline bounds each statement in Postgres as well as the whole transaction here.
-    await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
-    const rows = await client.query<{ sync_fence: string }>('SELECT sync_fence::text FROM integrations WHERE id = $1::uuid FOR UPDATE', [integrationId]);
-    const current = rows.rows[0]?.sync_fence;
-    if (current === undefined || BigInt(current) !== fence) throw new StaleRunError();
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        const exceeded = new Error(`run write transaction exceeded ${timeoutMs} ms`);
-        broken ??= exceeded;
-        reject(exceeded);
-      }, timeoutMs);
-    });
-    const result = await Promise.race([holdingConnection(() => fn(client)), deadline]);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    if (broken === undefined) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        broken = asError(rollbackError);
-      }
-    }
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    client.off('error', onError);
-    client.release(broken);
-  }
 }

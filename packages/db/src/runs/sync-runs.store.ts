@@ -1,10 +1,10 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
 import type { Integration, SyncRun } from '../generated/prisma/client';
 import { abandonRun, RUN_ABANDONED } from './run-abandon';
 import { addRequestIds, findQueuedRun, requestRun, type QueuedRun, type RequestedRun, type RunRequestOptions } from './run-requests';
 import { pruneSyncRuns, type PruneBudget, type SyncRunRetention } from './sync-run-retention';
-import { StaleRunError, inFencedTransaction } from './run-fence';
+import { StaleRunError, inFencedTransaction, type RunTx } from './run-fence';
 
 export type { SyncRun };
 export type RunTrigger = 'schedule' | 'webhook' | 'admin' | 'availability_fallback' | 'health_recovery' | 'refresh';
@@ -80,7 +80,7 @@ export interface RunFailure {
  * - Every write of a claimed run goes through `withFence`: its catalog, `finish` and `fail`.
  */
 export class SyncRunStore {
-  /** `pool`: the `pg` pool Prisma runs on, for the hot-path read and the fenced writes. */
+  /** `pool`: the `pg` pool Prisma runs on, for the hot-path reads. */
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
@@ -137,20 +137,20 @@ export class SyncRunStore {
   }
 
   /**
-   * Runs `fn` in a transaction on a raw `pg` connection (for COPY) that holds the integration's
-   * row lock, after checking that `fence` is still current: everything `fn` writes commits
-   * together or not at all, and a stale fence throws `STALE_RUN`. Record the run's end inside it
-   * with {@link finish}.
+   * Runs `fn` in a transaction that holds the integration's row lock, after checking that `fence`
+   * is still current: everything `fn` writes commits together or not at all, and a stale fence
+   * throws `STALE_RUN`. `fn` gets SQL only ({@link RunTx}). Record the run's end inside it with
+   * {@link finish}.
    */
-  withFence<T>(integrationId: string, fence: bigint, fn: (client: PoolClient) => Promise<T>, timeoutMs: number): Promise<T> {
-    return inFencedTransaction(this.pool, integrationId, fence, timeoutMs, fn);
+  withFence<T>(integrationId: string, fence: bigint, fn: (tx: RunTx) => Promise<T>, timeoutMs: number): Promise<T> {
+    return inFencedTransaction(this.prisma, integrationId, fence, timeoutMs, fn);
   }
 
   /**
    * Records a finished run and the integration's sync state, on the connection of
    * {@link withFence}; returns the run as it now stands.
    */
-  async finish(client: PoolClient, run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): Promise<SyncRun> {
+  async finish(client: RunTx, run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): Promise<SyncRun> {
     const now = new Date();
     await client.query(FINISH_INTEGRATION, [run.integrationId, now, outcome.hash, outcome.payloadDigest, outcome.wroteCatalog]);
     const finished = await client.query<SyncRun>(FINISH_RUN, [
@@ -170,7 +170,7 @@ export class SyncRunStore {
   }
 
   /** Records a finished availability pull (counts, per-option errors) on {@link withFence}'s connection; no catalog state. */
-  async finishPull(client: PoolClient, run: Pick<SyncRun, 'id' | 'startedAt'>, counts: object, warnings: RunWarnings | null): Promise<SyncRun> {
+  async finishPull(client: RunTx, run: Pick<SyncRun, 'id' | 'startedAt'>, counts: object, warnings: RunWarnings | null): Promise<SyncRun> {
     const now = new Date();
     const { rows } = await client.query<SyncRun>(FINISH_RUN, [run.id, 'succeeded', now, elapsed(run.startedAt, now), null, null, JSON.stringify(counts), 0, warnings && JSON.stringify(warnings)]);
     if (rows[0] === undefined) throw new Error(`sync run ${run.id} vanished while it was finished`);

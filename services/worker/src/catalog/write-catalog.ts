@@ -1,4 +1,4 @@
-import type { CatalogCopyWriter, CatalogFingerprints, Db, Integration, RunCounts, RunWarning, SyncRun } from '@octo-sync/db';
+import type { CatalogFingerprints, CatalogRunWriter, Db, Integration, RunCounts, RunTx, RunWarning, SyncRun } from '@octo-sync/db';
 import { CatalogReader, type ProductLimits, type ProductQuarantine } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catalog';
@@ -10,7 +10,7 @@ import type { SyncProgressReporter } from './sync-progress';
 /** What reading, diffing and writing one catalog obeys. */
 export interface WriteSettings {
   massRemoval: MassRemovalRule;
-  /** Upper bound of the catalog write transaction. */
+  /** Upper bound of the catalog write transaction (and of its wait for a pooled connection). */
   writeTimeoutMs: number;
   /** A product past these is quarantined (kept as stored, listed in the run's warnings). */
   productLimits: ProductLimits;
@@ -29,7 +29,7 @@ export interface SyncAttempt extends FailedAttempt {
   progress: SyncProgressReporter;
 }
 
-/** One catalog on its way through the write transaction. */
+/** One catalog on its way to its write. */
 export interface CatalogPass {
   reader: CatalogReader;
   stored: CatalogFingerprints;
@@ -41,12 +41,8 @@ export interface CatalogPass {
   digest: string;
   /** A targeted run's product ids: the catalog's hash and payload digest stay as they are. */
   scope?: ReadonlySet<string>;
-  /**
-   * Loads the stored options and units of the slice's products (those it parsed) into `stored`,
-   * on the fenced transaction's connection (or on the pool before it opens): a run never waits for
-   * a second pooled connection while it holds one.
-   */
-  loadChildren: (client: RunReader, rows: CatalogRows) => Promise<void>;
+  /** Loads the stored options and units of the slice's products (those it parsed) into `stored`, before any transaction opens. */
+  loadChildren: (rows: CatalogRows) => Promise<void>;
 }
 
 /** A fetched `GET /products` body. */
@@ -56,15 +52,8 @@ export interface Fetched {
   digest: string;
 }
 
-/** What the write transaction decided: committed (the run as finished), or rolled back because the content is the stored one. */
+/** What the write decided: committed (the run as finished), or nothing written because the content is the stored one. */
 export type WriteOutcome = { kind: 'written'; run: SyncRun } | { kind: 'same-content'; hash: string };
-
-/** The connection of a fenced write transaction. */
-type RunClient = Parameters<Db['runs']['finish']>[0];
-/** A slice's changed rows, as the writer takes them. */
-type SliceChanges = Parameters<CatalogCopyWriter['upsert']>[0];
-/** What reads a run's stored options and units: its transaction's connection, or the pool before it opens. */
-type RunReader = Pick<RunClient, 'query'>;
 
 /**
  * Frames the body for reading one product at a time (the catalog is never materialised as a
@@ -87,9 +76,9 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
   const stored = await storedPromise;
   if (stored instanceof Error) throw stored;
   fingerprints.loaded = stored;
-  const loadChildren = (client: RunReader, rows: CatalogRows) => {
+  const loadChildren = (rows: CatalogRows) => {
     const parsed = rows.products.map((p) => p.octo_id).filter((id) => stored.products.has(id));
-    return db.catalog.loadChildren(client, attempt.integration.id, parsed, stored);
+    return db.catalog.loadChildren(attempt.integration.id, parsed, stored);
   };
   const warnings = new RunWarningList(settings.maxWarnings);
   const pass = { reader, stored, differ: new CatalogDiffer(stored, scope), mapper: new CatalogMapper(true), warnings, bytes: fetched.bytes, digest: fetched.digest, loadChildren };
@@ -97,99 +86,47 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
 }
 
 /**
- * Parses, checks, maps, diffs and writes product by product, then decides what needs the whole
- * catalog before anything commits: a structural problem anywhere (CATALOG_INVALID /
- * CATALOG_NOT_JSON, the same errors parseCatalog gives) and the mass-removal guard (which needs
- * every product id) fail the run; unchanged content skips it. A catalog of one slice is read and
- * decided before its fenced transaction opens, which then holds only its SQL (upsert, removals,
- * the run's end, publish); a larger one is written in the transaction slice by slice (Postgres
- * runs slice N while slice N+1 is parsed and hashed), and unchanged content rolls it back.
+ * Parses, checks, maps, diffs and hands the changed rows to the run's writer product by product
+ * (a large run's rows are COPY'd into its staging lane slice by slice, while the next slice is
+ * parsed), then decides what needs the whole catalog: a structural problem anywhere
+ * (CATALOG_INVALID / CATALOG_NOT_JSON, the same errors parseCatalog gives) and the mass-removal
+ * guard (which needs every product id) fail the run; unchanged content skips it. All of that
+ * happens before the fenced transaction opens, whatever the catalog's size: the transaction then
+ * holds only SQL (fence check, the set-based merge, removals, the run's end, publish).
  */
 export async function writeCatalog(deps: WriteDeps, attempt: SyncAttempt, pass: CatalogPass): Promise<WriteOutcome> {
   const { db, settings } = deps;
-  const { integration, fence } = attempt;
-  const small = pass.reader.length <= SLICE ? await readWhole(pass, db.pool, attempt.progress) : undefined;
-  const early = small === undefined ? undefined : decide(deps, attempt, pass);
-  if (early?.kind === 'same-content') return early;
-  const write = async (client: RunClient): Promise<WriteOutcome> => {
-    const writer = await db.catalog.openWriter(client, integration.id, pass.stored);
-    if (small !== undefined) await writer.upsert(small);
-    else await writeSlices(pass, client, writer, attempt.progress);
-    return concludeWrite(deps, attempt, pass, writer, client, early ?? decide(deps, attempt, pass));
-  };
+  const { integration, fence, run } = attempt;
+  const writer = db.catalog.openWriter({ id: run.id, fence, integrationId: integration.id }, pass.stored);
   try {
-    return await db.runs.withFence(integration.id, fence, async (client) => rollBackUnlessWritten(await write(client)), settings.writeTimeoutMs);
-  } catch (error) {
-    if (error instanceof RollBack) return error.outcome;
-    throw error;
+    await readSlices(pass, writer, attempt.progress);
+    const decision = decide(deps, attempt, pass);
+    if (decision.kind === 'same-content') return decision;
+    await writer.seal(pass.differ.removals());
+    const finished = await db.runs.withFence(integration.id, fence, (tx) => commitRun(deps, attempt, pass, writer, tx, decision.hash), settings.writeTimeoutMs);
+    return { kind: 'written', run: finished };
+  } finally {
+    // The lane frees itself once the run ends anyway: a failure here only leaves its rows until the next lease.
+    await writer.release().catch((err: unknown) => attempt.log.warn({ err }, 'catalog staging lane not released'));
   }
 }
 
-/**
- * withFence commits whatever its callback returns and rolls back only when it throws; an
- * outcome that must not commit leaves the callback as this signal, which {@link writeCatalog}
- * turns back into the outcome at once: it never reaches the run's error handling.
- */
-class RollBack extends Error {
-  constructor(readonly outcome: WriteOutcome) {
-    super('catalog write rolled back');
-  }
-}
-
-function rollBackUnlessWritten(outcome: WriteOutcome): WriteOutcome {
-  if (outcome.kind !== 'written') throw new RollBack(outcome);
-  return outcome;
-}
-
-/** Maps, diffs and hands the rows to the writer one slice at a time; the last slice is written when this resolves. */
-async function writeSlices(pass: CatalogPass, client: RunClient, writer: CatalogCopyWriter, progress: SyncProgressReporter): Promise<void> {
-  const { reader, differ, loadChildren } = pass;
-  // The slice being written: its failure is kept, not thrown, until it is awaited (a rejection
-  // nobody listens to while the next slice is mapped would end the process).
-  let pending: Promise<Error | undefined> = Promise.resolve(undefined);
-  const written = async () => {
-    const failure = await pending;
-    if (failure) throw failure;
-  };
-  try {
-    let rows = noRows();
-    progress.processed(0, reader.length);
-    for (let i = 0; i < reader.length; i++) {
-      if (!mapNext(pass, rows)) break; // the catalog will be refused: only check the rest
-      if (rows.products.length === SLICE || i === reader.length - 1) {
-        await loadChildren(client, rows); // queued behind the previous slice's statements
-        const changed = differ.classify(rows);
-        rows = noRows();
-        await written();
-        pending = writer.upsert(changed).then(() => undefined, asError);
-        progress.processed(i + 1, reader.length);
-      }
-      if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
-    }
-    reader.finish();
-  } catch (error) {
-    await pending; // the rollback answers for it
-    throw error;
-  }
-  await written();
-}
-
-/**
- * A catalog of one slice, read whole before its transaction opens: parsed, mapped, its stored
- * options and units read on the pool (no connection is held yet), diffed. Returns its changed rows.
- */
-async function readWhole(pass: CatalogPass, pool: RunReader, progress: SyncProgressReporter): Promise<SliceChanges> {
+/** Maps, diffs and hands the rows to the writer one slice at a time; resolves once the last slice's COPY (if any) has started. */
+async function readSlices(pass: CatalogPass, writer: CatalogRunWriter, progress: SyncProgressReporter): Promise<void> {
   const { reader, differ } = pass;
-  const rows = noRows();
+  let rows = noRows();
   progress.processed(0, reader.length);
   for (let i = 0; i < reader.length; i++) {
     if (!mapNext(pass, rows)) break; // the catalog will be refused: only check the rest
+    if (rows.products.length === SLICE || i === reader.length - 1) {
+      await pass.loadChildren(rows);
+      await writer.add(differ.classify(rows));
+      rows = noRows();
+      progress.processed(i + 1, reader.length);
+    }
     if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
   }
   reader.finish();
-  await pass.loadChildren(pool, rows);
-  progress.processed(reader.length, reader.length);
-  return differ.classify(rows);
 }
 
 /** Reads, checks and maps the next product into `rows`; false once the catalog is known to be refused. */
@@ -219,25 +156,24 @@ function decide({ settings }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass
   return { kind: 'write', hash: digest ?? integration.lastSyncHash };
 }
 
-/** Every slice is written and the catalog decided: removals, the run's end, and its events. */
-async function concludeWrite({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass, writer: CatalogCopyWriter, client: RunClient, decision: Decision): Promise<WriteOutcome> {
-  if (decision.kind === 'same-content') return decision;
+/** In the fenced transaction: the merge, the run's end, and its events (last). */
+async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass, writer: CatalogRunWriter, tx: RunTx, hash: string | null): Promise<SyncRun> {
   const { differ, warnings } = pass;
   const { integration } = attempt;
-  await writer.remove(differ.removals());
+  await writer.merge(tx);
   // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
-  const run = await db.runs.finish(client, attempt.run, {
+  const run = await db.runs.finish(tx, attempt.run, {
     status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
     payloadBytes: pass.bytes,
     payloadDigest: pass.scope ? integration.lastPayloadDigest : payloadDigestOf(pass),
-    hash: decision.hash,
+    hash,
     counts: differ.counts,
     warnings: warnings.stored(),
     synced: differ.touchedProducts,
     wroteCatalog: !pass.scope,
   });
-  await writer.publish();
-  return { kind: 'written', run };
+  await writer.publish(tx);
+  return run;
 }
 
 /** Whether any product, option or unit was created, updated or removed (final once the removals are known). */
@@ -252,7 +188,7 @@ export function payloadDigestOf(pass: CatalogPass): string | null {
 
 /** Products mapped, diffed and handed to the writer together (whole products: ~26 rows each). */
 const SLICE = 1_000;
-/** Products mapped between two yields, so that the writer's statements keep Postgres busy meanwhile. */
+/** Products mapped between two yields, so that the event loop (and a slice's COPY) keep moving meanwhile. */
 const YIELD_EVERY = 25;
 
 const noRows = (): CatalogRows => ({ products: [], options: [], units: [] });
