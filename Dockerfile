@@ -27,6 +27,7 @@ COPY packages/jobs/package.json packages/jobs/
 COPY packages/octo/package.json packages/octo/
 COPY packages/platform/package.json packages/platform/
 COPY packages/runs/package.json packages/runs/
+COPY packages/telemetry/package.json packages/telemetry/
 COPY packages/testkit/package.json packages/testkit/
 COPY services/gateway/package.json services/gateway/
 COPY services/worker/package.json services/worker/

@@ -45,7 +45,7 @@ function violations(rule: (file: SourceFile, spec: string) => boolean): string[]
 describe('architecture: who may import what', () => {
   it('reads every workspace', () => {
     expect(new Set(files.map((f) => f.workspace))).toEqual(
-      new Set(['packages/platform', 'packages/jobs', 'packages/octo', 'packages/db', 'packages/runs', 'packages/testkit', 'services/gateway', 'services/worker']),
+      new Set(['packages/platform', 'packages/jobs', 'packages/octo', 'packages/db', 'packages/runs', 'packages/telemetry', 'packages/testkit', 'services/gateway', 'services/worker']),
     );
     // The import scanner really sees imports (a rule over no imports would always pass).
     expect(files.find((f) => f.path === 'services/worker/src/runtime.ts')?.imports).toEqual(expect.arrayContaining(['@octo-sync/db', '@octo-sync/octo', './config']));
@@ -71,6 +71,13 @@ describe('architecture: who may import what', () => {
     expect(violations((f, spec) => f.workspace === 'services/gateway' && pkg(spec) === '@octo-sync/octo' && spec !== BASE_URL_RULE)).toEqual([]);
     const pure = ['packages/octo/src/base-url.ts', 'packages/octo/src/address-policy.ts'];
     expect(violations((f, spec) => pure.includes(f.path) && !spec.startsWith('node:') && !['./address-policy'].includes(spec))).toEqual([]);
+  });
+
+  it('telemetry knows no domain (no workspace but platform), and tracing starts before anything it instruments is loaded', () => {
+    expect(violations((f, spec) => f.workspace === 'packages/telemetry' && isWorkspace(spec) && pkg(spec) !== '@octo-sync/platform')).toEqual([]);
+    // Only the services' instrument.ts start it, and each is its main.ts's first import.
+    expect(violations((f, spec) => pkg(spec) === '@octo-sync/telemetry' && !/^services\/[a-z]+\/src\/instrument\.ts$/.test(f.path))).toEqual([]);
+    for (const service of ['gateway', 'worker']) expect({ service, first: files.find((f) => f.path === `services/${service}/src/main.ts`)?.imports[0] }).toEqual({ service, first: './instrument' });
   });
 
   it('runs knows the database and the queues, never OCTO', () => {
@@ -105,7 +112,8 @@ describe('architecture: who may import what', () => {
   });
 
   it('only entry points read process.env (everything else receives its config)', () => {
-    const entryPoints = /(^|\/)(main|[a-z-]+\.cli)\.ts$/;
+    // instrument.ts: the first import of a service's main.ts, which starts tracing from OTEL_*.
+    const entryPoints = /(^|\/)(main|instrument|[a-z-]+\.cli)\.ts$/;
     const offenders = files
       .filter((f) => f.workspace !== 'packages/testkit' && !entryPoints.test(f.path) && !f.path.endsWith('.test.ts'))
       .filter((f) => /process\.env\b/.test(readFileSync(join(ROOT, f.path), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')))

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type BackoffStrategy, type Job, type WorkerOptions } from 'bullmq';
+import { UnrecoverableError, Worker, type BackoffStrategy, type Job, type Telemetry, type WorkerOptions } from 'bullmq';
 import type { Logger } from '@octo-sync/platform';
 import { requestIdOf, type PayloadOf } from './contract';
 import { queueKeyPrefix } from './keyspace';
@@ -29,6 +29,8 @@ export interface ConsumerOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   backoffStrategy?: BackoffStrategy;
+  /** BullMQ's tracing adapter, while tracing is on: each job's process span continues the trace its add began. */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -49,6 +51,7 @@ export function startConsumer<Q extends QueueName>(queue: Q, handlers: HandlerMa
     // A job that stalls twice in a row (its worker died twice mid-run) is failed rather than
     // bounced between workers forever.
     maxStalledCount: 2,
+    telemetry: options.telemetry,
     ...(options.backoffStrategy ? { settings: { backoffStrategy: options.backoffStrategy } } : {}),
   };
 

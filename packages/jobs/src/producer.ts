@@ -1,5 +1,6 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { EventEmitter } from 'node:events';
-import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import { Queue, QueueEvents, type Job, type JobsOptions, type Telemetry } from 'bullmq';
 import { AppError } from '@octo-sync/platform';
 import type { JobContract, PayloadOf } from './contract';
 import { queueKeyPrefix } from './keyspace';
@@ -23,6 +24,11 @@ export interface ProducerOptions {
    * connection among them). Without one, BullMQ prints each to stderr.
    */
   onError?: (err: Error, message: string) => void;
+  /**
+   * BullMQ's tracing adapter (`@octo-sync/telemetry`), while tracing is on: each add is a span and
+   * carries its trace context in the job (`opts.telemetry.metadata`) for the worker to continue.
+   */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -32,13 +38,19 @@ export interface ProducerOptions {
 export class JobProducer {
   private readonly queues = new Map<string, Queue>();
   private readonly events = new Map<string, QueueEvents>();
+  /**
+   * The async context the producer was made in. An event reader reads for as long as the process
+   * lives, so it starts there rather than in the first waiting caller's context: a tracer would
+   * otherwise file every one of its reads under that caller's request.
+   */
+  private readonly home = new AsyncResource('JobProducer');
 
   constructor(private readonly options: ProducerOptions) {}
 
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.options.connection, prefix: queueKeyPrefix(this.options.prefix, name) });
+      queue = new Queue(name, { connection: this.options.connection, prefix: queueKeyPrefix(this.options.prefix, name), telemetry: this.options.telemetry });
       // Every caller waiting on a job adds a listener; hundreds at once is normal for a gateway.
       queue.setMaxListeners(0);
       this.listen(queue, 'queue error');
@@ -138,11 +150,14 @@ export class JobProducer {
     if (!events) {
       // Read the event stream from a little before now rather than from "new events only": a job
       // that finishes while the blocking read is still being set up would otherwise be missed.
-      events = new QueueEvents(name, {
-        connection: this.options.connection,
-        prefix: queueKeyPrefix(this.options.prefix, name),
-        lastEventId: `${Date.now() - EVENT_REPLAY_MS}-0`,
-      });
+      events = this.home.runInAsyncScope(
+        () =>
+          new QueueEvents(name, {
+            connection: this.options.connection,
+            prefix: queueKeyPrefix(this.options.prefix, name),
+            lastEventId: `${Date.now() - EVENT_REPLAY_MS}-0`,
+          }),
+      );
       events.setMaxListeners(0);
       this.listen(events, 'queue events error');
       this.events.set(name, events);

@@ -1,3 +1,4 @@
+import { tracing } from './instrument';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { checkPoolBudget, createDb, whenPostgresAnswers, type Db, type PostgresWait } from '@octo-sync/db';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'producer');
   // Connection errors are logged once per outage; the HTTP routes answer 503 meanwhile.
   const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log, config.redisDownReminderMs);
-  const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report });
+  const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report, telemetry: tracing.queueTelemetry });
   // Its own connection: the gateways tell each other of webhook credential changes (pub/sub).
   const subscriber = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'producer');
   subscriber.on('error', (err: Error) => reachability.report(err, 'redis subscriber connection error'));
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
     },
     { name: 'pool budget check', run: async () => poolCheck.stop() },
     { name: 'database', run: () => db.close() },
+    // Last: it sends the spans of everything stopped before it.
+    { name: 'tracing', run: () => tracing.shutdown() },
   ]);
 }
 

@@ -1,3 +1,4 @@
+import { tracing } from './instrument';
 import { createLogger, installShutdown } from '@octo-sync/platform';
 import { loadWorkerConfig } from './config';
 import { createWorkerMetrics } from './metrics';
@@ -19,12 +20,16 @@ async function main(): Promise<void> {
   if (config.usingDevSecretsKey) log.warn('SECRETS_KEY is the development default: set it before storing real supplier credentials');
   // A signal while the workers still wait for Redis gives the start up rather than waiting for it.
   const abandon = new AbortController();
-  const starting = startWorkerRuntime(config, log, createWorkerMetrics({ defaultMetrics: true }), abandon.signal);
+  const starting = startWorkerRuntime(config, log, createWorkerMetrics({ defaultMetrics: true }), { signal: abandon.signal, queueTelemetry: tracing.queueTelemetry });
   const stop = async () => {
     abandon.abort();
     await (await whenStarted(starting))?.close();
   };
-  installShutdown(log, config.shutdownTimeoutMs, [{ name: 'worker', run: stop }]);
+  // Tracing last: it sends the spans of everything stopped before it.
+  installShutdown(log, config.shutdownTimeoutMs, [
+    { name: 'worker', run: stop },
+    { name: 'tracing', run: () => tracing.shutdown() },
+  ]);
   const runtime = await whenStarted(starting);
   if (runtime === undefined) return;
   log.info(

@@ -1,4 +1,4 @@
-import type { Worker } from 'bullmq';
+import type { Telemetry, Worker } from 'bullmq';
 import { checkPoolBudget, createDb, whenPostgresAnswers, type Db } from '@octo-sync/db';
 import { createRedis, JobProducer, RedisReachability, requestIdOf, startConsumer, type ConsumerOptions, type RedisConnection } from '@octo-sync/jobs';
 import { createSupplierClient, type SupplierClient } from '@octo-sync/octo';
@@ -59,10 +59,12 @@ interface Ports {
   metrics: WorkerMetrics;
   /** Raises partner alerts (throttled, delivered by the `alerts` queue). */
   alerts: Alerts;
+  /** BullMQ's tracing adapter while tracing is on (main.ts's `instrument.ts`). */
+  queueTelemetry: Telemetry | undefined;
 }
 
-function consumerOptions({ redis, config, log }: Ports, lock: LockSettings, concurrency: number): ConsumerOptions {
-  return { connection: redis, prefix: config.queuePrefix, log, concurrency, ...lock };
+function consumerOptions({ redis, config, log, queueTelemetry }: Ports, lock: LockSettings, concurrency: number): ConsumerOptions {
+  return { connection: redis, prefix: config.queuePrefix, log, concurrency, ...lock, telemetry: queueTelemetry };
 }
 
 function startCatalogConsumer(ports: Ports): Worker {
@@ -168,13 +170,21 @@ async function closeAbandoned(ports: Ports, workers: readonly Worker[]): Promise
   await ports.db.close();
 }
 
+/** What main.ts gives a worker runtime beyond its config; tests start one without. */
+export interface RuntimeOptions {
+  /** When it aborts while the workers still wait for Redis, the start is given up. */
+  signal?: AbortSignal;
+  /** BullMQ's tracing adapter, while tracing is on: jobs continue the traces their adds began. */
+  queueTelemetry?: Telemetry;
+}
+
 /**
  * Everything one worker process runs. Tests start it in-process with their own config; `metrics`
  * is the process's registry (main.ts adds the default process metrics to it). When `signal`
  * aborts while the workers still wait for Redis, what was opened is closed and the start
  * rejects with {@link StartAbandonedError}.
  */
-export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metrics = createWorkerMetrics(), signal?: AbortSignal): Promise<WorkerRuntime> {
+export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metrics = createWorkerMetrics(), { signal, queueTelemetry }: RuntimeOptions = {}): Promise<WorkerRuntime> {
   const db = createDb({ databaseUrl: config.databaseUrl, secretsKey: config.secretsKey, poolSize: config.dbPoolSize, log, changeFeed: config.changeFeed.enabled });
   // Postgres may be down at start-up: the budget is then checked once it answers.
   const budget = { poolSize: config.dbPoolSize, maxShare: config.dbPoolMaxShare, runs: config.sync.concurrency + config.pull.concurrency };
@@ -182,10 +192,10 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metr
   await poolCheck.firstAttempt;
   const redis = createRedis({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, 'worker');
   const reachability = new RedisReachability(redis, { url: config.redisUrl, clusterNodes: config.redisClusterNodes }, log, config.redisDownReminderMs);
-  const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report });
+  const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report, telemetry: queueTelemetry });
   const requests = new SyncRequests(db, producer);
   const alerts = createAlerts({ db, redis, producer, prefix: config.queuePrefix, settings: config.alerts, log });
-  const ports: Ports = { config, log, db, redis, reachability, supplier: createSupplierFromConfig(config), producer, requests, metrics, alerts };
+  const ports: Ports = { config, log, db, redis, reachability, supplier: createSupplierFromConfig(config), producer, requests, metrics, alerts, queueTelemetry };
   const availability = createAvailabilityApplier({ db, requests, log, maxBatch: config.availability.maxBatch });
   const workers = [
     startCatalogConsumer(ports),
