@@ -5,10 +5,13 @@
  * supplier process by path, every one triggered at once through the real path (the worker's
  * nightly fan-out handler with no spread: `SyncRequests`, one `catalog.sync` job per run) and
  * synced by `--workers` worker processes (`WORKER_CONCURRENCY` is the worker's default unless
- * `--concurrency` sets it). Beside it, a floor measured in the same run: the same catalogs fetched
- * and hashed by this one process with one Postgres round trip each and no queue. While the fleet
- * runs, the CPU of every process that takes part and pg_stat_activity are sampled, so what bounds
- * it is measured. Progress goes to stderr; the last line on stdout is one JSON object.
+ * `--concurrency` sets it). Beside it, two floors measured in the same run: the same catalogs
+ * fetched and hashed by this one process with one Postgres round trip each and no queue (`floor`),
+ * and the same catalogs fetched, parsed and mapped, their rows and events COPY'd into unindexed
+ * tables, one transaction each (`rowFloor`). While the fleet runs, the CPU of every process that
+ * takes part and pg_stat_activity are sampled, and Postgres's own counters (transactions, pg_class
+ * inserts) are read before and after, so what bounds it is measured. Progress goes to stderr; the
+ * last line on stdout is one JSON object.
  */
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
@@ -21,6 +24,7 @@ import { createNightlyHandler } from '@octo-sync/worker/src/schedules/nightly.ha
 import { note, parseArgs, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { fleetFloor, type FleetMember } from './lib/fleet-floor';
+import { fleetRowFloor } from './lib/fleet-row-floor';
 import { FleetMonitor, type FleetUsage } from './lib/fleet-monitor';
 import { serveFleet, startFleetSupplier, type FleetSupplierProcess } from './lib/fleet-supplier';
 import { benchWorkerEnv, startWorkerProcess, type WorkerProcess } from './lib/worker-process';
@@ -148,6 +152,22 @@ async function runFleet(db: Db, databaseUrl: string, supplier: FleetSupplierProc
   }
 }
 
+/** Postgres's counters for the bench database: committed and rolled-back transactions, and rows inserted into pg_class (tables made). */
+async function postgresCounters(db: Db): Promise<{ transactions: number; pgClassInserts: number }> {
+  const { rows } = await db.pool.query<{ transactions: number; inserts: number }>(
+    `SELECT (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database())::float8 AS transactions,
+       (SELECT n_tup_ins FROM pg_stat_sys_tables WHERE relname = 'pg_class')::float8 AS inserts`,
+  );
+  return { transactions: rows[0]!.transactions, pgClassInserts: rows[0]!.inserts };
+}
+
+/** Milliseconds of CPU per run of each component that does a run's work. */
+function cpuMsPerRun(usage: FleetUsage, runs: number): Record<string, number> {
+  const ms = (name: string) => round(((usage.cpu[name]?.seconds ?? 0) * 1000) / Math.max(1, runs), 2);
+  const parts = { worker: ms('workers'), postgres: ms('postgres'), redis: ms('redis') };
+  return { ...parts, total: round(parts.worker + parts.postgres + parts.redis, 2) };
+}
+
 /** The component that used the most CPU, and whether the machine had any left. */
 function boundOf(usage: FleetUsage): { largest: string; machineSaturated: boolean } {
   const [largest] = Object.entries(usage.cpu).sort((a, b) => b[1].cores - a[1].cores)[0] ?? ['none'];
@@ -164,12 +184,28 @@ async function main(): Promise<void> {
     note(`${members.length} integrations of ${args.products} products seeded; floor: fetch + hash + one round trip each, ${args.floorConcurrency} at a time`);
     const floorSeconds = await fleetFloor(floorPool, members, args.floorConcurrency);
     note(`floor: ${round(floorSeconds)} s (${Math.round(members.length / floorSeconds)} catalogs/s)`);
+    const rowFloor = await fleetRowFloor(floorPool, members, args.floorConcurrency);
+    note(`row floor: ${round(rowFloor.seconds)} s (${Math.round(members.length / rowFloor.seconds)} catalogs/s, ${rowFloor.rows} rows and as many events)`);
+    const before = await postgresCounters(db);
     const fleet = await runFleet(db, databaseUrl, supplier, members);
+    // Read once the workers are gone: a backend flushes its statistics when its session ends.
+    const after = await postgresCounters(db);
     const runsPerSecond = fleet.succeeded / fleet.spanSeconds;
     const floorPerSecond = members.length / floorSeconds;
+    const rowFloorPerSecond = members.length / rowFloor.seconds;
+    const perRun = (n: number) => round(n / Math.max(1, fleet.runs), 3);
+    const pgClassInsertsPerRun = perRun(after.pgClassInserts - before.pgClassInserts);
     const syncedOnce = fleet.runs === members.length && fleet.integrationsRun === members.length && fleet.succeeded === members.length && fleet.integrationsWithProducts === members.length && fleet.products === members.length * args.products;
     const advisoryLockWaits = fleet.usage.postgres.waits['Lock:advisory'] ?? 0;
-    const verdict = judge('fleet', { runsVsFloor: round(runsPerSecond / floorPerSecond, 3), syncedOnce, advisoryLockWaits, idleInTransaction: fleet.usage.postgres.idleInTransactionMean });
+    const rowFloorRatio = round(runsPerSecond / rowFloorPerSecond, 3);
+    const verdict = judge('fleet', {
+      runsVsFloor: round(runsPerSecond / floorPerSecond, 3),
+      rowFloorRatio,
+      syncedOnce,
+      advisoryLockWaits,
+      idleInTransaction: fleet.usage.postgres.idleInTransactionMean,
+      pgClassInsertsPerRun,
+    });
     const out = {
       bench: 'fleet',
       integrations: members.length,
@@ -183,12 +219,15 @@ async function main(): Promise<void> {
       runP50Seconds: round(fleet.runP50Seconds, 4),
       floor: { seconds: round(floorSeconds), perSecond: round(floorPerSecond, 1), concurrency: args.floorConcurrency },
       ratio: round(runsPerSecond / floorPerSecond, 3),
+      rowFloor: { seconds: round(rowFloor.seconds), perSecond: round(rowFloorPerSecond, 1), rows: rowFloor.rows, ratio: rowFloorRatio },
+      cpuMsPerRun: cpuMsPerRun(fleet.usage, fleet.runs),
+      postgresPerRun: { transactions: perRun(after.transactions - before.transactions), pgClassInserts: pgClassInsertsPerRun },
       targets: verdict.met,
       missed: verdict.missed,
       runs: { requested: fleet.requested, rows: fleet.runs, succeeded: fleet.succeeded, notSucceeded: fleet.notSucceeded, lost: members.length - fleet.succeeded, integrationsRun: fleet.integrationsRun, products: fleet.products, jobs: fleet.jobs },
       syncedOnce,
       bound: boundOf(fleet.usage),
-      usage: fleet.usage,
+      usage: { ...fleet.usage, postgres: { ...fleet.usage.postgres, pgClassInsertsPerRun } },
       workerProblems: fleet.problems,
       firstProblem: fleet.firstProblem,
     };

@@ -54,9 +54,11 @@ export const BENCH_TARGETS = {
   },
   fleet: {
     runsVsFloor: { figure: 'fleet runs/s ÷ fetch-and-hash floor catalogs/s', comparison: '>=', value: 0.4 },
+    rowFloorRatio: { figure: 'fleet runs/s ÷ a floor that COPYs the same rows and events, one transaction per catalog (`rowFloor.ratio`)', comparison: '>=', value: 0.5 },
     syncedOnce: { figure: 'every integration synced (one succeeded run, every product)', comparison: '==', value: true },
     advisoryLockWaits: { figure: 'share of sampled Postgres backends waiting on `Lock:advisory` (`usage.postgres.waits`)', comparison: '<=', value: 0.05 },
     idleInTransaction: { figure: 'mean Postgres sessions idle in transaction (`usage.postgres.idleInTransactionMean`)', comparison: '<=', value: 1 },
+    pgClassInsertsPerRun: { figure: 'rows inserted into `pg_class` per run, from `pg_stat_sys_tables` (`usage.postgres.pgClassInsertsPerRun`)', comparison: '==', value: 0 },
   },
   fanout: {
     fanoutVsFloor: { figure: 'nightly fan-out time ÷ one `INSERT … SELECT` + one `addBulk`', comparison: '<=', value: 3 },

@@ -8,7 +8,7 @@ export interface FleetMember {
   productsUrl: string;
 }
 
-function fetchBody(url: string, agent: Agent): Promise<Buffer> {
+export function fetchBody(url: string, agent: Agent): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     get(url, { agent }, (res) => {
       const chunks: Buffer[] = [];

@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises';
+import type { Client } from 'pg';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import { connectClient, type Db, type OptionRow, type ProductRow, type UnitRow } from '@octo-sync/db';
@@ -107,7 +108,8 @@ function textArray(values: string[] | null): string {
   return field(`{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`);
 }
 
-const STAGING = `
+/** The floors' unindexed tables, made afresh. */
+export const COPY_TABLES = `
 DROP TABLE IF EXISTS bench_copy_products, bench_copy_options, bench_copy_units;
 CREATE TABLE bench_copy_products (integration_id uuid, octo_id text, internal_name text, reference text, title text,
   locale text, time_zone text, availability_type text, default_currency text, pricing_per text, raw jsonb, content_hash text);
@@ -136,11 +138,26 @@ function* lines<R>(rows: readonly R[], line: (row: R) => string): Generator<stri
 export async function copyFloor(databaseUrl: string, integrationId: string, rows: CatalogRows): Promise<{ rows: number; seconds: number }> {
   const client = await connectClient(databaseUrl, reportLostConnection);
   try {
-    await client.query(STAGING);
+    await client.query(COPY_TABLES);
     const started = process.hrtime.bigint();
     await client.query('BEGIN');
-    const id = integrationId;
-    await pipeline(
+    await copyRows(client, integrationId, rows);
+    await client.query('COMMIT');
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const { rows: counted } = await client.query<{ n: string }>(
+      'SELECT (SELECT count(*) FROM bench_copy_products) + (SELECT count(*) FROM bench_copy_options) + (SELECT count(*) FROM bench_copy_units) AS n',
+    );
+    await client.query('DROP TABLE bench_copy_products, bench_copy_options, bench_copy_units');
+    return { rows: Number(counted[0]?.n ?? 0), seconds };
+  } finally {
+    await client.end();
+  }
+}
+
+/** The rows COPY'd into the tables of {@link COPY_TABLES} (in the caller's transaction), the encoding included. */
+export async function copyRows(client: Pick<Client, 'query'>, integrationId: string, rows: CatalogRows): Promise<void> {
+  const id = integrationId;
+  await pipeline(
       Readable.from(
         lines<ProductRow>(rows.products, (p) =>
           [id, field(p.octo_id), field(p.internal_name), field(p.reference), field(p.title), field(p.locale), field(p.time_zone),
@@ -169,14 +186,4 @@ export async function copyFloor(databaseUrl: string, integrationId: string, rows
       ),
       client.query(copyFrom('COPY bench_copy_units FROM STDIN')),
     );
-    await client.query('COMMIT');
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const { rows: counted } = await client.query<{ n: string }>(
-      'SELECT (SELECT count(*) FROM bench_copy_products) + (SELECT count(*) FROM bench_copy_options) + (SELECT count(*) FROM bench_copy_units) AS n',
-    );
-    await client.query('DROP TABLE bench_copy_products, bench_copy_options, bench_copy_units');
-    return { rows: Number(counted[0]?.n ?? 0), seconds };
-  } finally {
-    await client.end();
-  }
 }
