@@ -1,3 +1,16 @@
+/** How an {@link AppError} is built. */
+export interface AppErrorOptions {
+  cause?: unknown;
+  /** Extra facts for the response or the log (never secrets). */
+  details?: readonly string[];
+  /**
+   * An expected refusal (a 4xx answer, a business rule saying no), not a fault: it is built
+   * without a stack trace. Nobody reads one (refusals are answered, never logged with a stack),
+   * and capturing it is most of what building an error costs, paid on every refused request.
+   */
+  expected?: boolean;
+}
+
 /**
  * The base of every error this project throws on purpose.
  *
@@ -10,8 +23,15 @@ export class AppError extends Error {
   /** Extra facts for the response or the log (never secrets). */
   readonly details: readonly string[];
 
-  constructor(code: string, message: string, options: { cause?: unknown; details?: readonly string[] } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: string, message: string, options: AppErrorOptions = {}) {
+    // Error captures as many frames as Error.stackTraceLimit says, at construction: none for a refusal.
+    const frames = Error.stackTraceLimit;
+    if (options.expected === true) Error.stackTraceLimit = 0;
+    try {
+      super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = frames;
+    }
     this.name = new.target.name;
     this.code = code;
     this.details = options.details ?? [];

@@ -43,7 +43,7 @@ export class PullRequests {
    */
   async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, scope: PullScope = {}, requestId?: string): Promise<RequestedPull> {
     const refusal = syncRefusal(integration, trigger);
-    if (refusal) throw new AppError(refusal.code, refusal.message);
+    if (refusal) throw new AppError(refusal.code, refusal.message, { expected: true });
     const pullScope = scopeKey(scope);
     const requestIds = requestId === undefined ? [] : [requestId];
     const { runId, created } = await this.db.runs.requestRun(integration.id, trigger, { kind: 'availability_pull', requestIds, ...(pullScope === undefined ? {} : { pullScope }) });

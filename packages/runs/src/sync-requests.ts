@@ -76,7 +76,7 @@ export class SyncRequests {
    */
   async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, options: SyncRequestOptions = {}): Promise<RequestedRun> {
     const refusal = syncRefusal(integration, trigger);
-    if (refusal) throw new AppError(refusal.code, refusal.message);
+    if (refusal) throw new AppError(refusal.code, refusal.message, { expected: true });
     // Only requests with the same arguments share a run request (a forced one is never lost); the
     // request id is not an argument: every caller's id is recorded on the run they share.
     const scope = [...new Set(options.productIds ?? [])].sort();

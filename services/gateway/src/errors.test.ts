@@ -1,5 +1,5 @@
 import { AppError } from '@octo-sync/platform';
-import { envelopeFor, ERROR_STATUS, isDependencyDown } from './errors';
+import { ApiError, envelopeFor, ERROR_STATUS, isDependencyDown } from './errors';
 
 describe('error table and envelope', () => {
   test('every error reason has a status', () => {
@@ -71,5 +71,17 @@ describe('Redis Cluster failover answers 503', () => {
   });
   test('a cluster that failed every node', () => {
     expect(isDependencyDown(Object.assign(new Error('all nodes failed'), { name: 'ClusterAllFailedError' }))).toBe(true);
+  });
+});
+
+describe('ApiError', () => {
+  const frames = (error: Error) => (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+
+  test('a refusal (4xx) is built without a stack trace; a 5xx keeps its frames', () => {
+    for (const code of ['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'INTEGRATION_NOT_APPROVED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED'] as const) {
+      expect([code, frames(new ApiError(code, ['x: no']))]).toEqual([code, []]);
+    }
+    expect(frames(new ApiError('SERVICE_UNAVAILABLE', ['redis: away'])).length).toBeGreaterThan(0);
+    expect(frames(new ApiError('INTERNAL', [])).length).toBeGreaterThan(0);
   });
 });

@@ -58,13 +58,7 @@ export class ApiError extends AppError {
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: keyof typeof ERROR_STATUS, details: readonly string[], options: { cause?: unknown; headers?: Record<string, string> } = {}) {
-    const stackFrames = Error.stackTraceLimit;
-    if (ERROR_STATUS[code]!.status < 500) Error.stackTraceLimit = 0;
-    try {
-      super(code, details.join('; ') || code, { details, cause: options.cause });
-    } finally {
-      Error.stackTraceLimit = stackFrames;
-    }
+    super(code, details.join('; ') || code, { details, cause: options.cause, expected: ERROR_STATUS[code]!.status < 500 });
     this.headers = options.headers ?? {};
   }
 }
