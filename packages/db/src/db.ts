@@ -81,7 +81,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     catalogRead: new CatalogReadStore(pool),
     health: new HealthStore(prisma),
     availability: new AvailabilityStore(prisma, changeFeed),
-    changes: new ChangeFeedStore(prisma),
+    changes: new ChangeFeedStore(prisma, pool),
     pulls: new AvailabilityPullStore(prisma, pool),
     alerts: new AlertStore(prisma),
     ping: async () => {

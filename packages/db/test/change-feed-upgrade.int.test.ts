@@ -69,3 +69,48 @@ describe('migration: the change feed keeps its positions when it gets a sequence
     expect(rest.kind === 'page' && rest.events.map((e) => e.productOctoId)).toEqual(['n2']);
   });
 });
+
+/**
+ * A database with events in the unpartitioned change_events (numbered headers and one still
+ * unsequenced) is upgraded: the old table becomes the first partition as it is, every event reads
+ * at its position, the pending header is numbered after them, and new events land in it too.
+ */
+describe('migration: change_events becomes partitioned by header id, keeping its rows', () => {
+  const name = uniqueDatabaseName();
+  const url = databaseUrl(name);
+  let db: Db | undefined;
+  afterAll(async () => {
+    await db?.close();
+    await dropDatabase(name);
+  });
+
+  it('reads the old events at their positions, then new ones past them, all in the first partition', async () => {
+    const upgrade = await migrateBefore(url, '_change_events_partitions');
+    const integrationId = '00000000-0000-4000-8000-000000000022';
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(`INSERT INTO change_transactions (id, xact, ticket, event_count, first_position, last_position, at)
+        VALUES (1, NULL, 1, 2, 1, 2, now()), (2, NULL, 2, 1, 3, 3, now()), (3, 999, 3, 1, NULL, NULL, NULL)`);
+      await client.query(`INSERT INTO change_events (txn_id, idx, integration_id, type, product_octo_id, content_hash)
+        SELECT t, i, $1, 'product.updated', p, 'h-' || p FROM (VALUES (1, 0, 'a1'), (1, 1, 'a2'), (2, 0, 'b1'), (3, 0, 'c1')) AS v(t, i, p)`, [integrationId]);
+      await client.query(`UPDATE change_feed_sequencer SET sequenced_through = 3 WHERE id = 1`);
+      await client.query(`SELECT setval('change_transactions_id_seq', 3)`);
+    } finally {
+      await client.end();
+    }
+
+    expect((await migrate({ databaseUrl: url })).applied).toContain(upgrade);
+    db = createDb({ databaseUrl: url, secretsKey: 'partitions-upgrade-key' });
+    const kept = await db.changes.read(null, 100);
+    expect(kept.kind === 'page' && kept.events.map((e) => [e.position, e.productOctoId])).toEqual([['1', 'a1'], ['2', 'a2'], ['3', 'b1'], ['4', 'c1']]);
+    await appendChanges((text, values) => db!.pool.query(text, values), [{
+      integration_id: integrationId, type: 'product.updated', product_octo_id: 'n1', option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: 'h-n1',
+    }]);
+    expect(await db.changes.read(4n, 10)).toMatchObject({ kind: 'page', events: [{ position: '5', productOctoId: 'n1' }] });
+    const { rows } = await db.pool.query<{ relkind: string; n: number }>(
+      `SELECT (SELECT relkind::text FROM pg_class WHERE relname = 'change_events') AS relkind, (SELECT count(*)::int FROM change_events_p0_10000000) AS n`,
+    );
+    expect(rows[0]).toEqual({ relkind: 'p', n: 5 });
+  });
+});

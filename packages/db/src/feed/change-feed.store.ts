@@ -1,4 +1,6 @@
+import type { Pool } from 'pg';
 import type { PrismaClient } from '../generated/prisma/client';
+import { ChangeFeedPartitions } from './change-feed-partitions';
 import type { ChangeType } from './change-outbox';
 import { SEQUENCE_BATCH, sequenceChanges } from './change-sequencer';
 
@@ -55,38 +57,34 @@ ORDER BY e.position`;
 // $1 cutoff, $2 batch size. Retention prunes the leading run of old headers in position order:
 // `run` walks from the watermark (its seed row) one header at a time, each found by one probe of
 // the unique index on `last_position`, and ends at the first header that is not old (its `at`,
-// when it was numbered, not before $1) or once it holds $2 events. So a tick reads the old prefix
+// when it was numbered, not before $1) or once it covers $2 events. So a tick reads the old prefix
 // and one header more, never the retained feed behind it, and the watermark never passes a header
 // still inside retention. (The events' own `at` is their transaction's start: a long transaction
 // numbered after younger ones has older events, and would be pruned ahead of them.) Each header
-// gives `take` events from index `lo` (past the watermark if it cut the header), found as bounded
-// index ranges (ORDER BY keeps each a per-header probe) and deleted by ctid, with the headers this
-// batch finished; the watermark moves to the last deleted position in the same statement.
+// gives `take` events from index `lo` (past the watermark if it cut the header); the watermark
+// moves past them and the headers this batch finished are deleted, in one statement. The events
+// themselves are never deleted row by row: they go with their partition, once none of its headers
+// is left (change-feed-partitions.ts), and no read reaches them before (reads go by header, past
+// the watermark).
 const PRUNE_BATCH = `
 WITH RECURSIVE run AS (
-  SELECT NULL::tid AS header, NULL::bigint AS id, NULL::bigint AS first_position, w.through AS last_position,
-    0::bigint AS lo, 0::bigint AS take, 0::bigint AS done
+  SELECT NULL::tid AS header, NULL::bigint AS first_position, w.through AS last_position, 0::bigint AS lo, 0::bigint AS take, 0::bigint AS done
   FROM (SELECT COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) AS through) w
   UNION ALL
-  SELECT h.ctid, h.id, h.first_position, h.last_position, h.lo, k.take, r.done + k.take
+  SELECT h.ctid, h.first_position, h.last_position, h.lo, k.take, r.done + k.take
   FROM run r
-  CROSS JOIN LATERAL (SELECT ctid, id, first_position, last_position, at, GREATEST(r.last_position - first_position + 1, 0) AS lo
+  CROSS JOIN LATERAL (SELECT ctid, first_position, last_position, at, GREATEST(r.last_position - first_position + 1, 0) AS lo
     FROM change_transactions WHERE last_position > r.last_position ORDER BY last_position LIMIT 1) h
   CROSS JOIN LATERAL (SELECT LEAST(h.last_position - h.first_position + 1 - h.lo, $2 - r.done) AS take) k
   WHERE h.at < $1 AND r.done < $2
-), doomed AS (
-  SELECT ev.ctid FROM run r
-  CROSS JOIN LATERAL (SELECT ctid FROM change_events WHERE txn_id = r.id AND idx BETWEEN r.lo AND r.lo + r.take - 1 ORDER BY idx) ev
-), gone AS (
-  DELETE FROM change_events WHERE ctid = ANY (ARRAY(SELECT ctid FROM doomed)) RETURNING txn_id, idx
 ), finished AS (
   DELETE FROM change_transactions WHERE ctid = ANY (ARRAY(SELECT header FROM run WHERE lo + take = last_position - first_position + 1))
 ), mark AS (
   INSERT INTO change_feed_state AS s (id, pruned_through)
-  SELECT 1, max(r.first_position + g.idx) FROM gone g JOIN run r ON r.id = g.txn_id HAVING count(*) > 0
+  SELECT 1, max(first_position + lo + take - 1) FROM run WHERE header IS NOT NULL HAVING count(*) > 0
   ON CONFLICT (id) DO UPDATE SET pruned_through = GREATEST(s.pruned_through, excluded.pruned_through)
 )
-SELECT count(*)::int AS deleted FROM gone`;
+SELECT COALESCE(sum(take), 0)::int AS deleted FROM run`;
 
 /**
  * Reading and pruning the change feed. Positions are given by the sequencer (change-sequencer.ts)
@@ -95,7 +93,15 @@ SELECT count(*)::int AS deleted FROM gone`;
  * sees every event committed before its read.
  */
 export class ChangeFeedStore {
-  constructor(private readonly prisma: PrismaClient) {}
+  /** The partitions of `change_events`: created ahead, dropped once retention left none of their headers. */
+  readonly partitions: ChangeFeedPartitions;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    pool: Pool,
+  ) {
+    this.partitions = new ChangeFeedPartitions(pool);
+  }
 
   /**
    * Up to `limit` events after `after` (a position; null: from the oldest kept). `expired` when
@@ -116,9 +122,10 @@ export class ChangeFeedStore {
 
   /**
    * Numbers every pending transaction first (so a feed nobody reads has a backlog of at most one
-   * tick), then deletes the events of transactions numbered before `before`, oldest position first
-   * and only up to the first transaction numbered since, at most `batch` per statement, until none
-   * is left or `maxBatches` statements ran; returns how many it deleted.
+   * tick), then prunes the events of transactions numbered before `before` (the watermark moves
+   * past them; their rows go with their partition), oldest position first and only up to the
+   * first transaction numbered since, at most `batch` per statement, until none is left or
+   * `maxBatches` statements ran; returns how many it pruned.
    */
   async prune(before: Date, batch: number, maxBatches: number): Promise<number> {
     while ((await sequenceChanges(this.prisma)) === SEQUENCE_BATCH);

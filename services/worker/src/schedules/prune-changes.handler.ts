@@ -14,12 +14,16 @@ export interface ChangeFeedSettings {
 
 const DAY_MS = 86_400_000;
 
-/** `changes.prune`: deletes change-feed events older than the retention. */
+/**
+ * `changes.prune`: moves the change feed's watermark past the events older than the retention,
+ * then keeps its partitions: new ones ahead of the writers, old ones dropped once pruned.
+ */
 export function createPruneChangesHandler({ db, settings }: { db: Db; settings: ChangeFeedSettings }) {
-  return async (_payload: PayloadOf<typeof changesPruneJob>, ctx: JobContext): Promise<{ deleted: number }> => {
+  return async (_payload: PayloadOf<typeof changesPruneJob>, ctx: JobContext): Promise<{ deleted: number; created: string[]; dropped: string[]; skipped: string[] }> => {
     const before = new Date(Date.now() - settings.retentionDays * DAY_MS);
     const deleted = await db.changes.prune(before, settings.pruneBatch, settings.pruneMaxBatches);
-    ctx.log.info({ deleted, before: before.toISOString() }, 'change feed pruned');
-    return { deleted };
+    const partitions = await db.changes.partitions.maintain();
+    ctx.log.info({ deleted, before: before.toISOString(), ...partitions }, 'change feed pruned');
+    return { deleted, ...partitions };
   };
 }
