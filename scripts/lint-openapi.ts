@@ -10,7 +10,6 @@
 //   node --import tsx scripts/lint-openapi.ts [--out FILE]     (--out: keep the document there)
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -43,7 +42,7 @@ async function servedDocument(): Promise<OpenApiDocument> {
 
 /** Runs `redocly lint` on `file`; resolves with its output, rejects with it when it finds a problem. */
 async function redoclyLint(file: string): Promise<string> {
-  const bin = createRequire(__filename).resolve('@redocly/cli/bin/cli.js');
+  const bin = require.resolve('@redocly/cli/bin/cli.js');
   const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' };
   const args = [bin, 'lint', '--config', join(root, 'redocly.yaml'), '--format', 'stylish', file];
   const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { cwd: root, env });

@@ -8,6 +8,7 @@ import { AvailabilityStore } from './availability/availability.store';
 import { CatalogReadStore } from './catalog/catalog-read.store';
 import { CatalogStore } from './catalog/catalog.store';
 import { ChangeFeedStore } from './feed/change-feed.store';
+import { FleetStore } from './integrations/fleet-list';
 import { HealthStore } from './integrations/health.store';
 import { IntegrationChanges } from './integrations/integration-changes';
 import { IntegrationEventStore } from './integrations/integration-events.store';
@@ -35,6 +36,8 @@ export interface Db {
   /** The pool Prisma runs on, for work that needs a raw connection (COPY). */
   pool: Pool;
   integrations: IntegrationStore;
+  /** The operator console's fleet list: integrations with their freshness and last run. */
+  fleet: FleetStore;
   /** Webhook secrets: the webhook check's credentials, rotation. */
   webhookSecrets: WebhookSecretStore;
   /** The audit trail of every integration. */
@@ -73,6 +76,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     prisma,
     pool,
     integrations: new IntegrationStore(prisma, box, webhookSecrets, changes),
+    fleet: new FleetStore(prisma, pool),
     webhookSecrets,
     events: new IntegrationEventStore(prisma),
     runs: new SyncRunStore(prisma, pool),

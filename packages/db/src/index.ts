@@ -8,11 +8,8 @@ export {
   type NewIntegration,
   type WebhookAuthMode,
   type IntegrationPatch,
-  type IntegrationQuery,
-  type IntegrationListKey,
-  type SyncStatusFilter,
-  type HealthStatusFilter,
 } from './integrations/integrations.store';
+export type { FleetRow, FleetListKey } from './integrations/fleet-list';
 export {
   type SyncRunStore,
   type SyncRun,
