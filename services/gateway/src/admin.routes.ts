@@ -6,11 +6,11 @@ import type { SyncRequests } from '@octo-sync/runs';
 import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
 import { integrationAccess, notFound } from './integration-access';
-import { listReply } from './list-paging';
+import { fleetRoute } from './fleet.routes';
 import { BASE_PATH } from './paths';
 import { presentIntegration, presentWebhookSecret } from './presenters';
-import { adminSyncQuerySchema, listQuerySchema, preferHeaderSchema, queueOverviewQuerySchema, requestSchemas, pullPatchOf } from './request-schemas';
-import { createdIntegrationSchema, integrationSchema, listEnvelope, okEnvelope, queueOverviewSchema } from './response-schemas';
+import { adminSyncQuerySchema, preferHeaderSchema, queueOverviewQuerySchema, requestSchemas, pullPatchOf } from './request-schemas';
+import { createdIntegrationSchema, integrationSchema, okEnvelope, queueOverviewSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 import { rotateSecret, rotationRoute } from './secret-rotation';
 import { prefersAsync, requestSync, syncAnswerResponses } from './sync-request';
@@ -27,12 +27,12 @@ export interface AdminRoutesDeps {
 
 const ADMIN = ['Admin'];
 
-/** What operators do with integrations: create, list, approve, revoke, (de)activate, sync; and queue state. */
+/** What operators do with integrations: create, list (the fleet), approve, revoke, (de)activate, sync; and queue state. */
 export function adminRoutes(deps: AdminRoutesDeps): RouteSpec[] {
   const schemas = requestSchemas(deps.config);
   return [
     createRoute(deps, schemas.adminCreateIntegration),
-    listRoute(deps),
+    fleetRoute(deps),
     queuesRoute(deps),
     approveRoute(deps),
     revokeRoute(deps),
@@ -89,33 +89,6 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
       log.info({ integrationId: integration.id, partnerId: integration.partnerId }, 'integration created by admin');
       if (integration.isApproved) await queueFirstSync(requests, integration, log, req.id);
       return ok({ ...presentIntegration(integration), ...presentWebhookSecret(webhookSecret) }, 201);
-    },
-  });
-}
-
-function listRoute({ db }: AdminRoutesDeps): RouteSpec {
-  return defineRoute({
-    method: 'get',
-    path: `${BASE_PATH}/admin`,
-    operationId: 'adminListIntegrations',
-    summary: 'List live integrations',
-    description: 'Newest first, paginated (pageSize ≤ 100), with filters.',
-    tags: ADMIN,
-    auth: 'admin',
-    query: listQuerySchema,
-    responses: { 200: { description: 'A page of integrations.', schema: listEnvelope(integrationSchema) } },
-    handler: async ({ query }) => {
-      const page = await db.integrations.list({
-        page: query.page,
-        pageSize: query.pageSize,
-        after: query.after,
-        ...(query.isApproved === undefined ? {} : { isApproved: query.isApproved }),
-        ...(query.isActive === undefined ? {} : { isActive: query.isActive }),
-        ...(query.sync_status === undefined ? {} : { syncStatus: query.sync_status }),
-        ...(query.health_status === undefined ? {} : { healthStatus: query.health_status }),
-        ...(query.partner_id === undefined ? {} : { partnerId: query.partner_id }),
-      });
-      return listReply(page.items.map(presentIntegration), query, page);
     },
   });
 }

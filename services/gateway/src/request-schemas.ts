@@ -1,6 +1,6 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { TARGETED_PRODUCTS_MAX, type AlertListKey, type IntegrationEventListKey, type IntegrationListKey } from '@octo-sync/db';
+import { TARGETED_PRODUCTS_MAX, type AlertListKey, type IntegrationEventListKey, type FleetListKey } from '@octo-sync/db';
 // The one base-URL rule, shared with the outbound client (a pure module: no HTTP client comes with it).
 import { unreachableLiteral, validateBaseUrl } from '@octo-sync/octo/src/base-url';
 import { afterQuery, keysetNotWithPage, type KeyPart } from './list-paging';
@@ -136,18 +136,34 @@ export function requestSchemas(policy: BaseUrlPolicy) {
 
 const booleanQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
-export const listQuerySchema = z
+const FLEET_SORTS = ['created_at', 'updated_at', 'health_status', 'stale', 'failing'] as const;
+
+/** A fleet cursor is only good for the sort that made it (its first part). */
+function cursorOfSort(query: { sort: string; after?: FleetListKey | undefined }, ctx: z.RefinementCtx): void {
+  if (query.after !== undefined && query.after[0] !== query.sort) {
+    ctx.addIssue({ code: 'custom', path: ['after'], message: `is a cursor of sort=${query.after[0]}, not of sort=${query.sort}` });
+  }
+}
+
+/** `GET /admin`, the fleet list: filters, a sort (worst or newest first) and paging. */
+export const fleetQuerySchema = z
   .strictObject({
     page: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ type: 'integer', minimum: 1, default: 1 }),
     pageSize: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
-    after: afterQuery<IntegrationListKey>(['instant', 'uuid']),
+    after: afterQuery<FleetListKey>(['text', 'int', 'instant', 'uuid']),
     isApproved: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'] }),
     isActive: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'] }),
     sync_status: z.enum(['idle', 'syncing', 'error']).optional(),
     health_status: z.enum(['HEALTHY', 'DEGRADED', 'DOWN']).optional(),
     partner_id: partnerIdField.optional(),
+    stale: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'], description: '`freshness.stale`: an availability pull was missed (see the rule in `freshness`).' }),
+    failing: booleanQuery.optional().openapi({ type: 'string', enum: ['true', 'false'], description: 'The last catalog sync failed (`sync.status` is `error`; its reason is `last_run.error_message`).' }),
+    sort: z.enum(FLEET_SORTS).default('created_at').openapi({
+      description: 'Newest first by `created_at` (default) or `updated_at`; or worst first: `health_status` (DOWN, DEGRADED, HEALTHY), `stale`, `failing` (then newest first).',
+    }),
   })
-  .superRefine(keysetNotWithPage);
+  .superRefine(keysetNotWithPage)
+  .superRefine(cursorOfSort);
 
 export const syncLogQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
@@ -193,8 +209,8 @@ export const idempotencyHeaderSchema = z.object({
 function pagingOnlyQuery<K extends readonly (string | null)[]>(shape: readonly KeyPart[]) {
   return z
     .strictObject({
-      page: listQuerySchema.shape.page,
-      pageSize: listQuerySchema.shape.pageSize,
+      page: fleetQuerySchema.shape.page,
+      pageSize: fleetQuerySchema.shape.pageSize,
       after: afterQuery<K>(shape),
     })
     .superRefine(keysetNotWithPage);

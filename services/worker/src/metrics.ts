@@ -24,6 +24,8 @@ export interface WorkerMetrics {
   availabilityApplied(results: readonly SlotResult[]): void;
   setQueueJobs(queue: QueueName, counts: Partial<Record<(typeof QUEUE_STATES)[number], number>>): void;
   setIntegrations(byHealth: Record<(typeof HEALTH_STATES)[number], number>): void;
+  /** Every registered change-feed consumer's lag (a consumer no longer listed loses its series). */
+  setConsumerLag(lags: ReadonlyArray<{ name: string; positions: number; seconds: number }>): void;
 }
 
 function resultOf(result: SlotResult): string {
@@ -54,8 +56,18 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   const changes = new Counter({ name: 'octo_sync_availability_changes_total', help: 'Slot changes applied by the worker, by result.', labelNames: ['result'] as const, registers });
   const queueJobs = new Gauge({ name: 'octo_sync_queue_jobs', help: 'Jobs per queue and state, as last sampled.', labelNames: ['queue', 'state'] as const, registers });
   const integrations = new Gauge({ name: 'octo_sync_integrations', help: 'Live integrations by health, as last sampled.', labelNames: ['health'] as const, registers });
+  const lagPositions = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_positions', help: 'Change-feed positions a registered consumer has not acknowledged, as last sampled.', labelNames: ['consumer'] as const, registers });
+  const lagSeconds = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_seconds', help: 'Seconds since the oldest change-feed event a registered consumer has not acknowledged became readable, as last sampled.', labelNames: ['consumer'] as const, registers });
   return {
     registry,
+    setConsumerLag: (lags) => {
+      lagPositions.reset();
+      lagSeconds.reset();
+      for (const lag of lags) {
+        lagPositions.set({ consumer: lag.name }, lag.positions);
+        lagSeconds.set({ consumer: lag.name }, lag.seconds);
+      }
+    },
     runEnded: (run, endedAt = new Date()) => {
       runs.inc({ trigger: run.trigger, status: run.status });
       if (run.startedAt) duration.observe((endedAt.getTime() - run.startedAt.getTime()) / 1000);
@@ -74,11 +86,12 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   };
 }
 
-/** Reads the queue counts and the integrations' health into the gauges. */
+/** Reads the queue counts, the integrations' health and the change-feed consumers' lag into the gauges. */
 async function sample(metrics: WorkerMetrics, producer: JobProducer, db: Db): Promise<void> {
   const queues = Object.keys(QUEUES) as QueueName[];
   await Promise.all(queues.map(async (name) => metrics.setQueueJobs(name, await producer.queue(name).getJobCounts(...QUEUE_STATES))));
   metrics.setIntegrations(await db.health.countByStatus());
+  metrics.setConsumerLag(await db.changes.consumers.lag());
 }
 
 /** A running metrics endpoint and its sampler. */

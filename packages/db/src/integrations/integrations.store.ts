@@ -7,7 +7,6 @@ import { Prisma } from '../generated/prisma/client';
 import type { IntegrationChanges } from './integration-changes';
 import { recordEvents, SYSTEM_ACTOR, type NewIntegrationEvent } from './integration-events.store';
 import type { PullSettings } from '../availability/availability-pull.store';
-import { COUNT_CAP, offsetOf, toListPage, type ListPage } from '../paging';
 import { isUuid } from '../uuid';
 import { generateWebhookSecret } from './webhook-secret';
 import type { WebhookSecretStore } from './webhook-secrets.store';
@@ -41,26 +40,6 @@ export interface IntegrationPatch {
   alertsUrl?: string | null;
   availabilityPull?: Partial<PullSettings>;
 }
-
-export type SyncStatusFilter = 'idle' | 'syncing' | 'error';
-export type HealthStatusFilter = 'HEALTHY' | 'DEGRADED' | 'DOWN';
-
-/** Filters and page of {@link IntegrationStore.list}; deleted integrations are never listed. */
-export interface IntegrationQuery {
-  isApproved?: boolean;
-  isActive?: boolean;
-  syncStatus?: SyncStatusFilter;
-  healthStatus?: HealthStatusFilter;
-  partnerId?: string;
-  /** 1-based. */
-  page: number;
-  pageSize: number;
-  /** Keyset paging: the key of the last integration seen (its `next`). */
-  after?: IntegrationListKey | undefined;
-}
-
-/** The integrations list's sort key, newest first: `createdAt` (ISO 8601) and id. */
-export type IntegrationListKey = readonly [createdAt: string, id: string];
 
 /**
  * Integrations and their secrets. The supplier credential is sealed with {@link SecretBox} before
@@ -232,23 +211,6 @@ export class IntegrationStore {
       select: { id: true, isApproved: true, isActive: true, deletedAt: true, healthStatus: true },
       orderBy: { id: 'asc' },
     });
-  }
-
-  /** Live integrations, newest first, filtered and paginated. */
-  async list(query: IntegrationQuery): Promise<ListPage<Integration, IntegrationListKey>> {
-    const where: Prisma.IntegrationWhereInput = { deletedAt: null };
-    if (query.isApproved !== undefined) where.isApproved = query.isApproved;
-    if (query.isActive !== undefined) where.isActive = query.isActive;
-    if (query.syncStatus !== undefined) where.syncStatus = query.syncStatus;
-    if (query.healthStatus !== undefined) where.healthStatus = query.healthStatus;
-    if (query.partnerId !== undefined) where.partnerId = query.partnerId;
-    const after = query.after && { createdAt: new Date(query.after[0]), id: query.after[1] };
-    const seek: Prisma.IntegrationWhereInput = after ? { AND: [where, { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }] } : where;
-    const [rows, counted] = await this.prisma.$transaction([
-      this.prisma.integration.findMany({ where: seek, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], skip: offsetOf(query), take: query.pageSize + 1 }),
-      this.prisma.integration.count({ where, take: COUNT_CAP + 1 }),
-    ]);
-    return toListPage(rows, query.pageSize, counted, (r): IntegrationListKey => [r.createdAt.toISOString(), r.id]);
   }
 
   /** The supplier credential in clear, for the outbound client only. */

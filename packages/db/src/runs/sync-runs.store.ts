@@ -152,8 +152,7 @@ export class SyncRunStore {
    */
   async finish(client: RunTx, run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): Promise<SyncRun> {
     const now = new Date();
-    await client.query(FINISH_INTEGRATION, [run.integrationId, now, outcome.hash, outcome.payloadDigest, outcome.wroteCatalog]);
-    const finished = await client.query<SyncRun>(FINISH_RUN, [
+    const finished = await client.query<SyncRun>(FINISH_CATALOG_RUN, [
       run.id,
       outcome.status,
       now,
@@ -163,6 +162,9 @@ export class SyncRunStore {
       outcome.counts === null ? null : JSON.stringify(outcome.counts),
       outcome.synced,
       outcome.warnings === null ? null : JSON.stringify(outcome.warnings),
+      run.integrationId,
+      outcome.payloadDigest,
+      outcome.wroteCatalog,
     ]);
     const row = finished.rows[0];
     if (row === undefined) throw new Error(`sync run ${run.id} vanished while it was finished`);
@@ -237,16 +239,10 @@ function elapsed(startedAt: Date | null, now: Date): number | null {
 const FAIL_TIMEOUT_MS = 10_000;
 
 /** A `sync_runs` row in the shape Prisma gives it, so a run read back from raw SQL is the same object. */
-const SYNC_RUN_COLUMNS = `id, integration_id AS "integrationId", trigger, status, force, attempts, queued_at AS "queuedAt",
+export const SYNC_RUN_COLUMNS = `id, integration_id AS "integrationId", trigger, status, force, attempts, queued_at AS "queuedAt",
   kind, schedule_tick AS "scheduleTick", started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs",
   payload_bytes AS "payloadBytes", hash, counts, warnings, synced, error_code AS "errorCode", error_message AS "errorMessage",
   request_ids AS "requestIds", product_ids AS "productIds", pull_scope AS "pullScope"`;
-
-// $1 integration id, $2 now, $3 catalog hash, $4 payload digest, $5 whether catalog rows were written.
-const FINISH_INTEGRATION = `
-UPDATE integrations SET sync_status = 'idle', last_checked_at = $2, last_sync_hash = $3, last_payload_digest = $4,
-  sync_error_code = NULL, sync_error_message = NULL, last_sync_at = CASE WHEN $5 THEN $2 ELSE last_sync_at END, updated_at = $2
-WHERE id = $1::uuid`;
 
 // A null `counts` keeps what the run had; $1 run id, $2 status, $3 now, then the outcome.
 const FINISH_RUN = `
@@ -254,6 +250,16 @@ UPDATE sync_runs SET status = $2::"RunStatus", finished_at = $3, duration_ms = $
   counts = COALESCE($7::jsonb, counts), synced = $8, error_code = NULL, error_message = NULL, warnings = $9::jsonb
 WHERE id = $1::uuid
 RETURNING ${SYNC_RUN_COLUMNS}`;
+
+// The run's end and the integration's sync state in one statement (one round trip in the fenced
+// transaction): $1…$9 as FINISH_RUN, $10 integration id, $11 payload digest, $12 whether catalog rows were written.
+const FINISH_CATALOG_RUN = `
+WITH integration AS (
+  UPDATE integrations SET sync_status = 'idle', last_checked_at = $3, last_sync_hash = $6, last_payload_digest = $11,
+    sync_error_code = NULL, sync_error_message = NULL, last_sync_at = CASE WHEN $12 THEN $3 ELSE last_sync_at END, updated_at = $3
+  WHERE id = $10::uuid
+)
+${FINISH_RUN.trim()}`;
 
 const FAIL_INTEGRATION = `
 UPDATE integrations SET sync_status = 'error', sync_error_code = $3, sync_error_message = $4, updated_at = $2

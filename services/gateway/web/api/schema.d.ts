@@ -11,12 +11,37 @@ export interface paths {
         };
         /**
          * The change feed: catalog and slot changes after a cursor, in position order (per entity, in commit order)
-         * @description Events product|option|unit.created|updated|removed|restored, slot.changed, slot.closed, with the OCTO ids and the content hash. Positions are dense and a transaction's events consecutive; the events of one product, option, unit or slot come in the order its writes committed. Store `next` and pass it as `after`: no event is ever missed or reordered. A cursor older than the retention answers 410 CURSOR_EXPIRED; one past the newest position (a cursor this feed never returned) answers 400 CURSOR_AHEAD.
+         * @description Events product|option|unit.created|updated|removed|restored, slot.changed, slot.closed, with the OCTO ids and the content hash. Positions are dense and a transaction's events consecutive; the events of one product, option, unit or slot come in the order its writes committed. Store `next` and pass it as `after`: no event is ever missed or reordered. A cursor older than the retention answers 410 CURSOR_EXPIRED; one past the newest position (a cursor this feed never returned) answers 400 CURSOR_AHEAD. A reader that acknowledges positions (POST /api/v1/changes/cursor) may leave `after` out: the read resumes from its cursor.
          */
         get: operations["getChanges"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/changes/cursor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reader’s server-side cursor */
+        get: operations["getChangeCursor"];
+        put?: never;
+        /**
+         * Acknowledge a position: the reader’s server-side cursor (registers the consumer)
+         * @description The consumer is the reader token’s subject. Once acknowledged, `GET /api/v1/changes` without `after` resumes after this position, and the worker reports the consumer’s lag (positions and seconds behind). A position past the newest answers 400 CURSOR_AHEAD.
+         */
+        post: operations["ackChanges"];
+        /**
+         * Unregister the consumer: forget its cursor and its lag
+         * @description For a consumer taken out of service, whose lag would otherwise alert forever.
+         */
+        delete: operations["deleteChangeCursor"];
         options?: never;
         head?: never;
         patch?: never;
@@ -272,8 +297,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List live integrations
-         * @description Newest first, paginated (pageSize ≤ 100), with filters.
+         * List live integrations: the fleet with its health, freshness and last run
+         * @description Newest first by default, paginated (pageSize ≤ 100) or paged by key (`after`, only with the `sort` that made it), filtered and sorted by state. Beside `data`, `backlog` counts the jobs queued for the whole fleet. Filtering or sorting by `stale` evaluates freshness for every live integration.
          */
         get: operations["adminListIntegrations"];
         put?: never;
@@ -728,6 +753,17 @@ export interface components {
             /** @enum {boolean} */
             updated: false;
         };
+        ChangeCursor: {
+            acked_at: string | null;
+            /** @description The consumer: the reader token’s subject. */
+            consumer: string;
+            /** @description The acknowledged position; null: not registered (reads without `after` start from the oldest event kept). */
+            position: string | null;
+        };
+        ChangeCursorAck: {
+            /** @description The `next` of the last page the consumer has processed. */
+            position: string;
+        };
         ChangeEvent: {
             at: string;
             availabilityId: string | null;
@@ -792,6 +828,19 @@ export interface components {
             reason: string;
             /** @enum {number} */
             success: 0;
+        };
+        FleetIntegration: components["schemas"]["Integration"] & {
+            /** @description How fresh its availability is (the rule of this release; per-tier freshness will refine it). */
+            freshness: {
+                /**
+                 * Format: date-time
+                 * @description When the last successful whole-window availability pull finished; null: none yet.
+                 */
+                last_pull_at: string | null;
+                /** @description Approved, active, pulls on, and that pull (or, before the first, the creation) is older than twice `availability_pull.interval_minutes`: a whole pull was missed. */
+                stale: boolean;
+            };
+            last_run: components["schemas"]["SyncRun"];
         };
         Health: {
             consecutive_failures: number;
@@ -919,6 +968,13 @@ export interface components {
              */
             webhook_auth?: "secret_or_signature" | "signature";
         };
+        /** @description The whole fleet’s queue backlog (jobs carry no per-integration index to count by). */
+        QueueBacklog: {
+            active: number;
+            delayed: number;
+            /** @description Jobs waiting for a worker (prioritized included), every queue. */
+            waiting: number;
+        };
         QueueOverview: {
             counts: {
                 [key: string]: number;
@@ -1033,6 +1089,7 @@ export interface components {
             runs: components["schemas"]["SyncRun"][];
             sync: components["schemas"]["SyncState"];
         };
+        /** @description The newest catalog run, whatever its state (`error_message` is a failed one’s reason); null: none yet. */
         SyncRun: {
             /** @description Attempts spent so far: each time a worker claimed the run (0 while none has; waiting behind another run of the integration spends none). */
             attempts: number;
@@ -1115,7 +1172,7 @@ export interface components {
             warnings: components["schemas"]["SyncRunWarning"][];
             /** @description Warnings left out of `warnings` past its cap. */
             warnings_omitted: number;
-        };
+        } | null;
         SyncRunWarning: {
             /** @example [12].options[0].title */
             path: string;
@@ -1201,7 +1258,7 @@ export interface operations {
     getChanges: {
         parameters: {
             query?: {
-                /** @description The `next` of the previous page; omitted: from the oldest event kept. */
+                /** @description The `next` of the previous page; omitted: from the reader’s acknowledged cursor, if it registered one, else from the oldest event kept. */
                 after?: string;
                 limit?: number;
             };
@@ -1224,7 +1281,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1253,6 +1310,292 @@ export interface operations {
             };
             /** @description The cursor is older than the retention: events after it were pruned. */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug; it has been logged. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres or Redis is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getChangeCursor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cursor (position null: not registered). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ChangeCursor"];
+                        /** @enum {number} */
+                        success: 1;
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but this role may not call this endpoint. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The cursor is older than the retention: events after it were pruned. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug; it has been logged. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres or Redis is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ackChanges: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeCursorAck"];
+            };
+        };
+        responses: {
+            /** @description The stored cursor. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["ChangeCursor"];
+                        /** @enum {number} */
+                        success: 1;
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but this role may not call this endpoint. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The cursor is older than the retention: events after it were pruned. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug; it has been logged. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres or Redis is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteChangeCursor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed (or was not registered). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            consumer: string;
+                            removed: boolean;
+                        };
+                        /** @enum {number} */
+                        success: 1;
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but this role may not call this endpoint. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The cursor is older than the retention: events after it were pruned. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1305,6 +1648,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A bug; it has been logged. */
             500: {
                 headers: {
@@ -1351,7 +1712,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1396,7 +1757,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large. */
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1439,7 +1800,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -1457,6 +1818,15 @@ export interface operations {
                         /** @enum {number} */
                         success: 1;
                     };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credentials. */
@@ -1479,6 +1849,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1516,7 +1895,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -1537,7 +1916,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1566,6 +1945,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1609,7 +1997,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -1630,7 +2018,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1659,6 +2047,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1702,7 +2099,7 @@ export interface operations {
                 "x-webhook-secret"?: string;
             };
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -1790,7 +2187,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1817,7 +2214,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large. */
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1872,7 +2269,7 @@ export interface operations {
                 prefer?: string;
             };
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -1909,7 +2306,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1954,7 +2351,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large. */
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2002,7 +2399,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -2023,7 +2420,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2059,6 +2456,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A bug; it has been logged. */
             500: {
                 headers: {
@@ -2084,7 +2490,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -2102,6 +2508,15 @@ export interface operations {
                         /** @enum {number} */
                         success: 1;
                     };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credentials. */
@@ -2124,6 +2539,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2165,7 +2589,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -2186,7 +2610,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2222,6 +2646,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A bug; it has been logged. */
             500: {
                 headers: {
@@ -2247,7 +2680,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
                 productId: string;
             };
@@ -2266,6 +2699,15 @@ export interface operations {
                         /** @enum {number} */
                         success: 1;
                     };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credentials. */
@@ -2288,6 +2730,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2322,7 +2773,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -2342,7 +2793,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2371,6 +2822,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2414,7 +2874,7 @@ export interface operations {
                 "x-webhook-secret"?: string;
             };
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -2457,7 +2917,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2484,7 +2944,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large. */
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2536,12 +2996,18 @@ export interface operations {
             query?: {
                 /** @description Keyset paging: the `pagination.next` of the previous page; the rows after it in this list's order. Not with `page` > 1. */
                 after?: string;
+                /** @description The last catalog sync failed (`sync.status` is `error`; its reason is `last_run.error_message`). */
+                failing?: "true" | "false";
                 health_status?: "HEALTHY" | "DEGRADED" | "DOWN";
                 isActive?: "true" | "false";
                 isApproved?: "true" | "false";
                 page?: number;
                 pageSize?: number;
                 partner_id?: string;
+                /** @description Newest first by `created_at` (default) or `updated_at`; or worst first: `health_status` (DOWN, DEGRADED, HEALTHY), `stale`, `failing` (then newest first). */
+                sort?: "created_at" | "updated_at" | "health_status" | "stale" | "failing";
+                /** @description `freshness.stale`: an availability pull was missed (see the rule in `freshness`). */
+                stale?: "true" | "false";
                 sync_status?: "idle" | "syncing" | "error";
             };
             header?: never;
@@ -2550,21 +3016,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of integrations. */
+            /** @description A page of the fleet. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        data: components["schemas"]["Integration"][];
+                        backlog: components["schemas"]["QueueBacklog"];
+                        data: components["schemas"]["FleetIntegration"][];
                         pagination: components["schemas"]["Pagination"];
                         /** @enum {number} */
                         success: 1;
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2600,6 +3067,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A bug; it has been logged. */
             500: {
                 headers: {
@@ -2625,7 +3101,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -2649,7 +3125,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2694,7 +3170,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large. */
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2737,7 +3213,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -2755,6 +3231,15 @@ export interface operations {
                         /** @enum {number} */
                         success: 1;
                     };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credentials. */
@@ -2777,6 +3262,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2809,7 +3303,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -2827,6 +3321,15 @@ export interface operations {
                         /** @enum {number} */
                         success: 1;
                     };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Missing or invalid credentials. */
@@ -2849,6 +3352,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2887,7 +3399,7 @@ export interface operations {
                 prefer?: string;
             };
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -2922,7 +3434,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2967,6 +3479,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A bug; it has been logged. */
             500: {
                 headers: {
@@ -2995,7 +3516,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description Integration id (`_id`). */
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
                 id: string;
             };
             cookie?: never;
@@ -3019,7 +3540,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3055,7 +3576,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large. */
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3119,7 +3640,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3164,7 +3685,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large. */
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3234,7 +3755,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3263,6 +3784,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3335,6 +3865,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A bug; it has been logged. */
             500: {
                 headers: {
@@ -3381,6 +3920,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Missing or invalid credentials. */
             401: {
                 headers: {
@@ -3401,6 +3949,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3450,6 +4007,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Missing or invalid credentials. */
             401: {
                 headers: {
@@ -3470,6 +4036,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3519,6 +4094,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Missing or invalid credentials. */
             401: {
                 headers: {
@@ -3539,6 +4123,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3592,7 +4185,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3637,7 +4230,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large. */
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3697,6 +4290,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Missing or invalid credentials. */
             401: {
                 headers: {
@@ -3717,6 +4319,15 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3773,7 +4384,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: every bad field is listed in `error`. */
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3809,7 +4420,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Body too large. */
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3865,6 +4476,24 @@ export interface operations {
                     "application/json": components["schemas"]["Live"];
                 };
             };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A bug; it has been logged. */
             500: {
                 headers: {
@@ -3903,6 +4532,24 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description A bug; it has been logged. */
             500: {
                 headers: {
@@ -3939,6 +4586,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Ready"];
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A bug; it has been logged. */

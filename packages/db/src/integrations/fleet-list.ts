@@ -1,0 +1,141 @@
+import type { Pool } from 'pg';
+import type { PrismaClient } from '../client';
+import type { Integration } from '../generated/prisma/client';
+import { COUNT_CAP, offsetOf, toListPage, type ListPage } from '../paging';
+import { SYNC_RUN_COLUMNS, type SyncRun } from '../runs/sync-runs.store';
+
+export type SyncStatusFilter = 'idle' | 'syncing' | 'error';
+export type HealthStatusFilter = 'HEALTHY' | 'DEGRADED' | 'DOWN';
+
+/**
+ * How the fleet is ordered, always worst or newest first: by creation (the default), by last
+ * change, or by a state (DOWN, then DEGRADED, then HEALTHY; stale first; failing first) and within
+ * one state by creation.
+ */
+export type FleetSort = 'created_at' | 'updated_at' | 'health_status' | 'stale' | 'failing';
+
+/**
+ * The fleet list's sort key: the sort it belongs to (a cursor is only good for its own sort), the
+ * row's rank in that sort (0 for the time sorts), its time (created_at, or updated_at) and its id.
+ */
+export type FleetListKey = readonly [sort: string, rank: string, at: string, id: string];
+
+/** Filters, order and page of {@link FleetStore.list}; deleted integrations are never listed. */
+export interface FleetQuery {
+  isApproved?: boolean;
+  isActive?: boolean;
+  syncStatus?: SyncStatusFilter;
+  healthStatus?: HealthStatusFilter;
+  partnerId?: string;
+  stale?: boolean;
+  /** The last catalog sync failed (`sync_status` is `error`). */
+  failing?: boolean;
+  sort: FleetSort;
+  /** 1-based. */
+  page: number;
+  pageSize: number;
+  after?: FleetListKey | undefined;
+}
+
+/** One integration as the operator console lists it. */
+export interface FleetRow {
+  integration: Integration;
+  /** When its last whole-window availability pull that succeeded finished; null: none yet. */
+  lastPullAt: Date | null;
+  /** See {@link STALE}. */
+  stale: boolean;
+  /** Its newest catalog run, whatever its state; null: none yet. */
+  lastRun: SyncRun | null;
+}
+
+const LAST_PULL = `LEFT JOIN LATERAL (
+  SELECT r.finished_at FROM sync_runs r
+  WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND r.pull_scope IS NULL AND r.status IN ('succeeded', 'skipped')
+  ORDER BY r.queued_at DESC LIMIT 1) lp ON true`;
+
+/**
+ * The freshness rule until per-tier freshness exists (issue 22): an approved, active integration
+ * with scheduled pulls is stale when its last successful whole-window pull (or, before its first
+ * one, its creation) is older than twice its pull interval, i.e. at least one whole pull was missed.
+ */
+const STALE = `(i.is_approved AND i.is_active AND i.availability_pull_enabled
+  AND COALESCE(lp.finished_at, i.created_at) < now() - make_interval(mins => 2 * i.availability_pull_interval_minutes))`;
+
+const RANK: Record<FleetSort, string> = {
+  created_at: '0',
+  updated_at: '0',
+  health_status: `CASE i.health_status WHEN 'DOWN' THEN 2 WHEN 'DEGRADED' THEN 1 ELSE 0 END`,
+  stale: `${STALE}::int`,
+  failing: `(i.sync_status = 'error')::int`,
+};
+
+/** The rows of one filtered fleet, each with its rank and time in the chosen sort. */
+function fleetSql(query: FleetQuery, params: unknown[]): string {
+  const where = ['i.deleted_at IS NULL'];
+  const bind = (value: unknown) => `$${params.push(value)}`;
+  if (query.isApproved !== undefined) where.push(`i.is_approved = ${bind(query.isApproved)}`);
+  if (query.isActive !== undefined) where.push(`i.is_active = ${bind(query.isActive)}`);
+  if (query.syncStatus !== undefined) where.push(`i.sync_status = ${bind(query.syncStatus)}::"SyncStatus"`);
+  if (query.healthStatus !== undefined) where.push(`i.health_status = ${bind(query.healthStatus)}::"HealthStatus"`);
+  if (query.partnerId !== undefined) where.push(`i.partner_id = ${bind(query.partnerId)}`);
+  if (query.stale !== undefined) where.push(`${STALE} = ${bind(query.stale)}`);
+  if (query.failing !== undefined) where.push(`(i.sync_status = 'error') = ${bind(query.failing)}`);
+  const at = query.sort === 'updated_at' ? 'i.updated_at' : 'i.created_at';
+  return `SELECT i.id, ${RANK[query.sort]} AS rank, ${at} AS at, lp.finished_at AS last_pull_at, ${STALE} AS stale
+    FROM integrations i ${LAST_PULL} WHERE ${where.join(' AND ')}`;
+}
+
+interface FleetLine {
+  id: string;
+  rank: number;
+  at: Date;
+  last_pull_at: Date | null;
+  stale: boolean;
+}
+
+/**
+ * The operator console's fleet list (`GET /admin`): every live integration with its freshness and
+ * its last catalog run, filtered, ordered and paged by key. Filtering or ordering by `stale`
+ * evaluates the freshness rule for every live integration (one index probe of its runs each); the
+ * other filters and orders use the integrations' own columns.
+ */
+export class FleetStore {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly pool: Pool,
+  ) {}
+
+  async list(query: FleetQuery): Promise<ListPage<FleetRow, FleetListKey>> {
+    const params: unknown[] = [];
+    const fleet = fleetSql(query, params);
+    const seek = query.after === undefined ? 'true' : `(rank, at, id) < ($${params.length + 1}::int, $${params.length + 2}::timestamptz, $${params.length + 3}::uuid)`;
+    const seekParams = query.after === undefined ? [] : [Number(query.after[1]), query.after[2], query.after[3]];
+    const page = [...params, ...seekParams, query.pageSize + 1, offsetOf(query)];
+    const [lines, counted] = await Promise.all([
+      this.pool.query<FleetLine>(`SELECT * FROM (${fleet}) f WHERE ${seek} ORDER BY rank DESC, at DESC, id DESC LIMIT $${page.length - 1} OFFSET $${page.length}`, page),
+      this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${fleet} LIMIT $${params.length + 1}) capped`, [...params, COUNT_CAP + 1]),
+    ]);
+    const sort = query.sort;
+    const linesPage = toListPage(lines.rows, query.pageSize, counted.rows[0]?.n ?? 0, (l): FleetListKey => [sort, String(l.rank), l.at.toISOString(), l.id]);
+    return { ...linesPage, items: await this.rowsOf(linesPage.items) };
+  }
+
+  /** The page's integrations and last catalog runs, in the page's order (one that vanished since is left out). */
+  private async rowsOf(lines: readonly FleetLine[]): Promise<FleetRow[]> {
+    const ids = lines.map((l) => l.id);
+    const [integrations, runs] = await Promise.all([
+      this.prisma.integration.findMany({ where: { id: { in: ids } } }),
+      this.pool.query<SyncRun>(
+        `SELECT r.* FROM unnest($1::uuid[]) AS page(id)
+         CROSS JOIN LATERAL (SELECT ${SYNC_RUN_COLUMNS} FROM sync_runs WHERE integration_id = page.id AND kind = 'catalog' ORDER BY queued_at DESC LIMIT 1) r`,
+        [ids],
+      ),
+    ]);
+    const byId = new Map(integrations.map((i) => [i.id, i]));
+    const runOf = new Map(runs.rows.map((r) => [r.integrationId, r]));
+    return lines.flatMap((l) => {
+      const integration = byId.get(l.id);
+      return integration ? [{ integration, lastPullAt: l.last_pull_at, stale: l.stale, lastRun: runOf.get(l.id) ?? null }] : [];
+    });
+  }
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { queueOverview, type JobProducer, type QueueOverview } from '@octo-sync/jobs';
+import type { Db, FleetRow } from '@octo-sync/db';
+import { listReply } from './list-paging';
+import { BASE_PATH } from './paths';
+import { presentIntegration, presentRun } from './presenters';
+import { fleetQuerySchema } from './request-schemas';
+import { integrationSchema, listEnvelope, runSchema } from './response-schemas';
+import { defineRoute, type RouteSpec } from './route';
+
+const isoTime = z.iso.datetime({ offset: false });
+
+const fleetRowSchema = integrationSchema
+  .extend({
+    freshness: z
+      .object({
+        last_pull_at: isoTime.nullable().openapi({ description: 'When the last successful whole-window availability pull finished; null: none yet.' }),
+        stale: z.boolean().openapi({
+          description:
+            'Approved, active, pulls on, and that pull (or, before the first, the creation) is older than twice `availability_pull.interval_minutes`: a whole pull was missed.',
+        }),
+      })
+      .openapi({ description: 'How fresh its availability is (the rule of this release; per-tier freshness will refine it).' }),
+    last_run: runSchema.nullable().openapi({ description: 'The newest catalog run, whatever its state (`error_message` is a failed one’s reason); null: none yet.' }),
+  })
+  .openapi('FleetIntegration');
+
+const backlogSchema = z
+  .object({
+    waiting: z.number().int().openapi({ description: 'Jobs waiting for a worker (prioritized included), every queue.' }),
+    active: z.number().int(),
+    delayed: z.number().int(),
+  })
+  .openapi('QueueBacklog', { description: 'The whole fleet’s queue backlog (jobs carry no per-integration index to count by).' });
+
+function presentFleetRow(row: FleetRow): z.output<typeof fleetRowSchema> {
+  return {
+    ...presentIntegration(row.integration),
+    freshness: { last_pull_at: row.lastPullAt === null ? null : row.lastPullAt.toISOString(), stale: row.stale },
+    last_run: row.lastRun === null ? null : presentRun(row.lastRun),
+  };
+}
+
+function backlogOf(queues: readonly QueueOverview[]): z.output<typeof backlogSchema> {
+  const sum = (pick: (q: QueueOverview) => number) => queues.reduce((total, q) => total + pick(q), 0);
+  return { waiting: sum((q) => q.counts.waiting + q.counts.prioritized), active: sum((q) => q.counts.active), delayed: sum((q) => q.counts.delayed) };
+}
+
+/** `GET /admin`: the fleet as the operator console shows it. */
+export function fleetRoute({ db, producer }: { db: Db; producer: JobProducer }): RouteSpec {
+  return defineRoute({
+    method: 'get',
+    path: `${BASE_PATH}/admin`,
+    operationId: 'adminListIntegrations',
+    summary: 'List live integrations: the fleet with its health, freshness and last run',
+    description:
+      'Newest first by default, paginated (pageSize ≤ 100) or paged by key (`after`, only with the `sort` that made it), filtered and sorted by state. ' +
+      'Beside `data`, `backlog` counts the jobs queued for the whole fleet. Filtering or sorting by `stale` evaluates freshness for every live integration.',
+    tags: ['Admin'],
+    auth: 'admin',
+    query: fleetQuerySchema,
+    responses: { 200: { description: 'A page of the fleet.', schema: listEnvelope(fleetRowSchema).extend({ backlog: backlogSchema }) } },
+    handler: async ({ query }) => {
+      const [page, queues] = await Promise.all([
+        db.fleet.list({
+          page: query.page,
+          pageSize: query.pageSize,
+          after: query.after,
+          sort: query.sort,
+          ...(query.isApproved === undefined ? {} : { isApproved: query.isApproved }),
+          ...(query.isActive === undefined ? {} : { isActive: query.isActive }),
+          ...(query.sync_status === undefined ? {} : { syncStatus: query.sync_status }),
+          ...(query.health_status === undefined ? {} : { healthStatus: query.health_status }),
+          ...(query.partner_id === undefined ? {} : { partnerId: query.partner_id }),
+          ...(query.stale === undefined ? {} : { stale: query.stale }),
+          ...(query.failing === undefined ? {} : { failing: query.failing }),
+        }),
+        queueOverview(producer, 0),
+      ]);
+      const reply = listReply(page.items.map(presentFleetRow), query, page);
+      return { ...reply, body: { ...(reply.body as object), backlog: backlogOf(queues) } };
+    },
+  });
+}
