@@ -613,7 +613,7 @@ describe('operations', () => {
     // The queue dashboard is a mounted sub-app (Bull Board), not a route layer: documented all the same.
     const dashboard = 'GET /api/v1/partner-integrations/admin/queues/ui';
     expect(documented).toContain(dashboard);
-    // The pages (docs/partner-api.md §14) are no API routes of their own: their /api serves documented routes only.
+    // The pages (docs/partner-api.md, "The portal and the console") are no API routes of their own: their /api serves documented routes only.
     const page = / \/(portal|console)(\/|\{|$)/;
     const pageApi = registered.filter((route) => page.test(route) && / \/(portal|console)\/api\//.test(route)).map((route) => route.replace(/ \/(portal|console)\/api\//, ' /'));
     expect(pageApi.length).toBeGreaterThan(20);
