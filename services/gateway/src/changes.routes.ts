@@ -1,18 +1,16 @@
 import { z } from 'zod';
 import type { ChangeEvent, Db } from '@octo-sync/db';
+import { changeCursorRoutes, consumerOf, CURSOR } from './change-cursor.routes';
 import { ApiError } from './errors';
 import { okEnvelope } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
-
-/** A cursor is the position of the last event read, as decimal text (positions exceed 2^53). */
-const CURSOR = /^(0|[1-9][0-9]{0,18})$/;
 
 const changesQuerySchema = z.strictObject({
   after: z
     .string()
     .regex(CURSOR, 'must be a cursor returned as `next` (decimal digits)')
     .optional()
-    .openapi({ type: 'string', description: 'The `next` of the previous page; omitted: from the oldest event kept.' }),
+    .openapi({ type: 'string', description: 'The `next` of the previous page; omitted: from the reader’s acknowledged cursor, if it registered one, else from the oldest event kept.' }),
   limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
 });
 
@@ -60,13 +58,14 @@ export function changesRoutes({ db }: { db: Db }): RouteSpec[] {
         'Events product|option|unit.created|updated|removed|restored, slot.changed, slot.closed, with the OCTO ids and the content hash. ' +
         'Positions are dense and a transaction\'s events consecutive; the events of one product, option, unit or slot come in the order its writes committed. ' +
         'Store `next` and pass it as `after`: no event is ever missed or reordered. A cursor older than the retention answers 410 CURSOR_EXPIRED; ' +
-        'one past the newest position (a cursor this feed never returned) answers 400 CURSOR_AHEAD.',
+        'one past the newest position (a cursor this feed never returned) answers 400 CURSOR_AHEAD. ' +
+        'A reader that acknowledges positions (POST /api/v1/changes/cursor) may leave `after` out: the read resumes from its cursor.',
       tags: ['Change feed'],
       auth: 'feed',
       query: changesQuerySchema,
       responses: { 200: { description: 'A page of events (empty when nothing is new).', schema: okEnvelope(changesPageSchema) } },
-      handler: async ({ query }) => {
-        const page = await db.changes.read(query.after === undefined ? null : BigInt(query.after), query.limit);
+      handler: async ({ req, query }) => {
+        const page = await db.changes.read(await startOf(db, consumerOf(req), query.after), query.limit);
         if (page.kind === 'expired') {
           throw new ApiError('CURSOR_EXPIRED', [`after: events after this cursor were pruned (retention); resume from ${page.prunedThrough} and rebuild what was missed`]);
         }
@@ -76,5 +75,13 @@ export function changesRoutes({ db }: { db: Db }): RouteSpec[] {
         return ok({ events: page.events.map(presentChange), next: page.next });
       },
     }),
+    ...changeCursorRoutes({ db }),
   ];
+}
+
+/** Where a read starts: `after`, else the reader's acknowledged cursor, else the oldest event kept (null). */
+async function startOf(db: Db, consumer: string | null, after: string | undefined): Promise<bigint | null> {
+  if (after !== undefined) return BigInt(after);
+  const cursor = consumer === null ? null : await db.changes.consumers.cursor(consumer);
+  return cursor === null ? null : BigInt(cursor.position);
 }

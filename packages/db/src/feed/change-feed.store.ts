@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../generated/prisma/client';
+import { ChangeConsumerStore } from './change-consumers.store';
 import { ChangeFeedPartitions } from './change-feed-partitions';
 import type { ChangeType } from './change-outbox';
 import { SEQUENCE_BATCH, sequenceChanges } from './change-sequencer';
@@ -95,12 +96,15 @@ SELECT COALESCE(sum(take), 0)::int AS deleted FROM run`;
 export class ChangeFeedStore {
   /** The partitions of `change_events`: created ahead, dropped once retention left none of their headers. */
   readonly partitions: ChangeFeedPartitions;
+  /** Registered consumers: their server-side cursors and their lag. */
+  readonly consumers: ChangeConsumerStore;
 
   constructor(
     private readonly prisma: PrismaClient,
     pool: Pool,
   ) {
     this.partitions = new ChangeFeedPartitions(pool);
+    this.consumers = new ChangeConsumerStore(prisma);
   }
 
   /**

@@ -1,0 +1,73 @@
+import { appendChanges, type ChangeEventRow } from '@octo-sync/db';
+import { startGateway, type GatewayHarness } from './harness';
+
+const INTEGRATION = '00000000-0000-4000-8000-000000000031';
+
+/**
+ * A reader token's subject names a registered consumer: it acknowledges positions, reads without
+ * `after` resume from its cursor, and its lag is what it has not acknowledged.
+ */
+describe('change feed: registered consumers', () => {
+  let g: GatewayHarness;
+  beforeAll(async () => {
+    g = await startGateway();
+  });
+  afterAll(() => g.close());
+
+  const append = (products: readonly string[]) =>
+    appendChanges((text, values) => g.db.pool.query(text, values), products.map((p): ChangeEventRow => ({
+      integration_id: INTEGRATION, type: 'product.updated', product_octo_id: p, option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: `h-${p}`,
+    })));
+  const as = (role: 'reader' | 'admin', sub: string) => {
+    const auth = `Bearer ${g.token(role, sub)}`;
+    return {
+      read: (query = '') => g.http().get(`/api/v1/changes${query}`).set('authorization', auth),
+      ack: (position: string) => g.http().post('/api/v1/changes/cursor').set('authorization', auth).send({ position }),
+      cursor: () => g.http().get('/api/v1/changes/cursor').set('authorization', auth),
+      remove: () => g.http().delete('/api/v1/changes/cursor').set('authorization', auth),
+    };
+  };
+  const products = (res: { body: { data: { events: Array<{ productId: string }> } } }) => res.body.data.events.map((e) => e.productId);
+
+  it('resumes a reader from its acknowledged cursor, each consumer from its own', async () => {
+    await append(['a1', 'a2', 'a3']);
+    const index = as('reader', 'search-index');
+    const other = as('reader', 'warehouse');
+    expect((await index.cursor()).body.data).toEqual({ consumer: 'search-index', position: null, acked_at: null });
+    // Not registered: from the oldest event kept.
+    const first = await index.read('?limit=2');
+    expect(products(first)).toEqual(['a1', 'a2']);
+    const acked = await index.ack(first.body.data.next as string);
+    expect(acked.status).toBe(200);
+    expect(acked.body.data).toMatchObject({ consumer: 'search-index', position: first.body.data.next });
+
+    await append(['a4']);
+    expect(products(await index.read())).toEqual(['a3', 'a4']);
+    expect(products(await other.read())).toEqual(['a1', 'a2', 'a3', 'a4']);
+    // `after` still wins over the cursor.
+    expect(products(await index.read('?after=0&limit=1'))).toEqual(['a1']);
+
+    const lag = new Map((await g.db.changes.consumers.lag()).map((l) => [l.name, l]));
+    expect(lag.get('search-index')).toMatchObject({ positions: 2 });
+    expect(lag.get('search-index')!.seconds).toBeGreaterThanOrEqual(0);
+    expect(lag.has('warehouse')).toBe(false);
+  });
+
+  it('refuses a position past the newest, and cursors for other roles', async () => {
+    const index = as('reader', 'search-index-2');
+    const ahead = await index.ack('999999');
+    expect(ahead.status).toBe(400);
+    expect(ahead.body).toMatchObject({ reason: 'CURSOR_AHEAD' });
+    expect((await index.ack('x1')).status).toBe(400);
+    expect((await as('admin', 'ops').ack('0')).status).toBe(403);
+  });
+
+  it('forgets an unregistered consumer: no cursor, no lag', async () => {
+    const gone = as('reader', 'retired');
+    expect((await gone.ack('0')).status).toBe(200);
+    expect((await g.db.changes.consumers.lag()).map((l) => l.name)).toContain('retired');
+    expect((await gone.remove()).body.data).toEqual({ consumer: 'retired', removed: true });
+    expect((await g.db.changes.consumers.lag()).map((l) => l.name)).not.toContain('retired');
+    expect((await gone.cursor()).body.data.position).toBeNull();
+  });
+});
