@@ -1,5 +1,9 @@
+import { AsyncResource } from 'node:async_hooks';
+
 interface Waiting<Item, Result> {
   items: readonly Item[];
+  /** The caller's async context: its batch runs in the first caller's (see {@link GroupCommit}). */
+  scope: AsyncResource;
   /** Callers of one tenant share a tenant; batches take tenants in turn. */
   tenant: string;
   resolve: (results: Result[]) => void;
@@ -15,6 +19,10 @@ interface Waiting<Item, Result> {
  * caller's items are handled on their own, at once (no added latency); under load the batches grow
  * by themselves, up to `maxBatch` items, which is what makes thousands of small writes per second
  * cheap. A caller's items are never split across batches.
+ *
+ * A batch runs in the async context of its first caller, so that a tracer files its statements
+ * under that caller's trace: the loop that handles batch after batch under load was started by
+ * one caller, and would otherwise give every batch to that one.
  *
  * Fairness: a batch takes the waiting callers of each tenant in turn (round robin, each tenant's
  * callers in arrival order), so a tenant with a thousand callers waiting cannot fill every batch
@@ -35,7 +43,7 @@ export class GroupCommit<Item, Result> {
     return new Promise((resolve, reject) => {
       let markAnswered = (): void => undefined;
       const answered = new Promise<void>((done) => (markAnswered = done));
-      const waiting = { items, tenant, resolve, reject, answered, markAnswered };
+      const waiting = { items, tenant, scope: new AsyncResource('GroupCommit.submit'), resolve, reject, answered, markAnswered };
       this.queue.push(waiting);
       this.unanswered.add(waiting);
       if (!this.running) {
@@ -59,7 +67,8 @@ export class GroupCommit<Item, Result> {
     while (this.queue.length > 0) {
       const batch = this.nextBatch();
       try {
-        const results = await this.applyBatch(batch.flatMap((b) => b.items));
+        const items = batch.flatMap((b) => b.items);
+        const results = await batch[0]!.scope.runInAsyncScope(() => this.applyBatch(items));
         let offset = 0;
         for (const entry of batch) {
           entry.resolve(results.slice(offset, offset + entry.items.length));
