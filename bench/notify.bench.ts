@@ -10,6 +10,8 @@
  * latency p50/p99, applied changes/s from the first request until the last change was in
  * Postgres, and the backlog left when the load stopped. Then the poison phase (bench/lib/notify-poison.ts):
  * a neighbour's p50 alone and while another tenant floods unstorable times (`poisonNeighbourP50Ratio`).
+ * Then the tracing phase (bench/lib/notify-tracing.ts): changes/s with tracing off, on at the
+ * default ratio (`tracedDefaultVsOff`) and with every request traced, exporting to a local sink.
  * The last line on stdout is one JSON object.
  */
 import { createDb, type Db } from '@octo-sync/db';
@@ -19,6 +21,7 @@ import { note, parseArgs, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { runLoad } from './lib/load';
 import { measurePoison } from './lib/notify-poison';
+import { measureTracingCost } from './lib/notify-tracing';
 import { judge } from './targets';
 
 const args = parseArgs(process.argv.slice(2), {
@@ -26,6 +29,8 @@ const args = parseArgs(process.argv.slice(2), {
   duration: 8,
   database: 'octo_sync_bench_notify',
   keep: false,
+  /** Rounds of the tracing phase (each loads off, default ratio and every request for --duration). */
+  tracingRounds: 3,
   /** Exit non-zero when a target (bench/targets.ts) is missed. */
   check: false,
 });
@@ -116,8 +121,12 @@ async function main(): Promise<void> {
     const poison = await measurePoison({ db, producer, supplierUrl: supplier.url, gatewayBase: `http://127.0.0.1:${port}`, durationS: args.duration });
     note(`poison: ${JSON.stringify(poison)}`);
     const poisonNeighbourP50Ratio = round(poison.neighbourP50Ms.flood / Math.max(1, poison.neighbourP50Ms.baseline), 2);
-    const verdict = judge('notify', { sustainedAppliedPerS, applyBacklogAtEnd: Math.max(...applyMode.map((s) => s.backlogAtEnd)), poisonNeighbourP50Ratio });
-    const result = { bench: 'notify', steps, sustainedAppliedPerS, ceilingAppliedPerS: Math.max(...steps.map((s) => s.appliedPerS)), poison, poisonNeighbourP50Ratio, targets: verdict.met, missed: verdict.missed };
+    const tracing = await measureTracingCost({ env, db, supplierUrl: supplier.url, connections: 32, durationS: args.duration, rounds: args.tracingRounds });
+    note(`tracing: ${JSON.stringify(tracing)}`);
+    const tracedDefaultVsOff = round(tracing.appliedPerS.defaultRatio / tracing.appliedPerS.off, 3);
+    const tracedEveryVsOff = round(tracing.appliedPerS.everyRequest / tracing.appliedPerS.off, 3);
+    const verdict = judge('notify', { sustainedAppliedPerS, applyBacklogAtEnd: Math.max(...applyMode.map((s) => s.backlogAtEnd)), poisonNeighbourP50Ratio, tracedDefaultVsOff });
+    const result = { bench: 'notify', steps, sustainedAppliedPerS, ceilingAppliedPerS: Math.max(...steps.map((s) => s.appliedPerS)), poison, poisonNeighbourP50Ratio, tracing, tracedDefaultVsOff, tracedEveryVsOff, targets: verdict.met, missed: verdict.missed };
     printResult(result, verdict, args.check);
   } finally {
     for (const p of processes) p.kill('SIGTERM');

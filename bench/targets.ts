@@ -42,6 +42,7 @@ export const BENCH_TARGETS = {
     sustainedAppliedPerS: { figure: 'changes applied/s, answer-after-apply, best step with no refusal', comparison: '>=', value: 2000 },
     applyBacklogAtEnd: { figure: 'jobs still queued when an answer-after-apply load stops, worst step', comparison: '==', value: 0 },
     poisonNeighbourP50Ratio: { figure: 'a neighbour’s p50 while another tenant floods unstorable times ÷ its p50 alone', comparison: '<=', value: 2 },
+    tracedDefaultVsOff: { figure: 'changes applied/s with tracing on at the default ratio (0.1) ÷ tracing off, answer-after-apply, 32 connections', comparison: '>=', value: 0.9 },
   },
   pull: {
     freshRowsVsSlots: { figure: 'rows written by the fresh pull ÷ slots answered', comparison: '==', value: 1 },

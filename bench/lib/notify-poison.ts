@@ -25,7 +25,7 @@ interface Tenant {
 const WINDOW = (seed: number) => ({ productId: 'p', optionId: 'DEFAULT', localDateTimeStart: slotStart(30 + (seed % 300), '10:00', '+02:00'), status: 'AVAILABLE' as const, vacancies: 5, capacity: 9 });
 
 /** A second tenant of the bench's catalog shape (one product, one option). */
-async function createTenant(db: Db, supplierUrl: string, name: string): Promise<Tenant> {
+export async function createTenant(db: Db, supplierUrl: string, name: string): Promise<Tenant> {
   const { integration, webhookSecret } = await db.integrations.create({ partnerId: name, baseUrl: supplierUrl, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true });
   const product = await db.prisma.product.create({ data: { integrationId: integration.id, octoId: 'p', raw: {}, contentHash: 'x' } });
   await db.prisma.productOption.create({ data: { productId: product.id, octoId: 'DEFAULT', raw: {}, contentHash: 'x' } });
