@@ -12,6 +12,7 @@ import type { SlowLaneSettings } from './slow-lane';
 import type { PullSettings } from './availability/pull-availability.handler';
 import type { RetentionSettings } from './availability/pull-tick.handler';
 
+// Tracing's OTEL_* variables: read by instrument.ts before this file loads (@octo-sync/telemetry's loadTracingConfig).
 const fields = z.object({
   DATABASE_URL: env.url('postgresql://postgres@127.0.0.1:5432/octo_sync', ['postgresql:', 'postgres:']),
   REDIS_URL: env.url('redis://127.0.0.1:6379', ['redis:', 'rediss:']),
