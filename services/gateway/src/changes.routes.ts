@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ChangeEvent, Db } from '@octo-sync/db';
 import { changeCursorRoutes, consumerOf, CURSOR } from './change-cursor.routes';
+import { changeExportRoute } from './change-export.routes';
 import { ApiError } from './errors';
 import { okEnvelope } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
@@ -67,7 +68,7 @@ export function changesRoutes({ db }: { db: Db }): RouteSpec[] {
       handler: async ({ req, query }) => {
         const page = await db.changes.read(await startOf(db, consumerOf(req), query.after), query.limit);
         if (page.kind === 'expired') {
-          throw new ApiError('CURSOR_EXPIRED', [`after: events after this cursor were pruned (retention); resume from ${page.prunedThrough} and rebuild what was missed`]);
+          throw new ApiError('CURSOR_EXPIRED', [`after: events after this cursor were pruned (retention); rebuild from GET /api/v1/changes/export and resume from its position`]);
         }
         if (page.kind === 'ahead') {
           throw new ApiError('CURSOR_AHEAD', [`after: is past the newest position of the feed (${page.newest}); this feed never returned it, so resume from a stored cursor or start again without \`after\``]);
@@ -76,6 +77,7 @@ export function changesRoutes({ db }: { db: Db }): RouteSpec[] {
       },
     }),
     ...changeCursorRoutes({ db }),
+    changeExportRoute({ db }),
   ];
 }
 

@@ -1,6 +1,8 @@
+import type { Readable } from 'node:stream';
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../generated/prisma/client';
 import { ChangeConsumerStore } from './change-consumers.store';
+import { exportSnapshot } from './change-export';
 import { ChangeFeedPartitions } from './change-feed-partitions';
 import type { ChangeType } from './change-outbox';
 import { SEQUENCE_BATCH, sequenceChanges } from './change-sequencer';
@@ -101,7 +103,7 @@ export class ChangeFeedStore {
 
   constructor(
     private readonly prisma: PrismaClient,
-    pool: Pool,
+    private readonly pool: Pool,
   ) {
     this.partitions = new ChangeFeedPartitions(pool);
     this.consumers = new ChangeConsumerStore(prisma);
@@ -140,5 +142,15 @@ export class ChangeFeedStore {
       if (deleted < batch) break;
     }
     return total;
+  }
+
+  /**
+   * The current catalog and slot state of one integration (null: of all) as NDJSON lines, each
+   * tagged with the position to resume the feed from (change-export.ts); numbers what is pending
+   * first, so the position is as recent as it can be.
+   */
+  async export(integrationId: string | null): Promise<Readable> {
+    await sequenceChanges(this.prisma);
+    return exportSnapshot(this.pool, integrationId);
   }
 }
