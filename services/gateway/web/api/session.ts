@@ -17,8 +17,10 @@ async function sessionOf(response: Response): Promise<Session> {
 /** The session the cookie already holds (a reload keeps you signed in), or null when there is none. */
 export async function currentSession(area: Area): Promise<Session | null> {
   const response = await fetch(`/${area}/session`, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
-  if (response.status === 401) return null;
-  return sessionOf(response);
+  if (response.status !== 401) return sessionOf(response);
+  // Read to its end, so the browser counts the call as finished.
+  await response.arrayBuffer();
+  return null;
 }
 
 /** Exchanges the pasted JWT for the area's HttpOnly session cookie; the JWT is not kept. */

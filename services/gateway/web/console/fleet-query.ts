@@ -7,13 +7,24 @@ export const FILTERS = {
   all: { label: 'All integrations', query: {} },
   pending: { label: 'Pending approval', query: { isApproved: 'false' } },
   down: { label: 'DOWN', query: { health_status: 'DOWN' } },
-  degraded: { label: 'DEGRADED', query: { health_status: 'DEGRADED' } },
-  failing: { label: 'Failing (last sync failed)', query: { sync_status: 'error' } },
+  stale: { label: 'Stale (a whole pull missed)', query: { stale: 'true' } },
+  failing: { label: 'Failing (last run failed)', query: { failing: 'true' } },
 } satisfies Record<string, { label: string; query: FleetQuery }>;
 
 export type FilterName = keyof typeof FILTERS;
 
-/** The query of one page of the fleet under a filter. */
-export function fleetQuery(filter: FilterName, after: string | undefined): FleetQuery {
-  return { ...FILTERS[filter].query, pageSize: 25, after };
+/** The fleet's orders (worst first for the states), as `GET /admin` sorts. */
+export const SORTS = {
+  updated_at: 'Recently changed',
+  health_status: 'Health (worst first)',
+  stale: 'Stale first',
+  failing: 'Failing first',
+  created_at: 'Newest',
+} satisfies Record<NonNullable<FleetQuery['sort']>, string>;
+
+export type SortName = keyof typeof SORTS;
+
+/** The query of one page of the fleet (a keyset cursor belongs to the sort that made it). */
+export function fleetQuery(filter: FilterName, sort: SortName, after: string | undefined): FleetQuery {
+  return { ...FILTERS[filter].query, sort, pageSize: 25, after };
 }

@@ -2,11 +2,11 @@ import { useState } from 'preact/hooks';
 import { answer, BASE, type Api, type Schemas } from '../api/client';
 import { Pager } from '../integration/catalog';
 import { Badge, HealthBadge } from '../integration/overview';
-import { ago } from '../ui/format';
+import { ago, listed } from '../ui/format';
 import { Async, ErrorNote, messageOf, useLoad } from '../ui/load';
-import { FILTERS, fleetQuery, type FilterName } from './fleet-query';
+import { FILTERS, fleetQuery, SORTS, type FilterName, type SortName } from './fleet-query';
 
-type Integration = Schemas['Integration'];
+type Integration = Schemas['FleetIntegration'];
 
 /** The queue dashboard, where an integration's run is a job (job id = run id). */
 const DASHBOARD = `${BASE}/admin/queues/ui`;
@@ -14,11 +14,12 @@ const DASHBOARD = `${BASE}/admin/queues/ui`;
 /** Every live integration at a glance: filter, page by key, and act on one. */
 export function Fleet({ api }: { api: Api }) {
   const [filter, setFilter] = useState<FilterName>('all');
+  const [sort, setSort] = useState<SortName>('updated_at');
   const [after, setAfter] = useState<string[]>([]);
   const [round, setRound] = useState(0);
   const [note, setNote] = useState<{ ok: boolean; text: string }>();
   const cursor = after.at(-1);
-  const [loaded] = useLoad(async () => answer(api.GET(`${BASE}/admin`, { params: { query: fleetQuery(filter, cursor) } })), [api, filter, cursor, round]);
+  const [loaded] = useLoad(async () => answer(api.GET(`${BASE}/admin`, { params: { query: fleetQuery(filter, sort, cursor) } })), [api, filter, sort, cursor, round]);
   const act = async (label: string, work: () => Promise<unknown>) => {
     try {
       await work();
@@ -47,12 +48,29 @@ export function Fleet({ api }: { api: Api }) {
             </option>
           ))}
         </select>
+        <label for="fleet-sort">Sort by</label>
+        <select
+          id="fleet-sort"
+          value={sort}
+          onChange={(e) => {
+            setAfter([]);
+            setSort(e.currentTarget.value as SortName);
+          }}
+        >
+          {Object.entries(SORTS).map(([name, label]) => (
+            <option key={name} value={name}>
+              {label}
+            </option>
+          ))}
+        </select>
       </form>
       <div aria-live="polite">{note && (note.ok ? <p class="ok">{note.text}</p> : <ErrorNote message={note.text} />)}</div>
       <Async loaded={loaded}>
         {(page) => (
           <>
-            <p role="status">{page.pagination.totalCount === 0 ? 'No integration matches.' : `${page.pagination.totalCount}${page.pagination.totalCountCapped ? '+' : ''} integrations`}</p>
+            <p role="status">
+              {listed(page.pagination, 'integration')} · queue backlog: {page.backlog.waiting} waiting, {page.backlog.active} active, {page.backlog.delayed} delayed
+            </p>
             <ul class="fleet">
               {page.data.map((integration) => (
                 <li key={integration._id}>
@@ -81,9 +99,9 @@ function FleetRow({ integration: i, api, act }: { integration: Integration; api:
         {i.partner_id} <Badge tone={i.isApproved ? 'ok' : 'warn'}>{i.isApproved ? 'approved' : 'pending approval'}</Badge> <HealthBadge status={i.health.status} />
       </h2>
       <p class="meta">
-        <code>{i._id}</code> · last checked {ago(i.sync.last_checked_at)} · sync {i.sync.status}
+        <code>{i._id}</code> · catalog checked {ago(i.sync.last_checked_at)} · availability pulled {ago(i.freshness.last_pull_at)} {i.freshness.stale && <Badge tone="warn">stale</Badge>}
       </p>
-      {i.sync.error_message && <p class="error">Last run failed: {i.sync.error_message}</p>}
+      <LastRun run={i.last_run} />
       <p class="actions">
         {i.isApproved ? (
           <button type="button" class="secondary" onClick={() => void revoke()} aria-label={`Revoke ${i.partner_id}`}>
@@ -98,8 +116,19 @@ function FleetRow({ integration: i, api, act }: { integration: Integration; api:
           Force a sync
         </button>
         <a href={`#/integration/${encodeURIComponent(i._id)}`}>Open its view</a>
-        <a href={`${DASHBOARD}/queue/catalog`}>Jobs in Bull Board</a>
+        <a href={`${DASHBOARD}/queue/catalog${i.last_run ? `/${encodeURIComponent(i.last_run.run_id)}` : ''}`}>{i.last_run ? 'Its last job in Bull Board' : 'Catalog jobs in Bull Board'}</a>
       </p>
     </article>
+  );
+}
+
+/** The newest catalog run: its state and, when it failed, why. */
+function LastRun({ run }: { run: Integration['last_run'] }) {
+  if (run === null) return <p class="meta">No catalog run yet.</p>;
+  return (
+    <p class={run.status === 'failed' ? 'error' : 'meta'}>
+      Last run {run.status} {ago(run.finished_at ?? run.queued_at)}
+      {run.error_message && `: ${run.error_message}`}
+    </p>
   );
 }

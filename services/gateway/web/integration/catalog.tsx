@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { answer, BASE } from '../api/client';
-import { when } from '../ui/format';
+import { listed, when } from '../ui/format';
 import { Async, useLoad } from '../ui/load';
 import { Badge, Facts } from './overview';
 import type { Scope } from './scope';
@@ -31,7 +31,7 @@ export function Catalog({ api, id, href }: Scope & { href: string }) {
       <Async loaded={loaded}>
         {(page) => (
           <>
-            <p role="status">{page.pagination.totalCount === 0 ? 'No product matches.' : `${page.pagination.totalCount}${page.pagination.totalCountCapped ? '+' : ''} products`}</p>
+            <p role="status">{listed(page.pagination, 'product')}</p>
             <div class="scroll" tabIndex={0} role="region" aria-label="Products">
               <table>
                 <thead>

@@ -4,7 +4,9 @@ import { Async, useLoad } from '../ui/load';
 import { Badge } from './overview';
 import type { Scope } from './scope';
 
-type Run = Schemas['SyncRun'];
+/** A run of the sync-log (the schema's SyncRun is nullable, as the fleet's `last_run` may be none). */
+type Run = NonNullable<Schemas['SyncRun']>;
+const isRun = (run: Schemas['SyncRun']): run is Run => run !== null;
 
 /** The most recent runs, newest first: counts, warnings, quarantined products and why a run failed. */
 export function Runs({ api, id, reloadKey }: Scope & { reloadKey?: number }) {
@@ -14,11 +16,11 @@ export function Runs({ api, id, reloadKey }: Scope & { reloadKey?: number }) {
       <h1 id="runs-title">Runs</h1>
       <Async loaded={loaded}>
         {(log) =>
-          log.runs.length === 0 ? (
+          log.runs.filter(isRun).length === 0 ? (
             <p>No run yet.</p>
           ) : (
             <ol class="runs">
-              {log.runs.map((run) => (
+              {log.runs.filter(isRun).map((run) => (
                 <li key={run.run_id}>
                   <RunCard run={run} />
                 </li>

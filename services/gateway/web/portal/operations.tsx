@@ -3,8 +3,9 @@ import { answer, BASE, webhookClient, type Api } from '../api/client';
 import { ErrorNote, messageOf } from '../ui/load';
 
 /** What a finished or queued run answered, in words. */
-function outcome(data: { run_id: string; queued?: boolean; error?: string; synced?: number; skipped?: boolean; status?: string }): string {
-  if ('queued' in data && data.queued) return `Queued as run ${data.run_id}: follow it under Runs.`;
+function outcome(data: { run_id: string; queued?: boolean; error?: string; synced?: number; skipped?: boolean; status?: string } | null): string {
+  if (data === null) return 'Done.';
+  if (data.queued) return `Queued as run ${data.run_id}: follow it under Runs.`;
   if (data.error) return `Run ${data.run_id} failed: ${data.error}`;
   if (data.status) return `Run ${data.run_id}: ${data.status}.`;
   return data.skipped ? `Run ${data.run_id}: nothing changed since the last sync.` : `Run ${data.run_id}: ${data.synced ?? 0} products synced.`;

@@ -18,3 +18,9 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
 export function count(n: number, noun: string): string {
   return `${n.toLocaleString()} ${noun}${n === 1 ? '' : 's'}`;
 }
+
+/** How many a list holds ("12 products", "10,000+ products" past the count cap, "No product matches."). */
+export function listed(pagination: { totalCount: number; totalCountCapped?: true }, noun: string): string {
+  if (pagination.totalCount === 0) return `No ${noun} matches.`;
+  return pagination.totalCountCapped ? `${pagination.totalCount.toLocaleString()}+ ${noun}s` : count(pagination.totalCount, noun);
+}
