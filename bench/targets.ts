@@ -65,6 +65,14 @@ export const BENCH_TARGETS = {
     fanoutVsFloor: { figure: 'nightly fan-out time ÷ one `INSERT … SELECT` + one `addBulk`', comparison: '<=', value: 3 },
     exactlyOnce: { figure: 'one run and one job per integration, none on a second tick', comparison: '==', value: true },
   },
+  scale: {
+    'growth.pull': { figure: 'a 1%-changed pull of one integration’s window at 10 M stored slots ÷ at 1 M', comparison: '<=', value: 1.5 },
+    'growth.unchangedPull': { figure: 'an unchanged pull of the same window at 10 M ÷ at 1 M', comparison: '<=', value: 1.5 },
+    'growth.notify500': { figure: 'a notify batch of 500 changes, answered once applied, at 10 M ÷ at 1 M', comparison: '<=', value: 1.5 },
+    'growth.readPage': { figure: 'a read-API page of 100 slots at 10 M ÷ at 1 M', comparison: '<=', value: 1.5 },
+    'growth.feedPage': { figure: 'a change-feed page of 1,000 events at 10 M ÷ at 1 M (the feed grows with the slots)', comparison: '<=', value: 1.5 },
+    'growth.retentionTick': { figure: 'one slot retention tick (`availability.pull-tick`) at 10 M ÷ at 1 M', comparison: '<=', value: 1.5 },
+  },
   failover: {
     acknowledgedLost: { figure: 'acknowledged notifies not applied after a master is killed', comparison: '==', value: 0 },
     gatewayCrashed: { figure: 'the gateway exited during the failover', comparison: '==', value: false },
