@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /**
@@ -18,7 +18,8 @@ function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const full = join(dir, name);
     if (name === 'node_modules' || name === 'generated') return [];
-    return statSync(full).isDirectory() ? walk(full) : full.endsWith('.ts') ? [full] : [];
+    // TypeScript and TSX sources (the gateway's pages); generated declarations (web/api/schema.d.ts) are no source.
+    return statSync(full).isDirectory() ? walk(full) : /\.tsx?$/.test(full) && !full.endsWith('.d.ts') ? [full] : [];
   });
 }
 
@@ -26,7 +27,8 @@ const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]|(?:^
 
 const files: SourceFile[] = ['packages', 'services'].flatMap((kind) =>
   readdirSync(join(ROOT, kind)).flatMap((name) =>
-    walk(join(ROOT, kind, name, 'src')).map((path) => ({
+    // src/, and the browser pages of a service that has them (services/gateway/web).
+    ['src', 'web'].filter((dir) => existsSync(join(ROOT, kind, name, dir))).flatMap((dir) => walk(join(ROOT, kind, name, dir))).map((path) => ({
       path: relative(ROOT, path),
       workspace: `${kind}/${name}`,
       imports: [...readFileSync(path, 'utf8').matchAll(IMPORT)].map((m) => (m[1] ?? m[2] ?? m[3]) as string),
@@ -49,6 +51,9 @@ describe('architecture: who may import what', () => {
     );
     // The import scanner really sees imports (a rule over no imports would always pass).
     expect(files.find((f) => f.path === 'services/worker/src/runtime.ts')?.imports).toEqual(expect.arrayContaining(['@octo-sync/db', '@octo-sync/octo', './config']));
+    // The pages are read too (TSX), and the generated API declarations are not.
+    expect(files.find((f) => f.path === 'services/gateway/web/portal/main.tsx')?.imports).toEqual(expect.arrayContaining(['preact', '../api/client']));
+    expect(files.map((f) => f.path)).not.toContain('services/gateway/web/api/schema.d.ts');
   });
 
   it('services never import each other, packages never import services', () => {
