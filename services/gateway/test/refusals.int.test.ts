@@ -5,8 +5,18 @@ import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
 /** The frames of a stack trace (`    at fn (file:line:col)`). */
 const frames = (error: Error) => (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
 
+/** The AppError `work` is refused with (the test fails when it is not refused). */
+async function refusalOf(work: Promise<unknown>): Promise<AppError> {
+  const outcome = await work.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(outcome).toBeInstanceOf(AppError);
+  return outcome as AppError;
+}
+
 /**
- * The refusals a caller is meant to get are answered (409 INTEGRATION_NOT_APPROVED and kin),
+ * The refusals a caller is meant to get are answered (409 INTEGRATION_NOT_APPROVED, INTEGRATION_EXISTS…),
  * never logged with a stack: they are built without one (AppError's `expected`), so a flood of
  * refused triggers does not pay a stack capture per request. Faults keep theirs.
  */
@@ -24,14 +34,24 @@ describe('expected refusals carry no stack trace', () => {
     expect(integration.isApproved).toBe(false);
 
     const refusals = [
-      await new SyncRequests(h.db, h.producer).request(integration, 'webhook').catch((err: unknown) => err),
-      await new PullRequests(h.db, h.producer).request(integration, 'admin').catch((err: unknown) => err),
-      await new SyncRequests(h.db, h.producer).request({ ...integration, isActive: false }, 'admin').catch((err: unknown) => err),
+      await refusalOf(new SyncRequests(h.db, h.producer).request(integration, 'webhook')),
+      await refusalOf(new PullRequests(h.db, h.producer).request(integration, 'admin')),
+      await refusalOf(new SyncRequests(h.db, h.producer).request({ ...integration, isActive: false }, 'admin')),
     ];
-    for (const refusal of refusals) {
-      expect(refusal).toBeInstanceOf(AppError);
-      expect([(refusal as AppError).code, frames(refusal as AppError)]).toEqual([expect.stringMatching(/^INTEGRATION_(NOT_APPROVED|INACTIVE)$/), []]);
-    }
+    for (const refusal of refusals) expect([refusal.code, frames(refusal)]).toEqual([expect.stringMatching(/^INTEGRATION_(NOT_APPROVED|INACTIVE)$/), []]);
     expect(await h.db.runs.listRuns(integration.id, 5)).toEqual([]);
+  });
+
+  test('the stores’ refusals (a second live integration, signatures without a signing key) too; the HTTP answer is the 409', async () => {
+    const input = { partnerId: 'p-twice', baseUrl: 'https://octo.example-partner.com/api/', authType: 'bearer' as const, authKey: 'sk_live_twice_0001', handlesTicketDelivery: false, isApproved: false };
+    const { integration } = await h.db.integrations.create(input);
+    const twice = await refusalOf(h.db.integrations.create(input));
+    expect([twice.code, frames(twice)]).toEqual(['INTEGRATION_EXISTS', []]);
+    const again = await h.http().post(BASE).set('Authorization', `Bearer ${h.token('partner', 'p-twice')}`).send(createBody());
+    expect([again.status, again.body.reason]).toEqual([409, 'INTEGRATION_EXISTS']);
+
+    await h.db.prisma.integration.update({ where: { id: integration.id }, data: { webhookSecretSealed: null } });
+    const unsigned = await refusalOf(h.db.integrations.update(integration.id, { webhookAuth: 'signature' }, 'p-twice'));
+    expect([unsigned.code, frames(unsigned)]).toEqual(['SIGNING_UNAVAILABLE', []]);
   });
 });

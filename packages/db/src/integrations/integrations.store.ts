@@ -95,7 +95,7 @@ export class IntegrationStore {
       return { integration, webhookSecret };
     } catch (err) {
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-        throw new AppError('INTEGRATION_EXISTS', 'this partner already has a live integration', { cause: err });
+        throw new AppError('INTEGRATION_EXISTS', 'this partner already has a live integration', { cause: err, expected: true });
       }
       throw err;
     }
@@ -138,7 +138,7 @@ export class IntegrationStore {
         FROM integrations WHERE id = ${id}::uuid AND deleted_at IS NULL FOR UPDATE`;
       if (!row) return null;
       if (patch.webhookAuth === 'signature' && !row.signing) {
-        throw new AppError('SIGNING_UNAVAILABLE', 'webhook_auth: "signature" needs a signing key; rotate the webhook secret first');
+        throw new AppError('SIGNING_UNAVAILABLE', 'webhook_auth: "signature" needs a signing key; rotate the webhook secret first', { expected: true });
       }
       const baseUrlChanged = patch.baseUrl !== undefined && patch.baseUrl !== row.base_url;
       if (baseUrlChanged) data.isApproved = false;
