@@ -88,35 +88,6 @@ export async function appendChanges(sql: OutboxSql, events: readonly ChangeEvent
 }
 
 /**
- * `source` (a statement, data-modifying or not, whose rows have the event columns' names) turned
- * into one statement that also appends those rows to the change feed, in no particular order
- * among them (each must be a different entity): how a bulk write appends the events of rows it
- * writes in SQL (a catalog run's removals) without a round trip through the application or a
- * staging table. Same header and ticket rule as {@link appendChanges}.
- */
-export function appendingFrom(source: string): string {
-  return `
-WITH src AS (${source}), h AS (${OPEN_HEADER.replace(/\$n/g, '(SELECT count(*)::int FROM src)')})
-INSERT INTO change_events (txn_id, idx, ${EVENT_COLUMNS})
-SELECT h.txn_id, h.base + (row_number() OVER ())::int - 1, ${EVENT_COLUMNS.replace(/(\w+)/g, 'src.$1')}
-FROM h, src`;
-}
-
-// Draws this transaction's header (if it appended anything) a fresh ticket.
-const SEAL = `
-UPDATE change_transactions SET ticket = nextval('change_transactions_id_seq')
-WHERE xact = pg_current_xact_id()::text::bigint AND first_position IS NULL`;
-
-/**
- * Draws a fresh ticket for the events this transaction appended so far, without appending any:
- * a bulk write that appended slice by slice calls it last, after every row it wrote (the ticket
- * rule above), so its appends need not each come after all its writes.
- */
-export async function sealChanges(sql: OutboxSql): Promise<void> {
-  await sql(SEAL, []);
-}
-
-/**
  * What every slot statement returns for its change event (`t` is the `availability_slots` row).
  * The content hash is the slot's own column: the database function `slot_content_hash` over
  * everything stored for the slot as the supplier said it (start, status, vacancies, capacity and
