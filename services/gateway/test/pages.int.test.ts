@@ -81,6 +81,22 @@ describe('the shell and its assets', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 
+  test.each([
+    ['br', 'br'],
+    ['gzip, deflate', 'gzip'],
+    ['identity', 'uncompressed'],
+  ])('Accept-Encoding %s: the asset is sent %s, varying by Accept-Encoding', async (accept, sentAs) => {
+    const encoding = sentAs === 'uncompressed' ? undefined : sentAs;
+    const source = `export const rows = [\n${'  { "title": "a product", "active": true },\n'.repeat(500)}];\n`;
+    await writeFile(join(pagesDir, 'big.js'), source);
+    // supertest decodes the body it receives; the length on the wire is the header's.
+    const res = await h.http().get('/console/assets/big.js').set('Accept-Encoding', accept);
+    expect([res.status, res.headers['content-encoding'], res.headers.vary, res.text]).toEqual([200, encoding, 'Accept-Encoding', source]);
+    const sent = Number(res.headers['content-length']);
+    if (encoding === undefined) expect(sent).toBe(Buffer.byteLength(source));
+    else expect(sent).toBeLessThan(Buffer.byteLength(source) / 10);
+  });
+
   test('assets come from PAGES_DIR with their types and are revalidated; unknown ones and escapes answer 404', async () => {
     const js = await h.http().get('/portal/assets/portal.js');
     expect([js.status, js.headers['content-type'], js.text]).toEqual([200, expect.stringMatching(/javascript/), 'console.log("portal");\n']);
@@ -88,7 +104,13 @@ describe('the shell and its assets', () => {
     expect(js.headers['content-security-policy']).toContain("script-src 'self'");
     const css = await h.http().get('/console/assets/app.css');
     expect([css.status, css.headers['content-type']]).toEqual([200, expect.stringMatching(/^text\/css/)]);
+    const etag = js.headers.etag as string;
+    expect((await h.http().get('/portal/assets/portal.js').set('If-None-Match', etag)).status).toBe(304);
+    await writeFile(join(pagesDir, 'portal.js'), 'console.log("portal, rebuilt");\n');
+    const rebuilt = await h.http().get('/portal/assets/portal.js').set('If-None-Match', etag);
+    expect([rebuilt.status, rebuilt.text]).toEqual([200, 'console.log("portal, rebuilt");\n']);
     expectError(await h.http().get('/portal/assets/nope.js'), 404, 'NOT_FOUND');
+    expectError(await h.http().get('/portal/assets/.hidden'), 404, 'NOT_FOUND');
     expectError(await h.http().get('/portal/assets/..%2f..%2fetc%2fpasswd'), 404, 'NOT_FOUND');
     expectError(await h.http().get('/portal/api/no-such-path'), 404, 'NOT_FOUND');
   });

@@ -1,4 +1,4 @@
-import express, { type RequestHandler, type Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { PageArea } from './page-areas';
 
 /**
@@ -31,12 +31,10 @@ const NOT_PAGES = ['api', 'assets', 'session'];
 
 /**
  * `GET /{area}` and every sub-path that is not its API, assets or session: the shell. The built
- * scripts and styles (`dist/web/`, `PAGES_DIR`) below `/{area}/assets/`; their names carry no
- * content hash, so browsers revalidate them (ETag, Last-Modified) instead of caching them for good.
+ * scripts and styles (`dist/web/`, `PAGES_DIR`, see page-assets.ts) below `/{area}/assets/`.
  */
-export function shellRoutes(router: Router, area: PageArea, pagesDir: string): void {
+export function shellRoutes(router: Router, area: PageArea, assets: RequestHandler): void {
   const html = shellHtml(area);
-  const assets = express.static(pagesDir, { index: false, redirect: false, dotfiles: 'ignore', setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache') });
   const label: RequestHandler = (_req, res, next) => {
     res.locals.route = `/${area.name}/assets`;
     next();

@@ -7,6 +7,7 @@ import { pageHeaders } from '../security-headers';
 import { CONSOLE, PAGE_SOURCES, PORTAL, type PageArea } from './page-areas';
 import { sessionSteps } from './page-auth';
 import { sessionRoutes } from './page-session.routes';
+import { pageAssets } from './page-assets';
 import { shellRoutes } from './page-shell';
 import { PageSessions } from './session-store';
 
@@ -26,7 +27,7 @@ const noStore: RequestHandler = (_req, res, next) => {
   next();
 };
 
-function mountArea(router: Router, area: PageArea, deps: PagesDeps): void {
+function mountArea(router: Router, area: PageArea, deps: PagesDeps, assets: RequestHandler): void {
   const { config } = deps;
   const sessions = new PageSessions(deps.redis, { prefix: config.queuePrefix, area: area.name, idleS: config.pageSessionIdleS });
   router.use(`/${area.name}`, pageHeaders(PAGE_SOURCES));
@@ -36,7 +37,7 @@ function mountArea(router: Router, area: PageArea, deps: PagesDeps): void {
   for (const spec of deps.routes) {
     if (spec.mount === undefined && area.routeAuths.includes(spec.auth)) mountRoute(router, { ...spec, path: `/${area.name}/api${spec.path}` }, mountDeps);
   }
-  shellRoutes(router, area, config.pagesDir);
+  shellRoutes(router, area, assets);
 }
 
 /**
@@ -46,6 +47,8 @@ function mountArea(router: Router, area: PageArea, deps: PagesDeps): void {
  */
 export function pagesRouter(deps: PagesDeps): Router {
   const router = express.Router({ caseSensitive: true, strict: false });
-  for (const area of [PORTAL, CONSOLE]) mountArea(router, area, deps);
+  // One asset server for both areas: app.css is shared, and each file is compressed once.
+  const assets = pageAssets(deps.config.pagesDir);
+  for (const area of [PORTAL, CONSOLE]) mountArea(router, area, deps, assets);
   return router;
 }
