@@ -6,7 +6,7 @@ import { sqlStateOf } from '../sql-errors';
  * first ones with the same span). Ids and tickets come from one sequence, so a writing transaction
  * uses two values or more: a partition holds a few million transactions.
  */
-export const CHANGE_EVENTS_SPAN = 10_000_000n;
+const CHANGE_EVENTS_SPAN = 10_000_000n;
 /** Partitions kept past the id sequence: writers have at least this many spans of ids before a tick must run. */
 const AHEAD = 2n;
 /** How long one partition's DDL may wait for a lock before it is left to the next tick. */
