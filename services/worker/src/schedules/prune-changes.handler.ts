@@ -6,7 +6,7 @@ export interface ChangeFeedSettings {
   /** Whether catalog runs and slot writes append their changes (`CHANGE_FEED_ENABLED`). */
   enabled: boolean;
   retentionDays: number;
-  /** Events deleted per statement. */
+  /** Events pruned per statement: the watermark moves past them (their rows go with their partition). */
   pruneBatch: number;
   /** Statements per tick: a backlog is worked off over several ticks, never in one long job. */
   pruneMaxBatches: number;
