@@ -123,9 +123,16 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await context.close();
   });
 
-  test('a partner rotates its secret (shown once, with the grace period) and syncs with the new one from the page', async () => {
+  test('a partner changes its settings, rotates its secret (shown once, with the grace period) and syncs with the new one from the page', async () => {
     const { context, page, problems } = await openPage();
-    await signIn(page, `${url}/portal#/secret`, tokenFor('partner', 'p-portal'));
+    await signIn(page, `${url}/portal#/settings`, tokenFor('partner', 'p-portal'));
+    await page.getByLabel(/^Every how many minutes/).fill('120');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('Settings saved.').waitFor();
+    await expectAccessible(page, 'portal-settings');
+    expect((await stack.db.integrations.findById(ids.mine))?.availabilityPullIntervalMinutes).toBe(120);
+
+    await page.getByRole('link', { name: 'Webhook secret' }).click();
     await page.getByLabel(/How long the current secret keeps working/).fill('3600');
     await page.getByRole('button', { name: 'Rotate the secret' }).click();
     const secret = await page.getByLabel('x-webhook-secret').inputValue();

@@ -13,9 +13,11 @@ import { Shell, useRoute, type NavItem } from '../ui/shell';
 import { Conformance } from './conformance';
 import { Operations } from './operations';
 import { SecretRotation } from './secret';
+import { Settings } from './settings';
 
 const NAV: NavItem[] = [
   { path: 'overview', label: 'Integration' },
+  { path: 'settings', label: 'Settings' },
   { path: 'runs', label: 'Runs' },
   { path: 'catalog', label: 'Catalog' },
   { path: 'availability', label: 'Availability' },
@@ -38,6 +40,8 @@ async function myIntegration(api: Api): Promise<string | null> {
 function Section({ api, id, route }: { api: Api; id: string; route: string[] }) {
   const [section, detail] = route;
   switch (section) {
+    case 'settings':
+      return <Settings api={api} />;
     case 'runs':
       return <Runs api={api} id={id} />;
     case 'catalog':
