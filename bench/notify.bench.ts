@@ -30,7 +30,7 @@ const args = parseArgs(process.argv.slice(2), {
   database: 'octo_sync_bench_notify',
   keep: false,
   /** Rounds of the tracing phase (each loads off, default ratio and every request for --duration). */
-  tracingRounds: 3,
+  tracingRounds: 5,
   /** Exit non-zero when a target (bench/targets.ts) is missed. */
   check: false,
 });
@@ -123,8 +123,7 @@ async function main(): Promise<void> {
     const poisonNeighbourP50Ratio = round(poison.neighbourP50Ms.flood / Math.max(1, poison.neighbourP50Ms.baseline), 2);
     const tracing = await measureTracingCost({ env, db, supplierUrl: supplier.url, connections: 32, durationS: args.duration, rounds: args.tracingRounds });
     note(`tracing: ${JSON.stringify(tracing)}`);
-    const tracedDefaultVsOff = round(tracing.appliedPerS.defaultRatio / tracing.appliedPerS.off, 3);
-    const tracedEveryVsOff = round(tracing.appliedPerS.everyRequest / tracing.appliedPerS.off, 3);
+    const { defaultRatio: tracedDefaultVsOff, everyRequest: tracedEveryVsOff } = tracing.vsOff;
     const verdict = judge('notify', { sustainedAppliedPerS, applyBacklogAtEnd: Math.max(...applyMode.map((s) => s.backlogAtEnd)), poisonNeighbourP50Ratio, tracedDefaultVsOff });
     const result = { bench: 'notify', steps, sustainedAppliedPerS, ceilingAppliedPerS: Math.max(...steps.map((s) => s.appliedPerS)), poison, poisonNeighbourP50Ratio, tracing, tracedDefaultVsOff, tracedEveryVsOff, targets: verdict.met, missed: verdict.missed };
     printResult(result, verdict, args.check);

@@ -24,6 +24,11 @@ export interface TracingFigures {
   appliedPerS: Record<Variant, number>;
   /** Each round's changes/s, in the order the variants ran in it. */
   rounds: Array<Partial<Record<Variant, number>>>;
+  /**
+   * Each traced variant's changes/s ÷ the untraced pair's in the same round, the median over the
+   * rounds: a burst of the shared machine's other load spoils one round, not the figure.
+   */
+  vsOff: { defaultRatio: number; everyRequest: number };
   /** What the local sink received: OTLP requests and bytes (spans are not parsed, to spare the CPU). */
   sink: { requests: number; bytes: number };
 }
@@ -68,6 +73,12 @@ async function startPair(variant: Variant, env: Record<string, string>, sinkUrl:
   };
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 const BODY = JSON.stringify({ productId: 'p', optionId: 'DEFAULT', availabilityId: '[<id>]', localDateTimeStart: slotStart(30, '10:00', '+02:00'), status: 'AVAILABLE', vacancies: 5, capacity: 9 });
 
 /** One load of one pair: changes applied, and the time from the first request until the last change was in Postgres. */
@@ -96,19 +107,20 @@ export async function measureTracingCost(options: { env: Record<string, string>;
     const totals = new Map<Variant, { applied: number; ms: number }>(pairs.map((p) => [p.variant, { applied: 0, ms: 0 }]));
     const rounds: TracingFigures['rounds'] = [];
     for (let r = 0; r < options.rounds; r++) {
-      const round: TracingFigures['rounds'][number] = {};
+      const perS: TracingFigures['rounds'][number] = {};
       for (const pair of [...pairs.slice(r % pairs.length), ...pairs.slice(0, r % pairs.length)]) {
         const { applied, ms } = await loadPair(pair, options.connections, options.durationS);
         const total = totals.get(pair.variant)!;
         total.applied += applied;
         total.ms += ms;
-        round[pair.variant] = Math.round(applied / (ms / 1000));
+        perS[pair.variant] = round(applied / (ms / 1000), 1);
       }
-      note(`tracing round ${r + 1}: ${JSON.stringify(round)}`);
-      rounds.push(round);
+      note(`tracing round ${r + 1}: ${JSON.stringify(perS)}`);
+      rounds.push(perS);
     }
     const appliedPerS = Object.fromEntries([...totals].map(([variant, t]) => [variant, round(t.applied / (t.ms / 1000), 0)])) as Record<Variant, number>;
-    return { appliedPerS, rounds, sink: { ...sink.counts } };
+    const vsOff = (variant: Variant) => median(rounds.map((r) => (r[variant] ?? 0) / Math.max(1, r.off ?? 0)));
+    return { appliedPerS, rounds, vsOff: { defaultRatio: round(vsOff('defaultRatio')), everyRequest: round(vsOff('everyRequest')) }, sink: { ...sink.counts } };
   } finally {
     for (const pair of pairs) for (const p of pair.processes) p.kill('SIGTERM');
     await Promise.all(pairs.flatMap((pair) => pair.processes.map((p) => p.exited)));
