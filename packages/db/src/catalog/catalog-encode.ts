@@ -25,7 +25,11 @@ export class RowEncoder {
       `[${list.map((row) => `${JSON.stringify(record(row as never)).slice(0, -1)},"raw":${rawText(row) ?? 'null'}}`).join(',')}]`;
     if (kind === 'products') return records(rows.products, ({ raw: _raw, raw_json: _json, ...columns }: ProductRow) => columns);
     if (kind === 'options') return records(rows.options, ({ raw: _raw, raw_json: _json, ...columns }: OptionRow) => ({ product_id: this.productId(columns.product_octo_id, false), ...columns }));
-    return records(rows.units, ({ raw: _raw, raw_json: _json, ...columns }: UnitRow) => ({ option_id: this.optionId(columns.product_octo_id, columns.option_octo_id), ...columns }));
+    return records(rows.units, ({ raw: _raw, raw_json: _json, ...columns }: UnitRow) => ({
+      option_id: this.optionId(columns.product_octo_id, columns.option_octo_id),
+      product_id: this.productId(columns.product_octo_id, false),
+      ...columns,
+    }));
   }
 
   /** The slice's rows as COPY lines of `catalog_stage` (column order: `STAGE_COLUMNS`), each after `prefix` (lane, run, fence). */

@@ -4,10 +4,11 @@
  * run's lane of `catalog_stage`, filled by COPY before the transaction opened (a large run). The
  * columns are declared once, so the staged rows and the JSON records cannot disagree.
  *
- * Every statement takes `$1`, the integration id, then its source's parameters: the JSON rows
- * (`$2`), or the run and fence whose staged rows it reads (`$2`, `$3`). A parent the run does not
- * rewrite comes with its stored id; a new one is found by OCTO id, written by the statement
- * before (products, then options, then units), so no id travels back to the worker.
+ * Every statement takes `$1`, the integration id. A small run's rows go in one statement
+ * ({@link MERGE_JSON}); a staged run's kinds each in their own ({@link UPSERT}), reading the run and
+ * fence `$2`, `$3`. A parent the run does not rewrite comes with its stored id; a new one is found
+ * by OCTO id (in the RETURNING of its own part, or in its table once its statement ran), so no id
+ * travels back to the worker.
  */
 
 const PRODUCT_COLUMNS = `octo_id text, internal_name text, reference text, title text, locale text, time_zone text,
@@ -16,7 +17,7 @@ const PRODUCT_COLUMNS = `octo_id text, internal_name text, reference text, title
 const OPTION_COLUMNS = `product_id bigint, product_octo_id text, octo_id text, is_default boolean, internal_name text, reference text,
   availability_local_start_times text[], cancellation_cutoff_amount integer, cancellation_cutoff_unit text,
   min_units integer, max_units integer, pricing_from jsonb, raw jsonb, content_hash text`;
-const UNIT_COLUMNS = `option_id bigint, product_octo_id text, option_octo_id text, octo_id text, internal_name text, reference text,
+const UNIT_COLUMNS = `option_id bigint, product_id bigint, product_octo_id text, option_octo_id text, octo_id text, internal_name text, reference text,
   type text, min_age integer, max_age integer, min_quantity integer, max_quantity integer, pax_count integer,
   pricing_from jsonb, raw jsonb, content_hash text`;
 const FINGERPRINT_COLUMNS = 'product_id bigint, raw_hash text, tree_hash text, option_count integer, unit_count integer';
@@ -33,8 +34,10 @@ const names = (columns: string) => columns.split(',').map((c) => c.trim().split(
 /** Where a statement reads one kind's rows from. */
 export type RowSource = (kind: RowKind) => string;
 
-/** Rows as one JSON array parameter (`$2`). */
-export const jsonSource: RowSource = (kind) => `SELECT * FROM jsonb_to_recordset($2::jsonb) AS j(${COLUMNS[kind]})`;
+/** One kind's rows as the JSON array parameter `$n`. */
+function jsonRows(kind: RowKind, n: number): string {
+  return `SELECT * FROM jsonb_to_recordset($${n}::jsonb) AS j(${COLUMNS[kind]})`;
+}
 
 /** Rows staged in `lane` by run `$2` under fence `$3` (the lane's own partition: nothing else is locked or read). */
 export function laneSource(lane: number): RowSource {
@@ -47,37 +50,37 @@ export function laneTable(lane: number): string {
   return `catalog_stage_${lane}`;
 }
 
-/** The products, then their fingerprints (matched to the source rows by OCTO id), in one statement. */
-const upsertProducts = (source: string): string => `
-WITH r AS MATERIALIZED (${source}), written AS (
+/** The products from `from` (rows `r`), returning their ids by OCTO id. */
+const insertProducts = (from: string): string => `
   INSERT INTO products AS t (integration_id, octo_id, internal_name, reference, title, locale, time_zone,
     availability_type, default_currency, pricing_per, raw, content_hash, active, removed_at, updated_at)
   SELECT $1::uuid, r.octo_id, r.internal_name, r.reference, r.title, r.locale, r.time_zone,
     r.availability_type, r.default_currency, r.pricing_per, r.raw, r.content_hash, true, NULL, now()
-  FROM r
+  FROM ${from}
   ON CONFLICT (integration_id, octo_id) DO UPDATE SET
     internal_name = excluded.internal_name, reference = excluded.reference, title = excluded.title,
     locale = excluded.locale, time_zone = excluded.time_zone, availability_type = excluded.availability_type,
     default_currency = excluded.default_currency, pricing_per = excluded.pricing_per, raw = excluded.raw,
     content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()
-  RETURNING t.id, t.octo_id
-)
+  RETURNING t.id, t.octo_id`;
+
+/** Fingerprints from `from` (rows `r`), the product's id being `id`. */
+const insertFingerprints = (from: string, id = 'r.product_id'): string => `
 INSERT INTO product_fingerprints AS f (product_id, raw_hash, tree_hash, option_count, unit_count)
-SELECT w.id, r.raw_hash, r.tree_hash, r.option_count, r.unit_count
-FROM written w JOIN r ON r.octo_id = w.octo_id
+SELECT ${id}, r.raw_hash, r.tree_hash, r.option_count, r.unit_count
+FROM ${from}
 ON CONFLICT (product_id) DO UPDATE SET
   raw_hash = excluded.raw_hash, tree_hash = excluded.tree_hash, option_count = excluded.option_count, unit_count = excluded.unit_count`;
 
-/** The options; a new product's id is read back by its OCTO id. */
-const upsertOptions = (source: string): string => `
+/** The options from `source` (rows `r`); `parent` (`p`) is where a new product's id is found. */
+const insertOptions = (source: string, parent: string): string => `
 INSERT INTO product_options AS t (product_id, octo_id, is_default, internal_name, reference,
   availability_local_start_times, cancellation_cutoff_amount, cancellation_cutoff_unit, min_units,
   max_units, pricing_from, raw, content_hash, active, removed_at, updated_at)
 SELECT COALESCE(r.product_id, p.id), r.octo_id, r.is_default, r.internal_name, r.reference, r.availability_local_start_times,
   r.cancellation_cutoff_amount, r.cancellation_cutoff_unit, r.min_units, r.max_units, r.pricing_from,
   r.raw, r.content_hash, true, NULL, now()
-FROM (${source}) r
-LEFT JOIN products p ON r.product_id IS NULL AND p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id
+FROM (${source}) r ${parent}
 ON CONFLICT (product_id, octo_id) DO UPDATE SET
   is_default = excluded.is_default, internal_name = excluded.internal_name, reference = excluded.reference,
   availability_local_start_times = excluded.availability_local_start_times,
@@ -86,37 +89,53 @@ ON CONFLICT (product_id, octo_id) DO UPDATE SET
   max_units = excluded.max_units, pricing_from = excluded.pricing_from, raw = excluded.raw,
   content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()`;
 
-/** The units; a new option's id is read back by its product's and its own OCTO ids. */
-const upsertUnits = (source: string): string => `
+/** The units from `source` (rows `r`); `parent` (`o`) is where a new option's id is found. */
+const insertUnits = (source: string, parent: string): string => `
 INSERT INTO units AS t (option_id, octo_id, internal_name, reference, type, min_age, max_age,
   min_quantity, max_quantity, pax_count, pricing_from, raw, content_hash, active, removed_at, updated_at)
 SELECT COALESCE(r.option_id, o.id), r.octo_id, r.internal_name, r.reference, r.type, r.min_age, r.max_age, r.min_quantity,
   r.max_quantity, r.pax_count, r.pricing_from, r.raw, r.content_hash, true, NULL, now()
-FROM (${source}) r
-LEFT JOIN (products p JOIN product_options o ON o.product_id = p.id)
-  ON r.option_id IS NULL AND p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id AND o.octo_id = r.option_octo_id
+FROM (${source}) r ${parent}
 ON CONFLICT (option_id, octo_id) DO UPDATE SET
   internal_name = excluded.internal_name, reference = excluded.reference, type = excluded.type,
   min_age = excluded.min_age, max_age = excluded.max_age, min_quantity = excluded.min_quantity,
   max_quantity = excluded.max_quantity, pax_count = excluded.pax_count, pricing_from = excluded.pricing_from,
   raw = excluded.raw, content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()`;
 
-// A product whose own row is unchanged while its bytes changed: its fingerprints only (no event,
-// and not its products row), by its stored id, which must be one of this integration's products.
-const upsertFingerprints = (source: string): string => `
-INSERT INTO product_fingerprints AS t (product_id, raw_hash, tree_hash, option_count, unit_count)
-SELECT r.product_id, r.raw_hash, r.tree_hash, r.option_count, r.unit_count
-FROM (${source}) r JOIN products p ON p.id = r.product_id AND p.integration_id = $1::uuid
-ON CONFLICT (product_id) DO UPDATE SET
-  raw_hash = excluded.raw_hash, tree_hash = excluded.tree_hash, option_count = excluded.option_count, unit_count = excluded.unit_count`;
+// New parents, looked up in the tables: each kind's statement runs after its parents'.
+const STORED_PRODUCT = 'LEFT JOIN products p ON r.product_id IS NULL AND p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id';
+const STORED_OPTION = `LEFT JOIN (products p JOIN product_options o ON o.product_id = p.id)
+  ON r.option_id IS NULL AND p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id AND o.octo_id = r.option_octo_id`;
 
-/** Each kind's statement over `source`, in the order they must run (parents first). */
+/**
+ * Each kind's own statement over `source`, in the order they must run (parents first): how a
+ * staged run merges. The products' statement writes their fingerprints too (matched by OCTO id);
+ * fingerprints alone go by stored id, which must be one of this integration's products.
+ */
 export const UPSERT: Record<RowKind, (source: RowSource) => string> = {
-  products: (source) => upsertProducts(source('products')),
-  fingerprints: (source) => upsertFingerprints(source('fingerprints')),
-  options: (source) => upsertOptions(source('options')),
-  units: (source) => upsertUnits(source('units')),
+  products: (source) => `WITH r AS MATERIALIZED (${source('products')}), written AS (${insertProducts('r')})
+${insertFingerprints('written w JOIN r ON r.octo_id = w.octo_id', 'w.id')}`,
+  fingerprints: (source) => insertFingerprints(`(${source('fingerprints')}) r JOIN products p ON p.id = r.product_id AND p.integration_id = $1::uuid`),
+  options: (source) => insertOptions(source('options'), STORED_PRODUCT),
+  units: (source) => insertUnits(source('units'), STORED_OPTION),
 };
+
+/**
+ * A small run's whole merge in one statement (one round trip): `$2`…`$5` are the JSON rows of
+ * products, fingerprints alone, options and units. A statement's parts see each other's rows only
+ * through RETURNING, so new parents' ids come from the products' and options' own.
+ */
+export const MERGE_JSON = `
+WITH r AS MATERIALIZED (${jsonRows('products', 2)}), written AS (${insertProducts('r')}),
+fingerprints AS (${insertFingerprints('written w JOIN r ON r.octo_id = w.octo_id', 'w.id')}),
+fingerprints_alone AS (${insertFingerprints(`(${jsonRows('fingerprints', 3)}) r JOIN products p ON p.id = r.product_id AND p.integration_id = $1::uuid`)}),
+written_options AS (${insertOptions(jsonRows('options', 4), 'LEFT JOIN written p ON r.product_id IS NULL AND p.octo_id = r.product_octo_id')}
+  RETURNING t.id, t.product_id, t.octo_id)
+${insertUnits(
+  jsonRows('units', 5),
+  `LEFT JOIN written p ON r.option_id IS NULL AND r.product_id IS NULL AND p.octo_id = r.product_octo_id
+  LEFT JOIN written_options o ON r.option_id IS NULL AND o.product_id = COALESCE(r.product_id, p.id) AND o.octo_id = r.option_octo_id`,
+)}`;
 
 /** The staged columns, in the order of a COPY line (`catalog_stage`, see the migration `catalog_stage`). */
 export const STAGE_COLUMNS = [

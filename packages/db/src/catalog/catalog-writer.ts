@@ -6,7 +6,7 @@ import type { CatalogChanges, CatalogFingerprints } from './catalog-rows';
 import { CatalogChangeLog, type Entity, type RemovedRow } from './catalog-change-log';
 import { RowEncoder, type SliceRows } from './catalog-encode';
 import { CatalogStage, type StagingRun } from './catalog-stage';
-import { jsonSource, UPSERT, type RowKind } from './catalog-upserts';
+import { MERGE_JSON, UPSERT, type RowKind } from './catalog-upserts';
 
 /** Rows per removal statement: large enough to amortise the round trip, small enough for memory. */
 const BATCH = 2_000;
@@ -99,11 +99,12 @@ export class CatalogRunWriter {
     const sealed = this.sealed;
     if (sealed === undefined) throw new Error('catalog writer: merge before seal');
     const { integrationId } = this.run;
-    if (this.stage !== undefined) await this.stage.check(tx);
-    const source = this.stage?.source;
-    for (const kind of KINDS) {
-      if (this.counts[kind] === 0) continue;
-      await tx.query(UPSERT[kind](source?.rows ?? jsonSource), [integrationId, ...(source?.params ?? [sealed.json[kind]])]);
+    if (this.stage === undefined) {
+      if (KINDS.some((kind) => this.counts[kind] > 0)) await tx.query(MERGE_JSON, [integrationId, ...KINDS.map((kind) => sealed.json[kind] ?? '[]')]);
+    } else {
+      await this.stage.check(tx);
+      const { rows, params } = this.stage.source;
+      for (const kind of KINDS) if (this.counts[kind] > 0) await tx.query(UPSERT[kind](rows), [integrationId, ...params]);
     }
     for (const { entity, json } of sealed.removals) {
       const { rows } = await tx.query<RemovedRow>(`${REMOVE[entity]}\nRETURNING ${REMOVED_KEYS[entity]}`, [integrationId, json]);

@@ -1,7 +1,11 @@
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
-import type { Integration, SyncRun } from '../generated/prisma/client';
-import { abandonRun, RUN_ABANDONED } from './run-abandon';
+import type { SyncRun } from '../generated/prisma/client';
+import { abandonRun } from './run-abandon';
+import { claimRun, type ClaimResult } from './run-claim';
+import { SYNC_RUN_COLUMNS } from './run-columns';
+
+export { SYNC_RUN_COLUMNS };
 import { addRequestIds, findQueuedRun, requestRun, type QueuedRun, type RequestedRun, type RunRequestOptions } from './run-requests';
 import { pruneSyncRuns, type PruneBudget, type SyncRunRetention } from './sync-run-retention';
 import { StaleRunError, inFencedTransaction, type RunTx } from './run-fence';
@@ -39,11 +43,7 @@ export interface RunWarnings {
   omitted: number;
 }
 
-export type ClaimResult =
-  | { kind: 'claimed'; fence: bigint; run: SyncRun; integration: Integration }
-  | { kind: 'busy'; blockingRunId: string }
-  | { kind: 'finished'; run: SyncRun }
-  | { kind: 'missing' };
+export type { ClaimResult };
 
 /** How a run ended well: written, or skipped because nothing changed. */
 export interface RunOutcome {
@@ -101,39 +101,9 @@ export class SyncRunStore {
     return addRequestIds(this.pool, runId, requestIds);
   }
 
-  async claim(runId: string, abandonAfterMs: number): Promise<ClaimResult> {
-    const run = await this.prisma.syncRun.findUnique({ where: { id: runId } });
-    if (!run) return { kind: 'missing' };
-    if (isFinished(run)) return { kind: 'finished', run };
-    return this.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT id FROM integrations WHERE id = ${run.integrationId}::uuid FOR UPDATE`;
-      const current = await tx.syncRun.findUniqueOrThrow({ where: { id: runId } });
-      if (isFinished(current)) return { kind: 'finished', run: current } as const;
-      const others = await tx.syncRun.findMany({
-        where: { integrationId: run.integrationId, status: 'running', id: { not: runId } },
-        select: { id: true, startedAt: true },
-      });
-      const abandonedBefore = Date.now() - abandonAfterMs;
-      const live = others.find((o) => (o.startedAt?.getTime() ?? 0) > abandonedBefore);
-      if (live) return { kind: 'busy', blockingRunId: live.id } as const;
-      if (others.length > 0) {
-        // Their worker and job are gone (nothing renewed them for abandonAfterMs): close them.
-        await tx.syncRun.updateMany({
-          where: { id: { in: others.map((o) => o.id) } },
-          data: { status: 'failed', finishedAt: new Date(), ...RUN_ABANDONED },
-        });
-      }
-      const integration = await tx.integration.update({
-        where: { id: run.integrationId },
-        // A pull shares the single flight (the fence) but is not the catalog's sync state.
-        data: { syncFence: { increment: 1 }, ...(run.kind === 'catalog' ? { syncStatus: 'syncing' as const } : {}) },
-      });
-      const claimed = await tx.syncRun.update({
-        where: { id: runId },
-        data: { status: 'running', startedAt: new Date(), attempts: { increment: 1 } },
-      });
-      return { kind: 'claimed', fence: integration.syncFence, run: claimed, integration } as const;
-    });
+  /** Claims a run, or says why not: see {@link claimRun}. */
+  claim(runId: string, abandonAfterMs: number): Promise<ClaimResult> {
+    return claimRun(this.prisma, runId, abandonAfterMs);
   }
 
   /**
@@ -227,22 +197,12 @@ export class SyncRunStore {
   }
 }
 
-function isFinished(run: SyncRun): boolean {
-  return run.status === 'succeeded' || run.status === 'skipped' || run.status === 'failed';
-}
-
 function elapsed(startedAt: Date | null, now: Date): number | null {
   return startedAt ? now.getTime() - startedAt.getTime() : null;
 }
 
 /** Recording a failure is two small updates: this bounds the wait for the integration's row lock. */
 const FAIL_TIMEOUT_MS = 10_000;
-
-/** A `sync_runs` row in the shape Prisma gives it, so a run read back from raw SQL is the same object. */
-export const SYNC_RUN_COLUMNS = `id, integration_id AS "integrationId", trigger, status, force, attempts, queued_at AS "queuedAt",
-  kind, schedule_tick AS "scheduleTick", started_at AS "startedAt", finished_at AS "finishedAt", duration_ms AS "durationMs",
-  payload_bytes AS "payloadBytes", hash, counts, warnings, synced, error_code AS "errorCode", error_message AS "errorMessage",
-  request_ids AS "requestIds", product_ids AS "productIds", pull_scope AS "pullScope"`;
 
 // A null `counts` keeps what the run had; $1 run id, $2 status, $3 now, then the outcome.
 const FINISH_RUN = `
