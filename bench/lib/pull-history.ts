@@ -31,9 +31,9 @@ function historyDates(spec: HistorySpec): string[] {
  */
 export async function storeHistory(db: Db, integrationId: string, spec: HistorySpec): Promise<number> {
   const { rowCount } = await db.pool.query(
-    `INSERT INTO availability_slots (integration_id, product_octo_id, option_octo_id, availability_id, local_date_time_start, starts_at,
-       status, vacancies, capacity, raw, order_key, order_source, last_received, last_snapshot)
-     SELECT p.integration_id, p.octo_id, o.octo_id, x.start, x.start, x.start::timestamptz, 'AVAILABLE', 10, 10,
+    `INSERT INTO availability_slots (integration_id, option_key, slot_date, product_octo_id, option_octo_id, availability_id, local_date_time_start,
+       starts_at, status, vacancies, capacity, raw, order_key, order_source, last_received, last_snapshot)
+     SELECT p.integration_id, slot_option_key(p.integration_id, p.octo_id, o.octo_id), slot_date_of(x.start), p.octo_id, o.octo_id, x.start, x.start, x.start::timestamptz, 'AVAILABLE', 10, 10,
        jsonb_build_object('id', x.start, 'localDateTimeStart', x.start, 'status', 'AVAILABLE', 'vacancies', 10, 'capacity', 10), 1, 'received_at', 1, 1
      FROM products p JOIN product_options o ON o.product_id = p.id
      CROSS JOIN unnest($2::text[]) AS d(day) CROSS JOIN unnest($3::text[]) AS t(time)

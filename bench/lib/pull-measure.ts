@@ -6,7 +6,10 @@ import { cpuSeconds } from './process-cpu';
 
 /** Each stored slot's row version: a row written since has a new `xmin`. */
 export async function rowVersions(db: Db, integrationId: string): Promise<Map<string, string>> {
-  const { rows } = await db.pool.query<{ id: string; x: string }>('SELECT id::text AS id, xmin::text AS x FROM availability_slots WHERE integration_id = $1::uuid', [integrationId]);
+  const { rows } = await db.pool.query<{ id: string; x: string }>(
+    `SELECT product_octo_id || '/' || option_octo_id || '/' || availability_id AS id, xmin::text AS x FROM availability_slots WHERE integration_id = $1::uuid`,
+    [integrationId],
+  );
   return new Map(rows.map((r) => [r.id, r.x]));
 }
 

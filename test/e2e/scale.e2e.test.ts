@@ -174,7 +174,7 @@ describe('scaled-out workers and schedules', () => {
     await expectNoGap(ticks);
     // Several processes took fan-outs: the schedule is shared, not owned by one of them.
     const schedulers = await producer.queue('schedules').getJobSchedulers();
-    expect(schedulers.map((s) => s.key).sort()).toEqual(['availability-pull', 'catalog-nightly', 'change-feed-prune', 'health-probe', 'history-prune']);
+    expect(schedulers.map((s) => s.key).sort()).toEqual(['availability-partitions', 'availability-pull', 'catalog-nightly', 'change-feed-prune', 'health-probe', 'history-prune']);
   });
 
   it('keeps one schedule and misses no tick while workers restart', async () => {

@@ -21,7 +21,10 @@ export interface PoolOptions {
 
 /** The one way this project builds a `pg` pool: it always has a listener for its idle connections' errors. */
 export function createPool({ databaseUrl, poolSize = 10, onConnectionError }: PoolOptions): Pool {
-  const pool = new Pool({ connectionString: databaseUrl, max: poolSize });
+  // No JIT: every statement here is short, and a plan over the slots' partitions adds up each
+  // partition's estimate past jit_above_cost, so Postgres compiled (about 1 s here) statements
+  // that run in milliseconds.
+  const pool = new Pool({ connectionString: databaseUrl, max: poolSize, options: '-c jit=off' });
   pool.on('error', onConnectionError);
   return pool;
 }

@@ -5,6 +5,7 @@ import { createPool, createPrisma, type ConnectionErrorListener, type PrismaClie
 import { AlertStore } from './integrations/alerts.store';
 import { AvailabilityPullStore } from './availability/availability-pull.store';
 import { AvailabilityStore } from './availability/availability.store';
+import { SlotPartitionStore } from './availability/slot-partitions.store';
 import { CatalogReadStore } from './catalog/catalog-read.store';
 import { CatalogStore } from './catalog/catalog.store';
 import { ChangeFeedStore } from './feed/change-feed.store';
@@ -52,8 +53,10 @@ export interface Db {
   availability: AvailabilityStore;
   /** The change feed: reading and pruning (writes append to it in their own transactions). */
   changes: ChangeFeedStore;
-  /** Availability pulls: targets, snapshot reconciliation, due integrations, retention. */
+  /** Availability pulls: targets, snapshot reconciliation, due integrations. */
   pulls: AvailabilityPullStore;
+  /** The slots' monthly partitions: created ahead, old ones dropped (their retention). */
+  slotPartitions: SlotPartitionStore;
   /** Partner alerts and their deliveries. */
   alerts: AlertStore;
   /** Resolves when Postgres answers; rejects otherwise (readiness checks). */
@@ -87,6 +90,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     availability: new AvailabilityStore(prisma, changeFeed),
     changes: new ChangeFeedStore(prisma, pool),
     pulls: new AvailabilityPullStore(prisma, pool),
+    slotPartitions: new SlotPartitionStore(pool),
     alerts: new AlertStore(prisma),
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;

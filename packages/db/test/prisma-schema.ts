@@ -102,7 +102,7 @@ function fieldsOf(block: Block): { fields: Field[]; attributes: string[] } {
 }
 
 const SCALAR_TYPES: Record<string, string> = { String: 'text', Int: 'integer', BigInt: 'bigint', Boolean: 'boolean', DateTime: 'timestamp(3) without time zone', Json: 'jsonb', Float: 'double precision' };
-const NATIVE_TYPES: Record<string, string> = { '@db.Uuid': 'uuid', '@db.Timestamptz(3)': 'timestamp(3) with time zone' };
+const NATIVE_TYPES: Record<string, string> = { '@db.Uuid': 'uuid', '@db.Date': 'date', '@db.Timestamptz(3)': 'timestamp(3) with time zone' };
 /** Prisma's referential actions as `pg_constraint.confdeltype` / `confupdtype` codes. */
 const ACTIONS: Record<string, string> = { Cascade: 'c', Restrict: 'r', NoAction: 'a', SetNull: 'n', SetDefault: 'd' };
 

@@ -56,10 +56,11 @@ describe('schema.prisma agrees with prisma/migrations', () => {
       data: { productId: product.id, octoId: 'DEFAULT', raw: {}, contentHash: 'c2', availabilityLocalStartTimes: ['09:00', '14:30'], pricingFrom: [{ retail: 1250, currency: 'EUR' }] },
     });
     const unit = await prisma.unit.create({ data: { optionId: option.id, octoId: 'adult', raw: {}, contentHash: 'c3', minAge: 18 } });
-    const slot = await prisma.availabilitySlot.create({
+    const slotOption = await prisma.slotOption.create({ data: { integrationId: integration.id, productOctoId: 'prod-1', optionOctoId: 'DEFAULT' } });
+    await prisma.availabilitySlot.create({
       data: {
-        integrationId: integration.id, productOctoId: 'prod-1', optionOctoId: 'DEFAULT', availabilityId: '2026-06-01T09:00:00+02:00',
-        localDateTimeStart: '2026-06-01T09:00:00+02:00', startsAt: new Date('2026-06-01T07:00:00Z'), status: 'AVAILABLE', vacancies: 3, capacity: 10, orderKey: 5n, orderSource: 'sequence',
+        integrationId: integration.id, optionKey: slotOption.optionKey, slotDate: new Date('2027-06-01'), productOctoId: 'prod-1', optionOctoId: 'DEFAULT', availabilityId: '2027-06-01T09:00:00+02:00',
+        localDateTimeStart: '2027-06-01T09:00:00+02:00', startsAt: new Date('2027-06-01T07:00:00Z'), status: 'AVAILABLE', vacancies: 3, capacity: 10, orderKey: 5n, orderSource: 'sequence',
       },
     });
     const run = await prisma.syncRun.create({ data: { integrationId: integration.id, trigger: 'webhook', counts: { products: { created: 1 } } } });
@@ -72,7 +73,7 @@ describe('schema.prisma agrees with prisma/migrations', () => {
     expect(back.products[0]).toMatchObject({ octoId: 'prod-1', raw: { id: 'prod-1', extra: [1, 'two'] }, active: true, title: 'Tour' });
     expect(back.products[0]?.options[0]).toMatchObject({ availabilityLocalStartTimes: ['09:00', '14:30'], pricingFrom: [{ retail: 1250, currency: 'EUR' }] });
     expect(back.products[0]?.options[0]?.units[0]).toMatchObject({ id: unit.id, minAge: 18 });
-    expect(back.slots[0]).toMatchObject({ id: slot.id, orderKey: 5n, startsAt: new Date('2026-06-01T07:00:00.000Z') });
+    expect(back.slots[0]).toMatchObject({ optionKey: slotOption.optionKey, slotDate: new Date('2027-06-01'), orderKey: 5n, startsAt: new Date('2027-06-01T07:00:00.000Z') });
     expect(back.syncRuns[0]).toMatchObject({ id: run.id, status: 'queued', force: false, attempts: 0, counts: { products: { created: 1 } } });
   });
 

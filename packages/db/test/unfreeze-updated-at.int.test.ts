@@ -51,7 +51,16 @@ describe('migration: frozen updatedAt keys are repaired', () => {
     const integrationId = rows[0]!.id;
     const now = Date.now();
     const keys = { frozen: Date.parse('9999-12-31T23:59:59Z'), dayAndHalf: now + 36 * HOUR_MS, hour: now + HOUR_MS, past: now - HOUR_MS };
-    await db.availability.apply([Object.entries(keys).map(([id, ms]) => ({ ...slot(id, ms), integration_id: integrationId }))]);
+    // Written as that release's upsert wrote them (this release's statements need its slot table).
+    await db.pool.query(
+      `INSERT INTO availability_slots (integration_id, product_octo_id, option_octo_id, availability_id, local_date_time_start, starts_at, status,
+         vacancies, capacity, order_key, order_source, last_updated_at_ms, last_updated_at_received, last_push_received)
+       SELECT $1::uuid, r.product_octo_id, r.option_octo_id, r.availability_id, r.local_date_time_start, r.starts_at, r.status, r.vacancies, r.capacity,
+         r.order_key, r.order_source, r.order_key, r.received_key, r.received_key
+       FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, option_octo_id text, availability_id text, local_date_time_start text,
+         starts_at timestamptz, status text, vacancies integer, capacity integer, order_key bigint, order_source text, received_key bigint)`,
+      [integrationId, JSON.stringify(Object.entries(keys).map(([id, ms]) => slot(id, ms)))],
+    );
 
     expect((await migrate({ databaseUrl: url })).applied).toContain(repair);
 

@@ -14,6 +14,7 @@ export { catalogNightlyJob } from './catalog-nightly.job';
 export { alertDeliverJob } from './alert-deliver.job';
 export { changesPruneJob } from './changes-prune.job';
 export { historyPruneJob } from './history-prune.job';
+export { availabilityPartitionsJob } from './availability-partitions.job';
 export { availabilityPullJob, availabilityPullJobId, availabilityTickJob } from './availability-pull.job';
 export { healthFanoutJob, healthProbeJob } from './health-probe.job';
 export { queueOverview, type QueueOverview, type QueueCounts, type FailedJobSummary } from './overview';

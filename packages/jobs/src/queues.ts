@@ -6,6 +6,7 @@ import { testConnectionJob } from './test-connection.job';
 import { catalogNightlyJob } from './catalog-nightly.job';
 import { changesPruneJob } from './changes-prune.job';
 import { historyPruneJob } from './history-prune.job';
+import { availabilityPartitionsJob } from './availability-partitions.job';
 import { healthFanoutJob, healthProbeJob } from './health-probe.job';
 import type { JobContract } from './contract';
 
@@ -17,7 +18,7 @@ export const QUEUES = {
   catalog: [catalogSyncJob],
   availability: [availabilityApplyJob],
   probes: [testConnectionJob],
-  schedules: [catalogNightlyJob, healthFanoutJob, availabilityTickJob, changesPruneJob, historyPruneJob],
+  schedules: [catalogNightlyJob, healthFanoutJob, availabilityTickJob, changesPruneJob, historyPruneJob, availabilityPartitionsJob],
   health: [healthProbeJob],
   pulls: [availabilityPullJob],
   alerts: [alertDeliverJob],

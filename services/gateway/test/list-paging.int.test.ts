@@ -102,8 +102,8 @@ describe('keyset paging (after=) returns every row once, in order, while rows ar
   it('GET /{id}/availability (by start, undated slots last, then ids)', async () => {
     const insert = (ids: string[], startsAt: string | null) =>
       sql(
-        `INSERT INTO availability_slots (integration_id, product_octo_id, option_octo_id, availability_id, local_date_time_start, starts_at, status, vacancies, capacity, order_key, order_source, raw)
-         SELECT $1::uuid, 'P', 'O', id, NULL, $3::timestamptz, 'AVAILABLE', 1, 1, 1, 'sequence', jsonb_build_object('id', id) FROM unnest($2::text[]) id`,
+        `INSERT INTO availability_slots (integration_id, option_key, slot_date, product_octo_id, option_octo_id, availability_id, local_date_time_start, starts_at, status, vacancies, capacity, order_key, order_source, raw)
+         SELECT $1::uuid, slot_option_key($1::uuid, 'P', 'O'), 'infinity', 'P', 'O', id, NULL, $3::timestamptz, 'AVAILABLE', 1, 1, 1, 'sequence', jsonb_build_object('id', id) FROM unnest($2::text[]) id`,
         [owned, ids, startsAt],
       );
     for (let i = 0; i < 10; i++) await insert([`s${i}-a`, `s${i}-b`], `2026-08-01T${String(i).padStart(2, '0')}:00:00.000Z`);
@@ -149,8 +149,8 @@ describe('keyset paging walks past every id the store holds (ids of any length, 
       slot('P', 'O', 'a9', 9),
     ];
     await sql(
-      `INSERT INTO availability_slots (integration_id, product_octo_id, option_octo_id, availability_id, starts_at, status, vacancies, capacity, order_key, order_source, raw)
-       SELECT $1::uuid, r[1], r[2], r[3], r[4]::timestamptz, 'AVAILABLE', 1, 1, 1, 'sequence', '{}' FROM jsonb_array_elements($2::jsonb) e, LATERAL (SELECT ARRAY(SELECT jsonb_array_elements_text(e)) r) x`,
+      `INSERT INTO availability_slots (integration_id, option_key, slot_date, product_octo_id, option_octo_id, availability_id, starts_at, status, vacancies, capacity, order_key, order_source, raw)
+       SELECT $1::uuid, slot_option_key($1::uuid, r[1], r[2]), 'infinity', r[1], r[2], r[3], r[4]::timestamptz, 'AVAILABLE', 1, 1, 1, 'sequence', '{}' FROM jsonb_array_elements($2::jsonb) e, LATERAL (SELECT ARRAY(SELECT jsonb_array_elements_text(e)) r) x`,
       [id, JSON.stringify(rows)],
     );
     const walked = await walk(`${BASE}/${id}/availability`, `${BASE}/{id}/availability`, bearer('partner', 'p-keyset-long-slots'), async () => {});
@@ -202,8 +202,8 @@ describe(`totalCount is exact up to ${COUNT_CAP}, then a lower bound`, () => {
     await expectCapped(`${BASE}/${big}/products`, auth, COUNT_CAP + 1);
 
     await sql(
-      `INSERT INTO availability_slots (integration_id, product_octo_id, option_octo_id, availability_id, starts_at, status, vacancies, capacity, order_key, order_source, raw)
-       SELECT $1::uuid, 'P', 'O', 'c' || n, '2026-08-01T00:00:00Z'::timestamptz + n * interval '1 minute', 'AVAILABLE', 1, 1, 1, 'sequence', '{}' FROM generate_series(1, $2::int) n`,
+      `INSERT INTO availability_slots (integration_id, option_key, slot_date, product_octo_id, option_octo_id, availability_id, starts_at, status, vacancies, capacity, order_key, order_source, raw)
+       SELECT $1::uuid, slot_option_key($1::uuid, 'P', 'O'), 'infinity', 'P', 'O', 'c' || n, '2026-08-01T00:00:00Z'::timestamptz + n * interval '1 minute', 'AVAILABLE', 1, 1, 1, 'sequence', '{}' FROM generate_series(1, $2::int) n`,
       [big, COUNT_CAP + 1],
     );
     await expectCapped(`${BASE}/${big}/availability`, auth, COUNT_CAP + 1);

@@ -39,9 +39,9 @@ async function seed(integrationId: string): Promise<void> {
     [integrationId],
   );
   await h.db.pool.query(
-    `INSERT INTO availability_slots (integration_id, product_octo_id, option_octo_id, availability_id, local_date_time_start, starts_at, status,
+    `INSERT INTO availability_slots (integration_id, option_key, slot_date, product_octo_id, option_octo_id, availability_id, local_date_time_start, starts_at, status,
        vacancies, capacity, order_key, order_source, raw)
-     SELECT $1::uuid, 'p00001', 'DEFAULT', 'slot-' || d, '2026-07-0' || d || 'T09:00:00+02:00', ('2026-07-0' || d || 'T07:00:00Z')::timestamptz,
+     SELECT $1::uuid, slot_option_key($1::uuid, 'p00001', 'DEFAULT'), ('2026-07-0' || d)::date, 'p00001', 'DEFAULT', 'slot-' || d, '2026-07-0' || d || 'T09:00:00+02:00', ('2026-07-0' || d || 'T07:00:00Z')::timestamptz,
        'AVAILABLE', 5, 10, 1000 + d, 'sequence', jsonb_build_object('id', 'slot-' || d, 'utcCutoffAt', '2026-07-0' || d || 'T06:00:00Z')
      FROM generate_series(1, 5) d`,
     [integrationId],

@@ -10,7 +10,7 @@ import type { HistoryRetentionSettings } from './schedules/prune-history.handler
 import { healthConfig, scheduleFields, schedulesConfig, type HealthConfig, type SchedulesConfig } from './schedule-config';
 import type { SlowLaneSettings } from './slow-lane';
 import type { PullSettings } from './availability/pull-availability.handler';
-import type { RetentionSettings } from './availability/pull-tick.handler';
+import type { SlotPartitionSettings } from '@octo-sync/db';
 
 // Tracing's OTEL_* variables: read by instrument.ts before this file loads (@octo-sync/telemetry's loadTracingConfig).
 const fields = z.object({
@@ -107,6 +107,7 @@ const fields = z.object({
   AVAILABILITY_RETENTION_DAYS: env.int(7, { min: 0, max: 3_650 }),
   AVAILABILITY_PRUNE_BATCH: env.int(5_000, { min: 1, max: 100_000 }),
   AVAILABILITY_PRUNE_MAX_BATCHES: env.int(20, { min: 1, max: 10_000 }),
+  AVAILABILITY_PARTITION_LOCK_TIMEOUT_MS: env.int(5_000, { min: 1, max: 600_000 }),
   // Partner alerts: one of a kind per integration per ALERTS_THROTTLE_MS, retried for ALERTS_RETRY_FOR_MS.
   ALERTS_CONCURRENCY: env.int(10, { min: 1, max: 256 }),
   ALERTS_THROTTLE_MS: env.int(900_000, { min: 1 }),
@@ -182,8 +183,10 @@ export interface WorkerConfig {
     maxBatch: number;
   };
   health: HealthConfig;
-  /** Availability pulls: jobs at once per process, what each run obeys, and retention. */
-  pull: { concurrency: number; settings: PullSettings; retention: RetentionSettings };
+  /** Availability pulls: jobs at once per process and what each run obeys. */
+  pull: { concurrency: number; settings: PullSettings };
+  /** The slots' monthly partitions and their retention (`availability.partitions`). */
+  slotPartitions: SlotPartitionSettings;
   schedules: SchedulesConfig;
   changeFeed: ChangeFeedSettings;
   history: HistoryRetentionSettings;
@@ -221,7 +224,6 @@ function pullConfig(e: WorkerEnv): WorkerConfig['pull'] {
       maxWarnings: e.SYNC_MAX_WARNINGS,
       retentionDays: e.AVAILABILITY_RETENTION_DAYS,
     },
-    retention: { days: e.AVAILABILITY_RETENTION_DAYS, batch: e.AVAILABILITY_PRUNE_BATCH, maxBatches: e.AVAILABILITY_PRUNE_MAX_BATCHES },
   };
 }
 
@@ -279,6 +281,12 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     testConnection: { concurrency: e.PROBE_CONCURRENCY, slowMs: e.CONFORMANCE_SLOW_MS, maxDifferences: e.CONFORMANCE_MAX_DIFFERENCES },
     availability: { concurrency: e.AVAILABILITY_CONCURRENCY, maxBatch: e.AVAILABILITY_MAX_BATCH },
     pull: pullConfig(e),
+    slotPartitions: {
+      retentionDays: e.AVAILABILITY_RETENTION_DAYS,
+      lockTimeoutMs: e.AVAILABILITY_PARTITION_LOCK_TIMEOUT_MS,
+      undatedBatch: e.AVAILABILITY_PRUNE_BATCH,
+      undatedMaxBatches: e.AVAILABILITY_PRUNE_MAX_BATCHES,
+    },
     health: healthConfig(e),
     schedules: schedulesConfig(e),
     changeFeed: { enabled: e.CHANGE_FEED_ENABLED, retentionDays: e.CHANGE_FEED_RETENTION_DAYS, pruneBatch: e.CHANGE_FEED_PRUNE_BATCH, pruneMaxBatches: 100 },

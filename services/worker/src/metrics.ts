@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Db, RunCounts, SyncRun } from '@octo-sync/db';
+import type { Db, RunCounts, SlotPartitionWork, SyncRun } from '@octo-sync/db';
 import { QUEUES, type JobProducer, type QueueName, type SlotResult } from '@octo-sync/jobs';
 import { asError, type Logger } from '@octo-sync/platform';
 
@@ -26,6 +26,8 @@ export interface WorkerMetrics {
   setIntegrations(byHealth: Record<(typeof HEALTH_STATES)[number], number>): void;
   /** Every registered change-feed consumer's lag (a consumer no longer listed loses its series). */
   setConsumerLag(lags: ReadonlyArray<{ name: string; positions: number; seconds: number }>): void;
+  /** What one pass over the slots' partitions did (`availability.partitions`). */
+  slotPartitions(work: SlotPartitionWork): void;
 }
 
 function resultOf(result: SlotResult): string {
@@ -56,6 +58,8 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   const changes = new Counter({ name: 'octo_sync_availability_changes_total', help: 'Slot changes applied by the worker, by result.', labelNames: ['result'] as const, registers });
   const queueJobs = new Gauge({ name: 'octo_sync_queue_jobs', help: 'Jobs per queue and state, as last sampled.', labelNames: ['queue', 'state'] as const, registers });
   const integrations = new Gauge({ name: 'octo_sync_integrations', help: 'Live integrations by health, as last sampled.', labelNames: ['health'] as const, registers });
+  const partitionSteps = new Counter({ name: 'octo_sync_slot_partition_steps_total', help: 'Slot partition steps: created, dropped, skipped (lock timeout), and undated slots pruned.', labelNames: ['step'] as const, registers });
+  const monthsAhead = new Gauge({ name: 'octo_sync_slot_partition_months_ahead', help: 'Months from the current one with a slot partition, after the last pass (26 when all is well).', registers });
   const lagPositions = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_positions', help: 'Change-feed positions a registered consumer has not acknowledged, as last sampled.', labelNames: ['consumer'] as const, registers });
   const lagSeconds = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_seconds', help: 'Seconds since the oldest change-feed event a registered consumer has not acknowledged became readable, as last sampled.', labelNames: ['consumer'] as const, registers });
   return {
@@ -67,6 +71,13 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
         lagPositions.set({ consumer: lag.name }, lag.positions);
         lagSeconds.set({ consumer: lag.name }, lag.seconds);
       }
+    },
+    slotPartitions: (work) => {
+      partitionSteps.inc({ step: 'created' }, work.created.length);
+      partitionSteps.inc({ step: 'dropped' }, work.dropped.length);
+      partitionSteps.inc({ step: 'skipped' }, work.skipped.length);
+      partitionSteps.inc({ step: 'undated_pruned' }, work.undatedPruned);
+      monthsAhead.set(work.monthsAhead);
     },
     runEnded: (run, endedAt = new Date()) => {
       runs.inc({ trigger: run.trigger, status: run.status });

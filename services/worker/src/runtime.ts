@@ -9,6 +9,7 @@ import { createDeliverAlertHandler } from './alerts/deliver-alert.handler';
 import { createAvailabilityApplier, type AvailabilityApplier } from './availability/apply-availability.handler';
 import { createPullHandler } from './availability/pull-availability.handler';
 import { createPullTickHandler } from './availability/pull-tick.handler';
+import { createSlotPartitionsHandler } from './availability/slot-partitions.handler';
 import { MemoryAdmission } from './catalog/memory-admission';
 import { supplierBackoff } from './catalog/retry';
 import { createSyncCatalogHandler } from './catalog/sync-catalog.handler';
@@ -100,7 +101,8 @@ function startSchedulesConsumer(ports: Ports): Worker {
     'integration.health-fanout': createHealthFanoutHandler({ db, producer, requests, alerts, settings: config.health }),
     'changes.prune': createPruneChangesHandler({ db, settings: config.changeFeed }),
     'history.prune': createPruneHistoryHandler({ db, settings: config.history }),
-    'availability.pull-tick': createPullTickHandler({ db, pulls: new PullRequests(db, producer), retention: config.pull.retention }),
+    'availability.pull-tick': createPullTickHandler({ db, pulls: new PullRequests(db, producer) }),
+    'availability.partitions': createSlotPartitionsHandler({ db, settings: config.slotPartitions, onWork: (work) => ports.metrics.slotPartitions(work) }),
   };
   // One tick at a time per process: a fan-out waits for its tick's probes (run by every worker).
   return startConsumer('schedules', handlers, consumerOptions(ports, config.jobLock, 1));

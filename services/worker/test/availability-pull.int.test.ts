@@ -32,9 +32,7 @@ describe('availability.pull', () => {
   }
 
   const slot = (availabilityId = first) =>
-    h.db.prisma.availabilitySlot.findUniqueOrThrow({
-      where: { integrationId_productOctoId_optionOctoId_availabilityId: { integrationId, productOctoId: product.id, optionOctoId: option.id, availabilityId } },
-    });
+    h.db.prisma.availabilitySlot.findFirstOrThrow({ where: { integrationId, productOctoId: product.id, optionOctoId: option.id, availabilityId } });
 
   /** A receive key `offsetMs` from now, in the gateway's unit (µs × 1000 + replica tag). */
   const receiveKey = (offsetMs: number) => String(BigInt(Date.now() + offsetMs) * 1_000_000n + 7n);

@@ -31,9 +31,7 @@ describe('availability.apply', () => {
   }
 
   const slot = (availabilityId = '2026-07-01T09:00:00+02:00') =>
-    h.db.prisma.availabilitySlot.findUnique({
-      where: { integrationId_productOctoId_optionOctoId_availabilityId: { integrationId, productOctoId: product.id, optionOctoId: option.id, availabilityId } },
-    });
+    h.db.prisma.availabilitySlot.findFirst({ where: { integrationId, productOctoId: product.id, optionOctoId: option.id, availabilityId } });
 
   beforeAll(async () => {
     h = await startHarness({ AVAILABILITY_CONCURRENCY: '50' });

@@ -145,6 +145,7 @@ describe('nightly sync and job schedulers', () => {
       { id: PULL_SCHEDULER_ID, action: 'kept' },
       { id: 'change-feed-prune', action: 'kept' },
       { id: 'history-prune', action: 'kept' },
+      { id: 'availability-partitions', action: 'kept' },
     ]);
     // Two more worker processes starting with schedules on.
     const config = { ...h.config, schedules: { ...h.config.schedules, enabled: true } };
@@ -157,16 +158,17 @@ describe('nightly sync and job schedulers', () => {
         [PULL_SCHEDULER_ID, 'availability.pull-tick', h.config.schedules.pullCron, 'UTC'],
         ['change-feed-prune', 'changes.prune', '*/15 * * * *', 'UTC'],
         ['history-prune', 'history.prune', '7 * * * *', 'UTC'],
+        ['availability-partitions', 'availability.partitions', '23 * * * *', 'UTC'],
       ].sort());
       const delayed = await queue.getDelayed();
-      expect(delayed.map((j) => j.name).sort()).toEqual(['availability.pull-tick', 'catalog.nightly', 'changes.prune', 'history.prune', 'integration.health-fanout']);
+      expect(delayed.map((j) => j.name).sort()).toEqual(['availability.partitions', 'availability.pull-tick', 'catalog.nightly', 'changes.prune', 'history.prune', 'integration.health-fanout']);
       const nightly = schedulers.find((s) => s.key === NIGHTLY_SCHEDULER_ID)!;
       expect(new Date(nightly.next!).toISOString()).toMatch(/T03:00:00\.000Z$/);
 
       // A changed schedule replaces the old one (and its pending job) rather than adding one.
       const changed = scheduleDefinitions({ nightlyCron: '30 2 * * *', nightlyTz: 'UTC', healthCron: '*/5 * * * *', healthTz: 'UTC', pullCron: h.config.schedules.pullCron });
       expect((await registerSchedules(queue, changed, log))[0]).toEqual({ id: NIGHTLY_SCHEDULER_ID, action: 'upserted' });
-      expect(await queue.getJobSchedulersCount()).toBe(5);
+      expect(await queue.getJobSchedulersCount()).toBe(6);
       expect((await queue.getJobScheduler(NIGHTLY_SCHEDULER_ID))?.pattern).toBe('30 2 * * *');
       const after = await queue.getDelayed();
       expect(after.filter((j) => j.name === 'catalog.nightly')).toHaveLength(1);
@@ -186,6 +188,6 @@ describe('nightly sync and job schedulers', () => {
     expect(catalog.counts.completed).toBeGreaterThanOrEqual(9);
     expect(catalog.failed[0]).toMatchObject({ id: job.id, name: 'catalog.sync', failedReason: expect.stringContaining('does not exist'), attemptsMade: 1 });
     const schedules = overview.find((q) => q.queue === 'schedules')!;
-    expect(schedules.counts.delayed).toBe(5);
+    expect(schedules.counts.delayed).toBe(6);
   });
 });

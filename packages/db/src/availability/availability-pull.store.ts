@@ -1,10 +1,15 @@
 import type { Pool } from 'pg';
 import type { SlotRow } from './availability.store';
 import type { PrismaClient } from '../client';
-import type { RunTx } from '../runs/run-fence';
 import type { Integration } from '../generated/prisma/client';
 import { appendChanges, slotEvents, type WrittenSlot } from '../feed/change-outbox';
-import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, RECONCILE_SNAPSHOT } from './pull-statements';
+import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, MOVING_SNAPSHOT, RECONCILE_SNAPSHOT } from './pull-statements';
+import { relocate } from './slot-placement';
+
+/** The run's fenced transaction as the pull statements use it (SQL only: `RunTx`, run-fence.ts, has this shape). */
+interface RunSql {
+  query<R>(sql: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
+}
 
 /** One (product, option) a pull asks for, with the product's time zone (null: not sent). */
 export interface PullTarget {
@@ -86,8 +91,8 @@ export function pullSettingsOf(integration: Pick<Integration, 'availabilityPullE
 }
 
 /**
- * Availability pulls: what to ask for, reconciling a snapshot with the stored slots, which
- * integrations are due, and pruning past slots. A snapshot orders against pushes on the receive
+ * Availability pulls: what to ask for, reconciling a snapshot with the stored slots, and which
+ * integrations are due. A snapshot orders against pushes on the receive
  * time line: it applies to a slot only if no push received after its answer (nor a newer
  * snapshot) was applied, and it writes only slots whose content differs; its answer key and
  * window are kept per option (`availability_pull_marks`) so that a push received before it and
@@ -119,8 +124,8 @@ export class AvailabilityPullStore {
    * per answer in order, the slots it listed (now counted unchanged), or null where the answer must
    * be reconciled in full, in a transaction of its own.
    */
-  async confirm(client: RunTx, integrationId: string, answers: readonly SameAnswer[]): Promise<Array<number | null>> {
-    const rows = (await client.query<{ product_octo_id: string; option_octo_id: string; slot_count: number }>(CONFIRM_SAME, [integrationId, JSON.stringify(answers.map((a) => ({ ...scopeOf(a), date_from: a.from, date_to: a.to, digest: a.digest })))])).rows;
+  async confirm(client: RunSql, integrationId: string, answers: readonly SameAnswer[]): Promise<Array<number | null>> {
+    const rows = (await client.query<{ product_octo_id: string; option_octo_id: string; slot_count: number }>(CONFIRM_SAME, [integrationId, JSON.stringify(answers.map((a) => ({ ...scopeOf(a), date_from: a.from, date_to: a.to, digest: a.digest }))), ...windowBounds(answers)])).rows;
     const confirmed = new Map(rows.map((r) => [optionKey(r.product_octo_id, r.option_octo_id), r.slot_count]));
     return answers.map((a) => confirmed.get(optionKey(a.productId, a.optionId)) ?? null);
   }
@@ -132,11 +137,14 @@ export class AvailabilityPullStore {
    * transactions, not one per option, and each locks its slots in the one lock order
    * (`slot-order.ts`). Returns each snapshot's counts, in order.
    */
-  async reconcile(client: RunTx, integrationId: string, snapshots: readonly OptionSnapshot[]): Promise<SlotCounts[]> {
+  async reconcile(client: RunSql, integrationId: string, snapshots: readonly OptionSnapshot[]): Promise<SlotCounts[]> {
     const windows = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, listed: [...s.slots.map((slot) => slot.availability_id), ...(s.held ?? [])] }));
     // The marks read the same answers (their window digest is the listed slots'): one parameter for both statements.
     const answers = JSON.stringify(snapshots.map((s, i) => ({ ...windows[i]!, slots: s.slots, digest: s.digest ?? null, slot_count: s.slots.length })));
-    const rows = (await client.query<ReconciledSlot>(RECONCILE_SNAPSHOT, [integrationId, answers])).rows;
+    // A listed start moved to another month moves its row there first (slot-placement.ts).
+    const params = [integrationId, answers, ...windowBounds(snapshots)];
+    await relocate(async (sql, values) => (await client.query(sql, values)).rows, MOVING_SNAPSHOT, params);
+    const rows = (await client.query<ReconciledSlot>(RECONCILE_SNAPSHOT, params)).rows;
     const written = rows.filter((row) => !row.closed);
     const closed = rows.filter((row) => row.closed);
     await client.query(MARK_ANSWERED, [integrationId, answers]);
@@ -154,12 +162,6 @@ export class AvailabilityPullStore {
     if (rows.rows.length === 0) return [];
     return this.prisma.integration.findMany({ where: { id: { in: rows.rows.map((r) => r.id) } } });
   }
-
-  /** Deletes at most `limit` slots that started before `before`; returns how many. */
-  async prunePast(before: Date, limit: number): Promise<number> {
-    const { rowCount } = await this.pool.query(PRUNE_PAST, [before, limit]);
-    return rowCount ?? 0;
-  }
 }
 
 /** A slot the snapshot statement wrote: listed (new or changed), or closed because no longer listed. */
@@ -167,6 +169,12 @@ type ReconciledSlot = WrittenSlot & { created: boolean; closed: boolean };
 
 const optionKey = (productId: string, optionId: string): string => `${productId}\u0000${optionId}`;
 const scopeOf = (s: Pick<OptionSnapshot, 'productId' | 'optionId' | 'answerKey'>) => ({ product_octo_id: s.productId, option_octo_id: s.optionId, answer_key: s.answerKey.toString() });
+
+/** The first and last dates of the answers' windows (the pull statements' $3 and $4: partition pruning). */
+function windowBounds(answers: ReadonlyArray<{ from: string; to: string }>): [string | null, string | null] {
+  if (answers.length === 0) return [null, null];
+  return [answers.map((a) => a.from).reduce((a, b) => (a < b ? a : b)), answers.map((a) => a.to).reduce((a, b) => (a > b ? a : b))];
+}
 
 function countsPerSnapshot(snapshots: readonly OptionSnapshot[], written: ReadonlyArray<WrittenSlot & { created: boolean }>, closed: readonly WrittenSlot[]): SlotCounts[] {
   const counts = new Map(snapshots.map((s) => [optionKey(s.productId, s.optionId), { created: 0, updated: 0, unchanged: s.slots.length, closed: 0 }]));
@@ -191,7 +199,3 @@ SELECT i.id FROM integrations i
 WHERE i.availability_pull_enabled AND i.is_approved AND i.is_active AND i.deleted_at IS NULL AND i.health_status <> 'DOWN'
   AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND r.pull_scope IS NULL
     AND r.queued_at > $1::timestamptz - make_interval(mins => i.availability_pull_interval_minutes))`;
-
-const PRUNE_PAST = `
-DELETE FROM availability_slots WHERE id IN (
-  SELECT id FROM availability_slots WHERE starts_at < $1 ORDER BY starts_at LIMIT $2)`;

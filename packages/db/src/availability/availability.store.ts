@@ -1,6 +1,7 @@
 import { appendChanges, prismaSql, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from '../feed/change-outbox';
 import type { PrismaClient } from '../client';
 import { answeredSince, PUSH_IS_NEWER, slotLockOrder } from './slot-order';
+import { keyDate, movingRows, relocate } from './slot-placement';
 
 /** One slot change, ready for the database (snake_case: it goes through jsonb_to_recordset). */
 export interface SlotRow {
@@ -77,11 +78,11 @@ export class AvailabilityStore {
   async apply(rounds: ReadonlyArray<readonly SlotRow[]>): Promise<Array<Set<string>>> {
     const write = async (db: Pick<PrismaClient, '$queryRawUnsafe'>, rows: readonly SlotRow[]) => {
       if (rows.length === 0) return [];
-      return db.$queryRawUnsafe<WrittenSlot[]>(APPLY_SLOTS, JSON.stringify(rows));
+      const changes = JSON.stringify(rows);
+      // A start moved to another month moves its row first (slot-placement.ts), in this transaction.
+      await relocate((sql, values) => db.$queryRawUnsafe<unknown[]>(sql, ...values), MOVING_SLOTS, [changes]);
+      return db.$queryRawUnsafe<WrittenSlot[]>(APPLY_SLOTS, changes);
     };
-    const keys = (written: WrittenSlot[][]) => written.map((slots) => new Set(slots.map(slotKey)));
-    // Without events to append, one round (the usual case) needs no explicit transaction.
-    if (!this.changeFeed && rounds.length <= 1) return keys(await Promise.all(rounds.map((rows) => write(this.prisma, rows))));
     const written = await this.prisma.$transaction(
       async (tx) => {
         const done: WrittenSlot[][] = [];
@@ -91,7 +92,7 @@ export class AvailabilityStore {
       },
       { timeout: SLOT_TRANSACTION_MS },
     );
-    return keys(written);
+    return written.map((slots) => new Set(slots.map(slotKey)));
   }
 }
 
@@ -108,33 +109,48 @@ JOIN products p ON p.integration_id = r.integration_id AND p.octo_id = r.product
 JOIN product_options o ON o.product_id = p.id AND o.octo_id = r.option_octo_id`;
 
 const EXISTING_SLOTS = `
-SELECT s.integration_id::text AS integration_id, s.product_octo_id, s.option_octo_id, s.availability_id
+SELECT r.integration_id::text AS integration_id, r.product_octo_id, r.option_octo_id, r.availability_id
 FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, product_octo_id text, option_octo_id text, availability_id text)
-JOIN availability_slots s ON s.integration_id = r.integration_id AND s.product_octo_id = r.product_octo_id
-  AND s.option_octo_id = r.option_octo_id AND s.availability_id = r.availability_id`;
+JOIN slot_options o ON o.integration_id = r.integration_id AND o.product_octo_id = r.product_octo_id AND o.option_octo_id = r.option_octo_id
+WHERE EXISTS (SELECT 1 FROM availability_slots s WHERE s.integration_id = r.integration_id AND s.option_key = o.option_key
+  AND s.availability_id = r.availability_id)`;
+
+// The changes as slot rows (the keys of their source in its column, as the stored row keeps
+// them), each with its option's key (slot_options, created on first use): what both statements
+// of a round read, the relocation as `excluded` and the upsert as its proposed rows.
+const PUSHED = `SELECT r.integration_id, slot_option_key(r.integration_id, r.product_octo_id, r.option_octo_id) AS option_key,
+    r.product_octo_id, r.option_octo_id, r.availability_id, r.local_date_time_start, r.starts_at, r.status, r.vacancies, r.capacity,
+    r.order_key, r.order_source, r.raw,
+    CASE WHEN r.order_source = 'sequence' THEN r.order_key END AS last_sequence,
+    CASE WHEN r.order_source = 'updated_at' THEN r.order_key END AS last_updated_at_ms,
+    CASE WHEN r.order_source = 'updated_at' THEN r.received_key END AS last_updated_at_received,
+    CASE WHEN r.order_source = 'received_at' THEN r.order_key END AS last_received,
+    r.received_key AS last_push_received
+  FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, product_octo_id text, option_octo_id text,
+    availability_id text, local_date_time_start text, starts_at timestamptz, status text, vacancies integer,
+    capacity integer, order_key bigint, order_source text, received_key bigint, raw jsonb)`;
+
+// A change applies where the upsert below would write it: received after the newest pull of its
+// (new) date, and newer than the stored row (PUSH_IS_NEWER).
+const MOVING_SLOTS = movingRows(`changes AS MATERIALIZED (${PUSHED})`, `NOT ${answeredSince('excluded', 'excluded.local_date_time_start', 'excluded.last_push_received')} AND ${PUSH_IS_NEWER}`);
 
 // A start time or status left out of a change keeps the stored one; vacancies and capacity are
 // the supplier's current figures and replace the stored ones (null: unknown or unlimited). `raw`
 // is the last OCTO object received (a flat change has none and keeps it); the columns are
-// authoritative. Which change is newer, and the order rows are written (locked) in: slot-order.ts.
+// authoritative. Which change is newer, and the order rows are written (locked) in: slot-order.ts;
+// which stored row (partition, slot_date) a change meets: keyDate, slot-placement.ts.
+// The statement starts with its INSERT: pg_stat_activity shows a statement's first 1 KiB only.
 const APPLY_SLOTS = `
-INSERT INTO availability_slots AS t (integration_id, product_octo_id, option_octo_id, availability_id,
+INSERT INTO availability_slots AS t (integration_id, option_key, slot_date, product_octo_id, option_octo_id, availability_id,
   local_date_time_start, starts_at, status, vacancies, capacity, order_key, order_source, raw,
   last_sequence, last_updated_at_ms, last_updated_at_received, last_received, last_push_received, updated_at)
-SELECT r.integration_id, r.product_octo_id, r.option_octo_id, r.availability_id, r.local_date_time_start,
-  r.starts_at, r.status, r.vacancies, r.capacity, r.order_key, r.order_source, r.raw,
-  CASE WHEN r.order_source = 'sequence' THEN r.order_key END,
-  CASE WHEN r.order_source = 'updated_at' THEN r.order_key END,
-  CASE WHEN r.order_source = 'updated_at' THEN r.received_key END,
-  CASE WHEN r.order_source = 'received_at' THEN r.order_key END,
-  r.received_key,
-  now()
-FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, product_octo_id text, option_octo_id text,
-  availability_id text, local_date_time_start text, starts_at timestamptz, status text, vacancies integer,
-  capacity integer, order_key bigint, order_source text, received_key bigint, raw jsonb)
-WHERE NOT ${answeredSince('r', 'r.local_date_time_start', 'r.received_key')}
-ORDER BY ${slotLockOrder('r')}
-ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) DO UPDATE SET
+SELECT c.integration_id, c.option_key, ${keyDate('c')}, c.product_octo_id, c.option_octo_id, c.availability_id, c.local_date_time_start,
+  c.starts_at, c.status, c.vacancies, c.capacity, c.order_key, c.order_source, c.raw,
+  c.last_sequence, c.last_updated_at_ms, c.last_updated_at_received, c.last_received, c.last_push_received, now()
+FROM (${PUSHED}) c
+WHERE NOT ${answeredSince('c', 'c.local_date_time_start', 'c.last_push_received')}
+ORDER BY ${slotLockOrder('c')}
+ON CONFLICT (integration_id, option_key, availability_id, slot_date) DO UPDATE SET
   local_date_time_start = COALESCE(excluded.local_date_time_start, t.local_date_time_start),
   starts_at = COALESCE(excluded.starts_at, t.starts_at),
   status = COALESCE(excluded.status, t.status),

@@ -1,5 +1,6 @@
 import { WRITTEN_SLOT_SQL } from '../feed/change-outbox';
 import { inWindow, slotLockOrder, snapshotIsNewer } from './slot-order';
+import { keyDate, movingRows, windowMonths } from './slot-placement';
 
 /*
  * The statements of an availability pull (AvailabilityPullStore calls them): reconciling answers
@@ -22,55 +23,75 @@ function windowDigest(id: string, hash: string): string {
   return `encode(sha256(convert_to(coalesce(json_agg(json_build_array(${id}, ${hash}) ORDER BY ${id} COLLATE "C")::text, '[]'), 'UTF8')), 'hex')`;
 }
 
+// The answers ($2) with their option's key, and each option's stored window (its slots whose
+// local date is in the window, read in the window's months only: slot-placement.ts), in a LATERAL
+// subquery that OFFSET 0 keeps apart, so the window is one range scan per option and partition,
+// never a join over every slot of the integration. $3 and $4 are the first and last dates of all
+// the answers' windows: as parameters the planner prunes the partitions outside them before the
+// statement runs (a bound from a row of `s` alone prunes only at run time, if at all). Both
+// statements of a reconcile read them.
+const ANSWERS = `s AS MATERIALIZED (
+  SELECT s.*, slot_option_key($1::uuid, s.product_octo_id, s.option_octo_id) AS option_key
+  FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint,
+    date_from text, date_to text, listed text[], slots jsonb)
+)`;
+const STORED_WINDOW = (columns: string) => `(SELECT ${columns} FROM availability_slots c
+    WHERE c.integration_id = $1::uuid AND c.option_key = s.option_key AND ${windowMonths('c', '$3', '$4')} AND ${windowMonths('c', 's.date_from', 's.date_to')}
+      AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')} OFFSET 0)`;
+// Each listed slot with the stored row of its window it meets, if any.
+const LISTED = `SELECT l.* FROM s CROSS JOIN LATERAL (
+    SELECT r.*, s.product_octo_id, s.option_octo_id, s.option_key, s.answer_key, c.availability_id IS NOT NULL AS found,
+      c.slot_date AS stored_date, c.content_hash AS stored_hash, c.removed_at AS stored_removed_at
+    FROM jsonb_to_recordset(s.slots) AS r(${SNAPSHOT_SLOT})
+    LEFT JOIN ${STORED_WINDOW('c.availability_id, c.slot_date, c.content_hash, c.removed_at')} c ON c.availability_id = r.availability_id) l`;
+
+// Listed slots whose start is in another month than their stored row (a start moved, or the
+// supplier listed a date it was not asked) move to that month's partition first, where the
+// answer will write them (slot-placement.ts): listed slots stored in their window in the same
+// month are not probed again (MATERIALIZED: their filter runs before relocate's probes).
+export const MOVING_SNAPSHOT = movingRows(`${ANSWERS}, changes AS MATERIALIZED (
+  SELECT $1::uuid AS integration_id, l.option_key, l.availability_id, l.local_date_time_start, l.answer_key FROM (${LISTED}) l
+  WHERE NOT l.found OR slot_month(l.stored_date) <> slot_month(slot_date_of(l.local_date_time_start))
+)`, snapshotIsNewer('t', 'excluded.answer_key'));
+
 // $1 integration, $2 the snapshots: [{product_octo_id, option_octo_id, answer_key, date_from, date_to,
 // listed, slots: [...]}]; a window is of local dates (slot-order.ts's inWindow). One statement
 // writes both kinds of row, so they are locked in the one lock order (slot-order.ts), never the
 // listed ones first and the closed ones after. It reads only the option's slots of the window
-// (availability_slots_option_local_date_idx), however many the option stores outside it:
+// (STORED_WINDOW), however many the option stores outside it:
 // - listed slots, written only when no newer push or snapshot holds them and their content hash
 //   (slot_content_hash, the function the slots' trigger stores: one owner of what content is)
 //   differs from the stored one, or they were closed. The first branch leaves out, before the
 //   insert, the listed slots stored in the window as listed already, so a pull that finds nothing
-//   new neither writes nor locks such a row: per option, one range scan of the window hashed
-//   against the listed slots (OFFSET 0 keeps the scan whole: half the cost of one index probe per
-//   listed slot). A listed slot stored outside the window (its start moved, or the supplier listed
-//   a date not asked) or without a start is not found there: the upsert's conflict clause compares
-//   it with the stored row, which it locks, and writes it only if it differs;
+//   new neither writes nor locks such a row. A listed slot stored outside the window or without a
+//   start is not found there: keyDate finds its stored row's key (slot-placement.ts), and the
+//   upsert's conflict clause compares it with the stored row, which it locks, and writes it only
+//   if it differs;
 // - open stored slots of the window the answer no longer lists, closed (removed_at set) with their
 //   content kept as it is once locked. An undated slot is in no window: a pull never closes it.
-// Both branches read each option's window in a LATERAL subquery that OFFSET 0 keeps apart, so the
-// window is one range scan of the index per option, never a join over every slot of the integration.
 // The conflict clause checks again on the row as it is once locked (a push may have written it);
 // `excluded.content_hash` is the proposed row's, set by the slots' BEFORE INSERT trigger.
+// A row is new if this transaction created it (a partitioned table has no xmax to tell).
 export const RECONCILE_SNAPSHOT = `
-WITH s AS (
-  SELECT * FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint,
-    date_from text, date_to text, listed text[], slots jsonb)
-), w AS (
-  SELECT $1::uuid AS integration_id, s.product_octo_id, s.option_octo_id, r.availability_id, r.local_date_time_start, r.starts_at,
-    r.status, r.vacancies, r.capacity, r.raw, s.answer_key, NULL::timestamptz AS removed_at
-  FROM s CROSS JOIN LATERAL (
-    SELECT r.*, c.availability_id IS NULL OR c.removed_at IS NOT NULL
-      OR c.content_hash IS DISTINCT FROM slot_content_hash(${SLOT_CONTENT}) AS differs
-    FROM jsonb_to_recordset(s.slots) AS r(${SNAPSHOT_SLOT})
-    LEFT JOIN (SELECT c.availability_id, c.content_hash, c.removed_at FROM availability_slots c
-      WHERE c.integration_id = $1::uuid AND c.product_octo_id = s.product_octo_id AND c.option_octo_id = s.option_octo_id
-        AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')} OFFSET 0) c ON c.availability_id = r.availability_id) r
-  WHERE r.differs
+WITH ${ANSWERS}, w AS (
+  SELECT $1::uuid AS integration_id, r.option_key, r.product_octo_id, r.option_octo_id, r.availability_id, r.local_date_time_start,
+    r.starts_at, r.status, r.vacancies, r.capacity, r.raw, r.answer_key, NULL::timestamptz AS removed_at, r.stored_date
+  FROM (${LISTED}) r
+  WHERE NOT r.found OR r.stored_removed_at IS NOT NULL OR r.stored_hash IS DISTINCT FROM slot_content_hash(${SLOT_CONTENT})
   UNION ALL
-  SELECT c.integration_id, c.product_octo_id, c.option_octo_id, c.availability_id, c.local_date_time_start, c.starts_at,
-    'CLOSED', c.vacancies, c.capacity, c.raw, s.answer_key, now()
-  FROM s CROSS JOIN LATERAL (SELECT * FROM availability_slots c WHERE c.integration_id = $1::uuid AND c.product_octo_id = s.product_octo_id
-    AND c.option_octo_id = s.option_octo_id AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')} OFFSET 0) c
+  SELECT c.integration_id, c.option_key, c.product_octo_id, c.option_octo_id, c.availability_id, c.local_date_time_start, c.starts_at,
+    'CLOSED', c.vacancies, c.capacity, c.raw, s.answer_key, now(), c.slot_date
+  FROM s CROSS JOIN LATERAL ${STORED_WINDOW('c.*')} c
   WHERE c.removed_at IS NULL AND NOT (c.availability_id = ANY(s.listed)) AND ${snapshotIsNewer('c', 's.answer_key')}
 )
-INSERT INTO availability_slots AS t (integration_id, product_octo_id, option_octo_id, availability_id, local_date_time_start,
+INSERT INTO availability_slots AS t (integration_id, option_key, slot_date, product_octo_id, option_octo_id, availability_id, local_date_time_start,
   starts_at, status, vacancies, capacity, raw, order_key, order_source, last_received, last_snapshot, removed_at, updated_at)
-SELECT w.integration_id, w.product_octo_id, w.option_octo_id, w.availability_id, w.local_date_time_start, w.starts_at, w.status,
-  w.vacancies, w.capacity, w.raw, w.answer_key, 'received_at', w.answer_key, w.answer_key, w.removed_at, now()
+SELECT w.integration_id, w.option_key, COALESCE(w.stored_date, ${keyDate('w')}), w.product_octo_id, w.option_octo_id, w.availability_id,
+  w.local_date_time_start, w.starts_at, w.status, w.vacancies, w.capacity, w.raw, w.answer_key, 'received_at', w.answer_key, w.answer_key,
+  w.removed_at, now()
 FROM w
 ORDER BY ${slotLockOrder('w')}
-ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) DO UPDATE SET
+ON CONFLICT (integration_id, option_key, availability_id, slot_date) DO UPDATE SET
   local_date_time_start = CASE WHEN excluded.removed_at IS NULL THEN excluded.local_date_time_start ELSE t.local_date_time_start END,
   starts_at = CASE WHEN excluded.removed_at IS NULL THEN excluded.starts_at ELSE t.starts_at END,
   vacancies = CASE WHEN excluded.removed_at IS NULL THEN excluded.vacancies ELSE t.vacancies END,
@@ -81,7 +102,7 @@ ON CONFLICT (integration_id, product_octo_id, option_octo_id, availability_id) D
 WHERE ${snapshotIsNewer('t', 'excluded.last_snapshot')} AND CASE WHEN excluded.removed_at IS NULL
   THEN t.removed_at IS NOT NULL OR t.content_hash IS DISTINCT FROM excluded.content_hash
   ELSE t.removed_at IS NULL AND t.local_date_time_start IS NOT DISTINCT FROM excluded.local_date_time_start END
-RETURNING (xmax = 0) AS created, t.removed_at IS NOT NULL AS closed, ${WRITTEN_SLOT_SQL}`;
+RETURNING t.created_at = now()::timestamptz(3) AS created, t.removed_at IS NOT NULL AS closed, ${WRITTEN_SLOT_SQL}`;
 
 // The same windows, kept per option as the newest answer: the slot upsert of a push refuses a
 // change received before it for a slot in its window (see AvailabilityStore), also where this
@@ -110,7 +131,8 @@ WHERE t.answer_key < excluded.answer_key
   AND NOT (excluded.date_from >= t.date_from AND excluded.date_to <= t.date_to
     AND (excluded.date_from, excluded.date_to) <> (t.date_from, t.date_to))`;
 
-// $2: [{product_octo_id, option_octo_id, answer_key, date_from, date_to, digest, currency?}]. An
+// $2: [{product_octo_id, option_octo_id, answer_key, date_from, date_to, digest, currency?}], $3 and $4
+// the first and last dates of their windows (partition pruning, as RECONCILE_SNAPSHOT's). An
 // answer with the bytes, window and currency (none asked today: NULL) of its option's mark moves
 // the mark, and so confirms every slot of the window, if the window's open stored slots are
 // exactly what the mark's answer said: the same ids with the same content hashes (window_digest,
@@ -130,8 +152,10 @@ WHERE m.integration_id = $1::uuid AND m.product_octo_id = s.product_octo_id AND 
   AND m.digest = s.digest AND m.date_from = s.date_from AND m.date_to = s.date_to AND m.currency IS NOT DISTINCT FROM s.currency
   AND m.answer_key < s.answer_key
   AND m.window_digest = (SELECT ${windowDigest('c.availability_id', 'c.content_hash')}
-    FROM availability_slots c WHERE c.integration_id = m.integration_id AND c.product_octo_id = s.product_octo_id
-      AND c.option_octo_id = s.option_octo_id AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')} AND c.removed_at IS NULL)
+    FROM slot_options o JOIN availability_slots c ON c.integration_id = o.integration_id AND c.option_key = o.option_key
+    WHERE o.integration_id = m.integration_id AND o.product_octo_id = s.product_octo_id AND o.option_octo_id = s.option_octo_id
+      AND ${windowMonths('c', '$3', '$4')} AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')}
+      AND c.removed_at IS NULL)
 RETURNING m.product_octo_id, m.option_octo_id, m.slot_count`;
 
 export const ANSWER_DIGESTS = `

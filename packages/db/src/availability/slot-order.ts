@@ -12,8 +12,8 @@
  *   and was received after the newest pull answer for the slot; a pull answer only if it was
  *   answered after every push and snapshot the slot applied ({@link snapshotIsNewer}).
  * - The window. Which slots a pull answer covers: those whose local date is in its window
- *   ({@link inWindow}), the one expression an index serves; a pull reads no other slot of its
- *   option, and {@link confirmedAt} derives from the same windows when a slot was last confirmed.
+ *   ({@link inWindow}), read in the window's months' partitions only; a pull reads no other slot
+ *   of its option, and {@link confirmedAt} derives from the same windows when a slot was last confirmed.
  */
 
 /** The `ORDER BY` list that is the slots' lock order, for rows aliased `alias`. */
@@ -25,8 +25,8 @@ export function slotLockOrder(alias: string): string {
  * Whether the slot whose local start is `localStart` lies in the window `from`..`to` (local dates,
  * `YYYY-MM-DD`, both included): its local date is the date part of its start as the supplier
  * wrote it, and a slot without a start is in no window. Every statement that bounds slots by a
- * pull's window uses this expression, on which `availability_slots_option_local_date_idx` is built
- * (any other spelling would miss the index and read the option's whole history).
+ * pull's window uses this expression; a scan of stored slots adds `windowMonths`
+ * (slot-placement.ts), which prunes it to the partitions of the window's months.
  */
 export function inWindow(localStart: string, from: string, to: string): string {
   return `left(${localStart}, 10) BETWEEN ${from} AND ${to}`;

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { availabilityTickJob, catalogNightlyJob, changesPruneJob, healthFanoutJob, historyPruneJob, type JobContract } from '@octo-sync/jobs';
+import { availabilityPartitionsJob, availabilityTickJob, catalogNightlyJob, changesPruneJob, healthFanoutJob, historyPruneJob, type JobContract } from '@octo-sync/jobs';
 import type { Logger } from '@octo-sync/platform';
 
 /** Fixed scheduler ids: every worker upserts the same ones, so replicas never add a second schedule. */
@@ -12,6 +12,9 @@ const CHANGES_PRUNE_CRON = '*/15 * * * *';
 const HISTORY_PRUNE_SCHEDULER_ID = 'history-prune';
 /** Run history, alert deliveries and the audit trail: hourly, off the quarter-hours the feed prune takes. */
 const HISTORY_PRUNE_CRON = '7 * * * *';
+const SLOT_PARTITIONS_SCHEDULER_ID = 'availability-partitions';
+/** The slots' partitions: hourly (months are created two years ahead, so a missed tick costs nothing), off the others' minutes. */
+const SLOT_PARTITIONS_CRON = '23 * * * *';
 
 export interface ScheduleDefinition {
   id: string;
@@ -37,6 +40,7 @@ export function scheduleDefinitions(settings: ScheduleSettings): ScheduleDefinit
     { id: PULL_SCHEDULER_ID, pattern: settings.pullCron, tz: 'UTC', job: availabilityTickJob },
     { id: CHANGES_PRUNE_SCHEDULER_ID, pattern: CHANGES_PRUNE_CRON, tz: 'UTC', job: changesPruneJob },
     { id: HISTORY_PRUNE_SCHEDULER_ID, pattern: HISTORY_PRUNE_CRON, tz: 'UTC', job: historyPruneJob },
+    { id: SLOT_PARTITIONS_SCHEDULER_ID, pattern: SLOT_PARTITIONS_CRON, tz: 'UTC', job: availabilityPartitionsJob },
   ];
 }
 

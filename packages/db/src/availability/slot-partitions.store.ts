@@ -1,0 +1,128 @@
+import type { Pool, PoolClient } from 'pg';
+import { sqlStateOf } from '../sql-errors';
+
+/** How the slots' partitions are kept (the worker's `availability.partitions` settings). */
+export interface SlotPartitionSettings {
+  /** `AVAILABILITY_RETENTION_DAYS`: a month goes once every start it can hold is older than this many days. */
+  retentionDays: number;
+  /** How long a partition's DDL may wait for a lock before it gives up until the next tick (`lock_timeout`). */
+  lockTimeoutMs: number;
+  /** Undated slots deleted per statement, and statements per tick at most. */
+  undatedBatch: number;
+  undatedMaxBatches: number;
+}
+
+/** What one maintenance pass did; `skipped`: partitions whose lock was not granted in time (the next tick retries). */
+export interface SlotPartitionWork {
+  created: string[];
+  dropped: string[];
+  skipped: string[];
+  undatedPruned: number;
+  /** Months with a partition after the pass, from today's on. */
+  monthsAhead: number;
+}
+
+const DAY_MS = 86_400_000;
+/** How far ahead the gateway accepts a start (slot-times.ts: today + 2 years, plus a day per zone), with a month to spare. */
+const AHEAD_MONTHS = 25;
+const PARTITION_NAME = /^availability_slots_p(\d{4})(\d{2})$/;
+
+/** `YYYY-MM-01` of the UTC month `offset` months after `at`'s. */
+function monthOf(at: Date, offset = 0): string {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + offset, 1)).toISOString().slice(0, 10);
+}
+
+/**
+ * The partitions of `availability_slots` (docs/architecture.md, "Slots are partitioned by
+ * month"): one per month, from the month of today − retention (a day more for any time zone) to
+ * two years and a month ahead, so every start the gateway accepts has its partition; older months
+ * go whole. Each step holds its locks briefly and only under `lock_timeout`: a new month is created
+ * as a plain table and then attached (the parent's SHARE UPDATE EXCLUSIVE lock: writes go on), an
+ * old one detached CONCURRENTLY (finalized if an earlier pass was interrupted) and then dropped.
+ * Undated slots live in their own partition and go by `updated_at`, in bounded batches.
+ */
+export class SlotPartitionStore {
+  constructor(private readonly pool: Pool) {}
+
+  async maintain(settings: SlotPartitionSettings, now: Date): Promise<SlotPartitionWork> {
+    const work: SlotPartitionWork = { created: [], dropped: [], skipped: [], undatedPruned: 0, monthsAhead: 0 };
+    // The earliest start accepted is today − retention − 1 day (UTC), whose local date may be a day earlier.
+    const earliest = new Date(now.getTime() - (settings.retentionDays + 2) * DAY_MS);
+    const oldest = monthOf(earliest);
+    const existing = await this.partitions();
+    for (let i = 0, month = oldest; month <= monthOf(now, AHEAD_MONTHS); month = monthOf(earliest, ++i)) {
+      if (existing.has(month)) continue;
+      await this.step(settings, work, month, (c) => c.query("SELECT slot_partition_ensure('availability_slots', $1::date)", [month]), work.created);
+    }
+    // A half-detached partition first: Postgres detaches one partition of a table at a time, so a
+    // detach left pending (by a lock timeout) blocks the others until it is finalized.
+    const old = [...existing].filter(([month]) => month < oldest).sort(([ma, a], [mb, b]) => Number(b.state === 'detaching') - Number(a.state === 'detaching') || ma.localeCompare(mb));
+    for (const [, { name, state }] of old) {
+      const dropped = await this.step(settings, work, name, async (c) => {
+        if (state !== 'detached') await c.query(`ALTER TABLE availability_slots DETACH PARTITION ${quoted(name)} ${state === 'detaching' ? 'FINALIZE' : 'CONCURRENTLY'}`);
+        await c.query(`DROP TABLE ${quoted(name)}`);
+      }, work.dropped);
+      if (!dropped) break;
+    }
+    work.undatedPruned = await this.pruneUndated(settings, now);
+    work.monthsAhead = [...(await this.partitions())].filter(([m, p]) => m >= monthOf(now) && p.state === 'attached').length;
+    return work;
+  }
+
+  /**
+   * The dated partitions' tables by month (`YYYY-MM-01`): attached, left half-detached by an
+   * interrupted concurrent detach, or detached and not yet dropped (a pass stopped between the two).
+   */
+  async partitions(): Promise<Map<string, { name: string; state: 'attached' | 'detaching' | 'detached' }>> {
+    const { rows } = await this.pool.query<{ name: string; state: 'attached' | 'detaching' | 'detached' }>(
+      `SELECT c.relname AS name, CASE WHEN i.inhrelid IS NULL THEN 'detached' WHEN i.inhdetachpending THEN 'detaching' ELSE 'attached' END AS state
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'availability_slots'::regclass
+       WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname LIKE 'availability\\_slots\\_p%'`,
+    );
+    const months = new Map<string, { name: string; state: 'attached' | 'detaching' | 'detached' }>();
+    for (const row of rows) {
+      const m = PARTITION_NAME.exec(row.name);
+      if (m !== null) months.set(`${m[1]}-${m[2]}-01`, row);
+    }
+    return months;
+  }
+
+  /** One DDL step on its own connection, outside any transaction (DETACH CONCURRENTLY needs that), under lock_timeout; false when it timed out. */
+  private async step(settings: SlotPartitionSettings, work: SlotPartitionWork, what: string, ddl: (c: PoolClient) => Promise<unknown>, done: string[]): Promise<boolean> {
+    const client = await this.pool.connect();
+    try {
+      await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(settings.lockTimeoutMs))}`);
+      await ddl(client);
+      done.push(what);
+      return true;
+    } catch (err) {
+      if (sqlStateOf(err) !== LOCK_NOT_AVAILABLE) throw err;
+      work.skipped.push(what);
+      return false;
+    } finally {
+      await client.query('RESET lock_timeout').finally(() => client.release());
+    }
+  }
+
+  private async pruneUndated(settings: SlotPartitionSettings, now: Date): Promise<number> {
+    const before = new Date(now.getTime() - settings.retentionDays * DAY_MS);
+    let pruned = 0;
+    for (let batch = 0; batch < settings.undatedMaxBatches; batch++) {
+      const { rowCount } = await this.pool.query(PRUNE_UNDATED, [before, settings.undatedBatch]);
+      pruned += rowCount ?? 0;
+      if ((rowCount ?? 0) < settings.undatedBatch) break;
+    }
+    return pruned;
+  }
+}
+
+/** `lock_timeout` expired: the step is left for the next tick. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+// Undated slots (slot_date 'infinity': the undated partition alone) not written within the retention.
+const PRUNE_UNDATED = `
+DELETE FROM availability_slots WHERE slot_date = 'infinity' AND ctid = ANY(ARRAY(
+  SELECT ctid FROM availability_slots WHERE slot_date = 'infinity' AND updated_at < $1 LIMIT $2))`;
