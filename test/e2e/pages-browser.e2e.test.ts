@@ -99,7 +99,7 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await context.close();
   });
 
-  test('a partner reads a failed run’s reason, runs conformance, and reads its audit trail', async () => {
+  test('a partner reads a failed run’s reason, runs conformance, reads its audit trail and signs out', async () => {
     stack.supplier.behave({ kind: 'status', status: 401 });
     const forced = await fetch(`${url}${BASE}/admin/${ids.mine}/sync`, { method: 'POST', headers: { Authorization: admin, Prefer: 'respond-async' } });
     const run = await waitForFinishedRun(stack.db, ((await forced.json()) as { data: { run_id: string } }).data.run_id);
@@ -119,6 +119,12 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await page.getByRole('link', { name: 'Alerts and audit' }).click();
     await page.getByRole('cell', { name: 'sync forced' }).first().waitFor();
     await expectAccessible(page, 'portal-activity');
+
+    // Signing out revokes the session on the server: the cookie opens nothing any more.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Your token (JWT)').waitFor();
+    const after = await page.evaluate(async (paths) => Promise.all(paths.map(async (path) => (await fetch(path)).status)), ['/portal/session', `/portal/api${BASE}/me`]);
+    expect(after).toEqual([401, 401]);
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -179,7 +185,7 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await context.close();
   });
 
-  test('an admin filters the fleet to DOWN integrations, approves one, and opens an integration’s view and its jobs', async () => {
+  test('an admin filters the fleet to DOWN integrations, sorts it, approves one, forces a sync, and opens an integration’s view and its jobs', async () => {
     const { context, page, problems } = await openPage();
     await page.goto(`${url}/console`);
     await expectAccessible(page, 'console-sign-in');
@@ -204,6 +210,10 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await page.getByRole('button', { name: 'Approve p-down' }).click();
     await page.getByText('Approved p-down').waitFor();
     expect((await stack.db.integrations.findById(ids.down))?.isApproved).toBe(true);
+    const runsBefore = (await stack.db.runs.listRuns(ids.mine, 100)).length;
+    await page.getByRole('button', { name: 'Force a sync of p-portal' }).click();
+    await page.getByText('Sync of p-portal queued').waitFor();
+    await waitFor('the forced run', async () => (await stack.db.runs.listRuns(ids.mine, 100)).length > runsBefore);
 
     await page.locator('.fleet > li', { hasText: 'p-portal' }).getByRole('link', { name: 'Open its view' }).click();
     await page.getByRole('heading', { name: 'Health and freshness' }).waitFor();
