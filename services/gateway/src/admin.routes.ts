@@ -8,7 +8,7 @@ import type { GatewayConfig } from './config';
 import { integrationAccess, notFound } from './integration-access';
 import { fleetRoute } from './fleet.routes';
 import { BASE_PATH } from './paths';
-import { presentIntegration, presentWebhookSecret } from './presenters';
+import { okWithSecret, presentIntegration, presentWebhookSecret } from './presenters';
 import { adminSyncQuerySchema, preferHeaderSchema, queueOverviewQuerySchema, requestSchemas, pullPatchOf } from './request-schemas';
 import { createdIntegrationSchema, integrationSchema, okEnvelope, queueOverviewSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
@@ -88,7 +88,7 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
       });
       log.info({ integrationId: integration.id, partnerId: integration.partnerId }, 'integration created by admin');
       if (integration.isApproved) await queueFirstSync(requests, integration, log, req.id);
-      return ok({ ...presentIntegration(integration), ...presentWebhookSecret(webhookSecret) }, 201);
+      return okWithSecret({ ...presentIntegration(integration), ...presentWebhookSecret(webhookSecret) }, 201);
     },
   });
 }

@@ -6,7 +6,7 @@ import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
 import { integrationAccess, noIntegration, type IntegrationAccess } from './integration-access';
 import { BASE_PATH } from './paths';
-import { presentIntegration, presentWebhookSecret } from './presenters';
+import { okWithSecret, presentIntegration, presentWebhookSecret } from './presenters';
 import { requestSchemas, pullPatchOf } from './request-schemas';
 import { createdIntegrationSchema, deletedSchema, integrationSchema, okEnvelope, testConnectionSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
@@ -64,7 +64,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
         actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id }, 'integration created');
-      return ok({ ...presentIntegration(integration), ...presentWebhookSecret(webhookSecret) }, 201);
+      return okWithSecret({ ...presentIntegration(integration), ...presentWebhookSecret(webhookSecret) }, 201);
     },
   });
 }

@@ -3,6 +3,7 @@ import type { AlertDelivery, Integration, IntegrationEvent, SyncRun } from '@oct
 import type { SyncProgress } from '@octo-sync/jobs';
 import { runWarningSchema, type alertDeliverySchema, type healthSchema, type integrationEventSchema, type integrationSchema, type runSchema, type syncStateSchema } from './response-schemas';
 import { signingSecretOf } from '@octo-sync/platform';
+import { ok, type Reply } from './route';
 
 /*
  * Rows → the JSON the partner API answers with (integrations, their sync state, health and runs).
@@ -120,6 +121,11 @@ export function presentRun(r: SyncRun, progress: SyncProgress | null = null): z.
 /** A webhook secret as it is shown (once): hex for the header, `whsec_` for signing libraries. */
 export function presentWebhookSecret(secret: string): { webhook_secret: string; webhook_signing_secret: string } {
   return { webhook_secret: secret, webhook_signing_secret: signingSecretOf(secret) };
+}
+
+/** The answer of a call that shows a webhook secret: `Cache-Control: no-store`, so no cache keeps it. */
+export function okWithSecret(data: unknown, status = 200): Reply {
+  return ok(data, status, { 'Cache-Control': 'no-store' });
 }
 
 export function presentAlert(a: AlertDelivery): z.output<typeof alertDeliverySchema> {

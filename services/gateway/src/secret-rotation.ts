@@ -3,11 +3,10 @@ import type { Db } from '@octo-sync/db';
 import type { Logger } from '@octo-sync/platform';
 import { ApiError } from './errors';
 import { notFound } from './integration-access';
-import { presentWebhookSecret } from './presenters';
+import { okWithSecret, presentWebhookSecret } from './presenters';
 import { idempotencyHeaderSchema, rotateBodySchema } from './request-schemas';
 import { okEnvelope, rotationSchema } from './response-schemas';
 import type { Reply, RouteSpec } from './route';
-import { ok } from './route';
 
 /** When the body does not say: the previous secret stays valid for a day. */
 const DEFAULT_GRACE_S = 86_400;
@@ -41,5 +40,5 @@ export async function rotateSecret(
   });
   if (!rotation) throw notFound();
   log.info({ integrationId: target.id, replayed: rotation.replayed, previousExpiresAt: rotation.previousExpiresAt }, 'webhook secret rotated');
-  return ok({ ...presentWebhookSecret(rotation.webhookSecret), previous_expires_at: rotation.previousExpiresAt?.toISOString() ?? null });
+  return okWithSecret({ ...presentWebhookSecret(rotation.webhookSecret), previous_expires_at: rotation.previousExpiresAt?.toISOString() ?? null });
 }

@@ -230,6 +230,19 @@ describe('/portal/api: the documented partner routes, by session', () => {
   });
 });
 
+test('the documented answers that show a webhook secret are no-store on their own (create, rotation, admin create)', async () => {
+  const partner = { Authorization: `Bearer ${h.token('partner', 'p-no-store')}` };
+  const created = await h.http().post(BASE).set(partner).send(createBody());
+  const rotated = await h.http().post(`${BASE}/me/webhook-secret/rotate`).set(partner).send({});
+  const admin = await h.http().post(`${BASE}/admin/create`).set('Authorization', `Bearer ${h.token('admin', 'ops')}`).send({ partner_id: 'p-no-store-2', ...createBody() });
+  expect([created, rotated, admin].map((res) => [res.status, res.headers['cache-control']])).toEqual([
+    [201, 'no-store'],
+    [200, 'no-store'],
+    [201, 'no-store'],
+  ]);
+  expect((await h.http().get(`${BASE}/me`).set(partner)).headers['cache-control']).toBeUndefined();
+});
+
 describe('/console: admin only', () => {
   test('an admin session reads the fleet and approves; the portal’s cookie is not the console’s', async () => {
     const it = await createAs('p-fleet');
