@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { resolve } from 'node:path';
 import { ConfigError } from '@octo-sync/platform';
 import { DEV_JWT_SECRET, loadGatewayConfig } from './config';
 
@@ -63,5 +64,13 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ HOST: '::1' }).host).toBe('::1');
     expect(loadGatewayConfig({ HOST: 'gateway.internal' }).host).toBe('gateway.internal');
     expect(() => loadGatewayConfig({ HOST: 'http://127.0.0.1:3000' })).toThrow(/HOST: must be an IP address or a host name/);
+  });
+
+  test('the pages: sessions idle out after 30 minutes by default; their assets are web/ beside the bundle unless PAGES_DIR says', () => {
+    const config = loadGatewayConfig({});
+    expect(config.pageSessionIdleS).toBe(1800);
+    expect(config.pagesDir).toBe(resolve(__dirname, 'web'));
+    expect(loadGatewayConfig({ PAGES_DIR: 'build/web', PAGE_SESSION_IDLE_S: '60' })).toMatchObject({ pagesDir: resolve('build/web'), pageSessionIdleS: 60 });
+    expect(() => loadGatewayConfig({ PAGE_SESSION_IDLE_S: '10' })).toThrow(/PAGE_SESSION_IDLE_S/);
   });
 });
