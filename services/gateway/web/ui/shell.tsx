@@ -39,6 +39,11 @@ interface ShellProps {
 
 /** Header (title, who is signed in, sign-out), navigation, and the main landmark. */
 export function Shell({ title, who, nav, current, onSignOut, children }: ShellProps) {
+  // A new section moves focus to it, so a keyboard or screen-reader user starts there (as a page load would).
+  const hash = location.hash;
+  useEffect(() => {
+    document.getElementById('main')?.focus();
+  }, [hash]);
   return (
     <>
       <a class="skip" href="#main" onClick={skipToMain}>
