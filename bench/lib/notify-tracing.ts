@@ -5,6 +5,7 @@ import type { Db } from '@octo-sync/db';
 import { clearPrefix, slotStart, startService, uniquePrefix, waitFor, type ServiceProcess } from '@octo-sync/testkit';
 import { note, round } from './args';
 import { runLoad } from './load';
+import { cpuSeconds } from './process-cpu';
 import { createTenant } from './notify-poison';
 
 /** The three ways a gateway and its worker run here: tracing off, on at the default ratio, every trace recorded. */
@@ -29,6 +30,11 @@ export interface TracingFigures {
    * rounds: a burst of the shared machine's other load spoils one round, not the figure.
    */
   vsOff: { defaultRatio: number; everyRequest: number };
+  /**
+   * CPU the gateway and the worker spent per change applied (ms, user + system, over every
+   * round): unlike a rate, it does not move with what else the shared machine runs.
+   */
+  cpuMsPerChange: Record<Variant, number>;
   /** What the local sink received: OTLP requests and bytes (spans are not parsed, to spare the CPU). */
   sink: { requests: number; bytes: number };
 }
@@ -81,14 +87,18 @@ function median(values: readonly number[]): number {
 
 const BODY = JSON.stringify({ productId: 'p', optionId: 'DEFAULT', availabilityId: '[<id>]', localDateTimeStart: slotStart(30, '10:00', '+02:00'), status: 'AVAILABLE', vacancies: 5, capacity: 9 });
 
-/** One load of one pair: changes applied, and the time from the first request until the last change was in Postgres. */
-async function loadPair(pair: Pair, connections: number, durationS: number): Promise<{ applied: number; ms: number }> {
+/** CPU seconds the pair's two processes have used so far. */
+const pairCpu = (pair: Pair) => pair.processes.reduce((sum, p) => sum + cpuSeconds(p.child.pid ?? 0), 0);
+
+/** One load of one pair: changes applied, the time from the first request until the last change was in Postgres, and the pair's CPU meanwhile. */
+async function loadPair(pair: Pair, connections: number, durationS: number): Promise<{ applied: number; ms: number; cpuS: number }> {
   const before = await pair.rows();
+  const cpuBefore = pairCpu(pair);
   const started = Date.now();
   const load = await runLoad({ url: pair.url, method: 'POST', headers: pair.headers, body: BODY, idReplacement: true, connections, durationS });
   const acknowledged = Object.entries(load.statuses).filter(([s]) => s.startsWith('2')).reduce((n, [, c]) => n + c, 0);
   await waitFor('every acknowledged change to be applied', async () => (await pair.rows()) >= before + acknowledged, { timeoutMs: 120_000, intervalMs: 50 });
-  return { applied: (await pair.rows()) - before, ms: Date.now() - started };
+  return { applied: (await pair.rows()) - before, ms: Date.now() - started, cpuS: pairCpu(pair) - cpuBefore };
 }
 
 /**
@@ -104,23 +114,25 @@ export async function measureTracingCost(options: { env: Record<string, string>;
   const pairs: Pair[] = [];
   try {
     for (const variant of VARIANTS) pairs.push(await startPair(variant, options.env, sink.url, options.db, options.supplierUrl));
-    const totals = new Map<Variant, { applied: number; ms: number }>(pairs.map((p) => [p.variant, { applied: 0, ms: 0 }]));
+    const totals = new Map<Variant, { applied: number; ms: number; cpuS: number }>(pairs.map((p) => [p.variant, { applied: 0, ms: 0, cpuS: 0 }]));
     const rounds: TracingFigures['rounds'] = [];
     for (let r = 0; r < options.rounds; r++) {
       const perS: TracingFigures['rounds'][number] = {};
       for (const pair of [...pairs.slice(r % pairs.length), ...pairs.slice(0, r % pairs.length)]) {
-        const { applied, ms } = await loadPair(pair, options.connections, options.durationS);
+        const { applied, ms, cpuS } = await loadPair(pair, options.connections, options.durationS);
         const total = totals.get(pair.variant)!;
         total.applied += applied;
         total.ms += ms;
+        total.cpuS += cpuS;
         perS[pair.variant] = round(applied / (ms / 1000), 1);
       }
       note(`tracing round ${r + 1}: ${JSON.stringify(perS)}`);
       rounds.push(perS);
     }
     const appliedPerS = Object.fromEntries([...totals].map(([variant, t]) => [variant, round(t.applied / (t.ms / 1000), 0)])) as Record<Variant, number>;
+    const cpuMsPerChange = Object.fromEntries([...totals].map(([variant, t]) => [variant, round((t.cpuS * 1000) / Math.max(1, t.applied), 3)])) as Record<Variant, number>;
     const vsOff = (variant: Variant) => median(rounds.map((r) => (r[variant] ?? 0) / Math.max(1, r.off ?? 0)));
-    return { appliedPerS, rounds, vsOff: { defaultRatio: round(vsOff('defaultRatio')), everyRequest: round(vsOff('everyRequest')) }, sink: { ...sink.counts } };
+    return { appliedPerS, rounds, vsOff: { defaultRatio: round(vsOff('defaultRatio')), everyRequest: round(vsOff('everyRequest')) }, cpuMsPerChange, sink: { ...sink.counts } };
   } finally {
     for (const pair of pairs) for (const p of pair.processes) p.kill('SIGTERM');
     await Promise.all(pairs.flatMap((pair) => pair.processes.map((p) => p.exited)));
