@@ -47,7 +47,10 @@ describe('change feed: partitions by header id', () => {
 
     await db.pool.query(`SELECT setval('change_transactions_id_seq', ${1.5 * SPAN})`);
     await append(['far']);
+    // The first append drew two ids (header and ticket) past 1.5 spans.
+    expect(await db.changes.partitions.headroom()).toBe(3 * SPAN - 1.5 * SPAN - 3);
     expect((await db.changes.partitions.maintain()).created).toEqual([`change_events_p${3 * SPAN}_${4 * SPAN}`]);
+    expect(await db.changes.partitions.headroom()).toBe(4 * SPAN - 1.5 * SPAN - 3);
     expect(await products(null)).toEqual(['far']);
   });
 

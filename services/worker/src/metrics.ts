@@ -26,6 +26,8 @@ export interface WorkerMetrics {
   setIntegrations(byHealth: Record<(typeof HEALTH_STATES)[number], number>): void;
   /** Every registered change-feed consumer's lag (a consumer no longer listed loses its series). */
   setConsumerLag(lags: ReadonlyArray<{ name: string; positions: number; seconds: number }>): void;
+  /** Header ids left before a change-feed writer would find no partition (`ChangeFeedPartitions.headroom`). */
+  setFeedHeadroom(ids: number): void;
   /** What one pass over the slots' partitions did (`availability.partitions`). */
   slotPartitions(work: SlotPartitionWork): void;
 }
@@ -62,8 +64,10 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   const monthsAhead = new Gauge({ name: 'octo_sync_slot_partition_months_ahead', help: 'Months from the current one with a slot partition, after the last pass (26 when all is well).', registers });
   const lagPositions = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_positions', help: 'Change-feed positions a registered consumer has not acknowledged, as last sampled.', labelNames: ['consumer'] as const, registers });
   const lagSeconds = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_seconds', help: 'Seconds since the oldest change-feed event a registered consumer has not acknowledged became readable, as last sampled.', labelNames: ['consumer'] as const, registers });
+  const headroom = new Gauge({ name: 'octo_sync_change_feed_partition_headroom_ids', help: 'Change-feed header ids left before a writer would find no partition, as last sampled (changes.prune keeps it above 10,000,000).', registers });
   return {
     registry,
+    setFeedHeadroom: (ids) => headroom.set(ids),
     setConsumerLag: (lags) => {
       lagPositions.reset();
       lagSeconds.reset();
@@ -103,6 +107,7 @@ async function sample(metrics: WorkerMetrics, producer: JobProducer, db: Db): Pr
   await Promise.all(queues.map(async (name) => metrics.setQueueJobs(name, await producer.queue(name).getJobCounts(...QUEUE_STATES))));
   metrics.setIntegrations(await db.health.countByStatus());
   metrics.setConsumerLag(await db.changes.consumers.lag());
+  metrics.setFeedHeadroom(await db.changes.partitions.headroom());
 }
 
 /** A running metrics endpoint and its sampler. */

@@ -75,6 +75,16 @@ export class ChangeFeedPartitions {
     return work;
   }
 
+  /**
+   * Header ids left before a writer would find no partition: the end of the highest attached
+   * partition past the ids given so far (the maintenance keeps it above one span; zero: writers fail).
+   */
+  async headroom(): Promise<number> {
+    const top = (await this.partitions()).filter((p) => p.state === 'attached').reduce((max, p) => (p.to > max ? p.to : max), 0n);
+    const { given } = await this.bounds();
+    return Number(top > given ? top - given - 1n : 0n);
+  }
+
   /** Detaches `p` (unless it already is), then drops it, or attaches it back if a header of its range appeared meanwhile. */
   private async retire(c: PoolClient, p: Partition): Promise<void> {
     if (p.state !== 'detached') await c.query(`ALTER TABLE change_events DETACH PARTITION ${quoted(p.name)} ${p.state === 'detaching' ? 'FINALIZE' : 'CONCURRENTLY'}`);
