@@ -44,6 +44,13 @@ FROM (SELECT 1) one LEFT JOIN claimed c ON true`;
 type ClaimRow = SyncRun & { current_status: string; blocking: string | null; fence: string | null };
 
 /**
+ * How long a claim waits for a pooled connection. Runs beyond the pool size queue for one (no
+ * transaction waits for a second: see checkout-guard.ts), so the wait can outlast Prisma's 2 s
+ * default on a small pool under a large concurrency without anything being wrong.
+ */
+const CONNECTION_WAIT_MS = 60_000;
+
+/**
  * Claims run `runId`: a transaction of two statements (the integration's row lock, then
  * {@link CLAIM}), so no session waits idle in a transaction for the worker between several;
  * the claimed run's integration is read after it commits (its fence is the claim's).
@@ -56,7 +63,7 @@ export async function claimRun(prisma: PrismaClient, runId: string, abandonAfter
     await tx.$queryRaw`SELECT id FROM integrations WHERE id = ${run.integrationId}::uuid FOR UPDATE`;
     const rows = await tx.$queryRawUnsafe<ClaimRow[]>(CLAIM, runId, run.integrationId, abandonAfterMs, RUN_ABANDONED.errorCode, RUN_ABANDONED.errorMessage);
     return rows[0]!;
-  });
+  }, { maxWait: CONNECTION_WAIT_MS });
   if (row.blocking !== null) return { kind: 'busy', blockingRunId: row.blocking };
   if (row.fence === null) return { kind: 'finished', run: await prisma.syncRun.findUniqueOrThrow({ where: { id: runId } }) };
   const { current_status: _status, blocking: _blocking, fence, ...claimed } = row;
