@@ -23,7 +23,7 @@ function random(seed: number): () => number {
  * each write increments, so the order of an entity's gens is the order its writes committed) and
  * append their events: catalog-like bulk writes (every row, then the events in two appends), slot-like writes of two
  * entities, writes that append twice; some hold their transaction open until another commits, some
- * roll back. A consumer with a stored cursor and a second sequencer race them. The consumer must
+ * roll back. A registered consumer (its cursor acknowledged on the server) and a second sequencer race them. The consumer must
  * see every committed event exactly once, at dense positions, each entity's events in gen order.
  */
 describe('change feed: many concurrent writers and a racing consumer', () => {
@@ -39,8 +39,6 @@ describe('change feed: many concurrent writers and a racing consumer', () => {
     database = await createTestDatabase();
     db = createDb({ databaseUrl: database.url, secretsKey: 'change-feed-race-key' });
     await db.pool.query('CREATE TABLE race_entities (key text PRIMARY KEY, gen int NOT NULL)');
-    await db.pool.query('CREATE TABLE race_cursor (id int PRIMARY KEY, position bigint NOT NULL)');
-    await db.pool.query('INSERT INTO race_cursor VALUES (1, 0)');
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.end()));
@@ -150,17 +148,18 @@ describe('change feed: many concurrent writers and a racing consumer', () => {
   it('sees every committed event once, at dense positions, each entity in commit order', async () => {
     const start = await db.changes.read(null, 1000);
     if (start.kind !== 'page') throw new Error(start.kind);
-    await db.pool.query('UPDATE race_cursor SET position = $1 WHERE id = 1', [start.next]);
+    // A registered consumer: its cursor is kept on the server, acknowledged after each page.
+    expect(await db.changes.consumers.ack('race', BigInt(start.next))).toMatchObject({ kind: 'acked' });
     const committed: ChangeEventRow[] = [];
     const seen: Array<{ position: string; hash: string }> = [];
     const consume = async () => {
       for (;;) {
         const done = writing === 0;
-        const cursor = (await db.pool.query<{ position: string }>('SELECT position::text AS position FROM race_cursor WHERE id = 1')).rows[0]!.position;
+        const cursor = (await db.changes.consumers.cursor('race'))!.position;
         const page = await db.changes.read(BigInt(cursor), 7);
         if (page.kind !== 'page') throw new Error(`cursor ${cursor}: ${page.kind}`);
         seen.push(...page.events.map((e) => ({ position: e.position, hash: e.contentHash })));
-        await db.pool.query('UPDATE race_cursor SET position = $1 WHERE id = 1', [page.next]);
+        expect(await db.changes.consumers.ack('race', BigInt(page.next))).toMatchObject({ kind: 'acked' });
         if (done && page.events.length === 0) return;
       }
     };
