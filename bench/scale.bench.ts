@@ -9,8 +9,9 @@
  * warm-up and `VACUUM ANALYZE`, the median of `--runs` runs of: a pull of the window with 1% of it
  * changed and an unchanged pull (the real worker against the testkit's local OCTO supplier), a
  * notify batch of 500 changes answered once applied, a read-API page of 100 slots and a
- * change-feed page (the real gateway over HTTP), and one retention tick (`availability.pull-tick`,
- * run by the worker). `growth.<operation>` is the last size's median ÷ the first's.
+ * change-feed page (the real gateway over HTTP), and one retention tick (`availability.partitions`,
+ * run by the worker: the first of each size drops the months of a block of slots older than the
+ * retention, the others find nothing to drop). `growth.<operation>` is the last size's median ÷ the first's.
  *
  * The data is loaded set-based (bench/lib/scale-load.ts) into a database of its own, dropped at
  * the end, on an error, on SIGINT/SIGTERM, and at the start if an interrupted run left it.
@@ -42,8 +43,6 @@ const args = parseArgs(process.argv.slice(2), {
   feedLimit: 1000,
   /** Days of history kept (AVAILABILITY_RETENTION_DAYS of the gateway and the worker). */
   retentionDays: 400,
-  /** Slots a retention tick deletes (AVAILABILITY_PRUNE_BATCH, one batch a tick). */
-  pruneBatch: 1000,
   database: 'octo_sync_bench_scale',
   keep: false,
   check: false,
@@ -84,7 +83,7 @@ async function measure(name: string, runs: number, run: (i: number) => Promise<n
 }
 
 /** Every operation at the current size; `sizeIndex` makes each size change other slots. */
-async function measureAll(t: ScaleTarget, sizeIndex: number): Promise<Record<Operation, { medianMs: number; runsMs: number[] }> & { pruned: number[] }> {
+async function measureAll(t: ScaleTarget, sizeIndex: number): Promise<Record<Operation, { medianMs: number; runsMs: number[] }> & { dropped: number[] }> {
   const base = sizeIndex * args.runs;
   await pullWindow(t); // puts back what the previous size's notifies changed
   const pull = await measure('pull (1% changed)', args.runs, (i) => (changeOnePercent(t, base + i), pullWindow(t)));
@@ -95,13 +94,13 @@ async function measureAll(t: ScaleTarget, sizeIndex: number): Promise<Record<Ope
   const newest = await newestPosition(t.db.pool);
   const cursor = (i: number) => BigInt(Math.max(0, Math.min(Number(newest) - args.feedLimit, Math.floor((Number(newest) * (i + 0.5)) / args.runs))));
   const feed = await measure('change-feed page', args.runs, (i) => feedPage(t, cursor(i), args.feedLimit));
-  const pruned: number[] = [];
+  const dropped: number[] = [];
   const tick = await measure('retention tick', args.runs, async () => {
-    const { ms, pruned: n } = await retentionTick(t);
-    pruned.push(n);
+    const { ms, dropped: n } = await retentionTick(t);
+    dropped.push(n);
     return ms;
   });
-  return { pull, unchangedPull, notify500, readPage: readPageFigure, feedPage: feed, retentionTick: tick, pruned };
+  return { pull, unchangedPull, notify500, readPage: readPageFigure, feedPage: feed, retentionTick: tick, dropped };
 }
 
 interface Run {
@@ -134,7 +133,7 @@ async function startServices(run: Run, databaseUrl: string): Promise<string> {
   const env = {
     DATABASE_URL: databaseUrl, REDIS_URL: BENCH_REDIS_URL, QUEUE_PREFIX: run.prefix, SECRETS_KEY, JWT_SECRET,
     OCTO_ALLOWED_HOSTS: run.supplier.hostPort, ALLOW_INSECURE_OCTO_URLS: 'true', SCHEDULES_ENABLED: 'false', NOTIFY_RATE_LIMIT: '100000000', NOTIFY_WAIT_MS: '60000',
-    PORT: '0', LOG_LEVEL: 'info', AVAILABILITY_RETENTION_DAYS: String(args.retentionDays), AVAILABILITY_PRUNE_BATCH: String(args.pruneBatch), AVAILABILITY_PRUNE_MAX_BATCHES: '1',
+    PORT: '0', LOG_LEVEL: 'info', AVAILABILITY_RETENTION_DAYS: String(args.retentionDays),
   };
   run.processes.push(...(await Promise.all([startService('gateway', env, 120_000), startService('worker', env, 120_000)])));
   const port = (await run.processes[0]!.waitForLog((l) => l.msg === 'gateway started')).port as number;
@@ -166,14 +165,14 @@ async function main(run: Run, databaseUrl: string): Promise<void> {
   const loaded: LoadedSize[] = [];
   const figures: Array<Awaited<ReturnType<typeof measureAll>>> = [];
   for (const [sizeIndex, size] of sizes.entries()) {
-    loaded.push(await loadSize(plan, size, sizeIndex === 0 ? args.catalogRows : 0, args.pruneBatch * args.runs));
+    loaded.push(await loadSize(plan, size, sizeIndex === 0 ? args.catalogRows : 0));
     note(`size ${size}: ${JSON.stringify(loaded.at(-1))}; measuring`);
     figures.push(await measureAll(t, sizeIndex));
   }
   const growth = Object.fromEntries(OPERATIONS.map((op) => [op, round(figures.at(-1)![op].medianMs / figures[0]![op].medianMs, 2)])) as Record<Operation, number>;
   const verdict = judge('scale', Object.fromEntries(OPERATIONS.map((op) => [`growth.${op}`, growth[op]])) as never);
-  const perSize = sizes.map((size, i) => ({ size, ...loaded[i], medianMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].medianMs])), runsMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].runsMs])), pruned: figures[i]!.pruned }));
-  const shape = { windowSlots: args.products * args.options * args.days * args.times, runs: args.runs, notifyBatch: args.notifyBatch, feedLimit: args.feedLimit, retentionDays: args.retentionDays, pruneBatch: args.pruneBatch };
+  const perSize = sizes.map((size, i) => ({ size, ...loaded[i], medianMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].medianMs])), runsMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].runsMs])), monthsDroppedPerTick: figures[i]!.dropped }));
+  const shape = { windowSlots: args.products * args.options * args.days * args.times, runs: args.runs, notifyBatch: args.notifyBatch, feedLimit: args.feedLimit, retentionDays: args.retentionDays };
   printResult({ bench: 'scale', ...shape, sizes: perSize, growth, targets: verdict.met, missed: verdict.missed }, verdict, args.check);
 }
 

@@ -2,10 +2,9 @@ import type { Pool } from 'pg';
 
 /*
  * How bench:scale fills its database, set-based (INSERT … SELECT over generate_series or over
- * rows the real write path stored), so 10 million slots load in minutes. The slot and feed
- * layouts are being reshaped (partitions, key tables); what depends on them is kept to the column
- * copy rules below (`slotCopy`, `appendEvents`), and every other column is copied as the real
- * pull stored it, by the names the catalog lists.
+ * rows the real write path stored), so 10 million slots load in minutes. What depends on the
+ * slot and feed layouts is kept to `SLOT_COPY` and `appendEvents` below; every other column is
+ * copied as the real pull stored it, by the names the catalog lists.
  */
 
 /** One copy of the measured window's slots: into `integrationId`, every date moved by `shiftDays`. */
@@ -49,53 +48,68 @@ async function slotColumns(pool: Pool): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-/** How a copy is made: its column expressions where they differ from the source row's, and what it joins. */
+/** The measured integration's window, which every block copies: its slots starting in [`from`, `to`). */
+interface Source {
+  integrationId: string;
+  from: Date;
+  to: Date;
+}
+
+/** How a copy is made: its column expressions where they differ from the source row's, what it joins, what runs first. */
 interface SlotCopy {
   overrides: Record<string, string>;
   /** Joined after the source `s` and the blocks `b`. */
   join: string;
-  /** Run before the copy, with the source integration and the blocks' integrations. */
-  prepare?: string;
+  /** Run before the copy. */
+  prepare: (pool: Pool, source: Source, blocks: readonly Block[]) => Promise<void>;
 }
 
 /**
  * The columns a copied slot does not take from its source row: its integration, its start (and
- * everything derived from it, the id included: the calendar's ids are their starts) moved by the
- * block's days, its write times, and, in a layout that keys slots by an option key of their
- * integration, that key. The one place that knows the slot layout; the source row is `s`, the
- * block `b` (`integration_id`, `shift`).
+ * everything derived from it: its partition date, and its id, since the calendar's ids are their
+ * starts) moved by the block's days, its write times, and its option key (`slot_options`, one per
+ * integration, product and option, created first). The month partitions a copy lands in are
+ * created first (`slot_partition_ensure`, the function the partition job uses). The one place that
+ * knows the slot layout; the source row is `s`, the block `b` (`integration_id`, `shift`).
  */
-function slotCopy(columns: readonly string[]): SlotCopy {
-  const shifted = `to_char(left(s.local_date_time_start, 19)::timestamp + make_interval(days => b.shift), 'YYYY-MM-DD"T"HH24:MI:SS') || substr(s.local_date_time_start, 20)`;
-  const overrides: Record<string, string> = {
+const SLOT_COPY: SlotCopy = {
+  overrides: {
     integration_id: 'b.integration_id',
-    local_date_time_start: shifted,
-    availability_id: shifted,
+    local_date_time_start: `to_char(left(s.local_date_time_start, 19)::timestamp + make_interval(days => b.shift), 'YYYY-MM-DD"T"HH24:MI:SS') || substr(s.local_date_time_start, 20)`,
+    availability_id: `to_char(left(s.local_date_time_start, 19)::timestamp + make_interval(days => b.shift), 'YYYY-MM-DD"T"HH24:MI:SS') || substr(s.local_date_time_start, 20)`,
     starts_at: 's.starts_at + make_interval(days => b.shift)',
+    slot_date: 's.slot_date + b.shift',
+    option_key: 'k.option_key',
     created_at: 'now()',
     updated_at: 'now()',
-  };
-  if (columns.includes('slot_date')) overrides.slot_date = 's.slot_date + b.shift';
-  if (!columns.includes('option_key')) return { overrides, join: '' };
-  return {
-    overrides: { ...overrides, option_key: 'k.option_key' },
-    join: 'JOIN slot_options k ON k.integration_id = b.integration_id AND k.product_octo_id = s.product_octo_id AND k.option_octo_id = s.option_octo_id',
-    prepare: `INSERT INTO slot_options (integration_id, product_octo_id, option_octo_id)
-      SELECT DISTINCT b.id, o.product_octo_id, o.option_octo_id FROM slot_options o, unnest($2::uuid[]) AS b(id) WHERE o.integration_id = $1::uuid
-      ON CONFLICT DO NOTHING`,
-  };
-}
+  },
+  join: 'JOIN slot_options k ON k.integration_id = b.integration_id AND k.product_octo_id = s.product_octo_id AND k.option_octo_id = s.option_octo_id',
+  prepare: async (pool, source, blocks) => {
+    await pool.query(
+      `INSERT INTO slot_options (integration_id, product_octo_id, option_octo_id)
+       SELECT b.id, o.product_octo_id, o.option_octo_id FROM slot_options o, unnest($2::uuid[]) AS b(id) WHERE o.integration_id = $1::uuid
+       ON CONFLICT DO NOTHING`,
+      [source.integrationId, [...new Set(blocks.map((b) => b.integrationId))]],
+    );
+    await pool.query(
+      `SELECT slot_partition_ensure('availability_slots', m::date)
+       FROM (SELECT DISTINCT date_trunc('month', d) AS m
+             FROM unnest($1::int[]) AS b(shift),
+               generate_series($2::timestamp + make_interval(days => b.shift - 1), $3::timestamp + make_interval(days => b.shift + 1), interval '1 day') AS d) x`,
+      [[...new Set(blocks.map((b) => b.shiftDays))], source.from.toISOString().slice(0, 10), source.to.toISOString().slice(0, 10)],
+    );
+  },
+};
 
 /**
  * Copies the measured integration's stored slots that start in [`from`, `to`) (its window, as its
  * real pull wrote them) once per block. Returns the rows written.
  */
-export async function copySlots(pool: Pool, source: { integrationId: string; from: Date; to: Date }, blocks: readonly Block[]): Promise<number> {
+export async function copySlots(pool: Pool, source: Source, blocks: readonly Block[]): Promise<number> {
   const columns = await slotColumns(pool);
-  const copy = slotCopy(columns);
-  const select = columns.map((c) => copy.overrides[c] ?? `s.${c}`);
-  const targets = blocks.map((b) => b.integrationId);
-  if (copy.prepare !== undefined) await pool.query(copy.prepare, [source.integrationId, [...new Set(targets)]]);
+  const select = columns.map((c) => SLOT_COPY.overrides[c] ?? `s.${c}`);
+  const params = [source.integrationId, blocks.map((b) => b.integrationId), blocks.map((b) => b.shiftDays), source.from, source.to];
+  await SLOT_COPY.prepare(pool, source, blocks);
   const client = await pool.connect();
   try {
     // Copies keep their source's content hash: the hash trigger (and every other) is skipped; no
@@ -105,9 +119,9 @@ export async function copySlots(pool: Pool, source: { integrationId: string; fro
     const { rowCount } = await client.query(
       `INSERT INTO availability_slots (${columns.join(', ')})
        SELECT ${select.join(', ')}
-       FROM availability_slots s CROSS JOIN unnest($2::uuid[], $3::int[]) AS b(integration_id, shift) ${copy.join}
+       FROM availability_slots s CROSS JOIN unnest($2::uuid[], $3::int[]) AS b(integration_id, shift) ${SLOT_COPY.join}
        WHERE s.integration_id = $1::uuid AND s.starts_at >= $4 AND s.starts_at < $5`,
-      [source.integrationId, targets, blocks.map((b) => b.shiftDays), source.from, source.to],
+      params,
     );
     await client.query('COMMIT');
     return rowCount ?? 0;

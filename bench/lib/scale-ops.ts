@@ -1,12 +1,13 @@
 import type { Db, Integration } from '@octo-sync/db';
-import { availabilityTickJob, type JobProducer } from '@octo-sync/jobs';
+import type { SlotPartitionWork } from '@octo-sync/db';
+import { availabilityPartitionsJob, type JobProducer } from '@octo-sync/jobs';
 import type { PullRequests } from '@octo-sync/runs';
 import type { CalendarSlot, SlotCalendar } from '@octo-sync/testkit';
 
 /*
  * The operations bench:scale times, each through the real code path: pulls through the worker
  * process against the local OCTO supplier, notifies, reads and the change feed through the
- * gateway process over HTTP, the retention tick as a job the worker runs. Each returns its wall
+ * gateway process over HTTP, the retention tick as the job the worker runs each hour. Each returns its wall
  * time in milliseconds, from this process's request to the answer (or the job's completion).
  */
 
@@ -104,14 +105,15 @@ export function feedPage(t: ScaleTarget, after: bigint, limit: number): Promise<
   });
 }
 
-/** One `availability.pull-tick` (pulls due, then slot retention) run by the worker; resolves with the slots it pruned. */
-export async function retentionTick(t: ScaleTarget): Promise<{ ms: number; pruned: number }> {
-  let pruned = 0;
+/** One retention tick, `availability.partitions`, run by the worker; resolves with the month partitions it dropped. */
+export async function retentionTick(t: ScaleTarget): Promise<{ ms: number; dropped: number }> {
+  let dropped = 0;
   const ms = await timed(async () => {
-    const job = await t.producer.enqueue(availabilityTickJob, {});
-    const outcome = await t.producer.waitFor<{ pruned?: number }>(job, JOB_TIMEOUT_MS);
+    const job = await t.producer.enqueue(availabilityPartitionsJob, {});
+    const outcome = await t.producer.waitFor<SlotPartitionWork>(job, JOB_TIMEOUT_MS);
     if (outcome.state !== 'completed') throw new Error(`retention tick: ${outcome.state} ${outcome.state === 'failed' ? outcome.reason : ''}`);
-    pruned = outcome.value.pruned ?? 0;
+    if (outcome.value.skipped.length > 0) throw new Error(`retention tick: steps skipped past the lock timeout: ${outcome.value.skipped.join(', ')}`);
+    dropped = outcome.value.dropped.length;
   });
-  return { ms, pruned };
+  return { ms, dropped };
 }

@@ -80,19 +80,17 @@ async function loadCatalogRows(plan: Plan, rows: number): Promise<number> {
   return loaded;
 }
 
-/** Slots older than the retention, for the retention ticks to delete (a layout without room for them stores none). */
-async function loadExpired(plan: Plan, copy: (blocks: Block[]) => Promise<number>, wanted: number, windowSlots: number): Promise<number> {
-  const blocks = Array.from({ length: Math.ceil(wanted / windowSlots) }, () => ({ integrationId: plan.measured, shiftDays: -(plan.retentionDays + 40 + 30 * plan.expiredBlocks++) }));
-  try {
-    return await copy(blocks);
-  } catch (err) {
-    note(`no slots older than the retention stored: ${err instanceof Error ? err.message : String(err)}`);
-    return 0;
-  }
+/**
+ * One block of slots older than the retention, in months the partition job drops (it keeps every
+ * month from today − retention − 2 days on; a block ends 70 days before the retention, so it never
+ * shares that month): the first retention tick of the size drops them.
+ */
+async function loadExpired(plan: Plan, copy: (blocks: Block[]) => Promise<number>): Promise<number> {
+  return copy([{ integrationId: plan.measured, shiftDays: -(plan.retentionDays + 70 + 60 * plan.expiredBlocks++) }]);
 }
 
-/** Grows the slot table to about `size` slots (whole blocks), the feed with it, plus `catalogRows` and `expired` slots older than the retention. */
-export async function loadSize(plan: Plan, size: number, catalogRows: number, expired: number): Promise<LoadedSize> {
+/** Grows the slot table to about `size` slots (whole blocks), the feed with it, plus `catalogRows` and a block of slots older than the retention. */
+export async function loadSize(plan: Plan, size: number, catalogRows: number): Promise<LoadedSize> {
   const started = performance.now();
   const { pool } = plan.db;
   const from = new Date(`${plan.window.from}T00:00:00Z`);
@@ -108,7 +106,7 @@ export async function loadSize(plan: Plan, size: number, catalogRows: number, ex
     for (const b of chunk) await appendEvents(pool, b.integrationId, windowSlots);
     note(`  ${Math.min(i + CHUNK, blocks.length)} of ${blocks.length} blocks of ${windowSlots} slots (${round((performance.now() - started) / 1000, 0)} s)`);
   }
-  const expiredSlots = await loadExpired(plan, copy, expired, windowSlots);
+  const expiredSlots = await loadExpired(plan, copy);
   await pool.query('VACUUM ANALYZE');
   plan.sizesLoaded += 1;
   const { slots, databaseBytes } = await sizeOf(pool);
