@@ -3,8 +3,8 @@ import type { SlotRow } from './availability.store';
 import type { PrismaClient } from '../client';
 import type { Integration } from '../generated/prisma/client';
 import { appendChanges, slotEvents, type WrittenSlot } from '../feed/change-outbox';
-import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, MOVING_SNAPSHOT, RECONCILE_SNAPSHOT } from './pull-statements';
-import { relocate } from './slot-placement';
+import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, RECONCILE_SNAPSHOT } from './pull-statements';
+import { moveMisplaced, type Placement } from './slot-placement';
 
 /** The run's fenced transaction as the pull statements use it (SQL only: `RunTx`, run-fence.ts, has this shape). */
 interface RunSql {
@@ -141,10 +141,9 @@ export class AvailabilityPullStore {
     const windows = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, listed: [...s.slots.map((slot) => slot.availability_id), ...(s.held ?? [])] }));
     // The marks read the same answers (their window digest is the listed slots'): one parameter for both statements.
     const answers = JSON.stringify(snapshots.map((s, i) => ({ ...windows[i]!, slots: s.slots, digest: s.digest ?? null, slot_count: s.slots.length })));
-    // A listed start moved to another month moves its row there first (slot-placement.ts).
-    const params = [integrationId, answers, ...windowBounds(snapshots)];
-    await relocate(async (sql, values) => (await client.query(sql, values)).rows, MOVING_SNAPSHOT, params);
-    const rows = (await client.query<ReconciledSlot>(RECONCILE_SNAPSHOT, params)).rows;
+    const rows = (await client.query<ReconciledSlot>(RECONCILE_SNAPSHOT, [integrationId, answers, ...windowBounds(snapshots)])).rows;
+    // A listed start moved to another month: its row goes to that month's partition (slot-placement.ts).
+    await moveMisplaced((sql, values) => client.query(sql, values), rows);
     const written = rows.filter((row) => !row.closed);
     const closed = rows.filter((row) => row.closed);
     await client.query(MARK_ANSWERED, [integrationId, answers]);
@@ -165,7 +164,7 @@ export class AvailabilityPullStore {
 }
 
 /** A slot the snapshot statement wrote: listed (new or changed), or closed because no longer listed. */
-type ReconciledSlot = WrittenSlot & { created: boolean; closed: boolean };
+type ReconciledSlot = WrittenSlot & Placement & { created: boolean; closed: boolean };
 
 const optionKey = (productId: string, optionId: string): string => `${productId}\u0000${optionId}`;
 const scopeOf = (s: Pick<OptionSnapshot, 'productId' | 'optionId' | 'answerKey'>) => ({ product_octo_id: s.productId, option_octo_id: s.optionId, answer_key: s.answerKey.toString() });

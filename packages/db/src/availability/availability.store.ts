@@ -1,7 +1,7 @@
 import { appendChanges, prismaSql, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from '../feed/change-outbox';
 import type { PrismaClient } from '../client';
 import { answeredSince, PUSH_IS_NEWER, slotLockOrder } from './slot-order';
-import { keyDate, movingRows, relocate } from './slot-placement';
+import { keyDate, moveMisplaced, PLACEMENT_SQL, type Placement } from './slot-placement';
 
 /** One slot change, ready for the database (snake_case: it goes through jsonb_to_recordset). */
 export interface SlotRow {
@@ -78,10 +78,10 @@ export class AvailabilityStore {
   async apply(rounds: ReadonlyArray<readonly SlotRow[]>): Promise<Array<Set<string>>> {
     const write = async (db: Pick<PrismaClient, '$queryRawUnsafe'>, rows: readonly SlotRow[]) => {
       if (rows.length === 0) return [];
-      const changes = JSON.stringify(rows);
-      // A start moved to another month moves its row first (slot-placement.ts), in this transaction.
-      await relocate((sql, values) => db.$queryRawUnsafe<unknown[]>(sql, ...values), MOVING_SLOTS, [changes]);
-      return db.$queryRawUnsafe<WrittenSlot[]>(APPLY_SLOTS, changes);
+      const written = await db.$queryRawUnsafe<Array<WrittenSlot & Placement>>(APPLY_SLOTS, JSON.stringify(rows));
+      // A row whose start moved to another month goes to that month's partition (slot-placement.ts).
+      await moveMisplaced((sql, values) => db.$queryRawUnsafe(sql, ...values), written);
+      return written;
     };
     const written = await this.prisma.$transaction(
       async (tx) => {
@@ -116,8 +116,7 @@ WHERE EXISTS (SELECT 1 FROM availability_slots s WHERE s.integration_id = r.inte
   AND s.availability_id = r.availability_id)`;
 
 // The changes as slot rows (the keys of their source in its column, as the stored row keeps
-// them), each with its option's key (slot_options, created on first use): what both statements
-// of a round read, the relocation as `excluded` and the upsert as its proposed rows.
+// them), each with its option's key (slot_options, created on first use).
 const PUSHED = `SELECT r.integration_id, slot_option_key(r.integration_id, r.product_octo_id, r.option_octo_id) AS option_key,
     r.product_octo_id, r.option_octo_id, r.availability_id, r.local_date_time_start, r.starts_at, r.status, r.vacancies, r.capacity,
     r.order_key, r.order_source, r.raw,
@@ -129,10 +128,6 @@ const PUSHED = `SELECT r.integration_id, slot_option_key(r.integration_id, r.pro
   FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, product_octo_id text, option_octo_id text,
     availability_id text, local_date_time_start text, starts_at timestamptz, status text, vacancies integer,
     capacity integer, order_key bigint, order_source text, received_key bigint, raw jsonb)`;
-
-// A change applies where the upsert below would write it: received after the newest pull of its
-// (new) date, and newer than the stored row (PUSH_IS_NEWER).
-const MOVING_SLOTS = movingRows(`changes AS MATERIALIZED (${PUSHED})`, `NOT ${answeredSince('excluded', 'excluded.local_date_time_start', 'excluded.last_push_received')} AND ${PUSH_IS_NEWER}`);
 
 // A start time or status left out of a change keeps the stored one; vacancies and capacity are
 // the supplier's current figures and replace the stored ones (null: unknown or unlimited). `raw`
@@ -167,4 +162,4 @@ ON CONFLICT (integration_id, option_key, availability_id, slot_date) DO UPDATE S
   removed_at = NULL,
   updated_at = now()
 WHERE ${PUSH_IS_NEWER}
-RETURNING ${WRITTEN_SLOT_SQL}`;
+RETURNING ${WRITTEN_SLOT_SQL}, ${PLACEMENT_SQL}`;

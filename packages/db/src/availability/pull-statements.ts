@@ -1,6 +1,6 @@
 import { WRITTEN_SLOT_SQL } from '../feed/change-outbox';
 import { inWindow, slotLockOrder, snapshotIsNewer } from './slot-order';
-import { keyDate, movingRows, windowMonths } from './slot-placement';
+import { keyDate, PLACEMENT_SQL, windowMonths } from './slot-placement';
 
 /*
  * The statements of an availability pull (AvailabilityPullStore calls them): reconciling answers
@@ -28,8 +28,7 @@ function windowDigest(id: string, hash: string): string {
 // subquery that OFFSET 0 keeps apart, so the window is one range scan per option and partition,
 // never a join over every slot of the integration. $3 and $4 are the first and last dates of all
 // the answers' windows: as parameters the planner prunes the partitions outside them before the
-// statement runs (a bound from a row of `s` alone prunes only at run time, if at all). Both
-// statements of a reconcile read them.
+// statement runs (a bound from a row of `s` alone prunes only at run time, if at all).
 const ANSWERS = `s AS MATERIALIZED (
   SELECT s.*, slot_option_key($1::uuid, s.product_octo_id, s.option_octo_id) AS option_key
   FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint,
@@ -45,15 +44,6 @@ const LISTED = `SELECT l.* FROM s CROSS JOIN LATERAL (
     FROM jsonb_to_recordset(s.slots) AS r(${SNAPSHOT_SLOT})
     LEFT JOIN ${STORED_WINDOW('c.availability_id, c.slot_date, c.content_hash, c.removed_at')} c ON c.availability_id = r.availability_id) l`;
 
-// Listed slots whose start is in another month than their stored row (a start moved, or the
-// supplier listed a date it was not asked) move to that month's partition first, where the
-// answer will write them (slot-placement.ts): listed slots stored in their window in the same
-// month are not probed again (MATERIALIZED: their filter runs before relocate's probes).
-export const MOVING_SNAPSHOT = movingRows(`${ANSWERS}, changes AS MATERIALIZED (
-  SELECT $1::uuid AS integration_id, l.option_key, l.availability_id, l.local_date_time_start, l.answer_key FROM (${LISTED}) l
-  WHERE NOT l.found OR slot_month(l.stored_date) <> slot_month(slot_date_of(l.local_date_time_start))
-)`, snapshotIsNewer('t', 'excluded.answer_key'));
-
 // $1 integration, $2 the snapshots: [{product_octo_id, option_octo_id, answer_key, date_from, date_to,
 // listed, slots: [...]}]; a window is of local dates (slot-order.ts's inWindow). One statement
 // writes both kinds of row, so they are locked in the one lock order (slot-order.ts), never the
@@ -66,7 +56,7 @@ export const MOVING_SNAPSHOT = movingRows(`${ANSWERS}, changes AS MATERIALIZED (
 //   new neither writes nor locks such a row. A listed slot stored outside the window or without a
 //   start is not found there: keyDate finds its stored row's key (slot-placement.ts), and the
 //   upsert's conflict clause compares it with the stored row, which it locks, and writes it only
-//   if it differs;
+//   if it differs (a row whose start it moved to another month then moves there: moveMisplaced);
 // - open stored slots of the window the answer no longer lists, closed (removed_at set) with their
 //   content kept as it is once locked. An undated slot is in no window: a pull never closes it.
 // The conflict clause checks again on the row as it is once locked (a push may have written it);
@@ -102,7 +92,7 @@ ON CONFLICT (integration_id, option_key, availability_id, slot_date) DO UPDATE S
 WHERE ${snapshotIsNewer('t', 'excluded.last_snapshot')} AND CASE WHEN excluded.removed_at IS NULL
   THEN t.removed_at IS NOT NULL OR t.content_hash IS DISTINCT FROM excluded.content_hash
   ELSE t.removed_at IS NULL AND t.local_date_time_start IS NOT DISTINCT FROM excluded.local_date_time_start END
-RETURNING t.created_at = now()::timestamptz(3) AS created, t.removed_at IS NOT NULL AS closed, ${WRITTEN_SLOT_SQL}`;
+RETURNING t.created_at = now()::timestamptz(3) AS created, t.removed_at IS NOT NULL AS closed, ${WRITTEN_SLOT_SQL}, ${PLACEMENT_SQL}`;
 
 // The same windows, kept per option as the newest answer: the slot upsert of a push refuses a
 // change received before it for a slot in its window (see AvailabilityStore), also where this

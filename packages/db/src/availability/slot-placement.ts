@@ -1,5 +1,3 @@
-import { slotLockOrder } from './slot-order';
-
 /*
  * Where a slot's row lives in the partitioned `availability_slots` (docs/architecture.md, "Slots
  * are partitioned by month"), in one place that every slot writer includes:
@@ -10,10 +8,11 @@ import { slotLockOrder } from './slot-order';
  * - The key is (integration, option_key, availability id, slot_date), so a write must name the
  *   stored row's slot_date to meet it: {@link keyDate} finds it in one partition (the start's
  *   month) for a change with a start, and among every live partition for a change without one.
- * - A change that moves a start to another month first moves the row there ({@link relocate}):
- *   the old row is deleted and the same row inserted with the new date, in the writer's
- *   transaction and only where the change will apply, so the write that follows updates it in
- *   place and the feed sees one slot changing.
+ * - A write meets the stored row where it is, and its ordering check decides there; a row whose
+ *   start it moved to another month (or an undated slot that got a start) is then moved to that
+ *   month ({@link moveMisplaced}): deleted and inserted again as written, with the new
+ *   slot_date, in the writer's transaction, which already holds its lock. The feed saw the write,
+ *   one slot changing; the move is not content.
  */
 
 /** The stored row of slot `r` (with `integration_id`, `option_key`, `availability_id`) in the partition of `month`'s date. */
@@ -25,10 +24,9 @@ function inMonthOf(r: string, date: string): string {
 /**
  * The `slot_date` a write of slot `r` must name: its stored row's, or for a new slot the date of
  * its start (`slot_date_of`, 'infinity' without one). A change with a start probes the one
- * partition of its month first (where {@link relocate} moved its row if the change applies);
- * when that misses (a new slot, a change without a start, or a move that does not apply) every
- * live partition is probed, one index probe each, so the write meets the stored row's key (and
- * its ordering check) wherever it is.
+ * partition of its month first; when that misses (a new slot, a change without a start, or a start
+ * that moved to another month) every live partition is probed, one index probe each, so the write
+ * meets the stored row's key (and its ordering check) wherever it is.
  */
 export function keyDate(r: string): string {
   return `COALESCE(
@@ -39,37 +37,31 @@ export function keyDate(r: string): string {
     slot_date_of(${r}.local_date_time_start))`;
 }
 
-/** Every column of a slot row but `slot_date`, in one order (what {@link relocate} copies). */
+/** Every column of a slot row but `slot_date`, in one order (what a move copies). */
 const ROW_COLUMNS = `integration_id, option_key, product_octo_id, option_octo_id, availability_id, local_date_time_start, starts_at,
   status, vacancies, capacity, order_key, order_source, last_sequence, last_updated_at_ms, last_updated_at_received, last_received,
   last_push_received, last_snapshot, removed_at, raw, content_hash, content_changed, created_at, updated_at`;
 
 /**
- * The statement that finds (and locks, in the slots' lock order) the stored rows of the changes in
- * CTE `changes` (columns of a slot row: at least `integration_id`, `option_key`, `availability_id`,
- * `local_date_time_start`, and what `applies` reads of them, as `excluded`) whose start is in
- * another month than their row, where `applies` (over stored row `t` and change `excluded`) says
- * the change will be written; {@link relocate} moves them. `ctes` are the statement's leading
- * CTEs, which define `changes`.
+ * What a slot statement returns, beside the feed's columns, to place the rows it wrote
+ * ({@link moveMisplaced}): the key, and `new_date` where the row's start is no longer in its
+ * partition's month (its start moved to another month, or an undated slot got one), else null.
  */
-export function movingRows(ctes: string, applies: string): string {
-  return `WITH ${ctes}, elsewhere AS MATERIALIZED (
-  SELECT * FROM changes x WHERE x.local_date_time_start IS NOT NULL
-    AND (SELECT 1 FROM availability_slots s WHERE ${inMonthOf('x', 'slot_date_of(x.local_date_time_start)')} LIMIT 1) IS NULL
-)
-SELECT t.integration_id, t.option_key::text AS option_key, t.availability_id, t.slot_date::text AS slot_date,
-  slot_date_of(excluded.local_date_time_start)::text AS new_date
--- Scalar probes and an OFFSET 0 subquery: one index probe per change and partition, never a join
--- over the integration's slots (the planner cannot tell how few changes move).
-FROM elsewhere excluded CROSS JOIN LATERAL (SELECT * FROM availability_slots t WHERE t.integration_id = excluded.integration_id
-  AND t.option_key = excluded.option_key AND t.availability_id = excluded.availability_id OFFSET 0) t
-WHERE ${applies}
-ORDER BY ${slotLockOrder('t')}
-FOR UPDATE OF t`;
+export const PLACEMENT_SQL = `t.option_key::text AS option_key, t.slot_date::text AS slot_date,
+  CASE WHEN slot_month(t.slot_date) IS DISTINCT FROM slot_month(slot_date_of(t.local_date_time_start))
+    THEN slot_date_of(t.local_date_time_start)::text END AS new_date`;
+
+/** A written row as {@link PLACEMENT_SQL} returns it. */
+export interface Placement {
+  integration_id: string;
+  option_key: string;
+  availability_id: string;
+  slot_date: string;
+  new_date: string | null;
 }
 
-// $1: the rows movingRows found (locked by this transaction): each is deleted and inserted again,
-// as it is, with its new slot_date.
+// $1: the misplaced rows, written (so locked) by this transaction: each is deleted and inserted
+// again, as it is, with its new slot_date.
 const MOVE_ROWS = `
 WITH m AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(integration_id uuid, option_key bigint, availability_id text, slot_date date, new_date date)),
 moved AS (
@@ -80,13 +72,13 @@ moved AS (
 INSERT INTO availability_slots (${ROW_COLUMNS}, slot_date) SELECT ${ROW_COLUMNS}, new_date FROM moved`;
 
 /**
- * Moves the rows `find` (a {@link movingRows} statement, with `values`) finds to their new month,
- * on `query` (the writer's transaction): a second statement only when a row moves, so a write whose
- * starts stay in their months costs one statement that reads no row.
+ * Moves the rows a slot statement just wrote whose start left their partition's month (`written`,
+ * with {@link PLACEMENT_SQL}) to their new month, on `query` (the writer's transaction, which holds
+ * their locks): a statement only when one moved.
  */
-export async function relocate(query: (sql: string, values: readonly unknown[]) => Promise<unknown[]>, find: string, values: readonly unknown[]): Promise<void> {
-  const moving = await query(find, values);
-  if (moving.length > 0) await query(MOVE_ROWS, [JSON.stringify(moving)]);
+export async function moveMisplaced(query: (sql: string, values: readonly unknown[]) => Promise<unknown>, written: readonly Placement[]): Promise<void> {
+  const misplaced = written.filter((row) => row.new_date !== null);
+  if (misplaced.length > 0) await query(MOVE_ROWS, [JSON.stringify(misplaced.map(({ integration_id, option_key, availability_id, slot_date, new_date }) => ({ integration_id, option_key, availability_id, slot_date, new_date })))]);
 }
 
 /** Which stored slots `c` may be in window `from`..`to` by their partition (add `inWindow` for the exact dates): prunes the scan to the window's months. */
