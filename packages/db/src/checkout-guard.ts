@@ -27,7 +27,7 @@ const holding = new AsyncLocalStorage<Holding>();
  * inside it (directly or by anything it starts) throws {@link NestedCheckoutError}. Work it left
  * running afterwards is no longer a holder.
  */
-export async function holdingConnection<T>(fn: () => Promise<T>): Promise<T> {
+async function holdingConnection<T>(fn: () => Promise<T>): Promise<T> {
   const held: Holding = { open: true };
   try {
     return await holding.run(held, fn);

@@ -17,7 +17,7 @@ export interface StagingRun {
  * The staged rows are not the rows this run COPY'd (a lane emptied under it, a crash that emptied
  * the unlogged lanes): the attempt fails and writes nothing; the queue retries it.
  */
-export class StagingMismatchError extends AppError {
+class StagingMismatchError extends AppError {
   constructor(expected: { count: number; digest: bigint }, found: { n: number; digest: string }) {
     const what = found.n === expected.count ? `its ${found.n} rows there have another digest` : `its lane holds ${found.n}`;
     super('STAGING_MISMATCH', `the run staged ${expected.count} catalog rows but ${what}; nothing was written`);
@@ -25,7 +25,7 @@ export class StagingMismatchError extends AppError {
 }
 
 /** Every lane is held by a running run: the attempt fails before writing and the queue retries it. */
-export class StagingFullError extends AppError {
+class StagingFullError extends AppError {
   constructor() {
     super('STAGING_FULL', 'every catalog staging lane is held by a running run; the run will be retried');
   }
