@@ -69,8 +69,11 @@ const RANK: Record<FleetSort, string> = {
   failing: `(i.sync_status = 'error')::int`,
 };
 
-/** The rows of one filtered fleet, each with its rank and time in the chosen sort. */
-function fleetSql(query: FleetQuery, params: unknown[]): string {
+/** Only a `stale` filter or sort needs the freshness rule for every row; a page's rows get it afterwards. */
+const needsFreshness = (query: FleetQuery) => query.stale !== undefined || query.sort === 'stale';
+
+/** The `FROM … WHERE …` of one filtered fleet, its values pushed onto `params`. */
+function fleetFrom(query: FleetQuery, params: unknown[]): string {
   const where = ['i.deleted_at IS NULL'];
   const bind = (value: unknown) => `$${params.push(value)}`;
   if (query.isApproved !== undefined) where.push(`i.is_approved = ${bind(query.isApproved)}`);
@@ -80,15 +83,17 @@ function fleetSql(query: FleetQuery, params: unknown[]): string {
   if (query.partnerId !== undefined) where.push(`i.partner_id = ${bind(query.partnerId)}`);
   if (query.stale !== undefined) where.push(`${STALE} = ${bind(query.stale)}`);
   if (query.failing !== undefined) where.push(`(i.sync_status = 'error') = ${bind(query.failing)}`);
-  const at = query.sort === 'updated_at' ? 'i.updated_at' : 'i.created_at';
-  return `SELECT i.id, ${RANK[query.sort]} AS rank, ${at} AS at, lp.finished_at AS last_pull_at, ${STALE} AS stale
-    FROM integrations i ${LAST_PULL} WHERE ${where.join(' AND ')}`;
+  return `FROM integrations i ${needsFreshness(query) ? LAST_PULL : ''} WHERE ${where.join(' AND ')}`;
 }
 
 interface FleetLine {
   id: string;
   rank: number;
   at: Date;
+}
+
+interface Freshness {
+  id: string;
   last_pull_at: Date | null;
   stale: boolean;
 }
@@ -97,7 +102,8 @@ interface FleetLine {
  * The operator console's fleet list (`GET /admin`): every live integration with its freshness and
  * its last catalog run, filtered, ordered and paged by key. Filtering or ordering by `stale`
  * evaluates the freshness rule for every live integration (one index probe of its runs each); the
- * other filters and orders use the integrations' own columns.
+ * other filters and orders read the integrations' own columns, and only a page's rows get their
+ * freshness and last run.
  */
 export class FleetStore {
   constructor(
@@ -107,24 +113,32 @@ export class FleetStore {
 
   async list(query: FleetQuery): Promise<ListPage<FleetRow, FleetListKey>> {
     const params: unknown[] = [];
-    const fleet = fleetSql(query, params);
-    const seek = query.after === undefined ? 'true' : `(rank, at, id) < ($${params.length + 1}::int, $${params.length + 2}::timestamptz, $${params.length + 3}::uuid)`;
-    const seekParams = query.after === undefined ? [] : [Number(query.after[1]), query.after[2], query.after[3]];
+    const from = fleetFrom(query, params);
+    const at = query.sort === 'updated_at' ? 'i.updated_at' : 'i.created_at';
+    const rank = RANK[query.sort];
+    // The time sorts seek and order on (time, id) alone, so `created_at` walks its index from the cursor.
+    const [key, bound] = rank === '0' ? [[at, 'i.id'], ['timestamptz', 'uuid']] : [[rank, at, 'i.id'], ['int', 'timestamptz', 'uuid']];
+    const seek = query.after === undefined ? '' : `AND (${key.join(', ')}) < (${bound.map((type, n) => `$${params.length + n + 1}::${type}`).join(', ')})`;
+    const seekParams = query.after === undefined ? [] : rank === '0' ? [query.after[2], query.after[3]] : [Number(query.after[1]), query.after[2], query.after[3]];
     const page = [...params, ...seekParams, query.pageSize + 1, offsetOf(query)];
     const [lines, counted] = await Promise.all([
-      this.pool.query<FleetLine>(`SELECT * FROM (${fleet}) f WHERE ${seek} ORDER BY rank DESC, at DESC, id DESC LIMIT $${page.length - 1} OFFSET $${page.length}`, page),
-      this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${fleet} LIMIT $${params.length + 1}) capped`, [...params, COUNT_CAP + 1]),
+      this.pool.query<FleetLine>(
+        `SELECT i.id, ${rank} AS rank, ${at} AS at ${from} ${seek}
+         ORDER BY ${key.map((part) => `${part} DESC`).join(', ')} LIMIT $${page.length - 1} OFFSET $${page.length}`,
+        page,
+      ),
+      this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 ${from} LIMIT $${params.length + 1}) capped`, [...params, COUNT_CAP + 1]),
     ]);
     const sort = query.sort;
     const linesPage = toListPage(lines.rows, query.pageSize, counted.rows[0]?.n ?? 0, (l): FleetListKey => [sort, String(l.rank), l.at.toISOString(), l.id]);
-    return { ...linesPage, items: await this.rowsOf(linesPage.items) };
+    return { ...linesPage, items: await this.rowsOf(linesPage.items.map((l) => l.id)) };
   }
 
-  /** The page's integrations and last catalog runs, in the page's order (one that vanished since is left out). */
-  private async rowsOf(lines: readonly FleetLine[]): Promise<FleetRow[]> {
-    const ids = lines.map((l) => l.id);
-    const [integrations, runs] = await Promise.all([
-      this.prisma.integration.findMany({ where: { id: { in: ids } } }),
+  /** The page's integrations, their freshness and last catalog runs, in the page's order (one that vanished since is left out). */
+  private async rowsOf(ids: readonly string[]): Promise<FleetRow[]> {
+    const [integrations, freshness, runs] = await Promise.all([
+      this.prisma.integration.findMany({ where: { id: { in: [...ids] } } }),
+      this.pool.query<Freshness>(`SELECT i.id, lp.finished_at AS last_pull_at, ${STALE} AS stale FROM integrations i ${LAST_PULL} WHERE i.id = ANY($1::uuid[])`, [ids]),
       this.pool.query<SyncRun>(
         `SELECT r.* FROM unnest($1::uuid[]) AS page(id)
          CROSS JOIN LATERAL (SELECT ${SYNC_RUN_COLUMNS} FROM sync_runs WHERE integration_id = page.id AND kind = 'catalog' ORDER BY queued_at DESC LIMIT 1) r`,
@@ -132,10 +146,12 @@ export class FleetStore {
       ),
     ]);
     const byId = new Map(integrations.map((i) => [i.id, i]));
+    const freshnessOf = new Map(freshness.rows.map((f) => [f.id, f]));
     const runOf = new Map(runs.rows.map((r) => [r.integrationId, r]));
-    return lines.flatMap((l) => {
-      const integration = byId.get(l.id);
-      return integration ? [{ integration, lastPullAt: l.last_pull_at, stale: l.stale, lastRun: runOf.get(l.id) ?? null }] : [];
+    return ids.flatMap((id) => {
+      const integration = byId.get(id);
+      const fresh = freshnessOf.get(id);
+      return integration && fresh ? [{ integration, lastPullAt: fresh.last_pull_at, stale: fresh.stale, lastRun: runOf.get(id) ?? null }] : [];
     });
   }
 }
