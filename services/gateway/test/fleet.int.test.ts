@@ -120,7 +120,7 @@ describe('GET /admin: the fleet', () => {
     ['health_status', ['down-fresh', 'never-pulled', 'late', 'new', 'pending', 'fresh']],
     ['stale', ['never-pulled', 'late', 'new', 'down-fresh', 'pending', 'fresh']],
     ['failing', ['never-pulled', 'new', 'down-fresh', 'pending', 'late', 'fresh']],
-  ])('sort=%s: worst first (a state), then newest first; paged by key it returns the same rows once each', async (sort, expected) => {
+  ])('sort=%s: in its order (a state worst first, then newest first); paged by key it returns the same rows once each', async (sort, expected) => {
     expect(names((await list(`sort=${sort}&pageSize=100`)).rows)).toEqual(expected);
     const walked: string[] = [];
     let after: string | null = null;
