@@ -1,8 +1,10 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { generateCatalog, SlotCalendar, startStack, waitFor, waitForFinishedRun, type TestStack } from '@octo-sync/testkit';
-import { CHROMIUM, haveChromium, PAGE_BUDGET_BYTES, screenshot, seriousViolations, settled, shippedBytes, signIn, tokenFor, watchProblems } from './pages-browser';
+import { CHROMIUM, haveChromium, PAGE_BUDGET_BYTES, screenshot, see, seriousViolations, settled, shippedBytes, signIn, tokenFor, watchProblems } from './pages-browser';
 
 const BASE = '/api/v1/partner-integrations';
+// A shared, noisy machine: generous deadlines for each step and each test (they wait on events, never on time).
+jest.setTimeout(180_000);
 if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console browser tests need ${CHROMIUM} (apt-get install -y chromium) ***\n\n`);
 
 /**
@@ -49,6 +51,7 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
   /** A fresh browser profile (no cookie), a page in it, and the problems it reports. */
   async function openPage(viewport = { width: 1280, height: 900 }): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
     const context = await browser.newContext({ viewport });
+    context.setDefaultTimeout(60_000);
     const page = await context.newPage();
     return { context, page, problems: watchProblems(page) };
   }
@@ -69,12 +72,12 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await expectAccessible(page, 'portal-integration');
 
     await page.getByRole('link', { name: 'Catalog' }).click();
-    await page.getByText('12 products').waitFor();
+    await see(page, '12 products');
     await expectAccessible(page, 'portal-catalog');
     const wanted = catalog[4]!;
     await page.getByLabel('Search products by id or title').fill(wanted.id);
     await page.getByRole('button', { name: 'Search' }).click();
-    await page.getByText('1 product', { exact: true }).waitFor();
+    await see(page, /^1 product$/);
     await page.getByRole('link', { name: wanted.id }).click();
     await page.getByRole('heading', { name: `Product ${wanted.id}` }).waitFor();
     const raw = await page.getByLabel('Raw OCTO JSON of the product').textContent();
@@ -86,7 +89,7 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await page.getByRole('link', { name: 'Sync and refresh' }).click();
     await page.getByLabel('Product id (empty: every product)').fill(wanted.id);
     await page.getByRole('button', { name: 'Pull availability' }).click();
-    await page.getByText(/Run .*: succeeded|Queued as run/).waitFor({ timeout: 30_000 });
+    await page.getByText(/Run .*: succeeded|Queued as run/).waitFor();
     await page.goto(`${url}/portal#/availability/${wanted.id}`);
     await waitFor('the pulled slots on the calendar', async () => {
       await page.getByRole('button', { name: 'Next month' }).click();
@@ -108,12 +111,12 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
 
     const { context, page, problems } = await openPage();
     await signIn(page, `${url}/portal#/runs`, tokenFor('partner', 'p-portal'));
-    await page.getByText(run.errorMessage!.slice(0, 40)).first().waitFor();
+    await see(page, run.errorMessage!.slice(0, 40));
     await expectAccessible(page, 'portal-runs');
 
     await page.getByRole('link', { name: 'Conformance' }).click();
     await page.getByRole('button', { name: 'Run the conformance check' }).click();
-    await page.getByRole('heading', { name: /^Passed: / }).waitFor({ timeout: 30_000 });
+    await page.getByRole('heading', { name: /^Passed: / }).waitFor();
     await expectAccessible(page, 'portal-conformance');
 
     await page.getByRole('link', { name: 'Alerts and audit' }).click();
@@ -134,7 +137,7 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await signIn(page, `${url}/portal#/settings`, tokenFor('partner', 'p-portal'));
     await page.getByLabel(/^Every how many minutes/).fill('120');
     await page.getByRole('button', { name: 'Save settings' }).click();
-    await page.getByText('Settings saved.').waitFor();
+    await see(page, 'Settings saved.');
     await expectAccessible(page, 'portal-settings');
     expect((await stack.db.integrations.findById(ids.mine))?.availabilityPullIntervalMinutes).toBe(120);
 
@@ -154,7 +157,7 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await page.getByRole('link', { name: 'Sync and refresh' }).click();
     await page.getByLabel(/^Webhook secret/).fill(secret);
     await page.getByRole('button', { name: 'Sync now' }).click();
-    await page.getByText(/Run .*: (nothing changed|\d+ products synced|Queued)/).waitFor({ timeout: 30_000 });
+    await page.getByText(/Run .*: (nothing changed|\d+ products synced|Queued)/).waitFor();
     await expectAccessible(page, 'portal-operations');
     expect(problems).toEqual([]);
     await context.close();
@@ -190,11 +193,11 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await page.goto(`${url}/console`);
     await expectAccessible(page, 'console-sign-in');
     await signIn(page, `${url}/console`, tokenFor('admin', 'ops-pages'));
-    await page.getByText(/^3 integrations · queue backlog: \d+ waiting/).waitFor();
+    await see(page, /^3 integrations · queue backlog: \d+ waiting/);
     await expectAccessible(page, 'console-fleet');
 
     await page.getByLabel('Show').selectOption('down');
-    await page.getByText(/^1 integration · /).waitFor();
+    await see(page, /^1 integration · /);
     const shown = await page.locator('.fleet > li h2').allTextContents();
     expect(shown).toHaveLength(1);
     expect(shown[0]).toContain('p-down');
@@ -208,17 +211,17 @@ if (!haveChromium) process.stderr.write(`\n*** SKIPPED: the portal and console b
     await settled(page);
     expect(await page.locator('.fleet > li h2').first().textContent()).toContain('p-down');
     await page.getByRole('button', { name: 'Approve p-down' }).click();
-    await page.getByText('Approved p-down').waitFor();
+    await see(page, 'Approved p-down');
     expect((await stack.db.integrations.findById(ids.down))?.isApproved).toBe(true);
     const runsBefore = (await stack.db.runs.listRuns(ids.mine, 100)).length;
     await page.getByRole('button', { name: 'Force a sync of p-portal' }).click();
-    await page.getByText('Sync of p-portal queued').waitFor();
+    await see(page, 'Sync of p-portal queued');
     await waitFor('the forced run', async () => (await stack.db.runs.listRuns(ids.mine, 100)).length > runsBefore);
 
     await page.locator('.fleet > li', { hasText: 'p-portal' }).getByRole('link', { name: 'Open its view' }).click();
     await page.getByRole('heading', { name: 'Health and freshness' }).waitFor();
     await page.getByRole('link', { name: 'Catalog' }).click();
-    await page.getByText('12 products').waitFor();
+    await see(page, '12 products');
     await expectAccessible(page, 'console-integration');
 
     // The sign-in also opened the queue dashboard's session, so its links work.

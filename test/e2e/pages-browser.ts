@@ -35,12 +35,22 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
   await page.goto(url);
   await page.getByLabel('Your token (JWT)').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor({ timeout: 30_000 });
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** Waits for `text` on the page; on a timeout the error says what the page showed instead (an error note, a count). */
+export async function see(page: Page, text: string | RegExp): Promise<void> {
+  try {
+    await page.getByText(text).first().waitFor();
+  } catch (error) {
+    const shown = await page.locator('body').innerText().catch(() => '(no page)');
+    throw new Error(`${String(text)} never showed; the page showed:\n${shown}`, { cause: error });
+  }
 }
 
 /** Until nothing on the page is still loading (each view shows a "Loading…" status while its calls run). */
 export async function settled(page: Page): Promise<void> {
-  await page.getByRole('status').filter({ hasText: /^Loading…$/ }).first().waitFor({ state: 'detached', timeout: 30_000 });
+  await page.getByRole('status').filter({ hasText: /^Loading…$/ }).first().waitFor({ state: 'detached' });
 }
 
 interface AxeViolation {
