@@ -150,6 +150,8 @@ describe('sessions', () => {
     const expired = await h.http().post('/portal/session').set(SAME).send({ token: h.token('partner', 'p-old', -60) });
     expect(expired.body.error).toEqual(['token: token has expired']);
     expect(expired.headers['set-cookie']).toBeUndefined();
+    // Pasted with its line break, it still signs in.
+    expect((await h.http().post('/portal/session').set(SAME).send({ token: ` ${h.token('partner', 'p-pasted')}\n` })).status).toBe(200);
   });
 
   test('signing in from another site is refused (Origin or Sec-Fetch-Site)', async () => {

@@ -21,7 +21,7 @@ function setCookie(res: Response, req: Request, area: PageArea, value: string, c
   res.setHeader('Set-Cookie', `${cookieName(area)}=${value}; Path=/${area.name}${lifetime}; HttpOnly; SameSite=Strict${req.secure ? '; Secure' : ''}`);
 }
 
-/** The partner JWT, verified exactly as the API verifies a bearer token; errors name the body's field. */
+/** The JWT (as pasted: trimmed), verified exactly as the API verifies a bearer token; errors name the body's field. */
 function verifyToken(verify: (authorization: string) => Principal, token: string): { principal: Principal; exp: number } {
   try {
     const principal = verify(`Bearer ${token}`);
@@ -46,7 +46,7 @@ export function sessionRoutes(router: Router, area: PageArea, sessions: PageSess
     checkStateChange(req);
     const body = signInSchema.safeParse(req.body ?? {}, { error: friendlyErrors });
     if (!body.success) throw new ApiError('VALIDATION_FAILED', formatIssues(body.error.issues, 'body'));
-    const { principal, exp } = verifyToken(verify, body.data.token);
+    const { principal, exp } = verifyToken(verify, body.data.token.trim());
     if (!area.roles.includes(principal.role)) throw new ApiError('FORBIDDEN', [`role: the ${area.name} is for role ${area.roles.join(' or ')}`]);
     const previous = cookieValue(req.get('cookie'), cookieName(area));
     if (previous !== undefined) await sessions.revoke(previous);
