@@ -108,17 +108,28 @@ const STORED_OPTION = `LEFT JOIN (products p JOIN product_options o ON o.product
   ON r.option_id IS NULL AND p.integration_id = $1::uuid AND p.octo_id = r.product_octo_id AND o.octo_id = r.option_octo_id`;
 
 /**
- * Each kind's own statement over `source`, in the order they must run (parents first): how a
- * staged run merges. The products' statement writes their fingerprints too (matched by OCTO id);
- * fingerprints alone go by stored id, which must be one of this integration's products.
+ * Each kind's own statement over `source` (`STAGED_ORDER`: parents first): how a staged run
+ * merges. Fingerprints alone go by stored id, which must be one of this integration's products.
  */
-export const UPSERT: Record<RowKind, (source: RowSource) => string> = {
-  products: (source) => `WITH r AS MATERIALIZED (${source('products')}), written AS (${insertProducts('r')})
-${insertFingerprints('written w JOIN r ON r.octo_id = w.octo_id', 'w.id')}`,
+export const UPSERT: Record<RowKind | 'productFingerprints', (source: RowSource) => string> = {
+  products: (source) => insertProducts(`(${source('products')}) r`),
+  // Matched by the products' unique index, once they are written: a join of the products' RETURNING
+  // with their source rows (as MERGE_JSON does) has no statistics to plan by, and over thousands of
+  // products whose source spilled to disk it ran for minutes.
+  productFingerprints: (source) => insertFingerprints(`(${source('products')}) r JOIN products p ON p.integration_id = $1::uuid AND p.octo_id = r.octo_id`, 'p.id'),
   fingerprints: (source) => insertFingerprints(`(${source('fingerprints')}) r JOIN products p ON p.id = r.product_id AND p.integration_id = $1::uuid`),
   options: (source) => insertOptions(source('options'), STORED_PRODUCT),
   units: (source) => insertUnits(source('units'), STORED_OPTION),
 };
+
+/** The order of a staged run's statements, and the kind whose rows each one reads. */
+export const STAGED_ORDER: ReadonlyArray<[statement: keyof typeof UPSERT, kind: RowKind]> = [
+  ['products', 'products'],
+  ['productFingerprints', 'products'],
+  ['fingerprints', 'fingerprints'],
+  ['options', 'options'],
+  ['units', 'units'],
+];
 
 /**
  * A small run's whole merge in one statement (one round trip): `$2`…`$5` are the JSON rows of

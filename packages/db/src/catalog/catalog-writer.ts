@@ -6,7 +6,7 @@ import type { CatalogChanges, CatalogFingerprints } from './catalog-rows';
 import { CatalogChangeLog, type Entity, type RemovedRow } from './catalog-change-log';
 import { RowEncoder, type SliceRows } from './catalog-encode';
 import { CatalogStage, type StagingRun } from './catalog-stage';
-import { MERGE_JSON, UPSERT, type RowKind } from './catalog-upserts';
+import { MERGE_JSON, STAGED_ORDER, UPSERT, type RowKind } from './catalog-upserts';
 
 /** Rows per removal statement: large enough to amortise the round trip, small enough for memory. */
 const BATCH = 2_000;
@@ -104,7 +104,7 @@ export class CatalogRunWriter {
     } else {
       await this.stage.check(tx);
       const { rows, params } = this.stage.source;
-      for (const kind of KINDS) if (this.counts[kind] > 0) await tx.query(UPSERT[kind](rows), [integrationId, ...params]);
+      for (const [statement, kind] of STAGED_ORDER) if (this.counts[kind] > 0) await tx.query(UPSERT[statement](rows), [integrationId, ...params]);
     }
     for (const { entity, json } of sealed.removals) {
       const { rows } = await tx.query<RemovedRow>(`${REMOVE[entity]}\nRETURNING ${REMOVED_KEYS[entity]}`, [integrationId, json]);
