@@ -15,26 +15,17 @@
  *   one slot changing; the move is not content.
  */
 
-/** The stored row of slot `r` (with `integration_id`, `option_key`, `availability_id`) in the partition of `month`'s date. */
-function inMonthOf(r: string, date: string): string {
-  return `s.integration_id = ${r}.integration_id AND s.option_key = ${r}.option_key AND s.availability_id = ${r}.availability_id
-    AND s.slot_date >= slot_month(${date}) AND s.slot_date < slot_next_month(${date})`;
-}
-
 /**
- * The `slot_date` a write of slot `r` must name: its stored row's, or for a new slot the date of
- * its start (`slot_date_of`, 'infinity' without one). A change with a start probes the one
- * partition of its month first; when that misses (a new slot, a change without a start, or a start
- * that moved to another month) every live partition is probed, one index probe each, so the write
- * meets the stored row's key (and its ordering check) wherever it is.
+ * The `slot_date` a write of slot `r` (with `integration_id`, `option_key`, `availability_id`,
+ * `local_date_time_start`) must name: its stored row's, or for a new slot the date of its start
+ * (`slot_date_of`, 'infinity' without one). The database function `slot_key_date` (migration
+ * `…_slot_key_date`) probes the one partition of the start's month first; when that misses (a new
+ * slot, a change without a start, or a start that moved to another month) every live partition,
+ * one index probe each, so the write meets the stored row's key (and its ordering check) wherever
+ * it is.
  */
 export function keyDate(r: string): string {
-  return `COALESCE(
-    CASE WHEN ${r}.local_date_time_start IS NOT NULL THEN (SELECT s.slot_date FROM availability_slots s
-      WHERE ${inMonthOf(r, `slot_date_of(${r}.local_date_time_start)`)}) END,
-    (SELECT s.slot_date FROM availability_slots s WHERE s.integration_id = ${r}.integration_id AND s.option_key = ${r}.option_key
-      AND s.availability_id = ${r}.availability_id LIMIT 1),
-    slot_date_of(${r}.local_date_time_start))`;
+  return `slot_key_date(${r}.integration_id, ${r}.option_key, ${r}.availability_id, ${r}.local_date_time_start)`;
 }
 
 /** Every column of a slot row but `slot_date`, in one order (what a move copies). */
