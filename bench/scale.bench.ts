@@ -18,6 +18,7 @@
  * Progress goes to stderr; the last line on stdout is one JSON object with every figure.
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import jwt from 'jsonwebtoken';
 import { createDb, type Db, type Integration } from '@octo-sync/db';
 import { createRedis, JobProducer } from '@octo-sync/jobs';
@@ -164,14 +165,19 @@ async function main(run: Run, databaseUrl: string): Promise<void> {
   const plan = placementsFrom({ db: run.db, measured: integration.id, window: { from, days: args.days }, retentionDays: args.retentionDays, newIntegration: async (n) => (await createIntegration(run.db, run.supplier, `bench-scale-${n}`)).integration.id });
   const loaded: LoadedSize[] = [];
   const figures: Array<Awaited<ReturnType<typeof measureAll>>> = [];
+  const loadAverages: Array<[number, number]> = [];
   for (const [sizeIndex, size] of sizes.entries()) {
     loaded.push(await loadSize(plan, size, sizeIndex === 0 ? args.catalogRows : 0));
     note(`size ${size}: ${JSON.stringify(loaded.at(-1))}; measuring`);
+    const loadBefore = loadavg()[0]!;
     figures.push(await measureAll(t, sizeIndex));
+    // The machine's 1-minute load average before and after the size's measurements: on a shared
+    // machine a ratio of two sizes' medians is only as good as the load was even.
+    loadAverages.push([round(loadBefore, 1), round(loadavg()[0]!, 1)]);
   }
   const growth = Object.fromEntries(OPERATIONS.map((op) => [op, round(figures.at(-1)![op].medianMs / figures[0]![op].medianMs, 2)])) as Record<Operation, number>;
   const verdict = judge('scale', Object.fromEntries(OPERATIONS.map((op) => [`growth.${op}`, growth[op]])) as never);
-  const perSize = sizes.map((size, i) => ({ size, ...loaded[i], medianMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].medianMs])), runsMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].runsMs])), monthsDroppedPerTick: figures[i]!.dropped }));
+  const perSize = sizes.map((size, i) => ({ size, ...loaded[i], loadAverage: loadAverages[i], medianMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].medianMs])), runsMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].runsMs])), monthsDroppedPerTick: figures[i]!.dropped }));
   const shape = { windowSlots: args.products * args.options * args.days * args.times, runs: args.runs, notifyBatch: args.notifyBatch, feedLimit: args.feedLimit, retentionDays: args.retentionDays };
   printResult({ bench: 'scale', ...shape, sizes: perSize, growth, targets: verdict.met, missed: verdict.missed }, verdict, args.check);
 }
