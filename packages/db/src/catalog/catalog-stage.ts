@@ -88,7 +88,11 @@ export class CatalogStage {
     const prefix = `${this.lane}\t${this.run.id}\t${this.run.fence}\t`;
     const client = await this.db.pool.connect();
     try {
-      await copyText(client, `COPY ${laneTable(this.lane)} (${STAGE_COLUMNS.join(', ')}) FROM STDIN`, slices.flatMap((rows) => [...encoder.lines(prefix, rows)]));
+      // Encoded lazily, a few hundred lines between turns of the event loop (copyText).
+      const lines = function* () {
+        for (const rows of slices) yield* encoder.lines(prefix, rows);
+      };
+      await copyText(client, `COPY ${laneTable(this.lane)} (${STAGE_COLUMNS.join(', ')}) FROM STDIN`, lines());
     } finally {
       client.release();
     }
