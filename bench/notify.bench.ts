@@ -12,6 +12,8 @@
  * a neighbour's p50 alone and while another tenant floods unstorable times (`poisonNeighbourP50Ratio`).
  * Then the tracing phase (bench/lib/notify-tracing.ts): changes/s with tracing off, on at the
  * default ratio (`tracedDefaultVsOff`) and with every request traced, exporting to a local sink.
+ * Then the undated phase (bench/lib/notify-undated.ts): a batch of changes without a start (each
+ * probes every live slot partition for its row) against the same batch with starts (`undatedVsDated`).
  * The last line on stdout is one JSON object.
  */
 import { createDb, type Db } from '@octo-sync/db';
@@ -22,6 +24,7 @@ import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/benc
 import { runLoad } from './lib/load';
 import { measurePoison } from './lib/notify-poison';
 import { measureTracingCost } from './lib/notify-tracing';
+import { measureUndatedCost } from './lib/notify-undated';
 import { judge } from './targets';
 
 const args = parseArgs(process.argv.slice(2), {
@@ -126,8 +129,10 @@ async function main(): Promise<void> {
     const { defaultRatio: tracedDefaultVsOff, everyRequest: tracedEveryVsOff } = tracing.vsOff;
     // The same cost as CPU per change, which the machine's other load does not move.
     const tracedCpuVsOff = { defaultRatio: round(tracing.cpuMsPerChange.defaultRatio / tracing.cpuMsPerChange.off), everyRequest: round(tracing.cpuMsPerChange.everyRequest / tracing.cpuMsPerChange.off) };
+    const undated = await measureUndatedCost(db, integration.id, { slots: 5_000, batch: 500, rounds: 9 });
+    note(`undated: ${JSON.stringify(undated)}`);
     const verdict = judge('notify', { sustainedAppliedPerS, applyBacklogAtEnd: Math.max(...applyMode.map((s) => s.backlogAtEnd)), poisonNeighbourP50Ratio, tracedDefaultVsOff });
-    const result = { bench: 'notify', steps, sustainedAppliedPerS, ceilingAppliedPerS: Math.max(...steps.map((s) => s.appliedPerS)), poison, poisonNeighbourP50Ratio, tracing, tracedDefaultVsOff, tracedEveryVsOff, tracedCpuVsOff, targets: verdict.met, missed: verdict.missed };
+    const result = { bench: 'notify', steps, sustainedAppliedPerS, ceilingAppliedPerS: Math.max(...steps.map((s) => s.appliedPerS)), poison, poisonNeighbourP50Ratio, tracing, tracedDefaultVsOff, tracedEveryVsOff, tracedCpuVsOff, undated, undatedVsDated: undated.undatedVsDated, targets: verdict.met, missed: verdict.missed };
     printResult(result, verdict, args.check);
   } finally {
     for (const p of processes) p.kill('SIGTERM');
