@@ -45,8 +45,8 @@ export interface SyncResult {
 
 /**
  * The `catalog.sync` job: claim the run, fetch, skip when the bytes are unchanged, then read,
- * diff against the stored fingerprints and write only what changed, in one fenced transaction
- * (rolled back when the content turns out unchanged), and record how the run ended.
+ * diff against the stored fingerprints and decide, then write only what changed in one fenced
+ * transaction (none opens when the content turns out unchanged), and record how the run ended.
  */
 export function createSyncCatalogHandler(deps: SyncDeps) {
   return async function syncCatalog({ runId }: PayloadOf<typeof catalogSyncJob>, ctx: JobContext): Promise<SyncResult> {
