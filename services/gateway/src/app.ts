@@ -88,7 +88,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
     ...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }),
     ...partnerRoutes({ config, db, producer }),
     ...adminRoutes({ config, db, producer, redis, requests }),
-    ...dashboardRoutes({ db, producer }),
+    ...dashboardRoutes({ config, db, producer, redis }),
     ...readRoutes({ db, producer }),
     ...refreshRoutes({ db, producer, pulls: new PullRequests(db, producer), waitMs: config.syncTriggerWaitMs }),
     ...eventsRoutes({ db }),

@@ -54,7 +54,7 @@ export function createGatewayAuth({ config, db, redis, subscriber, log }: Gatewa
   };
   const notifyBucket = new TokenBucketLimiter(redis, keys('notifyBucket'), config.notifyBurst, config.notifyRateLimit, config.webhookRateWindowMs);
   return {
-    steps: { jwt: jwtStep(config), dashboard: dashboardStep(config), webhook: webhookStep(webhook), webhookSignature: signatureStep(webhook), webhookDelivery: deliveryStep(webhook) },
+    steps: { jwt: jwtStep(config), dashboard: dashboardStep(config, redis), webhook: webhookStep(webhook), webhookSignature: signatureStep(webhook), webhookDelivery: deliveryStep(webhook) },
     spendNotifyBudget: budget(notifyBucket, 'slot changes'),
   };
 }

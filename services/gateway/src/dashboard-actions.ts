@@ -3,8 +3,7 @@ import type { Db } from '@octo-sync/db';
 import { QUEUES, type JobProducer, type QueueName } from '@octo-sync/jobs';
 import { principalOf } from './auth';
 import { ApiError } from './errors';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { isSafeMethod } from './pages/browser-requests';
 
 /** The job actions the dashboard allows: Bull Board's retry, remove (its `clean`) and promote of one job. */
 const JOB_ACTION = /^\/api\/queues\/([^/]+)\/([^/]+)\/(retry|clean|promote)$/;
@@ -131,7 +130,7 @@ async function runJobAction(deps: { db: Db; producer: JobProducer }, req: Reques
  */
 export function dashboardActions(deps: { db: Db; producer: JobProducer }): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
-    if (SAFE_METHODS.has(req.method)) return next();
+    if (isSafeMethod(req)) return next();
     const match = req.method === 'PUT' ? JOB_ACTION.exec(req.path) : null;
     if (match === null) {
       const action = refusedAction(req.method, req.path);

@@ -8,12 +8,13 @@ import type { Reply } from './route';
  * array of the last row's sort key, checked against the list's key shape before any SQL sees it.
  */
 
-/** One part of a sort key: an ISO 8601 instant (or null where the list sorts nulls last), an id. */
-export type KeyPart = 'instant' | 'instant?' | 'text' | 'uuid' | 'int';
+/** One part of a sort key: an ISO 8601 instant (or null where the list sorts nulls last), an id, a Postgres integer or bigint. */
+export type KeyPart = 'instant' | 'instant?' | 'text' | 'uuid' | 'int' | 'bigint';
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const INT_MAX = { int: 2n ** 31n - 1n, bigint: 2n ** 63n - 1n };
 
 /** The cursor of a sort key. */
 function encodeCursor(key: readonly (string | null)[]): string {
@@ -26,11 +27,14 @@ function validPart(value: unknown, part: KeyPart): boolean {
   switch (part) {
     case 'instant':
     case 'instant?':
-      return ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value));
+      // A real instant that Postgres accepts: no 30 February, no year 0 (both would answer 500).
+      return ISO_INSTANT.test(value) && !value.startsWith('0000') && !Number.isNaN(Date.parse(value)) && new Date(value).toISOString() === value;
     case 'uuid':
       return UUID.test(value);
     case 'int':
-      return /^\d{1,18}$/.test(value);
+    case 'bigint':
+      // Within the column's type: a larger number would fail the query (500), not page.
+      return /^\d{1,19}$/.test(value) && BigInt(value) <= INT_MAX[part];
     case 'text':
       // Any string: the store holds ids of any length, "" included, and key parts are bound parameters.
       return true;

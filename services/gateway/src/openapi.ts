@@ -99,7 +99,7 @@ function registerSecuritySchemes(registry: OpenAPIRegistry): void {
     type: 'apiKey',
     in: 'cookie',
     name: 'octo_sync_dashboard',
-    description: 'Set by `POST /admin/session`; accepted by the queue dashboard only.',
+    description: 'A console session’s id, set by `POST /admin/session` and by the console’s sign-in (`POST /console/session`), cleared by its sign-out; accepted by the queue dashboard only.',
   });
 }
 

@@ -216,7 +216,7 @@ function pagingOnlyQuery<K extends readonly (string | null)[]>(shape: readonly K
     .superRefine(keysetNotWithPage);
 }
 
-export const eventsQuerySchema = pagingOnlyQuery<IntegrationEventListKey>(['instant', 'int']);
+export const eventsQuerySchema = pagingOnlyQuery<IntegrationEventListKey>(['instant', 'bigint']);
 
 export const alertsQuerySchema = pagingOnlyQuery<AlertListKey>(['instant', 'uuid']);
 

@@ -75,6 +75,8 @@ export interface RouteSpec<B extends z.ZodType | undefined = z.ZodType | undefin
    * auth step (the queue dashboard); such a route has no `handler`.
    */
   mount?: RequestHandler[];
+  /** Needs the Authorization header itself (it reads the bearer token): the pages' `/api` never serves it. */
+  bearerOnly?: true;
   handler?: (ctx: HandlerContext<B extends z.ZodType ? z.output<B> : undefined, z.output<Q>>) => Promise<Reply>;
 }
 

@@ -618,6 +618,10 @@ describe('operations', () => {
     const pageApi = registered.filter((route) => page.test(route) && / \/(portal|console)\/api\//.test(route)).map((route) => route.replace(/ \/(portal|console)\/api\//, ' /'));
     expect(pageApi.length).toBeGreaterThan(20);
     expect(documented).toEqual(expect.arrayContaining(pageApi));
+    // A route that reads the Authorization header itself (bearerOnly) has no session to read it from.
+    const bearerOnly = h.app.locals.routes.filter((route) => route.bearerOnly).map((route) => `${route.method.toUpperCase()} ${route.path}`);
+    expect(bearerOnly).toContain('POST /api/v1/partner-integrations/admin/session');
+    expect(pageApi.filter((route) => bearerOnly.includes(route))).toEqual([]);
     expect(documented.filter((route) => route !== dashboard).sort()).toEqual(registered.filter((route) => !page.test(route)).sort());
   });
 });

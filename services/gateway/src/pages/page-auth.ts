@@ -1,15 +1,13 @@
 import type { Request } from 'express';
 import { ApiError } from '../errors';
 import type { AuthSteps } from '../route';
-import { cookieName, type PageArea } from './page-areas';
-import { cookieValue, sameOrigin } from './browser-requests';
+import { cookieScope, type PageArea } from './page-areas';
+import { cookieValue, isSafeMethod, sameOrigin } from './browser-requests';
 import { csrfMatches, type PageSession, type PageSessions } from './session-store';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The live session of the request's cookie (its idle expiry renewed), or 401. */
 export async function requireSession(area: PageArea, sessions: PageSessions, req: Request): Promise<PageSession> {
-  const session = await sessions.read(cookieValue(req.get('cookie'), cookieName(area)));
+  const session = await sessions.read(cookieValue(req.get('cookie'), cookieScope(area).name));
   if (!session) throw new ApiError('UNAUTHENTICATED', [`cookie: no live ${area.name} session; sign in with POST /${area.name}/session`]);
   return session;
 }
@@ -19,7 +17,7 @@ export async function requireSession(area: PageArea, sessions: PageSessions, req
  * (`Sec-Fetch-Site`/`Origin`) and, once signed in, carry the session's `X-CSRF-Token`.
  */
 export function checkStateChange(req: Request, session?: PageSession): void {
-  if (SAFE_METHODS.has(req.method)) return;
+  if (isSafeMethod(req)) return;
   if (!sameOrigin(req)) throw new ApiError('CROSS_ORIGIN_REFUSED', ['origin: a call that changes state must come from this site’s own pages']);
   if (session && !csrfMatches(session, req.get('x-csrf-token'))) {
     throw new ApiError('CSRF_TOKEN_INVALID', ['x-csrf-token: missing or not this session’s token (it is in the answer of POST or GET /session)']);

@@ -1,7 +1,8 @@
 import express, { type RequestHandler, type Router } from 'express';
-import type { RedisConnection } from '@octo-sync/jobs';
+import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
 import { createJwtVerifier } from '../auth';
 import type { GatewayConfig } from '../config';
+import { FixedWindowLimiter } from '../rate-limit';
 import { mountRoute, type AuthSteps, type RouteSpec } from '../route';
 import { pageHeaders } from '../security-headers';
 import { CONSOLE, PAGE_SOURCES, PORTAL, type PageArea } from './page-areas';
@@ -9,7 +10,7 @@ import { sessionSteps } from './page-auth';
 import { sessionRoutes } from './page-session.routes';
 import { pageAssets } from './page-assets';
 import { shellRoutes } from './page-shell';
-import { PageSessions } from './session-store';
+import { areaSessions } from './session-store';
 
 export interface PagesDeps {
   config: GatewayConfig;
@@ -27,15 +28,27 @@ const noStore: RequestHandler = (_req, res, next) => {
   next();
 };
 
+/** Sign-ins (`POST /{area}/session`) per client address and per `sub`, each in a one-minute window. */
+const SIGN_INS_PER_ADDRESS = 30;
+const SIGN_INS_PER_SUB = 10;
+
+function signInLimiter(deps: PagesDeps, name: string, limit: number): FixedWindowLimiter {
+  return new FixedWindowLimiter(deps.redis, (key) => shardedKey(deps.config.queuePrefix, `gateway:rate:${name}`, key), limit, 60_000);
+}
+
+/** Whether the pages' `/api` serves a documented route: not a sub-application, not a bearer-only one. */
+const servedByPages = (spec: RouteSpec, area: PageArea) => spec.mount === undefined && spec.bearerOnly !== true && area.routeAuths.includes(spec.auth);
+
 function mountArea(router: Router, area: PageArea, deps: PagesDeps, assets: RequestHandler): void {
   const { config } = deps;
-  const sessions = new PageSessions(deps.redis, { prefix: config.queuePrefix, area: area.name, idleS: config.pageSessionIdleS });
+  const sessions = areaSessions(deps.redis, config, area.name);
   router.use(`/${area.name}`, pageHeaders(PAGE_SOURCES));
   router.use([`/${area.name}/api`, `/${area.name}/session`], noStore);
-  sessionRoutes(router, area, sessions, createJwtVerifier(config.jwt));
+  const signIns = { perAddress: signInLimiter(deps, 'pageSignInAddress', SIGN_INS_PER_ADDRESS), perSub: signInLimiter(deps, 'pageSignInSub', SIGN_INS_PER_SUB) };
+  sessionRoutes(router, area, { sessions, verify: createJwtVerifier(config.jwt), signIns });
   const mountDeps = { auth: sessionSteps(area, sessions, deps.auth), defaultBodyLimit: config.bodyLimitBytes };
   for (const spec of deps.routes) {
-    if (spec.mount === undefined && area.routeAuths.includes(spec.auth)) mountRoute(router, { ...spec, path: `/${area.name}/api${spec.path}` }, mountDeps);
+    if (servedByPages(spec, area)) mountRoute(router, { ...spec, path: `/${area.name}/api${spec.path}` }, mountDeps);
   }
   shellRoutes(router, area, assets);
 }

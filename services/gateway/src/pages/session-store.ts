@@ -1,6 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
+import type { GatewayConfig, JwtSettings } from '../config';
 import type { Principal } from '../request-context';
 
 /** A signed-in browser: who it is, its CSRF token, and when the JWT it signed in with expires. */
@@ -16,42 +18,80 @@ const storedSchema = z.object({
   role: z.enum(['partner', 'admin', 'reader']),
   csrf: z.string(),
   exp: z.number(),
+  verifier: z.string(),
 });
 
+/** At most this many live sessions per `sub` and area: signing in again drops the oldest. */
+export const SESSIONS_PER_SUB = 20;
+
 const randomToken = () => randomBytes(32).toString('base64url');
+const sha256 = (value: string | Buffer) => createHash('sha256').update(value).digest('hex');
+
+/**
+ * What the JWTs are verified with (key, algorithms, issuer, audience), as a hash: a session
+ * opened under other settings (a rotated key, a new issuer) is refused, as its JWT would be.
+ */
+function verifierFingerprint(jwt: JwtSettings): string {
+  const key = jwt.verifyKey.type === 'secret' ? jwt.verifyKey.export() : jwt.verifyKey.export({ type: 'spki', format: 'der' });
+  return sha256(Buffer.concat([key, Buffer.from(JSON.stringify([jwt.algorithms, jwt.issuer ?? null, jwt.audience ?? null]))]));
+}
 
 /**
  * The server side of the page sessions (portal or console), in Redis: the cookie carries a random
  * id only, never the JWT. Keys are the id's SHA-256, so a Redis dump holds no usable cookie. Each
- * read renews the idle expiry; a session whose JWT has expired is refused (and dropped).
+ * read renews the idle expiry; a session whose JWT has expired, or that was opened under other
+ * JWT settings, is refused (and dropped). Each `sub` has an index of its sessions (a sorted set by
+ * opening time, kept as long as the longest JWT may live), which caps them and ends them all at once.
  */
 export class PageSessions {
+  private readonly verifier: string;
+
   constructor(
     private readonly redis: RedisConnection,
-    private readonly options: { prefix: string; area: string; idleS: number },
-  ) {}
-
-  private key(id: string): string {
-    return shardedKey(this.options.prefix, `gateway:session:${this.options.area}`, createHash('sha256').update(id).digest('hex'));
+    private readonly options: { prefix: string; area: string; idleS: number; jwt: JwtSettings },
+  ) {
+    this.verifier = verifierFingerprint(options.jwt);
   }
 
-  /** Opens a session; the id is the cookie's value. */
-  async open(principal: Principal, exp: number): Promise<{ id: string; session: PageSession }> {
+  private key(hash: string): string {
+    return shardedKey(this.options.prefix, `gateway:session:${this.options.area}`, hash);
+  }
+
+  private index(sub: string): string {
+    return shardedKey(this.options.prefix, `gateway:sessions-of:${this.options.area}`, sha256(sub));
+  }
+
+  /**
+   * Opens a session for the principal of a verified JWT, expiring with it (the id is the cookie's
+   * value), and drops the sub's oldest past {@link SESSIONS_PER_SUB}.
+   */
+  async open(principal: Principal, token: string): Promise<{ id: string; session: PageSession }> {
+    const { exp } = jwt.decode(token) as { exp: number };
     const id = randomToken();
     const session = { principal, csrfToken: randomToken(), exp };
-    const stored = { sub: principal.sub, role: principal.role, csrf: session.csrfToken, exp };
-    await this.redis.set(this.key(id), JSON.stringify(stored), 'EX', this.options.idleS);
+    const stored = { sub: principal.sub, role: principal.role, csrf: session.csrfToken, exp, verifier: this.verifier };
+    const index = this.index(principal.sub);
+    await this.redis.set(this.key(sha256(id)), JSON.stringify(stored), 'EX', this.options.idleS);
+    await this.redis.multi().zadd(index, Date.now(), sha256(id)).expire(index, this.options.jwt.maxTtlS).exec();
+    const dropped = await this.redis.zrange(index, 0, -SESSIONS_PER_SUB - 1);
+    await this.drop(index, dropped);
     return { id, session };
+  }
+
+  private async drop(index: string, hashes: string[]): Promise<void> {
+    if (hashes.length === 0) return;
+    await Promise.all(hashes.map((hash) => this.redis.del(this.key(hash))));
+    await this.redis.zrem(index, ...hashes);
   }
 
   /** The live session of a cookie id, its idle expiry renewed; undefined when there is none. */
   async read(id: string | undefined): Promise<PageSession | undefined> {
     if (id === undefined || id === '' || id.length > 128) return undefined;
-    const raw = await this.redis.getex(this.key(id), 'EX', this.options.idleS);
+    const raw = await this.redis.getex(this.key(sha256(id)), 'EX', this.options.idleS);
     if (raw === null) return undefined;
     const stored = storedSchema.safeParse(JSON.parse(raw));
-    if (!stored.success || stored.data.exp <= Date.now() / 1000) {
-      await this.revoke(id);
+    if (!stored.success || stored.data.exp <= Date.now() / 1000 || stored.data.verifier !== this.verifier) {
+      await this.redis.del(this.key(sha256(id)));
       return undefined;
     }
     const { sub, role, csrf, exp } = stored.data;
@@ -59,9 +99,21 @@ export class PageSessions {
   }
 
   /** Ends a session (sign-out); a missing one is already ended. */
-  async revoke(id: string): Promise<void> {
-    await this.redis.del(this.key(id));
+  async revoke(id: string, sub?: string): Promise<void> {
+    await this.redis.del(this.key(sha256(id)));
+    if (sub !== undefined) await this.redis.zrem(this.index(sub), sha256(id));
   }
+
+  /** Ends every session of one `sub` (its credentials were revoked). */
+  async revokeAll(sub: string): Promise<void> {
+    const index = this.index(sub);
+    await this.drop(index, await this.redis.zrange(index, 0, -1));
+  }
+}
+
+/** The sessions of one area (`portal`, `console`: the console's also open the queue dashboard). */
+export function areaSessions(redis: RedisConnection, config: GatewayConfig, area: 'portal' | 'console'): PageSessions {
+  return new PageSessions(redis, { prefix: config.queuePrefix, area, idleS: config.pageSessionIdleS, jwt: config.jwt });
 }
 
 /** Whether the request's `X-CSRF-Token` is the session's, compared in constant time. */

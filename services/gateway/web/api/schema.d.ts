@@ -472,7 +472,7 @@ export interface paths {
         };
         /**
          * The queue dashboard (Bull Board), for a browser
-         * @description An HTML page, and below this path its assets and its JSON API. Of its actions only retrying, removing and promoting one job are offered, each recorded in the integration’s events (`dashboard_job_action`, with the admin’s `sub`) before it is performed (an entry whose action then failed with 409 or 500 stands for an action not performed); obliterate, empty, clean, pause, resume, add and edit answer 403. Admins only: the bearer JWT, or the cookie from `POST /admin/session`; a state-changing call with the cookie must carry this origin in `Origin`.
+         * @description An HTML page, and below this path its assets and its JSON API. Of its actions only retrying, removing and promoting one job are offered, each recorded in the integration’s events (`dashboard_job_action`, with the admin’s `sub`) before it is performed (an entry whose action then failed with 409 or 500 stands for an action not performed); obliterate, empty, clean, pause, resume, add and edit answer 403. Admins only: the bearer JWT, or the cookie from `POST /admin/session` or the console’s sign-in (a console session’s id; the console’s sign-out ends it); a state-changing call with the cookie must come from this site (`Sec-Fetch-Site: same-origin`, or this origin in `Origin`).
          */
         get: operations["adminQueueDashboard"];
         put?: never;
@@ -494,7 +494,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange an admin JWT for the queue dashboard’s cookie
-         * @description Sets an HttpOnly, SameSite=Strict cookie holding the JWT, scoped to the dashboard’s path (Secure unless the request came over plain http) and expiring with the JWT. Only the dashboard’s routes accept it; every other admin route still needs the bearer header.
+         * @description Opens a server-side console session (as `POST /console/session` does) and sets the dashboard’s cookie to its random id (never the JWT): HttpOnly, SameSite=Strict, scoped to the dashboard’s path, Secure unless the request came over plain http to a loopback host, expiring with the JWT (and the session after its idle time). Only the dashboard’s routes accept it; every other admin route still needs the bearer header. The console’s sign-in sets the same cookie, and its sign-out clears it.
          */
         post: operations["adminDashboardSession"];
         delete?: never;

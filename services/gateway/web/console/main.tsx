@@ -1,17 +1,11 @@
 import { render } from 'preact';
 import { useMemo } from 'preact/hooks';
-import { apiClient, BASE, errorOf } from '../api/client';
+import { apiClient } from '../api/client';
 import type { Session } from '../api/session';
 import { SessionGate } from '../ui/session-gate';
 import { Shell, useRoute } from '../ui/shell';
 import { Fleet } from './fleet';
 import { IntegrationView } from './integration-view';
-
-/** The queue dashboard has its own cookie (`POST /admin/session`); the console opens it with the same token. */
-async function openDashboard(token: string): Promise<void> {
-  const response = await fetch(`${BASE}/admin/session`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, credentials: 'same-origin' });
-  if (!response.ok) throw errorOf(response.status, await response.json().catch(() => undefined));
-}
 
 function Console({ session, leave }: { session: Session; leave: () => void }) {
   const api = useMemo(() => apiClient('console', session.csrfToken), [session]);
@@ -25,7 +19,7 @@ function Console({ session, leave }: { session: Session; leave: () => void }) {
 
 function App() {
   return (
-    <SessionGate area="console" title="octo-sync operator console" tokenHelp="Paste an admin JWT." alsoWith={openDashboard}>
+    <SessionGate area="console" title="octo-sync operator console" tokenHelp="Paste an admin JWT.">
       {(session, leave) => <Console session={session} leave={leave} />}
     </SessionGate>
   );

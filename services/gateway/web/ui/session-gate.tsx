@@ -9,13 +9,14 @@ interface GateProps {
   area: Area;
   title: string;
   tokenHelp: string;
-  /** What else the pasted token opens (the console: the queue dashboard's own session); best effort. */
-  alsoWith?: (token: string) => Promise<void>;
   children: (session: Session, leave: () => void) => ComponentChildren;
 }
 
-/** Resumes the cookie's session if there is one, else asks for a token; sign-out revokes it. */
-export function SessionGate({ area, title, tokenHelp, alsoWith, children }: GateProps) {
+/**
+ * Resumes the cookie's session if there is one, else asks for a token; sign-out revokes it (the
+ * console's session is also the queue dashboard's: the server sets and clears both cookies).
+ */
+export function SessionGate({ area, title, tokenHelp, children }: GateProps) {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [error, setError] = useState<string>();
   useEffect(() => {
@@ -29,10 +30,7 @@ export function SessionGate({ area, title, tokenHelp, alsoWith, children }: Gate
     return (
       <>
         {error && <ErrorNote message={error} />}
-        <SignIn area={area} title={title} tokenHelp={tokenHelp} onSignedIn={(opened, token) => {
-            setSession(opened);
-            alsoWith?.(token).catch((refused: unknown) => setError(messageOf(refused)));
-          }} />
+        <SignIn area={area} title={title} tokenHelp={tokenHelp} onSignedIn={setSession} />
       </>
     );
   }

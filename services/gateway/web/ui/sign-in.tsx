@@ -9,7 +9,7 @@ interface SignInProps {
   /** Who hands out the token, in the words of the page's reader. */
   tokenHelp: string;
   /** Also called with the token, once signed in (the console opens the queue dashboard's session with it). */
-  onSignedIn: (session: Session, token: string) => void;
+  onSignedIn: (session: Session) => void;
 }
 
 /** Paste the JWT once: it is exchanged for the area's HttpOnly cookie and then forgotten. */
@@ -23,7 +23,7 @@ export function SignIn({ area, title, tokenHelp, onSignedIn }: SignInProps) {
     setError(undefined);
     try {
       const pasted = token.trim();
-      onSignedIn(await signIn(area, pasted), pasted);
+      onSignedIn(await signIn(area, pasted));
     } catch (refused) {
       setError(messageOf(refused));
       setBusy(false);
