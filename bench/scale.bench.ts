@@ -29,6 +29,8 @@ import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/benc
 import { loadSize, placementsFrom, type LoadedSize } from './lib/scale-plan';
 import { changeOnePercent, feedPage, notifyBatch, pullWindow, readPage, retentionTick, type ScaleTarget, type WindowOption } from './lib/scale-ops';
 import { loadCatalog, newestPosition } from './lib/scale-load';
+import { cpuSample, cpuUsed } from './lib/pull-measure';
+import { cpuSeconds } from './lib/process-cpu';
 import { judge } from './targets';
 
 const args = parseArgs(process.argv.slice(2), {
@@ -74,29 +76,48 @@ function timesOfDay(): string[] {
   });
 }
 
-/** `runs` runs of an operation: the median and every run, in milliseconds. */
-async function measure(name: string, runs: number, run: (i: number) => Promise<number>): Promise<{ medianMs: number; runsMs: number[] }> {
+/** The processes whose CPU an operation is charged with: the worker, the gateway, and the bench database's Postgres backends. */
+interface CpuProbe {
+  db: Db;
+  workerPid: number;
+  gatewayPid: number;
+}
+
+/** An operation's figures: the median and every run in milliseconds, and the CPU it used per run. */
+interface Measured {
+  medianMs: number;
+  runsMs: number[];
+  /** CPU milliseconds per run of the worker + the gateway + Postgres: a busy machine stretches wall times, not this. */
+  cpuMsPerRun: number;
+}
+
+/** `runs` runs of an operation, one after the other. */
+async function measure(probe: CpuProbe, name: string, runs: number, run: (i: number) => Promise<number>): Promise<Measured> {
+  const { db, workerPid, gatewayPid } = probe;
+  const before = { sample: await cpuSample(db, workerPid), gateway: cpuSeconds(gatewayPid) };
   const runsMs: number[] = [];
   for (let i = 0; i < runs; i++) runsMs.push(round(await run(i), 1));
+  const used = cpuUsed(before.sample, await cpuSample(db, workerPid));
+  const cpuMsPerRun = round(((used.worker + used.postgres + cpuSeconds(gatewayPid) - before.gateway) * 1000) / runs, 1);
   const medianMs = round(median(runsMs), 1);
-  note(`  ${name}: median ${medianMs} ms (min ${Math.min(...runsMs)}, max ${Math.max(...runsMs)})`);
-  return { medianMs, runsMs };
+  note(`  ${name}: median ${medianMs} ms (min ${Math.min(...runsMs)}, max ${Math.max(...runsMs)}), CPU ${cpuMsPerRun} ms a run`);
+  return { medianMs, runsMs, cpuMsPerRun };
 }
 
 /** Every operation at the current size; `sizeIndex` makes each size change other slots. */
-async function measureAll(t: ScaleTarget, sizeIndex: number): Promise<Record<Operation, { medianMs: number; runsMs: number[] }> & { dropped: number[] }> {
+async function measureAll(t: ScaleTarget, probe: CpuProbe, sizeIndex: number): Promise<Record<Operation, Measured> & { dropped: number[] }> {
   const base = sizeIndex * args.runs;
   await pullWindow(t); // puts back what the previous size's notifies changed
-  const pull = await measure('pull (1% changed)', args.runs, (i) => (changeOnePercent(t, base + i), pullWindow(t)));
-  const unchangedPull = await measure('unchanged pull', args.runs, () => pullWindow(t));
-  const notify500 = await measure(`notify batch of ${args.notifyBatch}`, args.runs, (i) => notifyBatch(t, base + i, args.notifyBatch));
-  const readPageFigure = await measure('read-API page', args.runs, (i) => readPage(t, i));
+  const pull = await measure(probe, 'pull (1% changed)', args.runs, (i) => (changeOnePercent(t, base + i), pullWindow(t)));
+  const unchangedPull = await measure(probe, 'unchanged pull', args.runs, () => pullWindow(t));
+  const notify500 = await measure(probe, `notify batch of ${args.notifyBatch}`, args.runs, (i) => notifyBatch(t, base + i, args.notifyBatch));
+  const readPageFigure = await measure(probe, 'read-API page', args.runs, (i) => readPage(t, i));
   await feedPage(t, 0n, 1).catch(() => 0); // a read runs the sequencer: every loaded header gets its positions
   const newest = await newestPosition(t.db.pool);
   const cursor = (i: number) => BigInt(Math.max(0, Math.min(Number(newest) - args.feedLimit, Math.floor((Number(newest) * (i + 0.5)) / args.runs))));
-  const feed = await measure('change-feed page', args.runs, (i) => feedPage(t, cursor(i), args.feedLimit));
+  const feed = await measure(probe, 'change-feed page', args.runs, (i) => feedPage(t, cursor(i), args.feedLimit));
   const dropped: number[] = [];
-  const tick = await measure('retention tick', args.runs, async () => {
+  const tick = await measure(probe, 'retention tick', args.runs, async () => {
     const { ms, dropped: n } = await retentionTick(t);
     dropped.push(n);
     return ms;
@@ -149,6 +170,7 @@ async function createIntegration(db: Db, supplier: TestSupplier, partnerId: stri
 async function main(run: Run, databaseUrl: string): Promise<void> {
   const sizes = args.sizes.split(',').map(Number);
   const gatewayBase = await startServices(run, databaseUrl);
+  const probe: CpuProbe = { db: run.db, gatewayPid: run.processes[0]!.child.pid!, workerPid: run.processes[1]!.child.pid! };
   const { integration, webhookSecret } = await createIntegration(run.db, run.supplier, 'bench-scale');
   const options = windowOptions();
   const from = new Date().toISOString().slice(0, 10);
@@ -170,16 +192,17 @@ async function main(run: Run, databaseUrl: string): Promise<void> {
     loaded.push(await loadSize(plan, size, sizeIndex === 0 ? args.catalogRows : 0));
     note(`size ${size}: ${JSON.stringify(loaded.at(-1))}; measuring`);
     const loadBefore = loadavg()[0]!;
-    figures.push(await measureAll(t, sizeIndex));
+    figures.push(await measureAll(t, probe, sizeIndex));
     // The machine's 1-minute load average before and after the size's measurements: on a shared
     // machine a ratio of two sizes' medians is only as good as the load was even.
     loadAverages.push([round(loadBefore, 1), round(loadavg()[0]!, 1)]);
   }
   const growth = Object.fromEntries(OPERATIONS.map((op) => [op, round(figures.at(-1)![op].medianMs / figures[0]![op].medianMs, 2)])) as Record<Operation, number>;
+  const cpuGrowth = Object.fromEntries(OPERATIONS.map((op) => [op, round(figures.at(-1)![op].cpuMsPerRun / figures[0]![op].cpuMsPerRun, 2)]));
   const verdict = judge('scale', Object.fromEntries(OPERATIONS.map((op) => [`growth.${op}`, growth[op]])) as never);
-  const perSize = sizes.map((size, i) => ({ size, ...loaded[i], loadAverage: loadAverages[i], medianMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].medianMs])), runsMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].runsMs])), monthsDroppedPerTick: figures[i]!.dropped }));
+  const perSize = sizes.map((size, i) => ({ size, ...loaded[i], loadAverage: loadAverages[i], medianMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].medianMs])), cpuMsPerRun: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].cpuMsPerRun])), runsMs: Object.fromEntries(OPERATIONS.map((op) => [op, figures[i]![op].runsMs])), monthsDroppedPerTick: figures[i]!.dropped }));
   const shape = { windowSlots: args.products * args.options * args.days * args.times, runs: args.runs, notifyBatch: args.notifyBatch, feedLimit: args.feedLimit, retentionDays: args.retentionDays };
-  printResult({ bench: 'scale', ...shape, sizes: perSize, growth, targets: verdict.met, missed: verdict.missed }, verdict, args.check);
+  printResult({ bench: 'scale', ...shape, sizes: perSize, growth, cpuGrowth, targets: verdict.met, missed: verdict.missed }, verdict, args.check);
 }
 
 async function start(): Promise<void> {
