@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Response } from 'supertest';
 import { areaSessions, SESSIONS_PER_SUB } from '../src/pages/session-store';
 import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
@@ -9,14 +12,19 @@ import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
  * bounded, and a session dies with the JWT settings it was opened under.
  */
 let h: GatewayHarness;
+let pagesDir: string;
 const SAME = { 'Sec-Fetch-Site': 'same-origin' };
 const UI = `${BASE}/admin/queues/ui`;
 
 beforeAll(async () => {
-  h = await startGateway({ PAGE_SESSION_IDLE_S: '600' });
+  pagesDir = await mkdtemp(join(tmpdir(), 'pages-security-'));
+  await writeFile(join(pagesDir, 'portal.js'), `console.log(${JSON.stringify('portal '.repeat(100))});\n`);
+  await writeFile(join(pagesDir, 'portal.js.map'), '{"version":3,"sources":["../web/portal/main.tsx"]}\n');
+  h = await startGateway({ PAGE_SESSION_IDLE_S: '600', PAGES_DIR: pagesDir });
 });
 afterAll(async () => {
   await h?.close();
+  if (pagesDir) await rm(pagesDir, { recursive: true, force: true });
 });
 
 const cookiesOf = (res: Response) => ([] as string[]).concat(res.headers['set-cookie'] ?? []);
@@ -134,5 +142,22 @@ describe('tampered keyset cursors answer 400, never 500', () => {
     const created = await h.http().post(`${BASE}/admin/create`).set('Authorization', admin()).send({ partner_id: `p-cursor-${key[1]}-${key[0]!.slice(0, 4)}`, ...createBody() });
     const res = await h.http().get(`${BASE}/${created.body.data._id as string}/events`).query({ after: cursor(key) }).set('Authorization', admin());
     expect(statusAndReason(res)).toEqual([400, 'VALIDATION_FAILED']);
+  });
+});
+
+describe('assets', () => {
+  test('source maps are not served (they stay on disk for operators)', async () => {
+    expect(statusAndReason(await h.http().get('/portal/assets/portal.js.map'))).toEqual([404, 'NOT_FOUND']);
+  });
+
+  test('each encoding has its own ETag, and If-None-Match compares weakly', async () => {
+    const get = (encoding: string) => h.http().get('/portal/assets/portal.js').set('Accept-Encoding', encoding);
+    const [br, gzip, identity] = await Promise.all([get('br'), get('gzip'), get('identity')]);
+    const tags = [br, gzip, identity].map((res) => res.headers.etag as string);
+    expect(new Set(tags).size).toBe(3);
+    expect(tags[0]).toBe(`${tags[2]!.slice(0, -1)}-br"`);
+    expect((await get('gzip').set('If-None-Match', tags[0]!)).status).toBe(200);
+    expect((await get('br').set('If-None-Match', `W/${tags[0]!}`)).status).toBe(304);
+    expect((await get('identity').set('If-None-Match', `"other", ${tags[2]!}`)).status).toBe(304);
   });
 });
