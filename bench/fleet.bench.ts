@@ -7,8 +7,8 @@
  * synced by `--workers` worker processes (`WORKER_CONCURRENCY` is the worker's default unless
  * `--concurrency` sets it). Beside it, two floors measured in the same run: the same catalogs
  * fetched and hashed by this one process with one Postgres round trip each and no queue (`floor`),
- * and the same catalogs fetched, parsed and mapped, their rows and events COPY'd into unindexed
- * tables, one transaction each (`rowFloor`). While the fleet runs, the CPU of every process that
+ * and the rows and events of the same catalogs (mapped beforehand) COPY'd into unindexed tables,
+ * one transaction each (`rowFloor`). While the fleet runs, the CPU of every process that
  * takes part and pg_stat_activity are sampled, and Postgres's own counters (transactions, pg_class
  * inserts) are read before and after, so what bounds it is measured. Progress goes to stderr; the
  * last line on stdout is one JSON object.
