@@ -26,8 +26,8 @@ export interface WorkerMetrics {
   setIntegrations(byHealth: Record<(typeof HEALTH_STATES)[number], number>): void;
   /** Every registered change-feed consumer's lag (a consumer no longer listed loses its series). */
   setConsumerLag(lags: ReadonlyArray<{ name: string; positions: number; seconds: number }>): void;
-  /** Header ids left before a change-feed writer would find no partition (`ChangeFeedPartitions.headroom`). */
-  setFeedHeadroom(ids: number): void;
+  /** Header ids left before a change-feed writer would find no partition, and the ids given so far (`ChangeFeedPartitions.headroom`). */
+  setFeedHeadroom(headroom: { left: number; given: number }): void;
   /** What one pass over the slots' partitions did (`availability.partitions`). */
   slotPartitions(work: SlotPartitionWork): void;
 }
@@ -65,9 +65,13 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   const lagPositions = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_positions', help: 'Change-feed positions a registered consumer has not acknowledged, as last sampled.', labelNames: ['consumer'] as const, registers });
   const lagSeconds = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_seconds', help: 'Seconds since the oldest change-feed event a registered consumer has not acknowledged became readable, as last sampled.', labelNames: ['consumer'] as const, registers });
   const headroom = new Gauge({ name: 'octo_sync_change_feed_partition_headroom_ids', help: 'Change-feed header ids left before a writer would find no partition, as last sampled (changes.prune keeps it above 10,000,000).', registers });
+  const idsGiven = new Gauge({ name: 'octo_sync_change_feed_ids_given', help: 'Change-feed header ids and tickets drawn so far (the sequence’s last value), as last sampled: its rate is how fast the headroom goes.', registers });
   return {
     registry,
-    setFeedHeadroom: (ids) => headroom.set(ids),
+    setFeedHeadroom: ({ left, given }) => {
+      headroom.set(left);
+      idsGiven.set(given);
+    },
     setConsumerLag: (lags) => {
       lagPositions.reset();
       lagSeconds.reset();
@@ -101,13 +105,18 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   };
 }
 
-/** Reads the queue counts, the integrations' health and the change-feed consumers' lag into the gauges. */
+/**
+ * Reads the queue counts, the integrations' health, the change-feed consumers' lag and the feed's
+ * partition headroom into the gauges, each on its own: one failing read leaves the others set.
+ */
 async function sample(metrics: WorkerMetrics, producer: JobProducer, db: Db): Promise<void> {
   const queues = Object.keys(QUEUES) as QueueName[];
-  await Promise.all(queues.map(async (name) => metrics.setQueueJobs(name, await producer.queue(name).getJobCounts(...QUEUE_STATES))));
-  metrics.setIntegrations(await db.health.countByStatus());
-  metrics.setConsumerLag(await db.changes.consumers.lag());
-  metrics.setFeedHeadroom(await db.changes.partitions.headroom());
+  await Promise.all([
+    ...queues.map(async (name) => metrics.setQueueJobs(name, await producer.queue(name).getJobCounts(...QUEUE_STATES))),
+    db.health.countByStatus().then((byHealth) => metrics.setIntegrations(byHealth)),
+    db.changes.consumers.lag().then((lags) => metrics.setConsumerLag(lags)),
+    db.changes.partitions.headroom().then((headroom) => metrics.setFeedHeadroom(headroom)),
+  ]);
 }
 
 /** A running metrics endpoint and its sampler. */

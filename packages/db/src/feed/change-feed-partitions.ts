@@ -1,21 +1,21 @@
 import type { Pool, PoolClient } from 'pg';
-import { sqlStateOf } from '../sql-errors';
+import { detach, partitionStep, partitionTables, quoted, retireInOrder, type PartitionState, type StepOutcome } from '../partition-steps';
 
 /**
  * Header ids per partition of `change_events` (the migration `change_events_partitions` made the
- * first ones with the same span). Ids and tickets come from one sequence, so a writing transaction
- * uses two values or more: a partition holds a few million transactions.
+ * first ones with the same span). Ids and tickets come from one sequence and every append draws
+ * two values (the ticket, and the header id's default even when the header already exists), so a
+ * partition holds at most 5,000,000 single-append transactions.
  */
 const CHANGE_EVENTS_SPAN = 10_000_000n;
 /** Partitions kept past the id sequence: writers have at least this many spans of ids before a tick must run. */
 const AHEAD = 2n;
 /** How long one partition's DDL may wait for a lock before it is left to the next tick. */
 const LOCK_TIMEOUT_MS = 5_000;
+const PARENT = 'change_events';
 const PARTITION_NAME = /^change_events_p(\d+)_(\d+)$/;
-/** `lock_timeout` expired. */
-const LOCK_NOT_AVAILABLE = '55P03';
 
-/** What one maintenance pass did; `skipped`: partitions whose lock was not granted in time (the next tick retries). */
+/** What a maintenance step did; `skipped`: partitions whose lock was not granted in time (the next tick retries). */
 export interface ChangeFeedPartitionWork {
   created: string[];
   dropped: string[];
@@ -26,79 +26,93 @@ interface Partition {
   name: string;
   from: bigint;
   to: bigint;
-  /** `attached`, `detaching` (an interrupted DETACH CONCURRENTLY), or `detached` (left before its DROP). */
-  state: 'attached' | 'detaching' | 'detached';
+  state: PartitionState;
 }
-
-// Every change_events_p* table: attached (with a pending detach or not) or left detached.
-const PARTITIONS = `
-SELECT c.relname AS name, CASE WHEN i.inhrelid IS NULL THEN 'detached' WHEN i.inhdetachpending THEN 'detaching' ELSE 'attached' END AS state
-FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'change_events'::regclass
-WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'change\\_events\\_p%'`;
 
 // The highest id given so far, and the lowest id of a header still kept (all of them if none is).
 const BOUNDS = `
 SELECT s.last_value::text AS given, COALESCE((SELECT min(id) FROM change_transactions), s.last_value + 1)::text AS kept
 FROM change_transactions_id_seq s`;
 
-const HEADER_IN = 'SELECT EXISTS (SELECT 1 FROM change_transactions WHERE id >= $1::bigint AND id < $2::bigint) AS any';
+// $1 partitions every id of which was given: their horizon is a transaction id taken now (after
+// the ids were read), so above that of every writer holding one of their ids (change-outbox.ts
+// draws the writer's transaction id before its header id).
+const RECORD_HORIZONS = `
+INSERT INTO change_feed_partition_horizons (name, xact) SELECT unnest($1::text[]), pg_current_xact_id()
+ON CONFLICT (name) DO NOTHING`;
+
+// Partitions whose horizon every running transaction is past: none can hold an id of their range.
+const PAST_HORIZON = `SELECT name FROM change_feed_partition_horizons WHERE xact < pg_snapshot_xmin(pg_current_snapshot())`;
 
 /**
  * The partitions of `change_events` by header id (docs/architecture.md, "The change feed's
  * partitions"): created ahead of the id sequence, and each old one dropped once no header of its
- * range is left, which retention (ChangeFeedStore.prune) decides: it deletes a header once the
- * watermark passed its last event. Every step runs on one connection outside any transaction,
- * under `lock_timeout`: a new partition is a plain table attached with the parent's SHARE UPDATE
- * EXCLUSIVE lock, an old one is detached CONCURRENTLY (finalized if a tick was interrupted) and
- * then dropped, so readers and writers never queue behind the DDL.
+ * range is left (retention, ChangeFeedStore.prune, decides) and no open transaction can hold an id
+ * of it (its horizon, above). Every step is one of partition-steps.ts: a new partition is a plain
+ * table attached with the parent's SHARE UPDATE EXCLUSIVE lock, an old one detached CONCURRENTLY
+ * (a pending detach finalized first) and dropped, so readers and writers never queue behind the DDL.
  */
 export class ChangeFeedPartitions {
   constructor(private readonly pool: Pool) {}
 
-  async maintain(): Promise<ChangeFeedPartitionWork> {
+  /** Creates partitions up to two spans past the ids given; stops at the first whose lock timed out (no gap). */
+  async createAhead(): Promise<ChangeFeedPartitionWork> {
     const work: ChangeFeedPartitionWork = { created: [], dropped: [], skipped: [] };
-    const partitions = await this.partitions();
-    const { given, kept } = await this.bounds();
-    let top = partitions.reduce((max, p) => (p.to > max ? p.to : max), 0n);
+    const { given } = await this.bounds();
+    let top = (await this.partitions()).reduce((max, p) => (p.to > max ? p.to : max), 0n);
+    const outcome: StepOutcome = { done: work.created, skipped: work.skipped };
     while (top <= given + AHEAD * CHANGE_EVENTS_SPAN) {
       const [from, to] = [top, top + CHANGE_EVENTS_SPAN];
-      await this.step(work, `change_events_p${from}_${to}`, (c) => c.query('SELECT change_events_partition_ensure($1::bigint, $2::bigint)', [from.toString(), to.toString()]), work.created);
+      const ensure = (c: PoolClient) => c.query('SELECT change_events_partition_ensure($1::bigint, $2::bigint)', [from.toString(), to.toString()]);
+      if (!(await partitionStep(this.pool, LOCK_TIMEOUT_MS, `change_events_p${from}_${to}`, ensure, outcome))) break;
       top = to;
-    }
-    // A range is done once every id in it was given and no header of it is left: ids only grow,
-    // so no header of it can come later, except from a writer still open since before, which the
-    // detach waits for (and whose header the check after the detach then sees).
-    const done = given < kept ? given + 1n : kept;
-    for (const p of partitions.filter((p) => p.to <= done || p.state !== 'attached')) {
-      await this.step(work, p.name, (c) => this.retire(c, p), work.dropped);
     }
     return work;
   }
 
   /**
-   * Header ids left before a writer would find no partition: the end of the highest attached
-   * partition past the ids given so far (the maintenance keeps it above one span; zero: writers fail).
+   * Records the horizon of every partition whose ids were all given, drops those past it with no
+   * header left, and attaches back one found detached (or pending) while a header of its range is kept.
    */
-  async headroom(): Promise<number> {
-    const top = (await this.partitions()).filter((p) => p.state === 'attached').reduce((max, p) => (p.to > max ? p.to : max), 0n);
-    const { given } = await this.bounds();
-    return Number(top > given ? top - given - 1n : 0n);
+  async retire(): Promise<ChangeFeedPartitionWork> {
+    const work: ChangeFeedPartitionWork = { created: [], dropped: [], skipped: [] };
+    const partitions = await this.partitions();
+    const { given, kept } = await this.bounds();
+    const exhausted = partitions.filter((p) => p.to <= given + 1n).map((p) => p.name);
+    if (exhausted.length > 0) await this.pool.query(RECORD_HORIZONS, [exhausted]);
+    const past = new Set((await this.pool.query<{ name: string }>(PAST_HORIZON)).rows.map((r) => r.name));
+    // Done: every id given, no header kept, no transaction open that could still add one.
+    const done = (p: Partition) => p.to <= kept && past.has(p.name);
+    const old = partitions.filter((p) => p.state !== 'attached' || done(p));
+    const outcome: StepOutcome = { done: work.dropped, skipped: work.skipped };
+    await retireInOrder(old, (a, b) => (a.from < b.from ? -1 : 1), (p) => partitionStep(this.pool, LOCK_TIMEOUT_MS, p.name, (c) => this.retireOne(c, p, done(p)), outcome));
+    return work;
   }
 
-  /** Detaches `p` (unless it already is), then drops it, or attaches it back if a header of its range appeared meanwhile. */
-  private async retire(c: PoolClient, p: Partition): Promise<void> {
-    if (p.state !== 'detached') await c.query(`ALTER TABLE change_events DETACH PARTITION ${quoted(p.name)} ${p.state === 'detaching' ? 'FINALIZE' : 'CONCURRENTLY'}`);
-    const { rows } = await c.query<{ any: boolean }>(HEADER_IN, [p.from.toString(), p.to.toString()]);
-    if (rows[0]?.any) {
-      await c.query(`ALTER TABLE change_events ATTACH PARTITION ${quoted(p.name)} FOR VALUES FROM (${p.from}) TO (${p.to})`);
-      throw new StillInUse();
+  /**
+   * Header ids left before a writer would find no partition (the end of the highest attached
+   * partition past the ids given; zero: writers fail), and the ids given so far.
+   */
+  async headroom(): Promise<{ left: number; given: number }> {
+    const top = (await this.partitions()).filter((p) => p.state === 'attached').reduce((max, p) => (p.to > max ? p.to : max), 0n);
+    const { given } = await this.bounds();
+    return { left: Number(top > given ? top - given - 1n : 0n), given: Number(given) };
+  }
+
+  /** Detaches `p` (finalizing a pending detach), then drops it if `done`; else attaches it back (false: kept). */
+  private async retireOne(c: PoolClient, p: Partition, done: boolean): Promise<boolean> {
+    await detach(c, PARENT, p);
+    if (!done) {
+      await c.query(`ALTER TABLE ${PARENT} ATTACH PARTITION ${quoted(p.name)} FOR VALUES FROM (${p.from}) TO (${p.to})`);
+      return false;
     }
     await c.query(`DROP TABLE ${quoted(p.name)}`);
+    await c.query('DELETE FROM change_feed_partition_horizons WHERE name = $1', [p.name]);
+    return true;
   }
 
   private async partitions(): Promise<Partition[]> {
-    const { rows } = await this.pool.query<{ name: string; state: Partition['state'] }>(PARTITIONS);
-    return rows.flatMap(({ name, state }) => {
+    return (await partitionTables(this.pool, PARENT)).flatMap(({ name, state }) => {
       const m = PARTITION_NAME.exec(name);
       return m === null ? [] : [{ name, state, from: BigInt(m[1]!), to: BigInt(m[2]!) }];
     });
@@ -108,24 +122,4 @@ export class ChangeFeedPartitions {
     const { rows } = await this.pool.query<{ given: string; kept: string }>(BOUNDS);
     return { given: BigInt(rows[0]!.given), kept: BigInt(rows[0]!.kept) };
   }
-
-  /** One DDL step on its own connection, outside any transaction (DETACH CONCURRENTLY needs that), under lock_timeout. */
-  private async step(work: ChangeFeedPartitionWork, what: string, ddl: (c: PoolClient) => Promise<unknown>, done: string[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query(`SET lock_timeout = ${LOCK_TIMEOUT_MS}`);
-      await ddl(client);
-      done.push(what);
-    } catch (err) {
-      if (!(err instanceof StillInUse) && sqlStateOf(err) !== LOCK_NOT_AVAILABLE) throw err;
-      work.skipped.push(what);
-    } finally {
-      await client.query('RESET lock_timeout').finally(() => client.release());
-    }
-  }
 }
-
-/** A partition whose range got a header while it was being detached: attached back, kept. */
-class StillInUse extends Error {}
-
-const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;

@@ -15,14 +15,17 @@ export interface ChangeFeedSettings {
 const DAY_MS = 86_400_000;
 
 /**
- * `changes.prune`: moves the change feed's watermark past the events older than the retention,
- * then keeps its partitions: new ones ahead of the writers, old ones dropped once pruned.
+ * `changes.prune`: creates the change feed's partitions ahead of the writers first (so a prune
+ * that fails still leaves writers their room), moves the watermark past the events older than the
+ * retention, then drops the old partitions retention emptied.
  */
 export function createPruneChangesHandler({ db, settings }: { db: Db; settings: ChangeFeedSettings }) {
   return async (_payload: PayloadOf<typeof changesPruneJob>, ctx: JobContext): Promise<{ deleted: number; created: string[]; dropped: string[]; skipped: string[] }> => {
     const before = new Date(Date.now() - settings.retentionDays * DAY_MS);
+    const ahead = await db.changes.partitions.createAhead();
     const deleted = await db.changes.prune(before, settings.pruneBatch, settings.pruneMaxBatches);
-    const partitions = await db.changes.partitions.maintain();
+    const retired = await db.changes.partitions.retire();
+    const partitions = { created: ahead.created, dropped: retired.dropped, skipped: [...ahead.skipped, ...retired.skipped] };
     ctx.log.info({ deleted, before: before.toISOString(), ...partitions }, 'change feed pruned');
     return { deleted, ...partitions };
   };
