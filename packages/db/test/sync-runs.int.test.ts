@@ -79,6 +79,21 @@ describe('SyncRunStore: the fenced writes of a run', () => {
     expect(await db.runs.findRun(run.id)).toMatchObject({ status: 'running', hash: null });
   });
 
+  test("the fence check gives up at the deadline when another session holds the integration's row lock", async () => {
+    const { run, fence, integration } = await claimedRun();
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM integrations WHERE id = $1::uuid FOR UPDATE', [integration.id]);
+      // Without a bound on the lock wait, this would wait for the holder, which waits for it: the test would time out.
+      await expect(db.runs.withFence(integration.id, fence, (client) => db.runs.finish(client, run, outcome), 500)).rejects.toThrow(/statement timeout/);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect(await db.runs.findRun(run.id)).toMatchObject({ status: 'running', hash: null });
+  });
+
   test('abandoning a run its queue gave up on closes it, and its attempt can no longer write', async () => {
     const { run, fence, integration } = await claimedRun();
     expect(await db.runs.abandon(run.id)).toBe(true);

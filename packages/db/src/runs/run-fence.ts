@@ -18,10 +18,13 @@ export interface RunTx {
   query<R>(sql: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
 }
 
-// The deadline bounds each statement in Postgres (statement_timeout, local to the transaction) as
-// well as the whole transaction (Prisma's timeout); the row lock is the fence check's.
-const FENCE = `SELECT set_config('statement_timeout', $2, true) AS timeout, sync_fence::text AS sync_fence
-FROM integrations WHERE id = $1::uuid FOR UPDATE`;
+// The deadline bounds each statement in Postgres (statement_timeout, local to the transaction),
+// the fence check's wait for the row lock included, as well as the whole transaction (Prisma's
+// timeout, which does not interrupt a statement). It is set by a statement of its own: Postgres
+// arms a statement's timeout when the statement starts, so set in the FOR UPDATE itself it
+// would not bound that statement's lock wait.
+const DEADLINE = `SELECT set_config('statement_timeout', $1, true) AS timeout`;
+const FENCE = `SELECT sync_fence::text AS sync_fence FROM integrations WHERE id = $1::uuid FOR UPDATE`;
 
 /**
  * The one way a run writes: a Prisma interactive transaction that first takes the integration's
@@ -35,7 +38,8 @@ export function inFencedTransaction<T>(prisma: PrismaClient, integrationId: stri
   return prisma.$transaction(
     async (client) => {
       const tx = runTx(client);
-      const { rows } = await tx.query<{ sync_fence: string }>(FENCE, [integrationId, String(timeoutMs)]);
+      await tx.query(DEADLINE, [String(timeoutMs)]);
+      const { rows } = await tx.query<{ sync_fence: string }>(FENCE, [integrationId]);
       const current = rows[0]?.sync_fence;
       if (current === undefined || BigInt(current) !== fence) throw new StaleRunError();
       return fn(tx);
