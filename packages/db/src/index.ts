@@ -75,7 +75,7 @@ export {
   type RotateOptions,
 } from './integrations/webhook-secrets.store';
 export { SYSTEM_ACTOR, type IntegrationEventStore, type IntegrationEventListKey, type IntegrationEvent, type IntegrationEventType, type NewIntegrationEvent } from './integrations/integration-events.store';
-export { classifySqlError, isDataException, isRefusedValue, sqlStateOf, type SqlFailure } from './sql-errors';
+export { classifySqlError, isDataException, isMissingPartition, isRefusedValue, sqlStateOf, type SqlFailure } from './sql-errors';
 export { syncRefusal, type SyncRefusal, type SyncCandidate } from './runs/sync-eligibility';
 export type { AlertStore, AlertListKey, AlertDelivery, AlertDeliveryStatus, AlertAttempt, AlertTarget } from './integrations/alerts.store';
 export { createDb, type Db, type DbOptions } from './db';

@@ -56,14 +56,27 @@ export function isDataException(error: unknown): boolean {
 /**
  * True when Postgres refused a value that a statement wrote for one change alone: any data
  * exception (class 22: a NUL character, a date it cannot represent, a number out of range, a
- * failed cast), a check constraint (23514), or another `bad-data` code. For the worker's apply
+ * failed cast), a check constraint (23514, but not a row without a partition:
+ * {@link isMissingPartition}), or another `bad-data` code. For the worker's apply
  * path, where such a value is that change's fault: answered `rejected` within the attempt, never
  * retried. Not for HTTP, where class 22 from our own SQL is a bug ({@link classifySqlError}).
  */
 export function isRefusedValue(error: unknown): boolean {
   const state = sqlStateOf(error);
-  if (state === undefined) return false;
+  if (state === undefined || isMissingPartition(error)) return false;
   return state.startsWith('22') || state === '23514' || classifySqlError(error) === 'bad-data';
+}
+
+/**
+ * True when a row found no partition of its table (23514 too, but not the value's fault: a slot
+ * starting in a month whose partition maintenance has not created yet). The change is right and
+ * the database is behind: the job fails and the queue retries it, as for `unavailable`.
+ */
+export function isMissingPartition(error: unknown, depth = 0): boolean {
+  if (depth > 6 || error === null || typeof error !== 'object') return false;
+  const e = error as { message?: unknown; meta?: { driverAdapterError?: unknown }; cause?: unknown };
+  if (typeof e.message === 'string' && e.message.includes('no partition of relation')) return true;
+  return isMissingPartition(e.meta?.driverAdapterError, depth + 1) || isMissingPartition(e.cause, depth + 1);
 }
 
 /** How to treat a failed database call; undefined when it is not a Postgres error we classify. */

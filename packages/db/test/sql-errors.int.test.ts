@@ -1,5 +1,5 @@
-import { createDb, classifySqlError, isRefusedValue, type Db } from '@octo-sync/db';
-import { createTestDatabase, waitFor, type TestDatabase } from '@octo-sync/testkit';
+import { createDb, classifySqlError, isDataException, isMissingPartition, isRefusedValue, type Db } from '@octo-sync/db';
+import { createTestDatabase, createTestIntegration, waitFor, type TestDatabase } from '@octo-sync/testkit';
 
 /** The classification against the errors a real Postgres gives, through Prisma and through pg. */
 describe('classifySqlError on real Postgres errors', () => {
@@ -57,6 +57,20 @@ describe('classifySqlError on real Postgres errors', () => {
     await db.pool.query('CREATE DOMAIN non_negative AS integer CHECK (VALUE >= 0)');
     expect(await refused(() => db.pool.query('SELECT $1::non_negative', [-1]))).toBe(true);
     expect(await failure(() => db.pool.query('SELECT $1::non_negative', [-1]))).toBeUndefined();
+  });
+
+  test('a slot in a month with no partition is the database behind, not the change: not refused, so the job fails and is retried', async () => {
+    const integrationId = await createTestIntegration(db);
+    const start = '2099-03-01T09:00:00+00:00';
+    const change = { integration_id: integrationId, product_octo_id: 'P', option_octo_id: 'O', availability_id: 'far', local_date_time_start: start, starts_at: start,
+      status: 'AVAILABLE', vacancies: 1, capacity: 1, order_key: '1', order_source: 'received_at' as const, received_key: '1', raw: null };
+    const err: unknown = await db.availability.apply([[change]]).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeDefined();
+    expect(isMissingPartition(err)).toBe(true);
+    expect(isRefusedValue(err)).toBe(false);
+    expect(isDataException(err)).toBe(false);
+    // A genuine check violation stays refused.
+    expect(await refused(() => db.pool.query('SELECT $1::non_negative', [-1]))).toBe(true);
   });
 
   test('a backend terminated mid-statement is a dependency being away', async () => {
