@@ -86,7 +86,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
   const routes: RouteSpec[] = [
     ...webhookRoutes({ config, db, producer, requests, spendNotifyBudget: auth.spendNotifyBudget, receiveTag: deps.receiveTag }),
     ...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }),
-    ...partnerRoutes({ config, db, producer }),
+    ...partnerRoutes({ config, db, producer, redis }),
     ...adminRoutes({ config, db, producer, redis, requests }),
     ...dashboardRoutes({ config, db, producer, redis }),
     ...readRoutes({ db, producer }),

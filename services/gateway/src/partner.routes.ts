@@ -1,10 +1,11 @@
-import { testConnectionJob, testConnectionResultSchema, type JobProducer, type TestConnectionResult } from '@octo-sync/jobs';
+import { testConnectionJob, testConnectionResultSchema, type JobProducer, type RedisConnection, type TestConnectionResult } from '@octo-sync/jobs';
 import type { Db, Integration } from '@octo-sync/db';
 import type { Logger } from '@octo-sync/platform';
 import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
 import { integrationAccess, noIntegration, type IntegrationAccess } from './integration-access';
+import { areaSessions } from './pages/session-store';
 import { BASE_PATH } from './paths';
 import { okWithSecret, presentIntegration, presentWebhookSecret } from './presenters';
 import { requestSchemas, pullPatchOf } from './request-schemas';
@@ -16,6 +17,8 @@ export interface PartnerRoutesDeps {
   config: GatewayConfig;
   db: Db;
   producer: JobProducer;
+  /** The portal's sessions: deleting the integration ends every one of its partner's. */
+  redis: RedisConnection;
 }
 
 const PARTNER = ['Partner'];
@@ -116,20 +119,22 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
   });
 }
 
-function deleteMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess): RouteSpec {
+function deleteMineRoute({ config, db, redis }: PartnerRoutesDeps, access: IntegrationAccess): RouteSpec {
+  const portal = areaSessions(redis, config, 'portal');
   return defineRoute({
     method: 'delete',
     path: `${BASE_PATH}/me`,
     operationId: 'deleteMyIntegration',
     summary: 'Soft-delete the caller’s integration',
-    description: 'Webhooks stop answering, its products become inactive, nothing is erased; a new integration may be created.',
+    description: 'Webhooks stop answering, its products become inactive, nothing is erased; a new integration may be created. Every portal session of the partner ends.',
     tags: PARTNER,
     auth: 'partner',
     responses: { 200: { description: 'Deleted.', schema: okEnvelope(deletedSchema) } },
     handler: async ({ req, log }) => {
       const current = await access.mine(req);
       if (!(await db.integrations.softDelete(current.id, principalOf(req).sub))) throw noIntegration();
-      log.info({ integrationId: current.id }, 'integration deleted');
+      await portal.revokeAll(principalOf(req).sub);
+      log.info({ integrationId: current.id }, 'integration deleted, portal sessions ended');
       return ok({ _id: current.id, deleted: true });
     },
   });

@@ -111,6 +111,17 @@ describe('bounded sessions', () => {
     expect(await Promise.all(opened.map((id) => sessions.read(id)))).toEqual(opened.map(() => undefined));
   });
 
+  test('DELETE /me ends every portal session of the partner', async () => {
+    const created = await h.http().post(BASE).set('Authorization', `Bearer ${h.token('partner', 'p-leaving')}`).send(createBody());
+    expect(created.status).toBe(201);
+    const [one, two] = [await signIn('portal', 'p-leaving'), await signIn('portal', 'p-leaving')];
+    const other = await signIn('portal', 'p-staying');
+    const deleted = await h.http().delete(`/portal/api${BASE}/me`).set(SAME).set('Cookie', one.cookie).set('X-CSRF-Token', one.csrf);
+    expect(deleted.status).toBe(200);
+    for (const { cookie } of [one, two]) expect(statusAndReason(await h.http().get('/portal/session').set('Cookie', cookie))).toEqual([401, 'UNAUTHENTICATED']);
+    expect((await h.http().get('/portal/session').set('Cookie', other.cookie)).status).toBe(200);
+  });
+
   test('a session opened under other JWT settings (a rotated key) is refused', async () => {
     const { cookie } = await signIn('portal', 'p-rotated');
     const hash = createHash('sha256').update(cookie.split('=')[1]!).digest('hex');

@@ -516,7 +516,7 @@ export interface paths {
         post?: never;
         /**
          * Soft-delete the caller’s integration
-         * @description Webhooks stop answering, its products become inactive, nothing is erased; a new integration may be created.
+         * @description Webhooks stop answering, its products become inactive, nothing is erased; a new integration may be created. Every portal session of the partner ends.
          */
         delete: operations["deleteMyIntegration"];
         options?: never;
