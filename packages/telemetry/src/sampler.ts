@@ -11,21 +11,18 @@ import type { SamplerName, TracingConfig } from './config';
 const TRACE_STARTERS: ReadonlySet<SpanKind> = new Set([SpanKind.SERVER, SpanKind.PRODUCER, SpanKind.CONSUMER]);
 
 /**
- * Records only traces that start with work coming in. An incoming request is decided by this
- * process's own root rule whatever its `traceparent` says: it keeps the caller's trace id, but a
- * caller cannot make the gateway record every request. Everything else follows `sampler` (by
- * default its parent: a job continues what its enqueue decided).
+ * Records only traces that start with work coming in; everything else follows `sampler`. With
+ * the default (parent-based) a span with a valid parent does what its parent did: a job continues
+ * what its enqueue decided, and a request continues its caller's `traceparent` (sampled: recorded,
+ * not sampled: dropped), so a caller can ask for its requests to be traced (README, "Traces").
  */
 class WorkStartSampler implements Sampler {
-  constructor(
-    private readonly sampler: Sampler,
-    private readonly root: Sampler,
-  ) {}
+  constructor(private readonly sampler: Sampler) {}
 
   shouldSample(context: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
     const parent = trace.getSpanContext(context);
     if ((parent === undefined || !isSpanContextValid(parent)) && !TRACE_STARTERS.has(kind)) return { decision: SamplingDecision.NOT_RECORD };
-    return (kind === SpanKind.SERVER ? this.root : this.sampler).shouldSample(context, traceId, name, kind, attributes, links);
+    return this.sampler.shouldSample(context, traceId, name, kind, attributes, links);
   }
 
   toString(): string {
@@ -43,5 +40,5 @@ function rootSampler(name: SamplerName, ratio: number): Sampler {
 /** The configured standard sampler (by default parent-based, one trace in ten), behind the work-start rule. */
 export function createSampler({ sampler, ratio }: Pick<TracingConfig, 'sampler' | 'ratio'>): Sampler {
   const root = rootSampler(sampler, ratio);
-  return new WorkStartSampler(sampler.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root, root);
+  return new WorkStartSampler(sampler.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root);
 }

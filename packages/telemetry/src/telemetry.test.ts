@@ -64,16 +64,16 @@ describe('the sampler', () => {
     expect(recorded()).toEqual([]);
   });
 
-  it('decides an incoming request by its own ratio, whatever its caller sampled', () => {
+  it('follows an incoming request\'s caller: its sampled traceparent is recorded, its unsampled one dropped', () => {
+    const remote = (traceFlags: TraceFlags) => trace.setSpanContext(context.active(), { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags, isRemote: true });
     const never = tracerFor({ sampler: 'parentbased_traceidratio', ratio: 0 });
-    const caller = trace.setSpanContext(context.active(), { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED, isRemote: true });
-    never.startSpan('request', { kind: SpanKind.SERVER }, caller).end();
-    expect(recorded()).toEqual([]);
-    const always = tracerFor({ sampler: 'parentbased_always_on', ratio: 0 });
-    const request = always.startSpan('request', { kind: SpanKind.SERVER }, caller);
-    request.end();
+    const asked = never.startSpan('asked', { kind: SpanKind.SERVER }, remote(TraceFlags.SAMPLED));
+    asked.end();
+    const always = tracerFor({ sampler: 'parentbased_traceidratio', ratio: 1 });
+    always.startSpan('declined', { kind: SpanKind.SERVER }, remote(TraceFlags.NONE)).end();
+    expect(recorded()).toEqual(['asked']);
     // It joins the caller's trace.
-    expect(request.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(asked.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
   });
 
   it('records about the configured share of the traces that begin here', () => {
