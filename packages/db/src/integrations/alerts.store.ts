@@ -2,7 +2,7 @@ import type { PrismaClient } from '../client';
 import type { AlertDelivery, AlertDeliveryStatus, Prisma } from '../generated/prisma/client';
 import { COUNT_CAP, offsetOf, toListPage, type ListPage } from '../paging';
 import type { PruneBudget } from '../runs/sync-run-retention';
-import { isUuid } from '../uuid';
+import { isUuid, uuidv7 } from '../uuid';
 import { pruneAlertDeliveries } from './integration-retention';
 
 export type { AlertDelivery, AlertDeliveryStatus };
@@ -31,7 +31,7 @@ export class AlertStore {
 
   /** Records an alert to deliver; returns its id (the `webhook-id` of every attempt). */
   async create(integrationId: string, kind: string, data: Prisma.InputJsonObject): Promise<AlertDelivery> {
-    return this.prisma.alertDelivery.create({ data: { integrationId, kind, data } });
+    return this.prisma.alertDelivery.create({ data: { id: uuidv7(), integrationId, kind, data } });
   }
 
   /** The delivery and its integration's address; null when either is gone. */

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
+import { uuidv7 } from '../uuid';
 import { joinableRun } from './run-scope';
 import type { RunKind, RunTrigger } from './sync-runs.store';
 
@@ -73,7 +74,7 @@ export async function requestRun(prisma: PrismaClient, integrationId: string, tr
       if (requestIds.length > 0) await tx.$executeRawUnsafe(APPEND_REQUEST_IDS, queued.id, requestIds);
       return { runId: queued.id, created: false, startedBefore: queued.attempts > 0, trigger: queued.trigger };
     }
-    const data = { integrationId, trigger, kind, force, scheduleTick: options.scheduleTick ?? null, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), productIds: [...productIds], pullScope };
+    const data = { id: uuidv7(), integrationId, trigger, kind, force, scheduleTick: options.scheduleTick ?? null, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), productIds: [...productIds], pullScope };
     const run = await tx.syncRun.create({ data, select: { id: true } });
     return { runId: run.id, created: true, startedBefore: false, trigger };
   });

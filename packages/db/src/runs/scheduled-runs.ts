@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../client';
+import { uuidv7 } from '../uuid';
 
 /** What one integration of a nightly tick got from {@link requestScheduledRuns}. */
 export interface ScheduledRun {
@@ -20,10 +21,11 @@ const LOCK_REQUESTS = `
 SELECT count(pg_advisory_xact_lock(hashtextextended('run-request:' || s.id::text, 0)))
 FROM (SELECT id FROM unnest($1::uuid[]) AS u(id) ORDER BY id) s`;
 
-// $1 the integrations, $2 the tick. Under the locks above: every CTE reads one snapshot taken after
-// the last concurrent request committed; a modifying CTE runs even though nothing reads it.
+// $1 the integrations, $2 the tick, $3 a new run id (UUIDv7, uuid.ts) for each of $1. Under the
+// locks above: every CTE reads one snapshot taken after the last concurrent request committed; a
+// modifying CTE runs even though nothing reads it.
 const REQUEST_SCHEDULED = `
-WITH ids AS (SELECT DISTINCT id FROM unnest($1::uuid[]) AS u(id)),
+WITH ids AS (SELECT DISTINCT ON (id) id, run_id FROM unnest($1::uuid[], $3::uuid[]) AS u(id, run_id) ORDER BY id, run_id),
 since AS (
   SELECT DISTINCT ON (r.integration_id) r.integration_id, r.id, r.status
   FROM sync_runs r JOIN ids ON r.integration_id = ids.id
@@ -40,8 +42,8 @@ widened AS (
   UPDATE sync_runs t SET product_ids = '{}' FROM queued q WHERE t.id = q.id AND cardinality(t.product_ids) > 0 RETURNING t.id
 ),
 created AS (
-  INSERT INTO sync_runs (integration_id, trigger, kind, schedule_tick)
-  SELECT ids.id, 'schedule', 'catalog', $2 FROM ids
+  INSERT INTO sync_runs (id, integration_id, trigger, kind, schedule_tick)
+  SELECT ids.run_id, ids.id, 'schedule', 'catalog', $2 FROM ids
   WHERE NOT EXISTS (SELECT 1 FROM since s WHERE s.integration_id = ids.id) AND NOT EXISTS (SELECT 1 FROM queued q WHERE q.integration_id = ids.id)
   RETURNING id, integration_id
 )
@@ -66,7 +68,7 @@ export class ScheduledRunStore {
     return this.prisma.$transaction(
       async (tx) => {
         await tx.$queryRawUnsafe(LOCK_REQUESTS, ids);
-        return tx.$queryRawUnsafe<ScheduledRun[]>(REQUEST_SCHEDULED, ids, tick);
+        return tx.$queryRawUnsafe<ScheduledRun[]>(REQUEST_SCHEDULED, ids, tick, ids.map(() => uuidv7()));
       },
       { timeout: TRANSACTION_TIMEOUT_MS },
     );
