@@ -19,6 +19,6 @@ export { createTestIntegration, claimedTestRun } from './runs';
 export { migrateBefore } from './migrations';
 export { spawnService, startService, type ServiceKind, type ServiceProcess } from './processes';
 export { freePort, tryConnect } from './ports';
-export { capturingLogger } from './logs';
+export { capturingLogger, stackFrames } from './logs';
 export { compiledDir } from './build';
 export { startStack, STACK_JWT_SECRET, STACK_SECRETS_KEY, type TestStack } from './stack';

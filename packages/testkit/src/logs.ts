@@ -12,3 +12,6 @@ export function capturingLogger(name: string): { log: Logger; lines: Array<Recor
   });
   return { log: createLogger({ name, level: 'info', destination }), lines };
 }
+
+/** The frames of an error's stack trace (`    at fn (file:line:col)`): none for an expected refusal. */
+export const stackFrames = (error: Error): string[] => (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));

@@ -1,4 +1,5 @@
 import { AppError } from '@octo-sync/platform';
+import { stackFrames as frames } from '@octo-sync/testkit';
 import { ApiError, envelopeFor, ERROR_STATUS, isDependencyDown } from './errors';
 
 describe('error table and envelope', () => {
@@ -75,8 +76,6 @@ describe('Redis Cluster failover answers 503', () => {
 });
 
 describe('ApiError', () => {
-  const frames = (error: Error) => (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
-
   test('a refusal (4xx) is built without a stack trace; a 5xx keeps its frames', () => {
     for (const code of ['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'INTEGRATION_NOT_APPROVED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED'] as const) {
       expect([code, frames(new ApiError(code, ['x: no']))]).toEqual([code, []]);

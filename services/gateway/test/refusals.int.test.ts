@@ -1,9 +1,7 @@
 import { AppError } from '@octo-sync/platform';
 import { PullRequests, SyncRequests } from '@octo-sync/runs';
+import { stackFrames as frames } from '@octo-sync/testkit';
 import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-
-/** The frames of a stack trace (`    at fn (file:line:col)`). */
-const frames = (error: Error) => (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
 
 /** The AppError `work` is refused with (the test fails when it is not refused). */
 async function refusalOf(work: Promise<unknown>): Promise<AppError> {
