@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generateCatalog, slotStart, startStack, waitFor, type TestStack } from '@octo-sync/testkit';
+import { freePort, generateCatalog, slotStart, startStack, waitFor, type TestStack } from '@octo-sync/testkit';
 
 /**
  * One trace from a partner's call to the rows it writes: the gateway and a worker run as real
@@ -10,6 +10,8 @@ import { generateCatalog, slotStart, startStack, waitFor, type TestStack } from 
  * sampled. For a sync trigger and for a notify, the chain is followed parent by parent: the
  * gateway's HTTP server span → its enqueue (BullMQ's producer span, whose context the job
  * carries) → the worker's job span → the supplier call (undici) and the Postgres statements (pg).
+ * No exported span carries a query string, an outgoing call's path or a job's result, a caller's
+ * `traceparent` decides for its request, and a collector that is down does not fail a stop.
  */
 
 const BASE = '/api/v1/partner-integrations';
@@ -23,6 +25,7 @@ interface ReceivedSpan {
   name: string;
   kind: number;
   attributes: Record<string, string | number | undefined>;
+  events: Array<{ name: string; attributes: Record<string, string | number | undefined> }>;
 }
 
 /** OTLP span kinds (the JSON encoding's numbers). */
@@ -39,7 +42,7 @@ interface OtlpAttribute {
 interface OtlpRequest {
   resourceSpans?: Array<{
     resource?: { attributes?: OtlpAttribute[] };
-    scopeSpans?: Array<{ scope?: { name?: string }; spans?: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: OtlpAttribute[] }> }>;
+    scopeSpans?: Array<{ scope?: { name?: string }; spans?: Array<{ traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: OtlpAttribute[]; events?: Array<{ name: string; attributes?: OtlpAttribute[] }> }> }>;
   }>;
 }
 
@@ -60,7 +63,7 @@ async function startReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; se
         const service = String(attributesOf(resource.resource?.attributes)['service.name']);
         for (const scope of resource.scopeSpans ?? []) {
           for (const span of scope.spans ?? []) {
-            spans.push({ service, scope: scope.scope?.name ?? '', traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name, kind: span.kind, attributes: attributesOf(span.attributes) });
+            spans.push({ service, scope: scope.scope?.name ?? '', traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name, kind: span.kind, attributes: attributesOf(span.attributes), events: (span.events ?? []).map((e) => ({ name: e.name, attributes: attributesOf(e.attributes) })) });
           }
         }
       }
@@ -135,7 +138,9 @@ describe('traces from a partner call to its rows', () => {
     const root = await serverSpan(path);
     const supplierCall = await chainTo(root.traceId, 'the worker\'s supplier call in the trigger\'s trace', (s) => s.service === 'octo-sync-worker' && s.kind === KIND.client && s.scope.includes('undici'));
     expectJobChain(supplierCall, root, 'catalog');
-    expect(supplierCall[0]!.attributes['url.full']).toBe(`${stack.supplier.url}/products`);
+    // Where the call went, not its path or query (a supplier's or a partner's URL may carry a key).
+    expect(supplierCall[0]!.attributes['url.full']).toBe(new URL(stack.supplier.url).origin);
+    expect(Object.keys(supplierCall[0]!.attributes).filter((key) => key === 'url.path' || key === 'url.query')).toEqual([]);
     const write = await chainTo(root.traceId, 'an INSERT of the worker in the trigger\'s trace', (s) => s.service === 'octo-sync-worker' && s.scope.includes('pg') && /INSERT/i.test(statementOf(s)));
     expectJobChain(write, root, 'catalog');
     // No span per Express middleware: between the server span and the enqueue, only request handlers.
@@ -172,5 +177,40 @@ describe('traces from a partner call to its rows', () => {
     const roots = receiver.spans.filter((s) => s.parentSpanId === '');
     expect(roots.length).toBeGreaterThan(0);
     expect(roots.filter((s) => !([KIND.server, KIND.producer, KIND.consumer] as number[]).includes(s.kind)).map((s) => `${s.service} ${s.kind} ${s.name}`)).toEqual([]);
+  });
+
+  it('exports no query string and no job result', async () => {
+    const path = `${BASE}/${id}/products`;
+    await fetch(`${url}${path}?q=secret-in-the-query`, { headers: { 'x-webhook-secret': secret } });
+    const request = await serverSpan(path);
+    expect(request.attributes['url.query']).toBeUndefined();
+    // BullMQ records each job's completion on its span; the result it carries stays in the worker.
+    const completed = await waitFor('a job span with its completion event', () => receiver.spans.find((s) => s.events.some((e) => e.name === 'job completed')));
+    expect(completed.events.find((e) => e.name === 'job completed')?.attributes).not.toHaveProperty('bullmq.job.result');
+    expect(receiver.spans.flatMap((s) => s.events).filter((e) => 'bullmq.job.result' in e.attributes)).toEqual([]);
+    expect(JSON.stringify(receiver.spans)).not.toContain('secret-in-the-query');
+  });
+
+  it('follows a caller\'s traceparent: its unsampled request is not recorded, its sampled one is', async () => {
+    // Every trace that begins here is recorded (ratio 1): only the caller's decision drops one.
+    const path = `${BASE}/${id}/products`;
+    const ask = (traceId: string, flags: string) => fetch(`${url}${path}`, { headers: { 'x-webhook-secret': secret, traceparent: `00-${traceId}-b7ad6b7169203331-${flags}` } });
+    await ask('0af7651916cd43dd8448eb211c800000', '00');
+    await ask('0af7651916cd43dd8448eb211c800001', '01');
+    const sampled = await waitFor('the sampled caller\'s request', () => receiver.spans.find((s) => s.traceId === '0af7651916cd43dd8448eb211c800001' && s.kind === KIND.server));
+    expect(sampled.parentSpanId).toBe('b7ad6b7169203331');
+    // Sent after the unsampled one ended: had that one been recorded, it would be here by now.
+    expect(receiver.spans.filter((s) => s.traceId === '0af7651916cd43dd8448eb211c800000')).toEqual([]);
+  });
+
+  it('stops with exit code 0 when the collector is down, saying that the last spans were lost', async () => {
+    // Nothing listens on the port; spans wait in the buffer until the stop flushes them.
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const gateway = await stack.start('gateway', { OTEL_EXPORTER_OTLP_ENDPOINT: down, OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    await fetch(`${await stack.gatewayUrl(gateway)}${BASE}/${id}/products`, { headers: { 'x-webhook-secret': secret } });
+    gateway.kill('SIGTERM');
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
+    expect(gateway.lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual([]);
+    expect(gateway.lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toContain('tracing: the last spans were not sent in time (is the collector down?); stopping without them');
   });
 });

@@ -21,7 +21,8 @@ export function exitOnSignalDuringStartUp(log: Logger): () => void {
 
 export interface ShutdownStep {
   name: string;
-  run: () => Promise<unknown>;
+  /** Given the milliseconds left before the stop times out, for a step that can bound itself. */
+  run: (remainingMs: number) => Promise<unknown>;
 }
 
 /**
@@ -46,10 +47,11 @@ export function installShutdown(log: Logger, timeoutMs: number, steps: readonly 
         process.exit(stopped ? process.exitCode : 1);
       }, timeoutMs);
       deadline.unref();
+      const deadlineAt = Date.now() + timeoutMs;
       let failed = false;
       for (const step of steps) {
         try {
-          await step.run();
+          await step.run(deadlineAt - Date.now());
           log.debug({ step: step.name }, 'shutdown step done');
         } catch (err) {
           failed = true;

@@ -6,9 +6,11 @@ import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { BullMQOtel } from 'bullmq-otel';
-import { ConfigError } from '@octo-sync/platform';
+import { ConfigError, type Logger } from '@octo-sync/platform';
 import { loadTracingConfig, type TracingConfig } from './config';
+import { flushTracing } from './flush';
 import { instrumentations } from './instrumentations';
+import { RedactingSpanProcessor } from './redact';
 import { createSampler } from './sampler';
 
 /** What a process holds once tracing is started (or found off). */
@@ -19,8 +21,11 @@ export interface Tracing {
    * span continues that trace in the worker. Undefined while tracing is off.
    */
   readonly queueTelemetry: BullMQOtel | undefined;
-  /** Sends the spans still buffered, then stops; the last step of a shutdown. */
-  shutdown(): Promise<void>;
+  /**
+   * Sends the spans still buffered, then stops; the last step of a shutdown, given what is left of
+   * its budget. Never fails: spans it cannot send in time are given up with a warning on `log`.
+   */
+  shutdown(log: Logger, budgetMs: number): Promise<void>;
 }
 
 export interface TracingOptions {
@@ -45,13 +50,14 @@ export function startTracing({ serviceName, config }: TracingOptions): Tracing {
   const provider = new NodeTracerProvider({
     resource,
     sampler: createSampler(config),
-    // Batched and sent in the background (OTEL_BSP_* tune it); the exporter's own requests are not traced.
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }))],
+    // URLs cut and job results dropped first; then batched and sent in the background (OTEL_BSP_*
+    // tune it); the exporter's own requests are not traced.
+    spanProcessors: [new RedactingSpanProcessor(), new BatchSpanProcessor(new OTLPTraceExporter({ url: config.tracesUrl }))],
   });
   // W3C `traceparent`: what BullMQ's adapter writes into each job and what an incoming request may carry.
   provider.register({ propagator: new W3CTraceContextPropagator() });
   registerInstrumentations({ tracerProvider: provider, instrumentations: instrumentations() });
-  return { queueTelemetry: new BullMQOtel({ tracerName: 'bullmq' }), shutdown: () => provider.shutdown() };
+  return { queueTelemetry: new BullMQOtel({ tracerName: 'bullmq' }), shutdown: (log, budgetMs) => flushTracing(provider, log, budgetMs) };
 }
 
 /**

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     { name: 'pool budget check', run: async () => poolCheck.stop() },
     { name: 'database', run: () => db.close() },
     // Last: it sends the spans of everything stopped before it.
-    { name: 'tracing', run: () => tracing.shutdown() },
+    { name: 'tracing', run: (remainingMs) => tracing.shutdown(log, remainingMs) },
   ]);
 }
 

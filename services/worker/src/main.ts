@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   // Tracing last: it sends the spans of everything stopped before it.
   installShutdown(log, config.shutdownTimeoutMs, [
     { name: 'worker', run: stop },
-    { name: 'tracing', run: () => tracing.shutdown() },
+    { name: 'tracing', run: (remainingMs) => tracing.shutdown(log, remainingMs) },
   ]);
   const runtime = await whenStarted(starting);
   if (runtime === undefined) return;
