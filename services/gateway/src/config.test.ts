@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { ConfigError } from '@octo-sync/platform';
 import { DEV_JWT_SECRET, loadGatewayConfig } from './config';
 
@@ -69,7 +69,9 @@ describe('loadGatewayConfig', () => {
   test('the pages: sessions idle out after 30 minutes by default; their assets are web/ beside the bundle unless PAGES_DIR says', () => {
     const config = loadGatewayConfig({});
     expect(config.pageSessionIdleS).toBe(1800);
-    expect(config.pagesDir).toBe(resolve(__dirname, 'web'));
+    // Beside the module that loads the config: here the sources, in the bundle dist/gateway.js, so
+    // dist/web/, where scripts/build.mjs writes the pages.
+    expect(relative(resolve(__dirname, '../../..'), config.pagesDir)).toBe(join('services', 'gateway', 'src', 'web'));
     expect(loadGatewayConfig({ PAGES_DIR: 'build/web', PAGE_SESSION_IDLE_S: '60' })).toMatchObject({ pagesDir: resolve('build/web'), pageSessionIdleS: 60 });
     expect(() => loadGatewayConfig({ PAGE_SESSION_IDLE_S: '10' })).toThrow(/PAGE_SESSION_IDLE_S/);
   });
