@@ -1,20 +1,25 @@
 import { createDb, type Db, type OptionRow, type ProductRow, type RunTx, type SliceRows, type UnitRow } from '@octo-sync/db';
-import { claimedTestRun, createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+import { claimedTestRun, createTestDatabase, waitFor, type TestDatabase } from '@octo-sync/testkit';
+import { Pool } from 'pg';
 
 /**
  * A small run's rows go as `jsonb` parameters; a large one's are COPY'd into a leased lane of
  * `catalog_stage` before its fenced transaction opens, which merges only the rows of its own run
- * and fence after checking their count and digest. Neither creates a table (no catalog churn, and
+ * and fence after checking their count. Neither creates a table (no catalog churn, and
  * it works through transaction-mode PgBouncer), and both store the same rows.
  */
 describe('CatalogRunWriter', () => {
   let database: TestDatabase;
   let db: Db;
+  /** A session of the test's own, outside the writer's pool of 2. */
+  let side: Pool;
   beforeAll(async () => {
     database = await createTestDatabase();
     db = createDb({ databaseUrl: database.url, secretsKey: 'catalog-writer-test-key', poolSize: 2 });
+    side = new Pool({ connectionString: database.url, max: 2 });
   });
   afterAll(async () => {
+    await side?.end();
     await db?.close();
     await database?.drop();
   });
@@ -112,5 +117,38 @@ describe('CatalogRunWriter', () => {
     await expect(write('lost', 2_100, lose)).rejects.toMatchObject({ code: 'STAGING_MISMATCH' });
     expect(await storedRows('lost')).toHaveLength(0);
     expect(await leasedLanes()).toBe(0);
+  });
+
+  test('more large runs than lanes wait for one and all succeed', async () => {
+    // Two lanes instead of 64: the lanes table says which lanes runs may lease.
+    await db.pool.query('DELETE FROM catalog_stage_lanes WHERE lane >= 2');
+    try {
+      const written = await Promise.all(Array.from({ length: 5 }, (_, i) => write(`queued-${i}`, 2_100)));
+      expect(written.map((w) => w.lane).filter((lane) => lane !== 0 && lane !== 1)).toEqual([]);
+      for (let i = 0; i < 5; i++) expect(await storedRows(`queued-${i}`)).toHaveLength(3);
+      expect(await leasedLanes()).toBe(0);
+    } finally {
+      await db.pool.query('INSERT INTO catalog_stage_lanes (lane) SELECT g FROM generate_series(2, 63) g ON CONFLICT DO NOTHING');
+    }
+  });
+
+  test('a lease is not seen before its lane is emptied, so no late TRUNCATE can empty a lane another run leased since', async () => {
+    const holder = await side.connect();
+    let writing: Promise<unknown> | undefined;
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE catalog_stage IN ACCESS SHARE MODE');
+      writing = write('emptied-first', 2_100);
+      await waitFor('the lease to wait for the lock on its TRUNCATE', async () => {
+        const { rows } = await side.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'TRUNCATE%'`);
+        return rows.length > 0;
+      });
+      expect(Number((await side.query<{ n: string }>('SELECT count(*)::text AS n FROM catalog_stage_lanes WHERE run_id IS NOT NULL')).rows[0]!.n)).toBe(0);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    await writing;
+    expect(await storedRows('emptied-first')).toHaveLength(3);
   });
 });

@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppError } from '@octo-sync/platform';
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
 import { copyText } from '../copy-text';
+import { CONNECTION_WAIT_MS } from '../runs/run-claim';
 import type { RunTx } from '../runs/run-fence';
 import type { RowEncoder, SliceRows } from './catalog-encode';
-import { laneSource, laneTable, STAGE_COLUMNS, STAGE_KIND, type RowSource } from './catalog-upserts';
+import { laneSource, laneTable, STAGE_COLUMNS, type RowSource } from './catalog-upserts';
 
 /** Which run may write a lane: the run and the fence its claim got. */
 export interface StagingRun {
@@ -14,22 +15,37 @@ export interface StagingRun {
 }
 
 /**
- * The staged rows are not the rows this run COPY'd (a lane emptied under it, a crash that emptied
- * the unlogged lanes): the attempt fails and writes nothing; the queue retries it.
+ * The lane does not hold as many of this run's rows as it COPY'd (a lane emptied under it, a crash
+ * that emptied the unlogged lanes): the attempt fails and writes nothing; the queue retries it.
  */
 class StagingMismatchError extends AppError {
-  constructor(expected: { count: number; digest: bigint }, found: { n: number; digest: string }) {
-    const what = found.n === expected.count ? `its ${found.n} rows there have another digest` : `its lane holds ${found.n}`;
-    super('STAGING_MISMATCH', `the run staged ${expected.count} catalog rows but ${what}; nothing was written`);
+  constructor(expected: number, found: number) {
+    super('STAGING_MISMATCH', `the run staged ${expected} catalog rows but its lane holds ${found}; nothing was written`);
   }
 }
 
-/** Every lane is held by a running run: the attempt fails before writing and the queue retries it. */
+/** Every lane stayed held by running runs for all of {@link LANE_WAIT_MS}: the attempt fails before writing and the queue retries it. */
 class StagingFullError extends AppError {
   constructor() {
-    super('STAGING_FULL', 'every catalog staging lane is held by a running run; the run will be retried');
+    super('STAGING_FULL', 'every catalog staging lane stayed held by running runs; the run will be retried');
   }
 }
+
+/**
+ * How long a run waits for a free lane, polling with backoff (a lane frees when its run ends, which
+ * nothing announces): more large runs than lanes queue for them instead of failing attempts.
+ * Inside SYNC_WRITE_TIMEOUT_MS's default (10 minutes), far beyond a large run's write.
+ */
+const LANE_WAIT_MS = 300_000;
+const FIRST_PAUSE_MS = 50;
+const LAST_PAUSE_MS = 2_000;
+
+/**
+ * The lease's and the release's transactions: the claim's wait for a pooled connection (runs
+ * beyond the pool size queue for one), and as long again for the TRUNCATE, which waits for a late
+ * COPY into the lane to end.
+ */
+const LANE_TX = { maxWait: CONNECTION_WAIT_MS, timeout: CONNECTION_WAIT_MS };
 
 // A lane is free when nobody leased it, or its run no longer runs under the fence it leased it
 // with (finished, failed, or taken over): lanes are never leaked, whatever happened to a worker.
@@ -45,22 +61,17 @@ RETURNING l.lane`;
 
 const FREE = 'UPDATE catalog_stage_lanes SET run_id = NULL, fence = NULL WHERE lane = $1 AND run_id = $2::uuid AND fence = $3::bigint';
 
-// The same count and digest the stage keeps while it COPYs: the sum of the first 60 bits of
-// md5(kind || hash) over the run's rows (a product's fingerprints go by their tree hash).
-const TALLY = (table: string) => `
-SELECT count(*)::int AS n,
-  COALESCE(sum(('x' || left(md5(kind || CASE kind WHEN 'f' THEN tree_hash ELSE content_hash END), 15))::bit(60)::bigint), 0)::text AS digest
-FROM ${table} WHERE run_id = $1::uuid AND fence = $2::bigint`;
+const COUNT = (table: string) => `SELECT count(*)::int AS n FROM ${table} WHERE run_id = $1::uuid AND fence = $2::bigint`;
 
 /**
- * One large run's rows in its lane of `catalog_stage`: leased and emptied before the run COPYs
- * into it, on pooled connections and outside any transaction; checked (row count and digest) and
- * read by the run's fenced merge; emptied and freed when the run is done with it. Emptying is a
- * TRUNCATE of the lane's partition, never a DELETE.
+ * One large run's rows in its lane of `catalog_stage`: leased and emptied in one transaction
+ * before the run COPYs into it, the COPYs on pooled connections and outside any transaction;
+ * counted and read by the run's fenced merge; emptied and freed, in one transaction again, when
+ * the run is done with it. Emptying is a TRUNCATE of the lane's partition, never a DELETE, and
+ * always happens while the lane's row is locked by the one who holds the lane.
  */
 export class CatalogStage {
   private count = 0;
-  private digest = 0n;
 
   private constructor(
     private readonly db: { prisma: PrismaClient; pool: Pool },
@@ -68,13 +79,18 @@ export class CatalogStage {
     readonly lane: number,
   ) {}
 
-  /** Leases a free lane for `run` and empties it (a stalled writer's late rows carry another fence and are never read). */
+  /**
+   * Leases a free lane for `run` and empties it, waiting up to {@link LANE_WAIT_MS} for one to free
+   * (a stalled writer's late rows carry another fence and are never read).
+   */
   static async lease(db: { prisma: PrismaClient; pool: Pool }, run: StagingRun): Promise<CatalogStage> {
-    const { rows } = await db.pool.query<{ lane: number }>(LEASE, [run.id, run.fence.toString()]);
-    const lane = rows[0]?.lane;
-    if (lane === undefined) throw new StagingFullError();
-    await db.pool.query(`TRUNCATE ${laneTable(lane)}`);
-    return new CatalogStage(db, run, lane);
+    const deadline = Date.now() + LANE_WAIT_MS;
+    for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(2 * pause, LAST_PAUSE_MS)) {
+      const lane = await leaseEmptied(db.prisma, run);
+      if (lane !== undefined) return new CatalogStage(db, run, lane);
+      if (Date.now() + pause > deadline) throw new StagingFullError();
+      await delay(pause / 2 + Math.random() * (pause / 2));
+    }
   }
 
   /** Where the merge reads the staged rows, and its parameters after the integration id. */
@@ -82,9 +98,9 @@ export class CatalogStage {
     return { rows: laneSource(this.lane), params: [this.run.id, this.run.fence.toString()] };
   }
 
-  /** COPYs `slices` into the lane, on a pooled connection of its own, and adds them to the tally. */
+  /** COPYs `slices` into the lane, on a pooled connection of its own, and counts them. */
   async copy(encoder: RowEncoder, slices: readonly SliceRows[]): Promise<void> {
-    for (const rows of slices) this.tally(rows);
+    for (const rows of slices) this.count += rows.products.length + (rows.fingerprints?.length ?? 0) + rows.options.length + rows.units.length;
     const prefix = `${this.lane}\t${this.run.id}\t${this.run.fence}\t`;
     const client = await this.db.pool.connect();
     try {
@@ -98,11 +114,11 @@ export class CatalogStage {
     }
   }
 
-  /** In the fenced transaction, before the merge: the lane holds exactly the rows this run COPY'd. */
+  /** In the fenced transaction, before the merge: the lane holds as many of this run's rows as it COPY'd. */
   async check(tx: RunTx): Promise<void> {
-    const { rows } = await tx.query<{ n: number; digest: string }>(TALLY(laneTable(this.lane)), [this.run.id, this.run.fence.toString()]);
-    const found = rows[0] ?? { n: 0, digest: '0' };
-    if (found.n !== this.count || BigInt(found.digest) !== this.digest) throw new StagingMismatchError({ count: this.count, digest: this.digest }, found);
+    const { rows } = await tx.query<{ n: number }>(COUNT(laneTable(this.lane)), [this.run.id, this.run.fence.toString()]);
+    const found = rows[0]?.n ?? 0;
+    if (found !== this.count) throw new StagingMismatchError(this.count, found);
   }
 
   /**
@@ -113,17 +129,20 @@ export class CatalogStage {
     await this.db.prisma.$transaction(async (tx) => {
       const freed = await tx.$executeRawUnsafe(FREE, this.lane, this.run.id, this.run.fence.toString());
       if (freed === 1) await tx.$executeRawUnsafe(`TRUNCATE ${laneTable(this.lane)}`);
-    });
+    }, LANE_TX);
   }
+}
 
-  private tally(rows: SliceRows): void {
-    const add = (kind: string, hash: string | null) => {
-      this.count += 1;
-      this.digest += BigInt(`0x${createHash('md5').update(`${kind}${hash ?? ''}`).digest('hex').slice(0, 15)}`);
-    };
-    for (const p of rows.products) add(STAGE_KIND.products, p.content_hash);
-    for (const f of rows.fingerprints ?? []) add(STAGE_KIND.fingerprints, f.tree_hash);
-    for (const o of rows.options) add(STAGE_KIND.options, o.content_hash);
-    for (const u of rows.units) add(STAGE_KIND.units, u.content_hash);
-  }
+/**
+ * Leases a free lane and empties it in one transaction that holds the lane's row until both are
+ * committed: a lease nobody sees yet cannot be taken over, so no late TRUNCATE of a stalled
+ * attempt ever empties a lane another run leased since. `undefined`: every lane is held.
+ */
+async function leaseEmptied(prisma: PrismaClient, run: StagingRun): Promise<number | undefined> {
+  return prisma.$transaction(async (tx) => {
+    const rows = await tx.$queryRawUnsafe<Array<{ lane: number }>>(LEASE, run.id, run.fence.toString());
+    const lane = rows[0]?.lane;
+    if (lane !== undefined) await tx.$executeRawUnsafe(`TRUNCATE ${laneTable(lane)}`);
+    return lane;
+  }, LANE_TX);
 }

@@ -48,7 +48,7 @@ type ClaimRow = SyncRun & { current_status: string; blocking: string | null; fen
  * transaction waits for a second: see checkout-guard.ts), so the wait can outlast Prisma's 2 s
  * default on a small pool under a large concurrency without anything being wrong.
  */
-const CONNECTION_WAIT_MS = 60_000;
+export const CONNECTION_WAIT_MS = 60_000;
 
 /**
  * Claims run `runId`: a transaction of two statements (the integration's row lock, then
