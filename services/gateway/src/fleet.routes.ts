@@ -21,7 +21,8 @@ const fleetRowSchema = integrationSchema
         }),
       })
       .openapi({ description: 'How fresh its availability is (the rule of this release; per-tier freshness will refine it).' }),
-    last_run: runSchema.nullable().openapi({ description: 'The newest catalog run, whatever its state (`error_message` is a failed one’s reason); null: none yet.' }),
+    // A union, not runSchema.nullable(): that would make the SyncRun component itself nullable (the sync-log's runs too).
+    last_run: z.union([runSchema, z.null()]).openapi({ description: 'The newest catalog run, whatever its state (`error_message` is a failed one’s reason); null: none yet.' }),
   })
   .openapi('FleetIntegration');
 

@@ -860,7 +860,8 @@ export interface components {
                 /** @description Approved, active, pulls on, and that pull (or, before the first, the creation) is older than twice `availability_pull.interval_minutes`: a whole pull was missed. */
                 stale: boolean;
             };
-            last_run: components["schemas"]["SyncRun"];
+            /** @description The newest catalog run, whatever its state (`error_message` is a failed one’s reason); null: none yet. */
+            last_run: components["schemas"]["SyncRun"] | null;
         };
         Health: {
             consecutive_failures: number;
@@ -1109,7 +1110,6 @@ export interface components {
             runs: components["schemas"]["SyncRun"][];
             sync: components["schemas"]["SyncState"];
         };
-        /** @description The newest catalog run, whatever its state (`error_message` is a failed one’s reason); null: none yet. */
         SyncRun: {
             /** @description Attempts spent so far: each time a worker claimed the run (0 while none has; waiting behind another run of the integration spends none). */
             attempts: number;
@@ -1192,7 +1192,7 @@ export interface components {
             warnings: components["schemas"]["SyncRunWarning"][];
             /** @description Warnings left out of `warnings` past its cap. */
             warnings_omitted: number;
-        } | null;
+        };
         SyncRunWarning: {
             /** @example [12].options[0].title */
             path: string;
