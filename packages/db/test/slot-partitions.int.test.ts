@@ -101,6 +101,9 @@ describe('slot partitions', () => {
     }
   });
 
+  const idsOf = async (availabilityId: string) =>
+    (await db.pool.query<{ slot_date: string }>(`SELECT slot_date::text FROM slot_ids WHERE integration_id = $1::uuid AND availability_id LIKE $2`, [integrationId, availabilityId])).rows.map((r) => r.slot_date);
+
   it('creates the months ahead and drops the months past the retention, each step under lock_timeout', async () => {
     const old = monthOf(-5);
     await db.pool.query("SELECT slot_partition_ensure('availability_slots', $1::date)", [old]);
@@ -123,6 +126,9 @@ describe('slot partitions', () => {
       expect(blocked).toMatchObject({ created: [ahead], dropped: [], undatedPruned: 5 });
       expect(blocked.skipped).toHaveLength(1);
       pending = blocked.skipped[0]!;
+      // The pruned undated slots' ids go with them; the old month's stay while its table does.
+      expect(await idsOf('undated-%')).toEqual([]);
+      expect(await idsOf('old')).toEqual([old]);
     } finally {
       await reader.query('ROLLBACK');
       reader.release();
@@ -132,6 +138,7 @@ describe('slot partitions', () => {
     expect(done.dropped[0]).toBe(pending);
     expect(done.dropped).toContain(partitionOf(old));
     expect(await rowsOf('old')).toEqual([]);
+    expect(await idsOf('old')).toEqual([]);
     // From the month of the earliest start the gateway accepts (today − 7 days − 1, a day more for time zones) to 25 months ahead.
     const months = [...(await db.slotPartitions.partitions()).keys()].sort();
     expect(months[0]).toBe(new Date(Date.now() - 9 * DAY_MS).toISOString().slice(0, 8) + '01');

@@ -1,7 +1,7 @@
 import { appendChanges, prismaSql, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from '../feed/change-outbox';
 import type { PrismaClient } from '../client';
 import { answeredSince, PUSH_IS_NEWER, slotLockOrder } from './slot-order';
-import { keyDate, moveMisplaced, PLACEMENT_SQL, type Placement } from './slot-placement';
+import { keyDate, moveMisplaced, PLACEMENT_SQL, upsertSlotIds, type Placement } from './slot-placement';
 
 /** One slot change, ready for the database (snake_case: it goes through jsonb_to_recordset). */
 export interface SlotRow {
@@ -78,6 +78,9 @@ export class AvailabilityStore {
   async apply(rounds: ReadonlyArray<readonly SlotRow[]>): Promise<Array<Set<string>>> {
     const write = async (db: Pick<PrismaClient, '$queryRawUnsafe'>, rows: readonly SlotRow[]) => {
       if (rows.length === 0) return [];
+      // The slots' ids first, in their lock order (slot-placement.ts): APPLY_SLOTS, a statement
+      // later, then sees where each slot is as committed by any writer that held it before.
+      await db.$queryRawUnsafe(LOCK_IDS, JSON.stringify(rows));
       const written = await db.$queryRawUnsafe<Array<WrittenSlot & Placement>>(APPLY_SLOTS, JSON.stringify(rows));
       // A row whose start moved to another month goes to that month's partition (slot-placement.ts).
       await moveMisplaced((sql, values) => db.$queryRawUnsafe(sql, ...values), written);
@@ -128,6 +131,9 @@ const PUSHED = `SELECT r.integration_id, slot_option_key(r.integration_id, r.pro
   FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, product_octo_id text, option_octo_id text,
     availability_id text, local_date_time_start text, starts_at timestamptz, status text, vacancies integer,
     capacity integer, order_key bigint, order_source text, received_key bigint, raw jsonb)`;
+
+// The changes APPLY_SLOTS may write (not older than a pull answered since), their slot_ids locked.
+const LOCK_IDS = upsertSlotIds(`(SELECT c.* FROM (${PUSHED}) c WHERE NOT ${answeredSince('c', 'c.local_date_time_start', 'c.last_push_received')})`);
 
 // A start time or status left out of a change keeps the stored one; vacancies and capacity are
 // the supplier's current figures and replace the stored ones (null: unknown or unlimited). `raw`

@@ -1,6 +1,6 @@
 import { WRITTEN_SLOT_SQL } from '../feed/change-outbox';
 import { inWindow, slotLockOrder, snapshotIsNewer } from './slot-order';
-import { keyDate, PLACEMENT_SQL, windowMonths } from './slot-placement';
+import { PLACEMENT_SQL, upsertSlotIds, windowMonths } from './slot-placement';
 
 /*
  * The statements of an availability pull (AvailabilityPullStore calls them): reconciling answers
@@ -54,10 +54,12 @@ const LISTED = `SELECT l.* FROM s CROSS JOIN LATERAL (
 //   (slot_content_hash, the function the slots' trigger stores: one owner of what content is)
 //   differs from the stored one, or they were closed. The first branch leaves out, before the
 //   insert, the listed slots stored in the window as listed already, so a pull that finds nothing
-//   new neither writes nor locks such a row. A listed slot stored outside the window or without a
-//   start is not found there: keyDate finds its stored row's key (slot-placement.ts), and the
-//   upsert's conflict clause compares it with the stored row, which it locks, and writes it only
-//   if it differs (a row whose start it moved to another month then moves there: moveMisplaced);
+//   new neither writes nor locks such a row. Every row to write first locks its slot_ids row
+//   (`ids`, upsertSlotIds: slot-placement.ts), which names where the slot is stored now, as
+//   committed, whatever this statement's snapshot read: a listed slot stored outside the window or
+//   without a start, or one a push moved meanwhile, meets its stored row there; the upsert's
+//   conflict clause compares it with that row, which it locks, and writes it only if it differs
+//   (a row whose start it moved to another month then moves there: moveMisplaced);
 // - open stored slots of the window the answer no longer lists, closed (removed_at set) with their
 //   content kept as it is once locked. An undated slot is in no window: a pull never closes it.
 // The conflict clause checks again on the row as it is once locked (a push may have written it);
@@ -74,13 +76,13 @@ WITH ${ANSWERS}, w AS (
     'CLOSED', c.vacancies, c.capacity, c.raw, s.answer_key, now(), c.slot_date
   FROM s CROSS JOIN LATERAL ${STORED_WINDOW('c.*')} c
   WHERE c.removed_at IS NULL AND NOT (c.availability_id = ANY(s.listed)) AND ${snapshotIsNewer('c', 's.answer_key')}
-)
+), ids AS (${upsertSlotIds('w')})
 INSERT INTO availability_slots AS t (integration_id, option_key, slot_date, product_octo_id, option_octo_id, availability_id, local_date_time_start,
   starts_at, status, vacancies, capacity, raw, order_key, order_source, last_received, last_snapshot, removed_at, updated_at)
-SELECT w.integration_id, w.option_key, COALESCE(w.stored_date, ${keyDate('w')}), w.product_octo_id, w.option_octo_id, w.availability_id,
+SELECT w.integration_id, w.option_key, ids.slot_date, w.product_octo_id, w.option_octo_id, w.availability_id,
   w.local_date_time_start, w.starts_at, w.status, w.vacancies, w.capacity, w.raw, w.answer_key, 'received_at', w.answer_key, w.answer_key,
   w.removed_at, now()
-FROM w
+FROM w JOIN ids ON ids.integration_id = w.integration_id AND ids.option_key = w.option_key AND ids.availability_id = w.availability_id
 ORDER BY ${slotLockOrder('w')}
 ON CONFLICT (integration_id, option_key, availability_id, slot_date) DO UPDATE SET
   local_date_time_start = CASE WHEN excluded.removed_at IS NULL THEN excluded.local_date_time_start ELSE t.local_date_time_start END,

@@ -64,8 +64,11 @@ export class SlotPartitionStore {
       }, work.dropped);
       if (!dropped) break;
     }
+    const after = await this.partitions();
+    // The ids of the months gone (below every month that still has a table, dropped or not yet).
+    await this.batches(settings, PRUNE_DROPPED_IDS, [[...after.keys(), oldest].reduce((a, b) => (a < b ? a : b))]);
     work.undatedPruned = await this.pruneUndated(settings, now);
-    work.monthsAhead = [...(await this.partitions())].filter(([m, p]) => m >= monthOf(now) && p.state === 'attached').length;
+    work.monthsAhead = [...after].filter(([m, p]) => m >= monthOf(now) && p.state === 'attached').length;
     return work;
   }
 
@@ -105,15 +108,40 @@ export class SlotPartitionStore {
     }
   }
 
+  /**
+   * Undated slots not written within the retention, with their ids, in bounded batches. Each batch
+   * is a transaction that locks the candidates' slot_ids rows first, as every writer does
+   * (slot-placement.ts), and then, in a snapshot taken after those locks, deletes the rows still
+   * undated and still old and their ids: a writer that got there first keeps its slot.
+   */
   private async pruneUndated(settings: SlotPartitionSettings, now: Date): Promise<number> {
     const before = new Date(now.getTime() - settings.retentionDays * DAY_MS);
     let pruned = 0;
     for (let batch = 0; batch < settings.undatedMaxBatches; batch++) {
-      const { rowCount } = await this.pool.query(PRUNE_UNDATED, [before, settings.undatedBatch]);
-      pruned += rowCount ?? 0;
-      if ((rowCount ?? 0) < settings.undatedBatch) break;
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query(LOCK_UNDATED, [before, settings.undatedBatch]);
+        const { rowCount } = await client.query(PRUNE_UNDATED, [before, JSON.stringify(rows)]);
+        await client.query('COMMIT');
+        pruned += rowCount ?? 0;
+        if (rows.length < settings.undatedBatch) break;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
     }
     return pruned;
+  }
+
+  /** Runs `sql` (a bounded DELETE whose last parameter is the batch size) until a batch deletes less than a batch, or the pass's batches run out. */
+  private async batches(settings: SlotPartitionSettings, sql: string, values: unknown[]): Promise<void> {
+    for (let batch = 0; batch < settings.undatedMaxBatches; batch++) {
+      const { rowCount } = await this.pool.query(sql, [...values, settings.undatedBatch]);
+      if ((rowCount ?? 0) < settings.undatedBatch) break;
+    }
   }
 }
 
@@ -122,7 +150,26 @@ const LOCK_NOT_AVAILABLE = '55P03';
 
 const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-// Undated slots (slot_date 'infinity': the undated partition alone) not written within the retention.
+// The ids of undated slots (slot_date 'infinity': the undated partition alone) not written within
+// the retention, locked; ids another transaction holds are skipped (a writer holds its slots' ids:
+// the pruner never waits on one, so it cannot deadlock with writers that lock in their own order).
+const LOCK_UNDATED = `
+SELECT i.integration_id, i.option_key::text AS option_key, i.availability_id FROM slot_ids i
+JOIN availability_slots s ON s.integration_id = i.integration_id AND s.option_key = i.option_key
+  AND s.availability_id = i.availability_id AND s.slot_date = 'infinity'
+WHERE i.slot_date = 'infinity' AND s.updated_at < $1 LIMIT $2 FOR UPDATE OF i SKIP LOCKED`;
+
+// The locked candidates ($2) still undated and old in a snapshot taken after the locks, with their ids.
 const PRUNE_UNDATED = `
-DELETE FROM availability_slots WHERE slot_date = 'infinity' AND ctid = ANY(ARRAY(
-  SELECT ctid FROM availability_slots WHERE slot_date = 'infinity' AND updated_at < $1 LIMIT $2))`;
+WITH k AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS k(integration_id uuid, option_key bigint, availability_id text)),
+gone AS (
+  DELETE FROM availability_slots s USING k WHERE s.integration_id = k.integration_id AND s.option_key = k.option_key
+    AND s.availability_id = k.availability_id AND s.slot_date = 'infinity' AND s.updated_at < $1
+  RETURNING s.integration_id, s.option_key, s.availability_id
+)
+DELETE FROM slot_ids i USING gone g WHERE i.integration_id = g.integration_id AND i.option_key = g.option_key
+  AND i.availability_id = g.availability_id AND i.slot_date = 'infinity'`;
+
+// Ids of slots in months whose partitions are gone ($1: the oldest month with a table), a batch ($2) at a time.
+const PRUNE_DROPPED_IDS = `
+DELETE FROM slot_ids WHERE ctid = ANY(ARRAY(SELECT ctid FROM slot_ids WHERE slot_date < $1::date LIMIT $2))`;

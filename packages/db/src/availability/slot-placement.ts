@@ -1,3 +1,5 @@
+import { slotLockOrder } from './slot-order';
+
 /*
  * Where a slot's row lives in the partitioned `availability_slots` (docs/architecture.md, "Slots
  * are partitioned by month"), in one place that every slot writer includes:
@@ -6,8 +8,10 @@
  *   it has no start). Its `slot_date` is the date it was first stored with there and is never
  *   updated: a start that moves within the month updates the row where it is.
  * - The key is (integration, option_key, availability id, slot_date), so a write must name the
- *   stored row's slot_date to meet it: {@link keyDate} finds it in one partition (the start's
- *   month) for a change with a start, and among every live partition for a change without one.
+ *   stored row's slot_date to meet it; Postgres checks that key per partition only. The slot's
+ *   identity without slot_date has one row in the unpartitioned `slot_ids`, which names where the
+ *   slot is (a trigger keeps it as rows are inserted and moved): every writer upserts it first
+ *   ({@link upsertSlotIds}), which serialises writers of one slot whatever months they name.
  * - A write meets the stored row where it is, and its ordering check decides there; a row whose
  *   start it moved to another month (or an undated slot that got a start) is then moved to that
  *   month ({@link moveMisplaced}): deleted and inserted again as written, with the new
@@ -16,16 +20,27 @@
  */
 
 /**
- * The `slot_date` a write of slot `r` (with `integration_id`, `option_key`, `availability_id`,
- * `local_date_time_start`) must name: its stored row's, or for a new slot the date of its start
- * (`slot_date_of`, 'infinity' without one). The database function `slot_key_date` (migration
- * `…_slot_key_date`) probes the one partition of the start's month first; when that misses (a new
- * slot, a change without a start, or a start that moved to another month) every live partition,
- * one index probe each, so the write meets the stored row's key (and its ordering check) wherever
- * it is.
+ * Upserts the slot_ids rows (migration `…_slot_ids`) of the slots that `source` (rows with
+ * `integration_id`, `option_key`, `product_octo_id`, `option_octo_id`, `availability_id`,
+ * `local_date_time_start`) writes, in the slots' lock order (slot-order.ts), and returns each
+ * one's stored `slot_date`: a new slot's is its start's date (`slot_date_of`, 'infinity' without
+ * one). The first step of every slot write: the conflict locks each slot's id row (and writes it
+ * again, so that RETURNING gives the row as another writer committed it, not as this statement's
+ * snapshot saw it), so two first writes of one slot, and a write racing a move, serialise on the
+ * id's unique key and meet one stored row; and finding that row is one probe of slot_ids, not one
+ * per live partition.
  */
+export function upsertSlotIds(source: string): string {
+  return `INSERT INTO slot_ids AS i (integration_id, option_key, availability_id, slot_date)
+  SELECT r.integration_id, r.option_key, r.availability_id, slot_date_of(r.local_date_time_start) FROM ${source} r ORDER BY ${slotLockOrder('r')}
+  ON CONFLICT (integration_id, option_key, availability_id) DO UPDATE SET slot_date = i.slot_date
+  RETURNING i.integration_id, i.option_key, i.availability_id, i.slot_date`;
+}
+
+/** The stored `slot_date` of slot `r` (its slot_ids row, which {@link upsertSlotIds} locked earlier in the transaction). */
 export function keyDate(r: string): string {
-  return `slot_key_date(${r}.integration_id, ${r}.option_key, ${r}.availability_id, ${r}.local_date_time_start)`;
+  return `(SELECT i.slot_date FROM slot_ids i WHERE i.integration_id = ${r}.integration_id AND i.option_key = ${r}.option_key
+    AND i.availability_id = ${r}.availability_id)`;
 }
 
 /** Every column of a slot row but `slot_date`, in one order (what a move copies). */
