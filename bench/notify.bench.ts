@@ -13,7 +13,7 @@
  * Then the tracing phase (bench/lib/notify-tracing.ts): changes/s with tracing off, on at the
  * default ratio (`tracedDefaultVsOff`) and with every request traced, exporting to a local sink.
  * Then the undated phase (bench/lib/notify-undated.ts): a batch of changes without a start (each
- * probes every live slot partition for its row) against the same batch with starts (`undatedVsDated`).
+ * finds its row's partition through slot_ids) against the same batch with starts (`undatedVsDated`).
  * The last line on stdout is one JSON object.
  */
 import { createDb, type Db } from '@octo-sync/db';

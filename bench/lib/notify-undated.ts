@@ -19,8 +19,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /**
  * The price of the slots' partitions for a change that carries no start (`keyDate`,
- * slot-placement.ts): it finds its stored row by probing every live partition, where a change with
- * its start probes the one partition of its month. Measured on the store the worker calls
+ * slot-placement.ts): it finds its stored row's month in slot_ids, as a change with its start does,
+ * and should cost what that costs (before slot_ids it probed every live partition). Measured on the store the worker calls
  * (`AvailabilityStore.apply`, one transaction a batch, change feed on as in the bench's worker),
  * `rounds` batches of each kind, alternated, on `slots` slots of one integration spread over the
  * two years ahead.
