@@ -6,15 +6,23 @@ import { ApiError } from './errors';
 import { okEnvelope } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 
-/** A cursor is the position of the last event read, as decimal text (positions exceed 2^53). */
-export const CURSOR = /^(0|[1-9][0-9]{0,18})$/;
+/** The largest position: a Postgres bigint (2^63 − 1). */
+const MAX_POSITION = 9_223_372_036_854_775_807n;
+
+/** A cursor: the position of the last event read, as decimal text (positions exceed 2^53), at most {@link MAX_POSITION}. */
+export function cursorText() {
+  return z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a cursor returned as `next` (decimal digits)')
+    .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= MAX_POSITION, 'must be at most 9223372036854775807 (a cursor returned as `next`)');
+}
 
 const CURSOR_PATH = '/api/v1/changes/cursor';
 const TAGS = ['Change feed'];
 
 const ackSchema = z
   .strictObject({
-    position: z.string().regex(CURSOR, 'must be a cursor returned as `next` (decimal digits)').openapi({ description: 'The `next` of the last page the consumer has processed.' }),
+    position: cursorText().openapi({ description: 'The `next` of the last page the consumer has processed.' }),
   })
   .openapi('ChangeCursorAck');
 
@@ -49,7 +57,8 @@ export function changeCursorRoutes({ db }: { db: Db }): RouteSpec[] {
       summary: 'Acknowledge a position: the reader’s server-side cursor (registers the consumer)',
       description:
         'The consumer is the reader token’s subject. Once acknowledged, `GET /api/v1/changes` without `after` resumes after this position, ' +
-        'and the worker reports the consumer’s lag (positions and seconds behind). A position past the newest answers 400 CURSOR_AHEAD.',
+        'and the worker reports the consumer’s lag (positions and seconds behind). A position past the newest answers 400 CURSOR_AHEAD; ' +
+        'one behind the retention’s watermark (events after it were pruned) answers 410 CURSOR_EXPIRED and stores nothing: rebuild from the export.',
       tags: TAGS,
       auth: 'feed',
       body: ackSchema,
@@ -57,6 +66,7 @@ export function changeCursorRoutes({ db }: { db: Db }): RouteSpec[] {
       handler: async ({ req, body }) => {
         const result = await consumers.ack(readerOnly(req), BigInt(body.position));
         if (result.kind === 'ahead') throw new ApiError('CURSOR_AHEAD', [`position: is past the newest position of the feed (${result.newest})`]);
+        if (result.kind === 'expired') throw new ApiError('CURSOR_EXPIRED', [`position: events after it were pruned (retention, through ${result.prunedThrough}); rebuild from GET /api/v1/changes/export and acknowledge its position`]);
         return ok({ consumer: result.cursor.name, position: result.cursor.position, acked_at: result.cursor.ackedAt.toISOString() });
       },
     }),

@@ -1,15 +1,13 @@
 import { z } from 'zod';
 import type { ChangeEvent, Db } from '@octo-sync/db';
-import { changeCursorRoutes, consumerOf, CURSOR } from './change-cursor.routes';
+import { changeCursorRoutes, consumerOf, cursorText } from './change-cursor.routes';
 import { changeExportRoute } from './change-export.routes';
 import { ApiError } from './errors';
 import { okEnvelope } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 
 const changesQuerySchema = z.strictObject({
-  after: z
-    .string()
-    .regex(CURSOR, 'must be a cursor returned as `next` (decimal digits)')
+  after: cursorText()
     .optional()
     .openapi({ type: 'string', description: 'The `next` of the previous page; omitted: from the reader’s acknowledged cursor, if it registered one, else from the oldest event kept.' }),
   limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ type: 'integer', minimum: 1, maximum: 1000, default: 100 }),

@@ -47,10 +47,16 @@ describe('change feed: registered consumers', () => {
     // `after` still wins over the cursor.
     expect(products(await index.read('?after=0&limit=1'))).toEqual(['a1']);
 
+    // The first event it has not acknowledged (a3) became readable two minutes ago.
+    await g.db.pool.query(`UPDATE change_transactions SET at = now() - interval '120 seconds' WHERE last_position = $1::bigint + 1`, [first.body.data.next]);
     const lag = new Map((await g.db.changes.consumers.lag()).map((l) => [l.name, l]));
     expect(lag.get('search-index')).toMatchObject({ positions: 2 });
-    expect(lag.get('search-index')!.seconds).toBeGreaterThanOrEqual(0);
+    expect(lag.get('search-index')!.seconds).toBeGreaterThanOrEqual(120);
     expect(lag.has('warehouse')).toBe(false);
+    // Caught up: no lag in positions or seconds.
+    const newest = (await index.read()).body.data.next as string;
+    expect((await other.ack(newest)).status).toBe(200);
+    expect((await g.db.changes.consumers.lag()).find((l) => l.name === 'warehouse')).toEqual({ name: 'warehouse', positions: 0, seconds: 0 });
   });
 
   it('refuses a position past the newest, and cursors for other roles', async () => {
@@ -59,6 +65,13 @@ describe('change feed: registered consumers', () => {
     expect(ahead.status).toBe(400);
     expect(ahead.body).toMatchObject({ reason: 'CURSOR_AHEAD' });
     expect((await index.ack('x1')).status).toBe(400);
+    // Past a bigint: refused by the schema (it used to reach Postgres and answer 500).
+    const huge = await index.ack('9223372036854775808');
+    expect(huge.status).toBe(400);
+    expect(huge.body).toMatchObject({ reason: 'VALIDATION_FAILED' });
+    expect((await index.read('?after=9999999999999999999')).body).toMatchObject({ reason: 'VALIDATION_FAILED' });
+    expect((await index.ack('9223372036854775807')).body).toMatchObject({ reason: 'CURSOR_AHEAD' });
+    expect((await index.read('?after=9223372036854775807')).body).toMatchObject({ reason: 'CURSOR_AHEAD' });
     expect((await as('admin', 'ops').ack('0')).status).toBe(403);
   });
 
@@ -69,5 +82,18 @@ describe('change feed: registered consumers', () => {
     expect((await gone.remove()).body.data).toEqual({ consumer: 'retired', removed: true });
     expect((await g.db.changes.consumers.lag()).map((l) => l.name)).not.toContain('retired');
     expect((await gone.cursor()).body.data.position).toBeNull();
+  });
+
+  it('refuses to acknowledge a position behind the retention watermark, and stores nothing', async () => {
+    const late = as('reader', 'late');
+    await append(['b1', 'b2']);
+    const through = (await late.read()).body.data.next as string;
+    await g.db.pool.query(`UPDATE change_transactions SET at = now() - interval '30 days' WHERE last_position <= $1::bigint`, [through]);
+    await g.db.changes.prune(new Date(Date.now() - 7 * 86_400_000), 1000, 10);
+    const expired = await late.ack('0');
+    expect(expired.status).toBe(410);
+    expect(expired.body).toMatchObject({ reason: 'CURSOR_EXPIRED' });
+    expect((await late.cursor()).body.data.position).toBeNull();
+    expect((await late.ack(through)).status).toBe(200);
   });
 });

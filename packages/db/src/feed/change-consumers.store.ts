@@ -21,15 +21,16 @@ export interface ConsumerCursor {
 const NEWEST = `GREATEST(COALESCE((SELECT sequenced_through FROM change_feed_sequencer WHERE id = 1), 0),
   COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0))`;
 
-// $1 the consumer, $2 the position: stored unless it is past the newest position.
+// $1 the consumer, $2 the position: stored unless it is past the newest position, or behind the
+// watermark (a read after it would answer expired: the events it has not read were pruned).
 const ACK = `
-WITH s AS (SELECT ${NEWEST} AS newest),
+WITH s AS (SELECT ${NEWEST} AS newest, COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) AS pruned),
 stored AS (
-  INSERT INTO change_feed_consumers AS c (name, position) SELECT $1, $2::bigint FROM s WHERE $2::bigint <= s.newest
+  INSERT INTO change_feed_consumers AS c (name, position) SELECT $1, $2::bigint FROM s WHERE $2::bigint BETWEEN s.pruned AND s.newest
   ON CONFLICT (name) DO UPDATE SET position = excluded.position, acked_at = now()
   RETURNING c.name, c.position::text AS position, c.acked_at AS "ackedAt"
 )
-SELECT s.newest::text AS newest, stored.* FROM s LEFT JOIN stored ON true`;
+SELECT s.newest::text AS newest, s.pruned::text AS pruned, stored.* FROM s LEFT JOIN stored ON true`;
 
 // Each consumer's positions behind, and since when the first event it has not acknowledged was
 // readable: its header's `at` (one probe of the unique index on last_position).
@@ -55,13 +56,15 @@ export class ChangeConsumerStore {
 
   /**
    * Stores `position` as the consumer's cursor (registering it on its first acknowledgement; a
-   * consumer may also move back). `ahead` when the position is past the newest one the feed gave.
+   * consumer may also move back). `ahead` when the position is past the newest one the feed gave;
+   * `expired` when it is behind the watermark (retention pruned events after it: nothing stored).
    */
-  async ack(name: string, position: bigint): Promise<{ kind: 'acked'; cursor: ConsumerCursor } | { kind: 'ahead'; newest: string }> {
-    type Row = { newest: string } & ({ name: string; position: string; ackedAt: Date } | { name: null; position: null; ackedAt: null });
+  async ack(name: string, position: bigint): Promise<{ kind: 'acked'; cursor: ConsumerCursor } | { kind: 'ahead'; newest: string } | { kind: 'expired'; prunedThrough: string }> {
+    type Row = { newest: string; pruned: string } & ({ name: string; position: string; ackedAt: Date } | { name: null; position: null; ackedAt: null });
     const [row] = await this.prisma.$queryRawUnsafe<Row[]>(ACK, name, position.toString());
-    if (row === undefined || row.name === null) return { kind: 'ahead', newest: row?.newest ?? '0' };
-    return { kind: 'acked', cursor: { name: row.name, position: row.position, ackedAt: row.ackedAt } };
+    if (row !== undefined && row.name !== null) return { kind: 'acked', cursor: { name: row.name, position: row.position, ackedAt: row.ackedAt } };
+    if (row !== undefined && position < BigInt(row.pruned)) return { kind: 'expired', prunedThrough: row.pruned };
+    return { kind: 'ahead', newest: row?.newest ?? '0' };
   }
 
   /** Forgets the consumer (its cursor and its lag gauges); false if it was not registered. */

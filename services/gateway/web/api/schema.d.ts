@@ -34,7 +34,7 @@ export interface paths {
         put?: never;
         /**
          * Acknowledge a position: the reader’s server-side cursor (registers the consumer)
-         * @description The consumer is the reader token’s subject. Once acknowledged, `GET /api/v1/changes` without `after` resumes after this position, and the worker reports the consumer’s lag (positions and seconds behind). A position past the newest answers 400 CURSOR_AHEAD.
+         * @description The consumer is the reader token’s subject. Once acknowledged, `GET /api/v1/changes` without `after` resumes after this position, and the worker reports the consumer’s lag (positions and seconds behind). A position past the newest answers 400 CURSOR_AHEAD; one behind the retention’s watermark (events after it were pruned) answers 410 CURSOR_EXPIRED and stores nothing: rebuild from the export.
          */
         post: operations["ackChanges"];
         /**
