@@ -60,7 +60,7 @@ export {
 } from './availability/availability-pull.store';
 export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability/availability.store';
 export { newerInSource } from './availability/slot-order';
-export type { SlotPartitionSettings, SlotPartitionStore, SlotPartitionWork } from './availability/slot-partitions.store';
+export type { SlotPartitionCoverage, SlotPartitionSettings, SlotPartitionStore, SlotPartitionWork } from './availability/slot-partitions.store';
 export type { ChangeFeedStore, ChangeEvent, ChangePage } from './feed/change-feed.store';
 export { appendChanges, type ChangeEventRow, type ChangeType } from './feed/change-outbox';
 export type { HealthStore, HealthStatus, HealthTransition } from './integrations/health.store';

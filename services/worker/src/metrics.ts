@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Db, RunCounts, SlotPartitionWork, SyncRun } from '@octo-sync/db';
-import { QUEUES, type JobProducer, type QueueName, type SlotResult } from '@octo-sync/jobs';
+import type { Db, RunCounts, SlotPartitionCoverage, SlotPartitionWork, SyncRun } from '@octo-sync/db';
+import { QUEUES, slotTimeBounds, type JobProducer, type QueueName, type SlotResult } from '@octo-sync/jobs';
 import { asError, type Logger } from '@octo-sync/platform';
 
 /** The queue states an operator watches (the gauge's `state` label). */
@@ -30,6 +30,8 @@ export interface WorkerMetrics {
   setFeedHeadroom(headroom: { left: number; given: number }): void;
   /** What one pass over the slots' partitions did (`availability.partitions`). */
   slotPartitions(work: SlotPartitionWork): void;
+  /** The months the slots' attached partitions cover, as sampled from the catalog (`SlotPartitionStore.coverage`). */
+  setSlotCoverage(coverage: SlotPartitionCoverage): void;
 }
 
 function resultOf(result: SlotResult): string {
@@ -61,7 +63,8 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   const queueJobs = new Gauge({ name: 'octo_sync_queue_jobs', help: 'Jobs per queue and state, as last sampled.', labelNames: ['queue', 'state'] as const, registers });
   const integrations = new Gauge({ name: 'octo_sync_integrations', help: 'Live integrations by health, as last sampled.', labelNames: ['health'] as const, registers });
   const partitionSteps = new Counter({ name: 'octo_sync_slot_partition_steps_total', help: 'Slot partition steps: created, dropped, skipped (lock timeout), and undated slots pruned.', labelNames: ['step'] as const, registers });
-  const monthsAhead = new Gauge({ name: 'octo_sync_slot_partition_months_ahead', help: 'Months from the current one with a slot partition, after the last pass (26 when all is well).', registers });
+  const monthsAhead = new Gauge({ name: 'octo_sync_slot_partition_months_ahead', help: 'Consecutive months from the current one with an attached slot partition, as last sampled (26 when all is well).', registers });
+  const acceptedMissing = new Gauge({ name: 'octo_sync_slot_partition_accepted_months_missing', help: 'Months up to that of the latest start the gateway accepts with no attached slot partition, as last sampled (0 when all is well).', registers });
   const lagPositions = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_positions', help: 'Change-feed positions a registered consumer has not acknowledged, as last sampled.', labelNames: ['consumer'] as const, registers });
   const lagSeconds = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_seconds', help: 'Seconds since the oldest change-feed event a registered consumer has not acknowledged became readable, as last sampled.', labelNames: ['consumer'] as const, registers });
   const headroom = new Gauge({ name: 'octo_sync_change_feed_partition_headroom_ids', help: 'Change-feed header ids left before a writer would find no partition, as last sampled (changes.prune keeps it above 10,000,000).', registers });
@@ -85,7 +88,10 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
       partitionSteps.inc({ step: 'dropped' }, work.dropped.length);
       partitionSteps.inc({ step: 'skipped' }, work.skipped.length);
       partitionSteps.inc({ step: 'undated_pruned' }, work.undatedPruned);
-      monthsAhead.set(work.monthsAhead);
+    },
+    setSlotCoverage: (coverage) => {
+      monthsAhead.set(coverage.monthsAhead);
+      acceptedMissing.set(coverage.acceptedMonthsMissing);
     },
     runEnded: (run, endedAt = new Date()) => {
       runs.inc({ trigger: run.trigger, status: run.status });
@@ -106,8 +112,8 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
 }
 
 /**
- * Reads the queue counts, the integrations' health, the change-feed consumers' lag and the feed's
- * partition headroom into the gauges, each on its own: one failing read leaves the others set.
+ * Reads the queue counts, the integrations' health, the change-feed consumers' lag, the feed's
+ * partition headroom and the months the slots' partitions cover into the gauges, each on its own: one failing read leaves the others set.
  */
 async function sample(metrics: WorkerMetrics, producer: JobProducer, db: Db): Promise<void> {
   const queues = Object.keys(QUEUES) as QueueName[];
@@ -116,6 +122,8 @@ async function sample(metrics: WorkerMetrics, producer: JobProducer, db: Db): Pr
     db.health.countByStatus().then((byHealth) => metrics.setIntegrations(byHealth)),
     db.changes.consumers.lag().then((lags) => metrics.setConsumerLag(lags)),
     db.changes.partitions.headroom().then((headroom) => metrics.setFeedHeadroom(headroom)),
+    // The latest start accepted does not depend on the retention (slotTimeBounds' lower bound does).
+    db.slotPartitions.coverage(new Date(), new Date(slotTimeBounds(Date.now(), 0).latestStart)).then((coverage) => metrics.setSlotCoverage(coverage)),
   ]);
 }
 

@@ -22,6 +22,23 @@ export interface SlotPartitionWork {
   monthsAhead: number;
 }
 
+/** The months the attached partitions cover, from the current one. */
+export interface SlotPartitionCoverage {
+  /** Consecutive months from the current one with an attached partition (26 when all is well). */
+  monthsAhead: number;
+  /** Months from the current one to that of the latest start the gateway accepts without an attached partition: a change starting there fails (and is retried) until one exists. */
+  acceptedMonthsMissing: number;
+}
+
+function coverageOf(partitions: ReadonlyMap<string, { state: string }>, now: Date, latestStart: Date): SlotPartitionCoverage {
+  const attached = (month: string) => partitions.get(month)?.state === 'attached';
+  let monthsAhead = 0;
+  while (attached(monthOf(now, monthsAhead))) monthsAhead++;
+  let acceptedMonthsMissing = 0;
+  for (let i = 0; monthOf(now, i) <= monthOf(latestStart); i++) if (!attached(monthOf(now, i))) acceptedMonthsMissing++;
+  return { monthsAhead, acceptedMonthsMissing };
+}
+
 const DAY_MS = 86_400_000;
 /** How far ahead the gateway accepts a start (slot-times.ts: today + 2 years, plus a day per zone), with a month to spare. */
 const AHEAD_MONTHS = 25;
@@ -68,8 +85,17 @@ export class SlotPartitionStore {
     // The ids of the months gone (below every month that still has a table, dropped or not yet).
     await this.batches(settings, PRUNE_DROPPED_IDS, [[...after.keys(), oldest].reduce((a, b) => (a < b ? a : b))]);
     work.undatedPruned = await this.pruneUndated(settings, now);
-    work.monthsAhead = [...after].filter(([m, p]) => m >= monthOf(now) && p.state === 'attached').length;
+    work.monthsAhead = coverageOf(after, now, now).monthsAhead;
     return work;
+  }
+
+  /**
+   * What the attached partitions cover now, read from the catalog (pg_inherits), whoever ran the
+   * last pass and whether it ended: the metrics sampler's source. `latestStart`: the latest start
+   * the gateway accepts (slotTimeBounds).
+   */
+  async coverage(now: Date, latestStart: Date): Promise<SlotPartitionCoverage> {
+    return coverageOf(await this.partitions(), now, latestStart);
   }
 
   /**
