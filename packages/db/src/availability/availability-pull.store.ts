@@ -3,6 +3,7 @@ import type { SlotRow } from './availability.store';
 import type { PrismaClient } from '../client';
 import type { Integration } from '../generated/prisma/client';
 import { appendChanges, slotEvents, type WrittenSlot } from '../feed/change-outbox';
+import { PRUNE_MARKS } from './pull-marks';
 import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, RECONCILE_SNAPSHOT } from './pull-statements';
 import { moveMisplaced, type Placement } from './slot-placement';
 
@@ -58,14 +59,13 @@ export interface SameAnswer {
   digest: string;
 }
 
-/** The digests of an integration's pull marks: tells an answer the same as the last one before it is parsed. */
+/** The digests of an integration's pull marks (one per option and window): tells an answer the same as the last one over its window before it is parsed. */
 export class AnswerDigests {
-  constructor(private readonly marks: ReadonlyMap<string, { from: string; to: string; digest: string }>) {}
+  constructor(private readonly marks: ReadonlyMap<string, string>) {}
 
   /** Whether `answer` has the bytes of its option's mark over the same window (the database checks again, with the window's slots). */
   same(answer: Pick<SameAnswer, 'productId' | 'optionId' | 'from' | 'to' | 'digest'>): boolean {
-    const mark = this.marks.get(optionKey(answer.productId, answer.optionId));
-    return mark !== undefined && mark.digest === answer.digest && mark.from === answer.from && mark.to === answer.to;
+    return this.marks.get(windowKey(answer.productId, answer.optionId, answer.from, answer.to)) === answer.digest;
   }
 }
 
@@ -95,8 +95,8 @@ export function pullSettingsOf(integration: Pick<Integration, 'availabilityPullE
  * integrations are due. A snapshot orders against pushes on the receive
  * time line: it applies to a slot only if no push received after its answer (nor a newer
  * snapshot) was applied, and it writes only slots whose content differs; its answer key and
- * window are kept per option (`availability_pull_marks`) so that a push received before it and
- * applied after it is refused for every slot of the window, written or not.
+ * window are kept per option and window (`availability_pull_marks`) so that a push received
+ * before it and applied after it is refused for every slot of the window, written or not.
  */
 export class AvailabilityPullStore {
   constructor(
@@ -113,7 +113,7 @@ export class AvailabilityPullStore {
   /** The digests of the pull marks of `integrationId` (options whose last answer can be confirmed by its bytes). */
   async answerDigests(integrationId: string): Promise<AnswerDigests> {
     const { rows } = await this.pool.query<{ productId: string; optionId: string; from: string; to: string; digest: string }>(ANSWER_DIGESTS, [integrationId]);
-    return new AnswerDigests(new Map(rows.map((r) => [optionKey(r.productId, r.optionId), r])));
+    return new AnswerDigests(new Map(rows.map((r) => [windowKey(r.productId, r.optionId, r.from, r.to), r.digest])));
   }
 
   /**
@@ -153,6 +153,16 @@ export class AvailabilityPullStore {
   }
 
   /**
+   * Drops the marks of `options` that no longer decide anything (see pull-marks.ts): those whose
+   * window ended before `expiredBefore` (a local date) and those a newer mark covers whole. On
+   * `client`, the run's fenced transaction that wrote or moved their marks.
+   */
+  async pruneMarks(client: RunSql, integrationId: string, options: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, expiredBefore: string): Promise<void> {
+    if (options.length === 0) return;
+    await client.query(PRUNE_MARKS, [integrationId, JSON.stringify(options.map((o) => ({ product_octo_id: o.productId, option_octo_id: o.optionId }))), expiredBefore]);
+  }
+
+  /**
    * Integrations with pulls enabled whose last whole pull was requested longer ago than their
    * interval: a refresh narrowed to a product, option or dates does not make the rest fresh.
    */
@@ -167,6 +177,7 @@ export class AvailabilityPullStore {
 type ReconciledSlot = WrittenSlot & Placement & { created: boolean; closed: boolean };
 
 const optionKey = (productId: string, optionId: string): string => `${productId}\u0000${optionId}`;
+const windowKey = (productId: string, optionId: string, from: string, to: string): string => `${optionKey(productId, optionId)}\u0000${from}\u0000${to}`;
 const scopeOf = (s: Pick<OptionSnapshot, 'productId' | 'optionId' | 'answerKey'>) => ({ product_octo_id: s.productId, option_octo_id: s.optionId, answer_key: s.answerKey.toString() });
 
 /** The first and last dates of the answers' windows (the pull statements' $3 and $4: partition pruning). */

@@ -97,11 +97,13 @@ WHERE ${snapshotIsNewer('t', 'excluded.last_snapshot')} AND CASE WHEN excluded.r
   ELSE t.removed_at IS NULL AND t.local_date_time_start IS NOT DISTINCT FROM excluded.local_date_time_start END
 RETURNING t.created_at = now()::timestamptz(3) AS created, t.removed_at IS NOT NULL AS closed, ${WRITTEN_SLOT_SQL}, ${PLACEMENT_SQL}`;
 
-// The same windows, kept per option as the newest answer: the slot upsert of a push refuses a
-// change received before it for a slot in its window (see AvailabilityStore), also where this
-// pull wrote nothing. With the answer's digest (currency: none is asked today), what it listed,
-// and the window as the answer says it is (window_digest: its listed slots' ids and content
-// hashes, windowDigest below), computed from the answer, never read from the stored slots: a push
+// The same windows, kept per option and window as the newest answer over it (a narrowed refresh's
+// mark stands beside the tier window's; PRUNE_MARKS, pull-marks.ts, drops those that decide
+// nothing any more): the slot upsert of a push refuses a change received before it for a slot in
+// its window (see AvailabilityStore), also where this pull wrote nothing. With the answer's
+// digest (currency: none is asked today), what it listed, and the window as the answer says it is
+// (window_digest: its listed slots' ids and content hashes, windowDigest below), computed from
+// the answer, never read from the stored slots: a push
 // that commits between this pull's statements, or after a confirmation whose snapshot it missed,
 // is then a difference the next CONFIRM_SAME sees. $2: RECONCILE_SNAPSHOT's answers, each with
 // its digest and slot_count. Answers of an option are written in answer order (one run of an
@@ -115,21 +117,17 @@ SELECT $1::uuid, s.product_octo_id, s.option_octo_id, s.date_from, s.date_to, s.
 FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint, date_from text, date_to text,
   currency text, digest text, slot_count integer, slots jsonb)
 ORDER BY s.product_octo_id COLLATE "C", s.option_octo_id COLLATE "C"
-ON CONFLICT (integration_id, product_octo_id, option_octo_id) DO UPDATE SET
-  date_from = excluded.date_from, date_to = excluded.date_to, answer_key = excluded.answer_key, currency = excluded.currency,
-  digest = excluded.digest, slot_count = excluded.slot_count, window_digest = excluded.window_digest
-WHERE t.answer_key < excluded.answer_key
-  -- A narrower window (a targeted refresh) keeps the wider mark: replacing it would leave the
-  -- option's slots outside the narrow window without their confirmation and push protection.
-  AND NOT (excluded.date_from >= t.date_from AND excluded.date_to <= t.date_to
-    AND (excluded.date_from, excluded.date_to) <> (t.date_from, t.date_to))`;
+ON CONFLICT (integration_id, product_octo_id, option_octo_id, date_from, date_to) DO UPDATE SET
+  answer_key = excluded.answer_key, currency = excluded.currency, digest = excluded.digest, slot_count = excluded.slot_count,
+  window_digest = excluded.window_digest
+WHERE t.answer_key < excluded.answer_key`;
 
 // $2: [{product_octo_id, option_octo_id, answer_key, date_from, date_to, digest, currency?}], $3 and $4
 // the first and last dates of their windows (partition pruning, as RECONCILE_SNAPSHOT's). An
-// answer with the bytes, window and currency (none asked today: NULL) of its option's mark moves
-// the mark, and so confirms every slot of the window, if the window's open stored slots are
-// exactly what the mark's answer said: the same ids with the same content hashes (window_digest,
-// windowDigest over the stored content_hash). Then a full reconcile would write and close
+// answer with the bytes and currency (none asked today: NULL) of its option's mark over the same
+// window moves that mark, and so confirms every slot of the window, if the window's open stored
+// slots are exactly what the mark's answer said: the same ids with the same content hashes
+// (window_digest, windowDigest over the stored content_hash). Then a full reconcile would write and close
 // nothing, whoever wrote the slots since (a push, another pull): keys are not compared, and a
 // push that slipped in under an older mark (its statement snapshot taken before a mark moved past
 // its receive key, or its commit between a pull's reconcile and its mark) makes the window differ,

@@ -34,8 +34,8 @@ export function inWindow(localStart: string, from: string, to: string): string {
 
 /**
  * Whether a pull answered after `receivedKey` for the slot's option, with the slot's local date
- * (`localStart`'s date part) in its window: the push is then older than what the supplier last
- * said, even where that pull wrote nothing. Checked on the change (a new slot, or one whose
+ * (`localStart`'s date part) in its window (any of the option's marks: one per window): the push
+ * is then older than what the supplier last said, even where that pull wrote nothing. Checked on the change (a new slot, or one whose
  * change carries its start) and again on the stored row, both in the push statement's snapshot:
  * a mark moved after it was taken is not seen, and the push may still apply. The pull's window
  * digest (pull-statements.ts, CONFIRM_SAME) makes the next answer reconcile such a slot.
@@ -48,12 +48,12 @@ export function answeredSince(slot: string, localStart: string, receivedKey: str
 
 /**
  * When the supplier last confirmed the slot `slot` as stored: the later of its last write
- * (`updated_at`) and the answer time of its option's pull mark when the slot's local date is in
- * that mark's window (an answer that lists a slot as stored, or leaves it closed, confirms it
+ * (`updated_at`) and the answer time of the newest of its option's pull marks whose window holds
+ * the slot's local date (an answer that lists a slot as stored, or leaves it closed, confirms it
  * without writing it). Derived when read, so an unchanged pull writes no slot row.
  */
 export function confirmedAt(slot: string): string {
-  return `GREATEST(${slot}.updated_at, (SELECT to_timestamp(m.answer_key::float8 / 1e9) FROM availability_pull_marks m
+  return `GREATEST(${slot}.updated_at, (SELECT to_timestamp(max(m.answer_key)::float8 / 1e9) FROM availability_pull_marks m
     WHERE m.integration_id = ${slot}.integration_id AND m.product_octo_id = ${slot}.product_octo_id
       AND m.option_octo_id = ${slot}.option_octo_id AND ${inWindow(`${slot}.local_date_time_start`, 'm.date_from', 'm.date_to')}))`;
 }

@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import { pullSettingsOf, syncRefusal, type AnswerDigests, type Db, type Integration, type OptionSnapshot, type PullTarget, type RunWarning, type SyncRun } from '@octo-sync/db';
+import { pullSettingsOf, syncRefusal, type AnswerDigests, type Db, type Integration, type OptionSnapshot, type PullTarget, type RunTx, type RunWarning, type SyncRun } from '@octo-sync/db';
 import { slotTimeBounds, type JobContext, type PayloadOf, type availabilityPullJob } from '@octo-sync/jobs';
 import { isSupplierError, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError, type Logger } from '@octo-sync/platform';
@@ -78,9 +78,17 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   const notStored = targets.length === 0 && only.productId !== undefined ? [await notStoredWarning(db, integration.id, only.productId, only.optionId)] : [];
   const warnings: RunWarning[] = [];
   const dropped: RunWarning[] = [];
+  // Marks whose window ended before the oldest start a slot may have are pruned with each write.
+  const expiredBefore = new Date(slotTimeBounds(Date.now(), settings.retentionDays).earliestStart).toISOString().slice(0, 10);
+  const marking = async <T>(answers: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, write: (client: RunTx) => Promise<T>): Promise<T> =>
+    db.runs.withFence(integration.id, fence, async (client) => {
+      const written = await write(client);
+      await db.pulls.pruneMarks(client, integration.id, answers, expiredBefore);
+      return written;
+    }, settings.writeTimeoutMs);
   const writes: PullWrites = {
-    reconcile: (batch) => db.runs.withFence(integration.id, fence, (client) => db.pulls.reconcile(client, integration.id, batch), settings.writeTimeoutMs),
-    confirm: (answers) => db.runs.withFence(integration.id, fence, (client) => db.pulls.confirm(client, integration.id, answers), settings.writeTimeoutMs),
+    reconcile: (batch) => marking(batch, (client) => db.pulls.reconcile(client, integration.id, batch)),
+    confirm: (answers) => marking(answers, (client) => db.pulls.confirm(client, integration.id, answers)),
   };
   const writer = new SnapshotWriter(writes, WRITE_BATCH_SLOTS);
   const fetchOne = answerFetcher({ ...deps, digests, dropped, warnings }, integration, payload, signal);

@@ -1,0 +1,21 @@
+/*
+ * Pruning the pull marks (`availability_pull_marks`, one per option and window): a targeted
+ * refresh adds a mark of its own window beside the tier window's, and a tier window slides each
+ * day, so an option gathers marks; those that no longer decide anything go as pulls write theirs.
+ */
+
+// $1 the integration, $2 [{product_octo_id, option_octo_id}] the options whose marks a pull just
+// wrote or moved, $3 a local date (`YYYY-MM-DD`). Of those options' marks, drops:
+// - a mark whose window ended before $3 (today minus the retention, widened by a day: slotTimeBounds):
+//   the slots it covers are pruned and the gateway refuses a change to them, so it guards nothing;
+// - a mark whose window a newer mark covers whole: every push it refuses (received before it, for a
+//   slot in its window) the newer one refuses too, and `confirmedAt` takes the newer one. A same-
+//   bytes answer over the narrow window then reconciles in full, which writes only what differs.
+// Under the run's fence, like every mark write, so no two pulls of an integration prune at once.
+export const PRUNE_MARKS = `
+DELETE FROM availability_pull_marks AS m
+USING (SELECT DISTINCT product_octo_id, option_octo_id FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, option_octo_id text)) s
+WHERE m.integration_id = $1::uuid AND m.product_octo_id = s.product_octo_id AND m.option_octo_id = s.option_octo_id
+  AND (m.date_to < $3::text OR EXISTS (SELECT 1 FROM availability_pull_marks n
+    WHERE n.integration_id = m.integration_id AND n.product_octo_id = m.product_octo_id AND n.option_octo_id = m.option_octo_id
+      AND n.answer_key > m.answer_key AND n.date_from <= m.date_from AND n.date_to >= m.date_to))`;
