@@ -78,6 +78,23 @@ describe('slot ids: one row per slot across partitions', () => {
     expect(await rowsOf('back')).toEqual([{ slot_date: day(3), vacancies: 3 }]);
   });
 
+  it('creates a new option\'s key before the slot transaction, committed while that transaction is still open', async () => {
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE change_transactions IN SHARE MODE');
+      const write = db.availability.apply([[{ ...push('keyed', `${day(3)}T09:00:00+00:00`, 1), option_octo_id: 'NEW-OPTION' }]]);
+      await waitFor('the writer to wait for the feed', async () => (await lockWaiters()) >= 1, { timeoutMs: 60_000 });
+      const { rows } = await db.pool.query(`SELECT 1 FROM slot_options WHERE integration_id = $1::uuid AND option_octo_id = 'NEW-OPTION'`, [integrationId]);
+      expect(rows).toHaveLength(1);
+      await holder.query('COMMIT');
+      await write;
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    }
+  });
+
   it('keeps slot_ids naming where each slot is', async () => {
     const { rows } = await db.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM slot_ids i FULL JOIN availability_slots s ON s.integration_id = i.integration_id AND s.option_key = i.option_key

@@ -1,7 +1,7 @@
 import { appendChanges, prismaSql, slotEvents, WRITTEN_SLOT_SQL, type WrittenSlot } from '../feed/change-outbox';
 import type { PrismaClient } from '../client';
 import { answeredSince, PUSH_IS_NEWER, slotLockOrder } from './slot-order';
-import { keyDate, moveMisplaced, PLACEMENT_SQL, upsertSlotIds, type Placement } from './slot-placement';
+import { ENSURE_OPTION_KEYS, keyDate, moveMisplaced, optionKeyOf, PLACEMENT_SQL, upsertSlotIds, type Placement } from './slot-placement';
 
 /** One slot change, ready for the database (snake_case: it goes through jsonb_to_recordset). */
 export interface SlotRow {
@@ -86,6 +86,8 @@ export class AvailabilityStore {
       await moveMisplaced((sql, values) => db.$queryRawUnsafe(sql, ...values), written);
       return written;
     };
+    const options = rounds.flat().map(({ integration_id, product_octo_id, option_octo_id }) => ({ integration_id, product_octo_id, option_octo_id }));
+    if (options.length > 0) await this.prisma.$executeRawUnsafe(ENSURE_OPTION_KEYS, JSON.stringify(options));
     const written = await this.prisma.$transaction(
       async (tx) => {
         const done: WrittenSlot[][] = [];
@@ -119,8 +121,8 @@ WHERE EXISTS (SELECT 1 FROM availability_slots s WHERE s.integration_id = r.inte
   AND s.availability_id = r.availability_id)`;
 
 // The changes as slot rows (the keys of their source in its column, as the stored row keeps
-// them), each with its option's key (slot_options, created on first use).
-const PUSHED = `SELECT r.integration_id, slot_option_key(r.integration_id, r.product_octo_id, r.option_octo_id) AS option_key,
+// them), each with its option's key (slot_options, created before the transaction: ENSURE_OPTION_KEYS).
+const PUSHED = `SELECT r.integration_id, ${optionKeyOf('r')} AS option_key,
     r.product_octo_id, r.option_octo_id, r.availability_id, r.local_date_time_start, r.starts_at, r.status, r.vacancies, r.capacity,
     r.order_key, r.order_source, r.raw,
     CASE WHEN r.order_source = 'sequence' THEN r.order_key END AS last_sequence,

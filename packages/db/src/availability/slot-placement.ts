@@ -43,6 +43,28 @@ export function keyDate(r: string): string {
     AND i.availability_id = ${r}.availability_id)`;
 }
 
+/**
+ * Creates the option keys (`slot_options`) that slot rows `$1` ([{integration_id, product_octo_id,
+ * option_octo_id}]) need and that do not exist yet, in one short statement of its own before the
+ * slot transaction, in byte order: two writers creating keys never wait on each other in opposite
+ * orders, and no slot transaction holds a new key's index entry while it writes its slots. The
+ * slot statements then only read the keys ({@link optionKeyOf}).
+ */
+export const ENSURE_OPTION_KEYS = `
+INSERT INTO slot_options (integration_id, product_octo_id, option_octo_id)
+SELECT d.* FROM (SELECT DISTINCT r.integration_id, r.product_octo_id, r.option_octo_id
+  FROM jsonb_to_recordset($1::jsonb) AS r(integration_id uuid, product_octo_id text, option_octo_id text)
+  WHERE NOT EXISTS (SELECT 1 FROM slot_options o WHERE o.integration_id = r.integration_id AND o.product_octo_id = r.product_octo_id
+    AND o.option_octo_id = r.option_octo_id)) d
+ORDER BY d.integration_id, d.product_octo_id COLLATE "C", d.option_octo_id COLLATE "C"
+ON CONFLICT DO NOTHING`;
+
+/** The option key of row `r` (its integration_id, product_octo_id, option_octo_id), created before by {@link ENSURE_OPTION_KEYS}. */
+export function optionKeyOf(r: string): string {
+  return `(SELECT o.option_key FROM slot_options o WHERE o.integration_id = ${r}.integration_id AND o.product_octo_id = ${r}.product_octo_id
+    AND o.option_octo_id = ${r}.option_octo_id)`;
+}
+
 /** Every column of a slot row but `slot_date`, in one order (what a move copies). */
 const ROW_COLUMNS = `integration_id, option_key, product_octo_id, option_octo_id, availability_id, local_date_time_start, starts_at,
   status, vacancies, capacity, order_key, order_source, last_sequence, last_updated_at_ms, last_updated_at_received, last_received,
