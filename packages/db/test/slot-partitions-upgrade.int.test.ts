@@ -100,4 +100,29 @@ describe('migration: slots move to the partitioned table by expand, fill, switch
     const page = await db.catalogRead.listSlots(integrationId, { page: 1, pageSize: 100 });
     expect(page.items).toHaveLength(42);
   });
+
+  it('refuses the expand, naming their range, while old rows start past the months it partitions', async () => {
+    const other = uniqueDatabaseName();
+    const otherUrl = databaseUrl(other);
+    const client = new Client({ connectionString: otherUrl });
+    try {
+      await migrateBefore(otherUrl, '_slot_partitions_expand');
+      await client.connect();
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO integrations (partner_id, base_url, auth_type, auth_key_encrypted, handles_ticket_delivery, is_approved, webhook_secret_hash)
+         VALUES ('p-far', 'https://octo.example.com', 'bearer', 'x', false, true, 'x') RETURNING id`,
+      );
+      for (const start of ['2099-01-05T09:00:00+00:00', '2101-07-01T09:00:00+00:00']) {
+        await client.query(
+          `INSERT INTO availability_slots (integration_id, product_octo_id, option_octo_id, availability_id, local_date_time_start, order_key, order_source)
+           VALUES ($1::uuid, 'P', 'O', $2, $2, 1, 'received_at')`,
+          [rows[0]!.id, start],
+        );
+      }
+      await expect(migrate({ databaseUrl: otherUrl })).rejects.toThrow(/starting from 2099-01-05 to 2101-07-01/);
+    } finally {
+      await client.end();
+      await dropDatabase(other);
+    }
+  });
 });

@@ -108,6 +108,22 @@ BEGIN
 END
 $$;
 
+-- Old rows starting past the months created below would find no partition and block the upgrade
+-- (the fill, the forwarding trigger, the switch): refused here, with their range, before anything.
+DO $$
+DECLARE
+  first_start date;
+  last_start date;
+BEGIN
+  SELECT min(slot_date_of(local_date_time_start)), max(slot_date_of(local_date_time_start)) INTO first_start, last_start
+  FROM availability_slots WHERE local_date_time_start IS NOT NULL AND slot_date_of(local_date_time_start) >= date_trunc('month', now() + interval '26 months');
+  IF first_start IS NOT NULL THEN
+    RAISE EXCEPTION 'availability_slots has slots starting from % to %, after the last month this upgrade partitions (%): the gateway accepts starts up to 2 years ahead; delete or correct those rows, then migrate again',
+      first_start, last_start, to_char(now() + interval '25 months', 'YYYY-MM');
+  END IF;
+END
+$$;
+
 CREATE TABLE "availability_slots_next_undated" PARTITION OF "availability_slots_next" FOR VALUES FROM ('infinity') TO (MAXVALUE);
 -- Months from the oldest stored start (or a year back) to 25 months ahead: every start the
 -- gateway accepts (today − AVAILABILITY_RETENTION_DAYS to today + 2 years), until the worker's job
@@ -118,12 +134,18 @@ FROM generate_series(
   date_trunc('month', now() + interval '25 months'), interval '1 month') AS m;
 
 -- Step 2 renames the tables: the forwarding names whichever is the new one by name now.
+-- The forwarded row is found by its whole key: the option key computed first (slot_option_key is
+-- VOLATILE: in the WHERE it would be no index condition) and the slot_date it was forwarded with
+-- (its start's, as slot_row_of gives it), so the DELETE is one index probe of one partition.
 CREATE FUNCTION availability_slots_forward() RETURNS trigger
   LANGUAGE plpgsql AS $$
+DECLARE
+  key bigint;
 BEGIN
   IF TG_OP <> 'INSERT' THEN
-    DELETE FROM availability_slots_next n WHERE n.integration_id = OLD.integration_id
-      AND n.option_key = slot_option_key(OLD.integration_id, OLD.product_octo_id, OLD.option_octo_id) AND n.availability_id = OLD.availability_id;
+    key := slot_option_key(OLD.integration_id, OLD.product_octo_id, OLD.option_octo_id);
+    DELETE FROM availability_slots_next n WHERE n.integration_id = OLD.integration_id AND n.option_key = key
+      AND n.availability_id = OLD.availability_id AND n.slot_date = slot_date_of(OLD.local_date_time_start);
   END IF;
   IF TG_OP <> 'DELETE' THEN
     INSERT INTO availability_slots_next SELECT (slot_row_of(NEW)).*;
