@@ -1,5 +1,5 @@
 import { createDb, type Db, type SlotRow } from '@octo-sync/db';
-import { createTestDatabase, createTestIntegration, type TestDatabase } from '@octo-sync/testkit';
+import { createTestDatabase, createTestIntegration, waitFor, type TestDatabase } from '@octo-sync/testkit';
 import { CONFIRM_SAME, RECONCILE_SNAPSHOT } from '../src/availability/pull-statements';
 
 const DAY_MS = 86_400_000;
@@ -98,6 +98,25 @@ describe('slot partitions', () => {
       } finally {
         client.release();
       }
+    }
+  });
+
+  it('lets a concurrent pass create a month: the one that finds it made meanwhile goes on', async () => {
+    const month = monthOf(22);
+    await db.pool.query(`ALTER TABLE availability_slots DETACH PARTITION ${partitionOf(month)}`);
+    await db.pool.query(`DROP TABLE ${partitionOf(month)}`);
+    const other = await db.pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query("SELECT slot_partition_ensure('availability_slots', $1::date)", [month]);
+      const pass = db.slotPartitions.maintain({ ...settings, lockTimeoutMs: 60_000 }, new Date());
+      await waitFor('the pass to wait for the other one’s table', async () =>
+        ((await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%slot_partition_ensure%'`)).rowCount ?? 0) > 0, { timeoutMs: 60_000 });
+      await other.query('COMMIT');
+      await expect(pass).resolves.toMatchObject({ monthsAhead: 26 });
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      other.release();
     }
   });
 

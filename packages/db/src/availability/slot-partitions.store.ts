@@ -69,7 +69,7 @@ export class SlotPartitionStore {
     const existing = await this.partitions();
     for (let i = 0, month = oldest; month <= monthOf(now, AHEAD_MONTHS); month = monthOf(earliest, ++i)) {
       if (existing.has(month)) continue;
-      await this.step(settings, work, month, (c) => c.query("SELECT slot_partition_ensure('availability_slots', $1::date)", [month]), work.created);
+      await this.step(settings, work, month, (c) => ensureMonth(c, month), work.created);
     }
     // A half-detached partition first: Postgres detaches one partition of a table at a time, so a
     // detach left pending (by a lock timeout) blocks the others until it is finalized.
@@ -168,6 +168,22 @@ export class SlotPartitionStore {
       const { rowCount } = await this.pool.query(sql, [...values, settings.undatedBatch]);
       if ((rowCount ?? 0) < settings.undatedBatch) break;
     }
+  }
+}
+
+/**
+ * Creates and attaches `month`'s partition. Two passes at once (two workers' ticks) may both find
+ * it missing: slot_partition_ensure's to_regclass takes no lock, so the later CREATE TABLE waits
+ * for the earlier pass's and then fails on the catalog's unique names (duplicate_table, or a
+ * unique violation of pg_type's or pg_class's name index), and the month is there: done.
+ */
+async function ensureMonth(c: PoolClient, month: string): Promise<void> {
+  try {
+    await c.query("SELECT slot_partition_ensure('availability_slots', $1::date)", [month]);
+  } catch (err) {
+    const state = sqlStateOf(err);
+    const constraint = (err as { constraint?: unknown }).constraint;
+    if (state !== '42P07' && !(state === '23505' && typeof constraint === 'string' && constraint.startsWith('pg_'))) throw err;
   }
 }
 
