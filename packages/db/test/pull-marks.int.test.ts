@@ -83,5 +83,17 @@ describe('pull marks of two windows of one option', () => {
     await db.pool.query(`INSERT INTO availability_pull_marks (integration_id, product_octo_id, option_octo_id, date_from, date_to, answer_key) VALUES ($1::uuid, 'p', 'o', $2, $2, 1)`, [integrationId, dayAfter(-60)]);
     await pull([answer(far, far, nextKey(), [['B', far]])]);
     expect((await marks()).map((m) => m.window)).toEqual([`${near}..${tierEnd}`, `${far}..${far}`]);
+
+    // The tier window slides a day: the previous tier mark keeps only its first day, without its digest.
+    const [nextDay, slidEnd] = [dayAfter(2), dayAfter(31)];
+    await pull([answer(nextDay, slidEnd, nextKey(), [['B', far]])]);
+    const kept = await db.pool.query<{ window: string; digest: string | null; window_digest: string | null }>(
+      `SELECT date_from || '..' || date_to AS window, digest, window_digest FROM availability_pull_marks WHERE integration_id = $1::uuid ORDER BY date_from, date_to`,
+      [integrationId],
+    );
+    expect(kept.rows).toEqual([
+      { window: `${near}..${near}`, digest: null, window_digest: null },
+      { window: `${nextDay}..${slidEnd}`, digest: null, window_digest: null },
+    ]);
   });
 });

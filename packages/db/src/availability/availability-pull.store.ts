@@ -3,7 +3,7 @@ import type { SlotRow } from './availability.store';
 import type { PrismaClient } from '../client';
 import type { Integration } from '../generated/prisma/client';
 import { appendChanges, slotEvents, type WrittenSlot } from '../feed/change-outbox';
-import { PRUNE_MARKS } from './pull-marks';
+import { PRUNE_MARKS, TRIM_MARKS } from './pull-marks';
 import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, RECONCILE_SNAPSHOT } from './pull-statements';
 import { moveMisplaced, type Placement } from './slot-placement';
 
@@ -154,12 +154,15 @@ export class AvailabilityPullStore {
 
   /**
    * Drops the marks of `options` that no longer decide anything (see pull-marks.ts): those whose
-   * window ended before `expiredBefore` (a local date) and those a newer mark covers whole. On
+   * window ended before `expiredBefore` (a local date) and those a newer mark covers whole; cuts
+   * those a newer one overlaps to their end (a tier window that slid) to the dates before it. On
    * `client`, the run's fenced transaction that wrote or moved their marks.
    */
   async pruneMarks(client: RunSql, integrationId: string, options: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, expiredBefore: string): Promise<void> {
     if (options.length === 0) return;
-    await client.query(PRUNE_MARKS, [integrationId, JSON.stringify(options.map((o) => ({ product_octo_id: o.productId, option_octo_id: o.optionId }))), expiredBefore]);
+    const marked = JSON.stringify(options.map((o) => ({ product_octo_id: o.productId, option_octo_id: o.optionId })));
+    await client.query(TRIM_MARKS, [integrationId, marked]);
+    await client.query(PRUNE_MARKS, [integrationId, marked, expiredBefore]);
   }
 
   /**
