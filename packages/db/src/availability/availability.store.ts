@@ -70,6 +70,16 @@ export class AvailabilityStore {
   }
 
   /**
+   * Creates the option keys these options' slot rows need, in a statement of its own, before (and
+   * outside) the transaction that writes the slots (ENSURE_OPTION_KEYS, slot-placement.ts): a push
+   * and a pull call it first; their slot statements only read the keys.
+   */
+  async ensureOptionKeys(options: ReadonlyArray<Pick<SlotKey, 'integration_id' | 'product_octo_id' | 'option_octo_id'>>): Promise<void> {
+    if (options.length === 0) return;
+    await this.prisma.$executeRawUnsafe(ENSURE_OPTION_KEYS, JSON.stringify(options.map(({ integration_id, product_octo_id, option_octo_id }) => ({ integration_id, product_octo_id, option_octo_id }))));
+  }
+
+  /**
    * Applies rounds of changes, one statement per round, all or nothing, with their change-feed
    * events, and returns per round the keys of the slots it wrote. At most one change per slot in a
    * round (the caller orders a slot's changes across rounds); the statement writes them in the
@@ -86,8 +96,7 @@ export class AvailabilityStore {
       await moveMisplaced((sql, values) => db.$queryRawUnsafe(sql, ...values), written);
       return written;
     };
-    const options = rounds.flat().map(({ integration_id, product_octo_id, option_octo_id }) => ({ integration_id, product_octo_id, option_octo_id }));
-    if (options.length > 0) await this.prisma.$executeRawUnsafe(ENSURE_OPTION_KEYS, JSON.stringify(options));
+    await this.ensureOptionKeys(rounds.flat());
     const written = await this.prisma.$transaction(
       async (tx) => {
         const done: WrittenSlot[][] = [];

@@ -1,6 +1,6 @@
 import { WRITTEN_SLOT_SQL } from '../feed/change-outbox';
 import { inWindow, slotLockOrder, snapshotIsNewer } from './slot-order';
-import { PLACEMENT_SQL, upsertSlotIds, windowMonths } from './slot-placement';
+import { optionKeyOf, PLACEMENT_SQL, upsertSlotIds, windowMonths } from './slot-placement';
 
 /*
  * The statements of an availability pull (AvailabilityPullStore calls them): reconciling answers
@@ -23,7 +23,9 @@ function windowDigest(id: string, hash: string): string {
   return `encode(sha256(convert_to(coalesce(json_agg(json_build_array(${id}, ${hash}) ORDER BY ${id} COLLATE "C")::text, '[]'), 'UTF8')), 'hex')`;
 }
 
-// The answers ($2) with their option's key, and each option's stored window (its slots whose
+// The answers ($2) with their option's key (created before the run's transaction by the pull
+// handler, AvailabilityStore.ensureOptionKeys: read here; slot_option_key creates one only for a
+// caller that did not), and each option's stored window (its slots whose
 // local date is in the window, read in the window's months only: slot-placement.ts), in a LATERAL
 // subquery that OFFSET 0 keeps apart, so the window is one range scan per option and partition,
 // never a join over every slot of the integration. $3 and $4 are the first and last dates of all
@@ -31,7 +33,7 @@ function windowDigest(id: string, hash: string): string {
 // statement runs (a bound from a row of `s` alone prunes only at run time, if at all, and costs a
 // date computation per row read).
 const ANSWERS = `s AS MATERIALIZED (
-  SELECT s.*, slot_option_key($1::uuid, s.product_octo_id, s.option_octo_id) AS option_key
+  SELECT s.*, COALESCE(${optionKeyOf('s', '$1::uuid')}, slot_option_key($1::uuid, s.product_octo_id, s.option_octo_id)) AS option_key
   FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint,
     date_from text, date_to text, listed text[], slots jsonb)
 )`;

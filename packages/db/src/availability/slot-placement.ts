@@ -59,9 +59,9 @@ SELECT d.* FROM (SELECT DISTINCT r.integration_id, r.product_octo_id, r.option_o
 ORDER BY d.integration_id, d.product_octo_id COLLATE "C", d.option_octo_id COLLATE "C"
 ON CONFLICT DO NOTHING`;
 
-/** The option key of row `r` (its integration_id, product_octo_id, option_octo_id), created before by {@link ENSURE_OPTION_KEYS}. */
-export function optionKeyOf(r: string): string {
-  return `(SELECT o.option_key FROM slot_options o WHERE o.integration_id = ${r}.integration_id AND o.product_octo_id = ${r}.product_octo_id
+/** The option key of row `r` (its product_octo_id, option_octo_id, of `integration`), created before by {@link ENSURE_OPTION_KEYS}. */
+export function optionKeyOf(r: string, integration = `${r}.integration_id`): string {
+  return `(SELECT o.option_key FROM slot_options o WHERE o.integration_id = ${integration} AND o.product_octo_id = ${r}.product_octo_id
     AND o.option_octo_id = ${r}.option_octo_id)`;
 }
 

@@ -87,7 +87,11 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
       return written;
     }, settings.writeTimeoutMs);
   const writes: PullWrites = {
-    reconcile: (batch) => marking(batch, (client) => db.pulls.reconcile(client, integration.id, batch)),
+    reconcile: async (batch) => {
+      // New options' keys before the fenced transaction, which only reads them (slot-placement.ts).
+      await db.availability.ensureOptionKeys(batch.map((a) => ({ integration_id: integration.id, product_octo_id: a.productId, option_octo_id: a.optionId })));
+      return marking(batch, (client) => db.pulls.reconcile(client, integration.id, batch));
+    },
     confirm: (answers) => marking(answers, (client) => db.pulls.confirm(client, integration.id, answers)),
   };
   const writer = new SnapshotWriter(writes, WRITE_BATCH_SLOTS);
