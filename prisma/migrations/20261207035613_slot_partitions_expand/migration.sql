@@ -94,7 +94,7 @@ CREATE TRIGGER availability_slots_next_content BEFORE INSERT OR UPDATE ON "avail
   FOR EACH ROW EXECUTE FUNCTION availability_slots_content();
 
 -- One month's partition, created as a plain table and then attached (ATTACH takes SHARE UPDATE
--- EXCLUSIVE on the parent: writers go on). The worker's `availability.partitions` job calls it for
+-- EXCLUSIVE on the parent, and ACCESS EXCLUSIVE on integrations for the foreign key it clones). The worker's `availability.partitions` job calls it for
 -- the months ahead, under lock_timeout. Idempotent.
 CREATE FUNCTION slot_partition_ensure(parent regclass, month date) RETURNS boolean
   LANGUAGE plpgsql AS $$

@@ -54,8 +54,10 @@ function monthOf(at: Date, offset = 0): string {
  * month"): one per month, from the month of today − retention (a day more for any time zone) to
  * two years and a month ahead, so every start the gateway accepts has its partition; older months
  * go whole. Each step holds its locks briefly and only under `lock_timeout`: a new month is created
- * as a plain table and then attached (the parent's SHARE UPDATE EXCLUSIVE lock: writes go on), an
- * old one detached CONCURRENTLY (finalized if an earlier pass was interrupted) and then dropped.
+ * as a plain table and then attached (SHARE UPDATE EXCLUSIVE on the parent; ACCESS EXCLUSIVE on
+ * `integrations`, whose foreign key each partition clones: readers of integrations, slot writes'
+ * key checks included, wait for the moment it takes), an old one detached CONCURRENTLY (finalized
+ * if an earlier pass was interrupted) and then dropped (ACCESS EXCLUSIVE on `integrations` too).
  * Undated slots live in their own partition and go by `updated_at`, in bounded batches.
  */
 export class SlotPartitionStore {
