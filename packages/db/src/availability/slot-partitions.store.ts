@@ -84,8 +84,9 @@ export class SlotPartitionStore {
       if (!dropped) break;
     }
     const after = await this.partitions();
-    // The ids of the months gone (below every month that still has a table, dropped or not yet).
-    await this.batches(settings, PRUNE_DROPPED_IDS, [[...after.keys(), oldest].reduce((a, b) => (a < b ? a : b))]);
+    // The ids of the months gone (below every month that still has a table, dropped or not yet),
+    // all of them, a short statement per batch: a write of such a slot would name its dropped month.
+    await this.pruneDroppedIds(settings, [...after.keys(), oldest].reduce((a, b) => (a < b ? a : b)));
     work.undatedPruned = await this.pruneUndated(settings, now);
     work.monthsAhead = coverageOf(after, now, now).monthsAhead;
     return work;
@@ -164,11 +165,16 @@ export class SlotPartitionStore {
     return pruned;
   }
 
-  /** Runs `sql` (a bounded DELETE whose last parameter is the batch size) until a batch deletes less than a batch, or the pass's batches run out. */
-  private async batches(settings: SlotPartitionSettings, sql: string, values: unknown[]): Promise<void> {
-    for (let batch = 0; batch < settings.undatedMaxBatches; batch++) {
-      const { rowCount } = await this.pool.query(sql, [...values, settings.undatedBatch]);
-      if ((rowCount ?? 0) < settings.undatedBatch) break;
+  /**
+   * Deletes the ids below `oldestMonth`, a batch a statement, until none is left: not capped per
+   * pass as the undated slots are, since an id left of a dropped month sends a later write of its
+   * slot to a month without a partition (that change fails and is retried until the id goes).
+   * Narrow rows by an index range, once a month (not measured at a month of millions of slots).
+   */
+  private async pruneDroppedIds(settings: SlotPartitionSettings, oldestMonth: string): Promise<void> {
+    for (;;) {
+      const { rowCount } = await this.pool.query(PRUNE_DROPPED_IDS, [oldestMonth, settings.undatedBatch]);
+      if ((rowCount ?? 0) < settings.undatedBatch) return;
     }
   }
 }
