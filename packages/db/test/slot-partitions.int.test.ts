@@ -120,6 +120,25 @@ describe('slot partitions', () => {
     }
   });
 
+  it('lets a concurrent pass drop an old month: the one that finds it gone goes on', async () => {
+    const old = monthOf(-8);
+    await db.pool.query("SELECT slot_partition_ensure('availability_slots', $1::date)", [old]);
+    const other = await db.pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(`ALTER TABLE availability_slots DETACH PARTITION ${partitionOf(old)}`);
+      const pass = db.slotPartitions.maintain({ ...settings, lockTimeoutMs: 60_000 }, new Date());
+      await waitFor('the pass to wait for the other one’s detach', async () =>
+        ((await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%DETACH PARTITION%CONCURRENTLY%'`)).rowCount ?? 0) > 0, { timeoutMs: 60_000 });
+      await other.query(`DROP TABLE ${partitionOf(old)}`);
+      await other.query('COMMIT');
+      await expect(pass).resolves.toMatchObject({ monthsAhead: 26 });
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      other.release();
+    }
+  });
+
   const idsOf = async (availabilityId: string) =>
     (await db.pool.query<{ slot_date: string }>(`SELECT slot_date::text FROM slot_ids WHERE integration_id = $1::uuid AND availability_id LIKE $2`, [integrationId, availabilityId])).rows.map((r) => r.slot_date);
 

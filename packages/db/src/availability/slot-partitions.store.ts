@@ -77,10 +77,10 @@ export class SlotPartitionStore {
     // detach left pending (by a lock timeout) blocks the others until it is finalized.
     const old = [...existing].filter(([month]) => month < oldest).sort(([ma, a], [mb, b]) => Number(b.state === 'detaching') - Number(a.state === 'detaching') || ma.localeCompare(mb));
     for (const [, { name, state }] of old) {
-      const dropped = await this.step(settings, work, name, async (c) => {
+      const dropped = await this.step(settings, work, name, (c) => goneAlready(async () => {
         if (state !== 'detached') await c.query(`ALTER TABLE availability_slots DETACH PARTITION ${quoted(name)} ${state === 'detaching' ? 'FINALIZE' : 'CONCURRENTLY'}`);
         await c.query(`DROP TABLE ${quoted(name)}`);
-      }, work.dropped);
+      }), work.dropped);
       if (!dropped) break;
     }
     const after = await this.partitions();
@@ -192,6 +192,15 @@ async function ensureMonth(c: PoolClient, month: string): Promise<void> {
     const state = sqlStateOf(err);
     const constraint = (err as { constraint?: unknown }).constraint;
     if (state !== '42P07' && !(state === '23505' && typeof constraint === 'string' && constraint.startsWith('pg_'))) throw err;
+  }
+}
+
+/** Runs a drop step; a table another pass dropped meanwhile (undefined_table) is gone: done. */
+async function goneAlready(drop: () => Promise<void>): Promise<void> {
+  try {
+    await drop();
+  } catch (err) {
+    if (sqlStateOf(err) !== '42P01') throw err;
   }
 }
 
