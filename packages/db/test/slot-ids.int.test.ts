@@ -95,6 +95,34 @@ describe('slot ids: one row per slot across partitions', () => {
     }
   });
 
+  it('a pull racing a push that moves a slot out of the pull’s window meets the moved row: still one row', async () => {
+    await db.availability.apply([[push('pulled', `${day(3)}T09:00:00+00:00`, 1)]]);
+    const holder = await db.pool.connect();
+    const puller = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE change_transactions IN SHARE MODE');
+      const move = db.availability.apply([[push('pulled', `${day(70)}T09:00:00+00:00`, 2)]]);
+      await waitFor('the push to wait for the feed', async () => (await lockWaiters()) >= 1, { timeoutMs: 60_000 });
+      // The pull's snapshot still has the slot in its window, at day 3.
+      const start = `${day(3)}T11:00:00+00:00`;
+      await puller.query('BEGIN');
+      const pull = db.pulls.reconcile(puller, integrationId, [{ productId: 'P', optionId: 'O', from: day(0), to: day(60), answerKey: BigInt(nextKey()),
+        slots: [{ availability_id: 'pulled', local_date_time_start: start, starts_at: start, status: 'AVAILABLE', vacancies: 7, capacity: 10, raw: null }] }]);
+      await waitFor('the pull to wait', async () => (await lockWaiters()) >= 2, { timeoutMs: 60_000 });
+      await holder.query('COMMIT');
+      await move;
+      await pull;
+      await puller.query('COMMIT');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await puller.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      puller.release();
+    }
+    expect(await rowsOf('pulled')).toEqual([{ slot_date: day(3), vacancies: 7 }]);
+  });
+
   it('keeps slot_ids naming where each slot is', async () => {
     const { rows } = await db.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM slot_ids i FULL JOIN availability_slots s ON s.integration_id = i.integration_id AND s.option_key = i.option_key
