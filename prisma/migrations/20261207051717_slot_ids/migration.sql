@@ -6,14 +6,14 @@
 -- two first writes of one slot, or a write and a move, serialise here and meet one row; and the
 -- stored row's slot_date is one probe of this index, not one per live partition.
 CREATE TABLE slot_ids (
-  integration_id uuid NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+  integration_id uuid NOT NULL REFERENCES integrations(id) ON DELETE CASCADE ON UPDATE CASCADE,
   option_key bigint NOT NULL,
   availability_id text NOT NULL,
   slot_date date NOT NULL,
   PRIMARY KEY (integration_id, option_key, availability_id)
 );
 -- Retention deletes a dropped month's ids by range (slot_date < the oldest kept month).
-CREATE INDEX slot_ids_slot_date ON slot_ids (slot_date);
+CREATE INDEX slot_ids_slot_date_idx ON slot_ids (slot_date);
 
 INSERT INTO slot_ids (integration_id, option_key, availability_id, slot_date)
 SELECT integration_id, option_key, availability_id, min(slot_date) FROM availability_slots
