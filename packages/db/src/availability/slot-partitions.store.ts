@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { detach, partitionStep, partitionTables, quoted, retireInOrder, type PartitionTable } from '../partition-steps';
 import { sqlStateOf } from '../sql-errors';
 
 /** How the slots' partitions are kept (the worker's `availability.partitions` settings). */
@@ -71,18 +72,15 @@ export class SlotPartitionStore {
     const existing = await this.partitions();
     for (let i = 0, month = oldest; month <= monthOf(now, AHEAD_MONTHS); month = monthOf(earliest, ++i)) {
       if (existing.has(month)) continue;
-      await this.step(settings, work, month, (c) => ensureMonth(c, month), work.created);
+      await partitionStep(this.pool, settings.lockTimeoutMs, month, (c) => ensureMonth(c, month), { done: work.created, skipped: work.skipped });
     }
-    // A half-detached partition first: Postgres detaches one partition of a table at a time, so a
-    // detach left pending (by a lock timeout) blocks the others until it is finalized.
-    const old = [...existing].filter(([month]) => month < oldest).sort(([ma, a], [mb, b]) => Number(b.state === 'detaching') - Number(a.state === 'detaching') || ma.localeCompare(mb));
-    for (const [, { name, state }] of old) {
-      const dropped = await this.step(settings, work, name, (c) => goneAlready(async () => {
-        if (state !== 'detached') await c.query(`ALTER TABLE availability_slots DETACH PARTITION ${quoted(name)} ${state === 'detaching' ? 'FINALIZE' : 'CONCURRENTLY'}`);
-        await c.query(`DROP TABLE ${quoted(name)}`);
-      }), work.dropped);
-      if (!dropped) break;
-    }
+    // partition-steps.ts: a half-detached partition first, and the pass stops at a step that timed out.
+    const old = [...existing].filter(([month]) => month < oldest).map(([month, p]) => ({ ...p, month }));
+    await retireInOrder(old, (a, b) => a.month.localeCompare(b.month), (p) =>
+      partitionStep(this.pool, settings.lockTimeoutMs, p.name, (c) => goneAlready(async () => {
+        await detach(c, 'availability_slots', p);
+        await c.query(`DROP TABLE ${quoted(p.name)}`);
+      }), { done: work.dropped, skipped: work.skipped }));
     const after = await this.partitions();
     // The ids of the months gone (below every month that still has a table, dropped or not yet),
     // all of them, a short statement per batch: a write of such a slot would name its dropped month.
@@ -105,36 +103,14 @@ export class SlotPartitionStore {
    * The dated partitions' tables by month (`YYYY-MM-01`): attached, left half-detached by an
    * interrupted concurrent detach, or detached and not yet dropped (a pass stopped between the two).
    */
-  async partitions(): Promise<Map<string, { name: string; state: 'attached' | 'detaching' | 'detached' }>> {
-    const { rows } = await this.pool.query<{ name: string; state: 'attached' | 'detaching' | 'detached' }>(
-      `SELECT c.relname AS name, CASE WHEN i.inhrelid IS NULL THEN 'detached' WHEN i.inhdetachpending THEN 'detaching' ELSE 'attached' END AS state
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'availability_slots'::regclass
-       WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname LIKE 'availability\\_slots\\_p%'`,
-    );
-    const months = new Map<string, { name: string; state: 'attached' | 'detaching' | 'detached' }>();
+  async partitions(): Promise<Map<string, PartitionTable>> {
+    const rows = await partitionTables(this.pool, 'availability_slots');
+    const months = new Map<string, PartitionTable>();
     for (const row of rows) {
       const m = PARTITION_NAME.exec(row.name);
       if (m !== null) months.set(`${m[1]}-${m[2]}-01`, row);
     }
     return months;
-  }
-
-  /** One DDL step on its own connection, outside any transaction (DETACH CONCURRENTLY needs that), under lock_timeout; false when it timed out. */
-  private async step(settings: SlotPartitionSettings, work: SlotPartitionWork, what: string, ddl: (c: PoolClient) => Promise<unknown>, done: string[]): Promise<boolean> {
-    const client = await this.pool.connect();
-    try {
-      await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(settings.lockTimeoutMs))}`);
-      await ddl(client);
-      done.push(what);
-      return true;
-    } catch (err) {
-      if (sqlStateOf(err) !== LOCK_NOT_AVAILABLE) throw err;
-      work.skipped.push(what);
-      return false;
-    } finally {
-      await client.query('RESET lock_timeout').finally(() => client.release());
-    }
   }
 
   /**
@@ -203,11 +179,6 @@ async function goneAlready(drop: () => Promise<void>): Promise<void> {
     if (sqlStateOf(err) !== '42P01') throw err;
   }
 }
-
-/** `lock_timeout` expired: the step is left for the next tick. */
-const LOCK_NOT_AVAILABLE = '55P03';
-
-const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 // The ids of undated slots (slot_date 'infinity': the undated partition alone) not written within
 // the retention, locked; ids another transaction holds are skipped (a writer holds its slots' ids:
