@@ -15,8 +15,8 @@ let lastMs = 0;
 let counter = 0;
 
 /**
- * A UUIDv7 (RFC 9562 §5.7): 48 bits of Unix milliseconds, version 7, a 12-bit counter (`rand_a`,
- * §6.2 method 1: seeded at random each millisecond, then counted) and 62 random bits. Ids made by
+ * A UUIDv7 (RFC 9562, UUID version 7): 48 bits of Unix milliseconds, version 7, a 12-bit counter (`rand_a`,
+ * RFC 9562's fixed-length dedicated counter: seeded at random each millisecond, then counted) and 62 random bits. Ids made by
  * this process sort (as strings, bytes and Postgres `uuid`) in the order they were made, also
  * within one millisecond and if the clock steps back; ids of append-mostly tables are made here
  * so that their inserts land at the right edge of the primary key's btree (a random uuid's spread
@@ -29,7 +29,7 @@ export function uuidv7(now: number = Date.now()): string {
   } else if (counter < COUNTER_MAX) {
     counter += 1;
   } else {
-    // The counter is spent: borrow the next millisecond (RFC 9562 §6.2 allows it) and count on.
+    // The counter is spent: borrow the next millisecond (RFC 9562's monotonicity rules allow it) and count on.
     lastMs += 1;
     counter = 0;
   }

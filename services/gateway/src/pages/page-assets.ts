@@ -44,7 +44,7 @@ type Encoding = 'br' | 'gzip' | 'identity';
 /** Each encoding is its own representation, so its own strong ETag (a cache must not mix them). */
 const etagOf = (asset: Asset, encoding: Encoding) => `"${asset.hash}${encoding === 'identity' ? '' : `-${encoding}`}"`;
 
-/** `If-None-Match` by weak comparison (RFC 9110 §13.1.2): `W/` ignored, `*` matches. */
+/** `If-None-Match` by weak comparison (RFC 9110, If-None-Match): `W/` ignored, `*` matches. */
 function notModified(header: string | undefined, etag: string): boolean {
   const tags = (header ?? '').split(',').map((tag) => tag.trim().replace(/^W\//, ''));
   return tags.includes(etag) || tags.includes('*');
