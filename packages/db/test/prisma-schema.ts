@@ -102,13 +102,14 @@ function fieldsOf(block: Block): { fields: Field[]; attributes: string[] } {
 }
 
 const SCALAR_TYPES: Record<string, string> = { String: 'text', Int: 'integer', BigInt: 'bigint', Boolean: 'boolean', DateTime: 'timestamp(3) without time zone', Json: 'jsonb', Float: 'double precision' };
-const NATIVE_TYPES: Record<string, string> = { '@db.Uuid': 'uuid', '@db.Date': 'date', '@db.Timestamptz(3)': 'timestamp(3) with time zone' };
+const NATIVE_TYPES: Record<string, string> = { '@db.Char(1)': 'character(1)', '@db.Uuid': 'uuid', '@db.Date': 'date', '@db.Timestamptz(3)': 'timestamp(3) with time zone' };
 /** Prisma's referential actions as `pg_constraint.confdeltype` / `confupdtype` codes. */
 const ACTIONS: Record<string, string> = { Cascade: 'c', Restrict: 'r', NoAction: 'a', SetNull: 'n', SetDefault: 'd' };
 
 function columnType(field: Field, enums: ReadonlyMap<string, string>): string {
   const native = Object.keys(NATIVE_TYPES).find((n) => field.attributes.includes(n));
-  const base = native !== undefined ? NATIVE_TYPES[native]! : (enums.get(field.type) ?? SCALAR_TYPES[field.type]);
+  const unsupported = field.type === 'Unsupported' ? /^\("(.*?)"\)/.exec(field.attributes)?.[1] : undefined;
+  const base = unsupported ?? (native !== undefined ? NATIVE_TYPES[native]! : (enums.get(field.type) ?? SCALAR_TYPES[field.type]));
   if (base === undefined) throw new Error(`no column type for ${field.name} ${field.type}`);
   return field.list ? `${base}[]` : base;
 }
