@@ -194,7 +194,8 @@ describe('scaled-out workers and schedules', () => {
     await expectNoGap(all.filter((t) => t <= after.at(-1)!));
     await expectOnePerTick(all.filter((t) => t < after.at(-1)!));
     const queue = producer.queue('schedules');
-    expect(await queue.getJobSchedulersCount()).toBe(5);
+    // One scheduler each, however many workers registered them: nightly, health, pull tick, feed prune, history prune, slot partitions.
+    expect(await queue.getJobSchedulersCount()).toBe(6);
     const nightly = await queue.getJobScheduler('catalog-nightly');
     expect(nightly).toMatchObject({ pattern: '*/2 * * * * *', tz: 'UTC' });
     // One next tick pending: delayed, or due and waiting (between a tick being taken and its
