@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   } finally {
     for (const p of processes) p.kill('SIGTERM');
     await Promise.all(processes.map((p) => p.exited));
-    await queue.close();
+    await producer.close();
     redis.disconnect();
     await db.close();
     await supplier.close();
