@@ -1,5 +1,5 @@
 import { createDb, type Db, type OptionSnapshot, type SlotRow } from '@octo-sync/db';
-import { createTestDatabase, createTestIntegration, type TestDatabase } from '@octo-sync/testkit';
+import { createTestDatabase, createTestIntegration, inPgTransaction, type TestDatabase } from '@octo-sync/testkit';
 
 /** Pull marks are kept per (option, window): a targeted refresh's mark stands beside the tier window's. */
 describe('pull marks of two windows of one option', () => {
@@ -33,18 +33,10 @@ describe('pull marks of two windows of one option', () => {
 
   /** Reconciles `answers` and prunes the marks of their option as a pull does, in one transaction. */
   async function pull(answers: OptionSnapshot[], expiredBefore = dayAfter(-30)): Promise<void> {
-    const client = await db.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await inPgTransaction(db.pool, async (client) => {
       await db.pulls.reconcile(client, integrationId, answers);
       await db.pulls.pruneMarks(client, integrationId, answers, expiredBefore);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   const push = (id: string, day: string, received: bigint, vacancies: number): SlotRow => ({

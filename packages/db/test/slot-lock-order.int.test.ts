@@ -1,5 +1,5 @@
 import { createDb, sqlStateOf, type Db, type OptionSnapshot, type SlotRow } from '@octo-sync/db';
-import { createTestIntegration, createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+import { createTestIntegration, createTestDatabase, inPgTransaction, type TestDatabase } from '@octo-sync/testkit';
 
 /**
  * Pushes and pulls lock slot rows in one order whatever the database's collation. The server here
@@ -66,17 +66,7 @@ describe('slot lock order on a database with an en-US collation', () => {
     }));
 
   async function pull(answers: OptionSnapshot[]): Promise<void> {
-    const client = await db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await db.pulls.reconcile(client, integrationId, answers);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    } finally {
-      client.release();
-    }
+    await inPgTransaction(db.pool, (client) => db.pulls.reconcile(client, integrationId, answers));
   }
 
   /** The slots each transaction since `after` took, in the order it took them. */

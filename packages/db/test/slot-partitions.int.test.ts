@@ -1,5 +1,5 @@
 import { createDb, type Db, type SlotRow } from '@octo-sync/db';
-import { createTestDatabase, createTestIntegration, waitFor, type TestDatabase } from '@octo-sync/testkit';
+import { createTestDatabase, createTestIntegration, inPgTransaction, waitFor, type TestDatabase } from '@octo-sync/testkit';
 import { CONFIRM_SAME, RECONCILE_SNAPSHOT } from '../src/availability/pull-statements';
 
 const DAY_MS = 86_400_000;
@@ -65,18 +65,13 @@ describe('slot partitions', () => {
   it('reconciles a pull that lists a slot whose start moved to another month', async () => {
     await db.availability.apply([[push('listed', `${day(4)}T10:00:00+00:00`, 1), push('unlisted', `${day(5)}T10:00:00+00:00`, 1)]]);
     const moved = `${day(40)}T10:00:00+00:00`;
-    const client = await db.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const counts = await db.pulls.reconcile(client, integrationId, [
+    const counts = await inPgTransaction(db.pool, (client) =>
+      db.pulls.reconcile(client, integrationId, [
         { productId: 'P', optionId: 'X', from: day(0), to: day(60), answerKey: BigInt(nextKey()), slots: [] },
         { productId: 'P', optionId: 'O', from: day(0), to: day(60), answerKey: BigInt(nextKey()), slots: [{ availability_id: 'listed', local_date_time_start: moved, starts_at: moved, status: 'AVAILABLE', vacancies: 6, capacity: 10, raw: null }] },
-      ]);
-      await client.query('COMMIT');
-      expect(counts[1]).toMatchObject({ created: 0, updated: 1 });
-    } finally {
-      client.release();
-    }
+      ]),
+    );
+    expect(counts[1]).toMatchObject({ created: 0, updated: 1 });
     expect(await rowsOf('listed')).toEqual([{ part: partitionOf(day(40)), slot_date: day(40), vacancies: 6, start: moved }]);
   });
 

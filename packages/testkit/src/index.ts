@@ -20,5 +20,6 @@ export { migrateBefore } from './migrations';
 export { spawnService, startService, type ServiceKind, type ServiceProcess } from './processes';
 export { freePort, tryConnect } from './ports';
 export { capturingLogger, stackFrames } from './logs';
+export { inPgTransaction } from './pg-transaction';
 export { compiledDir } from './build';
 export { startStack, STACK_JWT_SECRET, STACK_SECRETS_KEY, type TestStack } from './stack';
