@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../generated/prisma/client';
-import { sequenceChanges } from './change-sequencer';
+import { NEWEST_POSITION, sequenceChanges } from './change-sequencer';
 
 /** How far one registered consumer is behind the newest position of the feed. */
 export interface ConsumerLag {
@@ -17,14 +17,11 @@ export interface ConsumerCursor {
   ackedAt: Date;
 }
 
-// The newest position the feed ever had: the last one the sequencer gave, or the watermark if later.
-const NEWEST = `GREATEST(COALESCE((SELECT sequenced_through FROM change_feed_sequencer WHERE id = 1), 0),
-  COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0))`;
 
 // $1 the consumer, $2 the position: stored unless it is past the newest position, or behind the
 // watermark (a read after it would answer expired: the events it has not read were pruned).
 const ACK = `
-WITH s AS (SELECT ${NEWEST} AS newest, COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) AS pruned),
+WITH s AS (SELECT ${NEWEST_POSITION} AS newest, COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) AS pruned),
 stored AS (
   INSERT INTO change_feed_consumers AS c (name, position) SELECT $1, $2::bigint FROM s WHERE $2::bigint BETWEEN s.pruned AND s.newest
   ON CONFLICT (name) DO UPDATE SET position = excluded.position, acked_at = now()
@@ -38,7 +35,7 @@ const LAG = `
 SELECT c.name, GREATEST(s.newest - c.position, 0)::float8 AS positions,
   GREATEST(COALESCE(EXTRACT(EPOCH FROM now() - (SELECT t.at FROM change_transactions t
     WHERE t.last_position > c.position ORDER BY t.last_position LIMIT 1)), 0), 0)::float8 AS seconds
-FROM change_feed_consumers c, (SELECT ${NEWEST} AS newest) s
+FROM change_feed_consumers c, (SELECT ${NEWEST_POSITION} AS newest) s
 ORDER BY c.name`;
 
 /**

@@ -2,10 +2,11 @@ import { StringDecoder } from 'node:string_decoder';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Pool } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { isUuid } from '../uuid';
+import { NEWEST_POSITION } from './change-sequencer';
 
 // The newest position the feed ever had, as the export's one statement sees it.
-const POSITION = `SELECT GREATEST(COALESCE((SELECT sequenced_through FROM change_feed_sequencer WHERE id = 1), 0),
-  COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0))::text AS position`;
+const POSITION = `SELECT ${NEWEST_POSITION}::text AS position`;
 
 /**
  * One COPY statement, so one snapshot for the position and every row (docs/architecture.md, "The
@@ -37,8 +38,6 @@ FROM p, availability_slots t WHERE ${scope('t.integration_id')}
 ) TO STDOUT`;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The current catalog and slot state of one integration (or of all), as NDJSON: every line is a
  * JSON object with `kind` (`snapshot`, `product`, `option`, `unit`, `slot`) and `position`, the
@@ -49,7 +48,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * one statement.
  */
 export async function exportSnapshot(pool: Pool, integrationId: string | null): Promise<Readable> {
-  if (integrationId !== null && !UUID.test(integrationId)) throw new Error('exportSnapshot: integration id must be a uuid');
+  if (integrationId !== null && !isUuid(integrationId)) throw new Error('exportSnapshot: integration id must be a uuid');
   const scope = (column: string) => (integrationId === null ? 'true' : `${column} = '${integrationId}'::uuid`);
   const client = await pool.connect();
   const copy = client.query(copyTo(exportSql(scope)));

@@ -38,6 +38,10 @@ const ANY_PENDING = `SELECT EXISTS (SELECT 1 FROM change_transactions WHERE firs
 const SEQUENCER_WAIT_MS = 60_000;
 
 /** The most transaction headers one sequencer transaction numbers (the rest wait for the next). */
+/** SQL: the newest position the feed ever had, the last one the sequencer gave or the watermark if later. */
+export const NEWEST_POSITION = `GREATEST(COALESCE((SELECT sequenced_through FROM change_feed_sequencer WHERE id = 1), 0),
+  COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0))`;
+
 export const SEQUENCE_BATCH = 10_000;
 
 /**
