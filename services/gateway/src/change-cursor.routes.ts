@@ -3,18 +3,16 @@ import { z } from 'zod';
 import type { Db } from '@octo-sync/db';
 import { principalOf } from './auth';
 import { ApiError } from './errors';
+import { PG_BIGINT_MAX } from './list-paging';
 import { okEnvelope } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 
-/** The largest position: a Postgres bigint (2^63 − 1). */
-const MAX_POSITION = 9_223_372_036_854_775_807n;
-
-/** A cursor: the position of the last event read, as decimal text (positions exceed 2^53), at most {@link MAX_POSITION}. */
+/** A cursor: the position of the last event read, as decimal text (positions exceed 2^53), at most a Postgres bigint ({@link PG_BIGINT_MAX}). */
 export function cursorText() {
   return z
     .string()
     .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a cursor returned as `next` (decimal digits)')
-    .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= MAX_POSITION, 'must be at most 9223372036854775807 (a cursor returned as `next`)');
+    .refine((v) => !/^\d+$/.test(v) || BigInt(v) <= PG_BIGINT_MAX, 'must be at most 9223372036854775807 (a cursor returned as `next`)');
 }
 
 const CURSOR_PATH = '/api/v1/changes/cursor';

@@ -14,7 +14,9 @@ export type KeyPart = 'instant' | 'instant?' | 'text' | 'uuid' | 'int' | 'bigint
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-const INT_MAX = { int: 2n ** 31n - 1n, bigint: 2n ** 63n - 1n };
+/** The largest Postgres bigint (2^63 − 1): a cursor part past it would fail its query (500). */
+export const PG_BIGINT_MAX = 2n ** 63n - 1n;
+const INT_MAX = { int: 2n ** 31n - 1n, bigint: PG_BIGINT_MAX };
 
 /** The cursor of a sort key. */
 function encodeCursor(key: readonly (string | null)[]): string {
