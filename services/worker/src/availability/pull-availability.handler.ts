@@ -158,7 +158,8 @@ function answerFetcher(deps: FetchDeps, integration: Integration, payload: Paylo
     const fetched = await deps.supplier.fetchAvailability(supplierTarget, query, signal ? { signal } : {});
     const scope: AnswerScope = { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(fetched.answeredAt) };
     const parse = () => snapshotOf(scope, fetched, slotTimeBounds(Date.now(), deps.settings.retentionDays), deps.dropped);
-    if (!deps.digests.same({ ...scope, digest: fetched.digest })) return parse();
+    const same = { ...scope, digest: fetched.digest };
+    if (!deps.digests.same(same)) return parse();
     const reparse = (): OptionSnapshot | undefined => {
       try {
         return parse();
@@ -166,7 +167,7 @@ function answerFetcher(deps: FetchDeps, integration: Integration, payload: Paylo
         return optionFailure(error, target, deps.warnings);
       }
     };
-    return { same: { ...scope, digest: fetched.digest }, bytes: fetched.bytes, parse: reparse };
+    return { same, bytes: fetched.bytes, parse: reparse };
   };
 }
 
