@@ -34,14 +34,24 @@ const BY_CLASS: Readonly<Record<string, SqlFailure>> = {
 /** The SQLSTATE classes we map all start with a digit (which also tells them from `EPIPE` and Prisma's `P2010`). */
 const SQLSTATE = /^[0-9][0-9A-Z]{4}$/;
 
-/** The SQLSTATE somewhere in an error's chain: pg's `code`, or Prisma's driver-adapter `originalCode`. */
-export function sqlStateOf(error: unknown, depth = 0): string | undefined {
+interface ChainLink {
+  code?: unknown;
+  originalCode?: unknown;
+  message?: unknown;
+  meta?: { driverAdapterError?: unknown };
+  cause?: unknown;
+}
+
+/** The first answer of `pick` along an error's chain: the error, Prisma's driver-adapter error, then `cause`, six links deep. */
+function findInChain<T>(error: unknown, pick: (link: ChainLink) => T | undefined, depth = 0): T | undefined {
   if (depth > 6 || error === null || typeof error !== 'object') return undefined;
-  const e = error as { code?: unknown; originalCode?: unknown; meta?: { driverAdapterError?: unknown }; cause?: unknown };
-  for (const candidate of [e.originalCode, e.code]) {
-    if (typeof candidate === 'string' && SQLSTATE.test(candidate)) return candidate;
-  }
-  return sqlStateOf(e.meta?.driverAdapterError, depth + 1) ?? sqlStateOf(e.cause, depth + 1);
+  const link = error as ChainLink;
+  return pick(link) ?? findInChain(link.meta?.driverAdapterError, pick, depth + 1) ?? findInChain(link.cause, pick, depth + 1);
+}
+
+/** The SQLSTATE somewhere in an error's chain: pg's `code`, or Prisma's driver-adapter `originalCode`. */
+export function sqlStateOf(error: unknown): string | undefined {
+  return findInChain(error, (e) => [e.originalCode, e.code].find((c): c is string => typeof c === 'string' && SQLSTATE.test(c)));
 }
 
 /**
@@ -72,11 +82,8 @@ export function isRefusedValue(error: unknown): boolean {
  * starting in a month whose partition maintenance has not created yet). The change is right and
  * the database is behind: the job fails and the queue retries it, as for `unavailable`.
  */
-export function isMissingPartition(error: unknown, depth = 0): boolean {
-  if (depth > 6 || error === null || typeof error !== 'object') return false;
-  const e = error as { message?: unknown; meta?: { driverAdapterError?: unknown }; cause?: unknown };
-  if (typeof e.message === 'string' && e.message.includes('no partition of relation')) return true;
-  return isMissingPartition(e.meta?.driverAdapterError, depth + 1) || isMissingPartition(e.cause, depth + 1);
+export function isMissingPartition(error: unknown): boolean {
+  return findInChain(error, (e) => (typeof e.message === 'string' && e.message.includes('no partition of relation') ? true : undefined)) ?? false;
 }
 
 /** How to treat a failed database call; undefined when it is not a Postgres error we classify. */
