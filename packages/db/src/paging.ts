@@ -5,6 +5,11 @@
  */
 export const COUNT_CAP = 10_000;
 
+/** SQL counting the rows `source` (`FROM … WHERE …`) selects, up to one past the cap (the cap's parameter is `$n`). */
+export function cappedCount(source: string, n: number): string {
+  return `SELECT count(*)::int AS n FROM (SELECT 1 ${source} LIMIT $${n}) capped`;
+}
+
 /**
  * A list request: a 1-based page, or `after`, the sort key of the last row already seen (keyset
  * paging: the next rows in the list's order, whatever was inserted or deleted since).

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { COUNT_CAP, offsetOf, toListPage, type ListPage, type ListRequest } from '../paging';
+import { cappedCount, COUNT_CAP, offsetOf, toListPage, type ListPage, type ListRequest } from '../paging';
 import { confirmedAt } from '../availability/slot-order';
 
 /** A stored unit, as the read API lists it. */
@@ -101,11 +101,6 @@ const SLOT_AFTER = `(NOT $6::boolean OR CASE WHEN $7::timestamptz IS NULL
     ELSE starts_at > $7 OR starts_at IS NULL OR (starts_at = $7 AND (product_octo_id, option_octo_id, availability_id) > ($8::text, $9::text, $10::text))
   END)`;
 
-/** Counts the rows a filter selects, up to one past the cap (the cap's parameter is `$n`). */
-function cappedCount(from: string, where: string, n: number): string {
-  return `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${from} WHERE ${where} LIMIT $${n}) capped`;
-}
-
 /** `text` as a LIKE pattern matching it anywhere, its wildcards taken literally. */
 function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -125,7 +120,7 @@ export class CatalogReadStore {
         `SELECT ${SUMMARY_COLUMNS} FROM products p WHERE ${PRODUCT_FILTER} AND ($4::text IS NULL OR p.octo_id > $4) ORDER BY p.octo_id LIMIT $5 OFFSET $6`,
         [...params, filter.after?.[0] ?? null, filter.pageSize + 1, offsetOf(filter)],
       ),
-      this.pool.query<{ n: number }>(cappedCount('products p', PRODUCT_FILTER, 4), [...params, COUNT_CAP + 1]),
+      this.pool.query<{ n: number }>(cappedCount(`FROM products p WHERE ${PRODUCT_FILTER}`, 4), [...params, COUNT_CAP + 1]),
     ]);
     return toListPage(rows.rows, filter.pageSize, count.rows[0]?.n ?? 0, (r): ProductListKey => [r.id]);
   }
@@ -150,7 +145,7 @@ export class CatalogReadStore {
          ORDER BY starts_at NULLS LAST, product_octo_id, option_octo_id, availability_id LIMIT $11 OFFSET $12`,
         [...params, filter.after !== undefined, ...after, filter.pageSize + 1, offsetOf(filter)],
       ),
-      this.pool.query<{ n: number }>(cappedCount('availability_slots', SLOT_FILTER, 6), [...params, COUNT_CAP + 1]),
+      this.pool.query<{ n: number }>(cappedCount(`FROM availability_slots WHERE ${SLOT_FILTER}`, 6), [...params, COUNT_CAP + 1]),
     ]);
     return toListPage(rows.rows, filter.pageSize, count.rows[0]?.n ?? 0, (r): SlotListKey => [
       r.starts_at === null ? null : r.starts_at.toISOString(),

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
 import type { Integration } from '../generated/prisma/client';
-import { COUNT_CAP, offsetOf, toListPage, type ListPage } from '../paging';
+import { cappedCount, COUNT_CAP, offsetOf, toListPage, type ListPage } from '../paging';
 import { SYNC_RUN_COLUMNS, type SyncRun } from '../runs/sync-runs.store';
 
 export type SyncStatusFilter = 'idle' | 'syncing' | 'error';
@@ -127,7 +127,7 @@ export class FleetStore {
          ORDER BY ${key.map((part) => `${part} DESC`).join(', ')} LIMIT $${page.length - 1} OFFSET $${page.length}`,
         page,
       ),
-      this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 ${from} LIMIT $${params.length + 1}) capped`, [...params, COUNT_CAP + 1]),
+      this.pool.query<{ n: number }>(cappedCount(from, params.length + 1), [...params, COUNT_CAP + 1]),
     ]);
     const sort = query.sort;
     const linesPage = toListPage(lines.rows, query.pageSize, counted.rows[0]?.n ?? 0, (l): FleetListKey => [sort, String(l.rank), l.at.toISOString(), l.id]);
