@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
+import type { RedisConnection } from '@octo-sync/jobs';
 import type { Db, WebhookAuth } from '@octo-sync/db';
 import type { Logger } from '@octo-sync/platform';
 import { createJwtVerifier } from './auth';
@@ -8,7 +8,7 @@ import type { GatewayConfig } from './config';
 import { CredentialChangeFeed, credentialChannel } from './credential-changes';
 import { ApiError } from './errors';
 import { FailedAuthGuard, FailureCounter } from './failed-auth';
-import { FixedWindowLimiter, TokenBucketLimiter, type Budget } from './rate-limit';
+import { FixedWindowLimiter, rateKeys, TokenBucketLimiter, type Budget } from './rate-limit';
 import type { AuthSteps } from './route';
 import { WebhookAuthCache } from './webhook-auth';
 import { ReplayStore } from './webhook-replay';
@@ -41,8 +41,7 @@ export interface GatewayAuthDeps {
  * counted per slot change once its body is valid (by its route), so a refused call spends nothing.
  */
 export function createGatewayAuth({ config, db, redis, subscriber, log }: GatewayAuthDeps): GatewayAuth {
-  // Each counter in its key's own slot (integration or client address): they spread over a cluster.
-  const keys = (name: string) => (key: string) => shardedKey(config.queuePrefix, `gateway:rate:${name}`, key);
+  const keys = (name: string) => rateKeys(config.queuePrefix, name);
   const limiter = (name: string, limit: number) => new FixedWindowLimiter(redis, keys(name), limit, config.webhookRateWindowMs);
   const webhook: WebhookDeps = {
     cache: webhookAuthCache({ config, db, redis, subscriber, log }),

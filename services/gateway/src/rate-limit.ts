@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { RedisConnection } from '@octo-sync/jobs';
+import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
 import { KeyedGroupCommit } from '@octo-sync/platform';
+
+/** The keys of one gateway budget (`name`), each counter in its key's own slot (integration or client address), so they spread over a cluster. */
+export function rateKeys(prefix: string, name: string): (key: string) => string {
+  return (key) => shardedKey(prefix, `gateway:rate:${name}`, key);
+}
 
 /** What a budget answers for one request. */
 export interface RateDecision {

@@ -1,8 +1,8 @@
 import express, { type RequestHandler, type Router } from 'express';
-import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
+import type { RedisConnection } from '@octo-sync/jobs';
 import { createJwtVerifier } from '../auth';
 import type { GatewayConfig } from '../config';
-import { FixedWindowLimiter } from '../rate-limit';
+import { FixedWindowLimiter, rateKeys } from '../rate-limit';
 import { mountRoute, type AuthSteps, type RouteSpec } from '../route';
 import { pageHeaders } from '../security-headers';
 import { CONSOLE, PAGE_SOURCES, PORTAL, type PageArea } from './page-areas';
@@ -33,7 +33,7 @@ const SIGN_INS_PER_ADDRESS = 30;
 const SIGN_INS_PER_SUB = 10;
 
 function signInLimiter(deps: PagesDeps, name: string, limit: number): FixedWindowLimiter {
-  return new FixedWindowLimiter(deps.redis, (key) => shardedKey(deps.config.queuePrefix, `gateway:rate:${name}`, key), limit, 60_000);
+  return new FixedWindowLimiter(deps.redis, rateKeys(deps.config.queuePrefix, name), limit, 60_000);
 }
 
 /** Whether the pages' `/api` serves a documented route: not a sub-application, not a bearer-only one. */
