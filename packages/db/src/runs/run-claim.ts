@@ -9,7 +9,9 @@ export type ClaimResult =
   | { kind: 'finished'; run: SyncRun }
   | { kind: 'missing' };
 
-const FINISHED = new Set(['succeeded', 'skipped', 'failed']);
+/** The statuses a run ends in: one list, for the claim's SQL and its check before the claim. */
+const FINISHED_STATUSES = ['succeeded', 'skipped', 'failed'] as const;
+const FINISHED: ReadonlySet<string> = new Set(FINISHED_STATUSES);
 
 // Under the integration's row lock, taken by the statement before (so this one's snapshot sees
 // every claim that committed before it): the run starts unless it finished meanwhile or another
@@ -22,7 +24,7 @@ const CLAIM = `
 WITH cur AS (SELECT status::text AS status, kind FROM sync_runs WHERE id = $1::uuid),
 others AS (SELECT id, started_at FROM sync_runs WHERE integration_id = $2::uuid AND status = 'running' AND id <> $1::uuid),
 live AS (SELECT id FROM others WHERE started_at > clock_timestamp() - make_interval(secs => $3::float8 / 1000) ORDER BY started_at LIMIT 1),
-go AS (SELECT cur.kind FROM cur WHERE cur.status NOT IN ('succeeded', 'skipped', 'failed') AND NOT EXISTS (SELECT 1 FROM live)),
+go AS (SELECT cur.kind FROM cur WHERE cur.status NOT IN (${FINISHED_STATUSES.map((status) => `'${status}'`).join(', ')}) AND NOT EXISTS (SELECT 1 FROM live)),
 abandoned AS (
   UPDATE sync_runs SET status = 'failed', finished_at = clock_timestamp(), error_code = $4, error_message = $5
   WHERE id IN (SELECT id FROM others) AND EXISTS (SELECT 1 FROM go)
