@@ -113,3 +113,16 @@ export async function moveMisplaced(query: (sql: string, values: readonly unknow
 export function windowMonths(c: string, from: string, to: string): string {
   return `${c}.slot_date >= slot_month(${from}::date) AND ${c}.slot_date < slot_next_month(${to}::date)`;
 }
+
+/**
+ * Which stored slots `c` may start within instants `from`..`to` (timestamptz parameters, either
+ * null for no bound) by their partition: the months of the local dates from `from`'s UTC date
+ * minus one day to `to`'s plus one (a local date is within a day of its UTC date, whatever the
+ * offset); a bounded read skips the undated partition (no start, so in no range). Add the exact
+ * `starts_at` bounds: this only prunes the scan to those months.
+ */
+export function startMonths(c: string, from: string, to: string): string {
+  return `(${from}::timestamptz IS NULL OR ${c}.slot_date >= slot_month((${from}::timestamptz AT TIME ZONE 'UTC')::date - 1))
+  AND (${to}::timestamptz IS NULL OR ${c}.slot_date < slot_next_month((${to}::timestamptz AT TIME ZONE 'UTC')::date + 1))
+  AND ((${from}::timestamptz IS NULL AND ${to}::timestamptz IS NULL) OR ${c}.slot_date < 'infinity')`;
+}

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { cappedCount, COUNT_CAP, offsetOf, toListPage, type ListPage, type ListRequest } from '../paging';
 import { confirmedAt } from '../availability/slot-order';
+import { startMonths } from '../availability/slot-placement';
 
 /** A stored unit, as the read API lists it. */
 export interface StoredUnitSummary {
@@ -91,8 +92,10 @@ const RAW_PRODUCT = `p.raw || COALESCE((SELECT jsonb_build_object('options', jso
       WHERE u.option_id = o.id AND (u.active OR NOT p.active) HAVING count(*) > 0), '{}'::jsonb)
     ORDER BY o.id)) FROM product_options o WHERE o.product_id = p.id AND (o.active OR NOT p.active) HAVING count(*) > 0), '{}'::jsonb)`;
 
+// The start bounds name their months' partitions too (startMonths), so Postgres scans only those.
 const SLOT_FILTER = `integration_id = $1::uuid AND ($2::text IS NULL OR product_octo_id = $2) AND ($3::text IS NULL OR option_octo_id = $3)
-  AND ($4::timestamptz IS NULL OR starts_at >= $4) AND ($5::timestamptz IS NULL OR starts_at <= $5)`;
+  AND ($4::timestamptz IS NULL OR starts_at >= $4) AND ($5::timestamptz IS NULL OR starts_at <= $5)
+  AND ${startMonths('availability_slots', '$4', '$5')}`;
 
 // Keyset paging in the slots' order (starts_at NULLS LAST, then the ids): the rows after the key
 // ($6: whether there is one, $7..$10: the key).
