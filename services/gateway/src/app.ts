@@ -6,6 +6,7 @@ import type { Logger } from '@octo-sync/platform';
 import { PullRequests, SyncRequests } from '@octo-sync/runs';
 import './request-context';
 import { adminRoutes } from './admin.routes';
+import { createAdmission } from './admission';
 import { createGatewayAuth } from './auth-steps';
 import { dashboardRoutes } from './dashboard';
 import type { GatewayConfig } from './config';
@@ -80,17 +81,18 @@ export function buildApp(deps: AppDeps): GatewayApp {
   const metrics = deps.metrics ?? createMetrics();
   const auth = createGatewayAuth({ config, db, redis, subscriber: deps.subscriber, log });
   const requests = new SyncRequests(db, producer);
+  const admit = createAdmission({ settings: config.admission, redis, producer, queuePrefix: config.queuePrefix, observer: metrics.admission, log });
   let document: OpenApiDocument | undefined;
   const openapi = () => (document ??= buildOpenApiDocument(routes));
   // Express tries routes in this order: hot webhooks first (no other route has their shape), static paths (/me, /admin…) before /{id}.
   const routes: RouteSpec[] = [
-    ...webhookRoutes({ config, db, producer, requests, spendNotifyBudget: auth.spendNotifyBudget, receiveTag: deps.receiveTag }),
+    ...webhookRoutes({ config, db, producer, requests, spendNotifyBudget: auth.spendNotifyBudget, receiveTag: deps.receiveTag, admit }),
     ...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }),
     ...partnerRoutes({ config, db, producer, redis }),
     ...adminRoutes({ config, db, producer, redis, requests }),
     ...dashboardRoutes({ config, db, producer, redis }),
     ...readRoutes({ db, producer }),
-    ...refreshRoutes({ db, producer, pulls: new PullRequests(db, producer), waitMs: config.syncTriggerWaitMs }),
+    ...refreshRoutes({ db, producer, pulls: new PullRequests(db, producer), waitMs: config.syncTriggerWaitMs, admit }),
     ...eventsRoutes({ db }),
     ...productRoutes({ db }),
     ...changesRoutes({ db }),

@@ -2,6 +2,7 @@ import type { Db } from '@octo-sync/db';
 import type { JobProducer } from '@octo-sync/jobs';
 import type { PullRequests } from '@octo-sync/runs';
 import { z } from 'zod';
+import type { Admit } from './admission';
 import { integrationAccess } from './integration-access';
 import { BASE_PATH } from './paths';
 import { presentRun } from './presenters';
@@ -17,12 +18,14 @@ export interface RefreshRoutesDeps {
   pulls: PullRequests;
   /** How long to wait for the pull before answering 202. */
   waitMs: number;
+  /** Sheds a refresh while the availability backlog is past its bound (429). */
+  admit: Admit;
 }
 
 const refreshAnswerSchema = z.union([runSchema, z.object({ queued: z.literal(true), run_id: z.string() })]).openapi('AvailabilityRefreshAnswer');
 
 /** `POST /{id}/availability/refresh`: pull availability now, for its owner or an admin. */
-export function refreshRoutes({ db, producer, pulls, waitMs }: RefreshRoutesDeps): RouteSpec[] {
+export function refreshRoutes({ db, producer, pulls, waitMs, admit }: RefreshRoutesDeps): RouteSpec[] {
   const access = integrationAccess(db);
   const refresh = defineRoute({
     method: 'post',
@@ -41,9 +44,11 @@ export function refreshRoutes({ db, producer, pulls, waitMs }: RefreshRoutesDeps
       200: { description: 'The pull finished (or failed: see `status` and `error_message`).', schema: okEnvelope(refreshAnswerSchema) },
       202: { description: 'The pull is queued or running; follow Location (the sync-log).', schema: okEnvelope(refreshAnswerSchema) },
       409: { description: 'Not approved (INTEGRATION_NOT_APPROVED) or inactive.' },
+      429: { description: 'LOAD_SHED: the availability backlog is past its bound and this integration sent more than its fair share of recent availability writes (or the backlog is past its hard bound); nothing was queued. See Retry-After.' },
     },
     handler: async ({ req, params, body, log }) => {
       const integration = await access.visible(req, params.id!);
+      await admit(integration.id, 1);
       const scope = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
       const { runId, created, job } = await pulls.request(integration, 'refresh', scope, req.id);
       log.info({ integrationId: integration.id, runId, joined: !created }, 'availability pull requested');

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { redisProblems } from '@octo-sync/jobs';
 import { parseAllowedHosts } from '@octo-sync/octo/src/base-url';
 import { DEV_SECRETS_KEY, env, parseEnv, type LogFormat } from '@octo-sync/platform';
+import type { AdmissionSettings } from './admission';
 
 /** Development-only defaults: start-up logs a loud warning when either is still in use. */
 export const DEV_JWT_SECRET = 'octo-sync-dev-jwt-secret-change-me';
@@ -40,6 +41,9 @@ const schema = z
     NOTIFY_RATE_LIMIT: env.int(30_000, { min: 1 }),
     // At least one full notify batch (500 changes), so that every valid call can fit.
     NOTIFY_BURST: env.int(2_000, { min: 500 }),
+    ADMISSION_BACKLOG_LIMIT: env.int(5_000, { min: 1 }),
+    ADMISSION_BACKLOG_HARD_LIMIT: env.int(20_000, { min: 1 }),
+    ADMISSION_WINDOW_MS: env.int(60_000, { min: 1_000, max: 3_600_000 }),
     // The worker's variable, read here too: notify refuses a slot start the worker would prune.
     AVAILABILITY_RETENTION_DAYS: env.int(7, { min: 0, max: 3_650 }),
     WEBHOOK_AUTH_CACHE_MS: env.int(5_000, { max: 300_000 }),
@@ -69,6 +73,9 @@ const schema = z
     // Mixing both families is how algorithm confusion happens: one key, two meanings.
     if (symmetric.length > 0 && asymmetric.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['JWT_ALGORITHMS'], message: 'must not mix HS* with RS*/PS*/ES* algorithms' });
+    }
+    if (cfg.ADMISSION_BACKLOG_HARD_LIMIT < cfg.ADMISSION_BACKLOG_LIMIT) {
+      ctx.addIssue({ code: 'custom', path: ['ADMISSION_BACKLOG_HARD_LIMIT'], message: 'must not be below ADMISSION_BACKLOG_LIMIT' });
     }
     if (asymmetric.length > 0 && cfg.JWT_PUBLIC_KEY === undefined) {
       ctx.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: 'is required for RS*/PS*/ES* algorithms' });
@@ -138,6 +145,8 @@ export interface GatewayConfig {
   notifyRateLimit: number;
   /** The token bucket's size: slot changes an integration may send at once after a quiet spell. */
   notifyBurst: number;
+  /** `ADMISSION_*`: past which availability backlog the gateway sheds availability writes, heaviest tenants first. */
+  admission: AdmissionSettings;
   /** `AVAILABILITY_RETENTION_DAYS` (the worker's too): notify refuses slot starts older than this many days before today. */
   availabilityRetentionDays: number;
   /**
@@ -216,6 +225,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     webhookRateWindowMs: e.WEBHOOK_RATE_WINDOW_MS,
     notifyRateLimit: e.NOTIFY_RATE_LIMIT,
     notifyBurst: e.NOTIFY_BURST,
+    admission: { backlogLimit: e.ADMISSION_BACKLOG_LIMIT, hardLimit: e.ADMISSION_BACKLOG_HARD_LIMIT, windowMs: e.ADMISSION_WINDOW_MS },
     availabilityRetentionDays: e.AVAILABILITY_RETENTION_DAYS,
     authFailureLimit: e.AUTH_FAILURE_LIMIT,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),

@@ -33,6 +33,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   CURSOR_EXPIRED: { status: 410, label: 'Cursor expired' },
   CURSOR_AHEAD: { status: 400, label: 'Cursor ahead' },
   RATE_LIMITED: { status: 429, label: 'Too many requests' },
+  LOAD_SHED: { status: 429, label: 'Too many requests' },
   TEST_CONNECTION_UNAVAILABLE: { status: 503, label: 'Service unavailable' },
   SERVICE_UNAVAILABLE: { status: 503, label: 'Service unavailable' },
   RECEIVE_TAG_UNAVAILABLE: { status: 503, label: 'Service unavailable' },

@@ -1,10 +1,13 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AdmissionObserver } from './admission';
 
 /** The gateway's Prometheus metrics, in a registry of their own (tests build many apps). */
 export interface GatewayMetrics {
   registry: Registry;
   /** Records one answer (called once per request by the app's request context). */
   observe(method: string, route: string, status: number, seconds: number): void;
+  /** The availability backlog admission control read, and the writes it shed. */
+  admission: AdmissionObserver;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -36,8 +39,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
     }
     return s;
   };
+  const backlog = new Gauge({ name: 'octo_sync_availability_backlog_jobs', help: 'Jobs in the availability queue (waiting, prioritized, delayed), as last read by admission control.', registers: [registry] });
+  const shed = new Counter({ name: 'octo_sync_admission_shed_total', help: 'Availability writes (notify, refresh) refused by admission control, by reason.', labelNames: ['reason'] as const, registers: [registry] });
   return {
     registry,
+    admission: { backlog: (jobs) => backlog.set(jobs), shed: (reason) => shed.inc({ reason }) },
     observe: (method, route, status, seconds) => {
       const s = seriesFor(method, route, status);
       s.count.inc();

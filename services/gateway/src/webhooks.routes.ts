@@ -2,6 +2,7 @@ import { slotKey, type Db, type Integration } from '@octo-sync/db';
 import { availabilityApplyJob, slotTimeBounds, type JobProducer, type SlotChange, type SlotResult } from '@octo-sync/jobs';
 import { GroupCommit, type Logger } from '@octo-sync/platform';
 import type { SyncRequests } from '@octo-sync/runs';
+import type { Admit } from './admission';
 import type { SpendBudget } from './auth-steps';
 import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
@@ -24,6 +25,8 @@ export interface WebhookRoutesDeps {
   spendNotifyBudget: SpendBudget;
   /** This gateway's receive tag (leased, unique among live gateways); throws when none is held. */
   receiveTag: () => number;
+  /** Sheds an integration's notify call while the availability backlog is past its bound (429). */
+  admit: Admit;
 }
 
 const WEBHOOKS = ['Webhooks'];
@@ -105,6 +108,7 @@ function notifyRoute(deps: WebhookRoutesDeps): RouteSpec {
       200: { description: 'Applied (or stale, or a full sync queued), per change.', schema: okEnvelope(notifyAnswerSchema) },
       202: { description: 'Accepted and queued; it will be applied.', schema: okEnvelope(notifyAnswerSchema) },
       409: { description: 'Not approved (INTEGRATION_NOT_APPROVED), or WEBHOOK_IN_FLIGHT.' },
+      429: { description: 'RATE_LIMITED: this integration’s notify budget is spent; or LOAD_SHED: the availability backlog is past its bound and this integration sent more than its fair share of recent availability writes (or the backlog is past its hard bound). Nothing of the call was accepted. See Retry-After.' },
     }),
     handler: async ({ req, body, log }) => notify(webhookIntegration(req), body, prefersAsync(req.get('prefer')), log),
   });
@@ -114,7 +118,7 @@ function notifyRoute(deps: WebhookRoutesDeps): RouteSpec {
  * Queues an accepted notify call and, unless the caller prefers not to wait, answers with what
  * the worker did to each change; 202 when that takes longer than NOTIFY_WAIT_MS.
  */
-function createNotifyHandler({ config, db, producer, spendNotifyBudget, receiveTag }: WebhookRoutesDeps) {
+function createNotifyHandler({ config, db, producer, spendNotifyBudget, receiveTag, admit }: WebhookRoutesDeps) {
   const enqueuer = createNotifyEnqueuer(producer);
   const receiveKey = createReceiveClock(receiveTag);
   const queued = () => ok({ queued: true }, 202);
@@ -122,6 +126,7 @@ function createNotifyHandler({ config, db, producer, spendNotifyBudget, receiveT
     if (!integration.isApproved) {
       throw new ApiError('INTEGRATION_NOT_APPROVED', ['integration: is not approved yet; an admin must approve it before it can send availability']);
     }
+    await admit(integration.id, body.changes.length);
     // Stamped first: without a receive tag (Redis away) the call is refused before it spends anything.
     const received = body.changes.map(() => receiveKey());
     // Spent before the lookup, so that a call over the budget costs no query; a call refused
