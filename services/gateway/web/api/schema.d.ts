@@ -2329,7 +2329,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limited; see Retry-After. */
+            /** @description RATE_LIMITED: this integration’s notify budget is spent; or LOAD_SHED: the availability backlog is past its bound and this integration sent more than its fair share of recent availability writes (or the backlog is past its hard bound). Nothing of the call was accepted. See Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2459,6 +2459,15 @@ export interface operations {
             };
             /** @description Body is not JSON. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description LOAD_SHED: the availability backlog is past its bound and this integration sent more than its fair share of recent availability writes (or the backlog is past its hard bound); nothing was queued. See Retry-After. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
