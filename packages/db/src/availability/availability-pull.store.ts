@@ -3,7 +3,7 @@ import type { SlotRow } from './availability.store';
 import type { PrismaClient } from '../client';
 import type { Integration } from '../generated/prisma/client';
 import { appendChanges, slotEvents, type WrittenSlot } from '../feed/change-outbox';
-import { PRUNE_MARKS, TRIM_MARKS } from './pull-marks';
+import { LOCK_OPTION_MARKS, PRUNE_MARKS, TRIM_MARKS } from './pull-marks';
 import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, RECONCILE_SNAPSHOT } from './pull-statements';
 import { moveMisplaced, type Placement } from './slot-placement';
 
@@ -119,12 +119,13 @@ export class AvailabilityPullStore {
   /**
    * Confirms answers the same as their option's pull mark by moving the mark to their answer key,
    * on `client` (the run's fenced transaction), where the window's open stored slots are exactly
-   * what that mark's answer listed (same ids, same content hashes), whoever wrote them. Locks and writes
-   * pull marks only, never a slot (so it cannot take locks out of the slots' lock order). Returns,
+   * what that mark's answer listed (same ids, same content hashes), whoever wrote them. Locks (after
+   * the options' mark locks) and writes pull marks only, never a slot (so it cannot take locks out of the slots' lock order). Returns,
    * per answer in order, the slots it listed (now counted unchanged), or null where the answer must
    * be reconciled in full, in a transaction of its own.
    */
   async confirm(client: RunSql, integrationId: string, answers: readonly SameAnswer[]): Promise<Array<number | null>> {
+    await lockOptions(client, integrationId, answers);
     const rows = (await client.query<{ product_octo_id: string; option_octo_id: string; slot_count: number }>(CONFIRM_SAME, [integrationId, JSON.stringify(answers.map((a) => ({ ...scopeOf(a), date_from: a.from, date_to: a.to, digest: a.digest }))), ...windowBounds(answers)])).rows;
     const confirmed = new Map(rows.map((r) => [optionKey(r.product_octo_id, r.option_octo_id), r.slot_count]));
     return answers.map((a) => confirmed.get(optionKey(a.productId, a.optionId)) ?? null);
@@ -132,12 +133,13 @@ export class AvailabilityPullStore {
 
   /**
    * Upserts what each snapshot of `integrationId` lists and closes the stored slots of its window
-   * it no longer lists, on `client` (the run's fenced transaction: see `SyncRunStore.withFence`).
+   * it no longer lists, on `client` (the run's fenced transaction: see `SyncRunStore.withPullFence`).
    * Many options' answers (one snapshot per option) go in one slot statement, so a pull costs a few
    * transactions, not one per option, and each locks its slots in the one lock order
    * (`slot-order.ts`). Returns each snapshot's counts, in order.
    */
   async reconcile(client: RunSql, integrationId: string, snapshots: readonly OptionSnapshot[]): Promise<SlotCounts[]> {
+    await lockOptions(client, integrationId, snapshots);
     const windows = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, listed: [...s.slots.map((slot) => slot.availability_id), ...(s.held ?? [])] }));
     // The marks read the same answers (their window digest is the listed slots'): one parameter for both statements.
     const answers = JSON.stringify(snapshots.map((s, i) => ({ ...windows[i]!, slots: s.slots, digest: s.digest ?? null, slot_count: s.slots.length })));
@@ -160,7 +162,7 @@ export class AvailabilityPullStore {
    */
   async pruneMarks(client: RunSql, integrationId: string, options: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, expiredBefore: string): Promise<void> {
     if (options.length === 0) return;
-    const marked = JSON.stringify(options.map((o) => ({ product_octo_id: o.productId, option_octo_id: o.optionId })));
+    const marked = optionsParam(options);
     await client.query(TRIM_MARKS, [integrationId, marked]);
     await client.query(PRUNE_MARKS, [integrationId, marked, expiredBefore]);
   }
@@ -174,6 +176,17 @@ export class AvailabilityPullStore {
     if (rows.rows.length === 0) return [];
     return this.prisma.integration.findMany({ where: { id: { in: rows.rows.map((r) => r.id) } } });
   }
+}
+
+/** The options' mark locks, first in a pull's write transaction: pulls of other flights writing an option take turns (pull-marks.ts). */
+async function lockOptions(client: RunSql, integrationId: string, options: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>): Promise<void> {
+  if (options.length === 0) return;
+  await client.query(LOCK_OPTION_MARKS, [integrationId, optionsParam(options)]);
+}
+
+/** Options as the mark statements' $2: [{product_octo_id, option_octo_id}]. */
+function optionsParam(options: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>): string {
+  return JSON.stringify(options.map((o) => ({ product_octo_id: o.productId, option_octo_id: o.optionId })));
 }
 
 /** A slot the snapshot statement wrote: listed (new or changed), or closed because no longer listed. */

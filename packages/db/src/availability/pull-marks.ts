@@ -7,6 +7,18 @@
 /** The options of $2, once each. */
 const OPTIONS = `(SELECT DISTINCT product_octo_id, option_octo_id FROM jsonb_to_recordset($2::jsonb) AS r(product_octo_id text, option_octo_id text))`;
 
+// $1 the integration, $2 [{product_octo_id, option_octo_id}]: the first statement of every pull
+// write transaction takes a transaction-scoped advisory lock per option it writes, in one order
+// (the keys sorted), before any row lock. Pulls of different flights (scopes) may write one option
+// at once; this makes their transactions over an option take turns, so each statement of one sees
+// all the other committed (its marks included: RECONCILE_SNAPSHOT refuses what a newer mark
+// covers), and TRIM_MARKS and PRUNE_MARKS never race another pull's mark of the option. Only pulls
+// take these locks, always first, so they cannot deadlock with the slots' lock order.
+export const LOCK_OPTION_MARKS = `
+SELECT count(pg_advisory_xact_lock(k)) FROM (
+  SELECT DISTINCT hashtextextended('pull-marks:' || $1 || chr(1) || product_octo_id || chr(1) || option_octo_id, 0) AS k FROM ${OPTIONS} o
+  ORDER BY k) keys`;
+
 // $1 the integration, $2 as PRUNE_MARKS's. A tier window slides a day at a time, so yesterday's
 // mark (D-1..D+n-1) is not covered whole by today's (D..D+n) and would stay until its window
 // ended, one per day: a mark that a newer one overlaps from a date inside it to past its end is
@@ -35,7 +47,7 @@ WHERE m.integration_id = $1::uuid AND m.product_octo_id = c.product_octo_id AND 
 // - a mark whose window a newer mark covers whole: every push it refuses (received before it, for a
 //   slot in its window) the newer one refuses too, and `confirmedAt` takes the newer one. A same-
 //   bytes answer over the narrow window then reconciles in full, which writes only what differs.
-// Under the run's fence, like every mark write, so no two pulls of an integration prune at once.
+// Under LOCK_OPTION_MARKS, like every mark write, so no two pulls prune an option's marks at once.
 // After TRIM_MARKS, in the same transaction.
 export const PRUNE_MARKS = `
 DELETE FROM availability_pull_marks AS m

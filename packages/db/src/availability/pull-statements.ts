@@ -1,5 +1,5 @@
 import { WRITTEN_SLOT_SQL } from '../feed/change-outbox';
-import { inWindow, slotLockOrder, snapshotIsNewer } from './slot-order';
+import { answeredSince, inWindow, slotLockOrder, snapshotIsNewer } from './slot-order';
 import { optionKeyOf, PLACEMENT_SQL, upsertSlotIds, windowMonths } from './slot-placement';
 
 /*
@@ -64,11 +64,15 @@ const LISTED = `SELECT l.* FROM s CROSS JOIN LATERAL (
 //   (a row whose start it moved to another month then moves there: moveMisplaced);
 // - open stored slots of the window the answer no longer lists, closed (removed_at set) with their
 //   content kept as it is once locked. An undated slot is in no window: a pull never closes it.
+// Neither kind is written where a newer answer of another flight (a pull of another scope) covers
+// the slot's date (`answeredSince`, on the option's marks): pulls of other flights that write an
+// option take turns (LOCK_OPTION_MARKS, pull-marks.ts), so this statement sees their marks, and an
+// answer older than one already applied writes nothing there, even a slot the newer one left out.
 // The conflict clause checks again on the row as it is once locked (a push may have written it);
 // `excluded.content_hash` is the proposed row's, set by the slots' BEFORE INSERT trigger.
 // A row is new if this transaction created it (a partitioned table has no xmax to tell).
 export const RECONCILE_SNAPSHOT = `
-WITH ${ANSWERS}, w AS (
+WITH ${ANSWERS}, proposed AS (
   SELECT $1::uuid AS integration_id, r.option_key, r.product_octo_id, r.option_octo_id, r.availability_id, r.local_date_time_start,
     r.starts_at, r.status, r.vacancies, r.capacity, r.raw, r.answer_key, NULL::timestamptz AS removed_at, r.stored_date
   FROM (${LISTED}) r
@@ -78,7 +82,7 @@ WITH ${ANSWERS}, w AS (
     'CLOSED', c.vacancies, c.capacity, c.raw, s.answer_key, now(), c.slot_date
   FROM s CROSS JOIN LATERAL ${STORED_WINDOW('c.*')} c
   WHERE c.removed_at IS NULL AND NOT (c.availability_id = ANY(s.listed)) AND ${snapshotIsNewer('c', 's.answer_key')}
-), ids AS (${upsertSlotIds('w')})
+), w AS (SELECT * FROM proposed p WHERE NOT ${answeredSince('p', 'p.local_date_time_start', 'p.answer_key')}), ids AS (${upsertSlotIds('w')})
 INSERT INTO availability_slots AS t (integration_id, option_key, slot_date, product_octo_id, option_octo_id, availability_id, local_date_time_start,
   starts_at, status, vacancies, capacity, raw, order_key, order_source, last_received, last_snapshot, removed_at, updated_at)
 SELECT w.integration_id, w.option_key, ids.slot_date, w.product_octo_id, w.option_octo_id, w.availability_id,
@@ -108,8 +112,8 @@ RETURNING t.created_at = now()::timestamptz(3) AS created, t.removed_at IS NOT N
 // the answer, never read from the stored slots: a push
 // that commits between this pull's statements, or after a confirmation whose snapshot it missed,
 // is then a difference the next CONFIRM_SAME sees. $2: RECONCILE_SNAPSHOT's answers, each with
-// its digest and slot_count. Answers of an option are written in answer order (one run of an
-// integration writes at a time, under its fence), so an older answer never writes after a mark.
+// its digest and slot_count. An older answer never moves a window's mark back (the conflict
+// clause); a mark of another window may be older, and then decides nothing the newer one covers.
 export const MARK_ANSWERED = `
 INSERT INTO availability_pull_marks AS t (integration_id, product_octo_id, option_octo_id, date_from, date_to, answer_key,
   currency, digest, slot_count, window_digest)

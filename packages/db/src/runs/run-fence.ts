@@ -1,11 +1,12 @@
 import { AppError } from '@octo-sync/platform';
 import type { PrismaClient } from '../client';
-import type { Prisma } from '../generated/prisma/client';
+import type { Prisma, SyncRun } from '../generated/prisma/client';
+import { FLIGHT_FENCE, flightOf } from './pull-flight';
 
-/** A run lost its fence: another run of the same integration started after it (see `SyncRunStore.claim`). */
+/** A run lost its fence: another run of its flight started after it (see `SyncRunStore.claim`). */
 export class StaleRunError extends AppError {
   constructor() {
-    super('STALE_RUN', 'a newer run of this integration took over; this run wrote nothing');
+    super('STALE_RUN', 'a newer run of this integration (or pull flight) took over; this run wrote nothing');
   }
 }
 
@@ -21,26 +22,42 @@ export interface RunTx {
 // The deadline bounds each statement in Postgres (statement_timeout, local to the transaction),
 // the fence check's wait for the row lock included, as well as the whole transaction (Prisma's
 // timeout, which does not interrupt a statement). It is set by a statement of its own: Postgres
-// arms a statement's timeout when the statement starts, so set in the FOR UPDATE itself it
+// arms a statement's timeout when the statement starts, so set in the row lock's statement itself it
 // would not bound that statement's lock wait.
 const DEADLINE = `SELECT set_config('statement_timeout', $1, true) AS timeout`;
-const FENCE = `SELECT sync_fence::text AS sync_fence FROM integrations WHERE id = $1::uuid FOR UPDATE`;
+// FOR NO KEY UPDATE, not FOR UPDATE: a pull's writes (rows whose foreign key names the
+// integration take its KEY SHARE lock) must not wait for a catalog run's transaction.
+const FENCE = `SELECT sync_fence::text AS fence FROM integrations WHERE id = $1::uuid FOR NO KEY UPDATE`;
+
+/** What a run's writes are fenced by: the flight it claimed (run-claim.ts). */
+export type FencedRun = Pick<SyncRun, 'integrationId' | 'kind' | 'pullScope'>;
+
+/** A statement that locks a flight's row and reads its fence (as `fence`, text). */
+interface FenceCheck {
+  sql: string;
+  values: unknown[];
+}
+
+/** The fence check of `run`'s flight: the integration's for a catalog run, its pull flight's for a pull. */
+export function fenceCheckOf(run: FencedRun): FenceCheck {
+  return run.kind === 'availability_pull' ? { sql: FLIGHT_FENCE, values: [run.integrationId, flightOf(run)] } : { sql: FENCE, values: [run.integrationId] };
+}
 
 /**
- * The one way a run writes: a Prisma interactive transaction that first takes the integration's
- * row lock and checks that `fence` is still current, then runs `fn`, and commits. Anything thrown,
- * a stale fence ({@link StaleRunError}) or the deadline (`timeoutMs`, for each statement and for
- * the whole) rolls it all back. The transaction waits up to `timeoutMs` for a pooled connection.
- * `fn` holds only SQL: it never asks the pool for another connection (`guardTransactions` makes
- * every interactive transaction a holder, see `holdingConnection`).
+ * The one way a run writes: a Prisma interactive transaction that first takes the row lock of the
+ * run's flight (`check`, {@link fenceCheckOf}) and checks that `fence` is still current, then runs
+ * `fn`, and commits. Anything thrown, a stale fence ({@link StaleRunError}) or the deadline
+ * (`timeoutMs`, for each statement and for the whole) rolls it all back. The transaction waits up
+ * to `timeoutMs` for a pooled connection. `fn` holds only SQL: it never asks the pool for another
+ * connection (`guardTransactions` makes every interactive transaction a holder, see `holdingConnection`).
  */
-export function inFencedTransaction<T>(prisma: PrismaClient, integrationId: string, fence: bigint, timeoutMs: number, fn: (tx: RunTx) => Promise<T>): Promise<T> {
+export function inFencedTransaction<T>(prisma: PrismaClient, check: FenceCheck, fence: bigint, timeoutMs: number, fn: (tx: RunTx) => Promise<T>): Promise<T> {
   return prisma.$transaction(
     async (client) => {
       const tx = runTx(client);
       await tx.query(DEADLINE, [String(timeoutMs)]);
-      const { rows } = await tx.query<{ sync_fence: string }>(FENCE, [integrationId]);
-      const current = rows[0]?.sync_fence;
+      const { rows } = await tx.query<{ fence: string }>(check.sql, check.values);
+      const current = rows[0]?.fence;
       if (current === undefined || BigInt(current) !== fence) throw new StaleRunError();
       return fn(tx);
     },

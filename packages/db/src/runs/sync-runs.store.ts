@@ -8,7 +8,7 @@ import { SYNC_RUN_COLUMNS } from './run-columns';
 export { SYNC_RUN_COLUMNS };
 import { addRequestIds, findQueuedRun, requestRun, type QueuedRun, type RequestedRun, type RunRequestOptions } from './run-requests';
 import { pruneSyncRuns, type PruneBudget, type SyncRunRetention } from './sync-run-retention';
-import { StaleRunError, inFencedTransaction, type RunTx } from './run-fence';
+import { StaleRunError, fenceCheckOf, inFencedTransaction, type FencedRun, type RunTx } from './run-fence';
 
 export type { SyncRun };
 export type RunTrigger = 'schedule' | 'webhook' | 'admin' | 'availability_fallback' | 'health_recovery' | 'refresh';
@@ -73,11 +73,13 @@ export interface RunFailure {
  *
  * - `requestRun` coalesces: while a run is queued, every further request joins it, so a trigger
  *   that arrives during a run yields exactly one follow-up run.
- * - `claim` lets a run start only when no other run of the integration is running, and bumps the
- *   integration's fence; `withFence` opens the write transaction only for the holder of the
- *   current fence. A worker that stalls past its lock and wakes up after another worker took the
- *   run over is thereby refused by the database, never interleaved.
- * - Every write of a claimed run goes through `withFence`: its catalog, `finish` and `fail`.
+ * - `claim` lets a run start only when no other run of its flight is running, and bumps the
+ *   flight's fence: a catalog run's flight is the integration, a pull's its integration and pull
+ *   scope (pull-flight.ts), so pulls and catalog runs never wait for each other.
+ *   `withFence` (catalog) and `withPullFence` open the write transaction only for the holder of
+ *   the current fence. A worker that stalls past its lock and wakes up after another worker took
+ *   the run over is thereby refused by the database, never interleaved.
+ * - Every write of a claimed run goes through its fence: its catalog or slots, `finish` and `fail`.
  */
 export class SyncRunStore {
   /** `pool`: the `pg` pool Prisma runs on, for the hot-path reads. */
@@ -113,8 +115,9 @@ export class SyncRunStore {
    * {@link finish}.
    */
   withFence<T>(integrationId: string, fence: bigint, fn: (tx: RunTx) => Promise<T>, timeoutMs: number): Promise<T> {
-    return inFencedTransaction(this.prisma, integrationId, fence, timeoutMs, fn);
+    return inFencedTransaction(this.prisma, fenceCheckOf({ integrationId, kind: 'catalog', pullScope: null }), fence, timeoutMs, fn);
   }
+
 
   /**
    * Records a finished run and the integration's sync state, on the connection of
@@ -141,7 +144,7 @@ export class SyncRunStore {
     return row;
   }
 
-  /** Records a finished availability pull (counts, per-option errors) on {@link withFence}'s connection; no catalog state. */
+  /** Records a finished availability pull (counts, per-option errors) on {@link withPullFence}'s connection; no catalog state. */
   async finishPull(client: RunTx, run: Pick<SyncRun, 'id' | 'startedAt'>, counts: object, warnings: RunWarnings | null): Promise<SyncRun> {
     const now = new Date();
     const { rows } = await client.query<SyncRun>(FINISH_RUN, [run.id, 'succeeded', now, elapsed(run.startedAt, now), null, null, JSON.stringify(counts), 0, warnings && JSON.stringify(warnings)]);
@@ -149,12 +152,14 @@ export class SyncRunStore {
     return rows[0];
   }
 
-  /** Records a failed attempt. Returns false (and writes nothing) when the run lost its fence. */
-  async fail(run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt' | 'kind'>, fence: bigint, failure: RunFailure): Promise<boolean> {
+  /** Records a failed attempt, under the fence of the run's flight. Returns false (and writes nothing) when the run lost it. */
+  async fail(run: Pick<SyncRun, 'id' | 'startedAt'> & FencedRun, fence: bigint, failure: RunFailure): Promise<boolean> {
     try {
-      await this.withFence(
-        run.integrationId,
+      await inFencedTransaction(
+        this.prisma,
+        fenceCheckOf(run),
         fence,
+        FAIL_TIMEOUT_MS,
         async (client) => {
           const now = new Date();
           if (run.kind === 'catalog') await client.query(FAIL_INTEGRATION, [run.integrationId, now, failure.code, failure.message]);
@@ -168,7 +173,6 @@ export class SyncRunStore {
             failure.payloadBytes ?? null,
           ]);
         },
-        FAIL_TIMEOUT_MS,
       );
       return true;
     } catch (err) {
@@ -201,7 +205,7 @@ function elapsed(startedAt: Date | null, now: Date): number | null {
   return startedAt ? now.getTime() - startedAt.getTime() : null;
 }
 
-/** Recording a failure is two small updates: this bounds the wait for the integration's row lock. */
+/** Recording a failure is two small updates: this bounds the wait for the flight's row lock. */
 const FAIL_TIMEOUT_MS = 10_000;
 
 // A null `counts` keeps what the run had; $1 run id, $2 status, $3 now, then the outcome.

@@ -43,9 +43,9 @@ interface ClaimedPull {
 }
 
 /**
- * `availability.pull`: claim the run (pulls and catalog syncs of one integration never run at
- * once), ask the supplier for every active option over the window, reconcile the answers under
- * the run's fence (in batches, while the next ones are fetched), and record counts and per-option
+ * `availability.pull`: claim the run (one pull per integration and pull scope at a time, beside
+ * any catalog sync: run-claim.ts), ask the supplier for every active option over the window, reconcile the answers under
+ * the fence of the run's flight (in batches, while the next ones are fetched), and record counts and per-option
  * errors. A supplier that fails as a whole (5xx, timeouts) fails the attempt, which the queue
  * retries; the run shows the error.
  */
@@ -81,7 +81,7 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   // Marks whose window ended before the oldest start a slot may have are pruned with each write.
   const expiredBefore = new Date(slotTimeBounds(Date.now(), settings.retentionDays).earliestStart).toISOString().slice(0, 10);
   const marking = async <T>(answers: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, write: (client: RunTx) => Promise<T>): Promise<T> =>
-    db.runs.withFence(integration.id, fence, async (client) => {
+    db.runs.withPullFence(run, fence, async (client) => {
       const written = await write(client);
       await db.pulls.pruneMarks(client, integration.id, answers, expiredBefore);
       return written;
@@ -109,7 +109,7 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   const counts = writer.result();
   const listed = [...notStored, ...warnings, ...dropped];
   const stored = listed.length === 0 ? null : { items: listed.slice(0, settings.maxWarnings), omitted: Math.max(0, listed.length - settings.maxWarnings) };
-  const finished = await db.runs.withFence(integration.id, fence, (client) => db.runs.finishPull(client, run, { slots: counts, options: { pulled: targets.length - warnings.length, failed: warnings.length } }, stored), settings.writeTimeoutMs);
+  const finished = await db.runs.withPullFence(run, fence, (client) => db.runs.finishPull(client, run, { slots: counts, options: { pulled: targets.length - warnings.length, failed: warnings.length } }, stored), settings.writeTimeoutMs);
   log.info({ options: targets.length, failed: warnings.length, ...counts }, 'availability pulled');
   return { runId: finished.id, status: finished.status };
 }

@@ -1,0 +1,27 @@
+import type { SyncRun } from '../generated/prisma/client';
+
+/*
+ * Pull flights: the availability pulls of one integration and one pull scope (the run's
+ * `pull_scope`, opaque text: a tier's key, a refresh's or a hint's) run one at a time, each
+ * holding its flight's fence (`pull_flights`) while it writes. A pull never takes the
+ * integration's claim or fence, so it neither waits behind a running catalog sync nor makes one
+ * wait; pulls of other scopes run beside it. How overlapping writers stay correct: slot-order.ts.
+ */
+
+/** A run's flight scope as SQL over `sync_runs` columns: a whole pull's (null scope) is ''. */
+export const FLIGHT_OF = `COALESCE(pull_scope, '')`;
+
+/** {@link FLIGHT_OF} of a run read into the application. */
+export function flightOf(run: Pick<SyncRun, 'pullScope'>): string {
+  return run.pullScope ?? '';
+}
+
+// Locks flight ($1 integration, $2 scope), creating its row the first time: the conflict clause
+// locks a row another claim created meanwhile, so the lock is held either way.
+export const FLIGHT_LOCK = `
+WITH locked AS (SELECT 1 FROM pull_flights WHERE integration_id = $1::uuid AND scope = $2 FOR NO KEY UPDATE)
+INSERT INTO pull_flights (integration_id, scope) SELECT $1::uuid, $2 WHERE NOT EXISTS (SELECT 1 FROM locked)
+ON CONFLICT (integration_id, scope) DO UPDATE SET fence = pull_flights.fence`;
+
+/** The fence check of a pull's write transaction: locks flight ($1 integration, $2 scope) and reads its fence. */
+export const FLIGHT_FENCE = `SELECT fence::text AS fence FROM pull_flights WHERE integration_id = $1::uuid AND scope = $2 FOR NO KEY UPDATE`;
