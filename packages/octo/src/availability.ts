@@ -11,6 +11,8 @@ export interface AvailabilityQuery {
   /** `YYYY-MM-DD` in the product's time zone, both included. */
   localDateStart: string;
   localDateEnd: string;
+  /** ISO 4217: prices in this currency, for a supplier that sells in several (OCTO `octo/pricing`). */
+  currency?: string;
 }
 
 /** One slot of an availability answer: the fields we index, and the object as sent. */
@@ -56,9 +58,12 @@ export interface ParsedAvailability {
   held: HeldSlot[];
 }
 
-/** `POST {baseUrl}/availability` under the outbound rules; the body is kept as received, unparsed. */
-export async function fetchAvailability(deps: ExchangeDeps, target: SupplierTarget, query: AvailabilityQuery, options: FetchOptions = {}): Promise<FetchedAvailability> {
-  const request = { path: '/availability', method: 'POST' as const, body: JSON.stringify(query) };
+/**
+ * `POST {baseUrl}/availability` (or `path`, such as `/availability/calendar`, which takes the same
+ * body) under the outbound rules; the body is kept as received, unparsed.
+ */
+export async function fetchAvailability(deps: ExchangeDeps, target: SupplierTarget, query: AvailabilityQuery, options: FetchOptions = {}, path = '/availability'): Promise<FetchedAvailability> {
+  const request = { path, method: 'POST' as const, body: JSON.stringify(query) };
   const fetched = await exchange(deps, target, options, (answer) => readCatalog(answer, deps.config.maxBodyBytes), request);
   const answeredAt = Date.now();
   return { body: fetched.body, digest: fetched.digest, bytes: fetched.bytes, answeredAt };

@@ -21,7 +21,7 @@ export interface FetchedBody {
   latencyMs: number;
   contentType?: string;
   /** OCTO's response headers, when sent (required by OCTO, often missing in practice). */
-  octoHeaders: { octoCapabilities?: string; contentLanguage?: string };
+  octoHeaders: { octoCapabilities?: string; contentLanguage?: string; availableLanguages?: string };
 }
 
 /** A `GET /products` answered 2xx, of which only the status line and headers were read. */
@@ -135,7 +135,12 @@ function progressRefusal(onProgress: FetchOptions['onBodyProgress'], received: n
 function octoHeadersOf(headers: Dispatcher.ResponseData['headers']): FetchedBody['octoHeaders'] {
   const octoCapabilities = firstHeader(headers['octo-capabilities']);
   const contentLanguage = firstHeader(headers['content-language']);
-  return { ...(octoCapabilities === undefined ? {} : { octoCapabilities }), ...(contentLanguage === undefined ? {} : { contentLanguage }) };
+  const availableLanguages = firstHeader(headers['available-languages']);
+  return {
+    ...(octoCapabilities === undefined ? {} : { octoCapabilities }),
+    ...(contentLanguage === undefined ? {} : { contentLanguage }),
+    ...(availableLanguages === undefined ? {} : { availableLanguages }),
+  };
 }
 
 function tooLarge(bytes: number, max: number, declared: boolean, status: number): SupplierError {

@@ -53,6 +53,11 @@ export function capabilityIds(header: string): Set<string> {
   return new Set(header.split(',').map((c) => c.trim()).filter((c) => c !== ''));
 }
 
+/** `capabilities` (an `Octo-Capabilities` value) with `capability` added when missing. */
+export function withCapability(capabilities: string, capability: string): string {
+  return capabilityIds(capabilities).has(capability) ? capabilities : [capabilities, capability].filter((c) => c.trim() !== '').join(', ');
+}
+
 /** One warning per quirk present: how many products show it and the first ids. */
 export function catalogQuirks(products: readonly OctoProduct[], capabilities: ReadonlySet<string>): string[] {
   const warnings: string[] = [];

@@ -3,6 +3,9 @@ import { CatalogReader } from './catalog-reader';
 import type { FetchedBody } from './catalog-body';
 import { catalogDifferences } from './catalog-differences';
 import { canonicalHash } from './canonical-json';
+import { checkAvailability, checkCurrencies, type AvailabilityReport, type CurrencyReport, type Probe } from './conformance-availability';
+import { checkLocales, checkUnknownProduct, type LocaleReport, type UnknownProductReport } from './conformance-content';
+import { LATENCY_THRESHOLDS_MS, latencyReport, type LatencyReport } from './conformance-latency';
 import { capabilityIds, catalogQuirks } from './conformance-quirks';
 import { isSupplierError, type SupplierError } from './errors';
 import type { SupplierClient } from './outbound';
@@ -18,6 +21,10 @@ export interface ConformanceSettings {
   slowMs: number;
   /** Differing paths listed at most. */
   maxDifferences: number;
+  /** Languages (BCP 47) to ask the catalog in, one `GET /products` each. */
+  locales?: readonly string[];
+  /** Currencies (ISO 4217) to ask availability in, one `POST /availability` each. */
+  currencies?: readonly string[];
 }
 
 /**
@@ -41,6 +48,16 @@ export interface ConformanceReport {
   differences: string[];
   errors: string[];
   warnings: string[];
+  /** What availability answers show a pull (null when the catalog could not be read or is empty). */
+  availability: AvailabilityReport | null;
+  /** How an unknown product id is answered (null when the catalog could not be read or is empty). */
+  unknown_product: UnknownProductReport | null;
+  /** Per asked language, whether the supplier answered in it. */
+  locales: LocaleReport[];
+  /** Per asked currency, whether prices came back in it. */
+  currencies: CurrencyReport[];
+  /** Answer times per endpoint, beside the marketplaces' thresholds (null: not asked, or no answer). */
+  latency: { catalog: LatencyReport | null; availability: LatencyReport | null; calendar: LatencyReport | null };
 }
 
 /** A catalog read as a sync reads it: storable products, and a warning per quarantined one. */
@@ -106,7 +123,25 @@ function headerWarnings(fetched: FetchedBody, settings: ConformanceSettings): st
 }
 
 function emptyReport(): ConformanceReport {
-  return { ok: false, products: 0, options: 0, units: 0, quarantined: 0, bytes: 0, fetch_ms: 0, stable: null, failure: null, differences: [], errors: [], warnings: [] };
+  return {
+    ok: false,
+    products: 0,
+    options: 0,
+    units: 0,
+    quarantined: 0,
+    bytes: 0,
+    fetch_ms: 0,
+    stable: null,
+    failure: null,
+    differences: [],
+    errors: [],
+    warnings: [],
+    availability: null,
+    unknown_product: null,
+    locales: [],
+    currencies: [],
+    latency: { catalog: null, availability: null, calendar: null },
+  };
 }
 
 function describe(report: ConformanceReport, fetched: FetchedBody, catalog: ReadCatalog, settings: ConformanceSettings): void {
@@ -119,8 +154,9 @@ function describe(report: ConformanceReport, fetched: FetchedBody, catalog: Read
 }
 
 /** Compares the second fetch with the first: `stable`, the differing paths, or why it could not. */
-async function compareSecond(client: SupplierClient, target: SupplierTarget, first: ReadCatalog, report: ConformanceReport, settings: ConformanceSettings): Promise<void> {
+async function compareSecond({ client, target, latencies }: Probe, first: ReadCatalog, report: ConformanceReport, settings: ConformanceSettings): Promise<void> {
   const again = await fetchOnce(client, target);
+  if (again.ok) latencies.catalog.push(again.value.latencyMs);
   const second = again.ok ? await read(again.value.body, settings.productLimits) : again;
   if (!second.ok) {
     fail(report, second.error, again.ok ? again.value.status : undefined, 'second fetch: ');
@@ -132,12 +168,34 @@ async function compareSecond(client: SupplierClient, target: SupplierTarget, fir
   report.warnings.push('two fetches gave different catalogs: every sync would rewrite the changed products (see differences)');
 }
 
+/** What the catalog's products let us ask beyond it: availability, product lookups, languages, currencies. */
+async function probeBeyondCatalog(probe: Probe, products: readonly OctoProduct[], report: ConformanceReport, settings: ConformanceSettings): Promise<void> {
+  const now = new Date();
+  report.locales = await checkLocales(probe, settings.locales ?? []);
+  report.currencies = await checkCurrencies(probe, products, settings.currencies ?? [], now);
+  if (products[0] === undefined) return;
+  report.availability = await checkAvailability(probe, products, now);
+  report.unknown_product = await checkUnknownProduct(probe, products[0].id);
+}
+
+function latencies(probe: Probe): ConformanceReport['latency'] {
+  const { catalog, availability, calendar } = probe.latencies;
+  return {
+    catalog: latencyReport(catalog, LATENCY_THRESHOLDS_MS.catalog),
+    availability: latencyReport(availability, LATENCY_THRESHOLDS_MS.availability),
+    calendar: latencyReport(calendar, LATENCY_THRESHOLDS_MS.availability),
+  };
+}
+
 /**
  * Fetches `GET /products` twice through `client` (the sync's outbound client and rules) and reads
- * each answer with the sync's own reader. Never throws for a supplier's fault: it is in the report.
+ * each answer with the sync's own reader; then asks a sample of availability, a known and an
+ * unknown product, and each asked language and currency. Never throws for a supplier's fault: it
+ * is in the report.
  */
 export async function checkConformance(client: SupplierClient, target: SupplierTarget, settings: ConformanceSettings): Promise<ConformanceReport> {
   const report = emptyReport();
+  const probe: Probe = { client, target, capabilities: settings.capabilities, latencies: { catalog: [], availability: [], calendar: [] } };
   const first = await fetchOnce(client, target);
   if (!first.ok) {
     fail(report, first.error, undefined);
@@ -145,14 +203,18 @@ export async function checkConformance(client: SupplierClient, target: SupplierT
   }
   report.bytes = first.value.bytes;
   report.fetch_ms = first.value.latencyMs;
+  probe.latencies.catalog.push(first.value.latencyMs);
   const catalog = await read(first.value.body, settings.productLimits);
   if (!catalog.ok) {
     fail(report, catalog.error, first.value.status);
     report.warnings.push(...headerWarnings(first.value, settings));
+    report.latency = latencies(probe);
     return report;
   }
   describe(report, first.value, catalog.value, settings);
-  await compareSecond(client, target, catalog.value, report, settings);
+  await compareSecond(probe, catalog.value, report, settings);
   report.ok = report.errors.length === 0;
+  await probeBeyondCatalog(probe, catalog.value.products, report, settings);
+  report.latency = latencies(probe);
   return report;
 }

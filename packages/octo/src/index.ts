@@ -8,5 +8,8 @@ export { CatalogReader, type CatalogEntry, type KnownBytes } from './catalog-rea
 export { printableId, type ProductLimits } from './product-quarantine';
 export { CANONICAL_MAX_DEPTH, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';
 export { checkConformance, type ConformanceReport, type ConformanceSettings } from './conformance';
+export type { AvailabilityReport, CurrencyReport } from './conformance-availability';
+export type { LocaleReport, UnknownProductReport } from './conformance-content';
+export type { LatencyReport } from './conformance-latency';
 export { validateBaseUrl } from './base-url';
 export type { AlertPost } from './alert-post';

@@ -47,6 +47,12 @@ export interface SupplierTarget {
 export interface FetchOptions {
   /** Aborting it fails the fetch with SUPPLIER_TIMEOUT. */
   signal?: AbortSignal;
+  /**
+   * Request headers added to the client's own, by lower-case name; one of the same name replaces
+   * the client's (`octo-capabilities` for one request). Never `authorization`: the credential is
+   * the target's.
+   */
+  headers?: Readonly<Record<string, string>>;
   /** Overrides the configured total deadline (health probes use a short one). */
   totalTimeoutMs?: number;
   /**

@@ -26,20 +26,27 @@ export interface SupplierClient {
    * status 404): it may as well mean the supplier does not serve single products at all.
    */
   fetchProduct(target: SupplierTarget, productId: string, options?: FetchOptions): Promise<FetchedBody | null>;
+  /** As {@link fetchProduct}, keeping the supplier's answer to an unknown id (its status and OCTO error code). */
+  lookupProduct(target: SupplierTarget, productId: string, options?: FetchOptions): Promise<ProductAnswer>;
   /** POST {baseUrl}/availability for one option and range of local dates, unparsed (`parseAvailability`); rejects with SupplierError. */
   fetchAvailability(target: SupplierTarget, query: AvailabilityQuery, options?: FetchOptions): Promise<FetchedAvailability>;
+  /** POST {baseUrl}/availability/calendar (OCTO's per-day view, same body), unparsed; rejects with SupplierError (404 or 405 when not served). */
+  fetchAvailabilityCalendar(target: SupplierTarget, query: AvailabilityQuery, options?: FetchOptions): Promise<FetchedAvailability>;
   /** POST one signed partner alert under the same rules; resolves with the answer's status (see {@link postAlert}). */
   postAlert(post: AlertPost): Promise<number>;
   /** Close the connection pool (waits for requests in flight). */
   close(): Promise<void>;
 }
 
-async function fetchProduct(deps: ExchangeDeps, target: SupplierTarget, productId: string, options: FetchOptions): Promise<FetchedBody | null> {
+/** `GET /products/{id}` answered: the product, or the supplier's error saying it has no such product. */
+export type ProductAnswer = { kind: 'found'; fetched: FetchedBody } | { kind: 'unknown'; error: SupplierError };
+
+async function lookupProduct(deps: ExchangeDeps, target: SupplierTarget, productId: string, options: FetchOptions): Promise<ProductAnswer> {
   const request = { path: `/products/${encodeURIComponent(productId)}`, method: 'GET' } as const;
   try {
-    return await exchange(deps, target, options, (answer) => readCatalog(answer, deps.config.maxBodyBytes, options.onBodyProgress), request);
+    return { kind: 'found', fetched: await exchange(deps, target, options, (answer) => readCatalog(answer, deps.config.maxBodyBytes, options.onBodyProgress), request) };
   } catch (error) {
-    if (error instanceof SupplierError && isUnknownProduct(error)) return null;
+    if (error instanceof SupplierError && isUnknownProduct(error)) return { kind: 'unknown', error };
     throw error;
   }
 }
@@ -62,9 +69,14 @@ export function createSupplierClient(config: OutboundConfig): SupplierClient {
   const deps: ExchangeDeps = { dispatcher: agent, config, allowed };
   return {
     fetchProducts: (target, options = {}) => exchange(deps, target, options, (answer) => readCatalog(answer, config.maxBodyBytes, options.onBodyProgress)),
-    fetchProduct: (target, productId, options = {}) => fetchProduct(deps, target, productId, options),
+    fetchProduct: async (target, productId, options = {}) => {
+      const answer = await lookupProduct(deps, target, productId, options);
+      return answer.kind === 'found' ? answer.fetched : null;
+    },
+    lookupProduct: (target, productId, options = {}) => lookupProduct(deps, target, productId, options),
     probeProducts: (target, options = {}) => exchange(deps, target, options, dropBody),
     fetchAvailability: (target, query, options = {}) => fetchAvailability(deps, target, query, options),
+    fetchAvailabilityCalendar: (target, query, options = {}) => fetchAvailability(deps, target, query, options, '/availability/calendar'),
     postAlert: (post) => postAlert(deps, post),
     close: () => agent.close(),
   };

@@ -68,7 +68,7 @@ export async function exchange<T>(
       let response: Dispatcher.ResponseData;
       try {
         checkHopUrl(url, hop > 0, config.allowInsecureHttp, deps.allowed);
-        const headers = requestHeaders(config, target, url.origin === first.origin);
+        const headers = requestHeaders(config, target, url.origin === first.origin, options.headers);
         const path = `${url.pathname}${url.search}`;
         response = await dispatcher.request({ origin: url.origin, path, method: request.method, headers, body: request.body ?? null, signal: deadline.signal });
       } catch (error: unknown) {
@@ -120,13 +120,15 @@ function startDeadline(totalTimeoutMs: number, callerSignal: AbortSignal | undef
 }
 
 /** Credentials go to the configured origin only (`sameOrigin`), never to where a redirect points. */
-function requestHeaders(config: OutboundConfig, target: SupplierTarget, sameOrigin: boolean): Record<string, string> {
+function requestHeaders(config: OutboundConfig, target: SupplierTarget, sameOrigin: boolean, extra: FetchOptions['headers'] = {}): Record<string, string> {
   const headers: Record<string, string> = {
     'octo-capabilities': config.capabilities,
     'content-type': 'application/json',
     accept: 'application/json',
     'user-agent': config.userAgent,
+    ...extra,
   };
+  delete headers.authorization;
   if (sameOrigin) headers.authorization = target.authType === 'bearer' ? `Bearer ${target.authKey}` : target.authKey;
   return headers;
 }

@@ -16,6 +16,8 @@ export interface AvailabilityBody {
   optionId?: unknown;
   localDateStart?: unknown;
   localDateEnd?: unknown;
+  /** Prices asked in this currency (see the test supplier's `CurrencyMode`). */
+  currency?: unknown;
 }
 
 /** Options of {@link SlotCalendar.generate}. */

@@ -20,4 +20,5 @@ export {
   type UnitRef,
 } from './generate-catalog';
 export { octotravelCatalog } from './octotravel-catalog';
+export type { CurrencyMode, LanguageMode, UnknownProductStyle } from './supplier-modes';
 export { SlotCalendar, type AvailabilityBody, type CalendarOptions, type CalendarSlot } from './availability-calendar';

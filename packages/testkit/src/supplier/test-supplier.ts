@@ -2,6 +2,17 @@ import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMess
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { AvailabilityBody, SlotCalendar } from './availability-calendar';
+import {
+  chooseLanguage,
+  languageHeaders,
+  localiseProduct,
+  pricedSlots,
+  pricingCurrency,
+  unknownProductAnswer,
+  type CurrencyMode,
+  type LanguageMode,
+  type UnknownProductStyle,
+} from './supplier-modes';
 
 /**
  * How the supplier misbehaves for the next requests (all routes), until `behave(null)` or until
@@ -65,6 +76,12 @@ export interface TestSupplier {
   setRawBody(body: string | Buffer, contentType?: string): void;
   /** Serve `POST /availability` from this calendar (changes to it show in the next answers). */
   setAvailability(calendar: SlotCalendar): void;
+  /** Answer per language from now on (see {@link LanguageMode}); `null`: one unnamed language, no language headers. */
+  setLanguages(mode: LanguageMode | null): void;
+  /** Price availability per currency from now on (see {@link CurrencyMode}); `null`: slots without prices. */
+  setCurrencies(mode: CurrencyMode | null): void;
+  /** Answer unknown product ids in this style from now on (see {@link UnknownProductStyle}). */
+  setUnknownProductStyle(style: UnknownProductStyle): void;
   /** Misbehave on the next requests, see {@link Misbehaviour}; `null` restores normal service. */
   behave(b: Misbehaviour | null): void;
   /** Every request received, oldest first. */
@@ -95,6 +112,12 @@ export interface TestSupplierOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Port on 127.0.0.1 (default: a free one). */
   port?: number;
+  /** Answer per language (default: none), see {@link LanguageMode}. */
+  languages?: LanguageMode;
+  /** Price availability per currency (default: no prices), see {@link CurrencyMode}. */
+  currencies?: CurrencyMode;
+  /** How unknown product ids are answered (default `octo`), see {@link UnknownProductStyle}. */
+  unknownProducts?: UnknownProductStyle;
 }
 
 interface Hold {
@@ -127,6 +150,9 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   let misbehaviour: Misbehaviour | null = null;
   let calendar: SlotCalendar | undefined;
   let changing: { make: (n: number) => unknown[]; served: number } | undefined;
+  let languages = options.languages ?? null;
+  let currencies = options.currencies ?? null;
+  let unknownProducts = options.unknownProducts ?? 'octo';
   let remaining = Infinity;
   const requests: RecordedRequest[] = [];
   const waiters = new Set<Waiter>();
@@ -151,9 +177,21 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     return current;
   }
 
-  function sendBody(res: ServerResponse, payload: Buffer, type: string, status = 200): void {
-    res.writeHead(status, { 'content-type': type, 'content-length': String(payload.length) });
+  function sendBody(res: ServerResponse, payload: Buffer, type: string, status = 200, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { 'content-type': type, 'content-length': String(payload.length), ...headers });
     res.end(payload);
+  }
+
+  /** An answer in the language the request asks for, when the supplier speaks several. */
+  function sendLocalised(req: IncomingMessage, res: ServerResponse, content: unknown, raw: Buffer, type = contentType): void {
+    if (languages === null) {
+      sendBody(res, raw, type);
+      return;
+    }
+    const language = chooseLanguage(languages, req.headers['accept-language']);
+    const mode = languages;
+    const localised = content === undefined ? raw : Buffer.from(JSON.stringify(Array.isArray(content) ? content.map((p) => localiseProduct(mode, p, language)) : localiseProduct(mode, content, language)));
+    sendBody(res, localised, type, 200, languageHeaders(mode, language));
   }
 
   function serveAvailability(req: IncomingMessage, res: ServerResponse): void {
@@ -167,7 +205,13 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
         sendBody(res, Buffer.from(octoError('BAD_REQUEST', 'the body is not JSON')), 'application/json', 400);
         return;
       }
-      sendBody(res, Buffer.from(JSON.stringify(calendar?.answer(body) ?? [])), 'application/json');
+      const slots = calendar?.answer(body) ?? [];
+      const currency = currencies === null ? null : pricingCurrency(currencies, body.currency);
+      if (currency !== null && typeof currency !== 'string') {
+        sendBody(res, Buffer.from(currency.body), currency.contentType, currency.status);
+        return;
+      }
+      sendBody(res, Buffer.from(JSON.stringify(currency === null ? slots : pricedSlots(slots, currency))), 'application/json');
     });
   }
 
@@ -186,16 +230,19 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       return;
     }
     if (path.endsWith('/products')) {
-      if (changing !== undefined) body = Buffer.from(JSON.stringify(changing.make(++changing.served)));
-      sendBody(res, body, contentType);
+      const served = changing === undefined ? products : changing.make(++changing.served);
+      if (changing !== undefined) body = Buffer.from(JSON.stringify(served));
+      sendLocalised(req, res, served, body);
       return;
     }
     const match = /\/products\/([^/]+)$/.exec(path);
     if (match?.[1] !== undefined) {
       const id = decodeURIComponent(match[1]);
       const product = products?.find((p) => typeof p === 'object' && p !== null && (p as { id?: unknown }).id === id);
-      if (product === undefined) sendBody(res, Buffer.from(octoError('INVALID_PRODUCT_ID', `unknown product ${id}`)), 'application/json', 400);
-      else sendBody(res, Buffer.from(JSON.stringify(product)), 'application/json');
+      if (product === undefined) {
+        const answer = unknownProductAnswer(unknownProducts, id);
+        sendBody(res, Buffer.from(answer.body), answer.contentType, answer.status);
+      } else sendLocalised(req, res, product, Buffer.from(JSON.stringify(product)), 'application/json');
       return;
     }
     sendBody(res, Buffer.from(octoError('NOT_FOUND', `no route ${path}`)), 'application/json', 404);
@@ -372,6 +419,15 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     },
     setAvailability(next) {
       calendar = next;
+    },
+    setLanguages(mode) {
+      languages = mode;
+    },
+    setCurrencies(mode) {
+      currencies = mode;
+    },
+    setUnknownProductStyle(style) {
+      unknownProducts = style;
     },
     behave(b) {
       misbehaviour = b;
