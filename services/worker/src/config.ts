@@ -11,6 +11,7 @@ import { healthConfig, scheduleFields, schedulesConfig, type HealthConfig, type 
 import type { SlowLaneSettings } from './slow-lane';
 import type { PullSettings } from './availability/pull-availability.handler';
 import type { SlotPartitionSettings } from '@octo-sync/db';
+import { budgetConfig, budgetFields, type BudgetConfig } from './supplier-budget/budget-config';
 
 // Tracing's OTEL_* variables: read by instrument.ts before this file loads (@octo-sync/telemetry's loadTracingConfig).
 const fields = z.object({
@@ -98,6 +99,7 @@ const fields = z.object({
   METRICS_SAMPLE_MS: env.int(15_000, { min: 100, max: 3_600_000 }),
 
   ...scheduleFields,
+  ...budgetFields,
   // Change feed: off only where nothing consumes it (and for bench:sync's comparison).
   CHANGE_FEED_ENABLED: env.bool(true),
   CHANGE_FEED_RETENTION_DAYS: env.int(7, { min: 1, max: 3_650 }),
@@ -191,6 +193,8 @@ export interface WorkerConfig {
   changeFeed: ChangeFeedSettings;
   history: HistoryRetentionSettings;
   alerts: AlertSettings;
+  /** Every supplier call's budget and throttling (`THROTTLE_*`). */
+  budget: BudgetConfig;
   /** `SECRETS_KEY` is still the development default (start-up warns). */
   usingDevSecretsKey: boolean;
 }
@@ -281,17 +285,13 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     testConnection: { concurrency: e.PROBE_CONCURRENCY, slowMs: e.CONFORMANCE_SLOW_MS, maxDifferences: e.CONFORMANCE_MAX_DIFFERENCES },
     availability: { concurrency: e.AVAILABILITY_CONCURRENCY, maxBatch: e.AVAILABILITY_MAX_BATCH },
     pull: pullConfig(e),
-    slotPartitions: {
-      retentionDays: e.AVAILABILITY_RETENTION_DAYS,
-      lockTimeoutMs: e.AVAILABILITY_PARTITION_LOCK_TIMEOUT_MS,
-      undatedBatch: e.AVAILABILITY_PRUNE_BATCH,
-      undatedMaxBatches: e.AVAILABILITY_PRUNE_MAX_BATCHES,
-    },
+    slotPartitions: { retentionDays: e.AVAILABILITY_RETENTION_DAYS, lockTimeoutMs: e.AVAILABILITY_PARTITION_LOCK_TIMEOUT_MS, undatedBatch: e.AVAILABILITY_PRUNE_BATCH, undatedMaxBatches: e.AVAILABILITY_PRUNE_MAX_BATCHES },
     health: healthConfig(e),
     schedules: schedulesConfig(e),
     changeFeed: { enabled: e.CHANGE_FEED_ENABLED, retentionDays: e.CHANGE_FEED_RETENTION_DAYS, pruneBatch: e.CHANGE_FEED_PRUNE_BATCH, pruneMaxBatches: 100 },
     history: historyConfig(e),
     alerts: { concurrency: e.ALERTS_CONCURRENCY, throttleMs: e.ALERTS_THROTTLE_MS, retryForMs: e.ALERTS_RETRY_FOR_MS, retry: { baseMs: e.ALERTS_RETRY_BASE_MS, maxMs: e.ALERTS_RETRY_MAX_MS }, timeoutMs: e.ALERTS_TIMEOUT_MS },
+    budget: budgetConfig(e),
     usingDevSecretsKey: e.SECRETS_KEY === DEV_SECRETS_KEY,
   };
 }

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Db, RunCounts, SlotPartitionCoverage, SlotPartitionWork, SyncRun } from '@octo-sync/db';
 import { QUEUES, slotTimeBounds, type JobProducer, type QueueName, type SlotResult } from '@octo-sync/jobs';
 import { asError, type Logger } from '@octo-sync/platform';
+import type { ThrottleReport } from './supplier-budget/budgeted-supplier';
 
 /** The queue states an operator watches (the gauge's `state` label). */
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
@@ -32,6 +33,8 @@ export interface WorkerMetrics {
   slotPartitions(work: SlotPartitionWork): void;
   /** The months the slots' attached partitions cover, as sampled from the catalog (`SlotPartitionStore.coverage`). */
   setSlotCoverage(coverage: SlotPartitionCoverage): void;
+  /** Supplier answers that throttled us, and the time calls waited on a slowed budget. */
+  supplierThrottle: ThrottleReport;
 }
 
 function resultOf(result: SlotResult): string {
@@ -69,8 +72,11 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   const lagSeconds = new Gauge({ name: 'octo_sync_change_feed_consumer_lag_seconds', help: 'Seconds since the oldest change-feed event a registered consumer has not acknowledged became readable, as last sampled.', labelNames: ['consumer'] as const, registers });
   const headroom = new Gauge({ name: 'octo_sync_change_feed_partition_headroom_ids', help: 'Change-feed header ids left before a writer would find no partition, as last sampled (changes.prune keeps it above 10,000,000).', registers });
   const idsGiven = new Gauge({ name: 'octo_sync_change_feed_ids_given', help: 'Change-feed header ids and tickets drawn so far (the sequence’s last value), as last sampled: its rate is how fast the headroom goes.', registers });
+  const throttled = new Counter({ name: 'octo_sync_supplier_throttled_total', help: 'Supplier answers with a status in the integration’s throttle_statuses (each slows that supplier’s budget).', registers });
+  const throttleWait = new Counter({ name: 'octo_sync_supplier_throttled_wait_seconds_total', help: 'Time runs’ supplier calls waited on a budget slowed by throttling (overlapping waits of one run count once).', registers });
   return {
     registry,
+    supplierThrottle: { throttled: () => throttled.inc(), waited: (ms) => throttleWait.inc(ms / 1000) },
     setFeedHeadroom: ({ left, given }) => {
       headroom.set(left);
       idsGiven.set(given);

@@ -1,6 +1,6 @@
 import type { Telemetry, Worker } from 'bullmq';
 import { checkPoolBudget, createDb, whenPostgresAnswers, type Db } from '@octo-sync/db';
-import { createRedis, JobProducer, RedisReachability, requestIdOf, startConsumer, type ConsumerOptions, type RedisConnection } from '@octo-sync/jobs';
+import { createRedis, JobProducer, RedisReachability, requestIdOf, startConsumer, SupplierBudget, type ConsumerOptions, type RedisConnection } from '@octo-sync/jobs';
 import { createSupplierClient, type SupplierClient } from '@octo-sync/octo';
 import { AppError, type Logger } from '@octo-sync/platform';
 import { PullRequests, SyncRequests } from '@octo-sync/runs';
@@ -17,6 +17,7 @@ import type { LockSettings, WorkerConfig } from './config';
 import { conformanceSettings, createTestConnectionHandler } from './connection-test/test-connection.handler';
 import { startHeartbeat, type Heartbeat } from './heartbeat';
 import { withSlowLane } from './slow-lane';
+import type { BudgetDeps } from './supplier-budget/budgeted-supplier';
 import { abandonStalledRuns } from './stalled-runs';
 import { createWorkerMetrics, serveWorkerMetrics, type MetricsEndpoint, type WorkerMetrics } from './metrics';
 import { createHealthFanoutHandler } from './health/health-fanout.handler';
@@ -54,6 +55,8 @@ interface Ports {
   /** Whether Redis answers: every connection's errors go through it (an outage is logged once). */
   reachability: RedisReachability;
   supplier: SupplierClient;
+  /** The suppliers' request budgets, shared with every worker through Redis. */
+  budget: BudgetDeps;
   /** Jobs this process puts on queues itself (follow-up syncs, fan-outs). */
   producer: JobProducer;
   requests: SyncRequests;
@@ -69,9 +72,9 @@ function consumerOptions({ redis, config, log, queueTelemetry }: Ports, lock: Lo
 }
 
 function startCatalogConsumer(ports: Ports): Worker {
-  const { db, supplier, config, metrics, alerts } = ports;
+  const { db, supplier, config, metrics, alerts, budget } = ports;
   const admission = new MemoryAdmission(config.sync.maxInflightBytes);
-  const sync = withSlowLane(createSyncCatalogHandler({ db, supplier, settings: config.sync, metrics, alerts, admission }), db, config.sync.slowLane);
+  const sync = withSlowLane(createSyncCatalogHandler({ db, supplier, settings: config.sync, metrics, alerts, admission, budget }), db, config.sync.slowLane);
   // The catalog queue alone has its long lock: see SYNC_LOCK_DURATION_MS in config.ts.
   const options = { ...consumerOptions(ports, config.sync.lock, config.sync.concurrency), backoffStrategy: supplierBackoff(config.sync.retry) };
   const worker = startConsumer('catalog', { 'catalog.sync': sync }, options);
@@ -80,8 +83,8 @@ function startCatalogConsumer(ports: Ports): Worker {
 }
 
 function startTestConnectionConsumer(ports: Ports): Worker {
-  const { db, supplier, config } = ports;
-  return startConsumer('probes', { 'integration.test-connection': createTestConnectionHandler({ db, supplier, settings: conformanceSettings(config) }) }, consumerOptions(ports, config.jobLock, config.testConnection.concurrency));
+  const { db, supplier, config, budget } = ports;
+  return startConsumer('probes', { 'integration.test-connection': createTestConnectionHandler({ db, supplier, settings: conformanceSettings(config), budget }) }, consumerOptions(ports, config.jobLock, config.testConnection.concurrency));
 }
 
 function startAvailabilityConsumer(ports: Ports, applier: AvailabilityApplier): Worker {
@@ -109,8 +112,8 @@ function startSchedulesConsumer(ports: Ports): Worker {
 }
 
 function startPullConsumer(ports: Ports): Worker {
-  const { db, supplier, config } = ports;
-  const pull = createPullHandler({ db, supplier, settings: config.pull.settings });
+  const { db, supplier, config, budget } = ports;
+  const pull = createPullHandler({ db, supplier, settings: config.pull.settings, budget });
   const options = { ...consumerOptions(ports, config.jobLock, config.pull.concurrency), backoffStrategy: supplierBackoff(config.sync.retry) };
   const worker = startConsumer('pulls', { 'availability.pull': pull }, options);
   abandonStalledRuns(worker, db, ports.log);
@@ -118,8 +121,8 @@ function startPullConsumer(ports: Ports): Worker {
 }
 
 function startHealthConsumer(ports: Ports): Worker {
-  const { db, supplier, config } = ports;
-  const probe = createHealthProbeHandler({ db, supplier, settings: { timeoutMs: config.health.probeTimeoutMs } });
+  const { db, supplier, config, budget } = ports;
+  const probe = createHealthProbeHandler({ db, supplier, settings: { timeoutMs: config.health.probeTimeoutMs }, budget });
   return startConsumer('health', { 'integration.health-check': probe }, consumerOptions(ports, config.jobLock, config.health.concurrency));
 }
 
@@ -172,6 +175,13 @@ async function closeAbandoned(ports: Ports, workers: readonly Worker[]): Promise
   await ports.db.close();
 }
 
+function budgetDeps(config: WorkerConfig, redis: RedisConnection, metrics: WorkerMetrics): BudgetDeps {
+  const { slowForMs, backoffBaseMs, backoffMaxMs } = config.budget;
+  // A lease outlives any call (the outbound total timeout) so that only a dead worker's expires.
+  const budget = new SupplierBudget(redis, config.queuePrefix, { leaseTtlMs: config.outbound.totalTimeoutMs + 60_000, slowForMs, backoffBaseMs, backoffMaxMs });
+  return { budget, config: config.budget, report: metrics.supplierThrottle };
+}
+
 /** What main.ts gives a worker runtime beyond its config; tests start one without. */
 export interface RuntimeOptions {
   /** When it aborts while the workers still wait for Redis, the start is given up. */
@@ -197,7 +207,7 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metr
   const producer = new JobProducer({ connection: redis, prefix: config.queuePrefix, onError: reachability.report, telemetry: queueTelemetry });
   const requests = new SyncRequests(db, producer);
   const alerts = createAlerts({ db, redis, producer, prefix: config.queuePrefix, settings: config.alerts, log });
-  const ports: Ports = { config, log, db, redis, reachability, supplier: createSupplierFromConfig(config), producer, requests, metrics, alerts, queueTelemetry };
+  const ports: Ports = { config, log, db, redis, reachability, supplier: createSupplierFromConfig(config), budget: budgetDeps(config, redis, metrics), producer, requests, metrics, alerts, queueTelemetry };
   const availability = createAvailabilityApplier({ db, requests, log, maxBatch: config.availability.maxBatch });
   const workers = [
     startCatalogConsumer(ports),

@@ -181,6 +181,20 @@ export class SyncRunStore {
     }
   }
 
+  /**
+   * A run whose supplier is throttling it gives its worker slot back: it goes back to `queued`
+   * under its fence, its claim's attempt given back (a throttled wait spends none), with the time
+   * its calls waited so far.
+   */
+  async yieldThrottled(run: Pick<SyncRun, 'id'> & FencedRun, fence: bigint, throttledMs: number): Promise<void> {
+    await inFencedTransaction(this.prisma, fenceCheckOf(run), fence, FAIL_TIMEOUT_MS, (client) => client.query(YIELD_THROTTLED, [run.id, Math.round(throttledMs)]));
+  }
+
+  /** Records how long a run's calls waited on a slowed supplier budget (`throttled_ms`). */
+  async recordThrottled(runId: string, throttledMs: number): Promise<void> {
+    await this.pool.query('UPDATE sync_runs SET throttled_ms = $2 WHERE id = $1::uuid', [runId, Math.round(throttledMs)]);
+  }
+
   /** Records a run whose job the queue gave up on (it stalled too often) as abandoned: see {@link abandonRun}. */
   abandon(runId: string): Promise<boolean> {
     return abandonRun(this.prisma, runId);
@@ -228,6 +242,10 @@ ${FINISH_RUN.trim()}`;
 const FAIL_INTEGRATION = `
 UPDATE integrations SET sync_status = 'error', sync_error_code = $3, sync_error_message = $4, updated_at = $2
 WHERE id = $1::uuid`;
+
+const YIELD_THROTTLED = `
+UPDATE sync_runs SET status = 'queued', attempts = GREATEST(attempts - 1, 0), throttled_ms = $2
+WHERE id = $1::uuid AND status = 'running'`;
 
 // A failure that is not final sends the run back to `queued` for the next attempt.
 const FAIL_RUN = `

@@ -4,6 +4,8 @@ import { slotTimeBounds, type JobContext, type PayloadOf, type availabilityPullJ
 import { isSupplierError, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError, type Logger } from '@octo-sync/platform';
 import { failAttempt } from '../catalog/run-failure';
+import { budgetedClient, type BudgetDeps } from '../supplier-budget/budgeted-supplier';
+import { delayIfThrottled, recordThrottled, runCalls } from '../supplier-budget/run-throttling';
 import { snapshotOf, type AnswerScope, type UnparsedAnswer } from './pull-answer';
 import { answerKeyOf, eachLimited, pullWindow, type LocalWindow } from './pull-window';
 import { SnapshotWriter, type PullWrites } from './snapshot-writer';
@@ -25,6 +27,8 @@ export interface PullDeps {
   db: Db;
   supplier: SupplierClient;
   settings: PullSettings;
+  /** The suppliers' shared request budgets: each `POST /availability` spends its supplier's. */
+  budget: BudgetDeps;
 }
 
 /** What the job returns. */
@@ -60,9 +64,14 @@ export function createPullHandler(deps: PullDeps) {
     }
     const { run, integration, fence } = claim;
     const attempt: ClaimedPull = { run, integration, fence, log: ctx.log.child({ runId: run.id, integrationId: integration.id, kind: 'availability_pull' }) };
+    const calls = runCalls(deps.budget, integration, attempt, ctx.signal);
     try {
-      return await pullClaimed(deps, attempt, payload, ctx.signal);
+      const pulled = await pullClaimed({ ...deps, supplier: budgetedClient(deps.supplier, calls) }, attempt, payload, ctx.signal);
+      await recordThrottled(deps.db, attempt, calls);
+      return pulled;
     } catch (thrown) {
+      await delayIfThrottled(deps.db, attempt, calls, thrown, ctx);
+      await recordThrottled(deps.db, attempt, calls);
       throw (await failAttempt(deps.db, attempt, asError(thrown), ctx)).error;
     }
   };

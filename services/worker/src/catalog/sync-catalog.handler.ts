@@ -3,6 +3,8 @@ import { syncRefusal, type Db, type RunOutcome, type SyncRun } from '@octo-sync/
 import type { JobContext, PayloadOf, catalogSyncJob } from '@octo-sync/jobs';
 import type { SupplierClient, SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
+import { budgetedClient, type BudgetDeps } from '../supplier-budget/budgeted-supplier';
+import { delayIfThrottled, recordThrottled, runCalls } from '../supplier-budget/run-throttling';
 import type { Alerts } from '../alerts/alerts';
 import type { WorkerMetrics } from '../metrics';
 import { alertRunEnded, alertRunFailed } from './run-alerts';
@@ -33,6 +35,8 @@ export interface SyncDeps {
   alerts: Alerts;
   /** The process's budget of catalog bytes in memory (`WORKER_MAX_INFLIGHT_BYTES`). */
   admission: MemoryAdmission;
+  /** The suppliers' shared request budgets: every call of the run spends its supplier's. */
+  budget: BudgetDeps;
 }
 
 /** What the job returns (and the gateway reads back from the run row). */
@@ -57,15 +61,19 @@ export function createSyncCatalogHandler(deps: SyncDeps) {
     const { run, integration, fence } = claim;
     const log = ctx.log.child({ runId, integrationId: integration.id, trigger: run.trigger });
     const attempt: SyncAttempt = { run, integration, fence, log, progress: new SyncProgressReporter(ctx.job, deps.settings.progressIntervalMs, log) };
+    const calls = runCalls(deps.budget, integration, attempt, ctx.signal);
     let ended: SyncRun;
     try {
-      ended = await syncClaimed(deps, attempt, ctx);
+      ended = await syncClaimed({ ...deps, supplier: budgetedClient(deps.supplier, calls) }, attempt, ctx);
     } catch (thrown) {
+      await delayIfThrottled(deps.db, attempt, calls, thrown, ctx);
+      await recordThrottled(deps.db, attempt, calls);
       const failed = await failAttempt(deps.db, attempt, asError(thrown), ctx);
       if (failed.final) deps.metrics.runEnded({ trigger: run.trigger, status: 'failed', startedAt: run.startedAt });
       if (failed.final && failed.failure) await alertRunFailed(deps.alerts, run, failed.failure);
       throw failed.error;
     }
+    await recordThrottled(deps.db, attempt, calls);
     deps.metrics.runEnded(ended);
     await alertRunEnded(deps.alerts, integration, ended);
     return resultOf(ended);

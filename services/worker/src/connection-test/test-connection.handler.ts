@@ -1,12 +1,15 @@
 import type { Db } from '@octo-sync/db';
-import type { PayloadOf, TestConnectionResult, testConnectionJob } from '@octo-sync/jobs';
+import type { JobContext, PayloadOf, TestConnectionResult, testConnectionJob } from '@octo-sync/jobs';
 import { checkConformance, type ConformanceReport, type ConformanceSettings, type SupplierClient } from '@octo-sync/octo';
 import type { WorkerConfig } from '../config';
+import { BudgetedCalls, budgetedClient, type BudgetDeps } from '../supplier-budget/budgeted-supplier';
 
 export interface TestConnectionDeps {
   db: Db;
   supplier: SupplierClient;
   settings: ConformanceSettings;
+  /** The suppliers' shared request budgets: a check's calls spend its supplier's (a budget held too long is reported as rate limited). */
+  budget: BudgetDeps;
 }
 
 /** What a conformance check obeys in this worker: the sync's capabilities and product limits. */
@@ -35,15 +38,16 @@ function answerOf(report: ConformanceReport, latencyMs: number): TestConnectionR
  * Supplier problems are results (`ok: false`), never thrown: the job only fails for our own
  * faults (for example a credential that cannot be decrypted).
  */
-export function createTestConnectionHandler({ db, supplier, settings }: TestConnectionDeps) {
-  return async (payload: PayloadOf<typeof testConnectionJob>): Promise<TestConnectionResult> => {
+export function createTestConnectionHandler({ db, supplier, settings, budget }: TestConnectionDeps) {
+  return async (payload: PayloadOf<typeof testConnectionJob>, ctx?: JobContext): Promise<TestConnectionResult> => {
     const integration = await db.integrations.findLive(payload.integrationId);
     if (!integration) {
       return { ok: false, code: 'INTEGRATION_NOT_FOUND', message: 'the integration no longer exists', latency_ms: 0, errors: [], warnings: [], stable: null, differences: [] };
     }
     const target = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) };
     const started = performance.now();
-    const report = await checkConformance(supplier, target, settings);
+    const calls = new BudgetedCalls(budget, integration, { onLongWait: 'refuse', waitWhenSlowed: true }, ctx?.signal);
+    const report = await checkConformance(budgetedClient(supplier, calls), target, settings);
     return answerOf(report, Math.max(0, Math.round(performance.now() - started)));
   };
 }

@@ -1,6 +1,7 @@
 import { createDb, type Db } from '@octo-sync/db';
+import { createRedis, SupplierBudget, type Redis } from '@octo-sync/jobs';
 import type { SupplierClient } from '@octo-sync/octo';
-import { createTestDatabase, generateCatalog, startTestSupplier, type TestDatabase, type TestSupplier } from '@octo-sync/testkit';
+import { clearPrefix, createTestDatabase, generateCatalog, startTestSupplier, TEST_REDIS_URL, uniquePrefix, type TestDatabase, type TestSupplier } from '@octo-sync/testkit';
 import { loadWorkerConfig } from '../../src/config';
 import { conformanceSettings, createTestConnectionHandler } from '../../src/connection-test/test-connection.handler';
 import { createSupplierFromConfig } from '../../src/runtime';
@@ -11,6 +12,8 @@ let db: Db;
 let supplier: TestSupplier;
 let client: SupplierClient;
 let strictClient: SupplierClient;
+const prefix = uniquePrefix('test-connection');
+let redis: Redis;
 let handler: ReturnType<typeof createTestConnectionHandler>;
 let strictHandler: ReturnType<typeof createTestConnectionHandler>;
 
@@ -22,9 +25,12 @@ beforeAll(async () => {
   client = createSupplierFromConfig(loadWorkerConfig({ ...base, OCTO_ALLOWED_HOSTS: supplier.hostPort }));
   // Without the allowance, the local supplier is a loopback address: blocked, as for a partner.
   strictClient = createSupplierFromConfig(loadWorkerConfig(base));
-  const settings = conformanceSettings(loadWorkerConfig(base));
-  handler = createTestConnectionHandler({ db, supplier: client, settings });
-  strictHandler = createTestConnectionHandler({ db, supplier: strictClient, settings });
+  const config = loadWorkerConfig(base);
+  const settings = conformanceSettings(config);
+  redis = createRedis(TEST_REDIS_URL, 'worker');
+  const budget = { budget: new SupplierBudget(redis, prefix, { leaseTtlMs: 60_000, slowForMs: 0, backoffBaseMs: 100, backoffMaxMs: 1_000 }), config: config.budget, report: { throttled: () => {}, waited: () => {} } };
+  handler = createTestConnectionHandler({ db, supplier: client, settings, budget });
+  strictHandler = createTestConnectionHandler({ db, supplier: strictClient, settings, budget });
 });
 afterAll(async () => {
   await client?.close();
@@ -32,6 +38,8 @@ afterAll(async () => {
   await supplier?.close();
   await db?.close();
   await database?.drop();
+  await clearPrefix(prefix);
+  redis?.disconnect();
 });
 afterEach(() => supplier.behave(null));
 
