@@ -8,6 +8,7 @@ import type { IntegrationChanges } from './integration-changes';
 import { recordEvents, SYSTEM_ACTOR, type NewIntegrationEvent } from './integration-events.store';
 import type { PullSettings } from '../availability/availability-pull.store';
 import { isUuid } from '../uuid';
+import { budgetColumns, type SupplierBudgetPatch } from './supplier-budget-columns';
 import { generateWebhookSecret } from './webhook-secret';
 import type { WebhookSecretStore } from './webhook-secrets.store';
 
@@ -25,6 +26,8 @@ export interface NewIntegration {
   alertsUrl?: string | null;
   /** `availability_pull` settings; each left out keeps its default. */
   availabilityPull?: Partial<PullSettings>;
+  /** `supplier_budget`; each left out keeps its default. */
+  supplierBudget?: SupplierBudgetPatch;
   /** Who creates it (JWT sub), for the audit trail. */
   actor?: string;
 }
@@ -39,6 +42,7 @@ export interface IntegrationPatch {
   /** null stops the alerts. */
   alertsUrl?: string | null;
   availabilityPull?: Partial<PullSettings>;
+  supplierBudget?: SupplierBudgetPatch;
 }
 
 /**
@@ -84,6 +88,7 @@ export class IntegrationStore {
             isApproved: input.isApproved ?? false,
             ...(input.webhookAuth === undefined ? {} : { webhookAuth: input.webhookAuth }),
             alertsUrl: input.alertsUrl ?? null,
+            ...budgetColumns(input.supplierBudget),
             ...pullColumns(input.availabilityPull),
             ...this.secrets.sealNew(webhookSecret),
           },
@@ -131,6 +136,7 @@ export class IntegrationStore {
     if (patch.handlesTicketDelivery !== undefined) data.handlesTicketDelivery = patch.handlesTicketDelivery;
     if (patch.webhookAuth !== undefined) data.webhookAuth = patch.webhookAuth;
     if (patch.alertsUrl !== undefined) data.alertsUrl = patch.alertsUrl;
+    Object.assign(data, budgetColumns(patch.supplierBudget));
     Object.assign(data, pullColumns(patch.availabilityPull));
     const updated = await this.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean }>>`
