@@ -4,6 +4,7 @@ import { guardPool, guardTransactions } from './checkout-guard';
 import { createPool, createPrisma, type ConnectionErrorListener, type PrismaClient } from './client';
 import { AlertStore } from './integrations/alerts.store';
 import { AvailabilityPullStore } from './availability/availability-pull.store';
+import { PullSchedule } from './availability/pull-schedule';
 import { AvailabilityStore } from './availability/availability.store';
 import { SlotPartitionStore } from './availability/slot-partitions.store';
 import { CatalogReadStore } from './catalog/catalog-read.store';
@@ -53,8 +54,10 @@ export interface Db {
   availability: AvailabilityStore;
   /** The change feed: reading and pruning (writes append to it in their own transactions). */
   changes: ChangeFeedStore;
-  /** Availability pulls: targets, snapshot reconciliation, due integrations. */
+  /** Availability pulls: targets, snapshot reconciliation. */
   pulls: AvailabilityPullStore;
+  /** When each pull tier of each integration is due. */
+  pullSchedule: PullSchedule;
   /** The slots' monthly partitions: created ahead, old ones dropped (their retention). */
   slotPartitions: SlotPartitionStore;
   /** Partner alerts and their deliveries. */
@@ -89,7 +92,8 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     health: new HealthStore(prisma),
     availability: new AvailabilityStore(prisma, changeFeed),
     changes: new ChangeFeedStore(prisma, pool),
-    pulls: new AvailabilityPullStore(prisma, pool),
+    pulls: new AvailabilityPullStore(pool),
+    pullSchedule: new PullSchedule(prisma, pool),
     slotPartitions: new SlotPartitionStore(pool),
     alerts: new AlertStore(prisma),
     ping: async () => {

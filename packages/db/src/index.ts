@@ -58,6 +58,7 @@ export {
   type SlotCounts,
   type SnapshotSlot,
 } from './availability/availability-pull.store';
+export { pullTiersOf, tierDays, type DueTier, type PullSchedule, type PullTier } from './availability/pull-schedule';
 export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability/availability.store';
 export { newerInSource } from './availability/slot-order';
 export type { SlotPartitionCoverage, SlotPartitionSettings, SlotPartitionStore, SlotPartitionWork } from './availability/slot-partitions.store';

@@ -6,8 +6,8 @@ export const availabilityPullJobId = (runId: string): string => `pull-${runId}`;
 
 /**
  * One availability pull run (a `sync_runs` row of kind `availability_pull`, created first): the
- * supplier's `POST /availability` for every active option over the integration's window, or for
- * the product, option and dates a refresh names, reconciled with the stored slots.
+ * supplier's `POST /availability` for every active option over the integration's window, a
+ * tier's days, or the product, option and dates a refresh names, reconciled with the stored slots.
  */
 export const availabilityPullJob = defineJob({
   queue: 'pulls',
@@ -19,6 +19,11 @@ export const availabilityPullJob = defineJob({
     optionId: z.string().max(255).optional(),
     from: z.iso.date().optional(),
     to: z.iso.date().optional(),
+    /**
+     * A tier's window (a scheduled tier pull): days from and to, counted from the local today of
+     * each product's time zone, both included. Left out: the dates above, or the whole window.
+     */
+    days: z.object({ from: z.number().int().min(0).max(366), to: z.number().int().min(0).max(366) }).optional(),
     /** The gateway request that created the run (a refresh): every log line of the job carries it. */
     requestId: requestIdField,
   }),
@@ -32,8 +37,8 @@ export const availabilityPullJob = defineJob({
 });
 
 /**
- * The pull tick: one job per tick of the `availability-pull` Job Scheduler. It requests a pull for
- * every integration whose interval has passed, then prunes slots past the retention period.
+ * The pull tick: one job per tick of the `availability-pull` Job Scheduler. It requests a pull of
+ * every tier due in the pull schedule.
  */
 export const availabilityTickJob = defineJob({
   queue: 'schedules',

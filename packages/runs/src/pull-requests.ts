@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { syncRefusal, type Db, type RunTrigger, type SyncCandidate } from '@octo-sync/db';
+import { pullTiersOf, syncRefusal, tierDays, type Db, type Integration, type RunTrigger, type SyncCandidate } from '@octo-sync/db';
 import { availabilityPullJob, type JobProducer } from '@octo-sync/jobs';
 import { AppError } from '@octo-sync/platform';
 
@@ -12,8 +12,19 @@ export interface PullScope {
   to?: string;
 }
 
-/** A narrowed scope as one short canonical key (stored on its run); undefined for the whole window. */
-function scopeKey({ productId, optionId, from, to }: PullScope): string | undefined {
+/** A tier pull's scope: its number (the key) and its days from the local today. */
+interface TierScope {
+  tier: number;
+  days: { from: number; to: number };
+}
+
+/**
+ * A narrowed scope as one short canonical key (stored on its run); undefined for the whole window.
+ * A tier's key is `["tier",N]`: its dates move with the day, its pulls are single-flight per tier.
+ */
+function scopeKey(scope: PullScope | TierScope): string | undefined {
+  if ('tier' in scope) return JSON.stringify(['tier', scope.tier]);
+  const { productId, optionId, from, to } = scope;
   if ([productId, optionId, from, to].every((value) => value === undefined)) return undefined;
   return JSON.stringify([productId ?? null, optionId ?? null, from ?? null, to ?? null]);
 }
@@ -41,7 +52,7 @@ export class PullRequests {
    * Throws an AppError with the refusal's code when the integration may not sync. `requestId`: the
    * gateway request that asks, recorded on the run (new or joined) and carried by a job it enqueues.
    */
-  async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, scope: PullScope = {}, requestId?: string): Promise<RequestedPull> {
+  async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, scope: PullScope | TierScope = {}, requestId?: string): Promise<RequestedPull> {
     const refusal = syncRefusal(integration, trigger);
     if (refusal) throw new AppError(refusal.code, refusal.message, { expected: true });
     const pullScope = scopeKey(scope);
@@ -49,7 +60,18 @@ export class PullRequests {
     const { runId, created } = await this.db.runs.requestRun(integration.id, trigger, { kind: 'availability_pull', requestIds, ...(pullScope === undefined ? {} : { pullScope }) });
     // A request that joins a queued pull gets that pull's scope (its job exists already): a whole
     // one, or one of exactly its own scope (see joinableRun).
-    const job = await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId, ...scope, ...(requestId === undefined ? {} : { requestId }) });
+    const narrowed = 'tier' in scope ? { days: scope.days } : scope;
+    const job = await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId, ...narrowed, ...(requestId === undefined ? {} : { requestId }) });
     return { runId, created, job };
+  }
+
+  /**
+   * A scheduled pull of one tier of `integration` (the tick's, for a tier the pull schedule says is
+   * due): the tier's days in each product's time zone, keyed `["tier",N]`. Undefined when the
+   * integration no longer has that tier (its tiers changed since the claim).
+   */
+  async requestTier(integration: Integration, tier: number): Promise<RequestedPull | undefined> {
+    const days = tierDays(pullTiersOf(integration), tier);
+    return days === undefined ? undefined : this.request(integration, 'schedule', { tier, days });
   }
 }

@@ -14,10 +14,10 @@ const fleetRowSchema = integrationSchema
   .extend({
     freshness: z
       .object({
-        last_pull_at: isoTime.nullable().openapi({ description: 'When the last successful whole-window availability pull finished; null: none yet.' }),
+        last_pull_at: isoTime.nullable().openapi({ description: 'When the last successful scheduled availability pull (of a tier, or of the whole window) finished; null: none yet.' }),
         stale: z.boolean().openapi({
           description:
-            'Approved, active, pulls on, and that pull (or, before the first, the creation) is older than twice `availability_pull.interval_minutes`: a whole pull was missed.',
+            'Approved, active, pulls on, and for one of its tiers the last successful pull covering it (or, before the first, the creation) is older than twice that tier’s `interval_minutes`: a pull of that tier was missed.',
         }),
       })
       .openapi({ description: 'How fresh its availability is (the rule of this release; per-tier freshness will refine it).' }),

@@ -1,9 +1,10 @@
 import type { z } from 'zod';
-import type { AlertDelivery, Integration, IntegrationEvent, SyncRun } from '@octo-sync/db';
+import { pullTiersOf, type AlertDelivery, type Integration, type IntegrationEvent, type SyncRun } from '@octo-sync/db';
 import type { SyncProgress } from '@octo-sync/jobs';
 import { runWarningSchema, type alertDeliverySchema, type healthSchema, type integrationEventSchema, type integrationSchema, type runSchema, type syncStateSchema } from './response-schemas';
 import { signingSecretOf } from '@octo-sync/platform';
 import { ok, type Reply } from './route';
+import { presentTiers } from './pull-tiers.schema';
 
 /*
  * Rows → the JSON the partner API answers with (integrations, their sync state, health and runs).
@@ -47,8 +48,7 @@ export function presentIntegration(i: Integration): z.output<typeof integrationS
     isApproved: i.isApproved,
     webhook_auth: i.webhookAuth,
     signing_available: i.webhookSecretSealed !== null,
-    availability_pull: { enabled: i.availabilityPullEnabled, days_ahead: i.availabilityPullDaysAhead, interval_minutes: i.availabilityPullIntervalMinutes },
-    supplier_budget: { requests_per_second: i.supplierRequestsPerSecond, concurrency: i.supplierConcurrency, throttle_statuses: i.supplierThrottleStatuses },
+    availability_pull: { enabled: i.availabilityPullEnabled, days_ahead: i.availabilityPullDaysAhead, interval_minutes: i.availabilityPullIntervalMinutes, tiers: presentTiers(pullTiersOf(i)) },
     alerts_url: i.alertsUrl,
     sync: presentSync(i),
     health: presentHealth(i),
@@ -113,7 +113,6 @@ export function presentRun(r: SyncRun, progress: SyncProgress | null = null): z.
     ...presentWarnings(r.warnings),
     error_code: r.errorCode,
     error_message: r.errorMessage,
-    throttled_ms: r.throttledMs,
     request_ids: r.requestIds,
     product_ids: r.productIds,
     progress: r.status === 'running' ? progress : null,

@@ -27,14 +27,14 @@ export function readRoutes({ db, producer }: { db: Db; producer: JobProducer }):
       method: 'get',
       path: `${BASE_PATH}/{id}/sync-log`,
       operationId: 'getSyncLog',
-      summary: 'Current sync state and the most recent runs, newest first',
+      summary: 'Current sync state and the most recent runs, newest first (of one kind with `kind`)',
       tags: READS,
       auth: 'jwt',
       query: syncLogQuerySchema,
       responses: { 200: { description: 'The sync-log.', schema: okEnvelope(syncLogSchema) } },
       handler: async ({ req, params, query }) => {
         const integration = await access.visible(req, params.id!);
-        const runs = await db.runs.listRuns(integration.id, query.limit);
+        const runs = await db.runs.listRuns(integration.id, query.limit, query.kind);
         // One run of an integration runs at a time: at most one progress to read.
         const running = runs.find((run) => run.status === 'running');
         const progress = running ? await readSyncProgress(producer, running.id) : null;

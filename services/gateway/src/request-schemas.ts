@@ -1,9 +1,10 @@
 import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { TARGETED_PRODUCTS_MAX, type AlertListKey, type IntegrationEventListKey, type FleetListKey } from '@octo-sync/db';
+import { TARGETED_PRODUCTS_MAX, type AlertListKey, type IntegrationEventListKey, type FleetListKey, type PullTier } from '@octo-sync/db';
 // The one base-URL rule, shared with the outbound client (a pure module: no HTTP client comes with it).
 import { unreachableLiteral, validateBaseUrl } from '@octo-sync/octo/src/base-url';
 import { afterQuery, keysetNotWithPage, type KeyPart } from './list-paging';
+import { pullTiersField, tiersOf } from './pull-tiers.schema';
 
 // Adds `.openapi()` to zod schemas: the schemas that validate requests are the ones documented.
 // Modules that call `.openapi()` at load import this one (directly or through response-schemas.ts),
@@ -70,27 +71,15 @@ export const webhookAuthSchema = z.enum(['secret_or_signature', 'signature']).op
 export const availabilityPullSchema = z
   .strictObject({
     enabled: z.boolean().optional(),
-    days_ahead: z.number().int().min(1).max(365).optional().openapi({ default: 30 }),
-    interval_minutes: z.number().int().min(5).max(1440).optional().openapi({ default: 60 }),
+    days_ahead: z.number().int().min(1).max(365).optional().openapi({ description: 'Without `tiers`: one tier of this many days (with `interval_minutes`, else the stored or former default 60).' }),
+    interval_minutes: z.number().int().min(5).max(1440).optional().openapi({ description: 'Without `tiers`: one tier pulled this often (with `days_ahead`, else the stored or former default 30).' }),
+    tiers: pullTiersField.optional(),
   })
-  .openapi('AvailabilityPullSettings', { description: 'The scheduled availability pull: on (default) or off, how many days ahead, how often.' });
-
-/** `supplier_budget`; in a patch, fields left out keep their value. */
-export const supplierBudgetSchema = z
-  .strictObject({
-    requests_per_second: z.number().min(0.1).max(1000).optional().openapi({ default: 5, description: 'Calls per second to the supplier, every kind of call and every worker together.' }),
-    concurrency: z.number().int().min(1).max(64).optional().openapi({ default: 4, description: 'Calls in flight to the supplier at once.' }),
-    throttle_statuses: z
-      .array(z.number().int().min(400).max(599))
-      .min(1)
-      .max(10)
-      .refine((list) => new Set(list).size === list.length, 'must not repeat a status')
-      .optional()
-      .openapi({ default: [429, 503], description: 'Answer statuses that mean "slow down" (add 403 for suppliers that throttle with it): the call waits (`Retry-After`, else a backoff) and is retried, no attempt spent.' }),
+  .refine((b) => b.tiers === undefined || (b.days_ahead === undefined && b.interval_minutes === undefined), {
+    message: 'give tiers, or days_ahead/interval_minutes (one tier), not both',
+    path: ['tiers'],
   })
-  .openapi('SupplierBudget', {
-    description: 'The request budget every call to the supplier spends (catalog sync, targeted refresh, pull, health probe, test-connection). A partner may lower its own (fewer requests per second or in flight, more throttle statuses); raising needs an admin.',
-  });
+  .openapi('AvailabilityPullSettings', { description: 'The scheduled availability pull: on (default) or off, and its tiers (or one tier: `days_ahead` and `interval_minutes`).' });
 
 /** Request schemas depend on the deployment's base URL policy. */
 export function requestSchemas(policy: BaseUrlPolicy) {
@@ -107,7 +96,6 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       handles_ticket_delivery: z.boolean(),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
-      supplier_budget: supplierBudgetSchema.optional(),
       alerts_url: alertsUrl.optional(),
     })
     .openapi('CreateIntegration');
@@ -121,7 +109,6 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       isApproved: z.boolean().optional().openapi({ description: 'Defaults to true.' }),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
-      supplier_budget: supplierBudgetSchema.optional(),
       alerts_url: alertsUrl.optional(),
     })
     .openapi('AdminCreateIntegration');
@@ -133,11 +120,10 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       handles_ticket_delivery: z.boolean().optional(),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
-      supplier_budget: supplierBudgetSchema.optional(),
       alerts_url: alertsUrl.nullable().optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, alerts_url',
+      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, alerts_url',
     })
     .openapi('PatchIntegration', { description: 'Changing base_url withdraws the approval (an admin must approve the new target).' });
   const adminPatchIntegration = z
@@ -145,11 +131,10 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       isActive: z.boolean().optional(),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
-      supplier_budget: supplierBudgetSchema.optional(),
       alerts_url: alertsUrl.nullable().optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of isActive, webhook_auth, availability_pull, supplier_budget, alerts_url',
+      message: 'must contain at least one of isActive, webhook_auth, availability_pull, alerts_url',
     })
     .openapi('AdminPatchIntegration');
   return { createIntegration, adminCreateIntegration, patchIntegration, adminPatchIntegration };
@@ -188,6 +173,7 @@ export const fleetQuerySchema = z
 
 export const syncLogQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
+  kind: z.enum(['catalog', 'availability_pull']).optional().openapi({ description: 'Only runs of this kind: `catalog` (catalog syncs) or `availability_pull` (pulls). Left out: both.' }),
 });
 
 export const adminSyncQuerySchema = z.strictObject({
@@ -273,12 +259,13 @@ export const syncTriggerSchema = z
   .openapi('SyncTrigger');
 
 /** `availability_pull` as the store takes it (snake_case → camelCase, left-out fields left out). */
-export function pullPatchOf(body: z.output<typeof availabilityPullSchema> | undefined): { availabilityPull?: { enabled?: boolean; daysAhead?: number; intervalMinutes?: number } } {
+export function pullPatchOf(body: z.output<typeof availabilityPullSchema> | undefined): { availabilityPull?: { enabled?: boolean; daysAhead?: number; intervalMinutes?: number; tiers?: PullTier[] } } {
   if (body === undefined) return {};
   const availabilityPull = {
     ...(body.enabled === undefined ? {} : { enabled: body.enabled }),
     ...(body.days_ahead === undefined ? {} : { daysAhead: body.days_ahead }),
     ...(body.interval_minutes === undefined ? {} : { intervalMinutes: body.interval_minutes }),
+    ...(body.tiers === undefined ? {} : { tiers: tiersOf(body.tiers) }),
   };
   return { availabilityPull };
 }

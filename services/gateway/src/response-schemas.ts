@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { COUNT_CAP } from '@octo-sync/db';
 import { syncProgressSchema, testConnectionResultSchema } from '@octo-sync/jobs';
+import { pullTiersField } from './pull-tiers.schema';
 import { authTypeSchema, webhookAuthSchema } from './request-schemas';
 
 /*
@@ -45,11 +46,13 @@ export const integrationSchema = z
       description: 'Whether signed deliveries can be verified: false for integrations created before signatures, until their first secret rotation.',
     }),
     availability_pull: z
-      .object({ enabled: z.boolean(), days_ahead: z.number().int(), interval_minutes: z.number().int() })
-      .openapi({ description: 'The scheduled availability pull.' }),
-    supplier_budget: z
-      .object({ requests_per_second: z.number(), concurrency: z.number().int(), throttle_statuses: z.array(z.number().int()) })
-      .openapi({ description: 'The request budget every call to the supplier spends, across all workers; see SupplierBudget.' }),
+      .object({
+        enabled: z.boolean(),
+        days_ahead: z.number().int().openapi({ description: 'The whole window: the last tier’s `days_ahead` (what a refresh without dates pulls).' }),
+        interval_minutes: z.number().int().openapi({ description: 'The most frequent pull: the first tier’s interval.' }),
+        tiers: pullTiersField,
+      })
+      .openapi({ description: 'The scheduled availability pull and its tiers.' }),
     alerts_url: z.string().nullable().openapi({ description: 'Where partner alerts go; null: none.' }),
     sync: syncStateSchema,
     health: healthSchema,
@@ -171,11 +174,6 @@ export const runSchema = z
     warnings_omitted: z.number().int().openapi({ description: 'Warnings left out of `warnings` past its cap.' }),
     error_code: z.string().nullable(),
     error_message: z.string().nullable(),
-    throttled_ms: z
-      .number()
-      .int()
-      .min(0)
-      .openapi({ description: 'How long the run’s supplier calls waited on a budget the supplier slowed by throttling (overlapping waits count once); such waits spend no attempt.' }),
     request_ids: z
       .array(z.string())
       .openapi({ description: 'The `x-request-id` of the first 20 requests that asked for this run or joined it (triggers coalesce), so one id finds a webhook, its job and its run.' }),

@@ -38,6 +38,8 @@ async function integration(name: string, { approved = true, health = 'HEALTHY', 
     authKey: 'k',
     handlesTicketDelivery: false,
     isApproved: approved,
+    // One tier pulled hourly: stale once its last pull is older than 120 minutes.
+    availabilityPull: { intervalMinutes: 60 },
   });
   ids[name] = it.id;
   await sql(`UPDATE integrations SET health_status = $2::"HealthStatus", sync_status = $3::"SyncStatus", created_at = now() - make_interval(mins => $4) WHERE id = $1::uuid`, [
@@ -71,7 +73,7 @@ const names = (rows: Row[]) => rows.map((r) => r.partner_id);
 beforeAll(async () => {
   h = await startGateway();
   check = openApiValidator(h.app.locals.openapi());
-  // Pull interval 60 minutes (the default): stale once the last pull is older than 120 minutes.
+  // One tier, pulled every 60 minutes: stale once the last pull is older than 120 minutes.
   await integration('fresh', { pulledMinutesAgo: 10, createdMinutesAgo: 600 });
   await integration('late', { pulledMinutesAgo: 200, createdMinutesAgo: 590, health: 'DEGRADED' });
   await integration('never-pulled', { createdMinutesAgo: 580, health: 'DOWN', failing: true });

@@ -1,11 +1,17 @@
+import type { Job } from 'bullmq';
 import type { SyncRun } from '@octo-sync/db';
-import { availabilityTickJob } from '@octo-sync/jobs';
+import type { JobContext } from '@octo-sync/jobs';
+import { createLogger } from '@octo-sync/platform';
 import { PullRequests } from '@octo-sync/runs';
 import { generateCatalog, SlotCalendar } from '@octo-sync/testkit';
+import { createPullTickHandler } from '../src/availability/pull-tick.handler';
+import { pullWindow } from '../src/availability/pull-window';
 import { startHarness, type Harness } from './harness';
 
-/** A refresh narrowed to a product, option or dates must not starve the integration's scheduled pulls. */
-describe('scheduled pulls beside narrowed refreshes', () => {
+const MINUTE_MS = 60_000;
+const ctx = { job: { id: 'repeat:availability-pull:1' } as Job, token: undefined, signal: undefined, log: createLogger({ name: 'pull-schedule-test', level: 'silent' }) } satisfies JobContext;
+/** Tier pulls from the pull schedule, beside refreshes narrowed to a product, option or dates. */
+describe('scheduled tier pulls beside refreshes', () => {
   let h: Harness;
   let pulls: PullRequests;
   /** The harness's running worker (tests stop it to keep runs queued, then start another). */
@@ -36,27 +42,86 @@ describe('scheduled pulls beside narrowed refreshes', () => {
     return (await h.db.runs.findRun(requested.runId))!;
   }
 
-  async function tick(): Promise<{ requested: number }> {
-    const job = await h.producer.enqueue(availabilityTickJob, {});
-    const outcome = await h.producer.waitFor<{ requested: number }>(job, 60_000);
-    if (outcome.state !== 'completed') throw new Error(`tick ended ${outcome.state}`);
-    return outcome.value;
-  }
+  /** The pull tick at `at` (an injected clock), claiming `batch` tiers per statement. */
+  const tickAt = (at: Date, batch?: number) => createPullTickHandler({ db: h.db, pulls, now: () => at, ...(batch === undefined ? {} : { batch }) })({}, ctx);
+  const schedule = async (id: string) => (await h.db.pullSchedule.of(id)).map((row) => row.nextDueAt.getTime());
 
-  it('a narrowed refresh leaves the integration due, and the tick pulls every option', async () => {
+  it('the tick fires each tier once per slot of its interval, over the tier’s own days', async () => {
+    const id = await h.createIntegration();
+    await h.sync(id);
+    await h.db.integrations.update(id, { availabilityPull: { tiers: [{ daysAhead: 1, intervalMinutes: 5 }, { daysAhead: 3, intervalMinutes: 60 }] } });
+    // No worker: the tier pulls stay queued (later ones join them) until the end.
+    await h.stopWorker(worker);
+    const start = Date.now();
+    const fired = [[], []] as number[][];
+    for (let minute = 0; minute <= 180; minute += 1) {
+      const before = await schedule(id);
+      await tickAt(new Date(start + minute * MINUTE_MS));
+      const after = await schedule(id);
+      before.forEach((due, tier) => {
+        if (after[tier] !== due) fired[tier]!.push(due);
+      });
+    }
+    // Every claim moved its tier by exactly one interval (a tick a minute never skips a slot), so
+    // 180 minutes hold 36 or 37 five-minute slots (one may fall between creation and the first tick) and 3 or 4 hourly ones.
+    const gaps = (dues: number[]) => dues.slice(1).map((due, i) => (due - dues[i]!) / MINUTE_MS);
+    expect(new Set(gaps(fired[0]!))).toEqual(new Set([5]));
+    expect(new Set(gaps(fired[1]!))).toEqual(new Set([60]));
+    expect(fired[0]!.length).toBeGreaterThanOrEqual(36);
+    expect(fired[0]!.length).toBeLessThanOrEqual(37);
+    expect(fired[1]!.length).toBeGreaterThanOrEqual(3);
+    expect(fired[1]!.length).toBeLessThanOrEqual(4);
+
+    const runs = (await h.db.runs.listRuns(id, 10)).filter((run) => run.kind === 'availability_pull');
+    expect(runs.map((run) => [run.trigger, run.pullScope]).sort()).toEqual([['schedule', '["tier",0]'], ['schedule', '["tier",1]']]);
+    worker = await h.startWorker();
+    for (const run of runs) {
+      const job = (await h.producer.queue('pulls').getJob(`pull-${run.id}`))!;
+      expect(job.data).toMatchObject({ days: run.pullScope === '["tier",0]' ? { from: 0, to: 1 } : { from: 2, to: 3 } });
+      expect(await finished({ runId: run.id, job })).toMatchObject({ status: 'succeeded', counts: { options: { pulled: 4 } } });
+    }
+    // Each tier asked for its own days in each product's time zone (the marks keep the windows asked).
+    const marks = await h.db.prisma.availabilityPullMark.findMany({ where: { integrationId: id } });
+    for (const product of catalog) {
+      const zone = (product as { timeZone?: string }).timeZone ?? null;
+      const windows = marks.filter((m) => m.productOctoId === product.id).map((m) => ({ from: m.dateFrom, to: m.dateTo }));
+      const now = new Date();
+      expect(windows).toEqual(expect.arrayContaining([pullWindow(zone, 0, now, { days: { from: 0, to: 1 } }), pullWindow(zone, 0, now, { days: { from: 2, to: 3 } })]));
+    }
+  });
+
+  it('a refresh, narrowed or whole, never moves a tier’s next pull, which fires when due', async () => {
     const integration = await syncedIntegration();
-    const refresh = await finished(await pulls.request(integration, 'refresh', narrowed));
-    expect(refresh).toMatchObject({ status: 'succeeded', pullScope: expect.any(String), counts: { options: { pulled: 2 } } });
-    expect((await h.db.pulls.due(new Date())).map((i) => i.id)).toContain(integration.id);
+    const due = await schedule(integration.id);
+    expect(due).toHaveLength(3);
+    expect(await finished(await pulls.request(integration, 'refresh', narrowed))).toMatchObject({ status: 'succeeded', pullScope: expect.any(String) });
+    expect(await finished(await pulls.request(integration, 'refresh'))).toMatchObject({ status: 'succeeded', pullScope: null });
+    expect(await schedule(integration.id)).toEqual(due);
 
-    expect(await tick()).toMatchObject({ requested: 1 });
-    const [scheduled] = await h.db.runs.listRuns(integration.id, 1);
-    expect(scheduled).toMatchObject({ kind: 'availability_pull', trigger: 'schedule', pullScope: null });
-    const job = await h.producer.queue('pulls').getJob(`pull-${scheduled!.id}`);
-    expect(job?.data).toEqual({ integrationId: integration.id, runId: scheduled!.id });
-    expect(await finished({ runId: scheduled!.id, job: job! })).toMatchObject({ status: 'succeeded', counts: { options: { pulled: 4 } } });
-    // A whole pull, once requested, makes it not due: the next tick asks for nothing.
-    expect((await h.db.pulls.due(new Date())).map((i) => i.id)).not.toContain(integration.id);
+    await tickAt(new Date(due[0]!));
+    const scheduled = await h.db.prisma.syncRun.findMany({ where: { integrationId: integration.id, trigger: 'schedule', pullScope: '["tier",0]' } });
+    expect(scheduled).toHaveLength(1);
+    expect((await schedule(integration.id))[0]).toBeGreaterThan(due[0]!);
+  });
+
+  it('two ticks at once never request the same tier twice, and a DOWN integration’s tiers wait', async () => {
+    const ids = await Promise.all(Array.from({ length: 6 }, () => h.createIntegration()));
+    const down = await h.createIntegration();
+    await h.db.prisma.integration.update({ where: { id: down }, data: { healthStatus: 'DOWN' } });
+    await h.stopWorker(worker);
+    const later = new Date(Date.now() + 2 * 86_400_000);
+    // Three default tiers each; a batch of two interleaves the ticks' claims.
+    // Every due tier of an eligible integration (this test's, and those earlier tests left).
+    const tiers = await h.db.prisma.availabilityPullSchedule.count({
+      where: { nextDueAt: { lte: later }, integration: { availabilityPullEnabled: true, isApproved: true, isActive: true, deletedAt: null, healthStatus: { not: 'DOWN' } } },
+    });
+    const [a, b] = await Promise.all([tickAt(later, 2), tickAt(later, 2)]);
+    const mine = (await h.db.prisma.syncRun.findMany({ where: { integrationId: { in: [...ids, down] }, kind: 'availability_pull' } })).map((run) => `${run.integrationId} ${run.pullScope}`);
+    expect(mine.sort()).toEqual(ids.flatMap((id) => [0, 1, 2].map((tier) => `${id} ["tier",${tier}]`)).sort());
+    expect(a.requested + b.requested).toBe(tiers);
+    for (const id of ids) for (const next of await schedule(id)) expect(next).toBeGreaterThan(later.getTime());
+    for (const next of await schedule(down)) expect(next).toBeLessThanOrEqual(later.getTime());
+    worker = await h.startWorker();
   });
 
   it('a scheduled pull never joins a narrowed one queued before it, and joins a whole one', async () => {

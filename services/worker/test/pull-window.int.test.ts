@@ -61,6 +61,8 @@ describe('a pull reads and writes its window only', () => {
   beforeAll(async () => {
     h = await startHarness();
     integrationId = await h.createIntegration();
+    // One tier of 30 days: the whole window this test reads and writes.
+    await h.db.integrations.update(integrationId, { availabilityPull: { daysAhead: 30 } });
     h.supplier.setCatalog(catalog);
     h.supplier.setAvailability(calendar);
     await h.sync(integrationId);

@@ -1,11 +1,11 @@
 import type { Pool } from 'pg';
 import type { SlotRow } from './availability.store';
-import type { PrismaClient } from '../client';
 import type { Integration } from '../generated/prisma/client';
 import { appendChanges, slotEvents, type WrittenSlot } from '../feed/change-outbox';
 import { LOCK_OPTION_MARKS, PRUNE_MARKS, TRIM_MARKS } from './pull-marks';
 import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, RECONCILE_SNAPSHOT } from './pull-statements';
 import { moveMisplaced, type Placement } from './slot-placement';
+import { pullTiersOf, type PullTier } from './pull-schedule';
 
 /** The run's fenced transaction as the pull statements use it (SQL only: `RunTx`, run-fence.ts, has this shape). */
 interface RunSql {
@@ -78,31 +78,29 @@ export interface SlotCounts {
   closed: number;
 }
 
-/** `availability_pull` settings of an integration. */
+/** `availability_pull` settings of an integration: `daysAhead` is the whole window (the last tier's), `intervalMinutes` the first tier's. */
 export interface PullSettings {
   enabled: boolean;
   daysAhead: number;
   intervalMinutes: number;
+  tiers: PullTier[];
 }
 
 /** Reads the pull settings off an integration row. */
-export function pullSettingsOf(integration: Pick<Integration, 'availabilityPullEnabled' | 'availabilityPullDaysAhead' | 'availabilityPullIntervalMinutes'>): PullSettings {
-  return { enabled: integration.availabilityPullEnabled, daysAhead: integration.availabilityPullDaysAhead, intervalMinutes: integration.availabilityPullIntervalMinutes };
+export function pullSettingsOf(integration: Pick<Integration, 'availabilityPullEnabled' | 'availabilityPullDaysAhead' | 'availabilityPullIntervalMinutes' | 'availabilityPullTiers'>): PullSettings {
+  return { enabled: integration.availabilityPullEnabled, daysAhead: integration.availabilityPullDaysAhead, intervalMinutes: integration.availabilityPullIntervalMinutes, tiers: pullTiersOf(integration) };
 }
 
 /**
- * Availability pulls: what to ask for, reconciling a snapshot with the stored slots, and which
- * integrations are due. A snapshot orders against pushes on the receive
+ * Availability pulls: what to ask for, and reconciling a snapshot with the stored slots (when
+ * each tier is due: `PullSchedule`). A snapshot orders against pushes on the receive
  * time line: it applies to a slot only if no push received after its answer (nor a newer
  * snapshot) was applied, and it writes only slots whose content differs; its answer key and
  * window are kept per option and window (`availability_pull_marks`) so that a push received
  * before it and applied after it is refused for every slot of the window, written or not.
  */
 export class AvailabilityPullStore {
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly pool: Pool,
-  ) {}
+  constructor(private readonly pool: Pool) {}
 
   /** The active products and options of an integration, optionally one product or option. */
   async targets(integrationId: string, only: { productId?: string; optionId?: string } = {}): Promise<PullTarget[]> {
@@ -167,15 +165,6 @@ export class AvailabilityPullStore {
     await client.query(PRUNE_MARKS, [integrationId, marked, expiredBefore]);
   }
 
-  /**
-   * Integrations with pulls enabled whose last whole pull was requested longer ago than their
-   * interval: a refresh narrowed to a product, option or dates does not make the rest fresh.
-   */
-  async due(now: Date): Promise<Integration[]> {
-    const rows = await this.pool.query<{ id: string }>(DUE_FOR_PULL, [now]);
-    if (rows.rows.length === 0) return [];
-    return this.prisma.integration.findMany({ where: { id: { in: rows.rows.map((r) => r.id) } } });
-  }
 }
 
 /** The options' mark locks, first in a pull's write transaction: pulls of other flights writing an option take turns (pull-marks.ts). */
@@ -219,9 +208,3 @@ FROM products p JOIN product_options o ON o.product_id = p.id
 WHERE p.integration_id = $1::uuid AND p.active AND o.active
   AND ($2::text IS NULL OR p.octo_id = $2) AND ($3::text IS NULL OR o.octo_id = $3)
 ORDER BY p.octo_id, o.octo_id`;
-
-const DUE_FOR_PULL = `
-SELECT i.id FROM integrations i
-WHERE i.availability_pull_enabled AND i.is_approved AND i.is_active AND i.deleted_at IS NULL AND i.health_status <> 'DOWN'
-  AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND r.pull_scope IS NULL
-    AND r.queued_at > $1::timestamptz - make_interval(mins => i.availability_pull_interval_minutes))`;

@@ -40,7 +40,7 @@ export interface FleetQuery {
 /** One integration as the operator console lists it. */
 export interface FleetRow {
   integration: Integration;
-  /** When its last whole-window availability pull that succeeded finished; null: none yet. */
+  /** When its last scheduled availability pull (a tier's or the whole window's) that succeeded finished; null: none yet. */
   lastPullAt: Date | null;
   /** See {@link STALE}. */
   stale: boolean;
@@ -48,18 +48,24 @@ export interface FleetRow {
   lastRun: SyncRun | null;
 }
 
+/** Successful pulls of `i` covering tier `tier` (an SQL expression, from 0): that tier's, or the whole window's. */
+const TIER_PULLS = (tier: string) => `FROM sync_runs r WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND r.status IN ('succeeded', 'skipped')
+    AND (r.pull_scope IS NULL OR r.pull_scope = '["tier",' || ${tier} || ']')`;
+
 const LAST_PULL = `LEFT JOIN LATERAL (
   SELECT r.finished_at FROM sync_runs r
-  WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND r.pull_scope IS NULL AND r.status IN ('succeeded', 'skipped')
+  WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND r.status IN ('succeeded', 'skipped') AND (r.pull_scope IS NULL OR r.pull_scope LIKE '["tier",%')
   ORDER BY r.queued_at DESC LIMIT 1) lp ON true`;
 
 /**
- * The freshness rule until per-tier freshness exists (issue 22): an approved, active integration
- * with scheduled pulls is stale when its last successful whole-window pull (or, before its first
- * one, its creation) is older than twice its pull interval, i.e. at least one whole pull was missed.
+ * The freshness rule until per-tier confirmation ages exist (issue 22): an approved, active
+ * integration with scheduled pulls is stale when, for one of its tiers, the last successful pull
+ * covering it (the tier's or a whole one; before the first, the creation) is older than twice that
+ * tier's interval, i.e. at least one pull of that tier was missed.
  */
-const STALE = `(i.is_approved AND i.is_active AND i.availability_pull_enabled
-  AND COALESCE(lp.finished_at, i.created_at) < now() - make_interval(mins => 2 * i.availability_pull_interval_minutes))`;
+const STALE = `(i.is_approved AND i.is_active AND i.availability_pull_enabled AND EXISTS (
+  SELECT 1 FROM jsonb_array_elements(i.availability_pull_tiers) WITH ORDINALITY AS t(v, n)
+  WHERE COALESCE((SELECT max(r.finished_at) ${TIER_PULLS('(t.n - 1)')}), i.created_at) < now() - make_interval(mins => 2 * (t.v->>'interval_minutes')::int)))`;
 
 const RANK: Record<FleetSort, string> = {
   created_at: '0',

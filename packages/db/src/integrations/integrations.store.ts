@@ -7,8 +7,8 @@ import { Prisma } from '../generated/prisma/client';
 import type { IntegrationChanges } from './integration-changes';
 import { recordEvents, SYSTEM_ACTOR, type NewIntegrationEvent } from './integration-events.store';
 import type { PullSettings } from '../availability/availability-pull.store';
+import { scheduleTiers, tierColumns } from '../availability/pull-schedule';
 import { isUuid } from '../uuid';
-import { budgetColumns, type SupplierBudgetPatch } from './supplier-budget-columns';
 import { generateWebhookSecret } from './webhook-secret';
 import type { WebhookSecretStore } from './webhook-secrets.store';
 
@@ -26,8 +26,6 @@ export interface NewIntegration {
   alertsUrl?: string | null;
   /** `availability_pull` settings; each left out keeps its default. */
   availabilityPull?: Partial<PullSettings>;
-  /** `supplier_budget`; each left out keeps its default. */
-  supplierBudget?: SupplierBudgetPatch;
   /** Who creates it (JWT sub), for the audit trail. */
   actor?: string;
 }
@@ -42,7 +40,6 @@ export interface IntegrationPatch {
   /** null stops the alerts. */
   alertsUrl?: string | null;
   availabilityPull?: Partial<PullSettings>;
-  supplierBudget?: SupplierBudgetPatch;
 }
 
 /**
@@ -88,11 +85,11 @@ export class IntegrationStore {
             isApproved: input.isApproved ?? false,
             ...(input.webhookAuth === undefined ? {} : { webhookAuth: input.webhookAuth }),
             alertsUrl: input.alertsUrl ?? null,
-            ...budgetColumns(input.supplierBudget),
-            ...pullColumns(input.availabilityPull),
+            ...pullColumns(input.availabilityPull, FLAT_PULL_DEFAULTS),
             ...this.secrets.sealNew(webhookSecret),
           },
         });
+        await scheduleTiers(tx, created.id);
         await recordEvents(tx, created.id, [{ type: 'created', actor: input.actor ?? SYSTEM_ACTOR, details: { isApproved: created.isApproved } }], created.createdAt);
         return created;
       });
@@ -136,13 +133,13 @@ export class IntegrationStore {
     if (patch.handlesTicketDelivery !== undefined) data.handlesTicketDelivery = patch.handlesTicketDelivery;
     if (patch.webhookAuth !== undefined) data.webhookAuth = patch.webhookAuth;
     if (patch.alertsUrl !== undefined) data.alertsUrl = patch.alertsUrl;
-    Object.assign(data, budgetColumns(patch.supplierBudget));
-    Object.assign(data, pullColumns(patch.availabilityPull));
     const updated = await this.prisma.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean }>>`
-        SELECT base_url, webhook_auth, webhook_secret_sealed IS NOT NULL AS signing
+      const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean; days_ahead: number; interval_minutes: number }>>`
+        SELECT base_url, webhook_auth, webhook_secret_sealed IS NOT NULL AS signing,
+          availability_pull_days_ahead AS days_ahead, availability_pull_interval_minutes AS interval_minutes
         FROM integrations WHERE id = ${id}::uuid AND deleted_at IS NULL FOR UPDATE`;
       if (!row) return null;
+      Object.assign(data, pullColumns(patch.availabilityPull, { daysAhead: row.days_ahead, intervalMinutes: row.interval_minutes }));
       if (patch.webhookAuth === 'signature' && !row.signing) {
         throw new AppError('SIGNING_UNAVAILABLE', 'webhook_auth: "signature" needs a signing key; rotate the webhook secret first', { expected: true });
       }
@@ -153,7 +150,9 @@ export class IntegrationStore {
       if (patch.authKey !== undefined) events.push({ type: 'auth_key_changed', actor });
       if (patch.webhookAuth !== undefined && patch.webhookAuth !== row.webhook_auth) events.push({ type: 'webhook_auth_changed', actor, details: { webhook_auth: patch.webhookAuth } });
       await recordEvents(tx, id, events);
-      return tx.integration.update({ where: { id }, data });
+      const stored = await tx.integration.update({ where: { id }, data });
+      if (data.availabilityPullTiers !== undefined) await scheduleTiers(tx, id);
+      return stored;
     });
     if (updated) this.changed(id);
     return updated;
@@ -225,12 +224,18 @@ export class IntegrationStore {
   }
 }
 
-/** `availability_pull` settings as integration columns (those left out are not set). */
-function pullColumns(pull: Partial<PullSettings> | undefined): { availabilityPullEnabled?: boolean; availabilityPullDaysAhead?: number; availabilityPullIntervalMinutes?: number } {
+/** What `days_ahead` or `interval_minutes` alone fall back to on create: the flat window of before tiers. */
+const FLAT_PULL_DEFAULTS = { daysAhead: 30, intervalMinutes: 60 };
+
+/**
+ * `availability_pull` settings as integration columns (those left out are not set). Tiers set
+ * the tiers; `daysAhead`/`intervalMinutes` without tiers mean one tier, the other value taken
+ * from `current` (the stored whole window and first interval, or the flat defaults on create).
+ */
+function pullColumns(pull: Partial<PullSettings> | undefined, current: { daysAhead: number; intervalMinutes: number }): { availabilityPullEnabled?: boolean } & Partial<ReturnType<typeof tierColumns>> {
   if (pull === undefined) return {};
-  return {
-    ...(pull.enabled === undefined ? {} : { availabilityPullEnabled: pull.enabled }),
-    ...(pull.daysAhead === undefined ? {} : { availabilityPullDaysAhead: pull.daysAhead }),
-    ...(pull.intervalMinutes === undefined ? {} : { availabilityPullIntervalMinutes: pull.intervalMinutes }),
-  };
+  const enabled = pull.enabled === undefined ? {} : { availabilityPullEnabled: pull.enabled };
+  if (pull.tiers !== undefined) return { ...enabled, ...tierColumns(pull.tiers) };
+  if (pull.daysAhead === undefined && pull.intervalMinutes === undefined) return enabled;
+  return { ...enabled, ...tierColumns([{ daysAhead: pull.daysAhead ?? current.daysAhead, intervalMinutes: pull.intervalMinutes ?? current.intervalMinutes }]) };
 }

@@ -204,9 +204,9 @@ export class SyncRunStore {
     return this.prisma.syncRun.findUnique({ where: { id: runId } });
   }
 
-  /** The most recent runs of an integration, newest first. */
-  listRuns(integrationId: string, limit: number): Promise<SyncRun[]> {
-    return this.prisma.syncRun.findMany({ where: { integrationId }, orderBy: { queuedAt: 'desc' }, take: limit });
+  /** The most recent runs of an integration, newest first; of one kind when `kind` is given. */
+  listRuns(integrationId: string, limit: number, kind?: RunKind): Promise<SyncRun[]> {
+    return this.prisma.syncRun.findMany({ where: { integrationId, ...(kind === undefined ? {} : { kind }) }, orderBy: { queuedAt: 'desc' }, take: limit });
   }
 
   /** Retention: deletes finished runs of one kind past it, keeping each integration's newest ({@link pruneSyncRuns}). */

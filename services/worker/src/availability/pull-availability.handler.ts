@@ -161,7 +161,7 @@ function answerFetcher(deps: FetchDeps, integration: Integration, payload: Paylo
   const now = new Date();
   const windows = new Map<string | null, LocalWindow>();
   return async (target) => {
-    const window = windows.get(target.timeZone) ?? pullWindow(target.timeZone, daysAhead, now, { from: payload.from, to: payload.to });
+    const window = windows.get(target.timeZone) ?? pullWindow(target.timeZone, daysAhead, now, payload);
     windows.set(target.timeZone, window);
     const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to };
     const fetched = await deps.supplier.fetchAvailability(supplierTarget, query, signal ? { signal } : {});

@@ -1,10 +1,14 @@
-import { syncRefusal, type Db } from '@octo-sync/db';
+import type { Db, DueTier } from '@octo-sync/db';
 import type { JobContext, PayloadOf, availabilityTickJob } from '@octo-sync/jobs';
 import type { PullRequests } from '@octo-sync/runs';
 
 export interface PullTickDeps {
   db: Db;
   pulls: PullRequests;
+  /** Tiers claimed per statement (default {@link TICK_BATCH}). */
+  batch?: number;
+  /** The tick's clock (tests drive it). */
+  now?: () => Date;
 }
 
 export interface PullTickResult {
@@ -12,17 +16,39 @@ export interface PullTickResult {
 }
 
 /**
- * `availability.pull-tick`: requests a scheduled pull for every integration whose interval has
- * passed (not while DOWN: the eligibility rule of scheduled syncs). Safe to retry: a pull
- * requested by an earlier attempt makes its integration not due. Past slots go with their
+ * `availability.pull-tick`: requests a pull of every tier the pull schedule says is due (of
+ * integrations that may pull: not DOWN, the eligibility rule of scheduled syncs), claiming them
+ * in batches: a claim moves the tier to its next slot, so ticks in parallel never request one
+ * tier twice. A tier whose request failed is given back as it was due, and the tick fails (the
+ * queue retries it; a pull requested before joins its queued run). Past slots go with their
  * partitions (`availability.partitions`).
  */
-export function createPullTickHandler({ db, pulls }: PullTickDeps) {
+/** Tiers claimed per statement: a few hundred requests between claims keep each claim short. */
+const TICK_BATCH = 200;
+
+export function createPullTickHandler({ db, pulls, batch = TICK_BATCH, now = () => new Date() }: PullTickDeps) {
   return async (_payload: PayloadOf<typeof availabilityTickJob>, ctx: JobContext): Promise<PullTickResult> => {
-    const due = (await db.pulls.due(new Date())).filter((integration) => syncRefusal(integration, 'schedule') === undefined);
-    for (const integration of due) await pulls.request(integration, 'schedule');
-    const result = { requested: due.length };
+    const at = now();
+    let requested = 0;
+    for (let due = await db.pullSchedule.claimDue(at, batch); due.length > 0; due = await db.pullSchedule.claimDue(at, batch)) {
+      requested += await requestAll(db, pulls, due);
+      if (due.length < batch) break;
+    }
+    const result = { requested };
     ctx.log.info(result, 'availability pull tick done');
     return result;
   };
+}
+
+async function requestAll(db: Db, pulls: PullRequests, due: readonly DueTier[]): Promise<number> {
+  let requested = 0;
+  for (const [i, tier] of due.entries()) {
+    try {
+      if (await pulls.requestTier(tier.integration, tier.tier)) requested += 1;
+    } catch (error: unknown) {
+      await db.pullSchedule.giveBack(due.slice(i));
+      throw error;
+    }
+  }
+  return requested;
 }

@@ -25,9 +25,20 @@ function addDays(date: string, days: number): string {
   return new Date(Date.UTC(year, month - 1, day + days)).toISOString().slice(0, 10);
 }
 
-/** Today to today + `daysAhead` in the product's time zone, narrowed by a refresh's dates. */
-export function pullWindow(timeZone: string | null, daysAhead: number, now: Date, narrow: { from?: string | undefined; to?: string | undefined } = {}): LocalWindow {
+/** What narrows a pull's window: a refresh's dates, or a tier's days counted from the local today. */
+export interface WindowNarrowing {
+  from?: string | undefined;
+  to?: string | undefined;
+  days?: { from: number; to: number } | undefined;
+}
+
+/**
+ * Today to today + `daysAhead` in the product's time zone, narrowed by a refresh's dates; a
+ * tier's days are counted from today in that time zone, so each zone asks for its own dates.
+ */
+export function pullWindow(timeZone: string | null, daysAhead: number, now: Date, narrow: WindowNarrowing = {}): LocalWindow {
   const today = localToday(timeZone, now);
+  if (narrow.days !== undefined) return { from: addDays(today, narrow.days.from), to: addDays(today, narrow.days.to) };
   return { from: narrow.from ?? today, to: narrow.to ?? addDays(today, daysAhead) };
 }
 
