@@ -94,6 +94,28 @@ describe('CatalogRunWriter', () => {
     expect(await eventCount('large')).toBe(1 + 1 + 2_500);
   });
 
+  test('a small run that removes nothing writes its rows and appends their events in one statement', async () => {
+    const { integration, fence, run } = await claimedTestRun(db);
+    const writer = db.catalog.openWriter({ id: run.id, fence, integrationId: integration.id }, await db.catalog.loadFingerprints(integration.id));
+    await writer.add(slice('one-trip', 3));
+    await writer.seal({ removedProducts: [], removedOptions: [], removedUnits: [] });
+    const statements = await db.runs.withFence(integration.id, fence, async (tx) => {
+      let sent = 0;
+      const counted: RunTx = { query: (sql, values) => ((sent += 1), tx.query(sql, values)) };
+      await writer.merge(counted);
+      await writer.publish(counted);
+      return sent;
+    }, 30_000);
+    await writer.release();
+    expect(statements).toBe(1);
+    expect(await eventCount('one-trip')).toBe(1 + 1 + 3);
+    const { rows } = await db.pool.query<{ event_count: number }>(
+      'SELECT h.event_count FROM change_transactions h WHERE h.id IN (SELECT txn_id FROM change_events WHERE product_octo_id = $1)',
+      ['one-trip'],
+    );
+    expect(rows).toEqual([{ event_count: 5 }]);
+  });
+
   test('rows a stalled attempt COPYs late into the lane, under an older fence, are never merged', async () => {
     const late = async (lane: number | undefined) => {
       // What a worker that lost its fence would add: its own run id, an older fence, other rows.

@@ -13,6 +13,7 @@ import { adminSyncQuerySchema, preferHeaderSchema, queueOverviewQuerySchema, req
 import { createdIntegrationSchema, integrationSchema, okEnvelope, queueOverviewSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 import { rotateSecret, rotationRoute } from './secret-rotation';
+import { budgetPatchOf } from './supplier-budget';
 import { prefersAsync, requestSync, syncAnswerResponses } from './sync-request';
 
 export interface AdminRoutesDeps {
@@ -83,6 +84,7 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
         isApproved: body.isApproved ?? true,
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
+        ...budgetPatchOf(body.supplier_budget),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         actor: principalOf(req).sub,
       });
@@ -168,6 +170,7 @@ function patchRoute({ db }: AdminRoutesDeps, body: Schemas['adminPatchIntegratio
       const settings = {
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
+        ...budgetPatchOf(body.supplier_budget),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
       };
       if (Object.keys(settings).length > 0 && !(await db.integrations.update(params.id!, settings, actor))) throw notFound();

@@ -75,4 +75,10 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ PAGES_DIR: 'build/web', PAGE_SESSION_IDLE_S: '60' })).toMatchObject({ pagesDir: resolve('build/web'), pageSessionIdleS: 60 });
     expect(() => loadGatewayConfig({ PAGE_SESSION_IDLE_S: '10' })).toThrow(/PAGE_SESSION_IDLE_S/);
   });
+
+  test('admission: shed heavy tenants past 5,000 queued availability jobs, everyone past 20,000; the hard limit is never below the first', () => {
+    expect(loadGatewayConfig({}).admission).toEqual({ backlogLimit: 5000, hardLimit: 20000, windowMs: 60000 });
+    expect(loadGatewayConfig({ ADMISSION_BACKLOG_LIMIT: '50', ADMISSION_BACKLOG_HARD_LIMIT: '50' }).admission).toMatchObject({ backlogLimit: 50, hardLimit: 50 });
+    expect(() => loadGatewayConfig({ ADMISSION_BACKLOG_LIMIT: '100', ADMISSION_BACKLOG_HARD_LIMIT: '99' })).toThrow(/ADMISSION_BACKLOG_HARD_LIMIT: must not be below ADMISSION_BACKLOG_LIMIT/);
+  });
 });

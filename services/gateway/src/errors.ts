@@ -18,6 +18,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   WEBHOOK_SECRET_INVALID: { status: 401, label: 'Unauthorized' },
   WEBHOOK_TIMESTAMP_OUT_OF_RANGE: { status: 401, label: 'Unauthorized' },
   FORBIDDEN: { status: 403, label: 'Forbidden' },
+  BUDGET_RAISE_FORBIDDEN: { status: 403, label: 'Forbidden' },
   CROSS_ORIGIN_REFUSED: { status: 403, label: 'Forbidden' },
   CSRF_TOKEN_INVALID: { status: 403, label: 'Forbidden' },
   NOT_FOUND: { status: 404, label: 'Not found' },

@@ -12,6 +12,7 @@ import { requestSchemas, pullPatchOf } from './request-schemas';
 import { createdIntegrationSchema, deletedSchema, integrationSchema, okEnvelope, testConnectionSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 import { rotateSecret, rotationRoute } from './secret-rotation';
+import { budgetPatchOf, refuseBudgetRaise } from './supplier-budget';
 
 export interface PartnerRoutesDeps {
   config: GatewayConfig;
@@ -51,9 +52,11 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
     body,
     responses: {
       201: { description: 'Created; store webhook_secret now.', schema: okEnvelope(createdIntegrationSchema) },
+      403: { description: 'BUDGET_RAISE_FORBIDDEN: `supplier_budget` above the defaults; only an admin may raise it.' },
       409: { description: 'INTEGRATION_EXISTS: the partner already has a live integration.' },
     },
     handler: async ({ req, body, log }) => {
+      refuseBudgetRaise(body.supplier_budget);
       const { integration, webhookSecret } = await db.integrations.create({
         partnerId: principalOf(req).sub,
         baseUrl: body.base_url,
@@ -63,6 +66,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
         isApproved: false,
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
+        ...budgetPatchOf(body.supplier_budget),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         actor: principalOf(req).sub,
       });
@@ -98,10 +102,12 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
     body,
     responses: {
       200: { description: 'The updated integration.', schema: okEnvelope(integrationSchema) },
+      403: { description: 'BUDGET_RAISE_FORBIDDEN: `supplier_budget` raised (a partner may only lower it; an admin raises it).' },
       409: { description: 'SIGNING_UNAVAILABLE: `signature` mode needs a signing key; rotate the secret first.' },
     },
     handler: async ({ req, body, log }) => {
       const current = await access.mine(req);
+      refuseBudgetRaise(body.supplier_budget, current);
       const patch = {
         ...(body.base_url === undefined ? {} : { baseUrl: body.base_url }),
         ...(body.auth_type === undefined ? {} : { authType: body.auth_type }),
@@ -109,6 +115,7 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
         ...(body.handles_ticket_delivery === undefined ? {} : { handlesTicketDelivery: body.handles_ticket_delivery }),
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
+        ...budgetPatchOf(body.supplier_budget),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
       };
       const updated = await db.integrations.update(current.id, patch, principalOf(req).sub);

@@ -81,6 +81,23 @@ export const availabilityPullSchema = z
   })
   .openapi('AvailabilityPullSettings', { description: 'The scheduled availability pull: on (default) or off, and its tiers (or one tier: `days_ahead` and `interval_minutes`).' });
 
+/** `supplier_budget`; in a patch, fields left out keep their value. */
+export const supplierBudgetSchema = z
+  .strictObject({
+    requests_per_second: z.number().min(0.1).max(1000).optional().openapi({ default: 5, description: 'Calls per second to the supplier, every kind of call and every worker together.' }),
+    concurrency: z.number().int().min(1).max(64).optional().openapi({ default: 4, description: 'Calls in flight to the supplier at once.' }),
+    throttle_statuses: z
+      .array(z.number().int().min(400).max(599))
+      .min(1)
+      .max(10)
+      .refine((list) => new Set(list).size === list.length, 'must not repeat a status')
+      .optional()
+      .openapi({ default: [429, 503], description: 'Answer statuses that mean "slow down" (add 403 for suppliers that throttle with it): the call waits (`Retry-After`, else a backoff) and is retried, no attempt spent.' }),
+  })
+  .openapi('SupplierBudget', {
+    description: 'The request budget every call to the supplier spends (catalog sync, targeted refresh, pull, health probe, test-connection). A partner may lower its own (fewer requests per second or in flight, more throttle statuses); raising needs an admin.',
+  });
+
 /** Request schemas depend on the deployment's base URL policy. */
 export function requestSchemas(policy: BaseUrlPolicy) {
   const baseUrl = baseUrlField(policy);
@@ -96,6 +113,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       handles_ticket_delivery: z.boolean(),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
+      supplier_budget: supplierBudgetSchema.optional(),
       alerts_url: alertsUrl.optional(),
     })
     .openapi('CreateIntegration');
@@ -109,6 +127,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       isApproved: z.boolean().optional().openapi({ description: 'Defaults to true.' }),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
+      supplier_budget: supplierBudgetSchema.optional(),
       alerts_url: alertsUrl.optional(),
     })
     .openapi('AdminCreateIntegration');
@@ -120,10 +139,11 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       handles_ticket_delivery: z.boolean().optional(),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
+      supplier_budget: supplierBudgetSchema.optional(),
       alerts_url: alertsUrl.nullable().optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, alerts_url',
+      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, alerts_url',
     })
     .openapi('PatchIntegration', { description: 'Changing base_url withdraws the approval (an admin must approve the new target).' });
   const adminPatchIntegration = z
@@ -131,10 +151,11 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       isActive: z.boolean().optional(),
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
+      supplier_budget: supplierBudgetSchema.optional(),
       alerts_url: alertsUrl.nullable().optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of isActive, webhook_auth, availability_pull, alerts_url',
+      message: 'must contain at least one of isActive, webhook_auth, availability_pull, supplier_budget, alerts_url',
     })
     .openapi('AdminPatchIntegration');
   return { createIntegration, adminCreateIntegration, patchIntegration, adminPatchIntegration };

@@ -53,6 +53,9 @@ export const integrationSchema = z
         tiers: pullTiersField,
       })
       .openapi({ description: 'The scheduled availability pull and its tiers.' }),
+    supplier_budget: z
+      .object({ requests_per_second: z.number(), concurrency: z.number().int(), throttle_statuses: z.array(z.number().int()) })
+      .openapi({ description: 'The request budget every call to the supplier spends, across all workers; see SupplierBudget.' }),
     alerts_url: z.string().nullable().openapi({ description: 'Where partner alerts go; null: none.' }),
     sync: syncStateSchema,
     health: healthSchema,
@@ -174,6 +177,11 @@ export const runSchema = z
     warnings_omitted: z.number().int().openapi({ description: 'Warnings left out of `warnings` past its cap.' }),
     error_code: z.string().nullable(),
     error_message: z.string().nullable(),
+    throttled_ms: z
+      .number()
+      .int()
+      .min(0)
+      .openapi({ description: 'How long the run’s supplier calls waited on a budget the supplier slowed by throttling (overlapping waits count once); such waits spend no attempt.' }),
     request_ids: z
       .array(z.string())
       .openapi({ description: 'The `x-request-id` of the first 20 requests that asked for this run or joined it (triggers coalesce), so one id finds a webhook, its job and its run.' }),

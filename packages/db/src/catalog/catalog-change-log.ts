@@ -51,6 +51,18 @@ export class CatalogChangeLog {
     for (const r of rows) this.push(`${entity}.removed`, r.product_octo_id, r.option_octo_id, r.unit_octo_id, r.content_hash);
   }
 
+  /**
+   * Every event as one append's JSON, when they fit one, handed over to be appended with the
+   * run's rows ({@link publish} then appends nothing); undefined when there are none or too many.
+   */
+  takeJson(): string | undefined {
+    const count = this.types.length;
+    if (count === 0 || count > EVENTS_PER_APPEND) return undefined;
+    const json = JSON.stringify(this.events(0, count));
+    for (const column of [this.types, this.products, this.options, this.units, this.hashes]) column.length = 0;
+    return json;
+  }
+
   /** Appends every event to the change feed, in order: the transaction's last statements. */
   async publish(sql: OutboxSql): Promise<void> {
     for (let from = 0; from < this.types.length; from += EVENTS_PER_APPEND) await appendChanges(sql, this.events(from, Math.min(from + EVENTS_PER_APPEND, this.types.length)));

@@ -1,3 +1,5 @@
+import { appendEventsLast } from '../feed/change-outbox';
+
 /*
  * The catalog merge: one set-based statement per table, each reading its rows from a source: a
  * `jsonb` parameter unpacked by `jsonb_to_recordset` (a small run: no staging at all), or the
@@ -136,17 +138,32 @@ export const STAGED_ORDER: ReadonlyArray<[statement: keyof typeof UPSERT, kind: 
  * products, fingerprints alone, options and units. A statement's parts see each other's rows only
  * through RETURNING, so new parents' ids come from the products' and options' own.
  */
-export const MERGE_JSON = `
-WITH r AS MATERIALIZED (${jsonRows('products', 2)}), written AS (${insertProducts('r')}),
-fingerprints AS (${insertFingerprints('written w JOIN r ON r.octo_id = w.octo_id', 'w.id')}),
-fingerprints_alone AS (${insertFingerprints(`(${jsonRows('fingerprints', 3)}) r JOIN products p ON p.id = r.product_id AND p.integration_id = $1::uuid`)}),
-written_options AS (${insertOptions(jsonRows('options', 4), 'LEFT JOIN written p ON r.product_id IS NULL AND p.octo_id = r.product_octo_id')}
-  RETURNING t.id, t.product_id, t.octo_id)
-${insertUnits(
-  jsonRows('units', 5),
-  `LEFT JOIN written p ON r.option_id IS NULL AND r.product_id IS NULL AND p.octo_id = r.product_octo_id
+export const MERGE_JSON = mergeJson();
+
+/**
+ * {@link MERGE_JSON} and the run's change events (`$6`, JSON) in the same round trip, when they
+ * are all known before the transaction (a small run that removes nothing): the events' append
+ * waits for every part's rows (see `appendEventsLast`).
+ */
+export const MERGE_JSON_PUBLISHING = mergeJson(6);
+
+function mergeJson(events?: number): string {
+  const returning = events === undefined ? '' : '\n  RETURNING f.product_id';
+  const units = insertUnits(
+    jsonRows('units', 5),
+    `LEFT JOIN written p ON r.option_id IS NULL AND r.product_id IS NULL AND p.octo_id = r.product_octo_id
   LEFT JOIN written_options o ON r.option_id IS NULL AND o.product_id = COALESCE(r.product_id, p.id) AND o.octo_id = r.option_octo_id`,
-)}`;
+  );
+  const parts = `
+WITH r AS MATERIALIZED (${jsonRows('products', 2)}), written AS (${insertProducts('r')}),
+fingerprints AS (${insertFingerprints('written w JOIN r ON r.octo_id = w.octo_id', 'w.id')}${returning}),
+fingerprints_alone AS (${insertFingerprints(`(${jsonRows('fingerprints', 3)}) r JOIN products p ON p.id = r.product_id AND p.integration_id = $1::uuid`)}${returning}),
+written_options AS (${insertOptions(jsonRows('options', 4), 'LEFT JOIN written p ON r.product_id IS NULL AND p.octo_id = r.product_octo_id')}
+  RETURNING t.id, t.product_id, t.octo_id)`;
+  if (events === undefined) return `${parts}\n${units}`;
+  const written = ['written', 'fingerprints', 'fingerprints_alone', 'written_options', 'written_units'].map((part) => `(SELECT count(*) FROM ${part})`).join(' + ');
+  return `${parts},\nwritten_units AS (${units}\n  RETURNING t.id),\n${appendEventsLast(events, written)}`;
+}
 
 /** The staged columns, in the order of a COPY line (`catalog_stage`, see the migration `catalog_stage`). */
 export const STAGE_COLUMNS = [

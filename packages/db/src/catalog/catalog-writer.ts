@@ -6,7 +6,7 @@ import type { CatalogChanges, CatalogFingerprints } from './catalog-rows';
 import { CatalogChangeLog, type Entity, type RemovedRow } from './catalog-change-log';
 import { RowEncoder, type SliceRows } from './catalog-encode';
 import { CatalogStage, type StagingRun } from './catalog-stage';
-import { MERGE_JSON, STAGED_ORDER, UPSERT, type RowKind } from './catalog-upserts';
+import { MERGE_JSON, MERGE_JSON_PUBLISHING, STAGED_ORDER, UPSERT, type RowKind } from './catalog-upserts';
 
 /** Rows per removal statement: large enough to amortise the round trip, small enough for memory. */
 const BATCH = 2_000;
@@ -33,7 +33,8 @@ export interface WriterRun extends StagingRun {
  * while the run is small, COPY'd into a leased lane of `catalog_stage` once it is not, the COPY of
  * one slice running while the next is read) and {@link seal} encodes what the transaction will
  * send. In it: {@link merge} (the lane's check, one set-based upsert per table, the removals) and
- * {@link publish} (the change-feed events, last). {@link release} frees the lane, whatever happened.
+ * {@link publish} (the change-feed events, last; a small run that removes nothing sends them with
+ * its merge instead, in the same statement). {@link release} frees the lane, whatever happened.
  */
 export class CatalogRunWriter {
   private kept: SliceRows[] = [];
@@ -44,7 +45,7 @@ export class CatalogRunWriter {
   private copying: Promise<Error | undefined> = Promise.resolve(undefined);
   private readonly encoder: RowEncoder;
   private readonly changes: CatalogChangeLog | undefined;
-  private sealed: { json: Partial<Record<RowKind, string>>; removals: Array<{ entity: Entity; json: string }> } | undefined;
+  private sealed: { json: Partial<Record<RowKind, string>>; removals: Array<{ entity: Entity; json: string }>; events?: string } | undefined;
 
   /** `stored`: the fingerprints the run diffed against. `changeFeed`: whether the run appends its changes to the change feed. */
   constructor(
@@ -84,14 +85,15 @@ export class CatalogRunWriter {
       for (const kind of KINDS) if (this.counts[kind] > 0) json[kind] = this.encoder.json(kind, all);
     }
     const batches = (entity: Entity, items: readonly unknown[]) => chunks(items).map((batch) => ({ entity, json: JSON.stringify(batch) }));
-    this.sealed = {
-      json,
-      removals: [
-        ...batches('product', removals.removedProducts.map((octo_id) => ({ octo_id }))),
-        ...batches('option', removals.removedOptions),
-        ...batches('unit', removals.removedUnits),
-      ],
-    };
+    const removed = [
+      ...batches('product', removals.removedProducts.map((octo_id) => ({ octo_id }))),
+      ...batches('option', removals.removedOptions),
+      ...batches('unit', removals.removedUnits),
+    ];
+    // A small run that removes nothing knows all its events now: they go with its merge, one round
+    // trip fewer in its transaction (each is a wait with the session idle in transaction).
+    const events = this.stage === undefined && removed.length === 0 ? this.changes?.takeJson() : undefined;
+    this.sealed = events === undefined ? { json, removals: removed } : { json, removals: removed, events };
   }
 
   /** In the fenced transaction: the staged rows' check, the upserts (parents first) and the removals. */
@@ -100,7 +102,9 @@ export class CatalogRunWriter {
     if (sealed === undefined) throw new Error('catalog writer: merge before seal');
     const { integrationId } = this.run;
     if (this.stage === undefined) {
-      if (KINDS.some((kind) => this.counts[kind] > 0)) await tx.query(MERGE_JSON, [integrationId, ...KINDS.map((kind) => sealed.json[kind] ?? '[]')]);
+      const rows = KINDS.map((kind) => sealed.json[kind] ?? '[]');
+      if (sealed.events !== undefined) await tx.query(MERGE_JSON_PUBLISHING, [integrationId, ...rows, sealed.events]);
+      else if (KINDS.some((kind) => this.counts[kind] > 0)) await tx.query(MERGE_JSON, [integrationId, ...rows]);
     } else {
       await this.stage.check(tx);
       const { rows, params } = this.stage.source;
@@ -112,7 +116,7 @@ export class CatalogRunWriter {
     }
   }
 
-  /** Appends the run's changes to the change feed: the last statements before COMMIT. */
+  /** Appends the run's changes not sent with its merge to the change feed: the last statements before COMMIT. */
   async publish(tx: RunTx): Promise<void> {
     await this.changes?.publish((sql, values) => tx.query(sql, values));
   }

@@ -59,22 +59,36 @@ const EVENT_COLUMNS = 'integration_id, type, product_octo_id, option_octo_id, un
 
 /**
  * Creates this transaction's header, or adds `$n` events to it; either way with a fresh ticket.
- * Returns the header and the index of the first of the `$n` events.
+ * Returns the header and the index of the first of the `$n` events. `gate`: a condition the header
+ * waits for (see {@link appendEventsLast}).
  */
-const OPEN_HEADER = `
+const openHeader = (n: string, gate = 'true') => `
 INSERT INTO change_transactions AS h (xact, ticket, event_count)
-SELECT pg_current_xact_id()::text::bigint, nextval('change_transactions_id_seq'), k.n FROM (SELECT $n AS n) k WHERE k.n > 0
+SELECT pg_current_xact_id()::text::bigint, nextval('change_transactions_id_seq'), k.n FROM (SELECT ${n} AS n) k WHERE k.n > 0 AND ${gate}
 ON CONFLICT (xact) WHERE first_position IS NULL
 DO UPDATE SET ticket = excluded.ticket, event_count = h.event_count + excluded.event_count
-RETURNING h.id AS txn_id, h.event_count - $n AS base`;
+RETURNING h.id AS txn_id, h.event_count - ${n} AS base`;
 
-const APPEND_EVENTS = `
-WITH h AS (${OPEN_HEADER.replace(/\$n/g, 'jsonb_array_length($1::jsonb)')})
+/** The parts of an append of the JSON events `$<param>`, after a `WITH` (or a comma in one). */
+const appendParts = (param: number, gate?: string) => `h AS (${openHeader(`jsonb_array_length($${param}::jsonb)`, gate)})
 INSERT INTO change_events (txn_id, idx, ${EVENT_COLUMNS})
 SELECT h.txn_id, h.base + r.n - 1, ${EVENT_COLUMNS}
-FROM h, ROWS FROM (jsonb_to_recordset($1::jsonb) AS (integration_id uuid, type text, product_octo_id text,
+FROM h, ROWS FROM (jsonb_to_recordset($${param}::jsonb) AS (integration_id uuid, type text, product_octo_id text,
   option_octo_id text, unit_octo_id text, availability_id text, content_hash text, key text, locale text))
   WITH ORDINALITY AS r(${EVENT_COLUMNS}, n)`;
+
+const APPEND_EVENTS = `WITH ${appendParts(1)}`;
+
+/**
+ * The append of the JSON events `$<param>` as the last parts of a statement whose `WITH` list
+ * writes rows (placed after that list and a comma): one round trip for the writes and their
+ * events. `written` is an expression that reads every writing part to its end (`count(*)` of
+ * each part's `RETURNING`): the header draws its ticket only once it holds, so the ticket still
+ * follows every row the statement writes (a part nobody reads runs at the statement's end).
+ */
+export function appendEventsLast(param: number, written: string): string {
+  return appendParts(param, `(${written}) >= 0`);
+}
 
 /**
  * Appends `events`, in order, to the change feed. Call it last in the writing transaction, after

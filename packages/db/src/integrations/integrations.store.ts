@@ -9,6 +9,7 @@ import { recordEvents, SYSTEM_ACTOR, type NewIntegrationEvent } from './integrat
 import type { PullSettings } from '../availability/availability-pull.store';
 import { scheduleTiers, tierColumns } from '../availability/pull-schedule';
 import { isUuid } from '../uuid';
+import { budgetColumns, type SupplierBudgetPatch } from './supplier-budget-columns';
 import { generateWebhookSecret } from './webhook-secret';
 import type { WebhookSecretStore } from './webhook-secrets.store';
 
@@ -26,6 +27,8 @@ export interface NewIntegration {
   alertsUrl?: string | null;
   /** `availability_pull` settings; each left out keeps its default. */
   availabilityPull?: Partial<PullSettings>;
+  /** `supplier_budget`; each left out keeps its default. */
+  supplierBudget?: SupplierBudgetPatch;
   /** Who creates it (JWT sub), for the audit trail. */
   actor?: string;
 }
@@ -40,6 +43,7 @@ export interface IntegrationPatch {
   /** null stops the alerts. */
   alertsUrl?: string | null;
   availabilityPull?: Partial<PullSettings>;
+  supplierBudget?: SupplierBudgetPatch;
 }
 
 /**
@@ -85,6 +89,7 @@ export class IntegrationStore {
             isApproved: input.isApproved ?? false,
             ...(input.webhookAuth === undefined ? {} : { webhookAuth: input.webhookAuth }),
             alertsUrl: input.alertsUrl ?? null,
+            ...budgetColumns(input.supplierBudget),
             ...pullColumns(input.availabilityPull, FLAT_PULL_DEFAULTS),
             ...this.secrets.sealNew(webhookSecret),
           },
@@ -133,6 +138,7 @@ export class IntegrationStore {
     if (patch.handlesTicketDelivery !== undefined) data.handlesTicketDelivery = patch.handlesTicketDelivery;
     if (patch.webhookAuth !== undefined) data.webhookAuth = patch.webhookAuth;
     if (patch.alertsUrl !== undefined) data.alertsUrl = patch.alertsUrl;
+    Object.assign(data, budgetColumns(patch.supplierBudget));
     const updated = await this.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean; days_ahead: number; interval_minutes: number }>>`
         SELECT base_url, webhook_auth, webhook_secret_sealed IS NOT NULL AS signing,

@@ -59,6 +59,8 @@ export interface RecordedRequest {
   bytesSent?: number;
   /** Set when the answer closes: true when it was sent in full, false when the client left first. */
   completed?: boolean;
+  /** Set when the answer closes: the status it was answered with. */
+  status?: number;
 }
 
 /** A running local OCTO supplier. */
@@ -360,6 +362,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     res.on('close', () => {
       recorded.bytesSent = socket.bytesWritten - writtenBefore;
       recorded.completed = res.writableFinished;
+      recorded.status = res.statusCode;
     });
     for (const waiter of waiters) {
       if (requests.length >= waiter.n) {
