@@ -26,4 +26,4 @@ export { createRedis, redisProblems, serversOf, type Redis, type RedisRole, type
 export { queueKeyPrefix, shardedKey } from './keyspace';
 export { ReceiveTagLease, ReceiveTagUnavailableError, RECEIVE_TAGS } from './receive-tags';
 export { RedisReachability, closeRedis } from './redis-reachability';
-export { SupplierBudget, type BudgetSettings, type Permit } from './supplier-budget';
+export { SupplierBudget, type BudgetSettings } from './supplier-budget';

@@ -21,7 +21,7 @@ export class ThrottleYield extends AppError {
 }
 
 /** A run whose calls waited on a throttling supplier longer than `THROTTLE_MAX_MS`: retrying cannot help now. */
-export class SupplierThrottledError extends AppError {
+class SupplierThrottledError extends AppError {
   readonly retryable = false;
   constructor(throttledMs: number) {
     super(
@@ -41,7 +41,7 @@ export class BudgetHeldError extends SupplierError {
 }
 
 /** The budget an integration sets. */
-export function budgetOf(integration: Pick<Integration, 'supplierRequestsPerSecond' | 'supplierConcurrency'>): BudgetSettings {
+function budgetOf(integration: Pick<Integration, 'supplierRequestsPerSecond' | 'supplierConcurrency'>): BudgetSettings {
   return { requestsPerSecond: integration.supplierRequestsPerSecond, concurrency: integration.supplierConcurrency };
 }
 
