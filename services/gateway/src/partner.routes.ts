@@ -52,7 +52,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
     body,
     responses: {
       201: { description: 'Created; store webhook_secret now.', schema: okEnvelope(createdIntegrationSchema) },
-      403: { description: 'BUDGET_RAISE_FORBIDDEN: `supplier_budget` above the defaults; only an admin may raise it.' },
+      403: { description: 'Authenticated, but this role may not call this endpoint; or BUDGET_RAISE_FORBIDDEN: `supplier_budget` above the defaults (only an admin may raise it).' },
       409: { description: 'INTEGRATION_EXISTS: the partner already has a live integration.' },
     },
     handler: async ({ req, body, log }) => {
@@ -102,7 +102,7 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
     body,
     responses: {
       200: { description: 'The updated integration.', schema: okEnvelope(integrationSchema) },
-      403: { description: 'BUDGET_RAISE_FORBIDDEN: `supplier_budget` raised (a partner may only lower it; an admin raises it).' },
+      403: { description: 'Authenticated, but this role may not call this endpoint; or BUDGET_RAISE_FORBIDDEN: `supplier_budget` raised (a partner may only lower it; an admin raises it).' },
       409: { description: 'SIGNING_UNAVAILABLE: `signature` mode needs a signing key; rotate the secret first.' },
     },
     handler: async ({ req, body, log }) => {
