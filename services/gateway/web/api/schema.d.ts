@@ -279,7 +279,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Current sync state and the most recent runs, newest first */
+        /** Current sync state and the most recent runs, newest first (of one kind with `kind`) */
         get: operations["getSyncLog"];
         put?: never;
         post?: never;
@@ -727,13 +727,36 @@ export interface components {
             /** @enum {boolean} */
             queued: true;
         };
-        /** @description The scheduled availability pull: on (default) or off, how many days ahead, how often. */
+        /** @description The scheduled availability pull: on (default) or off, and its tiers (or one tier: `days_ahead` and `interval_minutes`). */
         AvailabilityPullSettings: {
-            /** @default 30 */
-            days_ahead: number;
+            /** @description Without `tiers`: one tier of this many days (with `interval_minutes`, else the stored or former default 60). */
+            days_ahead?: number;
             enabled?: boolean;
-            /** @default 60 */
-            interval_minutes: number;
+            /** @description Without `tiers`: one tier pulled this often (with `days_ahead`, else the stored or former default 30). */
+            interval_minutes?: number;
+            /**
+             * @description 1 to 5 tiers, `days_ahead` strictly increasing (up to 365): each tier covers the days after the previous one's, pulled at its own interval. Default: 3 days every 5 minutes, 30 days hourly, 90 days daily.
+             * @example [
+             *       {
+             *         "days_ahead": 3,
+             *         "interval_minutes": 5
+             *       },
+             *       {
+             *         "days_ahead": 30,
+             *         "interval_minutes": 60
+             *       },
+             *       {
+             *         "days_ahead": 90,
+             *         "interval_minutes": 1440
+             *       }
+             *     ]
+             */
+            tiers?: {
+                /** @description The tier covers the days after the previous tier’s up to today + this many (tier 0: from today). */
+                days_ahead: number;
+                /** @description How often the tier’s days are pulled. */
+                interval_minutes: number;
+            }[];
         };
         AvailabilityRefresh: {
             /**
@@ -897,7 +920,7 @@ export interface components {
              * @enum {string}
              */
             auth_type: "bearer" | "api_key";
-            /** @description The scheduled availability pull. */
+            /** @description The scheduled availability pull and its tiers. */
             availability_pull: {
                 days_ahead: number;
                 enabled: boolean;
@@ -907,9 +930,34 @@ export interface components {
             /**
              * Format: date-time
              * @example 2026-06-23T06:00:00.000Z
+                /** @description The whole window: the last tier’s `days_ahead` (what a refresh without dates pulls). */
              */
             createdAt: string;
+                /** @description The most frequent pull: the first tier’s interval. */
             handles_ticket_delivery: boolean;
+                /**
+                 * @description 1 to 5 tiers, `days_ahead` strictly increasing (up to 365): each tier covers the days after the previous one's, pulled at its own interval. Default: 3 days every 5 minutes, 30 days hourly, 90 days daily.
+                 * @example [
+                 *       {
+                 *         "days_ahead": 3,
+                 *         "interval_minutes": 5
+                 *       },
+                 *       {
+                 *         "days_ahead": 30,
+                 *         "interval_minutes": 60
+                 *       },
+                 *       {
+                 *         "days_ahead": 90,
+                 *         "interval_minutes": 1440
+                 *       }
+                 *     ]
+                 */
+                tiers: {
+                    /** @description The tier covers the days after the previous tier’s up to today + this many (tier 0: from today). */
+                    days_ahead: number;
+                    /** @description How often the tier’s days are pulled. */
+                    interval_minutes: number;
+                }[];
             health: components["schemas"]["Health"];
             isActive: boolean;
             isApproved: boolean;
@@ -3027,6 +3075,8 @@ export interface operations {
             400: {
                 headers: {
                     [name: string]: unknown;
+                /** @description Only runs of this kind: `catalog` (catalog syncs) or `availability_pull` (pulls). Left out: both. */
+                kind?: "catalog" | "availability_pull";
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
