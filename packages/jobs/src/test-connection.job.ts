@@ -18,6 +18,51 @@ export const testConnectionJob = defineJob({
   },
 });
 
+const latencySchema = z
+  .object({
+    calls: z.number().int().min(1),
+    p50_ms: z.number().int().min(0),
+    p90_ms: z.number().int().min(0),
+    p99_ms: z.number().int().min(0),
+    threshold_ms: z.number().int().min(0),
+    within_threshold: z.boolean(),
+  })
+  .nullable();
+
+/**
+ * The conformance report's look beyond the catalog: a sample of availability, how an unknown
+ * product id is answered, answer times. Absent from the answer of a worker that predates them.
+ */
+function probeFields() {
+  return {
+    availability: z
+      .object({
+        sample: z.array(z.string()),
+        local_date_start: z.string(),
+        local_date_end: z.string(),
+        slots: z.number().int().min(0),
+        calendar: z.enum(['served', 'not_served', 'failed']),
+        quirks: z.array(z.string()),
+        errors: z.array(z.string()),
+      })
+      .nullable()
+      .optional(),
+    unknown_product: z
+      .object({
+        known_id: z.string(),
+        known_status: z.number().int().nullable(),
+        unknown_id: z.string(),
+        status: z.number().int().nullable(),
+        error_code: z.string().nullable(),
+        answer: z.enum(['octo', 'tolerated', 'not_understood']),
+        note: z.string(),
+      })
+      .nullable()
+      .optional(),
+    latency: z.object({ catalog: latencySchema, availability: latencySchema, calendar: latencySchema }).optional(),
+  };
+}
+
 /**
  * The conformance report's verdict (the same as `npm run conformance`): every error that would fail
  * a sync, the quirks a sync tolerates, and whether two fetches give the same canonical hash (null
@@ -30,6 +75,7 @@ function conformanceFields() {
     warnings: z.array(z.string()).default([]),
     stable: z.boolean().nullable().default(null),
     differences: z.array(z.string()).default([]),
+    ...probeFields(),
   };
 }
 

@@ -107,7 +107,7 @@ function probeLines({ availability, unknown_product: unknown, locales, currencie
   }
   if (unknown !== null) lines.push(`unknown product (GET /products/${unknown.unknown_id}): ${unknown.note}`);
   lines.push(...locales.map((l) => `locale ${l.locale}: ${l.honoured ? 'honoured' : 'NOT honoured'} (Content-Language ${l.content_language ?? 'absent'}; Available-Languages ${l.available_languages?.join(', ') ?? 'absent'})${l.error === undefined ? '' : `: ${l.error}`}`));
-  lines.push(...currencies.map((c) => `currency ${c.currency}: ${c.honoured === null ? 'no prices to judge by' : c.honoured ? 'honoured' : 'NOT honoured'} (prices in ${c.currencies_seen.join(', ') || 'none'})${c.error === undefined ? '' : `: ${c.error}`}`));
+  lines.push(...currencies.map((c) => `currency ${c.currency}: ${c.error !== undefined ? `not answered: ${c.error}` : c.honoured === null ? 'no prices to judge by' : `${c.honoured ? 'honoured' : 'NOT honoured'} (prices in ${c.currencies_seen.join(', ')})`}`));
   lines.push('latency:', latencyLine('GET /products', latency.catalog), latencyLine('POST /availability', latency.availability), latencyLine('POST /availability/calendar', latency.calendar));
   return lines;
 }

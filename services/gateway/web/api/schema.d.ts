@@ -1272,10 +1272,46 @@ export interface components {
             [key: string]: unknown;
         };
         TestConnectionResult: {
+            availability?: {
+                /** @enum {string} */
+                calendar: "served" | "not_served" | "failed";
+                errors: string[];
+                local_date_end: string;
+                local_date_start: string;
+                quirks: string[];
+                sample: string[];
+                slots: number;
+            } | null;
             /** @default [] */
             differences: string[];
             /** @default [] */
             errors: string[];
+            latency?: {
+                availability: {
+                    calls: number;
+                    p50_ms: number;
+                    p90_ms: number;
+                    p99_ms: number;
+                    threshold_ms: number;
+                    within_threshold: boolean;
+                } | null;
+                calendar: {
+                    calls: number;
+                    p50_ms: number;
+                    p90_ms: number;
+                    p99_ms: number;
+                    threshold_ms: number;
+                    within_threshold: boolean;
+                } | null;
+                catalog: {
+                    calls: number;
+                    p50_ms: number;
+                    p90_ms: number;
+                    p99_ms: number;
+                    threshold_ms: number;
+                    within_threshold: boolean;
+                } | null;
+            };
             latency_ms: number;
             message: string;
             /** @enum {boolean} */
@@ -1284,14 +1320,60 @@ export interface components {
             /** @default null */
             stable: boolean | null;
             status: number;
+            unknown_product?: {
+                /** @enum {string} */
+                answer: "octo" | "tolerated" | "not_understood";
+                error_code: string | null;
+                known_id: string;
+                known_status: number | null;
+                note: string;
+                status: number | null;
+                unknown_id: string;
+            } | null;
             /** @default [] */
             warnings: string[];
         } | {
+            availability?: {
+                /** @enum {string} */
+                calendar: "served" | "not_served" | "failed";
+                errors: string[];
+                local_date_end: string;
+                local_date_start: string;
+                quirks: string[];
+                sample: string[];
+                slots: number;
+            } | null;
             code: string;
             /** @default [] */
             differences: string[];
             /** @default [] */
             errors: string[];
+            latency?: {
+                availability: {
+                    calls: number;
+                    p50_ms: number;
+                    p90_ms: number;
+                    p99_ms: number;
+                    threshold_ms: number;
+                    within_threshold: boolean;
+                } | null;
+                calendar: {
+                    calls: number;
+                    p50_ms: number;
+                    p90_ms: number;
+                    p99_ms: number;
+                    threshold_ms: number;
+                    within_threshold: boolean;
+                } | null;
+                catalog: {
+                    calls: number;
+                    p50_ms: number;
+                    p90_ms: number;
+                    p99_ms: number;
+                    threshold_ms: number;
+                    within_threshold: boolean;
+                } | null;
+            };
             latency_ms: number;
             message: string;
             /** @enum {boolean} */
@@ -1299,6 +1381,16 @@ export interface components {
             /** @default null */
             stable: boolean | null;
             status?: number;
+            unknown_product?: {
+                /** @enum {string} */
+                answer: "octo" | "tolerated" | "not_understood";
+                error_code: string | null;
+                known_id: string;
+                known_status: number | null;
+                note: string;
+                status: number | null;
+                unknown_id: string;
+            } | null;
             /** @default [] */
             warnings: string[];
         };

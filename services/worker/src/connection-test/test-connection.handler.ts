@@ -23,7 +23,15 @@ export function conformanceSettings(config: WorkerConfig): ConformanceSettings {
 }
 
 function answerOf(report: ConformanceReport, latencyMs: number): TestConnectionResult {
-  const verdict = { errors: report.errors, warnings: report.warnings, stable: report.stable, differences: report.differences };
+  const verdict = {
+    errors: report.errors,
+    warnings: report.warnings,
+    stable: report.stable,
+    differences: report.differences,
+    availability: report.availability,
+    unknown_product: report.unknown_product,
+    latency: report.latency,
+  };
   if (report.failure === null) {
     return { ok: true, message: 'Connection successful', status: 200, latency_ms: report.fetch_ms, product_count: report.products, ...verdict };
   }
@@ -33,8 +41,9 @@ function answerOf(report: ConformanceReport, latencyMs: number): TestConnectionR
 
 /**
  * `integration.test-connection`: the conformance check of `npm run conformance` on the stored
- * base URL and credentials, through the same outbound client (and address rules) as a sync: two
- * `GET {base_url}/products`, read as a sync reads them, reported in words a partner can act on.
+ * base URL and credentials, through the same outbound client (and address rules) and supplier
+ * budget as a sync: two `GET {base_url}/products`, read as a sync reads them, then a sample of
+ * availability and a known and an unknown product, reported in words a partner can act on.
  * Supplier problems are results (`ok: false`), never thrown: the job only fails for our own
  * faults (for example a credential that cannot be decrypted).
  */

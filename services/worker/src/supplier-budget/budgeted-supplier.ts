@@ -139,6 +139,8 @@ export function budgetedClient(supplier: SupplierClient, calls: BudgetedCalls): 
     fetchProducts: (target, options) => calls.call(() => supplier.fetchProducts(target, options)),
     probeProducts: (target, options) => calls.call(() => supplier.probeProducts(target, options)),
     fetchProduct: (target, productId, options) => calls.call(() => supplier.fetchProduct(target, productId, options)),
+    lookupProduct: (target, productId, options) => calls.call(() => supplier.lookupProduct(target, productId, options)),
     fetchAvailability: (target, query, options) => calls.call(() => supplier.fetchAvailability(target, query, options)),
+    fetchAvailabilityCalendar: (target, query, options) => calls.call(() => supplier.fetchAvailabilityCalendar(target, query, options)),
   };
 }

@@ -1,7 +1,7 @@
 import { createDb, type Db } from '@octo-sync/db';
 import { createRedis, SupplierBudget, type Redis } from '@octo-sync/jobs';
 import type { SupplierClient } from '@octo-sync/octo';
-import { clearPrefix, createTestDatabase, generateCatalog, startTestSupplier, TEST_REDIS_URL, uniquePrefix, type TestDatabase, type TestSupplier } from '@octo-sync/testkit';
+import { clearPrefix, createTestDatabase, generateCatalog, SlotCalendar, startTestSupplier, TEST_REDIS_URL, uniquePrefix, type TestDatabase, type TestSupplier } from '@octo-sync/testkit';
 import { loadWorkerConfig } from '../../src/config';
 import { conformanceSettings, createTestConnectionHandler } from '../../src/connection-test/test-connection.handler';
 import { createSupplierFromConfig } from '../../src/runtime';
@@ -66,8 +66,43 @@ test('success: status, latency and product count; the stored credential is sent'
     ],
     stable: true,
     differences: [],
+    availability: {
+      sample: ['prod-00001/DEFAULT', 'prod-00002/DEFAULT', 'prod-00003/option-1'],
+      local_date_start: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      local_date_end: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      slots: 0,
+      calendar: 'not_served',
+      quirks: [],
+      errors: [],
+    },
+    unknown_product: expect.objectContaining({ known_id: 'prod-00001', known_status: 200, status: 400, error_code: 'INVALID_PRODUCT_ID', answer: 'octo' }),
+    latency: {
+      catalog: expect.objectContaining({ calls: 2, threshold_ms: 10_000 }),
+      availability: expect.objectContaining({ calls: 3, threshold_ms: 1_000 }),
+      calendar: null,
+    },
   });
   expect(supplier.requests.at(-1)?.headers.authorization).toBe(`Bearer ${AUTH_KEY}`);
+});
+
+test('the report beyond the catalog: availability quirks and an unknown product answered 404, through the same client', async () => {
+  const id = await integration();
+  const calendar = new SlotCalendar();
+  const start = `${new Date().toISOString().slice(0, 10)}T09:00:00+00:00`;
+  calendar.put('prod-00001', 'DEFAULT', { id: 's1', localDateTimeStart: start, localDateTimeEnd: start, allDay: false, status: 'FREESALE', vacancies: 5, capacity: null });
+  supplier.setAvailability(calendar);
+  supplier.setUnknownProductStyle('404');
+  try {
+    const result = await handler({ integrationId: id });
+    expect(result.availability?.quirks).toEqual([
+      '1 of 1 slots are FREESALE with vacancies or capacity numbers (OCTO wants null; stored as sent): "s1"',
+      '1 of 1 slots have no utcCutoffAt (OCTO requires it; stored without a cut-off): "s1"',
+    ]);
+    expect(result.unknown_product).toMatchObject({ status: 404, error_code: null, answer: 'not_understood' });
+  } finally {
+    supplier.setAvailability(new SlotCalendar());
+    supplier.setUnknownProductStyle('octo');
+  }
 });
 
 test('the conformance report: a catalog that changes on every fetch is not stable, with the paths that differ', async () => {
