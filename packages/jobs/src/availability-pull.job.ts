@@ -7,7 +7,8 @@ export const availabilityPullJobId = (runId: string): string => `pull-${runId}`;
 /**
  * One availability pull run (a `sync_runs` row of kind `availability_pull`, created first): the
  * supplier's `POST /availability` for every active option over the integration's window, a
- * tier's days, or the product, option and dates a refresh names, reconciled with the stored slots.
+ * tier's days, the product, option and dates a refresh names, or the targets change hints recorded
+ * on the run, reconciled with the stored slots.
  */
 export const availabilityPullJob = defineJob({
   queue: 'pulls',
@@ -19,6 +20,8 @@ export const availabilityPullJob = defineJob({
     optionId: z.string().max(255).optional(),
     from: z.iso.date().optional(),
     to: z.iso.date().optional(),
+    /** A run made by change hints: pull the targets and windows recorded on the run (hints join it while it is queued). */
+    hinted: z.literal(true).optional(),
     /**
      * A tier's window (a scheduled tier pull): days from and to, counted from the local today of
      * each product's time zone, both included. Left out: the dates above, or the whole window.

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { pullTiersOf, syncRefusal, tierDays, type Db, type Integration, type RunTrigger, type SyncCandidate } from '@octo-sync/db';
+import { pullTiersOf, syncRefusal, tierDays, type Db, type HintTarget, type Integration, type RunTrigger, type SyncCandidate } from '@octo-sync/db';
 import { availabilityPullJob, type JobProducer } from '@octo-sync/jobs';
 import { AppError } from '@octo-sync/platform';
 
@@ -73,5 +73,20 @@ export class PullRequests {
   async requestTier(integration: Integration, tier: number): Promise<RequestedPull | undefined> {
     const days = tierDays(pullTiersOf(integration), tier);
     return days === undefined ? undefined : this.request(integration, 'schedule', { tier, days });
+  }
+
+  /**
+   * Change hints (a notify without slot data): they join the integration's queued hint run, else
+   * make one whose job waits `coalesceMs` so that hints arriving meanwhile share its run. Its
+   * supplier calls start after every hint it carries arrived (see `requestHintRun`).
+   */
+  async hint(integration: SyncCandidate & { id: string }, hints: readonly HintTarget[], coalesceMs: number, requestId?: string): Promise<{ runId: string; created: boolean }> {
+    const refusal = syncRefusal(integration, 'webhook');
+    if (refusal) throw new AppError(refusal.code, refusal.message, { expected: true });
+    const requestIds = requestId === undefined ? [] : [requestId];
+    const { runId, created } = await this.db.runs.requestHintRun(integration.id, hints, requestIds);
+    // Also when joined: the job id is the run's, so this adds nothing when its job exists.
+    await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId, hinted: true, ...(requestId === undefined ? {} : { requestId }) }, { delay: coalesceMs });
+    return { runId, created };
   }
 }

@@ -10,7 +10,7 @@ import type { RunKind, RunTrigger } from './sync-runs.store';
  */
 
 /** How many request ids a run keeps: enough to find the webhooks behind it, bounded under a flood. */
-const RUN_REQUEST_IDS_MAX = 20;
+export const RUN_REQUEST_IDS_MAX = 20;
 // $1 run id, $2 the request ids that joined it.
 const APPEND_REQUEST_IDS = `
 UPDATE sync_runs SET request_ids = (request_ids || $2::text[])[1:${RUN_REQUEST_IDS_MAX}]

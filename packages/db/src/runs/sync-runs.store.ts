@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
 import type { SyncRun } from '../generated/prisma/client';
+import { requestHintRun, type HintTarget } from './hint-runs';
 import { abandonRun } from './run-abandon';
 import { claimRun, type ClaimResult } from './run-claim';
 import { SYNC_RUN_COLUMNS } from './run-columns';
@@ -91,6 +92,11 @@ export class SyncRunStore {
   /** Records a request for a run, joining a queued one when it covers it: see {@link requestRun}. */
   requestRun(integrationId: string, trigger: RunTrigger, options: RunRequestOptions = {}): Promise<RequestedRun> {
     return requestRun(this.prisma, integrationId, trigger, options);
+  }
+
+  /** Records change hints for a pull, joining the queued hint run when they fit: see {@link requestHintRun}. */
+  requestHintRun(integrationId: string, hints: readonly HintTarget[], requestIds: readonly string[] = []): Promise<{ runId: string; created: boolean }> {
+    return requestHintRun(this.prisma, integrationId, hints, requestIds);
   }
 
   /** The integration's oldest queued catalog run, read without a lock: see {@link findQueuedRun}. */

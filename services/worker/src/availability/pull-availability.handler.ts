@@ -8,6 +8,7 @@ import { budgetedClient, type BudgetDeps } from '../supplier-budget/budgeted-sup
 import { delayIfThrottled, recordThrottled, runCalls } from '../supplier-budget/run-throttling';
 import { snapshotOf, type AnswerScope, type UnparsedAnswer } from './pull-answer';
 import { answerKeyOf, eachLimited, pullWindow, type LocalWindow } from './pull-window';
+import { pullPlanOf, type WindowedTarget } from './pull-targets';
 import { SnapshotWriter, type PullWrites } from './snapshot-writer';
 
 export interface PullSettings {
@@ -82,9 +83,7 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   const { integration, run, fence, log } = attempt;
   const refusal = syncRefusal(integration, run.trigger);
   if (refusal) throw new AppError(refusal.code, refusal.message);
-  const only = { ...(payload.productId === undefined ? {} : { productId: payload.productId }), ...(payload.optionId === undefined ? {} : { optionId: payload.optionId }) };
-  const [targets, digests] = await Promise.all([db.pulls.targets(integration.id, only), db.pulls.answerDigests(integration.id)]);
-  const notStored = targets.length === 0 && only.productId !== undefined ? [await notStoredWarning(db, integration.id, only.productId, only.optionId)] : [];
+  const [{ targets, notStored }, digests] = await Promise.all([pullPlanOf(db, integration.id, payload, run.pullScope), db.pulls.answerDigests(integration.id)]);
   const warnings: RunWarning[] = [];
   const dropped: RunWarning[] = [];
   // Marks whose window ended before the oldest start a slot may have are pruned with each write.
@@ -104,8 +103,8 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
     confirm: (answers) => marking(answers, (client) => db.pulls.confirm(client, integration.id, answers)),
   };
   const writer = new SnapshotWriter(writes, WRITE_BATCH_SLOTS);
-  const fetchOne = answerFetcher({ ...deps, digests, dropped, warnings }, integration, payload, signal);
-  const pullOne = async (target: PullTarget): Promise<void> => {
+  const fetchOne = answerFetcher({ ...deps, digests, dropped, warnings }, integration, signal);
+  const pullOne = async (target: WindowedTarget): Promise<void> => {
     const answer = await fetchOne(target).catch((error: unknown) => optionFailure(error, target, warnings));
     if (answer) await writer.add(answer);
   };
@@ -124,17 +123,6 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
 }
 
 /**
- * A refresh narrowed to a product (and option) with no active option stored pulls nothing: the
- * run names what it could not find, the option when its product is stored, else the product.
- */
-async function notStoredWarning(db: Db, integrationId: string, productId: string, optionId: string | undefined): Promise<RunWarning> {
-  const productStored = optionId !== undefined && (await db.pulls.targets(integrationId, { productId })).length > 0;
-  const fix = 'nothing was pulled for it (a catalog sync, or a targeted refresh of the product, brings what the supplier added)';
-  if (productStored) return { product_id: productId, path: 'optionId', reason: `option ${JSON.stringify(optionId)} of this product is not in the stored catalog, or is inactive: ${fix}` };
-  return { product_id: productId, path: 'productId', reason: `product ${JSON.stringify(productId)} is not in the stored catalog, or has no active option: ${fix}` };
-}
-
-/**
  * Slots written per transaction (about 400 bytes of JSON each): big enough that a pull of many
  * options costs a few transactions, small enough that one write and its memory stay small.
  */
@@ -150,19 +138,20 @@ interface FetchDeps extends PullDeps {
 }
 
 /**
- * Fetches one option's answer over its window: one window per time zone and run, so every option
- * of a zone asks for the same dates. An answer with the bytes of the option's last answer over
+ * Fetches one option's answer over its window: one window per time zone and dates asked, so every
+ * option of a zone asks for the same dates. An answer with the bytes of the option's last answer over
  * the same window is left unparsed (the writer confirms it by its pull mark, or parses it when the
  * window changed since); any other is parsed into a snapshot (`snapshotOf`).
  */
-function answerFetcher(deps: FetchDeps, integration: Integration, payload: Payload, signal: AbortSignal | undefined): (target: PullTarget) => Promise<OptionSnapshot | UnparsedAnswer> {
+function answerFetcher(deps: FetchDeps, integration: Integration, signal: AbortSignal | undefined): (target: WindowedTarget) => Promise<OptionSnapshot | UnparsedAnswer> {
   const supplierTarget: SupplierTarget = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: deps.db.integrations.readAuthKey(integration) };
   const daysAhead = pullSettingsOf(integration).daysAhead;
   const now = new Date();
-  const windows = new Map<string | null, LocalWindow>();
+  const windows = new Map<string, LocalWindow>();
   return async (target) => {
-    const window = windows.get(target.timeZone) ?? pullWindow(target.timeZone, daysAhead, now, payload);
-    windows.set(target.timeZone, window);
+    const key = JSON.stringify([target.timeZone, target.from ?? null, target.to ?? null, target.days ?? null]);
+    const window = windows.get(key) ?? pullWindow(target.timeZone, daysAhead, now, target);
+    windows.set(key, window);
     const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to };
     const fetched = await deps.supplier.fetchAvailability(supplierTarget, query, signal ? { signal } : {});
     const scope: AnswerScope = { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(fetched.answeredAt) };
