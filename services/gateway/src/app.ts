@@ -81,18 +81,19 @@ export function buildApp(deps: AppDeps): GatewayApp {
   const metrics = deps.metrics ?? createMetrics();
   const auth = createGatewayAuth({ config, db, redis, subscriber: deps.subscriber, log });
   const requests = new SyncRequests(db, producer);
+  const pulls = new PullRequests(db, producer);
   const admit = createAdmission({ settings: config.admission, redis, producer, queuePrefix: config.queuePrefix, observer: metrics.admission, log });
   let document: OpenApiDocument | undefined;
   const openapi = () => (document ??= buildOpenApiDocument(routes));
   // Express tries routes in this order: hot webhooks first (no other route has their shape), static paths (/me, /admin…) before /{id}.
   const routes: RouteSpec[] = [
-    ...webhookRoutes({ config, db, producer, requests, spendNotifyBudget: auth.spendNotifyBudget, receiveTag: deps.receiveTag, admit }),
+    ...webhookRoutes({ config, db, producer, requests, spendNotifyBudget: auth.spendNotifyBudget, receiveTag: deps.receiveTag, admit, pulls }),
     ...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }),
     ...partnerRoutes({ config, db, producer, redis }),
     ...adminRoutes({ config, db, producer, redis, requests }),
     ...dashboardRoutes({ config, db, producer, redis }),
     ...readRoutes({ db, producer }),
-    ...refreshRoutes({ db, producer, pulls: new PullRequests(db, producer), waitMs: config.syncTriggerWaitMs, admit }),
+    ...refreshRoutes({ db, producer, pulls, waitMs: config.syncTriggerWaitMs, admit }),
     ...eventsRoutes({ db }),
     ...productRoutes({ db }),
     ...changesRoutes({ db }),

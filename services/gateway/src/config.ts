@@ -36,6 +36,7 @@ const schema = z
     SYNC_TRIGGER_WAIT_MS: env.int(20_000, { max: 600_000 }),
     TEST_CONNECTION_WAIT_MS: env.int(15_000, { min: 100, max: 120_000 }),
     NOTIFY_WAIT_MS: env.int(2_000, { max: 60_000 }),
+    HINT_COALESCE_MS: env.int(2_000, { max: 60_000 }),
     WEBHOOK_RATE_LIMIT: env.int(120, { min: 1 }),
     WEBHOOK_RATE_WINDOW_MS: env.int(60_000, { min: 1_000 }),
     NOTIFY_RATE_LIMIT: env.int(30_000, { min: 1 }),
@@ -136,6 +137,8 @@ export interface GatewayConfig {
   syncTriggerWaitMs: number;
   testConnectionWaitMs: number;
   notifyWaitMs: number;
+  /** How long a change hint's pull waits for more hints of its integration to join it. */
+  hintCoalesceMs: number;
   webhookRateLimit: number;
   webhookRateWindowMs: number;
   /**
@@ -221,6 +224,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     syncTriggerWaitMs: e.SYNC_TRIGGER_WAIT_MS,
     testConnectionWaitMs: e.TEST_CONNECTION_WAIT_MS,
     notifyWaitMs: e.NOTIFY_WAIT_MS,
+    hintCoalesceMs: e.HINT_COALESCE_MS,
     webhookRateLimit: e.WEBHOOK_RATE_LIMIT,
     webhookRateWindowMs: e.WEBHOOK_RATE_WINDOW_MS,
     notifyRateLimit: e.NOTIFY_RATE_LIMIT,

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import type { HintTarget } from '@octo-sync/db';
 import { SLOT_STATUSES, startWithin, updatedAtWithin, type SlotChange, type SlotResult, type SlotTimeBounds } from '@octo-sync/jobs';
 // Puts `.openapi()` on zod before the schemas below are built.
 import './request-schemas';
+import { hintBatchSchema, hintBodySchema, toHintTarget } from './notify-hints';
 import { friendlyErrors } from './validation';
 
 /*
@@ -85,15 +87,27 @@ export const NOTIFY_BATCH_MAX = 500;
 /** One change as the routes handle it: the flat fields, plus the OCTO object when one was sent. */
 export type NotifyChange = z.output<ReturnType<typeof flatSchemaOf>> & { raw?: Record<string, unknown> };
 
-/** A notify body once validated: its changes, and whether it was a batch (answered per item). */
-export interface NotifyBody {
+/**
+ * A notify body once validated: its changes, and whether it was a batch (answered per item); or
+ * change hints (pulled, answered with the pull's run).
+ */
+export type NotifyBody = NotifyChanges | { hints: HintTarget[] };
+
+/** A notify body of slot changes. */
+export interface NotifyChanges {
   batch: boolean;
   changes: NotifyChange[];
 }
 
+/** The form a body means, by its shape; a flat change when none fits. */
+function formKeyOf(body: unknown): 'updates' | 'availability' | 'hint' | 'hints' | 'flat' {
+  if (typeof body !== 'object' || body === null) return 'flat';
+  return (['updates', 'availability', 'hint', 'hints'] as const).find((key) => key in body) ?? 'flat';
+}
+
 /**
  * The notify body's schema. It picks the form by its shape (a batch has `updates`, an OCTO event
- * has `availability`) and validates it, so a bad body gets the problems of the form it meant,
+ * has `availability`, hints `hint` or `hints`) and validates it, so a bad body gets the problems of the form it meant,
  * every one of them. Times are checked against `bounds()` (the jobs package's `slotTimeBounds`)
  * at each validation, so the schema is built once and follows the clock.
  */
@@ -104,13 +118,15 @@ export function createNotifyBodySchema(bounds: BoundsNow) {
   return z
     .unknown()
     .transform((body, ctx): NotifyBody => {
-      const form = typeof body === 'object' && body !== null && 'updates' in body ? batchSchema : typeof body === 'object' && body !== null && 'availability' in body ? nestedSchema : flatSchema;
+      const form = { updates: batchSchema, availability: nestedSchema, hint: hintBodySchema, hints: hintBatchSchema, flat: flatSchema }[formKeyOf(body)];
       const parsed = form.safeParse(body, { error: friendlyErrors });
       if (!parsed.success) {
         for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, message: issue.message });
         return z.NEVER;
       }
       const data = parsed.data;
+      if ('hint' in data) return { hints: [toHintTarget(data.hint)] };
+      if ('hints' in data) return { hints: data.hints.map(toHintTarget) };
       if ('updates' in data) return { batch: true, changes: data.updates };
       if ('availability' in data) {
         const { id, localDateTimeStart, status, vacancies, capacity } = data.availability;
@@ -121,7 +137,7 @@ export function createNotifyBodySchema(bounds: BoundsNow) {
       }
       return { batch: false, changes: [data] };
     })
-    .openapi({ oneOf: [z.toJSONSchema(flatSchema), z.toJSONSchema(nestedSchema), z.toJSONSchema(batchSchema)] as never });
+    .openapi({ oneOf: [flatSchema, nestedSchema, batchSchema, hintBodySchema, hintBatchSchema].map((schema) => z.toJSONSchema(schema)) as never });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +197,9 @@ const resultSchema = z
   .openapi('AvailabilityResult');
 type NotifyResult = z.output<typeof resultSchema>;
 
-export const notifyAnswerSchema = z.union([resultSchema, z.object({ results: z.array(resultSchema) }), z.object({ queued: z.literal(true) })]).openapi('AvailabilityAnswer');
+export const notifyAnswerSchema = z
+  .union([resultSchema, z.object({ results: z.array(resultSchema) }), z.object({ queued: z.literal(true) }), z.object({ queued: z.literal(true), run_id: z.string().openapi({ description: 'The pull run a change hint made or joined.' }) })])
+  .openapi('AvailabilityAnswer');
 
 /**
  * The HTTP answer for one change, from the worker's result for it. The job result is the

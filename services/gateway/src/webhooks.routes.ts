@@ -1,12 +1,12 @@
-import { slotKey, type Db, type Integration } from '@octo-sync/db';
+import { slotKey, type Db, type HintTarget, type Integration } from '@octo-sync/db';
 import { availabilityApplyJob, slotTimeBounds, type JobProducer, type SlotChange, type SlotResult } from '@octo-sync/jobs';
 import { GroupCommit, type Logger } from '@octo-sync/platform';
-import type { SyncRequests } from '@octo-sync/runs';
+import type { PullRequests, SyncRequests } from '@octo-sync/runs';
 import type { Admit } from './admission';
 import type { SpendBudget } from './auth-steps';
 import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
-import { createNotifyBodySchema, createReceiveClock, NOTIFY_BATCH_MAX, notifyAnswerSchema, presentSlotResult, toSlotChange, type NotifyBody, type NotifyChange } from './notify';
+import { createNotifyBodySchema, createReceiveClock, NOTIFY_BATCH_MAX, notifyAnswerSchema, presentSlotResult, toSlotChange, type NotifyChange, type NotifyChanges } from './notify';
 import { BASE_PATH } from './paths';
 import { webhookIntegration } from './request-context';
 import { preferHeaderSchema, syncTriggerSchema, webhookHeadersSchema } from './request-schemas';
@@ -21,6 +21,8 @@ export interface WebhookRoutesDeps {
   producer: JobProducer;
   /** The one owner of starting a sync. */
   requests: SyncRequests;
+  /** The one owner of starting a pull (change hints). */
+  pulls: PullRequests;
   /** Spends an integration's notify budget (slot changes), or throws 429 and spends nothing. */
   spendNotifyBudget: SpendBudget;
   /** This gateway's receive tag (leased, unique among live gateways); throws when none is held. */
@@ -85,6 +87,7 @@ function triggerSyncRoute({ config, db, producer, requests }: WebhookRoutesDeps)
 
 function notifyRoute(deps: WebhookRoutesDeps): RouteSpec {
   const notify = createNotifyHandler(deps);
+  const hint = createHintHandler(deps);
   const retentionDays = deps.config.availabilityRetentionDays;
   return defineRoute({
     method: 'post',
@@ -96,7 +99,10 @@ function notifyRoute(deps: WebhookRoutesDeps): RouteSpec {
       'A change older than the stored one for its slot (by `sequence`, else `updatedAt`, else our receive time) is ignored and answered `stale`. ' +
       'A slot start before today minus AVAILABILITY_RETENTION_DAYS or past today plus 2 years, or an `updatedAt` more than 24 h past the gateway’s clock, is refused (400). ' +
       'A product or option we do not know queues one full sync instead. Waits up to NOTIFY_WAIT_MS for the changes to be applied, else (or with `Prefer: respond-async`) answers 202: ' +
-      'every accepted change is applied.' +
+      'every accepted change is applied. ' +
+      '`{"hint": {productId, optionId?, localDateStart, localDateEnd}}` or `{"hints": [...]}` (up to 100) says only that availability changed over those local dates (at most 366 days; every option of the product when optionId is left out): ' +
+      'it answers 202 `{"queued": true, "run_id"}` at once with the pull run that asks the supplier for that window, a new one or a queued one whose supplier calls have not started; ' +
+      'hints of one integration arriving within HINT_COALESCE_MS (default 2 s) share one run.' +
       SIGNED,
     tags: WEBHOOKS,
     auth: 'webhook',
@@ -106,11 +112,11 @@ function notifyRoute(deps: WebhookRoutesDeps): RouteSpec {
     deliveryWaitMs: deps.config.notifyWaitMs,
     responses: withReplay({
       200: { description: 'Applied (or stale, or a full sync queued), per change.', schema: okEnvelope(notifyAnswerSchema) },
-      202: { description: 'Accepted and queued; it will be applied.', schema: okEnvelope(notifyAnswerSchema) },
+      202: { description: 'Accepted and queued; it will be applied (changes), or pulled by the run named (hints).', schema: okEnvelope(notifyAnswerSchema) },
       409: { description: 'Not approved (INTEGRATION_NOT_APPROVED), or WEBHOOK_IN_FLIGHT.' },
       429: { description: 'RATE_LIMITED: this integration’s notify budget is spent; or LOAD_SHED: the availability backlog is past its bound and this integration sent more than its fair share of recent availability writes (or the backlog is past its hard bound). Nothing of the call was accepted. See Retry-After.' },
     }),
-    handler: async ({ req, body, log }) => notify(webhookIntegration(req), body, prefersAsync(req.get('prefer')), log),
+    handler: async ({ req, body, log }) => ('hints' in body ? hint(webhookIntegration(req), body.hints, req.id) : notify(webhookIntegration(req), body, prefersAsync(req.get('prefer')), log)),
   });
 }
 
@@ -122,10 +128,8 @@ function createNotifyHandler({ config, db, producer, spendNotifyBudget, receiveT
   const enqueuer = createNotifyEnqueuer(producer);
   const receiveKey = createReceiveClock(receiveTag);
   const queued = () => ok({ queued: true }, 202);
-  return async (integration: WebhookIntegration, body: NotifyBody, respondAsync: boolean, log: Logger): Promise<Reply> => {
-    if (!integration.isApproved) {
-      throw new ApiError('INTEGRATION_NOT_APPROVED', ['integration: is not approved yet; an admin must approve it before it can send availability']);
-    }
+  return async (integration: WebhookIntegration, body: NotifyChanges, respondAsync: boolean, log: Logger): Promise<Reply> => {
+    requireApproved(integration);
     await admit(integration.id, body.changes.length);
     // Stamped first: without a receive tag (Redis away) the call is refused before it spends anything.
     const received = body.changes.map(() => receiveKey());
@@ -146,6 +150,29 @@ function createNotifyHandler({ config, db, producer, spendNotifyBudget, receiveT
     }
     const results = placed.map((p) => presentSlotResult(outcome.value[p.index]!));
     return ok(body.batch ? { results } : results[0]);
+  };
+}
+
+/** Availability (changes or hints) is taken only from an approved integration. */
+function requireApproved(integration: WebhookIntegration): void {
+  if (!integration.isApproved) {
+    throw new ApiError('INTEGRATION_NOT_APPROVED', ['integration: is not approved yet; an admin must approve it before it can send availability']);
+  }
+}
+
+/**
+ * Change hints: each spends the notify budget like a change; the pull they make or join answers
+ * at once with its run (202), never waiting for it.
+ */
+function createHintHandler({ config, pulls, spendNotifyBudget }: WebhookRoutesDeps) {
+  return async (integration: WebhookIntegration, hints: HintTarget[], requestId: string): Promise<Reply> => {
+    requireApproved(integration);
+    const refund = await spendNotifyBudget(integration.id, hints.length);
+    const { runId } = await pulls.hint(integration, hints, config.hintCoalesceMs, requestId).catch(async (err: unknown) => {
+      await refund();
+      throw err;
+    });
+    return ok({ queued: true, run_id: runId }, 202);
   };
 }
 

@@ -172,7 +172,7 @@ export interface paths {
         put?: never;
         /**
          * Report slot changes (partner webhook)
-         * @description One change (flat form), an OCTO `availability_update` event (nested form), or `{"updates": [...]}` with up to 500 changes answered per item. A change older than the stored one for its slot (by `sequence`, else `updatedAt`, else our receive time) is ignored and answered `stale`. A slot start before today minus AVAILABILITY_RETENTION_DAYS or past today plus 2 years, or an `updatedAt` more than 24 h past the gateway’s clock, is refused (400). A product or option we do not know queues one full sync instead. Waits up to NOTIFY_WAIT_MS for the changes to be applied, else (or with `Prefer: respond-async`) answers 202: every accepted change is applied. Authenticated by `x-webhook-secret` or a Standard Webhooks signature (`webhook-id`, `webhook-timestamp`, `webhook-signature`); a timestamp more than 5 minutes off answers 401 WEBHOOK_TIMESTAMP_OUT_OF_RANGE. A signed delivery answered 2xx is remembered for 24 h: a repeat of its `webhook-id` is not processed again and gets the same answer with `Webhook-Replayed: true`; a copy that arrives while the first is processed waits for its answer up to the wait bound, else 409 WEBHOOK_IN_FLIGHT.
+         * @description One change (flat form), an OCTO `availability_update` event (nested form), or `{"updates": [...]}` with up to 500 changes answered per item. A change older than the stored one for its slot (by `sequence`, else `updatedAt`, else our receive time) is ignored and answered `stale`. A slot start before today minus AVAILABILITY_RETENTION_DAYS or past today plus 2 years, or an `updatedAt` more than 24 h past the gateway’s clock, is refused (400). A product or option we do not know queues one full sync instead. Waits up to NOTIFY_WAIT_MS for the changes to be applied, else (or with `Prefer: respond-async`) answers 202: every accepted change is applied. `{"hint": {productId, optionId?, localDateStart, localDateEnd}}` or `{"hints": [...]}` (up to 100) says only that availability changed over those local dates (at most 366 days; every option of the product when optionId is left out): it answers 202 `{"queued": true, "run_id"}` at once with the pull run that asks the supplier for that window, a new one or a queued one whose supplier calls have not started; hints of one integration arriving within HINT_COALESCE_MS (default 2 s) share one run. Authenticated by `x-webhook-secret` or a Standard Webhooks signature (`webhook-id`, `webhook-timestamp`, `webhook-signature`); a timestamp more than 5 minutes off answers 401 WEBHOOK_TIMESTAMP_OUT_OF_RANGE. A signed delivery answered 2xx is remembered for 24 h: a repeat of its `webhook-id` is not processed again and gets the same answer with `Webhook-Replayed: true`; a copy that arrives while the first is processed waits for its answer up to the wait bound, else 409 WEBHOOK_IN_FLIGHT.
          */
         post: operations["notifyAvailability"];
         delete?: never;
@@ -649,6 +649,7 @@ export interface components {
             isApproved?: boolean;
             /** @example partner-123 */
             partner_id: string;
+            supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
              * @description `secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.
              * @enum {string}
@@ -664,6 +665,7 @@ export interface components {
             alerts_url?: string;
             availability_pull?: components["schemas"]["AvailabilityPullSettings"];
             isActive?: boolean;
+            supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
              * @description `secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.
              * @enum {string}
@@ -726,6 +728,11 @@ export interface components {
         } | {
             /** @enum {boolean} */
             queued: true;
+        } | {
+            /** @enum {boolean} */
+            queued: true;
+            /** @description The pull run a change hint made or joined. */
+            run_id: string;
         };
         /** @description The scheduled availability pull: on (default) or off, and its tiers (or one tier: `days_ahead` and `interval_minutes`). */
         AvailabilityPullSettings: {
@@ -853,6 +860,7 @@ export interface components {
              */
             base_url: string;
             handles_ticket_delivery: boolean;
+            supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
              * @description `secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.
              * @enum {string}
@@ -877,10 +885,10 @@ export interface components {
             freshness: {
                 /**
                  * Format: date-time
-                 * @description When the last successful whole-window availability pull finished; null: none yet.
+                 * @description When the last successful scheduled availability pull (of a tier, or of the whole window) finished; null: none yet.
                  */
                 last_pull_at: string | null;
-                /** @description Approved, active, pulls on, and that pull (or, before the first, the creation) is older than twice `availability_pull.interval_minutes`: a whole pull was missed. */
+                /** @description Approved, active, pulls on, and for one of its tiers the last successful pull covering it (or, before the first, the creation) is older than twice that tier’s `interval_minutes`: a pull of that tier was missed. */
                 stale: boolean;
             };
             /** @description The newest catalog run, whatever its state (`error_message` is a failed one’s reason); null: none yet. */
@@ -922,19 +930,11 @@ export interface components {
             auth_type: "bearer" | "api_key";
             /** @description The scheduled availability pull and its tiers. */
             availability_pull: {
+                /** @description The whole window: the last tier’s `days_ahead` (what a refresh without dates pulls). */
                 days_ahead: number;
                 enabled: boolean;
-                interval_minutes: number;
-            };
-            base_url: string;
-            /**
-             * Format: date-time
-             * @example 2026-06-23T06:00:00.000Z
-                /** @description The whole window: the last tier’s `days_ahead` (what a refresh without dates pulls). */
-             */
-            createdAt: string;
                 /** @description The most frequent pull: the first tier’s interval. */
-            handles_ticket_delivery: boolean;
+                interval_minutes: number;
                 /**
                  * @description 1 to 5 tiers, `days_ahead` strictly increasing (up to 365): each tier covers the days after the previous one's, pulled at its own interval. Default: 3 days every 5 minutes, 30 days hourly, 90 days daily.
                  * @example [
@@ -958,12 +958,26 @@ export interface components {
                     /** @description How often the tier’s days are pulled. */
                     interval_minutes: number;
                 }[];
+            };
+            base_url: string;
+            /**
+             * Format: date-time
+             * @example 2026-06-23T06:00:00.000Z
+             */
+            createdAt: string;
+            handles_ticket_delivery: boolean;
             health: components["schemas"]["Health"];
             isActive: boolean;
             isApproved: boolean;
             partner_id: string;
             /** @description Whether signed deliveries can be verified: false for integrations created before signatures, until their first secret rotation. */
             signing_available: boolean;
+            /** @description The request budget every call to the supplier spends, across all workers; see SupplierBudget. */
+            supplier_budget: {
+                concurrency: number;
+                requests_per_second: number;
+                throttle_statuses: number[];
+            };
             sync: components["schemas"]["SyncState"];
             /**
              * Format: date-time
@@ -1031,6 +1045,7 @@ export interface components {
              */
             base_url?: string;
             handles_ticket_delivery?: boolean;
+            supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
              * @description `secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.
              * @enum {string}
@@ -1143,6 +1158,27 @@ export interface components {
             updated_at: string;
             vacancies: number | null;
         };
+        /** @description The request budget every call to the supplier spends (catalog sync, targeted refresh, pull, health probe, test-connection). A partner may lower its own (fewer requests per second or in flight, more throttle statuses); raising needs an admin. */
+        SupplierBudget: {
+            /**
+             * @description Calls in flight to the supplier at once.
+             * @default 4
+             */
+            concurrency: number;
+            /**
+             * @description Calls per second to the supplier, every kind of call and every worker together.
+             * @default 5
+             */
+            requests_per_second: number;
+            /**
+             * @description Answer statuses that mean "slow down" (add 403 for suppliers that throttle with it): the call waits (`Retry-After`, else a backoff) and is retried, no attempt spent.
+             * @default [
+             *       429,
+             *       503
+             *     ]
+             */
+            throttle_statuses: number[];
+        };
         SyncAnswer: {
             /** @description Present when the run failed (the call itself succeeded). */
             error?: string;
@@ -1234,6 +1270,8 @@ export interface components {
             started_at: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "skipped" | "failed";
+            /** @description How long the run’s supplier calls waited on a budget the supplier slowed by throttling (overlapping waits count once); such waits spend no attempt. */
+            throttled_ms: number;
             /** @enum {string} */
             trigger: "schedule" | "webhook" | "admin" | "availability_fallback" | "health_recovery" | "refresh";
             /** @description What the run could not take as sent, such as each quarantined product (at most SYNC_MAX_WARNINGS of them). */
@@ -1967,7 +2005,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Authenticated, but this role may not call this endpoint. */
+            /** @description Authenticated, but this role may not call this endpoint; or BUDGET_RAISE_FORBIDDEN: `supplier_budget` above the defaults (only an admin may raise it). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2390,6 +2428,24 @@ export interface operations {
                         updatedAt?: string;
                         vacancies?: number | null;
                     }[];
+                } | {
+                    hint: {
+                        /** Format: date */
+                        localDateEnd: string;
+                        /** Format: date */
+                        localDateStart: string;
+                        optionId?: string;
+                        productId: string;
+                    };
+                } | {
+                    hints: {
+                        /** Format: date */
+                        localDateEnd: string;
+                        /** Format: date */
+                        localDateStart: string;
+                        optionId?: string;
+                        productId: string;
+                    }[];
                 };
             };
         };
@@ -2409,7 +2465,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Accepted and queued; it will be applied. */
+            /** @description Accepted and queued; it will be applied (changes), or pulled by the run named (hints). */
             202: {
                 headers: {
                     /** @description `true` on the stored answer of a signed delivery seen before. */
@@ -3015,6 +3071,8 @@ export interface operations {
     getSyncLog: {
         parameters: {
             query?: {
+                /** @description Only runs of this kind: `catalog` (catalog syncs) or `availability_pull` (pulls). Left out: both. */
+                kind?: "catalog" | "availability_pull";
                 limit?: number;
             };
             header?: never;
@@ -3167,8 +3225,6 @@ export interface operations {
             400: {
                 headers: {
                     [name: string]: unknown;
-                /** @description Only runs of this kind: `catalog` (catalog syncs) or `availability_pull` (pulls). Left out: both. */
-                kind?: "catalog" | "availability_pull";
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
@@ -4451,7 +4507,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Authenticated, but this role may not call this endpoint. */
+            /** @description Authenticated, but this role may not call this endpoint; or BUDGET_RAISE_FORBIDDEN: `supplier_budget` raised (a partner may only lower it; an admin raises it). */
             403: {
                 headers: {
                     [name: string]: unknown;
