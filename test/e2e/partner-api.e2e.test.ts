@@ -69,6 +69,10 @@ describe('partner API end to end (gateway + worker processes)', () => {
       warnings: expect.any(Array),
       stable: true,
       differences: [],
+      // Beyond the catalog: a sample of availability, the unknown product, answer times.
+      availability: expect.objectContaining({ sample: expect.any(Array), calendar: 'not_served', errors: [] }),
+      unknown_product: expect.objectContaining({ status: 400, error_code: 'INVALID_PRODUCT_ID', answer: 'octo' }),
+      latency: { catalog: expect.objectContaining({ calls: 2 }), availability: expect.objectContaining({ calls: 3 }), calendar: null },
     });
 
     // Same catalog: the webhook run is skipped.
