@@ -51,13 +51,15 @@ export class PullRequests {
   /**
    * Throws an AppError with the refusal's code when the integration may not sync. `requestId`: the
    * gateway request that asks, recorded on the run (new or joined) and carried by a job it enqueues.
+   * `joinRunning`: also join a pull of that scope that is already running (its answer comes after
+   * the request), as freshness-bounded reads do, instead of queueing another behind it.
    */
-  async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, scope: PullScope | TierScope = {}, requestId?: string): Promise<RequestedPull> {
+  async request(integration: SyncCandidate & { id: string }, trigger: RunTrigger, scope: PullScope | TierScope = {}, requestId?: string, { joinRunning = false } = {}): Promise<RequestedPull> {
     const refusal = syncRefusal(integration, trigger);
     if (refusal) throw new AppError(refusal.code, refusal.message, { expected: true });
     const pullScope = scopeKey(scope);
     const requestIds = requestId === undefined ? [] : [requestId];
-    const { runId, created } = await this.db.runs.requestRun(integration.id, trigger, { kind: 'availability_pull', requestIds, ...(pullScope === undefined ? {} : { pullScope }) });
+    const { runId, created } = await this.db.runs.requestRun(integration.id, trigger, { kind: 'availability_pull', joinRunning, requestIds, ...(pullScope === undefined ? {} : { pullScope }) });
     // A request that joins a queued pull gets that pull's scope (its job exists already): a whole
     // one, or one of exactly its own scope (see joinableRun).
     const narrowed = 'tier' in scope ? { days: scope.days } : scope;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Db } from '@octo-sync/db';
-import type { JobProducer, RedisConnection } from '@octo-sync/jobs';
+import { SupplierBudget, type JobProducer, type RedisConnection } from '@octo-sync/jobs';
 import type { Logger } from '@octo-sync/platform';
 import { PullRequests, SyncRequests } from '@octo-sync/runs';
 import './request-context';
@@ -19,6 +19,7 @@ import { opsRoutes } from './ops.routes';
 import { pagesRouter } from './pages/pages';
 import { partnerRoutes } from './partner.routes';
 import { productRoutes } from './products.routes';
+import { FreshReads } from './fresh-read';
 import { refreshRoutes } from './availability-refresh.routes';
 import { readRoutes } from './read.routes';
 import { mountRoute, type RouteSpec } from './route';
@@ -44,6 +45,16 @@ export interface AppDeps {
 
 export interface GatewayApp extends Express {
   locals: Express['locals'] & { routes: readonly RouteSpec[]; openapi: () => OpenApiDocument };
+}
+
+// The gateway only takes read-triggered pulls' share of a supplier budget: it holds no call
+// leases and is never throttled, so those options of the budget do not apply to it.
+const SHARE_ONLY = { leaseTtlMs: 0, slowForMs: 0, backoffBaseMs: 0, backoffMaxMs: 0 };
+
+/** Freshness-bounded reads, on this app's database, queues and Redis. */
+function freshReads({ config, db, producer, redis }: AppDeps): FreshReads {
+  const budget = new SupplierBudget(redis, config.queuePrefix, SHARE_ONLY);
+  return new FreshReads({ db, producer, pulls: new PullRequests(db, producer), budget, redis, queuePrefix: config.queuePrefix, settings: config.freshRead });
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -95,7 +106,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
     ...readRoutes({ db, producer }),
     ...refreshRoutes({ db, producer, pulls, waitMs: config.syncTriggerWaitMs, admit }),
     ...eventsRoutes({ db }),
-    ...productRoutes({ db }),
+    ...productRoutes({ db, freshReads: freshReads(deps) }),
     ...changesRoutes({ db }),
   ];
 

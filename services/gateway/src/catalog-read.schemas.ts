@@ -38,8 +38,37 @@ export const availabilityQuerySchema = z
     optionId: octoIdQuery.optional(),
     from: instantQuery.transform((v) => new Date(v)).optional().openapi({ type: 'string', format: 'date-time', description: 'Slots starting at or after this instant.' }),
     to: instantQuery.transform((v) => new Date(v)).optional().openapi({ type: 'string', format: 'date-time', description: 'Slots starting at or before this instant.' }),
+    max_age_s: z
+      .string()
+      .regex(/^\d{1,9}$/, 'must be a whole number of seconds, at least 1')
+      .transform(Number)
+      .refine((n) => n >= 1, 'must be a whole number of seconds, at least 1')
+      .optional()
+      .openapi({
+        type: 'integer',
+        minimum: 1,
+        description:
+          'Freshness bound: slots confirmed more than this many seconds ago make the read join or ask for a pull of the window (whole local days) and wait for it up to a bound; the answer says `fresh`. Needs `productId`, `from` and `to` (at most 31 days apart).',
+      }),
   })
-  .superRefine(keysetNotWithPage);
+  .superRefine(keysetNotWithPage)
+  .superRefine(freshReadBounds);
+
+/** The longest window a freshness-bounded read may ask for. */
+const FRESH_READ_MAX_DAYS = 31;
+
+/** A freshness-bounded read names its product and a window of at most {@link FRESH_READ_MAX_DAYS} days (every problem listed). */
+function freshReadBounds(query: { productId?: string; from?: Date; to?: Date; max_age_s?: number }, ctx: z.RefinementCtx): void {
+  if (query.max_age_s === undefined) return;
+  for (const name of ['productId', 'from', 'to'] as const) {
+    if (query[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is required with max_age_s' });
+  }
+  if (query.from === undefined || query.to === undefined) return;
+  if (query.to < query.from) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+  else if (query.to.getTime() - query.from.getTime() > FRESH_READ_MAX_DAYS * 86_400_000) {
+    ctx.addIssue({ code: 'custom', path: ['to'], message: `must be at most ${FRESH_READ_MAX_DAYS} days after from with max_age_s` });
+  }
+}
 
 export const storedProductSchema = z
   .object({

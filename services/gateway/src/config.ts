@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { redisProblems } from '@octo-sync/jobs';
 import { parseAllowedHosts } from '@octo-sync/octo/src/base-url';
 import { DEV_SECRETS_KEY, env, parseEnv, type LogFormat } from '@octo-sync/platform';
+import type { FreshReadSettings } from './fresh-read';
 import type { AdmissionSettings } from './admission';
 
 /** Development-only defaults: start-up logs a loud warning when either is still in use. */
@@ -34,6 +35,8 @@ const schema = z
     ALLOW_INSECURE_OCTO_URLS: env.bool(false),
     OCTO_ALLOWED_HOSTS: env.list(),
     SYNC_TRIGGER_WAIT_MS: env.int(20_000, { max: 600_000 }),
+    FRESH_READ_WAIT_MS: env.int(2_000, { max: 600_000 }),
+    FRESH_READ_BUDGET_SHARE: z.coerce.number({ error: 'must be a number' }).gt(0, 'must be > 0').max(1, 'must be <= 1').default(0.2),
     TEST_CONNECTION_WAIT_MS: env.int(15_000, { min: 100, max: 120_000 }),
     NOTIFY_WAIT_MS: env.int(2_000, { max: 60_000 }),
     HINT_COALESCE_MS: env.int(2_000, { max: 60_000 }),
@@ -135,6 +138,8 @@ export interface GatewayConfig {
   /** `OCTO_ALLOWED_HOSTS` as normalised `host:port` keys: base URLs written with such a host may point at private addresses. */
   allowedHosts: ReadonlySet<string>;
   syncTriggerWaitMs: number;
+  /** `FRESH_READ_WAIT_MS`, `FRESH_READ_BUDGET_SHARE`: how long a freshness-bounded read waits for its pull, and the share of a supplier's budget such pulls may spend. */
+  freshRead: FreshReadSettings;
   testConnectionWaitMs: number;
   notifyWaitMs: number;
   /** How long a change hint's pull waits for more hints of its integration to join it. */
@@ -222,6 +227,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined>): G
     allowInsecureOctoUrls: e.ALLOW_INSECURE_OCTO_URLS,
     allowedHosts: parseAllowedHosts(e.OCTO_ALLOWED_HOSTS).keys,
     syncTriggerWaitMs: e.SYNC_TRIGGER_WAIT_MS,
+    freshRead: { waitMs: e.FRESH_READ_WAIT_MS, budgetShare: e.FRESH_READ_BUDGET_SHARE },
     testConnectionWaitMs: e.TEST_CONNECTION_WAIT_MS,
     notifyWaitMs: e.NOTIFY_WAIT_MS,
     hintCoalesceMs: e.HINT_COALESCE_MS,

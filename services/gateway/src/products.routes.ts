@@ -1,4 +1,5 @@
 import type { Db } from '@octo-sync/db';
+import { z } from 'zod';
 import { ApiError } from './errors';
 import {
   availabilityQuerySchema,
@@ -10,6 +11,7 @@ import {
   storedProductWithRawSchema,
   storedSlotSchema,
 } from './catalog-read.schemas';
+import type { FreshReads } from './fresh-read';
 import { integrationAccess } from './integration-access';
 import { listReply } from './list-paging';
 import { BASE_PATH } from './paths';
@@ -18,8 +20,14 @@ import { defineRoute, ok, type RouteSpec } from './route';
 
 const READS = ['Owner or admin'];
 
+const freshSlotsEnvelope = listEnvelope(storedSlotSchema).extend({
+  fresh: z.boolean().optional().openapi({
+    description: 'With `max_age_s` only: whether every slot on the page (on an empty page, the window) was confirmed within `max_age_s`; each slot says when in `confirmed_at`.',
+  }),
+});
+
 /** What we stored of an integration's catalog and slots, for its owner or an admin (404 for anyone else). */
-export function productRoutes({ db }: { db: Db }): RouteSpec[] {
+export function productRoutes({ db, freshReads }: { db: Db; freshReads: FreshReads }): RouteSpec[] {
   const access = integrationAccess(db);
   return [
     defineRoute({
@@ -57,15 +65,24 @@ export function productRoutes({ db }: { db: Db }): RouteSpec[] {
       path: `${BASE_PATH}/{id}/availability`,
       operationId: 'listStoredAvailability',
       summary: 'The stored availability slots, paginated',
-      description: 'Ordered by slot start. Each slot carries the order source and key that decide which change is newer, and the raw OCTO object.',
+      description:
+        'Ordered by slot start. Each slot carries the order source and key that decide which change is newer, and the raw OCTO object. ' +
+        'With `max_age_s`, slots confirmed longer ago make the read join or ask for a pull of the window and wait for it up to a bound (`FRESH_READ_WAIT_MS`); the answer says `fresh`.',
       tags: READS,
       auth: 'jwt',
       query: availabilityQuerySchema,
-      responses: { 200: { description: 'A page of stored slots.', schema: listEnvelope(storedSlotSchema) } },
-      handler: async ({ req, params, query }) => {
+      responses: { 200: { description: 'A page of stored slots.', schema: freshSlotsEnvelope } },
+      handler: async ({ req, params, query, log }) => {
         const integration = await access.visible(req, params.id!);
-        const page = await db.catalogRead.listSlots(integration.id, query);
-        return listReply(page.items.map(presentSlot), query, page);
+        const { productId, from, to, max_age_s: maxAgeS } = query;
+        if (maxAgeS === undefined || productId === undefined || from === undefined || to === undefined) {
+          const page = await db.catalogRead.listSlots(integration.id, query);
+          return listReply(page.items.map(presentSlot), query, page);
+        }
+        // The query schema requires productId, from and to with max_age_s.
+        const { page, fresh } = await freshReads.read(integration, { ...query, productId, from, to, maxAgeS }, req.id, log);
+        const reply = listReply(page.items.map(presentSlot), query, page);
+        return { ...reply, body: { ...(reply.body as object), fresh } };
       },
     }),
   ];

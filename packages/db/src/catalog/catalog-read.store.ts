@@ -157,4 +157,18 @@ export class CatalogReadStore {
       r.availability_id,
     ]);
   }
+
+  /**
+   * Whether a pull answered at or after `since` covered the local dates `from`..`to` (`YYYY-MM-DD`)
+   * of the product (of its option `optionId`, when named): a window without slots is confirmed
+   * only by such an answer (its pull mark).
+   */
+  async windowAnsweredSince(integrationId: string, window: { productId: string; optionId?: string; from: string; to: string }, since: Date): Promise<boolean> {
+    const { rows } = await this.pool.query<{ answered: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM availability_pull_marks m WHERE m.integration_id = $1::uuid AND m.product_octo_id = $2
+         AND ($3::text IS NULL OR m.option_octo_id = $3) AND m.date_from <= $4 AND m.date_to >= $5 AND m.answer_key >= $6::bigint) AS answered`,
+      [integrationId, window.productId, window.optionId ?? null, window.from, window.to, (BigInt(since.getTime()) * 1_000_000n).toString()],
+    );
+    return rows[0]?.answered ?? false;
+  }
 }

@@ -150,7 +150,7 @@ export interface paths {
         };
         /**
          * The stored availability slots, paginated
-         * @description Ordered by slot start. Each slot carries the order source and key that decide which change is newer, and the raw OCTO object.
+         * @description Ordered by slot start. Each slot carries the order source and key that decide which change is newer, and the raw OCTO object. With `max_age_s`, slots confirmed longer ago make the read join or ask for a pull of the window and wait for it up to a bound (`FRESH_READ_WAIT_MS`); the answer says `fresh`.
          */
         get: operations["listStoredAvailability"];
         put?: never;
@@ -2263,6 +2263,8 @@ export interface operations {
                 after?: string;
                 /** @description Slots starting at or after this instant. */
                 from?: string;
+                /** @description Freshness bound: slots confirmed more than this many seconds ago make the read join or ask for a pull of the window (whole local days) and wait for it up to a bound; the answer says `fresh`. Needs `productId`, `from` and `to` (at most 31 days apart). */
+                max_age_s?: number;
                 optionId?: string;
                 page?: number;
                 pageSize?: number;
@@ -2287,6 +2289,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: components["schemas"]["StoredSlot"][];
+                        /** @description With `max_age_s` only: whether every slot on the page (on an empty page, the window) was confirmed within `max_age_s`; each slot says when in `confirmed_at`. */
+                        fresh?: boolean;
                         pagination: components["schemas"]["Pagination"];
                         /** @enum {number} */
                         success: 1;
