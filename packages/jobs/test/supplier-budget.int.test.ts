@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createRedis, SupplierBudget, type Permit } from '@octo-sync/jobs';
+import { createRedis, SupplierBudget } from '@octo-sync/jobs';
+
+type Permit = Awaited<ReturnType<SupplierBudget['permit']>>;
 import { clearPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from '@octo-sync/testkit';
 
 /**

@@ -124,6 +124,10 @@ export class SyncRunStore {
     return inFencedTransaction(this.prisma, fenceCheckOf({ integrationId, kind: 'catalog', pullScope: null }), fence, timeoutMs, fn);
   }
 
+  /** {@link withFence} for a pull: the transaction holds the row lock of the run's pull flight and checks its fence. */
+  withPullFence<T>(run: Pick<SyncRun, 'integrationId' | 'pullScope'>, fence: bigint, fn: (tx: RunTx) => Promise<T>, timeoutMs: number): Promise<T> {
+    return inFencedTransaction(this.prisma, fenceCheckOf({ ...run, kind: 'availability_pull' }), fence, timeoutMs, fn);
+  }
 
   /**
    * Records a finished run and the integration's sync state, on the connection of
