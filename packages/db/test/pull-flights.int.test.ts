@@ -116,6 +116,21 @@ describe('pull flights', () => {
     if (catalog.kind === 'claimed') await expect(db.runs.withFence(integrationId, catalog.fence, async () => 'written', WRITE_MS)).resolves.toBe('written');
   });
 
+  test('retention deletes the flights no queued or running pull needs, and a flight made again never repeats a fence', async () => {
+    const integrationId = await createTestIntegration(db);
+    const stalled = await claimed(await pullRun(integrationId, 'hint-a'));
+    const running = await claimed(await pullRun(integrationId, 'hint-b'));
+    expect(await db.runs.abandon(stalled.run.id)).toBe(true);
+    await db.runs.prune({ kind: 'availability_pull', before: new Date(0), keepNewest: 1 }, { batch: 100, maxBatches: 1 });
+    const flights = await db.pool.query<{ scope: string }>('SELECT scope FROM pull_flights WHERE integration_id = $1::uuid', [integrationId]);
+    expect(flights.rows.map((f) => f.scope)).toEqual(['hint-b']);
+
+    const again = await claimed(await pullRun(integrationId, 'hint-a'));
+    expect(again.fence).toBeGreaterThan(running.fence);
+    await expect(pullWrite(stalled, [answer(dayAfter(1), dayAfter(2), nextKey(), [])])).rejects.toMatchObject({ code: 'STALE_RUN' });
+    await expect(pullWrite(again, [answer(dayAfter(1), dayAfter(2), nextKey(), [])])).resolves.toBeUndefined();
+  });
+
   test('pulls of two flights over one option and dates: an older answer never overwrites a newer one, in whichever order they commit', async () => {
     for (let round = 0; round < 6; round += 1) {
       const integrationId = await createTestIntegration(db);

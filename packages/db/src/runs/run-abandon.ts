@@ -5,7 +5,7 @@ import { fenceCheckOf } from './run-fence';
 export const RUN_ABANDONED = { errorCode: 'RUN_ABANDONED', errorMessage: 'the run stopped without finishing and was abandoned' } as const;
 
 // Bumps the fence of a pull's flight ($1 integration, $2 scope): its last attempt writes nothing.
-const BUMP_FLIGHT = `UPDATE pull_flights SET fence = fence + 1 WHERE integration_id = $1::uuid AND scope = $2`;
+const BUMP_FLIGHT = `UPDATE pull_flights SET fence = nextval('pull_flights_fence_seq') WHERE integration_id = $1::uuid AND scope = $2`;
 
 /**
  * Records run `runId` failed with {@link RUN_ABANDONED} when the queue gave its job up without

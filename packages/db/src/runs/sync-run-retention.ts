@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../client';
 import type { RunKind } from '../generated/prisma/client';
+import { FLIGHT_OF } from './pull-flight';
 
 /** How long finished runs of one kind are kept, and how many of each integration's newest always are. */
 export interface SyncRunRetention {
@@ -45,6 +46,18 @@ WITH scanned AS (
 SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT count(*) FROM scanned)::int AS scanned,
   (SELECT finished_at FROM last) AS "lastAt", (SELECT id::text FROM last) AS "lastId"`;
 
+// Pull flights (pull-flight.ts) whose scope has no run queued or running: hint and refresh scopes
+// are many, and a flight's row matters only while a run of it may run. Rows a claim holds locked
+// are skipped; a later claim creates the row again, its fence from the sequence (never repeated).
+const PRUNE_IDLE_FLIGHTS = `
+DELETE FROM pull_flights d USING (
+  SELECT f.integration_id, f.scope FROM pull_flights f
+  WHERE NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.integration_id = f.integration_id AND r.kind = 'availability_pull'
+    AND r.status IN ('queued', 'running') AND ${FLIGHT_OF} = f.scope)
+  LIMIT $1 FOR UPDATE SKIP LOCKED
+) idle
+WHERE d.integration_id = idle.integration_id AND d.scope = idle.scope`;
+
 interface BatchRow {
   deleted: number;
   scanned: number;
@@ -55,7 +68,8 @@ interface BatchRow {
 /**
  * Deletes finished runs of one kind past their retention, in bounded batches, keeping each
  * integration's newest `keepNewest` finished runs of that kind whatever their age (so its sync-log
- * is never empty). Queued and running runs are never touched. Returns how many rows went.
+ * is never empty). Queued and running runs are never touched; pulls' idle flights go too
+ * ({@link PRUNE_IDLE_FLIGHTS}). Returns how many runs went.
  */
 export async function pruneSyncRuns(prisma: PrismaClient, retention: SyncRunRetention, budget: PruneBudget): Promise<number> {
   const offset = Math.max(1, retention.keepNewest) - 1;
@@ -67,5 +81,6 @@ export async function pruneSyncRuns(prisma: PrismaClient, retention: SyncRunRete
     if (!row || row.scanned < budget.batch || row.lastAt === null || row.lastId === null) break;
     cursor = { at: row.lastAt, id: row.lastId };
   }
+  if (retention.kind === 'availability_pull') await prisma.$executeRawUnsafe(PRUNE_IDLE_FLIGHTS, budget.batch * budget.maxBatches);
   return deleted;
 }
