@@ -70,11 +70,16 @@ export class PullRequests {
   /**
    * A scheduled pull of one tier of `integration` (the tick's, for a tier the pull schedule says is
    * due): the tier's days in each product's time zone, keyed `["tier",N]`. Undefined when the
-   * integration no longer has that tier (its tiers changed since the claim).
+   * integration no longer has that tier (its tiers changed since the claim), or when a pull of that
+   * tier is still queued or running: the supplier's budget has not served the last one yet, and
+   * one queued behind it would pull the tier again as soon as it ends, not once per interval.
    */
   async requestTier(integration: Integration, tier: number): Promise<RequestedPull | undefined> {
     const days = tierDays(pullTiersOf(integration), tier);
-    return days === undefined ? undefined : this.request(integration, 'schedule', { tier, days });
+    if (days === undefined) return undefined;
+    const scope = { tier, days };
+    if (await this.db.pullSchedule.inFlight(integration.id, scopeKey(scope)!)) return undefined;
+    return this.request(integration, 'schedule', scope);
   }
 
   /**

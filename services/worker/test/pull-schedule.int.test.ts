@@ -3,7 +3,7 @@ import type { SyncRun } from '@octo-sync/db';
 import type { JobContext } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
 import { PullRequests } from '@octo-sync/runs';
-import { generateCatalog, SlotCalendar } from '@octo-sync/testkit';
+import { generateCatalog, SlotCalendar, waitFor } from '@octo-sync/testkit';
 import { createPullTickHandler } from '../src/availability/pull-tick.handler';
 import { pullWindow } from '../src/availability/pull-window';
 import { startHarness, type Harness } from './harness';
@@ -122,6 +122,31 @@ describe('scheduled tier pulls beside refreshes', () => {
     for (const id of ids) for (const next of await schedule(id)) expect(next).toBeGreaterThan(later.getTime());
     for (const next of await schedule(down)) expect(next).toBeLessThanOrEqual(later.getTime());
     worker = await h.startWorker();
+  });
+
+  it('a tier whose last pull is still running is not pulled again when its next slot comes', async () => {
+    const integration = await syncedIntegration();
+    await h.db.integrations.update(integration.id, { availabilityPull: { tiers: [{ daysAhead: 1, intervalMinutes: 5 }] } });
+    // Only this integration pulls here (earlier tests' pulls ended, the others' schedules off), so the held call is its own.
+    await waitFor('earlier pulls to end', async () => (await h.db.prisma.syncRun.count({ where: { status: { in: ['queued', 'running'] } } })) === 0, { timeoutMs: 120_000 });
+    await h.db.prisma.integration.updateMany({ where: { id: { not: integration.id } }, data: { availabilityPullEnabled: false } });
+    try {
+      const [due] = await schedule(integration.id);
+      const held = h.supplier.holdRoute('POST', '/availability');
+      expect(await tickAt(new Date(due!))).toEqual({ requested: 1 });
+      const where = { integrationId: integration.id, pullScope: '["tier",0]' };
+      const running = await waitFor('the tier pull to run', async () => (await h.db.prisma.syncRun.findFirst({ where: { ...where, status: 'running' } })) ?? undefined, { timeoutMs: 60_000 });
+      // Its next slot: claimed (moved on), but no second pull queued behind the running one.
+      expect(await tickAt(new Date(due! + 5 * MINUTE_MS))).toEqual({ requested: 0 });
+      expect((await schedule(integration.id))[0]).toBe(due! + 10 * MINUTE_MS);
+      held.release();
+      const job = (await h.producer.queue('pulls').getJob(`pull-${running.id}`))!;
+      expect(await finished({ runId: running.id, job })).toMatchObject({ status: 'succeeded' });
+      expect(await h.db.prisma.syncRun.count({ where })).toBe(1);
+      expect(await tickAt(new Date(due! + 10 * MINUTE_MS))).toEqual({ requested: 1 });
+    } finally {
+      await h.db.prisma.integration.updateMany({ data: { availabilityPullEnabled: true } });
+    }
   });
 
   it('a scheduled pull never joins a narrowed one queued before it, and joins a whole one', async () => {

@@ -82,6 +82,9 @@ UPDATE availability_pull_schedule AS s SET next_due_at = ${NEXT_SLOT('$1::timest
 FROM due WHERE s.integration_id = due.integration_id AND s.tier = due.tier
 RETURNING s.integration_id AS "integrationId", s.tier::int AS tier, due.next_due_at AS "dueAt"`;
 
+const IN_FLIGHT = `
+SELECT 1 FROM sync_runs WHERE integration_id = $1::uuid AND status IN ('queued', 'running') AND kind = 'availability_pull' AND pull_scope = $2 LIMIT 1`;
+
 const GIVE_BACK = `
 UPDATE availability_pull_schedule AS s SET next_due_at = LEAST(s.next_due_at, g.due_at)
 FROM jsonb_to_recordset($1::jsonb) AS g(integration_id uuid, tier smallint, due_at timestamptz)
@@ -116,6 +119,12 @@ export class PullSchedule {
   async giveBack(tiers: readonly DueTier[]): Promise<void> {
     if (tiers.length === 0) return;
     await this.pool.query(GIVE_BACK, [JSON.stringify(tiers.map((t) => ({ integration_id: t.integration.id, tier: t.tier, due_at: t.dueAt.toISOString() })))]);
+  }
+
+  /** Whether a pull run of `pullScope` (a tier's key) of the integration is queued or running. */
+  async inFlight(integrationId: string, pullScope: string): Promise<boolean> {
+    const { rows } = await this.pool.query(IN_FLIGHT, [integrationId, pullScope]);
+    return rows.length > 0;
   }
 
   /** The schedule rows of an integration, by tier. */
