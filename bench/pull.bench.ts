@@ -262,6 +262,9 @@ async function main(): Promise<void> {
   let worker: WorkerProcess | undefined;
   try {
     const { integration } = await db.integrations.create({ partnerId: 'bench-pull', baseUrl: supplier.url, authType: 'bearer', authKey: AUTH_KEY, handlesTicketDelivery: false, isApproved: true });
+    // The supplier's request budget is not what this bench measures (the floors do not spend it):
+    // a rate no pull reaches, and as many calls at once as the pull makes.
+    await db.pool.query('UPDATE integrations SET supplier_requests_per_second = 1000, supplier_concurrency = $2 WHERE id = $1::uuid', [integration.id, args.perSupplier]);
     const env = workerEnv(databaseUrl, prefix, supplier);
     worker = await startWorkerProcess(env, args.cpuProf === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`]);
     await seedCatalog(db, integration.id, catalog);
