@@ -59,6 +59,7 @@ describe('a throttling supplier', () => {
     // The supplier's own clock: it throttles every call for a while, then serves again.
     const recover = setTimeout(() => stack.supplier.behave(null), THROTTLE_FOR_MS);
     try {
+      const askedAt = Date.now();
       const asked = await call<{ run_id: string }>('POST', '/availability/refresh', {});
       expect(asked.status).toBe(202);
       const run = await waitFor('the throttled pull to finish', async () => {
@@ -89,10 +90,46 @@ describe('a throttling supplier', () => {
         expect(next!.at - answer.at).toBeGreaterThanOrEqual(RETRY_AFTER_S * 1000);
         lateness.push((next!.at - answer.at) / (RETRY_AFTER_S * 1000) - 1);
       }
-      process.stdout.write(`${JSON.stringify({ figure: 'throttle resume lateness', retryAfterS: RETRY_AFTER_S, maxLateFraction: Math.max(...lateness), throttledAnswers: throttled.length })}\n`);
+      process.stdout.write(`${JSON.stringify({ figure: 'throttle resume lateness', retryAfterS: RETRY_AFTER_S, maxLateFraction: Math.max(...lateness), throttledAnswers: throttled.length, firstCallAfterMs: calls[0]!.at - askedAt, lastCallAfterMs: calls[calls.length - 1]!.at - askedAt })}\n`);
     } finally {
       clearTimeout(recover);
       stack.supplier.behave(null);
     }
+  }, 180_000);
+});
+
+/**
+ * A supplier whose 403 means "slow down" for it (declared in throttle_statuses) but that never
+ * stops: past THROTTLE_MAX_MS the run fails for good with SUPPLIER_THROTTLED and a message the
+ * partner can act on, so a 403 that really means revoked credentials is not retried forever.
+ */
+describe('a supplier that throttles past THROTTLE_MAX_MS', () => {
+  let stack: TestStack;
+  afterAll(() => stack?.close());
+
+  it('fails the run once with SUPPLIER_THROTTLED, Retry-After given as an HTTP date', async () => {
+    const catalog = generateCatalog({ products: 1, options: 1, units: 1, seed: 23 });
+    stack = await startStack('e2e-throttle-max', { catalog });
+    const [gateway] = await Promise.all([stack.start('gateway'), stack.start('worker', { THROTTLE_MAX_MS: '1000', THROTTLE_INLINE_WAIT_MS: '500' })]);
+    const url = await stack.gatewayUrl(gateway);
+    const created = await stack.db.integrations.create({
+      partnerId: 'throttle-max', baseUrl: stack.supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true,
+      supplierBudget: { throttleStatuses: [429, 503, 403] },
+    });
+    const id = created.integration.id;
+    const trigger = await fetch(`${url}${BASE}/${id}/sync/trigger`, { method: 'POST', headers: { 'x-webhook-secret': created.webhookSecret } });
+    expect(await trigger.json()).toMatchObject({ success: 1, data: { synced: 1 } });
+    const owner = `Bearer ${jwt.sign({ role: 'partner' }, STACK_JWT_SECRET, { algorithm: 'HS256', subject: 'throttle-max', expiresIn: '1h' })}`;
+    stack.supplier.behave({ kind: 'status', status: 403, headers: { 'retry-after': new Date(Date.now() + 10_000).toUTCString() } });
+    const asked = await fetch(`${url}${BASE}/${id}/availability/refresh`, { method: 'POST', headers: { authorization: owner, prefer: 'respond-async', 'content-type': 'application/json' }, body: '{}' });
+    const runId = ((await asked.json()) as { data: { run_id: string } }).data.run_id;
+    const run = await waitFor('the run to fail', async () => {
+      const res = await fetch(`${url}${BASE}/${id}/sync-log?limit=10`, { headers: { authorization: owner } });
+      const found = ((await res.json()) as { data: { runs: Run[] } }).data.runs.find((r) => r.run_id === runId);
+      return found?.status === 'failed' || found?.status === 'succeeded' ? found : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 200 });
+    expect(run).toMatchObject({ status: 'failed', attempts: 1, error_code: 'SUPPLIER_THROTTLED' });
+    expect((run as Run & { error_message: string }).error_message).toContain('throttle_statuses');
+    expect(run.throttled_ms).toBeGreaterThan(1_000);
   }, 180_000);
 });
