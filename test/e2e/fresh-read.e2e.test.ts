@@ -62,7 +62,7 @@ describe('freshness-bounded reads end to end', () => {
     stack = await startStack('e2e-fresh-read', { catalog });
     stack.supplier.setAvailability(calendar);
     // Generous waits, so that a slow machine still answers within the bound; the stingy gateway's
-    // share of a supplier budget refills one token a day.
+    // share of a supplier budget refills one call every half hour.
     const [gateway, stingy] = await Promise.all([
       stack.start('gateway', { SYNC_TRIGGER_WAIT_MS: '60000', FRESH_READ_WAIT_MS: '60000' }),
       stack.start('gateway', { FRESH_READ_WAIT_MS: '60000', FRESH_READ_BUDGET_SHARE: '0.0001' }),

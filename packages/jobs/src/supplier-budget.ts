@@ -51,6 +51,8 @@ return {1, 0, 0}`;
 
 // KEYS: state hash. ARGV: Retry-After in ms (-1: none), slow-for ms, backoff base, backoff max.
 // Halves the rate (down to 1/16) until slow-for past the resume time; returns ms until the resume time.
+// The wait is at least the backoff base: a `Retry-After: 0` (or a date past) must not turn a
+// throttling supplier into a tight retry loop, and makes every throttled answer a counted wait.
 const THROTTLE = `${NOW}
 local s = redis.call('HMGET', KEYS[1], 'resume', 'slow_until', 'factor', 'strikes')
 local factor, strikes = 1, 0
@@ -61,13 +63,16 @@ end
 strikes = strikes + 1
 local wait = tonumber(ARGV[1])
 if wait < 0 then wait = math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ (strikes - 1)) end
+wait = math.max(wait, tonumber(ARGV[3]))
 local resume = math.max(tonumber(s[1]) or 0, now + wait)
 redis.call('HSET', KEYS[1], 'resume', resume, 'slow_until', resume + tonumber(ARGV[2]), 'factor', math.max(factor / 2, 0.0625),
   'strikes', strikes, 'tokens', 1, 'at', resume)
 redis.call('PEXPIRE', KEYS[1], math.max(3600000, resume - now + tonumber(ARGV[2])))
 return resume - now`;
 
-// KEYS: share bucket, state hash. ARGV: the share's rate. A token of the share, at once or never.
+// KEYS: share bucket, state hash. ARGV: the share's rate, the calls to spend. Granted at once or
+// never: when a token is there, all the calls are spent (the bucket may go into debt), so the
+// share bounds the calls made over time whatever each grant costs.
 const TAKE_SHARE = `${NOW}
 if now < (tonumber(redis.call('HGET', KEYS[2], 'resume')) or 0) then return 0 end
 local s = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -75,7 +80,7 @@ local rate = tonumber(ARGV[1])
 local burst = math.max(1, rate)
 local tokens = math.min(burst, (tonumber(s[1]) or burst) + math.max(0, now - (tonumber(s[2]) or now)) * rate / 1000)
 if tokens < 1 then return 0 end
-redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'at', now)
+redis.call('HSET', KEYS[1], 'tokens', tokens - tonumber(ARGV[2]), 'at', now)
 redis.call('PEXPIRE', KEYS[1], 3600000)
 return 1`;
 
@@ -121,13 +126,14 @@ export class SupplierBudget {
   }
 
   /**
-   * A token from a capped share (0..1) of the supplier's rate, at once or not at all (false, also
-   * while the supplier is throttling us): for calls that must never crowd out the rest, such as
-   * read-triggered pulls (`FRESH_READ_BUDGET_SHARE`). The call itself still takes a {@link permit}.
+   * `calls` supplier calls from a capped share (0..1) of the supplier's rate, at once or not at all
+   * (false, also while the supplier is throttling us): for calls that must never crowd out the
+   * rest, such as read-triggered pulls (`FRESH_READ_BUDGET_SHARE`). A grant may overdraw the
+   * share; the next ones wait until it is paid back. Each call itself still takes a {@link permit}.
    */
-  async takeShare(integrationId: string, settings: BudgetSettings, share: number): Promise<boolean> {
-    const rate = settings.requestsPerSecond * share;
-    return (await this.redis.eval(TAKE_SHARE, 2, this.key(integrationId, `share`), this.key(integrationId, 'state'), String(rate))) === 1;
+  async takeShare(integrationId: string, requestsPerSecond: number, share: number, calls: number): Promise<boolean> {
+    const rate = requestsPerSecond * share;
+    return (await this.redis.eval(TAKE_SHARE, 2, this.key(integrationId, `share`), this.key(integrationId, 'state'), String(rate), String(calls))) === 1;
   }
 
   private key(integrationId: string, part: string): string {

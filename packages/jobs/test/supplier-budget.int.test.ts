@@ -67,6 +67,14 @@ describe('SupplierBudget', () => {
     await waitFor('the resume time to pass', async () => (await workerA.permit(id, budget)).granted || undefined, { timeoutMs: 30_000 });
   });
 
+  it('holds calls at least the backoff base after a Retry-After of 0, so a throttling supplier is never called in a tight loop', async () => {
+    const id = randomUUID();
+    expect(await workerA.throttled(id, 0)).toBe(options.backoffBaseMs);
+    const permit = await workerB.permit(id, { requestsPerSecond: 5, concurrency: 4 });
+    expect(permit).toMatchObject({ granted: false, slowed: true });
+    expect(permit.granted ? 0 : permit.waitMs).toBeGreaterThan(0);
+  });
+
   it('backs off exponentially, within its cap, after throttled answers without Retry-After', async () => {
     const id = randomUUID();
     const waits = [await workerA.throttled(id, undefined), await workerA.throttled(id, undefined), await workerA.throttled(id, undefined), await workerA.throttled(id, undefined)];
@@ -79,12 +87,21 @@ describe('SupplierBudget', () => {
 
   it('gives a capped share of the rate at once or not at all, and nothing while the supplier throttles', async () => {
     const id = randomUUID();
-    const budget = { requestsPerSecond: 5, concurrency: 4 };
-    // 0.2 of 5/s: one token a second.
-    expect(await workerA.takeShare(id, budget, 0.2)).toBe(true);
-    expect(await workerB.takeShare(id, budget, 0.2)).toBe(false);
+    // 0.2 of 5/s: one call a second.
+    expect(await workerA.takeShare(id, 5, 0.2, 1)).toBe(true);
+    expect(await workerB.takeShare(id, 5, 0.2, 1)).toBe(false);
     const other = randomUUID();
     await workerA.throttled(other, 60_000);
-    expect(await workerA.takeShare(other, budget, 0.2)).toBe(false);
+    expect(await workerA.takeShare(other, 5, 0.2, 1)).toBe(false);
+  });
+
+  it('spends the share by calls: a grant of many calls leaves the share in debt until they are paid back', async () => {
+    const id = randomUUID();
+    // 0.5 of 4/s: two calls a second. A pull of 10 options spends 10: about 5 s of the share.
+    expect(await workerA.takeShare(id, 4, 0.5, 10)).toBe(true);
+    const refusedAt = Date.now();
+    await waitFor('the share to be paid back', async () => (await workerB.takeShare(id, 4, 0.5, 1)) || undefined, { timeoutMs: 60_000, intervalMs: 250 });
+    // Redis's clock decides; ours only bounds it from below (the debt is 9 calls at two a second).
+    expect(Date.now() - refusedAt).toBeGreaterThanOrEqual(4_000);
   });
 });

@@ -31,7 +31,7 @@ export interface FreshReadQuery {
 }
 
 /** The integration a read is of: whether it may pull, and its supplier budget. */
-export type FreshReadIntegration = SyncCandidate & { id: string; supplierRequestsPerSecond: number; supplierConcurrency: number };
+export type FreshReadIntegration = SyncCandidate & { id: string; supplierRequestsPerSecond: number };
 
 /** A page of slots and whether every slot on it (or, on an empty page, the window) was confirmed within the bound. */
 export interface FreshPage {
@@ -86,7 +86,7 @@ export class FreshReads {
    * is gone already). The first reader of a window decides (a token of the share, then the pull,
    * joining one of that scope already queued or running) and records the job for `waitMs`;
    * readers of the window meanwhile wait for that decision and then for the same job, so
-   * concurrent readers make one pull and spend one token.
+   * concurrent readers make one pull and spend its calls once.
    */
   private async pullFor(integration: FreshReadIntegration, window: PullWindow, requestId: string, log: Logger): Promise<RequestedPull['job'] | undefined> {
     const { redis, queuePrefix, settings, budget, pulls, producer } = this.deps;
@@ -95,7 +95,9 @@ export class FreshReads {
     const deadline = Date.now() + settings.waitMs;
     for (;;) {
       if ((await redis.set(key, DECIDING, 'PX', holdMs, 'NX')) === 'OK') {
-        const granted = await budget.takeShare(integration.id, { requestsPerSecond: integration.supplierRequestsPerSecond, concurrency: integration.supplierConcurrency }, settings.budgetShare);
+        // The pull calls the supplier once per option: the share is spent by calls, not by pulls.
+        const calls = await this.deps.db.catalogRead.activeOptionCount(integration.id, window.productId, window.optionId);
+        const granted = calls > 0 && (await budget.takeShare(integration.id, integration.supplierRequestsPerSecond, settings.budgetShare, calls));
         if (!granted) {
           await redis.set(key, REFUSED, 'PX', holdMs);
           return undefined;

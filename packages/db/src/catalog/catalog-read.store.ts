@@ -160,15 +160,27 @@ export class CatalogReadStore {
 
   /**
    * Whether a pull answered at or after `since` covered the local dates `from`..`to` (`YYYY-MM-DD`)
-   * of the product (of its option `optionId`, when named): a window without slots is confirmed
-   * only by such an answer (its pull mark).
+   * for every active option of the product (its option `optionId`, when named): a window without
+   * slots is confirmed only by such answers (their pull marks), one per option.
    */
   async windowAnsweredSince(integrationId: string, window: { productId: string; optionId?: string; from: string; to: string }, since: Date): Promise<boolean> {
     const { rows } = await this.pool.query<{ answered: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM availability_pull_marks m WHERE m.integration_id = $1::uuid AND m.product_octo_id = $2
-         AND ($3::text IS NULL OR m.option_octo_id = $3) AND m.date_from <= $4 AND m.date_to >= $5 AND m.answer_key >= $6::bigint) AS answered`,
+      `WITH o AS (${ACTIVE_OPTIONS})
+       SELECT EXISTS (SELECT 1 FROM o) AND NOT EXISTS (SELECT 1 FROM o WHERE NOT EXISTS (
+         SELECT 1 FROM availability_pull_marks m WHERE m.integration_id = $1::uuid AND m.product_octo_id = $2 AND m.option_octo_id = o.octo_id
+           AND m.date_from <= $4 AND m.date_to >= $5 AND m.answer_key >= $6::bigint))) AS answered`,
       [integrationId, window.productId, window.optionId ?? null, window.from, window.to, (BigInt(since.getTime()) * 1_000_000n).toString()],
     );
     return rows[0]?.answered ?? false;
   }
+
+  /** How many active options of the product (1 or 0 when `optionId` names one): the supplier calls a pull of it makes. */
+  async activeOptionCount(integrationId: string, productId: string, optionId?: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${ACTIVE_OPTIONS}) o`, [integrationId, productId, optionId ?? null]);
+    return rows[0]?.n ?? 0;
+  }
 }
+
+// The active options of an active product ($1 integration, $2 product, $3 option or NULL: all).
+const ACTIVE_OPTIONS = `SELECT o.octo_id FROM products p JOIN product_options o ON o.product_id = p.id
+  WHERE p.integration_id = $1::uuid AND p.octo_id = $2 AND p.active AND o.active AND ($3::text IS NULL OR o.octo_id = $3)`;
