@@ -71,20 +71,25 @@ export function answerKeyOf(epochMs: number): bigint {
   return BigInt(Math.round(epochMs * 1000)) * 1000n;
 }
 
-/** Runs `fn` over `items`, at most `limit` at once; stops taking items after the first failure. */
+/**
+ * Runs `fn` over `items`, at most `limit` at once; stops taking items after the first failure,
+ * and throws it once every call under way has ended: an answer already asked for is still handed
+ * in (and written), and no call of this attempt goes on after it gave up (a run that yields its
+ * worker slot calls nothing more until its job comes back).
+ */
 export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | undefined;
   const lane = async (): Promise<void> => {
-    while (!failed && next < items.length) {
+    while (failure === undefined && next < items.length) {
       const item = items[next++]!;
       try {
         await fn(item);
       } catch (error: unknown) {
-        failed = true;
-        throw error;
+        failure ??= { error };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure !== undefined) throw failure.error;
 }

@@ -11,6 +11,12 @@ export interface CallPolicy {
   onLongWait: 'yield' | 'refuse';
   /** False: a budget held or lowered by throttling refuses the call (a health probe is then "not probed"). */
   waitWhenSlowed: boolean;
+  /**
+   * True (health probes): an answer in `throttle_statuses` other than 429 is throttling only when
+   * it says when to come back (`Retry-After`); without, it is the supplier failing (a load
+   * balancer with no healthy target answers 503 so), which a probe must see.
+   */
+  throttleNeedsRetryAfter?: boolean;
 }
 
 /** A run's calls must wait longer than a worker slot should be held: its job is delayed until `resumeAt`. */
@@ -109,16 +115,20 @@ export class BudgetedCalls {
   }
 
   private isThrottle(error: unknown): error is SupplierError {
-    return isSupplierError(error) && error.status !== undefined && this.integration.supplierThrottleStatuses.includes(error.status);
+    if (!isSupplierError(error) || error.status === undefined || !this.integration.supplierThrottleStatuses.includes(error.status)) return false;
+    return !this.policy.throttleNeedsRetryAfter || error.status === 429 || error.retryAfterMs !== undefined;
   }
 
+  /**
+   * Waits `ms` for the budget. A run yields its worker slot only for a long wait the supplier's
+   * throttling imposed: a plain wait for the rate (one token's time, 10 s at the lowest rate) or
+   * for a lease is held in the slot, since a yield starts the run's calls over.
+   */
   private async wait(ms: number, slowed: boolean): Promise<void> {
     if (slowed && !this.policy.waitWhenSlowed) throw new BudgetHeldError(ms);
     if (slowed) this.countWait(ms);
-    if (ms > this.config.inlineWaitMs) {
-      if (this.policy.onLongWait === 'refuse') throw new BudgetHeldError(ms);
-      throw new ThrottleYield(Date.now() + ms);
-    }
+    if (ms > this.config.inlineWaitMs && this.policy.onLongWait === 'refuse') throw new BudgetHeldError(ms);
+    if (ms > this.config.inlineWaitMs && slowed) throw new ThrottleYield(Date.now() + ms);
     await sleep(ms, undefined, this.signal ? { signal: this.signal } : {});
   }
 
