@@ -36,4 +36,20 @@ describe('health probes of a throttling supplier', () => {
     expect(h.supplier.requests.length - seen).toBe(1);
     expect(await h.db.integrations.findById(id)).toMatchObject({ healthStatus: 'HEALTHY', consecutiveFailures: 0 });
   });
+
+  it('counts a bare 503 (no Retry-After) as a failure: a load balancer with no healthy target is an outage, not throttling', async () => {
+    const id = await h.createIntegration();
+    await h.db.prisma.integration.updateMany({ where: { id: { not: id } }, data: { isActive: false } });
+    h.supplier.behave({ kind: 'status', status: 503 });
+    expect(await runTick()).toMatchObject({ probes: 1, probed: 1, failed: 1 });
+    expect(await h.db.integrations.findById(id)).toMatchObject({ healthStatus: 'DOWN', consecutiveFailures: 1 });
+  });
+
+  it('counts a 503 with Retry-After as throttling: not probed', async () => {
+    const id = await h.createIntegration();
+    await h.db.prisma.integration.updateMany({ where: { id: { not: id } }, data: { isActive: false } });
+    h.supplier.behave({ kind: 'status', status: 503, headers: { 'retry-after': '600' } });
+    expect(await runTick()).toMatchObject({ probes: 1, probed: 0, failed: 0 });
+    expect(await h.db.integrations.findById(id)).toMatchObject({ healthStatus: 'HEALTHY', consecutiveFailures: 0 });
+  });
 });

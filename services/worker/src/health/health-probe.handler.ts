@@ -28,7 +28,8 @@ export type ProbeOutcome = z.infer<typeof probeOutcomeSchema>;
  * It changes no state: the tick's fan-out collects every probe of the tick and applies them
  * together (or not at all, when the failures look like our own outage). A probe the supplier's
  * budget holds back (it is throttling us, or the budget is spent for a while) is "not probed":
- * throttling says nothing about whether the supplier is up, and must never lead to DOWN.
+ * throttling says nothing about whether the supplier is up, and must never lead to DOWN. Only a
+ * 429, or a throttling status with `Retry-After`, is throttling here: a bare 503 is an outage.
  */
 export function createHealthProbeHandler({ db, supplier, settings, budget }: HealthProbeDeps) {
   return async ({ integrationId }: PayloadOf<typeof healthProbeJob>, ctx: JobContext): Promise<ProbeOutcome> => {
@@ -38,7 +39,7 @@ export function createHealthProbeHandler({ db, supplier, settings, budget }: Hea
     if (!integration.isApproved || !integration.isActive) return { probed: false, reason: 'not_eligible' };
 
     const target = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) };
-    const calls = new BudgetedCalls(budget, integration, { onLongWait: 'refuse', waitWhenSlowed: false }, ctx.signal);
+    const calls = new BudgetedCalls(budget, integration, { onLongWait: 'refuse', waitWhenSlowed: false, throttleNeedsRetryAfter: true }, ctx.signal);
     try {
       const answer = await budgetedClient(supplier, calls).probeProducts(target, { totalTimeoutMs: settings.timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       if (answer.contentLength === 0) return { probed: true, ok: false, code: 'SUPPLIER_EMPTY_BODY', latencyMs: answer.latencyMs };
