@@ -124,20 +124,20 @@ describe('availability pull end to end', () => {
     const answer = stack.supplier.holdRoute('POST', '/availability');
     const seen = stack.supplier.requests.length;
     const runId = await requestPull({ productId, optionId });
-    // The request reached the supplier: the run is claimed. Holding the integration's row now
+    // The request reached the supplier: the run is claimed. Holding its pull flight's row now
     // makes the pull's fenced write wait after its answer has arrived.
     await stack.supplier.waitForRequests(seen + 1, 60_000);
     const blocker = new Client({ connectionString: stack.database.url });
     await blocker.connect();
     try {
       await blocker.query('BEGIN');
-      await blocker.query('SELECT id FROM integrations WHERE id = $1::uuid FOR UPDATE', [id]);
+      await blocker.query('SELECT fence FROM pull_flights WHERE integration_id = $1::uuid FOR UPDATE', [id]);
       answer.release();
       // Asked outside the blocker's transaction, which would see one snapshot of pg_stat_activity.
       await waitFor('the pull to have its answer and wait for its write', async () => {
         const [row] = await stack.db.prisma.$queryRaw<Array<{ n: number }>>`
           SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()
-            AND wait_event_type = 'Lock' AND query LIKE '%sync_fence%FOR UPDATE%'`;
+            AND wait_event_type = 'Lock' AND query LIKE '%FROM pull_flights%FOR NO KEY UPDATE%'`;
         return row!.n > 0;
       }, { timeoutMs: 60_000 });
       await notify(productId, optionId, availabilityId, { status: 'LIMITED', vacancies: 2 });

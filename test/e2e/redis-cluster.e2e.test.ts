@@ -140,6 +140,11 @@ describe('on a Redis Cluster', () => {
       for (const key of await server.keys('*')) {
         const tag = hashTag(key);
         expect({ key, tagged: tag !== undefined }).toEqual({ key, tagged: true });
+        // Admission control's tallies are the whole fleet's, one per time bucket: tagged by it.
+        if (key.includes(':gateway:admission:')) {
+          expect(tag).toMatch(/^\d+$/);
+          continue;
+        }
         tags.add(tag!);
         masterOf.set(tag!, String(i));
       }

@@ -162,7 +162,8 @@ describe('availability.pull', () => {
     const listed = calendar.list(product.id, option.id);
     const unstorable = ['0000-06-01T10:00:00+00:00', '9999-12-31T23:00:00-05:00', `${new Date().getUTCFullYear() + 3}-01-01T10:00:00+00:00`];
     const answer = [...listed, ...unstorable.map((start) => ({ ...listed[0]!, id: `bad-${start}`, localDateTimeStart: start }))];
-    h.supplier.behave({ kind: 'status', status: 200, body: JSON.stringify(answer), headers: { 'content-type': 'application/json' }, times: 1 });
+    // Every call answers so until the run ends (not once: a stray call must not take the answer).
+    h.supplier.behave({ kind: 'status', status: 200, body: JSON.stringify(answer), headers: { 'content-type': 'application/json' } });
     const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
     const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, productId: product.id, optionId: option.id }), 60_000);
     h.supplier.behave(null);
