@@ -13,6 +13,7 @@ const log = createLogger({ name: 'nightly-fanout-test', level: 'silent' });
 const SPREAD_MS = 3_600_000;
 // More than one batch of the fan-out (1,000), so a tick spans two transactions.
 const INTEGRATIONS = 1_050;
+const POOL_SIZE = 8;
 
 let database: TestDatabase;
 let db: Db;
@@ -23,8 +24,10 @@ let ids: string[];
 
 async function createIntegrations(count: number): Promise<string[]> {
   const created: string[] = [];
-  for (let i = 0; i < count; i += 25) {
-    const batch = Array.from({ length: Math.min(25, count - i) }, (_, j) =>
+  // As many creations at once as the pool has connections: each is a transaction, which waits for
+  // a connection only so long (Prisma's maxWait), and a busy machine must not make that run out.
+  for (let i = 0; i < count; i += POOL_SIZE) {
+    const batch = Array.from({ length: Math.min(POOL_SIZE, count - i) }, (_, j) =>
       db.integrations.create({ partnerId: `p-${i + j}`, baseUrl: 'http://127.0.0.1:9/', authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true }),
     );
     created.push(...(await Promise.all(batch)).map((r) => r.integration.id));
@@ -34,7 +37,7 @@ async function createIntegrations(count: number): Promise<string[]> {
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  db = createDb({ databaseUrl: database.url, secretsKey: 'test-secrets-key', poolSize: 8 });
+  db = createDb({ databaseUrl: database.url, secretsKey: 'test-secrets-key', poolSize: POOL_SIZE });
   redis = createRedis(TEST_REDIS_URL, 'worker');
   prefix = uniquePrefix('fanout');
   producer = new JobProducer({ connection: redis, prefix });
