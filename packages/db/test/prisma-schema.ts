@@ -102,7 +102,7 @@ function fieldsOf(block: Block): { fields: Field[]; attributes: string[] } {
 }
 
 const SCALAR_TYPES: Record<string, string> = { String: 'text', Int: 'integer', BigInt: 'bigint', Boolean: 'boolean', DateTime: 'timestamp(3) without time zone', Json: 'jsonb', Float: 'double precision' };
-const NATIVE_TYPES: Record<string, string> = { '@db.Char(1)': 'character(1)', '@db.Uuid': 'uuid', '@db.Date': 'date', '@db.Timestamptz(3)': 'timestamp(3) with time zone' };
+const NATIVE_TYPES: Record<string, string> = { '@db.Char(1)': 'character(1)', '@db.Uuid': 'uuid', '@db.SmallInt': 'smallint', '@db.Date': 'date', '@db.Timestamptz(3)': 'timestamp(3) with time zone' };
 /** Prisma's referential actions as `pg_constraint.confdeltype` / `confupdtype` codes. */
 const ACTIONS: Record<string, string> = { Cascade: 'c', Restrict: 'r', NoAction: 'a', SetNull: 'n', SetDefault: 'd' };
 
@@ -122,6 +122,7 @@ function columnDefault(field: Field, table: string, column: string, type: string
   const generated = /^dbgenerated\("(.*)"\)$/.exec(value);
   if (generated !== null) return generated[1]!;
   if (value === '[]') return `ARRAY[]::${type}`;
+  if (/^\[.*\]$/.test(value)) return `'{${list(value).join(',')}}'::${type}`;
   // A Prisma string escapes its quotes (a JSON default's): the column's default has them bare.
   if (/^".*"$/.test(value)) return `'${value.slice(1, -1).replace(/\\(.)/g, '$1')}'::${type}`;
   if (/^(true|false|-?\d+(\.\d+)?)$/.test(value)) return value;
