@@ -63,6 +63,13 @@ function typeBit(value: unknown): number {
   }
 }
 
+const OBJECT = 16;
+const ARRAY = 32;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function typesOf(bits: number): JsonType[] {
   return JSON_TYPES.filter((_, i) => (bits & (1 << i)) !== 0);
 }
@@ -86,6 +93,8 @@ export class ShapeRecorder {
   private readonly accepted: Map<string, number>;
   private paths = 0;
   private partial = false;
+  /** The product being walked's first novelty. */
+  private novel: string | undefined;
 
   constructor(accepted: CatalogShape | null) {
     this.accepted = new Map(Object.entries(accepted?.paths ?? {}).map(([path, types]) => [path, bitsOf(types)]));
@@ -94,17 +103,17 @@ export class ShapeRecorder {
 
   /** Walks `product`; returns the first path whose type the accepted shape lacks (undefined: none, or no accepted shape). */
   product(product: OctoProduct): string | undefined {
-    // Every value is walked (never `novel ??= walk()`, which would stop at the first novelty).
-    const found: Array<string | undefined> = [this.entity(this.roots.product, product, 'options')];
+    this.novel = undefined;
+    this.fields(this.roots.product, product, 'options', 0);
     const options: unknown = product.options;
-    if (!Array.isArray(options)) return found[0];
+    if (!Array.isArray(options)) return this.novel;
     for (const option of options as unknown[]) {
-      if (typeBit(option) !== 16) continue;
-      found.push(this.entity(this.roots.option, option as Record<string, unknown>, 'units'));
-      const units = (option as Record<string, unknown>).units;
-      if (Array.isArray(units)) for (const unit of units as unknown[]) if (typeBit(unit) === 16) found.push(this.entity(this.roots.unit, unit as Record<string, unknown>, undefined));
+      if (!isRecord(option)) continue;
+      this.fields(this.roots.option, option, 'units', 0);
+      const units = option.units;
+      if (Array.isArray(units)) for (const unit of units as unknown[]) if (isRecord(unit)) this.fields(this.roots.unit, unit, undefined, 0);
     }
-    return found.find((path) => path !== undefined);
+    return this.novel;
   }
 
   /** A product taken without walking it. */
@@ -125,58 +134,47 @@ export class ShapeRecorder {
     return { paths, ...answerShape(headers) };
   }
 
-  /** Walks an entity's own fields (`child`: its children's field, walked as entities of their own). */
-  private entity(root: PathNode, record: Record<string, unknown>, child: string | undefined): string | undefined {
-    let novel: string | undefined;
-    for (const key of Object.keys(record)) {
-      const node = this.childOf(root, key);
-      if (node === undefined) continue;
+  /** Walks an object's fields (`child`: an entity's children's field, walked as entities of their own). */
+  private fields(node: PathNode, record: Record<string, unknown>, child: string | undefined, depth: number): void {
+    // for…in, not Object.keys: no array per object (a parsed object has no inherited enumerable keys).
+    for (const key in record) {
+      const next = this.childOf(node, key);
+      if (next === undefined) continue;
       const value = record[key];
-      const marked = this.mark(node, value);
-      const below = key === child ? undefined : this.walk(node, value, 1);
-      novel ??= marked ?? below;
+      if (key === child) this.mark(next, Array.isArray(value) ? ARRAY : typeBit(value));
+      else this.value(next, value, depth + 1);
     }
-    return novel;
   }
 
-  private walk(node: PathNode, value: unknown, depth: number): string | undefined {
-    if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return undefined;
-    let novel: string | undefined;
+  /** Records `value`'s type at `node`, then walks what it holds. */
+  private value(node: PathNode, value: unknown, depth: number): void {
+    if (typeof value !== 'object' || value === null) {
+      this.mark(node, typeBit(value));
+      return;
+    }
     if (Array.isArray(value)) {
-      const items = this.childOf(node, '[]');
-      if (items === undefined) return undefined;
-      for (const item of value as unknown[]) {
-        const marked = this.mark(items, item);
-        const below = this.walk(items, item, depth + 1);
-        novel ??= marked ?? below;
-      }
-      return novel;
+      this.mark(node, ARRAY);
+      const items = depth > MAX_DEPTH ? undefined : this.childOf(node, '[]');
+      if (items !== undefined) for (const item of value as unknown[]) this.value(items, item, depth + 1);
+      return;
     }
-    for (const key of Object.keys(value)) {
-      const child = this.childOf(node, key);
-      if (child === undefined) continue;
-      const item = (value as Record<string, unknown>)[key];
-      const marked = this.mark(child, item);
-      const below = this.walk(child, item, depth + 1);
-      novel ??= marked ?? below;
-    }
-    return novel;
+    this.mark(node, OBJECT);
+    if (depth <= MAX_DEPTH) this.fields(node, value as Record<string, unknown>, undefined, depth);
   }
 
-  /** Records `value`'s type at `node`; the node's path when the accepted shape lacks that type there. */
-  private mark(node: PathNode, value: unknown): string | undefined {
-    const bit = typeBit(value);
+  /** Records a type at `node`; the first path of the product whose type the accepted shape lacks becomes its novelty. */
+  private mark(node: PathNode, bit: number): void {
     node.seen |= bit;
-    return (node.accepted & bit) === 0 && this.accepted.size > 0 ? node.path : undefined;
+    if ((node.accepted & bit) === 0 && this.novel === undefined && this.accepted.size > 0) this.novel = node.path;
   }
 
   private childOf(parent: PathNode, key: string): PathNode | undefined {
+    const known = parent.children?.get(key);
+    if (known !== undefined) return known;
     parent.children ??= new Map();
-    let node = parent.children.get(key);
-    if (node !== undefined) return node;
     if (this.paths >= MAX_SHAPE_PATHS) return undefined;
     this.paths += 1;
-    node = this.node(key === '[]' ? `${parent.path}[]` : `${parent.path}.${key}`);
+    const node = this.node(key === '[]' ? `${parent.path}[]` : `${parent.path}.${key}`);
     parent.children.set(key, node);
     return node;
   }
