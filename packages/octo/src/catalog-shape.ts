@@ -209,6 +209,7 @@ export function shapeDrift(before: CatalogShape, after: CatalogShape): ShapeDrif
     else if (was.join() !== types.join()) drift.retyped.push({ path, from: was, to: types });
   }
   for (const [path, types] of Object.entries(before.paths)) if (after.paths[path] === undefined) drift.removed.push({ path, types });
+  for (const list of [drift.added, drift.removed, drift.retyped]) list.sort((x, y) => (x.path < y.path ? -1 : 1));
   const changed = drift.added.length + drift.removed.length + drift.retyped.length + drift.capabilities.added.length + drift.capabilities.removed.length;
   return changed + drift.headers.added.length + drift.headers.removed.length === 0 ? null : drift;
 }
