@@ -8,12 +8,12 @@ ALTER TYPE "IntegrationEventType" ADD VALUE 'supplier_drift';
 ALTER TYPE "IntegrationEventType" ADD VALUE 'supplier_drift_accepted';
 
 CREATE TABLE catalog_shapes (
-  integration_id uuid PRIMARY KEY REFERENCES integrations(id) ON DELETE CASCADE,
+  integration_id uuid PRIMARY KEY REFERENCES integrations(id) ON DELETE CASCADE ON UPDATE CASCADE,
   hash text NOT NULL,
   shape jsonb NOT NULL,
   pending_hash text,
   pending_shape jsonb,
   pending_drift jsonb,
   pending_since timestamptz(3),
-  updated_at timestamptz(3) NOT NULL DEFAULT now()
+  updated_at timestamptz(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
