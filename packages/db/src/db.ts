@@ -8,6 +8,7 @@ import { PullSchedule } from './availability/pull-schedule';
 import { AvailabilityStore } from './availability/availability.store';
 import { SlotPartitionStore } from './availability/slot-partitions.store';
 import { CatalogReadStore } from './catalog/catalog-read.store';
+import { CatalogShapeStore } from './catalog/catalog-shape.store';
 import { CatalogStore } from './catalog/catalog.store';
 import { ChangeFeedStore } from './feed/change-feed.store';
 import { FleetStore } from './integrations/fleet-list';
@@ -50,6 +51,8 @@ export interface Db {
   catalog: CatalogStore;
   /** What the read API shows of stored catalogs and slots. */
   catalogRead: CatalogReadStore;
+  /** The drift watch's catalog shapes (accepted and held). */
+  shapes: CatalogShapeStore;
   health: HealthStore;
   availability: AvailabilityStore;
   /** The change feed: reading and pruning (writes append to it in their own transactions). */
@@ -89,6 +92,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     scheduledRuns: new ScheduledRunStore(prisma),
     catalog: new CatalogStore(prisma, pool, changeFeed),
     catalogRead: new CatalogReadStore(pool),
+    shapes: new CatalogShapeStore(prisma),
     health: new HealthStore(prisma),
     availability: new AvailabilityStore(prisma, changeFeed),
     changes: new ChangeFeedStore(prisma, pool),

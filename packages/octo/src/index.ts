@@ -4,6 +4,7 @@ export { parseAvailability, type AvailabilityQuery, type FetchedAvailability, ty
 export type { FetchOptions, OutboundConfig, SupplierTarget } from './outbound-config';
 export type { FetchedBody, ProbedHeaders } from './catalog-body';
 export { parseCatalog, type OctoOption, type OctoProduct, type OctoUnit, type ProductQuarantine } from './catalog';
+export { MAX_SHAPE_PATHS, ShapeRecorder, shapeDrift, shapeHash, type CatalogShape, type JsonType, type ShapeDrift, type ShapeHeaders } from './catalog-shape';
 export { CatalogReader, type CatalogEntry, type KnownBytes } from './catalog-reader';
 export { printableId, type ProductLimits } from './product-quarantine';
 export { CANONICAL_MAX_DEPTH, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';

@@ -6,6 +6,7 @@ import type { SyncRequests } from '@octo-sync/runs';
 import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
 import { integrationAccess, notFound } from './integration-access';
+import { driftRoutes } from './drift.routes';
 import { fleetRoute } from './fleet.routes';
 import { BASE_PATH } from './paths';
 import { okWithSecret, presentIntegration, presentWebhookSecret } from './presenters';
@@ -40,6 +41,7 @@ export function adminRoutes(deps: AdminRoutesDeps): RouteSpec[] {
     patchRoute(deps, schemas.adminPatchIntegration),
     rotateRoute(deps),
     syncRoute(deps),
+    ...driftRoutes(deps),
   ];
 }
 
@@ -86,6 +88,7 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
+        ...(body.drift_policy === undefined ? {} : { driftPolicy: body.drift_policy }),
         actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id, partnerId: integration.partnerId }, 'integration created by admin');
@@ -172,6 +175,7 @@ function patchRoute({ db }: AdminRoutesDeps, body: Schemas['adminPatchIntegratio
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
+        ...(body.drift_policy === undefined ? {} : { driftPolicy: body.drift_policy }),
       };
       if (Object.keys(settings).length > 0 && !(await db.integrations.update(params.id!, settings, actor))) throw notFound();
       if (body.isActive !== undefined) {

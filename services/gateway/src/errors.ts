@@ -29,6 +29,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   WEBHOOK_IN_FLIGHT: { status: 409, label: 'Webhook in flight' },
   JOB_STATE_CONFLICT: { status: 409, label: 'Job state conflict' },
   SIGNING_UNAVAILABLE: { status: 409, label: 'Signing unavailable' },
+  NO_DRIFT_PENDING: { status: 409, label: 'No drift pending' },
   PAYLOAD_TOO_LARGE: { status: 413, label: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, label: 'Unsupported media type' },
   CURSOR_EXPIRED: { status: 410, label: 'Cursor expired' },

@@ -51,6 +51,7 @@ export function presentIntegration(i: Integration): z.output<typeof integrationS
     availability_pull: { enabled: i.availabilityPullEnabled, days_ahead: i.availabilityPullDaysAhead, interval_minutes: i.availabilityPullIntervalMinutes, tiers: presentTiers(pullTiersOf(i)) },
     supplier_budget: { requests_per_second: i.supplierRequestsPerSecond, concurrency: i.supplierConcurrency, throttle_statuses: i.supplierThrottleStatuses },
     alerts_url: i.alertsUrl,
+    drift_policy: i.driftPolicy,
     sync: presentSync(i),
     health: presentHealth(i),
     createdAt: i.createdAt.toISOString(),

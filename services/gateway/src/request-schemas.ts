@@ -4,6 +4,7 @@ import { TARGETED_PRODUCTS_MAX, type AlertListKey, type IntegrationEventListKey,
 // The one base-URL rule, shared with the outbound client (a pure module: no HTTP client comes with it).
 import { unreachableLiteral, validateBaseUrl } from '@octo-sync/octo/src/base-url';
 import { afterQuery, keysetNotWithPage, type KeyPart } from './list-paging';
+import { driftPolicySchema } from './drift-policy.schema';
 import { pullTiersField, tiersOf } from './pull-tiers.schema';
 
 // Adds `.openapi()` to zod schemas: the schemas that validate requests are the ones documented.
@@ -129,6 +130,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
       alerts_url: alertsUrl.optional(),
+      drift_policy: driftPolicySchema.optional(),
     })
     .openapi('AdminCreateIntegration');
   const patchIntegration = z
@@ -153,9 +155,10 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
       alerts_url: alertsUrl.nullable().optional(),
+      drift_policy: driftPolicySchema.optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of isActive, webhook_auth, availability_pull, supplier_budget, alerts_url',
+      message: 'must contain at least one of isActive, webhook_auth, availability_pull, supplier_budget, alerts_url, drift_policy',
     })
     .openapi('AdminPatchIntegration');
   return { createIntegration, adminCreateIntegration, patchIntegration, adminPatchIntegration };

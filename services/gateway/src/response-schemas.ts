@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { COUNT_CAP } from '@octo-sync/db';
 import { syncProgressSchema, testConnectionResultSchema } from '@octo-sync/jobs';
+import { driftPolicySchema } from './drift-policy.schema';
 import { pullTiersField } from './pull-tiers.schema';
 import { authTypeSchema, webhookAuthSchema } from './request-schemas';
 
@@ -57,6 +58,7 @@ export const integrationSchema = z
       .object({ requests_per_second: z.number(), concurrency: z.number().int(), throttle_statuses: z.array(z.number().int()) })
       .openapi({ description: 'The request budget every call to the supplier spends, across all workers; see SupplierBudget.' }),
     alerts_url: z.string().nullable().openapi({ description: 'Where partner alerts go; null: none.' }),
+    drift_policy: driftPolicySchema,
     sync: syncStateSchema,
     health: healthSchema,
     createdAt: isoTime,
@@ -102,6 +104,8 @@ export const integrationEventSchema = z
       'sync_forced',
       'dashboard_job_action',
       'deleted',
+      'supplier_drift',
+      'supplier_drift_accepted',
     ]),
     actor: z.string().openapi({ description: 'The JWT `sub` of who did it (`system` for changes outside the API).' }),
     at: isoTime,

@@ -54,7 +54,7 @@ describe('partner: create, read, update, delete', () => {
     expect(Object.keys(data).sort()).toEqual(
       [
         ...['_id', 'partner_id', 'base_url', 'auth_type', 'handles_ticket_delivery', 'isActive', 'isApproved', 'sync', 'health', 'createdAt', 'updatedAt', 'availability_pull'],
-        ...['webhook_auth', 'signing_available', 'webhook_secret', 'webhook_signing_secret', 'alerts_url', 'supplier_budget'],
+        ...['webhook_auth', 'signing_available', 'webhook_secret', 'webhook_signing_secret', 'alerts_url', 'supplier_budget', 'drift_policy'],
       ].sort(),
     );
     expect(data).toMatchObject({

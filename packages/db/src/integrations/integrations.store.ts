@@ -2,7 +2,7 @@ import { AppError, SecretBox } from '@octo-sync/platform';
 import { deactivateProducts } from '../catalog/catalog.store';
 import { syncableWhere, type SyncCandidate } from '../runs/sync-eligibility';
 import type { PrismaClient } from '../client';
-import type { Integration, WebhookAuthMode } from '../generated/prisma/client';
+import type { DriftPolicy, Integration, WebhookAuthMode } from '../generated/prisma/client';
 import { Prisma } from '../generated/prisma/client';
 import type { IntegrationChanges } from './integration-changes';
 import { recordEvents, SYSTEM_ACTOR, type NewIntegrationEvent } from './integration-events.store';
@@ -29,6 +29,8 @@ export interface NewIntegration {
   availabilityPull?: Partial<PullSettings>;
   /** `supplier_budget`; each left out keeps its default. */
   supplierBudget?: SupplierBudgetPatch;
+  /** What a sync does when the catalog's shape changed (default `accept`). */
+  driftPolicy?: DriftPolicy;
   /** Who creates it (JWT sub), for the audit trail. */
   actor?: string;
 }
@@ -44,6 +46,7 @@ export interface IntegrationPatch {
   alertsUrl?: string | null;
   availabilityPull?: Partial<PullSettings>;
   supplierBudget?: SupplierBudgetPatch;
+  driftPolicy?: DriftPolicy;
 }
 
 /**
@@ -89,6 +92,7 @@ export class IntegrationStore {
             isApproved: input.isApproved ?? false,
             ...(input.webhookAuth === undefined ? {} : { webhookAuth: input.webhookAuth }),
             alertsUrl: input.alertsUrl ?? null,
+            ...(input.driftPolicy === undefined ? {} : { driftPolicy: input.driftPolicy }),
             ...budgetColumns(input.supplierBudget),
             ...pullColumns(input.availabilityPull, FLAT_PULL_DEFAULTS),
             ...this.secrets.sealNew(webhookSecret),
@@ -138,6 +142,7 @@ export class IntegrationStore {
     if (patch.handlesTicketDelivery !== undefined) data.handlesTicketDelivery = patch.handlesTicketDelivery;
     if (patch.webhookAuth !== undefined) data.webhookAuth = patch.webhookAuth;
     if (patch.alertsUrl !== undefined) data.alertsUrl = patch.alertsUrl;
+    if (patch.driftPolicy !== undefined) data.driftPolicy = patch.driftPolicy;
     Object.assign(data, budgetColumns(patch.supplierBudget));
     const updated = await this.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean; days_ahead: number; interval_minutes: number }>>`

@@ -84,6 +84,8 @@ export interface TestSupplier {
   setCurrencies(mode: CurrencyMode | null): void;
   /** Answer unknown product ids in this style from now on (see {@link UnknownProductStyle}). */
   setUnknownProductStyle(style: UnknownProductStyle): void;
+  /** Send this `Octo-Capabilities` header with every answer from now on; `null` (the default): none. */
+  setCapabilities(header: string | null): void;
   /** Misbehave on the next requests, see {@link Misbehaviour}; `null` restores normal service. */
   behave(b: Misbehaviour | null): void;
   /** Every request received, oldest first. */
@@ -155,6 +157,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   let languages = options.languages ?? null;
   let currencies = options.currencies ?? null;
   let unknownProducts = options.unknownProducts ?? 'octo';
+  let capabilities: string | null = null;
   let remaining = Infinity;
   const requests: RecordedRequest[] = [];
   const waiters = new Set<Waiter>();
@@ -180,7 +183,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   }
 
   function sendBody(res: ServerResponse, payload: Buffer, type: string, status = 200, headers: Record<string, string> = {}): void {
-    res.writeHead(status, { 'content-type': type, 'content-length': String(payload.length), ...headers });
+    res.writeHead(status, { 'content-type': type, 'content-length': String(payload.length), ...(capabilities === null ? {} : { 'octo-capabilities': capabilities }), ...headers });
     res.end(payload);
   }
 
@@ -431,6 +434,9 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     },
     setUnknownProductStyle(style) {
       unknownProducts = style;
+    },
+    setCapabilities(header) {
+      capabilities = header;
     },
     behave(b) {
       misbehaviour = b;

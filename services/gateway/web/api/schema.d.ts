@@ -201,6 +201,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/partner-integrations/{id}/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The integration’s drift policy and the catalog shape it holds back, if any */
+        get: operations["getIntegrationDrift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/partner-integrations/{id}/events": {
         parameters: {
             query?: never;
@@ -360,6 +377,26 @@ export interface paths {
          * @description Makes it eligible for scheduled syncs at once and queues a first sync (trigger admin).
          */
         post: operations["adminApproveIntegration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/partner-integrations/admin/{id}/drift/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept the catalog shape a quarantine or block holds back, and sync
+         * @description The held shape becomes the accepted one (audit entry `supplier_drift_accepted`) and a sync is queued (trigger admin) that takes the held products.
+         */
+        post: operations["adminAcceptDrift"];
         delete?: never;
         options?: never;
         head?: never;
@@ -644,6 +681,11 @@ export interface components {
              * @example https://octo.example-partner.com
              */
             base_url: string;
+            /**
+             * @description What a sync does when the catalog’s shape changed (a path added, removed or of another JSON type; a capability dropped): `accept` (default) stores it and reports `supplier.drift`; `quarantine` also holds the products that carry a new path or type as stored until an admin accepts the shape; `block` fails the run with `SUPPLIER_DRIFT`, nothing written, until an admin accepts it. Set by an admin only.
+             * @enum {string}
+             */
+            drift_policy?: "accept" | "quarantine" | "block";
             handles_ticket_delivery: boolean;
             /** @description Defaults to true. */
             isApproved?: boolean;
@@ -664,6 +706,11 @@ export interface components {
              */
             alerts_url?: string;
             availability_pull?: components["schemas"]["AvailabilityPullSettings"];
+            /**
+             * @description What a sync does when the catalog’s shape changed (a path added, removed or of another JSON type; a capability dropped): `accept` (default) stores it and reports `supplier.drift`; `quarantine` also holds the products that carry a new path or type as stored until an admin accepts the shape; `block` fails the run with `SUPPLIER_DRIFT`, nothing written, until an admin accepts it. Set by an admin only.
+             * @enum {string}
+             */
+            drift_policy?: "accept" | "quarantine" | "block";
             isActive?: boolean;
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
@@ -872,6 +919,29 @@ export interface components {
             /** @enum {boolean} */
             deleted: true;
         };
+        DriftAccepted: {
+            /** @enum {boolean} */
+            accepted: true;
+            /** @description The sync queued to take the held products. */
+            run_id: string;
+        };
+        DriftState: {
+            /**
+             * @description What a sync does when the catalog’s shape changed (a path added, removed or of another JSON type; a capability dropped): `accept` (default) stores it and reports `supplier.drift`; `quarantine` also holds the products that carry a new path or type as stored until an admin accepts the shape; `block` fails the run with `SUPPLIER_DRIFT`, nothing written, until an admin accepts it. Set by an admin only.
+             * @enum {string}
+             */
+            drift_policy: "accept" | "quarantine" | "block";
+            /** @description The shape a `quarantine` or `block` policy holds back until an admin accepts it; null: none. */
+            pending: {
+                /** @description `added`, `removed` (`[{path, types}]`), `retyped` (`[{path, from, to}]`), `capabilities` and `headers` (`{added, removed}`). */
+                drift: {
+                    [key: string]: unknown;
+                };
+                /** @description The held shape’s hash (the `content_hash` of its `supplier.drift` feed event). */
+                hash: string;
+                since: string;
+            } | null;
+        };
         Error: {
             code: number;
             error: string[];
@@ -965,6 +1035,11 @@ export interface components {
              * @example 2026-06-23T06:00:00.000Z
              */
             createdAt: string;
+            /**
+             * @description What a sync does when the catalog’s shape changed (a path added, removed or of another JSON type; a capability dropped): `accept` (default) stores it and reports `supplier.drift`; `quarantine` also holds the products that carry a new path or type as stored until an admin accepts the shape; `block` fails the run with `SUPPLIER_DRIFT`, nothing written, until an admin accepts it. Set by an admin only.
+             * @enum {string}
+             */
+            drift_policy: "accept" | "quarantine" | "block";
             handles_ticket_delivery: boolean;
             health: components["schemas"]["Health"];
             isActive: boolean;
@@ -1003,7 +1078,7 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /** @enum {string} */
-            type: "created" | "approved" | "revoked" | "activated" | "deactivated" | "base_url_changed" | "auth_key_changed" | "webhook_secret_rotated" | "webhook_auth_changed" | "sync_forced" | "dashboard_job_action" | "deleted";
+            type: "created" | "approved" | "revoked" | "activated" | "deactivated" | "base_url_changed" | "auth_key_changed" | "webhook_secret_rotated" | "webhook_auth_changed" | "sync_forced" | "dashboard_job_action" | "deleted" | "supplier_drift" | "supplier_drift_accepted";
         };
         Live: {
             /** @enum {string} */
@@ -2695,6 +2770,96 @@ export interface operations {
             };
         };
     };
+    getIntegrationDrift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The drift state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["DriftState"];
+                        /** @enum {number} */
+                        success: 1;
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but this role may not call this endpoint. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown resource (or another partner’s). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug; it has been logged. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres or Redis is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getIntegrationEvents: {
         parameters: {
             query?: {
@@ -3570,6 +3735,105 @@ export interface operations {
             };
             /** @description Unknown resource (or another partner’s). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug; it has been logged. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres or Redis is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    adminAcceptDrift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted; a sync is queued. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["DriftAccepted"];
+                        /** @enum {number} */
+                        success: 1;
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but this role may not call this endpoint. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown resource (or another partner’s). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NO_DRIFT_PENDING: no shape is held back. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -11,7 +11,8 @@ export type AlertKind =
   | 'integration.down'
   | 'integration.recovered'
   | 'catalog.mass_removal_blocked'
-  | 'catalog.products_quarantined';
+  | 'catalog.products_quarantined'
+  | 'supplier.drift';
 
 /** What an alert says besides its kind and integration: small, non-secret facts. */
 export type AlertFacts = Record<string, string | number | null>;

@@ -1,5 +1,5 @@
 import type { Integration, RunCounts, RunWarnings, SyncRun } from '@octo-sync/db';
-import type { Alerts } from '../alerts/alerts';
+import type { AlertKind, Alerts } from '../alerts/alerts';
 
 /**
  * How many products a run kept as stored: its counts say so. A skipped full sync records no
@@ -26,8 +26,10 @@ export async function alertRunEnded(alerts: Alerts, integration: Pick<Integratio
   if (quarantined > 0) await alerts.raise(integration.id, 'catalog.products_quarantined', { run_id: run.id, quarantined });
 }
 
-/** The alert of a run that failed for good: the mass-removal guard has its own kind. */
+/** The alert of a run that failed for good: the mass-removal guard and a blocked drift have their own kinds. */
 export async function alertRunFailed(alerts: Alerts, run: Pick<SyncRun, 'id' | 'integrationId'>, failure: { code: string; message: string }): Promise<void> {
-  const kind = failure.code === 'MASS_REMOVAL_BLOCKED' ? 'catalog.mass_removal_blocked' : 'sync.failed';
+  const kind = FAILURE_KINDS[failure.code] ?? 'sync.failed';
   await alerts.raise(run.integrationId, kind, { run_id: run.id, error_code: failure.code, message: failure.message });
 }
+
+const FAILURE_KINDS: Partial<Record<string, AlertKind>> = { MASS_REMOVAL_BLOCKED: 'catalog.mass_removal_blocked', SUPPLIER_DRIFT: 'supplier.drift' };

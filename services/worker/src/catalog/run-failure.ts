@@ -13,7 +13,7 @@ export interface FailedAttempt {
 }
 
 /** Failures that are the catalog's or the partner's, not a passing fault: retrying cannot help. */
-const PERMANENT_CODES = new Set(['MASS_REMOVAL_BLOCKED', 'INTEGRATION_INACTIVE', 'INTEGRATION_NOT_APPROVED', 'INTEGRATION_DOWN']);
+const PERMANENT_CODES = new Set(['MASS_REMOVAL_BLOCKED', 'INTEGRATION_INACTIVE', 'INTEGRATION_NOT_APPROVED', 'INTEGRATION_DOWN', 'SUPPLIER_DRIFT']);
 
 function isRetryable(error: Error): boolean {
   if (error instanceof AppError) {

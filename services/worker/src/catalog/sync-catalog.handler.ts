@@ -111,9 +111,11 @@ async function syncFetched(deps: SyncDeps, attempt: SyncAttempt, fetched: Fetche
   if (outcome.kind === 'same-content') {
     const finished = await finishSkipped(deps, attempt, { payloadBytes: pass.bytes, payloadDigest: payloadDigestOf(pass), hash: outcome.hash, warnings: pass.warnings.stored() });
     log.info({ bytes: pass.bytes, quarantined: pass.differ.counts.products.quarantined }, 'catalog unchanged (same content), run skipped');
+    if (pass.drift?.announces) await deps.alerts.raise(integration.id, 'supplier.drift', pass.drift.alertFacts(attempt.run.id));
     return finished;
   }
   log.info({ bytes: pass.bytes, counts: outcome.run.counts, hash: outcome.run.hash }, 'catalog synced');
+  if (pass.drift?.announces) await deps.alerts.raise(integration.id, 'supplier.drift', pass.drift.alertFacts(attempt.run.id));
   return outcome.run;
 }
 
@@ -137,7 +139,8 @@ async function fetchCatalog({ supplier, admission }: SyncDeps, attempt: SyncAtte
   const onWait = (needed: number) => attempt.log.info({ needed, budget: admission.budget, inUse: admission.inUse }, 'catalog body waits for room in the memory budget');
   const { body, lease } = await readAdmitted(admission, read, signal, onWait);
   attempt.payloadBytes = body.bytes;
-  return { fetched: { body: body.body, bytes: body.bytes, digest: body.digest }, lease };
+  const headers = { contentType: body.contentType, octoHeaders: body.octoHeaders };
+  return { fetched: { body: body.body, bytes: body.bytes, digest: body.digest, headers }, lease };
 }
 
 /** Records a skipped run (nothing written) under the run's fence. */

@@ -1,7 +1,8 @@
 import type { CatalogFingerprints, CatalogRunWriter, Db, Integration, RunCounts, RunTx, RunWarning, SyncRun } from '@octo-sync/db';
-import { CatalogReader, type ProductLimits, type ProductQuarantine } from '@octo-sync/octo';
+import { CatalogReader, type ProductLimits, type ProductQuarantine, type ShapeHeaders } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catalog';
+import { DriftWatch } from './drift-watch';
 import { CatalogMapper, type CatalogRows } from './map-catalog';
 import type { FailedAttempt } from './run-failure';
 import { RunWarningList } from './run-warnings';
@@ -43,6 +44,8 @@ export interface CatalogPass {
   scope?: ReadonlySet<string>;
   /** Loads the stored options and units of the slice's products (those it parsed) into `stored`, before any transaction opens. */
   loadChildren: (rows: CatalogRows) => Promise<void>;
+  /** A full sync's drift watch (a targeted run sees a few products, not the catalog's shape). */
+  drift?: DriftWatch;
 }
 
 /** A fetched `GET /products` body. */
@@ -50,6 +53,8 @@ export interface Fetched {
   body: Buffer;
   bytes: number;
   digest: string;
+  /** The answer's headers of a full sync (its shape records them). */
+  headers?: ShapeHeaders;
 }
 
 /** What the write decided: committed (the run as finished), or nothing written because the content is the stored one. */
@@ -63,18 +68,20 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
   // The query is sent first, then the body is framed. Its failure is kept, not thrown, until
   // awaited: nobody listens to the query meanwhile.
   const storedPromise = db.catalog.loadFingerprints(attempt.integration.id).catch(asError);
+  const driftPromise = fetched.headers && scope === undefined ? DriftWatch.open(db, attempt.integration, fetched.headers).catch(asError) : undefined;
   // Products are read only once the fingerprints are loaded: a product with the bytes of a stored one is not parsed.
   const fingerprints: { loaded?: CatalogFingerprints } = {};
   let reader: CatalogReader;
   try {
     reader = await CatalogReader.open(fetched.body, settings.productLimits, (rawHash) => fingerprints.loaded?.activeByRaw.get(rawHash));
   } catch (error) {
-    const ignored = await storedPromise;
-    if (ignored instanceof Error) attempt.log.debug({ err: ignored }, 'fingerprints not needed after all');
+    for (const ignored of [await storedPromise, await driftPromise]) if (ignored instanceof Error) attempt.log.debug({ err: ignored }, 'stored fingerprints or shape not needed after all');
     throw error;
   }
   const stored = await storedPromise;
   if (stored instanceof Error) throw stored;
+  const drift = await driftPromise;
+  if (drift instanceof Error) throw drift;
   fingerprints.loaded = stored;
   const loadChildren = (rows: CatalogRows) => {
     const parsed = rows.products.map((p) => p.octo_id).filter((id) => stored.products.has(id));
@@ -82,7 +89,7 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
   };
   const warnings = new RunWarningList(settings.maxWarnings);
   const pass = { reader, stored, differ: new CatalogDiffer(stored, scope), mapper: new CatalogMapper(true), warnings, bytes: fetched.bytes, digest: fetched.digest, loadChildren };
-  return scope === undefined ? pass : { ...pass, scope };
+  return scope === undefined ? { ...pass, ...(drift === undefined ? {} : { drift }) } : { ...pass, scope };
 }
 
 /**
@@ -100,8 +107,13 @@ export async function writeCatalog(deps: WriteDeps, attempt: SyncAttempt, pass: 
   const writer = db.catalog.openWriter({ id: run.id, fence, integrationId: integration.id }, pass.stored);
   try {
     await readSlices(pass, writer, attempt.progress);
+    await watchDrift(deps, attempt, pass.drift);
     const decision = decide(deps, attempt, pass);
-    if (decision.kind === 'same-content') return decision;
+    if (decision.kind === 'same-content') {
+      const change = pass.drift?.change;
+      if (change) await db.runs.withFence(integration.id, fence, (tx) => db.shapes.record(tx, integration.id, change), settings.writeTimeoutMs);
+      return decision;
+    }
     await writer.seal(pass.differ.removals());
     const finished = await db.runs.withFence(integration.id, fence, (tx) => commitRun(deps, attempt, pass, writer, tx, decision.hash), settings.writeTimeoutMs);
     return { kind: 'written', run: finished };
@@ -117,7 +129,7 @@ async function readSlices(pass: CatalogPass, writer: CatalogRunWriter, progress:
   let rows = noRows();
   progress.processed(0, reader.length);
   for (let i = 0; i < reader.length; i++) {
-    if (!mapNext(pass, rows)) break; // the catalog will be refused: only check the rest
+    if (!mapNext(pass, rows, i)) break; // the catalog will be refused: only check the rest
     if (rows.products.length === SLICE || i === reader.length - 1) {
       await pass.loadChildren(rows);
       await writer.add(differ.classify(rows));
@@ -130,13 +142,29 @@ async function readSlices(pass: CatalogPass, writer: CatalogRunWriter, progress:
 }
 
 /** Reads, checks and maps the next product into `rows`; false once the catalog is known to be refused. */
-function mapNext({ reader, differ, mapper, warnings }: CatalogPass, rows: CatalogRows): boolean {
+function mapNext({ reader, differ, mapper, warnings, drift }: CatalogPass, rows: CatalogRows, index: number): boolean {
   const entry = reader.read();
   if (entry === undefined) return false;
-  if (entry.kind === 'product') mapper.map(entry.product, rows, entry.rawHash);
-  else if (entry.kind === 'unchanged') mapper.unchanged(differ.unchanged(entry.productId));
+  if (entry.kind === 'product') {
+    const held = drift?.product(entry.product, index);
+    if (held === undefined) mapper.map(entry.product, rows, entry.rawHash);
+    else quarantine(held, differ, mapper, warnings);
+    return true;
+  }
+  drift?.recorder.skipped();
+  if (entry.kind === 'unchanged') mapper.unchanged(differ.unchanged(entry.productId));
   else quarantine(entry.quarantine, differ, mapper, warnings);
   return true;
+}
+
+/** The run's shape against the accepted one; a `block`ed drift is recorded (and reported) in its own transaction, then fails the run. */
+async function watchDrift({ db, settings }: WriteDeps, { integration, fence, run }: SyncAttempt, drift: DriftWatch | undefined): Promise<void> {
+  if (drift === undefined) return;
+  drift.decide(run.id);
+  if (!drift.blocks) return;
+  const change = drift.change;
+  if (change) await db.runs.withFence(integration.id, fence, (tx) => db.shapes.record(tx, integration.id, change), settings.writeTimeoutMs);
+  throw drift.blocked();
 }
 
 /** What the whole catalog decides: the content is the stored one, or the run writes with this hash. */
@@ -145,7 +173,8 @@ type Decision = { kind: 'same-content'; hash: string } | { kind: 'write'; hash: 
 /** Every product is read: the decisions that need the whole catalog (they throw when the run must fail). */
 function decide({ settings }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass): Decision {
   const { reader, differ, mapper, warnings } = pass;
-  if (reader.length > 0 && differ.counts.products.quarantined === reader.length) throw everyProductQuarantined(warnings);
+  // Products held back for a new shape (drift_policy quarantine) are not a broken catalog.
+  if (reader.length > 0 && differ.counts.products.quarantined === reader.length && (pass.drift?.held ?? 0) < reader.length) throw everyProductQuarantined(warnings);
   differ.closeProducts();
   if (differ.heldRemovals > 0) warnings.add(heldRemovalsWarning(differ.heldRemovals));
   const { integration } = attempt;
@@ -172,6 +201,8 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
     synced: differ.touchedProducts,
     wroteCatalog: !pass.scope,
   });
+  // The drift's audit entry and feed event, before the catalog's events: the transaction's last append follows every row it wrote.
+  if (pass.drift?.change) await db.shapes.record(tx, integration.id, pass.drift.change);
   await writer.publish(tx);
   return run;
 }
