@@ -217,7 +217,7 @@ async function main(): Promise<void> {
       budgetExceededCalls: tiered.budgetExceededCalls + flat.budgetExceededCalls + (flatEqualSlots?.budgetExceededCalls ?? 0),
     };
     const verdict = judge('freshness', figures);
-    const model = { ...MODEL, virtualDays: args.days, warmupDays: args.warmupDays, readsPerMinute: args.readsPerMinute, latencyS: args.latencyS, hintCoalesceS, tickSeconds: TICK_S };
+    const model = { ...MODEL, suppliers: args.suppliers, virtualDays: args.days, warmupDays: args.warmupDays, readsPerMinute: args.readsPerMinute, latencyS: args.latencyS, hintCoalesceS, tickSeconds: TICK_S };
     const result = { bench: 'freshness', model, flat, ...(flatEqualSlots === undefined ? {} : { flatEqualSlots, tieredVsFlatEqualSlotsStale: round(tiered.staleReadFraction / flatEqualSlots.staleReadFraction, 3) }), tiered: { ...tiered, firstTierIntervalSeconds }, ...figures, targets: verdict.met, missed: verdict.missed };
     printResult(result, verdict, args.check);
   } finally {
