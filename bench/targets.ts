@@ -73,6 +73,11 @@ export const BENCH_TARGETS = {
     'growth.feedPage': { figure: 'a change-feed page of 1,000 events at 10 M ÷ at 1 M (the feed grows with the slots)', comparison: '<=', value: 1.5 },
     'growth.retentionTick': { figure: 'one retention tick (`availability.partitions`: months created ahead, old months dropped) at 10 M ÷ at 1 M', comparison: '<=', value: 1.5 },
   },
+  freshness: {
+    tieredVsFlatStale: { figure: 'stale-read fraction, tiers and hints ÷ flat 90-day pulls at the same request budget (`tiered.staleReadFraction` ÷ `flat.staleReadFraction`)', comparison: '<=', value: 1 / 3 },
+    p99AgeNearVsFirstTier: { figure: 'p99 age of the next 3 days’ slots at read ÷ the first tier’s interval (`tiered.p99AgeNearSeconds` ÷ `tiered.firstTierIntervalSeconds`)', comparison: '<=', value: 1.2 },
+    budgetExceededCalls: { figure: 'supplier calls beyond their supplier’s budget (rate or concurrency), every run', comparison: '==', value: 0 },
+  },
   failover: {
     acknowledgedLost: { figure: 'acknowledged notifies not applied after a master is killed', comparison: '==', value: 0 },
     gatewayCrashed: { figure: 'the gateway exited during the failover', comparison: '==', value: false },
