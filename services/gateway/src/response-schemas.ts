@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { COUNT_CAP } from '@octo-sync/db';
 import { syncProgressSchema, testConnectionResultSchema } from '@octo-sync/jobs';
 import { pullTiersField } from './pull-tiers.schema';
+import { currencyChecksSchema } from './currencies.schema';
 import { authTypeSchema, webhookAuthSchema } from './request-schemas';
 
 /*
@@ -57,6 +58,8 @@ export const integrationSchema = z
       .object({ requests_per_second: z.number(), concurrency: z.number().int(), throttle_statuses: z.array(z.number().int()) })
       .openapi({ description: 'The request budget every call to the supplier spends, across all workers; see SupplierBudget.' }),
     alerts_url: z.string().nullable().openapi({ description: 'Where partner alerts go; null: none.' }),
+    currencies: z.array(z.string()).openapi({ description: 'The currencies pulls ask prices in, the first primary; empty: none asked.' }),
+    currency_checks: currencyChecksSchema,
     sync: syncStateSchema,
     health: healthSchema,
     createdAt: isoTime,

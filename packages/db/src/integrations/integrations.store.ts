@@ -29,6 +29,8 @@ export interface NewIntegration {
   availabilityPull?: Partial<PullSettings>;
   /** `supplier_budget`; each left out keeps its default. */
   supplierBudget?: SupplierBudgetPatch;
+  /** ISO 4217 codes the pulls ask prices in, the first primary; left out or empty: none asked. */
+  currencies?: readonly string[];
   /** Who creates it (JWT sub), for the audit trail. */
   actor?: string;
 }
@@ -44,6 +46,8 @@ export interface IntegrationPatch {
   alertsUrl?: string | null;
   availabilityPull?: Partial<PullSettings>;
   supplierBudget?: SupplierBudgetPatch;
+  /** Replaces the list; empty: none asked. */
+  currencies?: readonly string[];
 }
 
 /**
@@ -89,6 +93,7 @@ export class IntegrationStore {
             isApproved: input.isApproved ?? false,
             ...(input.webhookAuth === undefined ? {} : { webhookAuth: input.webhookAuth }),
             alertsUrl: input.alertsUrl ?? null,
+            currencies: [...(input.currencies ?? [])],
             ...budgetColumns(input.supplierBudget),
             ...pullColumns(input.availabilityPull, FLAT_PULL_DEFAULTS),
             ...this.secrets.sealNew(webhookSecret),
@@ -138,6 +143,7 @@ export class IntegrationStore {
     if (patch.handlesTicketDelivery !== undefined) data.handlesTicketDelivery = patch.handlesTicketDelivery;
     if (patch.webhookAuth !== undefined) data.webhookAuth = patch.webhookAuth;
     if (patch.alertsUrl !== undefined) data.alertsUrl = patch.alertsUrl;
+    if (patch.currencies !== undefined) data.currencies = [...patch.currencies];
     Object.assign(data, budgetColumns(patch.supplierBudget));
     const updated = await this.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean; days_ahead: number; interval_minutes: number }>>`

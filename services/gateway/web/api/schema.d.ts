@@ -644,6 +644,14 @@ export interface components {
              * @example https://octo.example-partner.com
              */
             base_url: string;
+            /**
+             * @description The currencies the integration sells in (ISO 4217, at most 10). Pulls ask `POST /availability` with `currency` once per listed currency: the first with the pull tiers, the others at the last tier’s interval only. Empty (the default): none asked, prices as the supplier sends them.
+             * @example [
+             *       "EUR",
+             *       "USD"
+             *     ]
+             */
+            currencies?: string[];
             handles_ticket_delivery: boolean;
             /** @description Defaults to true. */
             isApproved?: boolean;
@@ -664,6 +672,14 @@ export interface components {
              */
             alerts_url?: string;
             availability_pull?: components["schemas"]["AvailabilityPullSettings"];
+            /**
+             * @description The currencies the integration sells in (ISO 4217, at most 10). Pulls ask `POST /availability` with `currency` once per listed currency: the first with the pull tiers, the others at the last tier’s interval only. Empty (the default): none asked, prices as the supplier sends them.
+             * @example [
+             *       "EUR",
+             *       "USD"
+             *     ]
+             */
+            currencies?: string[];
             isActive?: boolean;
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
@@ -859,6 +875,14 @@ export interface components {
              * @example https://octo.example-partner.com
              */
             base_url: string;
+            /**
+             * @description The currencies the integration sells in (ISO 4217, at most 10). Pulls ask `POST /availability` with `currency` once per listed currency: the first with the pull tiers, the others at the last tier’s interval only. Empty (the default): none asked, prices as the supplier sends them.
+             * @example [
+             *       "EUR",
+             *       "USD"
+             *     ]
+             */
+            currencies?: string[];
             handles_ticket_delivery: boolean;
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
@@ -965,6 +989,19 @@ export interface components {
              * @example 2026-06-23T06:00:00.000Z
              */
             createdAt: string;
+            /** @description The currencies pulls ask prices in, the first primary; empty: none asked. */
+            currencies: string[];
+            /** @description Per asked currency, the last pull’s answer priced in it or not. A currency the supplier ignores (it prices in another) is `honoured: false`: its prices are not stored under it, and the pull run has a warning. */
+            currency_checks: {
+                [key: string]: {
+                    /** @description The currencies that answer’s prices named. */
+                    answered: string[];
+                    /** @description When the pull that asked ended. */
+                    checked_at: string;
+                    /** @description Whether every price of the last answer asked in this currency was in it. */
+                    honoured: boolean;
+                };
+            };
             handles_ticket_delivery: boolean;
             health: components["schemas"]["Health"];
             isActive: boolean;
@@ -1044,6 +1081,14 @@ export interface components {
              * @example https://octo.example-partner.com
              */
             base_url?: string;
+            /**
+             * @description The currencies the integration sells in (ISO 4217, at most 10). Pulls ask `POST /availability` with `currency` once per listed currency: the first with the pull tiers, the others at the last tier’s interval only. Empty (the default): none asked, prices as the supplier sends them.
+             * @example [
+             *       "EUR",
+             *       "USD"
+             *     ]
+             */
+            currencies?: string[];
             handles_ticket_delivery?: boolean;
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
@@ -1139,6 +1184,16 @@ export interface components {
                 key: string;
                 /** @enum {string} */
                 source: "sequence" | "updated_at" | "received_at";
+            };
+            /** @description With `?currency=` only: the slot’s prices in that currency, from the pull answer asked in it. */
+            prices?: {
+                currency: string;
+                /** @description Digits after the point of every amount (OCTO `currencyPrecision`). */
+                currency_precision: number | null;
+                /** @description OCTO `pricing` as the supplier sent it, money in integer minor units. */
+                pricing?: unknown;
+                /** @description OCTO `unitPricing` as sent. */
+                unit_pricing?: unknown;
             };
             productId: string;
             /** @description The OCTO availability object as last received, every field kept. */
@@ -2261,6 +2316,8 @@ export interface operations {
             query?: {
                 /** @description Keyset paging: the `pagination.next` of the previous page; the rows after it in this list's order. Not with `page` > 1. */
                 after?: string;
+                /** @description Only slots priced in this currency (one the integration lists in `currencies`), each with `prices` in it. */
+                currency?: string;
                 /** @description Slots starting at or after this instant. */
                 from?: string;
                 /** @description Freshness bound: slots confirmed more than this many seconds ago make the read join or ask for a pull of the window (whole local days) and wait for it up to a bound; the answer says `fresh`. Needs `productId`, `from` and `to` (at most 31 days apart). */
