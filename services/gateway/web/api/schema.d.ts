@@ -1375,6 +1375,12 @@ export interface components {
                 sample: string[];
                 slots: number;
             } | null;
+            currencies?: {
+                currencies_seen: string[];
+                currency: string;
+                error?: string;
+                honoured: boolean | null;
+            }[];
             /** @default [] */
             differences: string[];
             /** @default [] */
@@ -1437,6 +1443,12 @@ export interface components {
                 slots: number;
             } | null;
             code: string;
+            currencies?: {
+                currencies_seen: string[];
+                currency: string;
+                error?: string;
+                honoured: boolean | null;
+            }[];
             /** @default [] */
             differences: string[];
             /** @default [] */
