@@ -150,7 +150,7 @@ export interface paths {
         };
         /**
          * The stored availability slots, paginated
-         * @description Ordered by slot start. Each slot carries the order source and key that decide which change is newer, and the raw OCTO object. With `max_age_s`, slots confirmed longer ago make the read join or ask for a pull of the window and wait for it up to a bound (`FRESH_READ_WAIT_MS`); the answer says `fresh`.
+         * @description Ordered by slot start. Each slot carries the order source and key that decide which change is newer, and the raw OCTO object. With `currency`, only the slots priced in that currency (one of the integration’s `currencies`, else 400), each with its `prices`. With `max_age_s`, slots confirmed longer ago make the read join or ask for a pull of the window and wait for it up to a bound (`FRESH_READ_WAIT_MS`); the answer says `fresh`.
          */
         get: operations["listStoredAvailability"];
         put?: never;
