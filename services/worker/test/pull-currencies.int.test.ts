@@ -111,6 +111,18 @@ describe('availability pulls per currency', () => {
     expect((await h.db.integrations.findById(integration.id))!.currencyChecks).toMatchObject({ GBP: { honoured: true }, USD: { honoured: true } });
   });
 
+  it('prunes prices dated before the retention with the pull marks, also on an unchanged pull', async () => {
+    h.supplier.setCurrencies({ supported: ['EUR'] });
+    const integration = await integrationWith(['EUR']);
+    await finished(await pulls.request(integration, 'refresh'));
+    const option = await h.db.prisma.slotOption.findFirstOrThrow({ where: { integrationId: integration.id, productOctoId: catalog[0]!.id } });
+    await h.db.prisma.availabilitySlotPrice.create({ data: { integrationId: integration.id, optionKey: option.optionKey, availabilityId: 'long-gone', currency: 'EUR', localDate: '2020-01-01', answerKey: 1n } });
+    const run = await finished(await pulls.request(integration, 'refresh'));
+    expect(run.counts).toMatchObject({ slots: { created: 0, updated: 0, unchanged: slots } });
+    expect(await h.db.prisma.availabilitySlotPrice.count({ where: { integrationId: integration.id, availabilityId: 'long-gone' } })).toBe(0);
+    expect(await h.db.prisma.availabilitySlotPrice.count({ where: { integrationId: integration.id } })).toBe(slots);
+  });
+
   it('a currency the supplier refuses is a per-option warning; the primary answers are stored', async () => {
     h.supplier.setCurrencies({ supported: ['EUR'] });
     const integration = await integrationWith(['EUR', 'JPY']);

@@ -167,15 +167,17 @@ export class AvailabilityPullStore {
   /**
    * Drops the marks of `options` that no longer decide anything (see pull-marks.ts): those whose
    * window ended before `expiredBefore` (a local date) and those a newer mark covers whole; cuts
-   * those a newer one overlaps to their end (a tier window that slid) to the dates before it. On
-   * `client`, the run's fenced transaction that wrote or moved their marks.
+   * those a newer one overlaps to their end (a tier window that slid) to the dates before it; with
+   * `prices`, also the options' slot prices dated before `expiredBefore`. On `client`, the run's
+   * fenced transaction that wrote or moved their marks.
    */
-  async pruneMarks(client: RunSql, integrationId: string, options: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, expiredBefore: string): Promise<void> {
+  async pruneMarks(client: RunSql, integrationId: string, options: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, expiredBefore: string, { prices = false } = {}): Promise<void> {
     if (options.length === 0) return;
     const marked = optionsParam(options);
     await client.query(TRIM_MARKS, [integrationId, marked]);
     await client.query(PRUNE_MARKS, [integrationId, marked, expiredBefore]);
-    await client.query(PRUNE_PRICES, [integrationId, marked, expiredBefore]);
+    // Only integrations that list currencies have prices to prune: the others pay no statement for it.
+    if (prices) await client.query(PRUNE_PRICES, [integrationId, marked, expiredBefore]);
   }
 
   /**

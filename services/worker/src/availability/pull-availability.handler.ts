@@ -93,7 +93,7 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   const marking = async <T>(answers: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, write: (client: RunTx) => Promise<T>): Promise<T> =>
     db.runs.withPullFence(run, fence, async (client) => {
       const written = await write(client);
-      await db.pulls.pruneMarks(client, integration.id, answers, expiredBefore);
+      await db.pulls.pruneMarks(client, integration.id, answers, expiredBefore, { prices: integration.currencies.length > 0 });
       return written;
     }, settings.writeTimeoutMs);
   const writes: PullWrites = {
