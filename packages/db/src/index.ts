@@ -53,6 +53,7 @@ export {
   pullSettingsOf,
   type AnswerDigests,
   type AvailabilityPullStore,
+  type CurrencyChecks,
   type OptionSnapshot,
   type PullSettings,
   type PullTarget,
@@ -60,6 +61,7 @@ export {
   type SlotCounts,
   type SnapshotSlot,
 } from './availability/availability-pull.store';
+export type { SlotPriceRow } from './availability/slot-prices';
 export { pullTiersOf, tierDays, type DueTier, type PullSchedule, type PullTier } from './availability/pull-schedule';
 export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability/availability.store';
 export { newerInSource } from './availability/slot-order';

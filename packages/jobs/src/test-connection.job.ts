@@ -60,6 +60,10 @@ function probeFields() {
       .nullable()
       .optional(),
     latency: z.object({ catalog: latencySchema, availability: latencySchema, calendar: latencySchema }).optional(),
+    /** Per currency the integration lists, whether one `POST /availability` asked in it was priced in it. */
+    currencies: z
+      .array(z.object({ currency: z.string(), currencies_seen: z.array(z.string()), honoured: z.boolean().nullable(), error: z.string().optional() }))
+      .optional(),
   };
 }
 

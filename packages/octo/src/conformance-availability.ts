@@ -1,4 +1,5 @@
 import { parseAvailability, type AvailabilityQuery, type ParsedAvailability } from './availability';
+import { pricedCurrencies } from './availability-prices';
 import { availabilityQuirks } from './availability-quirks';
 import type { OctoProduct } from './catalog';
 import { withCapability } from './conformance-quirks';
@@ -128,19 +129,6 @@ export async function checkAvailability(probe: Probe, products: readonly OctoPro
   return report;
 }
 
-/** The currencies an availability answer's prices name. */
-function currenciesOf(answer: ParsedAvailability): Set<string> {
-  const seen = new Set<string>();
-  const add = (pricing: unknown): void => {
-    if (pricing !== null && typeof pricing === 'object' && typeof (pricing as { currency?: unknown }).currency === 'string') seen.add((pricing as { currency: string }).currency);
-  };
-  for (const slot of answer.slots) {
-    add(slot.raw.pricing);
-    if (Array.isArray(slot.raw.unitPricing)) slot.raw.unitPricing.forEach(add);
-  }
-  return seen;
-}
-
 /** Per asked currency, one `POST /availability` with `currency` (and `octo/pricing`) for the first sampled option. */
 export async function checkCurrencies(probe: Probe, products: readonly OctoProduct[], currencies: readonly string[], now: Date): Promise<CurrencyReport[]> {
   const query = sampleQueries(products, now)[0];
@@ -156,7 +144,7 @@ export async function checkCurrencies(probe: Probe, products: readonly OctoProdu
       reports.push({ currency, currencies_seen: [], honoured: null, error: `${answer.code}: ${answer.message}` });
       continue;
     }
-    const seen = [...currenciesOf(answer)].sort();
+    const seen = [...pricedCurrencies(answer.slots)].sort();
     reports.push({ currency, currencies_seen: seen, honoured: seen.length === 0 ? null : seen.every((c) => c === currency) });
   }
   return reports;

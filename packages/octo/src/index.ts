@@ -1,5 +1,6 @@
 export { SupplierError, isSupplierError, type SupplierErrorCode } from './errors';
 export { createSupplierClient, type SupplierClient } from './outbound';
+export { pricedCurrencies, slotPrices, type SlotPrices } from './availability-prices';
 export { parseAvailability, type AvailabilityQuery, type FetchedAvailability, type HeldSlot, type OctoSlot, type ParsedAvailability } from './availability';
 export type { FetchOptions, OutboundConfig, SupplierTarget } from './outbound-config';
 export type { FetchedBody, ProbedHeaders } from './catalog-body';

@@ -87,6 +87,7 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
+        ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         ...(body.drift_policy === undefined ? {} : { driftPolicy: body.drift_policy }),
         actor: principalOf(req).sub,
@@ -174,6 +175,7 @@ function patchRoute({ db }: AdminRoutesDeps, body: Schemas['adminPatchIntegratio
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
+        ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         ...(body.drift_policy === undefined ? {} : { driftPolicy: body.drift_policy }),
       };

@@ -38,6 +38,11 @@ export const availabilityQuerySchema = z
     optionId: octoIdQuery.optional(),
     from: instantQuery.transform((v) => new Date(v)).optional().openapi({ type: 'string', format: 'date-time', description: 'Slots starting at or after this instant.' }),
     to: instantQuery.transform((v) => new Date(v)).optional().openapi({ type: 'string', format: 'date-time', description: 'Slots starting at or before this instant.' }),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code (three capital letters, such as EUR)')
+      .optional()
+      .openapi({ description: 'Only slots priced in this currency (one the integration lists in `currencies`), each with `prices` in it.' }),
     max_age_s: z
       .string()
       .regex(/^\d{1,9}$/, 'must be a whole number of seconds, at least 1')
@@ -107,6 +112,15 @@ export const storedSlotSchema = z
         'When the supplier last confirmed the slot as stored: the later of its last write (`updated_at`) and the newest pull answer covering its local date (an unchanged pull moves it without rewriting the slot).',
     }),
     raw: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'The OCTO availability object as last received, every field kept.' }),
+    prices: z
+      .object({
+        currency: z.string(),
+        currency_precision: z.number().int().nullable().openapi({ description: 'Digits after the point of every amount (OCTO `currencyPrecision`).' }),
+        pricing: z.unknown().openapi({ description: 'OCTO `pricing` as the supplier sent it, money in integer minor units.' }),
+        unit_pricing: z.unknown().openapi({ description: 'OCTO `unitPricing` as sent.' }),
+      })
+      .optional()
+      .openapi({ description: 'With `?currency=` only: the slot’s prices in that currency, from the pull answer asked in it.' }),
   })
   .openapi('StoredSlot');
 
@@ -145,5 +159,6 @@ export function presentSlot(s: StoredSlot): z.output<typeof storedSlotSchema> {
     updated_at: s.updated_at.toISOString(),
     confirmed_at: s.confirmed_at.toISOString(),
     raw: s.raw as Record<string, unknown> | null,
+    ...(s.prices === undefined ? {} : { prices: s.prices }),
   };
 }

@@ -5,6 +5,7 @@ import { runWarningSchema, type alertDeliverySchema, type healthSchema, type int
 import { signingSecretOf } from '@octo-sync/platform';
 import { ok, type Reply } from './route';
 import { presentTiers } from './pull-tiers.schema';
+import { presentCurrencyChecks } from './currencies.schema';
 
 /*
  * Rows → the JSON the partner API answers with (integrations, their sync state, health and runs).
@@ -52,6 +53,8 @@ export function presentIntegration(i: Integration): z.output<typeof integrationS
     supplier_budget: { requests_per_second: i.supplierRequestsPerSecond, concurrency: i.supplierConcurrency, throttle_statuses: i.supplierThrottleStatuses },
     alerts_url: i.alertsUrl,
     drift_policy: i.driftPolicy,
+    currencies: i.currencies,
+    currency_checks: presentCurrencyChecks(i.currencyChecks),
     sync: presentSync(i),
     health: presentHealth(i),
     createdAt: i.createdAt.toISOString(),

@@ -67,6 +67,7 @@ export function productRoutes({ db, freshReads }: { db: Db; freshReads: FreshRea
       summary: 'The stored availability slots, paginated',
       description:
         'Ordered by slot start. Each slot carries the order source and key that decide which change is newer, and the raw OCTO object. ' +
+        'With `currency`, only the slots priced in that currency (one of the integration’s `currencies`, else 400), each with its `prices`. ' +
         'With `max_age_s`, slots confirmed longer ago make the read join or ask for a pull of the window and wait for it up to a bound (`FRESH_READ_WAIT_MS`); the answer says `fresh`.',
       tags: READS,
       auth: 'jwt',
@@ -74,7 +75,11 @@ export function productRoutes({ db, freshReads }: { db: Db; freshReads: FreshRea
       responses: { 200: { description: 'A page of stored slots.', schema: freshSlotsEnvelope } },
       handler: async ({ req, params, query, log }) => {
         const integration = await access.visible(req, params.id!);
-        const { productId, from, to, max_age_s: maxAgeS } = query;
+        const { productId, from, to, max_age_s: maxAgeS, currency } = query;
+        // Prices of a currency no longer listed are stale (no pull asks it any more): not answered.
+        if (currency !== undefined && !integration.currencies.includes(currency)) {
+          throw new ApiError('VALIDATION_FAILED', [`currency: ${currency} is not one of the integration's currencies (${integration.currencies.join(', ') || 'none listed'})`]);
+        }
         if (maxAgeS === undefined || productId === undefined || from === undefined || to === undefined) {
           const page = await db.catalogRead.listSlots(integration.id, query);
           return listReply(page.items.map(presentSlot), query, page);

@@ -5,6 +5,7 @@ import { TARGETED_PRODUCTS_MAX, type AlertListKey, type IntegrationEventListKey,
 import { unreachableLiteral, validateBaseUrl } from '@octo-sync/octo/src/base-url';
 import { afterQuery, keysetNotWithPage, type KeyPart } from './list-paging';
 import { driftPolicySchema } from './drift-policy.schema';
+import { currenciesField } from './currencies.schema';
 import { pullTiersField, tiersOf } from './pull-tiers.schema';
 
 // Adds `.openapi()` to zod schemas: the schemas that validate requests are the ones documented.
@@ -115,6 +116,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
+      currencies: currenciesField.optional(),
       alerts_url: alertsUrl.optional(),
     })
     .openapi('CreateIntegration');
@@ -129,6 +131,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
+      currencies: currenciesField.optional(),
       alerts_url: alertsUrl.optional(),
       drift_policy: driftPolicySchema.optional(),
     })
@@ -142,10 +145,11 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
+      currencies: currenciesField.optional(),
       alerts_url: alertsUrl.nullable().optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, alerts_url',
+      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, currencies, alerts_url',
     })
     .openapi('PatchIntegration', { description: 'Changing base_url withdraws the approval (an admin must approve the new target).' });
   const adminPatchIntegration = z
@@ -154,11 +158,12 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
+      currencies: currenciesField.optional(),
       alerts_url: alertsUrl.nullable().optional(),
       drift_policy: driftPolicySchema.optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of isActive, webhook_auth, availability_pull, supplier_budget, alerts_url, drift_policy',
+      message: 'must contain at least one of isActive, webhook_auth, availability_pull, supplier_budget, currencies, alerts_url, drift_policy',
     })
     .openapi('AdminPatchIntegration');
   return { createIntegration, adminCreateIntegration, patchIntegration, adminPatchIntegration };

@@ -3,6 +3,7 @@ import { COUNT_CAP } from '@octo-sync/db';
 import { syncProgressSchema, testConnectionResultSchema } from '@octo-sync/jobs';
 import { driftPolicySchema } from './drift-policy.schema';
 import { pullTiersField } from './pull-tiers.schema';
+import { currencyChecksSchema } from './currencies.schema';
 import { authTypeSchema, webhookAuthSchema } from './request-schemas';
 
 /*
@@ -59,6 +60,8 @@ export const integrationSchema = z
       .openapi({ description: 'The request budget every call to the supplier spends, across all workers; see SupplierBudget.' }),
     alerts_url: z.string().nullable().openapi({ description: 'Where partner alerts go; null: none.' }),
     drift_policy: driftPolicySchema,
+    currencies: z.array(z.string()).openapi({ description: 'The currencies pulls ask prices in, the first primary; empty: none asked.' }),
+    currency_checks: currencyChecksSchema,
     sync: syncStateSchema,
     health: healthSchema,
     createdAt: isoTime,

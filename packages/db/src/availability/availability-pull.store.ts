@@ -6,6 +6,7 @@ import { LOCK_OPTION_MARKS, PRUNE_MARKS, TRIM_MARKS } from './pull-marks';
 import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, RECONCILE_SNAPSHOT } from './pull-statements';
 import { moveMisplaced, type Placement } from './slot-placement';
 import { pullTiersOf, type PullTier } from './pull-schedule';
+import { PRUNE_PRICES, RECORD_CURRENCY_CHECKS, UPSERT_PRICES, type SlotPriceRow } from './slot-prices';
 
 /** The run's fenced transaction as the pull statements use it (SQL only: `RunTx`, run-fence.ts, has this shape). */
 interface RunSql {
@@ -42,6 +43,10 @@ export interface OptionSnapshot {
    * compares with what the answer listed, cannot include those).
    */
   digest?: string;
+  /** The currency the answer was asked in (the integration's first); absent: none asked. */
+  currency?: string;
+  /** The listed slots' prices in `currency`, stored beside the slots; absent when none was asked or the answer priced in another. */
+  prices?: readonly SlotPriceRow[];
 }
 
 /**
@@ -57,15 +62,20 @@ export interface SameAnswer {
   to: string;
   answerKey: bigint;
   digest: string;
+  /** The currency it was asked in; null: none. A mark of another currency never confirms it. */
+  currency: string | null;
 }
+
+/** Per asked currency, whether the last answer priced in it (shown on the integration). */
+export type CurrencyChecks = Record<string, { honoured: boolean; answered: string[]; checked_at: string }>;
 
 /** The digests of an integration's pull marks (one per option and window): tells an answer the same as the last one over its window before it is parsed. */
 export class AnswerDigests {
   constructor(private readonly marks: ReadonlyMap<string, string>) {}
 
   /** Whether `answer` has the bytes of its option's mark over the same window (the database checks again, with the window's slots). */
-  same(answer: Pick<SameAnswer, 'productId' | 'optionId' | 'from' | 'to' | 'digest'>): boolean {
-    return this.marks.get(windowKey(answer.productId, answer.optionId, answer.from, answer.to)) === answer.digest;
+  same(answer: Pick<SameAnswer, 'productId' | 'optionId' | 'from' | 'to' | 'digest' | 'currency'>): boolean {
+    return this.marks.get(windowKey(answer.productId, answer.optionId, answer.from, answer.to)) === `${answer.digest}\u0000${answer.currency ?? ''}`;
   }
 }
 
@@ -110,8 +120,8 @@ export class AvailabilityPullStore {
 
   /** The digests of the pull marks of `integrationId` (options whose last answer can be confirmed by its bytes). */
   async answerDigests(integrationId: string): Promise<AnswerDigests> {
-    const { rows } = await this.pool.query<{ productId: string; optionId: string; from: string; to: string; digest: string }>(ANSWER_DIGESTS, [integrationId]);
-    return new AnswerDigests(new Map(rows.map((r) => [windowKey(r.productId, r.optionId, r.from, r.to), r.digest])));
+    const { rows } = await this.pool.query<{ productId: string; optionId: string; from: string; to: string; digest: string; currency: string | null }>(ANSWER_DIGESTS, [integrationId]);
+    return new AnswerDigests(new Map(rows.map((r) => [windowKey(r.productId, r.optionId, r.from, r.to), `${r.digest}\u0000${r.currency ?? ''}`])));
   }
 
   /**
@@ -124,7 +134,7 @@ export class AvailabilityPullStore {
    */
   async confirm(client: RunSql, integrationId: string, answers: readonly SameAnswer[]): Promise<Array<number | null>> {
     await lockOptions(client, integrationId, answers);
-    const rows = (await client.query<{ product_octo_id: string; option_octo_id: string; slot_count: number }>(CONFIRM_SAME, [integrationId, JSON.stringify(answers.map((a) => ({ ...scopeOf(a), date_from: a.from, date_to: a.to, digest: a.digest }))), ...windowBounds(answers)])).rows;
+    const rows = (await client.query<{ product_octo_id: string; option_octo_id: string; slot_count: number }>(CONFIRM_SAME, [integrationId, JSON.stringify(answers.map((a) => ({ ...scopeOf(a), date_from: a.from, date_to: a.to, digest: a.digest, currency: a.currency }))), ...windowBounds(answers)])).rows;
     const confirmed = new Map(rows.map((r) => [optionKey(r.product_octo_id, r.option_octo_id), r.slot_count]));
     return answers.map((a) => confirmed.get(optionKey(a.productId, a.optionId)) ?? null);
   }
@@ -140,13 +150,15 @@ export class AvailabilityPullStore {
     await lockOptions(client, integrationId, snapshots);
     const windows = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, listed: [...s.slots.map((slot) => slot.availability_id), ...(s.held ?? [])] }));
     // The marks read the same answers (their window digest is the listed slots'): one parameter for both statements.
-    const answers = JSON.stringify(snapshots.map((s, i) => ({ ...windows[i]!, slots: s.slots, digest: s.digest ?? null, slot_count: s.slots.length })));
+    const answers = JSON.stringify(snapshots.map((s, i) => ({ ...windows[i]!, slots: s.slots, digest: s.digest ?? null, currency: s.currency ?? null, slot_count: s.slots.length })));
     const rows = (await client.query<ReconciledSlot>(RECONCILE_SNAPSHOT, [integrationId, answers, ...windowBounds(snapshots)])).rows;
     // A listed start moved to another month: its row goes to that month's partition (slot-placement.ts).
     await moveMisplaced((sql, values) => client.query(sql, values), rows);
     const written = rows.filter((row) => !row.closed);
     const closed = rows.filter((row) => row.closed);
     await client.query(MARK_ANSWERED, [integrationId, answers]);
+    const prices = snapshots.flatMap((snapshot) => snapshot.prices ?? []);
+    if (prices.length > 0) await client.query(UPSERT_PRICES, [integrationId, JSON.stringify(prices)]);
     // Last in the transaction, as the outbox requires: every slot whose content changed is an event.
     await appendChanges((sql, values) => client.query(sql, values), slotEvents([...written, ...closed]));
     return countsPerSnapshot(snapshots, written, closed);
@@ -155,14 +167,34 @@ export class AvailabilityPullStore {
   /**
    * Drops the marks of `options` that no longer decide anything (see pull-marks.ts): those whose
    * window ended before `expiredBefore` (a local date) and those a newer mark covers whole; cuts
-   * those a newer one overlaps to their end (a tier window that slid) to the dates before it. On
-   * `client`, the run's fenced transaction that wrote or moved their marks.
+   * those a newer one overlaps to their end (a tier window that slid) to the dates before it; with
+   * `prices`, also the options' slot prices dated before `expiredBefore`. On `client`, the run's
+   * fenced transaction that wrote or moved their marks.
    */
-  async pruneMarks(client: RunSql, integrationId: string, options: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, expiredBefore: string): Promise<void> {
+  async pruneMarks(client: RunSql, integrationId: string, options: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, expiredBefore: string, { prices = false } = {}): Promise<void> {
     if (options.length === 0) return;
     const marked = optionsParam(options);
     await client.query(TRIM_MARKS, [integrationId, marked]);
     await client.query(PRUNE_MARKS, [integrationId, marked, expiredBefore]);
+    // Only integrations that list currencies have prices to prune: the others pay no statement for it.
+    if (prices) await client.query(PRUNE_PRICES, [integrationId, marked, expiredBefore]);
+  }
+
+  /**
+   * Stores slot prices of answers asked in a secondary currency (no slot row is written: the
+   * primary currency's answers keep the slots), on `client`, the run's fenced transaction, after
+   * the options' mark locks (as every pull write of an option).
+   */
+  async writePrices(client: RunSql, integrationId: string, rows: readonly SlotPriceRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await lockOptions(client, integrationId, rows.map((r) => ({ productId: r.product_octo_id, optionId: r.option_octo_id })));
+    await client.query(UPSERT_PRICES, [integrationId, JSON.stringify(rows)]);
+  }
+
+  /** Merges the run's answers per asked currency into the integration's `currency_checks`, on `client`. */
+  async recordCurrencyChecks(client: RunSql, integrationId: string, checks: CurrencyChecks): Promise<void> {
+    if (Object.keys(checks).length === 0) return;
+    await client.query(RECORD_CURRENCY_CHECKS, [integrationId, JSON.stringify(checks)]);
   }
 
 }

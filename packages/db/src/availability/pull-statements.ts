@@ -107,7 +107,7 @@ RETURNING t.created_at = now()::timestamptz(3) AS created, t.removed_at IS NOT N
 // mark stands beside the tier window's; PRUNE_MARKS, pull-marks.ts, drops those that decide
 // nothing any more): the slot upsert of a push refuses a change received before it for a slot in
 // its window (see AvailabilityStore), also where this pull wrote nothing. With the answer's
-// digest (currency: none is asked today), what it listed, and the window as the answer says it is
+// digest and the currency it was asked in (null: none), what it listed, and the window as the answer says it is
 // (window_digest: its listed slots' ids and content hashes, windowDigest below), computed from
 // the answer, never read from the stored slots: a push
 // that commits between this pull's statements, or after a confirmation whose snapshot it missed,
@@ -130,7 +130,7 @@ WHERE t.answer_key < excluded.answer_key`;
 
 // $2: [{product_octo_id, option_octo_id, answer_key, date_from, date_to, digest, currency?}], $3 and $4
 // the first and last dates of their windows (partition pruning, as RECONCILE_SNAPSHOT's). An
-// answer with the bytes and currency (none asked today: NULL) of its option's mark over the same
+// answer with the bytes and currency (null: none asked) of its option's mark over the same
 // window moves that mark, and so confirms every slot of the window, if the window's open stored
 // slots are exactly what the mark's answer said: the same ids with the same content hashes
 // (window_digest, windowDigest over the stored content_hash). Then a full reconcile would write and close
@@ -156,5 +156,5 @@ WHERE m.integration_id = $1::uuid AND m.product_octo_id = s.product_octo_id AND 
 RETURNING m.product_octo_id, m.option_octo_id, m.slot_count`;
 
 export const ANSWER_DIGESTS = `
-SELECT product_octo_id AS "productId", option_octo_id AS "optionId", date_from AS "from", date_to AS "to", digest
+SELECT product_octo_id AS "productId", option_octo_id AS "optionId", date_from AS "from", date_to AS "to", digest, currency
 FROM availability_pull_marks WHERE integration_id = $1::uuid AND digest IS NOT NULL`;

@@ -50,6 +50,16 @@ export interface StoredSlot {
   /** The later of the slot's last write and the newest pull answer covering its date (`confirmedAt`, slot-order.ts). */
   confirmed_at: Date;
   raw: unknown;
+  /** With a currency filter: the slot's prices in it, from the pull answer asked in it. */
+  prices?: SlotPricesRead;
+}
+
+/** A slot's prices in one currency, as stored (`availability_slot_prices`). */
+export interface SlotPricesRead {
+  currency: string;
+  currency_precision: number | null;
+  pricing: unknown;
+  unit_pricing: unknown;
 }
 
 /** Paging of a list: a 1-based page number and page size, or `after` (keyset paging). */
@@ -73,6 +83,8 @@ export interface SlotFilter extends PageRequest<SlotListKey> {
   optionId?: string;
   from?: Date;
   to?: Date;
+  /** Only slots priced in this currency (ISO 4217), each with its prices in it. */
+  currency?: string;
 }
 
 // Options and units come back inside each product row as JSON, so a page costs one statement
@@ -93,9 +105,16 @@ const RAW_PRODUCT = `p.raw || COALESCE((SELECT jsonb_build_object('options', jso
     ORDER BY o.id)) FROM product_options o WHERE o.product_id = p.id AND (o.active OR NOT p.active) HAVING count(*) > 0), '{}'::jsonb)`;
 
 // The start bounds name their months' partitions too (startMonths), so Postgres scans only those.
-const SLOT_FILTER = `integration_id = $1::uuid AND ($2::text IS NULL OR product_octo_id = $2) AND ($3::text IS NULL OR option_octo_id = $3)
+// The slot's prices in the currency `$n` (null: none asked), one primary-key lookup per slot.
+const PRICE_OF = (n: string) => `FROM availability_slot_prices pr WHERE pr.integration_id = availability_slots.integration_id
+    AND pr.option_key = availability_slots.option_key AND pr.availability_id = availability_slots.availability_id AND pr.currency = ${n}`;
+const PRICES_COLUMN = (n: string) => `(SELECT json_build_object('currency', pr.currency, 'currency_precision', pr.currency_precision,
+    'pricing', pr.pricing, 'unit_pricing', pr.unit_pricing) ${PRICE_OF(n)}) AS prices`;
+
+// $1..$5 as listSlots passes them; `currency`: the parameter of the currency filter.
+const SLOT_FILTER = (currency: string) => `integration_id = $1::uuid AND ($2::text IS NULL OR product_octo_id = $2) AND ($3::text IS NULL OR option_octo_id = $3)
   AND ($4::timestamptz IS NULL OR starts_at >= $4) AND ($5::timestamptz IS NULL OR starts_at <= $5)
-  AND ${startMonths('availability_slots', '$4', '$5')}`;
+  AND ${startMonths('availability_slots', '$4', '$5')} AND (${currency}::text IS NULL OR EXISTS (SELECT 1 ${PRICE_OF(currency)}))`;
 
 // Keyset paging in the slots' order (starts_at NULLS LAST, then the ids): the rows after the key
 // ($6: whether there is one, $7..$10: the key).
@@ -144,11 +163,12 @@ export class CatalogReadStore {
       this.pool.query<StoredSlot>(
         `SELECT product_octo_id AS product_id, option_octo_id AS option_id, availability_id, local_date_time_start, starts_at, status,
            vacancies, capacity, order_source, order_key::text AS order_key, updated_at, ${confirmedAt('availability_slots')} AS confirmed_at, raw
-         FROM availability_slots WHERE ${SLOT_FILTER} AND ${SLOT_AFTER}
+           ${filter.currency === undefined ? '' : `, ${PRICES_COLUMN('$13')}`}
+         FROM availability_slots WHERE ${SLOT_FILTER('$13')} AND ${SLOT_AFTER}
          ORDER BY starts_at NULLS LAST, product_octo_id, option_octo_id, availability_id LIMIT $11 OFFSET $12`,
-        [...params, filter.after !== undefined, ...after, filter.pageSize + 1, offsetOf(filter)],
+        [...params, filter.after !== undefined, ...after, filter.pageSize + 1, offsetOf(filter), filter.currency ?? null],
       ),
-      this.pool.query<{ n: number }>(cappedCount(`FROM availability_slots WHERE ${SLOT_FILTER}`, 6), [...params, COUNT_CAP + 1]),
+      this.pool.query<{ n: number }>(cappedCount(`FROM availability_slots WHERE ${SLOT_FILTER('$7')}`, 6), [...params, COUNT_CAP + 1, filter.currency ?? null]),
     ]);
     return toListPage(rows.rows, filter.pageSize, count.rows[0]?.n ?? 0, (r): SlotListKey => [
       r.starts_at === null ? null : r.starts_at.toISOString(),

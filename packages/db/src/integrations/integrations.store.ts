@@ -31,6 +31,8 @@ export interface NewIntegration {
   supplierBudget?: SupplierBudgetPatch;
   /** What a sync does when the catalog's shape changed (default `accept`). */
   driftPolicy?: DriftPolicy;
+  /** ISO 4217 codes the pulls ask prices in, the first primary; left out or empty: none asked. */
+  currencies?: readonly string[];
   /** Who creates it (JWT sub), for the audit trail. */
   actor?: string;
 }
@@ -47,6 +49,8 @@ export interface IntegrationPatch {
   availabilityPull?: Partial<PullSettings>;
   supplierBudget?: SupplierBudgetPatch;
   driftPolicy?: DriftPolicy;
+  /** Replaces the list; empty: none asked. */
+  currencies?: readonly string[];
 }
 
 /**
@@ -93,6 +97,7 @@ export class IntegrationStore {
             ...(input.webhookAuth === undefined ? {} : { webhookAuth: input.webhookAuth }),
             alertsUrl: input.alertsUrl ?? null,
             ...(input.driftPolicy === undefined ? {} : { driftPolicy: input.driftPolicy }),
+            currencies: [...(input.currencies ?? [])],
             ...budgetColumns(input.supplierBudget),
             ...pullColumns(input.availabilityPull, FLAT_PULL_DEFAULTS),
             ...this.secrets.sealNew(webhookSecret),
@@ -143,6 +148,7 @@ export class IntegrationStore {
     if (patch.webhookAuth !== undefined) data.webhookAuth = patch.webhookAuth;
     if (patch.alertsUrl !== undefined) data.alertsUrl = patch.alertsUrl;
     if (patch.driftPolicy !== undefined) data.driftPolicy = patch.driftPolicy;
+    if (patch.currencies !== undefined) data.currencies = [...patch.currencies];
     Object.assign(data, budgetColumns(patch.supplierBudget));
     const updated = await this.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean; days_ahead: number; interval_minutes: number }>>`

@@ -150,7 +150,7 @@ export interface paths {
         };
         /**
          * The stored availability slots, paginated
-         * @description Ordered by slot start. Each slot carries the order source and key that decide which change is newer, and the raw OCTO object. With `max_age_s`, slots confirmed longer ago make the read join or ask for a pull of the window and wait for it up to a bound (`FRESH_READ_WAIT_MS`); the answer says `fresh`.
+         * @description Ordered by slot start. Each slot carries the order source and key that decide which change is newer, and the raw OCTO object. With `currency`, only the slots priced in that currency (one of the integration’s `currencies`, else 400), each with its `prices`. With `max_age_s`, slots confirmed longer ago make the read join or ask for a pull of the window and wait for it up to a bound (`FRESH_READ_WAIT_MS`); the answer says `fresh`.
          */
         get: operations["listStoredAvailability"];
         put?: never;
@@ -682,6 +682,14 @@ export interface components {
              */
             base_url: string;
             /**
+             * @description The currencies the integration sells in (ISO 4217, at most 10). Pulls ask `POST /availability` with `currency` once per listed currency: the first with the pull tiers, the others at the last tier’s interval only. Empty (the default): none asked, prices as the supplier sends them.
+             * @example [
+             *       "EUR",
+             *       "USD"
+             *     ]
+             */
+            currencies?: string[];
+            /**
              * @description What a sync does when the catalog’s shape changed (a path added, removed or of another JSON type; a capability dropped): `accept` (default) stores it and reports `supplier.drift`; `quarantine` also holds the products that carry a new path or type as stored until an admin accepts the shape; `block` fails the run with `SUPPLIER_DRIFT`, nothing written, until an admin accepts it. Set by an admin only.
              * @enum {string}
              */
@@ -706,6 +714,14 @@ export interface components {
              */
             alerts_url?: string;
             availability_pull?: components["schemas"]["AvailabilityPullSettings"];
+            /**
+             * @description The currencies the integration sells in (ISO 4217, at most 10). Pulls ask `POST /availability` with `currency` once per listed currency: the first with the pull tiers, the others at the last tier’s interval only. Empty (the default): none asked, prices as the supplier sends them.
+             * @example [
+             *       "EUR",
+             *       "USD"
+             *     ]
+             */
+            currencies?: string[];
             /**
              * @description What a sync does when the catalog’s shape changed (a path added, removed or of another JSON type; a capability dropped): `accept` (default) stores it and reports `supplier.drift`; `quarantine` also holds the products that carry a new path or type as stored until an admin accepts the shape; `block` fails the run with `SUPPLIER_DRIFT`, nothing written, until an admin accepts it. Set by an admin only.
              * @enum {string}
@@ -906,6 +922,14 @@ export interface components {
              * @example https://octo.example-partner.com
              */
             base_url: string;
+            /**
+             * @description The currencies the integration sells in (ISO 4217, at most 10). Pulls ask `POST /availability` with `currency` once per listed currency: the first with the pull tiers, the others at the last tier’s interval only. Empty (the default): none asked, prices as the supplier sends them.
+             * @example [
+             *       "EUR",
+             *       "USD"
+             *     ]
+             */
+            currencies?: string[];
             handles_ticket_delivery: boolean;
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
@@ -1035,6 +1059,19 @@ export interface components {
              * @example 2026-06-23T06:00:00.000Z
              */
             createdAt: string;
+            /** @description The currencies pulls ask prices in, the first primary; empty: none asked. */
+            currencies: string[];
+            /** @description Per asked currency, the last pull’s answer priced in it or not. A currency the supplier ignores (it prices in another) is `honoured: false`: its prices are not stored under it, and the pull run has a warning. */
+            currency_checks: {
+                [key: string]: {
+                    /** @description The currencies that answer’s prices named. */
+                    answered: string[];
+                    /** @description When the pull that asked ended. */
+                    checked_at: string;
+                    /** @description Whether every price of the last answer asked in this currency was in it. */
+                    honoured: boolean;
+                };
+            };
             /**
              * @description What a sync does when the catalog’s shape changed (a path added, removed or of another JSON type; a capability dropped): `accept` (default) stores it and reports `supplier.drift`; `quarantine` also holds the products that carry a new path or type as stored until an admin accepts the shape; `block` fails the run with `SUPPLIER_DRIFT`, nothing written, until an admin accepts it. Set by an admin only.
              * @enum {string}
@@ -1119,6 +1156,14 @@ export interface components {
              * @example https://octo.example-partner.com
              */
             base_url?: string;
+            /**
+             * @description The currencies the integration sells in (ISO 4217, at most 10). Pulls ask `POST /availability` with `currency` once per listed currency: the first with the pull tiers, the others at the last tier’s interval only. Empty (the default): none asked, prices as the supplier sends them.
+             * @example [
+             *       "EUR",
+             *       "USD"
+             *     ]
+             */
+            currencies?: string[];
             handles_ticket_delivery?: boolean;
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
@@ -1214,6 +1259,16 @@ export interface components {
                 key: string;
                 /** @enum {string} */
                 source: "sequence" | "updated_at" | "received_at";
+            };
+            /** @description With `?currency=` only: the slot’s prices in that currency, from the pull answer asked in it. */
+            prices?: {
+                currency: string;
+                /** @description Digits after the point of every amount (OCTO `currencyPrecision`). */
+                currency_precision: number | null;
+                /** @description OCTO `pricing` as the supplier sent it, money in integer minor units. */
+                pricing?: unknown;
+                /** @description OCTO `unitPricing` as sent. */
+                unit_pricing?: unknown;
             };
             productId: string;
             /** @description The OCTO availability object as last received, every field kept. */
@@ -1395,6 +1450,12 @@ export interface components {
                 sample: string[];
                 slots: number;
             } | null;
+            currencies?: {
+                currencies_seen: string[];
+                currency: string;
+                error?: string;
+                honoured: boolean | null;
+            }[];
             /** @default [] */
             differences: string[];
             /** @default [] */
@@ -1457,6 +1518,12 @@ export interface components {
                 slots: number;
             } | null;
             code: string;
+            currencies?: {
+                currencies_seen: string[];
+                currency: string;
+                error?: string;
+                honoured: boolean | null;
+            }[];
             /** @default [] */
             differences: string[];
             /** @default [] */
@@ -2336,6 +2403,8 @@ export interface operations {
             query?: {
                 /** @description Keyset paging: the `pagination.next` of the previous page; the rows after it in this list's order. Not with `page` > 1. */
                 after?: string;
+                /** @description Only slots priced in this currency (one the integration lists in `currencies`), each with `prices` in it. */
+                currency?: string;
                 /** @description Slots starting at or after this instant. */
                 from?: string;
                 /** @description Freshness bound: slots confirmed more than this many seconds ago make the read join or ask for a pull of the window (whole local days) and wait for it up to a bound; the answer says `fresh`. Needs `productId`, `from` and `to` (at most 31 days apart). */

@@ -1,6 +1,7 @@
-import type { OptionSnapshot, RunWarning, SameAnswer, SnapshotSlot } from '@octo-sync/db';
+import type { OptionSnapshot, PullTarget, RunWarning, SameAnswer, SnapshotSlot } from '@octo-sync/db';
 import type { SlotTimeBounds } from '@octo-sync/jobs';
-import { parseAvailability, type FetchedAvailability } from '@octo-sync/octo';
+import { isSupplierError, parseAvailability, type FetchedAvailability } from '@octo-sync/octo';
+import { priceRowsOf, type CurrencyTally } from './pull-currencies';
 import { storableSlots, type LocalWindow } from './pull-window';
 
 /** Which answer a pull took: its option, its window, and its place on the receive time line. */
@@ -8,6 +9,8 @@ export interface AnswerScope extends LocalWindow {
   productId: string;
   optionId: string;
   answerKey: bigint;
+  /** The currency the answer was asked in; absent: none. */
+  currency?: string;
 }
 
 /**
@@ -28,9 +31,11 @@ export interface UnparsedAnswer {
  * be stored are left out, with one run warning for the option; so are slots whose raw cannot be
  * kept as sent, each named, and kept listed (held) so that the stored slot is not closed. The
  * answer's digest goes with it only when the next answer with the same bytes may be confirmed by
- * them (see {@link confirmable}).
+ * them (see {@link confirmable}). Asked in a currency, it carries its slots' prices in it, unless
+ * the supplier priced in another (`tally` judges): then no prices, and no digest either, so that
+ * the next answer is judged again rather than confirmed by its bytes.
  */
-export function snapshotOf(scope: AnswerScope, fetched: Pick<FetchedAvailability, 'body' | 'digest'>, bounds: SlotTimeBounds, warnings: RunWarning[]): OptionSnapshot {
+export function snapshotOf(scope: AnswerScope, fetched: Pick<FetchedAvailability, 'body' | 'digest'>, bounds: SlotTimeBounds, warnings: RunWarning[], tally?: CurrencyTally): OptionSnapshot {
   const answer = parseAvailability(fetched.body);
   const storable = storableSlots(answer.slots, bounds);
   if (storable.dropped > 0) {
@@ -41,8 +46,9 @@ export function snapshotOf(scope: AnswerScope, fetched: Pick<FetchedAvailability
     const reason = `slot not taken, the stored one left as it was: ${slot.paths.join(', ')} cannot be kept exactly (beyond the range or precision of a double)`;
     warnings.push({ product_id: scope.productId, path: `options.${scope.optionId}.availability.${slot.id}`, reason });
   }
-  const snapshot: OptionSnapshot = { ...scope, slots: storable.slots, held: answer.held.map((slot) => slot.id) };
-  return storable.dropped === 0 && answer.held.length === 0 && confirmable(storable.slots, scope) ? { ...snapshot, digest: fetched.digest } : snapshot;
+  const prices = scope.currency === undefined || tally === undefined ? undefined : priceRowsOf(scope, scope.currency, storable.slots, tally);
+  const snapshot: OptionSnapshot = { ...scope, slots: storable.slots, held: answer.held.map((slot) => slot.id), ...(Array.isArray(prices) ? { prices } : {}) };
+  return prices !== 'ignored' && storable.dropped === 0 && answer.held.length === 0 && confirmable(storable.slots, scope) ? { ...snapshot, digest: fetched.digest } : snapshot;
 }
 
 const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -58,4 +64,17 @@ function confirmable(slots: readonly SnapshotSlot[], window: LocalWindow): boole
     const date = slot.local_date_time_start?.slice(0, 10);
     return date !== undefined && LOCAL_DATE.test(date) && date >= window.from && date <= window.to;
   });
+}
+
+/** Failures that concern one option's answer, not the supplier as a whole (auth, address, outages). */
+const PER_OPTION_CODES = new Set(['SUPPLIER_HTTP_ERROR', 'AVAILABILITY_INVALID', 'SUPPLIER_BODY_TOO_LARGE']);
+
+/**
+ * One option the supplier refused for good (an unknown product, an answer that is not an
+ * availability array) is listed in the run and the others go on; anything else fails the attempt.
+ */
+export function optionFailure(error: unknown, target: PullTarget, warnings: RunWarning[]): undefined {
+  if (!isSupplierError(error) || !PER_OPTION_CODES.has(error.code)) throw error;
+  warnings.push({ product_id: target.productId, path: `options.${target.optionId}`, reason: `${error.code}: ${error.message}` });
+  return undefined;
 }

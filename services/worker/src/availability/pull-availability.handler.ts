@@ -1,13 +1,15 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { pullSettingsOf, syncRefusal, type AnswerDigests, type Db, type Integration, type OptionSnapshot, type PullTarget, type RunTx, type RunWarning, type SyncRun } from '@octo-sync/db';
 import { slotTimeBounds, type JobContext, type PayloadOf, type availabilityPullJob } from '@octo-sync/jobs';
-import { isSupplierError, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
+import type { SupplierClient, SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError, type Logger } from '@octo-sync/platform';
 import { failAttempt } from '../catalog/run-failure';
 import { budgetedClient, type BudgetDeps } from '../supplier-budget/budgeted-supplier';
 import { delayIfThrottled, recordThrottled, runCalls } from '../supplier-budget/run-throttling';
-import { snapshotOf, type AnswerScope, type UnparsedAnswer } from './pull-answer';
-import { answerKeyOf, eachLimited, pullWindow, type LocalWindow } from './pull-window';
+import { optionFailure, snapshotOf, type AnswerScope, type UnparsedAnswer } from './pull-answer';
+import { CurrencyTally, secondaryTargets } from './pull-currencies';
+import { pullSecondaries } from './pull-secondary';
+import { answerKeyOf, eachLimited, windowResolver, type WindowOf } from './pull-window';
 import { pullPlanOf, type WindowedTarget } from './pull-targets';
 import { SnapshotWriter, type PullWrites } from './snapshot-writer';
 
@@ -91,7 +93,7 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   const marking = async <T>(answers: ReadonlyArray<Pick<PullTarget, 'productId' | 'optionId'>>, write: (client: RunTx) => Promise<T>): Promise<T> =>
     db.runs.withPullFence(run, fence, async (client) => {
       const written = await write(client);
-      await db.pulls.pruneMarks(client, integration.id, answers, expiredBefore);
+      await db.pulls.pruneMarks(client, integration.id, answers, expiredBefore, { prices: integration.currencies.length > 0 });
       return written;
     }, settings.writeTimeoutMs);
   const writes: PullWrites = {
@@ -103,7 +105,10 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
     confirm: (answers) => marking(answers, (client) => db.pulls.confirm(client, integration.id, answers)),
   };
   const writer = new SnapshotWriter(writes, WRITE_BATCH_SLOTS);
-  const fetchOne = answerFetcher({ ...deps, digests, dropped, warnings }, integration, signal);
+  const tally = new CurrencyTally();
+  const [primary, ...secondaries] = integration.currencies;
+  const windowOf = windowResolver(pullSettingsOf(integration).daysAhead);
+  const fetchOne = answerFetcher({ ...deps, digests, dropped, warnings, tally, windowOf }, integration, primary, signal);
   const pullOne = async (target: WindowedTarget): Promise<void> => {
     const answer = await fetchOne(target).catch((error: unknown) => optionFailure(error, target, warnings));
     if (answer) await writer.add(answer);
@@ -114,11 +119,18 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
     // Also when the supplier failed: the attempt's failure is recorded once its writes have ended.
     await writer.settled();
   }
+  const secondaryWork = { ...deps, targets: secondaryTargets(integration.currencies, run.pullScope, payload.hinted === true, pullSettingsOf(integration).tiers, targets), currencies: secondaries, windowOf, tally, warnings };
+  const prices = await pullSecondaries(secondaryWork, integration, (rows) => db.runs.withPullFence(run, fence, (client) => db.pulls.writePrices(client, integration.id, rows), settings.writeTimeoutMs), signal);
   const counts = writer.result();
-  const listed = [...notStored, ...warnings, ...dropped];
+  const listed = [...notStored, ...tally.warnings(), ...warnings, ...dropped];
   const stored = listed.length === 0 ? null : { items: listed.slice(0, settings.maxWarnings), omitted: Math.max(0, listed.length - settings.maxWarnings) };
-  const finished = await db.runs.withPullFence(run, fence, (client) => db.runs.finishPull(client, run, { slots: counts, options: { pulled: targets.length - warnings.length, failed: warnings.length } }, stored), settings.writeTimeoutMs);
-  log.info({ options: targets.length, failed: warnings.length, ...counts }, 'availability pulled');
+  const checks = tally.checks(new Date());
+  const finish = async (client: RunTx) => {
+    await db.pulls.recordCurrencyChecks(client, integration.id, checks);
+    return db.runs.finishPull(client, run, { slots: counts, options: { pulled: targets.length - warnings.length, failed: warnings.length } }, stored);
+  };
+  const finished = await db.runs.withPullFence(run, fence, finish, settings.writeTimeoutMs);
+  log.info({ options: targets.length, failed: warnings.length, ...counts, secondaryPrices: prices }, 'availability pulled');
   return { runId: finished.id, status: finished.status };
 }
 
@@ -130,6 +142,8 @@ const WRITE_BATCH_SLOTS = 2_000;
 
 /** What fetching answers needs beyond the handler's own dependencies. */
 interface FetchDeps extends PullDeps {
+  tally: CurrencyTally;
+  windowOf: WindowOf;
   /** The options' last answers: one with the same bytes is left unparsed. */
   digests: AnswerDigests;
   /** Run warnings: slots dropped or held (`dropped`), options that failed (`warnings`). */
@@ -138,25 +152,21 @@ interface FetchDeps extends PullDeps {
 }
 
 /**
- * Fetches one option's answer over its window: one window per time zone and dates asked, so every
- * option of a zone asks for the same dates. An answer with the bytes of the option's last answer over
+ * Fetches one option's answer over its window (`windowOf`), in `currency` when the integration
+ * lists one. An answer with the bytes of the option's last answer over
  * the same window is left unparsed (the writer confirms it by its pull mark, or parses it when the
  * window changed since); any other is parsed into a snapshot (`snapshotOf`).
  */
-function answerFetcher(deps: FetchDeps, integration: Integration, signal: AbortSignal | undefined): (target: WindowedTarget) => Promise<OptionSnapshot | UnparsedAnswer> {
+function answerFetcher(deps: FetchDeps, integration: Integration, currency: string | undefined, signal: AbortSignal | undefined): (target: WindowedTarget) => Promise<OptionSnapshot | UnparsedAnswer> {
   const supplierTarget: SupplierTarget = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: deps.db.integrations.readAuthKey(integration) };
-  const daysAhead = pullSettingsOf(integration).daysAhead;
-  const now = new Date();
-  const windows = new Map<string, LocalWindow>();
+  const asked = currency === undefined ? {} : { currency };
   return async (target) => {
-    const key = JSON.stringify([target.timeZone, target.from ?? null, target.to ?? null, target.days ?? null]);
-    const window = windows.get(key) ?? pullWindow(target.timeZone, daysAhead, now, target);
-    windows.set(key, window);
-    const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to };
+    const window = deps.windowOf(target);
+    const query = { productId: target.productId, optionId: target.optionId, localDateStart: window.from, localDateEnd: window.to, ...asked };
     const fetched = await deps.supplier.fetchAvailability(supplierTarget, query, signal ? { signal } : {});
-    const scope: AnswerScope = { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(fetched.answeredAt) };
-    const parse = () => snapshotOf(scope, fetched, slotTimeBounds(Date.now(), deps.settings.retentionDays), deps.dropped);
-    const same = { ...scope, digest: fetched.digest };
+    const scope: AnswerScope = { productId: target.productId, optionId: target.optionId, ...window, answerKey: answerKeyOf(fetched.answeredAt), ...asked };
+    const parse = () => snapshotOf(scope, fetched, slotTimeBounds(Date.now(), deps.settings.retentionDays), deps.dropped, deps.tally);
+    const same = { productId: scope.productId, optionId: scope.optionId, from: scope.from, to: scope.to, answerKey: scope.answerKey, digest: fetched.digest, currency: currency ?? null };
     if (!deps.digests.same(same)) return parse();
     const reparse = (): OptionSnapshot | undefined => {
       try {
@@ -167,17 +177,4 @@ function answerFetcher(deps: FetchDeps, integration: Integration, signal: AbortS
     };
     return { same, bytes: fetched.bytes, parse: reparse };
   };
-}
-
-/** Failures that concern one option's answer, not the supplier as a whole (auth, address, outages). */
-const PER_OPTION_CODES = new Set(['SUPPLIER_HTTP_ERROR', 'AVAILABILITY_INVALID', 'SUPPLIER_BODY_TOO_LARGE']);
-
-/**
- * One option the supplier refused for good (an unknown product, an answer that is not an
- * availability array) is listed in the run and the others go on; anything else fails the attempt.
- */
-function optionFailure(error: unknown, target: PullTarget, warnings: RunWarning[]): undefined {
-  if (!isSupplierError(error) || !PER_OPTION_CODES.has(error.code)) throw error;
-  warnings.push({ product_id: target.productId, path: `options.${target.optionId}`, reason: `${error.code}: ${error.message}` });
-  return undefined;
 }

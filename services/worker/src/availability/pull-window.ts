@@ -42,6 +42,23 @@ export function pullWindow(timeZone: string | null, daysAhead: number, now: Date
   return { from: narrow.from ?? today, to: narrow.to ?? addDays(today, daysAhead) };
 }
 
+/**
+ * The window a target is asked for: one per time zone and dates asked, so every option of a zone
+ * asks for the same dates (and every currency of an option the same as its first).
+ */
+export type WindowOf = (target: { timeZone: string | null } & WindowNarrowing) => LocalWindow;
+
+/** Windows of one pull run, from its start time; `daysAhead`: the integration's whole window. */
+export function windowResolver(daysAhead: number, now = new Date()): WindowOf {
+  const windows = new Map<string, LocalWindow>();
+  return (target) => {
+    const key = JSON.stringify([target.timeZone, target.from ?? null, target.to ?? null, target.days ?? null]);
+    const window = windows.get(key) ?? pullWindow(target.timeZone, daysAhead, now, target);
+    windows.set(key, window);
+    return window;
+  };
+}
+
 /** A snapshot slot as the database takes it; the UTC instant comes from the local start and its offset. */
 export function toSnapshotSlot(slot: OctoSlot): SnapshotSlot {
   return {

@@ -76,7 +76,7 @@ describe('SnapshotWriter', () => {
   it('confirms unparsed answers first, counts the confirmed ones unchanged, and parses and reconciles the others after, in a write of their own', async () => {
     const steps: string[] = [];
     const unparsed = (optionId: string, slots: number): UnparsedAnswer => ({
-      same: { productId: 'p', optionId, from: '2026-01-01', to: '2026-01-31', answerKey: 2n, digest: `d-${optionId}` },
+      same: { productId: 'p', optionId, from: '2026-01-01', to: '2026-01-31', answerKey: 2n, digest: `d-${optionId}`, currency: null },
       bytes: 100,
       parse: () => {
         steps.push(`parse ${optionId}`);

@@ -31,6 +31,7 @@ function answerOf(report: ConformanceReport, latencyMs: number): TestConnectionR
     availability: report.availability,
     unknown_product: report.unknown_product,
     latency: report.latency,
+    ...(report.currencies.length === 0 ? {} : { currencies: report.currencies }),
   };
   if (report.failure === null) {
     return { ok: true, message: 'Connection successful', status: 200, latency_ms: report.fetch_ms, product_count: report.products, ...verdict };
@@ -43,7 +44,8 @@ function answerOf(report: ConformanceReport, latencyMs: number): TestConnectionR
  * `integration.test-connection`: the conformance check of `npm run conformance` on the stored
  * base URL and credentials, through the same outbound client (and address rules) and supplier
  * budget as a sync: two `GET {base_url}/products`, read as a sync reads them, then a sample of
- * availability and a known and an unknown product, reported in words a partner can act on.
+ * availability and a known and an unknown product, and availability in each of the integration's
+ * `currencies`, reported in words a partner can act on.
  * Supplier problems are results (`ok: false`), never thrown: the job only fails for our own
  * faults (for example a credential that cannot be decrypted).
  */
@@ -56,7 +58,8 @@ export function createTestConnectionHandler({ db, supplier, settings, budget }: 
     const target = { baseUrl: integration.baseUrl, authType: integration.authType, authKey: db.integrations.readAuthKey(integration) };
     const started = performance.now();
     const calls = new BudgetedCalls(budget, integration, { onLongWait: 'refuse', waitWhenSlowed: true }, ctx?.signal);
-    const report = await checkConformance(budgetedClient(supplier, calls), target, settings);
+    // The integration's currencies, each asked once: whether the supplier honours them before a pull relies on it.
+    const report = await checkConformance(budgetedClient(supplier, calls), target, { ...settings, currencies: integration.currencies });
     return answerOf(report, Math.max(0, Math.round(performance.now() - started)));
   };
 }

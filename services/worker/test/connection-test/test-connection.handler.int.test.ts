@@ -105,6 +105,25 @@ test('the report beyond the catalog: availability quirks and an unknown product 
   }
 });
 
+test('asks availability in each of the integration’s currencies and says which the supplier honours', async () => {
+  const { integration: created } = await db.integrations.create({ partnerId: `p-${++n}`, baseUrl: supplier.url, authType: 'bearer', authKey: AUTH_KEY, handlesTicketDelivery: false, currencies: ['EUR', 'USD'] });
+  const calendar = new SlotCalendar();
+  const start = `${new Date().toISOString().slice(0, 10)}T09:00:00+00:00`;
+  calendar.put('prod-00001', 'DEFAULT', { id: 's1', localDateTimeStart: start, localDateTimeEnd: start, allDay: false, status: 'AVAILABLE', vacancies: 5, capacity: 10 });
+  supplier.setAvailability(calendar);
+  supplier.setCurrencies({ supported: ['EUR'], ignoreParameter: true });
+  try {
+    const result = await handler({ integrationId: created.id });
+    expect(result.currencies).toEqual([
+      { currency: 'EUR', currencies_seen: ['EUR'], honoured: true },
+      { currency: 'USD', currencies_seen: ['EUR'], honoured: false },
+    ]);
+  } finally {
+    supplier.setAvailability(new SlotCalendar());
+    supplier.setCurrencies(null);
+  }
+});
+
 test('the conformance report: a catalog that changes on every fetch is not stable, with the paths that differ', async () => {
   const id = await integration();
   supplier.setChangingCatalog((n) => generateCatalog({ products: 3 }).map((p, i) => (i === 1 ? { ...p, fetchedAt: n } : p)));
