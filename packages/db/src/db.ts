@@ -4,6 +4,7 @@ import { guardPool, guardTransactions } from './checkout-guard';
 import { createPool, createPrisma, type ConnectionErrorListener, type PrismaClient } from './client';
 import { AlertStore } from './integrations/alerts.store';
 import { AvailabilityPullStore } from './availability/availability-pull.store';
+import { FreshnessStore } from './availability/freshness';
 import { PullSchedule } from './availability/pull-schedule';
 import { AvailabilityStore } from './availability/availability.store';
 import { SlotPartitionStore } from './availability/slot-partitions.store';
@@ -58,6 +59,8 @@ export interface Db {
   pulls: AvailabilityPullStore;
   /** When each pull tier of each integration is due. */
   pullSchedule: PullSchedule;
+  /** How old the oldest confirmation in each pull tier's window is, per integration and over the fleet. */
+  freshness: FreshnessStore;
   /** The slots' monthly partitions: created ahead, old ones dropped (their retention). */
   slotPartitions: SlotPartitionStore;
   /** Partner alerts and their deliveries. */
@@ -94,6 +97,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     changes: new ChangeFeedStore(prisma, pool),
     pulls: new AvailabilityPullStore(pool),
     pullSchedule: new PullSchedule(prisma, pool),
+    freshness: new FreshnessStore(pool),
     slotPartitions: new SlotPartitionStore(pool),
     alerts: new AlertStore(prisma),
     ping: async () => {

@@ -59,6 +59,7 @@ export {
   type SlotCounts,
   type SnapshotSlot,
 } from './availability/availability-pull.store';
+export type { FleetTierFreshness, FreshnessStore, TierFreshness } from './availability/freshness';
 export { pullTiersOf, tierDays, type DueTier, type PullSchedule, type PullTier } from './availability/pull-schedule';
 export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability/availability.store';
 export { newerInSource } from './availability/slot-order';
