@@ -80,12 +80,13 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
   guardTransactions(prisma);
   const box = new SecretBox(secretsKey);
   const changes = new IntegrationChanges();
+  const freshness = new FreshnessStore(pool);
   const webhookSecrets = new WebhookSecretStore(prisma, box, changes);
   return {
     prisma,
     pool,
     integrations: new IntegrationStore(prisma, box, webhookSecrets, changes),
-    fleet: new FleetStore(prisma, pool),
+    fleet: new FleetStore(prisma, pool, freshness),
     webhookSecrets,
     events: new IntegrationEventStore(prisma),
     runs: new SyncRunStore(prisma, pool),
@@ -97,7 +98,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     changes: new ChangeFeedStore(prisma, pool),
     pulls: new AvailabilityPullStore(pool),
     pullSchedule: new PullSchedule(prisma, pool),
-    freshness: new FreshnessStore(pool),
+    freshness,
     slotPartitions: new SlotPartitionStore(pool),
     alerts: new AlertStore(prisma),
     ping: async () => {
