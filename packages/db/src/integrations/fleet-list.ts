@@ -61,7 +61,7 @@ const LAST_PULL = `LEFT JOIN LATERAL (
   ORDER BY r.queued_at DESC LIMIT 1) lp ON true`;
 
 /**
- * The freshness rule until per-tier confirmation ages exist (issue 22): an approved, active
+ * The run history's freshness rule (beside each tier's confirmation age, freshness.ts): an approved, active
  * integration with scheduled pulls is stale when, for one of its tiers, the last successful pull
  * covering it (the tier's or a whole one; before the first, the creation) is older than twice that
  * tier's interval, i.e. at least one pull of that tier was missed.
