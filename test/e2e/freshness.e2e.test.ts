@@ -41,7 +41,7 @@ describe('freshness per pull tier end to end', () => {
     stack = await startStack('e2e-freshness', { catalog });
     stack.supplier.setAvailability(SlotCalendar.generate({ products: catalog, start: day(1), days: 3, times: ['09:00'], offset: '+00:00' }));
     const port = await freePort();
-    const [gateway] = await Promise.all([stack.start('gateway', { SYNC_TRIGGER_WAIT_MS: '60000' }), stack.start('worker', { METRICS_PORT: String(port), METRICS_SAMPLE_MS: '200' })]);
+    const [gateway] = await Promise.all([stack.start('gateway', { SYNC_TRIGGER_WAIT_MS: '60000' }), stack.start('worker', { METRICS_PORT: String(port), METRICS_SAMPLE_MS: '200', METRICS_FRESHNESS_SAMPLE_MS: '200' })]);
     url = await stack.gatewayUrl(gateway);
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
     const created = await stack.db.integrations.create({

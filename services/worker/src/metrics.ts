@@ -138,7 +138,7 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
 
 /**
  * Reads the queue counts, the integrations' health, the change-feed consumers' lag, the feed's
- * partition headroom, the fleet's per-tier freshness and the months the slots' partitions cover into the gauges, each on its own: one failing read leaves the others set.
+ * partition headroom and the months the slots' partitions cover into the gauges, each on its own: one failing read leaves the others set.
  */
 async function sample(metrics: WorkerMetrics, producer: JobProducer, db: Db): Promise<void> {
   const queues = Object.keys(QUEUES) as QueueName[];
@@ -147,7 +147,6 @@ async function sample(metrics: WorkerMetrics, producer: JobProducer, db: Db): Pr
     db.health.countByStatus().then((byHealth) => metrics.setIntegrations(byHealth)),
     db.changes.consumers.lag().then((lags) => metrics.setConsumerLag(lags)),
     db.changes.partitions.headroom().then((headroom) => metrics.setFeedHeadroom(headroom)),
-    db.freshness.fleet().then((tiers) => metrics.setFreshness(tiers)),
     // The latest start accepted does not depend on the retention (slotTimeBounds' lower bound does).
     db.slotPartitions.coverage(new Date(), new Date(slotTimeBounds(Date.now(), 0).latestStart)).then((coverage) => metrics.setSlotCoverage(coverage)),
   ]);
@@ -162,18 +161,22 @@ export interface MetricsEndpoint {
 }
 
 /**
- * Serves `GET /metrics` on `host`:`port` and samples the gauges every `sampleMs` (once at once, so the
- * first scrape has them). A failed sample keeps the previous values and is logged.
+ * Serves `GET /metrics` on `host`:`port` and samples the gauges every `sampleMs`, the per-tier
+ * freshness ones every `freshnessSampleMs` (default `sampleMs`): one statement over every active
+ * option's pull marks, its cost grows with the fleet (README). Both once at once, so the first
+ * scrape has them. A failed sample keeps the previous values and is logged.
  */
 export async function serveWorkerMetrics(
   deps: { metrics: WorkerMetrics; producer: JobProducer; db: Db; log: Logger },
-  listen: { host: string; port: number; sampleMs: number },
+  listen: { host: string; port: number; sampleMs: number; freshnessSampleMs?: number },
 ): Promise<MetricsEndpoint> {
   const { metrics, producer, db, log } = deps;
-  const tick = () => sample(metrics, producer, db).catch((err: unknown) => log.warn({ err: asError(err).message }, 'metrics sample failed'));
-  await tick();
-  const timer = setInterval(() => void tick(), listen.sampleMs);
-  timer.unref();
+  const failed = (err: unknown) => log.warn({ err: asError(err).message }, 'metrics sample failed');
+  const tick = () => sample(metrics, producer, db).catch(failed);
+  const freshnessTick = () => db.freshness.fleet().then((tiers) => metrics.setFreshness(tiers), failed);
+  await Promise.all([tick(), freshnessTick()]);
+  const timers = [setInterval(() => void tick(), listen.sampleMs), setInterval(() => void freshnessTick(), listen.freshnessSampleMs ?? listen.sampleMs)];
+  for (const timer of timers) timer.unref();
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404).end();
@@ -195,7 +198,7 @@ export async function serveWorkerMetrics(
     host: address,
     port,
     close: async () => {
-      clearInterval(timer);
+      for (const timer of timers) clearInterval(timer);
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },
   };

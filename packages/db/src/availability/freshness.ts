@@ -8,7 +8,7 @@
  * what the pulls last said, never younger than the slots' own `confirmed_at`. A day no mark holds
  * (never pulled, or its mark pruned) counts from the latest of the integration's creation, its
  * option's (and product's) creation, and the local midnight at which the day entered the
- * integration's whole pull window (its date minus the last tier's `days_ahead`): since then it
+ * integration's whole pull window (its date minus the last tier's `days_ahead`, at the zone's offset now): since then it
  * could have been pulled and was not.
  *
  * Set-based and without reading slots: over a window, the newest mark holding a day changes only
@@ -19,13 +19,31 @@
  */
 import type { Pool } from 'pg';
 
+/** `zone`'s local date (`YYYY-MM-DD`) and UTC offset in seconds at `now`; none for a zone Intl does not know. */
+function zoneAt(zone: string, now: Date): Array<{ zone: string; today: string; offset_s: number }> {
+  let parts: Intl.DateTimeFormatPart[];
+  try {
+    parts = new Intl.DateTimeFormat('en-CA', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(now);
+  } catch (error: unknown) {
+    if (error instanceof RangeError) return [];
+    throw error;
+  }
+  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)!.value);
+  const local = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
+  const today = new Date(Date.UTC(part('year'), part('month') - 1, part('day'))).toISOString().slice(0, 10);
+  return [{ zone, today, offset_s: Math.round((local - Math.floor(now.getTime() / 1000) * 1000) / 1000) }];
+}
+
 /** Which integrations: some by id (whatever their state), or those the pull schedule pulls. */
 const INTEGRATIONS = {
-  byId: 'i.id = ANY($2::uuid[])',
+  byId: 'i.id = ANY($3::uuid[])',
   scheduled: `i.deleted_at IS NULL AND i.is_approved AND i.is_active AND i.availability_pull_enabled AND i.health_status <> 'DOWN'`,
 } as const;
 
-/** $1 now; the oldest confirmation per (integration, tier) of the integrations `which` selects. */
+/**
+ * $1 now, $2 the products' time zones as {@link zonesAt} gives them; the oldest confirmation per
+ * (integration, tier) of the integrations `which` selects.
+ */
 const OLDEST = (which: string) => `
 WITH tiers AS (
   SELECT i.id AS integration_id, i.created_at, (t.n - 1)::int AS tier, (t.v->>'interval_minutes')::int AS interval_minutes,
@@ -33,21 +51,19 @@ WITH tiers AS (
     (i.availability_pull_tiers->-1->>'days_ahead')::int AS days_ahead
   FROM integrations i CROSS JOIN LATERAL jsonb_array_elements(i.availability_pull_tiers) WITH ORDINALITY AS t(v, n)
   WHERE ${which}
-), zones AS MATERIALIZED (
-  -- A time zone Postgres does not know counts as UTC, as the pull's window does.
-  SELECT name FROM pg_timezone_names
 ), options AS (
   SELECT p.integration_id, p.octo_id AS product_octo_id, o.octo_id AS option_octo_id, GREATEST(p.created_at, o.created_at) AS created_at,
-    COALESCE(z.name, 'UTC') AS tz, ($1::timestamptz AT TIME ZONE COALESCE(z.name, 'UTC'))::date AS today
-  FROM products p JOIN product_options o ON o.product_id = p.id LEFT JOIN zones z ON z.name = p.time_zone
+    COALESCE(z.offset_s, 0) AS offset_s, COALESCE(z.today, ($1::timestamptz AT TIME ZONE 'UTC')::date) AS today
+  FROM products p JOIN product_options o ON o.product_id = p.id
+  LEFT JOIN jsonb_to_recordset($2::jsonb) AS z(zone text, today date, offset_s int) ON z.zone = p.time_zone
   WHERE p.integration_id IN (SELECT integration_id FROM tiers) AND p.active AND o.active
 ), windows AS (
-  SELECT t.integration_id, t.tier, o.product_octo_id, o.option_octo_id, o.tz, o.today + t.day_from AS first_day, o.today + t.day_to AS last_day,
+  SELECT t.integration_id, t.tier, o.product_octo_id, o.option_octo_id, o.offset_s, o.today + t.day_from AS first_day, o.today + t.day_to AS last_day,
     t.days_ahead, GREATEST(t.created_at, o.created_at) AS created_at
   FROM tiers t JOIN options o ON o.integration_id = t.integration_id
 ), starts AS (
   SELECT w.*, w.first_day AS day FROM windows w
-  UNION
+  UNION ALL
   SELECT w.*, e.day FROM windows w
   JOIN availability_pull_marks m ON m.integration_id = w.integration_id AND m.product_octo_id = w.product_octo_id AND m.option_octo_id = w.option_octo_id
   CROSS JOIN LATERAL (VALUES (m.date_from::date), (m.date_to::date + 1)) AS e(day)
@@ -57,10 +73,10 @@ SELECT s.integration_id AS "integrationId", s.tier, min(COALESCE(
   (SELECT to_timestamp(max(m.answer_key)::float8 / 1e9) FROM availability_pull_marks m
     WHERE m.integration_id = s.integration_id AND m.product_octo_id = s.product_octo_id AND m.option_octo_id = s.option_octo_id
       AND m.date_from <= to_char(s.day, 'YYYY-MM-DD') AND m.date_to >= to_char(s.day, 'YYYY-MM-DD')),
-  GREATEST(s.created_at, (s.day - s.days_ahead)::timestamp AT TIME ZONE s.tz))) AS "oldestConfirmedAt"
+  GREATEST(s.created_at, ((s.day - s.days_ahead)::timestamp - make_interval(secs => s.offset_s)) AT TIME ZONE 'UTC'))) AS "oldestConfirmedAt"
 FROM starts s GROUP BY s.integration_id, s.tier`;
 
-/** $1 now: per tier number, the p50 and p99 over the scheduled integrations of their oldest confirmation's age, and the tier's longest interval. */
+/** $1 now, $2 the zones: per tier number, the p50 and p99 over the scheduled integrations of their oldest confirmation's age, and the tier's longest interval. */
 const FLEET = `
 WITH oldest AS (${OLDEST(INTEGRATIONS.scheduled)}),
 ages AS (
@@ -102,7 +118,8 @@ export class FreshnessStore {
   /** The oldest confirmation of each tier of the integrations `ids` (any state), at `now`. */
   async ofIntegrations(ids: readonly string[], now = new Date()): Promise<TierFreshness[]> {
     if (ids.length === 0) return [];
-    const { rows } = await this.pool.query<TierFreshness>(`${OLDEST(INTEGRATIONS.byId)} ORDER BY 1, 2`, [now, ids]);
+    const zones = await this.zonesAt(now, ids);
+    const { rows } = await this.pool.query<TierFreshness>(`${OLDEST(INTEGRATIONS.byId)} ORDER BY 1, 2`, [now, zones, ids]);
     return rows;
   }
 
@@ -112,7 +129,20 @@ export class FreshnessStore {
    * alert of its own).
    */
   async fleet(now = new Date()): Promise<FleetTierFreshness[]> {
-    const { rows } = await this.pool.query<FleetTierFreshness>(FLEET, [now]);
+    const { rows } = await this.pool.query<FleetTierFreshness>(FLEET, [now, await this.zonesAt(now)]);
     return rows;
+  }
+
+  /**
+   * The local today and UTC offset at `now` of the active products' time zones (of the
+   * integrations `ids`, else all), as JSON: read as the pull's window reads them (Intl; a zone it
+   * does not know is left out and counts as UTC), once per zone instead of once per product.
+   */
+  private async zonesAt(now: Date, ids?: readonly string[]): Promise<string> {
+    const { rows } = await this.pool.query<{ zone: string }>(
+      'SELECT DISTINCT time_zone AS zone FROM products WHERE active AND time_zone IS NOT NULL AND ($1::uuid[] IS NULL OR integration_id = ANY($1::uuid[]))',
+      [ids ?? null],
+    );
+    return JSON.stringify(rows.flatMap(({ zone }) => zoneAt(zone, now)));
   }
 }
