@@ -8,14 +8,15 @@
  * what the pulls last said, never younger than the slots' own `confirmed_at`. A day no mark holds
  * (never pulled, or its mark pruned) counts from the latest of the integration's creation, its
  * option's (and product's) creation, and the local midnight at which the day entered the
- * integration's whole pull window (its date minus the last tier's `days_ahead`, at the zone's offset now): since then it
- * could have been pulled and was not.
+ * integration's whole pull window (its date minus the last tier's `days_ahead`, at the zone's
+ * offset now): since then it could have been pulled and was not.
  *
  * Set-based and without reading slots: over a window, the newest mark holding a day changes only
  * where a mark starts or ends, so each option is evaluated at the window's first day and at each of
  * its marks' edges inside the window (the first day of a stretch is its oldest, for an uncovered
  * stretch too). Cost: active options x (marks per option)^2, and marks per option stay a handful
- * (pull-marks.ts prunes covered and expired ones): 10x the options is 10x the work, one statement.
+ * (pull-marks.ts prunes covered and expired ones), in one statement: 10x the options is 10x the
+ * work plus sorts that grow slightly faster (measured 10-13x: README, "Freshness per pull tier").
  */
 import type { Pool } from 'pg';
 
