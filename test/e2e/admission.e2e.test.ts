@@ -18,20 +18,37 @@ interface Tenant {
   /** Answers by status and reason, and the changes answered 202 (accepted). */
   answers: Array<{ status: number; reason?: string; retryAfter: string | null }>;
   accepted: number;
+  /** Each call's latency (request sent to body read) and its status, in call order. */
+  latencies: Array<{ status: number; ms: number }>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 async function notify(url: string, tenant: Tenant, call: number): Promise<void> {
   const updates = Array.from({ length: tenant.batch }, (_, i) => ({ productId: 'p', optionId: 'o', availabilityId: `c${call}-${i}`, localDateTimeStart: START, status: 'AVAILABLE' }));
+  const sent = performance.now();
   const res = await fetch(`${url}${BASE}/${tenant.id}/availability/notify`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-webhook-secret': tenant.secret, prefer: 'respond-async' },
     body: JSON.stringify({ updates }),
   });
   const body = (await res.json()) as { reason?: string };
+  tenant.latencies.push({ status: res.status, ms: performance.now() - sent });
   tenant.answers.push({ status: res.status, reason: body.reason, retryAfter: res.headers.get('retry-after') });
   if (res.status === 202) tenant.accepted += tenant.batch;
+}
+
+/** The nearest-rank `q` quantile of `values` in ms (rounded to 0.1), null when there are none. */
+function quantile(values: readonly number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! * 10) / 10;
+}
+
+/** Calls, p50 and p99 latency of the answers with `status` (any status when undefined). */
+function latencyOf(tenants: readonly Tenant[], status?: number): { calls: number; p50Ms: number | null; p99Ms: number | null } {
+  const ms = tenants.flatMap((t) => t.latencies.filter((l) => status === undefined || l.status === status).map((l) => l.ms));
+  return { calls: ms.length, p50Ms: quantile(ms, 0.5), p99Ms: quantile(ms, 0.99) };
 }
 
 /** Changes per integration in the availability queue (no worker runs: nothing leaves it). */
@@ -82,7 +99,7 @@ describe.each([
     const { integration, webhookSecret } = await stack.db.integrations.create({
       partnerId: name, baseUrl: stack.supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true,
     });
-    return { id: integration.id, secret: webhookSecret, batch, answers: [], accepted: 0 };
+    return { id: integration.id, secret: webhookSecret, batch, answers: [], accepted: 0, latencies: [] };
   }
 
   test('past the backlog bound the heavy tenant gets 429 LOAD_SHED from both gateways, light tenants are still admitted, and every accepted change is queued', async () => {
@@ -101,6 +118,19 @@ describe.each([
           await notify(urls[call % 2]!, t, call);
         }
       }),
+    );
+    // What the flood did to latency, for the reader: printed, never asserted (it depends on the
+    // machine). A light tenant's calls are admitted at the same cost while the heavy one is shed.
+    process.stdout.write(
+      `${JSON.stringify({
+        test: 'admission',
+        redis: onCluster ? 'cluster' : 'single',
+        periodMs: PERIOD_MS,
+        backlogLimit: BACKLOG_LIMIT,
+        light: latencyOf(lights),
+        heavyAccepted: latencyOf([heavy], 202),
+        heavyShed: latencyOf([heavy], 429),
+      })}\n`,
     );
     expect(enough()).toBe(true);
     for (const refused of heavy.answers.filter((a) => a.status !== 202)) expect(refused).toEqual({ status: 429, reason: 'LOAD_SHED', retryAfter: '5' });

@@ -101,7 +101,7 @@ describe('operations end to end (gateway + worker processes)', () => {
     const exposed = new Set([...metricNames(text), ...metricNames(gatewayText), 'up']);
     const rules = parse(readFileSync(join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> };
     const alerts = rules.groups.flatMap((g) => g.rules);
-    expect(alerts.map((a) => a.alert)).toEqual(['OctoSyncIntegrationDown', 'OctoSyncRunFailureRatio', 'OctoSyncBacklogGrowing', 'OctoSyncNoWorker', 'OctoSyncRunsSlowerThanUsual', 'OctoSyncChangeFeedConsumerBehind', 'OctoSyncChangeFeedPartitionsRunningOut', 'OctoSyncSlotPartitionMissingForAcceptedStarts', 'OctoSyncSlotPartitionsRunningOut']);
+    expect(alerts.map((a) => a.alert)).toEqual(['OctoSyncIntegrationDown', 'OctoSyncRunFailureRatio', 'OctoSyncBacklogGrowing', 'OctoSyncNoWorker', 'OctoSyncRunsSlowerThanUsual', 'OctoSyncChangeFeedConsumerBehind', 'OctoSyncChangeFeedPartitionsRunningOut', 'OctoSyncSlotPartitionMissingForAcceptedStarts', 'OctoSyncSlotPartitionsRunningOut', 'OctoSyncFreshnessBehind', 'OctoSyncFreshnessBehindSlowTier']);
     const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/dashboards/octo-sync.json'), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
     const exprs = [...alerts.map((a) => a.expr), ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))];
     for (const expr of exprs) {

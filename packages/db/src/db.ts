@@ -4,6 +4,7 @@ import { guardPool, guardTransactions } from './checkout-guard';
 import { createPool, createPrisma, type ConnectionErrorListener, type PrismaClient } from './client';
 import { AlertStore } from './integrations/alerts.store';
 import { AvailabilityPullStore } from './availability/availability-pull.store';
+import { FreshnessStore } from './availability/freshness';
 import { PullSchedule } from './availability/pull-schedule';
 import { AvailabilityStore } from './availability/availability.store';
 import { SlotPartitionStore } from './availability/slot-partitions.store';
@@ -61,6 +62,8 @@ export interface Db {
   pulls: AvailabilityPullStore;
   /** When each pull tier of each integration is due. */
   pullSchedule: PullSchedule;
+  /** How old the oldest confirmation in each pull tier's window is, per integration and over the fleet. */
+  freshness: FreshnessStore;
   /** The slots' monthly partitions: created ahead, old ones dropped (their retention). */
   slotPartitions: SlotPartitionStore;
   /** Partner alerts and their deliveries. */
@@ -80,12 +83,13 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
   guardTransactions(prisma);
   const box = new SecretBox(secretsKey);
   const changes = new IntegrationChanges();
+  const freshness = new FreshnessStore(pool);
   const webhookSecrets = new WebhookSecretStore(prisma, box, changes);
   return {
     prisma,
     pool,
     integrations: new IntegrationStore(prisma, box, webhookSecrets, changes),
-    fleet: new FleetStore(prisma, pool),
+    fleet: new FleetStore(prisma, pool, freshness),
     webhookSecrets,
     events: new IntegrationEventStore(prisma),
     runs: new SyncRunStore(prisma, pool),
@@ -98,6 +102,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     changes: new ChangeFeedStore(prisma, pool),
     pulls: new AvailabilityPullStore(pool),
     pullSchedule: new PullSchedule(prisma, pool),
+    freshness,
     slotPartitions: new SlotPartitionStore(pool),
     alerts: new AlertStore(prisma),
     ping: async () => {

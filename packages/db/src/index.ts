@@ -62,6 +62,7 @@ export {
   type SnapshotSlot,
 } from './availability/availability-pull.store';
 export type { SlotPriceRow } from './availability/slot-prices';
+export type { FleetTierFreshness, FreshnessStore, TierFreshness } from './availability/freshness';
 export { pullTiersOf, tierDays, type DueTier, type PullSchedule, type PullTier } from './availability/pull-schedule';
 export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability/availability.store';
 export { newerInSource } from './availability/slot-order';

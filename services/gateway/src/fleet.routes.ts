@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { queueOverview, type JobProducer, type QueueOverview } from '@octo-sync/jobs';
-import type { Db, FleetRow } from '@octo-sync/db';
+import { pullTiersOf, tierDays, type Db, type FleetRow } from '@octo-sync/db';
 import { listReply } from './list-paging';
 import { BASE_PATH } from './paths';
 import { presentIntegration, presentRun } from './presenters';
@@ -9,6 +9,20 @@ import { integrationSchema, listEnvelope, runSchema } from './response-schemas';
 import { defineRoute, type RouteSpec } from './route';
 
 const isoTime = z.iso.datetime({ offset: false });
+
+const tierFreshnessSchema = z
+  .object({
+    tier: z.number().int().min(0).openapi({ description: 'The tier’s number in `availability_pull.tiers`, from 0 (the nearest days).' }),
+    days_from: z.number().int().min(0).openapi({ description: 'Its first day, counted from the local today.' }),
+    days_to: z.number().int().min(0).openapi({ description: 'Its last day, counted from the local today.' }),
+    interval_minutes: z.number().int(),
+    oldest_confirmed_at: isoTime.nullable().openapi({
+      description:
+        'When the oldest day of the tier’s window (over the active options, each in its product’s time zone) was last confirmed: by the newest pull answer covering it; a day no answer covers counts from when it entered the pull window (or the option’s or integration’s creation, if later). Null: no active option.',
+    }),
+    age_s: z.number().int().min(0).nullable().openapi({ description: 'Seconds from `oldest_confirmed_at` to this answer. Past twice `interval_minutes`, the tier is behind.' }),
+  })
+  .openapi('TierFreshness');
 
 const fleetRowSchema = integrationSchema
   .extend({
@@ -19,8 +33,9 @@ const fleetRowSchema = integrationSchema
           description:
             'Approved, active, pulls on, and for one of its tiers the last successful pull covering it (or, before the first, the creation) is older than twice that tier’s `interval_minutes`: a pull of that tier was missed.',
         }),
+        tiers: z.array(tierFreshnessSchema).openapi({ description: 'Per pull tier: how old the oldest confirmation in its window is (the figure behind `octo_sync_freshness_age_seconds`).' }),
       })
-      .openapi({ description: 'How fresh its availability is (the rule of this release; per-tier freshness will refine it).' }),
+      .openapi({ description: 'How fresh its availability is: when pulls last ran (`last_pull_at`, `stale`), and per tier how old what it shows is (`tiers`).' }),
     // A union, not runSchema.nullable(): that would make the SyncRun component itself nullable (the sync-log's runs too).
     last_run: z.union([runSchema, z.null()]).openapi({ description: 'The newest catalog run, whatever its state (`error_message` is a failed one’s reason); null: none yet.' }),
   })
@@ -34,10 +49,26 @@ const backlogSchema = z
   })
   .openapi('QueueBacklog', { description: 'The whole fleet’s queue backlog (jobs carry no per-integration index to count by).' });
 
-function presentFleetRow(row: FleetRow): z.output<typeof fleetRowSchema> {
+function presentTiers(row: FleetRow, now: Date): Array<z.output<typeof tierFreshnessSchema>> {
+  const tiers = pullTiersOf(row.integration);
+  return tiers.map((t, tier) => {
+    const oldest = row.tiers.find((f) => f.tier === tier)?.oldestConfirmedAt ?? null;
+    const days = tierDays(tiers, tier)!;
+    return {
+      tier,
+      days_from: days.from,
+      days_to: days.to,
+      interval_minutes: t.intervalMinutes,
+      oldest_confirmed_at: oldest === null ? null : oldest.toISOString(),
+      age_s: oldest === null ? null : Math.max(0, Math.floor((now.getTime() - oldest.getTime()) / 1000)),
+    };
+  });
+}
+
+function presentFleetRow(row: FleetRow, now: Date): z.output<typeof fleetRowSchema> {
   return {
     ...presentIntegration(row.integration),
-    freshness: { last_pull_at: row.lastPullAt === null ? null : row.lastPullAt.toISOString(), stale: row.stale },
+    freshness: { last_pull_at: row.lastPullAt === null ? null : row.lastPullAt.toISOString(), stale: row.stale, tiers: presentTiers(row, now) },
     last_run: row.lastRun === null ? null : presentRun(row.lastRun),
   };
 }
@@ -78,7 +109,8 @@ export function fleetRoute({ db, producer }: { db: Db; producer: JobProducer }):
         }),
         queueOverview(producer, 0),
       ]);
-      const reply = listReply(page.items.map(presentFleetRow), query, page);
+      const now = new Date();
+      const reply = listReply(page.items.map((row) => presentFleetRow(row, now)), query, page);
       return { ...reply, body: { ...(reply.body as object), backlog: backlogOf(queues) } };
     },
   });

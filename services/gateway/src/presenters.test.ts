@@ -21,9 +21,9 @@ const base: SyncRun = {
   synced: 2,
   errorCode: null,
   errorMessage: null,
+  throttledMs: 0,
   requestIds: ['req-1'],
   productIds: [] as string[],
-  throttledMs: 0,
 } as SyncRun;
 
 describe('presentRun', () => {
@@ -46,5 +46,14 @@ describe('presentRun', () => {
     const shown = presentRun({ ...base, counts });
     expect(runSchema.parse(shown)).toEqual(shown);
     expect(shown).toMatchObject({ warnings: [], warnings_omitted: 0, counts: { products: { quarantined: 0 } } });
+  });
+
+  it('shows a pull run’s per-tier freshness, and none on pulls recorded before it', () => {
+    const pulled = { slots: { created: 1, updated: 0, unchanged: 2, closed: 0 }, options: { pulled: 2, failed: 0 } };
+    const freshness = [{ tier: 0, oldest_confirmed_at: '2026-06-23T05:59:00.000Z', age_s: 60 }];
+    const shown = presentRun({ ...base, kind: 'availability_pull', counts: { ...pulled, freshness: [...freshness, { tier: 1 }] } });
+    expect(runSchema.parse(shown)).toEqual(shown);
+    expect(shown.counts).toEqual({ ...pulled, freshness });
+    expect(presentRun({ ...base, kind: 'availability_pull', counts: pulled }).counts).toEqual(pulled);
   });
 });

@@ -66,13 +66,25 @@ type Counts = NonNullable<z.output<typeof runSchema>['counts']>;
 
 const n = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) ? x : 0);
 
+/** One tier's figure as a pull run stored it (`tier`, `oldest_confirmed_at`, `age_s`); none when malformed. */
+function presentTierAge(value: unknown): Array<{ tier: number; oldest_confirmed_at: string; age_s: number }> {
+  const t = (value ?? {}) as Record<string, unknown>;
+  if (typeof t.oldest_confirmed_at !== 'string' || typeof t.tier !== 'number') return [];
+  return [{ tier: n(t.tier), oldest_confirmed_at: t.oldest_confirmed_at, age_s: n(t.age_s) }];
+}
+
 function presentCounts(value: unknown, kind: SyncRun['kind']): Counts | null {
   if (value === null || typeof value !== 'object') return null;
   const record = value as Record<string, unknown>;
   if (kind === 'availability_pull') {
     const slots = (record.slots ?? {}) as Record<string, unknown>;
     const options = (record.options ?? {}) as Record<string, unknown>;
-    return { slots: { created: n(slots.created), updated: n(slots.updated), unchanged: n(slots.unchanged), closed: n(slots.closed) }, options: { pulled: n(options.pulled), failed: n(options.failed) } };
+    const freshness = Array.isArray(record.freshness) ? record.freshness.flatMap((t: unknown) => presentTierAge(t)) : undefined;
+    return {
+      slots: { created: n(slots.created), updated: n(slots.updated), unchanged: n(slots.unchanged), closed: n(slots.closed) },
+      options: { pulled: n(options.pulled), failed: n(options.failed) },
+      ...(freshness === undefined ? {} : { freshness }),
+    };
   }
   const entity = (v: unknown) => {
     const e = (v ?? {}) as Record<string, unknown>;

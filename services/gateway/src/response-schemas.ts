@@ -175,6 +175,19 @@ export const runSchema = z
         z.object({
           slots: z.object({ created: z.number().int(), updated: z.number().int(), unchanged: z.number().int(), closed: z.number().int() }),
           options: z.object({ pulled: z.number().int(), failed: z.number().int() }).openapi({ description: 'Options pulled, and those whose answer failed (listed in `warnings`).' }),
+          freshness: z
+            .array(
+              z.object({
+                tier: z.number().int().min(0),
+                oldest_confirmed_at: isoTime,
+                age_s: z.number().int().min(0),
+              }),
+            )
+            .optional()
+            .openapi({
+              description:
+                'As the pull left them: per tier of the integration with an active option, when the oldest day of its window was last confirmed and its age in seconds when the run finished (the figure of `GET /admin`’s `freshness.tiers`). Absent on runs recorded before it existed.',
+            }),
         }),
       ])
       .nullable(),

@@ -18,7 +18,7 @@ interface Row {
   isApproved: boolean;
   health: { status: string };
   sync: { status: string };
-  freshness: { last_pull_at: string | null; stale: boolean };
+  freshness: { last_pull_at: string | null; stale: boolean; tiers: unknown[] };
   last_run: { status: string; error_message: string | null } | null;
 }
 
@@ -98,7 +98,12 @@ describe('GET /admin: the fleet', () => {
       freshness: { last_pull_at: null, stale: true },
       last_run: { status: 'failed', error_message: 'GET /products answered 500' },
     });
-    expect(byName.fresh!.freshness).toEqual({ last_pull_at: expect.any(String), stale: false });
+    // Per tier: no active option to confirm, so no age (the figures themselves: test/e2e/freshness.e2e.test.ts).
+    expect(byName.fresh!.freshness).toEqual({
+      last_pull_at: expect.any(String),
+      stale: false,
+      tiers: [{ tier: 0, days_from: 0, days_to: 30, interval_minutes: 60, oldest_confirmed_at: null, age_s: null }],
+    });
     expect(byName.late!.freshness.stale).toBe(true);
     expect(byName.pending).toMatchObject({ isApproved: false, freshness: { stale: false } });
     expect(byName.new!.freshness.stale).toBe(false);

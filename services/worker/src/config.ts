@@ -97,6 +97,8 @@ const fields = z.object({
   // The endpoint is unauthenticated: deployments keep it off public interfaces (README).
   METRICS_HOST: env.host('0.0.0.0'),
   METRICS_SAMPLE_MS: env.int(15_000, { min: 100, max: 3_600_000 }),
+  // The per-tier freshness gauges: one statement over every active option's pull marks, so sampled less often.
+  METRICS_FRESHNESS_SAMPLE_MS: env.int(60_000, { min: 100, max: 3_600_000 }),
 
   ...scheduleFields,
   ...budgetFields,
@@ -169,8 +171,8 @@ export interface WorkerConfig {
   dbPoolMaxShare: number;
   /** How often this process announces itself in Redis. */
   heartbeatMs: number;
-  /** `GET /metrics` on `host`:`port` (port null: off; 0: any free port, for tests); gauges sampled every `sampleMs`. */
-  metrics: { host: string; port: number | null; sampleMs: number };
+  /** `GET /metrics` on `host`:`port` (port null: off; 0: any free port, for tests); gauges sampled every `sampleMs`, the freshness ones every `freshnessSampleMs`. */
+  metrics: { host: string; port: number | null; sampleMs: number; freshnessSampleMs: number };
   /** The outbound supplier client (the user agent is the worker's own). */
   outbound: Omit<OutboundConfig, 'userAgent' | 'lookup' | 'tlsCa'>;
   sync: SyncConfig;
@@ -278,7 +280,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined>): Wo
     dbPoolSize: e.DB_POOL_SIZE,
     dbPoolMaxShare: e.DB_POOL_MAX_SHARE,
     heartbeatMs: e.WORKER_HEARTBEAT_MS,
-    metrics: { host: e.METRICS_HOST, port: e.METRICS_PORT === 0 ? null : e.METRICS_PORT, sampleMs: e.METRICS_SAMPLE_MS },
+    metrics: { host: e.METRICS_HOST, port: e.METRICS_PORT === 0 ? null : e.METRICS_PORT, sampleMs: e.METRICS_SAMPLE_MS, freshnessSampleMs: e.METRICS_FRESHNESS_SAMPLE_MS },
     outbound: outboundConfig(e),
     sync: syncConfig(e),
     jobLock: { lockDurationMs: e.JOB_LOCK_DURATION_MS, stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS },

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Db, RunCounts, SlotPartitionCoverage, SlotPartitionWork, SyncRun } from '@octo-sync/db';
+import type { Db, FleetTierFreshness, RunCounts, SlotPartitionCoverage, SlotPartitionWork, SyncRun } from '@octo-sync/db';
 import { QUEUES, slotTimeBounds, type JobProducer, type QueueName, type SlotResult } from '@octo-sync/jobs';
 import { asError, type Logger } from '@octo-sync/platform';
 import type { ThrottleReport } from './supplier-budget/budgeted-supplier';
@@ -33,6 +33,8 @@ export interface WorkerMetrics {
   slotPartitions(work: SlotPartitionWork): void;
   /** The months the slots' attached partitions cover, as sampled from the catalog (`SlotPartitionStore.coverage`). */
   setSlotCoverage(coverage: SlotPartitionCoverage): void;
+  /** The fleet's per-tier confirmation ages (`FreshnessStore.fleet`); a tier no integration has any more loses its series. */
+  setFreshness(tiers: readonly FleetTierFreshness[]): void;
   /** Supplier answers that throttled us, and the time calls waited on a slowed budget. */
   supplierThrottle: ThrottleReport;
 }
@@ -74,8 +76,25 @@ export function createWorkerMetrics(options: { defaultMetrics?: boolean } = {}):
   const idsGiven = new Gauge({ name: 'octo_sync_change_feed_ids_given', help: 'Change-feed header ids and tickets drawn so far (the sequence’s last value), as last sampled: its rate is how fast the headroom goes.', registers });
   const throttled = new Counter({ name: 'octo_sync_supplier_throttled_total', help: 'Supplier answers with a status in the integration’s throttle_statuses (each slows that supplier’s budget).', registers });
   const throttleWait = new Counter({ name: 'octo_sync_supplier_throttled_wait_seconds_total', help: 'Time runs’ supplier calls waited on a budget slowed by throttling (overlapping waits of one run count once).', registers });
+  const freshnessAge = new Gauge({
+    name: 'octo_sync_freshness_age_seconds',
+    help: 'Over the integrations the pull schedule pulls, the quantile of the age of the oldest confirmation among their active options’ days in the pull tier’s window (tier 0: the nearest days), as last sampled.',
+    labelNames: ['tier', 'quantile'] as const,
+    registers,
+  });
+  const tierInterval = new Gauge({ name: 'octo_sync_freshness_tier_interval_seconds', help: 'The longest interval_minutes of the pull tier among those integrations, in seconds, as last sampled.', labelNames: ['tier'] as const, registers });
   return {
     registry,
+    setFreshness: (tiers) => {
+      freshnessAge.reset();
+      tierInterval.reset();
+      for (const t of tiers) {
+        const tier = String(t.tier);
+        freshnessAge.set({ tier, quantile: '0.5' }, t.p50);
+        freshnessAge.set({ tier, quantile: '0.99' }, t.p99);
+        tierInterval.set({ tier }, t.intervalSeconds);
+      }
+    },
     supplierThrottle: { throttled: () => throttled.inc(), waited: (ms) => throttleWait.inc(ms / 1000) },
     setFeedHeadroom: ({ left, given }) => {
       headroom.set(left);
@@ -142,18 +161,22 @@ export interface MetricsEndpoint {
 }
 
 /**
- * Serves `GET /metrics` on `host`:`port` and samples the gauges every `sampleMs` (once at once, so the
- * first scrape has them). A failed sample keeps the previous values and is logged.
+ * Serves `GET /metrics` on `host`:`port` and samples the gauges every `sampleMs`, the per-tier
+ * freshness ones every `freshnessSampleMs` (default `sampleMs`): one statement over every active
+ * option's pull marks, its cost grows with the fleet (README). Both once at once, so the first
+ * scrape has them. A failed sample keeps the previous values and is logged.
  */
 export async function serveWorkerMetrics(
   deps: { metrics: WorkerMetrics; producer: JobProducer; db: Db; log: Logger },
-  listen: { host: string; port: number; sampleMs: number },
+  listen: { host: string; port: number; sampleMs: number; freshnessSampleMs?: number },
 ): Promise<MetricsEndpoint> {
   const { metrics, producer, db, log } = deps;
-  const tick = () => sample(metrics, producer, db).catch((err: unknown) => log.warn({ err: asError(err).message }, 'metrics sample failed'));
-  await tick();
-  const timer = setInterval(() => void tick(), listen.sampleMs);
-  timer.unref();
+  const failed = (err: unknown) => log.warn({ err: asError(err).message }, 'metrics sample failed');
+  const tick = () => sample(metrics, producer, db).catch(failed);
+  const freshnessTick = () => db.freshness.fleet().then((tiers) => metrics.setFreshness(tiers), failed);
+  await Promise.all([tick(), freshnessTick()]);
+  const timers = [setInterval(() => void tick(), listen.sampleMs), setInterval(() => void freshnessTick(), listen.freshnessSampleMs ?? listen.sampleMs)];
+  for (const timer of timers) timer.unref();
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404).end();
@@ -175,7 +198,7 @@ export async function serveWorkerMetrics(
     host: address,
     port,
     close: async () => {
-      clearInterval(timer);
+      for (const timer of timers) clearInterval(timer);
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },
   };

@@ -228,8 +228,8 @@ export async function startWorkerRuntime(config: WorkerConfig, log: Logger, metr
   }
   await checkRedisSettings(redis, log);
   if (config.schedules.enabled) await registerSchedules(producer.queue('schedules'), scheduleDefinitions(config.schedules), log);
-  const { host, port, sampleMs } = config.metrics;
-  const metricsEndpoint = port === null ? null : await serveWorkerMetrics({ metrics, producer, db, log }, { host, port, sampleMs });
+  const { host, port, sampleMs, freshnessSampleMs } = config.metrics;
+  const metricsEndpoint = port === null ? null : await serveWorkerMetrics({ metrics, producer, db, log }, { host, port, sampleMs, freshnessSampleMs });
   const heartbeat = await startHeartbeat(redis, config.queuePrefix, config.heartbeatMs, log);
   return {
     db,

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import type { FreshnessStore } from '../availability/freshness';
 import type { PrismaClient } from '../client';
 import type { Integration } from '../generated/prisma/client';
 import { cappedCount, COUNT_CAP, offsetOf, toListPage, type ListPage } from '../paging';
@@ -44,6 +45,8 @@ export interface FleetRow {
   lastPullAt: Date | null;
   /** See {@link STALE}. */
   stale: boolean;
+  /** Per pull tier with an active option to confirm: when the oldest day of its window was last confirmed (freshness.ts). */
+  tiers: Array<{ tier: number; oldestConfirmedAt: Date }>;
   /** Its newest catalog run, whatever its state; null: none yet. */
   lastRun: SyncRun | null;
 }
@@ -58,7 +61,7 @@ const LAST_PULL = `LEFT JOIN LATERAL (
   ORDER BY r.queued_at DESC LIMIT 1) lp ON true`;
 
 /**
- * The freshness rule until per-tier confirmation ages exist (issue 22): an approved, active
+ * The run history's freshness rule (beside each tier's confirmation age, freshness.ts): an approved, active
  * integration with scheduled pulls is stale when, for one of its tiers, the last successful pull
  * covering it (the tier's or a whole one; before the first, the creation) is older than twice that
  * tier's interval, i.e. at least one pull of that tier was missed.
@@ -115,6 +118,7 @@ export class FleetStore {
   constructor(
     private readonly prisma: PrismaClient,
     private readonly pool: Pool,
+    private readonly freshness: FreshnessStore,
   ) {}
 
   async list(query: FleetQuery): Promise<ListPage<FleetRow, FleetListKey>> {
@@ -140,11 +144,12 @@ export class FleetStore {
     return { ...linesPage, items: await this.rowsOf(linesPage.items.map((l) => l.id)) };
   }
 
-  /** The page's integrations, their freshness and last catalog runs, in the page's order (one that vanished since is left out). */
+  /** The page's integrations, their freshness (per tier too) and last catalog runs, in the page's order (one that vanished since is left out). */
   private async rowsOf(ids: readonly string[]): Promise<FleetRow[]> {
-    const [integrations, freshness, runs] = await Promise.all([
+    const [integrations, freshness, tiers, runs] = await Promise.all([
       this.prisma.integration.findMany({ where: { id: { in: [...ids] } } }),
       this.pool.query<Freshness>(`SELECT i.id, lp.finished_at AS last_pull_at, ${STALE} AS stale FROM integrations i ${LAST_PULL} WHERE i.id = ANY($1::uuid[])`, [ids]),
+      this.freshness.ofIntegrations(ids),
       this.pool.query<SyncRun>(
         `SELECT r.* FROM unnest($1::uuid[]) AS page(id)
          CROSS JOIN LATERAL (SELECT ${SYNC_RUN_COLUMNS} FROM sync_runs WHERE integration_id = page.id AND kind = 'catalog' ORDER BY queued_at DESC LIMIT 1) r`,
@@ -157,7 +162,8 @@ export class FleetStore {
     return ids.flatMap((id) => {
       const integration = byId.get(id);
       const fresh = freshnessOf.get(id);
-      return integration && fresh ? [{ integration, lastPullAt: fresh.last_pull_at, stale: fresh.stale, lastRun: runOf.get(id) ?? null }] : [];
+      const own = tiers.filter((t) => t.integrationId === id).map((t) => ({ tier: t.tier, oldestConfirmedAt: t.oldestConfirmedAt }));
+      return integration && fresh ? [{ integration, lastPullAt: fresh.last_pull_at, stale: fresh.stale, tiers: own, lastRun: runOf.get(id) ?? null }] : [];
     });
   }
 }

@@ -975,7 +975,7 @@ export interface components {
             success: 0;
         };
         FleetIntegration: components["schemas"]["Integration"] & {
-            /** @description How fresh its availability is (the rule of this release; per-tier freshness will refine it). */
+            /** @description How fresh its availability is: when pulls last ran (`last_pull_at`, `stale`), and per tier how old what it shows is (`tiers`). */
             freshness: {
                 /**
                  * Format: date-time
@@ -984,6 +984,8 @@ export interface components {
                 last_pull_at: string | null;
                 /** @description Approved, active, pulls on, and for one of its tiers the last successful pull covering it (or, before the first, the creation) is older than twice that tier’s `interval_minutes`: a pull of that tier was missed. */
                 stale: boolean;
+                /** @description Per pull tier: how old the oldest confirmation in its window is (the figure behind `octo_sync_freshness_age_seconds`). */
+                tiers: components["schemas"]["TierFreshness"][];
             };
             /** @description The newest catalog run, whatever its state (`error_message` is a failed one’s reason); null: none yet. */
             last_run: components["schemas"]["SyncRun"] | null;
@@ -1349,6 +1351,16 @@ export interface components {
                     updated: number;
                 };
             } | {
+                /** @description As the pull left them: per tier of the integration with an active option, when the oldest day of its window was last confirmed and its age in seconds when the run finished (the figure of `GET /admin`’s `freshness.tiers`). Absent on runs recorded before it existed. */
+                freshness?: {
+                    age_s: number;
+                    /**
+                     * Format: date-time
+                     * @example 2026-06-23T06:00:00.000Z
+                     */
+                    oldest_confirmed_at: string;
+                    tier: number;
+                }[];
                 /** @description Options pulled, and those whose answer failed (listed in `warnings`). */
                 options: {
                     failed: number;
@@ -1573,6 +1585,22 @@ export interface components {
             } | null;
             /** @default [] */
             warnings: string[];
+        };
+        TierFreshness: {
+            /** @description Seconds from `oldest_confirmed_at` to this answer. Past twice `interval_minutes`, the tier is behind. */
+            age_s: number | null;
+            /** @description Its first day, counted from the local today. */
+            days_from: number;
+            /** @description Its last day, counted from the local today. */
+            days_to: number;
+            interval_minutes: number;
+            /**
+             * Format: date-time
+             * @description When the oldest day of the tier’s window (over the active options, each in its product’s time zone) was last confirmed: by the newest pull answer covering it; a day no answer covers counts from when it entered the pull window (or the option’s or integration’s creation, if later). Null: no active option.
+             */
+            oldest_confirmed_at: string | null;
+            /** @description The tier’s number in `availability_pull.tiers`, from 0 (the nearest days). */
+            tier: number;
         };
         WebhookSecretRotation: {
             /**

@@ -124,10 +124,19 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   const counts = writer.result();
   const listed = [...notStored, ...tally.warnings(), ...warnings, ...dropped];
   const stored = listed.length === 0 ? null : { items: listed.slice(0, settings.maxWarnings), omitted: Math.max(0, listed.length - settings.maxWarnings) };
-  const checks = tally.checks(new Date());
+  // The sync-log's freshness figure: each tier's oldest confirmation as the run leaves it (one read
+  // of the integration's pull marks, before the finishing transaction).
+  const now = new Date();
+  const freshness = (await db.freshness.ofIntegrations([integration.id], now)).map((t) => ({
+    tier: t.tier,
+    oldest_confirmed_at: t.oldestConfirmedAt.toISOString(),
+    age_s: Math.max(0, Math.floor((now.getTime() - t.oldestConfirmedAt.getTime()) / 1000)),
+  }));
+  const pulledCounts = { slots: counts, options: { pulled: targets.length - warnings.length, failed: warnings.length }, freshness };
+  const checks = tally.checks(now);
   const finish = async (client: RunTx) => {
     await db.pulls.recordCurrencyChecks(client, integration.id, checks);
-    return db.runs.finishPull(client, run, { slots: counts, options: { pulled: targets.length - warnings.length, failed: warnings.length } }, stored);
+    return db.runs.finishPull(client, run, pulledCounts, stored);
   };
   const finished = await db.runs.withPullFence(run, fence, finish, settings.writeTimeoutMs);
   log.info({ options: targets.length, failed: warnings.length, ...counts, secondaryPrices: prices }, 'availability pulled');
