@@ -102,6 +102,8 @@ export const integrationEventSchema = z
       'sync_forced',
       'dashboard_job_action',
       'deleted',
+      'product_remapped',
+      'integration_linked',
     ]),
     actor: z.string().openapi({ description: 'The JWT `sub` of who did it (`system` for changes outside the API).' }),
     at: isoTime,

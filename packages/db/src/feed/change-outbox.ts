@@ -44,6 +44,8 @@ export interface ChangeEventRow {
   key?: string | null;
   /** The locale of a localized catalog event (reserved; NULL for now). */
   locale?: string | null;
+  /** `product.remapped`: the supplier id the product had before. */
+  previous_octo_id?: string | null;
 }
 
 /** The smallest connection the outbox needs: a pg client or a Prisma transaction, adapted. */
@@ -55,7 +57,7 @@ export function prismaSql(tx: Pick<Prisma.TransactionClient, '$executeRawUnsafe'
 }
 
 /** Columns an event is written with beside its header and index; `at` comes from its default. */
-const EVENT_COLUMNS = 'integration_id, type, product_octo_id, option_octo_id, unit_octo_id, availability_id, content_hash, key, locale';
+const EVENT_COLUMNS = 'integration_id, type, product_octo_id, option_octo_id, unit_octo_id, availability_id, content_hash, key, locale, previous_octo_id';
 
 /**
  * Creates this transaction's header, or adds `$n` events to it; either way with a fresh ticket.
@@ -74,7 +76,7 @@ const appendParts = (param: number, gate?: string) => `h AS (${openHeader(`jsonb
 INSERT INTO change_events (txn_id, idx, ${EVENT_COLUMNS})
 SELECT h.txn_id, h.base + r.n - 1, ${EVENT_COLUMNS}
 FROM h, ROWS FROM (jsonb_to_recordset($${param}::jsonb) AS (integration_id uuid, type text, product_octo_id text,
-  option_octo_id text, unit_octo_id text, availability_id text, content_hash text, key text, locale text))
+  option_octo_id text, unit_octo_id text, availability_id text, content_hash text, key text, locale text, previous_octo_id text))
   WITH ORDINALITY AS r(${EVENT_COLUMNS}, n)`;
 
 const APPEND_EVENTS = `WITH ${appendParts(1)}`;

@@ -1,4 +1,4 @@
-import type { CatalogFingerprints, CatalogRunWriter, Db, Integration, RunCounts, RunTx, RunWarning, SyncRun } from '@octo-sync/db';
+import type { CatalogFingerprints, CatalogRunWriter, Db, Integration, RemapCandidate, RunCounts, RunTx, RunWarning, SyncRun } from '@octo-sync/db';
 import { CatalogReader, type ProductLimits, type ProductQuarantine } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catalog';
@@ -160,7 +160,8 @@ function decide({ settings }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass
 async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass, writer: CatalogRunWriter, tx: RunTx, hash: string | null): Promise<SyncRun> {
   const { differ, warnings } = pass;
   const { integration } = attempt;
-  await writer.merge(tx);
+  const identity = await writer.merge(tx);
+  for (const c of identity.candidates) warnings.add(remapCandidateWarning(c));
   // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
   const run = await db.runs.finish(tx, attempt.run, {
     status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
@@ -215,6 +216,12 @@ function massRemovalBlocked(differ: CatalogDiffer): AppError {
     `the catalog would deactivate ${differ.counts.products.removed} of ${differ.activeProductsBefore} active products; ` +
       'nothing was written. If this is intended, an admin can force the sync',
   );
+}
+
+/** A product that left beside others that appeared, not matched 1:1 by reference: an admin decides (remap candidates). */
+function remapCandidateWarning(c: RemapCandidate): RunWarning {
+  const why = c.reason === 'ambiguous' ? `its reference is not unique` : 'no reference to match by';
+  return { product_id: c.from, path: '(root)', reason: `left the catalog, maybe re-keyed as ${c.to.join(', ')} (${why}): listed as a remap candidate` };
 }
 
 /** A product without an id might be any stored product the catalog lacks, so none was removed. */
