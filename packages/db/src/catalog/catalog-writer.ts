@@ -26,6 +26,8 @@ type Removals = Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'rem
 /** A run, as its writer knows it. */
 export interface WriterRun extends StagingRun {
   integrationId: string;
+  /** The integration it replaces, when an admin linked them (read at the run's claim): products the run creates take its keys. */
+  previousIntegrationId?: string | null;
 }
 
 /**
@@ -116,7 +118,7 @@ export class CatalogRunWriter {
       const { rows, params } = this.stage.source;
       for (const [statement, kind] of STAGED_ORDER) if (this.counts[kind] > 0) await tx.query(UPSERT[statement](rows), [integrationId, ...params]);
     }
-    const identity = await rekeyRun(tx, { id: this.run.id, integrationId }, this.appeared, this.gone);
+    const identity = await rekeyRun(tx, { id: this.run.id, integrationId, previous: this.run.previousIntegrationId ?? null }, this.appeared, this.gone);
     for (const remap of identity.remapped) this.changes?.remapped(remap);
     for (const { entity, json } of sealed.removals) {
       const { rows } = await tx.query<RemovedRow>(`${REMOVE[entity]}\nRETURNING ${REMOVED_KEYS[entity]}`, [integrationId, json]);

@@ -1,5 +1,5 @@
 import { SYSTEM_ACTOR } from '../integrations/integration-events.store';
-import { moveIdentity, type IdentitySql, type Remap } from './key-transfer';
+import { moveIdentity, takeKeys, type IdentitySql, type Remap } from './key-transfer';
 
 /** A product that left beside others that appeared, not matched 1:1: an admin decides. */
 export interface RemapCandidate {
@@ -71,22 +71,25 @@ interface MatchRow {
 }
 
 /**
- * In a catalog run's transaction, after its upserts and before its removals: matches the products
- * that left with those that appeared (1:1 by reference), moves each match's identity, and records
- * the rest as remap candidates.
+ * In a catalog run's transaction, after its upserts and before its removals: the products the run
+ * created take the keys of the replaced integration's products of the same ids (`run.previous`,
+ * when an admin linked one: a link made before the first sync holds for it and for products added
+ * later; a link waits for no run, it is refused while one runs, so a run never misses one);
+ * then the products that left are matched with those that appeared (1:1 by reference), each
+ * match's identity moved in one set of statements, and the rest recorded as remap candidates.
  */
-export async function rekeyRun(sql: IdentitySql, run: { id: string; integrationId: string }, appeared: readonly AppearedProduct[], gone: readonly string[]): Promise<RekeyOutcome> {
+export async function rekeyRun(sql: IdentitySql, run: { id: string; integrationId: string; previous: string | null }, appeared: readonly AppearedProduct[], gone: readonly string[]): Promise<RekeyOutcome> {
   const outcome: RekeyOutcome = { remapped: [], candidates: [] };
-  if (appeared.length === 0 || gone.length === 0) return outcome;
+  if (appeared.length === 0) return outcome;
+  if (run.previous !== null) await takeKeys(sql, run.previous, run.integrationId, appeared.map((p) => p.octo_id));
+  if (gone.length === 0) return outcome;
   const { rows } = await sql.query<MatchRow>(MATCH, [run.integrationId, JSON.stringify(appeared), JSON.stringify(gone)]);
+  const matches: Array<{ from: string; to: string }> = [];
   for (const row of rows) {
-    if (row.kind === 'candidate') {
-      outcome.candidates.push({ from: row.from, reference: row.reference, to: row.to, reason: row.reason ?? 'ambiguous' });
-      continue;
-    }
-    const remap = await moveIdentity(sql, run.integrationId, row.from, row.to[0]!);
-    if (remap) outcome.remapped.push(remap);
+    if (row.kind === 'match') matches.push({ from: row.from, to: row.to[0]! });
+    else outcome.candidates.push({ from: row.from, reference: row.reference, to: row.to, reason: row.reason ?? 'ambiguous' });
   }
+  outcome.remapped = await moveIdentity(sql, run.integrationId, matches);
   if (outcome.remapped.length > 0) await sql.query(AUDIT_REMAPS, [run.integrationId, JSON.stringify(outcome.remapped)]);
   if (outcome.candidates.length > 0) await sql.query(SAVE_CANDIDATES, [run.integrationId, run.id, JSON.stringify(outcome.candidates)]);
   return outcome;

@@ -97,7 +97,7 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
 export async function writeCatalog(deps: WriteDeps, attempt: SyncAttempt, pass: CatalogPass): Promise<WriteOutcome> {
   const { db, settings } = deps;
   const { integration, fence, run } = attempt;
-  const writer = db.catalog.openWriter({ id: run.id, fence, integrationId: integration.id }, pass.stored);
+  const writer = db.catalog.openWriter({ id: run.id, fence, integrationId: integration.id, previousIntegrationId: integration.previousIntegrationId }, pass.stored);
   try {
     await readSlices(pass, writer, attempt.progress);
     const decision = decide(deps, attempt, pass);
