@@ -40,7 +40,8 @@ matched AS (SELECT g.octo_id AS "from", a.octo_id AS "to" FROM gone g JOIN appea
   JOIN old_refs o ON o.reference = g.reference AND o.n = 1 JOIN new_refs n ON n.reference = g.reference AND n.n = 1)
 SELECT 'match' AS kind, m."from", NULL::text AS reference, ARRAY[m."to"] AS "to", NULL::text AS reason FROM matched m
 UNION ALL
-SELECT 'candidate', g.octo_id, g.reference, c."to", CASE WHEN g.reference IS NULL THEN 'no_reference' ELSE 'ambiguous' END
+SELECT 'candidate', g.octo_id, g.reference, c."to",
+  CASE WHEN EXISTS (SELECT 1 FROM appeared a WHERE a.reference = g.reference) THEN 'ambiguous' ELSE 'no_reference' END
 FROM gone g CROSS JOIN LATERAL (
   SELECT array_agg(a.octo_id ORDER BY a.octo_id) AS "to" FROM (
     SELECT a.octo_id FROM appeared a WHERE a.octo_id NOT IN (SELECT "to" FROM matched)

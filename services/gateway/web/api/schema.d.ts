@@ -1321,6 +1321,8 @@ export interface components {
                     created: number;
                     /** @description Products kept as stored because they could not be stored as sent (listed in `warnings`). */
                     quarantined: number;
+                    /** @description Products the supplier re-keyed, matched 1:1 by reference: they kept their `key` and are counted neither created nor removed. */
+                    remapped: number;
                     removed: number;
                     unchanged: number;
                     updated: number;

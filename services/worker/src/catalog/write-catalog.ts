@@ -162,6 +162,7 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
   const { integration } = attempt;
   const identity = await writer.merge(tx);
   for (const c of identity.candidates) warnings.add(remapCandidateWarning(c));
+  countRemaps(differ.counts, identity.remapped.length);
   // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
   const run = await db.runs.finish(tx, attempt.run, {
     status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
@@ -177,9 +178,21 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
   return run;
 }
 
-/** Whether any product, option or unit was created, updated or removed (final once the removals are known). */
+/** Whether any product, option or unit was created, updated, removed or remapped (final once the removals are known). */
 function wroteRows(counts: RunCounts): boolean {
-  return [counts.products, counts.options, counts.units].some((c) => c.created + c.updated + c.removed > 0);
+  return (counts.products.remapped ?? 0) > 0 || [counts.products, counts.options, counts.units].some((c) => c.created + c.updated + c.removed > 0);
+}
+
+/**
+ * A product the supplier re-keyed (matched 1:1 in the transaction) is reported as remapped, not as
+ * one product created and one removed. The mass-removal guard, decided before the transaction,
+ * counted its old id among the products that leave: a remap counts toward it like a removal.
+ */
+function countRemaps(counts: RunCounts, remapped: number): void {
+  if (remapped === 0) return;
+  counts.products.remapped = remapped;
+  counts.products.created -= remapped;
+  counts.products.removed -= remapped;
 }
 
 /** While products are quarantined the next run re-reads the same bytes, to report them again. */
@@ -213,7 +226,7 @@ function everyProductQuarantined(warnings: RunWarningList): AppError {
 function massRemovalBlocked(differ: CatalogDiffer): AppError {
   return new AppError(
     'MASS_REMOVAL_BLOCKED',
-    `the catalog would deactivate ${differ.counts.products.removed} of ${differ.activeProductsBefore} active products; ` +
+    `the catalog would deactivate ${differ.counts.products.removed} of ${differ.activeProductsBefore} active products (a re-keyed product counts as one); ` +
       'nothing was written. If this is intended, an admin can force the sync',
   );
 }
