@@ -111,6 +111,9 @@ describe('stable identity end to end', () => {
     const done = await call('POST', `${BASE}/admin/${id}/products/${second.id}/remap`, { to: 'renamed-1' });
     expect(done).toEqual({ status: 200, body: { success: 1, data: { key: before.key, from: second.id, to: 'renamed-1' } } });
     expect(keysOf(await product(id, 'renamed-1'))).toEqual(keysOf(before));
+    // Once: its key went on, what it holds now is no identity to hand on again.
+    expect(await call('POST', `${BASE}/admin/${id}/products/${second.id}/remap`, { to: 'renamed-1' })).toMatchObject({ status: 409, body: { reason: 'ALREADY_REMAPPED' } });
+    expect(keysOf(await product(id, 'renamed-1'))).toEqual(keysOf(before));
     expect((await call('GET', `${BASE}/admin/${id}/remap-candidates`)).body.data).toEqual([]);
     expect((await feed()).filter((e) => e.type === 'product.remapped').map((e) => [e.from, e.to, e.key])).toContainEqual([second.id, 'renamed-1', before.key]);
     const audit = (await call('GET', `${BASE}/${id}/events`)).body.data as Json[];

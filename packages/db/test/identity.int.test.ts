@@ -142,6 +142,9 @@ describe('stable identity', () => {
     expect(await db.identity.remap(id, 'K', 'D3', 'admin-1')).toEqual({ kind: 'source_active' });
     expect(await db.identity.remap(id, 'D1', 'D3', 'admin-1')).toEqual({ kind: 'remapped', remap: { from: 'D1', to: 'D3', key: before.D1.product, contentHash: 'h-D3' } });
     expect(await keysOf(id, 'D3')).toEqual({ ...before.D1, active: true });
+    expect(await db.identity.remap(id, 'D1', 'D3', 'admin-1')).toEqual({ kind: 'already_remapped' });
+    // The sync's own re-key handed A's identity on too.
+    expect(await db.identity.remap(id, 'A', 'D3', 'admin-1')).toEqual({ kind: 'already_remapped' });
     expect((await db.identity.candidates(id))!.map((c) => c.from)).toEqual(['N']);
   });
 

@@ -43,6 +43,10 @@ ALTER TABLE "products" DROP CONSTRAINT IF EXISTS "products_key_not_null";
 ALTER TABLE "product_options" DROP CONSTRAINT IF EXISTS "product_options_key_not_null";
 ALTER TABLE "units" DROP CONSTRAINT IF EXISTS "units_key_not_null";
 
+-- When a product handed its key on (a remap): a removed product remapped since its removal has
+-- no identity left to hand on (nullable, no default: no rewrite).
+ALTER TABLE "products" ADD COLUMN IF NOT EXISTS "remapped_at" TIMESTAMPTZ(3);
+
 -- An admin links a re-created integration to the one it replaces (once: the column is unique).
 ALTER TABLE "integrations" ADD COLUMN IF NOT EXISTS "previous_integration_id" UUID;
 CREATE UNIQUE INDEX IF NOT EXISTS "integrations_previous_integration_id_key" ON "integrations"("previous_integration_id");
@@ -56,10 +60,10 @@ CREATE TABLE IF NOT EXISTS "remap_candidates" (
   "integration_id" UUID NOT NULL,
   "from_octo_id" TEXT NOT NULL,
   "reference" TEXT,
-  "to_octo_ids" TEXT[] NOT NULL,
+  "to_octo_ids" TEXT[],
   "reason" TEXT NOT NULL,
   "run_id" UUID,
-  "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT now(),
+  "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
   CONSTRAINT "remap_candidates_pkey" PRIMARY KEY ("integration_id", "from_octo_id"),
   CONSTRAINT "remap_candidates_integration_id_fkey" FOREIGN KEY ("integration_id") REFERENCES "integrations"("id") ON DELETE CASCADE ON UPDATE CASCADE
 );

@@ -30,6 +30,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   JOB_STATE_CONFLICT: { status: 409, label: 'Job state conflict' },
   SIGNING_UNAVAILABLE: { status: 409, label: 'Signing unavailable' },
   ALREADY_LINKED: { status: 409, label: 'Already linked' },
+  ALREADY_REMAPPED: { status: 409, label: 'Already remapped' },
   SYNC_IN_PROGRESS: { status: 409, label: 'Sync in progress' },
   PRODUCT_STILL_ACTIVE: { status: 409, label: 'Product still active' },
   LINK_REFUSED: { status: 422, label: 'Link refused' },

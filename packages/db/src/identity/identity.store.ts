@@ -21,7 +21,7 @@ export type LinkOutcome =
   | { kind: 'not_found' | 'previous_not_found' | 'same' | 'other_partner' | 'already_linked' | 'previous_taken' | 'sync_running' };
 
 /** What a manual remap did, or why it did not. */
-export type RemapOutcome = { kind: 'remapped'; remap: Remap } | { kind: 'not_found' | 'product_not_found' | 'target_not_found' | 'same' | 'source_active' };
+export type RemapOutcome = { kind: 'remapped'; remap: Remap } | { kind: 'not_found' | 'product_not_found' | 'target_not_found' | 'same' | 'source_active' | 'already_remapped' };
 
 // Catalog runs hold the integration's row FOR NO KEY UPDATE for their whole transaction (run-fence.ts):
 // taking the same lock first makes an admin's identity change wait for a run in progress, and a run wait for it.
@@ -92,8 +92,8 @@ export class IdentityStore {
     return this.prisma.$transaction(async (tx) => {
       const sql = identitySql(tx);
       if ((await sql.query(LOCK_LIVE, [id])).rows.length === 0) return { kind: 'not_found' };
-      const { rows } = await sql.query<{ octo_id: string; active: boolean }>(
-        `SELECT octo_id, active FROM products WHERE integration_id = $1::uuid AND octo_id = ANY($2::text[])`,
+      const { rows } = await sql.query<{ octo_id: string; active: boolean; handed_on: boolean }>(
+        `SELECT octo_id, active, COALESCE(remapped_at >= removed_at, false) AS handed_on FROM products WHERE integration_id = $1::uuid AND octo_id = ANY($2::text[])`,
         [id, [from, to]],
       );
       const source = rows.find((r) => r.octo_id === from);
@@ -102,6 +102,8 @@ export class IdentityStore {
       if (target === undefined || !target.active) return { kind: 'target_not_found' };
       // Both live: the supplier still serves `from`, so its key would go on naming a product it sells.
       if (source.active) return { kind: 'source_active' };
+      // Its key went on with a remap since it left: what it holds now is a fresh key, no identity.
+      if (source.handed_on) return { kind: 'already_remapped' };
       const [remap] = await moveIdentity(sql, id, [{ from, to }]);
       if (remap === undefined) return { kind: 'product_not_found' };
       await sql.query(`DELETE FROM remap_candidates WHERE integration_id = $1::uuid AND from_octo_id = $2`, [id, from]);

@@ -3908,7 +3908,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. */
+            /** @description PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. ALREADY_REMAPPED: its identity was handed on since it left. */
             409: {
                 headers: {
                     [name: string]: unknown;
