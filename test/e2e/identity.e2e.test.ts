@@ -102,7 +102,7 @@ describe('stable identity end to end', () => {
     const run = await sync(id, secret);
     expect(run).toMatchObject({ success: 1 });
 
-    const candidates = (await call('GET', `${BASE}/admin/${id}/remap-candidates`)).body.data as Json[];
+    const candidates = (await call('GET', `${BASE}/admin/${id}/remaps/candidates`)).body.data as Json[];
     expect(candidates).toEqual([expect.objectContaining({ from: second.id, to: ['brand-new', 'renamed-1'], reason: 'no_reference' })]);
 
     expect(await call('POST', `${BASE}/admin/${id}/products/${second.id}/remap`, { to: 'nope' })).toMatchObject({ status: 422, body: { reason: 'REMAP_REFUSED' } });
@@ -114,7 +114,7 @@ describe('stable identity end to end', () => {
     // Once: its key went on, what it holds now is no identity to hand on again.
     expect(await call('POST', `${BASE}/admin/${id}/products/${second.id}/remap`, { to: 'renamed-1' })).toMatchObject({ status: 409, body: { reason: 'ALREADY_REMAPPED' } });
     expect(keysOf(await product(id, 'renamed-1'))).toEqual(keysOf(before));
-    expect((await call('GET', `${BASE}/admin/${id}/remap-candidates`)).body.data).toEqual([]);
+    expect((await call('GET', `${BASE}/admin/${id}/remaps/candidates`)).body.data).toEqual([]);
     expect((await feed()).filter((e) => e.type === 'product.remapped').map((e) => [e.from, e.to, e.key])).toContainEqual([second.id, 'renamed-1', before.key]);
     const audit = (await call('GET', `${BASE}/${id}/events`)).body.data as Json[];
     expect(audit).toContainEqual(expect.objectContaining({ type: 'product_remapped', actor: 'ops-1', details: { from: second.id, to: 'renamed-1', key: before.key, by: 'admin' } }));

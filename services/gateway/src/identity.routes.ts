@@ -92,7 +92,7 @@ export function identityRoutes({ db }: { db: Db }): RouteSpec[] {
     }),
     defineRoute({
       method: 'get',
-      path: `${BASE_PATH}/admin/{id}/remap-candidates`,
+      path: `${BASE_PATH}/admin/{id}/remaps/candidates`,
       operationId: 'adminListRemapCandidates',
       summary: 'Products a sync could not match 1:1 to a re-keyed one',
       description: 'Each product that left the catalog beside products that appeared without a unique shared `reference`; remap one by hand or leave it removed.',

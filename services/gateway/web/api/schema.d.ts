@@ -406,7 +406,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/partner-integrations/admin/{id}/remap-candidates": {
+    "/api/v1/partner-integrations/admin/{id}/remaps/candidates": {
         parameters: {
             query?: never;
             header?: never;
