@@ -14,6 +14,7 @@ import { CatalogStore } from './catalog/catalog.store';
 import { ChangeFeedStore } from './feed/change-feed.store';
 import { FleetStore } from './integrations/fleet-list';
 import { HealthStore } from './integrations/health.store';
+import { IdentityStore } from './identity/identity.store';
 import { IntegrationChanges } from './integrations/integration-changes';
 import { IntegrationEventStore } from './integrations/integration-events.store';
 import { IntegrationStore } from './integrations/integrations.store';
@@ -68,6 +69,8 @@ export interface Db {
   slotPartitions: SlotPartitionStore;
   /** Partner alerts and their deliveries. */
   alerts: AlertStore;
+  /** Stable keys: linking re-created integrations, remap candidates, manual remaps. */
+  identity: IdentityStore;
   /** Resolves when Postgres answers; rejects otherwise (readiness checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -105,6 +108,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     freshness,
     slotPartitions: new SlotPartitionStore(pool),
     alerts: new AlertStore(prisma),
+    identity: new IdentityStore(prisma, changeFeed),
     ping: async () => {
       await prisma.$queryRaw`SELECT 1`;
     },

@@ -47,6 +47,9 @@ export type { CatalogShapeStore, DriftPolicy, ShapeChange, StoredShapes } from '
 export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, ProductListKey, SlotListKey } from './catalog/catalog-read.store';
 export { COUNT_CAP, type ListPage, type ListRequest } from './paging';
 export type { CatalogRunWriter } from './catalog/catalog-writer';
+export type { RemapCandidate, RekeyOutcome } from './identity/run-rekey';
+export type { Remap } from './identity/key-transfer';
+export type { IdentityStore, LinkOutcome, RemapOutcome, StoredRemapCandidate } from './identity/identity.store';
 export type { SliceRows } from './catalog/catalog-encode';
 export type { RunTx } from './runs/run-fence';
 export {

@@ -6,6 +6,7 @@ import type { Logger } from '@octo-sync/platform';
 import { PullRequests, SyncRequests } from '@octo-sync/runs';
 import './request-context';
 import { adminRoutes } from './admin.routes';
+import { identityRoutes } from './identity.routes';
 import { createAdmission } from './admission';
 import { createGatewayAuth } from './auth-steps';
 import { dashboardRoutes } from './dashboard';
@@ -102,6 +103,7 @@ export function buildApp(deps: AppDeps): GatewayApp {
     ...opsRoutes({ db, redis, queuePrefix: config.queuePrefix, metrics, openapi }),
     ...partnerRoutes({ config, db, producer, redis }),
     ...adminRoutes({ config, db, producer, redis, requests }),
+    ...identityRoutes({ db }),
     ...dashboardRoutes({ config, db, producer, redis }),
     ...readRoutes({ db, producer }),
     ...refreshRoutes({ db, producer, pulls, waitMs: config.syncTriggerWaitMs, admit }),

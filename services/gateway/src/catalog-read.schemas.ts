@@ -75,16 +75,22 @@ function freshReadBounds(query: { productId?: string; from?: Date; to?: Date; ma
   }
 }
 
+const stableKey = z.string().openapi({
+  description: 'Opaque and stable: kept across syncs, a base_url change, the supplier re-keying the product (product.remapped) and, once an admin links them, the re-creation of the integration.',
+  example: '0b9e3c1e-6a43-4c43-9d7e-5d2f0f6c8a11',
+});
+
 export const storedProductSchema = z
   .object({
     id: z.string().openapi({ description: 'The OCTO product id.' }),
+    key: stableKey,
     internal_name: z.string().nullable(),
     title: z.string().nullable(),
     active: z.boolean(),
     removed_at: isoTime.nullable(),
     content_hash: z.string(),
     updated_at: isoTime,
-    options: z.array(z.object({ id: z.string(), active: z.boolean(), units: z.array(z.object({ id: z.string(), active: z.boolean() })) })),
+    options: z.array(z.object({ id: z.string(), key: stableKey, active: z.boolean(), units: z.array(z.object({ id: z.string(), key: stableKey, active: z.boolean() })) })),
   })
   .openapi('StoredProduct');
 
@@ -131,6 +137,7 @@ function iso(date: Date | null): string | null {
 export function presentProductSummary(p: StoredProductSummary): z.output<typeof storedProductSchema> {
   return {
     id: p.id,
+    key: p.key,
     internal_name: p.internal_name,
     title: p.title,
     active: p.active,

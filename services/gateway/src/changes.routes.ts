@@ -25,6 +25,11 @@ const changeEventSchema = z
     content_hash: z.string().openapi({
       description: 'The stored row’s content hash; for a slot, of everything kept for it (start, status, vacancies, capacity, raw): a slot event comes only when it changes.',
     }),
+    key: z.string().nullable().openapi({
+      description: 'The stable key of the product the event names: it survives a supplier re-keying the product (`product.remapped`); null for a product never stored.',
+    }),
+    from: z.string().optional().openapi({ description: '`product.remapped` only: the OCTO product id before the re-key.' }),
+    to: z.string().optional().openapi({ description: '`product.remapped` only: the OCTO product id after the re-key (also `productId`).' }),
     at: z.string(),
   })
   .openapi('ChangeEvent');
@@ -41,6 +46,8 @@ function presentChange(event: ChangeEvent): z.infer<typeof changeEventSchema> {
     unitId: event.unitOctoId,
     availabilityId: event.availabilityId,
     content_hash: event.contentHash,
+    key: event.key,
+    ...(event.type === 'product.remapped' && event.previousOctoId !== null ? { from: event.previousOctoId, to: event.productOctoId } : {}),
     at: event.at.toISOString(),
   };
 }
@@ -54,7 +61,7 @@ export function changesRoutes({ db }: { db: Db }): RouteSpec[] {
       operationId: 'getChanges',
       summary: 'The change feed: catalog and slot changes after a cursor, in position order (per entity, in commit order)',
       description:
-        'Events product|option|unit.created|updated|removed|restored, slot.changed, slot.closed, with the OCTO ids and the content hash. ' +
+        'Events product|option|unit.created|updated|removed|restored, product.remapped, slot.changed, slot.closed, with the OCTO ids, the product\'s stable `key` and the content hash. ' +
         'Positions are dense and a transaction\'s events consecutive; the events of one product, option, unit or slot come in the order its writes committed. ' +
         'Store `next` and pass it as `after`: no event is ever missed or reordered. A cursor older than the retention answers 410 CURSOR_EXPIRED; ' +
         'one past the newest position (a cursor this feed never returned) answers 400 CURSOR_AHEAD. ' +

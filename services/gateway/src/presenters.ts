@@ -90,9 +90,9 @@ function presentCounts(value: unknown, kind: SyncRun['kind']): Counts | null {
     const e = (v ?? {}) as Record<string, unknown>;
     return { created: n(e.created), updated: n(e.updated), unchanged: n(e.unchanged), removed: n(e.removed) };
   };
-  const quarantined = (record.products as Record<string, unknown> | undefined)?.quarantined;
+  const { quarantined, remapped } = (record.products ?? {}) as Record<string, unknown>;
   return {
-    products: { ...entity(record.products), quarantined: typeof quarantined === 'number' && Number.isInteger(quarantined) ? quarantined : 0 },
+    products: { ...entity(record.products), quarantined: n(quarantined), remapped: n(remapped) },
     options: entity(record.options),
     units: entity(record.units),
   };

@@ -107,6 +107,8 @@ export const integrationEventSchema = z
       'sync_forced',
       'dashboard_job_action',
       'deleted',
+      'product_remapped',
+      'integration_linked',
       'supplier_drift',
       'supplier_drift_accepted',
     ]),
@@ -168,6 +170,7 @@ export const runSchema = z
         z.object({
           products: entityCountsSchema.extend({
             quarantined: z.number().int().openapi({ description: 'Products kept as stored because they could not be stored as sent (listed in `warnings`).' }),
+            remapped: z.number().int().openapi({ description: 'Products the supplier re-keyed, matched 1:1 by reference: they kept their `key` and are counted neither created nor removed.' }),
           }),
           options: entityCountsSchema,
           units: entityCountsSchema,

@@ -2,6 +2,9 @@ import type { Pool, PoolClient } from 'pg';
 import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
 import { openApiValidator } from './openapi-validator';
 
+/** A stable key: every product, option and unit has one. */
+const UUID = expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
 let h: GatewayHarness;
 let check: ReturnType<typeof openApiValidator>;
 let mine: string;
@@ -98,6 +101,7 @@ describe('GET /{id}/products', () => {
     expect(res.body.data).toHaveLength(100);
     expect(res.body.data[0]).toEqual({
       id: 'p00101',
+      key: UUID,
       internal_name: 'internal 101',
       title: 'Tour 101',
       active: true,
@@ -105,8 +109,8 @@ describe('GET /{id}/products', () => {
       content_hash: 'h101',
       updated_at: expect.any(String),
       options: [
-        { id: 'DEFAULT', active: true, units: [{ id: 'adult', active: true }, { id: 'child', active: true }] },
-        { id: 'VIP', active: true, units: [{ id: 'adult', active: true }, { id: 'child', active: true }] },
+        { id: 'DEFAULT', key: UUID, active: true, units: [{ id: 'adult', key: UUID, active: true }, { id: 'child', key: UUID, active: true }] },
+        { id: 'VIP', key: UUID, active: true, units: [{ id: 'adult', key: UUID, active: true }, { id: 'child', key: UUID, active: true }] },
       ],
     });
     const last = await h.http().get(`${path}?page=100&pageSize=100`).set(bearer('partner', 'p-read-owner'));

@@ -1,5 +1,6 @@
 import { catalogKey, type CatalogFingerprints, type Fingerprint } from './catalog-rows';
 import type { SliceRows } from './catalog-encode';
+import type { Remap } from '../identity/key-transfer';
 import { appendChanges, type ChangeEventRow, type ChangeType, type OutboxSql } from '../feed/change-outbox';
 
 /** A catalog entity, as its events name it. */
@@ -30,6 +31,8 @@ export class CatalogChangeLog {
   private readonly options: Array<string | null> = [];
   private readonly units: Array<string | null> = [];
   private readonly hashes: string[] = [];
+  /** Only `product.remapped` events carry a key and a previous id, by their index. */
+  private readonly remaps = new Map<number, Remap>();
 
   constructor(
     private readonly integrationId: string,
@@ -51,6 +54,12 @@ export class CatalogChangeLog {
     for (const r of rows) this.push(`${entity}.removed`, r.product_octo_id, r.option_octo_id, r.unit_octo_id, r.content_hash);
   }
 
+  /** A product whose key moved from the id that left to the one that appeared. */
+  remapped(remap: Remap): void {
+    this.remaps.set(this.types.length, remap);
+    this.push('product.remapped', remap.to, null, null, remap.contentHash);
+  }
+
   /**
    * Every event as one append's JSON, when they fit one, handed over to be appended with the
    * run's rows ({@link publish} then appends nothing); undefined when there are none or too many.
@@ -60,6 +69,7 @@ export class CatalogChangeLog {
     if (count === 0 || count > EVENTS_PER_APPEND) return undefined;
     const json = JSON.stringify(this.events(0, count));
     for (const column of [this.types, this.products, this.options, this.units, this.hashes]) column.length = 0;
+    this.remaps.clear();
     return json;
   }
 
@@ -71,7 +81,11 @@ export class CatalogChangeLog {
   private events(from: number, to: number): ChangeEventRow[] {
     const events: ChangeEventRow[] = [];
     for (let i = from; i < to; i++) {
-      events.push({ integration_id: this.integrationId, type: this.types[i]!, product_octo_id: this.products[i]!, option_octo_id: this.options[i] ?? null, unit_octo_id: this.units[i] ?? null, availability_id: null, content_hash: this.hashes[i]! });
+      const remap = this.remaps.get(i);
+      events.push({
+        integration_id: this.integrationId, type: this.types[i]!, product_octo_id: this.products[i]!, option_octo_id: this.options[i] ?? null,
+        unit_octo_id: this.units[i] ?? null, availability_id: null, content_hash: this.hashes[i]!, key: remap?.key ?? null, previous_octo_id: remap?.from ?? null,
+      });
     }
     return events;
   }

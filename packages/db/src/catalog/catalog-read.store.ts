@@ -6,12 +6,16 @@ import { startMonths } from '../availability/slot-placement';
 /** A stored unit, as the read API lists it. */
 export interface StoredUnitSummary {
   id: string;
+  /** Stable: kept across syncs, base_url changes and supplier re-keys. */
+  key: string;
   active: boolean;
 }
 
 /** A stored option with its units, as the read API lists it. */
 export interface StoredOptionSummary {
   id: string;
+  /** Stable: kept across syncs, base_url changes and supplier re-keys. */
+  key: string;
   active: boolean;
   units: StoredUnitSummary[];
 }
@@ -19,6 +23,8 @@ export interface StoredOptionSummary {
 /** A stored product with its options and units (no raw JSON). */
 export interface StoredProductSummary {
   id: string;
+  /** Stable: kept across syncs, base_url changes, supplier re-keys and linked re-creations. */
+  key: string;
   internal_name: string | null;
   title: string | null;
   active: boolean;
@@ -89,9 +95,9 @@ export interface SlotFilter extends PageRequest<SlotListKey> {
 
 // Options and units come back inside each product row as JSON, so a page costs one statement
 // however many children it has (no query per product).
-const SUMMARY_COLUMNS = `p.octo_id AS id, p.internal_name, p.title, p.active, p.removed_at, p.content_hash, p.updated_at,
-  COALESCE((SELECT json_agg(json_build_object('id', o.octo_id, 'active', o.active, 'units',
-      COALESCE((SELECT json_agg(json_build_object('id', u.octo_id, 'active', u.active) ORDER BY u.id) FROM units u WHERE u.option_id = o.id), '[]'::json))
+const SUMMARY_COLUMNS = `p.octo_id AS id, p.key::text AS key, p.internal_name, p.title, p.active, p.removed_at, p.content_hash, p.updated_at,
+  COALESCE((SELECT json_agg(json_build_object('id', o.octo_id, 'key', o.key, 'active', o.active, 'units',
+      COALESCE((SELECT json_agg(json_build_object('id', u.octo_id, 'key', u.key, 'active', u.active) ORDER BY u.id) FROM units u WHERE u.option_id = o.id), '[]'::json))
     ORDER BY o.id) FROM product_options o WHERE o.product_id = p.id), '[]'::json) AS options`;
 
 const PRODUCT_FILTER = `p.integration_id = $1::uuid AND ($2::boolean IS NULL OR p.active = $2)

@@ -64,7 +64,7 @@ const insertProducts = (from: string): string => `
     locale = excluded.locale, time_zone = excluded.time_zone, availability_type = excluded.availability_type,
     default_currency = excluded.default_currency, pricing_per = excluded.pricing_per, raw = excluded.raw,
     content_hash = excluded.content_hash, active = true, removed_at = NULL, updated_at = now()
-  RETURNING t.id, t.octo_id`;
+  RETURNING t.id, t.octo_id, t.key`;
 
 /** Fingerprints from `from` (rows `r`), the product's id being `id`. */
 const insertFingerprints = (from: string, id = 'r.product_id'): string => `
@@ -162,7 +162,7 @@ written_options AS (${insertOptions(jsonRows('options', 4), 'LEFT JOIN written p
   RETURNING t.id, t.product_id, t.octo_id)`;
   if (events === undefined) return `${parts}\n${units}`;
   const written = ['written', 'fingerprints', 'fingerprints_alone', 'written_options', 'written_units'].map((part) => `(SELECT count(*) FROM ${part})`).join(' + ');
-  return `${parts},\nwritten_units AS (${units}\n  RETURNING t.id),\n${appendEventsLast(events, written)}`;
+  return `${parts},\nwritten_units AS (${units}\n  RETURNING t.id),\n${appendEventsLast(events, written, 'written')}`;
 }
 
 /** The staged columns, in the order of a COPY line (`catalog_stage`, see the migration `catalog_stage`). */

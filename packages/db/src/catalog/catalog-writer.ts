@@ -6,6 +6,7 @@ import type { CatalogChanges, CatalogFingerprints } from './catalog-rows';
 import { CatalogChangeLog, type Entity, type RemovedRow } from './catalog-change-log';
 import { RowEncoder, type SliceRows } from './catalog-encode';
 import { CatalogStage, type StagingRun } from './catalog-stage';
+import { rekeyRun, type AppearedProduct, type RekeyOutcome } from '../identity/run-rekey';
 import { MERGE_JSON, MERGE_JSON_PUBLISHING, STAGED_ORDER, UPSERT, type RowKind } from './catalog-upserts';
 
 /** Rows per removal statement: large enough to amortise the round trip, small enough for memory. */
@@ -25,6 +26,8 @@ type Removals = Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'rem
 /** A run, as its writer knows it. */
 export interface WriterRun extends StagingRun {
   integrationId: string;
+  /** The integration it replaces, when an admin linked them (read at the run's claim): products the run creates take its keys. */
+  previousIntegrationId?: string | null;
 }
 
 /**
@@ -45,13 +48,16 @@ export class CatalogRunWriter {
   private copying: Promise<Error | undefined> = Promise.resolve(undefined);
   private readonly encoder: RowEncoder;
   private readonly changes: CatalogChangeLog | undefined;
+  /** Products the run creates and removes: a supplier's re-key is a pair of them (see rekeyRun). */
+  private readonly appeared: AppearedProduct[] = [];
+  private gone: readonly string[] = [];
   private sealed: { json: Partial<Record<RowKind, string>>; removals: Array<{ entity: Entity; json: string }>; events?: string } | undefined;
 
   /** `stored`: the fingerprints the run diffed against. `changeFeed`: whether the run appends its changes to the change feed. */
   constructor(
     private readonly db: { prisma: PrismaClient; pool: Pool },
     private readonly run: WriterRun,
-    stored: CatalogFingerprints,
+    private readonly stored: CatalogFingerprints,
     changeFeed: boolean,
   ) {
     this.encoder = new RowEncoder(stored);
@@ -63,6 +69,7 @@ export class CatalogRunWriter {
     const sizes: Record<RowKind, number> = { products: rows.products.length, fingerprints: rows.fingerprints?.length ?? 0, options: rows.options.length, units: rows.units.length };
     for (const kind of KINDS) this.counts[kind] += sizes[kind];
     this.changes?.add(rows);
+    for (const p of rows.products) if (!this.stored.products.has(p.octo_id)) this.appeared.push({ octo_id: p.octo_id, reference: p.reference });
     const size = KINDS.reduce((sum, kind) => sum + sizes[kind], 0);
     if (size === 0) return;
     this.kept.push(rows);
@@ -79,6 +86,7 @@ export class CatalogRunWriter {
   /** Every slice is added and the removals known: waits for the last COPY and encodes the rest before the transaction opens. */
   async seal(removals: Removals): Promise<void> {
     await this.copied();
+    this.gone = removals.removedProducts;
     const json: Partial<Record<RowKind, string>> = {};
     if (this.stage === undefined) {
       const all = joinSlices(this.kept);
@@ -96,8 +104,8 @@ export class CatalogRunWriter {
     this.sealed = events === undefined ? { json, removals: removed } : { json, removals: removed, events };
   }
 
-  /** In the fenced transaction: the staged rows' check, the upserts (parents first) and the removals. */
-  async merge(tx: RunTx): Promise<void> {
+  /** In the fenced transaction: the staged rows' check, the upserts (parents first), the re-keys and the removals. */
+  async merge(tx: RunTx): Promise<RekeyOutcome> {
     const sealed = this.sealed;
     if (sealed === undefined) throw new Error('catalog writer: merge before seal');
     const { integrationId } = this.run;
@@ -110,10 +118,13 @@ export class CatalogRunWriter {
       const { rows, params } = this.stage.source;
       for (const [statement, kind] of STAGED_ORDER) if (this.counts[kind] > 0) await tx.query(UPSERT[statement](rows), [integrationId, ...params]);
     }
+    const identity = await rekeyRun(tx, { id: this.run.id, integrationId, previous: this.run.previousIntegrationId ?? null }, this.appeared, this.gone);
+    for (const remap of identity.remapped) this.changes?.remapped(remap);
     for (const { entity, json } of sealed.removals) {
       const { rows } = await tx.query<RemovedRow>(`${REMOVE[entity]}\nRETURNING ${REMOVED_KEYS[entity]}`, [integrationId, json]);
       this.changes?.removed(entity, rows);
     }
+    return identity;
   }
 
   /** Appends the run's changes not sent with its merge to the change feed: the last statements before COMMIT. */

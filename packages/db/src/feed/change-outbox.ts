@@ -40,10 +40,12 @@ export interface ChangeEventRow {
   unit_octo_id: string | null;
   availability_id: string | null;
   content_hash: string;
-  /** A stable key of the entity, surviving a supplier's re-key (reserved; NULL for now). */
+  /** The stable key of the product the event names; left out, it is the product's key as stored when appended (NULL for a product never stored). */
   key?: string | null;
   /** The locale of a localized catalog event (reserved; NULL for now). */
   locale?: string | null;
+  /** `product.remapped`: the supplier id the product had before. */
+  previous_octo_id?: string | null;
 }
 
 /** The smallest connection the outbox needs: a pg client or a Prisma transaction, adapted. */
@@ -55,7 +57,7 @@ export function prismaSql(tx: Pick<Prisma.TransactionClient, '$executeRawUnsafe'
 }
 
 /** Columns an event is written with beside its header and index; `at` comes from its default. */
-const EVENT_COLUMNS = 'integration_id, type, product_octo_id, option_octo_id, unit_octo_id, availability_id, content_hash, key, locale';
+const EVENT_COLUMNS = 'integration_id, type, product_octo_id, option_octo_id, unit_octo_id, availability_id, content_hash, key, locale, previous_octo_id';
 
 /**
  * Creates this transaction's header, or adds `$n` events to it; either way with a fresh ticket.
@@ -69,13 +71,24 @@ ON CONFLICT (xact) WHERE first_position IS NULL
 DO UPDATE SET ticket = excluded.ticket, event_count = h.event_count + excluded.event_count
 RETURNING h.id AS txn_id, h.event_count - ${n} AS base`;
 
-/** The parts of an append of the JSON events `$<param>`, after a `WITH` (or a comma in one). */
-const appendParts = (param: number, gate?: string) => `h AS (${openHeader(`jsonb_array_length($${param}::jsonb)`, gate)})
+/**
+ * The parts of an append of the JSON events `$<param>`, after a `WITH` (or a comma in one). An
+ * event that names a product and brings no `key` carries the product's stable key, as stored when
+ * the event is appended (`written`: a part of the same statement returning `octo_id, key` of the
+ * products it wrote, which the statement's own snapshot cannot see yet).
+ */
+const appendParts = (param: number, gate?: string, written?: string) => `h AS (${openHeader(`jsonb_array_length($${param}::jsonb)`, gate)})
 INSERT INTO change_events (txn_id, idx, ${EVENT_COLUMNS})
-SELECT h.txn_id, h.base + r.n - 1, ${EVENT_COLUMNS}
+SELECT h.txn_id, h.base + r.n - 1, ${EVENT_COLUMNS.split(', ')
+  .map((c) => (c === 'key' ? `COALESCE(r.key, ${written === undefined ? '' : 'w.key::text, '}kp.key::text)` : `r.${c}`))
+  .join(', ')}
 FROM h, ROWS FROM (jsonb_to_recordset($${param}::jsonb) AS (integration_id uuid, type text, product_octo_id text,
-  option_octo_id text, unit_octo_id text, availability_id text, content_hash text, key text, locale text))
-  WITH ORDINALITY AS r(${EVENT_COLUMNS}, n)`;
+  option_octo_id text, unit_octo_id text, availability_id text, content_hash text, key text, locale text, previous_octo_id text))
+  WITH ORDINALITY AS r(${EVENT_COLUMNS}, n)
+  LEFT JOIN products kp ON kp.integration_id = r.integration_id AND kp.octo_id = r.product_octo_id${
+    written === undefined ? '' : `
+  LEFT JOIN ${written} w ON w.octo_id = r.product_octo_id`
+  }`;
 
 const APPEND_EVENTS = `WITH ${appendParts(1)}`;
 
@@ -85,9 +98,10 @@ const APPEND_EVENTS = `WITH ${appendParts(1)}`;
  * events. `written` is an expression that reads every writing part to its end (`count(*)` of
  * each part's `RETURNING`): the header draws its ticket only once it holds, so the ticket still
  * follows every row the statement writes (a part nobody reads runs at the statement's end).
+ * `products`: the part that writes products, returning their `octo_id` and `key`.
  */
-export function appendEventsLast(param: number, written: string): string {
-  return appendParts(param, `(${written}) >= 0`);
+export function appendEventsLast(param: number, written: string, products: string): string {
+  return appendParts(param, `(${written}) >= 0`, products);
 }
 
 /**

@@ -22,9 +22,13 @@ export interface EntityCounts {
   unchanged: number;
   removed: number;
 }
-/** Products also count those quarantined: kept as stored because they could not be stored as sent. */
+/**
+ * Products also count those quarantined (kept as stored because they could not be stored as sent)
+ * and those remapped (a supplier re-keyed them, matched 1:1: counted neither created nor removed).
+ */
 export interface ProductCounts extends EntityCounts {
   quarantined: number;
+  remapped?: number;
 }
 export interface RunCounts {
   products: ProductCounts;

@@ -72,6 +72,11 @@ export interface TestSupplier {
   port: number;
   /** Serve this catalog (as compact JSON) from `GET /products`. */
   setCatalog(products: unknown[]): void;
+  /**
+   * Re-key a product of the catalog set by `setCatalog`, as suppliers do: the product `from` is
+   * served as `to` from now on, all else (its reference, options and units) as it was.
+   */
+  rekeyProduct(from: string, to: string): void;
   /** Serve a different catalog on every `GET /products`: `make(n)` for the n-th one from now (1, 2, ...). */
   setChangingCatalog(make: (n: number) => unknown[]): void;
   /** Serve these exact bytes from `GET /products` (content type defaults to application/json). */
@@ -400,17 +405,23 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     });
   });
   const port = (server.address() as AddressInfo).port;
+  const serveCatalog = (next: unknown[]) => {
+    changing = undefined;
+    products = next;
+    body = Buffer.from(JSON.stringify(next));
+    contentType = 'application/json';
+  };
 
   return {
     url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     hostPort: `127.0.0.1:${port}`,
     port,
     requests,
-    setCatalog(next) {
-      changing = undefined;
-      products = next;
-      body = Buffer.from(JSON.stringify(next));
-      contentType = 'application/json';
+    setCatalog: serveCatalog,
+    rekeyProduct(from, to) {
+      const current = products ?? [];
+      if (!current.some((p) => (p as { id?: unknown }).id === from)) throw new Error(`test supplier: no product ${from} to re-key`);
+      serveCatalog(current.map((p) => ((p as { id?: unknown }).id === from ? { ...(p as object), id: to } : p)));
     },
     setChangingCatalog(make) {
       changing = { make, served: 0 };

@@ -11,7 +11,7 @@ export interface paths {
         };
         /**
          * The change feed: catalog and slot changes after a cursor, in position order (per entity, in commit order)
-         * @description Events product|option|unit.created|updated|removed|restored, slot.changed, slot.closed, with the OCTO ids and the content hash. Positions are dense and a transaction's events consecutive; the events of one product, option, unit or slot come in the order its writes committed. Store `next` and pass it as `after`: no event is ever missed or reordered. A cursor older than the retention answers 410 CURSOR_EXPIRED; one past the newest position (a cursor this feed never returned) answers 400 CURSOR_AHEAD. A reader that acknowledges positions (POST /api/v1/changes/cursor) may leave `after` out: the read resumes from its cursor.
+         * @description Events product|option|unit.created|updated|removed|restored, product.remapped, slot.changed, slot.closed, with the OCTO ids, the product's stable `key` and the content hash. Positions are dense and a transaction's events consecutive; the events of one product, option, unit or slot come in the order its writes committed. Store `next` and pass it as `after`: no event is ever missed or reordered. A cursor older than the retention answers 410 CURSOR_EXPIRED; one past the newest position (a cursor this feed never returned) answers 400 CURSOR_AHEAD. A reader that acknowledges positions (POST /api/v1/changes/cursor) may leave `after` out: the read resumes from its cursor.
          */
         get: operations["getChanges"];
         put?: never;
@@ -397,6 +397,66 @@ export interface paths {
          * @description The held shape becomes the accepted one (audit entry `supplier_drift_accepted`) and a sync is queued (trigger admin) that takes the held products.
          */
         post: operations["adminAcceptDrift"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/partner-integrations/admin/{id}/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link a re-created integration to the one it replaces
+         * @description Its products, options and units take the stable keys of the previous integration’s of the same OCTO ids, now and as its later syncs create them (so linking before or after the first sync both work). Same partner only; once per integration and per previous one. Audited as `integration_linked`.
+         */
+        post: operations["adminLinkIntegration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/partner-integrations/admin/{id}/products/{productId}/remap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand a removed product’s identity to the product that replaced it
+         * @description Product `to` takes the stable key of `{productId}` (a product that left the catalog), its options and units take their counterparts’ keys (by id, else by a unique reference), and the slots move. Audited as `product_remapped`, emits `product.remapped` in the change feed, and clears the remap candidate.
+         */
+        post: operations["adminRemapProduct"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/partner-integrations/admin/{id}/remaps/candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Products a sync could not match 1:1 to a re-keyed one
+         * @description Each product that left the catalog beside products that appeared without a unique shared `reference`; remap one by hand or leave it removed.
+         */
+        get: operations["adminListRemapCandidates"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -882,11 +942,17 @@ export interface components {
             availabilityId: string | null;
             /** @description The stored row’s content hash; for a slot, of everything kept for it (start, status, vacancies, capacity, raw): a slot event comes only when it changes. */
             content_hash: string;
+            /** @description `product.remapped` only: the OCTO product id before the re-key. */
+            from?: string;
             /** @description The event’s position; a cursor that resumes after it. */
             id: string;
             integration_id: string;
+            /** @description The stable key of the product the event names: it survives a supplier re-keying the product (`product.remapped`); null for a product never stored. */
+            key: string | null;
             optionId: string | null;
             productId: string;
+            /** @description `product.remapped` only: the OCTO product id after the re-key (also `productId`). */
+            to?: string;
             /** @example product.updated */
             type: string;
             unitId: string | null;
@@ -1117,7 +1183,19 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /** @enum {string} */
-            type: "created" | "approved" | "revoked" | "activated" | "deactivated" | "base_url_changed" | "auth_key_changed" | "webhook_secret_rotated" | "webhook_auth_changed" | "sync_forced" | "dashboard_job_action" | "deleted" | "supplier_drift" | "supplier_drift_accepted";
+            type: "created" | "approved" | "revoked" | "activated" | "deactivated" | "base_url_changed" | "auth_key_changed" | "webhook_secret_rotated" | "webhook_auth_changed" | "sync_forced" | "dashboard_job_action" | "deleted" | "product_remapped" | "integration_linked" | "supplier_drift" | "supplier_drift_accepted";
+        };
+        LinkIntegrationRequest: {
+            /**
+             * Format: uuid
+             * @description The id of the integration this one replaces (usually deleted already).
+             */
+            previous: string;
+        };
+        LinkIntegrationResult: {
+            previous: string;
+            /** @description Products that took the key of the previous integration’s product of the same OCTO id (so far: products its later syncs create take theirs too). */
+            products: number;
         };
         Live: {
             /** @enum {string} */
@@ -1206,6 +1284,26 @@ export interface components {
             status: "ok" | "unavailable";
             workers: number | null;
         };
+        RemapCandidate: {
+            created_at: string;
+            /** @description The OCTO id of the product that left the catalog. */
+            from: string;
+            /** @description `ambiguous`: its reference is not unique in one of the catalogs; `no_reference`: nothing to match by. */
+            reason: string;
+            reference: string | null;
+            run_id: string | null;
+            /** @description OCTO ids of products that appeared in the same run and might be it (at most 20). */
+            to: string[];
+        };
+        RemapProductRequest: {
+            /** @description The OCTO id of the active product that takes the identity. */
+            to: string;
+        };
+        RemapProductResult: {
+            from: string;
+            key: string;
+            to: string;
+        };
         RotateWebhookSecret: {
             /**
              * @description How long the current secret stays valid (default 86400; 0 ends it at once).
@@ -1219,12 +1317,27 @@ export interface components {
             /** @description The OCTO product id. */
             id: string;
             internal_name: string | null;
+            /**
+             * @description Opaque and stable: kept across syncs, a base_url change, the supplier re-keying the product (product.remapped) and, once an admin links them, the re-creation of the integration.
+             * @example 0b9e3c1e-6a43-4c43-9d7e-5d2f0f6c8a11
+             */
+            key: string;
             options: {
                 active: boolean;
                 id: string;
+                /**
+                 * @description Opaque and stable: kept across syncs, a base_url change, the supplier re-keying the product (product.remapped) and, once an admin links them, the re-creation of the integration.
+                 * @example 0b9e3c1e-6a43-4c43-9d7e-5d2f0f6c8a11
+                 */
+                key: string;
                 units: {
                     active: boolean;
                     id: string;
+                    /**
+                     * @description Opaque and stable: kept across syncs, a base_url change, the supplier re-keying the product (product.remapped) and, once an admin links them, the re-creation of the integration.
+                     * @example 0b9e3c1e-6a43-4c43-9d7e-5d2f0f6c8a11
+                     */
+                    key: string;
                 }[];
             }[];
             /**
@@ -1340,6 +1453,8 @@ export interface components {
                     created: number;
                     /** @description Products kept as stored because they could not be stored as sent (listed in `warnings`). */
                     quarantined: number;
+                    /** @description Products the supplier re-keyed, matched 1:1 by reference: they kept their `key` and are counted neither created nor removed. */
+                    remapped: number;
                     removed: number;
                     unchanged: number;
                     updated: number;
@@ -3931,6 +4046,339 @@ export interface operations {
             };
             /** @description NO_DRIFT_PENDING: no shape is held back. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug; it has been logged. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres or Redis is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    adminLinkIntegration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkIntegrationRequest"];
+            };
+        };
+        responses: {
+            /** @description Linked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["LinkIntegrationResult"];
+                        /** @enum {number} */
+                        success: 1;
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but this role may not call this endpoint. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NOT_FOUND: no live integration of that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description ALREADY_LINKED: this integration is linked already, or another one took the previous one’s keys. SYNC_IN_PROGRESS: a catalog sync is running; retry once it is done. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description LINK_REFUSED: no integration `previous`, the integration itself, or another partner’s. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug; it has been logged. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres or Redis is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    adminRemapProduct: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
+                id: string;
+                productId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemapProductRequest"];
+            };
+        };
+        responses: {
+            /** @description Remapped. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RemapProductResult"];
+                        /** @enum {number} */
+                        success: 1;
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but this role may not call this endpoint. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description NOT_FOUND: no live integration, or no product `{productId}`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. ALREADY_REMAPPED: its identity was handed on since it left. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large (checked on the declared Content-Length before it is read). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description REMAP_REFUSED: `to` is no active product, or the product itself. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bug; it has been logged. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Postgres or Redis is unreachable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    adminListRemapCandidates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The open candidates, by product id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RemapCandidate"][];
+                        /** @enum {number} */
+                        success: 1;
+                    };
+                };
+            };
+            /** @description Invalid input: every bad field (and every query parameter the route does not take) is listed in `error`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Authenticated, but this role may not call this endpoint. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown resource (or another partner’s). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,4 +1,4 @@
-import type { CatalogFingerprints, CatalogRunWriter, Db, Integration, RunCounts, RunTx, RunWarning, SyncRun } from '@octo-sync/db';
+import type { CatalogFingerprints, CatalogRunWriter, Db, Integration, RemapCandidate, RunCounts, RunTx, RunWarning, SyncRun } from '@octo-sync/db';
 import { CatalogReader, type ProductLimits, type ProductQuarantine, type ShapeHeaders } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catalog';
@@ -104,7 +104,7 @@ export async function openCatalog({ db, settings }: WriteDeps, attempt: SyncAtte
 export async function writeCatalog(deps: WriteDeps, attempt: SyncAttempt, pass: CatalogPass): Promise<WriteOutcome> {
   const { db, settings } = deps;
   const { integration, fence, run } = attempt;
-  const writer = db.catalog.openWriter({ id: run.id, fence, integrationId: integration.id }, pass.stored);
+  const writer = db.catalog.openWriter({ id: run.id, fence, integrationId: integration.id, previousIntegrationId: integration.previousIntegrationId }, pass.stored);
   try {
     await readSlices(pass, writer, attempt.progress);
     await watchDrift(deps, attempt, pass.drift);
@@ -189,7 +189,9 @@ function decide({ settings }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass
 async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass, writer: CatalogRunWriter, tx: RunTx, hash: string | null): Promise<SyncRun> {
   const { differ, warnings } = pass;
   const { integration } = attempt;
-  await writer.merge(tx);
+  const identity = await writer.merge(tx);
+  for (const c of identity.candidates) warnings.add(remapCandidateWarning(c));
+  countRemaps(differ.counts, identity.remapped.length);
   // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
   const run = await db.runs.finish(tx, attempt.run, {
     status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
@@ -207,9 +209,21 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
   return run;
 }
 
-/** Whether any product, option or unit was created, updated or removed (final once the removals are known). */
+/** Whether any product, option or unit was created, updated, removed or remapped (final once the removals are known). */
 function wroteRows(counts: RunCounts): boolean {
-  return [counts.products, counts.options, counts.units].some((c) => c.created + c.updated + c.removed > 0);
+  return (counts.products.remapped ?? 0) > 0 || [counts.products, counts.options, counts.units].some((c) => c.created + c.updated + c.removed > 0);
+}
+
+/**
+ * A product the supplier re-keyed (matched 1:1 in the transaction) is reported as remapped, not as
+ * one product created and one removed. The mass-removal guard, decided before the transaction,
+ * counted its old id among the products that leave: a remap counts toward it like a removal.
+ */
+function countRemaps(counts: RunCounts, remapped: number): void {
+  if (remapped === 0) return;
+  counts.products.remapped = remapped;
+  counts.products.created -= remapped;
+  counts.products.removed -= remapped;
 }
 
 /** While products are quarantined the next run re-reads the same bytes, to report them again. */
@@ -243,9 +257,15 @@ function everyProductQuarantined(warnings: RunWarningList): AppError {
 function massRemovalBlocked(differ: CatalogDiffer): AppError {
   return new AppError(
     'MASS_REMOVAL_BLOCKED',
-    `the catalog would deactivate ${differ.counts.products.removed} of ${differ.activeProductsBefore} active products; ` +
+    `the catalog would deactivate ${differ.counts.products.removed} of ${differ.activeProductsBefore} active products (a re-keyed product counts as one); ` +
       'nothing was written. If this is intended, an admin can force the sync',
   );
+}
+
+/** A product that left beside others that appeared, not matched 1:1 by reference: an admin decides (remap candidates). */
+function remapCandidateWarning(c: RemapCandidate): RunWarning {
+  const why = c.reason === 'ambiguous' ? `its reference is not unique` : 'no reference to match by';
+  return { product_id: c.from, path: '(root)', reason: `left the catalog, maybe re-keyed as ${c.to.join(', ')} (${why}): listed as a remap candidate` };
 }
 
 /** A product without an id might be any stored product the catalog lacks, so none was removed. */
