@@ -83,17 +83,21 @@ export class PullRequests {
   }
 
   /**
-   * Change hints (a notify without slot data): they join the integration's queued hint run, else
-   * make one whose job waits `coalesceMs` so that hints arriving meanwhile share its run. Its
-   * supplier calls start after every hint it carries arrived (see `requestHintRun`).
+   * Change hints (a notify without slot data): they join the integration's queued hint run while
+   * its job may still run, else make one whose job waits `coalesceMs` so that hints arriving
+   * meanwhile share its run. Its supplier calls start after every hint it carries arrived (see
+   * `requestHintRun`).
    */
   async hint(integration: SyncCandidate & { id: string }, hints: readonly HintTarget[], coalesceMs: number, requestId?: string): Promise<{ runId: string; created: boolean }> {
     const refusal = syncRefusal(integration, 'webhook');
     if (refusal) throw new AppError(refusal.code, refusal.message, { expected: true });
     const requestIds = requestId === undefined ? [] : [requestId];
-    const { runId, created } = await this.db.runs.requestHintRun(integration.id, hints, requestIds);
+    const payload = (runId: string) => ({ integrationId: integration.id, runId, hinted: true as const, ...(requestId === undefined ? {} : { requestId }) });
+    // A queued run whose job already failed (or ended) is never pulled: joining it would drop the hints.
+    const mayRun = (queued: string) => this.producer.jobMayRun(availabilityPullJob, payload(queued));
+    const { runId, created } = await this.db.runs.requestHintRun(integration.id, hints, requestIds, mayRun);
     // Also when joined: the job id is the run's, so this adds nothing when its job exists.
-    await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId, hinted: true, ...(requestId === undefined ? {} : { requestId }) }, { delay: coalesceMs });
+    await this.producer.enqueue(availabilityPullJob, payload(runId), { delay: coalesceMs });
     return { runId, created };
   }
 }

@@ -1,4 +1,4 @@
-import { hintTargetsOf, type Db, type PullTarget, type RunWarning } from '@octo-sync/db';
+import { hintTargetsOf, type Db, type PullTarget, type RunWarning, type SyncRun } from '@octo-sync/db';
 import type { PayloadOf, availabilityPullJob } from '@octo-sync/jobs';
 
 /** An option to pull, with the local dates it is narrowed to (left out: the integration's window from today). */
@@ -28,8 +28,8 @@ interface Scope {
  * (read from the claimed row, so every hint that joined it is there), else the job's scope (a
  * refresh's product, option and dates, or every active option).
  */
-export async function pullPlanOf(db: Db, integrationId: string, payload: PayloadOf<typeof availabilityPullJob>, pullScope: string | null): Promise<PullPlan> {
-  const scopes: Scope[] = (payload.hinted ? hintTargetsOf(pullScope) : null) ?? [payload];
+export async function pullPlanOf(db: Db, integrationId: string, payload: PayloadOf<typeof availabilityPullJob>, run: Pick<SyncRun, 'hintTargets'>): Promise<PullPlan> {
+  const scopes: Scope[] = (payload.hinted ? hintTargetsOf(run) : null) ?? [payload];
   const plans = await Promise.all(scopes.map((scope) => scopePlan(db, integrationId, scope)));
   return { targets: plans.flatMap((p) => p.targets), notStored: plans.flatMap((p) => p.notStored) };
 }
