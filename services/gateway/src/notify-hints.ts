@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HINT_SPAN_MAX_DAYS, type HintTarget } from '@octo-sync/db';
+import { dayNumber, HINT_SPAN_MAX_DAYS, type HintTarget } from '@octo-sync/db';
 import type { SlotTimeBounds } from '@octo-sync/jobs';
 // Puts `.openapi()` on zod before the schemas below are built.
 import './request-schemas';
@@ -14,7 +14,6 @@ import './request-schemas';
 const HINT_BATCH_MAX = 100;
 
 const id255 = z.string().min(1).max(255);
-const dayNumber = (date: string): number => Date.parse(`${date}T00:00:00Z`) / 86_400_000;
 
 const dateOf = (instant: number): string => new Date(instant).toISOString().slice(0, 10);
 

@@ -3,7 +3,7 @@ import { Worker, UnrecoverableError } from 'bullmq';
 import type { Integration } from '@octo-sync/db';
 import { availabilityPullJobId } from '@octo-sync/jobs';
 import { PullRequests } from '@octo-sync/runs';
-import { waitFor } from '@octo-sync/testkit';
+import { generateCatalog, SlotCalendar, waitFor, type AvailabilityBody } from '@octo-sync/testkit';
 import { startHarness, type Harness } from './harness';
 
 /** Runs made by change hints: their pull flight, their claim while hints keep arriving, and which run a hint joins. */
@@ -87,5 +87,42 @@ describe('hint runs', () => {
     expect(await queue.getJobState(availabilityPullJobId(later.runId))).toBe('delayed');
     // The next hint joins the live run, not the dead one.
     expect(await pulls.hint(target, [{ productId: 'p3', from: day(3), to: day(3) }], 60_000)).toEqual({ runId: later.runId, created: false });
+  });
+
+  it('a product-wide hint and a hint of one of its options pull that option once, over the union of their dates', async () => {
+    const catalog = generateCatalog({ products: 1, options: 2, units: 1, seed: 55 });
+    const calendar = SlotCalendar.generate({ products: catalog, start: day(1), days: 6, times: ['09:00', '15:00'], offset: '+00:00' });
+    const asked: AvailabilityBody[] = [];
+    const answer = calendar.answer.bind(calendar);
+    calendar.answer = (body) => {
+      asked.push(body);
+      return answer(body);
+    };
+    h.supplier.setCatalog(catalog);
+    h.supplier.setAvailability(calendar);
+    const worker = await h.startWorker();
+    try {
+      const target = await integration();
+      expect(await h.sync(target.id)).toMatchObject({ status: 'succeeded' });
+      const [product] = catalog;
+      const [o0, o1] = product!.options.map((o) => o.id) as [string, string];
+      // Both forms in one run: the product-wide window overlaps the option's, and two hints of o0 overlap each other.
+      const { runId } = await pulls.hint(target, [
+        { productId: product!.id, from: day(1), to: day(3) },
+        { productId: product!.id, optionId: o0, from: day(2), to: day(5) },
+        { productId: product!.id, optionId: o0, from: day(4), to: day(6) },
+      ], 0);
+      const run = await waitFor('the hint run to finish', async () => {
+        const found = await h.db.runs.findRun(runId);
+        return found?.status === 'succeeded' || found?.status === 'failed' ? found : undefined;
+      }, { timeoutMs: 90_000 });
+      expect(run).toMatchObject({ status: 'succeeded', errorCode: null });
+      expect(asked.map((b) => `${String(b.optionId)} ${String(b.localDateStart)}..${String(b.localDateEnd)}`).sort()).toEqual([`${o0} ${day(1)}..${day(6)}`, `${o1} ${day(1)}..${day(3)}`].sort());
+      const { rows } = await h.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM availability_slots WHERE integration_id = $1::uuid AND removed_at IS NULL`, [target.id]);
+      // o0 over six days and o1 over three, two slots a day.
+      expect(rows[0]!.n).toBe(2 * 6 + 2 * 3);
+    } finally {
+      await h.stopWorker(worker);
+    }
   });
 });

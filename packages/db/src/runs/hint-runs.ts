@@ -30,7 +30,8 @@ export const HINT_SPAN_MAX_DAYS = 366;
 const HINTS_PREFIX = '["hints",';
 const hintScopeOf = (runId: string): string => JSON.stringify(['hints', runId]);
 
-const dayNumber = (date: string): number => Date.parse(`${date}T00:00:00Z`) / 86_400_000;
+/** A local date (`YYYY-MM-DD`) as a day count, for spans between dates. */
+export const dayNumber = (date: string): number => Date.parse(`${date}T00:00:00Z`) / 86_400_000;
 
 /** The targets of a hint run; null for a run that hints did not make. */
 export function hintTargetsOf(run: Pick<SyncRun, 'hintTargets'>): HintTarget[] | null {
