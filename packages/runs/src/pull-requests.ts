@@ -72,13 +72,18 @@ export class PullRequests {
    * due): the tier's days in each product's time zone, keyed `["tier",N]`. Undefined when the
    * integration no longer has that tier (its tiers changed since the claim), or when a pull of that
    * tier is still queued or running: the supplier's budget has not served the last one yet, and
-   * one queued behind it would pull the tier again as soon as it ends, not once per interval.
+   * one queued behind it would pull the tier again as soon as it ends, not once per interval. A
+   * queued one gets its job enqueued again (the same job id: nothing is added while it exists), so
+   * a run whose job was never added (Redis failed after the run was recorded) is pulled; a running
+   * one started more than `abandonAfterMs` ago does not count, so a new run's claim abandons it.
    */
-  async requestTier(integration: Integration, tier: number): Promise<RequestedPull | undefined> {
+  async requestTier(integration: Integration, tier: number, abandonAfterMs: number): Promise<RequestedPull | undefined> {
     const days = tierDays(pullTiersOf(integration), tier);
     if (days === undefined) return undefined;
     const scope = { tier, days };
-    if (await this.db.pullSchedule.inFlight(integration.id, scopeKey(scope)!)) return undefined;
+    const inFlight = await this.db.pullSchedule.inFlight(integration.id, scopeKey(scope)!, abandonAfterMs);
+    if (inFlight?.status === 'queued') await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId: inFlight.runId, days });
+    if (inFlight !== undefined) return undefined;
     return this.request(integration, 'schedule', scope);
   }
 
