@@ -44,7 +44,7 @@ const dateOf = (day: number): string => new Date(day * DAY_MS).toISOString().sli
  * windows that share no date. Two answers for one slot in one run would write it twice in one
  * statement. An option also asked for undated (its whole window) keeps only that.
  */
-export function disjointWindows(targets: readonly WindowedTarget[]): WindowedTarget[] {
+function disjointWindows(targets: readonly WindowedTarget[]): WindowedTarget[] {
   const byOption = new Map<string, WindowedTarget[]>();
   for (const target of targets) {
     const key = JSON.stringify([target.productId, target.optionId]);
