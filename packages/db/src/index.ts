@@ -29,7 +29,7 @@ export { checkPoolBudget, poolContention, type PoolBudget } from './pool-budget'
 export { NestedCheckoutError } from './checkout-guard';
 export { checkPostgres, describePostgresFailure, whenPostgresAnswers, type PostgresWait } from './reachability';
 export { TARGETED_PRODUCTS_MAX } from './runs/run-scope';
-export { hintTargetsOf, HINT_SPAN_MAX_DAYS, type HintTarget } from './runs/hint-runs';
+export { dayNumber, hintTargetsOf, HINT_SPAN_MAX_DAYS, type HintTarget } from './runs/hint-runs';
 export {
   catalogKey,
   type ProductRow,

@@ -121,7 +121,8 @@ describe('pull flights', () => {
     const stalled = await claimed(await pullRun(integrationId, 'hint-a'));
     const running = await claimed(await pullRun(integrationId, 'hint-b'));
     expect(await db.runs.abandon(stalled.run.id)).toBe(true);
-    await db.runs.prune({ kind: 'availability_pull', before: new Date(0), keepNewest: 1 }, { batch: 100, maxBatches: 1 });
+    // A cutoff past both claims: only the flight with a run still running stays.
+    await db.runs.prune({ kind: 'availability_pull', before: new Date(Date.now() + 60_000), keepNewest: 1 }, { batch: 100, maxBatches: 1 });
     const flights = await db.pool.query<{ scope: string }>('SELECT scope FROM pull_flights WHERE integration_id = $1::uuid', [integrationId]);
     expect(flights.rows.map((f) => f.scope)).toEqual(['hint-b']);
 
@@ -129,6 +130,18 @@ describe('pull flights', () => {
     expect(again.fence).toBeGreaterThan(running.fence);
     await expect(pullWrite(stalled, [answer(dayAfter(1), dayAfter(2), nextKey(), [])])).rejects.toMatchObject({ code: 'STALE_RUN' });
     await expect(pullWrite(again, [answer(dayAfter(1), dayAfter(2), nextKey(), [])])).resolves.toBeUndefined();
+  });
+
+  test('retention keeps a flight claimed after its cutoff even when no run of it looks queued or running', async () => {
+    const integrationId = await createTestIntegration(db);
+    const pull = await claimed(await pullRun(integrationId, 'hint-c'));
+    // What a prune whose snapshot began before the claim sees: the flight, and no live run of it.
+    await db.pool.query(`UPDATE sync_runs SET status = 'succeeded', finished_at = now() WHERE id = $1::uuid`, [pull.run.id]);
+    const scopes = async () => (await db.pool.query<{ scope: string }>('SELECT scope FROM pull_flights WHERE integration_id = $1::uuid', [integrationId])).rows.map((f) => f.scope);
+    await db.runs.prune({ kind: 'availability_pull', before: new Date(Date.now() - 60_000), keepNewest: 1 }, { batch: 100, maxBatches: 1 });
+    expect(await scopes()).toEqual(['hint-c']);
+    await db.pool.query(`UPDATE sync_runs SET status = 'running', finished_at = NULL WHERE id = $1::uuid`, [pull.run.id]);
+    await expect(pullWrite(pull, [answer(dayAfter(1), dayAfter(2), nextKey(), [])])).resolves.toBeUndefined();
   });
 
   test('pulls of two flights over one option and dates: an older answer never overwrites a newer one, in whichever order they commit', async () => {

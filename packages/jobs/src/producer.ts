@@ -74,6 +74,18 @@ export class JobProducer {
     return this.queue(contract.queue as QueueName).addBulk(bulk);
   }
 
+  /**
+   * Whether the job a payload of `contract` has (by its job id) may still run: true while it waits,
+   * is delayed or active, and when there is none (enqueueing it adds it); false once it completed or
+   * failed, when enqueueing the same id adds nothing.
+   */
+  async jobMayRun<C extends JobContract>(contract: C, payload: PayloadOf<C>): Promise<boolean> {
+    const { opts } = this.jobOf(contract, payload, {});
+    if (opts.jobId === undefined) return true;
+    const state = await this.queue(contract.queue as QueueName).getJobState(opts.jobId);
+    return state !== 'completed' && state !== 'failed';
+  }
+
   /** A payload checked against its contract, and the job options it gets. */
   private jobOf<C extends JobContract>(contract: C, payload: PayloadOf<C>, overrides: JobsOptions): { data: PayloadOf<C>; opts: JobsOptions } {
     const parsed = contract.payload.safeParse(payload);

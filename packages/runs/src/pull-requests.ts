@@ -72,28 +72,37 @@ export class PullRequests {
    * due): the tier's days in each product's time zone, keyed `["tier",N]`. Undefined when the
    * integration no longer has that tier (its tiers changed since the claim), or when a pull of that
    * tier is still queued or running: the supplier's budget has not served the last one yet, and
-   * one queued behind it would pull the tier again as soon as it ends, not once per interval.
+   * one queued behind it would pull the tier again as soon as it ends, not once per interval. A
+   * queued one gets its job enqueued again (the same job id: nothing is added while it exists), so
+   * a run whose job was never added (Redis failed after the run was recorded) is pulled; a running
+   * one started more than `abandonAfterMs` ago does not count, so a new run's claim abandons it.
    */
-  async requestTier(integration: Integration, tier: number): Promise<RequestedPull | undefined> {
+  async requestTier(integration: Integration, tier: number, abandonAfterMs: number): Promise<RequestedPull | undefined> {
     const days = tierDays(pullTiersOf(integration), tier);
     if (days === undefined) return undefined;
     const scope = { tier, days };
-    if (await this.db.pullSchedule.inFlight(integration.id, scopeKey(scope)!)) return undefined;
+    const inFlight = await this.db.pullSchedule.inFlight(integration.id, scopeKey(scope)!, abandonAfterMs);
+    if (inFlight?.status === 'queued') await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId: inFlight.runId, days });
+    if (inFlight !== undefined) return undefined;
     return this.request(integration, 'schedule', scope);
   }
 
   /**
-   * Change hints (a notify without slot data): they join the integration's queued hint run, else
-   * make one whose job waits `coalesceMs` so that hints arriving meanwhile share its run. Its
-   * supplier calls start after every hint it carries arrived (see `requestHintRun`).
+   * Change hints (a notify without slot data): they join the integration's queued hint run while
+   * its job may still run, else make one whose job waits `coalesceMs` so that hints arriving
+   * meanwhile share its run. Its supplier calls start after every hint it carries arrived (see
+   * `requestHintRun`).
    */
   async hint(integration: SyncCandidate & { id: string }, hints: readonly HintTarget[], coalesceMs: number, requestId?: string): Promise<{ runId: string; created: boolean }> {
     const refusal = syncRefusal(integration, 'webhook');
     if (refusal) throw new AppError(refusal.code, refusal.message, { expected: true });
     const requestIds = requestId === undefined ? [] : [requestId];
-    const { runId, created } = await this.db.runs.requestHintRun(integration.id, hints, requestIds);
+    const payload = (runId: string) => ({ integrationId: integration.id, runId, hinted: true as const, ...(requestId === undefined ? {} : { requestId }) });
+    // A queued run whose job already failed (or ended) is never pulled: joining it would drop the hints.
+    const mayRun = (queued: string) => this.producer.jobMayRun(availabilityPullJob, payload(queued));
+    const { runId, created } = await this.db.runs.requestHintRun(integration.id, hints, requestIds, mayRun);
     // Also when joined: the job id is the run's, so this adds nothing when its job exists.
-    await this.producer.enqueue(availabilityPullJob, { integrationId: integration.id, runId, hinted: true, ...(requestId === undefined ? {} : { requestId }) }, { delay: coalesceMs });
+    await this.producer.enqueue(availabilityPullJob, payload(runId), { delay: coalesceMs });
     return { runId, created };
   }
 }

@@ -1,4 +1,4 @@
-import { availabilityApplyJob, shardedKey, type JobProducer, type RedisConnection } from '@octo-sync/jobs';
+import { availabilityApplyJob, availabilityPullJob, shardedKey, type JobProducer, type RedisConnection } from '@octo-sync/jobs';
 import type { Logger } from '@octo-sync/platform';
 import { ApiError } from './errors';
 import { LuaScript } from './rate-limit';
@@ -6,16 +6,18 @@ import { LuaScript } from './rate-limit';
 /*
  * Admission control across tenants. Each integration's own budgets (notify's token bucket, the
  * webhook limits) do not bound their sum: many tenants, each within its budget, can still queue
- * more availability work than the workers drain. While the availability queue's backlog is past
- * a bound, the gateway refuses availability writes (notify, refresh) of the tenants that sent
- * more than their fair share of the recent accepted work, before accepting them (an accepted
- * change is never dropped); past a hard bound it refuses every tenant's. The backlog is read
- * from BullMQ and each tenant's recent work is kept in Redis, so every gateway decides alike.
+ * more availability work than the workers drain. While the backlog of the queue a call's work
+ * goes to is past a bound (the availability queue for changes, the pulls queue for refreshes and
+ * change hints, which become supplier pulls), the gateway refuses availability writes of the
+ * tenants that sent more than their fair share of the recent accepted work (changes, hints and
+ * refreshes alike), before accepting them (an accepted change is never dropped); past a hard
+ * bound it refuses every tenant's. The backlogs are read from BullMQ and each tenant's recent
+ * work is kept in Redis, so every gateway decides alike.
  */
 
 /** `ADMISSION_*`: when availability writes are shed. */
 export interface AdmissionSettings {
-  /** Jobs in the availability queue (waiting, prioritized, delayed) past which heavy tenants are shed. */
+  /** Jobs in the work's queue (waiting, prioritized, delayed) past which heavy tenants are shed. */
   backlogLimit: number;
   /** Jobs past which every tenant's availability writes are shed. */
   hardLimit: number;
@@ -27,12 +29,20 @@ export type ShedReason = 'heavy_tenant' | 'backlog_hard_limit';
 
 /** What admission tells the gateway's metrics. */
 export interface AdmissionObserver {
-  backlog(jobs: number): void;
+  backlog(work: AdmittedWork, jobs: number): void;
   shed(reason: ShedReason): void;
 }
 
-/** Refuses (429, nothing accepted) or admits `units` of an integration's availability work, counting what it admits. */
-export type Admit = (integrationId: string, units: number) => Promise<void>;
+/** What a call asks for: slot changes (the availability queue) or pulls (refresh, change hints: the pulls queue). */
+export type AdmittedWork = 'changes' | 'pulls';
+
+/**
+ * Refuses (429, nothing accepted) or admits `units` of an integration's availability work, judged
+ * by the backlog of the queue `work` goes to, counting what it admits.
+ */
+export type Admit = (integrationId: string, units: number, work: AdmittedWork) => Promise<void>;
+
+const QUEUE_OF = { changes: availabilityApplyJob.queue, pulls: availabilityPullJob.queue } as const;
 
 /** The backlog and the shares are read at most this often per gateway: a flood costs no extra Redis round trip per call. */
 const SAMPLE_MS = 250;
@@ -145,32 +155,34 @@ export interface AdmissionDeps {
 /** The gateway's admission control (one per process); its answer sheds or admits a tenant's availability write. */
 export function createAdmission({ settings, redis, producer, queuePrefix, observer, log, now = Date.now }: AdmissionDeps): Admit {
   const warn = (message: string) => (err: unknown) => log.warn({ err }, message);
-  const backlog = new Sampled(
-    0,
-    async () => {
-      const counts = await producer.queue(availabilityApplyJob.queue).getJobCounts('waiting', 'prioritized', 'delayed');
-      const jobs = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
-      observer.backlog(jobs);
-      return jobs;
-    },
-    warn('could not read the availability backlog; admitting as before'),
-  );
+  const backlogOf = (work: AdmittedWork) =>
+    new Sampled(
+      0,
+      async () => {
+        const counts = await producer.queue(QUEUE_OF[work]).getJobCounts('waiting', 'prioritized', 'delayed');
+        const jobs = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+        observer.backlog(work, jobs);
+        return jobs;
+      },
+      warn(`could not read the ${QUEUE_OF[work]} queue's backlog; admitting as before`),
+    );
+  const backlogs = { changes: backlogOf('changes'), pulls: backlogOf('pulls') };
   const tally = new TenantTally(redis, queuePrefix, settings.windowMs, warn('could not add to the admission tally'));
   const shares = new Sampled(new Map<string, number>(), () => tally.read(now()), warn('could not read the admission tally; shares as before'));
 
-  const shed = (reason: ShedReason, jobs: number, why: string): never => {
+  const shed = (reason: ShedReason, work: AdmittedWork, jobs: number, why: string): never => {
     observer.shed(reason);
-    throw new ApiError('LOAD_SHED', [`availability: ${jobs} jobs are waiting, past ${why}; nothing of this call was accepted; retry after ${RETRY_AFTER_S} s`], {
+    throw new ApiError('LOAD_SHED', [`availability: ${jobs} jobs are waiting in the ${QUEUE_OF[work]} queue, past ${why}; nothing of this call was accepted; retry after ${RETRY_AFTER_S} s`], {
       headers: { 'Retry-After': String(RETRY_AFTER_S) },
     });
   };
 
-  return async (integrationId, units) => {
+  return async (integrationId, units, work) => {
     const at = now();
-    const jobs = await backlog.get(at);
-    if (jobs >= settings.hardLimit) shed('backlog_hard_limit', jobs, `ADMISSION_BACKLOG_HARD_LIMIT (${settings.hardLimit}): every integration is refused for now`);
+    const jobs = await backlogs[work].get(at);
+    if (jobs >= settings.hardLimit) shed('backlog_hard_limit', work, jobs, `ADMISSION_BACKLOG_HARD_LIMIT (${settings.hardLimit}): every integration is refused for now`);
     if (jobs >= settings.backlogLimit && isHeavy(await shares.get(at), integrationId)) {
-      shed('heavy_tenant', jobs, `ADMISSION_BACKLOG_LIMIT (${settings.backlogLimit}), and this integration sent more than its fair share of the recent availability writes`);
+      shed('heavy_tenant', work, jobs, `ADMISSION_BACKLOG_LIMIT (${settings.backlogLimit}), and this integration sent more than its fair share of the recent availability writes`);
     }
     tally.add(integrationId, units, at);
   };

@@ -48,7 +48,7 @@ export function refreshRoutes({ db, producer, pulls, waitMs, admit }: RefreshRou
     },
     handler: async ({ req, params, body, log }) => {
       const integration = await access.visible(req, params.id!);
-      await admit(integration.id, 1);
+      await admit(integration.id, 1, 'pulls');
       const scope = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
       const { runId, created, job } = await pulls.request(integration, 'refresh', scope, req.id);
       log.info({ integrationId: integration.id, runId, joined: !created }, 'availability pull requested');

@@ -40,10 +40,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
     return s;
   };
   const backlog = new Gauge({ name: 'octo_sync_availability_backlog_jobs', help: 'Jobs in the availability queue (waiting, prioritized, delayed), as last read by admission control.', registers: [registry] });
+  const pullBacklog = new Gauge({ name: 'octo_sync_pull_backlog_jobs', help: 'Jobs in the pulls queue (waiting, prioritized, delayed), as last read by admission control (refresh and change hints are judged by it).', registers: [registry] });
   const shed = new Counter({ name: 'octo_sync_admission_shed_total', help: 'Availability writes (notify, refresh) refused by admission control, by reason.', labelNames: ['reason'] as const, registers: [registry] });
   return {
     registry,
-    admission: { backlog: (jobs) => backlog.set(jobs), shed: (reason) => shed.inc({ reason }) },
+    admission: { backlog: (work, jobs) => (work === 'changes' ? backlog : pullBacklog).set(jobs), shed: (reason) => shed.inc({ reason }) },
     observe: (method, route, status, seconds) => {
       const s = seriesFor(method, route, status);
       s.count.inc();

@@ -3,7 +3,7 @@ import type { HintTarget } from '@octo-sync/db';
 import { SLOT_STATUSES, startWithin, updatedAtWithin, type SlotChange, type SlotResult, type SlotTimeBounds } from '@octo-sync/jobs';
 // Puts `.openapi()` on zod before the schemas below are built.
 import './request-schemas';
-import { hintBatchSchema, hintBodySchema, toHintTarget } from './notify-hints';
+import { hintSchemasOf, toHintTarget } from './notify-hints';
 import { friendlyErrors } from './validation';
 
 /*
@@ -115,6 +115,7 @@ export function createNotifyBodySchema(bounds: BoundsNow) {
   const flatSchema = flatSchemaOf(bounds);
   const nestedSchema = nestedSchemaOf(bounds);
   const batchSchema = z.strictObject({ updates: z.array(flatSchema).min(1).max(NOTIFY_BATCH_MAX) }).openapi('AvailabilityBatch');
+  const { hintBodySchema, hintBatchSchema } = hintSchemasOf(bounds);
   return z
     .unknown()
     .transform((body, ctx): NotifyBody => {

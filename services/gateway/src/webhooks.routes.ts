@@ -130,7 +130,7 @@ function createNotifyHandler({ config, db, producer, spendNotifyBudget, receiveT
   const queued = () => ok({ queued: true }, 202);
   return async (integration: WebhookIntegration, body: NotifyChanges, respondAsync: boolean, log: Logger): Promise<Reply> => {
     requireApproved(integration);
-    await admit(integration.id, body.changes.length);
+    await admit(integration.id, body.changes.length, 'changes');
     // Stamped first: without a receive tag (Redis away) the call is refused before it spends anything.
     const received = body.changes.map(() => receiveKey());
     // Spent before the lookup, so that a call over the budget costs no query; a call refused
@@ -161,12 +161,14 @@ function requireApproved(integration: WebhookIntegration): void {
 }
 
 /**
- * Change hints: each spends the notify budget like a change; the pull they make or join answers
+ * Change hints: each spends the notify budget like a change, and goes through admission control
+ * judged by the pulls queue (a hint becomes supplier pulls); the pull they make or join answers
  * at once with its run (202), never waiting for it.
  */
-function createHintHandler({ config, pulls, spendNotifyBudget }: WebhookRoutesDeps) {
+function createHintHandler({ config, pulls, spendNotifyBudget, admit }: WebhookRoutesDeps) {
   return async (integration: WebhookIntegration, hints: HintTarget[], requestId: string): Promise<Reply> => {
     requireApproved(integration);
+    await admit(integration.id, hints.length, 'pulls');
     const refund = await spendNotifyBudget(integration.id, hints.length);
     const { runId } = await pulls.hint(integration, hints, config.hintCoalesceMs, requestId).catch(async (err: unknown) => {
       await refund();

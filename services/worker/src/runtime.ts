@@ -104,7 +104,7 @@ function startSchedulesConsumer(ports: Ports): Worker {
     'integration.health-fanout': createHealthFanoutHandler({ db, producer, requests, alerts, settings: config.health }),
     'changes.prune': createPruneChangesHandler({ db, settings: config.changeFeed }),
     'history.prune': createPruneHistoryHandler({ db, settings: config.history }),
-    'availability.pull-tick': createPullTickHandler({ db, pulls: new PullRequests(db, producer) }),
+    'availability.pull-tick': createPullTickHandler({ db, pulls: new PullRequests(db, producer), abandonAfterMs: config.pull.settings.abandonAfterMs }),
     'availability.partitions': createSlotPartitionsHandler({ db, settings: config.slotPartitions, onWork: (work) => ports.metrics.slotPartitions(work) }),
   };
   // One tick at a time per process: a fan-out waits for its tick's probes (run by every worker).

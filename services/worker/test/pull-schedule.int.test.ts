@@ -43,7 +43,7 @@ describe('scheduled tier pulls beside refreshes', () => {
   }
 
   /** The pull tick at `at` (an injected clock), claiming `batch` tiers per statement. */
-  const tickAt = (at: Date, batch?: number) => createPullTickHandler({ db: h.db, pulls, now: () => at, ...(batch === undefined ? {} : { batch }) })({}, ctx);
+  const tickAt = (at: Date, batch?: number) => createPullTickHandler({ db: h.db, pulls, abandonAfterMs: h.config.pull.settings.abandonAfterMs, now: () => at, ...(batch === undefined ? {} : { batch }) })({}, ctx);
   const schedule = async (id: string) => (await h.db.pullSchedule.of(id)).map((row) => row.nextDueAt.getTime());
 
   it('the tick fires each tier once per slot of its interval, over the tier’s own days', async () => {
@@ -190,5 +190,66 @@ describe('scheduled tier pulls beside refreshes', () => {
     expect(await pulls.request(integration, 'refresh', other)).toMatchObject({ created: false, runId: queuedWhole.runId });
     worker = await h.startWorker();
     expect(await finished(queuedWhole)).toMatchObject({ status: 'succeeded', pullScope: null });
+  });
+
+  /** `fn` while only `integrationId` may pull (the others' schedules off), after earlier pulls ended. */
+  async function alone<T>(integrationId: string, fn: () => Promise<T>): Promise<T> {
+    await waitFor('earlier pulls to end', async () => (await h.db.prisma.syncRun.count({ where: { status: { in: ['queued', 'running'] } } })) === 0, { timeoutMs: 120_000 });
+    await h.db.prisma.integration.updateMany({ where: { id: { not: integrationId } }, data: { availabilityPullEnabled: false } });
+    try {
+      return await fn();
+    } finally {
+      await h.db.prisma.integration.updateMany({ data: { availabilityPullEnabled: true } });
+    }
+  }
+
+  it('a tier whose run was recorded but whose job was never added gets its job at the retried tick, and is pulled', async () => {
+    const integration = await syncedIntegration();
+    await h.db.integrations.update(integration.id, { availabilityPull: { tiers: [{ daysAhead: 1, intervalMinutes: 5 }] } });
+    await alone(integration.id, async () => {
+      // Redis refuses the first enqueue, after the run was recorded.
+      let failures = 1;
+      const flaky = new Proxy(h.producer, {
+        get(target, prop) {
+          if (prop === 'enqueue' && failures > 0) {
+            return () => {
+              failures -= 1;
+              return Promise.reject(new Error('redis went away'));
+            };
+          }
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const tick = (at: Date) => createPullTickHandler({ db: h.db, pulls: new PullRequests(h.db, flaky), abandonAfterMs: h.config.pull.settings.abandonAfterMs, now: () => at })({}, ctx);
+      const [due] = await schedule(integration.id);
+      await expect(tick(new Date(due!))).rejects.toThrow('redis went away');
+      const where = { integrationId: integration.id, pullScope: '["tier",0]' };
+      const orphan = await h.db.prisma.syncRun.findFirstOrThrow({ where });
+      expect(orphan.status).toBe('queued');
+      expect(await h.producer.queue('pulls').getJob(`pull-${orphan.id}`)).toBeFalsy();
+      // The tier was given back as it was due: the queue's retry of the tick claims it again.
+      await tick(new Date(due!));
+      const job = await waitFor('the queued run’s job', async () => (await h.producer.queue('pulls').getJob(`pull-${orphan.id}`)) ?? undefined, { timeoutMs: 30_000 });
+      expect(await finished({ runId: orphan.id, job })).toMatchObject({ status: 'succeeded' });
+      expect(await h.db.prisma.syncRun.count({ where })).toBe(1);
+    });
+  });
+
+  it('a tier whose pull is stuck running past SYNC_RUN_ABANDON_MS is pulled at its next slot, and the stuck run abandoned', async () => {
+    const integration = await syncedIntegration();
+    await h.db.integrations.update(integration.id, { availabilityPull: { tiers: [{ daysAhead: 1, intervalMinutes: 5 }] } });
+    const where = { integrationId: integration.id, pullScope: '["tier",0]' };
+    await alone(integration.id, async () => {
+      const stuck = await h.db.prisma.syncRun.create({
+        data: { ...where, trigger: 'schedule', kind: 'availability_pull', status: 'running', startedAt: new Date(Date.now() - h.config.pull.settings.abandonAfterMs - MINUTE_MS) },
+      });
+      const [due] = await schedule(integration.id);
+      expect(await tickAt(new Date(due!))).toEqual({ requested: 1 });
+      const next = await h.db.prisma.syncRun.findFirstOrThrow({ where: { ...where, id: { not: stuck.id } } });
+      const job = (await h.producer.queue('pulls').getJob(`pull-${next.id}`))!;
+      expect(await finished({ runId: next.id, job })).toMatchObject({ status: 'succeeded' });
+      expect(await h.db.runs.findRun(stuck.id)).toMatchObject({ status: 'failed' });
+    });
   });
 });

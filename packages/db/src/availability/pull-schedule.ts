@@ -82,8 +82,13 @@ UPDATE availability_pull_schedule AS s SET next_due_at = ${NEXT_SLOT('$1::timest
 FROM due WHERE s.integration_id = due.integration_id AND s.tier = due.tier
 RETURNING s.integration_id AS "integrationId", s.tier::int AS tier, due.next_due_at AS "dueAt"`;
 
+// A queued run first (its job may need enqueueing again); a running one only while it started
+// within $3 ms (older, the claim of a new run abandons it).
 const IN_FLIGHT = `
-SELECT 1 FROM sync_runs WHERE integration_id = $1::uuid AND status IN ('queued', 'running') AND kind = 'availability_pull' AND pull_scope = $2 LIMIT 1`;
+SELECT id::text AS "runId", status::text AS status FROM sync_runs
+WHERE integration_id = $1::uuid AND kind = 'availability_pull' AND pull_scope = $2
+  AND (status = 'queued' OR (status = 'running' AND started_at > clock_timestamp() - make_interval(secs => $3::float8 / 1000)))
+ORDER BY status = 'queued' DESC, queued_at LIMIT 1`;
 
 const GIVE_BACK = `
 UPDATE availability_pull_schedule AS s SET next_due_at = LEAST(s.next_due_at, g.due_at)
@@ -121,10 +126,13 @@ export class PullSchedule {
     await this.pool.query(GIVE_BACK, [JSON.stringify(tiers.map((t) => ({ integration_id: t.integration.id, tier: t.tier, due_at: t.dueAt.toISOString() })))]);
   }
 
-  /** Whether a pull run of `pullScope` (a tier's key) of the integration is queued or running. */
-  async inFlight(integrationId: string, pullScope: string): Promise<boolean> {
-    const { rows } = await this.pool.query(IN_FLIGHT, [integrationId, pullScope]);
-    return rows.length > 0;
+  /**
+   * The pull run of `pullScope` (a tier's key) of the integration that is queued, else running and
+   * started less than `abandonAfterMs` ago; undefined when none.
+   */
+  async inFlight(integrationId: string, pullScope: string, abandonAfterMs: number): Promise<{ runId: string; status: 'queued' | 'running' } | undefined> {
+    const { rows } = await this.pool.query<{ runId: string; status: 'queued' | 'running' }>(IN_FLIGHT, [integrationId, pullScope, abandonAfterMs]);
+    return rows[0];
   }
 
   /** The schedule rows of an integration, by tier. */

@@ -1,12 +1,15 @@
 import type { PrismaClient } from '../client';
+import type { Prisma, SyncRun } from '../generated/prisma/client';
 import { uuidv7 } from '../uuid';
-import { RUN_REQUEST_IDS_MAX } from './run-requests';
+import { lockRunRequests, RUN_REQUEST_IDS_MAX } from './run-requests';
 
 /*
- * Pull runs made by change hints: a hint joins the integration's queued hint run (its scope
+ * Pull runs made by change hints: a hint joins the integration's queued hint run (its targets
  * widened, while the run is still queued, so its supplier calls start after the hint arrived),
- * else starts a new one. The run's targets live on its row (`pull_scope`), not in its job, so that
- * hints arriving while its job waits out the coalescing delay all land in it.
+ * else starts a new one. The run's targets live on its row (`hint_targets`), not in its job, so
+ * that hints arriving while its job waits out the coalescing delay all land in it. Its pull scope,
+ * the key of its pull flight, is fixed when it is made (`["hints","<run id>"]`): short whatever it
+ * carries, and the same when the claim locks its flight as when the run ends.
  */
 
 /** One hinted target: a product (all its options) or one option, over local dates `from`..`to` (both included). */
@@ -22,15 +25,17 @@ const HINT_RUN_TARGETS_MAX = 100;
 /** Longest window one target asks the supplier for, in days (both ends included); hints of one option merge up to it. */
 export const HINT_SPAN_MAX_DAYS = 366;
 
-// A hint run's `pull_scope` is this prefix's JSON object; a refresh's is a JSON array (run-scope.ts).
-const HINTS_PREFIX = '{"hints":';
+// A hint run's `pull_scope` starts with this prefix; a tier's is `["tier",N]`, a refresh's a JSON
+// array of four (pull-requests.ts).
+const HINTS_PREFIX = '["hints",';
+const hintScopeOf = (runId: string): string => JSON.stringify(['hints', runId]);
 
-const dayNumber = (date: string): number => Date.parse(`${date}T00:00:00Z`) / 86_400_000;
+/** A local date (`YYYY-MM-DD`) as a day count, for spans between dates. */
+export const dayNumber = (date: string): number => Date.parse(`${date}T00:00:00Z`) / 86_400_000;
 
-/** The targets of a hint run's `pull_scope`; null for a run that hints did not make. */
-export function hintTargetsOf(pullScope: string | null): HintTarget[] | null {
-  if (pullScope === null || !pullScope.startsWith(HINTS_PREFIX)) return null;
-  return (JSON.parse(pullScope) as { hints: HintTarget[] }).hints;
+/** The targets of a hint run; null for a run that hints did not make. */
+export function hintTargetsOf(run: Pick<SyncRun, 'hintTargets'>): HintTarget[] | null {
+  return Array.isArray(run.hintTargets) ? (run.hintTargets as unknown as HintTarget[]) : null;
 }
 
 /**
@@ -56,32 +61,36 @@ function mergeTargets(known: readonly HintTarget[], added: readonly HintTarget[]
   return merged;
 }
 
-const scopeOf = (targets: readonly HintTarget[]): string => JSON.stringify({ hints: targets });
+// Targets as the `hint_targets` column takes them (plain JSON: ids and dates).
+const jsonOf = (targets: readonly HintTarget[]): Prisma.InputJsonArray => targets as unknown as Prisma.InputJsonArray;
 
 /**
- * Records hints for a pull of `integrationId`: joins its oldest queued hint run when the merged
- * targets fit (the widening writes only while the run is still queued: the claim reads the scope
- * from the row it updates, so a widening either commits first and is pulled, or writes nothing and
- * the hints make a run of their own), else creates one. Serialised with every run request of the
+ * Records hints for a pull of `integrationId`: joins its newest queued hint run when `mayRun`
+ * says that run's job can still run (one whose job failed is never pulled) and the merged targets
+ * fit, else creates one. The widening writes only while the run is still queued: the claim's
+ * update returns the row's targets, so a widening either commits first and is pulled, or writes
+ * nothing and the hints make a run of their own. Serialised with every run request of the
  * integration by the same advisory lock as `requestRun`.
  */
-export async function requestHintRun(prisma: PrismaClient, integrationId: string, hints: readonly HintTarget[], requestIds: readonly string[]): Promise<{ runId: string; created: boolean }> {
+export async function requestHintRun(prisma: PrismaClient, integrationId: string, hints: readonly HintTarget[], requestIds: readonly string[], mayRun: (runId: string) => Promise<boolean>): Promise<{ runId: string; created: boolean }> {
   return prisma.$transaction(async (tx) => {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`run-request:${integrationId}`}, 0))`;
-    const queued = await tx.syncRun.findFirst({
+    await lockRunRequests(tx, integrationId);
+    const newest = await tx.syncRun.findFirst({
       where: { integrationId, kind: 'availability_pull', status: 'queued', pullScope: { startsWith: HINTS_PREFIX } },
-      orderBy: { queuedAt: 'asc' },
-      select: { id: true, pullScope: true, requestIds: true },
+      orderBy: { queuedAt: 'desc' },
+      select: { id: true, hintTargets: true, requestIds: true },
     });
+    const queued = newest !== null && (await mayRun(newest.id)) ? newest : null;
     if (queued) {
-      const targets = mergeTargets(hintTargetsOf(queued.pullScope) ?? [], hints);
+      const targets = mergeTargets(hintTargetsOf(queued) ?? [], hints);
       if (targets.length <= HINT_RUN_TARGETS_MAX) {
         const ids = [...queued.requestIds, ...requestIds].slice(0, RUN_REQUEST_IDS_MAX);
-        const widened = await tx.syncRun.updateMany({ where: { id: queued.id, status: 'queued' }, data: { pullScope: scopeOf(targets), requestIds: ids } });
+        const widened = await tx.syncRun.updateMany({ where: { id: queued.id, status: 'queued' }, data: { hintTargets: jsonOf(targets), requestIds: ids } });
         if (widened.count === 1) return { runId: queued.id, created: false };
       }
     }
-    const data = { id: uuidv7(), integrationId, trigger: 'webhook' as const, kind: 'availability_pull' as const, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), pullScope: scopeOf(mergeTargets([], hints)) };
+    const id = uuidv7();
+    const data = { id, integrationId, trigger: 'webhook' as const, kind: 'availability_pull' as const, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), pullScope: hintScopeOf(id), hintTargets: jsonOf(mergeTargets([], hints)) };
     const run = await tx.syncRun.create({ data, select: { id: true } });
     return { runId: run.id, created: true };
   });

@@ -50,7 +50,7 @@ const CLAIM_CATALOG = claimStatement(`kind = 'catalog'`, {
 });
 
 const CLAIM_PULL = claimStatement(`kind = 'availability_pull' AND ${FLIGHT_OF} = $6`, {
-  update: `UPDATE pull_flights SET fence = nextval('pull_flights_fence_seq') WHERE integration_id = $2::uuid AND scope = $6`,
+  update: `UPDATE pull_flights SET fence = nextval('pull_flights_fence_seq'), claimed_at = clock_timestamp() WHERE integration_id = $2::uuid AND scope = $6`,
   fence: 'fence',
 });
 

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
+import type { Prisma } from '../generated/prisma/client';
 import { uuidv7 } from '../uuid';
 import { joinableRun } from './run-scope';
 import type { RunKind, RunTrigger } from './sync-runs.store';
@@ -15,6 +16,14 @@ export const RUN_REQUEST_IDS_MAX = 20;
 const APPEND_REQUEST_IDS = `
 UPDATE sync_runs SET request_ids = (request_ids || $2::text[])[1:${RUN_REQUEST_IDS_MAX}]
 WHERE id = $1::uuid AND cardinality(request_ids) < ${RUN_REQUEST_IDS_MAX}`;
+
+/**
+ * Takes the transaction-scoped advisory lock that serialises the run requests of one integration
+ * (not its sync writes, which hold the row lock): every path that joins or creates a run takes it.
+ */
+export async function lockRunRequests(tx: Pick<Prisma.TransactionClient, '$executeRaw'>, integrationId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`run-request:${integrationId}`}, 0))`;
+}
 
 /**
  * `joinRunning`: also join a run that is already running (for requests that any run will satisfy,
@@ -66,8 +75,7 @@ export async function requestRun(prisma: PrismaClient, integrationId: string, tr
   const productIds = options.productIds ?? [];
   const pullScope = options.pullScope ?? null;
   return prisma.$transaction(async (tx) => {
-    // Serialises requests for one integration (not its sync writes, which hold the row lock).
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`run-request:${integrationId}`}, 0))`;
+    await lockRunRequests(tx, integrationId);
     const queued = await joinableRun(tx, { integrationId, kind, joinRunning: options.joinRunning ?? false, productIds, pullScope });
     if (queued) {
       if (force && !queued.force) await tx.syncRun.update({ where: { id: queued.id }, data: { force: true } });

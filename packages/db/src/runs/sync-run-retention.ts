@@ -46,13 +46,16 @@ WITH scanned AS (
 SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT count(*) FROM scanned)::int AS scanned,
   (SELECT finished_at FROM last) AS "lastAt", (SELECT id::text FROM last) AS "lastId"`;
 
-// Pull flights (pull-flight.ts) whose scope has no run queued or running: hint and refresh scopes
-// are many, and a flight's row matters only while a run of it may run. Rows a claim holds locked
-// are skipped; a later claim creates the row again, its fence from the sequence (never repeated).
+// Pull flights (pull-flight.ts) whose scope has no run queued or running, last claimed before $2
+// (the runs' retention cutoff): hint and refresh scopes are many, and a flight's row matters only
+// while a run of it may run. Rows a claim holds locked are skipped; a later claim creates the row
+// again, its fence from the sequence (never repeated). NOT EXISTS reads the statement's snapshot,
+// so a run claimed after it began looks absent; `claimed_at` is the row's own column, which the
+// lock re-checks on the row's newest version, so that flight stays.
 const PRUNE_IDLE_FLIGHTS = `
 DELETE FROM pull_flights d USING (
   SELECT f.integration_id, f.scope FROM pull_flights f
-  WHERE NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.integration_id = f.integration_id AND r.kind = 'availability_pull'
+  WHERE f.claimed_at < $2 AND NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.integration_id = f.integration_id AND r.kind = 'availability_pull'
     AND r.status IN ('queued', 'running') AND ${FLIGHT_OF} = f.scope)
   LIMIT $1 FOR UPDATE SKIP LOCKED
 ) idle
@@ -81,6 +84,6 @@ export async function pruneSyncRuns(prisma: PrismaClient, retention: SyncRunRete
     if (!row || row.scanned < budget.batch || row.lastAt === null || row.lastId === null) break;
     cursor = { at: row.lastAt, id: row.lastId };
   }
-  if (retention.kind === 'availability_pull') await prisma.$executeRawUnsafe(PRUNE_IDLE_FLIGHTS, budget.batch * budget.maxBatches);
+  if (retention.kind === 'availability_pull') await prisma.$executeRawUnsafe(PRUNE_IDLE_FLIGHTS, budget.batch * budget.maxBatches, retention.before);
   return deleted;
 }

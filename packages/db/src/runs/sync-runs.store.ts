@@ -98,9 +98,9 @@ export class SyncRunStore {
     return requestRun(this.prisma, integrationId, trigger, options);
   }
 
-  /** Records change hints for a pull, joining the queued hint run when they fit: see {@link requestHintRun}. */
-  requestHintRun(integrationId: string, hints: readonly HintTarget[], requestIds: readonly string[] = []): Promise<{ runId: string; created: boolean }> {
-    return requestHintRun(this.prisma, integrationId, hints, requestIds);
+  /** Records change hints for a pull, joining the queued hint run when its job may run and they fit: see {@link requestHintRun}. */
+  requestHintRun(integrationId: string, hints: readonly HintTarget[], requestIds: readonly string[], mayRun: (runId: string) => Promise<boolean>): Promise<{ runId: string; created: boolean }> {
+    return requestHintRun(this.prisma, integrationId, hints, requestIds, mayRun);
   }
 
   /** The integration's oldest queued catalog run, read without a lock: see {@link findQueuedRun}. */

@@ -85,7 +85,7 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
   const { integration, run, fence, log } = attempt;
   const refusal = syncRefusal(integration, run.trigger);
   if (refusal) throw new AppError(refusal.code, refusal.message);
-  const [{ targets, notStored }, digests] = await Promise.all([pullPlanOf(db, integration.id, payload, run.pullScope), db.pulls.answerDigests(integration.id)]);
+  const [{ targets, notStored }, digests] = await Promise.all([pullPlanOf(db, integration.id, payload, run), db.pulls.answerDigests(integration.id)]);
   const warnings: RunWarning[] = [];
   const dropped: RunWarning[] = [];
   // Marks whose window ended before the oldest start a slot may have are pruned with each write.

@@ -1,4 +1,4 @@
-import { hintTargetsOf, type Db, type PullTarget, type RunWarning } from '@octo-sync/db';
+import { dayNumber, hintTargetsOf, HINT_SPAN_MAX_DAYS, type Db, type PullTarget, type RunWarning, type SyncRun } from '@octo-sync/db';
 import type { PayloadOf, availabilityPullJob } from '@octo-sync/jobs';
 
 /** An option to pull, with the local dates it is narrowed to (left out: the integration's window from today). */
@@ -28,10 +28,41 @@ interface Scope {
  * (read from the claimed row, so every hint that joined it is there), else the job's scope (a
  * refresh's product, option and dates, or every active option).
  */
-export async function pullPlanOf(db: Db, integrationId: string, payload: PayloadOf<typeof availabilityPullJob>, pullScope: string | null): Promise<PullPlan> {
-  const scopes: Scope[] = (payload.hinted ? hintTargetsOf(pullScope) : null) ?? [payload];
+export async function pullPlanOf(db: Db, integrationId: string, payload: PayloadOf<typeof availabilityPullJob>, run: Pick<SyncRun, 'hintTargets'>): Promise<PullPlan> {
+  const scopes: Scope[] = (payload.hinted ? hintTargetsOf(run) : null) ?? [payload];
   const plans = await Promise.all(scopes.map((scope) => scopePlan(db, integrationId, scope)));
-  return { targets: plans.flatMap((p) => p.targets), notStored: plans.flatMap((p) => p.notStored) };
+  return { targets: disjointWindows(plans.flatMap((p) => p.targets)), notStored: plans.flatMap((p) => p.notStored) };
+}
+
+const DAY_MS = 86_400_000;
+const dateOf = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
+
+/**
+ * `targets` with each option asked for at most once per date: the dated windows of one option (a
+ * product-wide hint expanded to its options, beside a hint of one of them) are united where they
+ * overlap or touch, and a union longer than {@link HINT_SPAN_MAX_DAYS} is cut into consecutive
+ * windows that share no date. Two answers for one slot in one run would write it twice in one
+ * statement. An option also asked for undated (its whole window) keeps only that.
+ */
+function disjointWindows(targets: readonly WindowedTarget[]): WindowedTarget[] {
+  const byOption = new Map<string, WindowedTarget[]>();
+  for (const target of targets) {
+    const key = JSON.stringify([target.productId, target.optionId]);
+    byOption.set(key, [...(byOption.get(key) ?? []), target]);
+  }
+  return [...byOption.values()].flatMap((listed) => {
+    const undated = listed.find((t) => t.from === undefined || t.to === undefined);
+    if (undated !== undefined) return [undated];
+    const spans = listed.map((t) => ({ from: dayNumber(t.from!), to: dayNumber(t.to!) })).sort((a, b) => a.from - b.from);
+    const united: Array<{ from: number; to: number }> = [];
+    for (const span of spans) {
+      const last = united.at(-1);
+      if (last !== undefined && span.from <= last.to + 1) last.to = Math.max(last.to, span.to);
+      else united.push({ ...span });
+    }
+    const cut = united.flatMap(({ from, to }) => Array.from({ length: Math.ceil((to - from + 1) / HINT_SPAN_MAX_DAYS) }, (_, i) => ({ from: from + i * HINT_SPAN_MAX_DAYS, to: Math.min(to, from + (i + 1) * HINT_SPAN_MAX_DAYS - 1) })));
+    return cut.map(({ from, to }) => ({ ...listed[0]!, from: dateOf(from), to: dateOf(to) }));
+  });
 }
 
 async function scopePlan(db: Db, integrationId: string, scope: Scope): Promise<PullPlan> {
