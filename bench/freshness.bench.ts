@@ -143,8 +143,10 @@ async function simulate(db: Db, fleet: Fleet, hints: boolean): Promise<RunResult
       return { runId: key, created: true };
     },
   };
+  // The modeled requestTier above keeps its own in-flight rule: no run of the bench is abandoned.
+  const ABANDON_NEVER_MS = Number.MAX_SAFE_INTEGER;
   const log = createLogger({ level: 'warn', name: 'bench-freshness' });
-  const tick = createPullTickHandler({ db, pulls: pulls as unknown as PullRequests, now: () => new Date((base + clock) * 1000) });
+  const tick = createPullTickHandler({ db, pulls: pulls as unknown as PullRequests, abandonAfterMs: ABANDON_NEVER_MS, now: () => new Date((base + clock) * 1000) });
   const ctx = { log, signal: undefined, token: undefined } as unknown as JobContext;
   let lastNote = Date.now();
   for (; clock < endS; clock += TICK_S) {

@@ -69,7 +69,7 @@ describe('availability pulls per currency', () => {
     const integration = await integrationWith(['USD', 'EUR']);
     const currenciesAsked = async (tier: number) => {
       const before = h.supplier.requests.length;
-      const requested = await pulls.requestTier(integration, tier);
+      const requested = await pulls.requestTier(integration, tier, 600_000);
       await finished(requested!);
       return h.supplier.requests.slice(before).filter((r) => r.method === 'POST').length;
     };
