@@ -23,6 +23,7 @@ const base: SyncRun = {
   errorMessage: null,
   requestIds: ['req-1'],
   productIds: [] as string[],
+  throttledMs: 0,
 } as SyncRun;
 
 describe('presentRun', () => {
