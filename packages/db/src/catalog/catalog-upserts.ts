@@ -1,4 +1,5 @@
-import { appendEventsLast } from '../feed/change-outbox';
+import { appendEventsLast, appendEventsLastParts } from '../feed/change-outbox';
+import type { RunEnd } from '../runs/run-finish';
 
 /*
  * The catalog merge: one set-based statement per table, each reading its rows from a source: a
@@ -147,7 +148,15 @@ export const MERGE_JSON = mergeJson();
  */
 export const MERGE_JSON_PUBLISHING = mergeJson(6);
 
-function mergeJson(events?: number): string {
+/**
+ * {@link MERGE_JSON_PUBLISHING} that also ends the run (`end`'s parts, parameters from `$7`) and
+ * answers the finished run: a small run that removes nothing writes in one round trip.
+ */
+export function mergeJsonEnding(end: Pick<RunEnd, 'parts' | 'result'>): string {
+  return mergeJson(6, end);
+}
+
+function mergeJson(events?: number, end?: Pick<RunEnd, 'parts' | 'result'>): string {
   const returning = events === undefined ? '' : '\n  RETURNING f.product_id';
   const units = insertUnits(
     jsonRows('units', 5),
@@ -162,7 +171,9 @@ written_options AS (${insertOptions(jsonRows('options', 4), 'LEFT JOIN written p
   RETURNING t.id, t.product_id, t.octo_id)`;
   if (events === undefined) return `${parts}\n${units}`;
   const written = ['written', 'fingerprints', 'fingerprints_alone', 'written_options', 'written_units'].map((part) => `(SELECT count(*) FROM ${part})`).join(' + ');
-  return `${parts},\nwritten_units AS (${units}\n  RETURNING t.id),\n${appendEventsLast(events, written)}`;
+  const head = `${parts},\nwritten_units AS (${units}\n  RETURNING t.id),\n`;
+  if (end === undefined) return `${head}${appendEventsLast(events, written)}`;
+  return `${head}${appendEventsLastParts(events, written)},\n${end.parts(events + 1)}\n${end.result}`;
 }
 
 /** The staged columns, in the order of a COPY line (`catalog_stage`, see the migration `catalog_stage`). */
