@@ -1,5 +1,4 @@
-import { appendEventsLast, appendEventsLastParts } from '../feed/change-outbox';
-import type { RunEnd } from '../runs/run-finish';
+import { appendEventsLast } from '../feed/change-outbox';
 
 /*
  * The catalog merge: one set-based statement per table, each reading its rows from a source: a
@@ -148,15 +147,7 @@ export const MERGE_JSON = mergeJson();
  */
 export const MERGE_JSON_PUBLISHING = mergeJson(6);
 
-/**
- * {@link MERGE_JSON_PUBLISHING} that also ends the run (`end`'s parts, parameters from `$7`) and
- * answers the finished run: a small run that removes nothing writes in one round trip.
- */
-export function mergeJsonEnding(end: Pick<RunEnd, 'parts' | 'result'>): string {
-  return mergeJson(6, end);
-}
-
-function mergeJson(events?: number, end?: Pick<RunEnd, 'parts' | 'result'>): string {
+function mergeJson(events?: number): string {
   const returning = events === undefined ? '' : '\n  RETURNING f.product_id';
   const units = insertUnits(
     jsonRows('units', 5),
@@ -171,9 +162,7 @@ written_options AS (${insertOptions(jsonRows('options', 4), 'LEFT JOIN written p
   RETURNING t.id, t.product_id, t.octo_id)`;
   if (events === undefined) return `${parts}\n${units}`;
   const written = ['written', 'fingerprints', 'fingerprints_alone', 'written_options', 'written_units'].map((part) => `(SELECT count(*) FROM ${part})`).join(' + ');
-  const head = `${parts},\nwritten_units AS (${units}\n  RETURNING t.id),\n`;
-  if (end === undefined) return `${head}${appendEventsLast(events, written)}`;
-  return `${head}${appendEventsLastParts(events, written)},\n${end.parts(events + 1)}\n${end.result}`;
+  return `${parts},\nwritten_units AS (${units}\n  RETURNING t.id),\n${appendEventsLast(events, written)}`;
 }
 
 /** The staged columns, in the order of a COPY line (`catalog_stage`, see the migration `catalog_stage`). */

@@ -2,13 +2,11 @@ import { asError } from '@octo-sync/platform';
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
 import type { RunTx } from '../runs/run-fence';
-import type { RunEnd } from '../runs/run-finish';
-import type { SyncRun } from '../generated/prisma/client';
 import type { CatalogChanges, CatalogFingerprints } from './catalog-rows';
 import { CatalogChangeLog, type Entity, type RemovedRow } from './catalog-change-log';
 import { RowEncoder, type SliceRows } from './catalog-encode';
 import { CatalogStage, type StagingRun } from './catalog-stage';
-import { MERGE_JSON, MERGE_JSON_PUBLISHING, STAGED_ORDER, UPSERT, mergeJsonEnding, type RowKind } from './catalog-upserts';
+import { MERGE_JSON, MERGE_JSON_PUBLISHING, STAGED_ORDER, UPSERT, type RowKind } from './catalog-upserts';
 
 /** Rows per removal statement: large enough to amortise the round trip, small enough for memory. */
 const BATCH = 2_000;
@@ -98,22 +96,13 @@ export class CatalogRunWriter {
     this.sealed = events === undefined ? { json, removals: removed } : { json, removals: removed, events };
   }
 
-  /**
-   * In the fenced transaction: the staged rows' check, the upserts (parents first) and the
-   * removals. A small run that removes nothing also ends the run in the same statement when given
-   * its `end`, and answers the finished run; otherwise undefined (the caller ends the run).
-   */
-  async merge(tx: RunTx, end?: RunEnd): Promise<SyncRun | undefined> {
+  /** In the fenced transaction: the staged rows' check, the upserts (parents first) and the removals. */
+  async merge(tx: RunTx): Promise<void> {
     const sealed = this.sealed;
     if (sealed === undefined) throw new Error('catalog writer: merge before seal');
     const { integrationId } = this.run;
     if (this.stage === undefined) {
       const rows = KINDS.map((kind) => sealed.json[kind] ?? '[]');
-      if (sealed.events !== undefined && end !== undefined) {
-        const ended = await tx.query<SyncRun>(mergeJsonEnding(end), [integrationId, ...rows, sealed.events, ...end.values]);
-        if (ended.rows[0] === undefined) throw new Error(`sync run ${this.run.id} vanished while it was finished`);
-        return ended.rows[0];
-      }
       if (sealed.events !== undefined) await tx.query(MERGE_JSON_PUBLISHING, [integrationId, ...rows, sealed.events]);
       else if (KINDS.some((kind) => this.counts[kind] > 0)) await tx.query(MERGE_JSON, [integrationId, ...rows]);
     } else {
@@ -125,7 +114,6 @@ export class CatalogRunWriter {
       const { rows } = await tx.query<RemovedRow>(`${REMOVE[entity]}\nRETURNING ${REMOVED_KEYS[entity]}`, [integrationId, json]);
       this.changes?.removed(entity, rows);
     }
-    return undefined;
   }
 
   /** Appends the run's changes not sent with its merge to the change feed: the last statements before COMMIT. */

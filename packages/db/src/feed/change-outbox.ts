@@ -69,19 +69,13 @@ ON CONFLICT (xact) WHERE first_position IS NULL
 DO UPDATE SET ticket = excluded.ticket, event_count = h.event_count + excluded.event_count
 RETURNING h.id AS txn_id, h.event_count - ${n} AS base`;
 
-/**
- * The parts of an append of the JSON events `$<param>`, after a `WITH` (or a comma in one): the
- * header, then the events' insert as the statement itself, or as the part `appended` when the
- * statement answers something else after them (`asPart`).
- */
-const appendParts = (param: number, gate?: string, asPart = false) => {
-  const insert = `INSERT INTO change_events (txn_id, idx, ${EVENT_COLUMNS})
+/** The parts of an append of the JSON events `$<param>`, after a `WITH` (or a comma in one). */
+const appendParts = (param: number, gate?: string) => `h AS (${openHeader(`jsonb_array_length($${param}::jsonb)`, gate)})
+INSERT INTO change_events (txn_id, idx, ${EVENT_COLUMNS})
 SELECT h.txn_id, h.base + r.n - 1, ${EVENT_COLUMNS}
 FROM h, ROWS FROM (jsonb_to_recordset($${param}::jsonb) AS (integration_id uuid, type text, product_octo_id text,
   option_octo_id text, unit_octo_id text, availability_id text, content_hash text, key text, locale text))
   WITH ORDINALITY AS r(${EVENT_COLUMNS}, n)`;
-  return `h AS (${openHeader(`jsonb_array_length($${param}::jsonb)`, gate)})\n${asPart ? `, appended AS (${insert})` : insert}`;
-};
 
 const APPEND_EVENTS = `WITH ${appendParts(1)}`;
 
@@ -94,11 +88,6 @@ const APPEND_EVENTS = `WITH ${appendParts(1)}`;
  */
 export function appendEventsLast(param: number, written: string): string {
   return appendParts(param, `(${written}) >= 0`);
-}
-
-/** {@link appendEventsLast} as parts of the `WITH` list (`h`, `appended`) of a statement that answers something after them. */
-export function appendEventsLastParts(param: number, written: string): string {
-  return appendParts(param, `(${written}) >= 0`, true);
 }
 
 /**

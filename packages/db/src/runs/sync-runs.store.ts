@@ -5,7 +5,6 @@ import { requestHintRun, type HintTarget } from './hint-runs';
 import { abandonRun } from './run-abandon';
 import { claimRun, type ClaimResult } from './run-claim';
 import { SYNC_RUN_COLUMNS } from './run-columns';
-import { CATALOG_END_RESULT, FINISH_CATALOG_RUN, FINISH_RUN, catalogEndParts, type RunEnd } from './run-finish';
 
 export { SYNC_RUN_COLUMNS };
 import { addRequestIds, findQueuedRun, requestRun, type QueuedRun, type RequestedRun, type RunRequestOptions } from './run-requests';
@@ -135,18 +134,24 @@ export class SyncRunStore {
    * {@link withFence}; returns the run as it now stands.
    */
   async finish(client: RunTx, run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): Promise<SyncRun> {
-    const finished = await client.query<SyncRun>(FINISH_CATALOG_RUN, catalogEndValues(run, outcome));
+    const now = new Date();
+    const finished = await client.query<SyncRun>(FINISH_CATALOG_RUN, [
+      run.id,
+      outcome.status,
+      now,
+      elapsed(run.startedAt, now),
+      outcome.payloadBytes,
+      outcome.hash,
+      outcome.counts === null ? null : JSON.stringify(outcome.counts),
+      outcome.synced,
+      outcome.warnings === null ? null : JSON.stringify(outcome.warnings),
+      run.integrationId,
+      outcome.payloadDigest,
+      outcome.wroteCatalog,
+    ]);
     const row = finished.rows[0];
     if (row === undefined) throw new Error(`sync run ${run.id} vanished while it was finished`);
     return row;
-  }
-
-  /**
-   * {@link finish} as the last parts of another statement of the run's fenced transaction (a
-   * small catalog run's merge: one round trip fewer), answering the run as it now stands.
-   */
-  endOf(run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): RunEnd {
-    return { parts: catalogEndParts, values: catalogEndValues(run, outcome), result: CATALOG_END_RESULT };
   }
 
   /** Records a finished availability pull (counts, per-option errors) on {@link withPullFence}'s connection; no catalog state. */
@@ -220,19 +225,29 @@ export class SyncRunStore {
   }
 }
 
-/** The values of a catalog run's end (`catalogEndParts`), in order. */
-function catalogEndValues(run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): unknown[] {
-  const now = new Date();
-  const json = (value: object | null) => (value === null ? null : JSON.stringify(value));
-  return [run.id, outcome.status, now, elapsed(run.startedAt, now), outcome.payloadBytes, outcome.hash, json(outcome.counts), outcome.synced, json(outcome.warnings), run.integrationId, outcome.payloadDigest, outcome.wroteCatalog];
-}
-
 function elapsed(startedAt: Date | null, now: Date): number | null {
   return startedAt ? now.getTime() - startedAt.getTime() : null;
 }
 
 /** Recording a failure is two small updates: this bounds the wait for the flight's row lock. */
 const FAIL_TIMEOUT_MS = 10_000;
+
+// A null `counts` keeps what the run had; $1 run id, $2 status, $3 now, then the outcome.
+const FINISH_RUN = `
+UPDATE sync_runs SET status = $2::"RunStatus", finished_at = $3, duration_ms = $4, payload_bytes = $5, hash = $6,
+  counts = COALESCE($7::jsonb, counts), synced = $8, error_code = NULL, error_message = NULL, warnings = $9::jsonb
+WHERE id = $1::uuid
+RETURNING ${SYNC_RUN_COLUMNS}`;
+
+// The run's end and the integration's sync state in one statement (one round trip in the fenced
+// transaction): $1…$9 as FINISH_RUN, $10 integration id, $11 payload digest, $12 whether catalog rows were written.
+const FINISH_CATALOG_RUN = `
+WITH integration AS (
+  UPDATE integrations SET sync_status = 'idle', last_checked_at = $3, last_sync_hash = $6, last_payload_digest = $11,
+    sync_error_code = NULL, sync_error_message = NULL, last_sync_at = CASE WHEN $12 THEN $3 ELSE last_sync_at END, updated_at = $3
+  WHERE id = $10::uuid
+)
+${FINISH_RUN.trim()}`;
 
 const FAIL_INTEGRATION = `
 UPDATE integrations SET sync_status = 'error', sync_error_code = $3, sync_error_message = $4, updated_at = $2

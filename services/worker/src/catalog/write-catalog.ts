@@ -1,4 +1,4 @@
-import type { CatalogFingerprints, CatalogRunWriter, Db, Integration, RunCounts, RunOutcome, RunTx, RunWarning, SyncRun } from '@octo-sync/db';
+import type { CatalogFingerprints, CatalogRunWriter, Db, Integration, RunCounts, RunTx, RunWarning, SyncRun } from '@octo-sync/db';
 import { CatalogReader, type ProductLimits, type ProductQuarantine } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catalog';
@@ -156,16 +156,13 @@ function decide({ settings }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass
   return { kind: 'write', hash: digest ?? integration.lastSyncHash };
 }
 
-/**
- * In the fenced transaction: the merge, the run's end, and its events (last). A small run that
- * removes nothing ends in its merge's own statement (the writer says whether it did).
- */
+/** In the fenced transaction: the merge, the run's end, and its events (last). */
 async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass, writer: CatalogRunWriter, tx: RunTx, hash: string | null): Promise<SyncRun> {
   const { differ, warnings } = pass;
   const { integration } = attempt;
-  // The removals are decided before the transaction: the counts are final here. A targeted run
-  // that wrote no row is skipped, as a full sync of an unchanged catalog is.
-  const outcome: RunOutcome = {
+  await writer.merge(tx);
+  // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
+  const run = await db.runs.finish(tx, attempt.run, {
     status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
     payloadBytes: pass.bytes,
     payloadDigest: pass.scope ? integration.lastPayloadDigest : payloadDigestOf(pass),
@@ -174,10 +171,7 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
     warnings: warnings.stored(),
     synced: differ.touchedProducts,
     wroteCatalog: !pass.scope,
-  };
-  const ended = await writer.merge(tx, db.runs.endOf(attempt.run, outcome));
-  if (ended !== undefined) return ended;
-  const run = await db.runs.finish(tx, attempt.run, outcome);
+  });
   await writer.publish(tx);
   return run;
 }
