@@ -163,8 +163,16 @@ async function startServices(run: Run, databaseUrl: string): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
+/** `POST /availability` calls a pull makes at once: the worker's default PULL_REQUESTS_PER_SUPPLIER. */
+const PULL_CALLS_AT_ONCE = 4;
+
 async function createIntegration(db: Db, supplier: TestSupplier, partnerId: string): Promise<{ integration: Integration; webhookSecret: string }> {
-  return db.integrations.create({ partnerId, baseUrl: supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true });
+  const created = await db.integrations.create({ partnerId, baseUrl: supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true });
+  // The supplier's request budget is not what this bench measures (at its default rate a pull of
+  // the window's options waited ~40 s on it at every size): a rate no pull reaches, and as many
+  // calls at once as the pull makes, as bench:pull sets it.
+  await db.pool.query('UPDATE integrations SET supplier_requests_per_second = 1000, supplier_concurrency = $2 WHERE id = $1::uuid', [created.integration.id, PULL_CALLS_AT_ONCE]);
+  return created;
 }
 
 async function main(run: Run, databaseUrl: string): Promise<void> {

@@ -47,12 +47,18 @@ export interface FleetUsage {
     /** Mean backends of the bench database running a statement. */
     activeMean: number;
     idleInTransactionMean: number;
+    /**
+     * What the sessions idle in transaction were waiting after: share of those samples per label
+     * of the statement each had last sent ({@link statementLabel}), largest first.
+     */
+    idleInTransactionAfter: Record<string, number>;
     /** Share of active-backend samples per wait event (`CPU` when not waiting). */
     waits: Record<string, number>;
   };
 }
 
-const PG_SAMPLE = `SELECT pid, state, backend_type, coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait
+const PG_SAMPLE = `SELECT pid, state, backend_type, coalesce(wait_event_type || ':' || wait_event, 'CPU') AS wait,
+    CASE WHEN state = 'idle in transaction' THEN left(query, 400) END AS query
   FROM pg_stat_activity
   WHERE pid <> pg_backend_pid() AND (datname = current_database() OR backend_type IN ('walwriter', 'checkpointer', 'background writer'))`;
 
@@ -61,6 +67,21 @@ interface PgRow {
   state: string | null;
   backend_type: string;
   wait: string;
+  query: string | null;
+}
+
+/**
+ * A short name for the statement a session last sent: its first words, without comments, blank
+ * space or parameter values (they are `$n` placeholders), enough to tell BEGIN, the fence's
+ * deadline, the fence, the merge and the run’s end apart.
+ */
+function statementLabel(query: string): string {
+  const text = query
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text === '' ? '(none)' : text.slice(0, 60);
 }
 
 /** Samples every `intervalMs` from `start()` to `stop()`; processes are named by component. */
@@ -72,6 +93,7 @@ export class FleetMonitor {
   private samples = 0;
   private active = 0;
   private idleInTransaction = 0;
+  private readonly idleAfter = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> = Promise.resolve();
   private started = { wall: 0, machine: machineTicks(), bench: process.cpuUsage() };
@@ -117,7 +139,8 @@ export class FleetMonitor {
         samples: this.samples,
         activeMean: round(this.active / Math.max(1, this.samples)),
         idleInTransactionMean: round(this.idleInTransaction / Math.max(1, this.samples)),
-        waits: Object.fromEntries([...this.waits].sort((a, b) => b[1] - a[1]).map(([wait, n]) => [wait, round(n / activeSamples)])),
+        idleInTransactionAfter: shares(this.idleAfter, Math.max(1, this.idleInTransaction)),
+        waits: shares(this.waits, activeSamples),
       },
     };
   }
@@ -145,10 +168,19 @@ export class FleetMonitor {
     this.samples++;
     for (const row of rows) {
       if (row.backend_type !== 'client backend') continue;
-      if (row.state === 'idle in transaction') this.idleInTransaction++;
+      if (row.state === 'idle in transaction') {
+        this.idleInTransaction++;
+        const label = statementLabel(row.query ?? '');
+        this.idleAfter.set(label, (this.idleAfter.get(label) ?? 0) + 1);
+      }
       if (row.state !== 'active') continue;
       this.active++;
       this.waits.set(row.wait, (this.waits.get(row.wait) ?? 0) + 1);
     }
   }
+}
+
+/** Each count as a share of `total`, largest first. */
+function shares(counts: ReadonlyMap<string, number>, total: number): Record<string, number> {
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([key, n]) => [key, round(n / total)]));
 }

@@ -144,6 +144,23 @@ describe('pull flights', () => {
     await expect(pullWrite(pull, [answer(dayAfter(1), dayAfter(2), nextKey(), [])])).resolves.toBeUndefined();
   });
 
+  test("a pull's fence check gives up at its deadline while another session holds its flight's row lock, and sets the deadline for the statements after it", async () => {
+    const integrationId = await createTestIntegration(db);
+    const claim = await claimed(await pullRun(integrationId, 'deadline'));
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM pull_flights WHERE integration_id = $1::uuid AND scope = 'deadline' FOR UPDATE`, [integrationId]);
+      // Without a bound on the lock wait, this would wait for the holder, which waits for it: the test would time out.
+      await expect(db.runs.withPullFence(claim.run, claim.fence, () => Promise.resolve(), 500)).rejects.toThrow(/lock timeout/);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    const settings = await db.runs.withPullFence(claim.run, claim.fence, async (client) => (await client.query<{ s: string; l: string }>(`SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l`)).rows[0], 4_000);
+    expect(settings).toEqual({ s: '4s', l: '4s' });
+  });
+
   test('pulls of two flights over one option and dates: an older answer never overwrites a newer one, in whichever order they commit', async () => {
     for (let round = 0; round < 6; round += 1) {
       const integrationId = await createTestIntegration(db);

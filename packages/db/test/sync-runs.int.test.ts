@@ -86,7 +86,7 @@ describe('SyncRunStore: the fenced writes of a run', () => {
       await holder.query('BEGIN');
       await holder.query('SELECT id FROM integrations WHERE id = $1::uuid FOR UPDATE', [integration.id]);
       // Without a bound on the lock wait, this would wait for the holder, which waits for it: the test would time out.
-      await expect(db.runs.withFence(integration.id, fence, (client) => db.runs.finish(client, run, outcome), 500)).rejects.toThrow(/statement timeout/);
+      await expect(db.runs.withFence(integration.id, fence, (client) => db.runs.finish(client, run, outcome), 500)).rejects.toThrow(/lock timeout/);
     } finally {
       await holder.query('ROLLBACK');
       holder.release();

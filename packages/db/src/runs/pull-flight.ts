@@ -23,5 +23,5 @@ WITH locked AS (SELECT 1 FROM pull_flights WHERE integration_id = $1::uuid AND s
 INSERT INTO pull_flights (integration_id, scope) SELECT $1::uuid, $2 WHERE NOT EXISTS (SELECT 1 FROM locked)
 ON CONFLICT (integration_id, scope) DO UPDATE SET fence = pull_flights.fence`;
 
-/** The fence check of a pull's write transaction: locks flight ($1 integration, $2 scope) and reads its fence. */
-export const FLIGHT_FENCE = `SELECT fence::text AS fence FROM pull_flights WHERE integration_id = $1::uuid AND scope = $2 FOR NO KEY UPDATE`;
+/** Flight ($1 integration, $2 scope)'s row in `pull_flights`: where a pull's write transaction checks its fence. */
+export const FLIGHT_ROW = 'integration_id = $1::uuid AND scope = $2';

@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../client';
-import { fenceCheckOf } from './run-fence';
+import { fenceCheckOf, fenceLockSql } from './run-fence';
 
 /** How an abandoned run is recorded, whoever finds it abandoned. */
 export const RUN_ABANDONED = { errorCode: 'RUN_ABANDONED', errorMessage: 'the run stopped without finishing and was abandoned' } as const;
@@ -21,7 +21,7 @@ export async function abandonRun(prisma: PrismaClient, runId: string): Promise<b
   if (!run) return false;
   const check = fenceCheckOf(run);
   return prisma.$transaction(async (tx) => {
-    await tx.$queryRawUnsafe(check.sql, ...check.values);
+    await tx.$queryRawUnsafe(fenceLockSql(check), ...check.values);
     const current = await tx.syncRun.findUniqueOrThrow({ where: { id: runId }, select: { status: true, startedAt: true } });
     if (current.status !== 'queued' && current.status !== 'running') return false;
     const now = new Date();

@@ -1,7 +1,7 @@
 import { AppError } from '@octo-sync/platform';
 import type { PrismaClient } from '../client';
 import type { Prisma, SyncRun } from '../generated/prisma/client';
-import { FLIGHT_FENCE, flightOf } from './pull-flight';
+import { FLIGHT_ROW, flightOf } from './pull-flight';
 
 /** A run lost its fence: another run of its flight started after it (see `SyncRunStore.claim`). */
 export class StaleRunError extends AppError {
@@ -19,28 +19,49 @@ export interface RunTx {
   query<R>(sql: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
 }
 
-// The deadline bounds each statement in Postgres (statement_timeout, local to the transaction),
-// the fence check's wait for the row lock included, as well as the whole transaction (Prisma's
-// timeout, which does not interrupt a statement). It is set by a statement of its own: Postgres
-// arms a statement's timeout when the statement starts, so set in the row lock's statement itself it
-// would not bound that statement's lock wait.
-const DEADLINE = `SELECT set_config('statement_timeout', $1, true) AS timeout`;
-// FOR NO KEY UPDATE, not FOR UPDATE: a pull's writes (rows whose foreign key names the
-// integration take its KEY SHARE lock) must not wait for a catalog run's transaction.
-const FENCE = `SELECT sync_fence::text AS fence FROM integrations WHERE id = $1::uuid FOR NO KEY UPDATE`;
-
 /** What a run's writes are fenced by: the flight it claimed (run-claim.ts). */
 export type FencedRun = Pick<SyncRun, 'integrationId' | 'kind' | 'pullScope'>;
 
-/** A statement that locks a flight's row and reads its fence (as `fence`, text). */
+/**
+ * The row that holds a flight's fence (`fence`, read as text) and how to find it: the
+ * integration's for a catalog run, its pull flight's for a pull (`$1`… are `values`).
+ */
 interface FenceCheck {
-  sql: string;
+  table: string;
+  fence: string;
+  where: string;
   values: unknown[];
 }
 
 /** The fence check of `run`'s flight: the integration's for a catalog run, its pull flight's for a pull. */
 export function fenceCheckOf(run: FencedRun): FenceCheck {
-  return run.kind === 'availability_pull' ? { sql: FLIGHT_FENCE, values: [run.integrationId, flightOf(run)] } : { sql: FENCE, values: [run.integrationId] };
+  return run.kind === 'availability_pull'
+    ? { table: 'pull_flights', fence: 'fence', where: FLIGHT_ROW, values: [run.integrationId, flightOf(run)] }
+    : { table: 'integrations', fence: 'sync_fence', where: 'id = $1::uuid', values: [run.integrationId] };
+}
+
+/**
+ * Locks the check's row and reads its fence. FOR NO KEY UPDATE, not FOR UPDATE: a pull's writes
+ * (rows whose foreign key names the integration take its KEY SHARE lock) must not wait for a
+ * catalog run's transaction.
+ */
+export function fenceLockSql(check: FenceCheck): string {
+  return `SELECT ${check.fence}::text AS fence FROM ${check.table} WHERE ${check.where} FOR NO KEY UPDATE`;
+}
+
+// The fenced transaction's first statement: the deadline, then the fence's row lock. The deadline
+// bounds every later statement in Postgres (statement_timeout, local to the transaction) and this
+// one's wait for the row lock (lock_timeout): Postgres arms a statement's timeout when the
+// statement starts, so a statement_timeout set here would not bound this statement, but it reads
+// lock_timeout when a lock wait begins, and the settings are made in a CTE the locked row is
+// joined to (its columns, s and l, name nothing of the row's table), so before the row can reach
+// the lock. One round trip, where a statement of its own
+// for the deadline made two: each is a wait with the session idle in transaction (bench:fleet's
+// idleInTransactionAfter counted one such wait after the deadline in every run).
+function deadlineAndFenceSql(check: FenceCheck): string {
+  const ms = `$${check.values.length + 1}`;
+  return `WITH deadline AS MATERIALIZED (SELECT set_config('statement_timeout', ${ms}, true) AS s, set_config('lock_timeout', ${ms}, true) AS l)
+SELECT ${check.fence}::text AS fence FROM deadline, ${check.table} WHERE ${check.where} FOR NO KEY UPDATE OF ${check.table}`;
 }
 
 /**
@@ -55,8 +76,7 @@ export function inFencedTransaction<T>(prisma: PrismaClient, check: FenceCheck, 
   return prisma.$transaction(
     async (client) => {
       const tx = runTx(client);
-      await tx.query(DEADLINE, [String(timeoutMs)]);
-      const { rows } = await tx.query<{ fence: string }>(check.sql, check.values);
+      const { rows } = await tx.query<{ fence: string }>(deadlineAndFenceSql(check), [...check.values, String(timeoutMs)]);
       const current = rows[0]?.fence;
       if (current === undefined || BigInt(current) !== fence) throw new StaleRunError();
       return fn(tx);
