@@ -7,6 +7,7 @@ import { AvailabilityPullStore } from './availability/availability-pull.store';
 import { PullSchedule } from './availability/pull-schedule';
 import { AvailabilityStore } from './availability/availability.store';
 import { SlotPartitionStore } from './availability/slot-partitions.store';
+import { CatalogLocaleStore } from './catalog/catalog-locales.store';
 import { CatalogReadStore } from './catalog/catalog-read.store';
 import { CatalogStore } from './catalog/catalog.store';
 import { ChangeFeedStore } from './feed/change-feed.store';
@@ -48,6 +49,8 @@ export interface Db {
   /** The nightly fan-out's run requests, many per statement. */
   scheduledRuns: ScheduledRunStore;
   catalog: CatalogStore;
+  /** The catalog's content in the integrations' other locales. */
+  locales: CatalogLocaleStore;
   /** What the read API shows of stored catalogs and slots. */
   catalogRead: CatalogReadStore;
   health: HealthStore;
@@ -88,6 +91,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     runs: new SyncRunStore(prisma, pool),
     scheduledRuns: new ScheduledRunStore(prisma),
     catalog: new CatalogStore(prisma, pool, changeFeed),
+    locales: new CatalogLocaleStore(pool, changeFeed),
     catalogRead: new CatalogReadStore(pool),
     health: new HealthStore(prisma),
     availability: new AvailabilityStore(prisma, changeFeed),

@@ -43,6 +43,7 @@ export {
   type ProductFingerprintRow,
 } from './catalog/catalog-rows';
 export type { CatalogStore } from './catalog/catalog.store';
+export type { CatalogLocaleStore, LocaleWrite, LocalisedRow, StoredLocale } from './catalog/catalog-locales.store';
 export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, ProductListKey, SlotListKey } from './catalog/catalog-read.store';
 export { COUNT_CAP, type ListPage, type ListRequest } from './paging';
 export type { CatalogRunWriter } from './catalog/catalog-writer';

@@ -85,6 +85,7 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
+        ...(body.locales === undefined ? {} : { locales: body.locales }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         actor: principalOf(req).sub,
       });
@@ -171,6 +172,7 @@ function patchRoute({ db }: AdminRoutesDeps, body: Schemas['adminPatchIntegratio
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
+        ...(body.locales === undefined ? {} : { locales: body.locales }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
       };
       if (Object.keys(settings).length > 0 && !(await db.integrations.update(params.id!, settings, actor))) throw notFound();

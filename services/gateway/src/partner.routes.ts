@@ -67,6 +67,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
+        ...(body.locales === undefined ? {} : { locales: body.locales }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         actor: principalOf(req).sub,
       });
@@ -116,6 +117,7 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
+        ...(body.locales === undefined ? {} : { locales: body.locales }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
       };
       const updated = await db.integrations.update(current.id, patch, principalOf(req).sub);

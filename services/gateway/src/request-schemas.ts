@@ -5,6 +5,7 @@ import { TARGETED_PRODUCTS_MAX, type AlertListKey, type IntegrationEventListKey,
 import { unreachableLiteral, validateBaseUrl } from '@octo-sync/octo/src/base-url';
 import { afterQuery, keysetNotWithPage, type KeyPart } from './list-paging';
 import { pullTiersField, tiersOf } from './pull-tiers.schema';
+import { localesSchema } from './locales.schema';
 
 // Adds `.openapi()` to zod schemas: the schemas that validate requests are the ones documented.
 // Modules that call `.openapi()` at load import this one (directly or through response-schemas.ts),
@@ -114,6 +115,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
+      locales: localesSchema.optional(),
       alerts_url: alertsUrl.optional(),
     })
     .openapi('CreateIntegration');
@@ -128,6 +130,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
+      locales: localesSchema.optional(),
       alerts_url: alertsUrl.optional(),
     })
     .openapi('AdminCreateIntegration');
@@ -140,10 +143,11 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
+      locales: localesSchema.optional(),
       alerts_url: alertsUrl.nullable().optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, alerts_url',
+      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, locales, alerts_url',
     })
     .openapi('PatchIntegration', { description: 'Changing base_url withdraws the approval (an admin must approve the new target).' });
   const adminPatchIntegration = z
@@ -152,10 +156,11 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       webhook_auth: webhookAuthSchema.optional(),
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
+      locales: localesSchema.optional(),
       alerts_url: alertsUrl.nullable().optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of isActive, webhook_auth, availability_pull, supplier_budget, alerts_url',
+      message: 'must contain at least one of isActive, webhook_auth, availability_pull, supplier_budget, locales, alerts_url',
     })
     .openapi('AdminPatchIntegration');
   return { createIntegration, adminCreateIntegration, patchIntegration, adminPatchIntegration };

@@ -29,6 +29,8 @@ export interface NewIntegration {
   availabilityPull?: Partial<PullSettings>;
   /** `supplier_budget`; each left out keeps its default. */
   supplierBudget?: SupplierBudgetPatch;
+  /** The languages a sync fetches (default `["en"]`). */
+  locales?: string[];
   /** Who creates it (JWT sub), for the audit trail. */
   actor?: string;
 }
@@ -44,6 +46,7 @@ export interface IntegrationPatch {
   alertsUrl?: string | null;
   availabilityPull?: Partial<PullSettings>;
   supplierBudget?: SupplierBudgetPatch;
+  locales?: string[];
 }
 
 /**
@@ -90,6 +93,7 @@ export class IntegrationStore {
             ...(input.webhookAuth === undefined ? {} : { webhookAuth: input.webhookAuth }),
             alertsUrl: input.alertsUrl ?? null,
             ...budgetColumns(input.supplierBudget),
+            ...(input.locales === undefined ? {} : { locales: input.locales }),
             ...pullColumns(input.availabilityPull, FLAT_PULL_DEFAULTS),
             ...this.secrets.sealNew(webhookSecret),
           },
@@ -139,6 +143,7 @@ export class IntegrationStore {
     if (patch.webhookAuth !== undefined) data.webhookAuth = patch.webhookAuth;
     if (patch.alertsUrl !== undefined) data.alertsUrl = patch.alertsUrl;
     Object.assign(data, budgetColumns(patch.supplierBudget));
+    if (patch.locales !== undefined) data.locales = patch.locales;
     const updated = await this.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean; days_ahead: number; interval_minutes: number }>>`
         SELECT base_url, webhook_auth, webhook_secret_sealed IS NOT NULL AS signing,

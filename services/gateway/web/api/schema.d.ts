@@ -647,6 +647,7 @@ export interface components {
             handles_ticket_delivery: boolean;
             /** @description Defaults to true. */
             isApproved?: boolean;
+            locales?: components["schemas"]["Locales"];
             /** @example partner-123 */
             partner_id: string;
             supplier_budget?: components["schemas"]["SupplierBudget"];
@@ -665,6 +666,7 @@ export interface components {
             alerts_url?: string;
             availability_pull?: components["schemas"]["AvailabilityPullSettings"];
             isActive?: boolean;
+            locales?: components["schemas"]["Locales"];
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
              * @description `secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.
@@ -860,6 +862,7 @@ export interface components {
              */
             base_url: string;
             handles_ticket_delivery: boolean;
+            locales?: components["schemas"]["Locales"];
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
              * @description `secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.
@@ -960,6 +963,8 @@ export interface components {
                 }[];
             };
             base_url: string;
+            /** @description The language the catalog rows are in: the first locale's answer's `Content-Language` (the locale itself when the supplier sends none); null before the first sync. */
+            catalog_locale: string | null;
             /**
              * Format: date-time
              * @example 2026-06-23T06:00:00.000Z
@@ -969,6 +974,8 @@ export interface components {
             health: components["schemas"]["Health"];
             isActive: boolean;
             isApproved: boolean;
+            /** @description The languages a sync fetches content in; the first decides the catalog. See Locales. */
+            locales: string[];
             partner_id: string;
             /** @description Whether signed deliveries can be verified: false for integrations created before signatures, until their first secret rotation. */
             signing_available: boolean;
@@ -1009,6 +1016,15 @@ export interface components {
             /** @enum {string} */
             status: "ok";
         };
+        /**
+         * @description The languages (BCP 47) a sync fetches content in, one `GET /products` each (`Accept-Language`, `octo/content`). The first one's answer decides the catalog (products, options, units); the others add their localised fields. Default `["en"]`.
+         * @example [
+         *       "en",
+         *       "de",
+         *       "fr"
+         *     ]
+         */
+        Locales: string[];
         Pagination: {
             /** @description Opaque cursor: pass it as `after` for the rows after this page (keyset paging); null on the last page. */
             next: string | null;
@@ -1045,6 +1061,7 @@ export interface components {
              */
             base_url?: string;
             handles_ticket_delivery?: boolean;
+            locales?: components["schemas"]["Locales"];
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
              * @description `secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.

@@ -5,6 +5,7 @@ import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catal
 import { CatalogMapper, type CatalogRows } from './map-catalog';
 import type { FailedAttempt } from './run-failure';
 import { RunWarningList } from './run-warnings';
+import { withLocaleWarnings, writeLocales, type LocalesRead } from './sync-locales';
 import type { SyncProgressReporter } from './sync-progress';
 
 /** What reading, diffing and writing one catalog obeys. */
@@ -43,6 +44,8 @@ export interface CatalogPass {
   scope?: ReadonlySet<string>;
   /** Loads the stored options and units of the slice's products (those it parsed) into `stored`, before any transaction opens. */
   loadChildren: (rows: CatalogRows) => Promise<void>;
+  /** The run's other locales, written in its transaction (a full run only). */
+  locales?: LocalesRead;
 }
 
 /** A fetched `GET /products` body. */
@@ -50,6 +53,8 @@ export interface Fetched {
   body: Buffer;
   bytes: number;
   digest: string;
+  /** The answer's `Content-Language`, when sent. */
+  contentLanguage?: string;
 }
 
 /** What the write decided: committed (the run as finished), or nothing written because the content is the stored one. */
@@ -161,6 +166,7 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
   const { differ, warnings } = pass;
   const { integration } = attempt;
   await writer.merge(tx);
+  if (pass.locales) await writeLocales(db, tx, integration.id, pass.locales);
   // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
   const run = await db.runs.finish(tx, attempt.run, {
     status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
@@ -168,7 +174,7 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
     payloadDigest: pass.scope ? integration.lastPayloadDigest : payloadDigestOf(pass),
     hash,
     counts: differ.counts,
-    warnings: warnings.stored(),
+    warnings: pass.locales ? withLocaleWarnings(warnings.stored(), pass.locales) : warnings.stored(),
     synced: differ.touchedProducts,
     wroteCatalog: !pass.scope,
   });
