@@ -5,7 +5,7 @@ export type { FetchOptions, OutboundConfig, SupplierTarget } from './outbound-co
 export type { FetchedBody, ProbedHeaders } from './catalog-body';
 export { parseCatalog, type OctoOption, type OctoProduct, type OctoUnit, type ProductQuarantine } from './catalog';
 export { CatalogReader, type CatalogEntry, type KnownBytes } from './catalog-reader';
-export { answersLocale, localisedContent, type LocalisedEntry } from './localised-content';
+export { answersLocale } from './localised-content';
 export { printableId, type ProductLimits } from './product-quarantine';
 export { CANONICAL_MAX_DEPTH, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';
 export { checkConformance, type ConformanceReport, type ConformanceSettings } from './conformance';

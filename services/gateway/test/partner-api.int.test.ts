@@ -54,7 +54,8 @@ describe('partner: create, read, update, delete', () => {
     expect(Object.keys(data).sort()).toEqual(
       [
         ...['_id', 'partner_id', 'base_url', 'auth_type', 'handles_ticket_delivery', 'isActive', 'isApproved', 'sync', 'health', 'createdAt', 'updatedAt', 'availability_pull'],
-        ...['webhook_auth', 'signing_available', 'webhook_secret', 'webhook_signing_secret', 'alerts_url'],
+        ...['webhook_auth', 'signing_available', 'webhook_secret', 'webhook_signing_secret', 'alerts_url', 'supplier_budget'],
+        ...['locales', 'catalog_locale'],
       ].sort(),
     );
     expect(data).toMatchObject({
@@ -488,7 +489,7 @@ describe('validation and body handling', () => {
     await createAs('p-validate');
     const res = await h.http().patch(`${BASE}/me`).set(partner()).send({});
     expectError(res, 400, 'VALIDATION_FAILED');
-    expect(res.body.error).toEqual(['body: must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, alerts_url']);
+    expect(res.body.error).toEqual(['body: must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, locales, alerts_url']);
   });
 
   test('non-JSON bodies → 415; a body-less POST to a JSON endpoint → 400', async () => {

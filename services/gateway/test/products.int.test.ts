@@ -100,13 +100,14 @@ describe('GET /{id}/products', () => {
       id: 'p00101',
       internal_name: 'internal 101',
       title: 'Tour 101',
+      locale: 'en',
       active: true,
       removed_at: null,
       content_hash: 'h101',
       updated_at: expect.any(String),
       options: [
-        { id: 'DEFAULT', active: true, units: [{ id: 'adult', active: true }, { id: 'child', active: true }] },
-        { id: 'VIP', active: true, units: [{ id: 'adult', active: true }, { id: 'child', active: true }] },
+        { id: 'DEFAULT', active: true, title: null, units: [{ id: 'adult', active: true, title: null }, { id: 'child', active: true, title: null }] },
+        { id: 'VIP', active: true, title: null, units: [{ id: 'adult', active: true, title: null }, { id: 'child', active: true, title: null }] },
       ],
     });
     const last = await h.http().get(`${path}?page=100&pageSize=100`).set(bearer('partner', 'p-read-owner'));

@@ -29,6 +29,15 @@ export interface LocaleWrite {
   payloadDigest: string | null;
 }
 
+/** One stored localisation, as the read API overlays it ('' for the option or unit of a product's or option's own row). */
+export interface StoredLocalisation {
+  product_octo_id: string;
+  option_octo_id: string;
+  unit_octo_id: string;
+  locale: string;
+  content: Record<string, unknown>;
+}
+
 /** Rows per upsert statement (each is one `jsonb` parameter). */
 const ROWS_PER_UPSERT = 5_000;
 
@@ -70,6 +79,17 @@ export class CatalogLocaleStore {
       ),
     ]);
     return { payloadDigest: state.rows[0]?.payload_digest ?? null, products: new Map(products.rows.map((r) => [r.id, { rawHash: r.raw_hash, contentHash: r.content_hash }])) };
+  }
+
+  /** Every stored localisation of these products, in every locale (a read API page: at most 100 products). */
+  async ofProducts(integrationId: string, productIds: readonly string[]): Promise<StoredLocalisation[]> {
+    if (productIds.length === 0) return [];
+    const { rows } = await this.pool.query<StoredLocalisation>(
+      `SELECT product_octo_id, option_octo_id, unit_octo_id, locale, content FROM catalog_localizations
+       WHERE integration_id = $1::uuid AND product_octo_id = ANY($2::text[])`,
+      [integrationId, productIds],
+    );
+    return rows;
   }
 
   /** In a run's fenced transaction: the language the catalog rows' content is now in. */

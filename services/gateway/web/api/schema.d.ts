@@ -245,7 +245,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The stored products, with their options and units, paginated */
+        /** The stored products, with their options and units, paginated, in a language (`locale`) */
         get: operations["listStoredProducts"];
         put?: never;
         post?: never;
@@ -1114,12 +1114,16 @@ export interface components {
             /** @description The OCTO product id. */
             id: string;
             internal_name: string | null;
+            /** @description The language the titles (and `content`) are served in: the asked `locale`, else the first locale, else the catalog rows' own. */
+            locale: string;
             options: {
                 active: boolean;
                 id: string;
+                title: string | null;
                 units: {
                     active: boolean;
                     id: string;
+                    title: string | null;
                 }[];
             }[];
             /**
@@ -1127,6 +1131,7 @@ export interface components {
              * @example 2026-06-23T06:00:00.000Z
              */
             removed_at: string | null;
+            /** @description In the served `locale`. */
             title: string | null;
             /**
              * Format: date-time
@@ -1135,7 +1140,11 @@ export interface components {
             updated_at: string;
         };
         StoredProductWithRaw: components["schemas"]["StoredProduct"] & {
-            /** @description The OCTO product as last synced, with its options and units. */
+            /** @description The product's localised fields (OCTO content: title, shortDescription, description, highlights…) in the served `locale`. */
+            content: {
+                [key: string]: unknown;
+            };
+            /** @description The OCTO product as last synced (in the catalog rows' language), with its options and units. */
             raw: {
                 [key: string]: unknown;
             };
@@ -2905,6 +2914,8 @@ export interface operations {
                 active?: "true" | "false";
                 /** @description Keyset paging: the `pagination.next` of the previous page; the rows after it in this list's order. Not with `page` > 1. */
                 after?: string;
+                /** @description The language to serve content in. Each product falls back to the integration's first locale, then to the language its catalog rows are in; `locale` says which one was served. */
+                locale?: string;
                 page?: number;
                 pageSize?: number;
                 /** @description Matches the OCTO product id or the title, case-insensitively, anywhere in it. */
@@ -3000,7 +3011,10 @@ export interface operations {
     };
     getStoredProduct: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The language to serve content in. Each product falls back to the integration's first locale, then to the language its catalog rows are in; `locale` says which one was served. */
+                locale?: string;
+            };
             header?: never;
             path: {
                 /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */

@@ -1,6 +1,7 @@
 import type { Db, LocaleWrite, LocalisedRow, RunTx, RunWarning, RunWarnings, StoredLocale } from '@octo-sync/db';
-import { answersLocale, CatalogReader, isSupplierError, localisedContent, type ProductLimits, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
+import { answersLocale, CatalogReader, isSupplierError, type ProductLimits, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError } from '@octo-sync/platform';
+import { localisedContent } from './localised-content';
 import type { SyncAttempt } from './write-catalog';
 
 /*
