@@ -25,6 +25,10 @@ const changeEventSchema = z
     content_hash: z.string().openapi({
       description: 'The stored row’s content hash; for a slot, of everything kept for it (start, status, vacancies, capacity, raw): a slot event comes only when it changes.',
     }),
+    locale: z.string().nullable().openapi({
+      description:
+        "A content change in one of the integration's other locales (`<entity>.updated` of its localised fields): that locale, `content_hash` then hashing those fields. Null on the catalog rows' own events (the first locale's answer).",
+    }),
     at: z.string(),
   })
   .openapi('ChangeEvent');
@@ -41,6 +45,7 @@ function presentChange(event: ChangeEvent): z.infer<typeof changeEventSchema> {
     unitId: event.unitOctoId,
     availabilityId: event.availabilityId,
     content_hash: event.contentHash,
+    locale: event.locale,
     at: event.at.toISOString(),
   };
 }

@@ -18,6 +18,8 @@ export interface ChangeEvent {
   unitOctoId: string | null;
   availabilityId: string | null;
   contentHash: string;
+  /** The locale of a content change in one of the integration's other locales; null for the catalog rows' own events. */
+  locale: string | null;
   at: Date;
 }
 
@@ -40,12 +42,12 @@ export type ChangePage =
 const READ_EVENTS = `
 SELECT s.pruned_through::text AS "prunedThrough", s.newest::text AS newest, e.position::text AS position,
   e.integration_id::text AS "integrationId", e.type, e.product_octo_id AS "productOctoId", e.option_octo_id AS "optionOctoId",
-  e.unit_octo_id AS "unitOctoId", e.availability_id AS "availabilityId", e.content_hash AS "contentHash", e.at
+  e.unit_octo_id AS "unitOctoId", e.availability_id AS "availabilityId", e.content_hash AS "contentHash", e.locale, e.at
 FROM (SELECT w.pruned_through, GREATEST(w.pruned_through, COALESCE((SELECT sequenced_through FROM change_feed_sequencer WHERE id = 1), 0)) AS newest
   FROM (SELECT COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) AS pruned_through) w) s
 LEFT JOIN LATERAL (
   SELECT t.first_position + ev.idx AS position, ev.integration_id, ev.type, ev.product_octo_id, ev.option_octo_id, ev.unit_octo_id,
-    ev.availability_id, ev.content_hash, ev.at
+    ev.availability_id, ev.content_hash, ev.locale, ev.at
   FROM (SELECT id, first_position, last_position FROM change_transactions
     WHERE last_position > GREATEST($1::bigint, s.pruned_through) ORDER BY last_position) t
   CROSS JOIN LATERAL (

@@ -824,6 +824,8 @@ export interface components {
             /** @description The event’s position; a cursor that resumes after it. */
             id: string;
             integration_id: string;
+            /** @description A content change in one of the integration's other locales (`<entity>.updated` of its localised fields): that locale, `content_hash` then hashing those fields. Null on the catalog rows' own events (the first locale's answer). */
+            locale: string | null;
             optionId: string | null;
             productId: string;
             /** @example product.updated */
