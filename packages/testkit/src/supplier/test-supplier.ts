@@ -153,6 +153,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   let calendar: SlotCalendar | undefined;
   let changing: { make: (n: number) => unknown[]; served: number } | undefined;
   let languages = options.languages ?? null;
+  let localisedBodies: { content: unknown; mode: LanguageMode; bodies: Map<string, Buffer> } | undefined;
   let currencies = options.currencies ?? null;
   let unknownProducts = options.unknownProducts ?? 'octo';
   let remaining = Infinity;
@@ -192,7 +193,15 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     }
     const language = chooseLanguage(languages, req.headers['accept-language']);
     const mode = languages;
-    const localised = content === undefined ? raw : Buffer.from(JSON.stringify(Array.isArray(content) ? content.map((p) => localiseProduct(mode, p, language)) : localiseProduct(mode, content, language)));
+    // Each language's body is built once per catalog and mode, as a supplier serves a cached answer.
+    const current = localisedBodies;
+    const cache = current !== undefined && current.content === content && current.mode === mode ? current : { content, mode, bodies: new Map<string, Buffer>() };
+    localisedBodies = cache;
+    let localised = cache.bodies.get(language);
+    if (localised === undefined) {
+      localised = content === undefined ? raw : Buffer.from(JSON.stringify(Array.isArray(content) ? content.map((p) => localiseProduct(mode, p, language)) : localiseProduct(mode, content, language)));
+      cache.bodies.set(language, localised);
+    }
     sendBody(res, localised, type, 200, languageHeaders(mode, language));
   }
 
@@ -404,17 +413,20 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     port,
     requests,
     setCatalog(next) {
+      localisedBodies = undefined;
       changing = undefined;
       products = next;
       body = Buffer.from(JSON.stringify(next));
       contentType = 'application/json';
     },
     setChangingCatalog(make) {
+      localisedBodies = undefined;
       changing = { make, served: 0 };
       products = undefined;
       contentType = 'application/json';
     },
     setRawBody(next, type = 'application/json') {
+      localisedBodies = undefined;
       changing = undefined;
       products = undefined;
       body = typeof next === 'string' ? Buffer.from(next) : next;
@@ -424,6 +436,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       calendar = next;
     },
     setLanguages(mode) {
+      localisedBodies = undefined;
       languages = mode;
     },
     setCurrencies(mode) {
