@@ -413,10 +413,13 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     port,
     requests,
     setCatalog(next) {
-      localisedBodies = undefined;
+      const nextBody = Buffer.from(JSON.stringify(next));
+      // The same catalog again keeps its languages' bodies (compared by content: a caller may have edited it in place).
+      if (changing !== undefined || !nextBody.equals(body)) localisedBodies = undefined;
+      else if (localisedBodies !== undefined) localisedBodies.content = next;
       changing = undefined;
       products = next;
-      body = Buffer.from(JSON.stringify(next));
+      body = nextBody;
       contentType = 'application/json';
     },
     setChangingCatalog(make) {
