@@ -16,6 +16,7 @@ import { CatalogMapper, type CatalogRows } from '@octo-sync/worker/src/catalog/m
 import { parseArgs, note, printResult, round } from './lib/args';
 import { BENCH_REDIS_URL, dropBenchDatabase, recreateDatabase } from './lib/bench-db';
 import { copyFloor, naiveUpserts } from './lib/references';
+import { languageScenarios } from './lib/sync-languages';
 import { PeakRss } from './lib/rss';
 import { benchWorkerEnv, startWorkerProcess, type LoopDelay, type WorkerProcess } from './lib/worker-process';
 import { judge } from './targets';
@@ -143,6 +144,11 @@ async function main(): Promise<void> {
     const remaining = catalog.filter((_p, i) => i % 10 !== 9);
     const removed = await run('removed10pct', remaining, true);
 
+    note('three languages: fresh, unchanged, one language changed; one language with the same change');
+    const newIntegration = async (partnerId: string) =>
+      (await db.integrations.create({ partnerId, baseUrl: supplier.url, authType: 'bearer', authKey: AUTH_KEY, handlesTicketDelivery: false, isApproved: true })).integration.id;
+    const languages = await languageScenarios(db, supplier, newIntegration, (id, name, products) => timeScenario(id, scenarios, name, products), catalog);
+
     await worker.stop();
     worker = undefined;
 
@@ -185,6 +191,9 @@ async function main(): Promise<void> {
       peakRssVsPayload: round(peakRss / fresh.payloadBytes, 2),
       freshFeedOnVsOff: round(fresh.wallSeconds / offScenarios[0]!.wallSeconds, 3),
       changed1pctFeedOnVsOff: round(changed.wallSeconds / offScenarios[1]!.wallSeconds, 3),
+      // The issue's bound: one language's change ≤ 1.2 × (that change in one language + two unchanged skips).
+      languagesOneChangedVsSingle: round(languages.changedOneLanguage / (languages.singleChanged + 2 * unchanged.wallSeconds), 3),
+      languagesUnchangedVsFresh: round(languages.unchanged / languages.fresh, 4),
     };
     const removedProducts = catalog.length - remaining.length;
     // Job locks are renewed from the worker's event loop: a short lock needs a loop that never stalls long.
@@ -206,6 +215,7 @@ async function main(): Promise<void> {
         ]),
       ),
       expected: { changed1pctRows: changedUnits, removed10pctProducts: removedProducts },
+      languages: languages,
       freshRowsPerSecond: Math.round(freshRowsPerSecond),
       naive: { rows: naive.rows, seconds: round(naive.seconds), rowsPerSecond: Math.round(naiveRowsPerSecond) },
       copyFloor: { rows: floor.rows, seconds: round(floor.seconds), rowsPerSecond: Math.round(floor.rows / floor.seconds) },

@@ -26,6 +26,12 @@ export const BENCH_TARGETS = {
     unchangedVsFresh: { figure: 'unchanged re-sync time ÷ fresh', comparison: '<=', value: 0.05 },
     unchangedRowsWritten: { figure: 'rows written by the unchanged re-sync (by `xmin`)', comparison: '==', value: 0 },
     changed1pctVsFresh: { figure: '1%-of-units-changed re-sync time ÷ fresh', comparison: '<=', value: 0.15 },
+    languagesOneChangedVsSingle: {
+      figure: 'three languages, 1% of one language’s content changed: re-sync time ÷ (the same change in one language + 2 × the unchanged re-sync)',
+      comparison: '<=',
+      value: 1.2,
+    },
+    languagesUnchangedVsFresh: { figure: 'three languages: unchanged re-sync time ÷ fresh', comparison: '<=', value: 0.05 },
     changed1pctRowsVsChanged: { figure: 'rows written by the 1% re-sync (by `xmin`) ÷ units changed', comparison: '==', value: 1 },
     removed10pctRowsVsRemoved: { figure: 'rows written by the 10%-removed re-sync (by `xmin`) ÷ rows removed', comparison: '==', value: 1 },
     peakRssVsPayload: { figure: 'worker peak RSS ÷ catalog bytes', comparison: '<=', value: 4 },

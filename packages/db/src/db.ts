@@ -8,6 +8,7 @@ import { FreshnessStore } from './availability/freshness';
 import { PullSchedule } from './availability/pull-schedule';
 import { AvailabilityStore } from './availability/availability.store';
 import { SlotPartitionStore } from './availability/slot-partitions.store';
+import { CatalogLocaleStore } from './catalog/catalog-locales.store';
 import { CatalogReadStore } from './catalog/catalog-read.store';
 import { CatalogShapeStore } from './catalog/catalog-shape.store';
 import { CatalogStore } from './catalog/catalog.store';
@@ -51,6 +52,8 @@ export interface Db {
   /** The nightly fan-out's run requests, many per statement. */
   scheduledRuns: ScheduledRunStore;
   catalog: CatalogStore;
+  /** The catalog's content in the integrations' other locales. */
+  locales: CatalogLocaleStore;
   /** What the read API shows of stored catalogs and slots. */
   catalogRead: CatalogReadStore;
   /** The drift watch's catalog shapes (accepted and held). */
@@ -98,6 +101,7 @@ export function createDb({ databaseUrl, secretsKey, poolSize, log, changeFeed = 
     runs: new SyncRunStore(prisma, pool),
     scheduledRuns: new ScheduledRunStore(prisma),
     catalog: new CatalogStore(prisma, pool, changeFeed),
+    locales: new CatalogLocaleStore(pool, changeFeed),
     catalogRead: new CatalogReadStore(pool),
     shapes: new CatalogShapeStore(prisma),
     health: new HealthStore(prisma),

@@ -44,7 +44,9 @@ export {
 } from './catalog/catalog-rows';
 export type { CatalogStore } from './catalog/catalog.store';
 export type { CatalogShapeStore, DriftPolicy, ShapeChange, StoredShapes } from './catalog/catalog-shape.store';
-export type { CatalogReadStore, StoredProduct, StoredProductSummary, StoredSlot, ProductListKey, SlotListKey } from './catalog/catalog-read.store';
+export { OPTION_LOCALISED_FIELDS, PRODUCT_LOCALISED_FIELDS, UNIT_LOCALISED_FIELDS } from './catalog/localised-fields';
+export type { CatalogLocaleStore, LocaleWrite, LocalisedRow, StoredLocale, StoredLocalisation } from './catalog/catalog-locales.store';
+export type { CatalogReadStore, StoredOptionSummary, StoredProduct, StoredProductSummary, StoredSlot, ProductListKey, SlotListKey } from './catalog/catalog-read.store';
 export { COUNT_CAP, type ListPage, type ListRequest } from './paging';
 export type { CatalogRunWriter } from './catalog/catalog-writer';
 export type { RemapCandidate, RekeyOutcome } from './identity/run-rekey';

@@ -122,7 +122,7 @@ function columnDefault(field: Field, table: string, column: string, type: string
   const generated = /^dbgenerated\("(.*)"\)$/.exec(value);
   if (generated !== null) return generated[1]!;
   if (value === '[]') return `ARRAY[]::${type}`;
-  if (/^\[.*\]$/.test(value)) return `'{${list(value).join(',')}}'::${type}`;
+  if (/^\[.*\]$/.test(value)) return `'{${list(value).map((v) => v.replace(/^"(.*)"$/, '$1')).join(',')}}'::${type}`;
   // A Prisma string escapes its quotes (a JSON default's): the column's default has them bare.
   if (/^".*"$/.test(value)) return `'${value.slice(1, -1).replace(/\\(.)/g, '$1')}'::${type}`;
   if (/^(true|false|-?\d+(\.\d+)?)$/.test(value)) return value;

@@ -10,7 +10,10 @@ import { describePrismaSchema } from './prisma-schema';
 const MIGRATION_ONLY_INDEXES: readonly string[] = ['change_transactions_unsequenced_ticket', 'change_transactions_unsequenced_xact', 'availability_slots_option_local_date_idx'];
 
 /** List columns the migrations make NOT NULL: Prisma cannot declare a list required (its lists are nullable columns). */
-const NOT_NULL_LISTS: ReadonlyArray<[table: string, column: string]> = [['integrations', 'supplier_throttle_statuses']];
+const NOT_NULL_LISTS: ReadonlyArray<[table: string, column: string]> = [
+  ['integrations', 'supplier_throttle_statuses'],
+  ['integrations', 'locales'],
+];
 
 /**
  * The migrations and prisma/schema.prisma must describe the same database: the same tables and

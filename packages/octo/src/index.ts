@@ -7,6 +7,7 @@ export type { FetchedBody, ProbedHeaders } from './catalog-body';
 export { parseCatalog, type OctoOption, type OctoProduct, type OctoUnit, type ProductQuarantine } from './catalog';
 export { MAX_SHAPE_PATHS, ShapeRecorder, shapeDrift, shapeHash, type CatalogShape, type JsonType, type ShapeDrift, type ShapeHeaders } from './catalog-shape';
 export { CatalogReader, type CatalogEntry, type KnownBytes } from './catalog-reader';
+export { answersLocale } from './localised-content';
 export { printableId, type ProductLimits } from './product-quarantine';
 export { CANONICAL_MAX_DEPTH, canonicalHash, canonicalJson, canonicalSplit, sha256Hex, updateCanonical, type CanonicalSplit } from './canonical-json';
 export { checkConformance, type ConformanceReport, type ConformanceSettings } from './conformance';

@@ -56,6 +56,11 @@ export interface FetchOptions {
   /** Overrides the configured total deadline (health probes use a short one). */
   totalTimeoutMs?: number;
   /**
+   * Ask for content in this language (BCP 47): sends `Accept-Language` and adds `octo/content`
+   * to the capabilities asked for (localised content is that capability's).
+   */
+  locale?: string;
+  /**
    * Called before the body is read (0 bytes, so a caller knows the declared size first) and after
    * each chunk, with the bytes received so far and the declared `Content-Length` (null without
    * one). Runs on the read path: it must return at once. It may stop the read by throwing: the

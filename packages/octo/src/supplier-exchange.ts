@@ -4,6 +4,7 @@ import { validateBaseUrl } from './base-url';
 import { firstHeader, type OpenAnswer } from './catalog-body';
 import { SupplierError } from './errors';
 import type { FetchOptions, OutboundConfig, SupplierTarget } from './outbound-config';
+import { withCapability } from './conformance-quirks';
 import { checkHopUrl } from './outbound-guard';
 import { supplierErrorFromResponse } from './response-errors';
 import { supplierErrorFromTransport, type TransportPhase } from './transport-errors';
@@ -68,7 +69,7 @@ export async function exchange<T>(
       let response: Dispatcher.ResponseData;
       try {
         checkHopUrl(url, hop > 0, config.allowInsecureHttp, deps.allowed);
-        const headers = requestHeaders(config, target, url.origin === first.origin, options.headers);
+        const headers = requestHeaders(config, target, url.origin === first.origin, options);
         const path = `${url.pathname}${url.search}`;
         response = await dispatcher.request({ origin: url.origin, path, method: request.method, headers, body: request.body ?? null, signal: deadline.signal });
       } catch (error: unknown) {
@@ -120,7 +121,7 @@ function startDeadline(totalTimeoutMs: number, callerSignal: AbortSignal | undef
 }
 
 /** Credentials go to the configured origin only (`sameOrigin`), never to where a redirect points. */
-function requestHeaders(config: OutboundConfig, target: SupplierTarget, sameOrigin: boolean, extra: FetchOptions['headers'] = {}): Record<string, string> {
+function requestHeaders(config: OutboundConfig, target: SupplierTarget, sameOrigin: boolean, { headers: extra = {}, locale }: FetchOptions): Record<string, string> {
   const headers: Record<string, string> = {
     'octo-capabilities': config.capabilities,
     'content-type': 'application/json',
@@ -128,6 +129,10 @@ function requestHeaders(config: OutboundConfig, target: SupplierTarget, sameOrig
     'user-agent': config.userAgent,
     ...extra,
   };
+  if (locale !== undefined) {
+    headers['accept-language'] = locale;
+    headers['octo-capabilities'] = withCapability(headers['octo-capabilities'] ?? '', 'octo/content');
+  }
   delete headers.authorization;
   if (sameOrigin) headers.authorization = target.authType === 'bearer' ? `Bearer ${target.authKey}` : target.authKey;
   return headers;

@@ -88,6 +88,7 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
         ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
+        ...(body.locales === undefined ? {} : { locales: body.locales }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         ...(body.drift_policy === undefined ? {} : { driftPolicy: body.drift_policy }),
         actor: principalOf(req).sub,
@@ -176,6 +177,7 @@ function patchRoute({ db }: AdminRoutesDeps, body: Schemas['adminPatchIntegratio
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
         ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
+        ...(body.locales === undefined ? {} : { locales: body.locales }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         ...(body.drift_policy === undefined ? {} : { driftPolicy: body.drift_policy }),
       };

@@ -3,6 +3,7 @@ import type { ProductListKey, SlotListKey, StoredProduct, StoredProductSummary, 
 // Loaded first: it extends zod with `.openapi()`.
 import './request-schemas';
 import { afterQuery, keysetNotWithPage } from './list-paging';
+import type { Served } from './localised-read';
 
 /*
  * The read API of stored catalogs and slots: its query strings, its answers, and the presenters
@@ -12,6 +13,14 @@ import { afterQuery, keysetNotWithPage } from './list-paging';
 const isoTime = z.iso.datetime({ offset: false }).openapi({ example: '2026-06-23T06:00:00.000Z' });
 const octoIdQuery = z.string().min(1).max(255);
 const instantQuery = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 instant with an offset, e.g. 2026-07-01T00:00:00Z' });
+const localeQuery = z
+  .string()
+  .regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'must be a BCP 47 language tag, such as en or de-DE')
+  .optional()
+  .openapi({
+    description:
+      "The language to serve content in. Each product falls back to the integration's first locale, then to the language its catalog rows are in; `locale` says which one was served.",
+  });
 const paging = {
   page: z.coerce.number().int().min(1).max(1_000_000).default(1).openapi({ type: 'integer', minimum: 1, default: 1 }),
   pageSize: z.coerce.number().int().min(1).max(100).default(20).openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20 }),
@@ -27,8 +36,11 @@ export const productsQuerySchema = z
       .optional()
       .openapi({ type: 'string', enum: ['true', 'false'], description: 'Only active (or only removed) products.' }),
     q: z.string().min(1).max(255).optional().openapi({ description: 'Matches the OCTO product id or the title, case-insensitively, anywhere in it.' }),
+    locale: localeQuery,
   })
   .superRefine(keysetNotWithPage);
+
+export const productQuerySchema = z.strictObject({ locale: localeQuery });
 
 export const availabilityQuerySchema = z
   .strictObject({
@@ -85,17 +97,29 @@ export const storedProductSchema = z
     id: z.string().openapi({ description: 'The OCTO product id.' }),
     key: stableKey,
     internal_name: z.string().nullable(),
-    title: z.string().nullable(),
+    title: z.string().nullable().openapi({ description: 'In the served `locale`.' }),
+    locale: z.string().openapi({ description: 'The language the titles (and `content`) are served in: the asked `locale`, else the first locale, else the catalog rows\' own.' }),
     active: z.boolean(),
     removed_at: isoTime.nullable(),
     content_hash: z.string(),
     updated_at: isoTime,
-    options: z.array(z.object({ id: z.string(), key: stableKey, active: z.boolean(), units: z.array(z.object({ id: z.string(), key: stableKey, active: z.boolean() })) })),
+    options: z.array(
+      z.object({
+        id: z.string(),
+        key: stableKey,
+        active: z.boolean(),
+        title: z.string().nullable(),
+        units: z.array(z.object({ id: z.string(), key: stableKey, active: z.boolean(), title: z.string().nullable() })),
+      }),
+    ),
   })
   .openapi('StoredProduct');
 
 export const storedProductWithRawSchema = storedProductSchema
-  .extend({ raw: z.record(z.string(), z.unknown()).openapi({ description: 'The OCTO product as last synced, with its options and units.' }) })
+  .extend({
+    content: z.record(z.string(), z.unknown()).openapi({ description: 'The product\'s localised fields (OCTO content: title, shortDescription, description, highlights…) in the served `locale`.' }),
+    raw: z.record(z.string(), z.unknown()).openapi({ description: 'The OCTO product as last synced (in the catalog rows\' language), with its options and units.' }),
+  })
   .openapi('StoredProductWithRaw');
 
 export const storedSlotSchema = z
@@ -134,22 +158,23 @@ function iso(date: Date | null): string | null {
   return date === null ? null : date.toISOString();
 }
 
-export function presentProductSummary(p: StoredProductSummary): z.output<typeof storedProductSchema> {
+export function presentProductSummary(p: StoredProductSummary, served: Served): z.output<typeof storedProductSchema> {
   return {
     id: p.id,
     key: p.key,
     internal_name: p.internal_name,
-    title: p.title,
+    title: served.title,
+    locale: served.locale,
     active: p.active,
     removed_at: iso(p.removed_at),
     content_hash: p.content_hash,
     updated_at: p.updated_at.toISOString(),
-    options: p.options,
+    options: served.options,
   };
 }
 
-export function presentProduct(p: StoredProduct): z.output<typeof storedProductWithRawSchema> {
-  return { ...presentProductSummary(p), raw: p.raw as Record<string, unknown> };
+export function presentProduct(p: StoredProduct, served: Served): z.output<typeof storedProductWithRawSchema> {
+  return { ...presentProductSummary(p, served), content: served.content, raw: p.raw as Record<string, unknown> };
 }
 
 export function presentSlot(s: StoredSlot): z.output<typeof storedSlotSchema> {

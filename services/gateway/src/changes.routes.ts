@@ -30,6 +30,10 @@ const changeEventSchema = z
     }),
     from: z.string().optional().openapi({ description: '`product.remapped` only: the OCTO product id before the re-key.' }),
     to: z.string().optional().openapi({ description: '`product.remapped` only: the OCTO product id after the re-key (also `productId`).' }),
+    locale: z.string().nullable().openapi({
+      description:
+        "A content change in one of the integration's other locales (`<entity>.updated` of its localised fields): that locale, `content_hash` then hashing those fields. Null on the catalog rows' own events (the first locale's answer).",
+    }),
     at: z.string(),
   })
   .openapi('ChangeEvent');
@@ -48,6 +52,7 @@ function presentChange(event: ChangeEvent): z.infer<typeof changeEventSchema> {
     content_hash: event.contentHash,
     key: event.key,
     ...(event.type === 'product.remapped' && event.previousOctoId !== null ? { from: event.previousOctoId, to: event.productOctoId } : {}),
+    locale: event.locale,
     at: event.at.toISOString(),
   };
 }

@@ -68,6 +68,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
         ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
+        ...(body.locales === undefined ? {} : { locales: body.locales }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
         actor: principalOf(req).sub,
       });
@@ -118,6 +119,7 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
         ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
+        ...(body.locales === undefined ? {} : { locales: body.locales }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
       };
       const updated = await db.integrations.update(current.id, patch, principalOf(req).sub);

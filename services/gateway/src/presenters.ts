@@ -51,6 +51,8 @@ export function presentIntegration(i: Integration): z.output<typeof integrationS
     signing_available: i.webhookSecretSealed !== null,
     availability_pull: { enabled: i.availabilityPullEnabled, days_ahead: i.availabilityPullDaysAhead, interval_minutes: i.availabilityPullIntervalMinutes, tiers: presentTiers(pullTiersOf(i)) },
     supplier_budget: { requests_per_second: i.supplierRequestsPerSecond, concurrency: i.supplierConcurrency, throttle_statuses: i.supplierThrottleStatuses },
+    locales: i.locales,
+    catalog_locale: i.catalogLocale,
     alerts_url: i.alertsUrl,
     drift_policy: i.driftPolicy,
     currencies: i.currencies,

@@ -6,6 +6,7 @@ import {
   presentProduct,
   presentProductSummary,
   presentSlot,
+  productQuerySchema,
   productsQuerySchema,
   storedProductSchema,
   storedProductWithRawSchema,
@@ -14,6 +15,7 @@ import {
 import type { FreshReads } from './fresh-read';
 import { integrationAccess } from './integration-access';
 import { listReply } from './list-paging';
+import { serveProduct } from './localised-read';
 import { BASE_PATH } from './paths';
 import { listEnvelope, okEnvelope } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
@@ -34,7 +36,7 @@ export function productRoutes({ db, freshReads }: { db: Db; freshReads: FreshRea
       method: 'get',
       path: `${BASE_PATH}/{id}/products`,
       operationId: 'listStoredProducts',
-      summary: 'The stored products, with their options and units, paginated',
+      summary: 'The stored products, with their options and units, paginated, in a language (`locale`)',
       tags: READS,
       auth: 'jwt',
       query: productsQuerySchema,
@@ -42,7 +44,8 @@ export function productRoutes({ db, freshReads }: { db: Db; freshReads: FreshRea
       handler: async ({ req, params, query }) => {
         const integration = await access.visible(req, params.id!);
         const page = await db.catalogRead.listProducts(integration.id, query);
-        return listReply(page.items.map(presentProductSummary), query, page);
+        const localisations = await db.locales.ofProducts(integration.id, page.items.map((p) => p.id));
+        return listReply(page.items.map((p) => presentProductSummary(p, serveProduct(integration, p, localisations, query.locale))), query, page);
       },
     }),
     defineRoute({
@@ -52,12 +55,14 @@ export function productRoutes({ db, freshReads }: { db: Db; freshReads: FreshRea
       summary: 'One stored product with its raw OCTO JSON as last synced',
       tags: READS,
       auth: 'jwt',
+      query: productQuerySchema,
       responses: { 200: { description: 'The stored product.', schema: okEnvelope(storedProductWithRawSchema) } },
-      handler: async ({ req, params }) => {
+      handler: async ({ req, params, query }) => {
         const integration = await access.visible(req, params.id!);
         const product = await db.catalogRead.getProduct(integration.id, params.productId!);
         if (product === undefined) throw new ApiError('NOT_FOUND', ['product: not found']);
-        return ok(presentProduct(product));
+        const localisations = await db.locales.ofProducts(integration.id, [product.id]);
+        return ok(presentProduct(product, serveProduct(integration, product, localisations, query.locale)));
       },
     }),
     defineRoute({

@@ -7,6 +7,7 @@ import { afterQuery, keysetNotWithPage, type KeyPart } from './list-paging';
 import { driftPolicySchema } from './drift-policy.schema';
 import { currenciesField } from './currencies.schema';
 import { pullTiersField, tiersOf } from './pull-tiers.schema';
+import { localesSchema } from './locales.schema';
 
 // Adds `.openapi()` to zod schemas: the schemas that validate requests are the ones documented.
 // Modules that call `.openapi()` at load import this one (directly or through response-schemas.ts),
@@ -117,6 +118,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
       currencies: currenciesField.optional(),
+      locales: localesSchema.optional(),
       alerts_url: alertsUrl.optional(),
     })
     .openapi('CreateIntegration');
@@ -132,6 +134,7 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
       currencies: currenciesField.optional(),
+      locales: localesSchema.optional(),
       alerts_url: alertsUrl.optional(),
       drift_policy: driftPolicySchema.optional(),
     })
@@ -146,10 +149,11 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
       currencies: currenciesField.optional(),
+      locales: localesSchema.optional(),
       alerts_url: alertsUrl.nullable().optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, currencies, alerts_url',
+      message: 'must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, currencies, locales, alerts_url',
     })
     .openapi('PatchIntegration', { description: 'Changing base_url withdraws the approval (an admin must approve the new target).' });
   const adminPatchIntegration = z
@@ -159,11 +163,12 @@ export function requestSchemas(policy: BaseUrlPolicy) {
       availability_pull: availabilityPullSchema.optional(),
       supplier_budget: supplierBudgetSchema.optional(),
       currencies: currenciesField.optional(),
+      locales: localesSchema.optional(),
       alerts_url: alertsUrl.nullable().optional(),
       drift_policy: driftPolicySchema.optional(),
     })
     .refine((b) => Object.values(b).some((v) => v !== undefined), {
-      message: 'must contain at least one of isActive, webhook_auth, availability_pull, supplier_budget, currencies, alerts_url, drift_policy',
+      message: 'must contain at least one of isActive, webhook_auth, availability_pull, supplier_budget, currencies, locales, alerts_url, drift_policy',
     })
     .openapi('AdminPatchIntegration');
   return { createIntegration, adminCreateIntegration, patchIntegration, adminPatchIntegration };

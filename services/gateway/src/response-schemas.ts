@@ -58,6 +58,8 @@ export const integrationSchema = z
     supplier_budget: z
       .object({ requests_per_second: z.number(), concurrency: z.number().int(), throttle_statuses: z.array(z.number().int()) })
       .openapi({ description: 'The request budget every call to the supplier spends, across all workers; see SupplierBudget.' }),
+    locales: z.array(z.string()).openapi({ description: 'The languages a sync fetches content in; the first decides the catalog. See Locales.' }),
+    catalog_locale: z.string().nullable().openapi({ description: 'The language the catalog rows are in: the first locale\'s answer\'s `Content-Language` (the locale itself when the supplier sends none); null before the first sync.' }),
     alerts_url: z.string().nullable().openapi({ description: 'Where partner alerts go; null: none.' }),
     drift_policy: driftPolicySchema,
     currencies: z.array(z.string()).openapi({ description: 'The currencies pulls ask prices in, the first primary; empty: none asked.' }),

@@ -31,6 +31,26 @@ describe('GET /api/v1/changes', () => {
     expect(empty.body.data).toEqual({ events: [], next: second.body.data.next });
   });
 
+  it('names the locale of a content change in another locale, null on the catalog rows\' own events', async () => {
+    const created = await g.http().post(BASE).set('authorization', `Bearer ${g.token('partner', 'partner-feed-locale')}`).send(createBody());
+    const id = created.body.data._id as string;
+    const base: ChangeEventRow = { integration_id: id, type: 'product.updated', product_octo_id: 'p9', option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: 'h-en' };
+    await appendChanges((text, values) => g.db.pool.query(text, values), [base, { ...base, content_hash: 'h-de', locale: 'de' }]);
+    const reader = g.token('reader', 'search-index');
+    let after = '0';
+    const seen: Array<{ productId: string; locale: string | null; content_hash: string }> = [];
+    for (;;) {
+      const page = await changes(reader, `?after=${after}&limit=1000`);
+      seen.push(...page.body.data.events);
+      if (page.body.data.events.length === 0) break;
+      after = page.body.data.next;
+    }
+    expect(seen.filter((e) => e.productId === 'p9').map((e) => [e.content_hash, e.locale])).toEqual([
+      ['h-en', null],
+      ['h-de', 'de'],
+    ]);
+  });
+
   it('is for admins and readers only, and a reader reads nothing else', async () => {
     expect((await changes(g.token('partner', 'partner-x'))).status).toBe(403);
     expect((await g.http().get('/api/v1/changes')).status).toBe(401);

@@ -55,6 +55,7 @@ describe('partner: create, read, update, delete', () => {
       [
         ...['_id', 'partner_id', 'base_url', 'auth_type', 'handles_ticket_delivery', 'isActive', 'isApproved', 'sync', 'health', 'createdAt', 'updatedAt', 'availability_pull'],
         ...['webhook_auth', 'signing_available', 'webhook_secret', 'webhook_signing_secret', 'alerts_url', 'supplier_budget', 'drift_policy', 'currencies', 'currency_checks'],
+        ...['locales', 'catalog_locale'],
       ].sort(),
     );
     expect(data).toMatchObject({
@@ -488,7 +489,7 @@ describe('validation and body handling', () => {
     await createAs('p-validate');
     const res = await h.http().patch(`${BASE}/me`).set(partner()).send({});
     expectError(res, 400, 'VALIDATION_FAILED');
-    expect(res.body.error).toEqual(['body: must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, currencies, alerts_url']);
+    expect(res.body.error).toEqual(['body: must contain at least one of base_url, auth_type, auth_key, handles_ticket_delivery, webhook_auth, availability_pull, supplier_budget, currencies, locales, alerts_url']);
   });
 
   test('non-JSON bodies → 415; a body-less POST to a JSON endpoint → 400', async () => {

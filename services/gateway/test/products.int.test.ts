@@ -104,13 +104,14 @@ describe('GET /{id}/products', () => {
       key: UUID,
       internal_name: 'internal 101',
       title: 'Tour 101',
+      locale: 'en',
       active: true,
       removed_at: null,
       content_hash: 'h101',
       updated_at: expect.any(String),
       options: [
-        { id: 'DEFAULT', key: UUID, active: true, units: [{ id: 'adult', key: UUID, active: true }, { id: 'child', key: UUID, active: true }] },
-        { id: 'VIP', key: UUID, active: true, units: [{ id: 'adult', key: UUID, active: true }, { id: 'child', key: UUID, active: true }] },
+        { id: 'DEFAULT', key: UUID, active: true, title: null, units: [{ id: 'adult', key: UUID, active: true, title: null }, { id: 'child', key: UUID, active: true, title: null }] },
+        { id: 'VIP', key: UUID, active: true, title: null, units: [{ id: 'adult', key: UUID, active: true, title: null }, { id: 'child', key: UUID, active: true, title: null }] },
       ],
     });
     const last = await h.http().get(`${path}?page=100&pageSize=100`).set(bearer('partner', 'p-read-owner'));

@@ -9,6 +9,8 @@ export interface StoredUnitSummary {
   /** Stable: kept across syncs, base_url changes and supplier re-keys. */
   key: string;
   active: boolean;
+  /** The unit's title as the first locale's answer sent it. */
+  title: string | null;
 }
 
 /** A stored option with its units, as the read API lists it. */
@@ -17,6 +19,8 @@ export interface StoredOptionSummary {
   /** Stable: kept across syncs, base_url changes and supplier re-keys. */
   key: string;
   active: boolean;
+  /** The option's title as the first locale's answer sent it. */
+  title: string | null;
   units: StoredUnitSummary[];
 }
 
@@ -96,8 +100,8 @@ export interface SlotFilter extends PageRequest<SlotListKey> {
 // Options and units come back inside each product row as JSON, so a page costs one statement
 // however many children it has (no query per product).
 const SUMMARY_COLUMNS = `p.octo_id AS id, p.key::text AS key, p.internal_name, p.title, p.active, p.removed_at, p.content_hash, p.updated_at,
-  COALESCE((SELECT json_agg(json_build_object('id', o.octo_id, 'key', o.key, 'active', o.active, 'units',
-      COALESCE((SELECT json_agg(json_build_object('id', u.octo_id, 'key', u.key, 'active', u.active) ORDER BY u.id) FROM units u WHERE u.option_id = o.id), '[]'::json))
+  COALESCE((SELECT json_agg(json_build_object('id', o.octo_id, 'key', o.key, 'active', o.active, 'title', o.raw->>'title', 'units',
+      COALESCE((SELECT json_agg(json_build_object('id', u.octo_id, 'key', u.key, 'active', u.active, 'title', u.raw->>'title') ORDER BY u.id) FROM units u WHERE u.option_id = o.id), '[]'::json))
     ORDER BY o.id) FROM product_options o WHERE o.product_id = p.id), '[]'::json) AS options`;
 
 const PRODUCT_FILTER = `p.integration_id = $1::uuid AND ($2::boolean IS NULL OR p.active = $2)

@@ -22,6 +22,8 @@ export interface ChangeEvent {
   key: string | null;
   /** `product.remapped`: the supplier id the product had before (`productOctoId` is its new one). */
   previousOctoId: string | null;
+  /** The locale of a content change in one of the integration's other locales; null for the catalog rows' own events. */
+  locale: string | null;
   at: Date;
 }
 
@@ -45,12 +47,12 @@ const READ_EVENTS = `
 SELECT s.pruned_through::text AS "prunedThrough", s.newest::text AS newest, e.position::text AS position,
   e.integration_id::text AS "integrationId", e.type, e.product_octo_id AS "productOctoId", e.option_octo_id AS "optionOctoId",
   e.unit_octo_id AS "unitOctoId", e.availability_id AS "availabilityId", e.content_hash AS "contentHash", e.key,
-  e.previous_octo_id AS "previousOctoId", e.at
+  e.previous_octo_id AS "previousOctoId", e.locale, e.at
 FROM (SELECT w.pruned_through, GREATEST(w.pruned_through, COALESCE((SELECT sequenced_through FROM change_feed_sequencer WHERE id = 1), 0)) AS newest
   FROM (SELECT COALESCE((SELECT pruned_through FROM change_feed_state WHERE id = 1), 0) AS pruned_through) w) s
 LEFT JOIN LATERAL (
   SELECT t.first_position + ev.idx AS position, ev.integration_id, ev.type, ev.product_octo_id, ev.option_octo_id, ev.unit_octo_id,
-    ev.availability_id, ev.content_hash, ev.key, ev.previous_octo_id, ev.at
+    ev.availability_id, ev.content_hash, ev.key, ev.previous_octo_id, ev.locale, ev.at
   FROM (SELECT id, first_position, last_position FROM change_transactions
     WHERE last_position > GREATEST($1::bigint, s.pruned_through) ORDER BY last_position) t
   CROSS JOIN LATERAL (

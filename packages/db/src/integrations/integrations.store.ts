@@ -33,6 +33,8 @@ export interface NewIntegration {
   driftPolicy?: DriftPolicy;
   /** ISO 4217 codes the pulls ask prices in, the first primary; left out or empty: none asked. */
   currencies?: readonly string[];
+  /** The languages a sync fetches (default `["en"]`). */
+  locales?: string[];
   /** Who creates it (JWT sub), for the audit trail. */
   actor?: string;
 }
@@ -51,6 +53,7 @@ export interface IntegrationPatch {
   driftPolicy?: DriftPolicy;
   /** Replaces the list; empty: none asked. */
   currencies?: readonly string[];
+  locales?: string[];
 }
 
 /**
@@ -99,6 +102,7 @@ export class IntegrationStore {
             ...(input.driftPolicy === undefined ? {} : { driftPolicy: input.driftPolicy }),
             currencies: [...(input.currencies ?? [])],
             ...budgetColumns(input.supplierBudget),
+            ...(input.locales === undefined ? {} : { locales: input.locales }),
             ...pullColumns(input.availabilityPull, FLAT_PULL_DEFAULTS),
             ...this.secrets.sealNew(webhookSecret),
           },
@@ -150,6 +154,7 @@ export class IntegrationStore {
     if (patch.driftPolicy !== undefined) data.driftPolicy = patch.driftPolicy;
     if (patch.currencies !== undefined) data.currencies = [...patch.currencies];
     Object.assign(data, budgetColumns(patch.supplierBudget));
+    if (patch.locales !== undefined) data.locales = patch.locales;
     const updated = await this.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean; days_ahead: number; interval_minutes: number }>>`
         SELECT base_url, webhook_auth, webhook_secret_sealed IS NOT NULL AS signing,

@@ -15,6 +15,11 @@ import type { CalendarSlot } from './availability-calendar';
  */
 export interface LanguageMode {
   available: readonly string[];
+  /**
+   * Replaces the default localisation (titles suffixed) of a product in a language other than the
+   * default: a test changes one language's content without touching the others.
+   */
+  localise?: (product: Record<string, unknown>, language: string) => unknown;
 }
 
 /**
@@ -100,6 +105,7 @@ function titled(entity: Json, language: string): Json {
 /** `product` in `language`: unchanged in the default language, titles localised otherwise. */
 export function localiseProduct(mode: LanguageMode, product: unknown, language: string): unknown {
   if (language === mode.available[0] || !isRecord(product)) return product;
+  if (mode.localise !== undefined) return mode.localise(product, language);
   const localise = (entity: unknown): unknown => (isRecord(entity) ? titled(entity, language) : entity);
   const option = (o: Json): Json => ({ ...o, ...(Array.isArray(o.units) ? { units: (o.units as unknown[]).map(localise) } : {}) });
   const options = Array.isArray(product.options) ? (product.options as unknown[]).map((o) => (isRecord(o) ? titled(option(o), language) : o)) : product.options;

@@ -160,6 +160,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   let calendar: SlotCalendar | undefined;
   let changing: { make: (n: number) => unknown[]; served: number } | undefined;
   let languages = options.languages ?? null;
+  let localisedBodies: { content: unknown; mode: LanguageMode; bodies: Map<string, Buffer> } | undefined;
   let currencies = options.currencies ?? null;
   let unknownProducts = options.unknownProducts ?? 'octo';
   let capabilities: string | null = null;
@@ -200,7 +201,15 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     }
     const language = chooseLanguage(languages, req.headers['accept-language']);
     const mode = languages;
-    const localised = content === undefined ? raw : Buffer.from(JSON.stringify(Array.isArray(content) ? content.map((p) => localiseProduct(mode, p, language)) : localiseProduct(mode, content, language)));
+    // Each language's body is built once per catalog and mode, as a supplier serves a cached answer.
+    const current = localisedBodies;
+    const cache = current !== undefined && current.content === content && current.mode === mode ? current : { content, mode, bodies: new Map<string, Buffer>() };
+    localisedBodies = cache;
+    let localised = cache.bodies.get(language);
+    if (localised === undefined) {
+      localised = content === undefined ? raw : Buffer.from(JSON.stringify(Array.isArray(content) ? content.map((p) => localiseProduct(mode, p, language)) : localiseProduct(mode, content, language)));
+      cache.bodies.set(language, localised);
+    }
     sendBody(res, localised, type, 200, languageHeaders(mode, language));
   }
 
@@ -406,9 +415,13 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   });
   const port = (server.address() as AddressInfo).port;
   const serveCatalog = (next: unknown[]) => {
+    const nextBody = Buffer.from(JSON.stringify(next));
+    // The same catalog again keeps its languages' bodies (compared by content: a caller may have edited it in place).
+    if (changing !== undefined || !nextBody.equals(body)) localisedBodies = undefined;
+    else if (localisedBodies !== undefined) localisedBodies.content = next;
     changing = undefined;
     products = next;
-    body = Buffer.from(JSON.stringify(next));
+    body = nextBody;
     contentType = 'application/json';
   };
 
@@ -424,11 +437,13 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       serveCatalog(current.map((p) => ((p as { id?: unknown }).id === from ? { ...(p as object), id: to } : p)));
     },
     setChangingCatalog(make) {
+      localisedBodies = undefined;
       changing = { make, served: 0 };
       products = undefined;
       contentType = 'application/json';
     },
     setRawBody(next, type = 'application/json') {
+      localisedBodies = undefined;
       changing = undefined;
       products = undefined;
       body = typeof next === 'string' ? Buffer.from(next) : next;
@@ -438,6 +453,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       calendar = next;
     },
     setLanguages(mode) {
+      localisedBodies = undefined;
       languages = mode;
     },
     setCurrencies(mode) {

@@ -262,7 +262,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The stored products, with their options and units, paginated */
+        /** The stored products, with their options and units, paginated, in a language (`locale`) */
         get: operations["listStoredProducts"];
         put?: never;
         post?: never;
@@ -757,6 +757,7 @@ export interface components {
             handles_ticket_delivery: boolean;
             /** @description Defaults to true. */
             isApproved?: boolean;
+            locales?: components["schemas"]["Locales"];
             /** @example partner-123 */
             partner_id: string;
             supplier_budget?: components["schemas"]["SupplierBudget"];
@@ -788,6 +789,7 @@ export interface components {
              */
             drift_policy?: "accept" | "quarantine" | "block";
             isActive?: boolean;
+            locales?: components["schemas"]["Locales"];
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
              * @description `secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.
@@ -949,6 +951,8 @@ export interface components {
             integration_id: string;
             /** @description The stable key of the product the event names: it survives a supplier re-keying the product (`product.remapped`); null for a product never stored. */
             key: string | null;
+            /** @description A content change in one of the integration's other locales (`<entity>.updated` of its localised fields): that locale, `content_hash` then hashing those fields. Null on the catalog rows' own events (the first locale's answer). */
+            locale: string | null;
             optionId: string | null;
             productId: string;
             /** @description `product.remapped` only: the OCTO product id after the re-key (also `productId`). */
@@ -997,6 +1001,7 @@ export interface components {
              */
             currencies?: string[];
             handles_ticket_delivery: boolean;
+            locales?: components["schemas"]["Locales"];
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
              * @description `secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.
@@ -1122,6 +1127,8 @@ export interface components {
                 }[];
             };
             base_url: string;
+            /** @description The language the catalog rows are in: the first locale's answer's `Content-Language` (the locale itself when the supplier sends none); null before the first sync. */
+            catalog_locale: string | null;
             /**
              * Format: date-time
              * @example 2026-06-23T06:00:00.000Z
@@ -1149,6 +1156,8 @@ export interface components {
             health: components["schemas"]["Health"];
             isActive: boolean;
             isApproved: boolean;
+            /** @description The languages a sync fetches content in; the first decides the catalog. See Locales. */
+            locales: string[];
             partner_id: string;
             /** @description Whether signed deliveries can be verified: false for integrations created before signatures, until their first secret rotation. */
             signing_available: boolean;
@@ -1201,6 +1210,15 @@ export interface components {
             /** @enum {string} */
             status: "ok";
         };
+        /**
+         * @description The languages (BCP 47) a sync fetches content in, one `GET /products` each (`Accept-Language`, `octo/content`). The first one's answer decides the catalog (products, options, units); the others add their localised fields. Default `["en"]`.
+         * @example [
+         *       "en",
+         *       "de",
+         *       "fr"
+         *     ]
+         */
+        Locales: string[];
         Pagination: {
             /** @description Opaque cursor: pass it as `after` for the rows after this page (keyset paging); null on the last page. */
             next: string | null;
@@ -1245,6 +1263,7 @@ export interface components {
              */
             currencies?: string[];
             handles_ticket_delivery?: boolean;
+            locales?: components["schemas"]["Locales"];
             supplier_budget?: components["schemas"]["SupplierBudget"];
             /**
              * @description `secret_or_signature` (default): the `x-webhook-secret` header or a Standard Webhooks signature; `signature`: signed deliveries only.
@@ -1322,6 +1341,8 @@ export interface components {
              * @example 0b9e3c1e-6a43-4c43-9d7e-5d2f0f6c8a11
              */
             key: string;
+            /** @description The language the titles (and `content`) are served in: the asked `locale`, else the first locale, else the catalog rows' own. */
+            locale: string;
             options: {
                 active: boolean;
                 id: string;
@@ -1330,6 +1351,7 @@ export interface components {
                  * @example 0b9e3c1e-6a43-4c43-9d7e-5d2f0f6c8a11
                  */
                 key: string;
+                title: string | null;
                 units: {
                     active: boolean;
                     id: string;
@@ -1338,6 +1360,7 @@ export interface components {
                      * @example 0b9e3c1e-6a43-4c43-9d7e-5d2f0f6c8a11
                      */
                     key: string;
+                    title: string | null;
                 }[];
             }[];
             /**
@@ -1345,6 +1368,7 @@ export interface components {
              * @example 2026-06-23T06:00:00.000Z
              */
             removed_at: string | null;
+            /** @description In the served `locale`. */
             title: string | null;
             /**
              * Format: date-time
@@ -1353,7 +1377,11 @@ export interface components {
             updated_at: string;
         };
         StoredProductWithRaw: components["schemas"]["StoredProduct"] & {
-            /** @description The OCTO product as last synced, with its options and units. */
+            /** @description The product's localised fields (OCTO content: title, shortDescription, description, highlights…) in the served `locale`. */
+            content: {
+                [key: string]: unknown;
+            };
+            /** @description The OCTO product as last synced (in the catalog rows' language), with its options and units. */
             raw: {
                 [key: string]: unknown;
             };
@@ -3265,6 +3293,8 @@ export interface operations {
                 active?: "true" | "false";
                 /** @description Keyset paging: the `pagination.next` of the previous page; the rows after it in this list's order. Not with `page` > 1. */
                 after?: string;
+                /** @description The language to serve content in. Each product falls back to the integration's first locale, then to the language its catalog rows are in; `locale` says which one was served. */
+                locale?: string;
                 page?: number;
                 pageSize?: number;
                 /** @description Matches the OCTO product id or the title, case-insensitively, anywhere in it. */
@@ -3360,7 +3390,10 @@ export interface operations {
     };
     getStoredProduct: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The language to serve content in. Each product falls back to the integration's first locale, then to the language its catalog rows are in; `locale` says which one was served. */
+                locale?: string;
+            };
             header?: never;
             path: {
                 /** @description Integration id (`_id`, a UUID; never `me` or `admin`, which are fixed paths). */

@@ -11,6 +11,7 @@ import { alertRunEnded, alertRunFailed } from './run-alerts';
 import { readAdmitted, type BodyLease, type MemoryAdmission } from './memory-admission';
 import { failAttempt } from './run-failure';
 import { SyncProgressReporter } from './sync-progress';
+import { noteCatalogLocale, readLocales, withLocaleWarnings, writeLocales, type LocalesRead } from './sync-locales';
 import { syncTargeted } from './targeted-sync';
 import { openCatalog, payloadDigestOf, writeCatalog, type Fetched, type SyncAttempt, type WriteSettings } from './write-catalog';
 
@@ -90,27 +91,30 @@ async function postpone(settings: SyncSettings, blockingRunId: string, ctx: JobC
 async function syncClaimed(deps: SyncDeps, attempt: SyncAttempt, ctx: JobContext): Promise<SyncRun> {
   const target = supplierTarget(deps, attempt);
   if (attempt.run.productIds.length > 0) return syncTargeted(deps, attempt, target, ctx.signal);
+  // The other locales first: their bodies are read and let go before the catalog's is held.
+  const locales = await readLocales(deps, attempt, target, ctx.signal);
   const { fetched, lease } = await fetchCatalog(deps, attempt, target, ctx.signal);
+  noteCatalogLocale(locales, attempt, fetched.contentLanguage);
   try {
-    return await syncFetched(deps, attempt, fetched);
+    return await syncFetched(deps, attempt, fetched, locales);
   } finally {
     lease.release();
   }
 }
 
-async function syncFetched(deps: SyncDeps, attempt: SyncAttempt, fetched: Fetched): Promise<SyncRun> {
+async function syncFetched(deps: SyncDeps, attempt: SyncAttempt, fetched: Fetched, locales: LocalesRead): Promise<SyncRun> {
   const { integration, log } = attempt;
-  // Identical bytes: nothing to parse, nothing to write.
+  // Identical bytes: nothing to parse, nothing to write (but what the other locales changed).
   if (fetched.digest === integration.lastPayloadDigest && integration.lastSyncHash) {
-    const finished = await finishSkipped(deps, attempt, { payloadBytes: fetched.bytes, payloadDigest: fetched.digest, hash: integration.lastSyncHash, warnings: null });
-    log.info({ bytes: fetched.bytes }, 'catalog unchanged (same bytes), run skipped');
+    const finished = await finishSkipped(deps, attempt, { payloadBytes: fetched.bytes, payloadDigest: fetched.digest, hash: integration.lastSyncHash, warnings: null }, locales);
+    log.info({ bytes: fetched.bytes, status: finished.status }, 'catalog unchanged (same bytes)');
     return finished;
   }
-  const pass = await openCatalog(deps, attempt, fetched);
+  const pass = { ...(await openCatalog(deps, attempt, fetched)), locales };
   const outcome = await writeCatalog(deps, attempt, pass);
   if (outcome.kind === 'same-content') {
-    const finished = await finishSkipped(deps, attempt, { payloadBytes: pass.bytes, payloadDigest: payloadDigestOf(pass), hash: outcome.hash, warnings: pass.warnings.stored() });
-    log.info({ bytes: pass.bytes, quarantined: pass.differ.counts.products.quarantined }, 'catalog unchanged (same content), run skipped');
+    const finished = await finishSkipped(deps, attempt, { payloadBytes: pass.bytes, payloadDigest: payloadDigestOf(pass), hash: outcome.hash, warnings: pass.warnings.stored() }, locales);
+    log.info({ bytes: pass.bytes, quarantined: pass.differ.counts.products.quarantined, status: finished.status }, 'catalog unchanged (same content)');
     if (pass.drift?.announces) await deps.alerts.raise(integration.id, 'supplier.drift', pass.drift.alertFacts(attempt.run.id));
     return finished;
   }
@@ -134,19 +138,32 @@ async function fetchCatalog({ supplier, admission }: SyncDeps, attempt: SyncAtte
       // The call before the first byte is for admission; progress starts with the bytes.
       if (received > 0) attempt.progress.received(received, expected);
     };
-    return supplier.fetchProducts(target, signal ? { signal, onBodyProgress } : { onBodyProgress });
+    const locale = attempt.integration.locales[0] ?? 'en';
+    return supplier.fetchProducts(target, signal ? { signal, onBodyProgress, locale } : { onBodyProgress, locale });
   };
   const onWait = (needed: number) => attempt.log.info({ needed, budget: admission.budget, inUse: admission.inUse }, 'catalog body waits for room in the memory budget');
   const { body, lease } = await readAdmitted(admission, read, signal, onWait);
   attempt.payloadBytes = body.bytes;
   const headers = { contentType: body.contentType, octoHeaders: body.octoHeaders };
-  return { fetched: { body: body.body, bytes: body.bytes, digest: body.digest, headers }, lease };
+  const { contentLanguage } = body.octoHeaders;
+  return { fetched: { body: body.body, bytes: body.bytes, digest: body.digest, headers, ...(contentLanguage === undefined ? {} : { contentLanguage }) }, lease };
 }
 
-/** Records a skipped run (nothing written) under the run's fence. */
-async function finishSkipped({ db, settings }: SyncDeps, attempt: SyncAttempt, skip: Pick<RunOutcome, 'payloadBytes' | 'payloadDigest' | 'hash' | 'warnings'>): Promise<SyncRun> {
-  const outcome: RunOutcome = { ...skip, status: 'skipped', counts: null, synced: 0, wroteCatalog: false };
-  return db.runs.withFence(attempt.integration.id, attempt.fence, (client) => db.runs.finish(client, attempt.run, outcome), settings.writeTimeoutMs);
+/**
+ * Records a run whose catalog rows are unchanged under the run's fence: skipped, unless one of
+ * the other locales changed content (then it succeeded, and wrote that).
+ */
+async function finishSkipped({ db, settings }: SyncDeps, attempt: SyncAttempt, skip: Pick<RunOutcome, 'payloadBytes' | 'payloadDigest' | 'hash' | 'warnings'>, locales: LocalesRead): Promise<SyncRun> {
+  return db.runs.withFence(
+    attempt.integration.id,
+    attempt.fence,
+    async (client) => {
+      const changed = await writeLocales(db, client, attempt.integration.id, locales);
+      const outcome: RunOutcome = { ...skip, warnings: withLocaleWarnings(skip.warnings, locales), status: changed > 0 ? 'succeeded' : 'skipped', counts: null, synced: 0, wroteCatalog: changed > 0 };
+      return db.runs.finish(client, attempt.run, outcome);
+    },
+    settings.writeTimeoutMs,
+  );
 }
 
 function resultOf(run: SyncRun): SyncResult {

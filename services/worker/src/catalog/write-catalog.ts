@@ -6,6 +6,7 @@ import { DriftWatch } from './drift-watch';
 import { CatalogMapper, type CatalogRows } from './map-catalog';
 import type { FailedAttempt } from './run-failure';
 import { RunWarningList } from './run-warnings';
+import { withLocaleWarnings, writeLocales, type LocalesRead } from './sync-locales';
 import type { SyncProgressReporter } from './sync-progress';
 
 /** What reading, diffing and writing one catalog obeys. */
@@ -46,6 +47,8 @@ export interface CatalogPass {
   loadChildren: (rows: CatalogRows) => Promise<void>;
   /** A full sync's drift watch (a targeted run sees a few products, not the catalog's shape). */
   drift?: DriftWatch;
+  /** The run's other locales, written in its transaction (a full run only). */
+  locales?: LocalesRead;
 }
 
 /** A fetched `GET /products` body. */
@@ -55,6 +58,8 @@ export interface Fetched {
   digest: string;
   /** The answer's headers of a full sync (its shape records them). */
   headers?: ShapeHeaders;
+  /** The answer's `Content-Language`, when sent. */
+  contentLanguage?: string;
 }
 
 /** What the write decided: committed (the run as finished), or nothing written because the content is the stored one. */
@@ -192,6 +197,7 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
   const identity = await writer.merge(tx);
   for (const c of identity.candidates) warnings.add(remapCandidateWarning(c));
   countRemaps(differ.counts, identity.remapped.length);
+  if (pass.locales) await writeLocales(db, tx, integration.id, pass.locales);
   // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
   const run = await db.runs.finish(tx, attempt.run, {
     status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
@@ -199,7 +205,7 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
     payloadDigest: pass.scope ? integration.lastPayloadDigest : payloadDigestOf(pass),
     hash,
     counts: differ.counts,
-    warnings: warnings.stored(),
+    warnings: pass.locales ? withLocaleWarnings(warnings.stored(), pass.locales) : warnings.stored(),
     synced: differ.touchedProducts,
     wroteCatalog: !pass.scope,
   });

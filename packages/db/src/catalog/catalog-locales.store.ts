@@ -1,0 +1,133 @@
+import type { Pool } from 'pg';
+import { appendChanges, type ChangeEventRow } from '../feed/change-outbox';
+import type { RunTx } from '../runs/run-fence';
+
+/** A secondary locale as last stored: its answer's digest, and per product its bytes' and localised fields' hashes. */
+export interface StoredLocale {
+  payloadDigest: string | null;
+  /** By product id: the SHA-256 of its bytes in this locale (null: unknown) and of its own localised fields. */
+  products: Map<string, { rawHash: string | null; contentHash: string }>;
+}
+
+/** One entity's localised fields in one locale, as written ('' for the option or unit of a product's or option's own row). */
+export interface LocalisedRow {
+  product_octo_id: string;
+  option_octo_id: string;
+  unit_octo_id: string;
+  content: Record<string, unknown>;
+  content_hash: string;
+  raw_hash: string | null;
+  /** A product's own row sent for its new bytes alone (its fields hash as stored): not a content change. */
+  bytes_only?: true;
+}
+
+/** What one locale of a run writes, in the run's fenced transaction. */
+export interface LocaleWrite {
+  locale: string;
+  rows: readonly LocalisedRow[];
+  /** The digest of the locale's answer (null: parse it again next time, e.g. while a product of it is left out). */
+  payloadDigest: string | null;
+}
+
+/** One stored localisation, as the read API overlays it ('' for the option or unit of a product's or option's own row). */
+export interface StoredLocalisation {
+  product_octo_id: string;
+  option_octo_id: string;
+  unit_octo_id: string;
+  locale: string;
+  content: Record<string, unknown>;
+}
+
+/** Rows per upsert statement (each is one `jsonb` parameter). */
+const ROWS_PER_UPSERT = 5_000;
+
+// An entity's row is rewritten only when its localised fields changed; a product's own row also
+// when only its bytes did (so that the same bytes next time are not parsed). Only rows whose
+// fields changed come back: they are the content changes the feed announces.
+const UPSERT = `
+INSERT INTO catalog_localizations AS l (integration_id, locale, product_octo_id, option_octo_id, unit_octo_id, content, content_hash, raw_hash)
+SELECT $1::uuid, $2::text, r.product_octo_id, r.option_octo_id, r.unit_octo_id, r.content, r.content_hash, r.raw_hash
+FROM jsonb_to_recordset($3::jsonb) AS r(product_octo_id text, option_octo_id text, unit_octo_id text, content jsonb, content_hash text, raw_hash text)
+ON CONFLICT (integration_id, locale, product_octo_id, option_octo_id, unit_octo_id) DO UPDATE
+  SET content = excluded.content, content_hash = excluded.content_hash, raw_hash = excluded.raw_hash, updated_at = now()
+  WHERE l.content_hash IS DISTINCT FROM excluded.content_hash OR l.raw_hash IS DISTINCT FROM excluded.raw_hash
+RETURNING l.product_octo_id, l.option_octo_id, l.unit_octo_id, l.content_hash`;
+
+const SET_STATE = `
+INSERT INTO catalog_locale_states (integration_id, locale, payload_digest, checked_at) VALUES ($1::uuid, $2, $3, now())
+ON CONFLICT (integration_id, locale) DO UPDATE SET payload_digest = excluded.payload_digest, checked_at = excluded.checked_at`;
+
+/**
+ * The integration's content in its other locales (the first locale's content is the catalog rows
+ * themselves): what a sync diffs a locale's answer against, and its write.
+ */
+export class CatalogLocaleStore {
+  /** `changeFeed`: whether locale writes append their changes to the change feed. */
+  constructor(
+    private readonly pool: Pool,
+    private readonly changeFeed: boolean,
+  ) {}
+
+  /** What is stored of `locale`: its last answer's digest and its products' hashes (not their options' and units'). */
+  async load(integrationId: string, locale: string): Promise<StoredLocale> {
+    const [state, products] = await Promise.all([
+      this.pool.query<{ payload_digest: string | null }>(`SELECT payload_digest FROM catalog_locale_states WHERE integration_id = $1::uuid AND locale = $2`, [integrationId, locale]),
+      this.pool.query<{ id: string; raw_hash: string | null; content_hash: string }>(
+        `SELECT product_octo_id AS id, raw_hash, content_hash FROM catalog_localizations
+         WHERE integration_id = $1::uuid AND locale = $2 AND option_octo_id = '' AND unit_octo_id = ''`,
+        [integrationId, locale],
+      ),
+    ]);
+    return { payloadDigest: state.rows[0]?.payload_digest ?? null, products: new Map(products.rows.map((r) => [r.id, { rawHash: r.raw_hash, contentHash: r.content_hash }])) };
+  }
+
+  /** Every stored localisation of these products, in every locale (a read API page: at most 100 products). */
+  async ofProducts(integrationId: string, productIds: readonly string[]): Promise<StoredLocalisation[]> {
+    if (productIds.length === 0) return [];
+    const { rows } = await this.pool.query<StoredLocalisation>(
+      `SELECT product_octo_id, option_octo_id, unit_octo_id, locale, content FROM catalog_localizations
+       WHERE integration_id = $1::uuid AND product_octo_id = ANY($2::text[])`,
+      [integrationId, productIds],
+    );
+    return rows;
+  }
+
+  /** In a run's fenced transaction: the language the catalog rows' content is now in. */
+  async markCatalogLocale(tx: RunTx, integrationId: string, locale: string): Promise<void> {
+    await tx.query(`UPDATE integrations SET catalog_locale = $2 WHERE id = $1::uuid AND catalog_locale IS DISTINCT FROM $2`, [integrationId, locale]);
+  }
+
+  /**
+   * In a run's fenced transaction: upserts a locale's changed rows, records its digest and
+   * appends a `<entity>.updated` event with the locale for every entity whose fields changed
+   * (when the feed is on). Returns how many entities changed.
+   */
+  async write(tx: RunTx, integrationId: string, write: LocaleWrite): Promise<number> {
+    let changed = 0;
+    for (let from = 0; from < write.rows.length; from += ROWS_PER_UPSERT) {
+      const slice = write.rows.slice(from, from + ROWS_PER_UPSERT);
+      const { rows } = await tx.query<{ product_octo_id: string; option_octo_id: string; unit_octo_id: string; content_hash: string }>(UPSERT, [integrationId, write.locale, JSON.stringify(slice)]);
+      // A product row rewritten for its bytes alone comes back too, but its content did not change.
+      const bytesOnly = new Set(slice.filter((r) => r.bytes_only === true).map((r) => r.product_octo_id));
+      const events = rows.filter((r) => !(r.option_octo_id === '' && bytesOnly.has(r.product_octo_id)));
+      changed += events.length;
+      if (this.changeFeed && events.length > 0) await appendChanges((sql, values) => tx.query(sql, values), events.map((r) => localeEvent(integrationId, write.locale, r)));
+    }
+    await tx.query(SET_STATE, [integrationId, write.locale, write.payloadDigest]);
+    return changed;
+  }
+}
+
+function localeEvent(integrationId: string, locale: string, r: { product_octo_id: string; option_octo_id: string; unit_octo_id: string; content_hash: string }): ChangeEventRow {
+  const entity = r.unit_octo_id !== '' ? 'unit' : r.option_octo_id !== '' ? 'option' : 'product';
+  return {
+    integration_id: integrationId,
+    type: `${entity}.updated`,
+    product_octo_id: r.product_octo_id,
+    option_octo_id: r.option_octo_id === '' ? null : r.option_octo_id,
+    unit_octo_id: r.unit_octo_id === '' ? null : r.unit_octo_id,
+    availability_id: null,
+    content_hash: r.content_hash,
+    locale,
+  };
+}
