@@ -137,7 +137,7 @@ describe('availability pull end to end', () => {
       await waitFor('the pull to have its answer and wait for its write', async () => {
         const [row] = await stack.db.prisma.$queryRaw<Array<{ n: number }>>`
           SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()
-            AND wait_event_type = 'Lock' AND query LIKE '%FROM pull_flights%FOR NO KEY UPDATE%'`;
+            AND wait_event_type = 'Lock' AND query LIKE '%pull_flights%FOR NO KEY UPDATE%'`;
         return row!.n > 0;
       }, { timeoutMs: 60_000 });
       await notify(productId, optionId, availabilityId, { status: 'LIMITED', vacancies: 2 });
