@@ -39,8 +39,8 @@ export interface RequestedPull {
 /**
  * The one way to start an availability pull (the schedule's tick, a refresh). It applies the
  * eligibility rule of syncs, records the run (kind `availability_pull`: a request while one is
- * queued joins it when that pull covers it, a whole one or one narrowed to exactly the same scope) and enqueues its job (one job per run). Pull runs and catalog runs of one
- * integration share the claim, so they never run at once.
+ * queued joins it when that pull covers it, a whole one or one narrowed to exactly the same scope) and enqueues its job (one job per run). Pulls are
+ * single-flight per pull scope (each claims its own pull flight) and run beside a catalog run.
  */
 export class PullRequests {
   constructor(

@@ -35,8 +35,9 @@ export function readRoutes({ db, producer }: { db: Db; producer: JobProducer }):
       handler: async ({ req, params, query }) => {
         const integration = await access.visible(req, params.id!);
         const runs = await db.runs.listRuns(integration.id, query.limit, query.kind);
-        // One run of an integration runs at a time: at most one progress to read.
-        const running = runs.find((run) => run.status === 'running');
+        // One catalog run of an integration runs at a time, and only catalog runs report progress
+        // (pulls of other flights may run beside it).
+        const running = runs.find((run) => run.status === 'running' && run.kind === 'catalog');
         const progress = running ? await readSyncProgress(producer, running.id) : null;
         return ok({ sync: presentSync(integration), runs: runs.map((run) => presentRun(run, run === running ? progress : null)) });
       },
