@@ -64,11 +64,12 @@ const LAST_PULL = `LEFT JOIN LATERAL (
  * The run history's freshness rule (beside each tier's confirmation age, freshness.ts): an approved, active
  * integration with scheduled pulls is stale when, for one of its tiers, the last successful pull
  * covering it (the tier's or a whole one; before the first, the creation) is older than twice that
- * tier's interval, i.e. at least one pull of that tier was missed.
+ * tier's interval, i.e. at least one pull of that tier was missed. The newest such pull is read
+ * newest first by the run index (the scan stops at the first match), never a max over the history.
  */
 const STALE = `(i.is_approved AND i.is_active AND i.availability_pull_enabled AND EXISTS (
   SELECT 1 FROM jsonb_array_elements(i.availability_pull_tiers) WITH ORDINALITY AS t(v, n)
-  WHERE COALESCE((SELECT max(r.finished_at) ${TIER_PULLS('(t.n - 1)')}), i.created_at) < now() - make_interval(mins => 2 * (t.v->>'interval_minutes')::int)))`;
+  WHERE COALESCE((SELECT r.finished_at ${TIER_PULLS('(t.n - 1)')} ORDER BY r.queued_at DESC LIMIT 1), i.created_at) < now() - make_interval(mins => 2 * (t.v->>'interval_minutes')::int)))`;
 
 const RANK: Record<FleetSort, string> = {
   created_at: '0',
