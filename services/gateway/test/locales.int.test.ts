@@ -88,7 +88,8 @@ describe('locales', () => {
       ['p1', 'de', 'Rundgang p1'],
       ['p2', 'en', 'Tour p2'],
     ]);
-    expect(de.body.data[0].options).toEqual([{ id: 'DEFAULT', active: true, title: 'Morgens', units: [{ id: 'adult', active: true, title: 'Erwachsener' }] }]);
+    const key = expect.stringMatching(/^[0-9a-f-]{36}$/);
+    expect(de.body.data[0].options).toEqual([{ id: 'DEFAULT', key, active: true, title: 'Morgens', units: [{ id: 'adult', key, active: true, title: 'Erwachsener' }] }]);
 
     const plain = await get('/products');
     expect(plain.body.data.map((p: { locale: string; title: string }) => [p.locale, p.title])).toEqual([
