@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Integration } from '@octo-sync/db';
 import { ApiError } from './errors';
-import type { supplierBudgetSchema } from './request-schemas';
+import type { supplierBudgetSchema } from './supplier-budget.schema';
 
 type BudgetBody = z.output<typeof supplierBudgetSchema>;
 type StoredBudget = Pick<Integration, 'supplierRequestsPerSecond' | 'supplierConcurrency' | 'supplierThrottleStatuses'>;
