@@ -198,5 +198,8 @@ describe('stable identity', () => {
     expect(await db.identity.link(fresh.integration.id, older.integration.id, 'admin-1')).toEqual({ kind: 'linked', products: 0 });
     await run(fresh, catalog([['Q', null], ['R', null]]), []);
     expect(await keysOf(fresh.integration.id, 'Q')).toEqual({ ...q, active: true });
+    // Its events name the key the product ends with, the one it took (appended after the keys moved).
+    const events = await db.pool.query(`SELECT type, key::text FROM change_events WHERE integration_id = $1::uuid AND product_octo_id = 'Q' AND type LIKE 'product.%'`, [fresh.integration.id]);
+    expect(events.rows).toEqual([{ type: 'product.created', key: q.product }]);
   });
 });

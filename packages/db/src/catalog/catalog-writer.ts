@@ -99,8 +99,11 @@ export class CatalogRunWriter {
       ...batches('unit', removals.removedUnits),
     ];
     // A small run that removes nothing knows all its events now: they go with its merge, one round
-    // trip fewer in its transaction (each is a wait with the session idle in transaction).
-    const events = this.stage === undefined && removed.length === 0 ? this.changes?.takeJson() : undefined;
+    // trip fewer in its transaction (each is a wait with the session idle in transaction). Not when
+    // products it creates take the keys of a linked integration's (rekeyRun, after the merge): their
+    // events must name the keys they end with.
+    const takesKeys = this.appeared.length > 0 && (this.run.previousIntegrationId ?? null) !== null;
+    const events = this.stage === undefined && removed.length === 0 && !takesKeys ? this.changes?.takeJson() : undefined;
     this.sealed = events === undefined ? { json, removals: removed } : { json, removals: removed, events };
   }
 
