@@ -66,21 +66,23 @@ const jsonOf = (targets: readonly HintTarget[]): Prisma.InputJsonArray => target
 
 /**
  * Records hints for a pull of `integrationId`: joins its newest queued hint run when `mayRun`
- * says that run's job can still run (one whose job failed is never pulled) and the merged targets
+ * (asked before the transaction) says that run's job can still run (one whose job failed is never pulled) and the merged targets
  * fit, else creates one. The widening writes only while the run is still queued: the claim's
  * update returns the row's targets, so a widening either commits first and is pulled, or writes
  * nothing and the hints make a run of their own. Serialised with every run request of the
  * integration by the same advisory lock as `requestRun`.
  */
 export async function requestHintRun(prisma: PrismaClient, integrationId: string, hints: readonly HintTarget[], requestIds: readonly string[], mayRun: (runId: string) => Promise<boolean>): Promise<{ runId: string; created: boolean }> {
+  const newestQueued = { where: { integrationId, kind: 'availability_pull' as const, status: 'queued' as const, pullScope: { startsWith: HINTS_PREFIX } }, orderBy: { queuedAt: 'desc' as const } };
+  // Whether its job may run is Redis's to say: asked before the transaction, which holds only SQL
+  // (and the integration's run-request lock); under the lock the run is joined only if it is still
+  // the newest queued one.
+  const candidate = await prisma.syncRun.findFirst({ ...newestQueued, select: { id: true } });
+  const joinable = candidate !== null && (await mayRun(candidate.id)) ? candidate.id : undefined;
   return prisma.$transaction(async (tx) => {
     await lockRunRequests(tx, integrationId);
-    const newest = await tx.syncRun.findFirst({
-      where: { integrationId, kind: 'availability_pull', status: 'queued', pullScope: { startsWith: HINTS_PREFIX } },
-      orderBy: { queuedAt: 'desc' },
-      select: { id: true, hintTargets: true, requestIds: true },
-    });
-    const queued = newest !== null && (await mayRun(newest.id)) ? newest : null;
+    const newest = await tx.syncRun.findFirst({ ...newestQueued, select: { id: true, hintTargets: true, requestIds: true } });
+    const queued = newest !== null && newest.id === joinable ? newest : null;
     if (queued) {
       const targets = mergeTargets(hintTargetsOf(queued) ?? [], hints);
       if (targets.length <= HINT_RUN_TARGETS_MAX) {
