@@ -119,10 +119,12 @@ async function pullClaimed(deps: PullDeps, attempt: ClaimedPull, payload: Payloa
     // Also when the supplier failed: the attempt's failure is recorded once its writes have ended.
     await writer.settled();
   }
-  const secondaryWork = { ...deps, targets: secondaryTargets(integration.currencies, run.pullScope, payload.hinted === true, pullSettingsOf(integration).tiers, targets), currencies: secondaries, windowOf, tally, warnings };
+  // The other currencies' failures are warnings of their own: `warnings` counts the options pulled.
+  const priceWarnings: RunWarning[] = [];
+  const secondaryWork = { ...deps, targets: secondaryTargets(integration.currencies, run.pullScope, payload.hinted === true, pullSettingsOf(integration).tiers, targets), currencies: secondaries, windowOf, tally, warnings: priceWarnings };
   const prices = await pullSecondaries(secondaryWork, integration, (rows) => db.runs.withPullFence(run, fence, (client) => db.pulls.writePrices(client, integration.id, rows), settings.writeTimeoutMs), signal);
   const counts = writer.result();
-  const listed = [...notStored, ...tally.warnings(), ...warnings, ...dropped];
+  const listed = [...notStored, ...tally.warnings(), ...warnings, ...priceWarnings, ...dropped];
   const stored = listed.length === 0 ? null : { items: listed.slice(0, settings.maxWarnings), omitted: Math.max(0, listed.length - settings.maxWarnings) };
   // The sync-log's freshness figure: each tier's oldest confirmation as the run leaves it (one read
   // of the integration's pull marks, before the finishing transaction).
