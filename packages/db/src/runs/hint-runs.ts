@@ -75,25 +75,40 @@ const jsonOf = (targets: readonly HintTarget[]): Prisma.InputJsonArray => target
 export async function requestHintRun(prisma: PrismaClient, integrationId: string, hints: readonly HintTarget[], requestIds: readonly string[], mayRun: (runId: string) => Promise<boolean>): Promise<{ runId: string; created: boolean }> {
   const newestQueued = { where: { integrationId, kind: 'availability_pull' as const, status: 'queued' as const, pullScope: { startsWith: HINTS_PREFIX } }, orderBy: { queuedAt: 'desc' as const } };
   // Whether its job may run is Redis's to say: asked before the transaction, which holds only SQL
-  // (and the integration's run-request lock); under the lock the run is joined only if it is still
-  // the newest queued one.
-  const candidate = await prisma.syncRun.findFirst({ ...newestQueued, select: { id: true } });
-  const joinable = candidate !== null && (await mayRun(candidate.id)) ? candidate.id : undefined;
-  return prisma.$transaction(async (tx) => {
-    await lockRunRequests(tx, integrationId);
-    const newest = await tx.syncRun.findFirst({ ...newestQueued, select: { id: true, hintTargets: true, requestIds: true } });
-    const queued = newest !== null && newest.id === joinable ? newest : null;
-    if (queued) {
-      const targets = mergeTargets(hintTargetsOf(queued) ?? [], hints);
-      if (targets.length <= HINT_RUN_TARGETS_MAX) {
-        const ids = [...queued.requestIds, ...requestIds].slice(0, RUN_REQUEST_IDS_MAX);
-        const widened = await tx.syncRun.updateMany({ where: { id: queued.id, status: 'queued' }, data: { hintTargets: jsonOf(targets), requestIds: ids } });
-        if (widened.count === 1) return { runId: queued.id, created: false };
-      }
-    }
-    const id = uuidv7();
-    const data = { id, integrationId, trigger: 'webhook' as const, kind: 'availability_pull' as const, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), pullScope: hintScopeOf(id), hintTargets: jsonOf(mergeTargets([], hints)) };
-    const run = await tx.syncRun.create({ data, select: { id: true } });
-    return { runId: run.id, created: true };
-  });
+  // (and the integration's run-request lock). Under the lock the run is joined only if it is still
+  // the newest queued one; when another became the newest meanwhile (hints arriving together), the
+  // question is asked again of that one, a few times before the hints make a run of their own.
+  for (let attempt = 1; ; attempt++) {
+    const candidate = await prisma.syncRun.findFirst({ ...newestQueued, select: { id: true } });
+    const joinable = candidate !== null && (await mayRun(candidate.id)) ? candidate.id : undefined;
+    const requested = await prisma.$transaction(async (tx) => {
+      await lockRunRequests(tx, integrationId);
+      const newest = await tx.syncRun.findFirst({ ...newestQueued, select: { id: true, hintTargets: true, requestIds: true } });
+      if (newest !== null && newest.id !== candidate?.id && attempt < JOIN_ATTEMPTS) return undefined;
+      const joined = newest !== null && newest.id === joinable ? await widen(tx, newest, hints, requestIds) : undefined;
+      return joined ?? createHintRun(tx, integrationId, hints, requestIds);
+    });
+    if (requested !== undefined) return requested;
+  }
+}
+
+/** How often a hint asks again whether it may join the newest queued hint run. */
+const JOIN_ATTEMPTS = 5;
+
+type QueuedHintRun = Pick<SyncRun, 'id' | 'hintTargets' | 'requestIds'>;
+
+/** Widens queued run `queued` by `hints`, while it is still queued and the targets fit. */
+async function widen(tx: Prisma.TransactionClient, queued: QueuedHintRun, hints: readonly HintTarget[], requestIds: readonly string[]): Promise<{ runId: string; created: boolean } | undefined> {
+  const targets = mergeTargets(hintTargetsOf(queued) ?? [], hints);
+  if (targets.length > HINT_RUN_TARGETS_MAX) return undefined;
+  const ids = [...queued.requestIds, ...requestIds].slice(0, RUN_REQUEST_IDS_MAX);
+  const widened = await tx.syncRun.updateMany({ where: { id: queued.id, status: 'queued' }, data: { hintTargets: jsonOf(targets), requestIds: ids } });
+  return widened.count === 1 ? { runId: queued.id, created: false } : undefined;
+}
+
+async function createHintRun(tx: Prisma.TransactionClient, integrationId: string, hints: readonly HintTarget[], requestIds: readonly string[]): Promise<{ runId: string; created: boolean }> {
+  const id = uuidv7();
+  const data = { id, integrationId, trigger: 'webhook' as const, kind: 'availability_pull' as const, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), pullScope: hintScopeOf(id), hintTargets: jsonOf(mergeTargets([], hints)) };
+  const run = await tx.syncRun.create({ data, select: { id: true } });
+  return { runId: run.id, created: true };
 }
