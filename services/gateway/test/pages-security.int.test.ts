@@ -111,6 +111,21 @@ describe('bounded sessions', () => {
     expect(await Promise.all(opened.map((id) => sessions.read(id)))).toEqual(opened.map(() => undefined));
   });
 
+  test('sessions opened in the same millisecond still end oldest first', async () => {
+    const sessions = areaSessions(h.redis, h.config, 'portal');
+    const token = h.token('partner', 'p-same-ms');
+    const now = jest.spyOn(Date, 'now').mockReturnValue(Date.now());
+    try {
+      const opened = [];
+      for (let i = 0; i < SESSIONS_PER_SUB + 2; i += 1) opened.push((await sessions.open({ sub: 'p-same-ms', role: 'partner' }, token)).id);
+      const live = await Promise.all(opened.map(async (id) => (await sessions.read(id)) !== undefined));
+      expect(live).toEqual([false, false, ...Array<boolean>(SESSIONS_PER_SUB).fill(true)]);
+    } finally {
+      now.mockRestore();
+      await sessions.revokeAll('p-same-ms');
+    }
+  });
+
   test('DELETE /me ends every portal session of the partner', async () => {
     const created = await h.http().post(BASE).set('Authorization', `Bearer ${h.token('partner', 'p-leaving')}`).send(createBody());
     expect(created.status).toBe(201);
