@@ -44,21 +44,21 @@ describe('CatalogRunWriter', () => {
   const leasedLanes = async () => Number((await db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM catalog_stage_lanes WHERE run_id IS NOT NULL')).rows[0]!.n);
   const stagedRows = async () => Number((await db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM catalog_stage')).rows[0]!.n);
 
-  /** Writes one product with `units` units as a run would; `meanwhile` runs once the rows are staged, before the transaction. */
-  async function write(productId: string, units: number, meanwhile: (lane: number | undefined) => Promise<void> = async () => {}): Promise<{ tablesBefore: number; tablesAfter: number; lane: number | undefined }> {
+  /** Writes `rows` (one product's) as a run would; `meanwhile` runs once the rows are staged, before the transaction. */
+  async function write(rows: SliceRows, meanwhile: (lane: number | undefined) => Promise<void> = async () => {}): Promise<{ tablesBefore: number; tablesAfter: number; lane: number | undefined }> {
     const { integration, fence, run } = await claimedTestRun(db);
     const stored = await db.catalog.loadFingerprints(integration.id);
     const writer = db.catalog.openWriter({ id: run.id, fence, integrationId: integration.id }, stored);
     try {
-      await writer.add(slice(productId, units));
+      await writer.add(rows);
       await writer.seal({ removedProducts: [], removedOptions: [], removedUnits: [] });
-      const { rows } = await db.pool.query<{ lane: number }>('SELECT lane FROM catalog_stage_lanes WHERE run_id = $1::uuid', [run.id]);
-      await meanwhile(rows[0]?.lane);
+      const lane = (await db.pool.query<{ lane: number }>('SELECT lane FROM catalog_stage_lanes WHERE run_id = $1::uuid', [run.id])).rows[0]?.lane;
+      await meanwhile(lane);
       return await db.runs.withFence(integration.id, fence, async (tx) => {
         const tablesBefore = await tableCount(tx);
         await writer.merge(tx);
         await writer.publish(tx);
-        return { tablesBefore, tablesAfter: await tableCount(tx), lane: rows[0]?.lane };
+        return { tablesBefore, tablesAfter: await tableCount(tx), lane };
       }, 30_000);
     } finally {
       await writer.release();
@@ -78,9 +78,9 @@ describe('CatalogRunWriter', () => {
   const eventCount = async (productId: string) => Number((await db.pool.query<{ n: string }>('SELECT count(*)::text AS n FROM change_events WHERE product_octo_id = $1', [productId])).rows[0]!.n);
 
   test('a small run stages nothing, a large one uses a lane it empties and frees; neither creates a table, and both store the same rows and events', async () => {
-    const small = await write('small', 3);
+    const small = await write(slice('small', 3));
     expect(small).toMatchObject({ lane: undefined, tablesAfter: small.tablesBefore });
-    const large = await write('large', 2_500);
+    const large = await write(slice('large', 2_500));
     expect(large.lane).toEqual(expect.any(Number));
     expect(large.tablesAfter).toBe(large.tablesBefore);
     expect(await leasedLanes()).toBe(0);
@@ -126,7 +126,7 @@ describe('CatalogRunWriter', () => {
         [lane],
       );
     };
-    await write('takeover', 2_100, late);
+    await write(slice('takeover', 2_100), late);
     expect(await storedRows('takeover')).toHaveLength(3);
     expect((await db.pool.query(`SELECT 1 FROM products WHERE octo_id LIKE 'stalled-%'`)).rowCount).toBe(0);
     expect(await stagedRows()).toBe(0);
@@ -136,7 +136,7 @@ describe('CatalogRunWriter', () => {
     const lose = async (lane: number | undefined) => {
       await db.pool.query(`DELETE FROM catalog_stage WHERE lane = $1 AND octo_id = 'unit-7'`, [lane]);
     };
-    await expect(write('lost', 2_100, lose)).rejects.toMatchObject({ code: 'STAGING_MISMATCH' });
+    await expect(write(slice('lost', 2_100), lose)).rejects.toMatchObject({ code: 'STAGING_MISMATCH' });
     expect(await storedRows('lost')).toHaveLength(0);
     expect(await leasedLanes()).toBe(0);
   });
@@ -145,7 +145,7 @@ describe('CatalogRunWriter', () => {
     // Two lanes instead of 64: the lanes table says which lanes runs may lease.
     await db.pool.query('DELETE FROM catalog_stage_lanes WHERE lane >= 2');
     try {
-      const written = await Promise.all(Array.from({ length: 5 }, (_, i) => write(`queued-${i}`, 2_100)));
+      const written = await Promise.all(Array.from({ length: 5 }, (_, i) => write(slice(`queued-${i}`, 2_100))));
       expect(written.map((w) => w.lane).filter((lane) => lane !== 0 && lane !== 1)).toEqual([]);
       for (let i = 0; i < 5; i++) expect(await storedRows(`queued-${i}`)).toHaveLength(3);
       expect(await leasedLanes()).toBe(0);
@@ -160,7 +160,7 @@ describe('CatalogRunWriter', () => {
     try {
       await holder.query('BEGIN');
       await holder.query('LOCK TABLE catalog_stage IN ACCESS SHARE MODE');
-      writing = write('emptied-first', 2_100);
+      writing = write(slice('emptied-first', 2_100));
       await waitFor('the lease to wait for the lock on its TRUNCATE', async () => {
         const { rows } = await side.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'TRUNCATE%'`);
         return rows.length > 0;
