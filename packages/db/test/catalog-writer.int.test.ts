@@ -5,7 +5,7 @@ import { Pool } from 'pg';
 /**
  * A small run's rows go as `jsonb` parameters; a large one's are COPY'd into a leased lane of
  * `catalog_stage` before its fenced transaction opens, which merges only the rows of its own run
- * and fence after checking their count. Neither creates a table (no catalog churn, and
+ * and fence after checking their count and digest. Neither creates a table (no catalog churn, and
  * it works through transaction-mode PgBouncer), and both store the same rows.
  */
 describe('CatalogRunWriter', () => {
@@ -139,6 +139,37 @@ describe('CatalogRunWriter', () => {
     await expect(write(slice('lost', 2_100), lose)).rejects.toMatchObject({ code: 'STAGING_MISMATCH' });
     expect(await storedRows('lost')).toHaveLength(0);
     expect(await leasedLanes()).toBe(0);
+  });
+
+  test('a lane holding as many rows as the run staged, one of them altered, fails the merge with STAGING_MISMATCH, and nothing is written', async () => {
+    const alter = async (lane: number | undefined) => {
+      await db.pool.query(`UPDATE catalog_stage SET content_hash = 'altered' WHERE lane = $1 AND octo_id = 'unit-7'`, [lane]);
+    };
+    await expect(write(slice('altered', 2_100), alter)).rejects.toMatchObject({ code: 'STAGING_MISMATCH', message: expect.stringContaining('another digest') });
+    expect(await storedRows('altered')).toHaveLength(0);
+    expect(await leasedLanes()).toBe(0);
+  });
+
+  test('ids holding COPY escapes, separators, non-BMP characters or nothing at all are staged and merged as they are', async () => {
+    // Each text COPY escapes or that could pass for a field's bounds, and what the partner's JSON may hold.
+    const odd = ['tab\there', 'new\nline', 'cr\rhere', 'back\\slash', '\\N', '\\x41', '\\', '1:x', 'N', '', '😀𝄞 東京'];
+    const productId = 'p\t\n\\N😀';
+    const optionId = 'o\\\t𝄞';
+    const rows = slice(productId, 2_100);
+    const staged: SliceRows = {
+      products: rows.products,
+      options: rows.options.map((o) => ({ ...o, octo_id: optionId })),
+      units: rows.units.map((u, i) => ({ ...u, option_octo_id: optionId, octo_id: odd[i] ?? u.octo_id, content_hash: odd[i] ?? u.content_hash })),
+    };
+    const { lane } = await write(staged);
+    expect(lane).toEqual(expect.any(Number));
+    const { rows: stored } = await db.pool.query<{ octo_id: string; content_hash: string }>(
+      `SELECT u.octo_id, u.content_hash FROM products p JOIN product_options o ON o.product_id = p.id JOIN units u ON u.option_id = o.id
+       WHERE p.octo_id = $1 AND o.octo_id = $2`,
+      [productId, optionId],
+    );
+    expect(stored).toHaveLength(2_100);
+    expect(stored.filter((u) => odd.includes(u.octo_id)).map((u) => [u.octo_id, u.content_hash]).sort()).toEqual(odd.map((id) => [id, id]).sort());
   });
 
   test('more large runs than lanes wait for one and all succeed', async () => {

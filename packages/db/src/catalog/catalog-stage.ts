@@ -5,6 +5,7 @@ import type { PrismaClient } from '../client';
 import { copyText } from '../copy-text';
 import { CONNECTION_WAIT_MS } from '../runs/run-claim';
 import type { RunTx } from '../runs/run-fence';
+import { STAGED_DIGEST, StageTally } from './catalog-digest';
 import type { RowEncoder, SliceRows } from './catalog-encode';
 import { laneSource, laneTable, STAGE_COLUMNS, type RowSource } from './catalog-upserts';
 
@@ -15,12 +16,14 @@ export interface StagingRun {
 }
 
 /**
- * The lane does not hold as many of this run's rows as it COPY'd (a lane emptied under it, a crash
- * that emptied the unlogged lanes): the attempt fails and writes nothing; the queue retries it.
+ * The lane does not hold the rows this run COPY'd (a lane emptied under it, a crash that emptied
+ * the unlogged lanes, a row that reads back other than the run encoded it): the attempt fails and
+ * writes nothing; the queue retries it.
  */
 class StagingMismatchError extends AppError {
-  constructor(expected: number, found: number) {
-    super('STAGING_MISMATCH', `the run staged ${expected} catalog rows but its lane holds ${found}; nothing was written`);
+  constructor(expected: StageTally, found: { n: number; digest: string }) {
+    const what = found.n === expected.count ? `its ${found.n} rows there have another digest` : `its lane holds ${found.n}`;
+    super('STAGING_MISMATCH', `the run staged ${expected.count} catalog rows but ${what}; nothing was written`);
   }
 }
 
@@ -61,17 +64,18 @@ RETURNING l.lane`;
 
 const FREE = 'UPDATE catalog_stage_lanes SET run_id = NULL, fence = NULL WHERE lane = $1 AND run_id = $2::uuid AND fence = $3::bigint';
 
-const COUNT = (table: string) => `SELECT count(*)::int AS n FROM ${table} WHERE run_id = $1::uuid AND fence = $2::bigint`;
+// Counted and digested in one scan of the run's rows.
+const TALLY = (table: string) => `SELECT count(*)::int AS n, ${STAGED_DIGEST} AS digest FROM ${table} WHERE run_id = $1::uuid AND fence = $2::bigint`;
 
 /**
  * One large run's rows in its lane of `catalog_stage`: leased and emptied in one transaction
  * before the run COPYs into it, the COPYs on pooled connections and outside any transaction;
- * counted and read by the run's fenced merge; emptied and freed, in one transaction again, when
- * the run is done with it. Emptying is a TRUNCATE of the lane's partition, never a DELETE, and
- * always happens while the lane's row is locked by the one who holds the lane.
+ * counted, digested and read by the run's fenced merge; emptied and freed, in one transaction
+ * again, when the run is done with it. Emptying is a TRUNCATE of the lane's partition, never a
+ * DELETE, and always happens while the lane's row is locked by the one who holds the lane.
  */
 export class CatalogStage {
-  private count = 0;
+  private readonly tally = new StageTally();
 
   private constructor(
     private readonly db: { prisma: PrismaClient; pool: Pool },
@@ -98,15 +102,15 @@ export class CatalogStage {
     return { rows: laneSource(this.lane), params: [this.run.id, this.run.fence.toString()] };
   }
 
-  /** COPYs `slices` into the lane, on a pooled connection of its own, and counts them. */
+  /** COPYs `slices` into the lane, on a pooled connection of its own, counting and digesting them. */
   async copy(encoder: RowEncoder, slices: readonly SliceRows[]): Promise<void> {
-    for (const rows of slices) this.count += rows.products.length + (rows.fingerprints?.length ?? 0) + rows.options.length + rows.units.length;
     const prefix = `${this.lane}\t${this.run.id}\t${this.run.fence}\t`;
+    const { tally } = this;
     const client = await this.db.pool.connect();
     try {
       // Encoded lazily, a few hundred lines between turns of the event loop (copyText).
       const lines = function* () {
-        for (const rows of slices) yield* encoder.lines(prefix, rows);
+        for (const rows of slices) yield* encoder.lines(prefix, rows, tally);
       };
       await copyText(client, `COPY ${laneTable(this.lane)} (${STAGE_COLUMNS.join(', ')}) FROM STDIN`, lines());
     } finally {
@@ -114,11 +118,11 @@ export class CatalogStage {
     }
   }
 
-  /** In the fenced transaction, before the merge: the lane holds as many of this run's rows as it COPY'd. */
+  /** In the fenced transaction, before the merge: the lane holds as many of this run's rows as it COPY'd, with the same digest. */
   async check(tx: RunTx): Promise<void> {
-    const { rows } = await tx.query<{ n: number }>(COUNT(laneTable(this.lane)), [this.run.id, this.run.fence.toString()]);
-    const found = rows[0]?.n ?? 0;
-    if (found !== this.count) throw new StagingMismatchError(this.count, found);
+    const { rows } = await tx.query<{ n: number; digest: string }>(TALLY(laneTable(this.lane)), [this.run.id, this.run.fence.toString()]);
+    const found = rows[0] ?? { n: 0, digest: '0' };
+    if (found.n !== this.tally.count || BigInt(found.digest) !== this.tally.digest) throw new StagingMismatchError(this.tally, found);
   }
 
   /**
