@@ -49,6 +49,8 @@ export interface FetchedAvailability {
    * would drift from theirs whenever the system clock is adjusted.
    */
   answeredAt: number;
+  /** From sending the request to the last body byte, redirects included: the supplier's answer time alone. */
+  latencyMs: number;
 }
 
 /** A parsed availability answer. */
@@ -66,7 +68,7 @@ export async function fetchAvailability(deps: ExchangeDeps, target: SupplierTarg
   const request = { path, method: 'POST' as const, body: JSON.stringify(query) };
   const fetched = await exchange(deps, target, options, (answer) => readCatalog(answer, deps.config.maxBodyBytes), request);
   const answeredAt = Date.now();
-  return { body: fetched.body, digest: fetched.digest, bytes: fetched.bytes, answeredAt };
+  return { body: fetched.body, digest: fetched.digest, bytes: fetched.bytes, answeredAt, latencyMs: fetched.latencyMs };
 }
 
 /**

@@ -3,7 +3,6 @@ import { pricedCurrencies } from './availability-prices';
 import { availabilityQuirks } from './availability-quirks';
 import type { OctoProduct } from './catalog';
 import { withCapability } from './conformance-quirks';
-import { timed } from './conformance-latency';
 import { isSupplierError, type SupplierError } from './errors';
 import type { SupplierClient } from './outbound';
 import type { FetchOptions, SupplierTarget } from './outbound-config';
@@ -39,7 +38,11 @@ export interface CurrencyReport {
   error?: string;
 }
 
-/** Answer times (ms) of the conformance calls, by endpoint. */
+/**
+ * Answer times (ms) of the conformance calls that were answered, by endpoint: each the client's own
+ * measure of the exchange, so a wait for our supplier budget or out a throttling answer is not
+ * counted as the supplier's slowness.
+ */
 interface Latencies {
   catalog: number[];
   availability: number[];
@@ -81,16 +84,20 @@ function sampleQueries(products: readonly OctoProduct[], now: Date): Availabilit
 }
 
 async function askAvailability(probe: Probe, query: AvailabilityQuery, options: FetchOptions = {}): Promise<ParsedAvailability | SupplierError> {
-  const fetched = await attempt(() => timed(probe.latencies.availability, () => probe.client.fetchAvailability(probe.target, query, options)));
+  const fetched = await attempt(() => probe.client.fetchAvailability(probe.target, query, options));
   if (isSupplierError(fetched)) return fetched;
+  probe.latencies.availability.push(fetched.latencyMs);
   return attempt(() => Promise.resolve(parseAvailability(fetched.body)));
 }
 
 async function askCalendar(probe: Probe, queries: readonly AvailabilityQuery[], report: AvailabilityReport): Promise<void> {
   for (let i = 0; i < CALLS_PER_ENDPOINT; i++) {
     const query = queries[i % queries.length]!;
-    const answer = await attempt(() => timed(probe.latencies.calendar, () => probe.client.fetchAvailabilityCalendar(probe.target, query)));
-    if (!isSupplierError(answer)) continue;
+    const answer = await attempt(() => probe.client.fetchAvailabilityCalendar(probe.target, query));
+    if (!isSupplierError(answer)) {
+      probe.latencies.calendar.push(answer.latencyMs);
+      continue;
+    }
     const notServed = i === 0 && (answer.status === 404 || answer.status === 405);
     report.calendar = notServed ? 'not_served' : 'failed';
     if (!notServed) report.errors.push(line(answer, `POST /availability/calendar ${query.productId}/${query.optionId}`));

@@ -27,11 +27,3 @@ export function latencyReport(samples: readonly number[], thresholdMs: number): 
   const p90 = percentile(sorted, 90);
   return { calls: sorted.length, p50_ms: percentile(sorted, 50), p90_ms: p90, p99_ms: percentile(sorted, 99), threshold_ms: thresholdMs, within_threshold: p90 <= thresholdMs };
 }
-
-/** Runs `call` and, when it succeeds, adds its duration (ms, rounded) to `samples`: refusals are not answer times. */
-export async function timed<T>(samples: number[], call: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  const value = await call();
-  samples.push(Math.round(performance.now() - started));
-  return value;
-}

@@ -56,7 +56,7 @@ export interface ConformanceReport {
   locales: LocaleReport[];
   /** Per asked currency, whether prices came back in it. */
   currencies: CurrencyReport[];
-  /** Answer times per endpoint, beside the marketplaces' thresholds (null: not asked, or no answer). */
+  /** The supplier's answer times per endpoint (not our budget's waits), beside the marketplaces' thresholds (null: not asked, or no answer). */
   latency: { catalog: LatencyReport | null; availability: LatencyReport | null; calendar: LatencyReport | null };
 }
 

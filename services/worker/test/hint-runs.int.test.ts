@@ -34,7 +34,7 @@ describe('hint runs', () => {
 
     const claim = await h.db.runs.claim(first.runId, 60_000);
     if (claim.kind !== 'claimed') throw new Error(`expected a claim, got ${claim.kind}`);
-    expect(claim.run.pullScope).toBe(JSON.stringify(['hints', first.runId]));
+    expect(claim.run.pullScope).toBe(JSON.stringify(['hints']));
     expect(claim.run.hintTargets).toEqual(hints);
     await expect(h.db.runs.withPullFence(claim.run, claim.fence, async () => 'written', WRITE_MS)).resolves.toBe('written');
   });
@@ -63,6 +63,28 @@ describe('hint runs', () => {
     } finally {
       holder.release();
     }
+  });
+
+  it('hint runs of an integration are one flight: a run made while another runs waits for it, queued, and takes the hints that come meanwhile', async () => {
+    const target = await integration();
+    const first = await pulls.hint(target, [{ productId: 'p1', optionId: 'o1', from: day(1), to: day(2) }], 60_000);
+    const running = await h.db.runs.claim(first.runId, 60_000);
+    expect(running.kind).toBe('claimed');
+    // The running run's calls may have started before this hint: it makes a run of its own.
+    const next = await pulls.hint(target, [{ productId: 'p1', optionId: 'o1', from: day(1), to: day(2) }], 60_000);
+    expect(next.created).toBe(true);
+    expect(await h.db.runs.claim(next.runId, 60_000)).toEqual({ kind: 'busy', blockingRunId: first.runId });
+    expect(await pulls.hint(target, [{ productId: 'p2', from: day(3), to: day(3) }], 60_000)).toEqual({ runId: next.runId, created: false });
+  });
+
+  it('a queued refresh of a product named "hints" is not a hint run: a hint does not join it', async () => {
+    const target = await integration();
+    const refresh = await pulls.request(target, 'refresh', { productId: 'hints' });
+    const hinted = await pulls.hint(target, [{ productId: 'p1', from: day(1), to: day(1) }], 60_000);
+    expect(hinted.created).toBe(true);
+    expect(hinted.runId).not.toBe(refresh.runId);
+    // No worker runs here: the refresh's job would wait for the next test's.
+    await refresh.job.remove();
   });
 
   it('a hint never joins a queued run whose job failed: it makes a run of its own, whose job may run', async () => {

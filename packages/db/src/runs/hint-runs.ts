@@ -7,9 +7,10 @@ import { lockRunRequests, RUN_REQUEST_IDS_MAX } from './run-requests';
  * Pull runs made by change hints: a hint joins the integration's queued hint run (its targets
  * widened, while the run is still queued, so its supplier calls start after the hint arrived),
  * else starts a new one. The run's targets live on its row (`hint_targets`), not in its job, so
- * that hints arriving while its job waits out the coalescing delay all land in it. Its pull scope,
- * the key of its pull flight, is fixed when it is made (`["hints","<run id>"]`): short whatever it
- * carries, and the same when the claim locks its flight as when the run ends.
+ * that hints arriving while its job waits out the coalescing delay all land in it. Every hint run
+ * of an integration has the same pull scope, `["hints"]`: one pull flight, so a hint run waits
+ * (queued, still joined by hints) while another runs, and two never ask the supplier for the same
+ * option at once. The key is short whatever the run carries, and fixed from claim to end.
  */
 
 /** One hinted target: a product (all its options) or one option, over local dates `from`..`to` (both included). */
@@ -25,10 +26,9 @@ const HINT_RUN_TARGETS_MAX = 100;
 /** Longest window one target asks the supplier for, in days (both ends included); hints of one option merge up to it. */
 export const HINT_SPAN_MAX_DAYS = 366;
 
-// A hint run's `pull_scope` starts with this prefix; a tier's is `["tier",N]`, a refresh's a JSON
-// array of four (pull-requests.ts).
-const HINTS_PREFIX = '["hints",';
-const hintScopeOf = (runId: string): string => JSON.stringify(['hints', runId]);
+// Every hint run's `pull_scope`; a tier's is `["tier",N]`, a refresh's a JSON array of four
+// (pull-requests.ts), which may start the same way: a refresh of a product named "hints".
+const HINT_SCOPE = JSON.stringify(['hints']);
 
 /** A local date (`YYYY-MM-DD`) as a day count, for spans between dates. */
 export const dayNumber = (date: string): number => Date.parse(`${date}T00:00:00Z`) / 86_400_000;
@@ -73,7 +73,7 @@ const jsonOf = (targets: readonly HintTarget[]): Prisma.InputJsonArray => target
  * integration by the same advisory lock as `requestRun`.
  */
 export async function requestHintRun(prisma: PrismaClient, integrationId: string, hints: readonly HintTarget[], requestIds: readonly string[], mayRun: (runId: string) => Promise<boolean>): Promise<{ runId: string; created: boolean }> {
-  const newestQueued = { where: { integrationId, kind: 'availability_pull' as const, status: 'queued' as const, pullScope: { startsWith: HINTS_PREFIX } }, orderBy: { queuedAt: 'desc' as const } };
+  const newestQueued = { where: { integrationId, kind: 'availability_pull' as const, status: 'queued' as const, pullScope: HINT_SCOPE }, orderBy: { queuedAt: 'desc' as const } };
   // Whether its job may run is Redis's to say: asked before the transaction, which holds only SQL
   // (and the integration's run-request lock). Under the lock the run is joined only if it is still
   // the newest queued one; when another became the newest meanwhile (hints arriving together), the
@@ -108,7 +108,7 @@ async function widen(tx: Prisma.TransactionClient, queued: QueuedHintRun, hints:
 
 async function createHintRun(tx: Prisma.TransactionClient, integrationId: string, hints: readonly HintTarget[], requestIds: readonly string[]): Promise<{ runId: string; created: boolean }> {
   const id = uuidv7();
-  const data = { id, integrationId, trigger: 'webhook' as const, kind: 'availability_pull' as const, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), pullScope: hintScopeOf(id), hintTargets: jsonOf(mergeTargets([], hints)) };
+  const data = { id, integrationId, trigger: 'webhook' as const, kind: 'availability_pull' as const, requestIds: requestIds.slice(0, RUN_REQUEST_IDS_MAX), pullScope: HINT_SCOPE, hintTargets: jsonOf(mergeTargets([], hints)) };
   const run = await tx.syncRun.create({ data, select: { id: true } });
   return { runId: run.id, created: true };
 }
