@@ -69,6 +69,7 @@ export {
 export type { SlotPriceRow } from './availability/slot-prices';
 export type { FleetTierFreshness, FreshnessStore, TierFreshness } from './availability/freshness';
 export { pullTiersOf, tierDays, type DueTier, type PullSchedule, type PullTier } from './availability/pull-schedule';
+export { tierScope } from './runs/pull-flight';
 export { slotKey, optionKey, type AvailabilityStore, type SlotRow, type SlotKey } from './availability/availability.store';
 export { newerInSource } from './availability/slot-order';
 export type { SlotPartitionCoverage, SlotPartitionSettings, SlotPartitionStore, SlotPartitionWork } from './availability/slot-partitions.store';

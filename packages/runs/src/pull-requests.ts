@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { pullTiersOf, syncRefusal, tierDays, type Db, type HintTarget, type Integration, type RunTrigger, type SyncCandidate } from '@octo-sync/db';
+import { pullTiersOf, syncRefusal, tierDays, tierScope, type Db, type HintTarget, type Integration, type RunTrigger, type SyncCandidate } from '@octo-sync/db';
 import { availabilityPullJob, type JobProducer } from '@octo-sync/jobs';
 import { AppError } from '@octo-sync/platform';
 
@@ -23,7 +23,7 @@ interface TierScope {
  * A tier's key is `["tier",N]`: its dates move with the day, its pulls are single-flight per tier.
  */
 function scopeKey(scope: PullScope | TierScope): string | undefined {
-  if ('tier' in scope) return JSON.stringify(['tier', scope.tier]);
+  if ('tier' in scope) return tierScope(scope.tier);
   const { productId, optionId, from, to } = scope;
   if ([productId, optionId, from, to].every((value) => value === undefined)) return undefined;
   return JSON.stringify([productId ?? null, optionId ?? null, from ?? null, to ?? null]);

@@ -6,15 +6,15 @@ import type { SyncRequests } from '@octo-sync/runs';
 import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
 import { integrationAccess, notFound } from './integration-access';
+import { settingsOf } from './integration-settings';
 import { driftRoutes } from './drift.routes';
 import { fleetRoute } from './fleet.routes';
 import { BASE_PATH } from './paths';
 import { okWithSecret, presentIntegration, presentWebhookSecret } from './presenters';
-import { adminSyncQuerySchema, preferHeaderSchema, queueOverviewQuerySchema, requestSchemas, pullPatchOf } from './request-schemas';
+import { adminSyncQuerySchema, preferHeaderSchema, queueOverviewQuerySchema, requestSchemas } from './request-schemas';
 import { createdIntegrationSchema, integrationSchema, okEnvelope, queueOverviewSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 import { rotateSecret, rotationRoute } from './secret-rotation';
-import { budgetPatchOf } from './supplier-budget';
 import { prefersAsync, requestSync, syncAnswerResponses } from './sync-request';
 
 export interface AdminRoutesDeps {
@@ -84,13 +84,7 @@ function createRoute({ db, requests }: AdminRoutesDeps, body: Schemas['adminCrea
         authKey: body.auth_key,
         handlesTicketDelivery: body.handles_ticket_delivery,
         isApproved: body.isApproved ?? true,
-        ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
-        ...pullPatchOf(body.availability_pull),
-        ...budgetPatchOf(body.supplier_budget),
-        ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
-        ...(body.locales === undefined ? {} : { locales: body.locales }),
-        ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
-        ...(body.drift_policy === undefined ? {} : { driftPolicy: body.drift_policy }),
+        ...settingsOf(body),
         actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id, partnerId: integration.partnerId }, 'integration created by admin');
@@ -172,15 +166,7 @@ function patchRoute({ db }: AdminRoutesDeps, body: Schemas['adminPatchIntegratio
     },
     handler: async ({ req, params, body, log }) => {
       const actor = principalOf(req).sub;
-      const settings = {
-        ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
-        ...pullPatchOf(body.availability_pull),
-        ...budgetPatchOf(body.supplier_budget),
-        ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
-        ...(body.locales === undefined ? {} : { locales: body.locales }),
-        ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
-        ...(body.drift_policy === undefined ? {} : { driftPolicy: body.drift_policy }),
-      };
+      const settings = settingsOf(body);
       if (Object.keys(settings).length > 0 && !(await db.integrations.update(params.id!, settings, actor))) throw notFound();
       if (body.isActive !== undefined) {
         const result = await db.integrations.setActive(params.id!, body.isActive, actor);

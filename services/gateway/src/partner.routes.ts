@@ -5,14 +5,15 @@ import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
 import { ApiError } from './errors';
 import { integrationAccess, noIntegration, type IntegrationAccess } from './integration-access';
+import { settingsOf } from './integration-settings';
 import { areaSessions } from './pages/session-store';
 import { BASE_PATH } from './paths';
 import { okWithSecret, presentIntegration, presentWebhookSecret } from './presenters';
-import { requestSchemas, pullPatchOf } from './request-schemas';
+import { requestSchemas } from './request-schemas';
 import { createdIntegrationSchema, deletedSchema, integrationSchema, okEnvelope, testConnectionSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 import { rotateSecret, rotationRoute } from './secret-rotation';
-import { budgetPatchOf, refuseBudgetRaise } from './supplier-budget';
+import { refuseBudgetRaise } from './supplier-budget';
 
 export interface PartnerRoutesDeps {
   config: GatewayConfig;
@@ -64,12 +65,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
         authKey: body.auth_key,
         handlesTicketDelivery: body.handles_ticket_delivery,
         isApproved: false,
-        ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
-        ...pullPatchOf(body.availability_pull),
-        ...budgetPatchOf(body.supplier_budget),
-        ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
-        ...(body.locales === undefined ? {} : { locales: body.locales }),
-        ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
+        ...settingsOf(body),
         actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id }, 'integration created');
@@ -115,12 +111,7 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
         ...(body.auth_type === undefined ? {} : { authType: body.auth_type }),
         ...(body.auth_key === undefined ? {} : { authKey: body.auth_key }),
         ...(body.handles_ticket_delivery === undefined ? {} : { handlesTicketDelivery: body.handles_ticket_delivery }),
-        ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
-        ...pullPatchOf(body.availability_pull),
-        ...budgetPatchOf(body.supplier_budget),
-        ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
-        ...(body.locales === undefined ? {} : { locales: body.locales }),
-        ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
+        ...settingsOf(body),
       };
       const updated = await db.integrations.update(current.id, patch, principalOf(req).sub);
       if (!updated) throw noIntegration();

@@ -1,19 +1,11 @@
 import { availabilityApplyJob, availabilityPullJob } from '@octo-sync/jobs';
 import { slotStart, waitFor } from '@octo-sync/testkit';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
+import { BASE, createBody, useGateway } from './harness';
 
 /** Admission control judges each call by the backlog of the queue its work goes to: changes the availability queue, hints and refreshes the pulls queue. */
-let h: GatewayHarness;
 const HARD_LIMIT = 3;
+const { h, admin } = useGateway({ ADMISSION_BACKLOG_LIMIT: String(HARD_LIMIT), ADMISSION_BACKLOG_HARD_LIMIT: String(HARD_LIMIT), NOTIFY_BURST: '10000' });
 
-beforeAll(async () => {
-  h = await startGateway({ ADMISSION_BACKLOG_LIMIT: String(HARD_LIMIT), ADMISSION_BACKLOG_HARD_LIMIT: String(HARD_LIMIT), NOTIFY_BURST: '10000' });
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'admin-1')}` });
 const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
 
 async function approvedIntegration(partner: string): Promise<{ _id: string; webhook_secret: string }> {

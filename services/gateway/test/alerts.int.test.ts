@@ -1,11 +1,7 @@
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
+import { BASE, createBody, useGateway } from './harness';
 
 describe('alerts_url and GET /{id}/alerts', () => {
-  let g: GatewayHarness;
-  beforeAll(async () => {
-    g = await startGateway();
-  });
-  afterAll(() => g.close());
+  const { h: g } = useGateway();
 
   const as = (token: string) => ({
     post: (path: string, body: object) => g.http().post(path).set('authorization', `Bearer ${token}`).send(body),

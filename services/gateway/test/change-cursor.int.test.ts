@@ -1,5 +1,5 @@
 import { appendChanges, type ChangeEventRow } from '@octo-sync/db';
-import { startGateway, type GatewayHarness } from './harness';
+import { useGateway } from './harness';
 
 const INTEGRATION = '00000000-0000-4000-8000-000000000031';
 
@@ -8,11 +8,7 @@ const INTEGRATION = '00000000-0000-4000-8000-000000000031';
  * `after` resume from its cursor, and its lag is what it has not acknowledged.
  */
 describe('change feed: registered consumers', () => {
-  let g: GatewayHarness;
-  beforeAll(async () => {
-    g = await startGateway();
-  });
-  afterAll(() => g.close());
+  const { h: g } = useGateway();
 
   const append = (products: readonly string[]) =>
     appendChanges((text, values) => g.db.pool.query(text, values), products.map((p): ChangeEventRow => ({

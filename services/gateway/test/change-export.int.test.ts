@@ -1,5 +1,5 @@
 import { appendChanges } from '@octo-sync/db';
-import { startGateway, type GatewayHarness } from './harness';
+import { useGateway } from './harness';
 
 type Line = { kind: string; position: string; productId?: string; optionId?: string; unitId?: string; integration_id?: string; content_hash?: string; lines?: number };
 
@@ -8,10 +8,9 @@ type Line = { kind: string; position: string; productId?: string; optionId?: str
  * the feed position to resume from; what changes after the export is read after that position.
  */
 describe('change feed: snapshot export', () => {
-  let g: GatewayHarness;
+  const { h: g } = useGateway();
   let integrationId: string;
   beforeAll(async () => {
-    g = await startGateway();
     const integration = await g.db.prisma.integration.create({
       data: { partnerId: 'p-export', livePartnerId: 'p-export', baseUrl: 'https://octo.example.com', authType: 'api_key', authKeyEncrypted: 'x', handlesTicketDelivery: true, webhookSecretHash: 'h' },
     });
@@ -29,7 +28,6 @@ describe('change feed: snapshot export', () => {
       integration_id: integrationId, type: 'product.created', product_octo_id: 'tour\\"1', option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: 'c1',
     }]);
   });
-  afterAll(() => g.close());
 
   const exportAs = (token: string, query = '') => g.http().get(`/api/v1/changes/export${query}`).set('authorization', `Bearer ${token}`).buffer(true).parse((res, done) => {
     let text = '';

@@ -1,12 +1,8 @@
 import { appendChanges, type ChangeEventRow } from '@octo-sync/db';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
+import { BASE, createBody, startGateway, useGateway } from './harness';
 
 describe('GET /api/v1/changes', () => {
-  let g: GatewayHarness;
-  beforeAll(async () => {
-    g = await startGateway();
-  });
-  afterAll(() => g.close());
+  const { h: g } = useGateway();
 
   const changes = (token: string, query = '') => g.http().get(`/api/v1/changes${query}`).set('authorization', `Bearer ${token}`);
 

@@ -3,8 +3,7 @@ import type { Worker } from 'bullmq';
 import { QUEUES, startConsumer, testConnectionJob } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
 import { waitFor } from '@octo-sync/testkit';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { ADMIN_SUB, BASE, createBody, useGateway } from './harness';
 
 const UI = `${BASE}/admin/queues/ui`;
 const COOKIE = 'octo_sync_dashboard';
@@ -14,16 +13,14 @@ const COOKIE = 'octo_sync_dashboard';
  * dashboard alone, cookie actions only from our own origin, and job actions in the audit trail.
  */
 describe('queue dashboard (Bull Board) and its session', () => {
-  let h: GatewayHarness;
+  const { h, check, admin } = useGateway();
   let failing: Worker;
   let integrationId: string;
   let failedJobId: string;
-  const admin = () => `Bearer ${h.token('admin', 'ops-dash')}`;
 
   beforeAll(async () => {
-    h = await startGateway();
     if (h.redis.status !== 'ready') await once(h.redis, 'ready');
-    const created = await h.http().post(`${BASE}/admin/create`).set('Authorization', admin()).send({ partner_id: 'p-dash', ...createBody(), isApproved: false });
+    const created = await h.http().post(`${BASE}/admin/create`).set(admin()).send({ partner_id: 'p-dash', ...createBody(), isApproved: false });
     integrationId = created.body.data._id as string;
     // A connection test that fails for good (one attempt): the failed job the dashboard shows.
     failing = startConsumer(
@@ -41,14 +38,11 @@ describe('queue dashboard (Bull Board) and its session', () => {
     // Retried jobs must stay failed for the assertions below: no consumer from here on.
     await failing.close();
   });
-  afterAll(async () => {
-    await h?.close();
-  });
 
   async function sessionCookie(): Promise<string> {
-    const res = await h.http().post(`${BASE}/admin/session`).set('Authorization', admin());
+    const res = await h.http().post(`${BASE}/admin/session`).set(admin());
     expect(res.status).toBe(200);
-    openApiValidator(h.app.locals.openapi())('post', `${BASE}/admin/session`, 200, res.body);
+    check('post', `${BASE}/admin/session`, 200, res.body);
     const header = ([] as string[]).concat(res.headers['set-cookie'] ?? [])[0] ?? '';
     expect(header).toMatch(new RegExp(`^${COOKIE}=[^;]+; Path=${UI}; Max-Age=(3[0-5]\\d\\d|3600); HttpOnly; SameSite=Strict$`));
     return header.split(';')[0]!;
@@ -65,10 +59,10 @@ describe('queue dashboard (Bull Board) and its session', () => {
   });
 
   test('an admin bearer sees the queues and the failed job with its reason', async () => {
-    const page = await h.http().get(`${UI}/`).set('Authorization', admin());
+    const page = await h.http().get(`${UI}/`).set(admin());
     expect(page.status).toBe(200);
     expect(page.type).toBe('text/html');
-    const api = await h.http().get(`${UI}/api/queues?activeQueue=probes&status=failed`).set('Authorization', admin());
+    const api = await h.http().get(`${UI}/api/queues?activeQueue=probes&status=failed`).set(admin());
     expect(api.status).toBe(200);
     const queues = api.body.queues as Array<{ name: string; jobs: Array<{ id: string; failedReason: string }> }>;
     expect(queues.map((q) => q.name).sort()).toEqual(Object.keys(QUEUES).sort());
@@ -96,9 +90,9 @@ describe('queue dashboard (Bull Board) and its session', () => {
     expect(done.status).toBe(204);
     // Recorded before the answer: no waiting.
     const events = (await h.db.events.list(integrationId, 1, 50)).items.filter((e) => e.type === 'dashboard_job_action');
-    expect(events).toEqual([expect.objectContaining({ actor: 'ops-dash', details: { queue: 'probes', job_id: failedJobId, job: 'integration.test-connection', action: 'retry' } })]);
+    expect(events).toEqual([expect.objectContaining({ actor: ADMIN_SUB, details: { queue: 'probes', job_id: failedJobId, job: 'integration.test-connection', action: 'retry' } })]);
     expect(await h.producer.queue('probes').getJobState(failedJobId)).toBe('waiting');
-    expect(h.logLines()).toContainEqual(expect.objectContaining({ msg: 'dashboard action', actor: 'ops-dash' }));
+    expect(h.logLines()).toContainEqual(expect.objectContaining({ msg: 'dashboard action', actor: ADMIN_SUB }));
   });
 
   test.each([
@@ -118,7 +112,7 @@ describe('queue dashboard (Bull Board) and its session', () => {
     const counts = () => probes.getJobCounts('waiting', 'active', 'failed', 'delayed', 'completed');
     const before = await counts();
     const target = `${UI}${path.replace('{job}', failedJobId)}`;
-    const res = await h.http()[method](target).set('Authorization', admin()).send({ name: 'x', data: {}, delay: 1 });
+    const res = await h.http()[method](target).set(admin()).send({ name: 'x', data: {}, delay: 1 });
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ reason: 'FORBIDDEN', error: [`action: ${action} is not offered by the queue dashboard (only retry, remove and promote of one job)`] });
     expect(res.headers['content-security-policy']).toContain("frame-ancestors 'none'");
@@ -130,12 +124,12 @@ describe('queue dashboard (Bull Board) and its session', () => {
   test('promote: a delayed job runs now, recorded; promoting it again is a 409 that records nothing', async () => {
     const job = await h.producer.enqueue(testConnectionJob, { integrationId }, { delay: 3_600_000 });
     const promote = `${UI}/api/queues/probes/${job.id!}/promote`;
-    expect((await h.http().put(promote).set('Authorization', admin())).status).toBe(204);
+    expect((await h.http().put(promote).set(admin())).status).toBe(204);
     expect(await h.producer.queue('probes').getJobState(job.id!)).toBe('waiting');
     const recorded = (await h.db.events.list(integrationId, 1, 50)).items.filter((e) => e.type === 'dashboard_job_action' && (e.details as { job_id?: string }).job_id === job.id);
-    expect(recorded).toEqual([expect.objectContaining({ actor: 'ops-dash', details: { queue: 'probes', job_id: job.id, job: 'integration.test-connection', action: 'promote' } })]);
+    expect(recorded).toEqual([expect.objectContaining({ actor: ADMIN_SUB, details: { queue: 'probes', job_id: job.id, job: 'integration.test-connection', action: 'promote' } })]);
 
-    const again = await h.http().put(promote).set('Authorization', admin());
+    const again = await h.http().put(promote).set(admin());
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ reason: 'JOB_STATE_CONFLICT', error: ['job: only a delayed job can be promoted (it is waiting)'] });
     expect((await h.db.events.list(integrationId, 1, 50)).items.filter((e) => (e.details as { job_id?: string } | null)?.job_id === job.id)).toHaveLength(1);
@@ -143,12 +137,12 @@ describe('queue dashboard (Bull Board) and its session', () => {
   });
 
   test('an action whose record cannot be written is not performed', async () => {
-    const created = await h.http().post(`${BASE}/admin/create`).set('Authorization', admin()).send({ partner_id: 'p-dash-gone', ...createBody(), isApproved: false });
+    const created = await h.http().post(`${BASE}/admin/create`).set(admin()).send({ partner_id: 'p-dash-gone', ...createBody(), isApproved: false });
     const goneId = created.body.data._id as string;
     const job = await h.producer.enqueue(testConnectionJob, { integrationId: goneId });
     // The integration's row (and so its trail) disappears under the dashboard.
     await h.db.pool.query('DELETE FROM integrations WHERE id = $1', [goneId]);
-    const res = await h.http().put(`${UI}/api/queues/probes/${job.id!}/clean`).set('Authorization', admin());
+    const res = await h.http().put(`${UI}/api/queues/probes/${job.id!}/clean`).set(admin());
     expect(res.status).toBe(500);
     expect(res.body.error).toEqual(["audit: the remove could not be recorded in the integration's events, so it was not performed"]);
     expect(await h.producer.queue('probes').getJobState(job.id!)).toBe('waiting');
@@ -170,12 +164,12 @@ describe('queue dashboard (Bull Board) and its session', () => {
     try {
       const job = await h.producer.enqueue(testConnectionJob, { integrationId });
       await waitFor('the worker to take the job', async () => (await h.producer.queue('probes').getJobState(job.id!)) === 'active');
-      const res = await h.http().put(`${UI}/api/queues/probes/${job.id!}/clean`).set('Authorization', admin());
+      const res = await h.http().put(`${UI}/api/queues/probes/${job.id!}/clean`).set(admin());
       expect(res.status).toBe(409);
       expect(res.body).toMatchObject({ reason: 'JOB_STATE_CONFLICT', error: ['job: a job being processed cannot be removed (it is active)'] });
       expect(await h.producer.queue('probes').getJobState(job.id!)).toBe('active');
       const recorded = (await h.db.events.list(integrationId, 1, 50)).items.filter((e) => (e.details as { job_id?: string } | null)?.job_id === job.id);
-      expect(recorded).toEqual([expect.objectContaining({ actor: 'ops-dash', details: { queue: 'probes', job_id: job.id, job: 'integration.test-connection', action: 'remove' } })]);
+      expect(recorded).toEqual([expect.objectContaining({ actor: ADMIN_SUB, details: { queue: 'probes', job_id: job.id, job: 'integration.test-connection', action: 'remove' } })]);
       expect(h.logLines()).toContainEqual(expect.objectContaining({ msg: 'dashboard action recorded but not performed', action: 'remove', job_id: job.id }));
     } finally {
       release();

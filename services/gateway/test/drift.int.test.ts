@@ -1,19 +1,6 @@
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { ADMIN_SUB, BASE, createBody, useGateway } from './harness';
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
-
-beforeAll(async () => {
-  h = await startGateway();
-  check = openApiValidator(h.app.locals.openapi());
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const partner = (sub: string) => ({ Authorization: `Bearer ${h.token('partner', sub)}` });
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'ops-drift')}` });
+const { h, check, partner, admin } = useGateway();
 
 /** What a sync under `quarantine` or `block` leaves when it holds a shape back (the worker's part is tested in services/worker/test/drift.int.test.ts). */
 async function holdShape(integrationId: string): Promise<void> {
@@ -68,7 +55,7 @@ describe('drift_policy and the held shape', () => {
     expect(shape).toMatchObject({ hash: 'b'.repeat(64), pendingHash: null });
     const events = await h.http().get(`${BASE}/${id}/events`).set(partner('p-drift-4'));
     check('get', `${BASE}/{id}/events`, 200, events.body);
-    expect(events.body.data[0]).toMatchObject({ type: 'supplier_drift_accepted', actor: 'ops-drift', details: { hash: 'b'.repeat(64) } });
+    expect(events.body.data[0]).toMatchObject({ type: 'supplier_drift_accepted', actor: ADMIN_SUB, details: { hash: 'b'.repeat(64) } });
 
     const again = await h.http().post(`${BASE}/admin/${id}/drift/accept`).set(admin());
     expect(again.status).toBe(409);

@@ -1,14 +1,12 @@
 import type { Response } from 'supertest';
-import { BASE, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, useGateway } from './harness';
 
 /**
  * `GET /admin`, the console's fleet list: filters by approval, health, freshness and failure,
  * sorts worst first, pages by key within one sort, and shows each integration's last catalog run
  * with its failure reason, its freshness, and the fleet's queue backlog.
  */
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
+const { h, check, admin } = useGateway();
 const ids: Record<string, string> = {};
 const LIST = `${BASE}/admin`;
 
@@ -63,7 +61,7 @@ async function integration(name: string, { approved = true, health = 'HEALTHY', 
 }
 
 async function list(query: string): Promise<{ res: Response; rows: Row[] }> {
-  const res = await h.http().get(`${LIST}?${query}`).set('Authorization', `Bearer ${h.token('admin', 'ops-fleet')}`);
+  const res = await h.http().get(`${LIST}?${query}`).set(admin());
   if (res.status === 200) check('get', LIST, 200, res.body);
   return { res, rows: res.body.data as Row[] };
 }
@@ -71,8 +69,6 @@ async function list(query: string): Promise<{ res: Response; rows: Row[] }> {
 const names = (rows: Row[]) => rows.map((r) => r.partner_id);
 
 beforeAll(async () => {
-  h = await startGateway();
-  check = openApiValidator(h.app.locals.openapi());
   // One tier, pulled every 60 minutes: stale once the last pull is older than 120 minutes.
   await integration('fresh', { pulledMinutesAgo: 10, createdMinutesAgo: 600 });
   await integration('late', { pulledMinutesAgo: 200, createdMinutesAgo: 590, health: 'DEGRADED' });
@@ -80,9 +76,6 @@ beforeAll(async () => {
   await integration('new', { createdMinutesAgo: 5 });
   await integration('pending', { approved: false, createdMinutesAgo: 570 });
   await integration('down-fresh', { pulledMinutesAgo: 1, createdMinutesAgo: 560, health: 'DOWN' });
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 describe('GET /admin: the fleet', () => {

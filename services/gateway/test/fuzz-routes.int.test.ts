@@ -1,20 +1,19 @@
 import fc from 'fast-check';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
+import { BASE, createBody, useGateway } from './harness';
 
 /**
  * Generated bodies, headers, paths and query strings against every route of the OpenAPI
  * document, with Postgres and Redis up: never a 5xx, never a dropped connection, always the
  * JSON envelope for a refusal. A failure prints the seed and the shrunk request to replay it.
  */
-let h: GatewayHarness;
+// Short waits: no worker runs here, so every webhook would otherwise wait its full bound.
+const { h, admin, partner } = useGateway({ SYNC_TRIGGER_WAIT_MS: '20', NOTIFY_WAIT_MS: '20', TEST_CONNECTION_WAIT_MS: '100', WEBHOOK_RATE_LIMIT: '100000', AUTH_FAILURE_LIMIT: '100000' });
 let operations: Array<{ method: string; path: string; fields: string[]; params: string[] }>;
 let live: { _id: string; webhook_secret: string };
 
 type Operation = { parameters?: Array<{ name: string; in: string }>; requestBody?: { content?: Record<string, { schema?: { $ref?: string; properties?: object } }> } };
 
 beforeAll(async () => {
-  // Short waits: no worker runs here, so every webhook would otherwise wait its full bound.
-  h = await startGateway({ SYNC_TRIGGER_WAIT_MS: '20', NOTIFY_WAIT_MS: '20', TEST_CONNECTION_WAIT_MS: '100', WEBHOOK_RATE_LIMIT: '100000', AUTH_FAILURE_LIMIT: '100000' });
   const document = h.app.locals.openapi() as unknown as { paths: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, { properties?: object }> } };
   const schemaFields = (op: Operation): string[] => {
     const schema = op.requestBody?.content?.['application/json']?.schema;
@@ -30,11 +29,8 @@ beforeAll(async () => {
       params: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
     })),
   );
-  const created = await h.http().post(`${BASE}/admin/create`).set('Authorization', `Bearer ${h.token('admin', 'fuzz-admin')}`).send({ partner_id: 'p-fuzz', ...createBody() });
+  const created = await h.http().post(`${BASE}/admin/create`).set(admin()).send({ partner_id: 'p-fuzz', ...createBody() });
   live = created.body.data;
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 /** Percent-encodes any string, lone surrogates included (as UTF-8 of U+FFFD), plus raw escapes. */
@@ -80,9 +76,9 @@ test('no generated request reaches a 5xx', async () => {
         .map(([k, v]) => `${encodeURIComponent(k.toWellFormed())}=${encodeURIComponent(v.toWellFormed())}`)
         .join('&');
       let call = h.http()[op.method as 'get'](query === '' ? path : `${path}?${query}`);
-      if (r.auth === 'admin') call = call.set('Authorization', `Bearer ${h.token('admin', 'fuzz-admin')}`);
-      if (r.auth === 'owner') call = call.set('Authorization', `Bearer ${h.token('partner', 'p-fuzz')}`);
-      if (r.auth === 'stranger') call = call.set('Authorization', `Bearer ${h.token('partner', 'p-other')}`);
+      if (r.auth === 'admin') call = call.set(admin());
+      if (r.auth === 'owner') call = call.set(partner('p-fuzz'));
+      if (r.auth === 'stranger') call = call.set(partner('p-other'));
       if (r.auth === 'garbage') call = call.set('Authorization', headerSafe(`Bearer ${r.secret}`));
       call = call.set('x-webhook-secret', r.secret === 'live' ? live.webhook_secret : headerSafe(r.secret));
       if (r.prefer !== undefined) call = call.set('Prefer', headerSafe(r.prefer));

@@ -8,10 +8,13 @@ import { clearPrefix, createTestDatabase, TEST_REDIS_URL, uniquePrefix, type Tes
 import { buildApp, type GatewayApp } from '../src/app';
 import { signToken } from '../src/auth';
 import { loadGatewayConfig, type GatewayConfig } from '../src/config';
+import { openApiValidator } from './openapi-validator';
 
 export const JWT_SECRET = 'gateway-test-jwt-secret-0123456789';
 export const SECRETS_KEY = 'gateway-test-secrets-key';
 export const BASE = '/api/v1/partner-integrations';
+/** The subject `useGateway`'s `admin()` signs for when none is named. */
+export const ADMIN_SUB = 'admin-1';
 
 /** Everything an HTTP test of the gateway needs: its own database, queue prefix and log capture. */
 export interface GatewayHarness {
@@ -94,6 +97,48 @@ export async function startGateway(overrides: Record<string, string> = {}, share
       await clearPrefix(prefix);
       await database.drop();
     },
+  };
+}
+
+type OpenApiCheck = ReturnType<typeof openApiValidator>;
+type AuthHeader = { Authorization: string };
+
+/** What `useGateway` gives a test file or describe block. */
+export interface GatewaySuite {
+  /** The gateway of this scope, filled in by its beforeAll. */
+  h: GatewayHarness;
+  /** Checks a response body against the gateway's OpenAPI document (see openApiValidator). */
+  check: OpenApiCheck;
+  partner: (sub: string) => AuthHeader;
+  admin: (sub?: string) => AuthHeader;
+}
+
+/**
+ * Starts a gateway (`startGateway(env)`) in a beforeAll of the calling scope and closes it in an
+ * afterAll registered there too; Jest runs afterAll hooks in the order they were declared, so a
+ * later afterAll of the same scope finds the gateway already closed.
+ */
+export function useGateway(env: Record<string, string> = {}): GatewaySuite {
+  const h = {} as GatewayHarness;
+  let started = false;
+  let validate: OpenApiCheck | undefined;
+  beforeAll(async () => {
+    Object.assign(h, await startGateway(env));
+    started = true;
+    validate = openApiValidator(h.app.locals.openapi());
+  });
+  afterAll(async () => {
+    if (started) await h.close();
+  });
+  const bearer = (role: 'partner' | 'admin', sub: string): AuthHeader => ({ Authorization: `Bearer ${h.token(role, sub)}` });
+  return {
+    h,
+    check: (...args) => {
+      if (!validate) throw new Error('check() before the gateway started');
+      validate(...args);
+    },
+    partner: (sub) => bearer('partner', sub),
+    admin: (sub = ADMIN_SUB) => bearer('admin', sub),
   };
 }
 

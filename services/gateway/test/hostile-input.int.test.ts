@@ -2,19 +2,10 @@ import { gzipSync } from 'node:zlib';
 import jwt from 'jsonwebtoken';
 import { availabilityApplyJob } from '@octo-sync/jobs';
 import { slotStart } from '@octo-sync/testkit';
-import { BASE, createBody, JWT_SECRET, startGateway, type GatewayHarness } from './harness';
+import { BASE, createBody, JWT_SECRET, startGateway, useGateway } from './harness';
 
 /** Input that reached a 500, or that one tenant could use to hurt another, before the hardening. */
-let h: GatewayHarness;
-
-beforeAll(async () => {
-  h = await startGateway();
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'admin-1')}` });
+const { h, admin } = useGateway();
 
 async function integration(partner: string) {
   const res = await h.http().post(`${BASE}/admin/create`).set(admin()).send({ partner_id: partner, ...createBody() });

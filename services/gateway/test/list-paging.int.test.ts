@@ -1,6 +1,5 @@
 import { COUNT_CAP } from '@octo-sync/db';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, createBody, useGateway } from './harness';
 
 /*
  * Every list route pages by `page` (totalCount exact up to COUNT_CAP) and by keyset (`after`).
@@ -8,17 +7,14 @@ import { openApiValidator } from './openapi-validator';
  * head of a newest-first list, rows sorting before the cursor in an ascending one.
  */
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
+const { h, check, partner, admin } = useGateway();
 let owned: string;
 const OWNER = 'p-keyset-owner';
 
-const bearer = (role: 'partner' | 'admin', sub: string) => ({ Authorization: `Bearer ${h.token(role, sub)}` });
-const admin = () => bearer('admin', 'admin-keyset');
 const sql = (text: string, params: unknown[] = []) => h.db.pool.query(text, params);
 
 async function create(sub: string): Promise<string> {
-  const res = await h.http().post(BASE).set(bearer('partner', sub)).send(createBody());
+  const res = await h.http().post(BASE).set(partner(sub)).send(createBody());
   expect(res.status).toBe(201);
   return res.body.data._id as string;
 }
@@ -41,12 +37,7 @@ async function walk(path: string, template: string, auth: Record<string, string>
 }
 
 beforeAll(async () => {
-  h = await startGateway();
-  check = openApiValidator(h.app.locals.openapi());
   owned = await create(OWNER);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 describe('keyset paging (after=) returns every row once, in order, while rows are inserted', () => {
@@ -65,7 +56,7 @@ describe('keyset paging (after=) returns every row once, in order, while rows ar
       [owned],
     );
     const before = (await h.db.prisma.integrationEvent.findMany({ where: { integrationId: owned }, orderBy: [{ at: 'desc' }, { id: 'desc' }], select: { actor: true } })).map((r) => r.actor);
-    const walked = await walk(`${BASE}/${owned}/events`, `${BASE}/{id}/events`, bearer('partner', OWNER), async (page) => {
+    const walked = await walk(`${BASE}/${owned}/events`, `${BASE}/{id}/events`, partner(OWNER), async (page) => {
       await sql(`INSERT INTO integration_events (integration_id, type, actor) VALUES ($1::uuid, 'deactivated', $2)`, [owned, `new-${page}`]);
     });
     expect(walked.map((r) => r.actor)).toEqual(before);
@@ -77,7 +68,7 @@ describe('keyset paging (after=) returns every row once, in order, while rows ar
       [owned],
     );
     const before = (await h.db.prisma.alertDelivery.findMany({ where: { integrationId: owned }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], select: { id: true } })).map((r) => r.id);
-    const walked = await walk(`${BASE}/${owned}/alerts`, `${BASE}/{id}/alerts`, bearer('partner', OWNER), async () => {
+    const walked = await walk(`${BASE}/${owned}/alerts`, `${BASE}/{id}/alerts`, partner(OWNER), async () => {
       await sql(`INSERT INTO alert_deliveries (integration_id, kind, data) VALUES ($1::uuid, 'integration.down', '{}')`, [owned]);
     });
     expect(walked.map((r) => r.id)).toEqual(before);
@@ -88,7 +79,7 @@ describe('keyset paging (after=) returns every row once, in order, while rows ar
       sql(`INSERT INTO products (integration_id, octo_id, raw, content_hash) SELECT $1::uuid, id, jsonb_build_object('id', id), 'h' FROM unnest($2::text[]) id`, [owned, ids]);
     const seeded = Array.from({ length: 30 }, (_, i) => `k${String(i * 10).padStart(3, '0')}`);
     await insert(seeded);
-    const walked = (await walk(`${BASE}/${owned}/products`, `${BASE}/{id}/products`, bearer('partner', OWNER), async (page) => {
+    const walked = (await walk(`${BASE}/${owned}/products`, `${BASE}/{id}/products`, partner(OWNER), async (page) => {
       // One before every row seen (OFFSET would repeat a row), one after every row (keyset finds it).
       await insert([`a${String(page).padStart(3, '0')}`, `z${String(page).padStart(3, '0')}`]);
     })).map((r) => r.id as string);
@@ -109,7 +100,7 @@ describe('keyset paging (after=) returns every row once, in order, while rows ar
     for (let i = 0; i < 10; i++) await insert([`s${i}-a`, `s${i}-b`], `2026-08-01T${String(i).padStart(2, '0')}:00:00.000Z`);
     await insert(['u1', 'u2', 'u3', 'u4', 'u5'], null);
     const key = (r: Record<string, unknown>) => `${(r.starts_at as string | null) ?? '~'}|${r.availabilityId as string}`;
-    const walked = await walk(`${BASE}/${owned}/availability`, `${BASE}/{id}/availability`, bearer('partner', OWNER), async (page) => {
+    const walked = await walk(`${BASE}/${owned}/availability`, `${BASE}/{id}/availability`, partner(OWNER), async (page) => {
       await insert([`early-${page}`], '2026-07-01T00:00:00.000Z');
       await insert([`late-${page}`], '2026-09-01T00:00:00.000Z');
     });
@@ -130,7 +121,7 @@ describe('keyset paging walks past every id the store holds (ids of any length, 
     // Ids 4th and 8th in order end the first two pages of 4; the escaped one (\u0001 is 6 characters in JSON) makes a cursor over 2,048 characters.
     const ids = ['b1', 'b2', 'b3', `b4${long('x')}`, 'b5', 'b6', 'b7', `b8${'\u0001'.repeat(400)}`, 'b9'];
     await sql(`INSERT INTO products (integration_id, octo_id, raw, content_hash) SELECT $1::uuid, id, '{}', 'h' FROM unnest($2::text[]) id`, [id, ids]);
-    const walked = await walk(`${BASE}/${id}/products`, `${BASE}/{id}/products`, bearer('partner', 'p-keyset-long-products'), async () => {});
+    const walked = await walk(`${BASE}/${id}/products`, `${BASE}/{id}/products`, partner('p-keyset-long-products'), async () => {});
     expect(walked.map((r) => r.id)).toEqual(ids);
   });
 
@@ -153,14 +144,14 @@ describe('keyset paging walks past every id the store holds (ids of any length, 
        SELECT $1::uuid, slot_option_key($1::uuid, r[1], r[2]), 'infinity', r[1], r[2], r[3], r[4]::timestamptz, 'AVAILABLE', 1, 1, 1, 'sequence', '{}' FROM jsonb_array_elements($2::jsonb) e, LATERAL (SELECT ARRAY(SELECT jsonb_array_elements_text(e)) r) x`,
       [id, JSON.stringify(rows)],
     );
-    const walked = await walk(`${BASE}/${id}/availability`, `${BASE}/{id}/availability`, bearer('partner', 'p-keyset-long-slots'), async () => {});
+    const walked = await walk(`${BASE}/${id}/availability`, `${BASE}/{id}/availability`, partner('p-keyset-long-slots'), async () => {});
     expect(walked.map((r) => r.availabilityId)).toEqual(rows.map((r) => r[2]));
   });
 });
 
 describe('cursors are checked', () => {
   it('answers 400 naming after for a malformed cursor, a cursor of another list and after with page > 1', async () => {
-    const auth = bearer('partner', OWNER);
+    const auth = partner(OWNER);
     const first = await h.http().get(`${BASE}/${owned}/products?pageSize=1`).set(auth);
     const cursor = first.body.pagination.next as string;
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
@@ -195,7 +186,7 @@ describe(`totalCount is exact up to ${COUNT_CAP}, then a lower bound`, () => {
   }
 
   it('for products, slots, events and alerts', async () => {
-    const auth = bearer('partner', 'p-keyset-big');
+    const auth = partner('p-keyset-big');
     await sql(`INSERT INTO products (integration_id, octo_id, raw, content_hash) SELECT $1::uuid, 'c' || lpad(n::text, 6, '0'), '{}', 'h' FROM generate_series(1, $2::int) n`, [big, COUNT_CAP]);
     await expectCapped(`${BASE}/${big}/products`, auth, COUNT_CAP);
     await sql(`INSERT INTO products (integration_id, octo_id, raw, content_hash) VALUES ($1::uuid, 'c-one-more', '{}', 'h')`, [big]);

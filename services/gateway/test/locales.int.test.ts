@@ -1,19 +1,6 @@
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, createBody, useGateway } from './harness';
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
-
-beforeAll(async () => {
-  h = await startGateway();
-  check = openApiValidator(h.app.locals.openapi());
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const partner = (id: string) => ({ Authorization: `Bearer ${h.token('partner', id)}` });
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'ops-locales')}` });
+const { h, check, partner, admin } = useGateway();
 
 async function create(partnerId: string, locales?: unknown): Promise<{ status: number; body: { data: Record<string, unknown> } & Record<string, unknown> }> {
   const res = await h.http().post(BASE).set(partner(partnerId)).send(createBody(locales === undefined ? {} : { locales }));

@@ -1,6 +1,5 @@
 import type { RouteSpec } from '../src/route';
-import { startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { useGateway } from './harness';
 
 /** A route's path segments; `{name}` stands for any one segment. */
 const segmentsOf = (path: string) => path.split('/').filter(Boolean);
@@ -28,14 +27,7 @@ function moreLiteral(a: RouteSpec, b: RouteSpec): boolean {
  * replaced by the check that matters to a client.
  */
 describe('the OpenAPI document clients build on', () => {
-  let h: GatewayHarness;
-  let check: ReturnType<typeof openApiValidator>;
-
-  beforeAll(async () => {
-    h = await startGateway();
-    check = openApiValidator(h.app.locals.openapi());
-  });
-  afterAll(() => h?.close());
+  const { h, check } = useGateway();
 
   test('names its server and its license', () => {
     const document = h.app.locals.openapi();

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { startGateway, type GatewayHarness } from './harness';
+import { useGateway } from './harness';
 
 const root = resolve(__dirname, '../../..');
 const COMMITTED = join(root, 'services/gateway/web/api/schema.d.ts');
@@ -14,14 +14,12 @@ const COMMITTED = join(root, 'services/gateway/web/api/schema.d.ts');
  * document, or the pages would call an API that no longer exists in that shape.
  */
 describe('the typed client of the pages', () => {
-  let h: GatewayHarness;
+  const { h } = useGateway();
   let dir: string;
   beforeAll(async () => {
-    h = await startGateway();
     dir = await mkdtemp(join(tmpdir(), 'openapi-types-'));
   });
   afterAll(async () => {
-    await h?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

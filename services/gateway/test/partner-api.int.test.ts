@@ -2,19 +2,9 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Response } from 'supertest';
 import { catalogSyncJob } from '@octo-sync/jobs';
-import { BASE, createBody, JWT_SECRET, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, createBody, JWT_SECRET, startGateway, useGateway } from './harness';
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
-
-beforeAll(async () => {
-  h = await startGateway();
-  check = openApiValidator(h.app.locals.openapi());
-});
-afterAll(async () => {
-  await h?.close();
-});
+const { h, check } = useGateway();
 
 /** Asserts the status and that the body matches the OpenAPI response of that route and status. */
 function expectDocumented(res: Response, method: string, template: string, status: number): void {

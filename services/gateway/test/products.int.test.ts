@@ -1,20 +1,16 @@
 import type { Pool, PoolClient } from 'pg';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, createBody, useGateway } from './harness';
 
 /** A stable key: every product, option and unit has one. */
 const UUID = expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
+const { h, check, partner, admin } = useGateway();
 let mine: string;
 let other: string;
 const PRODUCTS = 10_000;
 
-const bearer = (role: 'partner' | 'admin', sub: string) => ({ Authorization: `Bearer ${h.token(role, sub)}` });
-
 async function create(sub: string): Promise<string> {
-  const res = await h.http().post(BASE).set(bearer('partner', sub)).send(createBody());
+  const res = await h.http().post(BASE).set(partner(sub)).send(createBody());
   expect(res.status).toBe(201);
   return res.body.data._id as string;
 }
@@ -81,20 +77,15 @@ async function statementsSent<T>(pool: Pool, work: () => Promise<T>): Promise<{ 
 }
 
 beforeAll(async () => {
-  h = await startGateway();
-  check = openApiValidator(h.app.locals.openapi());
   mine = await create('p-read-owner');
   other = await create('p-read-other');
   await seed(mine);
-});
-afterAll(async () => {
-  await h?.close();
 });
 
 describe('GET /{id}/products', () => {
   it('pages through 10,000 products with their options and units, in OCTO id order', async () => {
     const path = `${BASE}/${mine}/products`;
-    const res = await h.http().get(`${path}?page=2&pageSize=100`).set(bearer('partner', 'p-read-owner'));
+    const res = await h.http().get(`${path}?page=2&pageSize=100`).set(partner('p-read-owner'));
     expect(res.status).toBe(200);
     check('get', `${BASE}/{id}/products`, 200, res.body);
     expect(res.body.pagination).toEqual({ page: 2, pageSize: 100, totalCount: PRODUCTS, next: expect.any(String) });
@@ -114,14 +105,14 @@ describe('GET /{id}/products', () => {
         { id: 'VIP', key: UUID, active: true, title: null, units: [{ id: 'adult', key: UUID, active: true, title: null }, { id: 'child', key: UUID, active: true, title: null }] },
       ],
     });
-    const last = await h.http().get(`${path}?page=100&pageSize=100`).set(bearer('partner', 'p-read-owner'));
+    const last = await h.http().get(`${path}?page=100&pageSize=100`).set(partner('p-read-owner'));
     expect(last.body.data.at(-1).id).toBe('p10000');
-    const past = await h.http().get(`${path}?page=101&pageSize=100`).set(bearer('partner', 'p-read-owner'));
+    const past = await h.http().get(`${path}?page=101&pageSize=100`).set(partner('p-read-owner'));
     expect(past.body).toMatchObject({ data: [], pagination: { totalCount: PRODUCTS } });
   });
 
   it('filters on active and on q (id or title, wildcards taken literally)', async () => {
-    const get = (qs: string) => h.http().get(`${BASE}/${mine}/products?${qs}`).set(bearer('partner', 'p-read-owner'));
+    const get = (qs: string) => h.http().get(`${BASE}/${mine}/products?${qs}`).set(partner('p-read-owner'));
     const removed = await get('active=false&pageSize=5');
     expect(removed.body.pagination.totalCount).toBe(PRODUCTS / 10);
     expect(removed.body.data[0]).toMatchObject({ id: 'p00010', active: false, removed_at: '2026-06-01T00:00:00.000Z' });
@@ -151,15 +142,15 @@ describe('GET /{id}/products', () => {
 
   it('hides an integration from another partner (404) and shows it to an admin', async () => {
     const path = `${BASE}/${mine}/products`;
-    const stranger = await h.http().get(path).set(bearer('partner', 'p-read-other'));
+    const stranger = await h.http().get(path).set(partner('p-read-other'));
     expect(stranger.status).toBe(404);
     expect(stranger.body.reason).toBe('NOT_FOUND');
-    expect((await h.http().get(`${path}/p00001`).set(bearer('partner', 'p-read-other'))).status).toBe(404);
-    expect((await h.http().get(`${BASE}/${mine}/availability`).set(bearer('partner', 'p-read-other'))).status).toBe(404);
-    const admin = await h.http().get(`${path}?pageSize=1`).set(bearer('admin', 'admin-1'));
-    expect(admin.status).toBe(200);
-    expect(admin.body.pagination.totalCount).toBe(PRODUCTS);
-    const empty = await h.http().get(`${BASE}/${other}/products`).set(bearer('partner', 'p-read-other'));
+    expect((await h.http().get(`${path}/p00001`).set(partner('p-read-other'))).status).toBe(404);
+    expect((await h.http().get(`${BASE}/${mine}/availability`).set(partner('p-read-other'))).status).toBe(404);
+    const asAdmin = await h.http().get(`${path}?pageSize=1`).set(admin());
+    expect(asAdmin.status).toBe(200);
+    expect(asAdmin.body.pagination.totalCount).toBe(PRODUCTS);
+    const empty = await h.http().get(`${BASE}/${other}/products`).set(partner('p-read-other'));
     expect(empty.body).toEqual({ success: 1, data: [], pagination: { page: 1, pageSize: 20, totalCount: 0, next: null } });
     expect((await h.http().get(path)).status).toBe(401);
   });
@@ -167,7 +158,7 @@ describe('GET /{id}/products', () => {
 
 describe('GET /{id}/products/{productId}', () => {
   it('answers one product with raw, its active options and units put back in', async () => {
-    const res = await h.http().get(`${BASE}/${mine}/products/p00001`).set(bearer('partner', 'p-read-owner'));
+    const res = await h.http().get(`${BASE}/${mine}/products/p00001`).set(partner('p-read-owner'));
     expect(res.status).toBe(200);
     check('get', `${BASE}/{id}/products/{productId}`, 200, res.body);
     expect(res.body.data.options.map((o: { id: string; active: boolean }) => [o.id, o.active])).toEqual([
@@ -182,16 +173,16 @@ describe('GET /{id}/products/{productId}', () => {
   });
 
   it('404 for an unknown product, for another partner and for another integration’s product', async () => {
-    const unknown = await h.http().get(`${BASE}/${mine}/products/nope`).set(bearer('partner', 'p-read-owner'));
+    const unknown = await h.http().get(`${BASE}/${mine}/products/nope`).set(partner('p-read-owner'));
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toEqual(['product: not found']);
-    expect((await h.http().get(`${BASE}/${other}/products/p00001`).set(bearer('partner', 'p-read-other'))).status).toBe(404);
-    expect((await h.http().get(`${BASE}/${mine}/products/p00001`).set(bearer('admin', 'admin-1'))).status).toBe(200);
+    expect((await h.http().get(`${BASE}/${other}/products/p00001`).set(partner('p-read-other'))).status).toBe(404);
+    expect((await h.http().get(`${BASE}/${mine}/products/p00001`).set(admin())).status).toBe(200);
   });
 });
 
 describe('GET /{id}/availability', () => {
-  const get = (qs: string) => h.http().get(`${BASE}/${mine}/availability?${qs}`).set(bearer('partner', 'p-read-owner'));
+  const get = (qs: string) => h.http().get(`${BASE}/${mine}/availability?${qs}`).set(partner('p-read-owner'));
 
   it('lists slots in start order with their order source and key and the raw object', async () => {
     const res = await get('pageSize=2');

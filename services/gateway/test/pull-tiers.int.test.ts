@@ -1,20 +1,8 @@
 import type { Response } from 'supertest';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, createBody, useGateway } from './harness';
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
+const { h, check, partner, admin } = useGateway();
 
-beforeAll(async () => {
-  h = await startGateway();
-  check = openApiValidator(h.app.locals.openapi());
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const partner = (id: string) => ({ Authorization: `Bearer ${h.token('partner', id)}` });
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'ops-tiers')}` });
 const DEFAULT_TIERS = [
   { days_ahead: 3, interval_minutes: 5 },
   { days_ahead: 30, interval_minutes: 60 },

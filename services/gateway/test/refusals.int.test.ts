@@ -1,7 +1,7 @@
 import { AppError } from '@octo-sync/platform';
 import { PullRequests, SyncRequests } from '@octo-sync/runs';
 import { stackFrames as frames } from '@octo-sync/testkit';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
+import { BASE, createBody, useGateway } from './harness';
 
 /** The AppError `work` is refused with (the test fails when it is not refused). */
 async function refusalOf(work: Promise<unknown>): Promise<AppError> {
@@ -19,14 +19,9 @@ async function refusalOf(work: Promise<unknown>): Promise<AppError> {
  * refused triggers does not pay a stack capture per request. Faults keep theirs.
  */
 describe('expected refusals carry no stack trace', () => {
-  let h: GatewayHarness;
-  beforeAll(async () => {
-    h = await startGateway();
-  });
-  afterAll(() => h?.close());
-
+  const { h, partner } = useGateway();
   test('a sync or pull refused by the eligibility rule (not approved, inactive) is an AppError without frames', async () => {
-    const created = await h.http().post(BASE).set('Authorization', `Bearer ${h.token('partner', 'p-refused')}`).send(createBody());
+    const created = await h.http().post(BASE).set(partner('p-refused')).send(createBody());
     expect(created.status).toBe(201);
     const integration = (await h.db.integrations.findLive(created.body.data._id as string))!;
     expect(integration.isApproved).toBe(false);
@@ -45,7 +40,7 @@ describe('expected refusals carry no stack trace', () => {
     const { integration } = await h.db.integrations.create(input);
     const twice = await refusalOf(h.db.integrations.create(input));
     expect([twice.code, frames(twice)]).toEqual(['INTEGRATION_EXISTS', []]);
-    const again = await h.http().post(BASE).set('Authorization', `Bearer ${h.token('partner', 'p-twice')}`).send(createBody());
+    const again = await h.http().post(BASE).set(partner('p-twice')).send(createBody());
     expect([again.status, again.body.reason]).toEqual([409, 'INTEGRATION_EXISTS']);
 
     await h.db.prisma.integration.update({ where: { id: integration.id }, data: { webhookSecretSealed: null } });

@@ -1,4 +1,4 @@
-import { BASE, startGateway, type GatewayHarness } from './harness';
+import { BASE, useGateway } from './harness';
 
 const UI = `${BASE}/admin/queues/ui`;
 
@@ -8,26 +8,18 @@ const UI = `${BASE}/admin/queues/ui`;
  * framework serves it; the dashboard's answers add its CSP and refuse to be framed.
  */
 describe('security headers on every answer', () => {
-  let h: GatewayHarness;
-  const admin = () => `Bearer ${h.token('admin', 'ops-headers')}`;
-
-  beforeAll(async () => {
-    h = await startGateway();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
+  const { h, partner, admin } = useGateway();
 
   const answers: Array<[string, number, () => Promise<{ status: number; headers: Record<string, string> }>]> = [
     ['liveness', 200, () => h.http().get('/healthz')],
     ['metrics', 200, () => h.http().get('/metrics')],
     ['an unknown path (404)', 404, () => h.http().get('/no-such-path')],
     ['an API call without credentials (401)', 401, () => h.http().get(`${BASE}/admin/queues`)],
-    ['invalid JSON (400)', 400, () => h.http().post(BASE).set('Authorization', `Bearer ${h.token('partner', 'p-headers')}`).set('content-type', 'application/json').send('{')],
+    ['invalid JSON (400)', 400, () => h.http().post(BASE).set(partner('p-headers')).set('content-type', 'application/json').send('{')],
     ['the dashboard without credentials (401)', 401, () => h.http().get(`${UI}/`)],
-    ['the dashboard page', 200, () => h.http().get(`${UI}/`).set('Authorization', admin())],
-    ['a dashboard asset', 200, () => h.http().get(`${UI}/static/favicon.ico`).set('Authorization', admin())],
-    ['the dashboard’s JSON', 200, () => h.http().get(`${UI}/api/queues`).set('Authorization', admin())],
+    ['the dashboard page', 200, () => h.http().get(`${UI}/`).set(admin())],
+    ['a dashboard asset', 200, () => h.http().get(`${UI}/static/favicon.ico`).set(admin())],
+    ['the dashboard’s JSON', 200, () => h.http().get(`${UI}/api/queues`).set(admin())],
   ];
 
   test.each(answers)('%s: nosniff, no X-Powered-By', async (_, status, call) => {
@@ -39,7 +31,7 @@ describe('security headers on every answer', () => {
 
   test('the dashboard’s answers carry its CSP (nothing framed, nothing from elsewhere, no inline script) and X-Frame-Options DENY', async () => {
     for (const path of [`${UI}/`, `${UI}/api/queues`]) {
-      const res = await h.http().get(path).set('Authorization', admin());
+      const res = await h.http().get(path).set(admin());
       expect(res.status).toBe(200);
       const csp = String(res.headers['content-security-policy']);
       expect(csp).toMatch(/^default-src 'none'; /);

@@ -1,20 +1,8 @@
 import type { Response } from 'supertest';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, createBody, useGateway } from './harness';
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
+const { h, check, partner, admin } = useGateway();
 
-beforeAll(async () => {
-  h = await startGateway();
-  check = openApiValidator(h.app.locals.openapi());
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const partner = (id: string) => ({ Authorization: `Bearer ${h.token('partner', id)}` });
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'ops-budget')}` });
 const DEFAULT_BUDGET = { requests_per_second: 5, concurrency: 4, throttle_statuses: [429, 503] };
 
 async function create(partnerId: string, budget?: unknown): Promise<Response> {

@@ -1,16 +1,9 @@
 import { catalogSyncJob, catalogSyncJobId, type SyncProgress } from '@octo-sync/jobs';
-import { BASE, startGateway, type GatewayHarness } from './harness';
+import { BASE, useGateway } from './harness';
 
 /** The sync-log shows a running run's progress as its job last reported it, and no progress for any other run. */
 describe('GET /{id}/sync-log: progress of the running run', () => {
-  let h: GatewayHarness;
-
-  beforeAll(async () => {
-    h = await startGateway();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
+  const { h, partner } = useGateway();
 
   test('a running run shows its job’s progress; a queued one shows null', async () => {
     const { integration } = await h.db.integrations.create({
@@ -23,7 +16,7 @@ describe('GET /{id}/sync-log: progress of the running run', () => {
     });
     const { runId } = await h.db.runs.requestRun(integration.id, 'webhook', {});
     await h.producer.enqueue(catalogSyncJob, { integrationId: integration.id, runId });
-    const syncLog = async () => (await h.http().get(`${BASE}/${integration.id}/sync-log`).set('Authorization', `Bearer ${h.token('partner', 'p-progress')}`).expect(200)).body.data.runs;
+    const syncLog = async () => (await h.http().get(`${BASE}/${integration.id}/sync-log`).set(partner('p-progress')).expect(200)).body.data.runs;
 
     expect((await syncLog())[0]).toMatchObject({ run_id: runId, status: 'queued', progress: null });
 

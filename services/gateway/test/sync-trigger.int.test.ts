@@ -2,24 +2,13 @@ import type { Redis } from 'ioredis';
 import { catalogSyncJob, createRedis, startConsumer, type PayloadOf } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
 import { TEST_REDIS_URL } from '@octo-sync/testkit';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, createBody, startGateway, useGateway, type GatewayHarness } from './harness';
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
-
-beforeAll(async () => {
-  // A generous bound: the runs that must answer 200 do so as soon as they finish, however busy the machine.
-  h = await startGateway({ SYNC_TRIGGER_WAIT_MS: '45000', WEBHOOK_RATE_LIMIT: '1000' });
-  check = openApiValidator(h.app.locals.openapi());
-});
-afterAll(async () => {
-  await h?.close();
-});
+// A generous bound: the runs that must answer 200 do so as soon as they finish, however busy the machine.
+const { h, check, admin } = useGateway({ SYNC_TRIGGER_WAIT_MS: '45000', WEBHOOK_RATE_LIMIT: '1000' });
 
 const TRIGGER = `${BASE}/{id}/sync/trigger`;
 const trigger = (id: string) => `${BASE}/${id}/sync/trigger`;
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'admin-1')}` });
 
 /**
  * Created unapproved and approved through the store, so that no first sync is queued (an approved

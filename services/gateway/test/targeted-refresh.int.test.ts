@@ -1,18 +1,6 @@
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, createBody, useGateway } from './harness';
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
-
-beforeAll(async () => {
-  h = await startGateway({ WEBHOOK_RATE_LIMIT: '1000' });
-  check = openApiValidator(h.app.locals.openapi());
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'admin-1')}` });
+const { h, check, admin } = useGateway({ WEBHOOK_RATE_LIMIT: '1000' });
 
 /** Created unapproved and approved through the store, so that no first sync is queued. */
 async function integration(partner: string) {

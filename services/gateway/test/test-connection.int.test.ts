@@ -2,22 +2,10 @@ import type { Redis } from 'ioredis';
 import { createRedis, startConsumer, type PayloadOf, type TestConnectionResult, type testConnectionJob } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
 import { TEST_REDIS_URL } from '@octo-sync/testkit';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, createBody, startGateway, useGateway } from './harness';
 
 const PATH = `${BASE}/me/test-connection`;
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
-
-beforeAll(async () => {
-  h = await startGateway({ TEST_CONNECTION_WAIT_MS: '3000' });
-  check = openApiValidator(h.app.locals.openapi());
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const partner = (sub: string) => ({ Authorization: `Bearer ${h.token('partner', sub)}` });
+const { h, check, partner } = useGateway({ TEST_CONNECTION_WAIT_MS: '3000' });
 
 async function create(sub: string): Promise<string> {
   const res = await h.http().post(BASE).set(partner(sub)).send(createBody());

@@ -2,21 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { availabilityApplyJob, createRedis, shardedKey } from '@octo-sync/jobs';
 import { slotStart, TEST_REDIS_URL, uniquePrefix, clearPrefix, waitFor } from '@octo-sync/testkit';
 import { TokenBucketLimiter } from '../src/rate-limit';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
+import { BASE, createBody, startGateway, useGateway, type GatewayHarness } from './harness';
 
 /** The webhook budgets: notify's token bucket, and failed authentications per client address. */
-let h: GatewayHarness;
-
-beforeAll(async () => {
-  // Notify: 500 at once, then one change an hour (nothing refills within a test). Failed
-  // authentications: 3 per window per address, told apart by X-Forwarded-For.
-  h = await startGateway({ NOTIFY_BURST: '500', NOTIFY_RATE_LIMIT: '1', WEBHOOK_RATE_WINDOW_MS: '3600000', AUTH_FAILURE_LIMIT: '3', TRUST_PROXY: 'true' });
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'admin-1')}` });
+// Notify: 500 at once, then one change an hour (nothing refills within a test). Failed
+// authentications: 3 per window per address, told apart by X-Forwarded-For.
+const { h, admin } = useGateway({ NOTIFY_BURST: '500', NOTIFY_RATE_LIMIT: '1', WEBHOOK_RATE_WINDOW_MS: '3600000', AUTH_FAILURE_LIMIT: '3', TRUST_PROXY: 'true' });
 
 async function integration(partner: string): Promise<{ _id: string; webhook_secret: string }> {
   const res = await h.http().post(`${BASE}/admin/create`).set(admin()).send({ partner_id: partner, ...createBody() });

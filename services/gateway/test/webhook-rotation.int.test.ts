@@ -3,22 +3,10 @@ import { Client } from 'pg';
 import { hashWebhookSecret, migrate } from '@octo-sync/db';
 import { SecretBox, signDelivery } from '@octo-sync/platform';
 import { databaseUrl, dropDatabase, migrateBefore, uniqueDatabaseName, waitFor } from '@octo-sync/testkit';
-import { BASE, createBody, SECRETS_KEY, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { ADMIN_SUB, BASE, createBody, SECRETS_KEY, startGateway, useGateway, type GatewayHarness } from './harness';
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
+const { h, check, partner, admin } = useGateway({ WEBHOOK_RATE_LIMIT: '10000' });
 
-beforeAll(async () => {
-  h = await startGateway({ WEBHOOK_RATE_LIMIT: '10000' });
-  check = openApiValidator(h.app.locals.openapi());
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'ops-1')}` });
-const partner = (sub: string) => ({ Authorization: `Bearer ${h.token('partner', sub)}` });
 const trigger = (id: string) => `${BASE}/${id}/sync/trigger`;
 
 function signed(secret: string): Record<string, string> {
@@ -93,7 +81,7 @@ describe('secret rotation', () => {
       'auth_key_changed:p-rot-3',
       'webhook_auth_changed:p-rot-3',
       'webhook_secret_rotated:p-rot-3',
-      'deactivated:ops-1',
+      `deactivated:${ADMIN_SUB}`,
     ]);
     expect(all.text).not.toContain(it.webhook_secret);
     expect(all.text).not.toContain('new-key-123');

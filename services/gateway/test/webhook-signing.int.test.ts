@@ -3,21 +3,10 @@ import { Webhook } from 'standardwebhooks';
 import { availabilityApplyJob } from '@octo-sync/jobs';
 import { signDelivery } from '@octo-sync/platform';
 import { slotStart } from '@octo-sync/testkit';
-import { BASE, createBody, startGateway, type GatewayHarness } from './harness';
-import { openApiValidator } from './openapi-validator';
+import { BASE, createBody, useGateway } from './harness';
 
-let h: GatewayHarness;
-let check: ReturnType<typeof openApiValidator>;
+const { h, check, admin } = useGateway({ WEBHOOK_RATE_LIMIT: '10000', SYNC_TRIGGER_WAIT_MS: '30000' });
 
-beforeAll(async () => {
-  h = await startGateway({ WEBHOOK_RATE_LIMIT: '10000', SYNC_TRIGGER_WAIT_MS: '30000' });
-  check = openApiValidator(h.app.locals.openapi());
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const admin = () => ({ Authorization: `Bearer ${h.token('admin', 'ops-1')}` });
 const trigger = (id: string) => `${BASE}/${id}/sync/trigger`;
 const notify = (id: string) => `${BASE}/${id}/availability/notify`;
 const INVALID = { success: 0, error: ['x-webhook-secret: missing or invalid'], message: 'Unauthorized', code: 401, reason: 'WEBHOOK_SECRET_INVALID' };

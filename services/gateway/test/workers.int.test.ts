@@ -1,21 +1,20 @@
 import { once } from 'node:events';
 import { startService, type ServiceProcess } from '@octo-sync/testkit';
-import { BASE, startGateway, SECRETS_KEY, type GatewayHarness } from './harness';
+import { BASE, SECRETS_KEY, useGateway } from './harness';
 
 /** Workers announce themselves in Redis; /readyz counts them without letting them decide its status, /admin/queues lists them. */
 describe('/readyz counts live workers', () => {
-  let g: GatewayHarness;
   let worker: ServiceProcess | undefined;
-
-  beforeAll(async () => {
-    g = await startGateway();
-    // The gateway's Redis connection queues nothing while it connects: wait until it is up.
-    if (g.redis.status !== 'ready') await once(g.redis, 'ready');
-  });
+  // Before useGateway: Jest runs afterAll hooks in the order they are declared, and the worker
+  // stops before the gateway's database and queue prefix go.
   afterAll(async () => {
     if (worker && worker.child.exitCode === null && worker.child.signalCode === null) worker.kill('SIGKILL');
     await worker?.exited;
-    await g.close();
+  });
+  const { h: g } = useGateway();
+  beforeAll(async () => {
+    // The gateway's Redis connection queues nothing while it connects: wait until it is up.
+    if (g.redis.status !== 'ready') await once(g.redis, 'ready');
   });
 
   const ready = async () => {

@@ -3,6 +3,7 @@ import type { FreshnessStore } from '../availability/freshness';
 import type { PrismaClient } from '../client';
 import type { Integration } from '../generated/prisma/client';
 import { cappedCount, COUNT_CAP, offsetOf, toListPage, type ListPage } from '../paging';
+import { isTierScopeSql, tierScopeSql } from '../runs/pull-flight';
 import { SYNC_RUN_COLUMNS, type SyncRun } from '../runs/sync-runs.store';
 
 export type SyncStatusFilter = 'idle' | 'syncing' | 'error';
@@ -53,11 +54,11 @@ export interface FleetRow {
 
 /** Successful pulls of `i` covering tier `tier` (an SQL expression, from 0): that tier's, or the whole window's. */
 const TIER_PULLS = (tier: string) => `FROM sync_runs r WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND r.status IN ('succeeded', 'skipped')
-    AND (r.pull_scope IS NULL OR r.pull_scope = '["tier",' || ${tier} || ']')`;
+    AND (r.pull_scope IS NULL OR r.pull_scope = ${tierScopeSql(tier)})`;
 
 const LAST_PULL = `LEFT JOIN LATERAL (
   SELECT r.finished_at FROM sync_runs r
-  WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND r.status IN ('succeeded', 'skipped') AND (r.pull_scope IS NULL OR r.pull_scope LIKE '["tier",%')
+  WHERE r.integration_id = i.id AND r.kind = 'availability_pull' AND r.status IN ('succeeded', 'skipped') AND (r.pull_scope IS NULL OR ${isTierScopeSql('r.pull_scope')})
   ORDER BY r.queued_at DESC LIMIT 1) lp ON true`;
 
 /**

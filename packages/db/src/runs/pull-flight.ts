@@ -8,6 +8,18 @@ import type { SyncRun } from '../generated/prisma/client';
  * wait; pulls of other scopes run beside it. How overlapping writers stay correct: slot-order.ts.
  */
 
+// A tier's scheduled pulls are scoped `["tier",N]` (N from 0); the SQL below builds the same text.
+const TIER_SCOPE_PREFIX = '["tier",';
+
+/** The `pull_scope` of tier `tier`'s pulls (the schedule's): one flight per tier. */
+export const tierScope = (tier: number): string => `${TIER_SCOPE_PREFIX}${tier}]`;
+
+/** {@link tierScope} in SQL, of `tier`, an SQL integer expression. */
+export const tierScopeSql = (tier: string): string => `'${TIER_SCOPE_PREFIX}' || ${tier} || ']'`;
+
+/** SQL: whether `column` holds a tier's scope, whichever tier. */
+export const isTierScopeSql = (column: string): string => `${column} LIKE '${TIER_SCOPE_PREFIX}%'`;
+
 /** A run's flight scope as SQL over `sync_runs` columns: a whole pull's (null scope) is ''. */
 export const FLIGHT_OF = `COALESCE(pull_scope, '')`;
 

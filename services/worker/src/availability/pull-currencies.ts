@@ -1,4 +1,4 @@
-import type { CurrencyChecks, PullTier, RunWarning, SlotPriceRow, SnapshotSlot } from '@octo-sync/db';
+import { tierScope, type CurrencyChecks, type PullTier, type RunWarning, type SlotPriceRow, type SnapshotSlot } from '@octo-sync/db';
 import { pricedCurrencies, slotPrices, type OctoSlot } from '@octo-sync/octo';
 import type { WindowedTarget } from './pull-targets';
 
@@ -90,6 +90,6 @@ export function secondaryTargets(currencies: readonly string[], pullScope: strin
   if (currencies.length < 2 || hinted) return [];
   if (pullScope === null) return [...targets];
   const last = tiers.length - 1;
-  if (pullScope !== JSON.stringify(['tier', last])) return [];
+  if (pullScope !== tierScope(last)) return [];
   return targets.map((t) => ({ ...t, days: { from: 0, to: tiers[last]!.daysAhead } }));
 }
