@@ -96,5 +96,6 @@ describe('Postgres connections dropped mid-run', () => {
     expect(done.counts).toMatchObject({ products: { created: 2950, updated: 50 } });
     expect(await db.prisma.product.count({ where: { integrationId: integration.id, active: true } })).toBe(3000);
     expect(worker.child.exitCode).toBeNull();
-  });
+    // Its own waits are the deadlines (a worker process to start, three catalog runs, a retry).
+  }, 300_000);
 });
