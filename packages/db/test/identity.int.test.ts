@@ -1,5 +1,6 @@
 import { createDb, type Db, type OptionRow, type ProductRow, type RekeyOutcome, type SliceRows, type UnitRow } from '@octo-sync/db';
-import { claimedTestRun, createTestDatabase, createTestIntegration, type TestDatabase } from '@octo-sync/testkit';
+import { claimedTestRun, createTestDatabase, createTestIntegration, waitFor, type TestDatabase } from '@octo-sync/testkit';
+import { LOCK_OPTION_MARKS } from '../src/availability/pull-marks';
 
 /**
  * Stable keys through real catalog runs (the CatalogRunWriter a sync uses): a product that left
@@ -202,4 +203,40 @@ describe('stable identity', () => {
     const events = await db.pool.query(`SELECT type, key::text FROM change_events WHERE integration_id = $1::uuid AND product_octo_id = 'Q' AND type LIKE 'product.%'`, [fresh.integration.id]);
     expect(events.rows).toEqual([{ type: 'product.created', key: q.product }]);
   });
+  test('a remap waits for a pull writing the product\'s option, then moves the slots it wrote too', async () => {
+    const claim = await claimedTestRun(db);
+    const id = claim.integration.id;
+    await run(claim, catalog([['OLD', null], ['NEW', null]]), []);
+    await run(claim, catalog([['NEW', null]]), ['OLD']);
+    await storeSlot(id, 'OLD', 'pushed-1');
+    const day = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const start = `${day}T09:00:00+00:00`;
+
+    // A pull of OLD's option is writing (a pull that planned before OLD left): its transaction holds the option's lock.
+    const pull = await db.pool.connect();
+    try {
+      await pull.query('BEGIN');
+      await pull.query(LOCK_OPTION_MARKS, [id, JSON.stringify([{ product_octo_id: 'OLD', option_octo_id: 'DEFAULT' }])]);
+      let settled = false;
+      // Spelled as an admin may type it in the URL: the lock is the option's whatever the spelling.
+      const remap = db.identity.remap(id.toUpperCase(), 'OLD', 'NEW', 'admin-1').finally(() => (settled = true));
+      // Blocked on the option's lock (or, were it not taken, done already).
+      await waitFor('the remap to wait for the pull or finish', async () => settled || (await advisoryWaiters()) > 0);
+      await db.pulls.reconcile(pull, id, [{
+        productId: 'OLD', optionId: 'DEFAULT', from: day, to: day, answerKey: BigInt(Date.now()) * 1_000_000n,
+        slots: [{ availability_id: 'pulled-1', local_date_time_start: start, starts_at: start, status: 'AVAILABLE', vacancies: 3, capacity: 10, raw: null }],
+      }]);
+      await pull.query('COMMIT');
+      expect((await remap).kind).toBe('remapped');
+    } finally {
+      pull.release();
+    }
+    expect(await slotsOf(id, 'OLD')).toEqual([]);
+    expect(await slotsOf(id, 'NEW')).toEqual(['pulled-1', 'pushed-1']);
+  });
+
+  /** Sessions of this database waiting for an advisory lock. */
+  const advisoryWaiters = async () =>
+    (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+      WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()`)).rows[0]!.n;
 });
