@@ -90,6 +90,10 @@ describe('stable identity', () => {
     );
   }
 
+  /** The products of an integration marked as holding a key they took, by OCTO id. */
+  const inherited = async (integrationId: string) =>
+    (await db.pool.query<{ octo_id: string }>(`SELECT octo_id FROM products WHERE integration_id = $1::uuid AND key_inherited_at IS NOT NULL ORDER BY 1`, [integrationId])).rows.map((r) => r.octo_id);
+
   const slotsOf = async (integrationId: string, productId: string) =>
     (await db.pool.query<{ availability_id: string }>(`SELECT availability_id FROM availability_slots WHERE integration_id = $1::uuid AND product_octo_id = $2 ORDER BY 1`, [integrationId, productId])).rows.map((r) => r.availability_id);
 
@@ -177,6 +181,8 @@ describe('stable identity', () => {
     expect(await db.identity.link(next.integration.id, old.integration.id, 'admin-1')).toEqual({ kind: 'linked', products: 2 });
     expect(await keysOf(next.integration.id, 'X')).toEqual({ ...oldKeys.X, active: true });
     expect(await keysOf(next.integration.id, 'Y')).toEqual({ ...oldKeys.Y, active: true });
+    // They hold keys they took: a remap into one of them is refused.
+    expect(await inherited(next.integration.id)).toEqual(['X', 'Y']);
     await run(next, catalog([['X', null], ['Y', null], ['Z', null]]), []);
     expect(await keysOf(next.integration.id, 'Z')).toEqual({ ...oldKeys.Z, active: true });
 
@@ -203,6 +209,30 @@ describe('stable identity', () => {
     const events = await db.pool.query(`SELECT type, key::text FROM change_events WHERE integration_id = $1::uuid AND product_octo_id = 'Q' AND type LIKE 'product.%'`, [fresh.integration.id]);
     expect(events.rows).toEqual([{ type: 'product.created', key: q.product }]);
   });
+  test('a product that took an identity is no remap target until it hands it on: the key it took stays', async () => {
+    const claim = await claimedTestRun(db);
+    const id = claim.integration.id;
+    await run(claim, catalog([['A', 'ref-a'], ['X', null], ['Y', null]]), []);
+    const before = { A: (await keysOf(id, 'A'))!, X: (await keysOf(id, 'X'))!, Y: (await keysOf(id, 'Y'))! };
+    // A -> A2 by the sync (same unique reference); X and Y left beside T, candidates.
+    await run(claim, catalog([['A2', 'ref-a'], ['T', null]]), ['A', 'X', 'Y']);
+    expect((await db.identity.remap(id, 'X', 'T', 'admin-1')).kind).toBe('remapped');
+
+    // T took X's identity, A2 took A's: Y into either would drop it.
+    expect(await db.identity.remap(id, 'Y', 'T', 'admin-1')).toEqual({ kind: 'target_taken' });
+    expect(await db.identity.remap(id, 'Y', 'A2', 'admin-1')).toEqual({ kind: 'target_taken' });
+    expect(await keysOf(id, 'T')).toEqual({ ...before.X, active: true });
+    expect(await keysOf(id, 'A2')).toEqual({ ...before.A, active: true });
+
+    // T leaves and hands X's identity on to U; back in the catalog it holds a fresh key of its own, free to take Y's.
+    await run(claim, catalog([['A2', 'ref-a'], ['U', null]]), ['T']);
+    expect((await db.identity.remap(id, 'T', 'U', 'admin-1')).kind).toBe('remapped');
+    expect(await keysOf(id, 'U')).toEqual({ ...before.X, active: true });
+    await run(claim, catalog([['A2', 'ref-a'], ['U', null], ['T', null]]), []);
+    expect((await db.identity.remap(id, 'Y', 'T', 'admin-1')).kind).toBe('remapped');
+    expect(await keysOf(id, 'T')).toEqual({ ...before.Y, active: true });
+  });
+
   test('a remap waits for a pull writing the product\'s option, then moves the slots it wrote too', async () => {
     const claim = await claimedTestRun(db);
     const id = claim.integration.id;

@@ -34,7 +34,8 @@ interface ProductMove {
 }
 
 // $1 source integration, $2 target integration, $3 JSON pairs {from, to} (disjoint). Each `to`
-// takes its `from`'s key and `from` a fresh one, and the time it handed its identity on.
+// takes its `from`'s key and the time it took one; `from` a fresh one, the time it handed its
+// identity on, and no longer holds one it took.
 const MOVE_PRODUCT_KEYS = `
 WITH m AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x("from" text, "to" text)),
 pairs AS (SELECT f.id AS f, t.id AS t, f.key AS fkey, m."from", m."to" FROM m
@@ -42,7 +43,8 @@ pairs AS (SELECT f.id AS f, t.id AS t, f.key AS fkey, m."from", m."to" FROM m
   JOIN products t ON t.integration_id = $2::uuid AND t.octo_id = m."to"
   WHERE f.id <> t.id),
 moved AS (UPDATE products p SET key = CASE WHEN p.id = pairs.t THEN pairs.fkey ELSE gen_random_uuid() END,
-    remapped_at = CASE WHEN p.id = pairs.f THEN now() ELSE p.remapped_at END
+    remapped_at = CASE WHEN p.id = pairs.f THEN now() ELSE p.remapped_at END,
+    key_inherited_at = CASE WHEN p.id = pairs.t THEN now() END
   FROM pairs WHERE p.id = pairs.f OR p.id = pairs.t RETURNING p.id, p.content_hash)
 SELECT pairs.f::text AS f, pairs.t::text AS t, pairs."from", pairs."to", pairs.fkey::text AS key, moved.content_hash
 FROM pairs JOIN moved ON moved.id = pairs.t`;
