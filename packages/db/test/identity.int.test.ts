@@ -1,5 +1,6 @@
 import { createDb, type Db, type OptionRow, type ProductRow, type RekeyOutcome, type SliceRows, type UnitRow } from '@octo-sync/db';
-import { claimedTestRun, createTestDatabase, createTestIntegration, type TestDatabase } from '@octo-sync/testkit';
+import { claimedTestRun, createTestDatabase, createTestIntegration, waitFor, type TestDatabase } from '@octo-sync/testkit';
+import { LOCK_OPTION_MARKS } from '../src/availability/pull-marks';
 
 /**
  * Stable keys through real catalog runs (the CatalogRunWriter a sync uses): a product that left
@@ -89,6 +90,10 @@ describe('stable identity', () => {
     );
   }
 
+  /** The products of an integration marked as holding a key they took, by OCTO id. */
+  const inherited = async (integrationId: string) =>
+    (await db.pool.query<{ octo_id: string }>(`SELECT octo_id FROM products WHERE integration_id = $1::uuid AND key_inherited_at IS NOT NULL ORDER BY 1`, [integrationId])).rows.map((r) => r.octo_id);
+
   const slotsOf = async (integrationId: string, productId: string) =>
     (await db.pool.query<{ availability_id: string }>(`SELECT availability_id FROM availability_slots WHERE integration_id = $1::uuid AND product_octo_id = $2 ORDER BY 1`, [integrationId, productId])).rows.map((r) => r.availability_id);
 
@@ -176,6 +181,8 @@ describe('stable identity', () => {
     expect(await db.identity.link(next.integration.id, old.integration.id, 'admin-1')).toEqual({ kind: 'linked', products: 2 });
     expect(await keysOf(next.integration.id, 'X')).toEqual({ ...oldKeys.X, active: true });
     expect(await keysOf(next.integration.id, 'Y')).toEqual({ ...oldKeys.Y, active: true });
+    // They hold keys they took: a remap into one of them is refused.
+    expect(await inherited(next.integration.id)).toEqual(['X', 'Y']);
     await run(next, catalog([['X', null], ['Y', null], ['Z', null]]), []);
     expect(await keysOf(next.integration.id, 'Z')).toEqual({ ...oldKeys.Z, active: true });
 
@@ -202,4 +209,64 @@ describe('stable identity', () => {
     const events = await db.pool.query(`SELECT type, key::text FROM change_events WHERE integration_id = $1::uuid AND product_octo_id = 'Q' AND type LIKE 'product.%'`, [fresh.integration.id]);
     expect(events.rows).toEqual([{ type: 'product.created', key: q.product }]);
   });
+  test('a product that took an identity is no remap target until it hands it on: the key it took stays', async () => {
+    const claim = await claimedTestRun(db);
+    const id = claim.integration.id;
+    await run(claim, catalog([['A', 'ref-a'], ['X', null], ['Y', null]]), []);
+    const before = { A: (await keysOf(id, 'A'))!, X: (await keysOf(id, 'X'))!, Y: (await keysOf(id, 'Y'))! };
+    // A -> A2 by the sync (same unique reference); X and Y left beside T, candidates.
+    await run(claim, catalog([['A2', 'ref-a'], ['T', null]]), ['A', 'X', 'Y']);
+    expect((await db.identity.remap(id, 'X', 'T', 'admin-1')).kind).toBe('remapped');
+
+    // T took X's identity, A2 took A's: Y into either would drop it.
+    expect(await db.identity.remap(id, 'Y', 'T', 'admin-1')).toEqual({ kind: 'target_taken' });
+    expect(await db.identity.remap(id, 'Y', 'A2', 'admin-1')).toEqual({ kind: 'target_taken' });
+    expect(await keysOf(id, 'T')).toEqual({ ...before.X, active: true });
+    expect(await keysOf(id, 'A2')).toEqual({ ...before.A, active: true });
+
+    // T leaves and hands X's identity on to U; back in the catalog it holds a fresh key of its own, free to take Y's.
+    await run(claim, catalog([['A2', 'ref-a'], ['U', null]]), ['T']);
+    expect((await db.identity.remap(id, 'T', 'U', 'admin-1')).kind).toBe('remapped');
+    expect(await keysOf(id, 'U')).toEqual({ ...before.X, active: true });
+    await run(claim, catalog([['A2', 'ref-a'], ['U', null], ['T', null]]), []);
+    expect((await db.identity.remap(id, 'Y', 'T', 'admin-1')).kind).toBe('remapped');
+    expect(await keysOf(id, 'T')).toEqual({ ...before.Y, active: true });
+  });
+
+  test('a remap waits for a pull writing the product\'s option, then moves the slots it wrote too', async () => {
+    const claim = await claimedTestRun(db);
+    const id = claim.integration.id;
+    await run(claim, catalog([['OLD', null], ['NEW', null]]), []);
+    await run(claim, catalog([['NEW', null]]), ['OLD']);
+    await storeSlot(id, 'OLD', 'pushed-1');
+    const day = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const start = `${day}T09:00:00+00:00`;
+
+    // A pull of OLD's option is writing (a pull that planned before OLD left): its transaction holds the option's lock.
+    const pull = await db.pool.connect();
+    try {
+      await pull.query('BEGIN');
+      await pull.query(LOCK_OPTION_MARKS, [id, JSON.stringify([{ product_octo_id: 'OLD', option_octo_id: 'DEFAULT' }])]);
+      let settled = false;
+      // Spelled as an admin may type it in the URL: the lock is the option's whatever the spelling.
+      const remap = db.identity.remap(id.toUpperCase(), 'OLD', 'NEW', 'admin-1').finally(() => (settled = true));
+      // Blocked on the option's lock (or, were it not taken, done already).
+      await waitFor('the remap to wait for the pull or finish', async () => settled || (await advisoryWaiters()) > 0);
+      await db.pulls.reconcile(pull, id, [{
+        productId: 'OLD', optionId: 'DEFAULT', from: day, to: day, answerKey: BigInt(Date.now()) * 1_000_000n,
+        slots: [{ availability_id: 'pulled-1', local_date_time_start: start, starts_at: start, status: 'AVAILABLE', vacancies: 3, capacity: 10, raw: null }],
+      }]);
+      await pull.query('COMMIT');
+      expect((await remap).kind).toBe('remapped');
+    } finally {
+      pull.release();
+    }
+    expect(await slotsOf(id, 'OLD')).toEqual([]);
+    expect(await slotsOf(id, 'NEW')).toEqual(['pulled-1', 'pushed-1']);
+  });
+
+  /** Sessions of this database waiting for an advisory lock. */
+  const advisoryWaiters = async () =>
+    (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+      WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()`)).rows[0]!.n;
 });

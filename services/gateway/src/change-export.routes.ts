@@ -40,7 +40,8 @@ export function changeExportRoute({ db }: { db: Db }): RouteSpec {
     summary: 'Snapshot export: the current catalog and slots, with the feed position to resume from',
     description:
       'NDJSON, streamed (chunked). Every line is an object with `kind` and `position`: one `snapshot` line, one line per live product, option and unit ' +
-      '(OCTO ids and content_hash) and per stored slot (ids, start, status, vacancies, capacity, content_hash), in no particular order, then an ' +
+      '(OCTO ids, content_hash, and stable keys: `key` the product’s, as on feed events, `optionKey` and `unitKey` on option and unit lines) ' +
+      'and per stored slot (ids, start, status, vacancies, capacity, content_hash, its product’s `key` or null), in no particular order, then an ' +
       '`end` line with the number of lines before it (a stream without it was cut short: export again). `position` is the same on every line: ' +
       'read the feed with `after=<position>` and no change is missed (some already in the export may come again; apply them by content_hash). ' +
       'The way back for a consumer whose cursor answered 410 CURSOR_EXPIRED. For admins and readers; a query parameter it does not take answers 400.',

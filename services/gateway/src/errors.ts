@@ -34,6 +34,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   ALREADY_REMAPPED: { status: 409, label: 'Already remapped' },
   SYNC_IN_PROGRESS: { status: 409, label: 'Sync in progress' },
   PRODUCT_STILL_ACTIVE: { status: 409, label: 'Product still active' },
+  REMAP_TARGET_TAKEN: { status: 409, label: 'Remap target taken' },
   LINK_REFUSED: { status: 422, label: 'Link refused' },
   REMAP_REFUSED: { status: 422, label: 'Remap refused' },
   PAYLOAD_TOO_LARGE: { status: 413, label: 'Payload too large' },

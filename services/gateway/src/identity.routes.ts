@@ -61,6 +61,7 @@ const REMAP_REFUSALS: Record<Exclude<RemapOutcome['kind'], 'remapped'>, () => Ap
   same: () => new ApiError('REMAP_REFUSED', ['to: is the product itself']),
   source_active: () => new ApiError('PRODUCT_STILL_ACTIVE', ['product: still in the supplier’s catalog; only a product that left can hand its identity on']),
   already_remapped: () => new ApiError('ALREADY_REMAPPED', ['product: its identity was already handed on since it left the catalog']),
+  target_taken: () => new ApiError('REMAP_TARGET_TAKEN', ['to: holds the identity of a product it replaced already; remapping another into it would drop that key']),
 };
 
 /** The admin's identity routes. */
@@ -119,7 +120,11 @@ export function identityRoutes({ db }: { db: Db }): RouteSpec[] {
       responses: {
         200: { description: 'Remapped.', schema: okEnvelope(remapResultSchema) },
         404: { description: 'NOT_FOUND: no live integration, or no product `{productId}`.' },
-        409: { description: 'PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. ALREADY_REMAPPED: its identity was handed on since it left.' },
+        409: {
+          description:
+            'PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. ALREADY_REMAPPED: its identity was handed on since it left. ' +
+            'REMAP_TARGET_TAKEN: `to` already took another product’s identity (a remap, a sync’s re-key or a link); another remap into it would drop that key.',
+        },
         422: { description: 'REMAP_REFUSED: `to` is no active product, or the product itself.' },
       },
       handler: async ({ req, params, body, log }) => {

@@ -12,11 +12,14 @@ const OPTIONS = `(SELECT DISTINCT product_octo_id, option_octo_id FROM jsonb_to_
 // (the keys sorted), before any row lock. Pulls of different flights (scopes) may write one option
 // at once; this makes their transactions over an option take turns, so each statement of one sees
 // all the other committed (its marks included: RECONCILE_SNAPSHOT refuses what a newer mark
-// covers), and TRIM_MARKS and PRUNE_MARKS never race another pull's mark of the option. Only pulls
-// take these locks, always first, so they cannot deadlock with the slots' lock order.
+// covers), and TRIM_MARKS and PRUNE_MARKS never race another pull's mark of the option. Pulls
+// take these locks first, so they cannot deadlock with the slots' lock order; an identity move
+// (key-transfer.ts) takes them before it moves an option's slots, holding by then only the
+// integration's row lock and catalog rows, none of which a pull write waits for. The id is keyed
+// as Postgres prints it, so every caller names an option's lock alike whatever its spelling.
 export const LOCK_OPTION_MARKS = `
 SELECT count(pg_advisory_xact_lock(k)) FROM (
-  SELECT DISTINCT hashtextextended('pull-marks:' || $1 || chr(1) || product_octo_id || chr(1) || option_octo_id, 0) AS k FROM ${OPTIONS} o
+  SELECT DISTINCT hashtextextended('pull-marks:' || $1::uuid::text || chr(1) || product_octo_id || chr(1) || option_octo_id, 0) AS k FROM ${OPTIONS} o
   ORDER BY k) keys`;
 
 // $1 the integration, $2 as PRUNE_MARKS's. A tier window slides a day at a time, so yesterday's

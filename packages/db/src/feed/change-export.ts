@@ -13,6 +13,8 @@ const POSITION = `SELECT ${NEWEST_POSITION}::text AS position`;
  * snapshot export and where it resumes"): one line per live product, option and unit and per
  * stored slot, each tagged with the position, and one `snapshot` line. Postgres may run the
  * branches in parallel and interleave them, hence the tag on every line rather than a header.
+ * Every line that names a product carries its stable `key`, as the feed's events do (a slot's is
+ * null when its product is not stored); option and unit lines add their own (`optionKey`, `unitKey`).
  * `scope` is a SQL condition on an integration id column, built from a checked uuid only.
  */
 function exportSql(scope: (column: string) => string): string {
@@ -21,20 +23,23 @@ function exportSql(scope: (column: string) => string): string {
 WITH p AS (${POSITION})
 SELECT ${line(`'kind', 'snapshot'`)} FROM p
 UNION ALL
-SELECT ${line(`'kind', 'product', 'integration_id', t.integration_id, 'productId', t.octo_id, 'content_hash', t.content_hash`)}
+SELECT ${line(`'kind', 'product', 'integration_id', t.integration_id, 'productId', t.octo_id, 'key', t.key, 'content_hash', t.content_hash`)}
 FROM p, products t WHERE t.active AND ${scope('t.integration_id')}
 UNION ALL
-SELECT ${line(`'kind', 'option', 'integration_id', pr.integration_id, 'productId', pr.octo_id, 'optionId', t.octo_id, 'content_hash', t.content_hash`)}
+SELECT ${line(`'kind', 'option', 'integration_id', pr.integration_id, 'productId', pr.octo_id, 'optionId', t.octo_id, 'key', pr.key, 'optionKey', t.key,
+  'content_hash', t.content_hash`)}
 FROM p, product_options t JOIN products pr ON pr.id = t.product_id WHERE t.active AND pr.active AND ${scope('pr.integration_id')}
 UNION ALL
-SELECT ${line(`'kind', 'unit', 'integration_id', pr.integration_id, 'productId', pr.octo_id, 'optionId', o.octo_id, 'unitId', t.octo_id, 'content_hash', t.content_hash`)}
+SELECT ${line(`'kind', 'unit', 'integration_id', pr.integration_id, 'productId', pr.octo_id, 'optionId', o.octo_id, 'unitId', t.octo_id, 'key', pr.key,
+  'optionKey', o.key, 'unitKey', t.key, 'content_hash', t.content_hash`)}
 FROM p, units t JOIN product_options o ON o.id = t.option_id JOIN products pr ON pr.id = o.product_id
 WHERE t.active AND o.active AND pr.active AND ${scope('pr.integration_id')}
 UNION ALL
 SELECT ${line(`'kind', 'slot', 'integration_id', t.integration_id, 'productId', t.product_octo_id, 'optionId', t.option_octo_id,
   'availabilityId', t.availability_id, 'localDateTimeStart', t.local_date_time_start, 'status', t.status, 'vacancies', t.vacancies,
-  'capacity', t.capacity, 'content_hash', t.content_hash`)}
-FROM p, availability_slots t WHERE ${scope('t.integration_id')}
+  'capacity', t.capacity, 'key', pr.key, 'content_hash', t.content_hash`)}
+FROM p, availability_slots t LEFT JOIN products pr ON pr.integration_id = t.integration_id AND pr.octo_id = t.product_octo_id
+WHERE ${scope('t.integration_id')}
 ) TO STDOUT`;
 }
 

@@ -21,7 +21,7 @@ export type LinkOutcome =
   | { kind: 'not_found' | 'previous_not_found' | 'same' | 'other_partner' | 'already_linked' | 'previous_taken' | 'sync_running' };
 
 /** What a manual remap did, or why it did not. */
-export type RemapOutcome = { kind: 'remapped'; remap: Remap } | { kind: 'not_found' | 'product_not_found' | 'target_not_found' | 'same' | 'source_active' | 'already_remapped' };
+export type RemapOutcome = { kind: 'remapped'; remap: Remap } | { kind: 'not_found' | 'product_not_found' | 'target_not_found' | 'same' | 'source_active' | 'already_remapped' | 'target_taken' };
 
 // Catalog runs hold the integration's row FOR NO KEY UPDATE for their whole transaction (run-fence.ts):
 // taking the same lock first makes an admin's identity change wait for a run in progress, and a run wait for it.
@@ -85,6 +85,8 @@ export class IdentityStore {
    * An admin's remap: product `to` (active) takes the identity of product `from` (the key, its
    * options' and units' keys, its slots), as a sync's 1:1 re-key would; audited as
    * `product_remapped`, appended to the change feed as `product.remapped`, the candidate cleared.
+   * Refused for a `to` that holds a key it took (`target_taken`), checked under the integration's
+   * row lock like the rest, so no run or other remap gives it one in between.
    */
   remap(id: string, from: string, to: string, actor: string): Promise<RemapOutcome> {
     if (!isUuid(id)) return Promise.resolve({ kind: 'not_found' });
@@ -92,8 +94,9 @@ export class IdentityStore {
     return this.prisma.$transaction(async (tx) => {
       const sql = identitySql(tx);
       if ((await sql.query(LOCK_LIVE, [id])).rows.length === 0) return { kind: 'not_found' };
-      const { rows } = await sql.query<{ octo_id: string; active: boolean; handed_on: boolean }>(
-        `SELECT octo_id, active, COALESCE(remapped_at >= removed_at, false) AS handed_on FROM products WHERE integration_id = $1::uuid AND octo_id = ANY($2::text[])`,
+      const { rows } = await sql.query<{ octo_id: string; active: boolean; handed_on: boolean; inherited: boolean }>(
+        `SELECT octo_id, active, COALESCE(remapped_at >= removed_at, false) AS handed_on, key_inherited_at IS NOT NULL AS inherited
+         FROM products WHERE integration_id = $1::uuid AND octo_id = ANY($2::text[])`,
         [id, [from, to]],
       );
       const source = rows.find((r) => r.octo_id === from);
@@ -104,6 +107,8 @@ export class IdentityStore {
       if (source.active) return { kind: 'source_active' };
       // Its key went on with a remap since it left: what it holds now is a fresh key, no identity.
       if (source.handed_on) return { kind: 'already_remapped' };
+      // It holds a key it took (a remap, a sync's re-key, a link): taking another would drop that identity.
+      if (target.inherited) return { kind: 'target_taken' };
       const [remap] = await moveIdentity(sql, id, [{ from, to }]);
       if (remap === undefined) return { kind: 'product_not_found' };
       await sql.query(`DELETE FROM remap_candidates WHERE integration_id = $1::uuid AND from_octo_id = $2`, [id, from]);

@@ -11,6 +11,8 @@
  * same few round trips in its fenced transaction whether it re-keys one product or thousands.
  */
 
+import { LOCK_OPTION_MARKS } from '../availability/pull-marks';
+
 /** A transaction's statements (a pg client, or a catalog run's fenced transaction). */
 export interface IdentitySql {
   query<R>(sql: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
@@ -32,7 +34,8 @@ interface ProductMove {
 }
 
 // $1 source integration, $2 target integration, $3 JSON pairs {from, to} (disjoint). Each `to`
-// takes its `from`'s key and `from` a fresh one, and the time it handed its identity on.
+// takes its `from`'s key and the time it took one; `from` a fresh one, the time it handed its
+// identity on, and no longer holds one it took.
 const MOVE_PRODUCT_KEYS = `
 WITH m AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x("from" text, "to" text)),
 pairs AS (SELECT f.id AS f, t.id AS t, f.key AS fkey, m."from", m."to" FROM m
@@ -40,7 +43,8 @@ pairs AS (SELECT f.id AS f, t.id AS t, f.key AS fkey, m."from", m."to" FROM m
   JOIN products t ON t.integration_id = $2::uuid AND t.octo_id = m."to"
   WHERE f.id <> t.id),
 moved AS (UPDATE products p SET key = CASE WHEN p.id = pairs.t THEN pairs.fkey ELSE gen_random_uuid() END,
-    remapped_at = CASE WHEN p.id = pairs.f THEN now() ELSE p.remapped_at END
+    remapped_at = CASE WHEN p.id = pairs.f THEN now() ELSE p.remapped_at END,
+    key_inherited_at = CASE WHEN p.id = pairs.t THEN now() END
   FROM pairs WHERE p.id = pairs.f OR p.id = pairs.t RETURNING p.id, p.content_hash)
 SELECT pairs.f::text AS f, pairs.t::text AS t, pairs."from", pairs."to", pairs.fkey::text AS key, moved.content_hash
 FROM pairs JOIN moved ON moved.id = pairs.t`;
@@ -66,6 +70,11 @@ FROM pairs JOIN fc ON fc.id = pairs.f JOIN tc ON tc.id = pairs.t`;
 
 const MOVE_OPTION_KEYS = moveChildKeys('product_options', 'product_id');
 const MOVE_UNIT_KEYS = moveChildKeys('units', 'option_id');
+
+// $1 integration, $2 the OCTO ids of the products whose slots may move: their options as the
+// catalog stores them, LOCK_OPTION_MARKS's $2.
+const OPTIONS_OF = `SELECT COALESCE(json_agg(json_build_object('product_octo_id', p.octo_id, 'option_octo_id', o.octo_id)), '[]')::text AS options
+FROM products p JOIN product_options o ON o.product_id = p.id WHERE p.integration_id = $1::uuid AND p.octo_id = ANY($2::text[])`;
 
 // $1 integration, $2 JSON option moves {fp, fo, tp, "to"} (product and option ids before and
 // after). An option of the new product that already has slots (pushed before the catalog named
@@ -113,11 +122,23 @@ async function moveKeys(sql: IdentitySql, move: ProductMove): Promise<{ products
  * Returns the pairs moved (a pair missing either row is left out).
  */
 export async function moveIdentity(sql: IdentitySql, integrationId: string, pairs: ReadonlyArray<{ from: string; to: string }>): Promise<Remap[]> {
+  if (pairs.length > 0) await lockOptions(sql, integrationId, pairs.flatMap((p) => [p.from, p.to]));
   const { products, options } = await moveKeys(sql, { source: integrationId, target: integrationId, pairs });
   const byRow = new Map(products.map((p) => [p.f, p]));
   const slotMoves = options.map((o) => ({ fp: byRow.get(o.pf)!.from, fo: o.from_octo_id, tp: byRow.get(o.pf)!.to, to: o.to_octo_id }));
   if (slotMoves.length > 0) await sql.query(MOVE_SLOTS, [integrationId, JSON.stringify(slotMoves)]);
   return products.map((p) => ({ from: p.from, to: p.to, key: p.key, contentHash: p.content_hash }));
+}
+
+/**
+ * Takes the pull write lock (LOCK_OPTION_MARKS) of every option of `productIds` before anything
+ * moves, so a pull's write of those options and the move take turns: a pull that wrote first has
+ * its slots moved, one that writes after reads the moved rows, and none writes slots under the old
+ * ids while the move renames them (a slot it wrote then stayed under the old ids).
+ */
+async function lockOptions(sql: IdentitySql, integrationId: string, productIds: readonly string[]): Promise<void> {
+  const { rows } = await sql.query<{ options: string }>(OPTIONS_OF, [integrationId, productIds]);
+  await sql.query(LOCK_OPTION_MARKS, [integrationId, rows[0]!.options]);
 }
 
 /**
