@@ -1,3 +1,5 @@
+import type { SyncRun } from '@octo-sync/db';
+import { catalogSyncJob } from '@octo-sync/jobs';
 import { generateCatalog } from '@octo-sync/testkit';
 import { catalogRowVersions, rowsWrittenSince, startHarness, type Harness } from './harness';
 
@@ -49,6 +51,14 @@ describe('catalog.sync in several languages', () => {
     const id = await h.createIntegration();
     await h.db.integrations.update(id, { locales });
     return id;
+  }
+
+  /** A targeted run: a refresh of the named products. */
+  async function refresh(integrationId: string, productIds: string[]): Promise<SyncRun> {
+    const { runId } = await h.db.runs.requestRun(integrationId, 'webhook', { productIds });
+    const outcome = await h.producer.waitFor(await h.producer.enqueue(catalogSyncJob, { integrationId, runId }), 30_000);
+    if (outcome.state === 'pending') throw new Error(`run ${runId} did not finish in time`);
+    return (await h.db.runs.findRun(runId))!;
   }
 
   it('fetches every locale with Accept-Language and octo/content, and stores the other locales\' localised fields per entity', async () => {
@@ -143,5 +153,41 @@ describe('catalog.sync in several languages', () => {
     const next = await h.sync(id);
     expect(next).toMatchObject({ status: 'succeeded', warnings: null });
     expect((await localised(h, id)).get(`de ${first.id}//`)!.content).toMatchObject({ title: 'changed [de]' });
+  });
+
+  it('a targeted run refreshes its products in every locale, through GET /products/{id} with Accept-Language', async () => {
+    h.supplier.setLanguages({ available: ['en', 'de', 'fr'] });
+    const id = await integrationIn(['en', 'de', 'fr']);
+    await h.sync(id);
+    const before = await localised(h, id);
+    const eventsBefore = (await localeEvents(h, id)).length;
+    h.supplier.setLanguages({
+      available: ['en', 'de', 'fr'],
+      localise: (p, language) => localisedAs(p, language, language === 'de' ? { description: `Neu ${String(p.id)}` } : {}),
+    });
+    const asked = h.supplier.requests.length;
+    const run = await refresh(id, [first.id]);
+    expect(run).toMatchObject({ status: 'succeeded', warnings: null });
+    const requests = h.supplier.requests.slice(asked).map((r) => `${r.path} ${String(r.headers['accept-language'])}`);
+    expect(requests.sort()).toEqual([`/products/${first.id} de`, `/products/${first.id} en`, `/products/${first.id} fr`]);
+    const after = await localised(h, id);
+    const changed = [...after].filter(([k, v]) => v.updatedAt.getTime() !== before.get(k)!.updatedAt.getTime()).map(([k]) => k);
+    expect(changed).toEqual([`de ${first.id}//`]);
+    expect(after.get(`de ${first.id}//`)!.content).toMatchObject({ description: `Neu ${first.id}` });
+    expect((await localeEvents(h, id)).slice(eventsBefore)).toEqual([`product.updated de ${first.id}`]);
+    // The locale's last full answer is not the refresh's: the next full run still reads it and writes the other products.
+    const full = await h.sync(id);
+    expect(full.status).toBe('succeeded');
+    expect((await localised(h, id)).get(`de ${catalog[1]!.id}//`)!.content).toMatchObject({ description: `Neu ${catalog[1]!.id}` });
+  });
+
+  it('a targeted run\'s locale answered in another language is a warning, nothing stored under it', async () => {
+    h.supplier.setLanguages({ available: ['en', 'de'] });
+    const id = await integrationIn(['en', 'de', 'fr']);
+    await h.sync(id);
+    const run = await refresh(id, [first.id]);
+    expect(run.status).toBe('skipped');
+    expect((run.warnings as { items?: unknown } | null)?.items).toEqual([expect.objectContaining({ path: '(locale fr)', reason: expect.stringContaining('answered in en') })]);
+    expect([...(await localised(h, id)).keys()].filter((k) => k.startsWith('fr '))).toEqual([]);
   });
 });

@@ -25,8 +25,11 @@ export interface LocalisedRow {
 export interface LocaleWrite {
   locale: string;
   rows: readonly LocalisedRow[];
-  /** The digest of the locale's answer (null: parse it again next time, e.g. while a product of it is left out). */
-  payloadDigest: string | null;
+  /**
+   * The digest of the locale's answer (null: parse it again next time, e.g. while a product of it
+   * is left out). Absent for a targeted run's rows: the locale's last answer stays as it was.
+   */
+  payloadDigest?: string | null;
 }
 
 /** One stored localisation, as the read API overlays it ('' for the option or unit of a product's or option's own row). */
@@ -57,6 +60,11 @@ const SET_STATE = `
 INSERT INTO catalog_locale_states (integration_id, locale, payload_digest, checked_at) VALUES ($1::uuid, $2, $3, now())
 ON CONFLICT (integration_id, locale) DO UPDATE SET payload_digest = excluded.payload_digest, checked_at = excluded.checked_at`;
 
+// A locale first written by a targeted run has no answer yet: the next full run parses it.
+const ENSURE_STATE = `
+INSERT INTO catalog_locale_states (integration_id, locale, payload_digest, checked_at) VALUES ($1::uuid, $2, NULL, now())
+ON CONFLICT (integration_id, locale) DO NOTHING`;
+
 /**
  * The integration's content in its other locales (the first locale's content is the catalog rows
  * themselves): what a sync diffs a locale's answer against, and its write.
@@ -68,14 +76,15 @@ export class CatalogLocaleStore {
     private readonly changeFeed: boolean,
   ) {}
 
-  /** What is stored of `locale`: its last answer's digest and its products' hashes (not their options' and units'). */
-  async load(integrationId: string, locale: string): Promise<StoredLocale> {
+  /** What is stored of `locale`: its last answer's digest and its products' hashes (not their options' and units'); only those of `productIds` when given. */
+  async load(integrationId: string, locale: string, productIds?: readonly string[]): Promise<StoredLocale> {
+    const named = productIds === undefined ? '' : 'AND product_octo_id = ANY($3::text[])';
     const [state, products] = await Promise.all([
       this.pool.query<{ payload_digest: string | null }>(`SELECT payload_digest FROM catalog_locale_states WHERE integration_id = $1::uuid AND locale = $2`, [integrationId, locale]),
       this.pool.query<{ id: string; raw_hash: string | null; content_hash: string }>(
         `SELECT product_octo_id AS id, raw_hash, content_hash FROM catalog_localizations
-         WHERE integration_id = $1::uuid AND locale = $2 AND option_octo_id = '' AND unit_octo_id = ''`,
-        [integrationId, locale],
+         WHERE integration_id = $1::uuid AND locale = $2 AND option_octo_id = '' AND unit_octo_id = '' ${named}`,
+        productIds === undefined ? [integrationId, locale] : [integrationId, locale, productIds],
       ),
     ]);
     return { payloadDigest: state.rows[0]?.payload_digest ?? null, products: new Map(products.rows.map((r) => [r.id, { rawHash: r.raw_hash, contentHash: r.content_hash }])) };
@@ -98,7 +107,7 @@ export class CatalogLocaleStore {
   }
 
   /**
-   * In a run's fenced transaction: upserts a locale's changed rows, records its digest and
+   * In a run's fenced transaction: upserts a locale's changed rows, records its digest (a full run's) and
    * appends a `<entity>.updated` event with the locale for every entity whose fields changed
    * (when the feed is on). Returns how many entities changed.
    */
@@ -113,7 +122,8 @@ export class CatalogLocaleStore {
       changed += events.length;
       if (this.changeFeed && events.length > 0) await appendChanges((sql, values) => tx.query(sql, values), events.map((r) => localeEvent(integrationId, write.locale, r)));
     }
-    await tx.query(SET_STATE, [integrationId, write.locale, write.payloadDigest]);
+    if (write.payloadDigest === undefined) await tx.query(ENSURE_STATE, [integrationId, write.locale]);
+    else await tx.query(SET_STATE, [integrationId, write.locale, write.payloadDigest]);
     return changed;
   }
 }

@@ -36,10 +36,37 @@ const YIELD_EVERY = 50;
  * catalog that cannot be read is a warning: the locale keeps its previous content.
  */
 export async function readLocales(deps: LocaleDeps, attempt: SyncAttempt, target: SupplierTarget, signal: AbortSignal | undefined): Promise<LocalesRead> {
+  return readEachLocale(attempt, (locale) => readLocale(deps, attempt, target, locale, signal));
+}
+
+/** A targeted run's products in one locale: their bodies as one catalog array, and each answer's `Content-Language`. */
+export interface NamedAnswer {
+  body: Buffer;
+  contentLanguages: ReadonlyArray<string | undefined>;
+}
+
+/**
+ * A targeted run's products in each locale after the first, fetched by `fetchNamed` (through the
+ * run's budgeted client, as the first locale's). Their rows are diffed against those stored as a
+ * full run's are, and the same failures are warnings; the locale's last full answer (its digest)
+ * stays as it was, as the catalog's does.
+ */
+export async function readNamedLocales(deps: LocaleDeps, attempt: SyncAttempt, productIds: readonly string[], fetchNamed: (locale: string) => Promise<NamedAnswer>): Promise<LocalesRead> {
+  if (productIds.length === 0) return { writes: [], warnings: [] };
+  return readEachLocale(attempt, async (locale) => {
+    const [stored, named] = await Promise.all([deps.db.locales.load(attempt.integration.id, locale, productIds), fetchNamed(locale)]);
+    for (const served of named.contentLanguages) checkLanguage(served, locale);
+    const { rows } = await localisedRows(named.body, stored, deps.settings.productLimits);
+    return { locale, rows };
+  });
+}
+
+/** Reads each locale after the first; a locale that cannot be read is a warning and keeps its previous content. */
+async function readEachLocale(attempt: SyncAttempt, readOne: (locale: string) => Promise<LocaleWrite | undefined>): Promise<LocalesRead> {
   const read: LocalesRead = { writes: [], warnings: [] };
   for (const locale of attempt.integration.locales.slice(1)) {
     try {
-      const write = await readLocale(deps, attempt, target, locale, signal);
+      const write = await readOne(locale);
       if (write !== undefined) read.writes.push(write);
     } catch (error: unknown) {
       // Budget waits and aborts are the run's business (AppError, not SupplierError): they propagate.
@@ -54,8 +81,7 @@ export async function readLocales(deps: LocaleDeps, attempt: SyncAttempt, target
 async function readLocale(deps: LocaleDeps, attempt: SyncAttempt, target: SupplierTarget, locale: string, signal: AbortSignal | undefined): Promise<LocaleWrite | undefined> {
   const integrationId = attempt.integration.id;
   const [stored, fetched] = await Promise.all([deps.db.locales.load(integrationId, locale), deps.supplier.fetchProducts(target, signal ? { locale, signal } : { locale })]);
-  const served = fetched.octoHeaders.contentLanguage;
-  if (!answersLocale(served, locale)) throw new AppError('CATALOG_WRONG_LANGUAGE', `the supplier answered in ${served} (Content-Language), not stored as ${locale}`);
+  checkLanguage(fetched.octoHeaders.contentLanguage, locale);
   if (fetched.digest === stored.payloadDigest) {
     attempt.log.debug({ locale, bytes: fetched.bytes }, 'locale unchanged (same bytes), skipped');
     return undefined;
@@ -63,6 +89,11 @@ async function readLocale(deps: LocaleDeps, attempt: SyncAttempt, target: Suppli
   const { rows, complete } = await localisedRows(fetched.body, stored, deps.settings.productLimits);
   // While a product of the answer is left out (quarantined), the same bytes are read again next time.
   return { locale, rows, payloadDigest: complete ? fetched.digest : null };
+}
+
+/** An answer in another language than asked is not stored under the asked one. */
+function checkLanguage(served: string | undefined, locale: string): void {
+  if (!answersLocale(served, locale)) throw new AppError('CATALOG_WRONG_LANGUAGE', `the supplier answered in ${served} (Content-Language), not stored as ${locale}`);
 }
 
 /** The rows of the products whose bytes changed, and whether every product could be read. */

@@ -47,7 +47,7 @@ export interface CatalogPass {
   loadChildren: (rows: CatalogRows) => Promise<void>;
   /** A full sync's drift watch (a targeted run sees a few products, not the catalog's shape). */
   drift?: DriftWatch;
-  /** The run's other locales, written in its transaction (a full run only). */
+  /** The run's other locales, written in its transaction. */
   locales?: LocalesRead;
 }
 
@@ -197,10 +197,10 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
   const identity = await writer.merge(tx);
   for (const c of identity.candidates) warnings.add(remapCandidateWarning(c));
   countRemaps(differ.counts, identity.remapped.length);
-  if (pass.locales) await writeLocales(db, tx, integration.id, pass.locales);
-  // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
+  const localised = pass.locales ? await writeLocales(db, tx, integration.id, pass.locales) : 0;
+  // A targeted run that wrote no row, in no locale, is skipped, as a full sync of an unchanged catalog is.
   const run = await db.runs.finish(tx, attempt.run, {
-    status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
+    status: pass.scope && !wroteRows(differ.counts) && localised === 0 ? 'skipped' : 'succeeded',
     payloadBytes: pass.bytes,
     payloadDigest: pass.scope ? integration.lastPayloadDigest : payloadDigestOf(pass),
     hash,
