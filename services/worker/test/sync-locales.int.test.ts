@@ -1,6 +1,6 @@
 import type { SyncRun } from '@octo-sync/db';
 import { catalogSyncJob } from '@octo-sync/jobs';
-import { generateCatalog } from '@octo-sync/testkit';
+import { cloneCatalog, generateCatalog } from '@octo-sync/testkit';
 import { catalogRowVersions, rowsWrittenSince, startHarness, type Harness } from './harness';
 
 /** The stored localisations of an integration: `<locale> <product>/<option>/<unit>` → content. */
@@ -42,6 +42,7 @@ describe('catalog.sync in several languages', () => {
     h.supplier.setCatalog(catalog);
   });
   afterEach(() => {
+    h.supplier.setCatalog(catalog);
     h.supplier.setLanguages(null);
     h.supplier.behave(null);
   });
@@ -189,5 +190,45 @@ describe('catalog.sync in several languages', () => {
     expect(run.status).toBe('skipped');
     expect((run.warnings as { items?: unknown } | null)?.items).toEqual([expect.objectContaining({ path: '(locale fr)', reason: expect.stringContaining('answered in en') })]);
     expect([...(await localised(h, id)).keys()].filter((k) => k.startsWith('fr '))).toEqual([]);
+  });
+
+  it('a removed product, option or unit loses its localisations in the run that removes it, in every locale', async () => {
+    h.supplier.setLanguages({ available: ['en', 'de', 'fr'] });
+    const id = await integrationIn(['en', 'de', 'fr']);
+    await h.sync(id);
+    const [, second, third] = catalog;
+    const [option, kept] = second!.options;
+    const unit = third!.options[0]!.units[1]!;
+    const changed = cloneCatalog(catalog).filter((p) => p.id !== first.id);
+    changed[0]!.options = changed[0]!.options.filter((o) => o.id !== option!.id);
+    changed[1]!.options[0]!.units = changed[1]!.options[0]!.units.filter((u) => u.id !== unit.id);
+    h.supplier.setCatalog(changed);
+    const run = await h.sync(id, { force: true });
+    expect(run.counts).toMatchObject({ products: { removed: 1 }, options: { removed: 1 }, units: { removed: 1 } });
+    const left = [...(await localised(h, id)).keys()];
+    for (const locale of ['de', 'fr']) {
+      expect(left.filter((k) => k.startsWith(`${locale} ${first.id}/`))).toEqual([]);
+      expect(left.filter((k) => k.startsWith(`${locale} ${second!.id}/${option!.id}/`))).toEqual([]);
+      expect(left).not.toContain(`${locale} ${third!.id}/${third!.options[0]!.id}/${unit.id}`);
+      expect(left).toContain(`${locale} ${second!.id}/${kept!.id}/`);
+    }
+    expect(left).toHaveLength(2 * (entitiesPerLocale - 7 - 3 - 1));
+  });
+
+  it('a locale dropped from the list is not read, and loses its rows and its last answer at the next run', async () => {
+    h.supplier.setLanguages({ available: ['en', 'de', 'fr'] });
+    const id = await integrationIn(['en', 'de', 'fr']);
+    await h.sync(id);
+    await h.db.integrations.update(id, { locales: ['en', 'fr'] });
+    const served = await h.db.locales.ofProducts(id, ['en', 'fr'], [first.id]);
+    expect(new Set(served.map((r) => r.locale))).toEqual(new Set(['fr']));
+    await h.sync(id);
+    const left = [...(await localised(h, id)).keys()];
+    expect(left.filter((k) => k.startsWith('de '))).toEqual([]);
+    expect(left.filter((k) => k.startsWith('fr '))).toHaveLength(entitiesPerLocale);
+    // Listed again, the locale is read whole: its answer's bytes are those of its last one, but its rows are gone.
+    await h.db.integrations.update(id, { locales: ['en', 'fr', 'de'] });
+    await h.sync(id);
+    expect([...(await localised(h, id)).keys()].filter((k) => k.startsWith('de '))).toHaveLength(entitiesPerLocale);
   });
 });
