@@ -39,6 +39,7 @@ export {
   type UnitKey,
   type CatalogChanges,
   type CatalogFingerprints,
+  type CatalogRemovals,
   type Fingerprint,
   type ProductFingerprintRow,
 } from './catalog/catalog-rows';

@@ -44,7 +44,7 @@ export function productRoutes({ db, freshReads }: { db: Db; freshReads: FreshRea
       handler: async ({ req, params, query }) => {
         const integration = await access.visible(req, params.id!);
         const page = await db.catalogRead.listProducts(integration.id, query);
-        const localisations = await db.locales.ofProducts(integration.id, page.items.map((p) => p.id));
+        const localisations = await db.locales.ofProducts(integration.id, integration.locales, page.items.map((p) => p.id));
         return listReply(page.items.map((p) => presentProductSummary(p, serveProduct(integration, p, localisations, query.locale))), query, page);
       },
     }),
@@ -61,7 +61,7 @@ export function productRoutes({ db, freshReads }: { db: Db; freshReads: FreshRea
         const integration = await access.visible(req, params.id!);
         const product = await db.catalogRead.getProduct(integration.id, params.productId!);
         if (product === undefined) throw new ApiError('NOT_FOUND', ['product: not found']);
-        const localisations = await db.locales.ofProducts(integration.id, [product.id]);
+        const localisations = await db.locales.ofProducts(integration.id, integration.locales, [product.id]);
         return ok(presentProduct(product, serveProduct(integration, product, localisations, query.locale)));
       },
     }),

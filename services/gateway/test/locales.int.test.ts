@@ -110,4 +110,19 @@ describe('locales', () => {
       ['p2', 'it'],
     ]);
   });
+
+  test('a locale dropped from the list is not served, though its rows wait for the next run', async () => {
+    const created = await create('p-locales-dropped', ['en', 'de']);
+    const id = created.body.data._id as string;
+    await seed(id, 'en');
+    const get = (path: string) => h.http().get(`${BASE}/${id}${path}`).set(partner('p-locales-dropped'));
+    expect((await get('/products/p1?locale=de')).body.data).toMatchObject({ locale: 'de', title: 'Rundgang p1' });
+    expect((await h.http().patch(`${BASE}/me`).set(partner('p-locales-dropped')).send({ locales: ['en', 'fr'] })).status).toBe(200);
+    expect((await get('/products/p1?locale=de')).body.data).toMatchObject({ locale: 'en', title: 'Tour p1' });
+    const list = await get('/products?locale=de');
+    expect(list.body.data.map((p: { id: string; locale: string }) => [p.id, p.locale])).toEqual([
+      ['p1', 'en'],
+      ['p2', 'en'],
+    ]);
+  });
 });

@@ -1,4 +1,6 @@
-import { generateCatalog } from '@octo-sync/testkit';
+import type { SyncRun } from '@octo-sync/db';
+import { catalogSyncJob } from '@octo-sync/jobs';
+import { cloneCatalog, generateCatalog } from '@octo-sync/testkit';
 import { catalogRowVersions, rowsWrittenSince, startHarness, type Harness } from './harness';
 
 /** The stored localisations of an integration: `<locale> <product>/<option>/<unit>` → content. */
@@ -40,6 +42,7 @@ describe('catalog.sync in several languages', () => {
     h.supplier.setCatalog(catalog);
   });
   afterEach(() => {
+    h.supplier.setCatalog(catalog);
     h.supplier.setLanguages(null);
     h.supplier.behave(null);
   });
@@ -49,6 +52,14 @@ describe('catalog.sync in several languages', () => {
     const id = await h.createIntegration();
     await h.db.integrations.update(id, { locales });
     return id;
+  }
+
+  /** A targeted run: a refresh of the named products. */
+  async function refresh(integrationId: string, productIds: string[]): Promise<SyncRun> {
+    const { runId } = await h.db.runs.requestRun(integrationId, 'webhook', { productIds });
+    const outcome = await h.producer.waitFor(await h.producer.enqueue(catalogSyncJob, { integrationId, runId }), 30_000);
+    if (outcome.state === 'pending') throw new Error(`run ${runId} did not finish in time`);
+    return (await h.db.runs.findRun(runId))!;
   }
 
   it('fetches every locale with Accept-Language and octo/content, and stores the other locales\' localised fields per entity', async () => {
@@ -143,5 +154,81 @@ describe('catalog.sync in several languages', () => {
     const next = await h.sync(id);
     expect(next).toMatchObject({ status: 'succeeded', warnings: null });
     expect((await localised(h, id)).get(`de ${first.id}//`)!.content).toMatchObject({ title: 'changed [de]' });
+  });
+
+  it('a targeted run refreshes its products in every locale, through GET /products/{id} with Accept-Language', async () => {
+    h.supplier.setLanguages({ available: ['en', 'de', 'fr'] });
+    const id = await integrationIn(['en', 'de', 'fr']);
+    await h.sync(id);
+    const before = await localised(h, id);
+    const eventsBefore = (await localeEvents(h, id)).length;
+    h.supplier.setLanguages({
+      available: ['en', 'de', 'fr'],
+      localise: (p, language) => localisedAs(p, language, language === 'de' ? { description: `Neu ${String(p.id)}` } : {}),
+    });
+    const asked = h.supplier.requests.length;
+    const run = await refresh(id, [first.id]);
+    expect(run).toMatchObject({ status: 'succeeded', warnings: null });
+    const requests = h.supplier.requests.slice(asked).map((r) => `${r.path} ${String(r.headers['accept-language'])}`);
+    expect(requests.sort()).toEqual([`/products/${first.id} de`, `/products/${first.id} en`, `/products/${first.id} fr`]);
+    const after = await localised(h, id);
+    const changed = [...after].filter(([k, v]) => v.updatedAt.getTime() !== before.get(k)!.updatedAt.getTime()).map(([k]) => k);
+    expect(changed).toEqual([`de ${first.id}//`]);
+    expect(after.get(`de ${first.id}//`)!.content).toMatchObject({ description: `Neu ${first.id}` });
+    expect((await localeEvents(h, id)).slice(eventsBefore)).toEqual([`product.updated de ${first.id}`]);
+    // The locale's last full answer is not the refresh's: the next full run still reads it and writes the other products.
+    const full = await h.sync(id);
+    expect(full.status).toBe('succeeded');
+    expect((await localised(h, id)).get(`de ${catalog[1]!.id}//`)!.content).toMatchObject({ description: `Neu ${catalog[1]!.id}` });
+  });
+
+  it('a targeted run\'s locale answered in another language is a warning, nothing stored under it', async () => {
+    h.supplier.setLanguages({ available: ['en', 'de'] });
+    const id = await integrationIn(['en', 'de', 'fr']);
+    await h.sync(id);
+    const run = await refresh(id, [first.id]);
+    expect(run.status).toBe('skipped');
+    expect((run.warnings as { items?: unknown } | null)?.items).toEqual([expect.objectContaining({ path: '(locale fr)', reason: expect.stringContaining('answered in en') })]);
+    expect([...(await localised(h, id)).keys()].filter((k) => k.startsWith('fr '))).toEqual([]);
+  });
+
+  it('a removed product, option or unit loses its localisations in the run that removes it, in every locale', async () => {
+    h.supplier.setLanguages({ available: ['en', 'de', 'fr'] });
+    const id = await integrationIn(['en', 'de', 'fr']);
+    await h.sync(id);
+    const [, second, third] = catalog;
+    const [option, kept] = second!.options;
+    const unit = third!.options[0]!.units[1]!;
+    const changed = cloneCatalog(catalog).filter((p) => p.id !== first.id);
+    changed[0]!.options = changed[0]!.options.filter((o) => o.id !== option!.id);
+    changed[1]!.options[0]!.units = changed[1]!.options[0]!.units.filter((u) => u.id !== unit.id);
+    h.supplier.setCatalog(changed);
+    const run = await h.sync(id, { force: true });
+    expect(run.counts).toMatchObject({ products: { removed: 1 }, options: { removed: 1 }, units: { removed: 1 } });
+    const left = [...(await localised(h, id)).keys()];
+    for (const locale of ['de', 'fr']) {
+      expect(left.filter((k) => k.startsWith(`${locale} ${first.id}/`))).toEqual([]);
+      expect(left.filter((k) => k.startsWith(`${locale} ${second!.id}/${option!.id}/`))).toEqual([]);
+      expect(left).not.toContain(`${locale} ${third!.id}/${third!.options[0]!.id}/${unit.id}`);
+      expect(left).toContain(`${locale} ${second!.id}/${kept!.id}/`);
+    }
+    expect(left).toHaveLength(2 * (entitiesPerLocale - 7 - 3 - 1));
+  });
+
+  it('a locale dropped from the list is not read, and loses its rows and its last answer at the next run', async () => {
+    h.supplier.setLanguages({ available: ['en', 'de', 'fr'] });
+    const id = await integrationIn(['en', 'de', 'fr']);
+    await h.sync(id);
+    await h.db.integrations.update(id, { locales: ['en', 'fr'] });
+    const served = await h.db.locales.ofProducts(id, ['en', 'fr'], [first.id]);
+    expect(new Set(served.map((r) => r.locale))).toEqual(new Set(['fr']));
+    await h.sync(id);
+    const left = [...(await localised(h, id)).keys()];
+    expect(left.filter((k) => k.startsWith('de '))).toEqual([]);
+    expect(left.filter((k) => k.startsWith('fr '))).toHaveLength(entitiesPerLocale);
+    // Listed again, the locale is read whole: its answer's bytes are those of its last one, but its rows are gone.
+    await h.db.integrations.update(id, { locales: ['en', 'fr', 'de'] });
+    await h.sync(id);
+    expect([...(await localised(h, id)).keys()].filter((k) => k.startsWith('de '))).toHaveLength(entitiesPerLocale);
   });
 });

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { appendChanges, type ChangeEventRow } from '../feed/change-outbox';
 import type { RunTx } from '../runs/run-fence';
+import type { CatalogRemovals } from './catalog-rows';
 
 /** A secondary locale as last stored: its answer's digest, and per product its bytes' and localised fields' hashes. */
 export interface StoredLocale {
@@ -25,8 +26,11 @@ export interface LocalisedRow {
 export interface LocaleWrite {
   locale: string;
   rows: readonly LocalisedRow[];
-  /** The digest of the locale's answer (null: parse it again next time, e.g. while a product of it is left out). */
-  payloadDigest: string | null;
+  /**
+   * The digest of the locale's answer (null: parse it again next time, e.g. while a product of it
+   * is left out). Absent for a targeted run's rows: the locale's last answer stays as it was.
+   */
+  payloadDigest?: string | null;
 }
 
 /** One stored localisation, as the read API overlays it ('' for the option or unit of a product's or option's own row). */
@@ -57,6 +61,28 @@ const SET_STATE = `
 INSERT INTO catalog_locale_states (integration_id, locale, payload_digest, checked_at) VALUES ($1::uuid, $2, $3, now())
 ON CONFLICT (integration_id, locale) DO UPDATE SET payload_digest = excluded.payload_digest, checked_at = excluded.checked_at`;
 
+// A locale first written by a targeted run has no answer yet: the next full run parses it.
+const ENSURE_STATE = `
+INSERT INTO catalog_locale_states (integration_id, locale, payload_digest, checked_at) VALUES ($1::uuid, $2, NULL, now())
+ON CONFLICT (integration_id, locale) DO NOTHING`;
+
+// A dropped locale's last answer goes with its rows: listed again, it is read whole.
+const DROP = `
+WITH dropped AS (DELETE FROM catalog_locale_states WHERE integration_id = $1::uuid AND locale = ANY($2::text[]) RETURNING locale)
+DELETE FROM catalog_localizations l USING dropped d WHERE l.integration_id = $1::uuid AND l.locale = d.locale`;
+
+// The rows of removed entities in the listed locales ($2): a product's go with its options' and
+// units', an option's with its units'. Each locale is looked up by the primary key's prefix.
+const FORGET_REMOVED = `
+WITH gone AS (
+  SELECT p AS product_octo_id, NULL::text AS option_octo_id, NULL::text AS unit_octo_id FROM jsonb_array_elements_text($3::jsonb) AS p
+  UNION ALL SELECT r.product_octo_id, r.octo_id, NULL FROM jsonb_to_recordset($4::jsonb) AS r(product_octo_id text, octo_id text)
+  UNION ALL SELECT r.product_octo_id, r.option_octo_id, r.octo_id FROM jsonb_to_recordset($5::jsonb) AS r(product_octo_id text, option_octo_id text, octo_id text)
+)
+DELETE FROM catalog_localizations l USING unnest($2::text[]) AS s(locale), gone g
+WHERE l.integration_id = $1::uuid AND l.locale = s.locale AND l.product_octo_id = g.product_octo_id
+  AND l.option_octo_id = coalesce(g.option_octo_id, l.option_octo_id) AND l.unit_octo_id = coalesce(g.unit_octo_id, l.unit_octo_id)`;
+
 /**
  * The integration's content in its other locales (the first locale's content is the catalog rows
  * themselves): what a sync diffs a locale's answer against, and its write.
@@ -68,28 +94,50 @@ export class CatalogLocaleStore {
     private readonly changeFeed: boolean,
   ) {}
 
-  /** What is stored of `locale`: its last answer's digest and its products' hashes (not their options' and units'). */
-  async load(integrationId: string, locale: string): Promise<StoredLocale> {
+  /** What is stored of `locale`: its last answer's digest and its products' hashes (not their options' and units'); only those of `productIds` when given. */
+  async load(integrationId: string, locale: string, productIds?: readonly string[]): Promise<StoredLocale> {
+    const named = productIds === undefined ? '' : 'AND product_octo_id = ANY($3::text[])';
     const [state, products] = await Promise.all([
       this.pool.query<{ payload_digest: string | null }>(`SELECT payload_digest FROM catalog_locale_states WHERE integration_id = $1::uuid AND locale = $2`, [integrationId, locale]),
       this.pool.query<{ id: string; raw_hash: string | null; content_hash: string }>(
         `SELECT product_octo_id AS id, raw_hash, content_hash FROM catalog_localizations
-         WHERE integration_id = $1::uuid AND locale = $2 AND option_octo_id = '' AND unit_octo_id = ''`,
-        [integrationId, locale],
+         WHERE integration_id = $1::uuid AND locale = $2 AND option_octo_id = '' AND unit_octo_id = '' ${named}`,
+        productIds === undefined ? [integrationId, locale] : [integrationId, locale, productIds],
       ),
     ]);
     return { payloadDigest: state.rows[0]?.payload_digest ?? null, products: new Map(products.rows.map((r) => [r.id, { rawHash: r.raw_hash, contentHash: r.content_hash }])) };
   }
 
-  /** Every stored localisation of these products, in every locale (a read API page: at most 100 products). */
-  async ofProducts(integrationId: string, productIds: readonly string[]): Promise<StoredLocalisation[]> {
+  /**
+   * Every stored localisation of these products in the integration's `locales` (a read API page: at
+   * most 100 products): a locale dropped from the list keeps its rows until the next run, unread.
+   */
+  async ofProducts(integrationId: string, locales: readonly string[], productIds: readonly string[]): Promise<StoredLocalisation[]> {
     if (productIds.length === 0) return [];
     const { rows } = await this.pool.query<StoredLocalisation>(
       `SELECT product_octo_id, option_octo_id, unit_octo_id, locale, content FROM catalog_localizations
-       WHERE integration_id = $1::uuid AND product_octo_id = ANY($2::text[])`,
-      [integrationId, productIds],
+       WHERE integration_id = $1::uuid AND locale = ANY($2::text[]) AND product_octo_id = ANY($3::text[])`,
+      [integrationId, locales, productIds],
     );
     return rows;
+  }
+
+  /** The locales something is stored in (each has its state: a write records it). */
+  async storedLocales(integrationId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ locale: string }>(`SELECT locale FROM catalog_locale_states WHERE integration_id = $1::uuid`, [integrationId]);
+    return rows.map((r) => r.locale);
+  }
+
+  /** In a run's fenced transaction: deletes these locales' rows and last answers (locales no longer listed). */
+  async drop(tx: RunTx, integrationId: string, locales: readonly string[]): Promise<void> {
+    if (locales.length > 0) await tx.query(DROP, [integrationId, locales]);
+  }
+
+  /** In a run's fenced transaction, after its locales' writes: deletes the rows of the entities it removed in `locales`. */
+  async forgetRemoved(tx: RunTx, integrationId: string, locales: readonly string[], removed: CatalogRemovals): Promise<void> {
+    const { removedProducts, removedOptions, removedUnits } = removed;
+    if (locales.length === 0 || removedProducts.length + removedOptions.length + removedUnits.length === 0) return;
+    await tx.query(FORGET_REMOVED, [integrationId, locales, JSON.stringify(removedProducts), JSON.stringify(removedOptions), JSON.stringify(removedUnits)]);
   }
 
   /** In a run's fenced transaction: the language the catalog rows' content is now in. */
@@ -98,7 +146,7 @@ export class CatalogLocaleStore {
   }
 
   /**
-   * In a run's fenced transaction: upserts a locale's changed rows, records its digest and
+   * In a run's fenced transaction: upserts a locale's changed rows, records its digest (a full run's) and
    * appends a `<entity>.updated` event with the locale for every entity whose fields changed
    * (when the feed is on). Returns how many entities changed.
    */
@@ -113,7 +161,8 @@ export class CatalogLocaleStore {
       changed += events.length;
       if (this.changeFeed && events.length > 0) await appendChanges((sql, values) => tx.query(sql, values), events.map((r) => localeEvent(integrationId, write.locale, r)));
     }
-    await tx.query(SET_STATE, [integrationId, write.locale, write.payloadDigest]);
+    if (write.payloadDigest === undefined) await tx.query(ENSURE_STATE, [integrationId, write.locale]);
+    else await tx.query(SET_STATE, [integrationId, write.locale, write.payloadDigest]);
     return changed;
   }
 }

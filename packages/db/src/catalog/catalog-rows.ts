@@ -96,6 +96,9 @@ export interface CatalogChanges {
   removedUnits: UnitKey[];
 }
 
+/** What a run removed from the catalog. */
+export type CatalogRemovals = Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'removedUnits'>;
+
 /** The stored state a run diffs against: content hash and whether the row is active, by key. */
 export interface Fingerprint {
   hash: string;

@@ -2,7 +2,7 @@ import { asError } from '@octo-sync/platform';
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
 import type { RunTx } from '../runs/run-fence';
-import type { CatalogChanges, CatalogFingerprints } from './catalog-rows';
+import type { CatalogFingerprints, CatalogRemovals } from './catalog-rows';
 import { CatalogChangeLog, type Entity, type RemovedRow } from './catalog-change-log';
 import { RowEncoder, type SliceRows } from './catalog-encode';
 import { CatalogStage, type StagingRun } from './catalog-stage';
@@ -19,9 +19,6 @@ const JSON_ROWS_MAX = 2_000;
 
 /** The order the merge runs the kinds in: parents before their children. */
 const KINDS: readonly RowKind[] = ['products', 'fingerprints', 'options', 'units'];
-
-/** What left the catalog. */
-type Removals = Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'removedUnits'>;
 
 /** A run, as its writer knows it. */
 export interface WriterRun extends StagingRun {
@@ -84,7 +81,7 @@ export class CatalogRunWriter {
   }
 
   /** Every slice is added and the removals known: waits for the last COPY and encodes the rest before the transaction opens. */
-  async seal(removals: Removals): Promise<void> {
+  async seal(removals: CatalogRemovals): Promise<void> {
     await this.copied();
     this.gone = removals.removedProducts;
     const json: Partial<Record<RowKind, string>> = {};

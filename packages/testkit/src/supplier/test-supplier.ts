@@ -160,7 +160,9 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   let calendar: SlotCalendar | undefined;
   let changing: { make: (n: number) => unknown[]; served: number } | undefined;
   let languages = options.languages ?? null;
-  let localisedBodies: { content: unknown; mode: LanguageMode; bodies: Map<string, Buffer> } | undefined;
+  // Each route's body per language, built once from what is served now, as a supplier serves a
+  // cached answer: cleared whenever the catalog's bytes, its source or the languages change.
+  const localisedBodies = new Map<string, Buffer>();
   let currencies = options.currencies ?? null;
   let unknownProducts = options.unknownProducts ?? 'octo';
   let capabilities: string | null = null;
@@ -194,21 +196,18 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   }
 
   /** An answer in the language the request asks for, when the supplier speaks several. */
-  function sendLocalised(req: IncomingMessage, res: ServerResponse, content: unknown, raw: Buffer, type = contentType): void {
+  function sendLocalised(req: IncomingMessage, res: ServerResponse, route: string, content: unknown, raw: Buffer, type = contentType): void {
     if (languages === null) {
       sendBody(res, raw, type);
       return;
     }
     const language = chooseLanguage(languages, req.headers['accept-language']);
     const mode = languages;
-    // Each language's body is built once per catalog and mode, as a supplier serves a cached answer.
-    const current = localisedBodies;
-    const cache = current !== undefined && current.content === content && current.mode === mode ? current : { content, mode, bodies: new Map<string, Buffer>() };
-    localisedBodies = cache;
-    let localised = cache.bodies.get(language);
+    const key = `${language} ${route}`;
+    let localised = localisedBodies.get(key);
     if (localised === undefined) {
       localised = content === undefined ? raw : Buffer.from(JSON.stringify(Array.isArray(content) ? content.map((p) => localiseProduct(mode, p, language)) : localiseProduct(mode, content, language)));
-      cache.bodies.set(language, localised);
+      localisedBodies.set(key, localised);
     }
     sendBody(res, localised, type, 200, languageHeaders(mode, language));
   }
@@ -250,8 +249,11 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
     }
     if (path.endsWith('/products')) {
       const served = changing === undefined ? products : changing.make(++changing.served);
-      if (changing !== undefined) body = Buffer.from(JSON.stringify(served));
-      sendLocalised(req, res, served, body);
+      if (changing !== undefined) {
+        body = Buffer.from(JSON.stringify(served));
+        localisedBodies.clear();
+      }
+      sendLocalised(req, res, '/products', served, body);
       return;
     }
     const match = /\/products\/([^/]+)$/.exec(path);
@@ -261,7 +263,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       if (product === undefined) {
         const answer = unknownProductAnswer(unknownProducts, id);
         sendBody(res, Buffer.from(answer.body), answer.contentType, answer.status);
-      } else sendLocalised(req, res, product, Buffer.from(JSON.stringify(product)), 'application/json');
+      } else sendLocalised(req, res, `/products/${id}`, product, Buffer.from(JSON.stringify(product)), 'application/json');
       return;
     }
     sendBody(res, Buffer.from(octoError('NOT_FOUND', `no route ${path}`)), 'application/json', 404);
@@ -416,9 +418,9 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
   const port = (server.address() as AddressInfo).port;
   const serveCatalog = (next: unknown[]) => {
     const nextBody = Buffer.from(JSON.stringify(next));
-    // The same catalog again keeps its languages' bodies (compared by content: a caller may have edited it in place).
-    if (changing !== undefined || !nextBody.equals(body)) localisedBodies = undefined;
-    else if (localisedBodies !== undefined) localisedBodies.content = next;
+    // The same catalog again keeps its languages' bodies (compared by content: a caller may have
+    // edited it in place); not those of raw bytes or of a changing catalog (no catalog is set then).
+    if (products === undefined || !nextBody.equals(body)) localisedBodies.clear();
     changing = undefined;
     products = next;
     body = nextBody;
@@ -437,13 +439,13 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       serveCatalog(current.map((p) => ((p as { id?: unknown }).id === from ? { ...(p as object), id: to } : p)));
     },
     setChangingCatalog(make) {
-      localisedBodies = undefined;
+      localisedBodies.clear();
       changing = { make, served: 0 };
       products = undefined;
       contentType = 'application/json';
     },
     setRawBody(next, type = 'application/json') {
-      localisedBodies = undefined;
+      localisedBodies.clear();
       changing = undefined;
       products = undefined;
       body = typeof next === 'string' ? Buffer.from(next) : next;
@@ -453,7 +455,7 @@ export async function startTestSupplier(options: TestSupplierOptions = {}): Prom
       calendar = next;
     },
     setLanguages(mode) {
-      localisedBodies = undefined;
+      localisedBodies.clear();
       languages = mode;
     },
     setCurrencies(mode) {

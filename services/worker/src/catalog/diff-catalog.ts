@@ -1,4 +1,4 @@
-import { catalogKey, type CatalogChanges, type CatalogFingerprints, type EntityCounts, type Fingerprint, type ProductFingerprintRow, type RunCounts } from '@octo-sync/db';
+import { catalogKey, type CatalogChanges, type CatalogFingerprints, type CatalogRemovals, type EntityCounts, type Fingerprint, type ProductFingerprintRow, type RunCounts } from '@octo-sync/db';
 import type { CatalogRows } from './map-catalog';
 
 function emptyCounts(): EntityCounts {
@@ -151,7 +151,7 @@ export class CatalogDiffer {
   }
 
   /** What left the catalog; call after the last slice. */
-  removals(): Pick<CatalogChanges, 'removedProducts' | 'removedOptions' | 'removedUnits'> {
+  removals(): CatalogRemovals {
     this.closeProducts();
     const { stored, presentProducts, presentOptions, presentUnits, touched } = this;
     const removedOptions: CatalogChanges['removedOptions'] = [];

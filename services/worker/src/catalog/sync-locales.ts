@@ -1,4 +1,4 @@
-import type { Db, LocaleWrite, LocalisedRow, RunTx, RunWarning, RunWarnings, StoredLocale } from '@octo-sync/db';
+import type { CatalogRemovals, Db, LocaleWrite, LocalisedRow, RunTx, RunWarning, RunWarnings, StoredLocale } from '@octo-sync/db';
 import { answersLocale, CatalogReader, isSupplierError, type ProductLimits, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError } from '@octo-sync/platform';
 import { localisedContent } from './localised-content';
@@ -13,6 +13,10 @@ import type { SyncAttempt } from './write-catalog';
 
 /** What the run's locales add to its write: the other locales' rows and digests, the catalog's language, and what went wrong with them. */
 export interface LocalesRead {
+  /** The locales after the first, as the run's claim read them. */
+  others: readonly string[];
+  /** Locales no longer listed that still have rows: deleted in the run's transaction. */
+  dropped: string[];
   writes: LocaleWrite[];
   warnings: RunWarning[];
   /** The language of the first locale's answer (its `Content-Language`, or the asked locale without one); set once it is fetched. */
@@ -36,10 +40,39 @@ const YIELD_EVERY = 50;
  * catalog that cannot be read is a warning: the locale keeps its previous content.
  */
 export async function readLocales(deps: LocaleDeps, attempt: SyncAttempt, target: SupplierTarget, signal: AbortSignal | undefined): Promise<LocalesRead> {
-  const read: LocalesRead = { writes: [], warnings: [] };
-  for (const locale of attempt.integration.locales.slice(1)) {
+  return readEachLocale(deps, attempt, (locale) => readLocale(deps, attempt, target, locale, signal));
+}
+
+/** A targeted run's products in one locale: their bodies as one catalog array, and each answer's `Content-Language`. */
+export interface NamedAnswer {
+  body: Buffer;
+  contentLanguages: ReadonlyArray<string | undefined>;
+}
+
+/**
+ * A targeted run's products in each locale after the first, fetched by `fetchNamed` (through the
+ * run's budgeted client, as the first locale's). Their rows are diffed against those stored as a
+ * full run's are, and the same failures are warnings; the locale's last full answer (its digest)
+ * stays as it was, as the catalog's does.
+ */
+export async function readNamedLocales(deps: LocaleDeps, attempt: SyncAttempt, productIds: readonly string[], fetchNamed: (locale: string) => Promise<NamedAnswer>): Promise<LocalesRead> {
+  return readEachLocale(deps, attempt, async (locale) => {
+    if (productIds.length === 0) return undefined;
+    const [stored, named] = await Promise.all([deps.db.locales.load(attempt.integration.id, locale, productIds), fetchNamed(locale)]);
+    for (const served of named.contentLanguages) checkLanguage(served, locale);
+    const { rows } = await localisedRows(named.body, stored, deps.settings.productLimits);
+    return { locale, rows };
+  });
+}
+
+/** Reads each locale after the first (a locale that cannot be read is a warning and keeps its previous content), and finds those dropped. */
+async function readEachLocale(deps: LocaleDeps, attempt: SyncAttempt, readOne: (locale: string) => Promise<LocaleWrite | undefined>): Promise<LocalesRead> {
+  const others = attempt.integration.locales.slice(1);
+  const dropped = (await deps.db.locales.storedLocales(attempt.integration.id)).filter((locale) => !others.includes(locale));
+  const read: LocalesRead = { others, dropped, writes: [], warnings: [] };
+  for (const locale of others) {
     try {
-      const write = await readLocale(deps, attempt, target, locale, signal);
+      const write = await readOne(locale);
       if (write !== undefined) read.writes.push(write);
     } catch (error: unknown) {
       // Budget waits and aborts are the run's business (AppError, not SupplierError): they propagate.
@@ -54,8 +87,7 @@ export async function readLocales(deps: LocaleDeps, attempt: SyncAttempt, target
 async function readLocale(deps: LocaleDeps, attempt: SyncAttempt, target: SupplierTarget, locale: string, signal: AbortSignal | undefined): Promise<LocaleWrite | undefined> {
   const integrationId = attempt.integration.id;
   const [stored, fetched] = await Promise.all([deps.db.locales.load(integrationId, locale), deps.supplier.fetchProducts(target, signal ? { locale, signal } : { locale })]);
-  const served = fetched.octoHeaders.contentLanguage;
-  if (!answersLocale(served, locale)) throw new AppError('CATALOG_WRONG_LANGUAGE', `the supplier answered in ${served} (Content-Language), not stored as ${locale}`);
+  checkLanguage(fetched.octoHeaders.contentLanguage, locale);
   if (fetched.digest === stored.payloadDigest) {
     attempt.log.debug({ locale, bytes: fetched.bytes }, 'locale unchanged (same bytes), skipped');
     return undefined;
@@ -63,6 +95,11 @@ async function readLocale(deps: LocaleDeps, attempt: SyncAttempt, target: Suppli
   const { rows, complete } = await localisedRows(fetched.body, stored, deps.settings.productLimits);
   // While a product of the answer is left out (quarantined), the same bytes are read again next time.
   return { locale, rows, payloadDigest: complete ? fetched.digest : null };
+}
+
+/** An answer in another language than asked is not stored under the asked one. */
+function checkLanguage(served: string | undefined, locale: string): void {
+  if (!answersLocale(served, locale)) throw new AppError('CATALOG_WRONG_LANGUAGE', `the supplier answered in ${served} (Content-Language), not stored as ${locale}`);
 }
 
 /** The rows of the products whose bytes changed, and whether every product could be read. */
@@ -102,10 +139,16 @@ export function noteCatalogLocale(read: LocalesRead, attempt: SyncAttempt, conte
   if (read.catalogLocale !== asked) read.warnings.push(localeWarning(asked, `answered in ${read.catalogLocale} (Content-Language): the catalog's content is stored as ${read.catalogLocale}`));
 }
 
-/** In the run's fenced transaction: the locales' rows, digests and feed events, and the catalog's language. Returns how many entities changed. */
-export async function writeLocales(db: Db, tx: RunTx, integrationId: string, read: LocalesRead): Promise<number> {
+/**
+ * In the run's fenced transaction: the dropped locales' rows gone, the locales' rows, digests and
+ * feed events, then the rows of the entities the run `removed` gone, and the catalog's language.
+ * Returns how many entities changed.
+ */
+export async function writeLocales(db: Db, tx: RunTx, integrationId: string, read: LocalesRead, removed?: CatalogRemovals): Promise<number> {
+  await db.locales.drop(tx, integrationId, read.dropped);
   let changed = 0;
   for (const write of read.writes) changed += await db.locales.write(tx, integrationId, write);
+  if (removed) await db.locales.forgetRemoved(tx, integrationId, read.others, removed);
   if (read.catalogLocale !== undefined) await db.locales.markCatalogLocale(tx, integrationId, read.catalogLocale);
   return changed;
 }

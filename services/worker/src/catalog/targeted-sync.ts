@@ -1,6 +1,7 @@
 import type { CatalogFingerprints, Db, RunWarning, SyncRun } from '@octo-sync/db';
 import { SupplierError, type FetchedBody, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
+import { readNamedLocales, type NamedAnswer } from './sync-locales';
 import { openCatalog, writeCatalog, type Fetched, type SyncAttempt, type WriteSettings } from './write-catalog';
 
 /** What a targeted run needs: the write path's, and how many products it fetches at once. */
@@ -18,12 +19,15 @@ export interface TargetedDeps {
  * (no OCTO error) counts as gone only when another named product was found: a 404 for every one
  * more likely means the supplier does not serve `GET /products/{id}`, and the run fails instead.
  * Each id counted as gone is named in the run's warnings; a run that changed nothing is `skipped`.
+ * The products found are then asked in each other locale, as a full sync asks the catalog.
  */
 export async function syncTargeted(deps: TargetedDeps, attempt: SyncAttempt, target: SupplierTarget, signal: AbortSignal | undefined): Promise<SyncRun> {
-  const { run, log } = attempt;
-  const { fetched, unknown } = await fetchNamed(deps, run.productIds, target, signal);
+  const { run, log, integration } = attempt;
+  const { fetched, unknown } = await fetchNamed(deps, run.productIds, target, { locale: integration.locales[0] ?? 'en', signal });
   attempt.payloadBytes = fetched.bytes;
-  const pass = await openCatalog(deps, attempt, fetched, new Set(run.productIds));
+  const found = run.productIds.filter((id) => !unknown.some((u) => u.productId === id));
+  const locales = await readNamedLocales(deps, attempt, found, async (locale) => (await fetchNamed(deps, found, target, { locale, signal })).answer);
+  const pass = { ...(await openCatalog(deps, attempt, fetched, new Set(run.productIds))), locales };
   for (const gone of unknown) pass.warnings.add(unknownProductWarning(gone, pass.stored));
   const outcome = await writeCatalog(deps, attempt, pass);
   // A targeted pass never compares the catalog's hash, so it always commits.
@@ -38,13 +42,18 @@ interface UnknownProduct {
   plain404: boolean;
 }
 
-/** The named products' bodies as one catalog array (those gone left out, and listed), fetched a few at a time. */
-async function fetchNamed({ supplier, settings }: TargetedDeps, productIds: readonly string[], target: SupplierTarget, signal: AbortSignal | undefined): Promise<{ fetched: Fetched; unknown: UnknownProduct[] }> {
+/** The named products' bodies in `locale` as one catalog array (those gone left out, and listed), fetched a few at a time. */
+async function fetchNamed(
+  { supplier, settings }: TargetedDeps,
+  productIds: readonly string[],
+  target: SupplierTarget,
+  { locale, signal }: { locale: string; signal: AbortSignal | undefined },
+): Promise<{ fetched: Fetched; answer: NamedAnswer; unknown: UnknownProduct[] }> {
   const answers = Array.from<unknown, FetchedBody | null | SupplierError>({ length: productIds.length }, () => null);
   let next = 0;
   const fetchOne = async (): Promise<void> => {
     for (let i = next++; i < productIds.length; i = next++) {
-      const fetched = await supplier.fetchProduct(target, productIds[i]!, signal ? { signal } : {}).catch(plain404);
+      const fetched = await supplier.fetchProduct(target, productIds[i]!, signal ? { locale, signal } : { locale }).catch(plain404);
       if (fetched !== null && !(fetched instanceof SupplierError)) checkProductId(fetched.body, productIds[i]!);
       answers[i] = fetched;
     }
@@ -55,7 +64,8 @@ async function fetchNamed({ supplier, settings }: TargetedDeps, productIds: read
   if (found.length === 0 && notFound) throw noSingleProducts(notFound);
   const body = Buffer.concat([Buffer.from('['), ...found.flatMap((b, i) => (i === 0 ? [b.body] : [COMMA, b.body])), Buffer.from(']')]);
   const unknown = productIds.flatMap((productId, i) => (answers[i] === null ? [{ productId, plain404: false }] : answers[i] instanceof SupplierError ? [{ productId, plain404: true }] : []));
-  return { fetched: { body, bytes: body.length, digest: '' }, unknown };
+  const contentLanguages = found.map((b) => b.octoHeaders.contentLanguage);
+  return { fetched: { body, bytes: body.length, digest: '' }, answer: { body, contentLanguages }, unknown };
 }
 
 /** The warning naming a product the supplier does not know, saying what the run does about it. */

@@ -1,4 +1,4 @@
-import type { CatalogFingerprints, CatalogRunWriter, Db, Integration, RemapCandidate, RunCounts, RunTx, RunWarning, SyncRun } from '@octo-sync/db';
+import type { CatalogFingerprints, CatalogRemovals, CatalogRunWriter, Db, Integration, RemapCandidate, RunCounts, RunTx, RunWarning, SyncRun } from '@octo-sync/db';
 import { CatalogReader, type ProductLimits, type ProductQuarantine, type ShapeHeaders } from '@octo-sync/octo';
 import { AppError, asError } from '@octo-sync/platform';
 import { CatalogDiffer, isMassRemoval, type MassRemovalRule } from './diff-catalog';
@@ -47,7 +47,7 @@ export interface CatalogPass {
   loadChildren: (rows: CatalogRows) => Promise<void>;
   /** A full sync's drift watch (a targeted run sees a few products, not the catalog's shape). */
   drift?: DriftWatch;
-  /** The run's other locales, written in its transaction (a full run only). */
+  /** The run's other locales, written in its transaction. */
   locales?: LocalesRead;
 }
 
@@ -119,8 +119,9 @@ export async function writeCatalog(deps: WriteDeps, attempt: SyncAttempt, pass: 
       if (change) await db.runs.withFence(integration.id, fence, (tx) => db.shapes.record(tx, integration.id, change), settings.writeTimeoutMs);
       return decision;
     }
-    await writer.seal(pass.differ.removals());
-    const finished = await db.runs.withFence(integration.id, fence, (tx) => commitRun(deps, attempt, pass, writer, tx, decision.hash), settings.writeTimeoutMs);
+    const removals = pass.differ.removals();
+    await writer.seal(removals);
+    const finished = await db.runs.withFence(integration.id, fence, (tx) => commitRun(deps, attempt, { ...pass, removals }, writer, tx, decision.hash), settings.writeTimeoutMs);
     return { kind: 'written', run: finished };
   } finally {
     // The lane frees itself once the run ends anyway: a failure here only leaves its rows until the next lease.
@@ -191,16 +192,16 @@ function decide({ settings }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass
 }
 
 /** In the fenced transaction: the merge, the run's end, and its events (last). */
-async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass, writer: CatalogRunWriter, tx: RunTx, hash: string | null): Promise<SyncRun> {
+async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogPass & { removals: CatalogRemovals }, writer: CatalogRunWriter, tx: RunTx, hash: string | null): Promise<SyncRun> {
   const { differ, warnings } = pass;
   const { integration } = attempt;
   const identity = await writer.merge(tx);
   for (const c of identity.candidates) warnings.add(remapCandidateWarning(c));
   countRemaps(differ.counts, identity.remapped.length);
-  if (pass.locales) await writeLocales(db, tx, integration.id, pass.locales);
-  // A targeted run that wrote no row is skipped, as a full sync of an unchanged catalog is.
+  const localised = pass.locales ? await writeLocales(db, tx, integration.id, pass.locales, pass.removals) : 0;
+  // A targeted run that wrote no row, in no locale, is skipped, as a full sync of an unchanged catalog is.
   const run = await db.runs.finish(tx, attempt.run, {
-    status: pass.scope && !wroteRows(differ.counts) ? 'skipped' : 'succeeded',
+    status: pass.scope && !wroteRows(differ.counts) && localised === 0 ? 'skipped' : 'succeeded',
     payloadBytes: pass.bytes,
     payloadDigest: pass.scope ? integration.lastPayloadDigest : payloadDigestOf(pass),
     hash,
