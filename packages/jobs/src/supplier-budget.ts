@@ -17,6 +17,11 @@ export interface SupplierBudgetOptions {
   /** Backoff after a throttled answer without `Retry-After`: base × 2^(throttles in a row − 1), capped. */
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /**
+   * The longest a throttled answer may hold the supplier's calls (`THROTTLE_MAX_MS`): a hostile or
+   * mistaken `Retry-After` of days must not freeze every call to that supplier for days.
+   */
+  maxHoldMs: number;
 }
 
 /** A permit to call the supplier (release it when the call ends), or how long to wait before asking again. */
@@ -49,8 +54,9 @@ redis.call('PEXPIRE', KEYS[1], 3600000)
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[4]))
 return {1, 0, 0}`;
 
-// KEYS: state hash. ARGV: Retry-After in ms (-1: none), slow-for ms, backoff base, backoff max.
+// KEYS: state hash. ARGV: Retry-After in ms (-1: none), slow-for ms, backoff base, backoff max, max hold.
 // Halves the rate (down to 1/16) until slow-for past the resume time; returns ms until the resume time.
+// The resume time is at most the max hold away, whatever the supplier asked (or asked before).
 // The wait is at least the backoff base: a `Retry-After: 0` (or a date past) must not turn a
 // throttling supplier into a tight retry loop, and makes every throttled answer a counted wait.
 const THROTTLE = `${NOW}
@@ -64,7 +70,7 @@ strikes = strikes + 1
 local wait = tonumber(ARGV[1])
 if wait < 0 then wait = math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ (strikes - 1)) end
 wait = math.max(wait, tonumber(ARGV[3]))
-local resume = math.max(tonumber(s[1]) or 0, now + wait)
+local resume = math.min(math.max(tonumber(s[1]) or 0, now + wait), now + tonumber(ARGV[5]))
 redis.call('HSET', KEYS[1], 'resume', resume, 'slow_until', resume + tonumber(ARGV[2]), 'factor', math.max(factor / 2, 0.0625),
   'strikes', strikes, 'tokens', 1, 'at', resume)
 redis.call('PEXPIRE', KEYS[1], math.max(3600000, resume - now + tonumber(ARGV[2])))
@@ -118,11 +124,12 @@ export class SupplierBudget {
     await this.redis.zrem(this.key(integrationId, 'leases'), lease);
   }
 
-  /** The supplier throttled a call: lower its rate and hold its calls; resolves with the ms until they resume. */
+  /** The supplier throttled a call: lower its rate and hold its calls (at most `maxHoldMs`); resolves with the ms until they resume. */
   async throttled(integrationId: string, retryAfterMs: number | undefined): Promise<number> {
-    const { slowForMs, backoffBaseMs, backoffMaxMs } = this.options;
+    const { slowForMs, backoffBaseMs, backoffMaxMs, maxHoldMs } = this.options;
     const wait = retryAfterMs === undefined ? -1 : Math.max(0, Math.round(retryAfterMs));
-    return Number(await this.redis.eval(THROTTLE, 1, this.key(integrationId, 'state'), String(wait), String(slowForMs), String(backoffBaseMs), String(backoffMaxMs)));
+    const args = [wait, slowForMs, backoffBaseMs, backoffMaxMs, maxHoldMs].map(String);
+    return Number(await this.redis.eval(THROTTLE, 1, this.key(integrationId, 'state'), ...args));
   }
 
   /**
