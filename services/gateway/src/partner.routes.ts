@@ -1,5 +1,5 @@
 import { testConnectionJob, testConnectionResultSchema, type JobProducer, type RedisConnection, type TestConnectionResult } from '@octo-sync/jobs';
-import type { Db, Integration } from '@octo-sync/db';
+import { refuseBudgetRaise, type Db, type Integration } from '@octo-sync/db';
 import type { Logger } from '@octo-sync/platform';
 import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
@@ -12,7 +12,7 @@ import { requestSchemas, pullPatchOf } from './request-schemas';
 import { createdIntegrationSchema, deletedSchema, integrationSchema, okEnvelope, testConnectionSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 import { rotateSecret, rotationRoute } from './secret-rotation';
-import { budgetPatchOf, refuseBudgetRaise } from './supplier-budget';
+import { budgetPatchOf } from './supplier-budget';
 
 export interface PartnerRoutesDeps {
   config: GatewayConfig;
@@ -56,7 +56,8 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
       409: { description: 'INTEGRATION_EXISTS: the partner already has a live integration.' },
     },
     handler: async ({ req, body, log }) => {
-      refuseBudgetRaise(body.supplier_budget);
+      const budget = budgetPatchOf(body.supplier_budget);
+      refuseBudgetRaise(budget.supplierBudget);
       const { integration, webhookSecret } = await db.integrations.create({
         partnerId: principalOf(req).sub,
         baseUrl: body.base_url,
@@ -66,7 +67,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
         isApproved: false,
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
-        ...budgetPatchOf(body.supplier_budget),
+        ...budget,
         ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
         ...(body.locales === undefined ? {} : { locales: body.locales }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
@@ -109,7 +110,6 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
     },
     handler: async ({ req, body, log }) => {
       const current = await access.mine(req);
-      refuseBudgetRaise(body.supplier_budget, current);
       const patch = {
         ...(body.base_url === undefined ? {} : { baseUrl: body.base_url }),
         ...(body.auth_type === undefined ? {} : { authType: body.auth_type }),
@@ -118,6 +118,7 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
         ...(body.webhook_auth === undefined ? {} : { webhookAuth: body.webhook_auth }),
         ...pullPatchOf(body.availability_pull),
         ...budgetPatchOf(body.supplier_budget),
+        budgetLowerOnly: true,
         ...(body.currencies === undefined ? {} : { currencies: body.currencies }),
         ...(body.locales === undefined ? {} : { locales: body.locales }),
         ...(body.alerts_url === undefined ? {} : { alertsUrl: body.alerts_url }),
