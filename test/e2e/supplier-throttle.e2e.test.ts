@@ -110,7 +110,7 @@ describe('a supplier that throttles past THROTTLE_MAX_MS', () => {
   it('fails the run once with SUPPLIER_THROTTLED, Retry-After given as an HTTP date', async () => {
     const catalog = generateCatalog({ products: 1, options: 1, units: 1, seed: 23 });
     stack = await startStack('e2e-throttle-max', { catalog });
-    const [gateway] = await Promise.all([stack.start('gateway'), stack.start('worker', { THROTTLE_MAX_MS: '1000', THROTTLE_INLINE_WAIT_MS: '500' })]);
+    const [gateway] = await Promise.all([stack.start('gateway'), stack.start('worker', { THROTTLE_MAX_MS: '3000', THROTTLE_INLINE_WAIT_MS: '500' })]);
     const url = await stack.gatewayUrl(gateway);
     const created = await stack.db.integrations.create({
       partnerId: 'throttle-max', baseUrl: stack.supplier.url, authType: 'bearer', authKey: 'k', handlesTicketDelivery: false, isApproved: true,
@@ -120,7 +120,8 @@ describe('a supplier that throttles past THROTTLE_MAX_MS', () => {
     const trigger = await fetch(`${url}${BASE}/${id}/sync/trigger`, { method: 'POST', headers: { 'x-webhook-secret': created.webhookSecret } });
     expect(await trigger.json()).toMatchObject({ success: 1, data: { synced: 1 } });
     const owner = `Bearer ${jwt.sign({ role: 'partner' }, STACK_JWT_SECRET, { algorithm: 'HS256', subject: 'throttle-max', expiresIn: '1h' })}`;
-    stack.supplier.behave({ kind: 'status', status: 403, headers: { 'retry-after': new Date(Date.now() + 10_000).toUTCString() } });
+    // Within THROTTLE_MAX_MS at first (a longer one fails the run at once); then, the date past, backoffs add up.
+    stack.supplier.behave({ kind: 'status', status: 403, headers: { 'retry-after': new Date(Date.now() + 2_500).toUTCString() } });
     const asked = await fetch(`${url}${BASE}/${id}/availability/refresh`, { method: 'POST', headers: { authorization: owner, prefer: 'respond-async', 'content-type': 'application/json' }, body: '{}' });
     const runId = ((await asked.json()) as { data: { run_id: string } }).data.run_id;
     const run = await waitFor('the run to fail', async () => {
@@ -130,6 +131,7 @@ describe('a supplier that throttles past THROTTLE_MAX_MS', () => {
     }, { timeoutMs: 120_000, intervalMs: 200 });
     expect(run).toMatchObject({ status: 'failed', attempts: 1, error_code: 'SUPPLIER_THROTTLED' });
     expect((run as Run & { error_message: string }).error_message).toContain('throttle_statuses');
-    expect(run.throttled_ms).toBeGreaterThan(1_000);
+    expect((run as Run & { error_message: string }).error_message).toContain('kept throttling');
+    expect(run.throttled_ms).toBeGreaterThan(3_000);
   }, 180_000);
 });

@@ -9,6 +9,7 @@ export {
   type WebhookAuthMode,
   type IntegrationPatch,
 } from './integrations/integrations.store';
+export { refuseBudgetRaise } from './integrations/supplier-budget-columns';
 export type { FleetRow, FleetListKey } from './integrations/fleet-list';
 export {
   type SyncRunStore,

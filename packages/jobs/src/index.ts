@@ -24,6 +24,7 @@ export { JobProducer, type ProducerOptions, type WaitOutcome } from './producer'
 export { startConsumer, type ConsumerOptions, type HandlerMap, type JobHandler, type JobContext } from './consumer';
 export { createRedis, redisProblems, serversOf, type Redis, type RedisRole, type RedisConnection, type RedisTarget } from './redis';
 export { queueKeyPrefix, shardedKey } from './keyspace';
+export { LuaScript } from './lua-script';
 export { ReceiveTagLease, ReceiveTagUnavailableError, RECEIVE_TAGS } from './receive-tags';
 export { RedisReachability, closeRedis } from './redis-reachability';
 export { SupplierBudget, type BudgetSettings } from './supplier-budget';

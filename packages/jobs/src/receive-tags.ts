@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { AppError, type Logger } from '@octo-sync/platform';
+import { LuaScript } from './lua-script';
 import type { RedisConnection } from './redis';
 
 /** Tags the gateways of one deployment can hold at once: a receive key's last three digits. */
@@ -22,12 +23,12 @@ export class ReceiveTagUnavailableError extends AppError {
 
 // Renews the lease when this owner holds it, takes it back when it lapsed and nobody took it:
 // 1; another gateway holds it: 0. One key, so it runs on a Redis Cluster too.
-const RENEW = `
+const RENEW = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0`;
+return 0`);
 
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RELEASE = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 /**
  * One key per tag, plus the counter searches start from: deployment-wide keys, so under the
@@ -101,7 +102,7 @@ export class ReceiveTagLease {
     clearTimeout(this.timer);
     await this.firstAttempt;
     await this.renewing;
-    if (this.current !== undefined) await this.redis.eval(RELEASE, 1, tagKey(this.prefix, this.current), this.owner);
+    if (this.current !== undefined) await RELEASE.call(this.redis, [tagKey(this.prefix, this.current)], [this.owner]);
   }
 
   /**
@@ -125,7 +126,7 @@ export class ReceiveTagLease {
 
   private async renewOrTake(): Promise<void> {
     const at = performance.now();
-    if (this.current !== undefined && (await this.redis.eval(RENEW, 1, tagKey(this.prefix, this.current), this.owner, String(this.ttlMs))) === 1) {
+    if (this.current !== undefined && (await RENEW.call(this.redis, [tagKey(this.prefix, this.current)], [this.owner, this.ttlMs])) === 1) {
       this.validUntil = at + this.ttlMs;
       return;
     }

@@ -12,7 +12,7 @@ import { clearPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from '@octo-sync/t
 describe('SupplierBudget', () => {
   const prefix = uniquePrefix('supplier-budget');
   const redis = createRedis(TEST_REDIS_URL, 'worker');
-  const options = { leaseTtlMs: 60_000, slowForMs: 60_000, backoffBaseMs: 1_000, backoffMaxMs: 4_000 };
+  const options = { leaseTtlMs: 60_000, slowForMs: 60_000, backoffBaseMs: 1_000, backoffMaxMs: 4_000, maxHoldMs: 30_000 };
   const workerA = new SupplierBudget(redis, prefix, options);
   const workerB = new SupplierBudget(redis, prefix, options);
   afterAll(async () => {
@@ -65,6 +65,14 @@ describe('SupplierBudget', () => {
     // A later, shorter Retry-After never brings the resume time forward.
     expect(await workerB.throttled(id, 10)).toBeGreaterThan(10);
     await waitFor('the resume time to pass', async () => (await workerA.permit(id, budget)).granted || undefined, { timeoutMs: 30_000 });
+  });
+
+  it('holds calls no longer than maxHoldMs, however long a Retry-After asks for', async () => {
+    const id = randomUUID();
+    expect(await workerA.throttled(id, 86_400_000)).toBeLessThanOrEqual(options.maxHoldMs);
+    const permit = await workerB.permit(id, { requestsPerSecond: 5, concurrency: 4 });
+    expect(permit).toMatchObject({ granted: false, slowed: true });
+    expect(permit.granted ? 0 : permit.waitMs).toBeLessThanOrEqual(options.maxHoldMs);
   });
 
   it('holds calls at least the backoff base after a Retry-After of 0, so a throttling supplier is never called in a tight loop', async () => {

@@ -1,7 +1,6 @@
-import { availabilityApplyJob, availabilityPullJob, shardedKey, type JobProducer, type RedisConnection } from '@octo-sync/jobs';
+import { availabilityApplyJob, availabilityPullJob, LuaScript, shardedKey, type JobProducer, type RedisConnection } from '@octo-sync/jobs';
 import type { Logger } from '@octo-sync/platform';
 import { ApiError } from './errors';
-import { LuaScript } from './rate-limit';
 
 /*
  * Admission control across tenants. Each integration's own budgets (notify's token bucket, the

@@ -50,7 +50,7 @@ export interface GatewayApp extends Express {
 
 // The gateway only takes read-triggered pulls' share of a supplier budget: it holds no call
 // leases and is never throttled, so those options of the budget do not apply to it.
-const SHARE_ONLY = { leaseTtlMs: 0, slowForMs: 0, backoffBaseMs: 0, backoffMaxMs: 0 };
+const SHARE_ONLY = { leaseTtlMs: 0, slowForMs: 0, backoffBaseMs: 0, backoffMaxMs: 0, maxHoldMs: 0 };
 
 /** Freshness-bounded reads, on this app's database, queues and Redis. */
 function freshReads({ config, db, producer, redis }: AppDeps): FreshReads {

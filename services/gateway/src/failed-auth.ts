@@ -1,5 +1,4 @@
-import type { RedisConnection } from '@octo-sync/jobs';
-import { LuaScript } from './rate-limit';
+import { LuaScript, type RedisConnection } from '@octo-sync/jobs';
 
 /**
  * Adds ARGV[1] failures to the key's window, always (failures are facts, not requests: none is

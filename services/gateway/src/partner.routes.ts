@@ -1,5 +1,5 @@
 import { testConnectionJob, testConnectionResultSchema, type JobProducer, type RedisConnection, type TestConnectionResult } from '@octo-sync/jobs';
-import type { Db, Integration } from '@octo-sync/db';
+import { refuseBudgetRaise, type Db, type Integration } from '@octo-sync/db';
 import type { Logger } from '@octo-sync/platform';
 import { principalOf } from './auth';
 import type { GatewayConfig } from './config';
@@ -13,7 +13,6 @@ import { requestSchemas } from './request-schemas';
 import { createdIntegrationSchema, deletedSchema, integrationSchema, okEnvelope, testConnectionSchema } from './response-schemas';
 import { defineRoute, ok, type RouteSpec } from './route';
 import { rotateSecret, rotationRoute } from './secret-rotation';
-import { refuseBudgetRaise } from './supplier-budget';
 
 export interface PartnerRoutesDeps {
   config: GatewayConfig;
@@ -57,7 +56,8 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
       409: { description: 'INTEGRATION_EXISTS: the partner already has a live integration.' },
     },
     handler: async ({ req, body, log }) => {
-      refuseBudgetRaise(body.supplier_budget);
+      const settings = settingsOf(body);
+      refuseBudgetRaise(settings.supplierBudget);
       const { integration, webhookSecret } = await db.integrations.create({
         partnerId: principalOf(req).sub,
         baseUrl: body.base_url,
@@ -65,7 +65,7 @@ function createRoute({ db }: PartnerRoutesDeps, body: Schemas['createIntegration
         authKey: body.auth_key,
         handlesTicketDelivery: body.handles_ticket_delivery,
         isApproved: false,
-        ...settingsOf(body),
+        ...settings,
         actor: principalOf(req).sub,
       });
       log.info({ integrationId: integration.id }, 'integration created');
@@ -105,13 +105,13 @@ function patchMineRoute({ db }: PartnerRoutesDeps, access: IntegrationAccess, bo
     },
     handler: async ({ req, body, log }) => {
       const current = await access.mine(req);
-      refuseBudgetRaise(body.supplier_budget, current);
       const patch = {
         ...(body.base_url === undefined ? {} : { baseUrl: body.base_url }),
         ...(body.auth_type === undefined ? {} : { authType: body.auth_type }),
         ...(body.auth_key === undefined ? {} : { authKey: body.auth_key }),
         ...(body.handles_ticket_delivery === undefined ? {} : { handlesTicketDelivery: body.handles_ticket_delivery }),
         ...settingsOf(body),
+        budgetLowerOnly: true,
       };
       const updated = await db.integrations.update(current.id, patch, principalOf(req).sub);
       if (!updated) throw noIntegration();

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
+import { LuaScript, shardedKey, type RedisConnection } from '@octo-sync/jobs';
 import { KeyedGroupCommit } from '@octo-sync/platform';
 
 /** The keys of one gateway budget (`name`), each counter in its key's own slot (integration or client address), so they spread over a cluster. */
@@ -22,25 +21,6 @@ export interface Budget {
   refund(key: string, cost: number): Promise<void>;
   /** How the budget reads in a 429's message (`at most …`). */
   readonly description: string;
-}
-
-/** A Lua script sent by its SHA1, and in full once a Redis does not know it yet. */
-export class LuaScript {
-  private readonly sha: string;
-  constructor(private readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-
-  /** Runs the script on one key (one slot: fine on a cluster); each answer element as a number. */
-  async run(redis: RedisConnection, key: string, args: ReadonlyArray<string | number>): Promise<number[]> {
-    try {
-      return ((await redis.evalsha(this.sha, 1, key, ...args)) as number[]).map(Number);
-    } catch (err) {
-      // First use on this Redis (or after SCRIPT FLUSH / a restart): send the script itself once.
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return ((await redis.eval(this.source, 1, key, ...args)) as number[]).map(Number);
-    }
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
+import { LuaScript, shardedKey, type RedisConnection } from '@octo-sync/jobs';
 import { ApiError } from './errors';
 import type { Reply } from './route';
 
@@ -13,9 +13,9 @@ const POLL_FIRST_MS = 10;
 const POLL_MAX_MS = 200;
 
 /** Replaces a claim by the answer, or drops it (empty ARGV[2]), only while the claim is still ours. */
-const SETTLE_SCRIPT = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+const SETTLE_SCRIPT = new LuaScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
-return 1`;
+return 1`);
 
 export interface ReplayOptions {
   /** Redis key prefix (QUEUE_PREFIX). */
@@ -85,7 +85,7 @@ export class ReplayStore {
   }
 
   private async settle(key: string, claim: string, value: string): Promise<void> {
-    await this.redis.eval(SETTLE_SCRIPT, 1, key, claim, value, String(this.options.ttlMs));
+    await SETTLE_SCRIPT.call(this.redis, [key], [claim, value, this.options.ttlMs]);
   }
 
   /** One key per delivery, in its integration's slot; the id is hashed to bound the key's size. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createRedis, shardedKey, type RedisConnection } from '@octo-sync/jobs';
+import { createRedis, shardedKey, SupplierBudget, type RedisConnection } from '@octo-sync/jobs';
 import { createLogger } from '@octo-sync/platform';
 import { startRedisCluster, waitFor, type TestRedisCluster } from '@octo-sync/testkit';
 import { CredentialChangeFeed, credentialChannel } from '../src/credential-changes';
@@ -41,6 +41,22 @@ test('notify buckets of integrations in different slots each take their burst, t
     const refused = await bucket.take(id, 1);
     expect(refused.allowed).toBe(false);
     expect(refused.retryAfterS).toBeLessThanOrEqual(60);
+  }
+});
+
+test('supplier budgets of integrations in different slots run their two-key scripts by SHA on their own master', async () => {
+  const redis = await connect();
+  const budget = new SupplierBudget(redis, PREFIX, { leaseTtlMs: 60_000, slowForMs: 0, backoffBaseMs: 100, backoffMaxMs: 1_000, maxHoldMs: 60_000 });
+  const ids = Array.from({ length: 12 }, () => randomUUID());
+  const masters = new Set(await Promise.all(ids.map((id) => cluster.masterOf(shardedKey(PREFIX, 'supplier-budget', id, 'state')))));
+  expect(masters.size).toBeGreaterThan(1);
+  for (const id of ids) {
+    const permit = await budget.permit(id, { requestsPerSecond: 1, concurrency: 4 });
+    if (!permit.granted) throw new Error('the first permit of a fresh budget was refused');
+    await budget.release(id, permit.lease);
+    expect(await budget.takeShare(id, 1, 1, 1)).toBe(true);
+    expect(await budget.throttled(id, 30_000)).toBeLessThanOrEqual(30_000);
+    expect(await budget.permit(id, { requestsPerSecond: 1, concurrency: 4 })).toMatchObject({ granted: false, slowed: true });
   }
 });
 

@@ -1,4 +1,6 @@
+import { Client } from 'pg';
 import type { Response } from 'supertest';
+import { waitFor } from '@octo-sync/testkit';
 import { BASE, createBody, useGateway } from './harness';
 
 const { h, check, partner, admin } = useGateway();
@@ -43,6 +45,35 @@ describe('supplier_budget', () => {
     const byAdmin = await h.http().patch(`${BASE}/admin/${id}`).set(admin()).send({ supplier_budget: { requests_per_second: 200, concurrency: 16, throttle_statuses: [429] } });
     expect(byAdmin.status).toBe(200);
     expect(byAdmin.body.data.supplier_budget).toEqual({ requests_per_second: 200, concurrency: 16, throttle_statuses: [429] });
+  });
+
+  test('two concurrent partner lowerings cannot end in a raise: each is checked against the row it locked', async () => {
+    const id = (await create('p-budget-race')).body.data._id as string;
+    const lower = (rate: number) => h.http().patch(`${BASE}/me`).set(partner('p-budget-race')).send({ supplier_budget: { requests_per_second: rate } }).then((res) => res);
+    // Another session holds the row: both updates queue behind it, in the order they were sent.
+    // A third one watches them (pg_stat_activity reads one snapshot per transaction: not the holder's).
+    const [holder, watcher] = [new Client({ connectionString: h.database.url }), new Client({ connectionString: h.database.url })];
+    await Promise.all([holder.connect(), watcher.connect()]);
+    const waiting = (n: number) => async () => {
+      const { rows } = await watcher.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      return rows.length >= n || undefined;
+    };
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM integrations WHERE id = $1::uuid FOR UPDATE', [id]);
+      const toThree = lower(3);
+      await waitFor('the first update to wait for the row', waiting(1), { timeoutMs: 30_000 });
+      const toFour = lower(4);
+      await waitFor('the second update to wait for the row', waiting(2), { timeoutMs: 30_000 });
+      await holder.query('COMMIT');
+      expect((await toThree).status).toBe(200);
+      const raised = await toFour;
+      expect(raised.status).toBe(403);
+      expect(raised.body.error).toContain('supplier_budget.requests_per_second: 4 is above the current 3');
+    } finally {
+      await Promise.all([holder.end(), watcher.end()]);
+    }
+    expect((await h.db.integrations.findLive(id))?.supplierRequestsPerSecond).toBe(3);
   });
 
   test('hostile values answer 400 naming every problem', async () => {

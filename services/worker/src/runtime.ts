@@ -176,9 +176,10 @@ async function closeAbandoned(ports: Ports, workers: readonly Worker[]): Promise
 }
 
 function budgetDeps(config: WorkerConfig, redis: RedisConnection, metrics: WorkerMetrics): BudgetDeps {
-  const { slowForMs, backoffBaseMs, backoffMaxMs } = config.budget;
+  const { slowForMs, backoffBaseMs, backoffMaxMs, throttleMaxMs } = config.budget;
   // A lease outlives any call (the outbound total timeout) so that only a dead worker's expires.
-  const budget = new SupplierBudget(redis, config.queuePrefix, { leaseTtlMs: config.outbound.totalTimeoutMs + 60_000, slowForMs, backoffBaseMs, backoffMaxMs });
+  const leaseTtlMs = config.outbound.totalTimeoutMs + 60_000;
+  const budget = new SupplierBudget(redis, config.queuePrefix, { leaseTtlMs, slowForMs, backoffBaseMs, backoffMaxMs, maxHoldMs: throttleMaxMs });
   return { budget, config: config.budget, report: metrics.supplierThrottle };
 }
 

@@ -1,4 +1,5 @@
-import { generateCatalog } from '@octo-sync/testkit';
+import { createRedis, SupplierBudget } from '@octo-sync/jobs';
+import { generateCatalog, TEST_REDIS_URL } from '@octo-sync/testkit';
 import { startHarness, storedCatalog, type Harness } from './harness';
 
 /**
@@ -111,6 +112,32 @@ describe('catalog.sync: failures', () => {
     expect(run).toMatchObject({ status: 'skipped', attempts: 1 });
     const [first, second] = h.supplier.requests.slice(before);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  const hugeRetryAfters: Array<[string, () => string, number]> = [
+    ['a day in seconds', () => '86400', 86_400],
+    ['an HTTP date years ahead', () => new Date(Date.now() + 3 * 365 * 86_400_000).toUTCString(), 3 * 365 * 86_400],
+  ];
+
+  it.each(hugeRetryAfters)('a Retry-After of %s past THROTTLE_MAX_MS fails the run at once, and holds the supplier no longer than it', async (_label, retryAfter, askedS) => {
+    const id = await h.createIntegration();
+    const before = h.supplier.requests.length;
+    h.supplier.behave({ kind: 'status', status: 429, headers: { 'Retry-After': retryAfter() } });
+    const run = await h.sync(id);
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'SUPPLIER_THROTTLED', attempts: 1 });
+    // Up to a second of rounding between the header's date and the parse.
+    expect(run.errorMessage).toMatch(new RegExp(`asked to wait (${askedS - 1}|${askedS}) s`));
+    expect(h.supplier.requests.length - before).toBe(1);
+    expect(run.throttledMs).toBeLessThan(h.config.budget.throttleMaxMs);
+    const redis = createRedis(TEST_REDIS_URL, 'worker');
+    try {
+      const budget = new SupplierBudget(redis, h.config.queuePrefix, { leaseTtlMs: 1_000, slowForMs: 0, backoffBaseMs: 1, backoffMaxMs: 1, maxHoldMs: 1 });
+      const permit = await budget.permit(id, { requestsPerSecond: 5, concurrency: 4 });
+      expect(permit).toMatchObject({ granted: false, slowed: true });
+      expect(permit.granted ? 0 : permit.waitMs).toBeLessThanOrEqual(h.config.budget.throttleMaxMs);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('a run for an integration that is not approved fails without calling the supplier', async () => {

@@ -9,7 +9,7 @@ import { recordEvents, SYSTEM_ACTOR, type NewIntegrationEvent } from './integrat
 import type { PullSettings } from '../availability/availability-pull.store';
 import { scheduleTiers, tierColumns } from '../availability/pull-schedule';
 import { isUuid } from '../uuid';
-import { budgetColumns, type SupplierBudgetPatch } from './supplier-budget-columns';
+import { budgetColumns, refuseBudgetRaise, type StoredBudget, type SupplierBudgetPatch } from './supplier-budget-columns';
 import { generateWebhookSecret } from './webhook-secret';
 import type { WebhookSecretStore } from './webhook-secrets.store';
 
@@ -50,10 +50,21 @@ export interface IntegrationPatch {
   alertsUrl?: string | null;
   availabilityPull?: Partial<PullSettings>;
   supplierBudget?: SupplierBudgetPatch;
+  /** A partner's own change: `supplierBudget` may only lower the budget stored when the row is locked. */
+  budgetLowerOnly?: boolean;
   driftPolicy?: DriftPolicy;
   /** Replaces the list; empty: none asked. */
   currencies?: readonly string[];
   locales?: string[];
+}
+
+/** What an update reads of the row it locks. */
+interface LockedRow extends StoredBudget {
+  base_url: string;
+  webhook_auth: WebhookAuthMode;
+  signing: boolean;
+  days_ahead: number;
+  interval_minutes: number;
 }
 
 /**
@@ -156,11 +167,15 @@ export class IntegrationStore {
     Object.assign(data, budgetColumns(patch.supplierBudget));
     if (patch.locales !== undefined) data.locales = patch.locales;
     const updated = await this.prisma.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<Array<{ base_url: string; webhook_auth: WebhookAuthMode; signing: boolean; days_ahead: number; interval_minutes: number }>>`
+      const [row] = await tx.$queryRaw<Array<LockedRow>>`
         SELECT base_url, webhook_auth, webhook_secret_sealed IS NOT NULL AS signing,
-          availability_pull_days_ahead AS days_ahead, availability_pull_interval_minutes AS interval_minutes
+          availability_pull_days_ahead AS days_ahead, availability_pull_interval_minutes AS interval_minutes,
+          supplier_requests_per_second AS "supplierRequestsPerSecond", supplier_concurrency AS "supplierConcurrency",
+          supplier_throttle_statuses AS "supplierThrottleStatuses"
         FROM integrations WHERE id = ${id}::uuid AND deleted_at IS NULL FOR UPDATE`;
       if (!row) return null;
+      // Under the row lock: a concurrent change cannot slip between the check and this write.
+      if (patch.budgetLowerOnly === true) refuseBudgetRaise(patch.supplierBudget, row);
       Object.assign(data, pullColumns(patch.availabilityPull, { daysAhead: row.days_ahead, intervalMinutes: row.interval_minutes }));
       if (patch.webhookAuth === 'signature' && !row.signing) {
         throw new AppError('SIGNING_UNAVAILABLE', 'webhook_auth: "signature" needs a signing key; rotate the webhook secret first', { expected: true });

@@ -1,9 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
-import { shardedKey, type RedisConnection } from '@octo-sync/jobs';
+import { LuaScript, shardedKey, type RedisConnection } from '@octo-sync/jobs';
 import type { GatewayConfig, JwtSettings } from '../config';
-import { LuaScript } from '../rate-limit';
 import type { Principal } from '../request-context';
 
 /** A signed-in browser: who it is, its CSRF token, and when the JWT it signed in with expires. */

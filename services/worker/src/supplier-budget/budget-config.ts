@@ -8,6 +8,7 @@ import type { z } from 'zod';
 export const budgetFields = {
   // A run whose calls waited on a throttling supplier longer than this in all fails with
   // SUPPLIER_THROTTLED: a 403 that really means revoked credentials is not retried politely forever.
+  // Also the longest one throttled answer holds the supplier's calls, whatever its Retry-After.
   THROTTLE_MAX_MS: env.int(900_000, { min: 1_000, max: 24 * 3_600_000 }),
   // A wait up to this long is held in the worker slot; a longer one gives the slot back (the job is delayed).
   THROTTLE_INLINE_WAIT_MS: env.int(5_000, { min: 0, max: 600_000 }),

@@ -26,16 +26,24 @@ export class ThrottleYield extends AppError {
   }
 }
 
-/** A run whose calls waited on a throttling supplier longer than `THROTTLE_MAX_MS`: retrying cannot help now. */
+/** A run whose calls waited, or would have to wait, on a throttling supplier longer than `THROTTLE_MAX_MS`: retrying cannot help now. */
 class SupplierThrottledError extends AppError {
   readonly retryable = false;
-  constructor(throttledMs: number) {
+  private constructor(what: string) {
     super(
       'SUPPLIER_THROTTLED',
-      `the supplier kept throttling our calls (answers with a status in supplier_budget.throttle_statuses) for ${Math.round(throttledMs / 1000)} s; ` +
+      `${what} (answers with a status in supplier_budget.throttle_statuses); ` +
         'lower supplier_budget.requests_per_second, or, when that status means something else for this supplier (such as 403 for revoked credentials), remove it from throttle_statuses',
       { expected: true },
     );
+  }
+
+  static waited(throttledMs: number): SupplierThrottledError {
+    return new SupplierThrottledError(`the supplier kept throttling our calls for ${Math.round(throttledMs / 1000)} s`);
+  }
+
+  static asked(retryAfterMs: number): SupplierThrottledError {
+    return new SupplierThrottledError(`the supplier asked to wait ${Math.ceil(retryAfterMs / 1000)} s (Retry-After), longer than a run may be throttled`);
   }
 }
 
@@ -108,6 +116,7 @@ export class BudgetedCalls {
         if (!this.isThrottle(error)) throw error;
         this.report.throttled();
         await this.budget.throttled(id, error.retryAfterMs);
+        this.refuseHopelessWait(error.retryAfterMs);
       } finally {
         await this.budget.release(id, permit.lease);
       }
@@ -117,6 +126,16 @@ export class BudgetedCalls {
   private isThrottle(error: unknown): error is SupplierError {
     if (!isSupplierError(error) || error.status === undefined || !this.integration.supplierThrottleStatuses.includes(error.status)) return false;
     return !this.policy.throttleNeedsRetryAfter || error.status === 429 || error.retryAfterMs !== undefined;
+  }
+
+  /**
+   * A run asked to wait longer than it may still be throttled fails now, not after parking its job
+   * that long (the budget holds the supplier's calls for at most `THROTTLE_MAX_MS` anyway). Only a
+   * run waits a throttle out: a refusing call (a probe) is refused by its next permit.
+   */
+  private refuseHopelessWait(retryAfterMs: number | undefined): void {
+    if (this.policy.onLongWait !== 'yield' || retryAfterMs === undefined) return;
+    if (this.throttledMs + retryAfterMs > this.config.throttleMaxMs) throw SupplierThrottledError.asked(retryAfterMs);
   }
 
   /**
@@ -138,7 +157,7 @@ export class BudgetedCalls {
     this.waitedUntil = Math.max(this.waitedUntil, now + ms);
     this.throttledMs += added;
     this.report.waited(added);
-    if (this.throttledMs > this.config.throttleMaxMs) throw new SupplierThrottledError(this.throttledMs);
+    if (this.throttledMs > this.config.throttleMaxMs) throw SupplierThrottledError.waited(this.throttledMs);
   }
 }
 

@@ -28,7 +28,7 @@ beforeAll(async () => {
   const config = loadWorkerConfig(base);
   const settings = conformanceSettings(config);
   redis = createRedis(TEST_REDIS_URL, 'worker');
-  const budget = { budget: new SupplierBudget(redis, prefix, { leaseTtlMs: 60_000, slowForMs: 0, backoffBaseMs: 100, backoffMaxMs: 1_000 }), config: config.budget, report: { throttled: () => {}, waited: () => {} } };
+  const budget = { budget: new SupplierBudget(redis, prefix, { leaseTtlMs: 60_000, slowForMs: 0, backoffBaseMs: 100, backoffMaxMs: 1_000, maxHoldMs: 60_000 }), config: config.budget, report: { throttled: () => {}, waited: () => {} } };
   handler = createTestConnectionHandler({ db, supplier: client, settings, budget });
   strictHandler = createTestConnectionHandler({ db, supplier: strictClient, settings, budget });
 });
