@@ -22,6 +22,14 @@ test('each quirk a pull tolerates is counted over every answer, naming the first
   ]);
 });
 
+test('slots a pull holds back or drops for text Postgres cannot store are named apart from inexact numbers', () => {
+  const lines = availabilityQuirks([parseAvailability(Buffer.from(String.raw`[{"id":"a","note":"x\ud800","vacancies":12345678901234567890},{"id":"b\u0000"}]`)), answer([slot('ok', {})])]);
+  expect(lines).toEqual([
+    '1 slots hold numbers beyond a double\'s precision (a pull holds them back, neither stored nor closed): "a at vacancies"',
+    '2 slots hold NUL characters or unpaired UTF-16 surrogates (a pull holds them back, or drops them when in the id): "a at note", "b\\\\u0000 at id"',
+  ]);
+});
+
 test('latency: nearest-rank percentiles, judged at p90 against the threshold; none without samples', () => {
   expect(latencyReport([], 1000)).toBeNull();
   expect(latencyReport([30, 10, 20, 2000], 1000)).toEqual({ calls: 4, p50_ms: 20, p90_ms: 2000, p99_ms: 2000, threshold_ms: 1000, within_threshold: false });

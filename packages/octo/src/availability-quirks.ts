@@ -4,7 +4,8 @@ import type { ParsedAvailability } from './availability';
  * Quirks of real suppliers' availability answers that a pull tolerates, named so that the
  * supplier's engineer can see them. The pull's own reading decides what is tolerated
  * (`parseAvailability`: counts that are not non-negative integers are stored as unknown, slots
- * with numbers it would change are held back); these say where an answer needed that leniency.
+ * with numbers it would change or text Postgres cannot store are held back, slots whose id cannot
+ * be stored dropped); these say where an answer needed that leniency.
  */
 
 /** Slot ids named per quirk; the rest are counted. */
@@ -33,6 +34,9 @@ function named(ids: readonly string[]): string {
   return quoted.join(', ') + (ids.length > NAMED_IDS ? `, and ${ids.length - NAMED_IDS} more` : '');
 }
 
+/** The path of an `unstorableInput` line (`"pricing.note: must not…"`). */
+const pathOf = (line: string): string => line.slice(0, line.indexOf(': '));
+
 /** One line per quirk the answers show: how many of their slots, and the first slot ids. */
 export function availabilityQuirks(answers: readonly ParsedAvailability[]): string[] {
   const slots = answers.flatMap((a) => a.slots);
@@ -42,8 +46,11 @@ export function availabilityQuirks(answers: readonly ParsedAvailability[]): stri
     if (ids.length > 0) lines.push(`${ids.length} of ${slots.length} slots ${quirk.what}: ${named(ids)}`);
   }
   const held = answers.flatMap((a) => a.held);
-  if (held.length > 0) {
-    lines.push(`${held.length} slots hold numbers beyond a double's precision (a pull holds them back, neither stored nor closed): ${named(held.map((h) => `${h.id} at ${h.paths.join(', ')}`))}`);
+  const inexact = held.filter((h) => h.paths.length > 0);
+  if (inexact.length > 0) {
+    lines.push(`${inexact.length} slots hold numbers beyond a double's precision (a pull holds them back, neither stored nor closed): ${named(inexact.map((h) => `${h.id} at ${h.paths.join(', ')}`))}`);
   }
+  const text = [...held.filter((h) => h.unstorable.length > 0).map((h) => `${h.id} at ${h.unstorable.map(pathOf).join(', ')}`), ...answers.flatMap((a) => a.dropped.map((id) => `${id} at id`))];
+  if (text.length > 0) lines.push(`${text.length} slots hold NUL characters or unpaired UTF-16 surrogates (a pull holds them back, or drops them when in the id): ${named(text)}`);
   return lines;
 }

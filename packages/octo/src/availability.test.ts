@@ -13,8 +13,8 @@ describe('parseAvailability', () => {
     const { slots, held } = parseAvailability(Buffer.from(body));
     expect(slots.map((s) => s.id)).toEqual(['a']);
     expect(held).toEqual([
-      { id: 'b', paths: ['pricing.retail', 'pricing.tiny'] },
-      { id: 'c', paths: ['n'] },
+      { id: 'b', paths: ['pricing.retail', 'pricing.tiny'], unstorable: [] },
+      { id: 'c', paths: ['n'], unstorable: [] },
     ]);
   });
 
@@ -24,6 +24,18 @@ describe('parseAvailability', () => {
     const { slots, held } = parseAvailability(Buffer.from(body));
     expect(slots.map((s) => s.id)).toEqual(['ok']);
     expect(held).toHaveLength(60);
-    expect(held.at(-1)).toEqual({ id: 'x59', paths: ['pricing.retail'] });
+    expect(held.at(-1)).toEqual({ id: 'x59', paths: ['pricing.retail'], unstorable: [] });
+  });
+
+  it('holds back a slot with text Postgres cannot store, and drops one whose id is such text', () => {
+    // Raw text, as a supplier sends it: the escapes are in the bytes.
+    const body = String.raw`[{"id": "a", "note": "x\ud800"}, {"id": "b\udc00", "pricing": {"retail": 1e400}}, {"id": "c", "k\u0000": 1, "n": 1e400}, {"id": "d\ud83d\ude00", "note": "\u00e9"}]`;
+    const { slots, held, dropped } = parseAvailability(Buffer.from(body));
+    expect(slots.map((s) => s.id)).toEqual(['d\ud83d\ude00']);
+    expect(held).toEqual([
+      { id: 'a', paths: [], unstorable: ['note: must not contain NUL characters or unpaired surrogates'] },
+      { id: 'c', paths: ['n'], unstorable: ['slot: has a field name with NUL characters or unpaired surrogates'] },
+    ]);
+    expect(dropped).toEqual(['b\\udc00']);
   });
 });

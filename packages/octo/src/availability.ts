@@ -1,7 +1,8 @@
-import { inexactNumbers } from '@octo-sync/platform';
+import { inexactNumbers, isStorableText, unstorableInput } from '@octo-sync/platform';
 import { readCatalog } from './catalog-body';
 import { SupplierError } from './errors';
 import type { FetchOptions, SupplierTarget } from './outbound-config';
+import { printableId } from './product-quarantine';
 import { exchange, type ExchangeDeps } from './supplier-exchange';
 
 /** The body of one OCTO `POST /availability`: one option over a range of local dates. */
@@ -27,11 +28,13 @@ export interface OctoSlot {
 
 /**
  * A slot the answer lists but that cannot be taken as sent: its object holds numbers JavaScript
- * would change (`paths`, within the slot: `pricing.retail`). It is neither stored nor closed.
+ * would change (`paths`, within the slot: `pricing.retail`) or text Postgres cannot store
+ * (`unstorable`, as `"<path>: <reason>"` lines). It is neither stored nor closed.
  */
 export interface HeldSlot {
   id: string;
   paths: string[];
+  unstorable: string[];
 }
 
 /**
@@ -56,8 +59,13 @@ export interface FetchedAvailability {
 /** A parsed availability answer. */
 export interface ParsedAvailability {
   slots: OctoSlot[];
-  /** Listed slots whose raw could not be kept exactly (see {@link HeldSlot}). */
+  /** Listed slots whose raw could not be kept as sent (see {@link HeldSlot}). */
   held: HeldSlot[];
+  /**
+   * Slots left out because their id itself cannot be stored (NUL, an unpaired surrogate), each id
+   * escaped as in JSON: no stored slot can carry such an id, so leaving them out closes none.
+   */
+  dropped: string[];
 }
 
 /**
@@ -76,18 +84,42 @@ export async function fetchAvailability(deps: ExchangeDeps, target: SupplierTarg
  * (FREESALE slots with null or huge numbers, SOLD_OUT with 0/0, extra fields): numbers that are
  * not non-negative integers in range are stored as null (unknown), and every field stays in `raw`.
  * `raw` is kept as sent: a slot holding a number that parsing would change (beyond a double's
- * range or precision) is held back, not taken changed.
+ * range or precision) or text Postgres cannot store is held back, not taken changed; one whose id
+ * cannot be stored is dropped.
  */
 export function parseAvailability(body: Buffer): ParsedAvailability {
   const json = body.toString('utf8');
   const slots = parseSlots(json);
-  const inexact = new Map<number, string[]>();
+  const held = new Map<number, HeldSlot>();
+  const heldAt = (i: number): HeldSlot => held.get(i) ?? held.set(i, { id: slots[i]!.id, paths: [], unstorable: [] }).get(i)!;
   // Every inexact number, not the first 50: a slot past them would be stored changed.
   for (const [index, ...path] of inexactNumbers(json, Infinity)) {
-    if (typeof index === 'number') inexact.set(index, [...(inexact.get(index) ?? []), path.join('.')]);
+    if (typeof index === 'number') heldAt(index).paths.push(path.join('.'));
   }
-  if (inexact.size === 0) return { slots, held: [] };
-  return { slots: slots.filter((_, i) => !inexact.has(i)), held: [...inexact].map(([i, paths]) => ({ id: slots[i]!.id, paths })) };
+  const dropped = new Set<number>();
+  for (const [i, problems] of unstorableText(json, slots)) {
+    if (isStorableText(slots[i]!.id)) heldAt(i).unstorable = problems;
+    else dropped.add(i);
+  }
+  if (held.size === 0 && dropped.size === 0) return { slots, held: [], dropped: [] };
+  return {
+    slots: slots.filter((_, i) => !held.has(i) && !dropped.has(i)),
+    held: [...held].filter(([i]) => !dropped.has(i)).sort(([a], [b]) => a - b).map(([, slot]) => slot),
+    dropped: [...dropped].map((i) => printableId(slots[i]!.id)),
+  };
+}
+
+/** Each slot's text Postgres cannot store (`"<path>: <reason>"` lines), by the slot's index. */
+function unstorableText(json: string, slots: readonly OctoSlot[]): Map<number, string[]> {
+  const found = new Map<number, string[]>();
+  // Only a \u escape puts NUL or an unpaired surrogate in parsed text (a raw control character
+  // fails JSON.parse, and decoding UTF-8 never yields a surrogate): most answers skip the walk.
+  if (!json.includes('\\u')) return found;
+  slots.forEach((slot, i) => {
+    const problems = unstorableInput(slot.raw, 'slot', Infinity);
+    if (problems.length > 0) found.set(i, problems);
+  });
+  return found;
 }
 
 function parseSlots(body: string): OctoSlot[] {

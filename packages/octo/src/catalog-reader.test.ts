@@ -166,6 +166,9 @@ describe('CatalogReader quarantine', () => {
   it('quarantines an unpaired surrogate escape, and accepts a paired one', async () => {
     expect(await quarantineOf('{"id":"p","options":[],"media":[{"caption":"x\\ud800"}]}')).toMatchObject({ path: '[1].media[0].caption', reason: expect.stringContaining('unpaired UTF-16 surrogate') });
     expect(await quarantineOf('{"id":"p","options":[],"note":"\\udc00 first"}')).toMatchObject({ path: '[1].note' });
+    // in the id itself (or NUL there): an id Postgres cannot store matches no stored product
+    expect(await quarantineOf('{"id":"p\\ud800","options":[]}')).toMatchObject({ productId: undefined, path: '[1].id' });
+    expect(await quarantineOf('{"id":"p\\u0000","options":[]}')).toMatchObject({ productId: undefined, path: '[1].id' });
     const paired = await entries(Buffer.from('[{"id":"p","options":[],"title":"\\ud83d\\ude00"}]'));
     expect(paired).toEqual([{ kind: 'product', product: { id: 'p', options: [], title: '😀' }, rawHash: expect.any(String) }]);
   });

@@ -130,7 +130,7 @@ export async function checkAvailability(probe: Probe, products: readonly OctoPro
     if (isSupplierError(answer)) report.errors.push(line(answer, `POST /availability ${query.productId}/${query.optionId}`));
     else answers.push(answer);
   }
-  report.slots = answers.reduce((n, a) => n + a.slots.length + a.held.length, 0);
+  report.slots = answers.reduce((n, a) => n + a.slots.length + a.held.length + a.dropped.length, 0);
   report.quirks = availabilityQuirks(answers);
   await askCalendar(probe, queries, report);
   return report;

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { isStorableText } from '@octo-sync/platform';
 import { CANONICAL_MAX_DEPTH } from './canonical-json';
 import type { OctoProduct, ProductQuarantine } from './catalog';
 
@@ -27,7 +28,11 @@ export function unstorable(product: OctoProduct, bytes: Buffer, p: number, limit
   const escaped = bytes.includes('\\u');
   const stack: Array<string | number> = [];
   const reason = findUnstorable(product, stack, (text) => stringDefect(text, maxStringBytes, escaped));
-  if (reason !== undefined) return { productId: product.id, path: pathOf(p, stack), reason };
+  if (reason !== undefined) {
+    // An id Postgres cannot store matches no stored product: like a missing id, it may be any of them.
+    const unusableId = stack.length === 1 && stack[0] === 'id' && !isStorableText(product.id);
+    return { productId: unusableId ? undefined : product.id, path: pathOf(p, stack), reason };
+  }
   if (validUtf8 || isUtf8(bytes)) return undefined;
   const at = invalidUtf8Path(bytes);
   const path = at === undefined ? `[${p}]` : pathOf(p, at);

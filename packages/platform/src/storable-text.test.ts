@@ -27,6 +27,9 @@ describe('text Postgres can store', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 200_000; i++) deep = [deep];
     expect(unstorableInput(deep, 'body')).toEqual([`${Array.from({ length: MAX_INPUT_DEPTH }, () => '0').join('.')}: nests deeper than ${MAX_INPUT_DEPTH} levels`]);
+    // Without a depth limit (a pull answer's raw is stored however deep), only the text is checked.
+    expect(unstorableInput(deep, 'body', Infinity)).toEqual([]);
+    expect(unstorableInput([[['\ud800']]], 'body', Infinity)).toEqual(['0.0.0: must not contain NUL characters or unpaired surrogates']);
   });
 
   test('a value full of problems lists at most 50 of them', () => {

@@ -14,11 +14,11 @@ export function isStorableText(value: string): boolean {
 
 /**
  * Every string (object keys included) of a parsed JSON value that cannot be stored, and any
- * nesting deeper than {@link MAX_INPUT_DEPTH}, as `"<field>: <reason>"` lines named the way
- * validation names fields (`updates.3.productId`; `root` for the value itself). Iterative, so a
- * body nested a million levels deep costs a loop, never the stack.
+ * nesting deeper than `maxDepth`, as `"<field>: <reason>"` lines named the way validation names
+ * fields (`updates.3.productId`; `root` for the value itself). Iterative, so a body nested a
+ * million levels deep costs a loop, never the stack.
  */
-export function unstorableInput(value: unknown, root: string): string[] {
+export function unstorableInput(value: unknown, root: string, maxDepth = MAX_INPUT_DEPTH): string[] {
   const problems: string[] = [];
   const stack: Array<{ value: unknown; path: string | undefined; depth: number }> = [{ value, path: undefined, depth: 0 }];
   while (stack.length > 0 && problems.length < MAX_PROBLEMS) {
@@ -29,8 +29,8 @@ export function unstorableInput(value: unknown, root: string): string[] {
       continue;
     }
     if (current === null || typeof current !== 'object') continue;
-    if (depth >= MAX_INPUT_DEPTH) {
-      problems.push(`${path}: nests deeper than ${MAX_INPUT_DEPTH} levels`);
+    if (depth >= maxDepth) {
+      problems.push(`${path}: nests deeper than ${maxDepth} levels`);
       continue;
     }
     // Pushed last to first, so that problems come out in document order.

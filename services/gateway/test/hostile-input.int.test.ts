@@ -51,6 +51,8 @@ describe('text Postgres cannot store is refused at the gateway', () => {
     ['NUL in a batch item', { updates: [flat(), flat({ productId: '\u0000' })] }, ['updates.1.productId']],
     ['NUL in the nested OCTO object, in a field we keep as sent', { productId: 'p1', optionId: 'o1', availability: { id: 'a1', localDateTimeStart: START, openingHours: [{ from: '\u0000' }] } }, ['availability.openingHours.0.from']],
     ['a field name with NUL', { productId: 'p1', optionId: 'o1', availability: { id: 'a1', 'x\u0000': 1 } }, ['availability: has a field name']],
+    ['a lone surrogate in the nested OCTO object, kept as sent in raw', { productId: 'p1', optionId: 'o1', availability: { id: 'a1', localDateTimeStart: START, pricing: { note: 'x\ud800' } } }, ['availability.pricing.note']],
+    ['a field name with a lone surrogate', { productId: 'p1', optionId: 'o1', availability: { id: 'a1', 'x\udc00': 1 } }, ['availability: has a field name']],
   ])('%s: 400 naming the field, nothing queued', async (_name, body, fields) => {
     const before = await queuedChanges();
     const res = await notify(target, body);

@@ -196,4 +196,32 @@ describe('availability.pull', () => {
     expect(after.raw).toEqual(before.raw);
     expect((await slot(other.id)).raw).toMatchObject({ pricing: { retail: 4500 } });
   });
+
+  it('leaves a pulled slot holding a lone surrogate as stored (not closed) and drops one whose id holds it, with run warnings, in one attempt', async () => {
+    const listed = calendar.list(product.id, option.id);
+    const [held, other] = [listed[0]!, listed[1]!];
+    const before = await slot(held.id);
+    // The escapes go in as raw text, as a supplier sends them (Postgres refuses them in jsonb).
+    const answer = JSON.stringify([...listed.map((s) => (s.id === held.id ? { ...s, status: 'SOLD_OUT' } : s.id === other.id ? { ...s, pricing: { retail: 4600 } } : s)), { ...held, id: 'bad-id' }])
+      .replace(`{"id":${JSON.stringify(held.id)},`, `{"id":${JSON.stringify(held.id)},"note":"x\\ud800",`)
+      .replace('"bad-id"', '"bad-id\\udc00"');
+    h.supplier.behave({ kind: 'status', status: 200, body: answer, headers: { 'content-type': 'application/json' }, times: 1 });
+    const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
+    const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, productId: product.id, optionId: option.id }), 60_000);
+    h.supplier.behave(null);
+    expect(outcome.state).toBe('completed');
+    const run = (await h.db.runs.findRun(runId))!;
+    expect(run).toMatchObject({ status: 'succeeded', attempts: 1, counts: { slots: { updated: 1, closed: 0 } } });
+    const path = `options.${option.id}.availability`;
+    expect(run.warnings).toEqual({
+      items: [
+        { product_id: product.id, path: `${path}.${held.id}`, reason: 'slot not taken, the stored one left as it was: note: must not contain NUL characters or unpaired surrogates' },
+        { product_id: product.id, path: `${path}.bad-id\\udc00`, reason: expect.stringMatching(/^slot dropped: its id holds a NUL character or an unpaired UTF-16 surrogate/) },
+      ],
+      omitted: 0,
+    });
+    expect(await slot(held.id)).toEqual(before);
+    expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId, availabilityId: { startsWith: 'bad-id' } } })).toBe(0);
+    expect((await slot(other.id)).raw).toMatchObject({ pricing: { retail: 4600 } });
+  });
 });

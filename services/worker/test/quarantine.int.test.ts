@@ -142,4 +142,31 @@ describe('catalog.sync: quarantined products', () => {
     expect(run.errorMessage).toMatch(/no product of the catalog can be stored: \[0\]\.id: /);
     expect(await storedCatalog(h.db, integrationId)).toEqual(before);
   });
+
+  it('a lone surrogate escape in an id, an option id, a field name or a nested field: quarantined and named, nothing stored changes', async () => {
+    const integrationId = await h.createIntegration();
+    h.supplier.setCatalog(catalog);
+    await h.sync(integrationId);
+    const before = await storedCatalog(h.db, integrationId);
+    // Raw text, as a supplier sends it: the escapes are in the bytes (Postgres refuses them in jsonb).
+    const edits: Array<(json: string) => string> = [
+      (j) => j.replace(/^\{"id":"([^"]*)"/, '{"id":"$1\\ud800"'),
+      (j) => j.replace(/"options":\[\{"id":"([^"]*)"/, '"options":[{"id":"$1\\udc00"'),
+      (j) => j.replace(/^\{/, '{"k\\ud800":1,'),
+      (j) => j.replace(/^\{/, '{"extra":{"deep":["x\\udc00"]},'),
+    ];
+    h.supplier.setRawBody(body(catalog.map((p, i) => (edits[i] ?? ((j: string) => j))(JSON.stringify(p)))));
+    const run = await h.sync(integrationId);
+    expect(run).toMatchObject({ status: 'succeeded', attempts: 1, counts: { products: { quarantined: 4, unchanged: catalog.length - 4, removed: 0 } } });
+    const reason = (what: string) => `the ${what} contains an unpaired UTF-16 surrogate, which is not Unicode text`;
+    expect((run.warnings as unknown as RunWarnings).items).toEqual([
+      // an id that cannot be stored is no id: the product it stands for may be any stored one
+      { product_id: null, path: '[0].id', reason: reason('string') },
+      { product_id: catalog[1]!.id, path: '[1].options[0].id', reason: reason('string') },
+      { product_id: catalog[2]!.id, path: '[2]["k\\ud800"]', reason: reason('field name') },
+      { product_id: catalog[3]!.id, path: '[3].extra.deep[0]', reason: reason('string') },
+      { product_id: null, path: '(root)', reason: '1 stored product is missing from the catalog but not deactivated: a product without an id may be one of them' },
+    ]);
+    expect(await storedCatalog(h.db, integrationId)).toEqual(before);
+  });
 });

@@ -1,6 +1,6 @@
 import type { OptionSnapshot, PullTarget, RunWarning, SameAnswer, SnapshotSlot } from '@octo-sync/db';
 import type { SlotTimeBounds } from '@octo-sync/jobs';
-import { isSupplierError, parseAvailability, type FetchedAvailability } from '@octo-sync/octo';
+import { isSupplierError, parseAvailability, type FetchedAvailability, type HeldSlot, type ParsedAvailability } from '@octo-sync/octo';
 import { priceRowsOf, type CurrencyTally } from './pull-currencies';
 import { storableSlots, type LocalWindow } from './pull-window';
 
@@ -29,7 +29,8 @@ export interface UnparsedAnswer {
 /**
  * Parses one option's answer into the snapshot the database reconciles. Slots whose start cannot
  * be stored are left out, with one run warning for the option; so are slots whose raw cannot be
- * kept as sent, each named, and kept listed (held) so that the stored slot is not closed. The
+ * kept as sent, each named, and kept listed (held) so that the stored slot is not closed, and
+ * slots whose id cannot be stored, each named (no stored slot has such an id to close). The
  * answer's digest goes with it only when the next answer with the same bytes may be confirmed by
  * them (see {@link confirmable}). Asked in a currency, it carries its slots' prices in it, unless
  * the supplier priced in another (`tally` judges): then no prices, and no digest either, so that
@@ -42,13 +43,25 @@ export function snapshotOf(scope: AnswerScope, fetched: Pick<FetchedAvailability
     const reason = `${storable.dropped} slot(s) dropped: localDateTimeStart outside today minus AVAILABILITY_RETENTION_DAYS to today plus 2 years`;
     warnings.push({ product_id: scope.productId, path: `options.${scope.optionId}.availability`, reason });
   }
-  for (const slot of answer.held) {
-    const reason = `slot not taken, the stored one left as it was: ${slot.paths.join(', ')} cannot be kept exactly (beyond the range or precision of a double)`;
-    warnings.push({ product_id: scope.productId, path: `options.${scope.optionId}.availability.${slot.id}`, reason });
-  }
+  warnHeldBack(scope, answer, warnings);
   const prices = scope.currency === undefined || tally === undefined ? undefined : priceRowsOf(scope, scope.currency, storable.slots, tally);
   const snapshot: OptionSnapshot = { ...scope, slots: storable.slots, held: answer.held.map((slot) => slot.id), ...(Array.isArray(prices) ? { prices } : {}) };
-  return prices !== 'ignored' && storable.dropped === 0 && answer.held.length === 0 && confirmable(storable.slots, scope) ? { ...snapshot, digest: fetched.digest } : snapshot;
+  return prices !== 'ignored' && storable.dropped === 0 && answer.held.length === 0 && answer.dropped.length === 0 && confirmable(storable.slots, scope) ? { ...snapshot, digest: fetched.digest } : snapshot;
+}
+
+/** One run warning per slot of the answer held back or dropped for what it holds. */
+function warnHeldBack(scope: AnswerScope, answer: ParsedAvailability, warnings: RunWarning[]): void {
+  const path = (id: string) => `options.${scope.optionId}.availability.${id}`;
+  for (const slot of answer.held) warnings.push({ product_id: scope.productId, path: path(slot.id), reason: `slot not taken, the stored one left as it was: ${heldReasons(slot).join('; ')}` });
+  for (const id of answer.dropped) warnings.push({ product_id: scope.productId, path: path(id), reason: DROPPED_ID });
+}
+
+const DROPPED_ID = 'slot dropped: its id holds a NUL character or an unpaired UTF-16 surrogate, which cannot be stored (so no stored slot has it)';
+
+/** Why a listed slot was held back: its inexact numbers, its unstorable text. */
+function heldReasons(slot: HeldSlot): string[] {
+  const inexact = slot.paths.length > 0 ? [`${slot.paths.join(', ')} cannot be kept exactly (beyond the range or precision of a double)`] : [];
+  return [...inexact, ...slot.unstorable];
 }
 
 const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
