@@ -34,6 +34,8 @@ describe('the fleet list: stale by the pulls of each tier', () => {
     await pulled(ids.tierZeroOnly, tierScope(0), 2);
     // A refresh narrowed to some dates covers no tier, however recent.
     await pulled(ids.tierZeroOnly, JSON.stringify([null, null, '2026-12-01', null]), 1);
+    // Nor does a refresh of a product whose id is "tier" (its scope starts as a tier's does).
+    await pulled(ids.tierZeroOnly, JSON.stringify(['tier', null, null, null]), 0);
   });
   afterAll(async () => {
     await db?.close();

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../client';
 import type { Prisma, SyncRun } from '../generated/prisma/client';
 import { uuidv7 } from '../uuid';
+import { HINT_SCOPE } from './pull-flight';
 import { lockRunRequests, RUN_REQUEST_IDS_MAX } from './run-requests';
 
 /*
@@ -25,10 +26,6 @@ export interface HintTarget {
 const HINT_RUN_TARGETS_MAX = 100;
 /** Longest window one target asks the supplier for, in days (both ends included); hints of one option merge up to it. */
 export const HINT_SPAN_MAX_DAYS = 366;
-
-// Every hint run's `pull_scope`; a tier's is `["tier",N]`, a refresh's a JSON array of four
-// (pull-requests.ts), which may start the same way: a refresh of a product named "hints".
-const HINT_SCOPE = JSON.stringify(['hints']);
 
 /** A local date (`YYYY-MM-DD`) as a day count, for spans between dates. */
 export const dayNumber = (date: string): number => Date.parse(`${date}T00:00:00Z`) / 86_400_000;

@@ -17,8 +17,17 @@ export const tierScope = (tier: number): string => `${TIER_SCOPE_PREFIX}${tier}]
 /** {@link tierScope} in SQL, of `tier`, an SQL integer expression. */
 export const tierScopeSql = (tier: string): string => `'${TIER_SCOPE_PREFIX}' || ${tier} || ']'`;
 
-/** SQL: whether `column` holds a tier's scope, whichever tier. */
-export const isTierScopeSql = (column: string): string => `${column} LIKE '${TIER_SCOPE_PREFIX}%'`;
+/**
+ * SQL: whether `column` holds a tier's scope, whichever tier. Matched whole: a refresh's scope of
+ * a product whose id is "tier" (`["tier",null,null,null]`) starts the same way.
+ */
+export const isTierScopeSql = (column: string): string => `${column} ~ '^\\["tier",[0-9]+\\]$'`;
+
+/**
+ * The `pull_scope` of every change-hint run of an integration (hint-runs.ts): one flight, so one
+ * hint run pulls at a time while the next one, queued, takes the hints that arrive meanwhile.
+ */
+export const HINT_SCOPE = JSON.stringify(['hints']);
 
 /** A run's flight scope as SQL over `sync_runs` columns: a whole pull's (null scope) is ''. */
 export const FLIGHT_OF = `COALESCE(pull_scope, '')`;
