@@ -133,8 +133,9 @@ export async function moveIdentity(sql: IdentitySql, integrationId: string, pair
 /**
  * Takes the pull write lock (LOCK_OPTION_MARKS) of every option of `productIds` before anything
  * moves, so a pull's write of those options and the move take turns: a pull that wrote first has
- * its slots moved, one that writes after reads the moved rows, and none writes slots under the old
- * ids while the move renames them (a slot it wrote then stayed under the old ids).
+ * its slots moved, and none writes slots under the old ids while the move renames them. A pull
+ * that planned its targets before the move and writes after it still writes under the ids it
+ * planned with (the product that handed its key on), until a later pull of the new id.
  */
 async function lockOptions(sql: IdentitySql, integrationId: string, productIds: readonly string[]): Promise<void> {
   const { rows } = await sql.query<{ options: string }>(OPTIONS_OF, [integrationId, productIds]);

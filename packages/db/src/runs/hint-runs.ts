@@ -11,7 +11,9 @@ import { lockRunRequests, RUN_REQUEST_IDS_MAX } from './run-requests';
  * that hints arriving while its job waits out the coalescing delay all land in it. Every hint run
  * of an integration has the same pull scope, `["hints"]`: one pull flight, so a hint run waits
  * (queued, still joined by hints) while another runs, and two never ask the supplier for the same
- * option at once. The key is short whatever the run carries, and fixed from claim to end.
+ * option at once. The key is short whatever the run carries, and fixed from claim to end. A hint
+ * run still running past `SYNC_RUN_ABANDON_MS` when the next one claims the flight is abandoned
+ * with its windows unpulled: the tiers' scheduled pulls cover them later.
  */
 
 /** One hinted target: a product (all its options) or one option, over local dates `from`..`to` (both included). */
