@@ -215,6 +215,26 @@ describe('catalog.sync in several languages', () => {
     expect(left).toHaveLength(2 * (entitiesPerLocale - 7 - 3 - 1));
   });
 
+  // The other locales are asked first: a changing catalog's first answer is de's, its second en's.
+  it.each([
+    ['answers the same bytes', (full: Entity[]) => full],
+    ['answers new bytes that still list it', (full: Entity[]) => full.map((p, i) => (i === 1 ? { ...p, title: 'Retitled' } : p))],
+  ])('a product removed while a locale still %s gets its content in that locale back when it returns', async (_case, deAnswer) => {
+    h.supplier.setLanguages({ available: ['en', 'de'] });
+    const id = await integrationIn(['en', 'de']);
+    await h.sync(id);
+    const de = deAnswer(cloneCatalog(catalog));
+    h.supplier.setChangingCatalog((n) => (n === 1 ? de : catalog.filter((p) => p.id !== first.id)));
+    expect((await h.sync(id)).counts).toMatchObject({ products: { removed: 1 } });
+    expect([...(await localised(h, id)).keys()].filter((k) => k.startsWith(`de ${first.id}/`))).toEqual([]);
+    // Back in en, while de answers the bytes it answered when the product was removed.
+    h.supplier.setChangingCatalog((n) => (n === 1 ? de : catalog));
+    expect(await h.sync(id)).toMatchObject({ status: 'succeeded', warnings: null });
+    const rows = await localised(h, id);
+    expect([...rows.keys()].filter((k) => k.startsWith(`de ${first.id}/`))).toHaveLength(1 + 2 + 4);
+    expect(rows.get(`de ${first.id}//`)!.content).toMatchObject({ title: `${first.title as string} [de]` });
+  });
+
   it('a locale dropped from the list is not read, and loses its rows and its last answer at the next run', async () => {
     h.supplier.setLanguages({ available: ['en', 'de', 'fr'] });
     const id = await integrationIn(['en', 'de', 'fr']);

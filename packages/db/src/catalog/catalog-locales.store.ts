@@ -72,16 +72,23 @@ WITH dropped AS (DELETE FROM catalog_locale_states WHERE integration_id = $1::uu
 DELETE FROM catalog_localizations l USING dropped d WHERE l.integration_id = $1::uuid AND l.locale = d.locale`;
 
 // The rows of removed entities in the listed locales ($2): a product's go with its options' and
-// units', an option's with its units'. Each locale is looked up by the primary key's prefix.
+// units', an option's with its units'. Each locale is looked up by the primary key's prefix. A
+// locale that lost rows forgets its last answer: that answer may still list the entity (its read
+// was skipped, failed, or kept its unchanged bytes), and if the entity comes back while the locale
+// answers the same bytes, skipping them would leave the entity without content in it.
 const FORGET_REMOVED = `
 WITH gone AS (
   SELECT p AS product_octo_id, NULL::text AS option_octo_id, NULL::text AS unit_octo_id FROM jsonb_array_elements_text($3::jsonb) AS p
   UNION ALL SELECT r.product_octo_id, r.octo_id, NULL FROM jsonb_to_recordset($4::jsonb) AS r(product_octo_id text, octo_id text)
   UNION ALL SELECT r.product_octo_id, r.option_octo_id, r.octo_id FROM jsonb_to_recordset($5::jsonb) AS r(product_octo_id text, option_octo_id text, octo_id text)
+), forgotten AS (
+  DELETE FROM catalog_localizations l USING unnest($2::text[]) AS s(locale), gone g
+  WHERE l.integration_id = $1::uuid AND l.locale = s.locale AND l.product_octo_id = g.product_octo_id
+    AND l.option_octo_id = coalesce(g.option_octo_id, l.option_octo_id) AND l.unit_octo_id = coalesce(g.unit_octo_id, l.unit_octo_id)
+  RETURNING l.locale
 )
-DELETE FROM catalog_localizations l USING unnest($2::text[]) AS s(locale), gone g
-WHERE l.integration_id = $1::uuid AND l.locale = s.locale AND l.product_octo_id = g.product_octo_id
-  AND l.option_octo_id = coalesce(g.option_octo_id, l.option_octo_id) AND l.unit_octo_id = coalesce(g.unit_octo_id, l.unit_octo_id)`;
+UPDATE catalog_locale_states st SET payload_digest = NULL
+WHERE st.integration_id = $1::uuid AND st.payload_digest IS NOT NULL AND st.locale IN (SELECT locale FROM forgotten)`;
 
 /**
  * The integration's content in its other locales (the first locale's content is the catalog rows
@@ -133,7 +140,7 @@ export class CatalogLocaleStore {
     if (locales.length > 0) await tx.query(DROP, [integrationId, locales]);
   }
 
-  /** In a run's fenced transaction, after its locales' writes: deletes the rows of the entities it removed in `locales`. */
+  /** In a run's fenced transaction, after its locales' writes: deletes the rows of the entities it removed in `locales`; a locale that lost rows is read whole next time. */
   async forgetRemoved(tx: RunTx, integrationId: string, locales: readonly string[], removed: CatalogRemovals): Promise<void> {
     const { removedProducts, removedOptions, removedUnits } = removed;
     if (locales.length === 0 || removedProducts.length + removedOptions.length + removedUnits.length === 0) return;
