@@ -265,6 +265,25 @@ describe('stable identity', () => {
     expect(await slotsOf(id, 'NEW')).toEqual(['pulled-1', 'pushed-1']);
   });
 
+  test('a remap behind a pull that keeps the option\'s lock gives up as busy, moving nothing, and goes through once the pull is done', async () => {
+    const claim = await claimedTestRun(db);
+    const id = claim.integration.id;
+    await run(claim, catalog([['OLD', null], ['NEW', null]]), []);
+    await run(claim, catalog([['NEW', null]]), ['OLD']);
+    const before = { OLD: await keysOf(id, 'OLD'), NEW: await keysOf(id, 'NEW') };
+    const pull = await db.pool.connect();
+    try {
+      await pull.query('BEGIN');
+      await pull.query(LOCK_OPTION_MARKS, [id, JSON.stringify([{ product_octo_id: 'NEW', option_octo_id: 'DEFAULT' }])]);
+      expect(await db.identity.remap(id, 'OLD', 'NEW', 'admin-1')).toEqual({ kind: 'busy' });
+      expect({ OLD: await keysOf(id, 'OLD'), NEW: await keysOf(id, 'NEW') }).toEqual(before);
+      await pull.query('COMMIT');
+    } finally {
+      pull.release();
+    }
+    expect((await db.identity.remap(id, 'OLD', 'NEW', 'admin-1')).kind).toBe('remapped');
+  });
+
   /** Sessions of this database waiting for an advisory lock. */
   const advisoryWaiters = async () =>
     (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database

@@ -62,6 +62,7 @@ const REMAP_REFUSALS: Record<Exclude<RemapOutcome['kind'], 'remapped'>, () => Ap
   source_active: () => new ApiError('PRODUCT_STILL_ACTIVE', ['product: still in the supplier’s catalog; only a product that left can hand its identity on']),
   already_remapped: () => new ApiError('ALREADY_REMAPPED', ['product: its identity was already handed on since it left the catalog']),
   target_taken: () => new ApiError('REMAP_TARGET_TAKEN', ['to: holds the identity of a product it replaced already; remapping another into it would drop that key']),
+  busy: () => new ApiError('REMAP_BUSY', ['product: a catalog sync or an availability pull is writing it; nothing moved, retry shortly'], { headers: { 'Retry-After': '5' } }),
 };
 
 /** The admin's identity routes. */
@@ -123,7 +124,8 @@ export function identityRoutes({ db }: { db: Db }): RouteSpec[] {
         409: {
           description:
             'PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. ALREADY_REMAPPED: its identity was handed on since it left. ' +
-            'REMAP_TARGET_TAKEN: `to` already took another product’s identity (a remap, a sync’s re-key or a link); another remap into it would drop that key.',
+            'REMAP_TARGET_TAKEN: `to` already took another product’s identity (a remap, a sync’s re-key or a link); another remap into it would drop that key. ' +
+            'REMAP_BUSY: a catalog sync or an availability pull holds the products; nothing moved, retry after `Retry-After` seconds.',
         },
         422: { description: 'REMAP_REFUSED: `to` is no active product, or the product itself.' },
       },

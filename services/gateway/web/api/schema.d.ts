@@ -4302,7 +4302,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. ALREADY_REMAPPED: its identity was handed on since it left. REMAP_TARGET_TAKEN: `to` already took another product’s identity (a remap, a sync’s re-key or a link); another remap into it would drop that key. */
+            /** @description PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. ALREADY_REMAPPED: its identity was handed on since it left. REMAP_TARGET_TAKEN: `to` already took another product’s identity (a remap, a sync’s re-key or a link); another remap into it would drop that key. REMAP_BUSY: a catalog sync or an availability pull holds the products; nothing moved, retry after `Retry-After` seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
