@@ -37,8 +37,12 @@ const remapCandidateSchema = z
   .object({
     from: z.string().openapi({ description: 'The OCTO id of the product that left the catalog.' }),
     reference: z.string().nullable(),
-    to: z.array(z.string()).openapi({ description: 'OCTO ids of products that appeared in the same run and might be it (at most 20).' }),
-    reason: z.string().openapi({ description: '`ambiguous`: its reference is not unique in one of the catalogs; `no_reference`: nothing to match by.' }),
+    to: z.array(z.string()).openapi({ description: 'OCTO ids of products that appeared in the same run and might be it (at most 20), less those holding a key they took (a remap into one is refused).' }),
+    reason: z.string().openapi({
+      description:
+        '`ambiguous`: its reference is not unique in one of the catalogs; `no_reference`: nothing to match by; ' +
+        '`taken`: the product that appeared with its reference took a linked integration’s key in that run.',
+    }),
     run_id: z.string().nullable(),
     created_at: z.string(),
   })

@@ -44,7 +44,10 @@ const LOCK_PREVIOUS = `SELECT partner_id, EXISTS (SELECT 1 FROM integrations n W
   FROM integrations i WHERE i.id = $1::uuid FOR NO KEY UPDATE`;
 
 // Candidates whose product is still gone: a product that came back or was remapped since is no question any more.
-const LIST_CANDIDATES = `SELECT c.from_octo_id AS "from", c.reference, c.to_octo_ids AS "to", c.reason, c.run_id::text AS run_id, c.created_at
+// A `to` that holds a key it took is left out: a remap into it is refused (target_taken) until it hands that key on.
+const LIST_CANDIDATES = `SELECT c.from_octo_id AS "from", c.reference, c.reason, c.run_id::text AS run_id, c.created_at,
+  ARRAY(SELECT u.t FROM unnest(c.to_octo_ids) WITH ORDINALITY u(t, n) WHERE NOT EXISTS (SELECT 1 FROM products q
+    WHERE q.integration_id = c.integration_id AND q.octo_id = u.t AND q.key_inherited_at IS NOT NULL) ORDER BY u.n) AS "to"
 FROM remap_candidates c JOIN products p ON p.integration_id = c.integration_id AND p.octo_id = c.from_octo_id
 WHERE c.integration_id = $1::uuid AND NOT p.active ORDER BY c.from_octo_id`;
 

@@ -1307,11 +1307,11 @@ export interface components {
             created_at: string;
             /** @description The OCTO id of the product that left the catalog. */
             from: string;
-            /** @description `ambiguous`: its reference is not unique in one of the catalogs; `no_reference`: nothing to match by. */
+            /** @description `ambiguous`: its reference is not unique in one of the catalogs; `no_reference`: nothing to match by; `taken`: the product that appeared with its reference took a linked integration’s key in that run. */
             reason: string;
             reference: string | null;
             run_id: string | null;
-            /** @description OCTO ids of products that appeared in the same run and might be it (at most 20). */
+            /** @description OCTO ids of products that appeared in the same run and might be it (at most 20), less those holding a key they took (a remap into one is refused). */
             to: string[];
         };
         RemapProductRequest: {
