@@ -233,6 +233,28 @@ describe('stable identity', () => {
     expect(await keysOf(id, 'T')).toEqual({ ...before.Y, active: true });
   });
 
+  test('a product that took a linked integration\'s key in a run is no 1:1 re-key target in it: a candidate, served without it', async () => {
+    const old = await claimedTestRun(db);
+    await run(old, catalog([['Y', 'ref-y']]), []);
+    const oldY = await keysOf(old.integration.id, 'Y');
+    const next = await claimedTestRun(db);
+    const id = next.integration.id;
+    await run(next, catalog([['X', 'ref-y']]), []);
+    const x = await keysOf(id, 'X');
+    await db.pool.query(`UPDATE integrations SET partner_id = $2 WHERE id = $1::uuid`, [id, old.integration.partnerId]);
+    await settle(next);
+    expect(await db.identity.link(id, old.integration.id, 'admin-1')).toEqual({ kind: 'linked', products: 0 });
+
+    // X leaves as Y (same unique reference) and Z appear: Y takes the old integration's key, and keeps it.
+    const outcome = await run(next, catalog([['Y', 'ref-y'], ['Z', null]]), ['X']);
+    expect(outcome).toEqual({ remapped: [], candidates: [{ from: 'X', reference: 'ref-y', to: ['Y', 'Z'], reason: 'taken' }] });
+    expect(await keysOf(id, 'Y')).toEqual(oldY);
+    expect(await keysOf(id, 'X')).toEqual({ ...x, active: false });
+    // Served without Y, which a remap would refuse.
+    expect((await db.identity.candidates(id))!.map((c) => [c.from, c.to, c.reason])).toEqual([['X', ['Z'], 'taken']]);
+    expect(await db.identity.remap(id, 'X', 'Y', 'admin-1')).toEqual({ kind: 'target_taken' });
+  });
+
   test('a remap waits for a pull writing the product\'s option, then moves the slots it wrote too', async () => {
     const claim = await claimedTestRun(db);
     const id = claim.integration.id;
@@ -263,6 +285,25 @@ describe('stable identity', () => {
     }
     expect(await slotsOf(id, 'OLD')).toEqual([]);
     expect(await slotsOf(id, 'NEW')).toEqual(['pulled-1', 'pushed-1']);
+  });
+
+  test('a remap behind a pull that keeps the option\'s lock gives up as busy, moving nothing, and goes through once the pull is done', async () => {
+    const claim = await claimedTestRun(db);
+    const id = claim.integration.id;
+    await run(claim, catalog([['OLD', null], ['NEW', null]]), []);
+    await run(claim, catalog([['NEW', null]]), ['OLD']);
+    const before = { OLD: await keysOf(id, 'OLD'), NEW: await keysOf(id, 'NEW') };
+    const pull = await db.pool.connect();
+    try {
+      await pull.query('BEGIN');
+      await pull.query(LOCK_OPTION_MARKS, [id, JSON.stringify([{ product_octo_id: 'NEW', option_octo_id: 'DEFAULT' }])]);
+      expect(await db.identity.remap(id, 'OLD', 'NEW', 'admin-1')).toEqual({ kind: 'busy' });
+      expect({ OLD: await keysOf(id, 'OLD'), NEW: await keysOf(id, 'NEW') }).toEqual(before);
+      await pull.query('COMMIT');
+    } finally {
+      pull.release();
+    }
+    expect((await db.identity.remap(id, 'OLD', 'NEW', 'admin-1')).kind).toBe('remapped');
   });
 
   /** Sessions of this database waiting for an advisory lock. */

@@ -12,6 +12,7 @@ describe('error table and envelope', () => {
       INTEGRATION_EXISTS: 409,
       INTEGRATION_NOT_APPROVED: 409,
       REMAP_TARGET_TAKEN: 409,
+      REMAP_BUSY: 409,
       WEBHOOK_SECRET_INVALID: 401,
       RATE_LIMITED: 429,
       PAYLOAD_TOO_LARGE: 413,

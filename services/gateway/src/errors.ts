@@ -35,6 +35,7 @@ export const ERROR_STATUS: Readonly<Record<string, ErrorMapping>> = {
   SYNC_IN_PROGRESS: { status: 409, label: 'Sync in progress' },
   PRODUCT_STILL_ACTIVE: { status: 409, label: 'Product still active' },
   REMAP_TARGET_TAKEN: { status: 409, label: 'Remap target taken' },
+  REMAP_BUSY: { status: 409, label: 'Remap busy' },
   LINK_REFUSED: { status: 422, label: 'Link refused' },
   REMAP_REFUSED: { status: 422, label: 'Remap refused' },
   PAYLOAD_TOO_LARGE: { status: 413, label: 'Payload too large' },

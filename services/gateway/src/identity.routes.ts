@@ -37,8 +37,12 @@ const remapCandidateSchema = z
   .object({
     from: z.string().openapi({ description: 'The OCTO id of the product that left the catalog.' }),
     reference: z.string().nullable(),
-    to: z.array(z.string()).openapi({ description: 'OCTO ids of products that appeared in the same run and might be it (at most 20).' }),
-    reason: z.string().openapi({ description: '`ambiguous`: its reference is not unique in one of the catalogs; `no_reference`: nothing to match by.' }),
+    to: z.array(z.string()).openapi({ description: 'OCTO ids of products that appeared in the same run and might be it (at most 20), less those holding a key they took (a remap into one is refused).' }),
+    reason: z.string().openapi({
+      description:
+        '`ambiguous`: its reference is not unique in one of the catalogs; `no_reference`: nothing to match by; ' +
+        '`taken`: the product that appeared with its reference took a linked integration’s key in that run.',
+    }),
     run_id: z.string().nullable(),
     created_at: z.string(),
   })
@@ -62,6 +66,7 @@ const REMAP_REFUSALS: Record<Exclude<RemapOutcome['kind'], 'remapped'>, () => Ap
   source_active: () => new ApiError('PRODUCT_STILL_ACTIVE', ['product: still in the supplier’s catalog; only a product that left can hand its identity on']),
   already_remapped: () => new ApiError('ALREADY_REMAPPED', ['product: its identity was already handed on since it left the catalog']),
   target_taken: () => new ApiError('REMAP_TARGET_TAKEN', ['to: holds the identity of a product it replaced already; remapping another into it would drop that key']),
+  busy: () => new ApiError('REMAP_BUSY', ['product: a catalog sync or an availability pull is writing it; nothing moved, retry shortly'], { headers: { 'Retry-After': '5' } }),
 };
 
 /** The admin's identity routes. */
@@ -123,7 +128,8 @@ export function identityRoutes({ db }: { db: Db }): RouteSpec[] {
         409: {
           description:
             'PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. ALREADY_REMAPPED: its identity was handed on since it left. ' +
-            'REMAP_TARGET_TAKEN: `to` already took another product’s identity (a remap, a sync’s re-key or a link); another remap into it would drop that key.',
+            'REMAP_TARGET_TAKEN: `to` already took another product’s identity (a remap, a sync’s re-key or a link); another remap into it would drop that key. ' +
+            'REMAP_BUSY: a catalog sync or an availability pull holds the products; nothing moved, retry after `Retry-After` seconds.',
         },
         422: { description: 'REMAP_REFUSED: `to` is no active product, or the product itself.' },
       },

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../client';
 import type { Prisma } from '../generated/prisma/client';
 import { appendChanges, prismaSql } from '../feed/change-outbox';
+import { sqlStateOf } from '../sql-errors';
 import { isUuid } from '../uuid';
 import { recordEvents } from '../integrations/integration-events.store';
 import { moveIdentity, takeKeys, type IdentitySql, type Remap } from './key-transfer';
@@ -21,7 +22,17 @@ export type LinkOutcome =
   | { kind: 'not_found' | 'previous_not_found' | 'same' | 'other_partner' | 'already_linked' | 'previous_taken' | 'sync_running' };
 
 /** What a manual remap did, or why it did not. */
-export type RemapOutcome = { kind: 'remapped'; remap: Remap } | { kind: 'not_found' | 'product_not_found' | 'target_not_found' | 'same' | 'source_active' | 'already_remapped' | 'target_taken' };
+export type RemapOutcome = { kind: 'remapped'; remap: Remap } | { kind: 'not_found' | 'product_not_found' | 'target_not_found' | 'same' | 'source_active' | 'already_remapped' | 'target_taken' | 'busy' };
+
+/**
+ * How long a remap's statements wait for a lock (the integration's row, an option a pull is
+ * writing) before it gives up as `busy`. Two such waits stay within Prisma's 5 s transaction
+ * timeout, and meanwhile the remap holds the integration's row lock, which pull claims and catalog
+ * runs wait for.
+ */
+const REMAP_LOCK_TIMEOUT_MS = 2_000;
+/** SQLSTATE lock_not_available: `lock_timeout` expired. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 // Catalog runs hold the integration's row FOR NO KEY UPDATE for their whole transaction (run-fence.ts):
 // taking the same lock first makes an admin's identity change wait for a run in progress, and a run wait for it.
@@ -33,7 +44,10 @@ const LOCK_PREVIOUS = `SELECT partner_id, EXISTS (SELECT 1 FROM integrations n W
   FROM integrations i WHERE i.id = $1::uuid FOR NO KEY UPDATE`;
 
 // Candidates whose product is still gone: a product that came back or was remapped since is no question any more.
-const LIST_CANDIDATES = `SELECT c.from_octo_id AS "from", c.reference, c.to_octo_ids AS "to", c.reason, c.run_id::text AS run_id, c.created_at
+// A `to` that holds a key it took is left out: a remap into it is refused (target_taken) until it hands that key on.
+const LIST_CANDIDATES = `SELECT c.from_octo_id AS "from", c.reference, c.reason, c.run_id::text AS run_id, c.created_at,
+  ARRAY(SELECT u.t FROM unnest(c.to_octo_ids) WITH ORDINALITY u(t, n) WHERE NOT EXISTS (SELECT 1 FROM products q
+    WHERE q.integration_id = c.integration_id AND q.octo_id = u.t AND q.key_inherited_at IS NOT NULL) ORDER BY u.n) AS "to"
 FROM remap_candidates c JOIN products p ON p.integration_id = c.integration_id AND p.octo_id = c.from_octo_id
 WHERE c.integration_id = $1::uuid AND NOT p.active ORDER BY c.from_octo_id`;
 
@@ -86,13 +100,23 @@ export class IdentityStore {
    * options' and units' keys, its slots), as a sync's 1:1 re-key would; audited as
    * `product_remapped`, appended to the change feed as `product.remapped`, the candidate cleared.
    * Refused for a `to` that holds a key it took (`target_taken`), checked under the integration's
-   * row lock like the rest, so no run or other remap gives it one in between.
+   * row lock like the rest, so no run or other remap gives it one in between. `busy` when a lock
+   * it needs (a catalog run, a pull writing one of the options) was not granted in time: nothing
+   * moved, retry.
    */
   remap(id: string, from: string, to: string, actor: string): Promise<RemapOutcome> {
     if (!isUuid(id)) return Promise.resolve({ kind: 'not_found' });
     if (from === to) return Promise.resolve({ kind: 'same' });
+    return this.remapInTransaction(id, from, to, actor).catch((err: unknown) => {
+      if (sqlStateOf(err) === LOCK_NOT_AVAILABLE) return { kind: 'busy' } as const;
+      throw err;
+    });
+  }
+
+  private remapInTransaction(id: string, from: string, to: string, actor: string): Promise<RemapOutcome> {
     return this.prisma.$transaction(async (tx) => {
       const sql = identitySql(tx);
+      await sql.query(`SELECT set_config('lock_timeout', $1, true)`, [String(REMAP_LOCK_TIMEOUT_MS)]);
       if ((await sql.query(LOCK_LIVE, [id])).rows.length === 0) return { kind: 'not_found' };
       const { rows } = await sql.query<{ octo_id: string; active: boolean; handed_on: boolean; inherited: boolean }>(
         `SELECT octo_id, active, COALESCE(remapped_at >= removed_at, false) AS handed_on, key_inherited_at IS NOT NULL AS inherited

@@ -6,7 +6,7 @@ export interface RemapCandidate {
   from: string;
   reference: string | null;
   to: string[];
-  reason: 'ambiguous' | 'no_reference';
+  reason: 'ambiguous' | 'no_reference' | 'taken';
 }
 
 /** What a run did about the products that left and appeared in it. */
@@ -27,21 +27,25 @@ const CANDIDATES_MAX = 20;
 // After the run's upserts, before its removals. $1 integration, $2 JSON products created by the
 // run {octo_id, reference}, $3 JSON ids of the products it removes. The new catalog is the active
 // rows less those removed; the old one the active rows less those created. A pair is matched when
-// its reference is non-null and unique in both; every other product that left beside products that
-// appeared with the same reference, or without one on either side, is a candidate.
+// its reference is non-null and unique in both, and the product that appeared took no key yet (from
+// a linked integration, earlier in the run: a move would drop it); every other product that left
+// beside products that appeared with the same reference, or without one on either side, is a candidate.
 const MATCH = `
-WITH appeared AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(octo_id text, reference text)),
+WITH appeared AS (SELECT x.octo_id, x.reference, p.key_inherited_at IS NOT NULL AS taken FROM jsonb_to_recordset($2::jsonb) AS x(octo_id text, reference text)
+  LEFT JOIN products p ON p.integration_id = $1::uuid AND p.octo_id = x.octo_id),
 gone AS (SELECT p.octo_id, p.reference FROM products p JOIN jsonb_array_elements_text($3::jsonb) g(octo_id) ON g.octo_id = p.octo_id
   WHERE p.integration_id = $1::uuid),
 live AS (SELECT octo_id, reference FROM products WHERE integration_id = $1::uuid AND active AND reference IN (SELECT reference FROM appeared UNION SELECT reference FROM gone)),
 old_refs AS (SELECT reference, count(*) AS n FROM live WHERE octo_id NOT IN (SELECT octo_id FROM appeared) GROUP BY reference),
 new_refs AS (SELECT reference, count(*) AS n FROM live WHERE octo_id NOT IN (SELECT octo_id FROM gone) GROUP BY reference),
 matched AS (SELECT g.octo_id AS "from", a.octo_id AS "to" FROM gone g JOIN appeared a ON a.reference = g.reference
-  JOIN old_refs o ON o.reference = g.reference AND o.n = 1 JOIN new_refs n ON n.reference = g.reference AND n.n = 1)
+  JOIN old_refs o ON o.reference = g.reference AND o.n = 1 JOIN new_refs n ON n.reference = g.reference AND n.n = 1
+  WHERE NOT a.taken)
 SELECT 'match' AS kind, m."from", NULL::text AS reference, ARRAY[m."to"] AS "to", NULL::text AS reason FROM matched m
 UNION ALL
 SELECT 'candidate', g.octo_id, g.reference, c."to",
-  CASE WHEN EXISTS (SELECT 1 FROM appeared a WHERE a.reference = g.reference) THEN 'ambiguous' ELSE 'no_reference' END
+  CASE WHEN EXISTS (SELECT 1 FROM appeared a WHERE a.reference = g.reference AND a.taken) THEN 'taken'
+    WHEN EXISTS (SELECT 1 FROM appeared a WHERE a.reference = g.reference) THEN 'ambiguous' ELSE 'no_reference' END
 FROM gone g CROSS JOIN LATERAL (
   SELECT array_agg(a.octo_id ORDER BY a.octo_id) AS "to" FROM (
     SELECT a.octo_id FROM appeared a WHERE a.octo_id NOT IN (SELECT "to" FROM matched)

@@ -1307,11 +1307,11 @@ export interface components {
             created_at: string;
             /** @description The OCTO id of the product that left the catalog. */
             from: string;
-            /** @description `ambiguous`: its reference is not unique in one of the catalogs; `no_reference`: nothing to match by. */
+            /** @description `ambiguous`: its reference is not unique in one of the catalogs; `no_reference`: nothing to match by; `taken`: the product that appeared with its reference took a linked integration’s key in that run. */
             reason: string;
             reference: string | null;
             run_id: string | null;
-            /** @description OCTO ids of products that appeared in the same run and might be it (at most 20). */
+            /** @description OCTO ids of products that appeared in the same run and might be it (at most 20), less those holding a key they took (a remap into one is refused). */
             to: string[];
         };
         RemapProductRequest: {
@@ -4302,7 +4302,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. ALREADY_REMAPPED: its identity was handed on since it left. REMAP_TARGET_TAKEN: `to` already took another product’s identity (a remap, a sync’s re-key or a link); another remap into it would drop that key. */
+            /** @description PRODUCT_STILL_ACTIVE: `{productId}` is still in the supplier’s catalog. ALREADY_REMAPPED: its identity was handed on since it left. REMAP_TARGET_TAKEN: `to` already took another product’s identity (a remap, a sync’s re-key or a link); another remap into it would drop that key. REMAP_BUSY: a catalog sync or an availability pull holds the products; nothing moved, retry after `Retry-After` seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;

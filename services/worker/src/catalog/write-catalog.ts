@@ -269,10 +269,15 @@ function massRemovalBlocked(differ: CatalogDiffer): AppError {
   );
 }
 
+const CANDIDATE_WHY: Record<RemapCandidate['reason'], string> = {
+  ambiguous: 'its reference is not unique',
+  no_reference: 'no reference to match by',
+  taken: 'the product with its reference took a linked integration’s key',
+};
+
 /** A product that left beside others that appeared, not matched 1:1 by reference: an admin decides (remap candidates). */
 function remapCandidateWarning(c: RemapCandidate): RunWarning {
-  const why = c.reason === 'ambiguous' ? `its reference is not unique` : 'no reference to match by';
-  return { product_id: c.from, path: '(root)', reason: `left the catalog, maybe re-keyed as ${c.to.join(', ')} (${why}): listed as a remap candidate` };
+  return { product_id: c.from, path: '(root)', reason: `left the catalog, maybe re-keyed as ${c.to.join(', ')} (${CANDIDATE_WHY[c.reason]}): listed as a remap candidate` };
 }
 
 /** A product without an id might be any stored product the catalog lacks, so none was removed. */
