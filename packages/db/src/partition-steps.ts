@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { sqlStateOf } from './sql-errors';
+import { isLockNotGranted } from './sql-errors';
 
 /*
  * The steps every partition maintenance takes (the slots' months, the change feed's id ranges):
@@ -18,9 +18,6 @@ export interface PartitionTable {
   name: string;
   state: PartitionState;
 }
-
-/** `lock_timeout` expired. */
-const LOCK_NOT_AVAILABLE = '55P03';
 
 export const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -55,7 +52,7 @@ export async function partitionStep(pool: Pool, lockTimeoutMs: number, what: str
     (finished ? outcome.done : outcome.skipped).push(what);
     return finished;
   } catch (err) {
-    if (sqlStateOf(err) !== LOCK_NOT_AVAILABLE) throw err;
+    if (!isLockNotGranted(err)) throw err;
     outcome.skipped.push(what);
     return false;
   } finally {

@@ -86,6 +86,11 @@ export function isMissingPartition(error: unknown): boolean {
   return findInChain(error, (e) => (typeof e.message === 'string' && e.message.includes('no partition of relation') ? true : undefined)) ?? false;
 }
 
+/** True when a lock was not granted within `lock_timeout` (SQLSTATE 55P03, lock_not_available): nothing was done, try again later. */
+export function isLockNotGranted(error: unknown): boolean {
+  return sqlStateOf(error) === '55P03';
+}
+
 /** How to treat a failed database call; undefined when it is not a Postgres error we classify. */
 export function classifySqlError(error: unknown): SqlFailure | undefined {
   const state = sqlStateOf(error);

@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../client';
 import type { Prisma } from '../generated/prisma/client';
 import { appendChanges, prismaSql } from '../feed/change-outbox';
-import { sqlStateOf } from '../sql-errors';
+import { isLockNotGranted } from '../sql-errors';
 import { isUuid } from '../uuid';
 import { recordEvents } from '../integrations/integration-events.store';
 import { moveIdentity, takeKeys, type IdentitySql, type Remap } from './key-transfer';
@@ -31,8 +31,6 @@ export type RemapOutcome = { kind: 'remapped'; remap: Remap } | { kind: 'not_fou
  * runs wait for.
  */
 const REMAP_LOCK_TIMEOUT_MS = 2_000;
-/** SQLSTATE lock_not_available: `lock_timeout` expired. */
-const LOCK_NOT_AVAILABLE = '55P03';
 
 // Catalog runs hold the integration's row FOR NO KEY UPDATE for their whole transaction (run-fence.ts):
 // taking the same lock first makes an admin's identity change wait for a run in progress, and a run wait for it.
@@ -108,7 +106,7 @@ export class IdentityStore {
     if (!isUuid(id)) return Promise.resolve({ kind: 'not_found' });
     if (from === to) return Promise.resolve({ kind: 'same' });
     return this.remapInTransaction(id, from, to, actor).catch((err: unknown) => {
-      if (sqlStateOf(err) === LOCK_NOT_AVAILABLE) return { kind: 'busy' } as const;
+      if (isLockNotGranted(err)) return { kind: 'busy' } as const;
       throw err;
     });
   }
