@@ -28,14 +28,14 @@ export const SESSIONS_PER_SUB = 20;
  * Indexes a session (ARGV[2]) under its opening time (ARGV[1], ms), kept strictly after the
  * newest one's: sessions opened in the same millisecond (or while the clock steps back) still
  * rank in the order they were opened, so the cap always drops the oldest. Renews the index's TTL
- * (ARGV[3] s); answers the score given.
+ * (ARGV[3] s); answers the hashes past the newest ARGV[4] (the sessions to drop).
  */
 const INDEX_SCRIPT = new LuaScript(`local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local score = tonumber(ARGV[1])
 if newest[2] ~= nil and tonumber(newest[2]) >= score then score = tonumber(newest[2]) + 1 end
 redis.call('ZADD', KEYS[1], score, ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-return { score }`);
+return redis.call('ZRANGE', KEYS[1], 0, -tonumber(ARGV[4]) - 1)`);
 
 const randomToken = () => randomBytes(32).toString('base64url');
 const sha256 = (value: string | Buffer) => createHash('sha256').update(value).digest('hex');
@@ -85,8 +85,7 @@ export class PageSessions {
     const stored = { sub: principal.sub, role: principal.role, csrf: session.csrfToken, exp, verifier: this.verifier };
     const index = this.index(principal.sub);
     await this.redis.set(this.key(sha256(id)), JSON.stringify(stored), 'EX', this.options.idleS);
-    await INDEX_SCRIPT.run(this.redis, index, [Date.now(), sha256(id), this.options.jwt.maxTtlS]);
-    const dropped = await this.redis.zrange(index, 0, -SESSIONS_PER_SUB - 1);
+    const dropped = (await INDEX_SCRIPT.call(this.redis, [index], [Date.now(), sha256(id), this.options.jwt.maxTtlS, SESSIONS_PER_SUB])) as string[];
     await this.drop(index, dropped);
     return { id, session };
   }
