@@ -156,19 +156,27 @@ describe('availability.pull', () => {
     expect(noOption.warnings).toEqual({ items: [{ product_id: product.id, path: 'optionId', reason: expect.stringMatching(/option "unknown-option" of this product is not in the stored catalog/) }], omitted: 0 });
     expect(h.supplier.requests.length).toBe(seen);
   });
+
+  /**
+   * A refresh of the option while the supplier answers `answer`: the run, its job completed. Every
+   * call answers so until the run ends (not once: a stray call must not take the answer).
+   */
+  async function pullAnswering(answer: string) {
+    h.supplier.behave({ kind: 'status', status: 200, body: answer, headers: { 'content-type': 'application/json' } });
+    const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
+    const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, productId: product.id, optionId: option.id }), 60_000);
+    h.supplier.behave(null);
+    expect(outcome.state).toBe('completed');
+    return (await h.db.runs.findRun(runId))!;
+  }
+
   it('drops a pulled slot whose start cannot be stored, with a run warning, and writes the rest', async () => {
     // Pull answers never pass the gateway: a year Postgres cannot store (0, or 10000 once in UTC)
     // or a start past today plus 2 years is left out here, never failing or retrying the run.
     const listed = calendar.list(product.id, option.id);
     const unstorable = ['0000-06-01T10:00:00+00:00', '9999-12-31T23:00:00-05:00', `${new Date().getUTCFullYear() + 3}-01-01T10:00:00+00:00`];
     const answer = [...listed, ...unstorable.map((start) => ({ ...listed[0]!, id: `bad-${start}`, localDateTimeStart: start }))];
-    // Every call answers so until the run ends (not once: a stray call must not take the answer).
-    h.supplier.behave({ kind: 'status', status: 200, body: JSON.stringify(answer), headers: { 'content-type': 'application/json' } });
-    const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
-    const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, productId: product.id, optionId: option.id }), 60_000);
-    h.supplier.behave(null);
-    expect(outcome.state).toBe('completed');
-    const run = (await h.db.runs.findRun(runId))!;
+    const run = await pullAnswering(JSON.stringify(answer));
     expect(run).toMatchObject({ status: 'succeeded', attempts: 1, counts: { options: { pulled: 1, failed: 0 } } });
     expect(run.warnings).toEqual({ items: [{ product_id: product.id, path: `options.${option.id}.availability`, reason: expect.stringMatching(/^3 slot\(s\) dropped: localDateTimeStart outside/) }], omitted: 0 });
     expect(await h.db.prisma.availabilitySlot.count({ where: { integrationId, availabilityId: { startsWith: 'bad-' } } })).toBe(0);
@@ -183,12 +191,7 @@ describe('availability.pull', () => {
     // price change on another slot, which is taken as usual.
     const answer = JSON.stringify(listed.map((s) => (s.id === held.id ? { ...s, vacancies: 0, status: 'SOLD_OUT' } : s.id === other.id ? { ...s, pricing: { retail: 4500 } } : s)))
       .replace(`{"id":${JSON.stringify(held.id)},`, `{"id":${JSON.stringify(held.id)},"pricing":{"retail":1e400},`);
-    h.supplier.behave({ kind: 'status', status: 200, body: answer, headers: { 'content-type': 'application/json' }, times: 1 });
-    const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
-    const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, productId: product.id, optionId: option.id }), 60_000);
-    h.supplier.behave(null);
-    expect(outcome.state).toBe('completed');
-    const run = (await h.db.runs.findRun(runId))!;
+    const run = await pullAnswering(answer);
     expect(run).toMatchObject({ status: 'succeeded', counts: { slots: { updated: 1, closed: 0 } } });
     expect(run.warnings).toEqual({ items: [{ product_id: product.id, path: `options.${option.id}.availability.${held.id}`, reason: expect.stringMatching(/pricing\.retail cannot be kept exactly/) }], omitted: 0 });
     const after = await slot(held.id);
@@ -205,12 +208,7 @@ describe('availability.pull', () => {
     const answer = JSON.stringify([...listed.map((s) => (s.id === held.id ? { ...s, status: 'SOLD_OUT' } : s.id === other.id ? { ...s, pricing: { retail: 4600 } } : s)), { ...held, id: 'bad-id' }])
       .replace(`{"id":${JSON.stringify(held.id)},`, `{"id":${JSON.stringify(held.id)},"note":"x\\ud800",`)
       .replace('"bad-id"', '"bad-id\\udc00"');
-    h.supplier.behave({ kind: 'status', status: 200, body: answer, headers: { 'content-type': 'application/json' }, times: 1 });
-    const { runId } = await h.db.runs.requestRun(integrationId, 'refresh', { kind: 'availability_pull' });
-    const outcome = await h.producer.waitFor(await h.producer.enqueue(availabilityPullJob, { integrationId, runId, productId: product.id, optionId: option.id }), 60_000);
-    h.supplier.behave(null);
-    expect(outcome.state).toBe('completed');
-    const run = (await h.db.runs.findRun(runId))!;
+    const run = await pullAnswering(answer);
     expect(run).toMatchObject({ status: 'succeeded', attempts: 1, counts: { slots: { updated: 1, closed: 0 } } });
     const path = `options.${option.id}.availability`;
     expect(run.warnings).toEqual({
