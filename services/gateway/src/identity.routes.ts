@@ -56,6 +56,7 @@ const LINK_REFUSALS: Record<Exclude<LinkOutcome['kind'], 'linked'>, () => ApiErr
   already_linked: () => new ApiError('ALREADY_LINKED', ['integration: already linked to the integration it replaces']),
   previous_taken: () => new ApiError('ALREADY_LINKED', ['previous: another integration already took its keys']),
   sync_running: () => new ApiError('SYNC_IN_PROGRESS', ['integration: a catalog sync is running; link once it has finished']),
+  busy: () => new ApiError('SYNC_IN_PROGRESS', ['integration: a catalog sync or another identity change holds it; nothing changed, retry shortly'], { headers: { 'Retry-After': '5' } }),
 };
 
 const REMAP_REFUSALS: Record<Exclude<RemapOutcome['kind'], 'remapped'>, () => ApiError> = {
@@ -86,7 +87,7 @@ export function identityRoutes({ db }: { db: Db }): RouteSpec[] {
       responses: {
         200: { description: 'Linked.', schema: okEnvelope(linkResultSchema) },
         404: { description: 'NOT_FOUND: no live integration of that id.' },
-        409: { description: 'ALREADY_LINKED: this integration is linked already, or another one took the previous one’s keys. SYNC_IN_PROGRESS: a catalog sync is running; retry once it is done.' },
+        409: { description: 'ALREADY_LINKED: this integration is linked already, or another one took the previous one’s keys. SYNC_IN_PROGRESS: a catalog sync is running, or holds the integration (then with `Retry-After`); retry once it is done.' },
         422: { description: 'LINK_REFUSED: no integration `previous`, the integration itself, or another partner’s.' },
       },
       handler: async ({ req, params, body, log }) => {

@@ -19,18 +19,18 @@ export interface StoredRemapCandidate {
 /** What linking an integration to the one it replaces did, or why it did not. */
 export type LinkOutcome =
   | { kind: 'linked'; products: number }
-  | { kind: 'not_found' | 'previous_not_found' | 'same' | 'other_partner' | 'already_linked' | 'previous_taken' | 'sync_running' };
+  | { kind: 'not_found' | 'previous_not_found' | 'same' | 'other_partner' | 'already_linked' | 'previous_taken' | 'sync_running' | 'busy' };
 
 /** What a manual remap did, or why it did not. */
 export type RemapOutcome = { kind: 'remapped'; remap: Remap } | { kind: 'not_found' | 'product_not_found' | 'target_not_found' | 'same' | 'source_active' | 'already_remapped' | 'target_taken' | 'busy' };
 
 /**
- * How long a remap's statements wait for a lock (the integration's row, an option a pull is
- * writing) before it gives up as `busy`. Two such waits stay within Prisma's 5 s transaction
- * timeout, and meanwhile the remap holds the integration's row lock, which pull claims and catalog
- * runs wait for.
+ * How long a link's or a remap's statements wait for a lock (the integrations' rows, an option a
+ * pull is writing) before it gives up as `busy`. Two such waits stay within Prisma's 5 s
+ * transaction timeout, and meanwhile it holds the integration's row lock, which pull claims and
+ * catalog runs wait for.
  */
-const REMAP_LOCK_TIMEOUT_MS = 2_000;
+const IDENTITY_LOCK_TIMEOUT_MS = 2_000;
 
 // Catalog runs hold the integration's row FOR NO KEY UPDATE for their whole transaction (run-fence.ts):
 // taking the same lock first makes an admin's identity change wait for a run in progress, and a run wait for it.
@@ -61,14 +61,14 @@ export class IdentityStore {
    * Links live integration `id` to `previous`, the one it replaces (same partner, once): its
    * products, options and units take the keys of `previous`'s of the same OCTO ids, now and in
    * its later syncs (a catalog run gives the products it creates the linked keys). Audited as
-   * `integration_linked`.
+   * `integration_linked`. `busy` when a lock it needs (a catalog run's, another identity change's)
+   * was not granted in time: nothing changed, retry.
    */
   link(id: string, previous: string, actor: string): Promise<LinkOutcome> {
     if (!isUuid(id)) return Promise.resolve({ kind: 'not_found' });
     if (!isUuid(previous)) return Promise.resolve({ kind: 'previous_not_found' });
     if (previous.toLowerCase() === id.toLowerCase()) return Promise.resolve({ kind: 'same' });
-    return this.prisma.$transaction(async (tx) => {
-      const sql = identitySql(tx);
+    return this.identityTransaction<LinkOutcome>(async (tx, sql) => {
       const target = (await sql.query<{ partner_id: string; previous: string | null; running: boolean }>(LOCK_LIVE, [id])).rows[0];
       if (target === undefined) return { kind: 'not_found' };
       const old = (await sql.query<{ partner_id: string; taken: boolean }>(LOCK_PREVIOUS, [previous])).rows[0];
@@ -105,16 +105,7 @@ export class IdentityStore {
   remap(id: string, from: string, to: string, actor: string): Promise<RemapOutcome> {
     if (!isUuid(id)) return Promise.resolve({ kind: 'not_found' });
     if (from === to) return Promise.resolve({ kind: 'same' });
-    return this.remapInTransaction(id, from, to, actor).catch((err: unknown) => {
-      if (isLockNotGranted(err)) return { kind: 'busy' } as const;
-      throw err;
-    });
-  }
-
-  private remapInTransaction(id: string, from: string, to: string, actor: string): Promise<RemapOutcome> {
-    return this.prisma.$transaction(async (tx) => {
-      const sql = identitySql(tx);
-      await sql.query(`SELECT set_config('lock_timeout', $1, true)`, [String(REMAP_LOCK_TIMEOUT_MS)]);
+    return this.identityTransaction<RemapOutcome>(async (tx, sql) => {
       if ((await sql.query(LOCK_LIVE, [id])).rows.length === 0) return { kind: 'not_found' };
       const { rows } = await sql.query<{ octo_id: string; active: boolean; handed_on: boolean; inherited: boolean }>(
         `SELECT octo_id, active, COALESCE(remapped_at >= removed_at, false) AS handed_on, key_inherited_at IS NOT NULL AS inherited
@@ -143,6 +134,20 @@ export class IdentityStore {
       }
       return { kind: 'remapped', remap };
     });
+  }
+
+  /** `fn` in a transaction whose lock waits end at IDENTITY_LOCK_TIMEOUT_MS: then nothing changed, and the outcome is `busy`. */
+  private identityTransaction<T>(fn: (tx: Prisma.TransactionClient, sql: IdentitySql) => Promise<T>): Promise<T | { kind: 'busy' }> {
+    return this.prisma
+      .$transaction(async (tx) => {
+        const sql = identitySql(tx);
+        await sql.query(`SELECT set_config('lock_timeout', $1, true)`, [String(IDENTITY_LOCK_TIMEOUT_MS)]);
+        return fn(tx, sql);
+      })
+      .catch((err: unknown) => {
+        if (isLockNotGranted(err)) return { kind: 'busy' } as const;
+        throw err;
+      });
   }
 }
 

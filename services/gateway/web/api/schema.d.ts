@@ -4180,7 +4180,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description ALREADY_LINKED: this integration is linked already, or another one took the previous one’s keys. SYNC_IN_PROGRESS: a catalog sync is running; retry once it is done. */
+            /** @description ALREADY_LINKED: this integration is linked already, or another one took the previous one’s keys. SYNC_IN_PROGRESS: a catalog sync is running, or holds the integration (then with `Retry-After`); retry once it is done. */
             409: {
                 headers: {
                     [name: string]: unknown;
