@@ -38,4 +38,18 @@ describe('parseAvailability', () => {
     ]);
     expect(dropped).toEqual(['b\\udc00']);
   });
+
+  it('holds back a slot holding bytes that are not UTF-8, and drops one whose id holds them, where decoding would store U+FFFD', () => {
+    const bytes = (text: string) => Buffer.from(text, 'latin1');
+    // 0xE9 alone (Latin-1 é), a truncated 3-byte sequence, and valid multi-byte text beside them.
+    const body = Buffer.concat([
+      bytes('[{"id": "a", "note": "caf'), Buffer.from([0xe9]), bytes('"}, '),
+      bytes('{"id": "b'), Buffer.from([0xe2, 0x82]), bytes('", "status": "AVAILABLE"}, '),
+      Buffer.from('{"id": "c", "note": "café €"}]', 'utf8'),
+    ]);
+    const { slots, held, dropped } = parseAvailability(body);
+    expect(slots.map((s) => [s.id, s.raw.note])).toEqual([['c', 'café €']]);
+    expect(held).toEqual([{ id: 'a', paths: [], unstorable: ['note: holds bytes that are not valid UTF-8'] }]);
+    expect(dropped).toEqual(['b\\udce2\\udc82']);
+  });
 });

@@ -1,8 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import { inexactNumbers, isStorableText, unstorableInput } from '@octo-sync/platform';
 import { readCatalog } from './catalog-body';
 import { SupplierError } from './errors';
 import type { FetchOptions, SupplierTarget } from './outbound-config';
 import { printableId } from './product-quarantine';
+import { decodeEscapingInvalid, ESCAPED_BYTE } from './utf8';
 import { exchange, type ExchangeDeps } from './supplier-exchange';
 
 /** The body of one OCTO `POST /availability`: one option over a range of local dates. */
@@ -88,7 +90,10 @@ export async function fetchAvailability(deps: ExchangeDeps, target: SupplierTarg
  * cannot be stored is dropped.
  */
 export function parseAvailability(body: Buffer): ParsedAvailability {
-  const json = body.toString('utf8');
+  // Bytes that are not UTF-8 are kept apart as unpaired surrogates, not decoded to U+FFFD: a slot
+  // holding one is then held back (or dropped, in its id) like one holding a lone surrogate escape.
+  const valid = isUtf8(body);
+  const json = valid ? body.toString('utf8') : decodeEscapingInvalid(body);
   const slots = parseSlots(json);
   const held = new Map<number, HeldSlot>();
   const heldAt = (i: number): HeldSlot => held.get(i) ?? held.set(i, { id: slots[i]!.id, paths: [], unstorable: [] }).get(i)!;
@@ -97,7 +102,7 @@ export function parseAvailability(body: Buffer): ParsedAvailability {
     if (typeof index === 'number') heldAt(index).paths.push(path.join('.'));
   }
   const dropped = new Set<number>();
-  for (const [i, problems] of unstorableText(json, slots)) {
+  for (const [i, problems] of unstorableText(json, slots, valid)) {
     if (isStorableText(slots[i]!.id)) heldAt(i).unstorable = problems;
     else dropped.add(i);
   }
@@ -109,14 +114,15 @@ export function parseAvailability(body: Buffer): ParsedAvailability {
   };
 }
 
-/** Each slot's text Postgres cannot store (`"<path>: <reason>"` lines), by the slot's index. */
-function unstorableText(json: string, slots: readonly OctoSlot[]): Map<number, string[]> {
+/** Each slot's text Postgres cannot store (`"<path>: <reason>"` lines), by the slot's index. `validUtf8`: the body held no bad byte. */
+function unstorableText(json: string, slots: readonly OctoSlot[], validUtf8: boolean): Map<number, string[]> {
   const found = new Map<number, string[]>();
-  // Only a \u escape puts NUL or an unpaired surrogate in parsed text (a raw control character
-  // fails JSON.parse, and decoding UTF-8 never yields a surrogate): most answers skip the walk.
-  if (!json.includes('\\u')) return found;
+  // Only a \u escape or a bad byte (decodeEscapingInvalid) puts NUL or an unpaired surrogate in
+  // parsed text (a raw control character fails JSON.parse): most answers skip the walk.
+  if (validUtf8 && !json.includes('\\u')) return found;
+  const reasonOf = (text: string) => (!validUtf8 && ESCAPED_BYTE.test(text) ? 'holds bytes that are not valid UTF-8' : undefined);
   slots.forEach((slot, i) => {
-    const problems = unstorableInput(slot.raw, 'slot', Infinity);
+    const problems = unstorableInput(slot.raw, 'slot', Infinity, reasonOf);
     if (problems.length > 0) found.set(i, problems);
   });
   return found;

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isStorableText } from '@octo-sync/platform';
 import { CANONICAL_MAX_DEPTH } from './canonical-json';
+import { firstInvalidUtf8 } from './utf8';
 import type { OctoProduct, ProductQuarantine } from './catalog';
 
 /** Per-product limits of what a sync stores; a product past one is quarantined. */
@@ -87,18 +88,6 @@ function findUnstorable(value: unknown, stack: Array<string | number>, check: St
     stack.pop();
   }
   return undefined;
-}
-
-/** Offset of the first byte that does not start a valid UTF-8 sequence (the bytes hold one). */
-function firstInvalidUtf8(bytes: Buffer): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const lead = bytes[i]!;
-    const size = lead < 0x80 ? 1 : lead < 0xc2 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead < 0xf5 ? 4 : 0;
-    if (size === 0 || (size > 1 && !isUtf8(bytes.subarray(i, i + size)))) return i;
-    i += size;
-  }
-  return i;
 }
 
 /** Noncharacters U+FDD0..U+FDEF: valid UTF-8 that no real text needs. */

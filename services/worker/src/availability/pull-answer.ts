@@ -56,7 +56,7 @@ function warnHeldBack(scope: AnswerScope, answer: ParsedAvailability, warnings: 
   for (const id of answer.dropped) warnings.push({ product_id: scope.productId, path: path(id), reason: DROPPED_ID });
 }
 
-const DROPPED_ID = 'slot dropped: its id holds a NUL character or an unpaired UTF-16 surrogate, which cannot be stored (so no stored slot has it)';
+const DROPPED_ID = 'slot dropped: its id holds a NUL character, an unpaired UTF-16 surrogate or bytes that are not valid UTF-8, which cannot be stored (so no stored slot has it)';
 
 /** Why a listed slot was held back: its inexact numbers, its unstorable text. */
 function heldReasons(slot: HeldSlot): string[] {
