@@ -1,5 +1,5 @@
 import { createDb, type Db, type RunOutcome } from '@octo-sync/db';
-import { claimedTestRun, createTestDatabase, type TestDatabase } from '@octo-sync/testkit';
+import { claimedTestRun, createTestDatabase, createTestIntegration, waitFor, type TestDatabase } from '@octo-sync/testkit';
 
 /** Every write of a claimed run goes through the one fenced path: the catalog, `finish` and `fail`. */
 describe('SyncRunStore: the fenced writes of a run', () => {
@@ -92,6 +92,28 @@ describe('SyncRunStore: the fenced writes of a run', () => {
       holder.release();
     }
     expect(await db.runs.findRun(run.id)).toMatchObject({ status: 'running', hash: null });
+  });
+
+  test('a claim that waited for the integration row lock sees the run its holder claimed meanwhile: busy, never two running', async () => {
+    const integrationId = await createTestIntegration(db);
+    const [first, second] = await Promise.all([0, 1].map(() => db.prisma.syncRun.create({ data: { integrationId, trigger: 'webhook' } })));
+    const holder = await db.pool.connect();
+    try {
+      // What a claim of `first` does in the holder's transaction: the row lock, then the run started and the fence bumped.
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM integrations WHERE id = $1::uuid FOR NO KEY UPDATE', [integrationId]);
+      await holder.query(`UPDATE sync_runs SET status = 'running', started_at = clock_timestamp() WHERE id = $1::uuid`, [first!.id]);
+      await holder.query('UPDATE integrations SET sync_fence = sync_fence + 1 WHERE id = $1::uuid', [integrationId]);
+      const claiming = db.runs.claim(second!.id, 60_000);
+      await waitFor('the claim to wait for the row lock', async () =>
+        ((await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%sync_run_claim(%'`)).rowCount ?? 0) > 0);
+      await holder.query('COMMIT');
+      // A claim whose snapshot predates the lock would see `first` still queued and start `second` beside it.
+      expect(await claiming).toEqual({ kind: 'busy', blockingRunId: first!.id });
+    } finally {
+      holder.release();
+    }
+    expect(await db.runs.findRun(second!.id)).toMatchObject({ status: 'queued', attempts: 0 });
   });
 
   test('abandoning a run its queue gave up on closes it, and its attempt can no longer write', async () => {

@@ -51,7 +51,7 @@ describe('hint runs', () => {
       await holder.query(`SELECT 1 FROM pull_flights WHERE integration_id = $1::uuid AND scope = $2 FOR UPDATE`, [target.id, pullScope]);
       const claiming = h.db.runs.claim(runId, 60_000);
       await waitFor('the claim to wait for the flight lock', async () => {
-        const { rows } = await h.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%pull_flights%'`);
+        const { rows } = await h.db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%sync_run_claim(%'`);
         return rows.length > 0 || undefined;
       }, { timeoutMs: 30_000 });
       expect(await pulls.hint(target, [{ productId: 'p2', from: day(2), to: day(3) }], 60_000)).toEqual({ runId, created: false });

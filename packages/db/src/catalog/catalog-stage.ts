@@ -3,7 +3,6 @@ import { AppError } from '@octo-sync/platform';
 import type { Pool } from 'pg';
 import type { PrismaClient } from '../client';
 import { copyText } from '../copy-text';
-import { CONNECTION_WAIT_MS } from '../runs/run-claim';
 import type { RunTx } from '../runs/run-fence';
 import { STAGED_DIGEST, StageTally } from './catalog-digest';
 import type { RowEncoder, SliceRows } from './catalog-encode';
@@ -44,11 +43,13 @@ const FIRST_PAUSE_MS = 50;
 const LAST_PAUSE_MS = 2_000;
 
 /**
- * The lease's and the release's transactions: the claim's wait for a pooled connection (runs
- * beyond the pool size queue for one), and as long again for the TRUNCATE, which waits for a late
- * COPY into the lane to end.
+ * The lease's and the release's transactions: their wait for a pooled connection (runs beyond the
+ * pool size queue for one, which can outlast Prisma's 2 s default on a small pool under a large
+ * concurrency without anything being wrong), and as long again for the TRUNCATE, which waits for
+ * a late COPY into the lane to end.
  */
-const LANE_TX = { maxWait: CONNECTION_WAIT_MS, timeout: CONNECTION_WAIT_MS };
+const LANE_TX_MS = 60_000;
+const LANE_TX = { maxWait: LANE_TX_MS, timeout: LANE_TX_MS };
 
 // A lane is free when nobody leased it, or its run no longer runs under the fence it leased it
 // with (finished, failed, or taken over): lanes are never leaked, whatever happened to a worker.

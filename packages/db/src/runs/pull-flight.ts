@@ -29,20 +29,13 @@ export const isTierScopeSql = (column: string): string => `${column} ~ '^\\["tie
  */
 export const HINT_SCOPE = JSON.stringify(['hints']);
 
-/** A run's flight scope as SQL over `sync_runs` columns: a whole pull's (null scope) is ''. */
+/** A run's flight scope as SQL over `sync_runs` columns: a whole pull's (null scope) is ''. The claim (`sync_run_claim`) matches the same expression. */
 export const FLIGHT_OF = `COALESCE(pull_scope, '')`;
 
 /** {@link FLIGHT_OF} of a run read into the application. */
 export function flightOf(run: Pick<SyncRun, 'pullScope'>): string {
   return run.pullScope ?? '';
 }
-
-// Locks flight ($1 integration, $2 scope), creating its row the first time: the conflict clause
-// locks a row another claim created meanwhile, so the lock is held either way.
-export const FLIGHT_LOCK = `
-WITH locked AS (SELECT 1 FROM pull_flights WHERE integration_id = $1::uuid AND scope = $2 FOR NO KEY UPDATE)
-INSERT INTO pull_flights (integration_id, scope) SELECT $1::uuid, $2 WHERE NOT EXISTS (SELECT 1 FROM locked)
-ON CONFLICT (integration_id, scope) DO UPDATE SET fence = pull_flights.fence`;
 
 /** Flight ($1 integration, $2 scope)'s row in `pull_flights`: where a pull's write transaction checks its fence. */
 export const FLIGHT_ROW = 'integration_id = $1::uuid AND scope = $2';
