@@ -45,6 +45,18 @@ describe('SyncRunStore: the fenced writes of a run', () => {
     });
   });
 
+  test("finish records the catalog's language (absent: kept) and another store's write in its own statement", async () => {
+    const { run, fence, integration } = await claimedRun();
+    const statements: string[] = [];
+    const baseline = db.shapes.write(integration.id, { kind: 'baseline', hash: 'shape-1', shape: { paths: [] } });
+    await db.runs.withFence(integration.id, fence, (client) => db.runs.finish({ query: (sql, values) => (statements.push(sql), client.query(sql, values)) }, run, { ...outcome, catalogLocale: 'de' }, baseline), 5_000);
+    expect(statements).toHaveLength(1);
+    expect(await db.integrations.findById(integration.id)).toMatchObject({ catalogLocale: 'de' });
+    expect(await db.shapes.load(integration.id)).toEqual({ hash: 'shape-1', shape: { paths: [] }, pendingHash: null });
+    await db.runs.withFence(integration.id, fence, (client) => db.runs.finish(client, run, outcome), 5_000);
+    expect(await db.integrations.findById(integration.id)).toMatchObject({ catalogLocale: 'de' });
+  });
+
   test('fail sends a retryable failure back to the queue, ends a final one, and a stale attempt writes nothing', async () => {
     const { run: stalled, fence: stalledFence, integration } = await claimedRun();
     const takeover = await db.runs.claim(stalled.id, 60_000);

@@ -147,11 +147,6 @@ export class CatalogLocaleStore {
     await tx.query(FORGET_REMOVED, [integrationId, locales, JSON.stringify(removedProducts), JSON.stringify(removedOptions), JSON.stringify(removedUnits)]);
   }
 
-  /** In a run's fenced transaction: the language the catalog rows' content is now in. */
-  async markCatalogLocale(tx: RunTx, integrationId: string, locale: string): Promise<void> {
-    await tx.query(`UPDATE integrations SET catalog_locale = $2 WHERE id = $1::uuid AND catalog_locale IS DISTINCT FROM $2`, [integrationId, locale]);
-  }
-
   /**
    * In a run's fenced transaction: upserts a locale's changed rows, records its digest (a full run's) and
    * appends a `<entity>.updated` event with the locale for every entity whose fields changed

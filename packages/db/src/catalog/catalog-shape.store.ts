@@ -2,7 +2,7 @@ import type { PrismaClient } from '../client';
 import type { DriftPolicy } from '../generated/prisma/client';
 import { appendChanges, type OutboxSql } from '../feed/change-outbox';
 import { recordEvents, SYSTEM_ACTOR } from '../integrations/integration-events.store';
-import type { RunTx } from '../runs/run-fence';
+import type { RunTx, StatementPart } from '../runs/run-fence';
 
 export type { DriftPolicy };
 
@@ -23,19 +23,20 @@ export type ShapeChange =
   /** A new shape: accepted at once (`accept`), or held until an admin accepts it. `announce`: not reported yet (a held shape is reported once). */
   | { kind: 'drift'; accept: boolean; announce: boolean; hash: string; shape: object; drift: object; runId: string };
 
-const UPSERT_ACCEPTED = `
-INSERT INTO catalog_shapes (integration_id, hash, shape) VALUES ($1::uuid, $2, $3::jsonb)
+// The statements that write the shape's row, their parameters numbered from $p (integration id, then the shape's).
+const UPSERT_ACCEPTED = (p: number) => `
+INSERT INTO catalog_shapes (integration_id, hash, shape) VALUES ($${p}::uuid, $${p + 1}::text, $${p + 2}::jsonb)
 ON CONFLICT (integration_id) DO UPDATE SET hash = excluded.hash, shape = excluded.shape,
   pending_hash = NULL, pending_shape = NULL, pending_drift = NULL, pending_since = NULL, updated_at = now()`;
 
-const HOLD = `
-UPDATE catalog_shapes SET pending_hash = $2, pending_shape = $3::jsonb, pending_drift = $4::jsonb,
-  pending_since = CASE WHEN pending_hash = $2 THEN pending_since ELSE now() END, updated_at = now()
-WHERE integration_id = $1::uuid`;
+const HOLD = (p: number) => `
+UPDATE catalog_shapes SET pending_hash = $${p + 1}::text, pending_shape = $${p + 2}::jsonb, pending_drift = $${p + 3}::jsonb,
+  pending_since = CASE WHEN pending_hash = $${p + 1}::text THEN pending_since ELSE now() END, updated_at = now()
+WHERE integration_id = $${p}::uuid`;
 
-const DROP_HELD = `
+const DROP_HELD = (p: number) => `
 UPDATE catalog_shapes SET pending_hash = NULL, pending_shape = NULL, pending_drift = NULL, pending_since = NULL, updated_at = now()
-WHERE integration_id = $1::uuid AND pending_hash IS NOT NULL`;
+WHERE integration_id = $${p}::uuid AND pending_hash IS NOT NULL`;
 
 const AUDIT = `INSERT INTO integration_events (integration_id, type, actor, details) VALUES ($1::uuid, 'supplier_drift', $2, $3::jsonb)`;
 
@@ -52,16 +53,26 @@ export class CatalogShapeStore {
     return row;
   }
 
-  /** Records a run's shape on its fenced connection: see {@link ShapeChange}. */
+  /** Records a run's shape on its fenced connection: {@link write}, then {@link announce}. */
   async record(tx: RunTx, integrationId: string, change: ShapeChange): Promise<void> {
-    if (change.kind === 'same') {
-      await tx.query(DROP_HELD, [integrationId]);
-      return;
-    }
-    if (change.kind === 'baseline' || change.accept) await tx.query(UPSERT_ACCEPTED, [integrationId, change.hash, JSON.stringify(change.shape)]);
-    if (change.kind === 'baseline') return;
-    if (!change.accept) await tx.query(HOLD, [integrationId, change.hash, JSON.stringify(change.shape), JSON.stringify(change.drift)]);
-    if (!change.announce) return;
+    const write = this.write(integrationId, change);
+    await tx.query(write.sql(1), write.values);
+    await this.announce(tx, integrationId, change);
+  }
+
+  /**
+   * The one statement that writes the shape's row for `change` (see {@link ShapeChange}), as a
+   * part another statement of the run's fenced transaction can carry (the run's end).
+   */
+  write(integrationId: string, change: ShapeChange): StatementPart {
+    if (change.kind === 'same') return { sql: DROP_HELD, values: [integrationId] };
+    if (change.kind === 'baseline' || change.accept) return { sql: UPSERT_ACCEPTED, values: [integrationId, change.hash, JSON.stringify(change.shape)] };
+    return { sql: HOLD, values: [integrationId, change.hash, JSON.stringify(change.shape), JSON.stringify(change.drift)] };
+  }
+
+  /** After {@link write}, in the same transaction: a new drift's audit entry and `supplier.drift` feed event, once per shape. */
+  async announce(tx: RunTx, integrationId: string, change: ShapeChange): Promise<void> {
+    if (change.kind !== 'drift' || !change.announce) return;
     await tx.query(AUDIT, [integrationId, SYSTEM_ACTOR, JSON.stringify({ ...change.drift, run_id: change.runId, hash: change.hash, held: !change.accept })]);
     const sql: OutboxSql = (text, values) => tx.query(text, values);
     await appendChanges(sql, [{ integration_id: integrationId, type: 'supplier.drift', product_octo_id: '', option_octo_id: null, unit_octo_id: null, availability_id: null, content_hash: change.hash }]);

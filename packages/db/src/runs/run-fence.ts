@@ -19,6 +19,16 @@ export interface RunTx {
   query<R>(sql: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
 }
 
+/**
+ * A write another store makes in a run's end statement, as a part of its `WITH` list (one round
+ * trip fewer in the fenced transaction): a data-modifying statement without `RETURNING`, whose
+ * parameters are numbered from `$first`.
+ */
+export interface StatementPart {
+  sql: (first: number) => string;
+  values: readonly unknown[];
+}
+
 /** What a run's writes are fenced by: the flight it claimed (run-claim.ts). */
 export type FencedRun = Pick<SyncRun, 'integrationId' | 'kind' | 'pullScope'>;
 

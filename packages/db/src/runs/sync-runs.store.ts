@@ -9,7 +9,7 @@ import { SYNC_RUN_COLUMNS } from './run-columns';
 export { SYNC_RUN_COLUMNS };
 import { addRequestIds, findQueuedRun, requestRun, type QueuedRun, type RequestedRun, type RunRequestOptions } from './run-requests';
 import { pruneSyncRuns, type PruneBudget, type SyncRunRetention } from './sync-run-retention';
-import { StaleRunError, fenceCheckOf, inFencedTransaction, type FencedRun, type RunTx } from './run-fence';
+import { StaleRunError, fenceCheckOf, inFencedTransaction, type FencedRun, type RunTx, type StatementPart } from './run-fence';
 
 export type { SyncRun };
 export type RunTrigger = 'schedule' | 'webhook' | 'admin' | 'availability_fallback' | 'health_recovery' | 'refresh';
@@ -63,6 +63,8 @@ export interface RunOutcome {
   synced: number;
   /** Whether catalog rows were written (only then does `last_sync_at` move). */
   wroteCatalog: boolean;
+  /** The language the catalog rows' content is now in (the first locale's answer); absent: as it was. */
+  catalogLocale?: string;
 }
 
 export interface RunFailure {
@@ -135,11 +137,12 @@ export class SyncRunStore {
 
   /**
    * Records a finished run and the integration's sync state, on the connection of
-   * {@link withFence}; returns the run as it now stands.
+   * {@link withFence}, in one statement with `also` (another store's write, when given); returns
+   * the run as it now stands.
    */
-  async finish(client: RunTx, run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome): Promise<SyncRun> {
+  async finish(client: RunTx, run: Pick<SyncRun, 'id' | 'integrationId' | 'startedAt'>, outcome: RunOutcome, also?: StatementPart): Promise<SyncRun> {
     const now = new Date();
-    const finished = await client.query<SyncRun>(FINISH_CATALOG_RUN, [
+    const values = [
       run.id,
       outcome.status,
       now,
@@ -152,7 +155,11 @@ export class SyncRunStore {
       run.integrationId,
       outcome.payloadDigest,
       outcome.wroteCatalog,
-    ]);
+      outcome.catalogLocale ?? null,
+    ];
+    const finished = await (also === undefined
+      ? client.query<SyncRun>(FINISH_CATALOG_RUN, values)
+      : client.query<SyncRun>(finishCatalogRun(also.sql(values.length + 1)), [...values, ...also.values]));
     const row = finished.rows[0];
     if (row === undefined) throw new Error(`sync run ${run.id} vanished while it was finished`);
     return row;
@@ -244,14 +251,18 @@ WHERE id = $1::uuid
 RETURNING ${SYNC_RUN_COLUMNS}`;
 
 // The run's end and the integration's sync state in one statement (one round trip in the fenced
-// transaction): $1…$9 as FINISH_RUN, $10 integration id, $11 payload digest, $12 whether catalog rows were written.
-const FINISH_CATALOG_RUN = `
+// transaction), with another store's write (`also`) when given: $1…$9 as FINISH_RUN, $10
+// integration id, $11 payload digest, $12 whether catalog rows were written, $13 the catalog's
+// language (NULL keeps it), then `also`'s.
+const finishCatalogRun = (also?: string) => `
 WITH integration AS (
   UPDATE integrations SET sync_status = 'idle', last_checked_at = $3, last_sync_hash = $6, last_payload_digest = $11,
-    sync_error_code = NULL, sync_error_message = NULL, last_sync_at = CASE WHEN $12 THEN $3 ELSE last_sync_at END, updated_at = $3
+    sync_error_code = NULL, sync_error_message = NULL, last_sync_at = CASE WHEN $12 THEN $3 ELSE last_sync_at END, updated_at = $3,
+    catalog_locale = COALESCE($13::text, catalog_locale)
   WHERE id = $10::uuid
-)
+)${also === undefined ? '' : `,\nalso AS (${also})`}
 ${FINISH_RUN.trim()}`;
+const FINISH_CATALOG_RUN = finishCatalogRun();
 
 const FAIL_INTEGRATION = `
 UPDATE integrations SET sync_status = 'error', sync_error_code = $3, sync_error_message = $4, updated_at = $2

@@ -11,7 +11,7 @@ import { alertRunEnded, alertRunFailed } from './run-alerts';
 import { readAdmitted, type BodyLease, type MemoryAdmission } from './memory-admission';
 import { failAttempt } from './run-failure';
 import { SyncProgressReporter } from './sync-progress';
-import { noteCatalogLocale, readLocales, withLocaleWarnings, writeLocales, type LocalesRead } from './sync-locales';
+import { catalogLocaleOf, noteCatalogLocale, readLocales, withLocaleWarnings, writeLocales, type LocalesRead } from './sync-locales';
 import { syncTargeted } from './targeted-sync';
 import { openCatalog, payloadDigestOf, writeCatalog, type Fetched, type SyncAttempt, type WriteSettings } from './write-catalog';
 
@@ -159,7 +159,15 @@ async function finishSkipped({ db, settings }: SyncDeps, attempt: SyncAttempt, s
     attempt.fence,
     async (client) => {
       const changed = await writeLocales(db, client, attempt.integration.id, locales);
-      const outcome: RunOutcome = { ...skip, warnings: withLocaleWarnings(skip.warnings, locales), status: changed > 0 ? 'succeeded' : 'skipped', counts: null, synced: 0, wroteCatalog: changed > 0 };
+      const outcome: RunOutcome = {
+        ...skip,
+        warnings: withLocaleWarnings(skip.warnings, locales),
+        status: changed > 0 ? 'succeeded' : 'skipped',
+        counts: null,
+        synced: 0,
+        wroteCatalog: changed > 0,
+        ...catalogLocaleOf(locales),
+      };
       return db.runs.finish(client, attempt.run, outcome);
     },
     settings.writeTimeoutMs,

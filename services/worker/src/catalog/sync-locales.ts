@@ -1,4 +1,4 @@
-import type { CatalogRemovals, Db, LocaleWrite, LocalisedRow, RunTx, RunWarning, RunWarnings, StoredLocale } from '@octo-sync/db';
+import type { CatalogRemovals, Db, LocaleWrite, LocalisedRow, RunOutcome, RunTx, RunWarning, RunWarnings, StoredLocale } from '@octo-sync/db';
 import { answersLocale, CatalogReader, isSupplierError, type ProductLimits, type SupplierClient, type SupplierTarget } from '@octo-sync/octo';
 import { AppError } from '@octo-sync/platform';
 import { localisedContent } from './localised-content';
@@ -141,16 +141,20 @@ export function noteCatalogLocale(read: LocalesRead, attempt: SyncAttempt, conte
 
 /**
  * In the run's fenced transaction: the dropped locales' rows gone, the locales' rows, digests and
- * feed events, then the rows of the entities the run `removed` gone, and the catalog's language.
- * Returns how many entities changed.
+ * feed events, then the rows of the entities the run `removed` gone. Returns how many entities
+ * changed. The catalog's language is recorded by the run's end ({@link catalogLocaleOf}).
  */
 export async function writeLocales(db: Db, tx: RunTx, integrationId: string, read: LocalesRead, removed?: CatalogRemovals): Promise<number> {
   await db.locales.drop(tx, integrationId, read.dropped);
   let changed = 0;
   for (const write of read.writes) changed += await db.locales.write(tx, integrationId, write);
   if (removed) await db.locales.forgetRemoved(tx, integrationId, read.others, removed);
-  if (read.catalogLocale !== undefined) await db.locales.markCatalogLocale(tx, integrationId, read.catalogLocale);
   return changed;
+}
+
+/** The catalog's language for the run's end (`RunOutcome.catalogLocale`), once the first locale's answer noted it. */
+export function catalogLocaleOf(read: LocalesRead | undefined): Pick<RunOutcome, 'catalogLocale'> {
+  return read?.catalogLocale === undefined ? {} : { catalogLocale: read.catalogLocale };
 }
 
 /** The run's warnings with those of its locales. */

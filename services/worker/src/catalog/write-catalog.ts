@@ -6,7 +6,7 @@ import { DriftWatch } from './drift-watch';
 import { CatalogMapper, type CatalogRows } from './map-catalog';
 import type { FailedAttempt } from './run-failure';
 import { RunWarningList } from './run-warnings';
-import { withLocaleWarnings, writeLocales, type LocalesRead } from './sync-locales';
+import { catalogLocaleOf, withLocaleWarnings, writeLocales, type LocalesRead } from './sync-locales';
 import type { SyncProgressReporter } from './sync-progress';
 
 /** What reading, diffing and writing one catalog obeys. */
@@ -199,6 +199,9 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
   for (const c of identity.candidates) warnings.add(remapCandidateWarning(c));
   countRemaps(differ.counts, identity.remapped.length);
   const localised = pass.locales ? await writeLocales(db, tx, integration.id, pass.locales, pass.removals) : 0;
+  // The drift's shape is written by the run's end statement; its audit entry and feed event come
+  // next, before the catalog's events: the transaction's last append follows every row it wrote.
+  const shape = pass.drift?.change;
   // A targeted run that wrote no row, in no locale, is skipped, as a full sync of an unchanged catalog is.
   const run = await db.runs.finish(tx, attempt.run, {
     status: pass.scope && !wroteRows(differ.counts) && localised === 0 ? 'skipped' : 'succeeded',
@@ -209,9 +212,9 @@ async function commitRun({ db }: WriteDeps, attempt: SyncAttempt, pass: CatalogP
     warnings: pass.locales ? withLocaleWarnings(warnings.stored(), pass.locales) : warnings.stored(),
     synced: differ.touchedProducts,
     wroteCatalog: !pass.scope,
-  });
-  // The drift's audit entry and feed event, before the catalog's events: the transaction's last append follows every row it wrote.
-  if (pass.drift?.change) await db.shapes.record(tx, integration.id, pass.drift.change);
+    ...catalogLocaleOf(pass.locales),
+  }, shape && db.shapes.write(integration.id, shape));
+  if (shape) await db.shapes.announce(tx, integration.id, shape);
   await writer.publish(tx);
   return run;
 }
