@@ -137,4 +137,23 @@ describe('SyncRunStore: the fenced writes of a run', () => {
     // Finished already: nothing to record.
     expect(await db.runs.abandon(run.id)).toBe(false);
   });
+
+  test('lastSettledRun: the newest of the integration\'s last runs that got anywhere, none beyond them', async () => {
+    const integrationId = await createTestIntegration(db);
+    const { runId } = await db.runs.requestRun(integrationId, 'webhook');
+    // Copies of the requested run, `age` minutes old, with the given end; ids made afresh.
+    const addRun = (age: number, durationMs: number | null, errorCode: string | null) =>
+      db.pool.query(
+        `INSERT INTO sync_runs SELECT (jsonb_populate_record(NULL::sync_runs, to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'status', 'failed',
+           'queued_at', now() - make_interval(mins => $2::int), 'duration_ms', $3::int, 'error_code', $4::text))).* FROM sync_runs r WHERE r.id = $1::uuid`,
+        [runId, age, durationMs, errorCode],
+      );
+    await db.pool.query(`UPDATE sync_runs SET queued_at = now() - interval '1 day' WHERE id = $1::uuid`, [runId]);
+    await addRun(60, 9_000, null);
+    for (let age = 50; age > 10; age -= 10) await addRun(age, null, null);
+    expect(await db.runs.lastSettledRun(integrationId, 4)).toBeNull();
+    expect(await db.runs.lastSettledRun(integrationId, 5)).toEqual({ errorCode: null, durationMs: 9_000 });
+    await addRun(5, null, 'SUPPLIER_TIMEOUT');
+    expect(await db.runs.lastSettledRun(integrationId, 5)).toEqual({ errorCode: 'SUPPLIER_TIMEOUT', durationMs: null });
+  });
 });

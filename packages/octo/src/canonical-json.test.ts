@@ -51,6 +51,15 @@ describe('canonicalJson', () => {
     expect(() => canonicalJson(cyclic)).toThrow(/circular/);
   });
 
+  it('quotes keys as JSON.stringify does, remembered or not (more distinct keys than it remembers)', () => {
+    const keys = Array.from({ length: 10_050 }, (_, i) => `k"${i}\\\n\u0001é😀`);
+    const value = Object.fromEntries(keys.map((k, i) => [k, { [k]: i }]));
+    const sorted = keys.map((k, i) => [k, i] as const).sort(([a], [b]) => (a < b ? -1 : 1));
+    const expected = `{${sorted.map(([k, i]) => `${JSON.stringify(k)}:{${JSON.stringify(k)}:${i}}`).join(',')}}`;
+    expect(canonicalJson(value)).toBe(expected);
+    expect(canonicalJson(value)).toBe(expected);
+  });
+
   it('skips undefined object members and writes undefined array items as null, like JSON.stringify', () => {
     expect(canonicalJson({ a: undefined, b: [undefined] })).toBe('{"b":[null]}');
   });

@@ -24,6 +24,21 @@ class HashSink {
   }
 }
 
+/** Keys quoted so far: catalogs repeat a few dozen keys in every object, and quoting one is a native call. */
+const quotedKeys = new Map<string, string>();
+/** Past this many distinct keys (a catalog of arbitrary keys), the rest are quoted every time. */
+const QUOTED_KEYS_MAX = 10_000;
+
+/** `JSON.stringify(key)`, remembered. */
+function quoted(key: string): string {
+  let text = quotedKeys.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (quotedKeys.size < QUOTED_KEYS_MAX) quotedKeys.set(key, text);
+  }
+  return text;
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'number') return String(value);
   if (value === undefined) return 'undefined';
@@ -86,7 +101,7 @@ function build(value: unknown, stack: (string | number)[]): string {
     const item = record[key];
     if (item === undefined) continue; // as JSON.stringify does; parsed JSON never has these
     stack.push(key);
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${build(item, stack)}`;
+    out += `${first ? '' : ','}${quoted(key)}:${build(item, stack)}`;
     stack.pop();
     first = false;
   }
@@ -116,7 +131,7 @@ function stream(value: unknown, sink: HashSink, stack: (string | number)[]): voi
   for (const key of Object.keys(record).sort()) {
     const item = record[key];
     if (item === undefined) continue;
-    sink.write(`${first ? '' : ','}${JSON.stringify(key)}:`);
+    sink.write(`${first ? '' : ','}${quoted(key)}:`);
     first = false;
     stack.push(key);
     stream(item, sink, stack);
@@ -180,14 +195,14 @@ export function canonicalSplit(record: Record<string, unknown>, key: string): Ca
       continue;
     }
     stack.push(k);
-    const entry = `${JSON.stringify(k)}:${build(item, stack)}`;
+    const entry = `${quoted(k)}:${build(item, stack)}`;
     stack.pop();
     if (seen) after += after === '' ? entry : `,${entry}`;
     else before += before === '' ? entry : `,${entry}`;
   }
   const own = `{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`;
   if (!seen) return { own, withChild: () => own };
-  const name = JSON.stringify(key);
+  const name = quoted(key);
   return {
     own,
     withChild: (childText) => `{${before}${before === '' ? '' : ','}${name}:${childText}${after === '' ? '' : ','}${after}}`,

@@ -19,9 +19,8 @@ const SLOW_FAILURES = new Set(['SUPPLIER_TIMEOUT']);
  * was slow: longer than `slowRunMs`, or cut off by a timeout or a stalled body.
  */
 async function wasSlow(db: Db, integrationId: string, slowRunMs: number): Promise<boolean> {
-  const runs = await db.runs.listRuns(integrationId, 5);
-  const last = runs.find((run) => run.errorCode !== null || run.durationMs !== null);
-  if (last === undefined) return false;
+  const last = await db.runs.lastSettledRun(integrationId, 5);
+  if (last === null) return false;
   return (last.errorCode !== null && SLOW_FAILURES.has(last.errorCode)) || (last.durationMs ?? 0) > slowRunMs;
 }
 

@@ -225,6 +225,16 @@ export class SyncRunStore {
     return this.prisma.syncRun.findUnique({ where: { id: runId } });
   }
 
+  /**
+   * Of an integration's `within` most recent runs (any kind), the newest that got anywhere: its
+   * error code or duration is set (finished, or failed an attempt). Null when none did. One row
+   * of two columns on the pool: the slow lane asks before every catalog run.
+   */
+  async lastSettledRun(integrationId: string, within: number): Promise<Pick<SyncRun, 'errorCode' | 'durationMs'> | null> {
+    const { rows } = await this.pool.query<Pick<SyncRun, 'errorCode' | 'durationMs'>>(LAST_SETTLED_RUN, [integrationId, within]);
+    return rows[0] ?? null;
+  }
+
   /** The most recent runs of an integration, newest first; of one kind when `kind` is given. */
   listRuns(integrationId: string, limit: number, kind?: RunKind): Promise<SyncRun[]> {
     return this.prisma.syncRun.findMany({ where: { integrationId, ...(kind === undefined ? {} : { kind }) }, orderBy: { queuedAt: 'desc' }, take: limit });
@@ -277,3 +287,10 @@ const FAIL_RUN = `
 UPDATE sync_runs SET status = $2::"RunStatus", finished_at = $3, duration_ms = $4, error_code = $5, error_message = $6,
   payload_bytes = COALESCE($7, payload_bytes)
 WHERE id = $1::uuid`;
+
+// The same rows and order as `listRuns(integrationId, within)`, then the first that got anywhere.
+const LAST_SETTLED_RUN = `
+SELECT error_code AS "errorCode", duration_ms AS "durationMs"
+FROM (SELECT error_code, duration_ms, queued_at FROM sync_runs WHERE integration_id = $1::uuid ORDER BY queued_at DESC LIMIT $2) recent
+WHERE error_code IS NOT NULL OR duration_ms IS NOT NULL
+ORDER BY queued_at DESC LIMIT 1`;
