@@ -13,8 +13,10 @@ describe('a catalog job that stalls past the limit', () => {
   const children: ServiceProcess[] = [];
 
   beforeAll(async () => {
-    // Short locks so each stall is seen within a second or two.
-    h = await startHarness({ SYNC_LOCK_DURATION_MS: '1000', SYNC_STALLED_INTERVAL_MS: '500' });
+    // Short locks so each stall is seen within seconds; not shorter: a worker renews its lock every
+    // half lock, and on a busy machine a 1 s lock lapsed under a live worker, which took the job
+    // again (one attempt more than the kills).
+    h = await startHarness({ SYNC_LOCK_DURATION_MS: '5000', SYNC_STALLED_INTERVAL_MS: '1000' });
     // Only the worker processes below take the job until the last pick-up.
     await h.stopWorker(h.worker);
     h.supplier.setCatalog(generateCatalog({ products: 2, options: 1, units: 1, seed: 24 }));
