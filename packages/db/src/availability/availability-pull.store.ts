@@ -3,7 +3,7 @@ import type { SlotRow } from './availability.store';
 import type { Integration } from '../generated/prisma/client';
 import { appendChanges, slotEvents, type WrittenSlot } from '../feed/change-outbox';
 import { LOCK_OPTION_MARKS, PRUNE_MARKS, TRIM_MARKS } from './pull-marks';
-import { ANSWER_DIGESTS, CONFIRM_SAME, MARK_ANSWERED, RECONCILE_SNAPSHOT } from './pull-statements';
+import { ANSWER_DIGESTS, CONFIRM_SAME, RECONCILE_SNAPSHOT } from './pull-statements';
 import { moveMisplaced, type Placement } from './slot-placement';
 import { pullTiersOf, type PullTier } from './pull-schedule';
 import { PRUNE_PRICES, RECORD_CURRENCY_CHECKS, UPSERT_PRICES, type SlotPriceRow } from './slot-prices';
@@ -149,14 +149,13 @@ export class AvailabilityPullStore {
   async reconcile(client: RunSql, integrationId: string, snapshots: readonly OptionSnapshot[]): Promise<SlotCounts[]> {
     await lockOptions(client, integrationId, snapshots);
     const windows = snapshots.map((s) => ({ ...scopeOf(s), date_from: s.from, date_to: s.to, listed: [...s.slots.map((slot) => slot.availability_id), ...(s.held ?? [])] }));
-    // The marks read the same answers (their window digest is the listed slots'): one parameter for both statements.
+    // With what the marks keep: the one statement writes the slots and the answers' marks.
     const answers = JSON.stringify(snapshots.map((s, i) => ({ ...windows[i]!, slots: s.slots, digest: s.digest ?? null, currency: s.currency ?? null, slot_count: s.slots.length })));
     const rows = (await client.query<ReconciledSlot>(RECONCILE_SNAPSHOT, [integrationId, answers, ...windowBounds(snapshots)])).rows;
     // A listed start moved to another month: its row goes to that month's partition (slot-placement.ts).
     await moveMisplaced((sql, values) => client.query(sql, values), rows);
     const written = rows.filter((row) => !row.closed);
     const closed = rows.filter((row) => row.closed);
-    await client.query(MARK_ANSWERED, [integrationId, answers]);
     const prices = snapshots.flatMap((snapshot) => snapshot.prices ?? []);
     if (prices.length > 0) await client.query(UPSERT_PRICES, [integrationId, JSON.stringify(prices)]);
     // Last in the transaction, as the outbox requires: every slot whose content changed is an event.

@@ -10,7 +10,7 @@ import { optionKeyOf, PLACEMENT_SQL, upsertSlotIds, windowMonths } from './slot-
  */
 
 // A listed slot as an answer carries it, and the columns slot_content_hash reads of it (in the
-// order the slots' trigger passes them): the reconcile and the mark read an answer alike.
+// order the slots' trigger passes them).
 const SNAPSHOT_SLOT = `availability_id text, local_date_time_start text, starts_at timestamptz, status text, vacancies integer,
   capacity integer, raw jsonb`;
 const SLOT_CONTENT = 'r.local_date_time_start, r.status, r.vacancies, r.capacity, r.raw';
@@ -20,8 +20,11 @@ const SLOT_CONTENT = 'r.local_date_time_start, r.status, r.vacancies, r.capacity
 // slots and the stored ones give the same value in whatever order they are read; json keeps any
 // id unambiguous. An empty window has a digest too.
 function windowDigest(id: string, hash: string): string {
-  return `encode(sha256(convert_to(coalesce(json_agg(json_build_array(${id}, ${hash}) ORDER BY ${id} COLLATE "C")::text, '[]'), 'UTF8')), 'hex')`;
+  return sha256Hex(`coalesce(json_agg(json_build_array(${id}, ${hash}) ORDER BY ${id} COLLATE "C")::text, '[]')`);
 }
+const sha256Hex = (text: string): string => `encode(sha256(convert_to(${text}, 'UTF8')), 'hex')`;
+/** windowDigest of no slots (the aggregate over no rows). */
+const EMPTY_WINDOW_DIGEST = sha256Hex(`'[]'`);
 
 // The answers ($2) with their option's key (created before the run's transaction by the pull
 // handler, AvailabilityStore.ensureOptionKeys: read here; slot_option_key creates one only for a
@@ -35,21 +38,55 @@ function windowDigest(id: string, hash: string): string {
 const ANSWERS = `s AS MATERIALIZED (
   SELECT s.*, COALESCE(${optionKeyOf('s', '$1::uuid')}, slot_option_key($1::uuid, s.product_octo_id, s.option_octo_id)) AS option_key
   FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint,
-    date_from text, date_to text, listed text[], slots jsonb)
+    date_from text, date_to text, listed text[], slots jsonb, currency text, digest text, slot_count integer)
 )`;
 const STORED_WINDOW = (columns: string) => `(SELECT ${columns} FROM availability_slots c
     WHERE c.integration_id = $1::uuid AND c.option_key = s.option_key AND ${windowMonths('c', '$3', '$4')}
       AND ${inWindow('c.local_date_time_start', 's.date_from', 's.date_to')} OFFSET 0)`;
-// Each listed slot with the stored row of its window it meets, if any.
-const LISTED = `SELECT l.* FROM s CROSS JOIN LATERAL (
-    SELECT r.*, s.product_octo_id, s.option_octo_id, s.option_key, s.answer_key, c.availability_id IS NOT NULL AS found,
-      c.slot_date AS stored_date, c.content_hash AS stored_hash, c.removed_at AS stored_removed_at
+// Each listed slot with the stored row of its window it meets, if any, and its content hash
+// (slot_content_hash, the function the slots' trigger stores: one owner of what content is),
+// computed once: the reconcile compares it with the stored one, the mark's window digest is made of it.
+const LISTED = `listed AS MATERIALIZED (SELECT l.* FROM s CROSS JOIN LATERAL (
+    SELECT r.*, slot_content_hash(${SLOT_CONTENT}) AS content_hash, s.product_octo_id, s.option_octo_id, s.option_key, s.answer_key,
+      s.date_from, s.date_to, c.availability_id IS NOT NULL AS found, c.slot_date AS stored_date, c.content_hash AS stored_hash,
+      c.removed_at AS stored_removed_at
     FROM jsonb_to_recordset(s.slots) AS r(${SNAPSHOT_SLOT})
-    LEFT JOIN ${STORED_WINDOW('c.availability_id, c.slot_date, c.content_hash, c.removed_at')} c ON c.availability_id = r.availability_id) l`;
+    LEFT JOIN ${STORED_WINDOW('c.availability_id, c.slot_date, c.content_hash, c.removed_at')} c ON c.availability_id = r.availability_id) l)`;
+
+// The same windows, kept per option and window as the newest answer over it (a narrowed refresh's
+// mark stands beside the tier window's; PRUNE_MARKS, pull-marks.ts, drops those that decide
+// nothing any more): the slot upsert of a push refuses a change received before it for a slot in
+// its window (see AvailabilityStore), also where this pull wrote nothing. With the answer's
+// digest and the currency it was asked in (null: none), what it listed, and the window as the answer says it is
+// (window_digest: its listed slots' ids and content hashes, windowDigest above, over `listed`),
+// computed from the answer, never read from the stored slots: a push that commits after the
+// reconcile's snapshot, or after a confirmation whose snapshot it missed, is then a difference the
+// next CONFIRM_SAME sees. A part of RECONCILE_SNAPSHOT, so the answers are parsed and each listed
+// slot hashed once per pull: a CTE its INSERT does not read, which Postgres runs to completion after
+// the slot upsert (marks are locked after slots, as when it was a statement of its own, and only
+// under the options' LOCK_OPTION_MARKS locks). The reconcile's `answeredSince` reads the
+// statement's snapshot, so it never sees the marks written here. An older answer never
+// moves a window's mark back (the conflict clause); a mark of another window may be older, and
+// then decides nothing the newer one covers.
+const MARK_ANSWERED = `digests AS (
+  SELECT l.product_octo_id, l.option_octo_id, l.date_from, l.date_to, ${windowDigest('l.availability_id', 'l.content_hash')} AS window_digest
+  FROM listed l GROUP BY l.product_octo_id, l.option_octo_id, l.date_from, l.date_to
+), marked AS (
+INSERT INTO availability_pull_marks AS t (integration_id, product_octo_id, option_octo_id, date_from, date_to, answer_key,
+  currency, digest, slot_count, window_digest)
+SELECT $1::uuid, s.product_octo_id, s.option_octo_id, s.date_from, s.date_to, s.answer_key, s.currency, s.digest, s.slot_count,
+  CASE WHEN s.digest IS NOT NULL THEN COALESCE(d.window_digest, ${EMPTY_WINDOW_DIGEST}) END
+FROM s LEFT JOIN digests d ON d.product_octo_id = s.product_octo_id AND d.option_octo_id = s.option_octo_id
+  AND d.date_from = s.date_from AND d.date_to = s.date_to
+ORDER BY s.product_octo_id COLLATE "C", s.option_octo_id COLLATE "C"
+ON CONFLICT (integration_id, product_octo_id, option_octo_id, date_from, date_to) DO UPDATE SET
+  answer_key = excluded.answer_key, currency = excluded.currency, digest = excluded.digest, slot_count = excluded.slot_count,
+  window_digest = excluded.window_digest
+WHERE t.answer_key < excluded.answer_key)`;
 
 // $1 integration, $2 the snapshots: [{product_octo_id, option_octo_id, answer_key, date_from, date_to,
-// listed, slots: [...]}]; a window is of local dates (slot-order.ts's inWindow). One statement
-// writes both kinds of row, so they are locked in the one lock order (slot-order.ts), never the
+// listed, slots: [...], digest, currency, slot_count}]; a window is of local dates (slot-order.ts's
+// inWindow). It also writes the answers' marks (MARK_ANSWERED). One statement writes both kinds of slot row, so they are locked in the one lock order (slot-order.ts), never the
 // listed ones first and the closed ones after. It reads only the option's slots of the window
 // (STORED_WINDOW), however many the option stores outside it:
 // - listed slots, written only when no newer push or snapshot holds them and their content hash
@@ -72,17 +109,18 @@ const LISTED = `SELECT l.* FROM s CROSS JOIN LATERAL (
 // `excluded.content_hash` is the proposed row's, set by the slots' BEFORE INSERT trigger.
 // A row is new if this transaction created it (a partitioned table has no xmax to tell).
 export const RECONCILE_SNAPSHOT = `
-WITH ${ANSWERS}, proposed AS (
+WITH ${ANSWERS}, ${LISTED}, proposed AS (
   SELECT $1::uuid AS integration_id, r.option_key, r.product_octo_id, r.option_octo_id, r.availability_id, r.local_date_time_start,
     r.starts_at, r.status, r.vacancies, r.capacity, r.raw, r.answer_key, NULL::timestamptz AS removed_at, r.stored_date
-  FROM (${LISTED}) r
-  WHERE NOT r.found OR r.stored_removed_at IS NOT NULL OR r.stored_hash IS DISTINCT FROM slot_content_hash(${SLOT_CONTENT})
+  FROM listed r
+  WHERE NOT r.found OR r.stored_removed_at IS NOT NULL OR r.stored_hash IS DISTINCT FROM r.content_hash
   UNION ALL
   SELECT c.integration_id, c.option_key, c.product_octo_id, c.option_octo_id, c.availability_id, c.local_date_time_start, c.starts_at,
     'CLOSED', c.vacancies, c.capacity, c.raw, s.answer_key, now(), c.slot_date
   FROM s CROSS JOIN LATERAL ${STORED_WINDOW('c.*')} c
   WHERE c.removed_at IS NULL AND NOT (c.availability_id = ANY(s.listed)) AND ${snapshotIsNewer('c', 's.answer_key')}
-), w AS (SELECT * FROM proposed p WHERE NOT ${answeredSince('p', 'p.local_date_time_start', 'p.answer_key')}), ids AS (${upsertSlotIds('w')})
+), w AS (SELECT * FROM proposed p WHERE NOT ${answeredSince('p', 'p.local_date_time_start', 'p.answer_key')}), ids AS (${upsertSlotIds('w')}),
+${MARK_ANSWERED}
 INSERT INTO availability_slots AS t (integration_id, option_key, slot_date, product_octo_id, option_octo_id, availability_id, local_date_time_start,
   starts_at, status, vacancies, capacity, raw, order_key, order_source, last_received, last_snapshot, removed_at, updated_at)
 SELECT w.integration_id, w.option_key, ids.slot_date, w.product_octo_id, w.option_octo_id, w.availability_id,
@@ -103,31 +141,6 @@ WHERE ${snapshotIsNewer('t', 'excluded.last_snapshot')} AND CASE WHEN excluded.r
   ELSE t.removed_at IS NULL AND t.local_date_time_start IS NOT DISTINCT FROM excluded.local_date_time_start END
 RETURNING t.created_at = now()::timestamptz(3) AS created, t.removed_at IS NOT NULL AS closed, ${WRITTEN_SLOT_SQL}, ${PLACEMENT_SQL}`;
 
-// The same windows, kept per option and window as the newest answer over it (a narrowed refresh's
-// mark stands beside the tier window's; PRUNE_MARKS, pull-marks.ts, drops those that decide
-// nothing any more): the slot upsert of a push refuses a change received before it for a slot in
-// its window (see AvailabilityStore), also where this pull wrote nothing. With the answer's
-// digest and the currency it was asked in (null: none), what it listed, and the window as the answer says it is
-// (window_digest: its listed slots' ids and content hashes, windowDigest below), computed from
-// the answer, never read from the stored slots: a push
-// that commits between this pull's statements, or after a confirmation whose snapshot it missed,
-// is then a difference the next CONFIRM_SAME sees. $2: RECONCILE_SNAPSHOT's answers, each with
-// its digest and slot_count. An older answer never moves a window's mark back (the conflict
-// clause); a mark of another window may be older, and then decides nothing the newer one covers.
-export const MARK_ANSWERED = `
-INSERT INTO availability_pull_marks AS t (integration_id, product_octo_id, option_octo_id, date_from, date_to, answer_key,
-  currency, digest, slot_count, window_digest)
-SELECT $1::uuid, s.product_octo_id, s.option_octo_id, s.date_from, s.date_to, s.answer_key, s.currency, s.digest, s.slot_count,
-  CASE WHEN s.digest IS NOT NULL THEN (SELECT ${windowDigest('r.availability_id', `slot_content_hash(${SLOT_CONTENT})`)}
-    FROM jsonb_to_recordset(s.slots) AS r(${SNAPSHOT_SLOT})) END
-FROM jsonb_to_recordset($2::jsonb) AS s(product_octo_id text, option_octo_id text, answer_key bigint, date_from text, date_to text,
-  currency text, digest text, slot_count integer, slots jsonb)
-ORDER BY s.product_octo_id COLLATE "C", s.option_octo_id COLLATE "C"
-ON CONFLICT (integration_id, product_octo_id, option_octo_id, date_from, date_to) DO UPDATE SET
-  answer_key = excluded.answer_key, currency = excluded.currency, digest = excluded.digest, slot_count = excluded.slot_count,
-  window_digest = excluded.window_digest
-WHERE t.answer_key < excluded.answer_key`;
-
 // $2: [{product_octo_id, option_octo_id, answer_key, date_from, date_to, digest, currency?}], $3 and $4
 // the first and last dates of their windows (partition pruning, as RECONCILE_SNAPSHOT's). An
 // answer with the bytes and currency (null: none asked) of its option's mark over the same
@@ -136,7 +149,7 @@ WHERE t.answer_key < excluded.answer_key`;
 // (window_digest, windowDigest over the stored content_hash). Then a full reconcile would write and close
 // nothing, whoever wrote the slots since (a push, another pull): keys are not compared, and a
 // push that slipped in under an older mark (its statement snapshot taken before a mark moved past
-// its receive key, or its commit between a pull's reconcile and its mark) makes the window differ,
+// its receive key, or its commit after a pull's reconcile read the window) makes the window differ,
 // so the next answer is reconciled in full and the pull wins, as the ordering rule says. One range
 // scan of the window per answer, its rows only read (the scan names the answer's `s` columns,
 // equal to the mark's, so that it runs after the join: on the mark alone it would run for every
