@@ -116,29 +116,6 @@ describe('CatalogRunWriter', () => {
     expect(rows).toEqual([{ event_count: 5 }]);
   });
 
-  test('the events of products a run writes take their keys from its merge: its append reads no stored product', async () => {
-    const { integration, fence, run } = await claimedTestRun(db);
-    // Other integrations' products, counted by ANALYZE: a table large enough that a lookup by id goes through an index.
-    await db.pool.query(`INSERT INTO products (integration_id, octo_id, raw, content_hash) SELECT $1::uuid, 'other-' || g, '{}', 'h' FROM generate_series(1, 5000) g`, [(await claimedTestRun(db)).integration.id]);
-    await db.pool.query('ANALYZE products');
-    const writer = db.catalog.openWriter({ id: run.id, fence, integrationId: integration.id }, await db.catalog.loadFingerprints(integration.id));
-    await writer.add(slice('keyed', 3));
-    await writer.seal({ removedProducts: [], removedOptions: [], removedUnits: [] });
-    const scans = await db.runs.withFence(integration.id, fence, async (tx) => {
-      await writer.merge(tx);
-      // This transaction's own reads so far (the foreign keys' checks find products by id, through the primary key).
-      return (await tx.query<{ seq_scan: string }>(`SELECT seq_scan::text FROM pg_stat_xact_user_tables WHERE relname = 'products'`)).rows[0];
-    }, 30_000);
-    await writer.release();
-    expect(scans).toEqual({ seq_scan: '0' });
-    const { rows } = await db.pool.query<{ key: string | null; stored: string }>(
-      'SELECT e.key::text, p.key::text AS stored FROM change_events e JOIN products p ON p.integration_id = e.integration_id AND p.octo_id = e.product_octo_id WHERE e.product_octo_id = $1',
-      ['keyed'],
-    );
-    expect(rows).toHaveLength(1 + 1 + 3);
-    for (const row of rows) expect(row.key).toBe(row.stored);
-  });
-
   test('rows a stalled attempt COPYs late into the lane, under an older fence, are never merged', async () => {
     const late = async (lane: number | undefined) => {
       // What a worker that lost its fence would add: its own run id, an older fence, other rows.
