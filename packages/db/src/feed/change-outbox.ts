@@ -75,20 +75,25 @@ RETURNING h.id AS txn_id, h.event_count - ${n} AS base`;
  * The parts of an append of the JSON events `$<param>`, after a `WITH` (or a comma in one). An
  * event that names a product and brings no `key` carries the product's stable key, as stored when
  * the event is appended (`written`: a part of the same statement returning `octo_id, key` of the
- * products it wrote, which the statement's own snapshot cannot see yet).
+ * products it wrote, which the statement's own snapshot cannot see yet). The stored key is looked
+ * up per event, by the products' unique index, only when neither gave one: a join planned for the
+ * parameter's default estimate of 100 events read every product of every integration (a hash join
+ * over a sequential scan) in each catalog run's append, whose events all name products it wrote.
  */
 const appendParts = (param: number, gate?: string, written?: string) => `h AS (${openHeader(`jsonb_array_length($${param}::jsonb)`, gate)})
 INSERT INTO change_events (txn_id, idx, ${EVENT_COLUMNS})
 SELECT h.txn_id, h.base + r.n - 1, ${EVENT_COLUMNS.split(', ')
-  .map((c) => (c === 'key' ? `COALESCE(r.key, ${written === undefined ? '' : 'w.key::text, '}kp.key::text)` : `r.${c}`))
+  .map((c) => (c === 'key' ? `COALESCE(r.key, ${written === undefined ? '' : 'w.key::text, '}${STORED_KEY})` : `r.${c}`))
   .join(', ')}
 FROM h, ROWS FROM (jsonb_to_recordset($${param}::jsonb) AS (integration_id uuid, type text, product_octo_id text,
   option_octo_id text, unit_octo_id text, availability_id text, content_hash text, key text, locale text, previous_octo_id text))
-  WITH ORDINALITY AS r(${EVENT_COLUMNS}, n)
-  LEFT JOIN products kp ON kp.integration_id = r.integration_id AND kp.octo_id = r.product_octo_id${
+  WITH ORDINALITY AS r(${EVENT_COLUMNS}, n)${
     written === undefined ? '' : `
   LEFT JOIN ${written} w ON w.octo_id = r.product_octo_id`
   }`;
+
+/** The stored key of the product event `r` names (NULL for a product never stored). */
+const STORED_KEY = '(SELECT kp.key::text FROM products kp WHERE kp.integration_id = r.integration_id AND kp.octo_id = r.product_octo_id)';
 
 const APPEND_EVENTS = `WITH ${appendParts(1)}`;
 
