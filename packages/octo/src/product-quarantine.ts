@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isStorableText } from '@octo-sync/platform';
 import { CANONICAL_MAX_DEPTH } from './canonical-json';
-import { firstInvalidUtf8 } from './utf8';
+import { decodeEscapingInvalid, ESCAPED_BYTE } from './utf8';
 import type { OctoProduct, ProductQuarantine } from './catalog';
 
 /** Per-product limits of what a sync stores; a product past one is quarantined. */
@@ -90,22 +90,15 @@ function findUnstorable(value: unknown, stack: Array<string | number>, check: St
   return undefined;
 }
 
-/** Noncharacters U+FDD0..U+FDEF: valid UTF-8 that no real text needs. */
-const MARKERS = Array.from({ length: 32 }, (_, k) => String.fromCharCode(0xfdd0 + k));
-
 /**
- * Where the first invalid UTF-8 byte of a product sits: the byte is swapped for a character the
- * decoded product does not contain, and the string holding it is looked up. Invalid bytes can only
- * be inside strings of a product that parsed. Undefined if the product uses every candidate.
+ * Where a product's invalid UTF-8 sits: the product decoded with each bad byte kept apart as an
+ * unpaired surrogate (decodeEscapingInvalid), and the first string holding one, in the order the
+ * checks walk, looked up. Invalid bytes can only be inside strings of a product that parsed, and an unpaired
+ * surrogate from an escape was refused before this runs, so what it finds is a bad byte.
  */
 function invalidUtf8Path(bytes: Buffer): Array<string | number> | undefined {
-  const text = bytes.toString('utf8');
-  const marker = MARKERS.find((candidate) => !text.includes(candidate));
-  if (marker === undefined) return undefined;
-  const bad = firstInvalidUtf8(bytes);
-  const marked = Buffer.concat([bytes.subarray(0, bad), Buffer.from(marker), bytes.subarray(bad + 1)]).toString('utf8');
   const stack: Array<string | number> = [];
-  const found = findUnstorable(JSON.parse(marked), stack, (s) => (s.includes(marker) ? 'marked' : undefined));
+  const found = findUnstorable(JSON.parse(decodeEscapingInvalid(bytes)), stack, (s) => (ESCAPED_BYTE.test(s) ? 'escaped' : undefined));
   return found === undefined ? undefined : stack;
 }
 

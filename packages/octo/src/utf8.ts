@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 
 /** Offset of the first byte at or after `from` that does not start a valid UTF-8 sequence; `bytes.length` if none. */
-export function firstInvalidUtf8(bytes: Buffer, from = 0): number {
+function firstInvalidUtf8(bytes: Buffer, from = 0): number {
   let i = from;
   while (i < bytes.length) {
     const lead = bytes[i]!;
