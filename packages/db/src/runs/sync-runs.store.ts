@@ -157,9 +157,8 @@ export class SyncRunStore {
       outcome.wroteCatalog,
       outcome.catalogLocale ?? null,
     ];
-    const finished = await (also === undefined
-      ? client.query<SyncRun>(FINISH_CATALOG_RUN, values)
-      : client.query<SyncRun>(finishCatalogRun(also.sql(values.length + 1)), [...values, ...also.values]));
+    const sql = also === undefined ? FINISH_CATALOG_RUN : finishCatalogRun(also.sql(values.length + 1));
+    const finished = await client.query<SyncRun>(sql, [...values, ...(also?.values ?? [])]);
     const row = finished.rows[0];
     if (row === undefined) throw new Error(`sync run ${run.id} vanished while it was finished`);
     return row;
